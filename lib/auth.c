@@ -1,0 +1,1029 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * auth.c - tenants, users, logins, refresh and API tokens.
+ *
+ * Every query of users, tokens or tenants binds the caller's tenant
+ * unless the caller is a superadmin.  A record of another tenant answers
+ * exactly like a missing one (VC_ENOTFOUND), and the attempt is audited
+ * as authz.denied.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "auth.h"
+#include "crypto.h"
+#include "ops.h"
+#include "store.h"
+
+#define GENERIC_AUTH "invalid credentials"
+#define GENERIC_TOKEN "invalid or expired credentials"
+
+struct user {
+	char id[VC_ID_LEN + 1];
+	char tenant_id[VC_ID_LEN + 1];
+	char username[65];
+	char role[16];
+	char hash[VC_PW_HASH_MAX];
+	int disabled;
+	int64_t token_version;
+};
+
+#define USER_COLS "u.id, u.tenant_id, u.username, u.role, u.password_hash, " \
+	"u.disabled, u.token_version"
+#define USER_JSON "SELECT u.id, u.tenant_id, t.name AS tenant, u.username, " \
+	"u.email, u.role, u.disabled AS disabled_bool, u.created_at, " \
+	"u.updated_at, u.last_login_at FROM users u JOIN tenants t ON t.id = u.tenant_id"
+
+static void
+copy(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void
+user_from_row(sqlite3_stmt *q, struct user *u)
+{
+	copy(u->id, sizeof u->id, (const char *)sqlite3_column_text(q, 0));
+	copy(u->tenant_id, sizeof u->tenant_id, (const char *)sqlite3_column_text(q, 1));
+	copy(u->username, sizeof u->username, (const char *)sqlite3_column_text(q, 2));
+	copy(u->role, sizeof u->role, (const char *)sqlite3_column_text(q, 3));
+	copy(u->hash, sizeof u->hash, (const char *)sqlite3_column_text(q, 4));
+	u->disabled = sqlite3_column_int(q, 5);
+	u->token_version = sqlite3_column_int64(q, 6);
+}
+
+/* 1: found, 0: not found, <0: error. */
+static int
+load_user(vc_ctx *ctx, sqlite3_stmt *q, struct user *u)
+{
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1)
+		user_from_row(q, u);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* The tenant scope of the caller: NULL (all) for a superadmin. */
+static const char *
+scope(vc_ctx *ctx)
+{
+	return ctx->who.role == VC_ROLE_SUPERADMIN ? NULL : ctx->who.tenant_id;
+}
+
+/*
+ * Find a user by id or username inside the caller's scope.  When the
+ * name exists in another tenant, audit the denial; either way the caller
+ * sees "no such user".
+ */
+static int
+find_user(vc_ctx *ctx, const char *key, struct user *u)
+{
+	int rc;
+
+	rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u"
+	    " WHERE (u.id = ?1 OR u.username = ?1) AND (?2 IS NULL OR u.tenant_id = ?2)",
+	    "ss", key, scope(ctx)), u);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 1)
+		return 0;
+	/* unscoped: existence check only, to audit a cross-tenant attempt */
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM users WHERE id = ?1 OR username = ?1", "s", key);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		vc_op_deny_audit(ctx, "user", key);
+	sqlite3_finalize(q);
+	return vc_fail(ctx, VC_ENOTFOUND, "no such user: %.64s", key);
+}
+
+static int
+find_tenant(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1], char *name, size_t namesz)
+{
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, name FROM tenants WHERE id = ?1 OR name = ?1", "s", key);
+	int rc;
+
+	if (q == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1) {
+		copy(id, VC_ID_LEN + 1, (const char *)sqlite3_column_text(q, 0));
+		if (name != NULL)
+			copy(name, namesz, (const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 0)
+		return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", key);
+	return 0;
+}
+
+static int
+check_name(vc_ctx *ctx, const char *what, const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > max)
+		return vc_fail(ctx, VC_EINVAL, "%s must be 1 to %zu characters", what, max);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-' && c != '@')
+			return vc_fail(ctx, VC_EINVAL,
+			    "%s may hold only letters, digits and . _ - @", what);
+	}
+	if (!isalnum((unsigned char)s[0]))
+		return vc_fail(ctx, VC_EINVAL, "%s must start with a letter or digit", what);
+	if (vc_is_id(s))
+		return vc_fail(ctx, VC_EINVAL, "%s must not look like an id", what);
+	return 0;
+}
+
+static int
+check_email(vc_ctx *ctx, const char *e)
+{
+	const char *at;
+
+	if (e == NULL)
+		return 0;
+	at = strchr(e, '@');
+	if (strlen(e) > 254 || at == NULL || at == e || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL || strpbrk(e, " \t\r\n<>\"") != NULL)
+		return vc_fail(ctx, VC_EINVAL, "not an email address: %.64s", e);
+	return 0;
+}
+
+static void
+set_target(vc_ctx *ctx, const char *type, const char *id, const char *tenant)
+{
+	copy(ctx->audit_target_type, sizeof ctx->audit_target_type, type);
+	copy(ctx->audit_target_id, sizeof ctx->audit_target_id, id);
+	if (tenant != NULL)
+		copy(ctx->audit_tenant_id, sizeof ctx->audit_tenant_id, tenant);
+}
+
+static void
+add_detail(vc_ctx *ctx, const char *key, jv v)
+{
+	if (jv_get_kind(ctx->audit_details) != JV_KIND_OBJECT) {
+		jv_free(ctx->audit_details);
+		ctx->audit_details = jv_object();
+	}
+	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
+}
+
+static int
+user_json(vc_ctx *ctx, const char *id, jv *out)
+{
+	jv rows = vc_sql_rows(ctx, vc_sql(ctx, USER_JSON " WHERE u.id = ?1", "s", id));
+
+	if (!jv_is_valid(rows))
+		return ctx->err;
+	if (jv_array_length(jv_copy(rows)) != 1) {
+		jv_free(rows);
+		return vc_fail(ctx, VC_ENOTFOUND, "no such user");
+	}
+	*out = jv_array_get(rows, 0);
+	return 0;
+}
+
+/* Revoke every refresh family of a user and invalidate access tokens. */
+static int
+revoke_sessions(vc_ctx *ctx, const struct user *u)
+{
+	int rc = vc_sql_exec(ctx, "UPDATE refresh_tokens SET revoked_at = ?1"
+	    " WHERE tenant_id = ?2 AND user_id = ?3 AND revoked_at IS NULL",
+	    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
+
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE users SET token_version = token_version + 1,"
+		    " updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
+		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
+	return rc;
+}
+
+static int
+new_user(vc_ctx *ctx, const char *tenant_id, const char *username,
+    const char *email, const char *role, const char *password, char id[VC_ID_LEN + 1])
+{
+	char hash[VC_PW_HASH_MAX];
+	int rc;
+	int64_t now = vc_now(ctx);
+
+	if ((rc = check_name(ctx, "username", username, 64)) != 0 ||
+	    (rc = check_email(ctx, email)) != 0)
+		return rc;
+	if (password == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "a password is required");
+	if ((rc = vc_password_hash(ctx, password, hash)) != 0)
+		return rc;
+	vc_new_id(id);
+	rc = vc_sql_exec(ctx, "INSERT INTO users (id, tenant_id, username, email, role,"
+	    " password_hash, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?7)",
+	    NULL, "ssssssi", id, tenant_id, username, email, role, hash, now);
+	sodium_memzero(hash, sizeof hash);
+	if (rc == VC_ECONFLICT)
+		return vc_fail(ctx, VC_ECONFLICT, "username %.64s is taken", username);
+	set_target(ctx, "user", id, tenant_id);
+	return rc;
+}
+
+/* ---- init and tenants ------------------------------------------------- */
+
+int
+vc_op_init(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *tenant = vc_arg_str(args, "tenant");
+	const char *admin = vc_arg_str(args, "admin");
+	sqlite3_stmt *q;
+	char tid[VC_ID_LEN + 1], uid[VC_ID_LEN + 1];
+	int rc, n = 0;
+
+	q = vc_sql(ctx, "SELECT COUNT(*) FROM tenants", "");
+	if (q == NULL || vc_sql_step(ctx, q) != 1) {
+		sqlite3_finalize(q);
+		return ctx->err;
+	}
+	n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (n > 0)
+		return vc_fail(ctx, VC_ECONFLICT,
+		    "store %s is already initialised; nothing changed", ctx->store->path);
+	if ((rc = check_name(ctx, "tenant name", tenant, 64)) != 0)
+		return rc;
+	ctx->who.actor = VC_ACTOR_SYSTEM;
+	vc_new_id(tid);
+	if ((rc = vc_sql_exec(ctx, "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
+	    NULL, "ssi", tid, tenant, vc_now(ctx))) != 0)
+		return rc;
+	if ((rc = new_user(ctx, tid, admin, vc_arg_str(args, "email"), "superadmin",
+	    vc_arg_str(args, "password"), uid)) != 0)
+		return rc;
+	set_target(ctx, "tenant", tid, tid);
+	add_detail(ctx, "superadmin", jv_string(admin));
+	*out = jv_object();
+	*out = jv_object_set(*out, jv_string("store"), jv_string(ctx->store->path));
+	*out = jv_object_set(*out, jv_string("tenant"), jv_string(tenant));
+	*out = jv_object_set(*out, jv_string("tenant_id"), jv_string(tid));
+	*out = jv_object_set(*out, jv_string("superadmin"), jv_string(admin));
+	*out = jv_object_set(*out, jv_string("user_id"), jv_string(uid));
+	return 0;
+}
+
+#define TENANT_JSON "SELECT id, name, allow_registration AS allow_registration_bool," \
+	" created_at FROM tenants"
+
+int
+vc_op_tenant_create(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *name = vc_arg_str(args, "name");
+	char id[VC_ID_LEN + 1];
+	int rc;
+
+	if ((rc = check_name(ctx, "tenant name", name, 64)) != 0)
+		return rc;
+	vc_new_id(id);
+	rc = vc_sql_exec(ctx, "INSERT INTO tenants (id, name, allow_registration, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4)", NULL, "ssii", id, name,
+	    (int64_t)vc_arg_bool(args, "allow_registration"), vc_now(ctx));
+	if (rc == VC_ECONFLICT)
+		return vc_fail(ctx, VC_ECONFLICT, "tenant %.64s exists", name);
+	if (rc != 0)
+		return rc;
+	set_target(ctx, "tenant", id, id);
+	*out = vc_sql_rows(ctx, vc_sql(ctx, TENANT_JSON " WHERE id = ?1", "s", id));
+	if (!jv_is_valid(*out))
+		return ctx->err;
+	*out = jv_array_get(*out, 0);
+	return 0;
+}
+
+int
+vc_op_tenant_list(vc_ctx *ctx, jv args, jv *out)
+{
+	*out = vc_sql_rows(ctx, vc_sql(ctx, TENANT_JSON " WHERE (?1 IS NULL OR id = ?1) ORDER BY name",
+	    "s", scope(ctx)));
+	return jv_is_valid(*out) ? 0 : ctx->err;
+}
+
+int
+vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *key = vc_arg_str(args, "id"), *reg = vc_arg_str(args, "registration");
+	char id[VC_ID_LEN + 1];
+	int rc;
+
+	if ((rc = find_tenant(ctx, key, id, NULL, 0)) != 0)
+		return rc;
+	set_target(ctx, "tenant", id, id);
+	if (reg != NULL) {
+		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET allow_registration = ?1 WHERE id = ?2",
+		    NULL, "is", (int64_t)(strcmp(reg, "open") == 0), id)) != 0)
+			return rc;
+		add_detail(ctx, "registration", jv_string(reg));
+	}
+	*out = vc_sql_rows(ctx, vc_sql(ctx, TENANT_JSON " WHERE id = ?1", "s", id));
+	if (!jv_is_valid(*out))
+		return ctx->err;
+	*out = jv_array_get(*out, 0);
+	return 0;
+}
+
+/* ---- users ------------------------------------------------------------ */
+
+int
+vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *tenant = vc_arg_str(args, "tenant");
+	const char *role = vc_arg_str(args, "role");
+	char tid[VC_ID_LEN + 1], uid[VC_ID_LEN + 1];
+	int rc;
+
+	copy(tid, sizeof tid, ctx->who.tenant_id);
+	if (tenant != NULL) {
+		if ((rc = find_tenant(ctx, tenant, tid, NULL, 0)) != 0)
+			return rc;
+		if (ctx->who.role != VC_ROLE_SUPERADMIN && strcmp(tid, ctx->who.tenant_id) != 0)
+			return vc_fail(ctx, VC_EPERM, "only a superadmin may create users in another tenant");
+	}
+	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
+	    role, vc_arg_str(args, "password"), uid)) != 0)
+		return rc;
+	add_detail(ctx, "role", jv_string(role));
+	return user_json(ctx, uid, out);
+}
+
+int
+vc_op_user_list(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *tenant = vc_arg_str(args, "tenant");
+	const char *role = vc_arg_str(args, "role");
+	char tid[VC_ID_LEN + 1];
+	const char *sc = scope(ctx);
+	int rc;
+
+	if (tenant != NULL) {
+		if ((rc = find_tenant(ctx, tenant, tid, NULL, 0)) != 0)
+			return rc;
+		if (sc != NULL && strcmp(sc, tid) != 0)
+			return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", tenant);
+		sc = tid;
+	}
+	*out = vc_sql_rows(ctx, vc_sql(ctx, USER_JSON " WHERE (?1 IS NULL OR u.tenant_id = ?1)"
+	    " AND (?2 IS NULL OR u.role = ?2) ORDER BY t.name, u.username", "ss", sc, role));
+	return jv_is_valid(*out) ? 0 : ctx->err;
+}
+
+int
+vc_op_user_show(vc_ctx *ctx, jv args, jv *out)
+{
+	struct user u;
+	int rc;
+
+	if ((rc = find_user(ctx, vc_arg_str(args, "id"), &u)) != 0)
+		return rc;
+	return user_json(ctx, u.id, out);
+}
+
+/* Rules every change of another account obeys. */
+static int
+may_change(vc_ctx *ctx, const struct user *u)
+{
+	if (strcmp(u->role, "superadmin") == 0 && ctx->who.role != VC_ROLE_SUPERADMIN)
+		return vc_fail(ctx, VC_EPERM, "only a superadmin may change a superadmin");
+	return 0;
+}
+
+int
+vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *role = vc_arg_str(args, "role"), *email = vc_arg_str(args, "email");
+	const char *pw = vc_arg_str(args, "password");
+	struct user u;
+	int rc, revoke = 0;
+	int64_t now = vc_now(ctx);
+
+	if ((rc = find_user(ctx, vc_arg_str(args, "id"), &u)) != 0)
+		return rc;
+	set_target(ctx, "user", u.id, u.tenant_id);
+	if ((rc = may_change(ctx, &u)) != 0)
+		return rc;
+	if (role != NULL && strcmp(role, u.role) != 0) {
+		if (strcmp(u.id, ctx->who.user_id) == 0)
+			return vc_fail(ctx, VC_EPERM, "you cannot change your own role");
+		if ((rc = vc_sql_exec(ctx, "UPDATE users SET role = ?1, updated_at = ?2"
+		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", role, now, u.tenant_id, u.id)) != 0)
+			return rc;
+		add_detail(ctx, "role", jv_string(role));
+		add_detail(ctx, "old_role", jv_string(u.role));
+		revoke = 1;
+	}
+	if (email != NULL) {
+		if ((rc = check_email(ctx, email)) != 0 ||
+		    (rc = vc_sql_exec(ctx, "UPDATE users SET email = ?1, updated_at = ?2"
+		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0)
+			return rc;
+		add_detail(ctx, "email", jv_true());
+	}
+	if (pw != NULL) {
+		char hash[VC_PW_HASH_MAX];
+		if ((rc = vc_password_hash(ctx, pw, hash)) != 0)
+			return rc;
+		rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
+		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, now, u.tenant_id, u.id);
+		sodium_memzero(hash, sizeof hash);
+		if (rc != 0)
+			return rc;
+		add_detail(ctx, "password", jv_string("reset"));
+		revoke = 1;
+	}
+	if (revoke && (rc = revoke_sessions(ctx, &u)) != 0)
+		return rc;
+	return user_json(ctx, u.id, out);
+}
+
+static int
+set_disabled(vc_ctx *ctx, jv args, jv *out, int disabled)
+{
+	struct user u;
+	int rc;
+
+	if ((rc = find_user(ctx, vc_arg_str(args, "id"), &u)) != 0)
+		return rc;
+	set_target(ctx, "user", u.id, u.tenant_id);
+	if ((rc = may_change(ctx, &u)) != 0)
+		return rc;
+	if (disabled && strcmp(u.id, ctx->who.user_id) == 0)
+		return vc_fail(ctx, VC_EPERM, "you cannot disable yourself");
+	if ((rc = vc_sql_exec(ctx, "UPDATE users SET disabled = ?1, updated_at = ?2"
+	    " WHERE tenant_id = ?3 AND id = ?4", NULL, "iiss", (int64_t)disabled,
+	    vc_now(ctx), u.tenant_id, u.id)) != 0)
+		return rc;
+	if (disabled && (rc = revoke_sessions(ctx, &u)) != 0)
+		return rc;
+	return user_json(ctx, u.id, out);
+}
+
+int
+vc_op_user_disable(vc_ctx *ctx, jv args, jv *out)
+{
+	return set_disabled(ctx, args, out, 1);
+}
+
+int
+vc_op_user_enable(vc_ctx *ctx, jv args, jv *out)
+{
+	return set_disabled(ctx, args, out, 0);
+}
+
+int
+vc_op_register(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *tenant = vc_arg_str(args, "tenant");
+	char tid[VC_ID_LEN + 1], uid[VC_ID_LEN + 1];
+	sqlite3_stmt *q;
+	int rc, open_;
+
+	if ((rc = find_tenant(ctx, tenant, tid, NULL, 0)) != 0)
+		return rc;
+	q = vc_sql(ctx, "SELECT allow_registration FROM tenants WHERE id = ?1", "s", tid);
+	if (q == NULL || vc_sql_step(ctx, q) != 1) {
+		sqlite3_finalize(q);
+		return ctx->err ? ctx->err : vc_fail(ctx, VC_ENOTFOUND, "no such tenant");
+	}
+	open_ = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	set_target(ctx, "tenant", tid, tid);
+	if (!open_)
+		return vc_fail(ctx, VC_EPERM, "tenant %.64s does not allow self-registration", tenant);
+	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
+	    "viewer", vc_arg_str(args, "password"), uid)) != 0)
+		return rc;
+	return user_json(ctx, uid, out);
+}
+
+/* ---- sessions --------------------------------------------------------- */
+
+/* Make ctx act as u (after a login or refresh), for the audit record. */
+static void
+become(vc_ctx *ctx, const struct user *u)
+{
+	memset(&ctx->who, 0, sizeof ctx->who);
+	ctx->who.actor = VC_ACTOR_USER;
+	ctx->who.role = vc_role_parse(u->role);
+	copy(ctx->who.user_id, sizeof ctx->who.user_id, u->id);
+	copy(ctx->who.username, sizeof ctx->who.username, u->username);
+	copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u->tenant_id);
+}
+
+/*
+ * Issue an access token and a refresh token of family fam (a new family
+ * when fam is NULL).  Runs inside a transaction.
+ */
+static int
+issue(vc_ctx *ctx, const struct user *u, const char *fam, int64_t fam_exp, jv *out)
+{
+	struct vc_jwt_claims c;
+	char jwt[2048], rt[VC_TOKEN_MAX], rt_hash[65], rid[VC_ID_LEN + 1], famid[VC_ID_LEN + 1];
+	char t[32];
+	int64_t now = vc_now(ctx), exp;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	copy(c.sub, sizeof c.sub, u->id);
+	copy(c.tid, sizeof c.tid, u->tenant_id);
+	copy(c.role, sizeof c.role, u->role);
+	vc_new_id(c.jti);
+	c.iat = c.nbf = now;
+	c.exp = now + VC_JWT_TTL;
+	c.sv = u->token_version;
+	if (vc_jwt_sign(ctx->store->keys, &c, jwt, sizeof jwt) != 0)
+		return vc_fail(ctx, VC_EINTERNAL, "cannot sign the access token");
+	if (fam == NULL) {
+		vc_new_id(famid);
+		fam = famid;
+		fam_exp = now + VC_REFRESH_TTL;
+	}
+	exp = now + VC_REFRESH_IDLE < fam_exp ? now + VC_REFRESH_IDLE : fam_exp;
+	vc_token_new("vcr_", rt);
+	vc_sha256_hex(rt, strlen(rt), rt_hash);
+	vc_new_id(rid);
+	rc = vc_sql_exec(ctx, "INSERT INTO refresh_tokens (id, family_id, tenant_id, user_id,"
+	    " token_hash, created_at, expires_at, family_expires_at, ip, user_agent)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", NULL, "sssssiiiss",
+	    rid, fam, u->tenant_id, u->id, rt_hash, now, exp, fam_exp,
+	    ctx->ip[0] ? ctx->ip : NULL, ctx->user_agent[0] ? ctx->user_agent : NULL);
+	if (rc != 0) {
+		sodium_memzero(rt, sizeof rt);
+		sodium_memzero(jwt, sizeof jwt);
+		return rc;
+	}
+	*out = jv_object();
+	*out = jv_object_set(*out, jv_string("access_token"), jv_string(jwt));
+	*out = jv_object_set(*out, jv_string("token_type"), jv_string("bearer"));
+	*out = jv_object_set(*out, jv_string("expires_in"), jv_number(VC_JWT_TTL));
+	*out = jv_object_set(*out, jv_string("refresh_token"), jv_string(rt));
+	vc_time_fmt(fam_exp, t, sizeof t);
+	*out = jv_object_set(*out, jv_string("refresh_expires_at"), jv_string(t));
+	*out = jv_object_set(*out, jv_string("username"), jv_string(u->username));
+	*out = jv_object_set(*out, jv_string("role"), jv_string(u->role));
+	*out = jv_object_set(*out, jv_string("tenant_id"), jv_string(u->tenant_id));
+	sodium_memzero(rt, sizeof rt);
+	sodium_memzero(jwt, sizeof jwt);
+	return 0;
+}
+
+/*
+ * Login manages its own transaction (VC_OP_RAW): the argon2 verify runs
+ * before the write lock is taken, so one slow hash never stalls writers.
+ * Unknown user, wrong password and disabled user fail the same way.
+ */
+int
+vc_op_login(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *name = vc_arg_str(args, "username"), *pw = vc_arg_str(args, "password");
+	struct user u;
+	char newhash[VC_PW_HASH_MAX] = "";
+	int rc, found, rehash = 0;
+
+	memset(&u, 0, sizeof u);
+	if (name == NULL || pw == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "username and password are required");
+	copy(ctx->who.username, sizeof ctx->who.username, name);
+	found = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.username = ?1",
+	    "s", name), &u);   /* unscoped: a login names no tenant; usernames are global */
+	if (found < 0)
+		return ctx->err;
+	rc = vc_password_verify(ctx, found ? u.hash : NULL, pw, &rehash);
+	if (rc == VC_ETEMP)
+		return rc;
+	if (found)
+		set_target(ctx, "user", u.id, u.tenant_id);
+	if (!found || rc != 0 || u.disabled) {
+		copy(ctx->audit_reason, sizeof ctx->audit_reason,
+		    !found ? "unknown user" : rc != 0 ? "wrong password" : "user disabled");
+		if (found) {
+			copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
+			copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
+		}
+		return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
+	}
+	if (rehash && (rc = vc_password_hash(ctx, pw, newhash)) != 0)
+		return rc;
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		goto out;
+	become(ctx, &u);
+	if (newhash[0] != '\0' && (rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1"
+	    " WHERE tenant_id = ?2 AND id = ?3", NULL, "sss", newhash, u.tenant_id, u.id)) != 0)
+		goto fail;
+	if ((rc = vc_sql_exec(ctx, "UPDATE users SET last_login_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
+	    NULL, "iss", vc_now(ctx), u.tenant_id, u.id)) != 0 ||
+	    (rc = issue(ctx, &u, NULL, 0, out)) != 0)
+		goto fail;
+	if ((rc = vc_audit(ctx, u.tenant_id, "auth.login", "user", u.id, "success",
+	    newhash[0] ? "password rehashed" : NULL, jv_invalid())) != 0 ||
+	    (rc = vc_tx_commit(ctx)) != 0)
+		goto fail;
+	ctx->audited = 1;
+	goto out;
+fail:
+	vc_tx_rollback(ctx);
+	jv_free(*out);
+	*out = jv_invalid();
+out:
+	sodium_memzero(newhash, sizeof newhash);
+	return rc;
+}
+
+int
+vc_op_whoami(vc_ctx *ctx, jv args, jv *out)
+{
+	char name[65] = "";
+
+	find_tenant(ctx, ctx->who.tenant_id, (char[VC_ID_LEN + 1]){0}, name, sizeof name);
+	*out = jv_object();
+	*out = jv_object_set(*out, jv_string("user_id"), jv_string(ctx->who.user_id));
+	*out = jv_object_set(*out, jv_string("username"), jv_string(ctx->who.username));
+	*out = jv_object_set(*out, jv_string("role"), jv_string(vc_role_name(ctx->who.role)));
+	*out = jv_object_set(*out, jv_string("tenant_id"), jv_string(ctx->who.tenant_id));
+	*out = jv_object_set(*out, jv_string("tenant"), jv_string(name));
+	*out = jv_object_set(*out, jv_string("auth"),
+	    jv_string(ctx->who.actor == VC_ACTOR_SERVICE ? "api_token" : "session"));
+	if (ctx->who.actor == VC_ACTOR_SERVICE)
+		*out = jv_object_set(*out, jv_string("token_id"), jv_string(ctx->who.token_id));
+	ctx->err = 0;
+	return 0;
+}
+
+struct rt_row {
+	char id[VC_ID_LEN + 1], family[VC_ID_LEN + 1];
+	char tenant[VC_ID_LEN + 1], user[VC_ID_LEN + 1];
+	int64_t expires, fam_expires;
+	int used, revoked;
+};
+
+/* 1 found, 0 not, <0 error */
+static int
+find_refresh(vc_ctx *ctx, const char *token, struct rt_row *r)
+{
+	char h[65];
+	sqlite3_stmt *q;
+	int rc;
+
+	if (token == NULL || strncmp(token, "vcr_", 4) != 0 || strlen(token) > VC_TOKEN_MAX)
+		return 0;
+	vc_sha256_hex(token, strlen(token), h);
+	/* unscoped: the token itself is the credential that names the tenant */
+	q = vc_sql(ctx, "SELECT id, family_id, tenant_id, user_id, expires_at, family_expires_at,"
+	    " used_at IS NOT NULL, revoked_at IS NOT NULL FROM refresh_tokens WHERE token_hash = ?1",
+	    "s", h);
+	if (q == NULL)
+		return -1;
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1) {
+		copy(r->id, sizeof r->id, (const char *)sqlite3_column_text(q, 0));
+		copy(r->family, sizeof r->family, (const char *)sqlite3_column_text(q, 1));
+		copy(r->tenant, sizeof r->tenant, (const char *)sqlite3_column_text(q, 2));
+		copy(r->user, sizeof r->user, (const char *)sqlite3_column_text(q, 3));
+		r->expires = sqlite3_column_int64(q, 4);
+		r->fam_expires = sqlite3_column_int64(q, 5);
+		r->used = sqlite3_column_int(q, 6);
+		r->revoked = sqlite3_column_int(q, 7);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int
+revoke_family(vc_ctx *ctx, const struct rt_row *r)
+{
+	return vc_sql_exec(ctx, "UPDATE refresh_tokens SET revoked_at = ?1"
+	    " WHERE tenant_id = ?2 AND family_id = ?3 AND revoked_at IS NULL",
+	    NULL, "iss", vc_now(ctx), r->tenant, r->family);
+}
+
+/*
+ * Rotate a refresh token (VC_OP_RAW: a reuse must revoke the family and
+ * be audited even though the call fails).
+ */
+int
+vc_op_refresh(vc_ctx *ctx, jv args, jv *out)
+{
+	struct rt_row r;
+	struct user u;
+	int rc, changes = 0, found;
+	int64_t now = vc_now(ctx);
+
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	found = find_refresh(ctx, vc_arg_str(args, "refresh_token"), &r);
+	if (found < 0)
+		goto fail;
+	if (found == 0) {
+		vc_tx_rollback(ctx);
+		copy(ctx->audit_reason, sizeof ctx->audit_reason, "unknown refresh token");
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	}
+	found = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u"
+	    " WHERE u.tenant_id = ?1 AND u.id = ?2", "ss", r.tenant, r.user), &u);
+	if (found < 0)
+		goto fail;
+	if (found == 0) {
+		vc_tx_rollback(ctx);
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	}
+	become(ctx, &u);
+	set_target(ctx, "user", u.id, u.tenant_id);
+	if (r.used || r.revoked) {
+		/* A second use means the token leaked: end the whole family. */
+		if ((rc = revoke_family(ctx, &r)) != 0 ||
+		    (rc = vc_audit(ctx, u.tenant_id, "auth.refresh.reuse", "user", u.id, "denied",
+		    r.revoked ? "revoked refresh token presented; family revoked" :
+		    "used refresh token presented again; family revoked", jv_invalid())) != 0 ||
+		    (rc = vc_tx_commit(ctx)) != 0)
+			goto fail;
+		ctx->audited = 1;
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	}
+	if (now >= r.expires || now >= r.fam_expires || u.disabled) {
+		vc_tx_rollback(ctx);
+		copy(ctx->audit_reason, sizeof ctx->audit_reason,
+		    u.disabled ? "user disabled" : "refresh token expired");
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	}
+	if ((rc = vc_sql_exec(ctx, "UPDATE refresh_tokens SET used_at = ?1 WHERE tenant_id = ?2"
+	    " AND id = ?3 AND used_at IS NULL AND revoked_at IS NULL", &changes, "iss",
+	    now, r.tenant, r.id)) != 0)
+		goto fail;
+	if (changes != 1) {
+		vc_tx_rollback(ctx);
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	}
+	if ((rc = issue(ctx, &u, r.family, r.fam_expires, out)) != 0 ||
+	    (rc = vc_audit(ctx, u.tenant_id, "auth.refresh", "user", u.id, "success", NULL,
+	    jv_invalid())) != 0 || (rc = vc_tx_commit(ctx)) != 0) {
+		jv_free(*out);
+		*out = jv_invalid();
+		goto fail;
+	}
+	ctx->audited = 1;
+	return 0;
+fail:
+	vc_tx_rollback(ctx);
+	return ctx->err ? ctx->err : rc;
+}
+
+int
+vc_op_logout(vc_ctx *ctx, jv args, jv *out)
+{
+	struct rt_row r;
+	int found, changes = 0, rc;
+
+	found = find_refresh(ctx, vc_arg_str(args, "refresh_token"), &r);
+	if (found < 0)
+		return ctx->err;
+	if (found == 1) {
+		/* The token names its own user; act as them for the record. */
+		copy(ctx->who.user_id, sizeof ctx->who.user_id, r.user);
+		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, r.tenant);
+		if (ctx->who.actor == VC_ACTOR_ANON)
+			ctx->who.actor = VC_ACTOR_USER;
+		set_target(ctx, "user", r.user, r.tenant);
+		rc = vc_sql_exec(ctx, "UPDATE refresh_tokens SET revoked_at = ?1"
+		    " WHERE tenant_id = ?2 AND family_id = ?3 AND revoked_at IS NULL",
+		    &changes, "iss", vc_now(ctx), r.tenant, r.family);
+		if (rc != 0)
+			return rc;
+	}
+	*out = jv_object_set(jv_object(), jv_string("logged_out"), jv_true());
+	*out = jv_object_set(*out, jv_string("revoked"), jv_number(changes));
+	return 0;
+}
+
+/* Change one's own password (the current one is required). */
+int
+vc_op_password(vc_ctx *ctx, jv args, jv *out)
+{
+	struct user u;
+	char hash[VC_PW_HASH_MAX];
+	int rc, rehash;
+
+	if (ctx->who.actor != VC_ACTOR_USER)
+		return vc_fail(ctx, VC_EPERM, "an API token cannot change a password");
+	rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ?1"
+	    " AND u.id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id), &u);
+	if (rc <= 0)
+		return rc < 0 ? ctx->err : vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	set_target(ctx, "user", u.id, u.tenant_id);
+	rc = vc_password_verify(ctx, u.hash, vc_arg_str(args, "current_password"), &rehash);
+	if (rc == VC_EAUTH) {
+		copy(ctx->audit_reason, sizeof ctx->audit_reason, "wrong current password");
+		return vc_fail(ctx, VC_EAUTH, "the current password is wrong");
+	}
+	if (rc != 0)
+		return rc;
+	if ((rc = vc_password_hash(ctx, vc_arg_str(args, "new_password"), hash)) != 0)
+		return rc;
+	rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
+	    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, vc_now(ctx), u.tenant_id, u.id);
+	sodium_memzero(hash, sizeof hash);
+	if (rc != 0 || (rc = revoke_sessions(ctx, &u)) != 0)
+		return rc;
+	*out = jv_object_set(jv_object(), jv_string("password_changed"), jv_true());
+	*out = jv_object_set(*out, jv_string("sessions_revoked"), jv_true());
+	return 0;
+}
+
+/* ---- API tokens ------------------------------------------------------- */
+
+#define TOKEN_JSON "SELECT k.id, k.name, k.role, k.prefix, u.username AS owner," \
+	" k.created_at, k.expires_at, k.last_used_at, k.revoked_at" \
+	" FROM api_tokens k JOIN users u ON u.tenant_id = k.tenant_id AND u.id = k.user_id"
+
+int
+vc_op_token_create(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *name = vc_arg_str(args, "name"), *role = vc_arg_str(args, "role");
+	char id[VC_ID_LEN + 1], tok[VC_TOKEN_MAX], h[65], prefix[13], t[32];
+	int64_t ttl = VC_API_TOKEN_TTL, now = vc_now(ctx);
+	int r = vc_role_parse(role), rc;
+	jv v;
+
+	if (ctx->who.actor != VC_ACTOR_USER)
+		return vc_fail(ctx, VC_EPERM, "an API token cannot create API tokens");
+	if (name == NULL || strlen(name) == 0 || strlen(name) > 128)
+		return vc_fail(ctx, VC_EINVAL, "token name must be 1 to 128 characters");
+	if (r < VC_ROLE_VIEWER || r > VC_ROLE_ADMIN)
+		return vc_fail(ctx, VC_EINVAL, "token role must be admin, analyst or viewer");
+	if (r > ctx->who.role)
+		return vc_fail(ctx, VC_EPERM, "a token cannot have a role above yours (%s)",
+		    vc_role_name(ctx->who.role));
+	v = jv_object_get(jv_copy(args), jv_string("expires"));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		ttl = (int64_t)jv_number_value(v);
+	jv_free(v);
+	if (ttl < 60 || ttl > 366 * 86400)
+		return vc_fail(ctx, VC_EINVAL, "token lifetime must be 1 minute to 366 days");
+	vc_new_id(id);
+	vc_token_new("vcs_", tok);
+	vc_sha256_hex(tok, strlen(tok), h);
+	snprintf(prefix, sizeof prefix, "%.12s", tok);
+	rc = vc_sql_exec(ctx, "INSERT INTO api_tokens (id, tenant_id, user_id, name, role,"
+	    " token_hash, prefix, created_at, expires_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+	    NULL, "sssssssii", id, ctx->who.tenant_id, ctx->who.user_id, name, role, h, prefix,
+	    now, now + ttl);
+	if (rc != 0) {
+		sodium_memzero(tok, sizeof tok);
+		return rc;
+	}
+	set_target(ctx, "api_token", id, NULL);
+	add_detail(ctx, "name", jv_string(name));
+	add_detail(ctx, "role", jv_string(role));
+	*out = jv_object();
+	*out = jv_object_set(*out, jv_string("id"), jv_string(id));
+	*out = jv_object_set(*out, jv_string("name"), jv_string(name));
+	*out = jv_object_set(*out, jv_string("role"), jv_string(role));
+	vc_time_fmt(now + ttl, t, sizeof t);
+	*out = jv_object_set(*out, jv_string("expires_at"), jv_string(t));
+	*out = jv_object_set(*out, jv_string("token"), jv_string(tok));
+	*out = jv_object_set(*out, jv_string("note"),
+	    jv_string("this token is shown once; store it now"));
+	sodium_memzero(tok, sizeof tok);
+	return 0;
+}
+
+int
+vc_op_token_list(vc_ctx *ctx, jv args, jv *out)
+{
+	/* Admins see the tenant's tokens, others their own. */
+	const char *owner = ctx->who.role >= VC_ROLE_ADMIN ? NULL : ctx->who.user_id;
+
+	*out = vc_sql_rows(ctx, vc_sql(ctx, TOKEN_JSON " WHERE k.tenant_id = ?1"
+	    " AND (?2 IS NULL OR k.user_id = ?2) ORDER BY k.created_at, k.id",
+	    "ss", ctx->who.tenant_id, owner));
+	return jv_is_valid(*out) ? 0 : ctx->err;
+}
+
+int
+vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *id = vc_arg_str(args, "id");
+	const char *owner = ctx->who.role >= VC_ROLE_ADMIN ? NULL : ctx->who.user_id;
+	int rc, changes = 0;
+
+	rc = vc_sql_exec(ctx, "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?1)"
+	    " WHERE tenant_id = ?2 AND id = ?3 AND (?4 IS NULL OR user_id = ?4)",
+	    &changes, "isss", vc_now(ctx), ctx->who.tenant_id, id, owner);
+	if (rc != 0)
+		return rc;
+	if (changes == 0) {
+		/* unscoped: existence check only, to audit a cross-tenant attempt */
+		sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM api_tokens WHERE id = ?1", "s", id);
+		if (q != NULL && vc_sql_step(ctx, q) == 1)
+			vc_op_deny_audit(ctx, "api_token", id);
+		sqlite3_finalize(q);
+		return vc_fail(ctx, VC_ENOTFOUND, "no such token: %.64s", id);
+	}
+	set_target(ctx, "api_token", id, NULL);
+	*out = vc_sql_rows(ctx, vc_sql(ctx, TOKEN_JSON " WHERE k.tenant_id = ?1 AND k.id = ?2",
+	    "ss", ctx->who.tenant_id, id));
+	if (!jv_is_valid(*out))
+		return ctx->err;
+	*out = jv_array_get(*out, 0);
+	return 0;
+}
+
+int
+vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out)
+{
+	struct vc_keyring *kr = NULL;
+	int rc;
+
+	if ((rc = vc_keyring_rotate(ctx, ctx->store->key_path)) != 0 ||
+	    (rc = vc_keyring_load(ctx, ctx->store->key_path, &kr)) != 0)
+		return rc;
+	vc_keyring_free(ctx->store->keys);
+	ctx->store->keys = kr;
+	set_target(ctx, "key", "", NULL);
+	add_detail(ctx, "key_id", jv_number(vc_keyring_newest(kr)));
+	*out = jv_object_set(jv_object(), jv_string("key_id"), jv_number(vc_keyring_newest(kr)));
+	*out = jv_object_set(*out, jv_string("key_file"), jv_string(ctx->store->key_path));
+	return 0;
+}
+
+/* ---- authentication of a bearer credential ---------------------------- */
+
+static int
+auth_api_token(vc_ctx *ctx, const char *cred)
+{
+	char h[65];
+	sqlite3_stmt *q;
+	int rc, trole, urole;
+	int64_t now = vc_now(ctx);
+
+	vc_sha256_hex(cred, strlen(cred), h);
+	/* unscoped: the token itself is the credential that names the tenant */
+	q = vc_sql(ctx, "SELECT k.id, k.role, k.user_id, k.tenant_id, u.username, u.role"
+	    " FROM api_tokens k JOIN users u ON u.tenant_id = k.tenant_id AND u.id = k.user_id"
+	    " WHERE k.token_hash = ?1 AND k.revoked_at IS NULL AND k.expires_at > ?2"
+	    " AND u.disabled = 0", "si", h, now);
+	if (q == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1) {
+		trole = vc_role_parse((const char *)sqlite3_column_text(q, 1));
+		urole = vc_role_parse((const char *)sqlite3_column_text(q, 5));
+		memset(&ctx->who, 0, sizeof ctx->who);
+		ctx->who.actor = VC_ACTOR_SERVICE;
+		/* A token never outranks its owner as the owner is now. */
+		ctx->who.role = trole < urole ? trole : urole;
+		copy(ctx->who.token_id, sizeof ctx->who.token_id, (const char *)sqlite3_column_text(q, 0));
+		copy(ctx->who.user_id, sizeof ctx->who.user_id, (const char *)sqlite3_column_text(q, 2));
+		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, (const char *)sqlite3_column_text(q, 3));
+		copy(ctx->who.username, sizeof ctx->who.username, (const char *)sqlite3_column_text(q, 4));
+	}
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 0)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	/* Best effort: a busy store must not fail the request. */
+	sqlite3_stmt *upd = vc_sql(ctx, "UPDATE api_tokens SET last_used_at = ?1 WHERE tenant_id = ?2"
+	    " AND id = ?3", "iss", now, ctx->who.tenant_id, ctx->who.token_id);
+	if (upd != NULL)
+		sqlite3_step(upd);
+	sqlite3_finalize(upd);
+	ctx->err = 0;
+	return 0;
+}
+
+int
+vc_authenticate(vc_ctx *ctx, const char *cred)
+{
+	struct vc_jwt_claims c;
+	struct user u;
+	const char *why = NULL;
+	int rc;
+
+	memset(&ctx->who, 0, sizeof ctx->who);
+	if (cred == NULL || *cred == '\0' || strlen(cred) > VC_JWT_MAX)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	if (strncmp(cred, "vcs_", 4) == 0)
+		return auth_api_token(ctx, cred);
+	if (vc_jwt_verify(ctx->store->keys, cred, vc_now(ctx), &c, &why) != 0)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ?1"
+	    " AND u.id = ?2", "ss", c.tid, c.sub), &u);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 0 || u.disabled || u.token_version != c.sv)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	become(ctx, &u);
+	copy(ctx->who.token_id, sizeof ctx->who.token_id, c.jti);
+	return 0;
+}

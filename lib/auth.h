@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* auth.h - tenants, users, logins, tokens: the operations of vc-auth. */
+#ifndef VC_AUTH_H
+#define VC_AUTH_H
+#include "vc.h"
+
+#define VC_REFRESH_TTL (30 * 86400)     /* absolute, from login */
+#define VC_REFRESH_IDLE (7 * 86400)     /* one token's own lifetime */
+#define VC_API_TOKEN_TTL (90 * 86400)
+
+int vc_op_init(vc_ctx *ctx, jv args, jv *out);
+int vc_op_tenant_create(vc_ctx *ctx, jv args, jv *out);
+int vc_op_tenant_list(vc_ctx *ctx, jv args, jv *out);
+int vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out);
+int vc_op_user_create(vc_ctx *ctx, jv args, jv *out);
+int vc_op_user_list(vc_ctx *ctx, jv args, jv *out);
+int vc_op_user_show(vc_ctx *ctx, jv args, jv *out);
+int vc_op_user_update(vc_ctx *ctx, jv args, jv *out);
+int vc_op_user_disable(vc_ctx *ctx, jv args, jv *out);
+int vc_op_user_enable(vc_ctx *ctx, jv args, jv *out);
+int vc_op_register(vc_ctx *ctx, jv args, jv *out);
+int vc_op_login(vc_ctx *ctx, jv args, jv *out);
+int vc_op_whoami(vc_ctx *ctx, jv args, jv *out);
+int vc_op_refresh(vc_ctx *ctx, jv args, jv *out);
+int vc_op_logout(vc_ctx *ctx, jv args, jv *out);
+int vc_op_password(vc_ctx *ctx, jv args, jv *out);
+int vc_op_token_create(vc_ctx *ctx, jv args, jv *out);
+int vc_op_token_list(vc_ctx *ctx, jv args, jv *out);
+int vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out);
+int vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out);
+#endif

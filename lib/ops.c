@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops.c - the operation table and its dispatcher.  This is the one place
+ * where an operation's role, route, verb and arguments are declared; the
+ * CLI, vc-serve, the OpenAPI document, the completions and the role tests
+ * all read it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "ops.h"
+#include "store.h"
+
+#define END { NULL, 0, 0, NULL, NULL, NULL }
+#define ROLES3 "admin|analyst|viewer"
+
+static int op_health(vc_ctx *ctx, jv args, jv *out);
+static int op_index(vc_ctx *ctx, jv args, jv *out);
+static int op_openapi(vc_ctx *ctx, jv args, jv *out);
+
+static const struct vc_param p_none[] = { END };
+
+static const struct vc_param p_init[] = {
+	{ "tenant", VC_T_STR, VC_P_REQ, "NAME", NULL, "name of the first tenant" },
+	{ "admin", VC_T_STR, VC_P_REQ, "USER", NULL, "username of the superadmin" },
+	{ "email", VC_T_STR, 0, "EMAIL", NULL, "the superadmin's email" },
+	{ "password", VC_T_STR, VC_P_REQ | VC_P_SECRET, "PASSWORD", NULL, "the superadmin's password" },
+	END
+};
+static const struct vc_param p_tenant_create[] = {
+	{ "name", VC_T_STR, VC_P_POS | VC_P_REQ, "NAME", NULL, "tenant name" },
+	{ "allow_registration", VC_T_BOOL, 0, NULL, NULL, "let users register themselves (as viewers)" },
+	END
+};
+static const struct vc_param p_tenant_update[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "TENANT", NULL, "tenant name or id" },
+	{ "registration", VC_T_STR, 0, "STATE", "open|closed", "self-registration" },
+	END
+};
+static const struct vc_param p_user_create[] = {
+	{ "username", VC_T_STR, VC_P_POS | VC_P_REQ, "USER", NULL, "username (letters, digits, . _ - @)" },
+	{ "role", VC_T_STR, VC_P_REQ, "ROLE", ROLES3, "role in the tenant" },
+	{ "email", VC_T_STR, 0, "EMAIL", NULL, "email address" },
+	{ "tenant", VC_T_STR, 0, "TENANT", NULL, "tenant name or id (superadmin only)" },
+	{ "password", VC_T_STR, VC_P_REQ | VC_P_SECRET, "PASSWORD", NULL, "initial password" },
+	END
+};
+static const struct vc_param p_user_list[] = {
+	{ "tenant", VC_T_STR, 0, "TENANT", NULL, "only this tenant (superadmin)" },
+	{ "role", VC_T_STR, 0, "ROLE", "superadmin|" ROLES3, "only this role" },
+	END
+};
+static const struct vc_param p_user_id[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "USER", NULL, "username or id" },
+	END
+};
+static const struct vc_param p_user_update[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "USER", NULL, "username or id" },
+	{ "role", VC_T_STR, 0, "ROLE", ROLES3, "new role (ends the user's sessions)" },
+	{ "email", VC_T_STR, 0, "EMAIL", NULL, "new email address" },
+	{ "password", VC_T_STR, VC_P_SECRET, "PASSWORD", NULL, "new password (ends the user's sessions)" },
+	END
+};
+static const struct vc_param p_register[] = {
+	{ "username", VC_T_STR, VC_P_POS | VC_P_REQ, "USER", NULL, "username" },
+	{ "tenant", VC_T_STR, VC_P_REQ, "TENANT", NULL, "tenant name" },
+	{ "email", VC_T_STR, 0, "EMAIL", NULL, "email address" },
+	{ "password", VC_T_STR, VC_P_REQ | VC_P_SECRET, "PASSWORD", NULL, "password" },
+	END
+};
+static const struct vc_param p_login[] = {
+	{ "username", VC_T_STR, VC_P_POS | VC_P_REQ, "USER", NULL, "username" },
+	{ "password", VC_T_STR, VC_P_REQ | VC_P_SECRET, "PASSWORD", NULL, "password" },
+	END
+};
+static const struct vc_param p_refresh[] = {
+	{ "refresh_token", VC_T_STR, VC_P_REQ | VC_P_CREDS, "TOKEN", NULL, "the refresh token" },
+	END
+};
+static const struct vc_param p_logout[] = {
+	{ "refresh_token", VC_T_STR, VC_P_CREDS, "TOKEN", NULL, "the refresh token" },
+	END
+};
+static const struct vc_param p_password[] = {
+	{ "current_password", VC_T_STR, VC_P_REQ | VC_P_SECRET, "PASSWORD", NULL, "the current password" },
+	{ "new_password", VC_T_STR, VC_P_REQ | VC_P_SECRET, "PASSWORD", NULL, "the new password" },
+	END
+};
+static const struct vc_param p_token_create[] = {
+	{ "name", VC_T_STR, VC_P_POS | VC_P_REQ, "NAME", NULL, "what the token is for" },
+	{ "role", VC_T_STR, VC_P_REQ, "ROLE", ROLES3, "role, at most your own" },
+	{ "expires", VC_T_DURATION, 0, "DURATION", NULL, "lifetime, e.g. 90d (default), 12h" },
+	END
+};
+static const struct vc_param p_token_id[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "token id" },
+	END
+};
+static const struct vc_param p_audit_list[] = {
+	{ "action", VC_T_STR, 0, "ACTION", NULL, "action, or a prefix such as auth.*" },
+	{ "resource_type", VC_T_STR, 0, "TYPE", NULL, "target type (user, tenant, api_token ...)" },
+	{ "user", VC_T_STR, 0, "USER", NULL, "acting username or user id" },
+	{ "outcome", VC_T_STR, 0, "OUTCOME", "success|failure|denied", "outcome" },
+	{ "since", VC_T_TIME, 0, "TIME", NULL, "from this time (RFC 3339, -2h, -7d)" },
+	{ "until", VC_T_TIME, 0, "TIME", NULL, "up to this time" },
+	{ "limit", VC_T_INT, 0, "N", NULL, "at most N records (default 100, max 1000)" },
+	{ "order", VC_T_STR, 0, "ORDER", "asc|desc", "oldest or newest first (default desc)" },
+	{ "tenant_id", VC_T_STR, 0, "TENANT_ID", NULL, "only this tenant (superadmin)" },
+	END
+};
+static const struct vc_param p_audit_id[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "audit record id" },
+	END
+};
+static const struct vc_param p_audit_verify[] = {
+	{ "tenant_id", VC_T_STR, 0, "TENANT_ID", NULL, "only this tenant's chain (superadmin)" },
+	END
+};
+
+const struct vc_op vc_ops[] = {
+	{ "auth.init", "vc-auth", "init", NULL, NULL, VC_ROLE_ANON,
+	  VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_NOSTORE, vc_op_init, p_init,
+	  "create the store, the first tenant and its superadmin", "tenant" },
+	{ "auth.tenants.create", "vc-auth", "tenant create", "POST", "/api/tenants", VC_ROLE_SUPERADMIN,
+	  VC_OP_WRITE, vc_op_tenant_create, p_tenant_create, "create a tenant", "tenant" },
+	{ "auth.tenants.list", "vc-auth", "tenant list", "GET", "/api/tenants", VC_ROLE_ADMIN,
+	  0, vc_op_tenant_list, p_none, "list tenants (admins see their own)", "tenant" },
+	{ "auth.tenants.update", "vc-auth", "tenant update", "PUT", "/api/tenants/{id}", VC_ROLE_SUPERADMIN,
+	  VC_OP_WRITE, vc_op_tenant_update, p_tenant_update, "change a tenant's settings", "tenant" },
+	{ "auth.users.create", "vc-auth", "user create", "POST", "/api/users", VC_ROLE_ADMIN,
+	  VC_OP_WRITE, vc_op_user_create, p_user_create, "create a user", "user" },
+	{ "auth.users.list", "vc-auth", "user list", "GET", "/api/users", VC_ROLE_ADMIN,
+	  0, vc_op_user_list, p_user_list, "list users", "user" },
+	{ "auth.users.show", "vc-auth", "user show", "GET", "/api/users/{id}", VC_ROLE_ADMIN,
+	  0, vc_op_user_show, p_user_id, "show a user", "user" },
+	{ "auth.users.update", "vc-auth", "user update", "PUT", "/api/users/{id}", VC_ROLE_ADMIN,
+	  VC_OP_WRITE, vc_op_user_update, p_user_update, "change a user's role, email or password", "user" },
+	{ "auth.users.disable", "vc-auth", "user disable", "POST", "/api/users/{id}/disable", VC_ROLE_ADMIN,
+	  VC_OP_WRITE, vc_op_user_disable, p_user_id, "disable a user and end their sessions", "user" },
+	{ "auth.users.enable", "vc-auth", "user enable", "POST", "/api/users/{id}/enable", VC_ROLE_ADMIN,
+	  VC_OP_WRITE, vc_op_user_enable, p_user_id, "enable a disabled user", "user" },
+	{ "auth.register", "vc-auth", "register", "POST", "/api/auth/register", VC_ROLE_ANON,
+	  VC_OP_WRITE | VC_OP_PUBLIC, vc_op_register, p_register,
+	  "register as a viewer in a tenant that allows it", "user" },
+	{ "auth.login", "vc-auth", "login", "POST", "/api/auth/login", VC_ROLE_ANON,
+	  VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_RAW | VC_OP_LOGIN | VC_OP_SECRET_OUT, vc_op_login, p_login,
+	  "log in: get an access token and a refresh token", "user" },
+	{ "auth.me", "vc-auth", "whoami", "GET", "/api/auth/me", VC_ROLE_VIEWER,
+	  0, vc_op_whoami, p_none, "show who you are", "user" },
+	{ "auth.refresh", "vc-auth", "refresh", "POST", "/api/auth/refresh", VC_ROLE_ANON,
+	  VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_RAW | VC_OP_LOGIN | VC_OP_SECRET_OUT, vc_op_refresh, p_refresh,
+	  "trade the refresh token for new tokens", "user" },
+	{ "auth.logout", "vc-auth", "logout", "POST", "/api/auth/logout", VC_ROLE_ANON,
+	  VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_LOGOUT, vc_op_logout, p_logout,
+	  "end the session (revokes the refresh token family)", "user" },
+	{ "auth.password", "vc-auth", "passwd", "POST", "/api/auth/password", VC_ROLE_VIEWER,
+	  VC_OP_WRITE, vc_op_password, p_password,
+	  "change your password (ends all your sessions)", "user" },
+	{ "auth.tokens.create", "vc-auth", "token create", "POST", "/api/tokens", VC_ROLE_ANALYST,
+	  VC_OP_WRITE | VC_OP_SECRET_OUT, vc_op_token_create, p_token_create,
+	  "create an API token for cron or CI (shown once)", "api_token" },
+	{ "auth.tokens.list", "vc-auth", "token list", "GET", "/api/tokens", VC_ROLE_ANALYST,
+	  0, vc_op_token_list, p_none, "list API tokens (admins: the tenant's)", "api_token" },
+	{ "auth.tokens.revoke", "vc-auth", "token revoke", "DELETE", "/api/tokens/{id}", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_token_revoke, p_token_id, "revoke an API token", "api_token" },
+	{ "auth.keys.rotate", "vc-auth", "key rotate", NULL, NULL, VC_ROLE_SUPERADMIN,
+	  VC_OP_WRITE, vc_op_key_rotate, p_none,
+	  "add a new installation key; older keys keep verifying", "key" },
+	{ "audit.list", "vc-auth", "audit list", "GET", "/api/audit", VC_ROLE_ADMIN,
+	  0, vc_op_audit_list, p_audit_list, "list audit records", "audit" },
+	{ "audit.verify", "vc-auth", "audit verify", "GET", "/api/audit/verify", VC_ROLE_ADMIN,
+	  0, vc_op_audit_verify, p_audit_verify, "check the audit hash chain", "audit" },
+	{ "audit.show", "vc-auth", "audit show", "GET", "/api/audit/{id}", VC_ROLE_ADMIN,
+	  0, vc_op_audit_show, p_audit_id, "show one audit record", "audit" },
+	{ "serve.health", "vc-serve", NULL, "GET", "/health", VC_ROLE_ANON,
+	  VC_OP_PUBLIC, op_health, p_none, "liveness and store check", NULL },
+	{ "serve.index", "vc-serve", NULL, "GET", "/", VC_ROLE_ANON,
+	  VC_OP_PUBLIC, op_index, p_none, "service name, version and links", NULL },
+	{ "serve.openapi", "vc-serve", NULL, "GET", "/openapi.json", VC_ROLE_ANON,
+	  VC_OP_PUBLIC, op_openapi, p_none, "this API's OpenAPI 3.0 document", NULL },
+	{ NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL }
+};
+
+const struct vc_op *
+vc_op_by_name(const char *name)
+{
+	for (const struct vc_op *op = vc_ops; op->name; op++)
+		if (strcmp(op->name, name) == 0)
+			return op;
+	return NULL;
+}
+
+const struct vc_op *
+vc_op_by_verb(const char *tool, int argc, char **argv, int *used)
+{
+	/* Two-word verbs first, so "user create" wins over a one-word "user". */
+	for (int words = 2; words >= 1; words--) {
+		if (argc < words)
+			continue;
+		for (const struct vc_op *op = vc_ops; op->name; op++) {
+			const char *v = op->verb, *sp;
+			if (v == NULL || strcmp(op->tool, tool) != 0)
+				continue;
+			sp = strchr(v, ' ');
+			if (words == 1 && sp == NULL && strcmp(v, argv[0]) == 0) {
+				*used = 1;
+				return op;
+			}
+			if (words == 2 && sp != NULL &&
+			    strncmp(v, argv[0], (size_t)(sp - v)) == 0 &&
+			    argv[0][sp - v] == '\0' && strcmp(sp + 1, argv[1]) == 0) {
+				*used = 2;
+				return op;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Match "/api/users/{id}" against "/api/users/42"; adds id to *args. */
+static int
+match_path(const char *pat, const char *path, jv *args)
+{
+	jv got = jv_object();
+
+	while (*pat && *path) {
+		if (*pat == '{') {
+			const char *pe = strchr(pat, '}'), *se = strchr(path, '/');
+			size_t n = se ? (size_t)(se - path) : strlen(path);
+			if (pe == NULL || n == 0 || n > 256) {
+				jv_free(got);
+				return 0;
+			}
+			got = jv_object_set(got, jv_string_sized(pat + 1, (int)(pe - pat - 1)),
+			    jv_string_sized(path, (int)n));
+			pat = pe + 1;
+			path += n;
+		} else if (*pat++ != *path++) {
+			jv_free(got);
+			return 0;
+		}
+	}
+	if (*pat != '\0' || *path != '\0') {
+		jv_free(got);
+		return 0;
+	}
+	jv_object_foreach(got, k, v)
+		*args = jv_object_set(*args, k, v);
+	jv_free(got);
+	return 1;
+}
+
+const struct vc_op *
+vc_op_route(const char *method, const char *path, jv *path_args, int *method_ok)
+{
+	*method_ok = 0;
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		jv scratch;
+		if (op->path == NULL)
+			continue;
+		scratch = jv_object();
+		if (match_path(op->path, path, &scratch)) {
+			if (strcmp(op->method, method) == 0) {
+				jv_object_foreach(scratch, k, v)
+					*path_args = jv_object_set(*path_args, k, v);
+				jv_free(scratch);
+				return op;
+			}
+			*method_ok = 1;
+		}
+		jv_free(scratch);
+	}
+	return NULL;
+}
+
+void
+vc_op_deny_audit(vc_ctx *ctx, const char *type, const char *id)
+{
+	ctx->denied = 1;
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s", type);
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id ? id : "");
+}
+
+/*
+ * Check args against op->params: unknown keys, required ones, types and
+ * choices.  Times and durations become numbers (seconds).  Returns args
+ * (normalised) or jv_invalid with ctx set.
+ */
+static jv
+check_args(vc_ctx *ctx, const struct vc_op *op, jv args)
+{
+	const struct vc_param *ps = op->params ? op->params : p_none;
+
+	if (jv_get_kind(args) != JV_KIND_OBJECT) {
+		jv_free(args);
+		vc_fail(ctx, VC_EUSAGE, "arguments must be a JSON object");
+		return jv_invalid();
+	}
+	jv_object_foreach(args, key, val) {
+		const struct vc_param *p;
+		for (p = ps; p->name; p++)
+			if (strcmp(p->name, jv_string_value(key)) == 0)
+				break;
+		if (p->name == NULL || (ctx->front == VC_FRONT_HTTP && (p->flags & VC_P_CLI))) {
+			vc_fail(ctx, VC_EUSAGE, "unknown field '%.64s' for %s", jv_string_value(key), op->name);
+			jv_free(key);
+			jv_free(val);
+			jv_free(args);
+			return jv_invalid();
+		}
+		jv_free(key);
+		jv_free(val);
+	}
+	for (const struct vc_param *p = ps; p->name; p++) {
+		jv v = jv_object_get(jv_copy(args), jv_string(p->name));
+		jv_kind k = jv_get_kind(v);
+		const char *s = k == JV_KIND_STRING ? jv_string_value(v) : NULL;
+		int64_t n;
+
+		if (!jv_is_valid(v) || k == JV_KIND_NULL) {
+			jv_free(v);
+			if (p->flags & VC_P_REQ) {
+				vc_fail(ctx, VC_EUSAGE, "missing %s", p->name);
+				goto bad;
+			}
+			continue;
+		}
+		switch (p->type) {
+		case VC_T_STR:
+			if (s == NULL) {
+				vc_fail(ctx, VC_EUSAGE, "%s must be a string", p->name);
+				goto badv;
+			}
+			if (strlen(s) > 65536) {
+				vc_fail(ctx, VC_ETOOBIG, "%s is too long", p->name);
+				goto badv;
+			}
+			if (p->choices != NULL) {
+				const char *c = p->choices;
+				size_t len = strlen(s);
+				int found = 0;
+				while (*c) {
+					const char *e = strchr(c, '|');
+					size_t cl = e ? (size_t)(e - c) : strlen(c);
+					if (cl == len && strncmp(c, s, len) == 0)
+						found = 1;
+					c += cl + (e != NULL);
+				}
+				if (!found) {
+					vc_fail(ctx, VC_EUSAGE, "%s must be one of %s, not '%.64s'",
+					    p->name, p->choices, s);
+					goto badv;
+				}
+			}
+			jv_free(v);
+			break;
+		case VC_T_BOOL:
+			if (k == JV_KIND_TRUE || k == JV_KIND_FALSE) {
+				jv_free(v);
+				break;
+			}
+			if (s && (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")))
+				args = jv_object_set(args, jv_string(p->name), jv_true());
+			else if (s && (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no")))
+				args = jv_object_set(args, jv_string(p->name), jv_false());
+			else {
+				vc_fail(ctx, VC_EUSAGE, "%s must be true or false", p->name);
+				goto badv;
+			}
+			jv_free(v);
+			break;
+		case VC_T_INT:
+			if (k == JV_KIND_NUMBER) {
+				double d = jv_number_value(v);
+				if (d != (double)(int64_t)d) {
+					vc_fail(ctx, VC_EUSAGE, "%s must be a whole number", p->name);
+					goto badv;
+				}
+			} else {
+				char *end;
+				long long ll;
+				errno = 0;
+				ll = s ? strtoll(s, &end, 10) : 0;
+				if (s == NULL || *s == '\0' || *end != '\0' || errno != 0) {
+					vc_fail(ctx, VC_EUSAGE, "%s must be a whole number", p->name);
+					goto badv;
+				}
+				args = jv_object_set(args, jv_string(p->name), jv_number((double)ll));
+			}
+			jv_free(v);
+			break;
+		case VC_T_TIME:
+			if (k == JV_KIND_NUMBER) {
+				jv_free(v);
+				break;
+			}
+			if (s == NULL || vc_time_parse(ctx, s, &n) != 0) {
+				if (s == NULL)
+					vc_fail(ctx, VC_EUSAGE, "%s must be a time", p->name);
+				goto badv;
+			}
+			args = jv_object_set(args, jv_string(p->name), jv_number((double)n));
+			jv_free(v);
+			break;
+		case VC_T_DURATION:
+			if (k == JV_KIND_NUMBER) {
+				jv_free(v);
+				break;
+			}
+			if (s == NULL || vc_duration_parse(s, &n) != 0) {
+				vc_fail(ctx, VC_EUSAGE, "%s must be a duration such as 90d, 12h, 30m", p->name);
+				goto badv;
+			}
+			args = jv_object_set(args, jv_string(p->name), jv_number((double)n));
+			jv_free(v);
+			break;
+		}
+		continue;
+badv:
+		jv_free(v);
+		goto bad;
+	}
+	return args;
+bad:
+	jv_free(args);
+	return jv_invalid();
+}
+
+/* Write one audit record in a transaction of its own. */
+static void
+audit_alone(vc_ctx *ctx, const char *tenant, const char *action, const char *outcome,
+    const char *reason, jv details)
+{
+	if (ctx->store == NULL || ctx->store->keys == NULL || vc_tx_begin(ctx) != 0) {
+		jv_free(details);
+		return;
+	}
+	if (vc_audit(ctx, tenant, action, ctx->audit_target_type, ctx->audit_target_id,
+	    outcome, reason, details) != 0 || vc_tx_commit(ctx) != 0)
+		vc_tx_rollback(ctx);
+}
+
+static const char *
+audit_tenant(vc_ctx *ctx)
+{
+	if (ctx->audit_tenant_id[0])
+		return ctx->audit_tenant_id;
+	return ctx->who.tenant_id[0] ? ctx->who.tenant_id : NULL;
+}
+
+int
+vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
+{
+	int rc, err_saved;
+	char msg[sizeof ctx->errmsg];
+
+	*out = jv_invalid();
+	ctx->err = 0;
+	ctx->errmsg[0] = '\0';
+	ctx->audited = ctx->denied = 0;
+	if (!(op->flags & VC_OP_PUBLIC) && ctx->who.actor == VC_ACTOR_ANON) {
+		jv_free(args);
+		return vc_fail(ctx, VC_EAUTH, "authentication required");
+	}
+	if (ctx->who.role < op->min_role) {
+		jv_free(args);
+		snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s",
+		    op->target ? op->target : "");
+		audit_alone(ctx, audit_tenant(ctx), "authz.denied", "denied", op->name, jv_invalid());
+		return vc_fail(ctx, VC_EPERM, "%s needs the %s role; you are %s", op->name,
+		    vc_role_name(op->min_role), vc_role_name(ctx->who.role));
+	}
+	args = check_args(ctx, op, args);
+	if (!jv_is_valid(args))
+		return ctx->err;
+
+	if ((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW) &&
+	    (rc = vc_tx_begin(ctx)) != 0) {
+		jv_free(args);
+		return rc;
+	}
+	rc = op->fn(ctx, args, out);
+	jv_free(args);
+	if (rc == 0 && (op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW)) {
+		rc = vc_audit(ctx, audit_tenant(ctx), op->name, ctx->audit_target_type[0] ?
+		    ctx->audit_target_type : op->target, ctx->audit_target_id, "success", NULL,
+		    jv_copy(ctx->audit_details));
+		if (rc == 0)
+			rc = vc_tx_commit(ctx);
+		else
+			vc_tx_rollback(ctx);
+		if (rc == 0)
+			return 0;
+	}
+	if (rc == 0)
+		return 0;
+
+	/* Failure: undo, then record what happened in a transaction of its own. */
+	vc_tx_rollback(ctx);
+	jv_free(*out);
+	*out = jv_invalid();
+	err_saved = ctx->err ? ctx->err : rc;
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	if (ctx->denied)
+		audit_alone(ctx, audit_tenant(ctx), "authz.denied", "denied", op->name, jv_invalid());
+	else if ((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_NOSTORE) &&
+	    !ctx->audited && err_saved != VC_EUSAGE && err_saved != VC_ETEMP)
+		audit_alone(ctx, audit_tenant(ctx), op->name, err_saved == VC_EPERM ? "denied" : "failure",
+		    ctx->audit_reason[0] ? ctx->audit_reason : msg, jv_copy(ctx->audit_details));
+	ctx->err = err_saved;
+	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
+	return err_saved;
+}
+
+/* ---- service operations ----------------------------------------------- */
+
+static int
+op_health(vc_ctx *ctx, jv args, jv *out)
+{
+	int v = ctx->store ? vc_store_version(ctx) : -1;
+
+	*out = jv_object();
+	*out = jv_object_set(*out, jv_string("status"), jv_string(v >= 0 ? "ok" : "degraded"));
+	*out = jv_object_set(*out, jv_string("version"), jv_string(VC_VERSION));
+	*out = jv_object_set(*out, jv_string("schema"), jv_number(v));
+	return 0;
+}
+
+static int
+op_index(vc_ctx *ctx, jv args, jv *out)
+{
+	*out = jv_object();
+	*out = jv_object_set(*out, jv_string("name"), jv_string("VelociCompanion"));
+	*out = jv_object_set(*out, jv_string("version"), jv_string(VC_VERSION));
+	*out = jv_object_set(*out, jv_string("openapi"), jv_string("/openapi.json"));
+	*out = jv_object_set(*out, jv_string("health"), jv_string("/health"));
+	return 0;
+}
+
+static int
+op_openapi(vc_ctx *ctx, jv args, jv *out)
+{
+	*out = vc_openapi();
+	return 0;
+}
+
+static const char *const type_names[] = {
+	[VC_T_STR] = "string", [VC_T_INT] = "integer", [VC_T_BOOL] = "boolean",
+	[VC_T_TIME] = "string", [VC_T_DURATION] = "string",
+};
+
+jv
+vc_openapi(void)
+{
+	jv paths = jv_object();
+
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		jv o = jv_object(), params = jv_array(), props = jv_object(), req = jv_array();
+		jv responses = jv_object(), pathobj;
+		char method[8];
+		int has_body = strcmp(op->method ? op->method : "GET", "GET") != 0 &&
+		    strcmp(op->method ? op->method : "GET", "DELETE") != 0;
+
+		if (op->method == NULL)
+			continue;
+		o = jv_object_set(o, jv_string("operationId"), jv_string(op->name));
+		o = jv_object_set(o, jv_string("summary"), jv_string(op->summary));
+		o = jv_object_set(o, jv_string("x-min-role"), jv_string(vc_role_name(op->min_role)));
+		if (!(op->flags & VC_OP_PUBLIC))
+			o = jv_object_set(o, jv_string("security"),
+			    JV_ARRAY(JV_OBJECT(jv_string("bearer"), jv_array())));
+		for (const struct vc_param *p = op->params; p && p->name; p++) {
+			jv schema;
+			if (p->flags & VC_P_CLI)
+				continue;
+			schema = JV_OBJECT(jv_string("type"), jv_string(type_names[p->type]));
+			if (p->choices != NULL) {
+				jv e = jv_array();
+				char buf[256];
+				snprintf(buf, sizeof buf, "%s", p->choices);
+				for (char *s = buf, *bar; s; s = bar) {
+					if ((bar = strchr(s, '|')) != NULL)
+						*bar++ = '\0';
+					e = jv_array_append(e, jv_string(s));
+				}
+				schema = jv_object_set(schema, jv_string("enum"), e);
+			}
+			schema = jv_object_set(schema, jv_string("description"), jv_string(p->help));
+			if ((p->flags & VC_P_PATH) || !has_body) {
+				params = jv_array_append(params, JV_OBJECT(
+				    jv_string("name"), jv_string(p->name),
+				    jv_string("in"), jv_string(p->flags & VC_P_PATH ? "path" : "query"),
+				    jv_string("required"), jv_bool(p->flags & (VC_P_PATH | VC_P_REQ)),
+				    jv_string("schema"), schema));
+			} else {
+				props = jv_object_set(props, jv_string(p->name), schema);
+				if (p->flags & VC_P_REQ)
+					req = jv_array_append(req, jv_string(p->name));
+			}
+		}
+		if (jv_array_length(jv_copy(params)) > 0)
+			o = jv_object_set(o, jv_string("parameters"), params);
+		else
+			jv_free(params);
+		if (has_body) {
+			jv schema = JV_OBJECT(jv_string("type"), jv_string("object"),
+			    jv_string("properties"), props);
+			if (jv_array_length(jv_copy(req)) > 0)
+				schema = jv_object_set(schema, jv_string("required"), req);
+			else
+				jv_free(req);
+			o = jv_object_set(o, jv_string("requestBody"), JV_OBJECT(
+			    jv_string("content"), JV_OBJECT(jv_string("application/json"),
+			    JV_OBJECT(jv_string("schema"), schema))));
+		} else {
+			jv_free(props);
+			jv_free(req);
+		}
+		responses = jv_object_set(responses, jv_string("200"),
+		    JV_OBJECT(jv_string("description"), jv_string("success")));
+		responses = jv_object_set(responses, jv_string("default"),
+		    JV_OBJECT(jv_string("description"), jv_string("error: {error, message}")));
+		o = jv_object_set(o, jv_string("responses"), responses);
+		snprintf(method, sizeof method, "%s", op->method);
+		for (char *m = method; *m; m++)
+			*m = (char)tolower((unsigned char)*m);
+		pathobj = jv_object_get(jv_copy(paths), jv_string(op->path));
+		if (!jv_is_valid(pathobj)) {
+			jv_free(pathobj);
+			pathobj = jv_object();
+		}
+		pathobj = jv_object_set(pathobj, jv_string(method), o);
+		paths = jv_object_set(paths, jv_string(op->path), pathobj);
+	}
+	return JV_OBJECT(
+	    jv_string("openapi"), jv_string("3.0.3"),
+	    jv_string("info"), JV_OBJECT(jv_string("title"), jv_string("VelociCompanion"),
+		jv_string("version"), jv_string(VC_VERSION)),
+	    jv_string("paths"), paths,
+	    jv_string("components"), JV_OBJECT(jv_string("securitySchemes"),
+		JV_OBJECT(jv_string("bearer"), JV_OBJECT(jv_string("type"), jv_string("http"),
+		    jv_string("scheme"), jv_string("bearer")))));
+}

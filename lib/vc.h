@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vc.h - the core of libvc: error codes, the context every operation runs
+ * in, and the principal it acts for.
+ *
+ * Ownership: lib/ never exits and never prints.  A function that fails
+ * returns a VC_E* code and leaves a message in ctx->errmsg (vc_fail).
+ * jv values follow jq's rule: a function consumes the jv it is given;
+ * jv_copy() to keep one, jv_free() what you own.
+ */
+#ifndef VC_H
+#define VC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jv.h>
+
+#define VC_VERSION "0.1.0"
+
+/*
+ * Error codes of lib/.  Each maps to one exit status (a stable API, see
+ * velocicompanion(7)) and one HTTP status.  Never renumber.
+ */
+enum vc_err {
+	VC_EOK = 0,
+	VC_EFINDINGS,   /* exit 1:   findings above --fail-on */
+	VC_EUSAGE,      /* exit 64:  bad arguments            HTTP 400 */
+	VC_EINVAL,      /* exit 65:  bad input data           HTTP 422 */
+	VC_ECONFLICT,   /* exit 65:  already exists           HTTP 409 */
+	VC_ETOOBIG,     /* exit 65:  input over a size limit  HTTP 413 */
+	VC_ENOTFOUND,   /* exit 66:  no such record or file   HTTP 404 */
+	VC_EUNAVAIL,    /* exit 69:  external service down    HTTP 502 */
+	VC_EINTERNAL,   /* exit 70:  bug or I/O failure       HTTP 500 */
+	VC_ETEMP,       /* exit 75:  busy, retry              HTTP 503 */
+	VC_ERATE,       /* exit 75:  rate limited             HTTP 429 */
+	VC_EAUTH,       /* exit 77:  not authenticated        HTTP 401 */
+	VC_EPERM,       /* exit 77:  permission denied        HTTP 403 */
+	VC_ECONFIG,     /* exit 78:  configuration error      HTTP 500 */
+	VC_E__COUNT
+};
+
+/* Exit statuses (sysexits(3) where one fits). */
+enum vc_exit {
+	VC_EXIT_OK = 0,
+	VC_EXIT_FINDINGS = 1,
+	VC_EXIT_USAGE = 64,
+	VC_EXIT_DATAERR = 65,
+	VC_EXIT_NOINPUT = 66,
+	VC_EXIT_UNAVAILABLE = 69,
+	VC_EXIT_SOFTWARE = 70,
+	VC_EXIT_TEMPFAIL = 75,
+	VC_EXIT_NOPERM = 77,
+	VC_EXIT_CONFIG = 78
+};
+
+int vc_err_exit(int err);        /* VC_E* -> exit status */
+int vc_err_http(int err);        /* VC_E* -> HTTP status */
+const char *vc_err_name(int err); /* VC_E* -> "not_found", ... (JSON errors) */
+
+/* Roles, ordered: a role may do everything the roles below it may. */
+enum vc_role {
+	VC_ROLE_ANON = 0,
+	VC_ROLE_VIEWER,
+	VC_ROLE_ANALYST,
+	VC_ROLE_ADMIN,
+	VC_ROLE_SUPERADMIN
+};
+const char *vc_role_name(int role);
+int vc_role_parse(const char *s);   /* -1 when unknown */
+
+enum vc_actor { VC_ACTOR_ANON = 0, VC_ACTOR_USER, VC_ACTOR_SERVICE, VC_ACTOR_SYSTEM };
+
+#define VC_ID_LEN 36            /* canonical UUID text, public ids */
+
+/* Who an operation acts for.  Filled only by vc_auth_*(); never from input. */
+struct vc_principal {
+	int actor;                      /* VC_ACTOR_* */
+	int role;                       /* VC_ROLE_* */
+	char user_id[VC_ID_LEN + 1];
+	char username[65];
+	char tenant_id[VC_ID_LEN + 1];  /* home tenant; every query binds it */
+	char token_id[VC_ID_LEN + 1];   /* jti or API token id, never a token */
+};
+
+struct vc_store;
+
+typedef struct vc_ctx vc_ctx;
+struct vc_ctx {
+	struct vc_store *store;
+	struct vc_principal who;
+	char ip[64];
+	char user_agent[513];
+	char request_id[33];
+	int front;                      /* VC_FRONT_CLI or VC_FRONT_HTTP */
+
+	/* Injected clock for tests; NULL means time(2). Seconds since epoch. */
+	int64_t (*clock)(void *arg);
+	void *clock_arg;
+
+	/* Set by an operation for the audit record the dispatcher writes. */
+	char audit_target_type[32];
+	char audit_target_id[VC_ID_LEN + 1];
+	char audit_tenant_id[VC_ID_LEN + 1]; /* when it differs from who */
+	char audit_reason[160];         /* why it failed, for the log only */
+	jv audit_details;               /* object or invalid */
+	int audited;                    /* the handler wrote its own record */
+	int denied;                     /* audit authz.denied (cross-tenant id) */
+
+	int err;
+	char errmsg[512];
+};
+
+enum { VC_FRONT_CLI = 0, VC_FRONT_HTTP = 1 };
+
+void vc_ctx_init(vc_ctx *ctx);
+void vc_ctx_release(vc_ctx *ctx);   /* closes the store, frees audit_details */
+int64_t vc_now(vc_ctx *ctx);        /* seconds */
+int64_t vc_now_ms(vc_ctx *ctx);
+
+/* Record an error in ctx and return it.  Messages: lowercase, no period. */
+int vc_fail(vc_ctx *ctx, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Helpers for jv arguments (args is borrowed, not consumed). */
+const char *vc_arg_str(jv args, const char *key);   /* NULL if absent/not string */
+int vc_arg_bool(jv args, const char *key);          /* 1 if true */
+int vc_arg_has(jv args, const char *key);           /* present and not null */
+
+/* Random public id (UUID v4 text) into buf[VC_ID_LEN + 1]. */
+void vc_new_id(char *buf);
+int vc_is_id(const char *s);
+
+/* Time formatting: RFC 3339 UTC ("2026-11-27T23:35:30Z"). */
+void vc_time_fmt(int64_t t, char *buf, size_t n);
+void vc_time_fmt_ms(int64_t ms, char *buf, size_t n);
+/* Parse RFC 3339, a date, "now", or a relative "-2h"/"30d" (from now). */
+int vc_time_parse(vc_ctx *ctx, const char *s, int64_t *out);
+/* Parse a duration "90d", "15m", "3600" (seconds) into seconds. */
+int vc_duration_parse(const char *s, int64_t *out);
+
+#endif
