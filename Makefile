@@ -15,7 +15,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Werror=format-security \
-            -Wno-unused-parameter
+            -Wno-unused-parameter -Wno-missing-field-initializers
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
@@ -102,6 +102,7 @@ test: $(BINS) $(UNITS) $(ASAN_UNITS)
 	@scripts/run-tests
 
 lint:
+	scripts/lint
 	scripts/lint
 
 install: all

@@ -506,7 +506,7 @@ cell(jv v, char *buf, size_t n)
 }
 
 static void
-print_table(FILE *f, jv rows)
+print_table(FILE *f, jv rows, const char *columns)
 {
 	jv keys, first;
 	int nk, nr = jv_array_length(jv_copy(rows));
@@ -527,7 +527,11 @@ print_table(FILE *f, jv rows)
 		jv_free(rows);
 		return;
 	}
-	keys = jv_keys_unsorted(first);
+	if (columns != NULL) {
+		jv_free(first);
+		keys = jv_string_split(jv_string(columns), jv_string(","));
+	} else
+		keys = jv_keys_unsorted(first);
 	nk = jv_array_length(jv_copy(keys));
 	w = calloc((size_t)nk, sizeof *w);
 	if (w == NULL) {
@@ -563,7 +567,7 @@ print_table(FILE *f, jv rows)
 }
 
 static void
-print_out(struct cli *c, FILE *f, jv out)
+print_out(struct cli *c, FILE *f, jv out, const char *columns)
 {
 	jv items;
 	int mode = c->out;
@@ -599,7 +603,7 @@ print_out(struct cli *c, FILE *f, jv out)
 		}
 	}
 	if (mode == OUT_TABLE) {
-		print_table(f, items);
+		print_table(f, items, columns);
 		return;
 	}
 	jv_array_foreach(items, i, v) {
@@ -823,7 +827,7 @@ vc_cli_main(const char *tool, int argc, char **argv)
 		creds_put(&c, &ctx, jv_invalid());
 	if (rc == 0 || jv_is_valid(out)) {
 		if (jv_is_valid(out))
-			print_out(&c, stdout, out);
+			print_out(&c, stdout, out, op->columns);
 		else
 			jv_free(out);
 	}

@@ -129,13 +129,13 @@ const struct vc_op vc_ops[] = {
 	{ "auth.tenants.create", "vc-auth", "tenant create", "POST", "/api/tenants", VC_ROLE_SUPERADMIN,
 	  VC_OP_WRITE, vc_op_tenant_create, p_tenant_create, "create a tenant", "tenant" },
 	{ "auth.tenants.list", "vc-auth", "tenant list", "GET", "/api/tenants", VC_ROLE_ADMIN,
-	  0, vc_op_tenant_list, p_none, "list tenants (admins see their own)", "tenant" },
+	  0, vc_op_tenant_list, p_none, "list tenants (admins see their own)", "tenant", "name,allow_registration,created_at,id" },
 	{ "auth.tenants.update", "vc-auth", "tenant update", "PUT", "/api/tenants/{id}", VC_ROLE_SUPERADMIN,
 	  VC_OP_WRITE, vc_op_tenant_update, p_tenant_update, "change a tenant's settings", "tenant" },
 	{ "auth.users.create", "vc-auth", "user create", "POST", "/api/users", VC_ROLE_ADMIN,
 	  VC_OP_WRITE, vc_op_user_create, p_user_create, "create a user", "user" },
 	{ "auth.users.list", "vc-auth", "user list", "GET", "/api/users", VC_ROLE_ADMIN,
-	  0, vc_op_user_list, p_user_list, "list users", "user" },
+	  0, vc_op_user_list, p_user_list, "list users", "user", "username,role,tenant,email,disabled,last_login_at,id" },
 	{ "auth.users.show", "vc-auth", "user show", "GET", "/api/users/{id}", VC_ROLE_ADMIN,
 	  0, vc_op_user_show, p_user_id, "show a user", "user" },
 	{ "auth.users.update", "vc-auth", "user update", "PUT", "/api/users/{id}", VC_ROLE_ADMIN,
@@ -165,14 +165,14 @@ const struct vc_op vc_ops[] = {
 	  VC_OP_WRITE | VC_OP_SECRET_OUT, vc_op_token_create, p_token_create,
 	  "create an API token for cron or CI (shown once)", "api_token" },
 	{ "auth.tokens.list", "vc-auth", "token list", "GET", "/api/tokens", VC_ROLE_ANALYST,
-	  0, vc_op_token_list, p_none, "list API tokens (admins: the tenant's)", "api_token" },
+	  0, vc_op_token_list, p_none, "list API tokens (admins: the tenant's)", "api_token", "id,name,role,prefix,owner,expires_at,last_used_at,revoked_at" },
 	{ "auth.tokens.revoke", "vc-auth", "token revoke", "DELETE", "/api/tokens/{id}", VC_ROLE_ANALYST,
 	  VC_OP_WRITE, vc_op_token_revoke, p_token_id, "revoke an API token", "api_token" },
 	{ "auth.keys.rotate", "vc-auth", "key rotate", NULL, NULL, VC_ROLE_SUPERADMIN,
 	  VC_OP_WRITE, vc_op_key_rotate, p_none,
 	  "add a new installation key; older keys keep verifying", "key" },
 	{ "audit.list", "vc-auth", "audit list", "GET", "/api/audit", VC_ROLE_ADMIN,
-	  0, vc_op_audit_list, p_audit_list, "list audit records", "audit" },
+	  0, vc_op_audit_list, p_audit_list, "list audit records", "audit", "id,time,actor,action,target_type,target_id,outcome,reason,ip" },
 	{ "audit.verify", "vc-auth", "audit verify", "GET", "/api/audit/verify", VC_ROLE_ADMIN,
 	  0, vc_op_audit_verify, p_audit_verify, "check the audit hash chain", "audit" },
 	{ "audit.show", "vc-auth", "audit show", "GET", "/api/audit/{id}", VC_ROLE_ADMIN,
@@ -560,14 +560,18 @@ vc_openapi(void)
 	jv paths = jv_object();
 
 	for (const struct vc_op *op = vc_ops; op->name; op++) {
-		jv o = jv_object(), params = jv_array(), props = jv_object(), req = jv_array();
-		jv responses = jv_object(), pathobj;
+		jv o, params, props, req, responses, pathobj;
 		char method[8];
-		int has_body = strcmp(op->method ? op->method : "GET", "GET") != 0 &&
-		    strcmp(op->method ? op->method : "GET", "DELETE") != 0;
+		int has_body;
 
 		if (op->method == NULL)
 			continue;
+		o = jv_object();
+		params = jv_array();
+		props = jv_object();
+		req = jv_array();
+		responses = jv_object();
+		has_body = strcmp(op->method, "GET") != 0 && strcmp(op->method, "DELETE") != 0;
 		o = jv_object_set(o, jv_string("operationId"), jv_string(op->name));
 		o = jv_object_set(o, jv_string("summary"), jv_string(op->summary));
 		o = jv_object_set(o, jv_string("x-min-role"), jv_string(vc_role_name(op->min_role)));

@@ -60,6 +60,7 @@ struct vc_op {
 	const struct vc_param *params;  /* NULL-name terminated, may be NULL */
 	const char *summary;    /* one line, for -h, man and OpenAPI */
 	const char *target;     /* audit target type: "user", "tenant" ... */
+	const char *columns;    /* -o table columns, comma separated (NULL: all) */
 };
 
 extern const struct vc_op vc_ops[];     /* terminated by a NULL name */

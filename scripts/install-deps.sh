@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# install-deps.sh - install the Debian 12 packages that building, testing
+# and the demo need, when they are missing.  Idempotent; runs apt-get
+# update once, only when something is to be installed.
+set -eu
+PKGS="build-essential pkg-config
+libsqlite3-dev sqlite3 libjq-dev libonig-dev jq libsodium-dev
+libwebsockets-dev libunistring-dev liboath-dev
+mandoc curl python3 python3-websockets"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
