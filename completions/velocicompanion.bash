@@ -1,0 +1,50 @@
+# bash completion for VelociCompanion (generated from the operation table)
+_vc_complete() {
+	local cur=${COMP_WORDS[COMP_CWORD]} verbs= opts=
+	local w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}
+	case ${COMP_WORDS[0]##*/} in
+	vc-auth)
+		verbs="init tenant tenant tenant user user user user user user register login whoami refresh logout passwd token token token key audit audit audit "
+		case "$w1 $w2" in
+		"init"*) opts="--tenant --admin --email --password-stdin" ;;
+		"tenant create"*) opts="--allow-registration " ;;
+		"tenant list"*) opts="" ;;
+		"tenant update"*) opts="--registration " ;;
+		"user create"*) opts="--role --email --tenant --password-stdin" ;;
+		"user list"*) opts="--tenant --role " ;;
+		"user show"*) opts="" ;;
+		"user update"*) opts="--role --email --password-stdin" ;;
+		"user disable"*) opts="" ;;
+		"user enable"*) opts="" ;;
+		"register"*) opts="--tenant --email --password-stdin" ;;
+		"login"*) opts="--password-stdin" ;;
+		"whoami"*) opts="" ;;
+		"refresh"*) opts="" ;;
+		"logout"*) opts="" ;;
+		"passwd"*) opts="--password-stdin" ;;
+		"token create"*) opts="--role --expires " ;;
+		"token list"*) opts="" ;;
+		"token revoke"*) opts="" ;;
+		"key rotate"*) opts="" ;;
+		"audit list"*) opts="--action --resource-type --user --outcome --since --until --limit --order --tenant-id " ;;
+		"audit verify"*) opts="--tenant-id " ;;
+		"audit show"*) opts="" ;;
+		esac
+		if [ "$COMP_CWORD" -eq 2 ]; then
+			verbs="$( [ "$w1" = tenant ] && echo create) $( [ "$w1" = tenant ] && echo list) $( [ "$w1" = tenant ] && echo update) $( [ "$w1" = user ] && echo create) $( [ "$w1" = user ] && echo list) $( [ "$w1" = user ] && echo show) $( [ "$w1" = user ] && echo update) $( [ "$w1" = user ] && echo disable) $( [ "$w1" = user ] && echo enable) $( [ "$w1" = token ] && echo create) $( [ "$w1" = token ] && echo list) $( [ "$w1" = token ] && echo revoke) $( [ "$w1" = key ] && echo rotate) $( [ "$w1" = audit ] && echo list) $( [ "$w1" = audit ] && echo verify) $( [ "$w1" = audit ] && echo show) "
+		fi ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts --db --json-errors -o -h" -- "$cur"))
+	elif [ "$COMP_CWORD" -le 2 ]; then
+		COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
+	fi
+}
+complete -F _vc_complete vc-auth
+complete -F _vc_complete vc-hosts
+complete -F _vc_complete vc-case
+complete -F _vc_complete vc-hunt
+complete -F _vc_complete vc-score
+complete -F _vc_complete vc-playbook
+complete -F _vc_complete vc-report
+complete -F _vc_complete vc-notify
