@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jsonl.h - a bounded JSON Lines reader over a FILE or a memory buffer.
+ *
+ * A line longer than the maximum is reported and skipped whole (never
+ * truncated); reading goes on with the next line.  The reader owns its
+ * line buffer; vc_jsonl_release frees it (and closes a FILE it opened).
+ */
+#ifndef VC_JSONL_H
+#define VC_JSONL_H
+#include <stdio.h>
+#include "vc.h"
+
+#define VC_JSONL_MAX (1024 * 1024)      /* default longest line, bytes */
+
+struct vc_jsonl {
+	FILE *f;                /* NULL when reading mem */
+	int close_f;
+	const char *mem;        /* memory input */
+	size_t memlen, pos;
+	const char *name;       /* "stdin", a path, "body" */
+	size_t max;
+	long line;              /* number of the line last read */
+	char *buf;
+	size_t cap;
+};
+
+/* Read from path ("-" or NULL: stdin).  Returns VC_ENOTFOUND naming it. */
+int vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path);
+void vc_jsonl_mem(struct vc_jsonl *r, const char *name, const char *buf, size_t n);
+void vc_jsonl_release(struct vc_jsonl *r);
+/*
+ * The next record.  Returns 1 and a value in *out (any JSON kind; the
+ * caller checks it is what it wants), 0 at the end, or -1 for a bad line:
+ * ctx->errmsg then says "NAME:LINE: reason" and *out is invalid.  Blank
+ * lines are skipped.  A read error returns -2 (ctx set, stop reading).
+ */
+int vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out);
+#endif

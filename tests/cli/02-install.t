@@ -1,0 +1,16 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# make install honours PREFIX and DESTDIR and installs binaries, man pages
+# and completions; the installed binary runs.
+. "$(dirname "$0")/lib.sh"
+
+run make -s -C "$TOP" install DESTDIR="$T/root" PREFIX=/opt/vc
+is "$rc" 0 "make install succeeds"
+ok $([ -x "$T/root/opt/vc/bin/vc-auth" ]; echo $?) "vc-auth installed under DESTDIR/PREFIX/bin"
+ok $([ -f "$T/root/opt/vc/share/man/man1/vc-auth.1" ]; echo $?) "vc-auth(1) installed"
+ok $([ -f "$T/root/opt/vc/share/man/man7/velocicompanion.7" ]; echo $?) "velocicompanion(7) installed"
+ok $([ -f "$T/root/opt/vc/share/bash-completion/completions/velocicompanion" ]; echo $?) "bash completion installed"
+run "$T/root/opt/vc/bin/vc-auth" --version
+like "$out" '^vc-auth [0-9]+\.[0-9]+\.[0-9]+$' "the installed binary runs"
+ok $([ ! -e "/opt/vc/bin/vc-auth" ] || [ -e "$T/root" ]; echo $?) "nothing written outside DESTDIR"
+done_testing
