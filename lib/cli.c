@@ -119,7 +119,9 @@ op_help(FILE *f, const struct vc_op *op)
 		if (p->flags & VC_P_POS)
 			fprintf(f, "  %-24s %s\n", p->meta, p->help);
 		else if (p->flags & VC_P_SECRET)
-			fprintf(f, "  %-24s %s (prompted; or a line of stdin)\n", "", p->help);
+			fprintf(f, "  %-24s %s (%s)\n", "(secret)", p->help, (p->flags & VC_P_REQ) ?
+			    "asked on the terminal, or a line of stdin with --password-stdin" :
+			    "only with --password-stdin, a line of stdin");
 		else
 			fprintf(f, "  --%-22s %s\n", o, p->help);
 	}
@@ -696,10 +698,21 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 			*args = jv_object_set(*args, jv_string(p->name), jv_string(eq ? eq + 1 : argv[++i]));
 			continue;
 		}
-		if (strcmp(a, "--") == 0)
-			a = ++i < argc ? argv[i] : NULL;
-		if (a == NULL)
+		if (strcmp(a, "--") == 0) {
+			/* Everything after -- is an operand, even "-x". */
+			while (++i < argc) {
+				while (pos && pos->name && !(pos->flags & VC_P_POS))
+					pos++;
+				if (pos == NULL || pos->name == NULL)
+					return vc_fail(ctx, VC_EUSAGE, "%s: unexpected argument '%.64s'",
+					    op->verb, argv[i]);
+				*args = jv_object_set(*args, jv_string(pos->name), jv_string(argv[i]));
+				pos++;
+			}
 			break;
+		}
+		if (a[0] == '-' && a[1] != '\0')
+			return vc_fail(ctx, VC_EUSAGE, "%s: unknown option %s", op->verb, a);
 		while (pos && pos->name && !(pos->flags & VC_P_POS))
 			pos++;
 		if (pos == NULL || pos->name == NULL)

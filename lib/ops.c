@@ -500,10 +500,14 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 	if (rc == 0)
 		return 0;
 
-	/* Failure: undo, then record what happened in a transaction of its own. */
+	/* Failure: undo, then record what happened in a transaction of its own.
+	 * A read may explain its failure in *out (audit verify names the bad
+	 * record); a write's partial result is dropped with its transaction. */
 	vc_tx_rollback(ctx);
-	jv_free(*out);
-	*out = jv_invalid();
+	if (op->flags & VC_OP_WRITE) {
+		jv_free(*out);
+		*out = jv_invalid();
+	}
 	err_saved = ctx->err ? ctx->err : rc;
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
 	if (ctx->denied)
