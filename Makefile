@@ -38,6 +38,16 @@ UNITS    = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 ASAN_UNITS = $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 MANS     = $(sort $(wildcard man/*.[157]))
 
+# make V=1 shows the full commands.
+V ?= 0
+ifeq ($(V),0)
+Q = @
+say = @echo "  $(1)	$(2)";
+else
+Q =
+say =
+endif
+
 all: deps-check $(BINS) completions
 
 deps-check:
@@ -45,47 +55,47 @@ deps-check:
 
 build/%.o: lib/%.c lib/*.h build/schema.h
 	@mkdir -p build
-	$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ $<
 
 build/schema.c build/schema.h: schema.sql scripts/embed-schema
 	@mkdir -p build
-	scripts/embed-schema schema.sql build/schema.c build/schema.h
+	$(call say,GEN,build/schema.c)scripts/embed-schema schema.sql build/schema.c build/schema.h
 
 build/schema.o: build/schema.c
-	$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ build/schema.c
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ build/schema.c
 
 build/libvc.a: $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $(LIB_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $(LIB_OBJ)
 
 bin/%: cmd/%.c build/libvc.a lib/*.h
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $< build/libvc.a $(ALL_LDFLAGS) $(LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $< build/libvc.a $(ALL_LDFLAGS) $(LIBS)
 
 build/tests/%: tests/unit/%.c build/libvc.a lib/*.h tests/unit/tap.h
 	@mkdir -p build/tests
-	$(CC) $(ALL_CFLAGS) -o $@ $< build/libvc.a $(ALL_LDFLAGS) $(LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) -o $@ $< build/libvc.a $(ALL_LDFLAGS) $(LIBS)
 
 # The same unit tests under AddressSanitizer and UBSan.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 build/asan/%.o: lib/%.c lib/*.h build/schema.h
 	@mkdir -p build/asan
-	$(CC) $(WARN) -D_GNU_SOURCE -Ilib -Ibuild $(PKG_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(WARN) -D_GNU_SOURCE -Ilib -Ibuild $(PKG_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 build/asan/schema.o: build/schema.c
 	@mkdir -p build/asan
-	$(CC) $(WARN) -Ilib -Ibuild $(ASAN_FLAGS) -c -o $@ build/schema.c
+	$(call say,CC,$@)$(CC) $(WARN) -Ilib -Ibuild $(ASAN_FLAGS) -c -o $@ build/schema.c
 build/asan/libvc.a: $(LIB_SRC:lib/%.c=build/asan/%.o) build/asan/schema.o
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
 build/asan/tests/%: tests/unit/%.c build/asan/libvc.a tests/unit/tap.h
 	@mkdir -p build/asan/tests
-	$(CC) $(WARN) -D_GNU_SOURCE -Ilib -Ibuild $(PKG_CFLAGS) $(ASAN_FLAGS) -o $@ $< build/asan/libvc.a $(LIBS)
+	$(call say,LD,$@)$(CC) $(WARN) -D_GNU_SOURCE -Ilib -Ibuild $(PKG_CFLAGS) $(ASAN_FLAGS) -o $@ $< build/asan/libvc.a $(LIBS)
 
 completions: bin/vc-auth
 	@mkdir -p completions
-	bin/vc-auth --completions bash > completions/velocicompanion.bash
-	bin/vc-auth --completions zsh > completions/_velocicompanion
-	bin/vc-auth --completions fish > completions/velocicompanion.fish
+	$(call say,GEN,completions)bin/vc-auth --completions bash > completions/velocicompanion.bash
+	$(Q)bin/vc-auth --completions zsh > completions/_velocicompanion
+	$(Q)bin/vc-auth --completions fish > completions/velocicompanion.fish
 
 deps:
 	scripts/install-deps.sh

@@ -104,3 +104,119 @@ CREATE TRIGGER audit_logs_no_delete BEFORE DELETE ON audit_logs
 BEGIN
 	SELECT RAISE(ABORT, 'audit_logs is append-only');
 END;
+
+-- migration: 2
+-- Hosts, cases and evidence (issue 3).  ip_key is the address as 16
+-- bytes (IPv4 mapped into ::ffff:0:0/96) so that one BETWEEN serves CIDR
+-- filters for both families.  Sortable columns are NOT NULL (0, '' or
+-- x'' stand for unknown) so that keyset paging can use the indexes.
+CREATE TABLE hosts (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	client_id TEXT,
+	hostname TEXT NOT NULL COLLATE NOCASE,
+	fqdn TEXT,
+	ip TEXT,
+	ip_key BLOB NOT NULL DEFAULT x'',
+	os TEXT NOT NULL DEFAULT '',
+	os_version TEXT,
+	labels TEXT NOT NULL DEFAULT '[]',
+	notes TEXT,
+	source TEXT NOT NULL DEFAULT 'generic',
+	first_seen_at INTEGER NOT NULL DEFAULT 0,
+	last_seen_at INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	UNIQUE (tenant_id, id),
+	UNIQUE (tenant_id, client_id)
+);
+CREATE INDEX hosts_hostname ON hosts(tenant_id, hostname, id);
+CREATE INDEX hosts_ip ON hosts(tenant_id, ip_key, id);
+CREATE INDEX hosts_os ON hosts(tenant_id, os, id);
+CREATE INDEX hosts_last_seen ON hosts(tenant_id, last_seen_at, id);
+CREATE INDEX hosts_first_seen ON hosts(tenant_id, first_seen_at, id);
+CREATE INDEX hosts_created ON hosts(tenant_id, created_at, id);
+
+CREATE TABLE cases (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	title TEXT NOT NULL,
+	description TEXT,
+	status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','in_progress','closed')),
+	severity TEXT NOT NULL DEFAULT 'medium' CHECK (severity IN ('low','medium','high','critical')),
+	assignee TEXT,
+	tags TEXT NOT NULL DEFAULT '[]',
+	resolution TEXT,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	closed_at INTEGER,
+	UNIQUE (tenant_id, id)
+);
+CREATE INDEX cases_status ON cases(tenant_id, status, created_at);
+
+-- The case timeline: append-only.
+CREATE TABLE case_notes (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL,
+	case_id TEXT NOT NULL,
+	author_id TEXT,
+	author TEXT,
+	kind TEXT NOT NULL DEFAULT 'note',
+	body TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	FOREIGN KEY (tenant_id, case_id) REFERENCES cases(tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX case_notes_case ON case_notes(tenant_id, case_id, id);
+CREATE TRIGGER case_notes_no_update BEFORE UPDATE ON case_notes
+BEGIN
+	SELECT RAISE(ABORT, 'case notes are append-only');
+END;
+
+CREATE TABLE case_links (
+	tenant_id TEXT NOT NULL,
+	case_id TEXT NOT NULL,
+	kind TEXT NOT NULL CHECK (kind IN ('host','artifact')),
+	target_id TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, case_id, kind, target_id),
+	FOREIGN KEY (tenant_id, case_id) REFERENCES cases(tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX case_links_target ON case_links(tenant_id, kind, target_id);
+
+CREATE TABLE artifacts (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	name TEXT NOT NULL,
+	host_id TEXT,
+	case_id TEXT,
+	flow_id TEXT,
+	hunt_id TEXT,
+	source TEXT NOT NULL DEFAULT 'import',
+	state TEXT NOT NULL DEFAULT 'importing' CHECK (state IN ('importing','complete','failed')),
+	row_count INTEGER NOT NULL DEFAULT 0,
+	bad_rows INTEGER NOT NULL DEFAULT 0,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	UNIQUE (tenant_id, id),
+	-- Composite keys keep links inside one tenant.  (No ON DELETE SET
+	-- NULL: it would null tenant_id too; deletes unlink explicitly.)
+	FOREIGN KEY (tenant_id, host_id) REFERENCES hosts(tenant_id, id),
+	FOREIGN KEY (tenant_id, case_id) REFERENCES cases(tenant_id, id)
+);
+CREATE INDEX artifacts_name ON artifacts(tenant_id, name, created_at);
+CREATE INDEX artifacts_host ON artifacts(tenant_id, host_id);
+CREATE INDEX artifacts_case ON artifacts(tenant_id, case_id);
+
+-- Rows keep their original columns as JSON text.
+CREATE TABLE artifact_rows (
+	id INTEGER PRIMARY KEY,
+	tenant_id TEXT NOT NULL,
+	artifact_id TEXT NOT NULL,
+	host_id TEXT,
+	data TEXT NOT NULL,
+	FOREIGN KEY (tenant_id, artifact_id) REFERENCES artifacts(tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX artifact_rows_artifact ON artifact_rows(artifact_id, id);
+CREATE INDEX artifact_rows_host ON artifact_rows(host_id) WHERE host_id IS NOT NULL;

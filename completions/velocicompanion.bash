@@ -33,6 +33,18 @@ _vc_complete() {
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			verbs="$( [ "$w1" = tenant ] && echo create) $( [ "$w1" = tenant ] && echo list) $( [ "$w1" = tenant ] && echo update) $( [ "$w1" = user ] && echo create) $( [ "$w1" = user ] && echo list) $( [ "$w1" = user ] && echo show) $( [ "$w1" = user ] && echo update) $( [ "$w1" = user ] && echo disable) $( [ "$w1" = user ] && echo enable) $( [ "$w1" = token ] && echo create) $( [ "$w1" = token ] && echo list) $( [ "$w1" = token ] && echo revoke) $( [ "$w1" = key ] && echo rotate) $( [ "$w1" = audit ] && echo list) $( [ "$w1" = audit ] && echo verify) $( [ "$w1" = audit ] && echo show) "
 		fi ;;
+	vc-hosts)
+		verbs="import list show update delete "
+		case "$w1 $w2" in
+		"import"*) opts="--source --strict " ;;
+		"list"*) opts="--hostname --ip --os --label --client-id --seen-since --sort --order --limit --offset --after --count " ;;
+		"show"*) opts="" ;;
+		"update"*) opts="--label --note " ;;
+		"delete"*) opts="" ;;
+		esac
+		if [ "$COMP_CWORD" -eq 2 ]; then
+			verbs=""
+		fi ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --db --json-errors -o -h" -- "$cur"))

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "crypto.h"
+#include "jsonl.h"
 #include "ops.h"
 #include "store.h"
 
@@ -84,8 +85,8 @@ vc_cli_synopsis(FILE *f, const struct vc_op *op)
 		if (p->type == VC_T_BOOL)
 			fprintf(f, " [--%s]", o);
 		else
-			fprintf(f, (p->flags & VC_P_REQ) ? " --%s %s" : " [--%s %s]", o,
-			    p->choices ? p->choices : p->meta);
+			fprintf(f, (p->flags & VC_P_REQ) ? " --%s %s" : " [--%s %s]%s", o,
+			    p->choices ? p->choices : p->meta, (p->flags & VC_P_MULTI) ? "..." : "");
 	}
 	if (has_secret(op))
 		fprintf(f, " [--password-stdin]");
@@ -615,6 +616,30 @@ print_out(struct cli *c, FILE *f, jv out, const char *columns)
 	jv_free(items);
 }
 
+/* ---- streaming -------------------------------------------------------- */
+
+static int
+emit_line(vc_ctx *ctx, jv rec, void *arg)
+{
+	jv_dumpf(rec, stdout, 0);
+	putchar('\n');
+	return ferror(stdout) ? -1 : 0;
+}
+
+static void
+report_bad(vc_ctx *ctx, const char *msg, void *arg)
+{
+	struct cli *c = arg;
+
+	if (c->json_errors) {
+		jv e = JV_OBJECT(jv_string("error"), jv_string("invalid"), jv_string("message"),
+		    jv_string(msg));
+		jv_dumpf(e, stderr, 0);
+		fputc('\n', stderr);
+	} else
+		fprintf(stderr, "%s: %s\n", c->tool, msg);
+}
+
 /* ---- argv ------------------------------------------------------------- */
 
 static const struct vc_param *
@@ -695,6 +720,16 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 			}
 			if (eq == NULL && i + 1 >= argc)
 				return vc_fail(ctx, VC_EUSAGE, "%s: --%s needs a value", op->verb, name);
+			if (p->flags & VC_P_MULTI) {
+				jv cur = jv_object_get(jv_copy(*args), jv_string(p->name));
+				if (jv_get_kind(cur) != JV_KIND_ARRAY) {
+					jv_free(cur);
+					cur = jv_array();
+				}
+				cur = jv_array_append(cur, jv_string(eq ? eq + 1 : argv[++i]));
+				*args = jv_object_set(*args, jv_string(p->name), cur);
+				continue;
+			}
 			*args = jv_object_set(*args, jv_string(p->name), jv_string(eq ? eq + 1 : argv[++i]));
 			continue;
 		}
@@ -729,6 +764,7 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	struct cli c = { .tool = tool, .out = OUT_AUTO };
 	vc_ctx ctx;
 	const struct vc_op *op = NULL;
+	struct vc_jsonl input;
 	char **words;
 	int nwords = 0, used = 0, rc = 0, i, status;
 	jv args, out = jv_invalid();
@@ -829,6 +865,17 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	}
 	if (rc == 0 && !(op->flags & VC_OP_PUBLIC))
 		rc = authenticate(&c, &ctx);
+	if (rc == 0 && (op->flags & VC_OP_INPUT)) {
+		const char *file = vc_arg_str(args, "file");
+		rc = vc_jsonl_open(&ctx, &input, file);
+		args = jv_object_delete(args, jv_string("file"));
+		if (rc == 0)
+			ctx.in = &input;
+	}
+	ctx.report = report_bad;
+	ctx.stream_arg = &c;
+	if (c.out == OUT_JSONL || (c.out == OUT_AUTO && !isatty(STDOUT_FILENO)))
+		ctx.emit = emit_line;
 	if (rc == 0) {
 		rc = vc_op_call(&ctx, op, args, &out);
 		args = jv_invalid();
@@ -847,6 +894,14 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	if (rc != 0)
 		err_out(&c, &ctx, rc);
 	status = vc_err_exit(rc);
+	/* Good records were kept, but the input had bad lines: say so. */
+	if (rc == 0 && ctx.bad_count > 0) {
+		fprintf(stderr, "%s: %ld bad input line%s skipped\n", tool, ctx.bad_count,
+		    ctx.bad_count == 1 ? "" : "s");
+		status = VC_EXIT_DATAERR;
+	}
+	if (ctx.in != NULL)
+		vc_jsonl_release(&input);
 	/* A full disk or a closed pipe must not pass silently. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE)

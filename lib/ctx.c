@@ -80,6 +80,7 @@ vc_ctx_init(vc_ctx *ctx)
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->audit_details = jv_invalid();
+	ctx->bad_list = jv_invalid();
 	if (sodium_init() < 0)
 		abort();    /* no entropy source: nothing here is safe */
 }
@@ -91,6 +92,62 @@ vc_ctx_release(vc_ctx *ctx)
 	ctx->store = NULL;
 	jv_free(ctx->audit_details);
 	ctx->audit_details = jv_invalid();
+	jv_free(ctx->bad_list);
+	ctx->bad_list = jv_invalid();
+}
+
+void
+vc_ctx_reset(vc_ctx *ctx)
+{
+	struct vc_store *st = ctx->store;
+	int64_t (*clock)(void *) = ctx->clock;
+	void *clock_arg = ctx->clock_arg;
+	int front = ctx->front;
+
+	jv_free(ctx->audit_details);
+	jv_free(ctx->bad_list);
+	memset(ctx, 0, sizeof *ctx);
+	ctx->audit_details = jv_invalid();
+	ctx->bad_list = jv_invalid();
+	ctx->store = st;
+	ctx->clock = clock;
+	ctx->clock_arg = clock_arg;
+	ctx->front = front;
+}
+
+int
+vc_emit(vc_ctx *ctx, jv rec, jv *collect)
+{
+	if (ctx->emit != NULL)
+		return ctx->emit(ctx, rec, ctx->stream_arg);
+	if (!jv_is_valid(*collect)) {
+		jv_free(*collect);
+		*collect = jv_array();
+	}
+	*collect = jv_array_append(*collect, rec);
+	return 0;
+}
+
+void
+vc_bad(vc_ctx *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ctx->bad_count++;
+	if (ctx->report != NULL) {
+		ctx->report(ctx, msg, ctx->stream_arg);
+		return;
+	}
+	if (!jv_is_valid(ctx->bad_list)) {
+		jv_free(ctx->bad_list);
+		ctx->bad_list = jv_array();
+	}
+	if (jv_array_length(jv_copy(ctx->bad_list)) < 100)
+		ctx->bad_list = jv_array_append(ctx->bad_list, jv_string(msg));
 }
 
 int64_t

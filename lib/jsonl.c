@@ -19,7 +19,12 @@ vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 	if ((r->f = fopen(path, "r")) == NULL)
 		return vc_fail(ctx, VC_ENOTFOUND, "%s: %s", path, strerror(errno));
 	r->close_f = 1;
-	r->name = path;
+	/* Our own copy: the caller's string may not outlive the reader. */
+	if ((r->name_copy = strdup(path)) == NULL) {
+		fclose(r->f);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	r->name = r->name_copy;
 	return 0;
 }
 
@@ -39,6 +44,7 @@ vc_jsonl_release(struct vc_jsonl *r)
 	if (r->close_f && r->f != NULL)
 		fclose(r->f);
 	free(r->buf);
+	free(r->name_copy);
 	memset(r, 0, sizeof *r);
 }
 

@@ -19,6 +19,7 @@ struct vc_jsonl {
 	const char *mem;        /* memory input */
 	size_t memlen, pos;
 	const char *name;       /* "stdin", a path, "body" */
+	char *name_copy;
 	size_t max;
 	long line;              /* number of the line last read */
 	char *buf;

@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "hosts.h"
 #include "ops.h"
 #include "store.h"
 
@@ -122,6 +123,38 @@ static const struct vc_param p_audit_verify[] = {
 	END
 };
 
+static const struct vc_param p_hosts_import[] = {
+	{ "file", VC_T_STR, VC_P_POS | VC_P_CLI, "FILE", NULL, "JSONL input (default: stdin, or -)" },
+	{ "source", VC_T_STR, 0, "SOURCE", "velociraptor|generic", "record shape (default: per record)" },
+	{ "strict", VC_T_BOOL, 0, NULL, NULL, "stop at the first bad line and keep nothing of its batch" },
+	END
+};
+static const struct vc_param p_hosts_list[] = {
+	{ "hostname", VC_T_STR, 0, "SUBSTR", NULL, "hostname contains this (any case)" },
+	{ "ip", VC_T_STR, 0, "ADDR|CIDR", NULL, "address or network (10.0.0.0/8, fd00::/8)" },
+	{ "os", VC_T_STR, 0, "OS", NULL, "windows, linux, darwin ..." },
+	{ "label", VC_T_STR, 0, "LABEL", NULL, "has this label" },
+	{ "client_id", VC_T_STR, 0, "CLIENT_ID", NULL, "Velociraptor client id" },
+	{ "seen_since", VC_T_TIME, 0, "TIME", NULL, "last seen at or after (RFC 3339, -2h, -7d)" },
+	{ "sort", VC_T_STR, 0, "FIELD", "hostname|ip|os|last_seen|first_seen|created_at", "sort field (default hostname)" },
+	{ "order", VC_T_STR, 0, "ORDER", "asc|desc", "sort order (default asc)" },
+	{ "limit", VC_T_INT, 0, "N", NULL, "page size (default 100, max 1000)" },
+	{ "offset", VC_T_INT, 0, "N", NULL, "skip N hosts" },
+	{ "after", VC_T_STR, 0, "CURSOR", NULL, "continue after this cursor (next_cursor of a page)" },
+	{ "count", VC_T_BOOL, 0, NULL, NULL, "print only the number of matching hosts" },
+	END
+};
+static const struct vc_param p_host_id[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "host id or Velociraptor client id" },
+	END
+};
+static const struct vc_param p_hosts_update[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "host id or Velociraptor client id" },
+	{ "label", VC_T_STR, VC_P_MULTI, "+L|-L", NULL, "add (+L) or remove (-L) a label; repeatable" },
+	{ "note", VC_T_STR, 0, "TEXT", NULL, "replace the host's note" },
+	END
+};
+
 const struct vc_op vc_ops[] = {
 	{ "auth.init", "vc-auth", "init", NULL, NULL, VC_ROLE_ANON,
 	  VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_NOSTORE, vc_op_init, p_init,
@@ -177,6 +210,18 @@ const struct vc_op vc_ops[] = {
 	  0, vc_op_audit_verify, p_audit_verify, "check the audit hash chain", "audit" },
 	{ "audit.show", "vc-auth", "audit show", "GET", "/api/audit/{id}", VC_ROLE_ADMIN,
 	  0, vc_op_audit_show, p_audit_id, "show one audit record", "audit" },
+	{ "hosts.import", "vc-hosts", "import", "POST", "/api/hosts/import", VC_ROLE_ANALYST,
+	  VC_OP_WRITE | VC_OP_RAW | VC_OP_INPUT, vc_op_hosts_import, p_hosts_import,
+	  "import hosts from JSONL (upsert by client_id, else hostname)", "host" },
+	{ "hosts.list", "vc-hosts", "list", "GET", "/api/hosts", VC_ROLE_VIEWER,
+	  0, vc_op_hosts_list, p_hosts_list, "list hosts: filter, sort, page", "host",
+	  "hostname,ip,os,os_version,labels,last_seen_at,client_id,id" },
+	{ "hosts.show", "vc-hosts", "show", "GET", "/api/hosts/{id}", VC_ROLE_VIEWER,
+	  0, vc_op_hosts_show, p_host_id, "show a host", "host" },
+	{ "hosts.update", "vc-hosts", "update", "PUT", "/api/hosts/{id}", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_hosts_update, p_hosts_update, "change a host's labels or note", "host" },
+	{ "hosts.delete", "vc-hosts", "delete", "DELETE", "/api/hosts/{id}", VC_ROLE_ADMIN,
+	  VC_OP_WRITE, vc_op_hosts_delete, p_host_id, "delete a host", "host" },
 	{ "serve.health", "vc-serve", NULL, "GET", "/health", VC_ROLE_ANON,
 	  VC_OP_PUBLIC, op_health, p_none, "liveness and store check", NULL },
 	{ "serve.index", "vc-serve", NULL, "GET", "/", VC_ROLE_ANON,
@@ -328,6 +373,19 @@ check_args(vc_ctx *ctx, const struct vc_op *op, jv args)
 				vc_fail(ctx, VC_EUSAGE, "missing %s", p->name);
 				goto bad;
 			}
+			continue;
+		}
+		if ((p->flags & VC_P_MULTI) && k == JV_KIND_ARRAY) {
+			int good = jv_array_length(jv_copy(v)) <= 256;
+			jv_array_foreach(v, i, e) {
+				good &= jv_get_kind(e) == JV_KIND_STRING;
+				jv_free(e);
+			}
+			if (!good) {
+				vc_fail(ctx, VC_EUSAGE, "%s must be strings", p->name);
+				goto badv;
+			}
+			jv_free(v);
 			continue;
 		}
 		switch (p->type) {

@@ -26,7 +26,8 @@ enum {
 	VC_P_PATH = 1 << 3,     /* HTTP: from the route's {name} */
 	VC_P_CLI = 1 << 4,      /* CLI only (not in HTTP/OpenAPI) */
 	VC_P_HTTP = 1 << 5,     /* HTTP only (not a CLI option) */
-	VC_P_CREDS = 1 << 6     /* CLI: taken from the saved credentials */
+	VC_P_CREDS = 1 << 6,    /* CLI: taken from the saved credentials */
+	VC_P_MULTI = 1 << 7     /* may repeat: an array of strings */
 };
 
 struct vc_param {
@@ -45,7 +46,8 @@ enum {
 	VC_OP_LOGOUT = 1 << 3,  /* CLI forgets the saved tokens */
 	VC_OP_NOSTORE = 1 << 4, /* runs before a store exists (init) */
 	VC_OP_RAW = 1 << 5,     /* handler manages its own transactions */
-	VC_OP_SECRET_OUT = 1 << 6 /* output carries a secret: Cache-Control, no log */
+	VC_OP_SECRET_OUT = 1 << 6, /* output carries a secret: Cache-Control, no log */
+	VC_OP_INPUT = 1 << 7    /* reads JSONL: CLI FILE operand or stdin; HTTP body */
 };
 
 struct vc_op {

@@ -106,6 +106,21 @@ struct vc_ctx {
 	int audited;                    /* the handler wrote its own record */
 	int denied;                     /* audit authz.denied (cross-tenant id) */
 
+	/*
+	 * Streaming, set by the front door.  in: the records an import reads
+	 * (CLI: a file or stdin; HTTP: the request body).  emit: takes one
+	 * output record (consumed) and returns nonzero to stop (closed pipe);
+	 * NULL means handlers collect their records into *out.  report: one
+	 * bad input line ("stdin:17: expected a JSON object"); NULL means
+	 * they are kept in bad_list (the first 100).  See vc_emit, vc_bad.
+	 */
+	struct vc_jsonl *in;
+	int (*emit)(vc_ctx *ctx, jv rec, void *arg);
+	void (*report)(vc_ctx *ctx, const char *msg, void *arg);
+	void *stream_arg;
+	long bad_count;
+	jv bad_list;
+
 	int err;
 	char errmsg[512];
 };
@@ -114,12 +129,23 @@ enum { VC_FRONT_CLI = 0, VC_FRONT_HTTP = 1 };
 
 void vc_ctx_init(vc_ctx *ctx);
 void vc_ctx_release(vc_ctx *ctx);   /* closes the store, frees audit_details */
+/* Forget everything of the last request (principal, audit notes, streams,
+ * errors) but keep the open store and the clock: for servers. */
+void vc_ctx_reset(vc_ctx *ctx);
 int64_t vc_now(vc_ctx *ctx);        /* seconds */
 int64_t vc_now_ms(vc_ctx *ctx);
 
 /* Record an error in ctx and return it.  Messages: lowercase, no period. */
 int vc_fail(vc_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Stream one record: to ctx->emit, or appended to *collect (an array, or
+ * invalid to start one).  Returns nonzero when the reader went away.
+ */
+int vc_emit(vc_ctx *ctx, jv rec, jv *collect);
+/* Report one bad input line (message as for vc_fail) and count it. */
+void vc_bad(vc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Helpers for jv arguments (args is borrowed, not consumed). */
 const char *vc_arg_str(jv args, const char *key);   /* NULL if absent/not string */

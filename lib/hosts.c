@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hosts.c - the tenant's hosts: streaming import (Velociraptor clients()
+ * rows or a plain shape), list with filters, sorting and paging, show,
+ * update, delete.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hosts.h"
+#include "jsonl.h"
+#include "ops.h"
+#include "page.h"
+#include "store.h"
+
+#define IMPORT_BATCH 5000
+
+/* ---- addresses -------------------------------------------------------- */
+
+/*
+ * The 16-byte key of an address: IPv6 as is, IPv4 mapped to
+ * ::ffff:a.b.c.d.  A port ("10.0.0.5:51234", "[fe80::1]:443") is dropped;
+ * *clean gets the address text without it.  Returns 0, or -1.
+ */
+int
+vc_ip_key(const char *s, unsigned char key[16], char *clean, size_t cn)
+{
+	char buf[64];
+	const char *colon;
+	struct in_addr a4;
+
+	if (s == NULL || strlen(s) >= sizeof buf)
+		return -1;
+	snprintf(buf, sizeof buf, "%s", s);
+	if (buf[0] == '[') {
+		char *end = strchr(buf, ']');
+		if (end == NULL)
+			return -1;
+		*end = '\0';
+		memmove(buf, buf + 1, strlen(buf + 1) + 1);
+	} else if ((colon = strchr(buf, ':')) != NULL && strchr(colon + 1, ':') == NULL)
+		buf[colon - buf] = '\0';        /* a.b.c.d:port */
+	if (inet_pton(AF_INET, buf, &a4) == 1) {
+		memset(key, 0, 10);
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &a4, 4);
+	} else if (inet_pton(AF_INET6, buf, key) != 1)
+		return -1;
+	if (clean != NULL)
+		snprintf(clean, cn, "%s", buf);
+	return 0;
+}
+
+/* "10.0.0.0/8", "fd00::/8" or one address: the lowest and highest keys. */
+static int
+cidr_range(const char *s, unsigned char lo[16], unsigned char hi[16])
+{
+	char addr[64];
+	const char *slash = strchr(s, '/');
+	long bits;
+	char *end;
+	int v4;
+
+	snprintf(addr, sizeof addr, "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+	v4 = strchr(addr, ':') == NULL;
+	if (vc_ip_key(addr, lo, NULL, 0) != 0)
+		return -1;
+	if (slash == NULL)
+		bits = 128;
+	else {
+		bits = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || slash[1] == '\0' || bits < 0 || bits > (v4 ? 32 : 128))
+			return -1;
+		if (v4)
+			bits += 96;
+	}
+	memcpy(hi, lo, 16);
+	for (int i = 0; i < 128; i++) {
+		if (i < bits)
+			continue;
+		lo[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
+		hi[i / 8] |= (unsigned char)(0x80 >> (i % 8));
+	}
+	return 0;
+}
+
+/* ---- import ----------------------------------------------------------- */
+
+struct host_in {
+	char client_id[128], hostname[256], fqdn[256], ip[64], os[32], os_version[128];
+	unsigned char ip_key[16];
+	int has_ip;
+	int64_t first_seen, last_seen;
+	jv labels;              /* array or invalid (= keep) */
+	const char *source;
+};
+
+static const char *
+str_at(jv o, const char *k1, const char *k2)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(k1));
+	const char *s = NULL;
+
+	if (k2 != NULL && jv_get_kind(v) == JV_KIND_OBJECT) {
+		jv w = jv_object_get(v, jv_string(k2));
+		v = w;
+	}
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v);     /* alive while o holds it */
+	jv_free(v);
+	return s;
+}
+
+/* A time given as RFC 3339 text, or a number in seconds, ms or µs. */
+static int
+time_at(vc_ctx *ctx, jv o, const char *key, int64_t *out)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(key));
+	int rc = 0;
+
+	*out = 0;
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		/* Velociraptor gives last_seen_at in µs and first_seen_at in s. */
+		if (d > 1e15)
+			d /= 1e6;
+		else if (d > 1e12)
+			d /= 1e3;
+		*out = (int64_t)d;
+	} else if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v)) {
+		char msg[sizeof ctx->errmsg];
+		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+		if (vc_time_parse(ctx, jv_string_value(v), out) != 0)
+			rc = -1;
+		snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
+	} else if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
+		rc = -1;
+	jv_free(v);
+	return rc;
+}
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/*
+ * Read one record into h.  Velociraptor's clients() rows carry os_info;
+ * the plain shape has hostname, ip, os at the top.  Returns 0 or an error
+ * message (static text) for the bad-line report.
+ */
+static const char *
+host_from(vc_ctx *ctx, jv rec, const char *mode, struct host_in *h)
+{
+	jv osi, labels;
+	const char *s;
+	int vr;
+
+	memset(h, 0, sizeof *h);
+	h->labels = jv_invalid();
+	if (jv_get_kind(rec) != JV_KIND_OBJECT)
+		return "expected a JSON object";
+	osi = jv_object_get(jv_copy(rec), jv_string("os_info"));
+	vr = mode ? strcmp(mode, "velociraptor") == 0 : jv_get_kind(osi) == JV_KIND_OBJECT;
+	jv_free(osi);
+	h->source = vr ? "velociraptor" : "generic";
+	if ((s = str_at(rec, "client_id", NULL)) != NULL)
+		snprintf(h->client_id, sizeof h->client_id, "%s", s);
+	if (vr) {
+		if ((s = str_at(rec, "os_info", "hostname")) != NULL)
+			snprintf(h->hostname, sizeof h->hostname, "%s", s);
+		if ((s = str_at(rec, "os_info", "fqdn")) != NULL)
+			snprintf(h->fqdn, sizeof h->fqdn, "%s", s);
+		if ((s = str_at(rec, "os_info", "system")) != NULL)
+			snprintf(h->os, sizeof h->os, "%s", s);
+		if ((s = str_at(rec, "os_info", "release")) != NULL)
+			snprintf(h->os_version, sizeof h->os_version, "%s", s);
+		s = str_at(rec, "last_ip", NULL);
+	} else {
+		if ((s = str_at(rec, "hostname", NULL)) != NULL)
+			snprintf(h->hostname, sizeof h->hostname, "%s", s);
+		if ((s = str_at(rec, "fqdn", NULL)) != NULL)
+			snprintf(h->fqdn, sizeof h->fqdn, "%s", s);
+		if ((s = str_at(rec, "os", NULL)) != NULL)
+			snprintf(h->os, sizeof h->os, "%s", s);
+		if ((s = str_at(rec, "os_version", NULL)) != NULL)
+			snprintf(h->os_version, sizeof h->os_version, "%s", s);
+		s = str_at(rec, "ip", NULL);
+	}
+	if (s != NULL && *s != '\0') {
+		if (vc_ip_key(s, h->ip_key, h->ip, sizeof h->ip) != 0)
+			return "ip is not an IPv4 or IPv6 address";
+		h->has_ip = 1;
+	}
+	lower(h->os);
+	if (h->hostname[0] == '\0' && h->fqdn[0] != '\0') {
+		/* The short name of an FQDN is a fine hostname. */
+		snprintf(h->hostname, sizeof h->hostname, "%.*s",
+		    (int)strcspn(h->fqdn, "."), h->fqdn);
+	}
+	if (h->client_id[0] == '\0' && h->hostname[0] == '\0')
+		return "missing client_id and hostname";
+	if (h->hostname[0] == '\0')
+		snprintf(h->hostname, sizeof h->hostname, "%s", h->client_id);
+	if (time_at(ctx, rec, vr ? "last_seen_at" : "last_seen", &h->last_seen) != 0)
+		return "last_seen is not a time";
+	if (time_at(ctx, rec, vr ? "first_seen_at" : "first_seen", &h->first_seen) != 0)
+		return "first_seen is not a time";
+	labels = jv_object_get(jv_copy(rec), jv_string("labels"));
+	if (jv_get_kind(labels) == JV_KIND_ARRAY) {
+		jv_array_foreach(labels, i, l) {
+			int k = jv_get_kind(l);
+			jv_free(l);
+			if (k != JV_KIND_STRING) {
+				jv_free(labels);
+				return "labels must be strings";
+			}
+		}
+		h->labels = labels;
+	} else {
+		int k = jv_get_kind(labels);
+		jv_free(labels);
+		if (k != JV_KIND_INVALID && k != JV_KIND_NULL)
+			return "labels must be an array of strings";
+	}
+	return NULL;
+}
+
+static const char *
+nz(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+/* Insert or update one host; *created says which.  Inside a transaction. */
+static int
+upsert(vc_ctx *ctx, struct host_in *h, int *created)
+{
+	char id[VC_ID_LEN + 1] = "";
+	const char *labels = NULL;
+	jv ls = jv_invalid();
+	sqlite3_stmt *q;
+	int64_t now = vc_now(ctx);
+	int rc;
+
+	if (jv_is_valid(h->labels)) {
+		ls = jv_dump_string(jv_copy(h->labels), 0);
+		labels = jv_string_value(ls);
+	}
+	if (h->client_id[0])
+		q = vc_sql(ctx, "SELECT id FROM hosts WHERE tenant_id = ?1 AND client_id = ?2",
+		    "ss", ctx->who.tenant_id, h->client_id);
+	else
+		q = vc_sql(ctx, "SELECT id FROM hosts WHERE tenant_id = ?1 AND client_id IS NULL"
+		    " AND hostname = ?2 ORDER BY created_at LIMIT 1", "ss", ctx->who.tenant_id, h->hostname);
+	if (q == NULL) {
+		jv_free(ls);
+		return ctx->err;
+	}
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1)
+		snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (rc < 0) {
+		jv_free(ls);
+		return ctx->err;
+	}
+	*created = rc == 0;
+	if (rc == 0) {
+		vc_new_id(id);
+		q = vc_sql(ctx, "INSERT INTO hosts (id, tenant_id, client_id, hostname, fqdn, ip, ip_key,"
+		    " os, os_version, labels, source, first_seen_at, last_seen_at, created_at, updated_at)"
+		    " VALUES (?1,?2,?3,?4,?5,?6,?7,COALESCE(?8,''),?9,COALESCE(?10,'[]'),?11,?12,?13,?14,?14)",
+		    "ssssssnssssiii", id, ctx->who.tenant_id, nz(h->client_id), h->hostname,
+		    nz(h->fqdn), nz(h->ip), nz(h->os), nz(h->os_version), labels, h->source,
+		    h->first_seen ? h->first_seen : h->last_seen, h->last_seen, now);
+	} else {
+		/* Newer facts win; a time never moves backwards. */
+		q = vc_sql(ctx, "UPDATE hosts SET hostname = ?3, fqdn = COALESCE(?4, fqdn),"
+		    " ip = COALESCE(?5, ip), ip_key = CASE WHEN ?5 IS NULL THEN ip_key ELSE ?6 END,"
+		    " os = COALESCE(?7, os), os_version = COALESCE(?8, os_version),"
+		    " labels = COALESCE(?9, labels), source = ?10,"
+		    " first_seen_at = CASE WHEN first_seen_at = 0 OR (?11 > 0 AND ?11 < first_seen_at)"
+		    "   THEN ?11 ELSE first_seen_at END,"
+		    " last_seen_at = MAX(last_seen_at, ?12), updated_at = ?13"
+		    " WHERE tenant_id = ?1 AND id = ?2",
+		    "sssssnssssiii", ctx->who.tenant_id, id, h->hostname, nz(h->fqdn), nz(h->ip),
+		    nz(h->os), nz(h->os_version), labels, h->source,
+		    h->first_seen, h->last_seen, now);
+	}
+	jv_free(ls);
+	if (q == NULL)
+		return ctx->err;
+	if (h->has_ip)
+		sqlite3_bind_blob(q, *created ? 7 : 6, h->ip_key, 16, SQLITE_TRANSIENT);
+	else if (*created)
+		sqlite3_bind_blob(q, 7, "", 0, SQLITE_STATIC);
+	rc = vc_sql_step(ctx, q);
+	sqlite3_finalize(q);
+	return rc < 0 ? ctx->err : 0;
+}
+
+int
+vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *mode = vc_arg_str(args, "source");
+	int strict = vc_arg_bool(args, "strict");
+	long created = 0, updated = 0, in_batch = 0, batch_created = 0, batch_updated = 0;
+	int rc = 0, r, stop = 0;
+	jv rec;
+
+	if (ctx->in == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "no input to import");
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	while (!stop && (r = vc_jsonl_next(ctx, ctx->in, &rec)) != 0) {
+		struct host_in h;
+		const char *why;
+		int c = 0;
+
+		if (r == -2) {
+			rc = ctx->err;
+			break;
+		}
+		if (r == -1) {
+			vc_bad(ctx, "%s", ctx->errmsg);
+			stop = strict;
+			continue;
+		}
+		why = host_from(ctx, rec, mode, &h);
+		jv_free(rec);
+		if (why != NULL) {
+			jv_free(h.labels);
+			vc_bad(ctx, "%s:%ld: %s", ctx->in->name, ctx->in->line, why);
+			stop = strict;
+			continue;
+		}
+		rc = upsert(ctx, &h, &c);
+		jv_free(h.labels);
+		if (rc != 0)
+			break;
+		c ? batch_created++ : batch_updated++;
+		if (++in_batch >= IMPORT_BATCH) {
+			jv d = JV_OBJECT(jv_string("created"), jv_number(batch_created),
+			    jv_string("updated"), jv_number(batch_updated));
+			if ((rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL,
+			    "success", NULL, d)) != 0 || (rc = vc_tx_commit(ctx)) != 0 ||
+			    (rc = vc_tx_begin(ctx)) != 0)
+				break;
+			created += batch_created;
+			updated += batch_updated;
+			in_batch = batch_created = batch_updated = 0;
+		}
+	}
+	if (rc == 0 && strict && stop) {
+		/* --strict: nothing of the batch with the bad line is kept. */
+		vc_tx_rollback(ctx);
+		return vc_fail(ctx, VC_EINVAL, "stopped at the first bad line (--strict); this batch was not stored");
+	}
+	if (rc == 0 && in_batch > 0) {
+		jv d = JV_OBJECT(jv_string("created"), jv_number(batch_created),
+		    jv_string("updated"), jv_number(batch_updated),
+		    jv_string("bad_lines"), jv_number(ctx->bad_count));
+		rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL, "success", NULL, d);
+	}
+	if (rc == 0)
+		rc = vc_tx_commit(ctx);
+	else
+		vc_tx_rollback(ctx);
+	if (rc != 0)
+		return rc;
+	created += batch_created;
+	updated += batch_updated;
+	ctx->audited = 1;
+	*out = JV_OBJECT(jv_string("created"), jv_number(created), jv_string("updated"),
+	    jv_number(updated), jv_string("bad_lines"), jv_number(ctx->bad_count));
+	if (jv_is_valid(ctx->bad_list))
+		*out = jv_object_set(*out, jv_string("errors"), jv_copy(ctx->bad_list));
+	return 0;
+}
+
+/* ---- list, show, update, delete --------------------------------------- */
+
+#define HOST_COLS "h.id, h.client_id, h.hostname, h.fqdn, h.ip, NULLIF(h.os, '') AS os," \
+	" h.os_version, h.labels AS labels_json, h.notes, h.source," \
+	" NULLIF(h.first_seen_at, 0) AS first_seen_at, NULLIF(h.last_seen_at, 0) AS last_seen_at," \
+	" h.created_at, h.updated_at"
+
+static const struct vc_sort host_sorts[] = {
+	{ "hostname", "h.hostname", 's' },
+	{ "ip", "h.ip_key", 'b' },
+	{ "os", "h.os", 's' },
+	{ "last_seen", "h.last_seen_at", 'i' },
+	{ "first_seen", "h.first_seen_at", 'i' },
+	{ "created_at", "h.created_at", 'i' },
+	{ NULL, NULL, 0 }
+};
+
+/* The filters of a host list; parameters ?1 .. ?8. */
+#define HOST_WHERE " FROM hosts h WHERE h.tenant_id = ?1" \
+	" AND (?2 IS NULL OR instr(lower(h.hostname), lower(?2)) > 0)" \
+	" AND (?3 IS NULL OR h.ip_key BETWEEN ?3 AND ?4)" \
+	" AND (?5 IS NULL OR h.os = lower(?5))" \
+	" AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(h.labels) WHERE json_each.value = ?6))" \
+	" AND (?7 IS NULL OR h.last_seen_at >= ?7)" \
+	" AND (?8 IS NULL OR h.client_id = ?8)"
+
+static int
+bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args, const unsigned char *lo,
+    const unsigned char *hi)
+{
+	const char *keys[] = { "hostname", NULL, NULL, "os", "label", NULL, "client_id" };
+	jv since;
+	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
+
+	for (int i = 0; i < 7 && rc == SQLITE_OK; i++) {
+		const char *s = keys[i] ? vc_arg_str(args, keys[i]) : NULL;
+		if (keys[i] != NULL && s != NULL)
+			rc = sqlite3_bind_text(q, i + 2, s, -1, SQLITE_TRANSIENT);
+	}
+	if (lo != NULL && rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(q, 3, lo, 16, SQLITE_TRANSIENT);
+	if (hi != NULL && rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(q, 4, hi, 16, SQLITE_TRANSIENT);
+	since = jv_object_get(jv_copy(args), jv_string("seen_since"));
+	if (jv_get_kind(since) == JV_KIND_NUMBER && rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(q, 7, (sqlite3_int64)jv_number_value(since));
+	jv_free(since);
+	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+}
+
+int
+vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
+{
+	struct vc_page pg;
+	struct vc_sqlbuf b = { .n = 0 };
+	unsigned char lo[16], hi[16];
+	const char *ip = vc_arg_str(args, "ip");
+	sqlite3_stmt *q = NULL;
+	int64_t total = 0;
+	int rc;
+	jv items = jv_array(), last = jv_invalid();
+	int64_t n = 0;
+
+	if (ip != NULL && cidr_range(ip, lo, hi) != 0) {
+		jv_free(items);
+		return vc_fail(ctx, VC_EUSAGE, "ip must be an address or CIDR (10.0.0.0/8, fd00::/8): %.64s", ip);
+	}
+	if ((rc = vc_page_parse(ctx, args, host_sorts, "hostname", &pg)) != 0) {
+		jv_free(items);
+		return rc;
+	}
+	/* The total, for the same filters. */
+	q = vc_sql(ctx, "SELECT COUNT(*)" HOST_WHERE, "");
+	if (q == NULL || (rc = bind_filters(ctx, q, args, ip ? lo : NULL, ip ? hi : NULL)) != 0 ||
+	    vc_sql_step(ctx, q) != 1)
+		goto fail;
+	total = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (vc_arg_bool(args, "count")) {
+		vc_page_release(&pg);
+		jv_free(items);
+		*out = JV_OBJECT(jv_string("count"), jv_number((double)total));
+		return 0;
+	}
+	vc_sqlbuf_add(&b, "SELECT " HOST_COLS);
+	vc_page_select(&pg, &b);
+	vc_sqlbuf_add(&b, HOST_WHERE);
+	vc_page_sql(&pg, &b, "h.id", 9);
+	if (b.overflow) {
+		vc_fail(ctx, VC_EINTERNAL, "host list query too long");
+		goto fail;
+	}
+	q = vc_sql(ctx, b.s, "");
+	if (q == NULL || bind_filters(ctx, q, args, ip ? lo : NULL, ip ? hi : NULL) != 0 ||
+	    vc_page_bind(ctx, q, &pg, 9) != 0)
+		goto fail;
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		jv row = vc_sql_row(q);
+		jv_free(last);
+		last = jv_copy(row);
+		items = jv_array_append(items, jv_object_delete(row, jv_string("_sort")));
+		n++;
+	}
+	sqlite3_finalize(q);
+	if (rc < 0) {
+		q = NULL;
+		goto fail;
+	}
+	*out = JV_OBJECT(jv_string("items"), items, jv_string("total"), jv_number((double)total));
+	/* A full page may have a next one; the cursor continues after its last row. */
+	if (n == pg.limit && jv_is_valid(last))
+		*out = jv_object_set(*out, jv_string("next_cursor"), vc_page_cursor(&pg, last));
+	else {
+		jv_free(last);
+		*out = jv_object_set(*out, jv_string("next_cursor"), jv_null());
+	}
+	vc_page_release(&pg);
+	return 0;
+fail:
+	sqlite3_finalize(q);
+	vc_page_release(&pg);
+	jv_free(items);
+	jv_free(last);
+	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list failed");
+}
+
+/* Find a host of the caller's tenant by id or client id. */
+static int
+find_host(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
+{
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT id FROM hosts WHERE tenant_id = ?1"
+	    " AND (id = ?2 OR client_id = ?2)", "ss", ctx->who.tenant_id, key);
+	int rc;
+
+	if (q == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1)
+		snprintf(id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 1)
+		return 0;
+	/* unscoped: existence check only, to audit a cross-tenant attempt */
+	q = vc_sql(ctx, "SELECT 1 FROM hosts WHERE id = ?1 OR client_id = ?1", "s", key);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		vc_op_deny_audit(ctx, "host", key);
+	sqlite3_finalize(q);
+	return vc_fail(ctx, VC_ENOTFOUND, "no such host: %.64s", key);
+}
+
+int
+vc_host_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
+{
+	return find_host(ctx, key, id);
+}
+
+static int
+host_json(vc_ctx *ctx, const char *id, jv *out)
+{
+	jv rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " HOST_COLS " FROM hosts h"
+	    " WHERE h.tenant_id = ?1 AND h.id = ?2", "ss", ctx->who.tenant_id, id));
+
+	if (!jv_is_valid(rows))
+		return ctx->err;
+	if (jv_array_length(jv_copy(rows)) != 1) {
+		jv_free(rows);
+		return vc_fail(ctx, VC_ENOTFOUND, "no such host");
+	}
+	*out = jv_array_get(rows, 0);
+	return 0;
+}
+
+int
+vc_op_hosts_show(vc_ctx *ctx, jv args, jv *out)
+{
+	char id[VC_ID_LEN + 1];
+	int rc;
+
+	if ((rc = find_host(ctx, vc_arg_str(args, "id"), id)) != 0)
+		return rc;
+	return host_json(ctx, id, out);
+}
+
+int
+vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
+{
+	char id[VC_ID_LEN + 1];
+	const char *note = vc_arg_str(args, "note");
+	jv labels = jv_object_get(jv_copy(args), jv_string("label")), cur;
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = find_host(ctx, vc_arg_str(args, "id"), id)) != 0) {
+		jv_free(labels);
+		return rc;
+	}
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	if (jv_get_kind(labels) == JV_KIND_STRING)
+		labels = JV_ARRAY(labels);
+	if (jv_get_kind(labels) == JV_KIND_ARRAY) {
+		q = vc_sql(ctx, "SELECT labels FROM hosts WHERE tenant_id = ?1 AND id = ?2", "ss",
+		    ctx->who.tenant_id, id);
+		if (q == NULL || vc_sql_step(ctx, q) != 1) {
+			sqlite3_finalize(q);
+			jv_free(labels);
+			return ctx->err ? ctx->err : vc_fail(ctx, VC_ENOTFOUND, "no such host");
+		}
+		cur = jv_parse((const char *)sqlite3_column_text(q, 0));
+		sqlite3_finalize(q);
+		if (jv_get_kind(cur) != JV_KIND_ARRAY) {
+			jv_free(cur);
+			cur = jv_array();
+		}
+		jv_array_foreach(labels, i, l) {
+			const char *s = jv_get_kind(l) == JV_KIND_STRING ? jv_string_value(l) : "";
+			int add = s[0] == '+', del = s[0] == '-';
+			jv name, next = jv_array();
+			if ((!add && !del) || s[1] == '\0' || strlen(s) > 128) {
+				jv_free(l);
+				jv_free(cur);
+				jv_free(labels);
+				jv_free(next);
+				return vc_fail(ctx, VC_EUSAGE, "--label takes +LABEL or -LABEL, not '%.64s'", s);
+			}
+			name = jv_string(s + 1);
+			jv_array_foreach(cur, j, c) {
+				if (jv_equal(jv_copy(c), jv_copy(name)))
+					jv_free(c);
+				else
+					next = jv_array_append(next, c);
+			}
+			if (add)
+				next = jv_array_append(next, jv_copy(name));
+			jv_free(name);
+			jv_free(cur);
+			cur = next;
+			jv_free(l);
+		}
+		{
+			jv s = jv_dump_string(cur, 0);
+			rc = vc_sql_exec(ctx, "UPDATE hosts SET labels = ?1, updated_at = ?2"
+			    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", jv_string_value(s),
+			    vc_now(ctx), ctx->who.tenant_id, id);
+			jv_free(s);
+		}
+		if (rc != 0) {
+			jv_free(labels);
+			return rc;
+		}
+		ctx->audit_details = JV_OBJECT(jv_string("labels"), jv_copy(labels));
+	}
+	jv_free(labels);
+	if (note != NULL) {
+		if (strlen(note) > 16384)
+			return vc_fail(ctx, VC_EINVAL, "a note may be at most 16 KiB");
+		if ((rc = vc_sql_exec(ctx, "UPDATE hosts SET notes = ?1, updated_at = ?2"
+		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", note, vc_now(ctx),
+		    ctx->who.tenant_id, id)) != 0)
+			return rc;
+	}
+	return host_json(ctx, id, out);
+}
+
+int
+vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out)
+{
+	char id[VC_ID_LEN + 1];
+	int rc;
+
+	if ((rc = find_host(ctx, vc_arg_str(args, "id"), id)) != 0 ||
+	    (rc = host_json(ctx, id, out)) != 0)
+		return rc;
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	rc = vc_sql_exec(ctx, "DELETE FROM case_links WHERE tenant_id = ?1 AND kind = 'host'"
+	    " AND target_id = ?2", NULL, "ss", ctx->who.tenant_id, id);
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE artifacts SET host_id = NULL WHERE tenant_id = ?1"
+		    " AND host_id = ?2", NULL, "ss", ctx->who.tenant_id, id);
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE artifact_rows SET host_id = NULL WHERE tenant_id = ?1"
+		    " AND host_id = ?2", NULL, "ss", ctx->who.tenant_id, id);
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "DELETE FROM hosts WHERE tenant_id = ?1 AND id = ?2", NULL,
+		    "ss", ctx->who.tenant_id, id);
+	if (rc == 0)
+		*out = jv_object_set(*out, jv_string("deleted"), jv_true());
+	return rc;
+}
