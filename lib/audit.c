@@ -105,6 +105,19 @@ clean(const char *s, size_t max)
 	return d;
 }
 
+/* Fill r from a SELECT_REC row; the strings live until the next step. */
+static void
+rec_from_row(sqlite3_stmt *q, struct rec *r)
+{
+	r->id = sqlite3_column_int64(q, 0);
+	r->ts_ms = sqlite3_column_int64(q, 1);
+	r->key_id = sqlite3_column_int64(q, 2);
+	for (int i = 0; i < F__N; i++)
+		r->f[i] = (const char *)sqlite3_column_text(q, 3 + i);
+	if (r->f[F_CHAIN] == NULL)
+		r->f[F_CHAIN] = "";
+}
+
 static const char *const actor_names[] = {
 	[VC_ACTOR_ANON] = "anonymous", [VC_ACTOR_USER] = "user",
 	[VC_ACTOR_SERVICE] = "service", [VC_ACTOR_SYSTEM] = "system",
@@ -119,7 +132,7 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 	struct rec r;
 	unsigned char prev[32], mac[32];
 	char prev_hex[65], mac_hex[65];
-	char *ua = NULL, *rsn = NULL, *det = NULL;
+	char *ua = NULL, *rsn = NULL, *det = NULL, *name = NULL, *tid = NULL;
 	sqlite3_stmt *q;
 	int rc;
 
@@ -137,21 +150,43 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 		jv s = jv_dump_string(details, JV_PRINT_SORTED);
 		det = strdup(jv_string_value(s));
 		jv_free(s);
+		if (det == NULL)
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	} else
 		jv_free(details);
 
-	/* The previous mac and the next id, under the write lock we hold. */
+	/*
+	 * The previous record, under the write lock we hold.  Its mac is
+	 * checked before we chain onto it: with a key file that is not this
+	 * store's (same key id, other bytes) every record we wrote would be
+	 * unverifiable for good, and an altered head would be sealed in.
+	 */
 	r.f[F_CHAIN] = tenant_id ? tenant_id : "";
-	q = vc_sql(ctx, "SELECT mac FROM audit_logs WHERE chain = ?1 ORDER BY id DESC LIMIT 1",
-	    "s", r.f[F_CHAIN]);
+	q = vc_sql(ctx, SELECT_REC " WHERE chain = ?1 ORDER BY id DESC LIMIT 1", "s", r.f[F_CHAIN]);
 	if (q == NULL)
 		goto fail;
 	if ((rc = vc_sql_step(ctx, q)) == 1) {
-		const char *h = (const char *)sqlite3_column_text(q, 0);
-		if (h == NULL || sodium_hex2bin(prev, sizeof prev, h, strlen(h),
-		    NULL, NULL, NULL) != 0) {
+		struct rec head;
+		unsigned char head_prev[32], want[32];
+		const char *ph = (const char *)sqlite3_column_text(q, 18);
+		const char *h = (const char *)sqlite3_column_text(q, 19);
+
+		rec_from_row(q, &head);
+		if (h == NULL || ph == NULL ||
+		    sodium_hex2bin(prev, sizeof prev, h, strlen(h), NULL, NULL, NULL) != 0 ||
+		    sodium_hex2bin(head_prev, sizeof head_prev, ph, strlen(ph), NULL, NULL, NULL) != 0) {
 			sqlite3_finalize(q);
 			vc_fail(ctx, VC_EINTERNAL, "audit chain head is damaged");
+			goto fail;
+		}
+		/* A retired key cannot be checked; verify reports that itself. */
+		if (vc_keyring_has(st->keys, (uint32_t)head.key_id) &&
+		    (compute_mac(st->keys, &head, head_prev, want) != 0 ||
+		    sodium_memcmp(want, prev, sizeof prev) != 0)) {
+			vc_fail(ctx, VC_ECONFIG, "audit record %lld does not verify with key file %s:"
+			    " the key file is not this store's, or the record was altered; nothing written",
+			    (long long)head.id, st->key_path);
+			sqlite3_finalize(q);
 			goto fail;
 		}
 	}
@@ -168,16 +203,25 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 
 	r.ts_ms = vc_now_ms(ctx);
 	r.key_id = vc_keyring_newest(st->keys);
+	/* Text a caller chose (a login name, an id typed on the command
+	 * line) must not carry terminal escapes into the log. */
 	ua = clean(ctx->user_agent, 512);
 	rsn = clean(reason, 512);
+	name = clean(ctx->who.username, sizeof ctx->who.username);
+	tid = clean(target_id, 256);
+	if ((ctx->user_agent[0] && ua == NULL) || (reason && *reason && rsn == NULL) ||
+	    (ctx->who.username[0] && name == NULL) || (target_id && *target_id && tid == NULL)) {
+		vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		goto fail;
+	}
 	r.f[F_TENANT] = tenant_id;
 	r.f[F_ACTOR_TYPE] = actor_names[ctx->who.actor];
 	r.f[F_ACTOR_ID] = ctx->who.user_id[0] ? ctx->who.user_id : NULL;
-	r.f[F_ACTOR_NAME] = ctx->who.username[0] ? ctx->who.username : NULL;
+	r.f[F_ACTOR_NAME] = name;
 	r.f[F_TOKEN] = ctx->who.token_id[0] ? ctx->who.token_id : NULL;
 	r.f[F_ACTION] = action;
 	r.f[F_TARGET_TYPE] = target_type && *target_type ? target_type : NULL;
-	r.f[F_TARGET_ID] = target_id && *target_id ? target_id : NULL;
+	r.f[F_TARGET_ID] = tid;
 	r.f[F_OUTCOME] = outcome;
 	r.f[F_REASON] = rsn;
 	r.f[F_IP] = ctx->ip[0] ? ctx->ip : NULL;
@@ -203,11 +247,15 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 	free(ua);
 	free(rsn);
 	free(det);
+	free(name);
+	free(tid);
 	return rc;
 fail:
 	free(ua);
 	free(rsn);
 	free(det);
+	free(name);
+	free(tid);
 	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "audit write failed");
 }
 
@@ -251,43 +299,76 @@ rec_json(sqlite3_stmt *q, int with_mac)
 
 /*
  * The tenant an admin may read: their own; a superadmin any (tenant NULL
- * or "" means all chains for a superadmin).
+ * or "" means all chains for a superadmin).  An admin naming another
+ * tenant gets "no such tenant", as if it did not exist, and the attempt
+ * is audited (security.md 7): 0, or VC_ENOTFOUND with *tenant unset.
  */
-static const char *
-scope(vc_ctx *ctx, jv args)
+static int
+scope(vc_ctx *ctx, jv args, const char **tenant)
 {
 	const char *t = vc_arg_str(args, "tenant_id");
 
-	if (ctx->who.role == VC_ROLE_SUPERADMIN)
-		return t && *t ? t : NULL;
-	return ctx->who.tenant_id;
+	if (ctx->who.role == VC_ROLE_SUPERADMIN) {
+		*tenant = t && *t ? t : NULL;
+		return 0;
+	}
+	if (t != NULL && *t != '\0' && strcmp(t, ctx->who.tenant_id) != 0) {
+		vc_op_deny_audit(ctx, "tenant", t);
+		return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", t);
+	}
+	*tenant = ctx->who.tenant_id;
+	return 0;
+}
+
+/*
+ * A time argument (seconds, already checked to be a number) as ms,
+ * clamped: "-9000000000000000000s" or a JSON 1e300 must not overflow.
+ */
+static int64_t
+arg_ms(jv args, const char *key, int64_t dflt)
+{
+	jv v = jv_object_get(jv_copy(args), jv_string(key));
+	double d;
+
+	if (jv_get_kind(v) != JV_KIND_NUMBER) {
+		jv_free(v);
+		return dflt;
+	}
+	d = jv_number_value(v);
+	jv_free(v);
+	if (d != d)
+		return dflt;
+	if (d <= (double)(INT64_MIN / 1000))
+		return INT64_MIN;
+	if (d >= (double)(INT64_MAX / 1000))
+		return INT64_MAX;
+	return (int64_t)d * 1000;
 }
 
 int
 vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 {
-	const char *tenant = scope(ctx, args);
+	const char *tenant = NULL;
 	const char *action = vc_arg_str(args, "action");
 	const char *rtype = vc_arg_str(args, "resource_type");
 	const char *user = vc_arg_str(args, "user");
 	const char *outcome = vc_arg_str(args, "outcome");
 	const char *order = vc_arg_str(args, "order");
-	int64_t since = INT64_MIN, until = INT64_MAX, limit = 100;
+	int64_t since, until, limit = 100;
 	jv v;
 	sqlite3_stmt *q;
 	char prefix[128];
 
-	v = jv_object_get(jv_copy(args), jv_string("since"));
-	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		since = (int64_t)jv_number_value(v) * 1000;
-	jv_free(v);
-	v = jv_object_get(jv_copy(args), jv_string("until"));
-	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		until = (int64_t)jv_number_value(v) * 1000;
-	jv_free(v);
+	if (scope(ctx, args, &tenant) != 0)
+		return ctx->err;
+	since = arg_ms(args, "since", INT64_MIN);
+	until = arg_ms(args, "until", INT64_MAX);
 	v = jv_object_get(jv_copy(args), jv_string("limit"));
-	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		limit = (int64_t)jv_number_value(v);
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		/* Range first: converting an out-of-range double is undefined. */
+		limit = d >= 1 && d <= 1000 ? (int64_t)d : 0;
+	}
 	jv_free(v);
 	if (limit < 1 || limit > 1000)
 		return vc_fail(ctx, VC_EUSAGE, "limit must be 1 to 1000");
@@ -354,8 +435,16 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 	sqlite3_finalize(q);
 	if (rc < 0)
 		return ctx->err;
-	if (rc == 0)
+	if (rc == 0) {
+		/* unscoped: existence check only, to audit a cross-tenant attempt */
+		if (tenant != NULL) {
+			q = vc_sql(ctx, "SELECT 1 FROM audit_logs WHERE id = ?1", "i", (int64_t)id);
+			if (q != NULL && vc_sql_step(ctx, q) == 1)
+				vc_op_deny_audit(ctx, "audit", ids);
+			sqlite3_finalize(q);
+		}
 		return vc_fail(ctx, VC_ENOTFOUND, "no audit record %lld", id);
+	}
 	return 0;
 }
 
@@ -366,13 +455,16 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out)
 {
-	const char *tenant = scope(ctx, args);
+	const char *tenant = NULL;
 	sqlite3_stmt *q;
 	int rc;
 	int64_t n = 0, bad = 0;
 	char why[160] = "";
-	jv heads = jv_object();     /* chain -> last mac seen (hex) */
+	jv heads;                   /* chain -> last mac seen (hex) */
 
+	if (scope(ctx, args, &tenant) != 0)
+		return ctx->err;
+	heads = jv_object();
 	q = vc_sql(ctx, SELECT_REC " WHERE (?1 IS NULL OR chain = ?1) ORDER BY id", "s", tenant);
 	if (q == NULL) {
 		jv_free(heads);
@@ -386,13 +478,7 @@ vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out)
 		jv head;
 
 		n++;
-		r.id = sqlite3_column_int64(q, 0);
-		r.ts_ms = sqlite3_column_int64(q, 1);
-		r.key_id = sqlite3_column_int64(q, 2);
-		for (int i = 0; i < F__N; i++)
-			r.f[i] = (const char *)sqlite3_column_text(q, 3 + i);
-		if (r.f[F_CHAIN] == NULL)
-			r.f[F_CHAIN] = "";
+		rec_from_row(q, &r);
 		head = jv_object_get(jv_copy(heads), jv_string(r.f[F_CHAIN]));
 		if (!jv_is_valid(head)) {
 			jv_free(head);

@@ -348,8 +348,12 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 	if (tenant != NULL) {
 		if ((rc = find_tenant(ctx, tenant, tid, NULL, 0)) != 0)
 			return rc;
-		if (ctx->who.role != VC_ROLE_SUPERADMIN && strcmp(tid, ctx->who.tenant_id) != 0)
-			return vc_fail(ctx, VC_EPERM, "only a superadmin may create users in another tenant");
+		/* Another tenant answers like a missing one (security.md 7);
+		 * the record names what was typed, never the other's id. */
+		if (ctx->who.role != VC_ROLE_SUPERADMIN && strcmp(tid, ctx->who.tenant_id) != 0) {
+			vc_op_deny_audit(ctx, "tenant", tenant);
+			return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", tenant);
+		}
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
 	    role, vc_arg_str(args, "password"), uid)) != 0)
@@ -370,8 +374,10 @@ vc_op_user_list(vc_ctx *ctx, jv args, jv *out)
 	if (tenant != NULL) {
 		if ((rc = find_tenant(ctx, tenant, tid, NULL, 0)) != 0)
 			return rc;
-		if (sc != NULL && strcmp(sc, tid) != 0)
+		if (sc != NULL && strcmp(sc, tid) != 0) {
+			vc_op_deny_audit(ctx, "tenant", tenant);
 			return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", tenant);
+		}
 		sc = tid;
 	}
 	*out = vc_sql_rows(ctx, vc_sql(ctx, USER_JSON " WHERE (?1 IS NULL OR u.tenant_id = ?1)"
@@ -487,20 +493,30 @@ vc_op_register(vc_ctx *ctx, jv args, jv *out)
 	const char *tenant = vc_arg_str(args, "tenant");
 	char tid[VC_ID_LEN + 1], uid[VC_ID_LEN + 1];
 	sqlite3_stmt *q;
-	int rc, open_;
+	int rc, found, open_ = 0;
 
-	if ((rc = find_tenant(ctx, tenant, tid, NULL, 0)) != 0)
-		return rc;
-	q = vc_sql(ctx, "SELECT allow_registration FROM tenants WHERE id = ?1", "s", tid);
-	if (q == NULL || vc_sql_step(ctx, q) != 1) {
-		sqlite3_finalize(q);
-		return ctx->err ? ctx->err : vc_fail(ctx, VC_ENOTFOUND, "no such tenant");
+	/*
+	 * Anyone may call this: a missing tenant and a closed one answer
+	 * alike, so it cannot be used to list tenant names.
+	 */
+	q = vc_sql(ctx, "SELECT id, allow_registration FROM tenants WHERE id = ?1 OR name = ?1",
+	    "s", tenant);
+	if (q == NULL)
+		return ctx->err;
+	if ((found = vc_sql_step(ctx, q)) == 1) {
+		copy(tid, sizeof tid, (const char *)sqlite3_column_text(q, 0));
+		open_ = sqlite3_column_int(q, 1);
 	}
-	open_ = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
-	set_target(ctx, "tenant", tid, tid);
-	if (!open_)
+	if (found < 0)
+		return ctx->err;
+	if (found == 1)
+		set_target(ctx, "tenant", tid, tid);
+	if (!open_) {
+		copy(ctx->audit_reason, sizeof ctx->audit_reason,
+		    found ? "registration closed" : "unknown tenant");
 		return vc_fail(ctx, VC_EPERM, "tenant %.64s does not allow self-registration", tenant);
+	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
 	    "viewer", vc_arg_str(args, "password"), uid)) != 0)
 		return rc;
@@ -864,8 +880,11 @@ vc_op_token_create(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EPERM, "a token cannot have a role above yours (%s)",
 		    vc_role_name(ctx->who.role));
 	v = jv_object_get(jv_copy(args), jv_string("expires"));
-	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		ttl = (int64_t)jv_number_value(v);
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		/* Range first: converting an out-of-range double is undefined. */
+		ttl = d >= 0 && d <= 400.0 * 86400 ? (int64_t)d : -1;
+	}
 	jv_free(v);
 	if (ttl < 60 || ttl > 366 * 86400)
 		return vc_fail(ctx, VC_EINVAL, "token lifetime must be 1 minute to 366 days");
