@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -435,9 +436,45 @@ keep_tokens(struct cli *c, vc_ctx *ctx, jv *out)
 	return creds_put(c, ctx, mine);
 }
 
+/* An exclusive lock beside the credentials file: -1 when there is none. */
+static int
+creds_lock(void)
+{
+	char path[PATH_MAX + 8];
+	int fd;
+
+	if (creds_path(path, PATH_MAX) != 0)
+		return -1;
+	strncat(path, ".lock", sizeof path - strlen(path) - 1);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+try_saved_access(struct cli *c, vc_ctx *ctx)
+{
+	jv mine = creds_get(c), tok;
+	int rc = -1;
+
+	if (!jv_is_valid(mine))
+		return -1;
+	tok = jv_object_get(mine, jv_string("access_token"));
+	if (jv_get_kind(tok) == JV_KIND_STRING && vc_authenticate(ctx, jv_string_value(tok)) == 0)
+		rc = 0;
+	jv_free(tok);
+	return rc;
+}
+
 /*
  * Authenticate: $VC_TOKEN, else the saved access token, refreshed with
- * the saved refresh token when it has expired.
+ * the saved refresh token when it has expired.  Refreshing holds a lock:
+ * two commands started together must not both spend the same refresh
+ * token, which the store would take for a stolen one.
  */
 static int
 authenticate(struct cli *c, vc_ctx *ctx)
@@ -445,7 +482,7 @@ authenticate(struct cli *c, vc_ctx *ctx)
 	const char *env = getenv("VC_TOKEN");
 	jv mine, tok, args, out;
 	const struct vc_op *refresh = vc_op_by_name("auth.refresh");
-	int rc;
+	int rc, lock;
 
 	if (env != NULL && *env != '\0') {
 		if (vc_authenticate(ctx, env) == 0)
@@ -455,18 +492,25 @@ authenticate(struct cli *c, vc_ctx *ctx)
 	}
 	mine = creds_get(c);
 	if (!jv_is_valid(mine))
-		return vc_fail(ctx, VC_EAUTH, "not logged in to store %s: run '%s login USER' or set VC_TOKEN",
-		    c->store_key, "vc-auth");
-	tok = jv_object_get(jv_copy(mine), jv_string("access_token"));
-	if (jv_get_kind(tok) == JV_KIND_STRING && vc_authenticate(ctx, jv_string_value(tok)) == 0) {
-		jv_free(tok);
-		jv_free(mine);
+		return vc_fail(ctx, VC_EAUTH, "not logged in to store %s: run 'vc-auth login USER' or set VC_TOKEN",
+		    c->store_key);
+	jv_free(mine);
+	if (try_saved_access(c, ctx) == 0)
+		return 0;
+	lock = creds_lock();
+	/* Someone may have refreshed while we waited for the lock. */
+	if (try_saved_access(c, ctx) == 0) {
+		if (lock >= 0)
+			close(lock);
 		return 0;
 	}
-	jv_free(tok);
-	tok = jv_object_get(mine, jv_string("refresh_token"));
+	mine = creds_get(c);
+	tok = jv_is_valid(mine) ? jv_object_get(mine, jv_string("refresh_token")) :
+	    (jv_free(mine), jv_invalid());
 	if (jv_get_kind(tok) != JV_KIND_STRING) {
 		jv_free(tok);
+		if (lock >= 0)
+			close(lock);
 		return vc_fail(ctx, VC_EAUTH, "session expired: run 'vc-auth login USER'");
 	}
 	args = JV_OBJECT(jv_string("refresh_token"), tok);
@@ -474,12 +518,21 @@ authenticate(struct cli *c, vc_ctx *ctx)
 	rc = vc_op_call(ctx, refresh, args, &out);
 	if (rc != 0) {
 		jv_free(out);
-		creds_put(c, ctx, jv_invalid());
-		return vc_fail(ctx, VC_EAUTH, "session expired or revoked: run 'vc-auth login USER'");
+		/* Forget the session only when the store refused it; a busy
+		 * store or a bad key file is not the session's fault. */
+		if (rc == VC_EAUTH) {
+			creds_put(c, ctx, jv_invalid());
+			rc = vc_fail(ctx, VC_EAUTH, "session expired or revoked: run 'vc-auth login USER'");
+		}
+		if (lock >= 0)
+			close(lock);
+		return rc;
 	}
 	tok = jv_object_get(jv_copy(out), jv_string("access_token"));
 	if ((rc = keep_tokens(c, ctx, &out)) == 0)
 		rc = vc_authenticate(ctx, jv_string_value(tok));
+	if (lock >= 0)
+		close(lock);
 	jv_free(tok);
 	jv_free(out);
 	return rc;
@@ -883,7 +936,7 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	jv_free(args);
 	if (rc == 0 && (op->flags & VC_OP_LOGIN))
 		rc = keep_tokens(&c, &ctx, &out);
-	if ((op->flags & VC_OP_LOGOUT) && ctx.store != NULL)
+	if ((op->flags & VC_OP_LOGOUT) && rc == 0)
 		creds_put(&c, &ctx, jv_invalid());
 	if (rc == 0 || jv_is_valid(out)) {
 		if (jv_is_valid(out))

@@ -435,7 +435,9 @@ check_args(vc_ctx *ctx, const struct vc_op *op, jv args)
 		case VC_T_INT:
 			if (k == JV_KIND_NUMBER) {
 				double d = jv_number_value(v);
-				if (d != (double)(int64_t)d) {
+				/* Range first: the cast is undefined for NaN and huge values. */
+				if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) ||
+				    d != (double)(int64_t)d) {
 					vc_fail(ctx, VC_EUSAGE, "%s must be a whole number", p->name);
 					goto badv;
 				}
@@ -454,6 +456,11 @@ check_args(vc_ctx *ctx, const struct vc_op *op, jv args)
 			break;
 		case VC_T_TIME:
 			if (k == JV_KIND_NUMBER) {
+				double d = jv_number_value(v);
+				if (!(d >= -1e13 && d <= 1e13)) {
+					vc_fail(ctx, VC_EUSAGE, "%s is not a time", p->name);
+					goto badv;
+				}
 				jv_free(v);
 				break;
 			}
@@ -467,6 +474,11 @@ check_args(vc_ctx *ctx, const struct vc_op *op, jv args)
 			break;
 		case VC_T_DURATION:
 			if (k == JV_KIND_NUMBER) {
+				double d = jv_number_value(v);
+				if (!(d >= 0 && d <= 1e11)) {
+					vc_fail(ctx, VC_EUSAGE, "%s is not a duration", p->name);
+					goto badv;
+				}
 				jv_free(v);
 				break;
 			}
