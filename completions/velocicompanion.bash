@@ -45,6 +45,28 @@ _vc_complete() {
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			verbs=""
 		fi ;;
+	vc-case)
+		verbs="create list show update close delete note notes link unlink artifact artifact artifact artifact artifact "
+		case "$w1 $w2" in
+		"create"*) opts="--description --severity --assignee --tag " ;;
+		"list"*) opts="--status --severity --assignee --tag --text --sort --order --limit --offset --after " ;;
+		"show"*) opts="" ;;
+		"update"*) opts="--title --description --status --severity --assignee --tag " ;;
+		"close"*) opts="--resolution " ;;
+		"delete"*) opts="" ;;
+		"note"*) opts="" ;;
+		"notes"*) opts="" ;;
+		"link"*) opts="--host --artifact " ;;
+		"unlink"*) opts="--host --artifact " ;;
+		"artifact import"*) opts="--name --host --case --flow --hunt --strict " ;;
+		"artifact list"*) opts="--name --host --case --hunt --flow --sort --order --limit --offset --after " ;;
+		"artifact show"*) opts="" ;;
+		"artifact rows"*) opts="--where --host --limit --offset " ;;
+		"artifact delete"*) opts="" ;;
+		esac
+		if [ "$COMP_CWORD" -eq 2 ]; then
+			verbs="$( [ "$w1" = artifact ] && echo import) $( [ "$w1" = artifact ] && echo list) $( [ "$w1" = artifact ] && echo show) $( [ "$w1" = artifact ] && echo rows) $( [ "$w1" = artifact ] && echo delete) "
+		fi ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --db --json-errors -o -h" -- "$cur"))

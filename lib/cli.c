@@ -679,6 +679,14 @@ emit_line(vc_ctx *ctx, jv rec, void *arg)
 	return ferror(stdout) ? -1 : 0;
 }
 
+static int
+emit_text(vc_ctx *ctx, const char *json, size_t n, void *arg)
+{
+	fwrite(json, 1, n, stdout);
+	putchar('\n');
+	return ferror(stdout) ? -1 : 0;
+}
+
 static void
 report_bad(vc_ctx *ctx, const char *msg, void *arg)
 {
@@ -928,7 +936,10 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	ctx.report = report_bad;
 	ctx.stream_arg = &c;
 	if (c.out == OUT_JSONL || (c.out == OUT_AUTO && !isatty(STDOUT_FILENO)))
+	{
 		ctx.emit = emit_line;
+		ctx.emit_raw = emit_text;
+	}
 	if (rc == 0) {
 		rc = vc_op_call(&ctx, op, args, &out);
 		args = jv_invalid();

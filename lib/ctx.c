@@ -128,6 +128,21 @@ vc_emit(vc_ctx *ctx, jv rec, jv *collect)
 	return 0;
 }
 
+int
+vc_emit_raw(vc_ctx *ctx, const char *json, size_t n, jv *collect)
+{
+	jv v;
+
+	if (ctx->emit_raw != NULL)
+		return ctx->emit_raw(ctx, json, n, ctx->stream_arg);
+	v = jv_parse_sized(json, (int)n);
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		v = jv_null();      /* stored rows were checked on the way in */
+	}
+	return vc_emit(ctx, v, collect);
+}
+
 void
 vc_bad(vc_ctx *ctx, const char *fmt, ...)
 {

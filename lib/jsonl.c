@@ -44,8 +44,30 @@ vc_jsonl_release(struct vc_jsonl *r)
 	if (r->close_f && r->f != NULL)
 		fclose(r->f);
 	free(r->buf);
+	free(r->rbuf);
 	free(r->name_copy);
 	memset(r, 0, sizeof *r);
+}
+
+#define READ_AHEAD (64 * 1024)
+
+/* Make room for need bytes in r->buf (never more than max + 1). */
+static int
+grow(struct vc_jsonl *r, size_t need)
+{
+	size_t ncap;
+	char *b;
+
+	if (need <= r->cap)
+		return 0;
+	ncap = r->cap ? r->cap : 4096;
+	while (ncap < need)
+		ncap *= 2;
+	if ((b = realloc(r->buf, ncap)) == NULL)
+		return -1;
+	r->buf = b;
+	r->cap = ncap;
+	return 0;
 }
 
 /*
@@ -56,7 +78,7 @@ static int
 raw_line(struct vc_jsonl *r, size_t *len)
 {
 	size_t n = 0;
-	int c, toolong = 0;
+	int toolong = 0, any = 0;
 
 	if (r->f == NULL) {
 		const char *s = r->mem + r->pos, *nl;
@@ -68,47 +90,52 @@ raw_line(struct vc_jsonl *r, size_t *len)
 		r->pos += n + (nl != NULL);
 		if (n > r->max)
 			return -1;
-		if (n + 1 > r->cap) {
-			char *b = realloc(r->buf, n + 1);
-			if (b == NULL)
-				return -2;
-			r->buf = b;
-			r->cap = n + 1;
-		}
+		if (grow(r, n + 1) != 0)
+			return -2;
 		memcpy(r->buf, s, n);
 		r->buf[n] = '\0';
 		*len = n;
 		return 1;
 	}
-	if (r->cap == 0) {
-		r->cap = 4096;
-		if ((r->buf = malloc(r->cap)) == NULL)
-			return -2;
-	}
-	while ((c = getc_unlocked(r->f)) != EOF && c != '\n') {
-		if (toolong)
-			continue;
-		if (n + 1 >= r->cap) {
-			size_t ncap = r->cap * 2;
-			char *b;
-			if (ncap > r->max + 2)
-				ncap = r->max + 2;
-			if (n + 1 >= ncap) {
-				toolong = 1;
-				continue;
-			}
-			if ((b = realloc(r->buf, ncap)) == NULL)
-				return -2;
-			r->buf = b;
-			r->cap = ncap;
-		}
-		r->buf[n++] = (char)c;
-	}
-	if (ferror(r->f))
+	if (r->rbuf == NULL && (r->rbuf = malloc(READ_AHEAD)) == NULL)
 		return -2;
-	if (c == EOF && n == 0 && !toolong)
+	for (;;) {
+		const char *s, *nl;
+		size_t take;
+
+		if (r->rpos == r->rlen) {
+			if (r->eof)
+				break;
+			r->rlen = fread(r->rbuf, 1, READ_AHEAD, r->f);
+			r->rpos = 0;
+			if (r->rlen == 0) {
+				if (ferror(r->f))
+					return -2;
+				r->eof = 1;
+				break;
+			}
+		}
+		any = 1;
+		s = r->rbuf + r->rpos;
+		nl = memchr(s, '\n', r->rlen - r->rpos);
+		take = nl ? (size_t)(nl - s) : r->rlen - r->rpos;
+		r->rpos += take + (nl != NULL);
+		if (!toolong) {
+			if (n + take > r->max)
+				toolong = 1;
+			else {
+				if (grow(r, n + take + 1) != 0)
+					return -2;
+				memcpy(r->buf + n, s, take);
+				n += take;
+			}
+		}
+		if (nl != NULL)
+			break;
+	}
+	if (!any)
 		return 0;
-	if (toolong || n > r->max)
+	if (toolong)
 		return -1;
 	r->buf[n] = '\0';
 	*len = n;
@@ -116,12 +143,11 @@ raw_line(struct vc_jsonl *r, size_t *len)
 }
 
 int
-vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
+vc_jsonl_next_raw(vc_ctx *ctx, struct vc_jsonl *r)
 {
 	size_t len;
 	int rc;
 
-	*out = jv_invalid();
 	for (;;) {
 		rc = raw_line(r, &len);
 		if (rc == 0)
@@ -139,15 +165,27 @@ vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
 			r->buf[--len] = '\0';
 		if (len == 0)
 			continue;
-		*out = jv_parse_sized(r->buf, (int)len);
-		if (!jv_is_valid(*out)) {
-			jv msg = jv_invalid_get_msg(*out);
-			vc_fail(ctx, VC_EINVAL, "%s:%ld: %s", r->name, r->line,
-			    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
-			jv_free(msg);
-			*out = jv_invalid();
-			return -1;
-		}
+		r->len = len;
 		return 1;
 	}
+}
+
+int
+vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
+{
+	int rc;
+
+	*out = jv_invalid();
+	if ((rc = vc_jsonl_next_raw(ctx, r)) != 1)
+		return rc;
+	*out = jv_parse_sized(r->buf, (int)r->len);
+	if (!jv_is_valid(*out)) {
+		jv msg = jv_invalid_get_msg(*out);
+		vc_fail(ctx, VC_EINVAL, "%s:%ld: %s", r->name, r->line,
+		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+		jv_free(msg);
+		*out = jv_invalid();
+		return -1;
+	}
+	return 1;
 }

@@ -22,7 +22,11 @@ struct vc_jsonl {
 	char *name_copy;
 	size_t max;
 	long line;              /* number of the line last read */
-	char *buf;
+	char *rbuf;             /* read-ahead from f */
+	size_t rpos, rlen;
+	int eof;
+	char *buf;              /* the text of the record last read ... */
+	size_t len;             /* ... and its length */
 	size_t cap;
 };
 
@@ -37,4 +41,10 @@ void vc_jsonl_release(struct vc_jsonl *r);
  * lines are skipped.  A read error returns -2 (ctx set, stop reading).
  */
 int vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out);
+/*
+ * The next non-blank line as text (not parsed; trailing white space
+ * removed), in r->buf / r->len: 1, 0 at the end, -1 over-long (ctx says
+ * where), -2 read error.
+ */
+int vc_jsonl_next_raw(vc_ctx *ctx, struct vc_jsonl *r);
 #endif

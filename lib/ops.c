@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifacts.h"
 #include "audit.h"
 #include "auth.h"
+#include "cases.h"
 #include "hosts.h"
 #include "ops.h"
 #include "store.h"
@@ -154,6 +156,95 @@ static const struct vc_param p_hosts_update[] = {
 	{ "note", VC_T_STR, 0, "TEXT", NULL, "replace the host's note" },
 	END
 };
+#define CASE_STATUS "open|in_progress|closed"
+#define SEVERITY "low|medium|high|critical"
+static const struct vc_param p_case_create[] = {
+	{ "title", VC_T_STR, VC_P_POS | VC_P_REQ, "TITLE", NULL, "one-line title" },
+	{ "description", VC_T_STR, 0, "TEXT", NULL, "what the case is about" },
+	{ "severity", VC_T_STR, 0, "SEVERITY", SEVERITY, "severity (default medium)" },
+	{ "assignee", VC_T_STR, 0, "USER", NULL, "username of the analyst in charge" },
+	{ "tag", VC_T_STR, VC_P_MULTI, "TAG", NULL, "a tag; repeatable" },
+	END
+};
+static const struct vc_param p_case_list[] = {
+	{ "status", VC_T_STR, 0, "STATUS", CASE_STATUS, "only this status" },
+	{ "severity", VC_T_STR, 0, "SEVERITY", SEVERITY, "only this severity" },
+	{ "assignee", VC_T_STR, 0, "USER", NULL, "only cases of this assignee" },
+	{ "tag", VC_T_STR, 0, "TAG", NULL, "only cases with this tag" },
+	{ "text", VC_T_STR, 0, "TEXT", NULL, "title or description contains this (any case)" },
+	{ "sort", VC_T_STR, 0, "FIELD", "created_at|updated_at|severity|status|title", "sort field (default created_at)" },
+	{ "order", VC_T_STR, 0, "ORDER", "asc|desc", "sort order (default desc)" },
+	{ "limit", VC_T_INT, 0, "N", NULL, "page size (default 100, max 1000)" },
+	{ "offset", VC_T_INT, 0, "N", NULL, "skip N cases" },
+	{ "after", VC_T_STR, 0, "CURSOR", NULL, "continue after this cursor" },
+	END
+};
+static const struct vc_param p_case_id[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "case id" },
+	END
+};
+static const struct vc_param p_case_update[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "case id" },
+	{ "title", VC_T_STR, 0, "TITLE", NULL, "new title" },
+	{ "description", VC_T_STR, 0, "TEXT", NULL, "new description" },
+	{ "status", VC_T_STR, 0, "STATUS", CASE_STATUS, "new status" },
+	{ "severity", VC_T_STR, 0, "SEVERITY", SEVERITY, "new severity" },
+	{ "assignee", VC_T_STR, 0, "USER", NULL, "new assignee (empty to clear)" },
+	{ "tag", VC_T_STR, VC_P_MULTI, "+T|-T", NULL, "add (+T) or remove (-T) a tag; repeatable" },
+	END
+};
+static const struct vc_param p_case_close[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "case id" },
+	{ "resolution", VC_T_STR, VC_P_REQ, "TEXT", NULL, "how the case ended" },
+	END
+};
+static const struct vc_param p_case_note[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "case id" },
+	{ "body", VC_T_STR, VC_P_POS | VC_P_REQ, "TEXT", NULL, "the note (append-only)" },
+	END
+};
+static const struct vc_param p_case_link[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "case id" },
+	{ "host", VC_T_STR, 0, "HOST", NULL, "host id or client id" },
+	{ "artifact", VC_T_STR, 0, "ARTIFACT", NULL, "artifact id" },
+	END
+};
+
+static const struct vc_param p_art_import[] = {
+	{ "file", VC_T_STR, VC_P_POS | VC_P_CLI, "FILE", NULL, "JSONL rows (default: stdin, or -)" },
+	{ "name", VC_T_STR, VC_P_REQ, "ARTIFACT", NULL, "artifact name, e.g. Windows.System.Pslist" },
+	{ "host", VC_T_STR, 0, "HOST", NULL, "host id or client id the rows come from" },
+	{ "case", VC_T_STR, 0, "CASE", NULL, "case to link the artifact to" },
+	{ "flow", VC_T_STR, 0, "FLOW_ID", NULL, "Velociraptor flow id (F.x)" },
+	{ "hunt", VC_T_STR, 0, "HUNT_ID", NULL, "Velociraptor hunt id (H.x)" },
+	{ "strict", VC_T_BOOL, 0, NULL, NULL, "stop at the first bad line and keep nothing of its batch" },
+	END
+};
+static const struct vc_param p_art_list[] = {
+	{ "name", VC_T_STR, 0, "ARTIFACT", NULL, "only this artifact name" },
+	{ "host", VC_T_STR, 0, "HOST", NULL, "only artifacts of this host (id or client id)" },
+	{ "case", VC_T_STR, 0, "CASE", NULL, "only artifacts of this case" },
+	{ "hunt", VC_T_STR, 0, "HUNT_ID", NULL, "only this hunt" },
+	{ "flow", VC_T_STR, 0, "FLOW_ID", NULL, "only this flow" },
+	{ "sort", VC_T_STR, 0, "FIELD", "created_at|name|row_count", "sort field (default created_at)" },
+	{ "order", VC_T_STR, 0, "ORDER", "asc|desc", "sort order (default desc)" },
+	{ "limit", VC_T_INT, 0, "N", NULL, "page size (default 100, max 1000)" },
+	{ "offset", VC_T_INT, 0, "N", NULL, "skip N artifacts" },
+	{ "after", VC_T_STR, 0, "CURSOR", NULL, "continue after this cursor" },
+	END
+};
+static const struct vc_param p_art_id[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "artifact id" },
+	END
+};
+static const struct vc_param p_art_rows[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "artifact id" },
+	{ "where", VC_T_STR, 0, "JQ_EXPR", NULL, "keep rows for which this jq expression is true" },
+	{ "host", VC_T_STR, 0, "HOST", NULL, "only rows of this host (id or client id)" },
+	{ "limit", VC_T_INT, 0, "N", NULL, "at most N rows (HTTP: default 10000)" },
+	{ "offset", VC_T_INT, 0, "N", NULL, "skip N rows" },
+	END
+};
 
 const struct vc_op vc_ops[] = {
 	{ "auth.init", "vc-auth", "init", NULL, NULL, VC_ROLE_ANON,
@@ -222,6 +313,42 @@ const struct vc_op vc_ops[] = {
 	  VC_OP_WRITE, vc_op_hosts_update, p_hosts_update, "change a host's labels or note", "host" },
 	{ "hosts.delete", "vc-hosts", "delete", "DELETE", "/api/hosts/{id}", VC_ROLE_ADMIN,
 	  VC_OP_WRITE, vc_op_hosts_delete, p_host_id, "delete a host", "host" },
+	{ "cases.create", "vc-case", "create", "POST", "/api/cases", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_cases_create, p_case_create, "open a case", "case" },
+	{ "cases.list", "vc-case", "list", "GET", "/api/cases", VC_ROLE_VIEWER,
+	  0, vc_op_cases_list, p_case_list, "list cases: filter, sort, page", "case",
+	  "id,title,status,severity,assignee,tags,updated_at" },
+	{ "cases.show", "vc-case", "show", "GET", "/api/cases/{id}", VC_ROLE_VIEWER,
+	  0, vc_op_cases_show, p_case_id, "show a case with its links", "case" },
+	{ "cases.update", "vc-case", "update", "PUT", "/api/cases/{id}", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_cases_update, p_case_update,
+	  "change a case's title, description, status, severity, assignee or tags", "case" },
+	{ "cases.close", "vc-case", "close", "POST", "/api/cases/{id}/close", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_cases_close, p_case_close, "close a case with a resolution", "case" },
+	{ "cases.delete", "vc-case", "delete", "DELETE", "/api/cases/{id}", VC_ROLE_ADMIN,
+	  VC_OP_WRITE, vc_op_cases_delete, p_case_id, "delete a case and its notes", "case" },
+	{ "cases.note", "vc-case", "note", "POST", "/api/cases/{id}/notes", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_cases_note, p_case_note, "add a note to the case timeline", "case" },
+	{ "cases.notes", "vc-case", "notes", "GET", "/api/cases/{id}/notes", VC_ROLE_VIEWER,
+	  0, vc_op_cases_notes, p_case_id, "the case timeline, oldest first", "case",
+	  "id,created_at,author,kind,body" },
+	{ "cases.link", "vc-case", "link", "POST", "/api/cases/{id}/links", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_cases_link, p_case_link, "link a host or an artifact to a case", "case" },
+	{ "cases.unlink", "vc-case", "unlink", "POST", "/api/cases/{id}/unlink", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_cases_unlink, p_case_link, "remove a link from a case", "case" },
+	{ "artifacts.import", "vc-case", "artifact import", "POST", "/api/artifacts", VC_ROLE_ANALYST,
+	  VC_OP_WRITE | VC_OP_RAW | VC_OP_INPUT, vc_op_artifacts_import, p_art_import,
+	  "store JSONL rows as an artifact (streamed, batched)", "artifact" },
+	{ "artifacts.list", "vc-case", "artifact list", "GET", "/api/artifacts", VC_ROLE_VIEWER,
+	  0, vc_op_artifacts_list, p_art_list, "list artifacts", "artifact",
+	  "id,name,host,case_id,hunt_id,flow_id,row_count,state,created_at" },
+	{ "artifacts.show", "vc-case", "artifact show", "GET", "/api/artifacts/{id}", VC_ROLE_VIEWER,
+	  0, vc_op_artifacts_show, p_art_id, "show an artifact", "artifact" },
+	{ "artifacts.rows", "vc-case", "artifact rows", "GET", "/api/artifacts/{id}/rows", VC_ROLE_VIEWER,
+	  0, vc_op_artifacts_rows, p_art_rows, "an artifact's rows as JSONL, optionally filtered with jq",
+	  "artifact" },
+	{ "artifacts.delete", "vc-case", "artifact delete", "DELETE", "/api/artifacts/{id}", VC_ROLE_ADMIN,
+	  VC_OP_WRITE, vc_op_artifacts_delete, p_art_id, "delete an artifact and its rows", "artifact" },
 	{ "serve.health", "vc-serve", NULL, "GET", "/health", VC_ROLE_ANON,
 	  VC_OP_PUBLIC, op_health, p_none, "liveness and store check", NULL },
 	{ "serve.index", "vc-serve", NULL, "GET", "/", VC_ROLE_ANON,

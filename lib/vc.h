@@ -116,6 +116,7 @@ struct vc_ctx {
 	 */
 	struct vc_jsonl *in;
 	int (*emit)(vc_ctx *ctx, jv rec, void *arg);
+	int (*emit_raw)(vc_ctx *ctx, const char *json, size_t n, void *arg);
 	void (*report)(vc_ctx *ctx, const char *msg, void *arg);
 	void *stream_arg;
 	long bad_count;
@@ -144,6 +145,9 @@ int vc_fail(vc_ctx *ctx, int err, const char *fmt, ...)
  * invalid to start one).  Returns nonzero when the reader went away.
  */
 int vc_emit(vc_ctx *ctx, jv rec, jv *collect);
+/* The same for a record already serialised (kept byte for byte when the
+ * front door can take text: ctx->emit_raw). */
+int vc_emit_raw(vc_ctx *ctx, const char *json, size_t n, jv *collect);
 /* Report one bad input line (message as for vc_fail) and count it. */
 void vc_bad(vc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

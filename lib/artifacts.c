@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * artifacts.c - evidence: an artifact is a named set of rows (a
+ * Velociraptor collection or hunt result, or any JSONL) kept with its
+ * original columns.  Import streams: rows go to the store in batched
+ * transactions, memory stays flat whatever the input's size.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jq.h>
+
+#include "artifacts.h"
+#include "cases.h"
+#include "hosts.h"
+#include "jscan.h"
+#include "jsonl.h"
+#include "ops.h"
+#include "page.h"
+#include "store.h"
+
+#define ROW_BATCH 20000         /* rows per transaction */
+#define HOST_CACHE_MAX 100000   /* client ids remembered during one import */
+#define ROWS_HTTP_DEFAULT 10000 /* rows of one response when nothing streams */
+#define ROWS_HTTP_MAX 100000
+
+#define ART_COLS "a.id, a.name, a.host_id, h.hostname AS host, h.client_id, a.case_id," \
+	" a.flow_id, a.hunt_id, a.source, a.state, a.row_count, a.bad_rows, a.created_by," \
+	" a.created_at, a.updated_at"
+#define ART_FROM " FROM artifacts a LEFT JOIN hosts h ON h.tenant_id = a.tenant_id" \
+	" AND h.id = a.host_id"
+
+static int
+check_artifact_name(vc_ctx *ctx, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 256)
+		return vc_fail(ctx, VC_EUSAGE, "artifact name must be 1 to 256 characters");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-' && c != '/' && c != ' ')
+			return vc_fail(ctx, VC_EUSAGE,
+			    "artifact name may hold letters, digits, space and . _ - / only");
+	}
+	return 0;
+}
+
+int
+vc_artifact_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
+{
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT id FROM artifacts WHERE tenant_id = ?1 AND id = ?2",
+	    "ss", ctx->who.tenant_id, key);
+	int rc;
+
+	if (q == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1)
+		snprintf(id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 1)
+		return 0;
+	/* unscoped: existence check only, to audit a cross-tenant attempt */
+	q = vc_sql(ctx, "SELECT 1 FROM artifacts WHERE id = ?1", "s", key);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		vc_op_deny_audit(ctx, "artifact", key);
+	sqlite3_finalize(q);
+	return vc_fail(ctx, VC_ENOTFOUND, "no such artifact: %.64s", key);
+}
+
+/* ---- import ----------------------------------------------------------- */
+
+/* Client id -> host id, open addressing; a hunt has one entry per client. */
+struct host_ent {
+	char *client_id;
+	char host_id[VC_ID_LEN + 1];
+};
+
+struct importer {
+	vc_ctx *ctx;
+	char id[VC_ID_LEN + 1];
+	const char *host_id;            /* --host, or NULL */
+	sqlite3_stmt *ins;
+	struct host_ent *tab;
+	size_t cap, used;
+	long rows, hosts_created;
+};
+
+static size_t
+hash(const char *s, size_t n)
+{
+	size_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static struct host_ent *
+cache_find(struct importer *im, const char *c, size_t n)
+{
+	if (im->cap == 0)
+		return NULL;
+	for (size_t i = hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
+		if (strlen(im->tab[i].client_id) == n && memcmp(im->tab[i].client_id, c, n) == 0)
+			return &im->tab[i];
+	return NULL;
+}
+
+static void
+cache_put(struct importer *im, const char *c, size_t n, const char *host)
+{
+	size_t i;
+
+	if (im->used >= HOST_CACHE_MAX)
+		return;         /* a bounded cache: look the rest up in the store */
+	if ((im->used + 1) * 2 > im->cap) {
+		size_t ncap = im->cap ? im->cap * 2 : 1024;
+		struct host_ent *t = calloc(ncap, sizeof *t);
+		if (t == NULL)
+			return;
+		for (size_t j = 0; j < im->cap; j++) {
+			if (im->tab[j].client_id == NULL)
+				continue;
+			for (i = hash(im->tab[j].client_id, strlen(im->tab[j].client_id)) & (ncap - 1);
+			    t[i].client_id; i = (i + 1) & (ncap - 1))
+				;
+			t[i] = im->tab[j];
+		}
+		free(im->tab);
+		im->tab = t;
+		im->cap = ncap;
+	}
+	for (i = hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
+		;
+	if ((im->tab[i].client_id = strndup(c, n)) == NULL)
+		return;
+	snprintf(im->tab[i].host_id, sizeof im->tab[i].host_id, "%s", host);
+	im->used++;
+}
+
+static void
+cache_free(struct importer *im)
+{
+	for (size_t i = 0; i < im->cap; i++)
+		free(im->tab[i].client_id);
+	free(im->tab);
+	im->tab = NULL;
+	im->cap = im->used = 0;
+}
+
+/*
+ * A string member found by vc_jscan, unquoted into buf.  Escaped text
+ * (rare in ids and names) goes through jq.  Returns the length, or -1.
+ */
+static int
+unquote(const struct vc_jscan_field *f, char *buf, size_t n)
+{
+	jv v;
+	int len;
+
+	if (f->val == NULL || f->kind != 's' || f->len < 2)
+		return -1;
+	if (memchr(f->val, '\\', f->len) == NULL) {
+		if (f->len - 2 >= n)
+			return -1;
+		memcpy(buf, f->val + 1, f->len - 2);
+		buf[f->len - 2] = '\0';
+		return (int)(f->len - 2);
+	}
+	v = jv_parse_sized(f->val, (int)f->len);
+	len = jv_get_kind(v) == JV_KIND_STRING ? jv_string_length_bytes(jv_copy(v)) : -1;
+	if (len >= 0 && (size_t)len < n)
+		memcpy(buf, jv_string_value(v), (size_t)len + 1);
+	else
+		len = -1;
+	jv_free(v);
+	return len;
+}
+
+/*
+ * The host of a hunt row's ClientId: looked up once per import, and made
+ * when the tenant has not seen the client yet (named by the row's Fqdn),
+ * so that every row of a hunt belongs to a host.
+ */
+static int
+row_host(struct importer *im, const struct vc_jscan_field *cidf,
+    const struct vc_jscan_field *fqdnf, char out[VC_ID_LEN + 1])
+{
+	vc_ctx *ctx = im->ctx;
+	char c[128], fqdn[256], name[256];
+	struct host_ent *e;
+	sqlite3_stmt *q;
+	int n, rc;
+
+	out[0] = '\0';
+	if ((n = unquote(cidf, c, sizeof c)) <= 0)
+		return 0;
+	if ((e = cache_find(im, c, (size_t)n)) != NULL) {
+		memcpy(out, e->host_id, sizeof e->host_id);
+		return 0;
+	}
+	q = vc_sql(ctx, "SELECT id FROM hosts WHERE tenant_id = ?1 AND client_id = ?2", "ss",
+	    ctx->who.tenant_id, c);
+	if (q == NULL || (rc = vc_sql_step(ctx, q)) < 0) {
+		sqlite3_finalize(q);
+		return ctx->err;
+	}
+	if (rc == 1)
+		snprintf(out, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (rc == 0) {
+		int fl = unquote(fqdnf, fqdn, sizeof fqdn);
+		if (fl > 0)
+			snprintf(name, sizeof name, "%.*s", (int)strcspn(fqdn, "."), fqdn);
+		else
+			snprintf(name, sizeof name, "%s", c);
+		vc_new_id(out);
+		rc = vc_sql_exec(ctx, "INSERT INTO hosts (id, tenant_id, client_id, hostname, fqdn,"
+		    " source, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'hunt', ?6, ?6)",
+		    NULL, "sssssi", out, ctx->who.tenant_id, c, name, fl > 0 ? fqdn : NULL, vc_now(ctx));
+		if (rc != 0)
+			return rc;
+		im->hosts_created++;
+	}
+	cache_put(im, c, (size_t)n, out);
+	return 0;
+}
+
+static int
+insert_row(struct importer *im, const struct vc_jscan_field *f, const char *text, size_t len)
+{
+	vc_ctx *ctx = im->ctx;
+	char host[VC_ID_LEN + 1] = "";
+	int rc;
+
+	if (im->host_id == NULL && (rc = row_host(im, &f[0], &f[1], host)) != 0)
+		return rc;
+	sqlite3_reset(im->ins);
+	sqlite3_bind_text(im->ins, 1, ctx->who.tenant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(im->ins, 2, im->id, -1, SQLITE_STATIC);
+	if (im->host_id != NULL)
+		sqlite3_bind_text(im->ins, 3, im->host_id, -1, SQLITE_STATIC);
+	else if (host[0] != '\0')
+		sqlite3_bind_text(im->ins, 3, host, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(im->ins, 3);
+	/* The row as it came: its columns, their order and their values. */
+	sqlite3_bind_text(im->ins, 4, text, (int)len, SQLITE_STATIC);
+	if (vc_sql_step(ctx, im->ins) < 0)
+		return ctx->err;
+	im->rows++;
+	return 0;
+}
+
+static int
+finish(vc_ctx *ctx, struct importer *im, const char *state, long bad)
+{
+	return vc_sql_exec(ctx, "UPDATE artifacts SET state = ?1, row_count = ?2, bad_rows = ?3,"
+	    " updated_at = ?4 WHERE tenant_id = ?5 AND id = ?6", NULL, "siiiss", state,
+	    (int64_t)im->rows, (int64_t)bad, vc_now(ctx), ctx->who.tenant_id, im->id);
+}
+
+int
+vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *name = vc_arg_str(args, "name"), *hostkey = vc_arg_str(args, "host");
+	const char *casekey = vc_arg_str(args, "case");
+	char host_id[VC_ID_LEN + 1], case_id[VC_ID_LEN + 1];
+	int strict = vc_arg_bool(args, "strict"), rc, r, stop = 0;
+	long in_batch = 0;
+	struct importer im;
+
+	memset(&im, 0, sizeof im);
+	im.ctx = ctx;
+	if (ctx->in == NULL) {
+		cache_free(&im);
+		return vc_fail(ctx, VC_EUSAGE, "no input to import");
+	}
+	if ((rc = check_artifact_name(ctx, name)) != 0 ||
+	    (hostkey != NULL && (rc = vc_host_resolve(ctx, hostkey, host_id)) != 0) ||
+	    (casekey != NULL && (rc = vc_case_resolve(ctx, casekey, case_id)) != 0)) {
+		cache_free(&im);
+		return rc;
+	}
+	im.host_id = hostkey ? host_id : NULL;
+
+	/* The artifact exists (state importing) before any row arrives, so a
+	 * crash leaves a visible, honest record rather than orphan rows. */
+	vc_new_id(im.id);
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "artifact");
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", im.id);
+	if ((rc = vc_tx_begin(ctx)) != 0) {
+		cache_free(&im);
+		return rc;
+	}
+	rc = vc_sql_exec(ctx, "INSERT INTO artifacts (id, tenant_id, name, host_id, case_id, flow_id,"
+	    " hunt_id, created_by, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)",
+	    NULL, "ssssssssi", im.id, ctx->who.tenant_id, name, im.host_id,
+	    casekey ? case_id : NULL, vc_arg_str(args, "flow"), vc_arg_str(args, "hunt"),
+	    ctx->who.username, vc_now(ctx));
+	if (rc == 0 && casekey != NULL)
+		rc = vc_case_link_add(ctx, case_id, "artifact", im.id);
+	if (rc != 0 || (rc = vc_tx_commit(ctx)) != 0) {
+		vc_tx_rollback(ctx);
+		cache_free(&im);
+		return rc;
+	}
+
+	im.ins = vc_sql(ctx, "INSERT INTO artifact_rows (tenant_id, artifact_id, host_id, data)"
+	    " VALUES (?1, ?2, ?3, ?4)", "");
+	if (im.ins == NULL || (rc = vc_tx_begin(ctx)) != 0)
+		goto fail;
+	while (!stop && (r = vc_jsonl_next_raw(ctx, ctx->in)) != 0) {
+		struct vc_jscan_field f[2] = { { "ClientId", NULL, 0, 0 }, { "Fqdn", NULL, 0, 0 } };
+		const char *why = NULL;
+		size_t at = 0;
+		int kind;
+
+		if (r == -2) {
+			rc = ctx->err;
+			break;
+		}
+		if (r == -1) {
+			vc_bad(ctx, "%s", ctx->errmsg);
+			stop = strict;
+			continue;
+		}
+		/* Check the row without building it: this loop is the hot path. */
+		kind = vc_jscan(ctx->in->buf, ctx->in->len, f, 2, &why, &at);
+		if (kind != 'o') {
+			if (kind == 0)
+				vc_bad(ctx, "%s:%ld: not JSON: %s at byte %zu", ctx->in->name,
+				    ctx->in->line, why, at + 1);
+			else
+				vc_bad(ctx, "%s:%ld: expected a JSON object", ctx->in->name, ctx->in->line);
+			stop = strict;
+			continue;
+		}
+		rc = insert_row(&im, f, ctx->in->buf, ctx->in->len);
+		if (rc != 0)
+			break;
+		if (++in_batch >= ROW_BATCH) {
+			if ((rc = finish(ctx, &im, "importing", ctx->bad_count)) != 0 ||
+			    (rc = vc_tx_commit(ctx)) != 0 || (rc = vc_tx_begin(ctx)) != 0)
+				break;
+			in_batch = 0;
+		}
+	}
+	if (rc != 0)
+		goto fail;
+	if (strict && stop) {
+		/* --strict: the batch with the bad line is dropped whole. */
+		vc_tx_rollback(ctx);
+		im.rows -= in_batch;
+		if (vc_tx_begin(ctx) == 0) {
+			if (finish(ctx, &im, "failed", ctx->bad_count) != 0 ||
+			    vc_audit(ctx, ctx->who.tenant_id, "artifacts.import", "artifact", im.id,
+			    "failure", "stopped at the first bad line (--strict)", jv_invalid()) != 0 ||
+			    vc_tx_commit(ctx) != 0)
+				vc_tx_rollback(ctx);
+		}
+		ctx->audited = 1;
+		sqlite3_finalize(im.ins);
+		cache_free(&im);
+		return vc_fail(ctx, VC_EINVAL,
+		    "stopped at the first bad line (--strict); its batch was not stored (artifact %s failed)",
+		    im.id);
+	}
+	if ((rc = finish(ctx, &im, "complete", ctx->bad_count)) != 0 ||
+	    (rc = vc_audit(ctx, ctx->who.tenant_id, "artifacts.import", "artifact", im.id, "success",
+	    NULL, JV_OBJECT(jv_string("name"), jv_string(name), jv_string("rows"),
+	    jv_number((double)im.rows), jv_string("bad_lines"), jv_number((double)ctx->bad_count),
+	    jv_string("hosts_created"), jv_number((double)im.hosts_created)))) != 0 ||
+	    (rc = vc_tx_commit(ctx)) != 0)
+		goto fail;
+	ctx->audited = 1;
+	sqlite3_finalize(im.ins);
+	cache_free(&im);
+	*out = JV_OBJECT(jv_string("id"), jv_string(im.id), jv_string("name"), jv_string(name),
+	    jv_string("rows"), jv_number((double)im.rows),
+	    jv_string("bad_lines"), jv_number((double)ctx->bad_count),
+	    jv_string("hosts_created"), jv_number((double)im.hosts_created));
+	if (jv_is_valid(ctx->bad_list))
+		*out = jv_object_set(*out, jv_string("errors"), jv_copy(ctx->bad_list));
+	return 0;
+fail:
+	rc = ctx->err ? ctx->err : VC_EINTERNAL;
+	vc_tx_rollback(ctx);
+	sqlite3_finalize(im.ins);
+	cache_free(&im);
+	/* Mark what was stored so far as a failed import; keep the message. */
+	{
+		char msg[sizeof ctx->errmsg];
+		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+		if (vc_tx_begin(ctx) == 0) {
+			if (finish(ctx, &im, "failed", ctx->bad_count) != 0 || vc_tx_commit(ctx) != 0)
+				vc_tx_rollback(ctx);
+		}
+		vc_fail(ctx, rc, "%s", msg);
+	}
+	return rc;
+}
+
+/* ---- list, show, rows, delete ----------------------------------------- */
+
+static const struct vc_sort art_sorts[] = {
+	{ "created_at", "a.created_at", 'i' },
+	{ "name", "a.name", 's' },
+	{ "row_count", "a.row_count", 'i' },
+	{ NULL, NULL, 0 }
+};
+
+#define ART_WHERE ART_FROM " WHERE a.tenant_id = ?1" \
+	" AND (?2 IS NULL OR a.name = ?2)" \
+	" AND (?3 IS NULL OR a.host_id = ?3)" \
+	" AND (?4 IS NULL OR a.case_id = ?4)" \
+	" AND (?5 IS NULL OR a.hunt_id = ?5)" \
+	" AND (?6 IS NULL OR a.flow_id = ?6)"
+
+int
+vc_op_artifacts_list(vc_ctx *ctx, jv args, jv *out)
+{
+	struct vc_page pg;
+	struct vc_sqlbuf b = { .n = 0 };
+	char host[VC_ID_LEN + 1], cas[VC_ID_LEN + 1];
+	const char *hk = vc_arg_str(args, "host"), *ck = vc_arg_str(args, "case");
+	sqlite3_stmt *q;
+	jv items = jv_array(), last = jv_invalid();
+	int64_t total = 0, n = 0;
+	int rc;
+
+	if ((hk && (rc = vc_host_resolve(ctx, hk, host)) != 0) ||
+	    (ck && (rc = vc_case_resolve(ctx, ck, cas)) != 0)) {
+		jv_free(items);
+		return rc;
+	}
+	if (!vc_arg_has(args, "order"))
+		args = jv_object_set(jv_copy(args), jv_string("order"), jv_string("desc"));
+	else
+		args = jv_copy(args);
+	rc = vc_page_parse(ctx, args, art_sorts, "created_at", &pg);
+	if (rc != 0) {
+		jv_free(args);
+		jv_free(items);
+		return rc;
+	}
+	q = vc_sql(ctx, "SELECT COUNT(*)" ART_WHERE, "ssssss", ctx->who.tenant_id,
+	    vc_arg_str(args, "name"), hk ? host : NULL, ck ? cas : NULL,
+	    vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"));
+	if (q == NULL || vc_sql_step(ctx, q) != 1)
+		goto fail;
+	total = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	vc_sqlbuf_add(&b, "SELECT " ART_COLS);
+	vc_page_select(&pg, &b);
+	vc_sqlbuf_add(&b, ART_WHERE);
+	vc_page_sql(&pg, &b, "a.id", 7);
+	q = b.overflow ? NULL : vc_sql(ctx, b.s, "ssssss", ctx->who.tenant_id,
+	    vc_arg_str(args, "name"), hk ? host : NULL, ck ? cas : NULL,
+	    vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"));
+	if (q == NULL || vc_page_bind(ctx, q, &pg, 7) != 0)
+		goto fail;
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		jv row = vc_sql_row(q);
+		jv_free(last);
+		last = jv_copy(row);
+		items = jv_array_append(items, jv_object_delete(row, jv_string("_sort")));
+		n++;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc < 0)
+		goto fail;
+	*out = JV_OBJECT(jv_string("items"), items, jv_string("total"), jv_number((double)total));
+	if (n == pg.limit && jv_is_valid(last))
+		*out = jv_object_set(*out, jv_string("next_cursor"), vc_page_cursor(&pg, last));
+	else {
+		jv_free(last);
+		*out = jv_object_set(*out, jv_string("next_cursor"), jv_null());
+	}
+	vc_page_release(&pg);
+	jv_free(args);
+	return 0;
+fail:
+	sqlite3_finalize(q);
+	vc_page_release(&pg);
+	jv_free(args);
+	jv_free(items);
+	jv_free(last);
+	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "artifact list failed");
+}
+
+static int
+art_json(vc_ctx *ctx, const char *id, jv *out)
+{
+	jv rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " ART_COLS ART_FROM
+	    " WHERE a.tenant_id = ?1 AND a.id = ?2", "ss", ctx->who.tenant_id, id));
+
+	if (!jv_is_valid(rows))
+		return ctx->err;
+	if (jv_array_length(jv_copy(rows)) != 1) {
+		jv_free(rows);
+		return vc_fail(ctx, VC_ENOTFOUND, "no such artifact");
+	}
+	*out = jv_array_get(rows, 0);
+	return 0;
+}
+
+int
+vc_op_artifacts_show(vc_ctx *ctx, jv args, jv *out)
+{
+	char id[VC_ID_LEN + 1];
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
+	    (rc = art_json(ctx, id, out)) != 0)
+		return rc;
+	/* How many hosts the rows came from (hunts span many). */
+	q = vc_sql(ctx, "SELECT COUNT(DISTINCT host_id) FROM artifact_rows WHERE tenant_id = ?1"
+	    " AND artifact_id = ?2", "ss", ctx->who.tenant_id, id);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		*out = jv_object_set(*out, jv_string("hosts"), jv_number(sqlite3_column_int64(q, 0)));
+	sqlite3_finalize(q);
+	return 0;
+}
+
+/* jq's compile errors arrive through a callback: keep the first. */
+static void
+jq_err(void *arg, jv msg)
+{
+	char *buf = arg;
+
+	if (buf[0] == '\0') {
+		jv m = jv_get_kind(msg) == JV_KIND_STRING ? jv_copy(msg) : jv_dump_string(jv_copy(msg), 0);
+		snprintf(buf, 256, "%s", jv_string_value(m));
+		jv_free(m);
+	}
+	jv_free(msg);
+}
+
+int
+vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
+{
+	char id[VC_ID_LEN + 1], host[VC_ID_LEN + 1], jqerr[256] = "";
+	const char *where = vc_arg_str(args, "where"), *hk = vc_arg_str(args, "host");
+	jq_state *jq = NULL;
+	sqlite3_stmt *q;
+	int64_t limit = -1, offset = 0, rowno = 0;
+	jv v, collect = jv_invalid();
+	int rc;
+
+	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
+	    (hk && (rc = vc_host_resolve(ctx, hk, host)) != 0))
+		return rc;
+	v = jv_object_get(jv_copy(args), jv_string("limit"));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		limit = (int64_t)jv_number_value(v);
+	jv_free(v);
+	v = jv_object_get(jv_copy(args), jv_string("offset"));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		offset = (int64_t)jv_number_value(v);
+	jv_free(v);
+	if (offset < 0 || (limit != -1 && limit < 0))
+		return vc_fail(ctx, VC_EUSAGE, "limit and offset must not be negative");
+	/* Without a stream to write to, a response holds the rows: bound it. */
+	if (ctx->emit == NULL) {
+		if (limit < 0)
+			limit = ROWS_HTTP_DEFAULT;
+		if (limit > ROWS_HTTP_MAX)
+			return vc_fail(ctx, VC_EUSAGE, "limit must be at most %d here", ROWS_HTTP_MAX);
+	}
+	if (where != NULL) {
+		if (strlen(where) > 4096)
+			return vc_fail(ctx, VC_EUSAGE, "--where expression too long");
+		jq = jq_init();
+		if (jq == NULL)
+			return vc_fail(ctx, VC_EINTERNAL, "cannot start jq");
+		jq_set_error_cb(jq, jq_err, jqerr);
+		if (!jq_compile(jq, where)) {
+			jq_teardown(&jq);
+			return vc_fail(ctx, VC_EUSAGE, "--where: %s", jqerr[0] ? jqerr : "not a jq expression");
+		}
+	}
+	q = vc_sql(ctx, "SELECT r.data FROM artifact_rows r WHERE r.tenant_id = ?1 AND r.artifact_id = ?2"
+	    " AND (?3 IS NULL OR r.host_id = ?3) ORDER BY r.id", "sss", ctx->who.tenant_id, id,
+	    hk ? host : NULL);
+	if (q == NULL) {
+		jq_teardown(&jq);
+		return ctx->err;
+	}
+	collect = jv_array();
+	while (limit != 0 && (rc = vc_sql_step(ctx, q)) == 1) {
+		const char *text = (const char *)sqlite3_column_text(q, 0);
+		int len = sqlite3_column_bytes(q, 0), keep = 1;
+
+		rowno++;
+		if (jq != NULL) {
+			jv r;
+			jq_start(jq, jv_parse_sized(text, len), 0);
+			r = jq_next(jq);
+			if (!jv_is_valid(r) && jv_invalid_has_msg(jv_copy(r))) {
+				jv m = jv_invalid_get_msg(r);
+				jv ms = jv_get_kind(m) == JV_KIND_STRING ? m : jv_dump_string(m, 0);
+				vc_bad(ctx, "row %lld: --where: %s", (long long)rowno, jv_string_value(ms));
+				jv_free(ms);
+				keep = 0;
+			} else {
+				keep = jv_get_kind(r) != JV_KIND_INVALID && jv_get_kind(r) != JV_KIND_FALSE &&
+				    jv_get_kind(r) != JV_KIND_NULL;
+				jv_free(r);
+			}
+		}
+		if (!keep)
+			continue;
+		if (offset > 0) {
+			offset--;
+			continue;
+		}
+		/* The row as stored, byte for byte, where the reader takes text. */
+		if (vc_emit_raw(ctx, text, (size_t)len, &collect) != 0)
+			break;          /* the reader went away */
+		if (limit > 0)
+			limit--;
+	}
+	sqlite3_finalize(q);
+	jq_teardown(&jq);
+	if (rc < 0) {
+		jv_free(collect);
+		return ctx->err;
+	}
+	*out = collect;
+	return 0;
+}
+
+int
+vc_op_artifacts_delete(vc_ctx *ctx, jv args, jv *out)
+{
+	char id[VC_ID_LEN + 1];
+	int rc;
+
+	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
+	    (rc = art_json(ctx, id, out)) != 0)
+		return rc;
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "artifact");
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	if ((rc = vc_sql_exec(ctx, "DELETE FROM case_links WHERE tenant_id = ?1 AND kind = 'artifact'"
+	    " AND target_id = ?2", NULL, "ss", ctx->who.tenant_id, id)) != 0 ||
+	    (rc = vc_sql_exec(ctx, "DELETE FROM artifact_rows WHERE tenant_id = ?1 AND artifact_id = ?2",
+	    NULL, "ss", ctx->who.tenant_id, id)) != 0 ||
+	    (rc = vc_sql_exec(ctx, "DELETE FROM artifacts WHERE tenant_id = ?1 AND id = ?2", NULL,
+	    "ss", ctx->who.tenant_id, id)) != 0)
+		return rc;
+	*out = jv_object_set(*out, jv_string("deleted"), jv_true());
+	return 0;
+}

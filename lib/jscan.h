@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jscan.h - a fast, allocation-free check that a buffer holds exactly one
+ * JSON text (RFC 8259), which also finds the raw values of chosen
+ * top-level members.  For hot paths (artifact import) where building a
+ * jv for every row would dominate; anything fancier uses libjq's jv.
+ *
+ * Bytes >= 0x80 inside strings are passed through unchecked, as jq does
+ * (it substitutes invalid UTF-8 rather than rejecting it).
+ */
+#ifndef VC_JSCAN_H
+#define VC_JSCAN_H
+#include <stddef.h>
+
+#define VC_JSCAN_DEPTH 512
+
+struct vc_jscan_field {
+	const char *key;        /* in: a top-level member name (no escapes) */
+	const char *val;        /* out: its raw value text, or NULL when absent */
+	size_t len;
+	char kind;              /* out: 's' string, 'n' number, 'o', 'a', 't', 'f', 'z' null */
+};
+
+/*
+ * Check s[0..n) and fill fields.  Returns the kind of the top-level value
+ * ('o', 'a', ...) or 0 when it is not one valid JSON text; then *err (may
+ * be NULL) says why and *at where.
+ */
+int vc_jscan(const char *s, size_t n, struct vc_jscan_field *fields, int nfields,
+    const char **err, size_t *at);
+#endif

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t_jscan.c - the fast JSON checker agrees with libjq: fixed valid and
+ * invalid texts, member extraction, and a mutation run in which jscan
+ * must never accept a text that jq rejects.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jv.h>
+
+#include "jscan.h"
+#include "tap.h"
+
+static int
+jq_ok(const char *s, size_t n)
+{
+	jv v = jv_parse_sized(s, (int)n);
+	int ok_ = jv_is_valid(v);
+
+	jv_free(v);
+	return ok_;
+}
+
+int
+main(void)
+{
+	static const char *const good[] = {
+		"{}", "[]", "0", "-0", "1.5e10", "-12.5E-3", "\"\"", "true", "false", "null",
+		" {\"a\" : [1, 2, {\"b\": null}], \"c\": \"x\\\"y\\\\z\\u00e9\\n\"} ",
+		"{\"ClientId\":\"C.1\",\"Fqdn\":\"h.x\",\"n\":{\"ClientId\":\"inner\"}}",
+		"[[[[[]]]]]", "\"caf\xc3\xa9\"",
+	};
+	static const char *const bad[] = {
+		"", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "1.", ".5",
+		"1e", "+1", "tru", "nul", "\"abc", "\"a\\x\"", "\"\\u12\"", "[1 2]", "{} {}",
+		"\"tab\there\"", "[\"a\":1]", "{\"a\":}", "-", "1 2",
+	};
+	struct vc_jscan_field f[2] = { { "ClientId", NULL, 0, 0 }, { "Fqdn", NULL, 0, 0 } };
+	const char *err;
+	size_t at;
+	char deep[2000];
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		ok(vc_jscan(good[i], strlen(good[i]), NULL, 0, NULL, NULL) != 0 && jq_ok(good[i], strlen(good[i])),
+		    "valid: %s", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int r = vc_jscan(bad[i], strlen(bad[i]), NULL, 0, &err, &at);
+		ok(r == 0, "invalid: '%s' (%s at %zu)", bad[i], r ? "accepted" : err, at);
+	}
+
+	/* Members: only top-level ones, raw text, kind. */
+	{
+		const char *s = good[11];
+		int r = vc_jscan(s, strlen(s), f, 2, NULL, NULL);
+		is_int(r, 'o', "top-level kind is object");
+		ok(f[0].val && f[0].len == 5 && memcmp(f[0].val, "\"C.1\"", 5) == 0 && f[0].kind == 's',
+		    "ClientId found at the top level, not the inner one");
+		ok(f[1].val && f[1].len == 5 && memcmp(f[1].val, "\"h.x\"", 5) == 0, "Fqdn found");
+		s = "{\"Fqdn\":{\"x\":[1,{}]},\"z\":1}";
+		r = vc_jscan(s, strlen(s), f, 2, NULL, NULL);
+		ok(r == 'o' && f[0].val == NULL, "absent member is NULL");
+		ok(f[1].val && f[1].len == 12 && f[1].kind == 'o', "object value spans its braces (%zu)", f[1].len);
+	}
+
+	/* Depth limit. */
+	memset(deep, '[', 1000);
+	memset(deep + 1000, ']', 1000);
+	ok(vc_jscan(deep, 2000, NULL, 0, &err, NULL) == 0, "1000 levels deep is refused (%s)", err);
+	ok(vc_jscan(deep + 600, 800, NULL, 0, NULL, NULL) == 'a', "400 levels deep is fine");
+
+	/* Mutations: jscan never accepts what jq rejects. */
+	{
+		const char *base = "{\"CreateTime\":\"2026-08-20T07:58:02Z\",\"Pid\":836,\"a\":[1,2.5e3,-0.1],"
+		    "\"s\":\"C:\\\\Windows\\\\x \\\"q\\\" \\u00e9\",\"t\":true,\"f\":false,\"z\":null,\"o\":{}}";
+		const char alphabet[] = "{}[]\":,\\0123456789.eE+-truefalsn ax\t\n";
+		char buf[512];
+		size_t n = strlen(base);
+		int unsafe = 0, agree = 0, total = 0;
+		srand(1);
+		for (int i = 0; i < 200000; i++) {
+			memcpy(buf, base, n);
+			for (int m = 0; m < 1 + rand() % 3; m++)
+				buf[rand() % n] = alphabet[rand() % (sizeof alphabet - 1)];
+			int a = vc_jscan(buf, n, NULL, 0, NULL, NULL) != 0, b = jq_ok(buf, n);
+			total++;
+			if (a && !b) {
+				if (unsafe++ < 3)
+					printf("# jscan accepts, jq rejects: %.*s\n", (int)n, buf);
+			}
+			agree += a == b;
+		}
+		is_int(unsafe, 0, "no mutated text is accepted by jscan and rejected by jq");
+		ok(agree > total * 99 / 100, "jscan and jq agree on %d of %d mutated texts", agree, total);
+	}
+	return done_testing();
+}
