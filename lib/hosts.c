@@ -129,7 +129,11 @@ time_at(vc_ctx *ctx, jv o, const char *key, int64_t *out)
 			d /= 1e6;
 		else if (d > 1e12)
 			d /= 1e3;
-		*out = (int64_t)d;
+		/* Years 1970 to 9999: the cast is undefined far outside them. */
+		if (!(d >= 0 && d < 253402300800.0))
+			rc = -1;
+		else
+			*out = (int64_t)d;
 	} else if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v)) {
 		char msg[sizeof ctx->errmsg];
 		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
@@ -231,6 +235,33 @@ host_from(vc_ctx *ctx, jv rec, const char *mode, struct host_in *h)
 	return NULL;
 }
 
+/* Make host_labels say what hosts.labels says for one host (labels borrowed). */
+static int
+sync_labels(vc_ctx *ctx, const char *id, jv labels)
+{
+	sqlite3_stmt *ins;
+	int rc = vc_sql_exec(ctx, "DELETE FROM host_labels WHERE tenant_id = ?1 AND host_id = ?2",
+	    NULL, "ss", ctx->who.tenant_id, id);
+
+	if (rc != 0 || jv_get_kind(labels) != JV_KIND_ARRAY)
+		return rc;
+	ins = vc_sql(ctx, "INSERT OR IGNORE INTO host_labels (tenant_id, host_id, label) VALUES (?1, ?2, ?3)",
+	    "ss", ctx->who.tenant_id, id);
+	if (ins == NULL)
+		return ctx->err;
+	jv_array_foreach(labels, i, l) {
+		if (rc == 0 && jv_get_kind(l) == JV_KIND_STRING) {
+			sqlite3_reset(ins);
+			sqlite3_bind_text(ins, 3, jv_string_value(l), -1, SQLITE_TRANSIENT);
+			if (vc_sql_step(ctx, ins) < 0)
+				rc = ctx->err;
+		}
+		jv_free(l);
+	}
+	sqlite3_finalize(ins);
+	return rc;
+}
+
 static const char *
 nz(const char *s)
 {
@@ -245,32 +276,36 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created)
 	const char *labels = NULL;
 	jv ls = jv_invalid();
 	sqlite3_stmt *q;
-	int64_t now = vc_now(ctx);
-	int rc;
+	int64_t now = vc_now(ctx), seen = 0;
+	int rc, stale;
 
 	if (jv_is_valid(h->labels)) {
 		ls = jv_dump_string(jv_copy(h->labels), 0);
 		labels = jv_string_value(ls);
 	}
 	if (h->client_id[0])
-		q = vc_sql(ctx, "SELECT id FROM hosts WHERE tenant_id = ?1 AND client_id = ?2",
+		q = vc_sql(ctx, "SELECT id, last_seen_at FROM hosts WHERE tenant_id = ?1 AND client_id = ?2",
 		    "ss", ctx->who.tenant_id, h->client_id);
 	else
-		q = vc_sql(ctx, "SELECT id FROM hosts WHERE tenant_id = ?1 AND client_id IS NULL"
+		q = vc_sql(ctx, "SELECT id, last_seen_at FROM hosts WHERE tenant_id = ?1 AND client_id IS NULL"
 		    " AND hostname = ?2 ORDER BY created_at LIMIT 1", "ss", ctx->who.tenant_id, h->hostname);
 	if (q == NULL) {
 		jv_free(ls);
 		return ctx->err;
 	}
 	rc = vc_sql_step(ctx, q);
-	if (rc == 1)
+	if (rc == 1) {
 		snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
+		seen = sqlite3_column_int64(q, 1);
+	}
 	sqlite3_finalize(q);
 	if (rc < 0) {
 		jv_free(ls);
 		return ctx->err;
 	}
 	*created = rc == 0;
+	/* A record older than what the host has: its facts are not news. */
+	stale = rc == 1 && h->last_seen > 0 && h->last_seen < seen;
 	if (rc == 0) {
 		vc_new_id(id);
 		q = vc_sql(ctx, "INSERT INTO hosts (id, tenant_id, client_id, hostname, fqdn, ip, ip_key,"
@@ -279,6 +314,12 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created)
 		    "ssssssnssssiii", id, ctx->who.tenant_id, nz(h->client_id), h->hostname,
 		    nz(h->fqdn), nz(h->ip), nz(h->os), nz(h->os_version), labels, h->source,
 		    h->first_seen ? h->first_seen : h->last_seen, h->last_seen, now);
+	} else if (stale) {
+		/* Only an earlier first sighting is news. */
+		q = vc_sql(ctx, "UPDATE hosts SET first_seen_at = CASE WHEN first_seen_at = 0 OR"
+		    " (?3 > 0 AND ?3 < first_seen_at) THEN ?3 ELSE first_seen_at END, updated_at = ?4"
+		    " WHERE tenant_id = ?1 AND id = ?2", "ssii", ctx->who.tenant_id, id,
+		    h->first_seen, now);
 	} else {
 		/* Newer facts win; a time never moves backwards. */
 		q = vc_sql(ctx, "UPDATE hosts SET hostname = ?3, fqdn = COALESCE(?4, fqdn),"
@@ -296,13 +337,15 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created)
 	jv_free(ls);
 	if (q == NULL)
 		return ctx->err;
-	if (h->has_ip)
+	if (h->has_ip && !stale)
 		sqlite3_bind_blob(q, *created ? 7 : 6, h->ip_key, 16, SQLITE_TRANSIENT);
 	else if (*created)
 		sqlite3_bind_blob(q, 7, "", 0, SQLITE_STATIC);
 	rc = vc_sql_step(ctx, q);
 	sqlite3_finalize(q);
-	return rc < 0 ? ctx->err : 0;
+	if (rc < 0)
+		return ctx->err;
+	return jv_is_valid(h->labels) ? sync_labels(ctx, id, h->labels) : 0;
 }
 
 int
@@ -314,6 +357,8 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 	int rc = 0, r, stop = 0;
 	jv rec;
 
+	/* For the failure record the dispatcher writes (--strict, errors). */
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
 	if ((rc = vc_tx_begin(ctx)) != 0)
@@ -406,7 +451,8 @@ static const struct vc_sort host_sorts[] = {
 	" AND (?2 IS NULL OR instr(lower(h.hostname), lower(?2)) > 0)" \
 	" AND (?3 IS NULL OR h.ip_key BETWEEN ?3 AND ?4)" \
 	" AND (?5 IS NULL OR h.os = lower(?5))" \
-	" AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(h.labels) WHERE json_each.value = ?6))" \
+	" AND (?6 IS NULL OR h.id IN (SELECT l.host_id FROM host_labels l" \
+	"   WHERE l.tenant_id = ?1 AND l.label = ?6))" \
 	" AND (?7 IS NULL OR h.last_seen_at >= ?7)" \
 	" AND (?8 IS NULL OR h.client_id = ?8)"
 
@@ -627,11 +673,14 @@ vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 			jv_free(l);
 		}
 		{
-			jv s = jv_dump_string(cur, 0);
+			jv s = jv_dump_string(jv_copy(cur), 0);
 			rc = vc_sql_exec(ctx, "UPDATE hosts SET labels = ?1, updated_at = ?2"
 			    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", jv_string_value(s),
 			    vc_now(ctx), ctx->who.tenant_id, id);
 			jv_free(s);
+			if (rc == 0)
+				rc = sync_labels(ctx, id, cur);
+			jv_free(cur);
 		}
 		if (rc != 0) {
 			jv_free(labels);
@@ -670,6 +719,9 @@ vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out)
 	if (rc == 0)
 		rc = vc_sql_exec(ctx, "UPDATE artifact_rows SET host_id = NULL WHERE tenant_id = ?1"
 		    " AND host_id = ?2", NULL, "ss", ctx->who.tenant_id, id);
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "DELETE FROM host_labels WHERE tenant_id = ?1 AND host_id = ?2",
+		    NULL, "ss", ctx->who.tenant_id, id);
 	if (rc == 0)
 		rc = vc_sql_exec(ctx, "DELETE FROM hosts WHERE tenant_id = ?1 AND id = ?2", NULL,
 		    "ss", ctx->who.tenant_id, id);
