@@ -417,7 +417,8 @@ static const struct vc_sort art_sorts[] = {
 
 #define ART_WHERE ART_FROM " WHERE a.tenant_id = ?1" \
 	" AND (?2 IS NULL OR a.name = ?2)" \
-	" AND (?3 IS NULL OR a.host_id = ?3)" \
+	" AND (?3 IS NULL OR a.host_id = ?3 OR a.id IN (SELECT artifact_id FROM artifact_rows" \
+	"   WHERE tenant_id = ?1 AND host_id = ?3))" \
 	" AND (?4 IS NULL OR a.case_id = ?4)" \
 	" AND (?5 IS NULL OR a.hunt_id = ?5)" \
 	" AND (?6 IS NULL OR a.flow_id = ?6)"
@@ -561,12 +562,15 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 	v = jv_object_get(jv_copy(args), jv_string("limit"));
 	if (jv_get_kind(v) == JV_KIND_NUMBER)
 		limit = (int64_t)jv_number_value(v);
+	/* -1 means "no limit" inside; a given --limit -1 is an error too. */
+	if (limit < 0 && jv_get_kind(v) == JV_KIND_NUMBER)
+		offset = -1;
 	jv_free(v);
 	v = jv_object_get(jv_copy(args), jv_string("offset"));
-	if (jv_get_kind(v) == JV_KIND_NUMBER)
+	if (jv_get_kind(v) == JV_KIND_NUMBER && offset == 0)
 		offset = (int64_t)jv_number_value(v);
 	jv_free(v);
-	if (offset < 0 || (limit != -1 && limit < 0))
+	if (offset < 0)
 		return vc_fail(ctx, VC_EUSAGE, "limit and offset must not be negative");
 	/* Without a stream to write to, a response holds the rows: bound it. */
 	if (ctx->emit == NULL) {
@@ -649,8 +653,15 @@ vc_op_artifacts_delete(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "artifact");
 	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
-	if ((rc = vc_sql_exec(ctx, "DELETE FROM case_links WHERE tenant_id = ?1 AND kind = 'artifact'"
-	    " AND target_id = ?2", NULL, "ss", ctx->who.tenant_id, id)) != 0 ||
+	{
+		jv name = jv_object_get(jv_copy(*out), jv_string("name"));
+		char what[300];
+		snprintf(what, sizeof what, "%s (%s)",
+		    jv_get_kind(name) == JV_KIND_STRING ? jv_string_value(name) : "?", id);
+		jv_free(name);
+		rc = vc_case_unlink_deleted(ctx, "artifact", id, what);
+	}
+	if (rc != 0 ||
 	    (rc = vc_sql_exec(ctx, "DELETE FROM artifact_rows WHERE tenant_id = ?1 AND artifact_id = ?2",
 	    NULL, "ss", ctx->who.tenant_id, id)) != 0 ||
 	    (rc = vc_sql_exec(ctx, "DELETE FROM artifacts WHERE tenant_id = ?1 AND id = ?2", NULL,

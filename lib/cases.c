@@ -944,3 +944,22 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 	*out = jv_object_set(*out, jv_string("deleted"), jv_true());
 	return 0;
 }
+
+int
+vc_case_unlink_deleted(vc_ctx *ctx, const char *kind, const char *target_id, const char *what)
+{
+	char body[512];
+	int rc;
+
+	snprintf(body, sizeof body, "%s %s deleted; link removed", kind, what);
+	rc = vc_sql_exec(ctx, "INSERT INTO case_notes (tenant_id, case_id, author_id, author, kind,"
+	    " body, created_at) SELECT tenant_id, case_id, ?1, ?2, 'event', ?3, ?4 FROM case_links"
+	    " WHERE tenant_id = ?5 AND kind = ?6 AND target_id = ?7", NULL, "sssisss",
+	    ctx->who.user_id[0] ? ctx->who.user_id : NULL,
+	    ctx->who.username[0] ? ctx->who.username : NULL, body, vc_now(ctx),
+	    ctx->who.tenant_id, kind, target_id);
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "DELETE FROM case_links WHERE tenant_id = ?1 AND kind = ?2"
+		    " AND target_id = ?3", NULL, "sss", ctx->who.tenant_id, kind, target_id);
+	return rc;
+}

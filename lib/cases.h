@@ -18,4 +18,10 @@ int vc_case_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1]);
 /* Link a case to a host or artifact (kind "host"|"artifact") and add a
  * timeline entry; idempotent.  Inside a transaction. */
 int vc_case_link_add(vc_ctx *ctx, const char *case_id, const char *kind, const char *target_id);
+/*
+ * Before a host or an artifact is deleted: note it on the timeline of
+ * every case linked to it and remove those links.  Inside a transaction.
+ */
+int vc_case_unlink_deleted(vc_ctx *ctx, const char *kind, const char *target_id,
+    const char *what);
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cases.h"
 #include "hosts.h"
 #include "jsonl.h"
 #include "ops.h"
@@ -711,8 +712,12 @@ vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
 	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
-	rc = vc_sql_exec(ctx, "DELETE FROM case_links WHERE tenant_id = ?1 AND kind = 'host'"
-	    " AND target_id = ?2", NULL, "ss", ctx->who.tenant_id, id);
+	{
+		jv name = jv_object_get(jv_copy(*out), jv_string("hostname"));
+		rc = vc_case_unlink_deleted(ctx, "host", id,
+		    jv_get_kind(name) == JV_KIND_STRING ? jv_string_value(name) : id);
+		jv_free(name);
+	}
 	if (rc == 0)
 		rc = vc_sql_exec(ctx, "UPDATE artifacts SET host_id = NULL WHERE tenant_id = ?1"
 		    " AND host_id = ?2", NULL, "ss", ctx->who.tenant_id, id);
