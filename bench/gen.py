@@ -37,7 +37,7 @@ def pslist(n, nclients):
     hashes = [{"MD5": hexs(32), "SHA1": hexs(40), "SHA256": hexs(64)} for _ in PROCS]
     out = sys.stdout
     for i in range(n):
-        p = R.randrange(len(PROCS)) if R.random() > 0.0005 else len(PROCS) - 1
+        p = R.randrange(len(PROCS) - 1) if R.random() > 0.0005 else len(PROCS) - 1
         name, exe, cmd = PROCS[p]
         ci = R.randrange(nclients)
         row = {

@@ -567,7 +567,7 @@ print_table(FILE *f, jv rows, const char *columns)
 	jv keys, first;
 	int nk, nr = jv_array_length(jv_copy(rows));
 	int *w;
-	char buf[48];
+	char buf[80];
 
 	if (nr == 0) {
 		jv_free(rows);
