@@ -548,7 +548,8 @@ jq_err(void *arg, jv msg)
 int
 vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 {
-	char id[VC_ID_LEN + 1], host[VC_ID_LEN + 1], jqerr[256] = "";
+	char id[VC_ID_LEN + 1], host[VC_ID_LEN + 1], jqerr[256] = "", wfirst[300] = "";
+	int64_t werrors = 0;
 	const char *where = vc_arg_str(args, "where"), *hk = vc_arg_str(args, "host");
 	jq_state *jq = NULL;
 	sqlite3_stmt *q;
@@ -609,10 +610,15 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 			jq_start(jq, jv_parse_sized(text, len), 0);
 			r = jq_next(jq);
 			if (!jv_is_valid(r) && jv_invalid_has_msg(jv_copy(r))) {
-				jv m = jv_invalid_get_msg(r);
-				jv ms = jv_get_kind(m) == JV_KIND_STRING ? m : jv_dump_string(m, 0);
-				vc_bad(ctx, "row %lld: --where: %s", (long long)rowno, jv_string_value(ms));
-				jv_free(ms);
+				/* Like jq: an error skips that row.  Say it once, count the rest. */
+				if (werrors++ == 0) {
+					jv m = jv_invalid_get_msg(r);
+					jv ms = jv_get_kind(m) == JV_KIND_STRING ? m : jv_dump_string(m, 0);
+					snprintf(wfirst, sizeof wfirst, "row %lld: %s", (long long)rowno,
+					    jv_string_value(ms));
+					jv_free(ms);
+				} else
+					jv_free(r);
 				keep = 0;
 			} else {
 				keep = jv_get_kind(r) != JV_KIND_INVALID && jv_get_kind(r) != JV_KIND_FALSE &&
@@ -634,6 +640,9 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 	}
 	sqlite3_finalize(q);
 	jq_teardown(&jq);
+	if (werrors > 0)
+		vc_bad(ctx, "--where failed on %lld row%s, skipped (first: %s)", (long long)werrors,
+		    werrors == 1 ? "" : "s", wfirst);
 	if (rc < 0) {
 		jv_free(collect);
 		return ctx->err;

@@ -960,8 +960,12 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	status = vc_err_exit(rc);
 	/* Good records were kept, but the input had bad lines: say so. */
 	if (rc == 0 && ctx.bad_count > 0) {
-		fprintf(stderr, "%s: %ld bad input line%s skipped\n", tool, ctx.bad_count,
-		    ctx.bad_count == 1 ? "" : "s");
+		if (op->flags & VC_OP_INPUT)
+			fprintf(stderr, "%s: %ld bad input line%s skipped\n", tool, ctx.bad_count,
+			    ctx.bad_count == 1 ? "" : "s");
+		else
+			fprintf(stderr, "%s: %ld problem%s reported above\n", tool, ctx.bad_count,
+			    ctx.bad_count == 1 ? "" : "s");
 		status = VC_EXIT_DATAERR;
 	}
 	if (ctx.in != NULL)

@@ -340,13 +340,13 @@ vc_time_parse(vc_ctx *ctx, const char *s, int64_t *out)
 	}
 	memset(&tm, 0, sizeof tm);
 	p = strptime(s, "%Y-%m-%d", &tm);
-	if (p != NULL && (*p == 'T' || *p == ' '))
+	if (p != NULL && (*p == 'T' || *p == 't' || *p == ' '))
 		p = strptime(p + 1, "%H:%M:%S", &tm);
 	if (p != NULL) {
 		if (*p == '.')      /* fractional seconds are dropped */
 			for (p++; isdigit((unsigned char)*p); p++)
 				;
-		if (*p == 'Z' || *p == '\0') {
+		if (*p == 'Z' || *p == 'z' || *p == '\0') {
 			*out = (int64_t)timegm(&tm);
 			return 0;
 		}

@@ -163,7 +163,7 @@ static const char *
 host_from(vc_ctx *ctx, jv rec, const char *mode, struct host_in *h)
 {
 	jv osi, labels;
-	const char *s;
+	const char *s, *name;
 	int vr;
 
 	memset(h, 0, sizeof *h);
@@ -174,11 +174,14 @@ host_from(vc_ctx *ctx, jv rec, const char *mode, struct host_in *h)
 	vr = mode ? strcmp(mode, "velociraptor") == 0 : jv_get_kind(osi) == JV_KIND_OBJECT;
 	jv_free(osi);
 	h->source = vr ? "velociraptor" : "generic";
-	if ((s = str_at(rec, "client_id", NULL)) != NULL)
+	/* Never cut an id or a name: two long ones would become one host. */
+	if ((s = str_at(rec, "client_id", NULL)) != NULL) {
+		if (strlen(s) >= sizeof h->client_id)
+			return "client_id is longer than 127 bytes";
 		snprintf(h->client_id, sizeof h->client_id, "%s", s);
+	}
 	if (vr) {
-		if ((s = str_at(rec, "os_info", "hostname")) != NULL)
-			snprintf(h->hostname, sizeof h->hostname, "%s", s);
+		name = str_at(rec, "os_info", "hostname");
 		if ((s = str_at(rec, "os_info", "fqdn")) != NULL)
 			snprintf(h->fqdn, sizeof h->fqdn, "%s", s);
 		if ((s = str_at(rec, "os_info", "system")) != NULL)
@@ -187,8 +190,7 @@ host_from(vc_ctx *ctx, jv rec, const char *mode, struct host_in *h)
 			snprintf(h->os_version, sizeof h->os_version, "%s", s);
 		s = str_at(rec, "last_ip", NULL);
 	} else {
-		if ((s = str_at(rec, "hostname", NULL)) != NULL)
-			snprintf(h->hostname, sizeof h->hostname, "%s", s);
+		name = str_at(rec, "hostname", NULL);
 		if ((s = str_at(rec, "fqdn", NULL)) != NULL)
 			snprintf(h->fqdn, sizeof h->fqdn, "%s", s);
 		if ((s = str_at(rec, "os", NULL)) != NULL)
@@ -196,6 +198,11 @@ host_from(vc_ctx *ctx, jv rec, const char *mode, struct host_in *h)
 		if ((s = str_at(rec, "os_version", NULL)) != NULL)
 			snprintf(h->os_version, sizeof h->os_version, "%s", s);
 		s = str_at(rec, "ip", NULL);
+	}
+	if (name != NULL) {
+		if (strlen(name) >= sizeof h->hostname)
+			return "hostname is longer than 255 bytes";
+		snprintf(h->hostname, sizeof h->hostname, "%s", name);
 	}
 	if (s != NULL && *s != '\0') {
 		if (vc_ip_key(s, h->ip_key, h->ip, sizeof h->ip) != 0)
@@ -346,7 +353,8 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created)
 	sqlite3_finalize(q);
 	if (rc < 0)
 		return ctx->err;
-	return jv_is_valid(h->labels) ? sync_labels(ctx, id, h->labels) : 0;
+	/* A stale record left hosts.labels alone: host_labels too. */
+	return jv_is_valid(h->labels) && !stale ? sync_labels(ctx, id, h->labels) : 0;
 }
 
 int

@@ -155,7 +155,9 @@ vc_page_bind(vc_ctx *ctx, sqlite3_stmt *st, const struct vc_page *pg, int first)
 
 	if (pg->has_after) {
 		jv v = jv_array_get(jv_copy(pg->after), 0), id = jv_array_get(jv_copy(pg->after), 1);
-		if (pg->sort->type == 'i' && jv_get_kind(v) == JV_KIND_NUMBER)
+		/* A cursor is user input: range-check before the cast (UB past int64). */
+		if (pg->sort->type == 'i' && jv_get_kind(v) == JV_KIND_NUMBER &&
+		    jv_number_value(v) >= -9e18 && jv_number_value(v) <= 9e18)
 			rc = sqlite3_bind_int64(st, first, (sqlite3_int64)jv_number_value(v));
 		else if (pg->sort->type == 'b' && jv_get_kind(v) == JV_KIND_STRING) {
 			unsigned char bin[64];

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* vc-serve - the operation table over HTTP; all logic is in lib/serve.c. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vc.h"
+#include "store.h"
+#include "serve.h"
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: vc-serve [-hn] [--db path] [--listen addr:port] [--workers n]\n"
+	    "                [--cors-origin origin] [--max-body bytes]\n", fp);
+}
+
+static int
+die(vc_ctx *ctx, int rc)
+{
+	fprintf(stderr, "vc-serve: %s\n", ctx->errmsg[0] ? ctx->errmsg : vc_err_name(rc));
+	return vc_err_exit(rc);
+}
+
+/* Access lines as they are; everything else is an error line. */
+static void
+log_line(void *arg, int kind, const char *line)
+{
+	(void)arg;
+	if (kind == VC_SERVE_LOG_ACCESS)
+		fprintf(stderr, "%s\n", line);
+	else
+		fprintf(stderr, "vc-serve: %s\n", line);
+}
+
+/* Whole decimal number in [lo, hi], else -1. */
+static long long
+number(const char *s, long long lo, long long hi)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return -1;
+	return v;
+}
+
+/* SIGINT and SIGTERM are blocked everywhere and taken here, synchronously,
+ * so stopping is an ordinary function call rather than a handler. */
+static void *
+sig_main(void *arg)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigwait(&set, &sig) == 0)
+		vc_serve_stop(arg);
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "cors-origin", required_argument, NULL, 'o' },
+		{ "max-body", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vc_serve_config cfg;
+	struct vc_serve *srv;
+	vc_ctx ctx;
+	sigset_t set;
+	pthread_t sig_th;
+	char url[160], path[4096];
+	long long n;
+	int ch, check = 0, rc;
+
+	vc_ctx_init(&ctx);
+	vc_serve_config_init(&cfg);
+	cfg.log = log_line;
+	opterr = 0;     /* our own messages, in our own format */
+	while ((ch = getopt_long(argc, argv, ":hn", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			cfg.db_path = optarg;
+			break;
+		case 'l':
+			if ((rc = vc_serve_parse_listen(&ctx, optarg, &cfg)) != VC_EOK)
+				return die(&ctx, rc);
+			break;
+		case 'w':
+			if ((n = number(optarg, 1, 256)) < 0) {
+				fprintf(stderr, "vc-serve: --workers wants 1 to 256\n");
+				return VC_EXIT_USAGE;
+			}
+			cfg.workers = (int)n;
+			break;
+		case 'o':
+			if (cfg.ncors == VC_SERVE_MAX_CORS) {
+				fprintf(stderr, "vc-serve: at most %d --cors-origin\n", VC_SERVE_MAX_CORS);
+				return VC_EXIT_USAGE;
+			}
+			if ((rc = vc_serve_check_origin(&ctx, optarg)) != VC_EOK)
+				return die(&ctx, rc);
+			cfg.cors[cfg.ncors++] = optarg;
+			break;
+		case 'b':
+			if ((n = number(optarg, 1, 256LL * 1024 * 1024)) < 0) {
+				fprintf(stderr, "vc-serve: --max-body wants 1 to 268435456 bytes\n");
+				return VC_EXIT_USAGE;
+			}
+			cfg.max_body = (size_t)n;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return fclose(stdout) == 0 ? VC_EXIT_OK : VC_EXIT_SOFTWARE;
+		case ':':
+			fprintf(stderr, "vc-serve: %s needs a value\n", argv[optind - 1]);
+			usage(stderr);
+			return VC_EXIT_USAGE;
+		default:
+			if (optopt != 0)
+				fprintf(stderr, "vc-serve: unknown option -%c\n", optopt);
+			else
+				fprintf(stderr, "vc-serve: unknown option %s\n", argv[optind - 1]);
+			usage(stderr);
+			return VC_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "vc-serve: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return VC_EXIT_USAGE;
+	}
+
+	if (check) {
+		if ((rc = vc_store_path(&ctx, cfg.db_path, path, sizeof path)) != VC_EOK ||
+		    (rc = vc_store_open(&ctx, path, 0)) != VC_EOK)
+			return die(&ctx, rc);
+		vc_ctx_release(&ctx);
+		fprintf(stderr, "vc-serve: configuration OK\n");
+		return VC_EXIT_OK;
+	}
+
+	/* Before any thread exists, so that every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = vc_serve_new(&ctx, &cfg, &srv)) != VC_EOK)
+		return die(&ctx, rc);
+	if (pthread_create(&sig_th, NULL, sig_main, srv) != 0) {
+		vc_serve_free(srv);
+		fprintf(stderr, "vc-serve: cannot start the signal thread\n");
+		return VC_EXIT_SOFTWARE;
+	}
+	vc_serve_url(srv, url, sizeof url);
+	fprintf(stderr, "vc-serve: listening on %s\n", url);
+
+	rc = vc_serve_run(&ctx, srv);
+	/* Wake the signal thread if the loop ended on its own. */
+	pthread_kill(sig_th, SIGTERM);
+	pthread_join(sig_th, NULL);
+	vc_serve_free(srv);
+	vc_ctx_release(&ctx);
+	if (rc != VC_EOK)
+		return die(&ctx, rc);
+	fprintf(stderr, "vc-serve: stopped\n");
+	return VC_EXIT_OK;
+}
