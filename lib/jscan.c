@@ -120,9 +120,14 @@ word(struct sc *s, const char *w, size_t n)
 	return 0;
 }
 
-int
-vc_jscan(const char *buf, size_t n, struct vc_jscan_field *fields, int nfields,
-    const char **err, size_t *at)
+/*
+ * The scanner.  fields: members of a top-level object to find; each: the
+ * callback for every element of a top-level array (nonzero stops: the
+ * scan then returns 0 with *err "stopped").
+ */
+static int
+scan(const char *buf, size_t n, struct vc_jscan_field *fields, int nfields,
+    int (*each)(void *, const char *, size_t), void *arg, const char **err, size_t *at)
 {
 	struct sc s = { buf, buf + n, NULL };
 	char stack[VC_JSCAN_DEPTH];
@@ -141,7 +146,7 @@ vc_jscan(const char *buf, size_t n, struct vc_jscan_field *fields, int nfields,
 			s.err = "unexpected end";
 			goto fail;
 		}
-		if (depth == 1 && stack[0] == 'o')
+		if (depth == 1)
 			vstart = s.p;
 		switch (*s.p) {
 		case '{':
@@ -203,7 +208,14 @@ after_scalar:
 			fields[field].len = (size_t)(s.p - vstart);
 			fields[field].kind = kind == 'c' ? (vstart[0] == '{' ? 'o' : 'a') : kind;
 			field = -1;
+		} else if (depth == 1 && stack[0] == 'a' && each != NULL && vstart != NULL) {
+			if (each(arg, vstart, (size_t)(s.p - vstart)) != 0) {
+				s.err = "stopped";
+				goto fail;
+			}
 		}
+		if (depth == 1)
+			vstart = NULL;
 		if (depth == 0)
 			goto done;
 		skip_ws(&s);
@@ -263,4 +275,18 @@ fail:
 	if (at != NULL)
 		*at = (size_t)(s.p - buf);
 	return 0;
+}
+
+int
+vc_jscan(const char *buf, size_t n, struct vc_jscan_field *fields, int nfields,
+    const char **err, size_t *at)
+{
+	return scan(buf, n, fields, nfields, NULL, NULL, err, at);
+}
+
+int
+vc_jscan_array(const char *buf, size_t n, int (*each)(void *, const char *, size_t),
+    void *arg, const char **err, size_t *at)
+{
+	return scan(buf, n, NULL, 0, each, arg, err, at);
 }

@@ -28,4 +28,12 @@ struct vc_jscan_field {
  */
 int vc_jscan(const char *s, size_t n, struct vc_jscan_field *fields, int nfields,
     const char **err, size_t *at);
+/*
+ * Check that s[0..n) is one JSON text and, when it is an array, call
+ * each(arg, element, length) for every element, in order, with the
+ * element's raw text.  each returning nonzero stops the scan (result 0,
+ * *err "stopped").  Returns the top-level kind, or 0.
+ */
+int vc_jscan_array(const char *s, size_t n, int (*each)(void *, const char *, size_t),
+    void *arg, const char **err, size_t *at);
 #endif

@@ -36,6 +36,24 @@ jq_ok(const char *s, size_t n)
 	return ok_;
 }
 
+struct acc_ { char *buf; size_t n; };
+
+static int
+collect(void *arg, const char *e, size_t n)
+{
+	struct acc_ *a = arg;
+
+	strncat(a->buf, e, n < a->n - strlen(a->buf) - 2 ? n : 0);
+	strncat(a->buf, "|", a->n - strlen(a->buf) - 1);
+	return 0;
+}
+
+static int
+stop_at_two(void *arg, const char *e, size_t n)
+{
+	return n == 1 && e[0] == '2';
+}
+
 int
 main(void)
 {
@@ -75,6 +93,20 @@ main(void)
 		r = vc_jscan(s, strlen(s), f, 2, NULL, NULL);
 		ok(r == 'o' && f[0].val == NULL, "absent member is NULL");
 		ok(f[1].val && f[1].len == 12 && f[1].kind == 'o', "object value spans its braces (%zu)", f[1].len);
+	}
+
+	/* Elements of a top-level array, as raw text. */
+	{
+		const char *s = "[ {\"a\":[1,{\"b\":2}]} ,2, \"x,y\" ,[],null]";
+		char got[256] = "";
+		struct { char *buf; size_t n; } acc = { got, sizeof got };
+		int r = vc_jscan_array(s, strlen(s), collect, &acc, NULL, NULL);
+		is_int(r, 'a', "an array");
+		is_str(got, "{\"a\":[1,{\"b\":2}]}|2|\"x,y\"|[]|null|", "each element, raw, in order");
+		got[0] = '\0';
+		r = vc_jscan_array("[1,2,3]", 7, stop_at_two, &acc, &err, NULL);
+		ok(r == 0 && strcmp(err, "stopped") == 0, "a callback can stop the scan");
+		ok(vc_jscan_array("[1,2", 4, collect, &acc, NULL, NULL) == 0, "a broken array is refused");
 	}
 
 	/* Depth limit. */
