@@ -19,7 +19,7 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
-PKGS      = sqlite3 libsodium libwebsockets liboath
+PKGS      = sqlite3 libsodium libwebsockets liboath libcurl yaml-0.1 libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian 12's libjq-dev and libunistring-dev ship no pkg-config file.
@@ -30,7 +30,7 @@ ALL_LDFLAGS = $(LDFLAGS)
 LIBS        = $(PKG_LIBS) $(EXTRA_LIBS)
 
 LIB_SRC  = $(sort $(wildcard lib/*.c))
-LIB_OBJ  = $(LIB_SRC:lib/%.c=build/%.o) build/schema.o
+LIB_OBJ  = $(LIB_SRC:lib/%.c=build/%.o) build/schema.o build/velociraptor.pb-c.o
 CMDS     = $(patsubst cmd/%.c,%,$(sort $(wildcard cmd/vc-*.c)))
 BINS     = $(CMDS:%=bin/%)
 UNIT_SRC = $(sort $(wildcard tests/unit/t_*.c))
@@ -53,11 +53,19 @@ all: deps-check $(BINS) completions
 deps-check:
 	@scripts/check-deps $(PKGS)
 
-build/%.o: lib/%.c lib/*.h build/schema.h
+# Velociraptor's protobuf messages, generated from our own .proto.
+build/velociraptor.pb-c.c build/velociraptor.pb-c.h &: proto/velociraptor.proto
+	@mkdir -p build
+	$(call say,GEN,build/velociraptor.pb-c.c)protoc-c --c_out=build -Iproto proto/velociraptor.proto
+
+build/velociraptor.pb-c.o: build/velociraptor.pb-c.c
+	$(call say,CC,$@)$(CC) -std=c11 -Ibuild $(PKG_CFLAGS) $(CFLAGS) $(HARDEN) -c -o $@ build/velociraptor.pb-c.c
+
+build/%.o: lib/%.c lib/*.h build/schema.h build/velociraptor.pb-c.h
 	@mkdir -p build
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ $<
 
-build/schema.c build/schema.h: schema.sql scripts/embed-schema
+build/schema.c build/schema.h &: schema.sql scripts/embed-schema
 	@mkdir -p build
 	$(call say,GEN,build/schema.c)scripts/embed-schema schema.sql build/schema.c build/schema.h
 
@@ -78,13 +86,16 @@ build/tests/%: tests/unit/%.c build/libvc.a lib/*.h tests/unit/tap.h
 
 # The same unit tests under AddressSanitizer and UBSan.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-build/asan/%.o: lib/%.c lib/*.h build/schema.h
+build/asan/velociraptor.pb-c.o: build/velociraptor.pb-c.c
+	@mkdir -p build/asan
+	$(call say,CC,$@)$(CC) -std=c11 -Ibuild $(PKG_CFLAGS) $(ASAN_FLAGS) -c -o $@ build/velociraptor.pb-c.c
+build/asan/%.o: lib/%.c lib/*.h build/schema.h build/velociraptor.pb-c.h
 	@mkdir -p build/asan
 	$(call say,CC,$@)$(CC) $(WARN) -D_GNU_SOURCE -Ilib -Ibuild $(PKG_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 build/asan/schema.o: build/schema.c
 	@mkdir -p build/asan
 	$(call say,CC,$@)$(CC) $(WARN) -Ilib -Ibuild $(ASAN_FLAGS) -c -o $@ build/schema.c
-build/asan/libvc.a: $(LIB_SRC:lib/%.c=build/asan/%.o) build/asan/schema.o
+build/asan/libvc.a: $(LIB_SRC:lib/%.c=build/asan/%.o) build/asan/schema.o build/asan/velociraptor.pb-c.o
 	@rm -f $@
 	$(call say,AR,$@)ar rcs $@ $^
 build/asan/tests/%: tests/unit/%.c build/asan/libvc.a tests/unit/tap.h
