@@ -265,145 +265,191 @@ finish(vc_ctx *ctx, struct importer *im, const char *state, long bad)
 	    (int64_t)im->rows, (int64_t)bad, vc_now(ctx), ctx->who.tenant_id, im->id);
 }
 
-int
-vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out)
-{
-	const char *name = vc_arg_str(args, "name"), *hostkey = vc_arg_str(args, "host");
-	const char *casekey = vc_arg_str(args, "case");
-	char host_id[VC_ID_LEN + 1], case_id[VC_ID_LEN + 1];
-	int strict = vc_arg_bool(args, "strict"), rc, r, stop = 0;
-	long in_batch = 0;
+struct vc_artifact_writer {
 	struct importer im;
+	char name[260];
+	char host_id[VC_ID_LEN + 1];
+	long in_batch;
+	long bad;
+};
 
-	memset(&im, 0, sizeof im);
-	im.ctx = ctx;
-	if (ctx->in == NULL) {
-		cache_free(&im);
-		return vc_fail(ctx, VC_EUSAGE, "no input to import");
-	}
-	if ((rc = check_artifact_name(ctx, name)) != 0 ||
-	    (hostkey != NULL && (rc = vc_host_resolve(ctx, hostkey, host_id)) != 0) ||
-	    (casekey != NULL && (rc = vc_case_resolve(ctx, casekey, case_id)) != 0)) {
-		cache_free(&im);
+const char *
+vc_artifact_writer_id(const struct vc_artifact_writer *w)
+{
+	return w->im.id;
+}
+
+int
+vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_artifact_writer **wp)
+{
+	struct vc_artifact_writer *w;
+	char case_id[VC_ID_LEN + 1];
+	int rc;
+
+	*wp = NULL;
+	if ((rc = check_artifact_name(ctx, spec->name)) != 0)
+		return rc;
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	w->im.ctx = ctx;
+	snprintf(w->name, sizeof w->name, "%s", spec->name);
+	if ((spec->host != NULL && (rc = vc_host_resolve(ctx, spec->host, w->host_id)) != 0) ||
+	    (spec->case_key != NULL && (rc = vc_case_resolve(ctx, spec->case_key, case_id)) != 0)) {
+		free(w);
 		return rc;
 	}
-	im.host_id = hostkey ? host_id : NULL;
+	w->im.host_id = spec->host ? w->host_id : NULL;
 
 	/* The artifact exists (state importing) before any row arrives, so a
 	 * crash leaves a visible, honest record rather than orphan rows. */
-	vc_new_id(im.id);
+	vc_new_id(w->im.id);
 	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "artifact");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", im.id);
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", w->im.id);
 	if ((rc = vc_tx_begin(ctx)) != 0) {
-		cache_free(&im);
+		free(w);
 		return rc;
 	}
 	rc = vc_sql_exec(ctx, "INSERT INTO artifacts (id, tenant_id, name, host_id, case_id, flow_id,"
-	    " hunt_id, created_by, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)",
-	    NULL, "ssssssssi", im.id, ctx->who.tenant_id, name, im.host_id,
-	    casekey ? case_id : NULL, vc_arg_str(args, "flow"), vc_arg_str(args, "hunt"),
-	    ctx->who.username, vc_now(ctx));
-	if (rc == 0 && casekey != NULL)
-		rc = vc_case_link_add(ctx, case_id, "artifact", im.id);
+	    " hunt_id, source, created_by, created_at, updated_at)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)",
+	    NULL, "sssssssssi", w->im.id, ctx->who.tenant_id, spec->name, w->im.host_id,
+	    spec->case_key ? case_id : NULL, spec->flow, spec->hunt,
+	    spec->source ? spec->source : "import", ctx->who.username, vc_now(ctx));
+	if (rc == 0 && spec->case_key != NULL)
+		rc = vc_case_link_add(ctx, case_id, "artifact", w->im.id);
 	if (rc != 0 || (rc = vc_tx_commit(ctx)) != 0) {
 		vc_tx_rollback(ctx);
-		cache_free(&im);
+		free(w);
 		return rc;
 	}
-
-	im.ins = vc_sql(ctx, "INSERT INTO artifact_rows (tenant_id, artifact_id, host_id, data)"
+	w->im.ins = vc_sql(ctx, "INSERT INTO artifact_rows (tenant_id, artifact_id, host_id, data)"
 	    " VALUES (?1, ?2, ?3, ?4)", "");
-	if (im.ins == NULL || (rc = vc_tx_begin(ctx)) != 0)
-		goto fail;
-	while (!stop && (r = vc_jsonl_next_raw(ctx, ctx->in)) != 0) {
-		struct vc_jscan_field f[2] = { { "ClientId", NULL, 0, 0 }, { "Fqdn", NULL, 0, 0 } };
-		const char *why = NULL;
-		size_t at = 0;
-		int kind;
+	if (w->im.ins == NULL || (rc = vc_tx_begin(ctx)) != 0) {
+		rc = ctx->err;
+		sqlite3_finalize(w->im.ins);
+		free(w);
+		return rc;
+	}
+	*wp = w;
+	return 0;
+}
 
+int
+vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n)
+{
+	vc_ctx *ctx = w->im.ctx;
+	struct vc_jscan_field f[2] = { { "ClientId", NULL, 0, 0 }, { "Fqdn", NULL, 0, 0 } };
+	const char *why = NULL;
+	size_t at = 0;
+	int kind, rc;
+
+	/* Check the row without building it: this is the hot path. */
+	kind = vc_jscan(json, n, f, 2, &why, &at);
+	if (kind != 'o') {
+		w->bad++;
+		if (kind == 0)
+			return vc_fail(ctx, VC_EINVAL, "not JSON: %s at byte %zu", why, at + 1);
+		return vc_fail(ctx, VC_EINVAL, "expected a JSON object");
+	}
+	if ((rc = insert_row(&w->im, f, json, n)) != 0)
+		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
+	if (++w->in_batch >= ROW_BATCH) {
+		if ((rc = finish(ctx, &w->im, "importing", w->bad)) != 0 ||
+		    (rc = vc_tx_commit(ctx)) != 0 || (rc = vc_tx_begin(ctx)) != 0)
+			return rc == VC_EINVAL ? VC_EINTERNAL : rc;
+		w->in_batch = 0;
+	}
+	return 0;
+}
+
+int
+vc_artifact_close(struct vc_artifact_writer *w, int how, const char *reason, jv *out)
+{
+	vc_ctx *ctx = w->im.ctx;
+	char msg[sizeof ctx->errmsg];
+	int rc = 0, err = ctx->err;
+
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	if (how == VC_ARTIFACT_FAILED) {
+		/* The batch in hand goes; what was committed stays, marked failed. */
+		vc_tx_rollback(ctx);
+		w->im.rows -= w->in_batch;
+		if (vc_tx_begin(ctx) != 0)
+			goto done;
+	}
+	/* VC_ARTIFACT_PARTIAL keeps the batch in hand: rows that arrived are evidence. */
+	if ((rc = finish(ctx, &w->im, how == VC_ARTIFACT_COMPLETE ? "complete" : "failed",
+	    w->bad)) != 0 ||
+	    (rc = vc_audit(ctx, ctx->who.tenant_id, "artifacts.import", "artifact", w->im.id,
+	    how == VC_ARTIFACT_COMPLETE ? "success" : "failure", reason,
+	    JV_OBJECT(jv_string("name"), jv_string(w->name), jv_string("rows"),
+	    jv_number((double)w->im.rows), jv_string("bad_lines"), jv_number((double)w->bad),
+	    jv_string("hosts_created"), jv_number((double)w->im.hosts_created)))) != 0 ||
+	    (rc = vc_tx_commit(ctx)) != 0)
+		vc_tx_rollback(ctx);
+	else
+		ctx->audited = 1;
+done:
+	if (out != NULL)
+		*out = JV_OBJECT(jv_string("id"), jv_string(w->im.id), jv_string("name"),
+		    jv_string(w->name), jv_string("rows"), jv_number((double)w->im.rows),
+		    jv_string("bad_lines"), jv_number((double)w->bad),
+		    jv_string("hosts_created"), jv_number((double)w->im.hosts_created));
+	sqlite3_finalize(w->im.ins);
+	cache_free(&w->im);
+	free(w);
+	if (how != VC_ARTIFACT_COMPLETE && err != 0)
+		vc_fail(ctx, err, "%s", msg);   /* the caller's error, not ours */
+	return rc;
+}
+
+int
+vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out)
+{
+	struct vc_artifact_spec spec = {
+		.name = vc_arg_str(args, "name"), .host = vc_arg_str(args, "host"),
+		.case_key = vc_arg_str(args, "case"), .flow = vc_arg_str(args, "flow"),
+		.hunt = vc_arg_str(args, "hunt"), .source = "import",
+	};
+	struct vc_artifact_writer *w;
+	int strict = vc_arg_bool(args, "strict"), rc = 0, r;
+
+	if (ctx->in == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "no input to import");
+	if ((rc = vc_artifact_open(ctx, &spec, &w)) != 0)
+		return rc;
+	while ((r = vc_jsonl_next_raw(ctx, ctx->in)) != 0) {
 		if (r == -2) {
 			rc = ctx->err;
 			break;
 		}
 		if (r == -1) {
 			vc_bad(ctx, "%s", ctx->errmsg);
-			stop = strict;
-			continue;
-		}
-		/* Check the row without building it: this loop is the hot path. */
-		kind = vc_jscan(ctx->in->buf, ctx->in->len, f, 2, &why, &at);
-		if (kind != 'o') {
-			if (kind == 0)
-				vc_bad(ctx, "%s:%ld: not JSON: %s at byte %zu", ctx->in->name,
-				    ctx->in->line, why, at + 1);
-			else
-				vc_bad(ctx, "%s:%ld: expected a JSON object", ctx->in->name, ctx->in->line);
-			stop = strict;
-			continue;
-		}
-		rc = insert_row(&im, f, ctx->in->buf, ctx->in->len);
-		if (rc != 0)
+			w->bad++;
+		} else if ((rc = vc_artifact_write(w, ctx->in->buf, ctx->in->len)) == VC_EINVAL) {
+			vc_bad(ctx, "%s:%ld: %s", ctx->in->name, ctx->in->line, ctx->errmsg);
+			rc = 0;
+		} else if (rc != 0)
 			break;
-		if (++in_batch >= ROW_BATCH) {
-			if ((rc = finish(ctx, &im, "importing", ctx->bad_count)) != 0 ||
-			    (rc = vc_tx_commit(ctx)) != 0 || (rc = vc_tx_begin(ctx)) != 0)
-				break;
-			in_batch = 0;
+		if (strict && ctx->bad_count > 0) {
+			/* --strict: the batch with the bad line is dropped whole. */
+			char id[VC_ID_LEN + 1];
+			snprintf(id, sizeof id, "%s", vc_artifact_writer_id(w));
+			vc_fail(ctx, VC_EINVAL, "x");
+			vc_artifact_close(w, VC_ARTIFACT_FAILED, "stopped at the first bad line (--strict)", NULL);
+			return vc_fail(ctx, VC_EINVAL,
+			    "stopped at the first bad line (--strict); its batch was not stored (artifact %s failed)", id);
 		}
 	}
-	if (rc != 0)
-		goto fail;
-	if (strict && stop) {
-		/* --strict: the batch with the bad line is dropped whole. */
-		vc_tx_rollback(ctx);
-		im.rows -= in_batch;
-		if (vc_tx_begin(ctx) == 0) {
-			if (finish(ctx, &im, "failed", ctx->bad_count) != 0 ||
-			    vc_audit(ctx, ctx->who.tenant_id, "artifacts.import", "artifact", im.id,
-			    "failure", "stopped at the first bad line (--strict)", jv_invalid()) != 0 ||
-			    vc_tx_commit(ctx) != 0)
-				vc_tx_rollback(ctx);
-		}
-		ctx->audited = 1;
-		sqlite3_finalize(im.ins);
-		cache_free(&im);
-		return vc_fail(ctx, VC_EINVAL,
-		    "stopped at the first bad line (--strict); its batch was not stored (artifact %s failed)",
-		    im.id);
+	if (rc != 0) {
+		vc_artifact_close(w, VC_ARTIFACT_FAILED, ctx->errmsg, NULL);
+		return rc;
 	}
-	if ((rc = finish(ctx, &im, "complete", ctx->bad_count)) != 0 ||
-	    (rc = vc_audit(ctx, ctx->who.tenant_id, "artifacts.import", "artifact", im.id, "success",
-	    NULL, JV_OBJECT(jv_string("name"), jv_string(name), jv_string("rows"),
-	    jv_number((double)im.rows), jv_string("bad_lines"), jv_number((double)ctx->bad_count),
-	    jv_string("hosts_created"), jv_number((double)im.hosts_created)))) != 0 ||
-	    (rc = vc_tx_commit(ctx)) != 0)
-		goto fail;
-	ctx->audited = 1;
-	sqlite3_finalize(im.ins);
-	cache_free(&im);
-	*out = JV_OBJECT(jv_string("id"), jv_string(im.id), jv_string("name"), jv_string(name),
-	    jv_string("rows"), jv_number((double)im.rows),
-	    jv_string("bad_lines"), jv_number((double)ctx->bad_count),
-	    jv_string("hosts_created"), jv_number((double)im.hosts_created));
+	if ((rc = vc_artifact_close(w, VC_ARTIFACT_COMPLETE, NULL, out)) != 0)
+		return rc;
 	if (jv_is_valid(ctx->bad_list))
 		*out = jv_object_set(*out, jv_string("errors"), jv_copy(ctx->bad_list));
 	return 0;
-fail:
-	rc = ctx->err ? ctx->err : VC_EINTERNAL;
-	vc_tx_rollback(ctx);
-	sqlite3_finalize(im.ins);
-	cache_free(&im);
-	/* Mark what was stored so far as a failed import; keep the message. */
-	{
-		char msg[sizeof ctx->errmsg];
-		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-		if (vc_tx_begin(ctx) == 0) {
-			if (finish(ctx, &im, "failed", ctx->bad_count) != 0 || vc_tx_commit(ctx) != 0)
-				vc_tx_rollback(ctx);
-		}
-		vc_fail(ctx, rc, "%s", msg);
-	}
-	return rc;
 }
 
 /* ---- list, show, rows, delete ----------------------------------------- */

@@ -10,4 +10,24 @@ int vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out);
 int vc_op_artifacts_delete(vc_ctx *ctx, jv args, jv *out);
 /* The artifact id of the caller's tenant (VC_ENOTFOUND, denial audited). */
 int vc_artifact_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1]);
+
+/*
+ * Writing an artifact from any source of rows (an import, a Velociraptor
+ * stream): open makes the artifact (state importing) and links it to its
+ * host and case; write checks one row (raw JSON text, must be an object)
+ * and stores it, committing every few thousand rows (a bad row is
+ * VC_EINVAL with a message and nothing stored; other errors are fatal);
+ * close ends it: COMPLETE, PARTIAL (keep the rows so far, mark failed) or
+ * FAILED (drop the uncommitted batch, mark failed), audits it, frees w,
+ * and fills *out (may be NULL) with a summary.
+ */
+struct vc_artifact_spec {
+	const char *name, *host, *case_key, *flow, *hunt, *source;
+};
+struct vc_artifact_writer;
+enum { VC_ARTIFACT_COMPLETE, VC_ARTIFACT_PARTIAL, VC_ARTIFACT_FAILED };
+int vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_artifact_writer **w);
+int vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n);
+int vc_artifact_close(struct vc_artifact_writer *w, int how, const char *reason, jv *out);
+const char *vc_artifact_writer_id(const struct vc_artifact_writer *w);
 #endif

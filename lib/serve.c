@@ -38,6 +38,7 @@
 #include <libwebsockets.h>
 
 #include "vc.h"
+#include "jsonl.h"
 #include "ops.h"
 #include "store.h"
 #include "serve.h"
@@ -1531,6 +1532,30 @@ body_args(struct vc_serve *srv, struct job *j, const struct vc_op *op, jv *args,
 	return 415;
 }
 
+/*
+ * An import (VC_OP_INPUT) reads its records from the body as JSON Lines;
+ * its arguments come from the path and the query only.
+ */
+static int
+input_type_ok(const char *content_type, char *why, size_t whylen)
+{
+	static const char *const types[] = {
+		"application/x-ndjson", "application/jsonl", "application/jsonlines",
+		"application/x-jsonlines", "application/json",
+	};
+	char buf[128], *semi, *mt;
+
+	snprintf(buf, sizeof buf, "%s", content_type);
+	if ((semi = strchr(buf, ';')) != NULL)
+		*semi = '\0';
+	mt = trim_ows(buf);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcasecmp(mt, types[i]) == 0)
+			return 1;
+	set_why(why, whylen, "send the records as application/x-ndjson (JSON Lines)");
+	return 0;
+}
+
 /* "Bearer <b64token>" -> the token, else NULL (RFC 6750 2.1). */
 static const char *
 bearer_token(const char *h)
@@ -1548,21 +1573,12 @@ bearer_token(const char *h)
 	return p == t || *p != '\0' ? NULL : t;
 }
 
-/* vc_ctx has no reset: clear everything one request could leave behind. */
+/* Nothing of the last request (principal, audit notes, streams, errors)
+ * may leak into the next one on this worker. */
 static void
 ctx_reset(vc_ctx *ctx, const struct job *j)
 {
-	memset(&ctx->who, 0, sizeof ctx->who);
-	ctx->err = 0;
-	ctx->errmsg[0] = '\0';
-	ctx->audit_target_type[0] = '\0';
-	ctx->audit_target_id[0] = '\0';
-	ctx->audit_tenant_id[0] = '\0';
-	ctx->audit_reason[0] = '\0';
-	ctx->audited = 0;
-	ctx->denied = 0;
-	jv_free(ctx->audit_details);
-	ctx->audit_details = jv_invalid();
+	vc_ctx_reset(ctx);
 	ctx->front = VC_FRONT_HTTP;
 	snprintf(ctx->ip, sizeof ctx->ip, "%s", j->ip);
 	snprintf(ctx->user_agent, sizeof ctx->user_agent, "%s", j->ua);
@@ -1587,6 +1603,7 @@ job_run(struct worker *w, struct job *j)
 	int method_ok = 0, rc, st;
 	const char *cred;
 	char why[256];
+	struct vc_jsonl input;
 
 	ctx_reset(ctx, j);
 	op = vc_op_route(j->method, j->path, &args, &method_ok);
@@ -1634,15 +1651,28 @@ job_run(struct worker *w, struct job *j)
 			return;
 		}
 	}
-	if (j->body_len > 0 && (st = body_args(w->srv, j, op, &args, why, sizeof why)) != 0) {
+	if (op->flags & VC_OP_INPUT) {
+		if (j->body_len > 0 && !input_type_ok(j->content_type, why, sizeof why)) {
+			jv_free(args);
+			job_fail(j, 415, NULL, why);
+			return;
+		}
+		vc_jsonl_mem(&input, "body", j->body ? j->body : "", j->body_len);
+		ctx->in = &input;
+	} else if (j->body_len > 0 &&
+	    (st = body_args(w->srv, j, op, &args, why, sizeof why)) != 0) {
 		jv_free(args);
 		job_fail(j, st, NULL, why);
 		return;
 	}
 
 	rc = vc_op_call(ctx, op, args, &out);
+	if (ctx->in != NULL) {
+		vc_jsonl_release(&input);
+		ctx->in = NULL;
+	}
 	/* A handler that left its transaction open must not hand it to the
-	 * next request on this connection. */
+	 * next request this worker runs. */
 	if (ctx->store != NULL && ctx->store->in_tx)
 		vc_tx_rollback(ctx);
 	if (rc != VC_EOK) {

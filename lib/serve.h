@@ -25,9 +25,10 @@
 
 #define VC_SERVE_MAX_CORS 16
 
+/* A log line is one request (ACCESS) or anything else (ERROR). */
+enum { VC_SERVE_LOG_ACCESS = 0, VC_SERVE_LOG_ERROR = 1 };
 /* Receives one log line (no trailing newline).  Never gets secrets,
  * bodies, headers or query strings. */
-enum { VC_SERVE_LOG_ACCESS = 0, VC_SERVE_LOG_ERROR = 1 };
 typedef void vc_serve_log_fn(void *arg, int kind, const char *line);
 
 struct vc_serve_config {
@@ -43,12 +44,14 @@ struct vc_serve_config {
 	size_t max_headers;     /* header section bytes (431) */
 	int max_fields;         /* header fields (431) */
 	int max_json_depth;
-	int header_timeout;     /* s from first byte to the end of the head */
+	int header_timeout;     /* s to a complete head: from accept, then
+	                         * from the first byte of each later request */
 	int body_timeout;       /* s of silence while a body is arriving */
 	int idle_timeout;       /* s a kept-alive connection may sit idle */
 	int write_timeout;      /* s of no progress writing a response */
 	int drain_timeout;      /* s for in-flight requests on stop */
-	int max_conns;          /* open connections, all peers */
+	int max_conns;          /* open connections; 0: 1024 or what the
+	                         * descriptor limit allows */
 	int max_conns_per_ip;
 	vc_serve_log_fn *log;
 	void *log_arg;

@@ -172,6 +172,18 @@ is "$code" 400 "a password in the query string: 400"
 req "$B/api/audit?limit=1&token=QUERY-SECRET" -H "Authorization: Bearer $TOKEN"
 like "$code" '^4' "unknown query field refused"
 
+# ---- imports: JSON Lines bodies ----------------------------------------------
+printf '%s\n' '{"hostname":"web01","os":"linux"}' '{"hostname":"db01","os":"windows"}' 'not json' > "$T/hosts.jsonl"
+req -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/x-ndjson' \
+    --data-binary @"$T/hosts.jsonl" "$B/api/hosts/import"
+is "$code:$(json .created):$(json .bad_lines)" "200:2:1" "an import reads JSON Lines from the body"
+req -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/csv' \
+    --data-binary @"$T/hosts.jsonl" "$B/api/hosts/import"
+is "$code" 415 "an import of another media type: 415"
+req -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/x-ndjson' \
+    --data-binary @"$T/hosts.jsonl" "$B/api/hosts/import?file=/etc/passwd"
+is "$code" 400 "the CLI's file operand is refused over HTTP"
+
 # ---- slowloris ---------------------------------------------------------------
 # One header byte every 5 s: the head must be complete 10 s after accept.
 out=$("$PY" -c '
