@@ -231,3 +231,34 @@ CREATE TABLE artifact_rows (
 );
 CREATE INDEX artifact_rows_artifact ON artifact_rows(artifact_id, id);
 CREATE INDEX artifact_rows_host ON artifact_rows(host_id) WHERE host_id IS NOT NULL;
+
+-- migration: 3
+-- Velociraptor (issue 4).  One API client config per tenant; its private
+-- key is sealed with the installation key (lib/token.c, associated data
+-- "TENANT|velociraptor|client_private_key"), never stored in clear.
+CREATE TABLE velociraptor_configs (
+	tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+	name TEXT,
+	host TEXT NOT NULL,
+	port INTEGER NOT NULL,
+	pinned_name TEXT NOT NULL,
+	ca_pem TEXT NOT NULL,
+	cert_pem TEXT NOT NULL,
+	key_sealed TEXT NOT NULL,
+	cert_fingerprint TEXT NOT NULL,
+	cert_not_after INTEGER NOT NULL,
+	org_id TEXT,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+
+-- Idempotency keys of scheduled hunts: a cron rerun with the same key
+-- gets the hunt it started before instead of a second one.
+CREATE TABLE hunt_requests (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	idem_key TEXT NOT NULL,
+	hunt_id TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, idem_key)
+);

@@ -67,6 +67,28 @@ _vc_complete() {
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			verbs="$( [ "$w1" = artifact ] && echo import) $( [ "$w1" = artifact ] && echo list) $( [ "$w1" = artifact ] && echo show) $( [ "$w1" = artifact ] && echo rows) $( [ "$w1" = artifact ] && echo delete) "
 		fi ;;
+	vc-hunt)
+		verbs="config config config config clients client collect flow flow create list show stop results query "
+		case "$w1 $w2" in
+		"config set"*) opts="--api-config --org " ;;
+		"config show"*) opts="" ;;
+		"config test"*) opts="" ;;
+		"config delete"*) opts="" ;;
+		"clients"*) opts="--search --label --sync " ;;
+		"client"*) opts="" ;;
+		"collect"*) opts="--client --artifact --param --timeout --wait --store --case " ;;
+		"flow"*) opts="" ;;
+		"flow results"*) opts="--artifact --store --case " ;;
+		"create"*) opts="--artifact --param --description --expires --label --os --idempotency-key --wait --timeout " ;;
+		"list"*) opts="" ;;
+		"show"*) opts="" ;;
+		"stop"*) opts="" ;;
+		"results"*) opts="--artifact --store --case " ;;
+		"query"*) opts="--env --timeout " ;;
+		esac
+		if [ "$COMP_CWORD" -eq 2 ]; then
+			verbs="$( [ "$w1" = config ] && echo set) $( [ "$w1" = config ] && echo show) $( [ "$w1" = config ] && echo test) $( [ "$w1" = config ] && echo delete) $( [ "$w1" = flow ] && echo results) "
+		fi ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --db --json-errors -o -h" -- "$cur"))

@@ -271,6 +271,7 @@ struct vc_artifact_writer {
 	char host_id[VC_ID_LEN + 1];
 	long in_batch;
 	long bad;
+	int in_tx;              /* a batch transaction is open */
 };
 
 const char *
@@ -324,13 +325,29 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 	}
 	w->im.ins = vc_sql(ctx, "INSERT INTO artifact_rows (tenant_id, artifact_id, host_id, data)"
 	    " VALUES (?1, ?2, ?3, ?4)", "");
-	if (w->im.ins == NULL || (rc = vc_tx_begin(ctx)) != 0) {
+	if (w->im.ins == NULL) {
 		rc = ctx->err;
-		sqlite3_finalize(w->im.ins);
 		free(w);
 		return rc;
 	}
 	*wp = w;
+	return 0;
+}
+
+int
+vc_artifact_flush(struct vc_artifact_writer *w)
+{
+	vc_ctx *ctx = w->im.ctx;
+	int rc;
+
+	if (!w->in_tx)
+		return 0;
+	if ((rc = finish(ctx, &w->im, "importing", w->bad)) != 0 || (rc = vc_tx_commit(ctx)) != 0) {
+		w->in_tx = 0;
+		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
+	}
+	w->in_tx = 0;
+	w->in_batch = 0;
 	return 0;
 }
 
@@ -351,14 +368,17 @@ vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n)
 			return vc_fail(ctx, VC_EINVAL, "not JSON: %s at byte %zu", why, at + 1);
 		return vc_fail(ctx, VC_EINVAL, "expected a JSON object");
 	}
+	/* The write lock is taken with the first row of a batch, not before:
+	 * a stream that waits on the network must not hold it. */
+	if (!w->in_tx) {
+		if ((rc = vc_tx_begin(ctx)) != 0)
+			return rc == VC_EINVAL ? VC_EINTERNAL : rc;
+		w->in_tx = 1;
+	}
 	if ((rc = insert_row(&w->im, f, json, n)) != 0)
 		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
-	if (++w->in_batch >= ROW_BATCH) {
-		if ((rc = finish(ctx, &w->im, "importing", w->bad)) != 0 ||
-		    (rc = vc_tx_commit(ctx)) != 0 || (rc = vc_tx_begin(ctx)) != 0)
-			return rc == VC_EINVAL ? VC_EINTERNAL : rc;
-		w->in_batch = 0;
-	}
+	if (++w->in_batch >= ROW_BATCH)
+		return vc_artifact_flush(w);
 	return 0;
 }
 
@@ -370,13 +390,15 @@ vc_artifact_close(struct vc_artifact_writer *w, int how, const char *reason, jv 
 	int rc = 0, err = ctx->err;
 
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-	if (how == VC_ARTIFACT_FAILED) {
+	if (how == VC_ARTIFACT_FAILED && w->in_tx) {
 		/* The batch in hand goes; what was committed stays, marked failed. */
 		vc_tx_rollback(ctx);
+		w->in_tx = 0;
 		w->im.rows -= w->in_batch;
-		if (vc_tx_begin(ctx) != 0)
-			goto done;
 	}
+	if (!w->in_tx && vc_tx_begin(ctx) != 0)
+		goto done;
+	w->in_tx = 1;
 	/* VC_ARTIFACT_PARTIAL keeps the batch in hand: rows that arrived are evidence. */
 	if ((rc = finish(ctx, &w->im, how == VC_ARTIFACT_COMPLETE ? "complete" : "failed",
 	    w->bad)) != 0 ||

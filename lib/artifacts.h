@@ -28,6 +28,8 @@ struct vc_artifact_writer;
 enum { VC_ARTIFACT_COMPLETE, VC_ARTIFACT_PARTIAL, VC_ARTIFACT_FAILED };
 int vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_artifact_writer **w);
 int vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n);
+/* Commit the rows written so far (between batches of a network stream). */
+int vc_artifact_flush(struct vc_artifact_writer *w);
 int vc_artifact_close(struct vc_artifact_writer *w, int how, const char *reason, jv *out);
 const char *vc_artifact_writer_id(const struct vc_artifact_writer *w);
 #endif

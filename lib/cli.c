@@ -309,6 +309,37 @@ read_secrets(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 	return 0;
 }
 
+/* Options that name a file (--api-config FILE): the file's text is the value. */
+static int
+read_files(vc_ctx *ctx, const struct vc_op *op, jv *args)
+{
+	for (const struct vc_param *p = op->params; p && p->name; p++) {
+		const char *path;
+		char *buf;
+		size_t n;
+		FILE *f;
+
+		if (!(p->flags & VC_P_FILE) || (path = vc_arg_str(*args, p->name)) == NULL)
+			continue;
+		if ((f = fopen(path, "r")) == NULL)
+			return vc_fail(ctx, VC_ENOTFOUND, "%s: %s", path, strerror(errno));
+		if ((buf = malloc(1024 * 1024 + 1)) == NULL) {
+			fclose(f);
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		}
+		n = fread(buf, 1, 1024 * 1024 + 1, f);
+		fclose(f);
+		if (n > 1024 * 1024) {
+			free(buf);
+			return vc_fail(ctx, VC_ETOOBIG, "%s: larger than 1 MiB", path);
+		}
+		*args = jv_object_set(*args, jv_string(p->name), jv_string_sized(buf, (int)n));
+		sodium_memzero(buf, n);     /* it may hold a private key */
+		free(buf);
+	}
+	return 0;
+}
+
 /* ---- saved credentials ------------------------------------------------ */
 
 static int
@@ -688,6 +719,15 @@ emit_text(vc_ctx *ctx, const char *json, size_t n, void *arg)
 }
 
 static void
+progress(vc_ctx *ctx, const char *msg, void *arg)
+{
+	struct cli *c = arg;
+
+	fprintf(stderr, "\r\033[K%s: %.200s", c->tool, msg);
+	fflush(stderr);
+}
+
+static void
 report_bad(vc_ctx *ctx, const char *msg, void *arg)
 {
 	struct cli *c = arg;
@@ -896,6 +936,8 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	}
 	free(words);
 	if (rc == 0)
+		rc = read_files(&ctx, op, &args);
+	if (rc == 0)
 		rc = read_secrets(&c, &ctx, op, &args);
 	if (rc == 0)
 		rc = vc_store_open(&ctx, c.db, (op->flags & VC_OP_NOSTORE) ? VC_STORE_CREATE : 0);
@@ -934,6 +976,8 @@ vc_cli_main(const char *tool, int argc, char **argv)
 			ctx.in = &input;
 	}
 	ctx.report = report_bad;
+	if (isatty(STDERR_FILENO))
+		ctx.progress = progress;
 	ctx.stream_arg = &c;
 	if (c.out == OUT_JSONL || (c.out == OUT_AUTO && !isatty(STDOUT_FILENO)))
 	{
@@ -955,6 +999,8 @@ vc_cli_main(const char *tool, int argc, char **argv)
 		else
 			jv_free(out);
 	}
+	if (ctx.progress != NULL)
+		fputs("\r\033[K", stderr);    /* clear the progress line */
 	if (rc != 0)
 		err_out(&c, &ctx, rc);
 	status = vc_err_exit(rc);

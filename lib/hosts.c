@@ -358,6 +358,22 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created)
 }
 
 int
+vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int *created)
+{
+	struct host_in h;
+	int rc;
+
+	*why = host_from(ctx, rec, mode, &h);
+	if (*why != NULL) {
+		jv_free(h.labels);
+		return VC_EINVAL;
+	}
+	rc = upsert(ctx, &h, created);
+	jv_free(h.labels);
+	return rc;
+}
+
+int
 vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *mode = vc_arg_str(args, "source");

@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "cases.h"
 #include "hosts.h"
+#include "hunt.h"
 #include "ops.h"
 #include "store.h"
 
@@ -245,6 +246,74 @@ static const struct vc_param p_art_rows[] = {
 	{ "offset", VC_T_INT, 0, "N", NULL, "skip N rows" },
 	END
 };
+static const struct vc_param p_vr_config_set[] = {
+	{ "api_config", VC_T_STR, VC_P_REQ | VC_P_FILE, "FILE", NULL,
+	  "API client config YAML made by `velociraptor config api_client`" },
+	{ "org", VC_T_STR, 0, "ORG_ID", NULL, "Velociraptor org to query (default: root)" },
+	END
+};
+static const struct vc_param p_vr_clients[] = {
+	{ "search", VC_T_STR, 0, "QUERY", NULL, "Velociraptor client search (host:NAME, label:L, C.id ...)" },
+	{ "label", VC_T_STR, 0, "LABEL", NULL, "clients with this label" },
+	{ "sync", VC_T_BOOL, 0, NULL, NULL, "upsert the clients into the tenant's hosts (analyst)" },
+	END
+};
+static const struct vc_param p_vr_client[] = {
+	{ "client_id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "CLIENT_ID", NULL, "Velociraptor client id" },
+	END
+};
+static const struct vc_param p_vr_collect[] = {
+	{ "client", VC_T_STR, VC_P_REQ, "CLIENT_ID", NULL, "the client to collect from" },
+	{ "artifact", VC_T_STR, VC_P_REQ, "NAME", NULL, "artifact to collect" },
+	{ "param", VC_T_STR, VC_P_MULTI, "KEY=VALUE", NULL, "an artifact parameter; repeatable" },
+	{ "timeout", VC_T_DURATION, 0, "DURATION", NULL, "how long to wait (default 600s)" },
+	{ "wait", VC_T_BOOL, 0, NULL, NULL, "wait until the flow finishes (exit 75 on timeout)" },
+	{ "store", VC_T_BOOL, 0, NULL, NULL, "wait, then keep the results as an artifact" },
+	{ "case", VC_T_STR, 0, "CASE", NULL, "with --store: link the artifact to this case" },
+	END
+};
+static const struct vc_param p_vr_flow[] = {
+	{ "client_id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "CLIENT_ID", NULL, "Velociraptor client id" },
+	{ "flow_id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "FLOW_ID", NULL, "flow id (F.x)" },
+	END
+};
+static const struct vc_param p_vr_flow_results[] = {
+	{ "client_id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "CLIENT_ID", NULL, "Velociraptor client id" },
+	{ "flow_id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "FLOW_ID", NULL, "flow id (F.x)" },
+	{ "artifact", VC_T_STR, VC_P_REQ, "NAME[/SOURCE]", NULL, "artifact (and source) of the results" },
+	{ "store", VC_T_BOOL, 0, NULL, NULL, "also keep the rows as an artifact (analyst)" },
+	{ "case", VC_T_STR, 0, "CASE", NULL, "with --store: link the artifact to this case" },
+	END
+};
+static const struct vc_param p_vr_hunt_create[] = {
+	{ "artifact", VC_T_STR, VC_P_REQ, "NAME", NULL, "artifact to hunt for" },
+	{ "param", VC_T_STR, VC_P_MULTI, "KEY=VALUE", NULL, "an artifact parameter; repeatable" },
+	{ "description", VC_T_STR, 0, "TEXT", NULL, "what the hunt is for" },
+	{ "expires", VC_T_DURATION, 0, "DURATION", NULL, "lifetime (default 7d)" },
+	{ "label", VC_T_STR, 0, "LABEL", NULL, "only clients with this label" },
+	{ "os", VC_T_STR, 0, "OS", "windows|linux|darwin", "only clients of this OS" },
+	{ "idempotency_key", VC_T_STR, 0, "KEY", NULL, "a rerun with this key returns the same hunt" },
+	{ "wait", VC_T_BOOL, 0, NULL, NULL, "wait until every scheduled client finished" },
+	{ "timeout", VC_T_DURATION, 0, "DURATION", NULL, "with --wait: how long (default 1h)" },
+	END
+};
+static const struct vc_param p_vr_hunt_id[] = {
+	{ "hunt_id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "HUNT_ID", NULL, "hunt id (H.x)" },
+	END
+};
+static const struct vc_param p_vr_hunt_results[] = {
+	{ "hunt_id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "HUNT_ID", NULL, "hunt id (H.x)" },
+	{ "artifact", VC_T_STR, 0, "NAME[/SOURCE]", NULL, "artifact (and source) of the results" },
+	{ "store", VC_T_BOOL, 0, NULL, NULL, "also keep the rows as an artifact (analyst)" },
+	{ "case", VC_T_STR, 0, "CASE", NULL, "with --store: link the artifact to this case" },
+	END
+};
+static const struct vc_param p_vr_query[] = {
+	{ "vql", VC_T_STR, VC_P_POS | VC_P_REQ, "VQL", NULL, "the VQL to run; values belong in --env" },
+	{ "env", VC_T_STR, VC_P_MULTI, "KEY=VALUE", NULL, "a query variable; repeatable" },
+	{ "timeout", VC_T_DURATION, 0, "DURATION", NULL, "server-side timeout (default 600s)" },
+	END
+};
 
 const struct vc_op vc_ops[] = {
 	{ "auth.init", "vc-auth", "init", NULL, NULL, VC_ROLE_ANON,
@@ -349,6 +418,43 @@ const struct vc_op vc_ops[] = {
 	  "artifact" },
 	{ "artifacts.delete", "vc-case", "artifact delete", "DELETE", "/api/artifacts/{id}", VC_ROLE_ADMIN,
 	  VC_OP_WRITE, vc_op_artifacts_delete, p_art_id, "delete an artifact and its rows", "artifact" },
+	{ "velociraptor.config.set", "vc-hunt", "config set", "POST", "/api/velociraptor/config", VC_ROLE_ADMIN,
+	  VC_OP_WRITE, vc_op_vr_config_set, p_vr_config_set,
+	  "store the tenant's Velociraptor API client config (key sealed at rest)", "velociraptor_config" },
+	{ "velociraptor.config.show", "vc-hunt", "config show", "GET", "/api/velociraptor/config", VC_ROLE_ADMIN,
+	  0, vc_op_vr_config_show, p_none, "show the config (never the key)", "velociraptor_config" },
+	{ "velociraptor.config.test", "vc-hunt", "config test", "POST", "/api/velociraptor/config/test",
+	  VC_ROLE_ANALYST, 0, vc_op_vr_config_test, p_none,
+	  "run a trivial query: server, TLS version, latency", "velociraptor_config" },
+	{ "velociraptor.config.delete", "vc-hunt", "config delete", "DELETE", "/api/velociraptor/config",
+	  VC_ROLE_ADMIN, VC_OP_WRITE, vc_op_vr_config_delete, p_none, "forget the config",
+	  "velociraptor_config" },
+	{ "velociraptor.clients", "vc-hunt", "clients", "GET", "/api/velociraptor/clients", VC_ROLE_VIEWER,
+	  VC_OP_RAW, vc_op_vr_clients, p_vr_clients, "Velociraptor's clients (--sync: into hosts)", "host",
+	  "client_id,os_info,last_ip,labels" },
+	{ "velociraptor.client", "vc-hunt", "client", "GET", "/api/velociraptor/clients/{client_id}",
+	  VC_ROLE_VIEWER, 0, vc_op_vr_client, p_vr_client, "one Velociraptor client", "host" },
+	{ "velociraptor.collect", "vc-hunt", "collect", "POST", "/api/velociraptor/collect", VC_ROLE_ANALYST,
+	  VC_OP_WRITE | VC_OP_RAW, vc_op_vr_collect, p_vr_collect, "collect an artifact from a client", "flow" },
+	{ "velociraptor.flow", "vc-hunt", "flow", "GET", "/api/velociraptor/clients/{client_id}/flows/{flow_id}",
+	  VC_ROLE_VIEWER, 0, vc_op_vr_flow, p_vr_flow, "a flow's state", "flow" },
+	{ "velociraptor.flow.results", "vc-hunt", "flow results", "GET",
+	  "/api/velociraptor/clients/{client_id}/flows/{flow_id}/results", VC_ROLE_VIEWER,
+	  VC_OP_RAW, vc_op_vr_flow_results, p_vr_flow_results, "a flow's result rows", "flow" },
+	{ "velociraptor.hunts.create", "vc-hunt", "create", "POST", "/api/velociraptor/hunts", VC_ROLE_ADMIN,
+	  VC_OP_WRITE | VC_OP_RAW, vc_op_vr_hunt_create, p_vr_hunt_create, "start a hunt", "hunt" },
+	{ "velociraptor.hunts.list", "vc-hunt", "list", "GET", "/api/velociraptor/hunts", VC_ROLE_VIEWER,
+	  0, vc_op_vr_hunts_list, p_none, "Velociraptor's hunts", "hunt",
+	  "hunt_id,hunt_description,state,create_time,artifacts" },
+	{ "velociraptor.hunts.show", "vc-hunt", "show", "GET", "/api/velociraptor/hunts/{hunt_id}",
+	  VC_ROLE_VIEWER, 0, vc_op_vr_hunt_show, p_vr_hunt_id, "one hunt with its progress", "hunt" },
+	{ "velociraptor.hunts.stop", "vc-hunt", "stop", "POST", "/api/velociraptor/hunts/{hunt_id}/stop",
+	  VC_ROLE_ADMIN, VC_OP_WRITE | VC_OP_RAW, vc_op_vr_hunt_stop, p_vr_hunt_id, "stop a hunt", "hunt" },
+	{ "velociraptor.hunts.results", "vc-hunt", "results", "GET", "/api/velociraptor/hunts/{hunt_id}/results",
+	  VC_ROLE_VIEWER, VC_OP_RAW, vc_op_vr_hunt_results, p_vr_hunt_results,
+	  "a hunt's result rows (with ClientId, FlowId, Fqdn)", "hunt" },
+	{ "velociraptor.query", "vc-hunt", "query", "POST", "/api/velociraptor/query", VC_ROLE_ADMIN,
+	  VC_OP_RAW, vc_op_vr_query, p_vr_query, "run any VQL (values through --env)", "query" },
 	{ "serve.health", "vc-serve", NULL, "GET", "/health", VC_ROLE_ANON,
 	  VC_OP_PUBLIC, op_health, p_none, "liveness and store check", NULL },
 	{ "serve.index", "vc-serve", NULL, "GET", "/", VC_ROLE_ANON,

@@ -27,7 +27,8 @@ enum {
 	VC_P_CLI = 1 << 4,      /* CLI only (not in HTTP/OpenAPI) */
 	VC_P_HTTP = 1 << 5,     /* HTTP only (not a CLI option) */
 	VC_P_CREDS = 1 << 6,    /* CLI: taken from the saved credentials */
-	VC_P_MULTI = 1 << 7     /* may repeat: an array of strings */
+	VC_P_MULTI = 1 << 7,    /* may repeat: an array of strings */
+	VC_P_FILE = 1 << 8      /* CLI: the option names a file; its text is the value */
 };
 
 struct vc_param {

@@ -115,6 +115,8 @@ struct vc_ctx {
 	 * they are kept in bad_list (the first 100).  See vc_emit, vc_bad.
 	 */
 	struct vc_jsonl *in;
+	/* Progress of a long wait ("flow F.1: RUNNING, 12 s"); NULL: quiet. */
+	void (*progress)(vc_ctx *ctx, const char *msg, void *arg);
 	int (*emit)(vc_ctx *ctx, jv rec, void *arg);
 	int (*emit_raw)(vc_ctx *ctx, const char *json, size_t n, void *arg);
 	void (*report)(vc_ctx *ctx, const char *msg, void *arg);

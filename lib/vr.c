@@ -223,6 +223,7 @@ vc_vr_cert_info(vc_ctx *ctx, const char *pem, int64_t *not_after, char fp[65], c
 /* ---- one call ------------------------------------------------------------ */
 
 struct call {
+	CURL *h;
 	vc_ctx *ctx;
 	const struct vc_vr_query *q;
 	struct vc_vr_result *res;
@@ -276,7 +277,8 @@ handle(struct call *c, const unsigned char *msg, size_t n)
 				    "a row batch is not a JSON array (%s)", err ? err : "?");
 			}
 			rc = -1;
-		}
+		} else if (c->q->batch_end != NULL)
+			c->q->batch_end(c->q->arg);
 	} else if (r->log != NULL && r->log[0] != '\0') {
 		size_t l = strlen(r->log);
 		while (l > 0 && (r->log[l - 1] == '\n' || r->log[l - 1] == '\r'))
@@ -356,6 +358,14 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb, vl;
 	char line[1024];
 
+	/* The TLS session is alive now; after the transfer it may be gone. */
+	if (c->res->tls_version[0] == '\0') {
+		const struct curl_tlssessioninfo *tls = NULL;
+		if (curl_easy_getinfo(c->h, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK && tls != NULL &&
+		    tls->backend == CURLSSLBACKEND_OPENSSL && tls->internals != NULL)
+			snprintf(c->res->tls_version, sizeof c->res->tls_version, "%s",
+			    SSL_get_version((SSL *)tls->internals));
+	}
 	if (n >= sizeof line)
 		return n;
 	memcpy(line, p, n);
@@ -438,11 +448,11 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	long httpv = 0;
 	int rc = 0;
 	double secs = 0;
-	const struct curl_tlssessioninfo *tls = NULL;
 
 	if (h == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "cannot start libcurl");
 	memset(&c, 0, sizeof c);
+	c.h = h;
 	c.ctx = ctx;
 	c.q = q;
 	c.res = res;
@@ -496,10 +506,6 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	res->seconds += secs;
 	snprintf(res->http_version, sizeof res->http_version, "%s",
 	    httpv == CURL_HTTP_VERSION_2_0 ? "2" : httpv == CURL_HTTP_VERSION_1_1 ? "1.1" : "?");
-	if (curl_easy_getinfo(h, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK && tls != NULL &&
-	    tls->backend == CURLSSLBACKEND_OPENSSL && tls->internals != NULL)
-		snprintf(res->tls_version, sizeof res->tls_version, "%s",
-		    SSL_get_version((SSL *)tls->internals));
 	if (!c.have_status)
 		res->grpc_status = -1;
 

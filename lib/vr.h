@@ -48,6 +48,8 @@ struct vc_vr_query {
 	const char *org_id;     /* NULL or "" for the root org */
 	/* One row as raw JSON text; nonzero stops the query (the stream is reset). */
 	int (*row)(void *arg, const char *json, size_t n);
+	/* After each batch of rows (a gRPC message); may be NULL. */
+	void (*batch_end)(void *arg);
 	/* One log line of the query (without its newline). */
 	void (*log)(void *arg, const char *line);
 	void *arg;

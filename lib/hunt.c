@@ -1,0 +1,1037 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hunt.c - vc-hunt: the tenant's Velociraptor, through lib/vr.c.
+ *
+ * Every value a user gives travels in the query's env and is used as a
+ * VQL variable; the VQL texts below are constants.  Rows stream through
+ * (ctx->emit_raw) with memory bounded by one gRPC batch; --store writes
+ * them as an artifact while they pass, committing after each batch so
+ * that no write lock is held while we wait on the network.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "artifacts.h"
+#include "crypto.h"
+#include "hosts.h"
+#include "hunt.h"
+#include "ops.h"
+#include "store.h"
+#include "vr.h"
+
+#define KEY_AD_FMT "%s|velociraptor|client_private_key"
+#define SYNC_BATCH 500
+
+/* ---- the tenant's config ------------------------------------------------ */
+
+static int
+load_config(vc_ctx *ctx, struct vc_vr_config *cfg, char *org, size_t orgsz)
+{
+	sqlite3_stmt *q;
+	char ad[128], *key = NULL;
+	size_t keylen = 0;
+	int rc;
+
+	memset(cfg, 0, sizeof *cfg);
+	q = vc_sql(ctx, "SELECT name, host, port, pinned_name, ca_pem, cert_pem, key_sealed, org_id"
+	    " FROM velociraptor_configs WHERE tenant_id = ?1", "s", ctx->who.tenant_id);
+	if (q == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, q);
+	if (rc <= 0) {
+		sqlite3_finalize(q);
+		return rc < 0 ? ctx->err : vc_fail(ctx, VC_ECONFIG,
+		    "no Velociraptor API config for this tenant: run 'vc-hunt config set --api-config FILE'");
+	}
+	snprintf(ad, sizeof ad, KEY_AD_FMT, ctx->who.tenant_id);
+	if (vc_secret_open(ctx, ctx->store->keys, ad, (const char *)sqlite3_column_text(q, 6),
+	    &key, &keylen) != 0) {
+		sqlite3_finalize(q);
+		return vc_fail(ctx, VC_ECONFIG, "the stored Velociraptor key does not open: %s", ctx->errmsg);
+	}
+	cfg->name = sqlite3_column_text(q, 0) ? strdup((const char *)sqlite3_column_text(q, 0)) : NULL;
+	snprintf(cfg->host, sizeof cfg->host, "%s", (const char *)sqlite3_column_text(q, 1));
+	cfg->port = sqlite3_column_int(q, 2);
+	snprintf(cfg->pinned, sizeof cfg->pinned, "%s", (const char *)sqlite3_column_text(q, 3));
+	cfg->ca_pem = strdup((const char *)sqlite3_column_text(q, 4));
+	cfg->cert_pem = strdup((const char *)sqlite3_column_text(q, 5));
+	cfg->key_pem = strndup(key, keylen);
+	vc_secret_free(key, keylen);
+	snprintf(org, orgsz, "%s", sqlite3_column_text(q, 7) ? (const char *)sqlite3_column_text(q, 7) : "");
+	sqlite3_finalize(q);
+	if (cfg->ca_pem == NULL || cfg->cert_pem == NULL || cfg->key_pem == NULL) {
+		vc_vr_config_release(cfg);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	return 0;
+}
+
+#define CONFIG_JSON "SELECT name, host || ':' || port AS api_connection_string, pinned_name," \
+	" org_id, cert_fingerprint, cert_not_after AS cert_expires_at, created_by, created_at," \
+	" updated_at FROM velociraptor_configs WHERE tenant_id = ?1"
+
+static int
+config_json(vc_ctx *ctx, jv *out)
+{
+	jv rows = vc_sql_rows(ctx, vc_sql(ctx, CONFIG_JSON, "s", ctx->who.tenant_id));
+
+	if (!jv_is_valid(rows))
+		return ctx->err;
+	if (jv_array_length(jv_copy(rows)) == 0) {
+		jv_free(rows);
+		return vc_fail(ctx, VC_ENOTFOUND, "no Velociraptor API config for this tenant");
+	}
+	*out = jv_array_get(rows, 0);
+	return 0;
+}
+
+int
+vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *yaml = vc_arg_str(args, "api_config"), *org = vc_arg_str(args, "org");
+	struct vc_vr_config cfg;
+	char fp[65], cn[128], ad[128], *sealed = NULL;
+	int64_t not_after;
+	int rc;
+
+	if (yaml == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "give the API client config (--api-config FILE)");
+	if (org != NULL && strlen(org) > 120)
+		return vc_fail(ctx, VC_EUSAGE, "org id too long");
+	if ((rc = vc_vr_config_parse(ctx, yaml, strlen(yaml), &cfg)) != 0)
+		return rc == VC_ECONFIG ? vc_fail(ctx, VC_EINVAL, "%s", ctx->errmsg) : rc;
+	if ((rc = vc_vr_cert_info(ctx, cfg.cert_pem, &not_after, fp, cn, sizeof cn)) != 0) {
+		vc_vr_config_release(&cfg);
+		return vc_fail(ctx, VC_EINVAL, "%s", ctx->errmsg);
+	}
+	snprintf(ad, sizeof ad, KEY_AD_FMT, ctx->who.tenant_id);
+	rc = vc_secret_seal(ctx, ctx->store->keys, ad, cfg.key_pem, strlen(cfg.key_pem), &sealed);
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "INSERT INTO velociraptor_configs (tenant_id, name, host, port,"
+		    " pinned_name, ca_pem, cert_pem, key_sealed, cert_fingerprint, cert_not_after, org_id,"
+		    " created_by, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)"
+		    " ON CONFLICT (tenant_id) DO UPDATE SET name = ?2, host = ?3, port = ?4, pinned_name = ?5,"
+		    " ca_pem = ?6, cert_pem = ?7, key_sealed = ?8, cert_fingerprint = ?9, cert_not_after = ?10,"
+		    " org_id = ?11, updated_at = ?13", NULL, "sssisssssissi",
+		    ctx->who.tenant_id, cfg.name ? cfg.name : cn, cfg.host, (int64_t)cfg.port, cfg.pinned,
+		    cfg.ca_pem, cfg.cert_pem, sealed, fp, not_after, org && *org ? org : NULL,
+		    ctx->who.username, vc_now(ctx));
+	free(sealed);
+	vc_vr_config_release(&cfg);
+	if (rc != 0)
+		return rc;
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "velociraptor_config");
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", ctx->who.tenant_id);
+	ctx->audit_details = JV_OBJECT(jv_string("cert_fingerprint"), jv_string(fp),
+	    jv_string("org_id"), org ? jv_string(org) : jv_null());
+	if ((rc = config_json(ctx, out)) != 0)
+		return rc;
+	if (not_after <= vc_now(ctx))
+		*out = jv_object_set(*out, jv_string("warning"), jv_string(
+		    "the client certificate has expired: make a new config with `velociraptor config api_client`"));
+	return 0;
+}
+
+int
+vc_op_vr_config_show(vc_ctx *ctx, jv args, jv *out)
+{
+	return config_json(ctx, out);
+}
+
+int
+vc_op_vr_config_delete(vc_ctx *ctx, jv args, jv *out)
+{
+	int changes = 0, rc;
+
+	rc = vc_sql_exec(ctx, "DELETE FROM velociraptor_configs WHERE tenant_id = ?1", &changes, "s",
+	    ctx->who.tenant_id);
+	if (rc != 0)
+		return rc;
+	if (changes == 0)
+		return vc_fail(ctx, VC_ENOTFOUND, "no Velociraptor API config for this tenant");
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "velociraptor_config");
+	*out = JV_OBJECT(jv_string("deleted"), jv_true());
+	return 0;
+}
+
+/* ---- streaming rows ------------------------------------------------------ */
+
+struct sink {
+	vc_ctx *ctx;
+	jv collect;             /* rows when nothing streams (HTTP, tables) */
+	int quiet;              /* count only: the caller prints a summary */
+	struct vc_artifact_writer *w;
+	int sync;
+	jv pending;             /* client rows waiting to become hosts */
+	long created, updated, bad;
+	int failed;             /* a store error: stop the stream */
+	int gone;               /* the reader went away */
+	jv last;                /* the last row, parsed (for one-row answers) */
+	int keep_last;
+};
+
+static int
+sync_pending(struct sink *k)
+{
+	vc_ctx *ctx = k->ctx;
+	int rc;
+
+	if (jv_array_length(jv_copy(k->pending)) == 0)
+		return 0;
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	jv_array_foreach(k->pending, i, rec) {
+		const char *why = NULL;
+		int created = 0;
+		if (rc == 0) {
+			int r = vc_host_upsert_json(ctx, rec, "velociraptor", &why, &created);
+			if (r == VC_EINVAL) {
+				k->bad++;
+				vc_bad(ctx, "client row %d: %s", i + 1, why);
+			} else if (r != 0)
+				rc = r;
+			else
+				created ? k->created++ : k->updated++;
+		}
+		jv_free(rec);
+	}
+	jv_free(k->pending);
+	k->pending = jv_array();
+	if (rc == 0)
+		rc = vc_tx_commit(ctx);
+	else
+		vc_tx_rollback(ctx);
+	return rc;
+}
+
+static int
+on_row(void *arg, const char *json, size_t n)
+{
+	struct sink *k = arg;
+	vc_ctx *ctx = k->ctx;
+	int rc;
+
+	if (k->w != NULL) {
+		rc = vc_artifact_write(k->w, json, n);
+		if (rc == VC_EINVAL) {
+			k->bad++;
+			vc_bad(ctx, "row from Velociraptor: %s", ctx->errmsg);
+		} else if (rc != 0) {
+			k->failed = 1;
+			return 1;
+		}
+	}
+	if (k->sync || k->keep_last) {
+		jv v = jv_parse_sized(json, (int)n);
+		if (k->keep_last) {
+			jv_free(k->last);
+			k->last = jv_copy(v);
+		}
+		if (k->sync)
+			k->pending = jv_array_append(k->pending, v);
+		else
+			jv_free(v);
+	}
+	if (!k->quiet && vc_emit_raw(ctx, json, n, &k->collect) != 0) {
+		k->gone = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+on_batch(void *arg)
+{
+	struct sink *k = arg;
+
+	if (k->failed)
+		return;
+	if (k->w != NULL && vc_artifact_flush(k->w) != 0)
+		k->failed = 1;
+	if (k->sync && sync_pending(k) != 0)
+		k->failed = 1;
+}
+
+static void
+on_log(void *arg, const char *line)
+{
+	struct sink *k = arg;
+
+	if (k->ctx->progress != NULL)
+		k->ctx->progress(k->ctx, line, k->ctx->stream_arg);
+}
+
+static void
+sink_init(struct sink *k, vc_ctx *ctx)
+{
+	memset(k, 0, sizeof *k);
+	k->ctx = ctx;
+	k->collect = jv_array();
+	k->pending = jv_array();
+	k->last = jv_invalid();
+}
+
+static void
+sink_release(struct sink *k)
+{
+	jv_free(k->collect);
+	jv_free(k->pending);
+	jv_free(k->last);
+}
+
+/*
+ * Run vql with env on the tenant's Velociraptor into sink k.  A store
+ * error inside the sink wins over the query's own result.
+ */
+static int
+run(vc_ctx *ctx, const char *vql, const struct vc_vr_env *env, int nenv, struct sink *k,
+    uint64_t timeout, struct vc_vr_result *res)
+{
+	struct vc_vr_config cfg;
+	struct vc_vr_query q;
+	char org[128];
+	int rc;
+
+	if ((rc = load_config(ctx, &cfg, org, sizeof org)) != 0)
+		return rc;
+	memset(&q, 0, sizeof q);
+	q.vql = vql;
+	q.env = env;
+	q.nenv = nenv;
+	q.max_row = 1000;
+	q.timeout = timeout;
+	q.org_id = org;
+	q.row = on_row;
+	q.batch_end = on_batch;
+	q.log = on_log;
+	q.arg = k;
+	ctx->err = 0;
+	rc = vc_vr_query(ctx, &cfg, &q, res);
+	vc_vr_config_release(&cfg);
+	if (k->failed)
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	if (rc == 0 && k->sync)
+		rc = sync_pending(k);
+	return rc;
+}
+
+/* The rows collected (HTTP, tables) or an empty array (they streamed). */
+static jv
+rows_out(struct sink *k)
+{
+	jv r = k->collect;
+
+	k->collect = jv_array();
+	return r;
+}
+
+/* Open an artifact for --store. */
+static int
+store_open(vc_ctx *ctx, jv args, const char *name, const char *client, const char *flow,
+    const char *hunt, struct sink *k)
+{
+	struct vc_artifact_spec spec = {
+		.name = name, .case_key = vc_arg_str(args, "case"), .flow = flow, .hunt = hunt,
+		.source = "velociraptor",
+	};
+	char host[VC_ID_LEN + 1];
+
+	if (ctx->who.role < VC_ROLE_ANALYST)
+		return vc_fail(ctx, VC_EPERM, "--store needs the analyst role; you are %s",
+		    vc_role_name(ctx->who.role));
+	/* A flow's rows are one client's: link them to its host when we know it. */
+	if (client != NULL && vc_host_resolve(ctx, client, host) == 0)
+		spec.host = client;
+	ctx->err = 0;
+	ctx->denied = 0;
+	return vc_artifact_open(ctx, &spec, &k->w);
+}
+
+static int
+store_close(struct sink *k, int rc, jv *out)
+{
+	jv sum = jv_invalid();
+	int how = rc == 0 ? VC_ARTIFACT_COMPLETE : VC_ARTIFACT_PARTIAL;
+	int r2;
+
+	if (k->w == NULL)
+		return rc;
+	r2 = vc_artifact_close(k->w, how, rc ? k->ctx->errmsg : NULL, &sum);
+	k->w = NULL;
+	if (rc == 0 && r2 != 0)
+		rc = r2;
+	if (rc == 0 && out != NULL) {
+		jv_free(*out);
+		*out = JV_OBJECT(jv_string("stored"), sum);
+	} else
+		jv_free(sum);
+	return rc;
+}
+
+/* The "artifact" argument as Name, or Name/Source. */
+static int
+artifact_arg(vc_ctx *ctx, jv args, int required, const char **out)
+{
+	const char *a = vc_arg_str(args, "artifact");
+
+	*out = a;
+	if (a == NULL)
+		return required ? vc_fail(ctx, VC_EUSAGE, "give --artifact NAME") : 0;
+	if (strlen(a) > 200 || strpbrk(a, "'\"`\\\n\r") != NULL)
+		return vc_fail(ctx, VC_EUSAGE, "not an artifact name: %.64s", a);
+	return 0;
+}
+
+/* KEY=VALUE parameters as a JSON object text (the env "Params"). */
+static int
+params_json(vc_ctx *ctx, jv args, jv *text)
+{
+	jv ps = jv_object_get(jv_copy(args), jv_string("param")), o = jv_object();
+
+	if (jv_get_kind(ps) == JV_KIND_STRING)
+		ps = JV_ARRAY(ps);
+	if (jv_get_kind(ps) == JV_KIND_ARRAY) {
+		jv_array_foreach(ps, i, p) {
+			const char *s = jv_string_value(p), *eq = strchr(s, '=');
+			if (eq == NULL || eq == s) {
+				int rc = vc_fail(ctx, VC_EUSAGE, "--param takes KEY=VALUE, not '%.64s'", s);
+				jv_free(p);
+				jv_free(ps);
+				jv_free(o);
+				return rc;
+			}
+			o = jv_object_set(o, jv_string_sized(s, (int)(eq - s)), jv_string(eq + 1));
+			jv_free(p);
+		}
+	}
+	jv_free(ps);
+	*text = jv_dump_string(o, 0);
+	return 0;
+}
+
+static uint64_t
+arg_seconds(jv args, const char *key, uint64_t def)
+{
+	jv v = jv_object_get(jv_copy(args), jv_string(key));
+	uint64_t r = jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) > 0 ?
+	    (uint64_t)jv_number_value(v) : def;
+
+	jv_free(v);
+	return r;
+}
+
+/* ---- config test, clients ------------------------------------------------ */
+
+int
+vc_op_vr_config_test(vc_ctx *ctx, jv args, jv *out)
+{
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	sink_init(&k, ctx);
+	k.quiet = 1;
+	k.keep_last = 1;
+	rc = run(ctx, "SELECT * FROM info()", NULL, 0, &k, 30, &res);
+	if (rc == 0) {
+		jv host = jv_is_valid(k.last) ? jv_object_get(jv_copy(k.last), jv_string("Hostname")) : jv_null();
+		*out = JV_OBJECT(jv_string("ok"), jv_true(),
+		    jv_string("server"), jv_is_valid(host) ? host : jv_null(),
+		    jv_string("tls"), jv_string(res.tls_version),
+		    jv_string("http"), jv_string(res.http_version),
+		    jv_string("latency_ms"), jv_number((double)(int64_t)(res.seconds * 1000 + 0.5)));
+		if (!jv_is_valid(host))
+			jv_free(host);
+		if (jv_is_valid(k.last))
+			*out = jv_object_set(*out, jv_string("info"), jv_copy(k.last));
+	}
+	sink_release(&k);
+	return rc;
+}
+
+int
+vc_op_vr_clients(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *search = vc_arg_str(args, "search"), *label = vc_arg_str(args, "label");
+	int sync = vc_arg_bool(args, "sync");
+	char s[300];
+	struct vc_vr_env env[1];
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	if (search != NULL && label != NULL)
+		return vc_fail(ctx, VC_EUSAGE, "give --search or --label, not both");
+	if (sync && ctx->who.role < VC_ROLE_ANALYST)
+		return vc_fail(ctx, VC_EPERM, "--sync needs the analyst role; you are %s",
+		    vc_role_name(ctx->who.role));
+	if (label != NULL)
+		snprintf(s, sizeof s, "label:%.256s", label);
+	else
+		snprintf(s, sizeof s, "%.256s", search ? search : "all");
+	env[0] = (struct vc_vr_env){ "Search", s };
+	sink_init(&k, ctx);
+	k.sync = sync;
+	k.quiet = sync;
+	rc = run(ctx, "SELECT * FROM clients(search=Search)", env, 1, &k, 120, &res);
+	if (rc == 0) {
+		if (sync) {
+			*out = JV_OBJECT(jv_string("clients"), jv_number(res.rows),
+			    jv_string("created"), jv_number(k.created), jv_string("updated"), jv_number(k.updated),
+			    jv_string("bad"), jv_number(k.bad));
+			if (vc_tx_begin(ctx) == 0) {
+				if (vc_audit(ctx, ctx->who.tenant_id, "velociraptor.clients.sync", "host", NULL,
+				    "success", NULL, jv_copy(*out)) != 0 || vc_tx_commit(ctx) != 0)
+					vc_tx_rollback(ctx);
+			}
+			ctx->audited = 1;
+		} else
+			*out = rows_out(&k);
+	}
+	sink_release(&k);
+	return rc;
+}
+
+int
+vc_op_vr_client(vc_ctx *ctx, jv args, jv *out)
+{
+	struct vc_vr_env env[1] = { { "ClientId", vc_arg_str(args, "client_id") } };
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	sink_init(&k, ctx);
+	k.quiet = 1;
+	k.keep_last = 1;
+	rc = run(ctx, "SELECT * FROM clients(client_id=ClientId)", env, 1, &k, 60, &res);
+	if (rc == 0 && !jv_is_valid(k.last))
+		rc = vc_fail(ctx, VC_ENOTFOUND, "Velociraptor has no client %.64s", env[0].value);
+	if (rc == 0) {
+		*out = k.last;
+		k.last = jv_invalid();
+	}
+	sink_release(&k);
+	return rc;
+}
+
+/* ---- flows ---------------------------------------------------------------- */
+
+static int
+get_flow(vc_ctx *ctx, const char *client, const char *flow, jv *out)
+{
+	struct vc_vr_env env[2] = { { "ClientId", client }, { "FlowId", flow } };
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	sink_init(&k, ctx);
+	k.quiet = 1;
+	k.keep_last = 1;
+	rc = run(ctx, "SELECT get_flow(client_id=ClientId, flow_id=FlowId) AS Flow FROM scope()",
+	    env, 2, &k, 60, &res);
+	if (rc == 0) {
+		jv f = jv_is_valid(k.last) ? jv_object_get(jv_copy(k.last), jv_string("Flow")) : jv_invalid();
+		if (jv_get_kind(f) != JV_KIND_OBJECT) {
+			jv_free(f);
+			rc = vc_fail(ctx, VC_ENOTFOUND, "Velociraptor has no flow %.64s on %.64s", flow, client);
+		} else
+			*out = f;
+	}
+	sink_release(&k);
+	return rc;
+}
+
+static const char *
+flow_state(jv flow, char *buf, size_t n)
+{
+	jv s = jv_object_get(jv_copy(flow), jv_string("state"));
+
+	snprintf(buf, n, "%s", jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s) : "UNSET");
+	jv_free(s);
+	return buf;
+}
+
+/* Poll a flow until it ends (FINISHED or ERROR) or timeout seconds pass. */
+static int
+wait_flow(vc_ctx *ctx, const char *client, const char *flow, uint64_t timeout, jv *last)
+{
+	int64_t start = vc_now(ctx);
+	unsigned interval = 1;
+	char state[32], msg[200];
+	int rc;
+
+	*last = jv_invalid();
+	for (;;) {
+		jv f;
+		if ((rc = get_flow(ctx, client, flow, &f)) != 0)
+			return rc;
+		flow_state(f, state, sizeof state);
+		jv_free(*last);
+		*last = f;
+		if (strcmp(state, "FINISHED") == 0 || strcmp(state, "ERROR") == 0)
+			return 0;
+		if ((uint64_t)(vc_now(ctx) - start) >= timeout)
+			return vc_fail(ctx, VC_ETEMP, "flow %.64s on %.64s still %s after %llu s", flow, client,
+			    state, (unsigned long long)timeout);
+		if (ctx->progress != NULL) {
+			snprintf(msg, sizeof msg, "flow %s on %s: %s, %llds", flow, client, state,
+			    (long long)(vc_now(ctx) - start));
+			ctx->progress(ctx, msg, ctx->stream_arg);
+		}
+		sleep(interval);
+		if (interval < 5)
+			interval++;
+	}
+}
+
+/*
+ * A flow's rows: streamed out, and with --store kept as an artifact.
+ * quiet, or --store where nothing streams (HTTP): only the summary of
+ * what was stored comes back, never a whole result held in memory.
+ */
+static int
+flow_rows(vc_ctx *ctx, jv args, const char *client, const char *flow, const char *artifact,
+    int quiet, jv *out)
+{
+	struct vc_vr_env env[3] = { { "ClientId", client }, { "FlowId", flow }, { "Artifact", artifact } };
+	struct sink k;
+	struct vc_vr_result res;
+	int store = vc_arg_bool(args, "store"), rc = 0;
+
+	sink_init(&k, ctx);
+	k.quiet = quiet || (store && ctx->emit_raw == NULL);
+	if (store)
+		rc = store_open(ctx, args, artifact, client, flow, NULL, &k);
+	if (rc == 0) {
+		rc = run(ctx, "SELECT * FROM source(client_id=ClientId, flow_id=FlowId, artifact=Artifact)",
+		    env, 3, &k, arg_seconds(args, "timeout", 600), &res);
+		*out = rows_out(&k);
+		rc = store_close(&k, rc, k.quiet ? out : NULL);
+	}
+	sink_release(&k);
+	return rc;
+}
+
+int
+vc_op_vr_flow(vc_ctx *ctx, jv args, jv *out)
+{
+	return get_flow(ctx, vc_arg_str(args, "client_id"), vc_arg_str(args, "flow_id"), out);
+}
+
+int
+vc_op_vr_flow_results(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *artifact;
+	int rc;
+
+	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0)
+		return rc;
+	return flow_rows(ctx, args, vc_arg_str(args, "client_id"), vc_arg_str(args, "flow_id"),
+	    artifact, 0, out);
+}
+
+int
+vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *client = vc_arg_str(args, "client"), *artifact;
+	uint64_t timeout = arg_seconds(args, "timeout", 600);
+	int wait = vc_arg_bool(args, "wait") || vc_arg_bool(args, "store");
+	char tmo[24], flow_id[128] = "", state[32];
+	struct vc_vr_env env[4];
+	struct sink k;
+	struct vc_vr_result res;
+	jv params, flow = jv_invalid(), fid, arts;
+	int rc;
+
+	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0 || (rc = params_json(ctx, args, &params)) != 0)
+		return rc;
+	snprintf(tmo, sizeof tmo, "%llu", (unsigned long long)timeout);
+	env[0] = (struct vc_vr_env){ "ClientId", client };
+	arts = jv_dump_string(JV_ARRAY(jv_string(artifact)), 0);
+	env[1] = (struct vc_vr_env){ "Artifacts", jv_string_value(arts) };
+	env[2] = (struct vc_vr_env){ "Params", jv_string_value(params) };
+	env[3] = (struct vc_vr_env){ "Timeout", tmo };
+	sink_init(&k, ctx);
+	k.quiet = 1;
+	k.keep_last = 1;
+	rc = run(ctx, "SELECT collect_client(client_id=ClientId, artifacts=parse_json(data=Artifacts),"
+	    " env=parse_json(data=Params), timeout=int(int=Timeout)) AS Flow FROM scope()",
+	    env, 4, &k, 60, &res);
+	jv_free(params);
+	jv_free(arts);
+	if (rc == 0) {
+		jv f = jv_is_valid(k.last) ? jv_object_get(jv_copy(k.last), jv_string("Flow")) : jv_invalid();
+		fid = jv_get_kind(f) == JV_KIND_OBJECT ? jv_object_get(jv_copy(f), jv_string("flow_id")) : jv_invalid();
+		if (jv_get_kind(fid) == JV_KIND_STRING)
+			snprintf(flow_id, sizeof flow_id, "%s", jv_string_value(fid));
+		jv_free(fid);
+		jv_free(f);
+		if (flow_id[0] == '\0')
+			rc = vc_fail(ctx, VC_EINVAL, "Velociraptor scheduled no flow for %.64s (unknown client?)",
+			    client);
+	}
+	sink_release(&k);
+	if (rc != 0)
+		return rc;
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "flow");
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", flow_id);
+	*out = JV_OBJECT(jv_string("client_id"), jv_string(client), jv_string("flow_id"),
+	    jv_string(flow_id), jv_string("artifact"), jv_string(artifact));
+	/* The collection is scheduled whatever happens next: audit it now. */
+	if (vc_tx_begin(ctx) == 0) {
+		if (vc_audit(ctx, ctx->who.tenant_id, "velociraptor.collect", "flow", flow_id, "success",
+		    NULL, jv_copy(*out)) != 0 || vc_tx_commit(ctx) != 0)
+			vc_tx_rollback(ctx);
+	}
+	ctx->audited = 1;
+	if (!wait)
+		return 0;
+	if ((rc = wait_flow(ctx, client, flow_id, timeout, &flow)) != 0) {
+		jv_free(flow);
+		return rc;
+	}
+	flow_state(flow, state, sizeof state);
+	*out = jv_object_set(*out, jv_string("state"), jv_string(state));
+	*out = jv_object_set(*out, jv_string("flow"), flow);
+	if (strcmp(state, "ERROR") == 0)
+		return vc_fail(ctx, VC_EINVAL, "flow %.64s on %.64s ended in ERROR", flow_id, client);
+	if (vc_arg_bool(args, "store")) {
+		jv stored = jv_invalid();
+		if ((rc = flow_rows(ctx, args, client, flow_id, artifact, 1, &stored)) == 0) {
+			jv a = jv_object_get(stored, jv_string("stored"));
+			*out = jv_object_set(*out, jv_string("stored"), a);
+		} else
+			jv_free(stored);
+	}
+	return rc;
+}
+
+/* ---- hunts ---------------------------------------------------------------- */
+
+static int
+hunt_row(vc_ctx *ctx, const char *hunt_id, jv *out)
+{
+	struct vc_vr_env env[1] = { { "HuntId", hunt_id } };
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	sink_init(&k, ctx);
+	k.quiet = 1;
+	k.keep_last = 1;
+	rc = run(ctx, "SELECT * FROM hunts(hunt_id=HuntId)", env, 1, &k, 60, &res);
+	if (rc == 0 && !jv_is_valid(k.last))
+		rc = vc_fail(ctx, VC_ENOTFOUND, "Velociraptor has no hunt %.64s", hunt_id);
+	if (rc == 0) {
+		*out = k.last;
+		k.last = jv_invalid();
+	}
+	sink_release(&k);
+	return rc;
+}
+
+static double
+num_at(jv o, const char *a, const char *b)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(a));
+	double d = 0;
+
+	if (b != NULL && jv_get_kind(v) == JV_KIND_OBJECT)
+		v = jv_object_get(v, jv_string(b));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		d = jv_number_value(v);
+	else if (jv_get_kind(v) == JV_KIND_STRING)
+		d = strtod(jv_string_value(v), NULL);   /* protobuf JSON: 64-bit ints as text */
+	jv_free(v);
+	return d;
+}
+
+static int
+wait_hunt(vc_ctx *ctx, const char *hunt_id, uint64_t timeout, jv *last)
+{
+	int64_t start = vc_now(ctx);
+	unsigned interval = 1;
+	char msg[200];
+	int rc;
+
+	*last = jv_invalid();
+	for (;;) {
+		jv h, st;
+		double sched, fin;
+		const char *state;
+		if ((rc = hunt_row(ctx, hunt_id, &h)) != 0)
+			return rc;
+		st = jv_object_get(jv_copy(h), jv_string("state"));
+		state = jv_get_kind(st) == JV_KIND_STRING ? jv_string_value(st) : "UNSET";
+		sched = num_at(h, "stats", "total_clients_scheduled");
+		fin = num_at(h, "stats", "total_finished_clients");
+		jv_free(*last);
+		*last = h;
+		if (strcmp(state, "STOPPED") == 0 || strcmp(state, "ARCHIVED") == 0 ||
+		    (sched > 0 && fin >= sched)) {
+			jv_free(st);
+			return 0;
+		}
+		if ((uint64_t)(vc_now(ctx) - start) >= timeout) {
+			rc = vc_fail(ctx, VC_ETEMP, "hunt %.64s: %.0f of %.0f clients finished after %llu s",
+			    hunt_id, fin, sched, (unsigned long long)timeout);
+			jv_free(st);
+			return rc;
+		}
+		if (ctx->progress != NULL) {
+			snprintf(msg, sizeof msg, "hunt %s: %s, %.0f/%.0f clients finished, %llds", hunt_id,
+			    state, fin, sched, (long long)(vc_now(ctx) - start));
+			ctx->progress(ctx, msg, ctx->stream_arg);
+		}
+		jv_free(st);
+		sleep(interval);
+		if (interval < 5)
+			interval++;
+	}
+}
+
+/* hunt() takes its parameters in spec= ({artifact: {param: value}}): it has no env=. */
+#define VQL_HUNT(condition) "SELECT hunt(description=Description," \
+	" artifacts=parse_json(data=Artifacts), spec=parse_json(data=Spec)," \
+	" expires=timestamp(epoch=Expires), tags=parse_json(data=Tags)" condition \
+	") AS Hunt FROM scope()"
+
+int
+vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *artifact, *label = vc_arg_str(args, "label"), *os = vc_arg_str(args, "os");
+	const char *desc = vc_arg_str(args, "description"), *key = vc_arg_str(args, "idempotency_key");
+	char exp[24], tag[200] = "vc", hunt_id[128] = "";
+	const char *vql;
+	struct vc_vr_env env[7];
+	int nenv = 0, rc;
+	struct sink k;
+	struct vc_vr_result res;
+	jv params, h, arts, spec, tags, labels = jv_invalid();
+	sqlite3_stmt *q;
+
+	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0)
+		return rc;
+	if (label != NULL && os != NULL)
+		return vc_fail(ctx, VC_EUSAGE, "give --label or --os, not both (Velociraptor takes one condition)");
+	if (key != NULL && (strlen(key) == 0 || strlen(key) > 128))
+		return vc_fail(ctx, VC_EUSAGE, "an idempotency key is 1 to 128 characters");
+	/* A rerun with the same key gets the hunt of the first run. */
+	if (key != NULL) {
+		q = vc_sql(ctx, "SELECT hunt_id FROM hunt_requests WHERE tenant_id = ?1 AND idem_key = ?2",
+		    "ss", ctx->who.tenant_id, key);
+		if (q == NULL)
+			return ctx->err;
+		if (vc_sql_step(ctx, q) == 1)
+			snprintf(hunt_id, sizeof hunt_id, "%s", (const char *)sqlite3_column_text(q, 0));
+		sqlite3_finalize(q);
+		if (hunt_id[0] != '\0') {
+			if ((rc = hunt_row(ctx, hunt_id, &h)) != 0)
+				return rc;
+			*out = JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id), jv_string("existing"), jv_true(),
+			    jv_string("hunt"), h);
+			ctx->audited = 1;   /* nothing changed */
+			goto waiting;
+		}
+		snprintf(tag, sizeof tag, "vc:idem:%s", key);
+	}
+	if ((rc = params_json(ctx, args, &params)) != 0)
+		return rc;
+	/* Artifacts, Spec, Tags and Labels travel as JSON text in env. */
+	arts = jv_dump_string(JV_ARRAY(jv_string(artifact)), 0);
+	spec = jv_dump_string(JV_OBJECT(jv_string(artifact), jv_parse(jv_string_value(params))), 0);
+	tags = jv_dump_string(JV_ARRAY(jv_string(tag)), 0);
+	snprintf(exp, sizeof exp, "%lld",
+	    (long long)(vc_now(ctx) + (int64_t)arg_seconds(args, "expires", 7 * 86400)));
+	env[nenv++] = (struct vc_vr_env){ "Artifacts", jv_string_value(arts) };
+	env[nenv++] = (struct vc_vr_env){ "Spec", jv_string_value(spec) };
+	env[nenv++] = (struct vc_vr_env){ "Description", desc ? desc : "VelociCompanion hunt" };
+	env[nenv++] = (struct vc_vr_env){ "Expires", exp };
+	env[nenv++] = (struct vc_vr_env){ "Tags", jv_string_value(tags) };
+	/* The condition changes which arguments exist, never what they hold. */
+	if (label != NULL) {
+		labels = jv_dump_string(JV_ARRAY(jv_string(label)), 0);
+		env[nenv++] = (struct vc_vr_env){ "Labels", jv_string_value(labels) };
+		vql = VQL_HUNT(", include_labels=parse_json(data=Labels)");
+	} else if (os != NULL) {
+		env[nenv++] = (struct vc_vr_env){ "OS", os };
+		vql = VQL_HUNT(", os=OS");
+	} else
+		vql = VQL_HUNT("");
+	sink_init(&k, ctx);
+	k.quiet = 1;
+	k.keep_last = 1;
+	rc = run(ctx, vql, env, nenv, &k, 60, &res);
+	jv_free(params);
+	jv_free(arts);
+	jv_free(spec);
+	jv_free(tags);
+	jv_free(labels);
+	if (rc == 0) {
+		jv hh = jv_is_valid(k.last) ? jv_object_get(jv_copy(k.last), jv_string("Hunt")) : jv_invalid();
+		jv id = jv_get_kind(hh) == JV_KIND_OBJECT ? jv_object_get(jv_copy(hh), jv_string("HuntId")) : jv_invalid();
+		if (jv_get_kind(id) == JV_KIND_STRING)
+			snprintf(hunt_id, sizeof hunt_id, "%s", jv_string_value(id));
+		jv_free(id);
+		jv_free(hh);
+		if (hunt_id[0] == '\0')
+			rc = vc_fail(ctx, VC_EINVAL, "Velociraptor made no hunt");
+	}
+	sink_release(&k);
+	if (rc != 0)
+		return rc;
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "hunt");
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", hunt_id);
+	*out = JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id), jv_string("artifact"),
+	    jv_string(artifact), jv_string("existing"), jv_false());
+	if (vc_tx_begin(ctx) == 0) {
+		if ((key != NULL && vc_sql_exec(ctx, "INSERT INTO hunt_requests (tenant_id, idem_key,"
+		    " hunt_id, created_at) VALUES (?1, ?2, ?3, ?4)", NULL, "sssi", ctx->who.tenant_id,
+		    key, hunt_id, vc_now(ctx)) != 0) ||
+		    vc_audit(ctx, ctx->who.tenant_id, "velociraptor.hunts.create", "hunt", hunt_id, "success",
+		    NULL, jv_copy(*out)) != 0 || vc_tx_commit(ctx) != 0)
+			vc_tx_rollback(ctx);
+	}
+	ctx->audited = 1;
+waiting:
+	if (vc_arg_bool(args, "wait")) {
+		jv last;
+		if ((rc = wait_hunt(ctx, hunt_id, arg_seconds(args, "timeout", 3600), &last)) != 0) {
+			jv_free(last);
+			return rc;
+		}
+		*out = jv_object_set(*out, jv_string("hunt"), last);
+	}
+	return 0;
+}
+
+int
+vc_op_vr_hunts_list(vc_ctx *ctx, jv args, jv *out)
+{
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	sink_init(&k, ctx);
+	rc = run(ctx, "SELECT * FROM hunts()", NULL, 0, &k, 120, &res);
+	if (rc == 0)
+		*out = rows_out(&k);
+	sink_release(&k);
+	return rc;
+}
+
+int
+vc_op_vr_hunt_show(vc_ctx *ctx, jv args, jv *out)
+{
+	return hunt_row(ctx, vc_arg_str(args, "hunt_id"), out);
+}
+
+int
+vc_op_vr_hunt_stop(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *id = vc_arg_str(args, "hunt_id");
+	struct vc_vr_env env[1] = { { "HuntId", id } };
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	sink_init(&k, ctx);
+	k.quiet = 1;
+	rc = run(ctx, "SELECT hunt_update(hunt_id=HuntId, stop=TRUE) AS Result FROM scope()", env, 1,
+	    &k, 60, &res);
+	sink_release(&k);
+	if (rc != 0)
+		return rc;
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "hunt");
+	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id);
+	/* No transaction around the network call: audit after it. */
+	if (vc_tx_begin(ctx) == 0) {
+		if (vc_audit(ctx, ctx->who.tenant_id, "velociraptor.hunts.stop", "hunt", id, "success",
+		    NULL, jv_invalid()) != 0 || vc_tx_commit(ctx) != 0)
+			vc_tx_rollback(ctx);
+	}
+	ctx->audited = 1;
+	return hunt_row(ctx, id, out);
+}
+
+int
+vc_op_vr_hunt_results(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *id = vc_arg_str(args, "hunt_id"), *artifact;
+	struct vc_vr_env env[2];
+	struct sink k;
+	struct vc_vr_result res;
+	int rc = 0, nenv = 1;
+
+	if ((rc = artifact_arg(ctx, args, 0, &artifact)) != 0)
+		return rc;
+	if (vc_arg_bool(args, "store") && artifact == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "--store needs --artifact NAME (the name of the stored artifact)");
+	env[0] = (struct vc_vr_env){ "HuntId", id };
+	if (artifact != NULL)
+		env[nenv++] = (struct vc_vr_env){ "Artifact", artifact };
+	sink_init(&k, ctx);
+	k.quiet = vc_arg_bool(args, "store") && ctx->emit_raw == NULL;
+	if (vc_arg_bool(args, "store"))
+		rc = store_open(ctx, args, artifact, NULL, NULL, id, &k);
+	if (rc == 0) {
+		rc = run(ctx, artifact ? "SELECT * FROM hunt_results(hunt_id=HuntId, artifact=Artifact)" :
+		    "SELECT * FROM hunt_results(hunt_id=HuntId)", env, nenv, &k,
+		    arg_seconds(args, "timeout", 3600), &res);
+		*out = rows_out(&k);
+		rc = store_close(&k, rc, k.quiet ? out : NULL);
+	}
+	sink_release(&k);
+	return rc;
+}
+
+int
+vc_op_vr_query(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *vql = vc_arg_str(args, "vql");
+	jv es = jv_object_get(jv_copy(args), jv_string("env"));
+	struct vc_vr_env env[32];
+	char *copies[32];
+	int nenv = 0, rc = 0;
+	struct sink k;
+	struct vc_vr_result res;
+
+	if (vql == NULL || strlen(vql) > 65536) {
+		jv_free(es);
+		return vc_fail(ctx, VC_EUSAGE, "give the VQL (at most 64 KiB)");
+	}
+	if (jv_get_kind(es) == JV_KIND_STRING)
+		es = JV_ARRAY(es);
+	if (jv_get_kind(es) == JV_KIND_ARRAY) {
+		jv_array_foreach(es, i, e) {
+			const char *s = jv_string_value(e), *eq = strchr(s, '=');
+			if (rc == 0 && (eq == NULL || eq == s || nenv == 32))
+				rc = vc_fail(ctx, VC_EUSAGE, "--env takes KEY=VALUE (32 at most), not '%.64s'", s);
+			if (rc == 0) {
+				copies[nenv] = strdup(s);
+				if (copies[nenv] == NULL)
+					rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+				else {
+					copies[nenv][eq - s] = '\0';
+					env[nenv] = (struct vc_vr_env){ copies[nenv], copies[nenv] + (eq - s) + 1 };
+					nenv++;
+				}
+			}
+			jv_free(e);
+		}
+	}
+	jv_free(es);
+	if (rc == 0) {
+		sink_init(&k, ctx);
+		rc = run(ctx, vql, env, nenv, &k, arg_seconds(args, "timeout", 600), &res);
+		if (rc == 0)
+			*out = rows_out(&k);
+		sink_release(&k);
+	}
+	for (int i = 0; i < nenv; i++)
+		free(copies[i]);
+	return rc;
+}
