@@ -262,3 +262,13 @@ CREATE TABLE hunt_requests (
 	created_at INTEGER NOT NULL,
 	PRIMARY KEY (tenant_id, idem_key)
 );
+
+-- Failed logins per name (known or not, lower-cased): after 5 in a row
+-- a login waits 2^(n-5) s, at most 15 min (security.md section 6).
+-- Delays, never a permanent lock: that would let anyone lock anyone out.
+CREATE TABLE auth_throttle (
+	name TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	last_failure_at INTEGER NOT NULL,
+	locked_until INTEGER NOT NULL DEFAULT 0
+);

@@ -594,6 +594,52 @@ issue(vc_ctx *ctx, const struct user *u, const char *fam, int64_t fam_exp, jv *o
 	return 0;
 }
 
+#define THROTTLE_FREE 5           /* failures before delays begin */
+#define THROTTLE_MAX_DELAY 900    /* seconds */
+#define THROTTLE_FORGET 3600      /* a quiet hour forgets the failures */
+
+static void
+throttle_key(const char *name, char *key, size_t n)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < n; i++)
+		key[i] = (char)tolower((unsigned char)name[i]);
+	key[i] = '\0';
+}
+
+/* Seconds this name must still wait before a login is even tried. */
+static int64_t
+throttle_wait(vc_ctx *ctx, const char *key)
+{
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT locked_until FROM auth_throttle WHERE name = ?1", "s", key);
+	int64_t until = 0, now = vc_now(ctx);
+
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		until = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return until > now ? until - now : 0;
+}
+
+/* Count one failure; from the sixth in a row on, the name must wait. */
+static void
+throttle_fail(vc_ctx *ctx, const char *key)
+{
+	int64_t now = vc_now(ctx);
+
+	if (vc_tx_begin(ctx) != 0)
+		return;
+	if (vc_sql_exec(ctx, "INSERT INTO auth_throttle (name, failures, last_failure_at)"
+	    " VALUES (?1, 1, ?2) ON CONFLICT (name) DO UPDATE SET"
+	    " failures = CASE WHEN last_failure_at < ?2 - ?3 THEN 1 ELSE failures + 1 END,"
+	    " last_failure_at = ?2", NULL, "sii", key, now, (int64_t)THROTTLE_FORGET) != 0 ||
+	    vc_sql_exec(ctx, "UPDATE auth_throttle SET locked_until = ?2 + MIN(?3,"
+	    " (1 << MIN(failures - ?4, 20))) WHERE name = ?1 AND failures > ?4", NULL, "siii",
+	    key, now, (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE) != 0 ||
+	    vc_tx_commit(ctx) != 0)
+		vc_tx_rollback(ctx);
+}
+
 /*
  * Login manages its own transaction (VC_OP_RAW): the argon2 verify runs
  * before the write lock is taken, so one slow hash never stalls writers.
@@ -604,13 +650,21 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *name = vc_arg_str(args, "username"), *pw = vc_arg_str(args, "password");
 	struct user u;
-	char newhash[VC_PW_HASH_MAX] = "";
+	char newhash[VC_PW_HASH_MAX] = "", key[65];
 	int rc, found, rehash = 0;
+	int64_t wait;
 
 	memset(&u, 0, sizeof u);
 	if (name == NULL || pw == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "username and password are required");
 	copy(ctx->who.username, sizeof ctx->who.username, name);
+	throttle_key(name, key, sizeof key);
+	/* Throttled names (known or not) wait before any password is tried. */
+	if ((wait = throttle_wait(ctx, key)) > 0) {
+		ctx->retry_after = (int)wait;
+		copy(ctx->audit_reason, sizeof ctx->audit_reason, "throttled after repeated failures");
+		return vc_fail(ctx, VC_ERATE, "too many failed logins: retry in %lld s", (long long)wait);
+	}
 	found = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.username = ?1",
 	    "s", name), &u);   /* unscoped: a login names no tenant; usernames are global */
 	if (found < 0)
@@ -627,6 +681,7 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 			copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
 			copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
 		}
+		throttle_fail(ctx, key);
 		return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
 	}
 	if (rehash && (rc = vc_password_hash(ctx, pw, newhash)) != 0)
@@ -637,7 +692,8 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	if (newhash[0] != '\0' && (rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1"
 	    " WHERE tenant_id = ?2 AND id = ?3", NULL, "sss", newhash, u.tenant_id, u.id)) != 0)
 		goto fail;
-	if ((rc = vc_sql_exec(ctx, "UPDATE users SET last_login_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
+	if ((rc = vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key)) != 0 ||
+	    (rc = vc_sql_exec(ctx, "UPDATE users SET last_login_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
 	    NULL, "iss", vc_now(ctx), u.tenant_id, u.id)) != 0 ||
 	    (rc = issue(ctx, &u, NULL, 0, out)) != 0)
 		goto fail;

@@ -105,6 +105,7 @@ struct vc_ctx {
 	jv audit_details;               /* object or invalid */
 	int audited;                    /* the handler wrote its own record */
 	int denied;                     /* audit authz.denied (cross-tenant id) */
+	int retry_after;                /* seconds, with VC_ERATE / VC_ETEMP */
 
 	/*
 	 * Streaming, set by the front door.  in: the records an import reads

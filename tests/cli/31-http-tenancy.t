@@ -86,9 +86,11 @@ for r in $(printf '%s\n' "$routes" | tr ' ' '|'); do
 	/api/artifacts/*) id=$A_ART ;;
 	/api/audit/*) id=$A_AUDIT ;;
 	/api/tenants/*) id=$ACME ;;
+	/api/velociraptor/*) id=C.00000000000000a1 ;;
 	*) ok 1 "route $method $path has no id mapping in this test: add one"; continue ;;
 	esac
-	url=$B$(printf '%s' "$path" | sed "s/{id}/$id/")
+	url=$B$(printf '%s' "$path" | sed "s/{[a-z_]*}/$id/g")
+	case $path in /api/velociraptor/*/results) url="$url?artifact=Windows.System.Pslist" ;; esac
 	before=$(denied)
 	case $method in
 	GET|DELETE) req -X "$method" -H "Authorization: Bearer $G" "$url" ;;
@@ -103,6 +105,11 @@ for r in $(printf '%s\n' "$routes" | tr ' ' '|'); do
 	esac
 	n_routes=$((n_routes + 1))
 	case $path in
+	/api/velociraptor/*)
+		# Velociraptor ids are the server's; a tenant reaches only its own
+		# server (its own config), and globex has none.
+		is "$code:$(printf '%s' "$body" | jq -r .error)" "500:configuration" \
+		    "$method $path: globex has no Velociraptor of its own, and never reaches acme's" ;;
 	/api/tenants/*)
 		# Tenants are a superadmin's: the role gate answers first.
 		is "$code" 403 "$method $path with acme's id: 403 (superadmin only)" ;;
