@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Login throttling (security.md section 6): after five failures in a row a
+# name waits 2^(n-5) s before any password is tried, known name or not;
+# a success forgets the failures; all of it is audited.
+. "$(dirname "$0")/lib.sh"
+
+init_store
+fail() { printf '%s\n' 'not the password!' | vc-auth login "$1" --password-stdin >/dev/null 2>&1; }
+
+for i in 1 2 3 4 5; do fail root; done
+run_in "$ROOT_PW" vc-auth login root --password-stdin
+is "$rc" 0 "five failures: the right password still works"
+for i in 1 2 3 4 5 6; do fail root; done
+run_in "$ROOT_PW" vc-auth login root --password-stdin
+is "$rc" 75 "after the sixth failure in a row even the right password waits (exit 75)"
+like "$err" '^vc-auth: too many failed logins: retry in [12] s$' "the error says how long"
+sleep 2
+run_in "$ROOT_PW" vc-auth login root --password-stdin
+is "$rc" 0 "after the wait the right password works"
+is "$(sqlite3 "$VC_DB" "SELECT COUNT(*) FROM auth_throttle WHERE name = 'root'")" 0 "and the failures are forgotten"
+
+# Unknown names are throttled the same way (no hint that a name exists).
+for i in 1 2 3 4 5 6; do fail nosuchuser; done
+run_in "$ROOT_PW" vc-auth login nosuchuser --password-stdin
+is "$rc:$err" "75:vc-auth: too many failed logins: retry in 2 s" "an unknown name waits like a known one"
+# Names are compared without case.
+run_in "$ROOT_PW" vc-auth login NoSuchUser --password-stdin
+is "$rc" 75 "the same name in other case is the same counter"
+
+# The delay doubles and is capped at 15 minutes.
+sqlite3 "$VC_DB" "UPDATE auth_throttle SET failures = 40, locked_until = 0 WHERE name = 'nosuchuser'"
+fail nosuchuser
+w=$(sqlite3 "$VC_DB" "SELECT locked_until - last_failure_at FROM auth_throttle WHERE name = 'nosuchuser'")
+is "$w" 900 "the wait is capped at 900 s"
+
+as root "$ROOT_PW"
+run vc-auth audit list --action auth.login --outcome failure -o jsonl
+like "$out" 'throttled after repeated failures' "throttled attempts are audited with the reason"
+done_testing
