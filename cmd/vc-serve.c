@@ -16,7 +16,7 @@ static void
 usage(FILE *fp)
 {
 	fputs("usage: vc-serve [-hn] [--db path] [--listen addr:port] [--workers n]\n"
-	    "                [--cors-origin origin] [--max-body bytes]\n", fp);
+	    "                [--cors-origin origin] [--max-body bytes] [--max-import bytes]\n", fp);
 }
 
 static int
@@ -76,6 +76,7 @@ main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "cors-origin", required_argument, NULL, 'o' },
 		{ "max-body", required_argument, NULL, 'b' },
+		{ "max-import", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -123,6 +124,14 @@ main(int argc, char **argv)
 				return VC_EXIT_USAGE;
 			}
 			cfg.max_body = (size_t)n;
+			break;
+		case 'i':
+			if ((n = number(optarg, 1, (long long)VC_SERVE_MAX_IMPORT)) < 0) {
+				fprintf(stderr, "vc-serve: --max-import wants 1 to %llu bytes\n",
+				    (unsigned long long)VC_SERVE_MAX_IMPORT);
+				return VC_EXIT_USAGE;
+			}
+			cfg.max_import = (size_t)n;
 			break;
 		case 'n':
 			check = 1;

@@ -12,6 +12,15 @@
  * closes first sets it to NULL, so a finished job never reaches a freed
  * connection.
  *
+ * Streams.  A running job may also be on the ready list: its worker put
+ * it there, under srv->mu, because the loop waited for it (JSON Lines
+ * queued for a streamed answer, or room made in an import's input).  The
+ * loop takes it off before it can take the same job off the done list,
+ * so a freed job is never on the ready list.  Workers wait on srv->scv
+ * for room or for input, and give up when the job is gone (the
+ * connection closed) or the server stops; nothing of the connection is
+ * ever theirs to touch.
+ *
  * Why not lws's own HTTP server: lws 4.1.6 drops a connection without a
  * reply when the request head outgrows its header buffer (no 414/431
  * possible), cannot list unknown headers to measure them, and rewrites
@@ -51,6 +60,11 @@
 #define LINGER_SECS 2           /* read and discard after a closing reply */
 #define MAX_FORM_PAIRS 256
 #define IPT_SIZE 256
+#define STREAM_MAX (1 * MIB)    /* JSON Lines a streamed response buffers */
+#define STREAM_TAKE (256 * KIB) /* at most this much in one chunk */
+#define INPUT_MAX (1 * MIB)     /* import body read ahead of the worker */
+#define INPUT_LOW (256 * KIB)   /* read the socket again below this */
+#define JSONL_TYPE "application/x-ndjson; charset=utf-8"
 #define AUTH_FAIL_MSG "authentication required"
 
 /* The statuses vc-serve itself produces, with their JSON error names. */
@@ -283,6 +297,7 @@ vc_serve_config_init(struct vc_serve_config *cfg)
 	snprintf(cfg->addr, sizeof cfg->addr, "%s", "127.0.0.1");
 	cfg->port = 8000;
 	cfg->max_body = 1 * MIB;
+	cfg->max_import = 256 * (size_t)MIB;
 	cfg->max_line = 8 * KIB;
 	cfg->max_headers = 16 * KIB;
 	cfg->max_fields = 100;
@@ -420,13 +435,86 @@ path_decode(char *p, char *why, size_t whylen)
 	return 0;
 }
 
+/* A qvalue (RFC 9110 12.4.2) in thousandths; 0 when malformed, so that
+ * a bad weight never turns a stream on. */
+static int
+qvalue(const char *s, size_t n)
+{
+	int v, scale = 100;
+	size_t i;
+
+	if (n == 0 || (s[0] != '0' && s[0] != '1'))
+		return 0;
+	v = (s[0] - '0') * 1000;
+	if (n == 1)
+		return v;
+	if (s[1] != '.' || n > 5)
+		return 0;
+	for (i = 2; i < n; i++, scale /= 10) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		v += (s[i] - '0') * scale;
+	}
+	return v > 1000 ? 0 : v;
+}
+
+/*
+ * Raise *lines and *json to the weights one Accept value gives JSON Lines
+ * (application/x-ndjson, application/jsonl) and application/json.
+ * Wildcards count for neither: curl's default "* / *" keeps plain JSON.
+ */
+static void
+accept_scan(const char *s, int *lines, int *json)
+{
+	while (*s != '\0') {
+		const char *e = s + strcspn(s, ","), *semi, *p;
+		size_t n;
+		int q = 1000;
+
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		semi = memchr(s, ';', (size_t)(e - s));
+		if (semi == NULL)
+			semi = e;
+		n = (size_t)(semi - s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		for (p = semi; p < e; ) {
+			const char *pe;
+			size_t pn;
+
+			p++;
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			pe = memchr(p, ';', (size_t)(e - p));
+			if (pe == NULL)
+				pe = e;
+			pn = (size_t)(pe - p);
+			while (pn > 0 && (p[pn - 1] == ' ' || p[pn - 1] == '\t'))
+				pn--;
+			if (pn >= 2 && strncasecmp(p, "q=", 2) == 0)
+				q = qvalue(p + 2, pn - 2);
+			p = pe;
+		}
+		if ((n == 20 && strncasecmp(s, "application/x-ndjson", n) == 0) ||
+		    (n == 17 && strncasecmp(s, "application/jsonl", n) == 0)) {
+			if (q > *lines)
+				*lines = q;
+		} else if (n == 16 && strncasecmp(s, "application/json", n) == 0) {
+			if (q > *json)
+				*json = q;
+		}
+		s = *e != '\0' ? e + 1 : e;
+	}
+}
+
 int
 vc_serve_parse_head(char *buf, size_t len, const struct vc_serve_config *cfg,
     struct vc_serve_req *req, char *why, size_t whylen)
 {
 	char *line, *eol, *end = buf + len, *p, *sp, *target, *version, *q;
 	size_t hdrbytes;
-	int hosts = 0, te = 0, te_bad = 0;
+	int hosts = 0, te = 0, te_bad = 0, q_lines = 0, q_json = 0;
 
 	memset(req, 0, sizeof *req);
 	req->content_length = -1;
@@ -589,6 +677,9 @@ vc_serve_parse_head(char *buf, size_t len, const struct vc_serve_config *cfg,
 				return 417;
 			}
 			req->expect_continue = req->minor == 1;
+		} else if (strcasecmp(name, "accept") == 0) {
+			/* A list header: several fields add up. */
+			accept_scan(val, &q_lines, &q_json);
 		} else {
 			static const struct {
 				const char *name;
@@ -634,6 +725,7 @@ vc_serve_parse_head(char *buf, size_t len, const struct vc_serve_config *cfg,
 		return 501;
 	}
 	req->chunked = te;
+	req->accept_jsonl = q_lines > 0 && q_lines >= q_json;
 	return 0;
 }
 
@@ -920,6 +1012,12 @@ struct conn {
 	int close;              /* close once the response is out */
 	int head_only;          /* HEAD request: no body in the reply */
 	struct job *job;        /* not owned: see the file comment */
+	int input;              /* the body goes to job as it arrives */
+	int ipaused;            /* not reading: the job's input is full */
+	uint64_t itotal;        /* body bytes received (input) */
+	int streaming;          /* a JSON Lines response is going out */
+	int schunked;           /* ... in chunks (HTTP/1.1) */
+	size_t sbytes;          /* ... of this many bytes so far */
 
 	struct sb out;          /* response bytes, LWS_PRE headroom first */
 	size_t out_off;
@@ -928,7 +1026,30 @@ struct conn {
 struct job {
 	struct job *next;
 	struct conn *conn;      /* lws thread only */
+	struct vc_serve *srv;
 	int where;              /* J_*, under srv->mu */
+
+	/*
+	 * Streams, under srv->mu.  oq: JSON Lines the worker made and the
+	 * loop has not taken yet (from ooff); iq: body bytes the loop
+	 * received and the worker has not read yet (from ioff).  owant and
+	 * iwant say the loop waits for the worker: the worker then puts the
+	 * job on srv's ready list (ready, rnext) and wakes the loop.
+	 */
+	int stream;             /* answer in JSON Lines (set before submit) */
+	int input;              /* read the body from iq (set before submit) */
+	int gone;               /* the connection went away */
+	int ready;
+	struct job *rnext;
+	struct sb oq;
+	size_t ooff;
+	int owant;
+	long olines;            /* worker only */
+	int sresp;              /* worker, read when done: the answer is oq */
+	int oerr;               /* ... and ends in an error line: cut it */
+	struct sb iq;
+	size_t ioff;
+	int ieof, iabort, iwant;
 
 	char method[16];
 	char *path, *query, *auth;
@@ -967,9 +1088,11 @@ struct vc_serve {
 	int lfd;
 	char url[128];
 
-	pthread_mutex_t mu;     /* queue, done list, wstop, job->where */
+	pthread_mutex_t mu;     /* queue, done and ready lists, wstop,
+	                         * job->where, the streams of jobs */
 	pthread_cond_t cv;
-	struct job *qhead, *qtail, *dhead, *dtail;
+	pthread_cond_t scv;     /* a stream moved: workers waiting on one */
+	struct job *qhead, *qtail, *dhead, *dtail, *rhead, *rtail;
 	int qlen, qmax, wstop;
 	struct worker *workers;
 	int nworkers;
@@ -1107,13 +1230,14 @@ error_json(const char *name, const char *msg, size_t *len)
 }
 
 /*
- * Append a whole response to b.  Every response carries the same
- * security headers; CORS headers only for an exactly allowed origin.
+ * Append a response head to b: Content-Length clen unless it is -1, else
+ * chunked or (HTTP/1.0) up to the close.  Every response carries the
+ * same security headers; CORS headers only for an exactly allowed origin.
  */
 static void
-build_response(const struct vc_serve *srv, struct sb *b, int status,
+build_head(const struct vc_serve *srv, struct sb *b, int status,
     const char *rid, const char *origin, int close, const char *extra,
-    const char *body, size_t blen, int head_only)
+    const char *ctype, int64_t clen, int chunked)
 {
 	char date[64];
 	struct tm tm;
@@ -1123,9 +1247,11 @@ build_response(const struct vc_serve *srv, struct sb *b, int status,
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	sb_fmt(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
 	sb_fmt(b, "Date: %s\r\n", date);
-	sb_str(b, "Content-Type: application/json; charset=utf-8\r\n");
-	if (status != 204 && status >= 200)
-		sb_fmt(b, "Content-Length: %zu\r\n", blen);
+	sb_fmt(b, "Content-Type: %s\r\n", ctype);
+	if (clen >= 0)
+		sb_fmt(b, "Content-Length: %lld\r\n", (long long)clen);
+	else if (chunked)
+		sb_str(b, "Transfer-Encoding: chunked\r\n");
 	sb_str(b, "X-Content-Type-Options: nosniff\r\n"
 	    "Referrer-Policy: no-referrer\r\n"
 	    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
@@ -1146,6 +1272,17 @@ build_response(const struct vc_serve *srv, struct sb *b, int status,
 	if (close)
 		sb_str(b, "Connection: close\r\n");
 	sb_str(b, "\r\n");
+}
+
+/* Append a whole response with a JSON body to b. */
+static void
+build_response(const struct vc_serve *srv, struct sb *b, int status,
+    const char *rid, const char *origin, int close, const char *extra,
+    const char *body, size_t blen, int head_only)
+{
+	build_head(srv, b, status, rid, origin, close, extra,
+	    "application/json; charset=utf-8",
+	    status != 204 && status >= 200 ? (int64_t)blen : -1, 0);
 	if (!head_only && status != 204 && body != NULL)
 		sb_add(b, body, blen);
 }
@@ -1296,6 +1433,8 @@ job_free(struct job *j)
 		wipe_free(j->auth, strlen(j->auth));
 	wipe_free(j->body, j->body_cap);
 	wipe_free(j->resp, j->resp_len);
+	sb_wipe(&j->oq);
+	sb_wipe(&j->iq);
 	sodium_memzero(j, sizeof *j);
 	free(j);
 }
@@ -1338,6 +1477,9 @@ job_new(struct conn *c)
 	c->body = NULL;
 	c->body_len = c->body_cap = 0;
 	j->conn = c;
+	j->srv = c->srv;
+	j->stream = c->req.accept_jsonl;
+	j->owant = 1;
 	return j;
 }
 
@@ -1366,25 +1508,229 @@ job_fail(struct job *j, int status, const char *name, const char *msg)
 	job_set_body(j, o);
 }
 
+/* The message a client may see for rc (500s are logged, not shown; not
+ * when the client went away, which is what failed the operation then). */
+static const char *
+error_message(struct worker *w, struct job *j, const char *opname, int rc)
+{
+	vc_ctx *ctx = &w->ctx;
+	int gone;
+
+	pthread_mutex_lock(&w->srv->mu);
+	gone = j->gone;
+	pthread_mutex_unlock(&w->srv->mu);
+	if (vc_err_http(rc) == 500 && gone)
+		return "internal error";
+	if (vc_err_http(rc) == 500) {
+		/* The real message may hold SQL or paths: log it, don't send it. */
+		srv_log(w->srv, VC_SERVE_LOG_ERROR, "request %s: %s: %s", j->rid,
+		    opname, ctx->errmsg[0] ? ctx->errmsg : vc_err_name(rc));
+		return "internal error";
+	}
+	return ctx->errmsg[0] != '\0' ? ctx->errmsg : vc_err_name(rc);
+}
+
 /* The failure of an operation or of authentication, as HTTP. */
 static void
 job_error(struct worker *w, struct job *j, const char *opname, int rc)
 {
-	vc_ctx *ctx = &w->ctx;
-	int status = vc_err_http(rc);
-	const char *msg = ctx->errmsg[0] != '\0' ? ctx->errmsg : vc_err_name(rc);
+	const char *msg = error_message(w, j, opname, rc);
 
-	if (status == 500) {
-		/* The real message may hold SQL or paths: log it, don't send it. */
-		srv_log(w->srv, VC_SERVE_LOG_ERROR, "request %s: %s: %s", j->rid,
-		    opname, ctx->errmsg[0] ? ctx->errmsg : vc_err_name(rc));
-		msg = "internal error";
+	/* The operation knows how long (a login throttle does); else a guess. */
+	int after = w->ctx.retry_after > 0 ? w->ctx.retry_after : rc == VC_ERATE ? 60 : 1;
+
+	if (rc == VC_ETEMP || rc == VC_ERATE)
+		snprintf(j->extra, sizeof j->extra, "Retry-After: %d\r\n", after);
+	job_fail(j, vc_err_http(rc), vc_err_name(rc), msg);
+}
+
+/* ---- streams (worker side) ---------------------------------------------- */
+
+/* Put j on the ready list (under srv->mu); 1 when the loop must be woken. */
+static int
+ready_add(struct vc_serve *srv, struct job *j)
+{
+	if (j->ready)
+		return 0;
+	j->ready = 1;
+	j->rnext = NULL;
+	if (srv->rtail != NULL)
+		srv->rtail->rnext = j;
+	else
+		srv->rhead = j;
+	srv->rtail = j;
+	return 1;
+}
+
+/*
+ * Queue one JSON Lines record (n bytes of JSON, a newline added).  Waits
+ * while the queue holds STREAM_MAX bytes (a longer line goes alone).
+ * Returns nonzero when the reader is gone: the operation should stop.
+ */
+static int
+stream_push(struct job *j, const char *s, size_t n)
+{
+	struct vc_serve *srv = j->srv;
+	int wake = 0, rc = 0, oom = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	while (!j->gone && !srv->wstop && j->oq.len > j->ooff &&
+	    j->oq.len - j->ooff + n + 1 > STREAM_MAX)
+		pthread_cond_wait(&srv->scv, &srv->mu);
+	if (j->gone || srv->wstop || j->oq.oom)
+		rc = 1;
+	else {
+		/* Reuse the front the loop has taken rather than grow. */
+		if (j->ooff > 0 && (j->ooff == j->oq.len || j->ooff >= j->oq.cap / 2)) {
+			memmove(j->oq.p, j->oq.p + j->ooff, j->oq.len - j->ooff);
+			j->oq.len -= j->ooff;
+			j->ooff = 0;
+		}
+		sb_add(&j->oq, s, n);
+		sb_add(&j->oq, "\n", 1);
+		if (j->oq.oom) {
+			/* What was queued stays valid; the stream ends cut. */
+			j->oerr = 1;
+			rc = oom = 1;
+		} else {
+			j->olines++;
+			if (j->owant) {
+				j->owant = 0;
+				wake = ready_add(srv, j);
+			}
+		}
 	}
-	if (rc == VC_ETEMP)
-		snprintf(j->extra, sizeof j->extra, "Retry-After: 1\r\n");
-	else if (rc == VC_ERATE)
-		snprintf(j->extra, sizeof j->extra, "Retry-After: 60\r\n");
-	job_fail(j, status, vc_err_name(rc), msg);
+	pthread_mutex_unlock(&srv->mu);
+	if (wake)
+		lws_cancel_service(srv->lws);
+	if (oom)
+		srv_log(srv, VC_SERVE_LOG_ERROR, "request %s: out of memory streaming", j->rid);
+	return rc;
+}
+
+/* Queue a value (consumed) as one line. */
+static int
+stream_push_jv(struct job *j, jv v)
+{
+	jv s = jv_dump_string(v, 0);
+	int rc = stream_push(j, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+
+	jv_free(s);
+	return rc;
+}
+
+/* ctx->emit, ctx->emit_raw and ctx->report of a streamed request. */
+static int
+stream_emit(vc_ctx *ctx, jv rec, void *arg)
+{
+	(void)ctx;
+	return stream_push_jv(arg, rec);
+}
+
+static int
+stream_emit_raw(vc_ctx *ctx, const char *json, size_t n, void *arg)
+{
+	(void)ctx;
+	return stream_push(arg, json, n);
+}
+
+static void
+stream_report(vc_ctx *ctx, const char *msg, void *arg)
+{
+	(void)ctx;
+	(void)stream_push_jv(arg, jv_object_set(jv_object(), jv_string("warning"),
+	    jv_string(msg)));
+}
+
+/*
+ * The end of a streamed request: the operation's output as lines, or its
+ * error.  An error before the first line is an ordinary error response;
+ * after it, 200 is out already, so the last line is the error and the
+ * stream is cut (no last chunk) for the client to notice.
+ */
+static void
+stream_end(struct worker *w, struct job *j, const char *opname, int rc, jv out)
+{
+	if (rc != VC_EOK) {
+		const char *msg;
+
+		jv_free(out);
+		if (j->olines == 0 && !j->oerr) {
+			job_error(w, j, opname, rc);
+			return;
+		}
+		msg = error_message(w, j, opname, rc);
+		(void)stream_push_jv(j, jv_object_set(jv_object_set(jv_object(),
+		    jv_string("error"), jv_string(vc_err_name(rc))),
+		    jv_string("message"), jv_string(msg)));
+		j->oerr = 1;
+		j->sresp = 1;
+		return;
+	}
+	switch (jv_get_kind(out)) {
+	case JV_KIND_ARRAY: {
+		/* A handler that collects rather than emits: one line each. */
+		int n = jv_array_length(jv_copy(out));
+
+		for (int i = 0; i < n; i++)
+			if (stream_push_jv(j, jv_array_get(jv_copy(out), i)) != 0)
+				break;
+		jv_free(out);
+		break;
+	}
+	case JV_KIND_OBJECT:
+		(void)stream_push_jv(j, out);
+		break;
+	case JV_KIND_INVALID:
+	case JV_KIND_NULL:
+		jv_free(out);
+		break;
+	default:
+		(void)stream_push_jv(j, jv_object_set(jv_object(), jv_string("result"), out));
+		break;
+	}
+	j->sresp = 1;
+}
+
+/*
+ * fopencookie read function over the job's input queue: waits for bytes,
+ * 0 at the end of the body, -1 (ECONNABORTED) when the body will never
+ * be complete (the client went away, it was too large, the server stops).
+ */
+static ssize_t
+body_read(void *cookie, char *buf, size_t size)
+{
+	struct job *j = cookie;
+	struct vc_serve *srv = j->srv;
+	size_t n;
+	int wake = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	while (j->iq.len == j->ioff && !j->ieof && !j->iabort && !srv->wstop)
+		pthread_cond_wait(&srv->scv, &srv->mu);
+	if (j->iabort || srv->wstop || (j->iq.len == j->ioff && !j->ieof)) {
+		pthread_mutex_unlock(&srv->mu);
+		errno = ECONNABORTED;
+		return -1;
+	}
+	if ((n = j->iq.len - j->ioff) == 0) {
+		pthread_mutex_unlock(&srv->mu);
+		return 0;       /* the end of the body */
+	}
+	if (n > size)
+		n = size;
+	memcpy(buf, j->iq.p + j->ioff, n);
+	j->ioff += n;
+	if (j->ioff == j->iq.len)
+		j->ioff = j->iq.len = 0;
+	if (j->iwant && j->iq.len - j->ioff <= INPUT_LOW) {
+		j->iwant = 0;
+		wake = ready_add(srv, j);
+	}
+	pthread_mutex_unlock(&srv->mu);
+	if (wake)
+		lws_cancel_service(srv->lws);
+	return (ssize_t)n;
 }
 
 static const struct vc_param *
@@ -1604,6 +1950,7 @@ job_run(struct worker *w, struct job *j)
 	const char *cred;
 	char why[256];
 	struct vc_jsonl input;
+	FILE *body = NULL;
 
 	ctx_reset(ctx, j);
 	op = vc_op_route(j->method, j->path, &args, &method_ok);
@@ -1652,12 +1999,27 @@ job_run(struct worker *w, struct job *j)
 		}
 	}
 	if (op->flags & VC_OP_INPUT) {
-		if (j->body_len > 0 && !input_type_ok(j->content_type, why, sizeof why)) {
+		if ((j->input || j->body_len > 0) &&
+		    !input_type_ok(j->content_type, why, sizeof why)) {
 			jv_free(args);
 			job_fail(j, 415, NULL, why);
 			return;
 		}
-		vc_jsonl_mem(&input, "body", j->body ? j->body : "", j->body_len);
+		if (j->input) {
+			/* The body as it arrives, never whole in memory. */
+			static const cookie_io_functions_t io = { .read = body_read };
+
+			if ((body = fopencookie(j, "r", io)) == NULL) {
+				jv_free(args);
+				job_fail(j, 500, NULL, "internal error");
+				return;
+			}
+			memset(&input, 0, sizeof input);
+			input.f = body;
+			input.name = "body";
+			input.max = VC_JSONL_MAX;
+		} else
+			vc_jsonl_mem(&input, "body", j->body ? j->body : "", j->body_len);
 		ctx->in = &input;
 	} else if (j->body_len > 0 &&
 	    (st = body_args(w->srv, j, op, &args, why, sizeof why)) != 0) {
@@ -1666,15 +2028,27 @@ job_run(struct worker *w, struct job *j)
 		return;
 	}
 
+	if (j->stream) {
+		ctx->emit = stream_emit;
+		ctx->emit_raw = stream_emit_raw;
+		ctx->report = stream_report;
+		ctx->stream_arg = j;
+	}
 	rc = vc_op_call(ctx, op, args, &out);
 	if (ctx->in != NULL) {
 		vc_jsonl_release(&input);
 		ctx->in = NULL;
 	}
+	if (body != NULL)
+		fclose(body);
 	/* A handler that left its transaction open must not hand it to the
 	 * next request this worker runs. */
 	if (ctx->store != NULL && ctx->store->in_tx)
 		vc_tx_rollback(ctx);
+	if (j->stream) {
+		stream_end(w, j, op->name, rc, out);
+		return;
+	}
 	if (rc != VC_EOK) {
 		jv_free(out);
 		job_error(w, j, op->name, rc);
@@ -1787,6 +2161,10 @@ job_abandon(struct vc_serve *srv, struct job *j)
 		srv->qlen--;
 		unqueued = 1;
 	}
+	/* A worker streaming for it stops at its next line or read. */
+	j->gone = 1;
+	j->iabort = 1;
+	pthread_cond_broadcast(&srv->scv);
 	pthread_mutex_unlock(&srv->mu);
 	j->conn = NULL;         /* running or done: freed when drained */
 	if (unqueued)
@@ -1825,6 +2203,10 @@ request_reset(struct conn *c)
 	c->rid[0] = '\0';
 	c->scan = 0;
 	c->checked = 0;
+	c->input = c->ipaused = 0;
+	c->itotal = 0;
+	c->streaming = c->schunked = 0;
+	c->sbytes = 0;
 }
 
 static void
@@ -1864,6 +2246,284 @@ in_append(struct conn *c, const char *data, size_t len)
 	memcpy(c->in + c->in_len, data, len);
 	c->in_len += len;
 	return 0;
+}
+
+/* ---- streams (lws thread) ------------------------------------------------ */
+
+static int reject(struct conn *c, int status, const char *why);
+
+/* Drop the connection from outside its own callback. */
+static void
+conn_kill(struct conn *c)
+{
+	c->close = 1;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Nothing to write: the body's silence timeout while one is read, none
+ * while the worker is the one to wait for. */
+static void
+conn_wait_timeout(struct conn *c)
+{
+	if (c->state == CS_BODY && !c->ipaused)
+		conn_timeout(c, c->srv->cfg.body_timeout);
+	else
+		conn_timeout(c, 0);
+}
+
+/* Append n bytes of a streamed body to c->out, as one chunk in HTTP/1.1. */
+static void
+chunk_add(struct conn *c, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	out_begin(c);
+	if (c->schunked)
+		sb_fmt(&c->out, "%zx\r\n", n);
+	sb_add(&c->out, p, n);
+	if (c->schunked)
+		sb_str(&c->out, "\r\n");
+	c->sbytes += n;
+}
+
+/* Start a streamed response: 200 and its head.  HTTP/1.0 has no chunks:
+ * the body ends with the connection. */
+static void
+stream_head(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+
+	c->streaming = 1;
+	c->schunked = c->req.minor >= 1;
+	if (!c->schunked || srv->stopping)
+		c->close = 1;
+	out_begin(c);
+	build_head(srv, &c->out, 200, c->rid, c->req.origin, c->close, NULL,
+	    JSONL_TYPE, -1, c->schunked);
+}
+
+/* The worker queued the first lines since the loop last ran dry. */
+static void
+stream_kick(struct conn *c)
+{
+	if (!c->streaming)
+		stream_head(c);
+	if (c->out.oom) {
+		conn_kill(c);
+		return;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Move queued lines of the job into c->out as one chunk and let a waiting
+ * worker go on.  0 when there were none: the worker's next line then
+ * wakes the loop (owant). */
+static size_t
+stream_take(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+	struct job *j = c->job;
+	size_t n;
+
+	pthread_mutex_lock(&srv->mu);
+	n = j->oq.len - j->ooff;
+	if (n > STREAM_TAKE)
+		n = STREAM_TAKE;
+	if (n > 0) {
+		chunk_add(c, j->oq.p + j->ooff, n);
+		j->ooff += n;
+		if (j->ooff == j->oq.len)
+			j->ooff = j->oq.len = 0;
+		pthread_cond_broadcast(&srv->scv);
+	} else
+		j->owant = 1;
+	pthread_mutex_unlock(&srv->mu);
+	return n;
+}
+
+/*
+ * The job of a streamed answer is done (its worker has let go of it):
+ * send what it left and the last chunk, or, after an error line, nothing
+ * more: the cut stream closes.  Then finish the request as any other.
+ */
+static void
+stream_finish(struct conn *c, struct job *j)
+{
+	struct vc_serve *srv = c->srv;
+
+	c->job = NULL;
+	if (!c->streaming)
+		stream_head(c);
+	if (j->oq.len > j->ooff)
+		chunk_add(c, j->oq.p + j->ooff, j->oq.len - j->ooff);
+	if (!j->oerr && c->schunked)
+		sb_str(&c->out, "0\r\n\r\n");
+	/* Cut after an error line; or a body is still coming that nobody reads. */
+	if (j->oerr || c->state == CS_BODY)
+		c->close = 1;
+	c->state = CS_WRITE;
+	c->ipaused = 0;
+	lws_rx_flow_control(c->wsi, 0);
+	if (c->out.oom) {
+		conn_kill(c);
+		return;
+	}
+	access_log(c, 200, c->sbytes);
+	conn_timeout(c, srv->cfg.write_timeout);
+	lws_callback_on_writable(c->wsi);
+}
+
+/* An import: hand the request to a worker now, its body as it comes.
+ * Returns 1 when it was answered instead (the connection then closes). */
+static int
+input_dispatch(struct conn *c)
+{
+	struct job *j;
+
+	if ((j = job_new(c)) == NULL) {
+		c->close = 1;
+		respond_error(c, 500, "internal error", NULL);
+		return 1;
+	}
+	j->input = 1;
+	if (job_submit(c->srv, j) != 0) {
+		job_free(j);
+		c->close = 1;
+		respond_error(c, 503, "server busy, retry", "Retry-After: 1\r\n");
+		return 1;
+	}
+	c->job = j;
+	c->input = 1;
+	c->itotal = 0;
+	return 0;
+}
+
+/*
+ * The body of an import went wrong (framing, size): the worker's next
+ * read fails, and the client gets status; or, when a 200 stream is out
+ * already, an error line and the end of the connection.
+ */
+static int
+input_fail(struct conn *c, int status, const char *why)
+{
+	char *line;
+	size_t len = 0;
+
+	if (c->job != NULL) {
+		job_abandon(c->srv, c->job);
+		c->job = NULL;
+	}
+	if (!c->streaming)
+		return reject(c, status, why);
+	if ((line = error_json(status_name(status), why, &len)) != NULL) {
+		line[len] = '\n';
+		chunk_add(c, line, len + 1);
+		free(line);
+	}
+	c->close = 1;
+	c->state = CS_WRITE;
+	c->ipaused = 0;
+	lws_rx_flow_control(c->wsi, 0);
+	if (c->out.oom) {
+		conn_kill(c);
+		return 1;
+	}
+	access_log(c, 200, c->sbytes);
+	conn_timeout(c, c->srv->cfg.write_timeout);
+	lws_callback_on_writable(c->wsi);
+	return 1;
+}
+
+/* Pass the body bytes in c->in to the import's worker; 1 when the state
+ * moved on.  While the worker has INPUT_MAX bytes unread the socket is
+ * not read: memory stays flat however large the body. */
+static int
+input_step(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+	struct job *j = c->job;
+	const char *data;
+	size_t dlen, used;
+	int done, full, oom = 0;
+
+	if (j == NULL)
+		return reject(c, 500, "internal error");
+	pthread_mutex_lock(&srv->mu);
+	if ((full = j->iq.len - j->ioff >= INPUT_MAX))
+		j->iwant = 1;   /* its reads wake the loop below INPUT_LOW */
+	pthread_mutex_unlock(&srv->mu);
+	if (full) {
+		if (!c->ipaused) {
+			c->ipaused = 1;
+			lws_rx_flow_control(c->wsi, 0);
+			if (c->out.len == 0)
+				conn_timeout(c, 0);     /* we are the slow side */
+		}
+		return 0;
+	}
+	if (c->in_len == 0)
+		return 0;
+	if (c->req.chunked) {
+		long n;
+
+		c->body_len = 0;
+		n = vc_serve_chunked_feed(&c->chunk, c->in, c->in_len, &c->body,
+		    &c->body_len, &c->body_cap, srv->cfg.max_import - (size_t)c->itotal);
+		if (n == -1)
+			return input_fail(c, 400, "bad chunked encoding");
+		if (n < 0)
+			return input_fail(c, 413, "request body too large");
+		data = c->body;
+		dlen = c->body_len;
+		used = (size_t)n;
+		done = c->chunk.done;
+	} else {
+		uint64_t want = (uint64_t)c->req.content_length - c->itotal;
+
+		dlen = c->in_len < want ? c->in_len : (size_t)want;
+		data = c->in;
+		used = dlen;
+		done = c->itotal + dlen == (uint64_t)c->req.content_length;
+	}
+	c->itotal += dlen;
+	if (dlen > 0 || done) {
+		pthread_mutex_lock(&srv->mu);
+		if (j->ioff > 0 && (j->ioff == j->iq.len || j->ioff >= j->iq.cap / 2)) {
+			memmove(j->iq.p, j->iq.p + j->ioff, j->iq.len - j->ioff);
+			j->iq.len -= j->ioff;
+			j->ioff = 0;
+		}
+		if (dlen > 0)
+			sb_add(&j->iq, data, dlen);
+		if (done)
+			j->ieof = 1;
+		oom = j->iq.oom;
+		pthread_cond_broadcast(&srv->scv);
+		pthread_mutex_unlock(&srv->mu);
+	}
+	if (oom)
+		return input_fail(c, 500, "internal error");
+	in_consume(c, used);
+	if (!done)
+		return 0;
+	/* All of it is in: what is left is waiting for the answer. */
+	c->state = CS_WAIT;
+	c->ipaused = 0;
+	lws_rx_flow_control(c->wsi, 0);
+	if (c->out.len == 0)
+		conn_timeout(c, 0);
+	return 1;
+}
+
+/* The worker read the import's input below INPUT_LOW: read on. */
+static void
+input_resume(struct conn *c)
+{
+	c->ipaused = 0;
+	lws_rx_flow_control(c->wsi, 1);
+	conn_timeout(c, c->srv->cfg.body_timeout);
+	if (conn_advance(c) < 0)
+		conn_kill(c);
 }
 
 /* The request is complete: answer here or hand it to a worker. */
@@ -1949,7 +2609,9 @@ head_step(struct conn *c)
 	char why[256] = "";
 	char *le, *end;
 	size_t skip = 0, hl;
-	int st;
+	int st, input, method_ok = 0;
+	const struct vc_op *op;
+	jv pa;
 
 	/* RFC 9112 2.2: ignore empty lines before a request line. */
 	while (skip < 8 && skip + 1 < c->in_len && c->in[skip] == '\r' && c->in[skip + 1] == '\n')
@@ -1993,9 +2655,21 @@ head_step(struct conn *c)
 	c->parsed = 1;
 	if (c->req.close)
 		c->close = 1;
-	if (c->req.content_length > (int64_t)cfg->max_body)
+	/* An import's body may be larger: it is streamed, never held. */
+	pa = jv_object();
+	op = vc_op_route(c->req.method, c->req.path, &pa, &method_ok);
+	jv_free(pa);
+	input = op != NULL && (op->flags & VC_OP_INPUT);
+	if (c->req.content_length >= 0 &&
+	    (uint64_t)c->req.content_length > (uint64_t)(input ? cfg->max_import : cfg->max_body))
 		return reject(c, 413, "request body too large");
 	if (c->req.chunked || c->req.content_length > 0) {
+		c->state = CS_BODY;
+		conn_timeout(c, cfg->body_timeout);
+		/* An import starts now and reads its body as it comes; no
+		 * "100 Continue" when there is no worker for it (503). */
+		if (input && input_dispatch(c) != 0)
+			return 1;
 		if (c->req.expect_continue) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -2003,8 +2677,6 @@ head_step(struct conn *c)
 			sb_add(&c->out, cont, sizeof cont - 1);
 			lws_callback_on_writable(c->wsi);
 		}
-		c->state = CS_BODY;
-		conn_timeout(c, cfg->body_timeout);
 		return 1;
 	}
 	return dispatch(c);
@@ -2016,6 +2688,8 @@ body_step(struct conn *c)
 	const struct vc_serve_config *cfg = &c->srv->cfg;
 	size_t want, take;
 
+	if (c->input)
+		return input_step(c);
 	if (c->req.chunked) {
 		long n = vc_serve_chunked_feed(&c->chunk, c->in, c->in_len, &c->body,
 		    &c->body_len, &c->body_cap, cfg->max_body);
@@ -2075,11 +2749,15 @@ conn_advance(struct conn *c)
 static int
 conn_open(struct vc_serve *srv, struct conn *c, struct lws *wsi)
 {
+	unsigned char bin[16];
 	int n;
 
 	c->srv = srv;
 	c->wsi = wsi;
-	if (lws_get_peer_simple(wsi, c->ip, sizeof c->ip) == NULL)
+	/* lws puts getpeername's error text in the buffer when the peer is
+	 * gone already: only an address may reach the access log. */
+	if (lws_get_peer_simple(wsi, c->ip, sizeof c->ip) == NULL ||
+	    (inet_pton(AF_INET, c->ip, bin) != 1 && inet_pton(AF_INET6, c->ip, bin) != 1))
 		snprintf(c->ip, sizeof c->ip, "%s", "unknown");
 	if (srv->stopping) {
 		c->srv = NULL;
@@ -2122,6 +2800,8 @@ conn_close(struct conn *c)
 		job_abandon(srv, c->job);
 		c->job = NULL;
 	}
+	if (c->streaming && c->state != CS_WRITE)
+		access_log(c, 200, c->sbytes);  /* cut short by the client */
 	request_reset(c);
 	wipe_free(c->in, c->in_cap);
 	c->in = NULL;
@@ -2175,7 +2855,7 @@ conn_writeable(struct conn *c)
 		if (lws_write(c->wsi, (unsigned char *)c->out.p + c->out_off, n, LWS_WRITE_RAW) < 0)
 			return -1;
 		c->out_off += n;
-		if (c->state == CS_WRITE)
+		if (c->state == CS_WRITE || c->streaming)
 			conn_timeout(c, srv->cfg.write_timeout);
 		/* Come back once lws has flushed it all, even the last piece. */
 		lws_callback_on_writable(c->wsi);
@@ -2183,6 +2863,16 @@ conn_writeable(struct conn *c)
 	}
 	sb_wipe(&c->out);
 	c->out_off = 0;
+	if (c->streaming && c->job != NULL) {
+		/* The worker is still at it: its next lines, if any yet. */
+		if (stream_take(c) > 0) {
+			if (c->out.oom)
+				return -1;
+			lws_callback_on_writable(c->wsi);
+		} else
+			conn_wait_timeout(c);
+		return 0;
+	}
 	if (c->state != CS_WRITE)
 		return 0;       /* that was a "100 Continue" */
 
@@ -2250,7 +2940,12 @@ accept_all(struct vc_serve *srv)
 	}
 }
 
-/* Hand finished jobs back to their connections. */
+/*
+ * Serve the streams the workers moved, then hand finished jobs back to
+ * their connections.  The done list is taken first: a job on it may
+ * still be on the ready list (it got there before it was done), never
+ * the other way round, so no ready job is freed before it is seen.
+ */
 static void
 drain_done(struct vc_serve *srv)
 {
@@ -2260,13 +2955,42 @@ drain_done(struct vc_serve *srv)
 	j = srv->dhead;
 	srv->dhead = srv->dtail = NULL;
 	pthread_mutex_unlock(&srv->mu);
+	for (;;) {
+		struct job *r;
+		struct conn *c;
+
+		pthread_mutex_lock(&srv->mu);
+		if ((r = srv->rhead) != NULL) {
+			if ((srv->rhead = r->rnext) == NULL)
+				srv->rtail = NULL;
+			r->ready = 0;
+		}
+		pthread_mutex_unlock(&srv->mu);
+		if (r == NULL)
+			break;
+		if ((c = r->conn) == NULL || c->job != r)
+			continue;       /* the connection went away */
+		if (c->ipaused && c->state == CS_BODY)
+			input_resume(c);
+		if (c->job == r && r->stream)
+			stream_kick(c);
+	}
 	for (; j != NULL; j = next) {
 		struct conn *c = j->conn;
 
 		next = j->next;
-		if (c != NULL && c->job == j && c->state == CS_WAIT) {
-			c->job = NULL;
-			respond(c, j->status, j->resp, j->resp_len, j->extra[0] ? j->extra : NULL);
+		if (c != NULL && c->job == j && (c->state == CS_WAIT || c->state == CS_BODY)) {
+			if (j->sresp)
+				stream_finish(c, j);
+			else {
+				c->job = NULL;
+				/* An early answer to an import: the rest of its
+				 * body is not read, so the connection ends. */
+				if (c->state == CS_BODY)
+					c->close = 1;
+				respond(c, j->status, j->resp, j->resp_len,
+				    j->extra[0] ? j->extra : NULL);
+			}
 		}
 		job_free(j);
 	}
@@ -2400,6 +3124,7 @@ workers_stop(struct vc_serve *srv)
 	srv->qhead = srv->qtail = NULL;
 	srv->qlen = 0;
 	pthread_cond_broadcast(&srv->cv);
+	pthread_cond_broadcast(&srv->scv);      /* workers blocked on a stream */
 	pthread_mutex_unlock(&srv->mu);
 	for (; q != NULL; q = next) {
 		next = q->next;
@@ -2412,10 +3137,12 @@ workers_stop(struct vc_serve *srv)
 			pthread_join(srv->workers[i].th, NULL);
 			srv->workers[i].started = 0;
 		}
-	/* Jobs finished while we waited: their connections are about to go. */
+	/* Jobs finished while we waited: their connections are about to go.
+	 * Every job on the ready list is among them. */
 	pthread_mutex_lock(&srv->mu);
 	q = srv->dhead;
 	srv->dhead = srv->dtail = NULL;
+	srv->rhead = srv->rtail = NULL;
 	pthread_mutex_unlock(&srv->mu);
 	for (; q != NULL; q = next) {
 		next = q->next;
@@ -2467,6 +3194,7 @@ vc_serve_free(struct vc_serve *srv)
 	}
 	pthread_mutex_destroy(&srv->mu);
 	pthread_cond_destroy(&srv->cv);
+	pthread_cond_destroy(&srv->scv);
 	pthread_mutex_destroy(&srv->stopmu);
 	pthread_mutex_destroy(&srv->logmu);
 	free(srv);
@@ -2486,6 +3214,9 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	*out = NULL;
 	if (cfg->max_body == 0 || cfg->max_body > 256 * (size_t)MIB)
 		return vc_fail(ctx, VC_EUSAGE, "--max-body must be 1 to %d bytes", 256 * MIB);
+	if (cfg->max_import == 0 || (uint64_t)cfg->max_import > VC_SERVE_MAX_IMPORT)
+		return vc_fail(ctx, VC_EUSAGE, "--max-import must be 1 to %llu bytes",
+		    (unsigned long long)VC_SERVE_MAX_IMPORT);
 	for (i = 0; i < cfg->ncors; i++)
 		if ((rc = vc_serve_check_origin(ctx, cfg->cors[i])) != VC_EOK)
 			return rc;
@@ -2495,6 +3226,7 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	srv->lfd = -1;
 	pthread_mutex_init(&srv->mu, NULL);
 	pthread_cond_init(&srv->cv, NULL);
+	pthread_cond_init(&srv->scv, NULL);
 	pthread_mutex_init(&srv->stopmu, NULL);
 	pthread_mutex_init(&srv->logmu, NULL);
 

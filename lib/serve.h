@@ -10,6 +10,15 @@
  * 414/431, and it rewrites request paths.  lws owns the sockets, the poll
  * loop, the timeouts and the cross-thread wake-up (lws_cancel_service).
  *
+ * Streaming.  A request whose Accept prefers application/x-ndjson (or
+ * application/jsonl) gets its records as JSON Lines while the operation
+ * runs: the worker's ctx->emit pushes each record into a bounded queue
+ * (the worker waits while it is full), the loop sends it with chunked
+ * transfer coding.  The body of an import (VC_OP_INPUT) goes the other
+ * way: the worker reads it as it arrives, through a bounded queue the
+ * loop fills (the loop stops reading the socket while it is full).
+ * Memory per request stays flat whatever the number of records.
+ *
  * Ownership: vc_serve_new copies what it needs from the config except the
  * strings (db_path, cors[]), which must outlive the server.
  * vc_serve_free releases everything vc_serve_new made.  lib/ never
@@ -24,6 +33,7 @@
 #include "vc.h"
 
 #define VC_SERVE_MAX_CORS 16
+#define VC_SERVE_MAX_IMPORT (1ULL << 40)       /* --max-import: 1 TiB */
 
 /* A log line is one request (ACCESS) or anything else (ERROR). */
 enum { VC_SERVE_LOG_ACCESS = 0, VC_SERVE_LOG_ERROR = 1 };
@@ -40,6 +50,8 @@ struct vc_serve_config {
 	const char *cors[VC_SERVE_MAX_CORS];    /* exact allowed origins */
 	int ncors;
 	size_t max_body;        /* request body bytes */
+	size_t max_import;      /* body bytes of an import (VC_OP_INPUT),
+	                         * streamed to the worker, never held whole */
 	size_t max_line;        /* request line bytes (414) */
 	size_t max_headers;     /* header section bytes (431) */
 	int max_fields;         /* header fields (431) */
@@ -57,8 +69,9 @@ struct vc_serve_config {
 	void *log_arg;
 };
 
-/* Defaults: 127.0.0.1:8000, 1 MiB body, 8 KiB line, 16 KiB / 100 header
- * fields, JSON depth 32, timeouts 10/30/60/30 s, drain 5 s. */
+/* Defaults: 127.0.0.1:8000, 1 MiB body, 256 MiB import body, 8 KiB line,
+ * 16 KiB / 100 header fields, JSON depth 32, timeouts 10/30/60/30 s,
+ * drain 5 s. */
 void vc_serve_config_init(struct vc_serve_config *cfg);
 
 /* Parse "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" into cfg (VC_EUSAGE). */
@@ -97,6 +110,8 @@ struct vc_serve_req {
 	int chunked;
 	int close;              /* Connection: close, or HTTP/1.0 */
 	int expect_continue;
+	int accept_jsonl;       /* Accept prefers application/x-ndjson or
+	                         * application/jsonl to application/json */
 	int nfields;
 	const char *content_type, *authorization, *origin, *user_agent;
 	const char *acr_method; /* Access-Control-Request-Method */

@@ -37,4 +37,16 @@ is "$w" 900 "the wait is capped at 900 s"
 as root "$ROOT_PW"
 run vc-auth audit list --action auth.login --outcome failure -o jsonl
 like "$out" 'throttled after repeated failures' "throttled attempts are audited with the reason"
+# Over HTTP: 429 with the wait in Retry-After.
+PORT=$(free_port)
+vc-serve --listen "127.0.0.1:$PORT" 2> "$T/log" &
+echo $! >> "$T/pids"
+i=0
+while [ $i -lt 100 ] && ! grep -q 'listening on' "$T/log"; do sleep 0.1; i=$((i + 1)); done
+for i in 1 2 3 4 5 6; do
+	curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"username":"httpuser","password":"not the password!"}' "http://127.0.0.1:$PORT/api/auth/login"
+done
+code=$(curl -s -D "$T/h" -o "$T/b" -w '%{http_code}' -H 'Content-Type: application/json' -d '{"username":"httpuser","password":"not the password!"}' "http://127.0.0.1:$PORT/api/auth/login")
+is "$code:$(jq -r .error "$T/b")" "429:rate_limited" "over HTTP a throttled login is 429 rate_limited"
+like "$(tr -d '\r' < "$T/h" | sed -n 's/^Retry-After: //Ip')" '^[12]$' "Retry-After says how long to wait"
 done_testing
