@@ -272,3 +272,19 @@ CREATE TABLE auth_throttle (
 	last_failure_at INTEGER NOT NULL,
 	locked_until INTEGER NOT NULL DEFAULT 0
 );
+
+-- Indicators of compromise (issue 5), per tenant.  value is normalised:
+-- lower case for hashes, domains, file names and paths; canonical text
+-- for addresses and networks.
+CREATE TABLE iocs (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	type TEXT NOT NULL CHECK (type IN ('sha256','sha1','md5','ip','cidr','domain','filename','path')),
+	value TEXT NOT NULL,
+	severity TEXT NOT NULL DEFAULT 'high' CHECK (severity IN ('low','medium','high','critical')),
+	source TEXT,
+	description TEXT,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	UNIQUE (tenant_id, type, value)
+);

@@ -89,6 +89,16 @@ _vc_complete() {
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			verbs="$( [ "$w1" = config ] && echo set) $( [ "$w1" = config ] && echo show) $( [ "$w1" = config ] && echo test) $( [ "$w1" = config ] && echo delete) $( [ "$w1" = flow ] && echo results) "
 		fi ;;
+	vc-score)
+		verbs="ioc ioc ioc "
+		case "$w1 $w2" in
+		"ioc import"*) opts="--severity --source " ;;
+		"ioc list"*) opts="--type " ;;
+		"ioc delete"*) opts="" ;;
+		esac
+		if [ "$COMP_CWORD" -eq 2 ]; then
+			verbs="$( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
+		fi ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --db --json-errors -o -h" -- "$cur"))

@@ -17,6 +17,7 @@
 #include "cases.h"
 #include "hosts.h"
 #include "hunt.h"
+#include "ioc.h"
 #include "ops.h"
 #include "store.h"
 
@@ -314,6 +315,20 @@ static const struct vc_param p_vr_query[] = {
 	{ "timeout", VC_T_DURATION, 0, "DURATION", NULL, "server-side timeout (default 600s)" },
 	END
 };
+static const struct vc_param p_ioc_import[] = {
+	{ "file", VC_T_STR, VC_P_POS | VC_P_CLI, "FILE", NULL, "CSV or JSONL of IOCs (default: stdin, or -)" },
+	{ "severity", VC_T_STR, 0, "SEVERITY", "low|medium|high|critical", "for lines that give none (default high)" },
+	{ "source", VC_T_STR, 0, "SOURCE", NULL, "for lines that give none: where the IOCs come from" },
+	END
+};
+static const struct vc_param p_ioc_list[] = {
+	{ "type", VC_T_STR, 0, "TYPE", "sha256|sha1|md5|ip|cidr|domain|filename|path", "only this type" },
+	END
+};
+static const struct vc_param p_ioc_id[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "IOC id" },
+	END
+};
 
 const struct vc_op vc_ops[] = {
 	{ "auth.init", "vc-auth", "init", NULL, NULL, VC_ROLE_ANON,
@@ -455,6 +470,13 @@ const struct vc_op vc_ops[] = {
 	  "a hunt's result rows (with ClientId, FlowId, Fqdn)", "hunt" },
 	{ "velociraptor.query", "vc-hunt", "query", "POST", "/api/velociraptor/query", VC_ROLE_ADMIN,
 	  VC_OP_RAW, vc_op_vr_query, p_vr_query, "run any VQL (values through --env)", "query" },
+	{ "iocs.import", "vc-score", "ioc import", "POST", "/api/threat-intel/iocs", VC_ROLE_ANALYST,
+	  VC_OP_WRITE | VC_OP_RAW | VC_OP_INPUT, vc_op_ioc_import, p_ioc_import,
+	  "import IOCs (hashes, addresses, networks, domains, paths, file names)", "ioc" },
+	{ "iocs.list", "vc-score", "ioc list", "GET", "/api/threat-intel/iocs", VC_ROLE_VIEWER,
+	  0, vc_op_ioc_list, p_ioc_list, "the tenant's IOCs", "ioc", "id,type,value,severity,source" },
+	{ "iocs.delete", "vc-score", "ioc delete", "DELETE", "/api/threat-intel/iocs/{id}", VC_ROLE_ANALYST,
+	  VC_OP_WRITE, vc_op_ioc_delete, p_ioc_id, "delete an IOC", "ioc" },
 	{ "serve.health", "vc-serve", NULL, "GET", "/health", VC_ROLE_ANON,
 	  VC_OP_PUBLIC, op_health, p_none, "liveness and store check", NULL },
 	{ "serve.index", "vc-serve", NULL, "GET", "/", VC_ROLE_ANON,
