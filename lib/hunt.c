@@ -27,6 +27,20 @@
 
 /* ---- the tenant's config ------------------------------------------------ */
 
+/*
+ * Fail with err, the message prefix, then the message already in ctx.
+ * vc_fail cannot take ctx->errmsg as an argument: vsnprintf would read
+ * the buffer it writes (undefined; glibc leaves it empty).
+ */
+static int
+refail(vc_ctx *ctx, int err, const char *prefix)
+{
+	char msg[sizeof ctx->errmsg];
+
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	return vc_fail(ctx, err, "%s%s", prefix, msg);
+}
+
 static int
 load_config(vc_ctx *ctx, struct vc_vr_config *cfg, char *org, size_t orgsz)
 {
@@ -50,7 +64,7 @@ load_config(vc_ctx *ctx, struct vc_vr_config *cfg, char *org, size_t orgsz)
 	if (vc_secret_open(ctx, ctx->store->keys, ad, (const char *)sqlite3_column_text(q, 6),
 	    &key, &keylen) != 0) {
 		sqlite3_finalize(q);
-		return vc_fail(ctx, VC_ECONFIG, "the stored Velociraptor key does not open: %s", ctx->errmsg);
+		return refail(ctx, VC_ECONFIG, "the stored Velociraptor key does not open: ");
 	}
 	cfg->name = sqlite3_column_text(q, 0) ? strdup((const char *)sqlite3_column_text(q, 0)) : NULL;
 	snprintf(cfg->host, sizeof cfg->host, "%s", (const char *)sqlite3_column_text(q, 1));
@@ -102,10 +116,10 @@ vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out)
 	if (org != NULL && strlen(org) > 120)
 		return vc_fail(ctx, VC_EUSAGE, "org id too long");
 	if ((rc = vc_vr_config_parse(ctx, yaml, strlen(yaml), &cfg)) != 0)
-		return rc == VC_ECONFIG ? vc_fail(ctx, VC_EINVAL, "%s", ctx->errmsg) : rc;
+		return rc == VC_ECONFIG ? refail(ctx, VC_EINVAL, "") : rc;
 	if ((rc = vc_vr_cert_info(ctx, cfg.cert_pem, &not_after, fp, cn, sizeof cn)) != 0) {
 		vc_vr_config_release(&cfg);
-		return vc_fail(ctx, VC_EINVAL, "%s", ctx->errmsg);
+		return refail(ctx, VC_EINVAL, "");
 	}
 	snprintf(ad, sizeof ad, KEY_AD_FMT, ctx->who.tenant_id);
 	rc = vc_secret_seal(ctx, ctx->store->keys, ad, cfg.key_pem, strlen(cfg.key_pem), &sealed);
@@ -171,6 +185,7 @@ struct sink {
 	int gone;               /* the reader went away */
 	jv last;                /* the last row, parsed (for one-row answers) */
 	int keep_last;
+	int error_logs;         /* ERROR: / VQL Error lines seen */
 };
 
 static int
@@ -260,6 +275,14 @@ on_log(void *arg, const char *line)
 {
 	struct sink *k = arg;
 
+	/* The first error line becomes the call's error message (lib/vr.c);
+	 * report the others, which a progress line would only flash. */
+	if (strncmp(line, "ERROR:", 6) == 0 || strstr(line, "VQL Error") != NULL ||
+	    strstr(line, "Timeout Error") != NULL) {
+		if (k->error_logs++ > 0)
+			vc_bad(k->ctx, "Velociraptor: %s", line);
+		return;
+	}
 	if (k->ctx->progress != NULL)
 		k->ctx->progress(k->ctx, line, k->ctx->stream_arg);
 }
@@ -495,6 +518,17 @@ vc_op_vr_clients(vc_ctx *ctx, jv args, jv *out)
 	return rc;
 }
 
+/* The same over HTTP, where a GET must not write: POST .../clients/sync. */
+int
+vc_op_vr_clients_sync(vc_ctx *ctx, jv args, jv *out)
+{
+	jv a = jv_object_set(jv_copy(args), jv_string("sync"), jv_true());
+	int rc = vc_op_vr_clients(ctx, a, out);
+
+	jv_free(a);
+	return rc;
+}
+
 int
 vc_op_vr_client(vc_ctx *ctx, jv args, jv *out)
 {
@@ -633,13 +667,51 @@ vc_op_vr_flow_results(vc_ctx *ctx, jv args, jv *out)
 	    artifact, 0, out);
 }
 
+/*
+ * The name a finished flow's rows are under, for source(): the artifact,
+ * or its one source when it has sources (the rows of Generic.Client.Info
+ * are under Generic.Client.Info/BasicInformation; the artifact's own name
+ * gives none).  Several sources: the caller must pick one.
+ */
+static int
+results_name(vc_ctx *ctx, jv flow, const char *artifact, char *buf, size_t n)
+{
+	jv names = jv_object_get(jv_copy(flow), jv_string("artifacts_with_results"));
+	size_t al = strlen(artifact);
+	int sources = 0, exact = 0;
+	char list[200] = "";
+
+	snprintf(buf, n, "%s", artifact);
+	if (jv_get_kind(names) == JV_KIND_ARRAY) {
+		jv_array_foreach(names, i, v) {
+			const char *s = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "";
+			if (strcmp(s, artifact) == 0)
+				exact = 1;
+			else if (strncmp(s, artifact, al) == 0 && s[al] == '/') {
+				if (sources++ == 0)
+					snprintf(buf, n, "%s", s);
+				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+				    sources > 1 ? ", " : "", s);
+			}
+			jv_free(v);
+		}
+	}
+	jv_free(names);
+	if (exact)
+		snprintf(buf, n, "%s", artifact);
+	else if (sources > 1)
+		return vc_fail(ctx, VC_EUSAGE, "%.64s has results in several sources (%s): keep each with "
+		    "'vc-hunt flow results CLIENT_ID FLOW_ID --artifact NAME/SOURCE --store'", artifact, list);
+	return 0;
+}
+
 int
 vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *client = vc_arg_str(args, "client"), *artifact;
 	uint64_t timeout = arg_seconds(args, "timeout", 600);
-	int wait = vc_arg_bool(args, "wait") || vc_arg_bool(args, "store");
-	char tmo[24], flow_id[128] = "", state[32];
+	int store = vc_arg_bool(args, "store"), wait = vc_arg_bool(args, "wait") || store;
+	char tmo[24], flow_id[128] = "", state[32], source[256];
 	struct vc_vr_env env[4];
 	struct sink k;
 	struct vc_vr_result res;
@@ -694,13 +766,15 @@ vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	}
 	flow_state(flow, state, sizeof state);
+	rc = store && strcmp(state, "ERROR") != 0 ?
+	    results_name(ctx, flow, artifact, source, sizeof source) : 0;
 	*out = jv_object_set(*out, jv_string("state"), jv_string(state));
 	*out = jv_object_set(*out, jv_string("flow"), flow);
 	if (strcmp(state, "ERROR") == 0)
 		return vc_fail(ctx, VC_EINVAL, "flow %.64s on %.64s ended in ERROR", flow_id, client);
-	if (vc_arg_bool(args, "store")) {
+	if (rc == 0 && store) {
 		jv stored = jv_invalid();
-		if ((rc = flow_rows(ctx, args, client, flow_id, artifact, 1, &stored)) == 0) {
+		if ((rc = flow_rows(ctx, args, client, flow_id, source, 1, &stored)) == 0) {
 			jv a = jv_object_get(stored, jv_string("stored"));
 			*out = jv_object_set(*out, jv_string("stored"), a);
 		} else

@@ -9,6 +9,7 @@ int vc_op_vr_config_test(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_config_delete(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_clients(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_client(vc_ctx *ctx, jv args, jv *out);
+int vc_op_vr_clients_sync(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_flow(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_flow_results(vc_ctx *ctx, jv args, jv *out);

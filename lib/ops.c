@@ -256,7 +256,12 @@ static const struct vc_param p_vr_config_set[] = {
 static const struct vc_param p_vr_clients[] = {
 	{ "search", VC_T_STR, 0, "QUERY", NULL, "Velociraptor client search (host:NAME, label:L, C.id ...)" },
 	{ "label", VC_T_STR, 0, "LABEL", NULL, "clients with this label" },
-	{ "sync", VC_T_BOOL, 0, NULL, NULL, "upsert the clients into the tenant's hosts (analyst)" },
+	{ "sync", VC_T_BOOL, VC_P_CLI, NULL, NULL, "upsert the clients into the tenant's hosts (analyst)" },
+	END
+};
+static const struct vc_param p_vr_sync[] = {
+	{ "search", VC_T_STR, 0, "QUERY", NULL, "Velociraptor client search (host:NAME, label:L, C.id ...)" },
+	{ "label", VC_T_STR, 0, "LABEL", NULL, "clients with this label" },
 	END
 };
 static const struct vc_param p_vr_client[] = {
@@ -447,6 +452,9 @@ const struct vc_op vc_ops[] = {
 	{ "velociraptor.clients", "vc-hunt", "clients", "GET", "/api/velociraptor/clients", VC_ROLE_VIEWER,
 	  VC_OP_RAW, vc_op_vr_clients, p_vr_clients, "Velociraptor's clients (--sync: into hosts)", "host",
 	  "client_id,os_info,last_ip,labels" },
+	{ "velociraptor.clients.sync", "vc-hunt", NULL, "POST", "/api/velociraptor/clients/sync",
+	  VC_ROLE_ANALYST, VC_OP_WRITE | VC_OP_RAW, vc_op_vr_clients_sync, p_vr_sync,
+	  "upsert Velociraptor's clients into the tenant's hosts", "host" },
 	{ "velociraptor.client", "vc-hunt", "client", "GET", "/api/velociraptor/clients/{client_id}",
 	  VC_ROLE_VIEWER, 0, vc_op_vr_client, p_vr_client, "one Velociraptor client", "host" },
 	{ "velociraptor.collect", "vc-hunt", "collect", "POST", "/api/velociraptor/collect", VC_ROLE_ANALYST,
@@ -829,7 +837,9 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 	 * A read may explain its failure in *out (audit verify names the bad
 	 * record); a write's partial result is dropped with its transaction. */
 	vc_tx_rollback(ctx);
-	if (op->flags & VC_OP_WRITE) {
+	/* A RAW operation's output survives its failure: it says what did
+	 * happen (the flow that was scheduled before --wait timed out). */
+	if ((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW)) {
 		jv_free(*out);
 		*out = jv_invalid();
 	}

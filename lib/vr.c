@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -406,11 +407,64 @@ grpc_name(int s)
 	return s >= 0 && s <= 16 ? grpc_names[s] : "UNKNOWN";
 }
 
+/*
+ * What is wrong with our client certificate, found locally: expired, not
+ * yet valid, or not issued by the CA of ca_certificate (Velociraptor's CA
+ * signs both the server's and the API clients' certificates).  A server
+ * that refuses a client certificate under TLS 1.3 often just drops the
+ * connection after the handshake, with no alert we can read, so this is
+ * the only way to name the reason.  Returns 1 with why filled, else 0.
+ */
+static int
+client_cert_problem(const struct vc_vr_config *cfg, char *why, size_t n)
+{
+	BIO *b = BIO_new_mem_buf(cfg->cert_pem, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	X509_STORE *st = NULL;
+	X509_STORE_CTX *sc = NULL;
+	int found = 0;
+
+	BIO_free(b);
+	if (x == NULL)
+		return 0;
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
+		struct tm tm;
+		char day[32] = "?";
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+			strftime(day, sizeof day, "%Y-%m-%d", &tm);
+		snprintf(why, n, "the client certificate expired on %s", day);
+		found = 1;
+	} else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+		snprintf(why, n, "the client certificate is not valid yet (is the clock right?)");
+		found = 1;
+	} else if ((st = X509_STORE_new()) != NULL && (sc = X509_STORE_CTX_new()) != NULL &&
+	    (b = BIO_new_mem_buf(cfg->ca_pem, -1)) != NULL) {
+		X509 *ca;
+		while ((ca = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+			X509_STORE_add_cert(st, ca);
+			X509_free(ca);
+		}
+		BIO_free(b);
+		ERR_clear_error();
+		if (X509_STORE_CTX_init(sc, st, x, NULL) == 1 && X509_verify_cert(sc) != 1) {
+			snprintf(why, n, "the client certificate is not signed by the CA of ca_certificate (%s)",
+			    X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc)));
+			found = 1;
+		}
+		ERR_clear_error();
+	}
+	X509_STORE_CTX_free(sc);
+	X509_STORE_free(st);
+	X509_free(x);
+	return found;
+}
+
 /* The reason of a TLS failure, in words a user can act on. */
 static int
 tls_failure(vc_ctx *ctx, const struct vc_vr_config *cfg, CURLcode cc, const char *eb)
 {
 	const char *where = cfg->host;
+	char why[200];
 
 	if (strstr(eb, "certificate expired") != NULL)
 		return vc_fail(ctx, VC_EUNAVAIL,
@@ -432,6 +486,10 @@ tls_failure(vc_ctx *ctx, const struct vc_vr_config *cfg, CURLcode cc, const char
 		return vc_fail(ctx, VC_EUNAVAIL,
 		    "the certificate of the server at %s:%d does not verify against the config's CA: %s",
 		    where, cfg->port, eb);
+	if (client_cert_problem(cfg, why, sizeof why))
+		return vc_fail(ctx, VC_EUNAVAIL,
+		    "Velociraptor at %s:%d refused the connection: %s; make a new API client config with "
+		    "`velociraptor config api_client` (%s)", where, cfg->port, why, eb);
 	return vc_fail(ctx, VC_EUNAVAIL, "TLS with %s:%d failed: %s", where, cfg->port, eb);
 }
 
@@ -443,7 +501,7 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	struct curl_slist *hdr = NULL, *connect_to = NULL;
 	struct curl_blob ca, cert, key;
 	struct call c;
-	char url[512], map[600], tmo[64], ua[64], eb[CURL_ERROR_SIZE] = "";
+	char url[512], map[600], tmo[64], ua[64], eb[CURL_ERROR_SIZE] = "", why[200];
 	CURLcode cc;
 	long httpv = 0;
 	int rc = 0;
@@ -525,6 +583,13 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	    cc == CURLE_SSL_INVALIDCERTSTATUS || (cc == CURLE_RECV_ERROR && !c.have_status &&
 	    c.http_status == 0 && (strstr(eb, "alert") || strstr(eb, "SSL")))) {
 		rc = tls_failure(ctx, cfg, cc, eb[0] ? eb : curl_easy_strerror(cc));
+	} else if (cc != CURLE_OK && !c.have_status && c.http_status == 0 &&
+	    client_cert_problem(cfg, why, sizeof why)) {
+		/* Dropped before any HTTP answer: under TLS 1.3 that is how a refused client cert looks. */
+		rc = vc_fail(ctx, VC_EUNAVAIL,
+		    "Velociraptor at %s:%d refused the connection: %s; make a new API client config with "
+		    "`velociraptor config api_client` (%s)", cfg->host, cfg->port, why,
+		    eb[0] ? eb : curl_easy_strerror(cc));
 	} else if (cc != CURLE_OK && !c.have_status) {
 		rc = vc_fail(ctx, VC_EUNAVAIL, "Velociraptor at %s:%d: %s", cfg->host, cfg->port,
 		    eb[0] ? eb : curl_easy_strerror(cc));
@@ -541,7 +606,9 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 		rc = vc_fail(ctx, e, "Velociraptor: %s: %s", grpc_name(s),
 		    res->grpc_message[0] ? res->grpc_message : "(no message)");
 	} else if (res->error_logs > 0) {
-		rc = vc_fail(ctx, VC_EINVAL, "Velociraptor: %s", res->first_error);
+		/* The server's own query timeout is a deadline, as DEADLINE_EXCEEDED is: try again. */
+		rc = vc_fail(ctx, strstr(res->first_error, "Timeout Error") != NULL ? VC_ETEMP : VC_EINVAL,
+		    "Velociraptor: %s", res->first_error);
 	}
 	free(c.buf);
 	curl_slist_free_all(hdr);

@@ -73,9 +73,9 @@ struct vc_vr_result {
  * grpc-status 0 and no error log; else a VC_E code with a message:
  * VC_EUNAVAIL for connection and TLS failures (the reason named: wrong
  * CA, expired or foreign client certificate, name mismatch, refused) and
- * for UNAVAILABLE / DEADLINE_EXCEEDED after one retry, VC_EPERM for
- * PERMISSION_DENIED and UNAUTHENTICATED, VC_EINVAL for VQL errors and
- * "ERROR:" logs, VC_ETEMP for our own deadline.  The result says what
+ * for UNAVAILABLE after one retry, VC_EPERM for PERMISSION_DENIED and
+ * UNAUTHENTICATED, VC_EINVAL for VQL errors and "ERROR:" logs, VC_ETEMP
+ * for DEADLINE_EXCEEDED, the server's timeout log and our own deadline.  The result says what
  * came back in any case.
  */
 int vc_vr_query(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,

@@ -32,6 +32,9 @@ A_CASE=$(vc-case create "acme incident" -o jsonl | jq -r .id)
 A_ART=$(printf '{"Name":"x.exe","ClientId":"C.00000000000000a1"}\n' |
 	vc-case artifact import --name Windows.System.Pslist --case "$A_CASE" -o jsonl | jq -r .id)
 A_AUDIT=$(vc-auth audit list --limit 1 -o jsonl | jq -r .id)
+A_IOC=00000000-0000-4000-8000-0000000001c0
+sqlite3 "$VC_DB" "INSERT INTO iocs (id, tenant_id, type, value, created_at)
+    SELECT '$A_IOC', id, 'domain', 'acme-only.example', 0 FROM tenants WHERE name = 'acme'"
 ok $([ -n "$A_USER" ] && [ -n "$A_TOKEN" ] && [ -n "$A_HOST" ] && [ -n "$A_CASE" ] &&
 	[ -n "$A_ART" ] && [ -n "$A_AUDIT" ]; echo $?) "acme has a user, a token, a host, a case, an artifact and audit records"
 
@@ -46,11 +49,12 @@ snapshot() {
 	  SELECT 'n', COUNT(*) FROM case_notes WHERE tenant_id = '$ACME';
 	  SELECT 'l', COUNT(*) FROM case_links WHERE tenant_id = '$ACME';
 	  SELECT 'a', id, row_count FROM artifacts WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'r', COUNT(*) FROM artifact_rows WHERE tenant_id = '$ACME';"
+	  SELECT 'r', COUNT(*) FROM artifact_rows WHERE tenant_id = '$ACME';
+	  SELECT 'i', id, value FROM iocs WHERE tenant_id = '$ACME' ORDER BY id;"
 }
 BEFORE=$(snapshot)
 # What acme's records hold that no globex answer may show.
-SECRETS='acme-ws1|alice|acme incident|x\.exe|"name":"ci"|10\.0\.0\.1'
+SECRETS='acme-ws1|alice|acme incident|x\.exe|"name":"ci"|10\.0\.0\.1|acme-only'
 
 # ---- the server --------------------------------------------------------------
 PORT=$(free_port)
@@ -87,6 +91,7 @@ for r in $(printf '%s\n' "$routes" | tr ' ' '|'); do
 	/api/audit/*) id=$A_AUDIT ;;
 	/api/tenants/*) id=$ACME ;;
 	/api/velociraptor/*) id=C.00000000000000a1 ;;
+	/api/threat-intel/iocs/*) id=$A_IOC ;;
 	*) ok 1 "route $method $path has no id mapping in this test: add one"; continue ;;
 	esac
 	url=$B$(printf '%s' "$path" | sed "s/{[a-z_]*}/$id/g")
@@ -144,7 +149,7 @@ is "$code" 404 "reading acme's audit chain by tenant_id: 404"
 is "$(snapshot)" "$BEFORE" "acme's records are still unchanged"
 
 # ---- lists show nothing of acme ------------------------------------------------
-for l in users tokens hosts cases artifacts audit; do
+for l in users tokens hosts cases artifacts audit threat-intel/iocs; do
 	req -H "Authorization: Bearer $G" "$B/api/$l"
 	is "$code" 200 "GET /api/$l: 200"
 	# (ids that globex itself typed may appear in its own denial records)
