@@ -19,7 +19,7 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
-PKGS      = sqlite3 libsodium libwebsockets liboath libcurl yaml-0.1 libprotobuf-c libssl libcrypto
+PKGS      = sqlite3 libsodium libwebsockets liboath libcurl yaml-0.1 libprotobuf-c libssl libcrypto libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian 12's libjq-dev and libunistring-dev ship no pkg-config file.
@@ -86,6 +86,9 @@ build/tests/%: tests/unit/%.c build/libvc.a lib/*.h tests/unit/tap.h
 
 # The same unit tests under AddressSanitizer and UBSan.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# The built-in Sigma field map is data/sigma-map.json, pulled in by .incbin.
+build/sigma_map.o build/asan/sigma_map.o: data/sigma-map.json
+
 build/asan/velociraptor.pb-c.o: build/velociraptor.pb-c.c
 	@mkdir -p build/asan
 	$(call say,CC,$@)$(CC) -std=c11 -Ibuild $(PKG_CFLAGS) $(ASAN_FLAGS) -c -o $@ build/velociraptor.pb-c.c
