@@ -288,3 +288,23 @@ CREATE TABLE iocs (
 	created_at INTEGER NOT NULL,
 	UNIQUE (tenant_id, type, value)
 );
+
+-- Stored scores (vc-score analyze): every analysis is kept, with the
+-- model version, so scores can be compared over time.
+CREATE TABLE threat_scores (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	subject_type TEXT NOT NULL CHECK (subject_type IN ('host','artifact')),
+	subject_id TEXT NOT NULL,
+	score_milli INTEGER NOT NULL,
+	confidence_milli INTEGER NOT NULL,
+	classification TEXT NOT NULL,
+	indicators TEXT NOT NULL,
+	rows_scored INTEGER NOT NULL,
+	rows_flagged INTEGER NOT NULL,
+	model_version TEXT NOT NULL,
+	created_by TEXT,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX threat_scores_tenant ON threat_scores(tenant_id, created_at);
+CREATE INDEX threat_scores_subject ON threat_scores(tenant_id, subject_type, subject_id, created_at);

@@ -75,7 +75,7 @@ vc_cli_synopsis(FILE *f, const struct vc_op *op)
 {
 	char o[64];
 
-	fprintf(f, "%s %s", op->tool, op->verb);
+	fprintf(f, "%s%s%s", op->tool, op->verb[0] ? " " : "", op->verb);
 	for (const struct vc_param *p = op->params; p && p->name; p++)
 		if ((p->flags & VC_P_POS) && !(p->flags & VC_P_HTTP))
 			fprintf(f, (p->flags & VC_P_REQ) ? " %s" : " [%s]", p->meta);
@@ -147,20 +147,20 @@ completions(FILE *f, const char *shell)
 		for (int t = 0; tools[t]; t++) {
 			int any = 0;
 			for (const struct vc_op *op = vc_ops; op->name; op++)
-				any |= op->verb && strcmp(op->tool, tools[t]) == 0;
+				any |= op->verb && op->verb[0] && strcmp(op->tool, tools[t]) == 0;
 			if (!any)
 				continue;
 			fprintf(f, "\t%s)\n\t\tverbs=\"", tools[t]);
 			for (const struct vc_op *op = vc_ops; op->name; op++) {
 				const char *sp;
-				if (!op->verb || strcmp(op->tool, tools[t]) != 0)
+				if (!op->verb || !op->verb[0] || strcmp(op->tool, tools[t]) != 0)
 					continue;
 				sp = strchr(op->verb, ' ');
 				fprintf(f, "%.*s ", sp ? (int)(sp - op->verb) : (int)strlen(op->verb), op->verb);
 			}
 			fprintf(f, "\"\n\t\tcase \"$w1 $w2\" in\n");
 			for (const struct vc_op *op = vc_ops; op->name; op++) {
-				if (!op->verb || strcmp(op->tool, tools[t]) != 0)
+				if (!op->verb || !op->verb[0] || strcmp(op->tool, tools[t]) != 0)
 					continue;
 				fprintf(f, "\t\t\"%s\"*) opts=\"", op->verb);
 				for (const struct vc_param *p = op->params; p && p->name; p++)
@@ -195,7 +195,7 @@ completions(FILE *f, const char *shell)
 		for (int t = 0; tools[t]; t++) {
 			fprintf(f, "%s)\n\tverbs=(", tools[t]);
 			for (const struct vc_op *op = vc_ops; op->name; op++)
-				if (op->verb && strcmp(op->tool, tools[t]) == 0)
+				if (op->verb && op->verb[0] && strcmp(op->tool, tools[t]) == 0)
 					fprintf(f, "'%s:%s' ", op->verb, op->summary);
 			fprintf(f, ") ;;\n");
 		}
@@ -205,7 +205,7 @@ completions(FILE *f, const char *shell)
 		fprintf(f, "# fish completion for VelociCompanion (generated from the operation table)\n");
 		for (const struct vc_op *op = vc_ops; op->name; op++) {
 			const char *sp;
-			if (!op->verb)
+			if (!op->verb || !op->verb[0])
 				continue;
 			sp = strchr(op->verb, ' ');
 			fprintf(f, "complete -c %s -n '__fish_use_subcommand' -a '%.*s' -d '%s'\n",
@@ -901,7 +901,7 @@ vc_cli_main(const char *tool, int argc, char **argv)
 			continue;
 		break;
 	}
-	if (rc == 0 && nwords == 0) {
+	if (rc == 0 && nwords == 0 && (op = vc_op_by_verb(tool, 0, words, &used)) == NULL) {
 		usage(stderr, tool);
 		free(words);
 		return VC_EXIT_USAGE;
