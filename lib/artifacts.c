@@ -50,26 +50,10 @@ check_artifact_name(vc_ctx *ctx, const char *s)
 int
 vc_artifact_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT id FROM artifacts WHERE tenant_id = ?1 AND id = ?2",
-	    "ss", ctx->who.tenant_id, key);
-	int rc;
-
-	if (q == NULL)
-		return ctx->err;
-	rc = vc_sql_step(ctx, q);
-	if (rc == 1)
-		snprintf(id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	if (rc < 0)
-		return ctx->err;
-	if (rc == 1)
-		return 0;
-	/* unscoped: existence check only, to audit a cross-tenant attempt */
-	q = vc_sql(ctx, "SELECT 1 FROM artifacts WHERE id = ?1", "s", key);
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		vc_op_deny_audit(ctx, "artifact", key);
-	sqlite3_finalize(q);
-	return vc_fail(ctx, VC_ENOTFOUND, "no such artifact: %.64s", key);
+	return vc_resolve_id(ctx, "artifact", key,
+	    "SELECT id FROM artifacts WHERE tenant_id = ?1 AND id = ?2",
+	    /* unscoped: existence check only, to audit a cross-tenant attempt */
+	    "SELECT 1 FROM artifacts WHERE id = ?1", id);
 }
 
 /* ---- import ----------------------------------------------------------- */
@@ -567,17 +551,8 @@ fail:
 static int
 art_json(vc_ctx *ctx, const char *id, jv *out)
 {
-	jv rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " ART_COLS ART_FROM
-	    " WHERE a.tenant_id = ?1 AND a.id = ?2", "ss", ctx->who.tenant_id, id));
-
-	if (!jv_is_valid(rows))
-		return ctx->err;
-	if (jv_array_length(jv_copy(rows)) != 1) {
-		jv_free(rows);
-		return vc_fail(ctx, VC_ENOTFOUND, "no such artifact");
-	}
-	*out = jv_array_get(rows, 0);
-	return 0;
+	return vc_sql_one(ctx, vc_sql(ctx, "SELECT " ART_COLS ART_FROM
+	    " WHERE a.tenant_id = ?1 AND a.id = ?2", "ss", ctx->who.tenant_id, id), "artifact", out);
 }
 
 int

@@ -180,16 +180,7 @@ add_detail(vc_ctx *ctx, const char *key, jv v)
 static int
 user_json(vc_ctx *ctx, const char *id, jv *out)
 {
-	jv rows = vc_sql_rows(ctx, vc_sql(ctx, USER_JSON " WHERE u.id = ?1", "s", id));
-
-	if (!jv_is_valid(rows))
-		return ctx->err;
-	if (jv_array_length(jv_copy(rows)) != 1) {
-		jv_free(rows);
-		return vc_fail(ctx, VC_ENOTFOUND, "no such user");
-	}
-	*out = jv_array_get(rows, 0);
-	return 0;
+	return vc_sql_one(ctx, vc_sql(ctx, USER_JSON " WHERE u.id = ?1", "s", id), "user", out);
 }
 
 /* Revoke every refresh family of a user and invalidate access tokens. */

@@ -155,29 +155,9 @@ has_str(jv arr, const char *s)
 static int
 find_case(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
 {
-	sqlite3_stmt *q;
-	int rc;
-
-	if (key == NULL || *key == '\0')
-		return vc_fail(ctx, VC_EUSAGE, "missing case id");
-	q = vc_sql(ctx, "SELECT id FROM cases WHERE tenant_id = ?1 AND id = ?2", "ss",
-	    ctx->who.tenant_id, key);
-	if (q == NULL)
-		return ctx->err;
-	rc = vc_sql_step(ctx, q);
-	if (rc == 1)
-		snprintf(id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	if (rc < 0)
-		return ctx->err;
-	if (rc == 1)
-		return 0;
-	/* unscoped: existence check only, to audit a cross-tenant attempt */
-	q = vc_sql(ctx, "SELECT 1 FROM cases WHERE id = ?1", "s", key);
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		vc_op_deny_audit(ctx, "case", key);
-	sqlite3_finalize(q);
-	return vc_fail(ctx, VC_ENOTFOUND, "no such case: %.64s", key);
+	return vc_resolve_id(ctx, "case", key, "SELECT id FROM cases WHERE tenant_id = ?1 AND id = ?2",
+	    /* unscoped: existence check only, to audit a cross-tenant attempt */
+	    "SELECT 1 FROM cases WHERE id = ?1", id);
 }
 
 int
@@ -189,17 +169,8 @@ vc_case_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
 static int
 case_json(vc_ctx *ctx, const char *id, jv *out)
 {
-	jv rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " CASE_COLS " FROM cases c"
-	    " WHERE c.tenant_id = ?1 AND c.id = ?2", "ss", ctx->who.tenant_id, id));
-
-	if (!jv_is_valid(rows))
-		return ctx->err;
-	if (jv_array_length(jv_copy(rows)) != 1) {
-		jv_free(rows);
-		return vc_fail(ctx, VC_ENOTFOUND, "no such case: %.64s", id);
-	}
-	*out = jv_array_get(rows, 0);
-	return 0;
+	return vc_sql_one(ctx, vc_sql(ctx, "SELECT " CASE_COLS " FROM cases c"
+	    " WHERE c.tenant_id = ?1 AND c.id = ?2", "ss", ctx->who.tenant_id, id), "case", out);
 }
 
 /* An enabled user of the caller's tenant, by username or id: its username. */

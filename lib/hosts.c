@@ -586,26 +586,10 @@ fail:
 static int
 find_host(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT id FROM hosts WHERE tenant_id = ?1"
-	    " AND (id = ?2 OR client_id = ?2)", "ss", ctx->who.tenant_id, key);
-	int rc;
-
-	if (q == NULL)
-		return ctx->err;
-	rc = vc_sql_step(ctx, q);
-	if (rc == 1)
-		snprintf(id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	if (rc < 0)
-		return ctx->err;
-	if (rc == 1)
-		return 0;
-	/* unscoped: existence check only, to audit a cross-tenant attempt */
-	q = vc_sql(ctx, "SELECT 1 FROM hosts WHERE id = ?1 OR client_id = ?1", "s", key);
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		vc_op_deny_audit(ctx, "host", key);
-	sqlite3_finalize(q);
-	return vc_fail(ctx, VC_ENOTFOUND, "no such host: %.64s", key);
+	return vc_resolve_id(ctx, "host", key, "SELECT id FROM hosts WHERE tenant_id = ?1"
+	    " AND (id = ?2 OR client_id = ?2)",
+	    /* unscoped: existence check only, to audit a cross-tenant attempt */
+	    "SELECT 1 FROM hosts WHERE id = ?1 OR client_id = ?1", id);
 }
 
 int
@@ -617,17 +601,8 @@ vc_host_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
 static int
 host_json(vc_ctx *ctx, const char *id, jv *out)
 {
-	jv rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " HOST_COLS " FROM hosts h"
-	    " WHERE h.tenant_id = ?1 AND h.id = ?2", "ss", ctx->who.tenant_id, id));
-
-	if (!jv_is_valid(rows))
-		return ctx->err;
-	if (jv_array_length(jv_copy(rows)) != 1) {
-		jv_free(rows);
-		return vc_fail(ctx, VC_ENOTFOUND, "no such host");
-	}
-	*out = jv_array_get(rows, 0);
-	return 0;
+	return vc_sql_one(ctx, vc_sql(ctx, "SELECT " HOST_COLS " FROM hosts h"
+	    " WHERE h.tenant_id = ?1 AND h.id = ?2", "ss", ctx->who.tenant_id, id), "host", out);
 }
 
 int

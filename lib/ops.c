@@ -594,6 +594,32 @@ vc_op_deny_audit(vc_ctx *ctx, const char *type, const char *id)
 	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id ? id : "");
 }
 
+int
+vc_resolve_id(vc_ctx *ctx, const char *type, const char *key, const char *scoped,
+    const char *unscoped, char id[VC_ID_LEN + 1])
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (key == NULL || *key == '\0')
+		return vc_fail(ctx, VC_EUSAGE, "missing %s id", type);
+	if ((q = vc_sql(ctx, scoped, "ss", ctx->who.tenant_id, key)) == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1)
+		snprintf(id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 1)
+		return 0;
+	q = vc_sql(ctx, unscoped, "s", key);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		vc_op_deny_audit(ctx, type, key);
+	sqlite3_finalize(q);
+	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", type, key);
+}
+
 /*
  * Check args against op->params: unknown keys, required ones, types and
  * choices.  Times and durations become numbers (seconds).  Returns args

@@ -96,6 +96,15 @@ int vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out);
  */
 void vc_op_deny_audit(vc_ctx *ctx, const char *type, const char *id);
 
+/*
+ * The id of the caller's tenant's record named by key.  scoped is a query
+ * of that id with ?1 the tenant and ?2 the key; unscoped asks whether key
+ * exists in any tenant (?1 the key), only so that a cross-tenant attempt
+ * is audited.  Not found is VC_ENOTFOUND "no such TYPE: KEY" either way.
+ */
+int vc_resolve_id(vc_ctx *ctx, const char *type, const char *key, const char *scoped,
+    const char *unscoped, char id[VC_ID_LEN + 1]);
+
 /* The OpenAPI 3.0 document made from the table. */
 jv vc_openapi(void);
 

@@ -450,3 +450,21 @@ vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st)
 	}
 	return a;
 }
+
+int
+vc_sql_one(vc_ctx *ctx, sqlite3_stmt *st, const char *what, jv *out)
+{
+	int rc;
+
+	if (st == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, st);
+	if (rc == 1)
+		*out = vc_sql_row(st);
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 0)
+		return vc_fail(ctx, VC_ENOTFOUND, "no such %s", what);
+	return 0;
+}
