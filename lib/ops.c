@@ -18,6 +18,7 @@
 #include "hosts.h"
 #include "hunt.h"
 #include "ioc.h"
+#include "score.h"
 #include "ops.h"
 #include "store.h"
 
@@ -335,6 +336,45 @@ static const struct vc_param p_ioc_id[] = {
 	END
 };
 
+#define CLASSES "benign|low|medium|high|critical"
+static const struct vc_param p_score[] = {
+	{ "file", VC_T_STR, VC_P_POS | VC_P_CLI, "FILE", NULL, "JSONL rows (default: stdin, or -)" },
+	{ "rules", VC_T_STR, VC_P_MULTI | VC_P_CLI, "DIR|FILE", NULL, "Sigma rules; repeatable (default $VC_RULES)" },
+	{ "map", VC_T_STR, VC_P_CLI, "FILE", NULL, "field map replacing the built-in one" },
+	{ "min", VC_T_STR, 0, "LEVEL", CLASSES, "drop rows classified below LEVEL" },
+	{ "fail_on", VC_T_STR, 0, "LEVEL", CLASSES, "exit 1 when a row reaches LEVEL" },
+	{ "stack_by", VC_T_STR, 0, "FIELDS", NULL, "rarity across the input by these fields (Name or Exe,Hash.SHA256)" },
+	{ "max_hosts", VC_T_INT, 0, "N", NULL, "with --stack-by: keys on at most N hosts are rare (default 1)" },
+	END
+};
+static const struct vc_param p_stack[] = {
+	{ "file", VC_T_STR, VC_P_POS | VC_P_CLI, "FILE", NULL, "JSONL rows (default: stdin, or -)" },
+	{ "by", VC_T_STR, VC_P_REQ, "FIELDS", NULL, "FIELD[,FIELD...] that make the key" },
+	{ "max_hosts", VC_T_INT, 0, "N", NULL, "only keys seen on at most N hosts" },
+	{ "stored", VC_T_BOOL, 0, NULL, NULL, "stack the tenant's stored artifacts instead of the input" },
+	{ "artifact", VC_T_STR, 0, "NAME", NULL, "with --stored: only artifacts of this name" },
+	END
+};
+static const struct vc_param p_analyze[] = {
+	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "host id or client id / artifact id" },
+	{ "rules", VC_T_STR, VC_P_MULTI | VC_P_CLI, "DIR|FILE", NULL, "Sigma rules; repeatable (default $VC_RULES)" },
+	{ "map", VC_T_STR, VC_P_CLI, "FILE", NULL, "field map replacing the built-in one" },
+	END
+};
+static const struct vc_param p_scores[] = {
+	{ "subject", VC_T_STR, 0, "KIND", "host|artifact", "only scores of hosts or of artifacts" },
+	{ "classification", VC_T_STR, 0, "CLASS", CLASSES, "only this classification" },
+	{ "min_score", VC_T_STR, 0, "X", NULL, "only scores of at least X (0 to 1)" },
+	{ "since", VC_T_TIME, 0, "TIME", NULL, "only analyses since (RFC 3339, -7d)" },
+	{ "limit", VC_T_INT, 0, "N", NULL, "at most N (default 100, max 1000)" },
+	END
+};
+static const struct vc_param p_rules_check[] = {
+	{ "path", VC_T_STR, VC_P_POS | VC_P_REQ, "DIR", NULL, "a rule directory or file" },
+	{ "map", VC_T_STR, 0, "FILE", NULL, "field map replacing the built-in one" },
+	END
+};
+
 const struct vc_op vc_ops[] = {
 	{ "auth.init", "vc-auth", "init", NULL, NULL, VC_ROLE_ANON,
 	  VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_NOSTORE, vc_op_init, p_init,
@@ -478,6 +518,23 @@ const struct vc_op vc_ops[] = {
 	  "a hunt's result rows (with ClientId, FlowId, Fqdn)", "hunt" },
 	{ "velociraptor.query", "vc-hunt", "query", "POST", "/api/velociraptor/query", VC_ROLE_ADMIN,
 	  VC_OP_RAW, vc_op_vr_query, p_vr_query, "run any VQL (values through --env)", "query" },
+	{ "threat.score", "vc-score", "", "POST", "/api/threat-intel/score", VC_ROLE_VIEWER,
+	  VC_OP_INPUT, vc_op_score, p_score, "score JSONL rows: each comes out with vc_score added", "score" },
+	{ "threat.stack", "vc-score", "stack", NULL, NULL, VC_ROLE_VIEWER,
+	  VC_OP_INPUT, vc_op_stack, p_stack, "count distinct hosts per key, rarest first", "score" },
+	{ "threat.analyze.host", "vc-score", "analyze host", "POST", "/api/threat-intel/analyze/host/{id}",
+	  VC_ROLE_ANALYST, VC_OP_WRITE | VC_OP_RAW, vc_op_analyze_host, p_analyze,
+	  "score a host's stored rows and the outlier model; keep the result", "host" },
+	{ "threat.analyze.artifact", "vc-score", "analyze artifact", "POST",
+	  "/api/threat-intel/analyze/artifact/{id}", VC_ROLE_ANALYST, VC_OP_WRITE | VC_OP_RAW,
+	  vc_op_analyze_artifact, p_analyze, "score an artifact's rows; keep the result", "artifact" },
+	{ "threat.scores", "vc-score", "scores", "GET", "/api/threat-intel/scores", VC_ROLE_VIEWER,
+	  0, vc_op_scores, p_scores, "stored scores, newest first", "score",
+	  "subject_type,subject,score,confidence,classification,rows_flagged,created_at" },
+	{ "threat.heuristics", "vc-score", "heuristics", "GET", "/api/threat-intel/heuristics", VC_ROLE_VIEWER,
+	  0, vc_op_heuristics, p_none, "the heuristics and their weights", "score", "id,weight,title" },
+	{ "threat.rules.check", "vc-score", "rules check", NULL, NULL, VC_ROLE_VIEWER,
+	  0, vc_op_rules_check, p_rules_check, "load Sigma rules and report each that cannot run", "score" },
 	{ "iocs.import", "vc-score", "ioc import", "POST", "/api/threat-intel/iocs", VC_ROLE_ANALYST,
 	  VC_OP_WRITE | VC_OP_RAW | VC_OP_INPUT, vc_op_ioc_import, p_ioc_import,
 	  "import IOCs (hashes, addresses, networks, domains, paths, file names)", "ioc" },
@@ -527,6 +584,12 @@ vc_op_by_verb(const char *tool, int argc, char **argv, int *used)
 			}
 		}
 	}
+	/* A tool's command without a verb (vc-score's filter): the words are its operands. */
+	for (const struct vc_op *op = vc_ops; op->name; op++)
+		if (op->verb != NULL && op->verb[0] == '\0' && strcmp(op->tool, tool) == 0) {
+			*used = 0;
+			return op;
+		}
 	return NULL;
 }
 
