@@ -128,9 +128,10 @@ vc_score_combine(jv hits, const char *const *evaluated, int nevaluated)
 		for (int j = 0; j < nevaluated; j++)
 			unsure *= 1 - kind_confidence(evaluated[j]) / 2;
 	}
+	/* Classify the score as shown, so the thresholds hold for the printed number. */
 	res = JV_OBJECT(jv_string("score"), jv_number(round4(1 - keep)),
 	    jv_string("confidence"), jv_number(round4(1 - unsure)),
-	    jv_string("classification"), jv_string(vc_score_class(1 - keep)),
+	    jv_string("classification"), jv_string(vc_score_class(round4(1 - keep))),
 	    jv_string("indicators"), out);
 	return res;
 }
@@ -249,12 +250,15 @@ emit_scored(vc_ctx *ctx, const char *raw, size_t n, jv row, jv score, jv *collec
 {
 	jv has = jv_object_get(jv_copy(row), jv_string("vc_score"));
 	int rescored = jv_is_valid(has), rc;
-	size_t end = n;
+	size_t end = n, start = 0;
 
 	jv_free(has);
 	while (end > 0 && raw[end - 1] != '}')
 		end--;
-	if (rescored || end == 0) {
+	/* The line may start with blanks: "  {}" is an empty object too. */
+	while (start < end && raw[start] != '{')
+		start++;
+	if (rescored || end == 0 || start >= end) {
 		/* Scored before: replace the old score rather than repeat the key. */
 		jv r = jv_object_set(jv_copy(row), jv_string("vc_score"), score);
 		return vc_emit(ctx, r, collect);
@@ -268,7 +272,7 @@ emit_scored(vc_ctx *ctx, const char *raw, size_t n, jv row, jv score, jv *collec
 			jv_free(s);
 			return -1;
 		}
-		for (size_t i = 1; i + 1 < end; i++)
+		for (size_t i = start + 1; i + 1 < end; i++)
 			if (raw[i] != ' ' && raw[i] != '\t') {
 				empty = 0;
 				break;
@@ -301,7 +305,7 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 	struct vc_jsonl *in = ctx->in;
 	long rows = 0, kept = 0, over = 0;
 	int r, rc;
-	jv collect = jv_array();
+	jv collect;
 
 	if (in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to score");
@@ -310,8 +314,14 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 	if (by != NULL) {
 		/* Rarity needs the whole input first: spool it, count, then score. */
 		jv m = jv_object_get(jv_copy(args), jv_string("max_hosts"));
-		sc->stack_max_hosts = jv_get_kind(m) == JV_KIND_NUMBER ? (size_t)jv_number_value(m) : 1;
+		double mh = jv_get_kind(m) == JV_KIND_NUMBER ? jv_number_value(m) : 1;
 		jv_free(m);
+		/* A negative count would wrap to "every key is rare". */
+		if (!(mh >= 0)) {
+			vc_scorer_free(sc);
+			return vc_fail(ctx, VC_EUSAGE, "--max-hosts takes a number of hosts, 0 or more");
+		}
+		sc->stack_max_hosts = (size_t)mh;
 		if ((sc->stack = vc_stack_new(by)) == NULL) {
 			vc_scorer_free(sc);
 			return vc_fail(ctx, VC_EUSAGE, "--stack-by takes FIELD[,FIELD...]");
@@ -323,8 +333,11 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 		while ((r = vc_jsonl_next_raw(ctx, in)) != 0) {
 			jv row;
 			if (r < 0) {
-				if (r == -2)
+				if (r == -2) {
+					/* A read error: score nothing rather than part of the input. */
+					rc = ctx->err;
 					break;
+				}
 				vc_bad(ctx, "%s", ctx->errmsg);
 				continue;
 			}
@@ -338,6 +351,11 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 			}
 			jv_free(row);
 		}
+		if (rc != 0) {
+			fclose(tmp);
+			vc_scorer_free(sc);
+			return rc;
+		}
 		sc->evaluated[sc->nevaluated++] = "rarity";
 		rewind(tmp);
 		memset(&spool, 0, sizeof spool);
@@ -346,6 +364,8 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 		spool.max = VC_JSONL_MAX;
 		in = &spool;
 	}
+	/* Made only now: every return above has nothing of it to free. */
+	collect = jv_array();
 	while ((r = vc_jsonl_next_raw(ctx, in)) != 0) {
 		jv row, score, cls;
 		int lvl;
@@ -408,10 +428,14 @@ vc_op_stack(vc_ctx *ctx, jv args, jv *out)
 	const char *by = vc_arg_str(args, "by"), *art = vc_arg_str(args, "artifact");
 	struct vc_stack *s;
 	jv m = jv_object_get(jv_copy(args), jv_string("max_hosts"));
-	size_t max = jv_get_kind(m) == JV_KIND_NUMBER ? (size_t)jv_number_value(m) : 0;
+	double mh = jv_get_kind(m) == JV_KIND_NUMBER ? jv_number_value(m) : 0;
+	size_t max;
 	int r, rc = 0;
 
 	jv_free(m);
+	if (!(mh >= 0))
+		return vc_fail(ctx, VC_EUSAGE, "--max-hosts takes a number of hosts, 0 or more");
+	max = (size_t)mh;
 	if ((s = vc_stack_new(by)) == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "--by takes FIELD[,FIELD...]");
 	if (vc_arg_bool(args, "stored") || art != NULL) {
@@ -466,13 +490,15 @@ merge_hits(jv *best, jv hits)
 		jv old = jv_object_get(jv_copy(*best), jv_copy(key));
 		jv ow = jv_is_valid(old) ? jv_object_get(jv_copy(old), jv_string("weight")) : jv_invalid();
 		jv nw = jv_object_get(jv_copy(h), jv_string("weight"));
+		/* "rows": on how many rows the indicator fired, whichever copy is kept. */
+		jv c = jv_is_valid(old) ? jv_object_get(jv_copy(old), jv_string("rows")) : jv_invalid();
+		int count = jv_get_kind(c) == JV_KIND_NUMBER ? (int)jv_number_value(c) : 0;
+		jv_free(c);
 		if (!jv_is_valid(old) || (jv_get_kind(nw) == JV_KIND_NUMBER && jv_get_kind(ow) == JV_KIND_NUMBER &&
 		    jv_number_value(nw) > jv_number_value(ow))) {
-			*best = jv_object_set(*best, key, jv_copy(h));
+			*best = jv_object_set(*best, key, jv_object_set(jv_copy(h), jv_string("rows"),
+			    jv_number(count + 1)));
 		} else {
-			jv c = jv_object_get(jv_copy(old), jv_string("rows"));
-			int count = jv_get_kind(c) == JV_KIND_NUMBER ? (int)jv_number_value(c) : 1;
-			jv_free(c);
 			*best = jv_object_set(*best, key, jv_object_set(jv_copy(old), jv_string("rows"),
 			    jv_number(count + 1)));
 		}
@@ -492,8 +518,9 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 	struct vc_scorer *sc;
 	sqlite3_stmt *q;
 	jv best = jv_object(), hits, score, top = jv_array();
+	const char *evaluated[5];
 	long rows = 0, flagged = 0;
-	int rc;
+	int rc, nevaluated;
 
 	if ((rc = vc_scorer_new(ctx, args, &sc)) != 0) {
 		jv_free(best);
@@ -525,6 +552,9 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 		jv_free(row);
 	}
 	sqlite3_finalize(q);
+	/* Only the signals that ran vouch for a clean result (static strings). */
+	nevaluated = sc->nevaluated;
+	memcpy(evaluated, sc->evaluated, sizeof evaluated);
 	vc_scorer_free(sc);
 	if (rc < 0) {
 		jv_free(best);
@@ -544,7 +574,7 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 		jv_free(m);
 	}
 	jv_free(top);
-	score = vc_score_combine(hits, (const char *const[]){ "sigma", "ioc", "heuristic" }, 3);
+	score = vc_score_combine(hits, evaluated, nevaluated);
 	/* Keep the history: every analysis is a new row, with the model version. */
 	{
 		jv ind = jv_object_get(jv_copy(score), jv_string("indicators"));
@@ -616,15 +646,17 @@ vc_op_scores(vc_ctx *ctx, jv args, jv *out)
 	const char *mss = vc_arg_str(args, "min_score");
 	jv since = jv_object_get(jv_copy(args), jv_string("since"));
 	jv lim = jv_object_get(jv_copy(args), jv_string("limit"));
-	double msv = mss ? strtod(mss, NULL) : 0;
-	int64_t min_milli = (int64_t)(msv * 1000);
+	char *end = NULL;
+	double msv = mss ? strtod(mss, &end) : 0;
+	/* Stored scores are in thousandths, rounded: compare them so. */
+	int64_t min_milli = (int64_t)llround(msv * 1000);
 	int64_t since_s = jv_get_kind(since) == JV_KIND_NUMBER ? (int64_t)jv_number_value(since) : 0;
 	int64_t limit = jv_get_kind(lim) == JV_KIND_NUMBER ? (int64_t)jv_number_value(lim) : 100;
 
 	jv_free(since);
-	if (mss != NULL && !(msv >= 0 && msv <= 1))
-		return vc_fail(ctx, VC_EUSAGE, "--min-score takes a number from 0 to 1");
 	jv_free(lim);
+	if (mss != NULL && (end == mss || *end != '\0' || !(msv >= 0 && msv <= 1)))
+		return vc_fail(ctx, VC_EUSAGE, "--min-score takes a number from 0 to 1");
 	if (limit < 1 || limit > 1000)
 		return vc_fail(ctx, VC_EUSAGE, "limit must be 1 to 1000");
 	*out = vc_sql_rows(ctx, vc_sql(ctx, "SELECT s.id, s.subject_type, s.subject_id,"

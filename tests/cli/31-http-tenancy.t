@@ -92,6 +92,8 @@ for r in $(printf '%s\n' "$routes" | tr ' ' '|'); do
 	/api/tenants/*) id=$ACME ;;
 	/api/velociraptor/*) id=C.00000000000000a1 ;;
 	/api/threat-intel/iocs/*) id=$A_IOC ;;
+	/api/threat-intel/analyze/host/*) id=$A_HOST ;;
+	/api/threat-intel/analyze/artifact/*) id=$A_ART ;;
 	*) ok 1 "route $method $path has no id mapping in this test: add one"; continue ;;
 	esac
 	url=$B$(printf '%s' "$path" | sed "s/{[a-z_]*}/$id/g")
