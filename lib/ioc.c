@@ -144,6 +144,9 @@ vc_ioc_normalize(const char *type, const char *v, char *buf, size_t n)
 	return 0;
 }
 
+static const char *field_of(jv rec, const char *k);
+static int csv_split(char *line, char **f, int nf);
+
 /* ---- the set in memory ------------------------------------------------- */
 
 struct ioc {
@@ -211,88 +214,238 @@ vc_ioc_count(const struct vc_ioc_set *set)
 	return set ? set->n : 0;
 }
 
-int
-vc_ioc_load(vc_ctx *ctx, struct vc_ioc_set **out)
+/* Add one IOC (already normalised) to a set under construction. */
+static int
+set_add(struct vc_ioc_set *set, size_t *cap, const char *id, const char *type,
+    const char *value, const char *severity, const char *source)
 {
-	struct vc_ioc_set *set = calloc(1, sizeof *set);
-	sqlite3_stmt *q;
-	size_t cap = 0;
-	int rc;
+	struct ioc *e;
+	size_t kl = strlen(type) + strlen(value) + 2;
 
-	*out = NULL;
-	if (set == NULL)
-		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	q = vc_sql(ctx, "SELECT id, type, value, severity, source FROM iocs WHERE tenant_id = ?1"
-	    " ORDER BY type, value", "s", ctx->who.tenant_id);
-	if (q == NULL) {
-		free(set);
-		return ctx->err;
+	if (set->n == *cap) {
+		struct ioc *nv;
+		size_t ncap = *cap ? *cap * 2 : 64;
+		if ((nv = realloc(set->v, ncap * sizeof *nv)) == NULL)
+			return -1;
+		set->v = nv;
+		*cap = ncap;
 	}
-	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		struct ioc *e;
-		const char *type = (const char *)sqlite3_column_text(q, 1);
-		const char *value = (const char *)sqlite3_column_text(q, 2);
-		if (set->n == cap) {
-			struct ioc *nv;
-			cap = cap ? cap * 2 : 64;
-			if ((nv = realloc(set->v, cap * sizeof *nv)) == NULL) {
-				rc = -1;
-				vc_fail(ctx, VC_EINTERNAL, "out of memory");
-				break;
-			}
-			set->v = nv;
+	e = &set->v[set->n];
+	memset(e, 0, sizeof *e);
+	snprintf(e->id, sizeof e->id, "%s", id);
+	snprintf(e->type, sizeof e->type, "%s", type);
+	snprintf(e->severity, sizeof e->severity, "%s", severity);
+	e->value = strdup(value);
+	e->source = source ? strdup(source) : NULL;
+	e->key = malloc(kl);
+	set->n++;
+	if (e->value == NULL || e->key == NULL)
+		return -1;
+	snprintf(e->key, kl, "%s\x1f%s", type, value);
+	if (strcmp(type, "cidr") == 0) {
+		char addr[64];
+		const char *slash = strchr(value, '/');
+		long bits = strtol(slash + 1, NULL, 10);
+		snprintf(addr, sizeof addr, "%.*s", (int)(slash - value), value);
+		vc_ip_key(addr, e->lo, NULL, 0);
+		if (strchr(addr, ':') == NULL)
+			bits += 96;
+		memcpy(e->hi, e->lo, 16);
+		for (int b = (int)bits; b < 128; b++) {
+			e->lo[b / 8] &= (unsigned char)~(0x80 >> (b % 8));
+			e->hi[b / 8] |= (unsigned char)(0x80 >> (b % 8));
 		}
-		e = &set->v[set->n];
-		memset(e, 0, sizeof *e);
-		snprintf(e->id, sizeof e->id, "%s", (const char *)sqlite3_column_text(q, 0));
-		snprintf(e->type, sizeof e->type, "%s", type);
-		snprintf(e->severity, sizeof e->severity, "%s", (const char *)sqlite3_column_text(q, 3));
-		e->value = strdup(value);
-		e->source = sqlite3_column_text(q, 4) ? strdup((const char *)sqlite3_column_text(q, 4)) : NULL;
-		e->key = malloc(strlen(type) + strlen(value) + 2);
-		if (e->value == NULL || e->key == NULL) {
-			set->n++;
-			rc = -1;
-			vc_fail(ctx, VC_EINTERNAL, "out of memory");
-			break;
-		}
-		snprintf(e->key, strlen(type) + strlen(value) + 2, "%s\x1f%s", type, value);
-		if (strcmp(type, "cidr") == 0) {
-			char addr[64];
-			const char *slash = strchr(value, '/');
-			long bits = strtol(slash + 1, NULL, 10);
-			snprintf(addr, sizeof addr, "%.*s", (int)(slash - value), value);
-			vc_ip_key(addr, e->lo, NULL, 0);
-			if (strchr(addr, ':') == NULL)
-				bits += 96;
-			memcpy(e->hi, e->lo, 16);
-			for (int b = (int)bits; b < 128; b++) {
-				e->lo[b / 8] &= (unsigned char)~(0x80 >> (b % 8));
-				e->hi[b / 8] |= (unsigned char)(0x80 >> (b % 8));
-			}
-		}
-		set->n++;
 	}
-	sqlite3_finalize(q);
-	if (rc < 0) {
-		vc_ioc_free(set);
-		return ctx->err;
-	}
+	return 0;
+}
+
+/* Build the lookup table once every IOC is in. */
+static int
+set_index(struct vc_ioc_set *set)
+{
+	free(set->tab);
+	free(set->cidrs);
+	set->ncidrs = 0;
 	for (set->cap = 64; set->cap < set->n * 2; set->cap *= 2)
 		;
 	set->tab = calloc(set->cap, sizeof *set->tab);
 	set->cidrs = calloc(set->n + 1, sizeof *set->cidrs);
-	if (set->tab == NULL || set->cidrs == NULL) {
-		vc_ioc_free(set);
-		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	}
+	if (set->tab == NULL || set->cidrs == NULL)
+		return -1;
 	for (size_t i = 0; i < set->n; i++) {
 		size_t j;
+		if (lookup(set, set->v[i].type, set->v[i].value) != NULL)
+			continue;   /* the same IOC from a file and the list: once */
 		if (strcmp(set->v[i].type, "cidr") == 0)
 			set->cidrs[set->ncidrs++] = i;
 		for (j = hash(set->v[i].key) & (set->cap - 1); set->tab[j]; j = (j + 1) & (set->cap - 1))
 			;
 		set->tab[j] = i + 1;
+	}
+	return 0;
+}
+
+struct ioc_line {
+	const char *type, *value, *severity, *source, *description;
+	jv rec;
+};
+
+struct ioc_reader {
+	int cols[5];    /* type value severity source description */
+	int header_done;
+};
+
+/*
+ * One line of a CSV or JSONL IOC feed (in r->buf).  Returns 1 with *l
+ * filled (release l->rec), 0 for a line to skip, -1 after reporting a bad
+ * line with vc_bad.
+ */
+static int
+parse_line(vc_ctx *ctx, struct vc_jsonl *in, struct ioc_reader *rd, const char *def_sev,
+    const char *def_src, struct ioc_line *l, char *norm, size_t normsz)
+{
+	static const char *const names[5] = { "type", "value", "severity", "source", "description" };
+	char *line = in->buf, *f[8];
+
+	memset(l, 0, sizeof *l);
+	l->rec = jv_invalid();
+	l->severity = def_sev;
+	l->source = def_src;
+	if (line[0] == '#')
+		return 0;
+	if (line[0] == '{') {
+		l->rec = jv_parse_sized(line, (int)in->len);
+		if (jv_get_kind(l->rec) != JV_KIND_OBJECT) {
+			vc_bad(ctx, "%s:%ld: not a JSON object", in->name, in->line);
+			return -1;
+		}
+		l->type = field_of(l->rec, "type");
+		l->value = field_of(l->rec, "value");
+		if (field_of(l->rec, "severity"))
+			l->severity = field_of(l->rec, "severity");
+		if (field_of(l->rec, "source"))
+			l->source = field_of(l->rec, "source");
+		l->description = field_of(l->rec, "description");
+	} else {
+		int nf = csv_split(line, f, 8);
+		if (!rd->header_done) {
+			rd->header_done = 1;
+			for (int i = 0; i < 5; i++)
+				rd->cols[i] = -1;
+			for (int i = 0; i < nf; i++)
+				for (int j = 0; j < 5; j++)
+					if (strcasecmp(f[i], names[j]) == 0)
+						rd->cols[j] = i;
+			if (rd->cols[1] >= 0)
+				return 0;       /* a header line */
+			/* No header: value, or type,value,severity,source,description */
+			if (nf == 1)
+				rd->cols[1] = 0;
+			else
+				for (int j = 0; j < 5; j++)
+					rd->cols[j] = j;
+		}
+#define COL(j) (rd->cols[j] >= 0 && rd->cols[j] < nf && *f[rd->cols[j]] ? f[rd->cols[j]] : NULL)
+		l->type = COL(0);
+		l->value = COL(1);
+		if (COL(2))
+			l->severity = COL(2);
+		if (COL(3))
+			l->source = COL(3);
+		l->description = COL(4);
+#undef COL
+	}
+	if (l->value == NULL || *l->value == '\0') {
+		vc_bad(ctx, "%s:%ld: no value", in->name, in->line);
+		return -1;
+	}
+	if (l->type == NULL && (l->type = vc_ioc_type_of(l->value)) == NULL) {
+		vc_bad(ctx, "%s:%ld: cannot tell what '%.64s' is: give its type", in->name, in->line, l->value);
+		return -1;
+	}
+	if (l->severity == NULL)
+		l->severity = "high";
+	if (strcmp(l->severity, "low") && strcmp(l->severity, "medium") && strcmp(l->severity, "high") &&
+	    strcmp(l->severity, "critical")) {
+		vc_bad(ctx, "%s:%ld: severity must be low, medium, high or critical", in->name, in->line);
+		return -1;
+	}
+	if (vc_ioc_normalize(l->type, l->value, norm, normsz) != 0 ||
+	    (strcmp(l->type, "filename") && strcmp(l->type, "path") && strcmp(l->type, "domain") &&
+	    (vc_ioc_type_of(l->value) == NULL || strcmp(vc_ioc_type_of(l->value), l->type) != 0))) {
+		vc_bad(ctx, "%s:%ld: '%.64s' is not a valid %s", in->name, in->line, l->value, l->type);
+		return -1;
+	}
+	return 1;
+}
+
+int
+vc_ioc_load(vc_ctx *ctx, jv files, struct vc_ioc_set **out)
+{
+	struct vc_ioc_set *set = calloc(1, sizeof *set);
+	sqlite3_stmt *q;
+	size_t cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (set == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	if (ctx->who.tenant_id[0] != '\0') {
+		q = vc_sql(ctx, "SELECT id, type, value, severity, source FROM iocs WHERE tenant_id = ?1"
+		    " ORDER BY type, value", "s", ctx->who.tenant_id);
+		if (q == NULL) {
+			vc_ioc_free(set);
+			return ctx->err;
+		}
+		while ((rc = vc_sql_step(ctx, q)) == 1)
+			if (set_add(set, &cap, (const char *)sqlite3_column_text(q, 0),
+			    (const char *)sqlite3_column_text(q, 1), (const char *)sqlite3_column_text(q, 2),
+			    (const char *)sqlite3_column_text(q, 3),
+			    (const char *)sqlite3_column_text(q, 4)) != 0) {
+				rc = -1;
+				vc_fail(ctx, VC_EINTERNAL, "out of memory");
+				break;
+			}
+		sqlite3_finalize(q);
+		if (rc < 0) {
+			vc_ioc_free(set);
+			return ctx->err;
+		}
+	}
+	/* Feeds given on the command line: used for this run, not stored. */
+	if (jv_get_kind(files) == JV_KIND_ARRAY) {
+		jv_array_foreach(files, i, f) {
+			struct vc_jsonl in;
+			struct ioc_reader rd = { { -1, -1, -1, -1, -1 }, 0 };
+			int r;
+			if (rc == 0 && (rc = vc_jsonl_open(ctx, &in, jv_string_value(f))) == 0) {
+				while (rc == 0 && (r = vc_jsonl_next_raw(ctx, &in)) != 0) {
+					struct ioc_line l;
+					char norm[MAX_STRING + 1], id[48];
+					if (r == -2) {
+						rc = ctx->err;
+						break;
+					}
+					if (r == -1) {
+						vc_bad(ctx, "%s", ctx->errmsg);
+						continue;
+					}
+					if (parse_line(ctx, &in, &rd, NULL, jv_string_value(f), &l, norm, sizeof norm) == 1) {
+						snprintf(id, sizeof id, "file:%ld", in.line);
+						if (set_add(set, &cap, id, l.type, norm, l.severity, l.source) != 0)
+							rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+					}
+					jv_free(l.rec);
+				}
+				vc_jsonl_release(&in);
+			}
+			jv_free(f);
+		}
+	}
+	jv_free(files);
+	if (rc != 0 || set_index(set) != 0) {
+		vc_ioc_free(set);
+		return rc ? rc : vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	}
 	*out = set;
 	return 0;
@@ -514,18 +667,15 @@ int
 vc_op_ioc_import(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *def_sev = vc_arg_str(args, "severity"), *def_src = vc_arg_str(args, "source");
-	int cols[5] = { -1, -1, -1, -1, -1 };   /* type value severity source description */
+	struct ioc_reader rd = { { -1, -1, -1, -1, -1 }, 0 };
 	long added = 0;
-	int r, rc = 0, header_done = 0;
-	static const char *const names[5] = { "type", "value", "severity", "source", "description" };
+	int r, rc = 0;
 
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
 	while ((r = vc_jsonl_next_raw(ctx, ctx->in)) != 0) {
-		char *line = ctx->in->buf, *f[8], norm[MAX_STRING + 1], id[VC_ID_LEN + 1];
-		const char *type = NULL, *value = NULL, *sev = def_sev, *src = def_src, *desc = NULL;
-		jv rec = jv_invalid();
-		int changes = 0;
+		struct ioc_line l;
+		char norm[MAX_STRING + 1], id[VC_ID_LEN + 1];
 
 		if (r == -2) {
 			rc = ctx->err;
@@ -535,72 +685,8 @@ vc_op_ioc_import(vc_ctx *ctx, jv args, jv *out)
 			vc_bad(ctx, "%s", ctx->errmsg);
 			continue;
 		}
-		if (line[0] == '#')
-			continue;
-		if (line[0] == '{') {
-			rec = jv_parse_sized(line, (int)ctx->in->len);
-			if (jv_get_kind(rec) != JV_KIND_OBJECT) {
-				jv_free(rec);
-				vc_bad(ctx, "%s:%ld: not a JSON object", ctx->in->name, ctx->in->line);
-				continue;
-			}
-			type = field_of(rec, "type");
-			value = field_of(rec, "value");
-			if (field_of(rec, "severity"))
-				sev = field_of(rec, "severity");
-			if (field_of(rec, "source"))
-				src = field_of(rec, "source");
-			desc = field_of(rec, "description");
-		} else {
-			int nf = csv_split(line, f, 8);
-			if (!header_done) {
-				header_done = 1;
-				for (int i = 0; i < nf; i++)
-					for (int j = 0; j < 5; j++)
-						if (strcasecmp(f[i], names[j]) == 0)
-							cols[j] = i;
-				if (cols[1] >= 0)
-					continue;       /* a header line */
-				/* No header: value, or type,value,severity,source,description */
-				if (nf == 1)
-					cols[1] = 0;
-				else
-					for (int j = 0; j < 5; j++)
-						cols[j] = j;
-			}
-			type = cols[0] >= 0 && cols[0] < nf && *f[cols[0]] ? f[cols[0]] : NULL;
-			value = cols[1] >= 0 && cols[1] < nf ? f[cols[1]] : NULL;
-			if (cols[2] >= 0 && cols[2] < nf && *f[cols[2]])
-				sev = f[cols[2]];
-			if (cols[3] >= 0 && cols[3] < nf && *f[cols[3]])
-				src = f[cols[3]];
-			if (cols[4] >= 0 && cols[4] < nf && *f[cols[4]])
-				desc = f[cols[4]];
-		}
-		if (value == NULL || *value == '\0') {
-			vc_bad(ctx, "%s:%ld: no value", ctx->in->name, ctx->in->line);
-			jv_free(rec);
-			continue;
-		}
-		if (type == NULL && (type = vc_ioc_type_of(value)) == NULL) {
-			vc_bad(ctx, "%s:%ld: cannot tell what '%.64s' is: give its type", ctx->in->name,
-			    ctx->in->line, value);
-			jv_free(rec);
-			continue;
-		}
-		if (sev == NULL)
-			sev = "high";
-		if (strcmp(sev, "low") && strcmp(sev, "medium") && strcmp(sev, "high") && strcmp(sev, "critical")) {
-			vc_bad(ctx, "%s:%ld: severity must be low, medium, high or critical", ctx->in->name,
-			    ctx->in->line);
-			jv_free(rec);
-			continue;
-		}
-		if (vc_ioc_normalize(type, value, norm, sizeof norm) != 0 ||
-		    (strcmp(type, "filename") && strcmp(type, "path") && strcmp(type, "domain") &&
-		    (vc_ioc_type_of(value) == NULL || strcmp(vc_ioc_type_of(value), type) != 0))) {
-			vc_bad(ctx, "%s:%ld: '%.64s' is not a valid %s", ctx->in->name, ctx->in->line, value, type);
-			jv_free(rec);
+		if (parse_line(ctx, ctx->in, &rd, def_sev, def_src, &l, norm, sizeof norm) != 1) {
+			jv_free(l.rec);
 			continue;
 		}
 		vc_new_id(id);
@@ -609,14 +695,14 @@ vc_op_ioc_import(vc_ctx *ctx, jv args, jv *out)
 			    " description, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
 			    " ON CONFLICT (tenant_id, type, value) DO UPDATE SET severity = ?5,"
 			    " source = COALESCE(?6, source), description = COALESCE(?7, description)",
-			    &changes, "ssssssssi", id, ctx->who.tenant_id, type, norm, sev, src, desc,
-			    ctx->who.username, vc_now(ctx));
+			    NULL, "ssssssssi", id, ctx->who.tenant_id, l.type, norm, l.severity, l.source,
+			    l.description, ctx->who.username, vc_now(ctx));
 			if (rc == 0)
 				rc = vc_tx_commit(ctx);
 			else
 				vc_tx_rollback(ctx);
 		}
-		jv_free(rec);
+		jv_free(l.rec);
 		if (rc != 0)
 			break;
 		added++;

@@ -18,7 +18,12 @@ const char *vc_ioc_type_of(const char *value);
 /* Normalise value of type into buf (lower case, canonical address). */
 int vc_ioc_normalize(const char *type, const char *value, char *buf, size_t n);
 
-int vc_ioc_load(vc_ctx *ctx, struct vc_ioc_set **out);
+/*
+ * The tenant's IOCs (when ctx acts in a tenant) and those of the feeds
+ * files (an array of paths, CSV or JSONL, consumed; used for this run
+ * only, not stored).  A bad feed line is reported with vc_bad.
+ */
+int vc_ioc_load(vc_ctx *ctx, jv files, struct vc_ioc_set **out);
 size_t vc_ioc_count(const struct vc_ioc_set *set);
 void vc_ioc_free(struct vc_ioc_set *set);
 /*

@@ -340,6 +340,8 @@ static const struct vc_param p_ioc_id[] = {
 static const struct vc_param p_score[] = {
 	{ "file", VC_T_STR, VC_P_POS | VC_P_CLI, "FILE", NULL, "JSONL rows (default: stdin, or -)" },
 	{ "rules", VC_T_STR, VC_P_MULTI | VC_P_CLI, "DIR|FILE", NULL, "Sigma rules; repeatable (default $VC_RULES)" },
+	{ "iocs", VC_T_STR, VC_P_MULTI | VC_P_CLI, "FILE", NULL,
+	  "an IOC feed (CSV or JSONL) for this run, besides the tenant's list; repeatable" },
 	{ "map", VC_T_STR, VC_P_CLI, "FILE", NULL, "field map replacing the built-in one" },
 	{ "min", VC_T_STR, 0, "LEVEL", CLASSES, "drop rows classified below LEVEL" },
 	{ "fail_on", VC_T_STR, 0, "LEVEL", CLASSES, "exit 1 when a row reaches LEVEL" },

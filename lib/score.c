@@ -211,8 +211,12 @@ vc_scorer_new(vc_ctx *ctx, jv args, struct vc_scorer **out)
 	jv_free(problems);
 	jv_free(rules);
 	rules = jv_invalid();
-	if (ctx->who.tenant_id[0] != '\0') {
-		if ((rc = vc_ioc_load(ctx, &sc->iocs)) != 0)
+	{
+		/* The tenant's IOCs, and the feeds of --iocs FILE for this run. */
+		jv files = jv_object_get(jv_copy(args), jv_string("iocs"));
+		if (jv_get_kind(files) == JV_KIND_STRING)
+			files = JV_ARRAY(files);
+		if ((rc = vc_ioc_load(ctx, files, &sc->iocs)) != 0)
 			goto fail;
 		if (vc_ioc_count(sc->iocs) > 0)
 			sc->evaluated[sc->nevaluated++] = "ioc";

@@ -50,7 +50,19 @@ if [ -d "$RULES/windows/process_creation" ] && [ -s "$SIGMA/regression_index.jso
 	ok 0 "the Sigma data is at $SIGMA"
 else
 	ok 1 "the Sigma data is at $SIGMA (shared/data/sigma beside the checkout)"
-	done_testing
+	# --iocs FILE: a feed for this run, besides the tenant's list, not stored.
+printf 'type,value,severity\nfilename,lsass.exe,low\n' > "$T/feed.csv"
+printf '%s\n' '{"Name":"lsass.exe","Exe":"C:\\Windows\\System32\\lsass.exe"}' > "$T/one.jsonl"
+run vc-score --iocs "$T/feed.csv" "$T/one.jsonl" -o jsonl
+is "$rc:$(jqr '.vc_score.indicators[] | select(.kind == "ioc") | .evidence[0].ioc')" "0:lsass.exe" "--iocs FILE: a feed's IOC matches"
+is "$(jqr '.vc_score.indicators[] | select(.kind == "ioc") | .source')" "$T/feed.csv" "... and names the feed as its source"
+run vc-score ioc list -o jsonl
+unlike "$out" 'lsass' "... and the feed is not stored"
+printf 'type,value\nsha1,nothex\n' > "$T/bad.csv"
+run vc-score --iocs "$T/bad.csv" "$T/one.jsonl" -o jsonl
+is "$rc" 65 "a bad feed line: exit 65"
+like "$err" "bad.csv:2: 'nothex' is not a valid sha1" "... naming the feed and the line"
+done_testing
 	exit 1
 fi
 
@@ -495,4 +507,16 @@ is "$(sq "SELECT COUNT(*) FROM threat_scores"):$(sq "SELECT COUNT(*) FROM iocs")
 is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'authz.denied' AND actor_name = 'gadmin'")" 4 \
 	"each attempt on acme's records is audited as authz.denied"
 
+# --iocs FILE: a feed for this run, besides the tenant's list, not stored.
+printf 'type,value,severity\nfilename,lsass.exe,low\n' > "$T/feed.csv"
+printf '%s\n' '{"Name":"lsass.exe","Exe":"C:\\Windows\\System32\\lsass.exe"}' > "$T/one.jsonl"
+run vc-score --iocs "$T/feed.csv" "$T/one.jsonl" -o jsonl
+is "$rc:$(jqr '.vc_score.indicators[] | select(.kind == "ioc") | .evidence[0].ioc')" "0:lsass.exe" "--iocs FILE: a feed's IOC matches"
+is "$(jqr '.vc_score.indicators[] | select(.kind == "ioc") | .source')" "$T/feed.csv" "... and names the feed as its source"
+run vc-score ioc list -o jsonl
+unlike "$out" 'lsass' "... and the feed is not stored"
+printf 'type,value\nsha1,nothex\n' > "$T/bad.csv"
+run vc-score --iocs "$T/bad.csv" "$T/one.jsonl" -o jsonl
+is "$rc" 65 "a bad feed line: exit 65"
+like "$err" "bad.csv:2: 'nothex' is not a valid sha1" "... naming the feed and the line"
 done_testing

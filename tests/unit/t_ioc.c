@@ -95,7 +95,7 @@ main(void)
 	vc_jsonl_release(&in);
 	ctx.bad_count = 0;
 
-	ok(vc_ioc_load(&ctx, &set) == 0, "load the set");
+	ok(vc_ioc_load(&ctx, jv_invalid(), &set) == 0, "load the set");
 	is_int((long long)vc_ioc_count(set), 8, "8 in memory");
 
 	row = jv_parse("{\"Name\":\"csrss.exe\",\"Exe\":\"C:\\\\Users\\\\Public\\\\EVIL.exe\","
@@ -137,7 +137,7 @@ main(void)
 
 	/* Another tenant sees none of them. */
 	as_analyst(&ctx, other);
-	ok(vc_ioc_load(&ctx, &set) == 0 && vc_ioc_count(set) == 0, "another tenant's set is empty");
+	ok(vc_ioc_load(&ctx, jv_invalid(), &set) == 0 && vc_ioc_count(set) == 0, "another tenant's set is empty");
 	vc_ioc_free(set);
 
 	vc_ctx_release(&ctx);
