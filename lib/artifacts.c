@@ -483,15 +483,12 @@ vc_op_artifacts_list(vc_ctx *ctx, jv args, jv *out)
 	char host[VC_ID_LEN + 1], cas[VC_ID_LEN + 1];
 	const char *hk = vc_arg_str(args, "host"), *ck = vc_arg_str(args, "case");
 	sqlite3_stmt *q;
-	jv items = jv_array(), last = jv_invalid();
-	int64_t total = 0, n = 0;
+	int64_t total = 0;
 	int rc;
 
 	if ((hk && (rc = vc_host_resolve(ctx, hk, host)) != 0) ||
-	    (ck && (rc = vc_case_resolve(ctx, ck, cas)) != 0)) {
-		jv_free(items);
+	    (ck && (rc = vc_case_resolve(ctx, ck, cas)) != 0))
 		return rc;
-	}
 	if (!vc_arg_has(args, "order"))
 		args = jv_object_set(jv_copy(args), jv_string("order"), jv_string("desc"));
 	else
@@ -499,7 +496,6 @@ vc_op_artifacts_list(vc_ctx *ctx, jv args, jv *out)
 	rc = vc_page_parse(ctx, args, art_sorts, "created_at", &pg);
 	if (rc != 0) {
 		jv_free(args);
-		jv_free(items);
 		return rc;
 	}
 	q = vc_sql(ctx, "SELECT COUNT(*)" ART_WHERE, "ssssss", ctx->who.tenant_id,
@@ -518,33 +514,14 @@ vc_op_artifacts_list(vc_ctx *ctx, jv args, jv *out)
 	    vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"));
 	if (q == NULL || vc_page_bind(ctx, q, &pg, 7) != 0)
 		goto fail;
-	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		jv row = vc_sql_row(q);
-		jv_free(last);
-		last = jv_copy(row);
-		items = jv_array_append(items, jv_object_delete(row, jv_string("_sort")));
-		n++;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	if (rc < 0)
-		goto fail;
-	*out = JV_OBJECT(jv_string("items"), items, jv_string("total"), jv_number((double)total));
-	if (n == pg.limit && jv_is_valid(last))
-		*out = jv_object_set(*out, jv_string("next_cursor"), vc_page_cursor(&pg, last));
-	else {
-		jv_free(last);
-		*out = jv_object_set(*out, jv_string("next_cursor"), jv_null());
-	}
+	rc = vc_page_collect(ctx, q, &pg, total, out);
 	vc_page_release(&pg);
 	jv_free(args);
-	return 0;
+	return rc;
 fail:
 	sqlite3_finalize(q);
 	vc_page_release(&pg);
 	jv_free(args);
-	jv_free(items);
-	jv_free(last);
 	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "artifact list failed");
 }
 

@@ -332,8 +332,8 @@ vc_op_cases_list(vc_ctx *ctx, jv args, jv *out)
 	struct vc_page pg;
 	struct vc_sqlbuf b = { .n = 0 };
 	sqlite3_stmt *q = NULL;
-	jv pargs = jv_copy(args), items = jv_array(), last = jv_invalid();
-	int64_t total, n = 0;
+	jv pargs = jv_copy(args);
+	int64_t total;
 	int rc;
 
 	/* Newest first unless told otherwise (vc_page_parse defaults to asc). */
@@ -341,10 +341,8 @@ vc_op_cases_list(vc_ctx *ctx, jv args, jv *out)
 		pargs = jv_object_set(pargs, jv_string("order"), jv_string("desc"));
 	rc = vc_page_parse(ctx, pargs, case_sorts, "created_at", &pg);
 	jv_free(pargs);
-	if (rc != 0) {
-		jv_free(items);
+	if (rc != 0)
 		return rc;
-	}
 	q = vc_sql(ctx, "SELECT COUNT(*)" CASE_WHERE, "");
 	if (q == NULL || bind_filters(ctx, q, args) != 0 || vc_sql_step(ctx, q) != 1)
 		goto fail;
@@ -362,32 +360,12 @@ vc_op_cases_list(vc_ctx *ctx, jv args, jv *out)
 	q = vc_sql(ctx, b.s, "");
 	if (q == NULL || bind_filters(ctx, q, args) != 0 || vc_page_bind(ctx, q, &pg, CASE_PAGE_PARAM) != 0)
 		goto fail;
-	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		jv row = vc_sql_row(q);
-		jv_free(last);
-		last = jv_copy(row);
-		items = jv_array_append(items, jv_object_delete(row, jv_string("_sort")));
-		n++;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	if (rc < 0)
-		goto fail;
-	*out = JV_OBJECT(jv_string("items"), items, jv_string("total"), jv_number((double)total));
-	/* A full page may have a next one; the cursor continues after its last row. */
-	if (n == pg.limit && jv_is_valid(last))
-		*out = jv_object_set(*out, jv_string("next_cursor"), vc_page_cursor(&pg, last));
-	else {
-		jv_free(last);
-		*out = jv_object_set(*out, jv_string("next_cursor"), jv_null());
-	}
+	rc = vc_page_collect(ctx, q, &pg, total, out);
 	vc_page_release(&pg);
-	return 0;
+	return rc;
 fail:
 	sqlite3_finalize(q);
 	vc_page_release(&pg);
-	jv_free(items);
-	jv_free(last);
 	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "case list failed");
 }
 

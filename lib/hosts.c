@@ -515,17 +515,11 @@ vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
 	sqlite3_stmt *q = NULL;
 	int64_t total = 0;
 	int rc;
-	jv items = jv_array(), last = jv_invalid();
-	int64_t n = 0;
 
-	if (ip != NULL && cidr_range(ip, lo, hi) != 0) {
-		jv_free(items);
+	if (ip != NULL && cidr_range(ip, lo, hi) != 0)
 		return vc_fail(ctx, VC_EUSAGE, "ip must be an address or CIDR (10.0.0.0/8, fd00::/8): %.64s", ip);
-	}
-	if ((rc = vc_page_parse(ctx, args, host_sorts, "hostname", &pg)) != 0) {
-		jv_free(items);
+	if ((rc = vc_page_parse(ctx, args, host_sorts, "hostname", &pg)) != 0)
 		return rc;
-	}
 	/* The total, for the same filters. */
 	q = vc_sql(ctx, "SELECT COUNT(*)" HOST_WHERE, "");
 	if (q == NULL || (rc = bind_filters(ctx, q, args, ip ? lo : NULL, ip ? hi : NULL)) != 0 ||
@@ -536,7 +530,6 @@ vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
 	q = NULL;
 	if (vc_arg_bool(args, "count")) {
 		vc_page_release(&pg);
-		jv_free(items);
 		*out = JV_OBJECT(jv_string("count"), jv_number((double)total));
 		return 0;
 	}
@@ -552,33 +545,12 @@ vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
 	if (q == NULL || bind_filters(ctx, q, args, ip ? lo : NULL, ip ? hi : NULL) != 0 ||
 	    vc_page_bind(ctx, q, &pg, 9) != 0)
 		goto fail;
-	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		jv row = vc_sql_row(q);
-		jv_free(last);
-		last = jv_copy(row);
-		items = jv_array_append(items, jv_object_delete(row, jv_string("_sort")));
-		n++;
-	}
-	sqlite3_finalize(q);
-	if (rc < 0) {
-		q = NULL;
-		goto fail;
-	}
-	*out = JV_OBJECT(jv_string("items"), items, jv_string("total"), jv_number((double)total));
-	/* A full page may have a next one; the cursor continues after its last row. */
-	if (n == pg.limit && jv_is_valid(last))
-		*out = jv_object_set(*out, jv_string("next_cursor"), vc_page_cursor(&pg, last));
-	else {
-		jv_free(last);
-		*out = jv_object_set(*out, jv_string("next_cursor"), jv_null());
-	}
+	rc = vc_page_collect(ctx, q, &pg, total, out);
 	vc_page_release(&pg);
-	return 0;
+	return rc;
 fail:
 	sqlite3_finalize(q);
 	vc_page_release(&pg);
-	jv_free(items);
-	jv_free(last);
 	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list failed");
 }
 

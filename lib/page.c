@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "page.h"
+#include "store.h"
 
 void
 vc_sqlbuf_add(struct vc_sqlbuf *b, const char *frag)
@@ -205,4 +206,35 @@ vc_page_cursor(const struct vc_page *pg, jv row)
 	    (size_t)jv_string_length_bytes(jv_copy(s)), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	jv_free(s);
 	return jv_string(out);
+}
+
+int
+vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, jv *out)
+{
+	jv items = jv_array(), last = jv_invalid();
+	int64_t n = 0;
+	int rc;
+
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		jv row = vc_sql_row(q);
+		jv_free(last);
+		last = jv_copy(row);
+		items = jv_array_append(items, jv_object_delete(row, jv_string("_sort")));
+		n++;
+	}
+	sqlite3_finalize(q);
+	if (rc < 0) {
+		jv_free(items);
+		jv_free(last);
+		return ctx->err;
+	}
+	*out = JV_OBJECT(jv_string("items"), items, jv_string("total"), jv_number((double)total));
+	/* A full page may have a next one; the cursor continues after its last row. */
+	if (n == pg->limit && jv_is_valid(last))
+		*out = jv_object_set(*out, jv_string("next_cursor"), vc_page_cursor(pg, last));
+	else {
+		jv_free(last);
+		*out = jv_object_set(*out, jv_string("next_cursor"), jv_null());
+	}
+	return 0;
 }

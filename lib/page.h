@@ -54,6 +54,12 @@ void vc_page_release(struct vc_page *pg);
 void vc_page_select(const struct vc_page *pg, struct vc_sqlbuf *b);
 void vc_page_sql(const struct vc_page *pg, struct vc_sqlbuf *b, const char *idexpr, int first);
 int vc_page_bind(vc_ctx *ctx, sqlite3_stmt *st, const struct vc_page *pg, int first);
+/*
+ * Step q (a page query whose select list ends with _sort; finalized
+ * here) into *out = {items, total, next_cursor}.  next_cursor is null
+ * when the page is not full.  Returns 0 or the error of ctx.
+ */
+int vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, jv *out);
 /* The cursor that continues after row (which has "_sort" and "id"). */
 jv vc_page_cursor(const struct vc_page *pg, jv row);
 #endif
