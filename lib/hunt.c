@@ -351,6 +351,31 @@ rows_out(struct sink *k)
 	return r;
 }
 
+/*
+ * Run a query whose answer is one row and keep it: *row gets the last row
+ * (jv_invalid when none came).
+ */
+static int
+one_row(vc_ctx *ctx, const char *vql, const struct vc_vr_env *env, int nenv, jv *row)
+{
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	sink_init(&k, ctx);
+	k.quiet = 1;
+	k.keep_last = 1;
+	rc = run(ctx, vql, env, nenv, &k, 60, &res);
+	*row = k.last;
+	k.last = jv_invalid();
+	sink_release(&k);
+	if (rc != 0) {
+		jv_free(*row);
+		*row = jv_invalid();
+	}
+	return rc;
+}
+
 /* Open an artifact for --store. */
 static int
 store_open(vc_ctx *ctx, jv args, const char *name, const char *client, const char *flow,
@@ -533,21 +558,10 @@ int
 vc_op_vr_client(vc_ctx *ctx, jv args, jv *out)
 {
 	struct vc_vr_env env[1] = { { "ClientId", vc_arg_str(args, "client_id") } };
-	struct sink k;
-	struct vc_vr_result res;
-	int rc;
+	int rc = one_row(ctx, "SELECT * FROM clients(client_id=ClientId)", env, 1, out);
 
-	sink_init(&k, ctx);
-	k.quiet = 1;
-	k.keep_last = 1;
-	rc = run(ctx, "SELECT * FROM clients(client_id=ClientId)", env, 1, &k, 60, &res);
-	if (rc == 0 && !jv_is_valid(k.last))
+	if (rc == 0 && !jv_is_valid(*out))
 		rc = vc_fail(ctx, VC_ENOTFOUND, "Velociraptor has no client %.64s", env[0].value);
-	if (rc == 0) {
-		*out = k.last;
-		k.last = jv_invalid();
-	}
-	sink_release(&k);
 	return rc;
 }
 
@@ -557,25 +571,19 @@ static int
 get_flow(vc_ctx *ctx, const char *client, const char *flow, jv *out)
 {
 	struct vc_vr_env env[2] = { { "ClientId", client }, { "FlowId", flow } };
-	struct sink k;
-	struct vc_vr_result res;
-	int rc;
+	jv row, f;
+	int rc = one_row(ctx, "SELECT get_flow(client_id=ClientId, flow_id=FlowId) AS Flow FROM scope()",
+	    env, 2, &row);
 
-	sink_init(&k, ctx);
-	k.quiet = 1;
-	k.keep_last = 1;
-	rc = run(ctx, "SELECT get_flow(client_id=ClientId, flow_id=FlowId) AS Flow FROM scope()",
-	    env, 2, &k, 60, &res);
-	if (rc == 0) {
-		jv f = jv_is_valid(k.last) ? jv_object_get(jv_copy(k.last), jv_string("Flow")) : jv_invalid();
-		if (jv_get_kind(f) != JV_KIND_OBJECT) {
-			jv_free(f);
-			rc = vc_fail(ctx, VC_ENOTFOUND, "Velociraptor has no flow %.64s on %.64s", flow, client);
-		} else
-			*out = f;
+	if (rc != 0)
+		return rc;
+	f = jv_is_valid(row) ? jv_object_get(row, jv_string("Flow")) : row;
+	if (jv_get_kind(f) != JV_KIND_OBJECT) {
+		jv_free(f);
+		return vc_fail(ctx, VC_ENOTFOUND, "Velociraptor has no flow %.64s on %.64s", flow, client);
 	}
-	sink_release(&k);
-	return rc;
+	*out = f;
+	return 0;
 }
 
 static const char *
@@ -789,21 +797,10 @@ static int
 hunt_row(vc_ctx *ctx, const char *hunt_id, jv *out)
 {
 	struct vc_vr_env env[1] = { { "HuntId", hunt_id } };
-	struct sink k;
-	struct vc_vr_result res;
-	int rc;
+	int rc = one_row(ctx, "SELECT * FROM hunts(hunt_id=HuntId)", env, 1, out);
 
-	sink_init(&k, ctx);
-	k.quiet = 1;
-	k.keep_last = 1;
-	rc = run(ctx, "SELECT * FROM hunts(hunt_id=HuntId)", env, 1, &k, 60, &res);
-	if (rc == 0 && !jv_is_valid(k.last))
+	if (rc == 0 && !jv_is_valid(*out))
 		rc = vc_fail(ctx, VC_ENOTFOUND, "Velociraptor has no hunt %.64s", hunt_id);
-	if (rc == 0) {
-		*out = k.last;
-		k.last = jv_invalid();
-	}
-	sink_release(&k);
 	return rc;
 }
 

@@ -791,7 +791,7 @@ str_matcher(struct lc *c, const struct cv *v, struct vc_sg_m *m)
  * Rules are written for Python's re (pySigma).  The few spellings that
  * PCRE2 10.42 reads differently are rewritten: "{,n}" (Python: {0,n};
  * PCRE2 before 10.43: literal text), "\Z" (Python: the very end, PCRE's
- * \z), "\uXXXX" and "\UXXXXXXXX" (PCRE's \x{...}).  Nothing is
+ * \z), "\uHHHH" and "\UHHHHHHHH" (PCRE's \x{...}).  Nothing is
  * rewritten inside a character class except the escapes.
  */
 static char *
