@@ -27,12 +27,6 @@ CREDS=$XDG_CONFIG_HOME/velocicompanion/credentials
 # cred FIELD: the saved access_token or refresh_token for this store.
 cred() { jq -r ".[\"$VC_DB\"].$1 // empty" "$CREDS" 2>/dev/null; }
 counts() { sq "SELECT (SELECT COUNT(*) FROM tenants)||' '||(SELECT COUNT(*) FROM users)||' '||(SELECT COUNT(*) FROM audit_logs)"; }
-# login_as USER PW: log in with a config dir of USER's own (the saved
-# session of the main config is left alone); prints the access token.
-login_as() {
-	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
-	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
-}
 PW='sturdy tuna lantern'
 NEWPW='quiet violet harbour'
 

@@ -5,15 +5,6 @@
 
 sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
-# login_as USER PW: log in with a config dir of USER's own; prints the
-# access token (the saved session of the main config stays root's).
-login_as() {
-	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
-	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
-}
-# with TOKEN CMD...: run CMD with VC_TOKEN=TOKEN.
-with() { _t=$1; shift; run env VC_TOKEN="$_t" "$@"; }
-with_in() { _i=$1 _t=$2; shift 2; run_in "$_i" env VC_TOKEN="$_t" "$@"; }
 audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE $1"; }
 
 init_store

@@ -6,12 +6,6 @@
 
 sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
-login_as() {
-	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
-	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
-}
-with() { _t=$1; shift; run env VC_TOKEN="$_t" "$@"; }
-with_in() { _i=$1 _t=$2; shift 2; run_in "$_i" env VC_TOKEN="$_t" "$@"; }
 total() { sq "SELECT COUNT(*) FROM audit_logs"; }
 last() { sq "SELECT action||' '||outcome FROM audit_logs ORDER BY id DESC LIMIT 1"; }
 # lines: how many JSON lines $out holds.

@@ -7,12 +7,6 @@
 
 sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
-login_as() {
-	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
-	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
-}
-with() { _t=$1; shift; run env VC_TOKEN="$_t" "$@"; }
-with_in() { _i=$1 _t=$2; shift 2; run_in "$_i" env VC_TOKEN="$_t" "$@"; }
 denials() { sq "SELECT COUNT(*) FROM audit_logs WHERE action='authz.denied' AND outcome='denied' AND $1"; }
 MISSING=0b0e5a5e-0000-4000-8000-000000000000
 # same_as_missing DESCRIPTION KEY: $rc/$err are those of a missing record

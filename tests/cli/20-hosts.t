@@ -9,22 +9,6 @@
 sq() { sqlite3 "$VC_DB" "$@"; }
 GEN=$TOP/bench/gen.py
 PW='sturdy tuna lantern'
-# login_as USER PW: a session in a config dir of USER's own; prints the
-# access token.
-login_as() {
-	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
-	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
-}
-with() { _t=$1; shift; run env VC_TOKEN="$_t" "$@"; }
-with_in() { _i=$1 _t=$2; shift 2; run_in "$_i" env VC_TOKEN="$_t" "$@"; }
-# run_from FILE CMD...: as run, with FILE on stdin.
-run_from() {
-	_f=$1; shift
-	"$@" < "$_f" > "$T/out" 2> "$T/err"
-	rc=$?
-	out=$(cat "$T/out")
-	err=$(cat "$T/err")
-}
 # utc SECONDS: RFC 3339 UTC.
 utc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 # names: the hostnames of $out (JSON Lines), sorted, on one line.

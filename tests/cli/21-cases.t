@@ -6,14 +6,6 @@
 
 sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
-# login_as USER PW: a session in a config dir of USER's own; prints the
-# access token.
-login_as() {
-	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
-	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
-}
-with() { _t=$1; shift; run env VC_TOKEN="$_t" "$@"; }
-with_in() { _i=$1 _t=$2; shift 2; run_in "$_i" env VC_TOKEN="$_t" "$@"; }
 # bodies CASE: the timeline of CASE, one body per line, from the store.
 bodies() { sq "SELECT body FROM case_notes WHERE case_id='$1' ORDER BY id"; }
 ncases() { sq "SELECT COUNT(*) FROM cases"; }

@@ -23,12 +23,6 @@ FIXTURE_HUNT=H.D0VQ8C7SHB4EK
 mkdir -p "$S" "$Y"
 
 sq() { sqlite3 "$VC_DB" "$@"; }
-login_as() {
-	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
-	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
-}
-# with TOKEN CMD...: run CMD as the owner of TOKEN.
-with() { _t=$1; shift; run env VC_TOKEN="$_t" "$@"; }
 # srv_start PORT STATE LOG ARGS...: start the double (environment from
 # $SRV_ENV) and wait for its "listening" line; $SRV is its pid.
 srv_start() {

@@ -18,26 +18,6 @@ GEN=$TOP/bench/gen.py
 PW='sturdy tuna lantern'
 unset VC_RULES
 sq() { sqlite3 "$VC_DB" "$@"; }
-login_as() {
-	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
-	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
-}
-with() { _t=$1; shift; run env VC_TOKEN="$_t" "$@"; }
-with_in() { _i=$1 _t=$2; shift 2; run_in "$_i" env VC_TOKEN="$_t" "$@"; }
-# run_from FILE CMD...: as run, with FILE on stdin.
-run_from() {
-	_f=$1; shift
-	"$@" < "$_f" > "$T/out" 2> "$T/err"
-	rc=$?
-	out=$(cat "$T/out")
-	err=$(cat "$T/err")
-}
-# same FILE1 FILE2 DESCRIPTION: the files are identical, byte for byte.
-same() {
-	if cmp -s "$1" "$2"; then ok 0 "$3"; else
-		ok 1 "$3"; diff "$1" "$2" 2>&1 | head -n 6 | sed 's/^/#   /'
-	fi
-}
 lines() { if [ -z "$out" ]; then echo 0; else printf '%s\n' "$out" | wc -l | tr -d ' '; fi; }
 cid() { printf 'C.%016x' $((0x1000000000000000 + $1 * 7919)); }
 # ind FILTER: jq -r FILTER over the indicators of every row of $out.

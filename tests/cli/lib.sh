@@ -81,3 +81,29 @@ as() {
 free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# login_as USER PASSWORD: a session of USER's own (its own config dir);
+# prints the access token.
+login_as() {
+	printf '%s\n' "$2" | XDG_CONFIG_HOME=$T/cfg-$1 vc-auth login "$1" --password-stdin >/dev/null &&
+	jq -r '.[].access_token' "$T/cfg-$1/velocicompanion/credentials"
+}
+# with TOKEN CMD...: run CMD as the holder of TOKEN.
+with() { _t=$1; shift; run env VC_TOKEN="$_t" "$@"; }
+# with_in INPUT TOKEN CMD...: the same with INPUT on stdin.
+with_in() { _i=$1 _t=$2; shift 2; run_in "$_i" env VC_TOKEN="$_t" "$@"; }
+# run_from FILE CMD...: as run, with FILE on stdin.
+run_from() {
+	_f=$1; shift
+	"$@" < "$_f" > "$T/out" 2> "$T/err"
+	rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+}
+# same FILE1 FILE2 DESCRIPTION: the files are identical, byte for byte
+# (on failure, the first lines that differ).
+same() {
+	if cmp -s "$1" "$2"; then ok 0 "$3"; else
+		ok 1 "$3"; diff "$1" "$2" 2>&1 | head -n 6 | sed 's/^/#   /'
+	fi
+}
