@@ -137,6 +137,11 @@ install: all
 	install -m 0644 completions/velocicompanion.bash $(DESTDIR)$(BASHCOMPDIR)/velocicompanion
 	install -m 0644 completions/_velocicompanion $(DESTDIR)$(ZSHCOMPDIR)/_velocicompanion
 	install -m 0644 completions/velocicompanion.fish $(DESTDIR)$(FISHCOMPDIR)/velocicompanion.fish
+	# The Sigma rules (vc-score's default set), with their licence and README.
+	mkdir -p $(DESTDIR)$(SHAREDIR)/sigma
+	tar -C rules/sigma -cf - rules README.md LICENSE.Detection.Rules.md LICENSE.SigmaHQ-repository.md | \
+		tar -C $(DESTDIR)$(SHAREDIR)/sigma --no-same-owner --no-same-permissions -xf -
+	chmod -R u=rwX,go=rX $(DESTDIR)$(SHAREDIR)/sigma
 
 clean:
 	rm -rf build bin demo

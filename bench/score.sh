@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bench/score.sh [ROWS] - vc-score's filter against `jq -c .`, side by side
-# in one run: every shared process_creation Sigma rule
-# (../shared/data/sigma/rules, or $VC_BENCH_RULES) over ROWS
+# in one run: every process_creation Sigma rule shipped in rules/sigma
+# (or $VC_BENCH_RULES) over ROWS
 # Windows.System.Pslist hunt rows from bench/gen.py (default 1,000,000
 # rows from 1000 clients).  For each: wall time, rows/s and peak memory
 # (GNU time's maximum resident set size); then the ratio of vc-score's
@@ -12,7 +12,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
-RULES=${VC_BENCH_RULES:-../shared/data/sigma/rules}
+RULES=${VC_BENCH_RULES:-rules/sigma/rules/windows/process_creation}
 case $ROWS in '' | *[!0-9]*) echo "usage: bench/score.sh [ROWS]" >&2; exit 64 ;; esac
 [ -d "$RULES" ] || { echo "bench: no Sigma rules at $RULES" >&2; exit 66; }
 command -v jq > /dev/null || { echo "bench: needs jq" >&2; exit 69; }

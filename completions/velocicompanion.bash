@@ -90,20 +90,21 @@ _vc_complete() {
 			verbs="$( [ "$w1" = config ] && echo set) $( [ "$w1" = config ] && echo show) $( [ "$w1" = config ] && echo test) $( [ "$w1" = config ] && echo delete) $( [ "$w1" = flow ] && echo results) "
 		fi ;;
 	vc-score)
-		verbs="stack analyze analyze scores heuristics rules ioc ioc ioc "
+		verbs="stack analyze analyze scores heuristics rules rules ioc ioc ioc "
 		case "$w1 $w2" in
 		"stack"*) opts="--by --max-hosts --stored --artifact " ;;
 		"analyze host"*) opts="--rules --map " ;;
 		"analyze artifact"*) opts="--rules --map " ;;
 		"scores"*) opts="--subject --classification --min-score --since --limit " ;;
 		"heuristics"*) opts="" ;;
+		"rules list"*) opts="--rules --map " ;;
 		"rules check"*) opts="--map " ;;
 		"ioc import"*) opts="--severity --source " ;;
 		"ioc list"*) opts="--type " ;;
 		"ioc delete"*) opts="" ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
+			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
 		fi ;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -339,7 +339,7 @@ static const struct vc_param p_ioc_id[] = {
 #define CLASSES "benign|low|medium|high|critical"
 static const struct vc_param p_score[] = {
 	{ "file", VC_T_STR, VC_P_POS | VC_P_CLI, "FILE", NULL, "JSONL rows (default: stdin, or -)" },
-	{ "rules", VC_T_STR, VC_P_MULTI | VC_P_CLI, "DIR|FILE", NULL, "Sigma rules; repeatable (default $VC_RULES)" },
+	{ "rules", VC_T_STR, VC_P_MULTI | VC_P_CLI, "DIR|FILE", NULL, "Sigma rules; repeatable; \"default\" names the shipped set, \"none\" no rules (default: $VC_RULES, else the shipped set)" },
 	{ "iocs", VC_T_STR, VC_P_MULTI | VC_P_CLI, "FILE", NULL,
 	  "an IOC feed (CSV or JSONL) for this run, besides the tenant's list; repeatable" },
 	{ "map", VC_T_STR, VC_P_CLI, "FILE", NULL, "field map replacing the built-in one" },
@@ -359,7 +359,7 @@ static const struct vc_param p_stack[] = {
 };
 static const struct vc_param p_analyze[] = {
 	{ "id", VC_T_STR, VC_P_POS | VC_P_REQ | VC_P_PATH, "ID", NULL, "host id or client id / artifact id" },
-	{ "rules", VC_T_STR, VC_P_MULTI | VC_P_CLI, "DIR|FILE", NULL, "Sigma rules; repeatable (default $VC_RULES)" },
+	{ "rules", VC_T_STR, VC_P_MULTI | VC_P_CLI, "DIR|FILE", NULL, "Sigma rules; repeatable; \"default\" names the shipped set, \"none\" no rules (default: $VC_RULES, else the shipped set)" },
 	{ "map", VC_T_STR, VC_P_CLI, "FILE", NULL, "field map replacing the built-in one" },
 	END
 };
@@ -369,6 +369,11 @@ static const struct vc_param p_scores[] = {
 	{ "min_score", VC_T_STR, 0, "X", NULL, "only scores of at least X (0 to 1)" },
 	{ "since", VC_T_TIME, 0, "TIME", NULL, "only analyses since (RFC 3339, -7d)" },
 	{ "limit", VC_T_INT, 0, "N", NULL, "at most N (default 100, max 1000)" },
+	END
+};
+static const struct vc_param p_rules_list[] = {
+	{ "rules", VC_T_STR, VC_P_MULTI | VC_P_CLI, "DIR|FILE", NULL, "Sigma rules; repeatable; \"default\" names the shipped set (default: $VC_RULES, else the shipped set)" },
+	{ "map", VC_T_STR, VC_P_CLI, "FILE", NULL, "field map replacing the built-in one" },
 	END
 };
 static const struct vc_param p_rules_check[] = {
@@ -535,6 +540,9 @@ const struct vc_op vc_ops[] = {
 	  "subject_type,subject,score,confidence,classification,rows_flagged,created_at" },
 	{ "threat.heuristics", "vc-score", "heuristics", "GET", "/api/threat-intel/heuristics", VC_ROLE_VIEWER,
 	  0, vc_op_heuristics, p_none, "the heuristics and their weights", "score", "id,weight,title" },
+	{ "threat.rules.list", "vc-score", "rules list", NULL, NULL, VC_ROLE_VIEWER,
+	  0, vc_op_rules_list, p_rules_list, "show the Sigma rules the filter would load: source, count, skipped", "score",
+	  "origin,path,rules,skipped" },
 	{ "threat.rules.check", "vc-score", "rules check", NULL, NULL, VC_ROLE_VIEWER,
 	  0, vc_op_rules_check, p_rules_check, "load Sigma rules and report each that cannot run", "score" },
 	{ "iocs.import", "vc-score", "ioc import", "POST", "/api/threat-intel/iocs", VC_ROLE_ANALYST,

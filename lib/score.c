@@ -208,46 +208,134 @@ load_rules(vc_ctx *ctx, const char *path, const char *mapf, struct vc_sigma_map 
 }
 
 /*
- * Rules from args "rules" (one path or several), else $VC_RULES (paths
- * separated by ':'); a map from args "map"; the tenant's IOCs.
+ * The default rule set: the SigmaHQ rules shipped in rules/sigma (see its
+ * README), found from the running binary, so that nothing depends on the
+ * current directory: in the checkout it was built in (bin/, build/tests/,
+ * build/asan/tests/: a parent holding schema.sql and rules/sigma), else
+ * as installed, BINDIR/../share/velocicompanion/sigma.  Returns 0 with
+ * the directory in buf, or VC_ECONFIG naming where it looked.
  */
+#define DEFAULT_RULES "rules/windows/process_creation"
+
 int
-vc_scorer_new(vc_ctx *ctx, jv args, struct vc_scorer **out)
+vc_score_default_rules(vc_ctx *ctx, char *buf, size_t n)
 {
-	struct vc_scorer *sc = calloc(1, sizeof *sc);
-	struct vc_sigma_map *map = NULL;
-	jv rules = jv_object_get(jv_copy(args), jv_string("rules")), problems = jv_invalid();
-	const char *mapf = vc_arg_str(args, "map"), *env = getenv("VC_RULES");
-	char envbuf[4096];
+	char self[4096], exe[4096], probe[4200], *slash;
+	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (len <= 0)
+		return vc_fail(ctx, VC_ECONFIG, "cannot find the default Sigma rules: "
+		    "/proc/self/exe is unreadable; name them with --rules");
+	self[len] = '\0';
+	memcpy(exe, self, (size_t)len + 1);
+	for (int up = 0; up < 4 && (slash = strrchr(exe, '/')) != NULL; up++) {
+		*slash = '\0';
+		snprintf(probe, sizeof probe, "%s/schema.sql", exe);
+		if (access(probe, R_OK) != 0)
+			continue;
+		snprintf(probe, sizeof probe, "%s/rules/sigma/" DEFAULT_RULES, exe);
+		if (access(probe, R_OK | X_OK) == 0) {
+			snprintf(buf, n, "%s", probe);
+			return 0;
+		}
+	}
+	memcpy(exe, self, (size_t)len + 1);
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	snprintf(probe, sizeof probe, "%s/../share/velocicompanion/sigma/" DEFAULT_RULES, exe);
+	if (access(probe, R_OK | X_OK) == 0) {
+		snprintf(buf, n, "%s", probe);
+		return 0;
+	}
+	return vc_fail(ctx, VC_ECONFIG, "the default Sigma rules are not installed (looked in "
+	    "%.300s); name rules with --rules, or --rules none", probe);
+}
+
+/*
+ * The rule paths of one run, each {path, origin}: args "rules" (one or
+ * several), else $VC_RULES (paths separated by ':'), else the default set.
+ * Either list replaces the default; the word "default" in it stands for
+ * the default set and "none" alone means no Sigma rules.
+ */
+static int
+rule_paths(vc_ctx *ctx, jv args, jv *out)
+{
+	jv rules = jv_object_get(jv_copy(args), jv_string("rules"));
+	const char *env = getenv("VC_RULES"), *origin = "--rules";
+	char buf[4096];
 	int rc = 0;
 
-	*out = NULL;
-	if (sc == NULL) {
-		jv_free(rules);
-		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	}
+	*out = jv_array();
 	if (jv_get_kind(rules) == JV_KIND_STRING)
 		rules = JV_ARRAY(rules);
 	if (jv_get_kind(rules) != JV_KIND_ARRAY && env != NULL && *env != '\0') {
 		jv_free(rules);
 		rules = jv_array();
-		snprintf(envbuf, sizeof envbuf, "%s", env);
-		for (char *p = envbuf, *c; p != NULL; p = c) {
+		origin = "$VC_RULES";
+		snprintf(buf, sizeof buf, "%s", env);
+		for (char *p = buf, *c; p != NULL; p = c) {
 			if ((c = strchr(p, ':')) != NULL)
 				*c++ = '\0';
 			if (*p)
 				rules = jv_array_append(rules, jv_string(p));
 		}
 	}
-	if (jv_get_kind(rules) == JV_KIND_ARRAY && jv_array_length(jv_copy(rules)) > 0) {
+	if (jv_get_kind(rules) != JV_KIND_ARRAY || jv_array_length(jv_copy(rules)) == 0) {
+		jv_free(rules);
+		rules = JV_ARRAY(jv_string("default"));
+		origin = "default";
+	}
+	jv_array_foreach(rules, i, r) {
+		const char *p = jv_string_value(r), *o = origin;
+		if (rc == 0 && strcmp(p, "none") == 0) {
+			if (jv_array_length(jv_copy(rules)) > 1)
+				rc = vc_fail(ctx, VC_EUSAGE, "--rules none goes alone");
+		} else if (rc == 0 && strcmp(p, "default") == 0) {
+			if ((rc = vc_score_default_rules(ctx, buf, sizeof buf)) == 0)
+				*out = jv_array_append(*out, JV_OBJECT(jv_string("path"), jv_string(buf),
+				    jv_string("origin"), jv_string("default")));
+		} else if (rc == 0) {
+			*out = jv_array_append(*out, JV_OBJECT(jv_string("path"), jv_string(p),
+			    jv_string("origin"), jv_string(o)));
+		}
+		jv_free(r);
+	}
+	if (rc == 0 && jv_array_length(jv_copy(*out)) > MAX_RULE_SETS)
+		rc = vc_fail(ctx, VC_EUSAGE, "at most %d rule paths", MAX_RULE_SETS);
+	if (rc != 0) {
+		jv_free(*out);
+		*out = jv_invalid();
+	}
+	return rc;
+}
+
+/* Rules as rule_paths says; a map from args "map"; the tenant's IOCs. */
+int
+vc_scorer_new(vc_ctx *ctx, jv args, struct vc_scorer **out)
+{
+	struct vc_scorer *sc = calloc(1, sizeof *sc);
+	struct vc_sigma_map *map = NULL;
+	jv rules, problems = jv_invalid();
+	const char *mapf = vc_arg_str(args, "map");
+	int rc = 0;
+
+	*out = NULL;
+	if (sc == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	if ((rc = rule_paths(ctx, args, &rules)) != 0) {
+		vc_scorer_free(sc);
+		return rc;
+	}
+	if (jv_array_length(jv_copy(rules)) > 0) {
 		jv_array_foreach(rules, i, r) {
-			if (rc == 0 && sc->nsigma < MAX_RULE_SETS) {
-				rc = load_rules(ctx, jv_string_value(r), mapf, &map, &problems,
+			jv path = jv_object_get(r, jv_string("path"));
+			if (rc == 0) {
+				rc = load_rules(ctx, jv_string_value(path), mapf, &map, &problems,
 				    &sc->sigma[sc->nsigma], &sc->sigma_cached[sc->nsigma]);
 				if (rc == 0)
 					sc->nsigma++;
 			}
-			jv_free(r);
+			jv_free(path);
 		}
 		vc_sigma_map_free(map);
 		if (rc != 0)
@@ -774,4 +862,48 @@ vc_op_rules_check(vc_ctx *ctx, jv args, jv *out)
 		(void)np;
 	}
 	return 0;
+}
+
+/* What the filter would load: each rule path with its origin, the rules
+ * it gives and the ones skipped, with their reasons. */
+int
+vc_op_rules_list(vc_ctx *ctx, jv args, jv *out)
+{
+	struct vc_sigma_map *map = NULL;
+	jv paths;
+	int rc;
+
+	if ((rc = rule_paths(ctx, args, &paths)) != 0)
+		return rc;
+	if ((rc = vc_sigma_map_load(ctx, vc_arg_str(args, "map"), &map)) != 0) {
+		jv_free(paths);
+		return rc;
+	}
+	*out = jv_array();
+	jv_array_foreach(paths, i, p) {
+		jv path = jv_object_get(jv_copy(p), jv_string("path"));
+		struct vc_sigma_set *set = NULL;
+		jv problems = jv_array();
+		if (rc == 0)
+			rc = vc_sigma_load(ctx, jv_string_value(path), map, &set, &problems);
+		if (rc == 0) {
+			p = jv_object_set(p, jv_string("rules"), jv_number(vc_sigma_count(set)));
+			p = jv_object_set(p, jv_string("skipped"),
+			    jv_number(jv_array_length(jv_copy(problems))));
+			p = jv_object_set(p, jv_string("problems"), problems);
+			*out = jv_array_append(*out, p);
+			vc_sigma_free(set);
+		} else {
+			jv_free(p);
+			jv_free(problems);
+		}
+		jv_free(path);
+	}
+	jv_free(paths);
+	vc_sigma_map_free(map);
+	if (rc != 0) {
+		jv_free(*out);
+		*out = jv_invalid();
+	}
+	return rc;
 }

@@ -28,4 +28,7 @@ int vc_op_analyze_artifact(vc_ctx *ctx, jv args, jv *out);
 int vc_op_scores(vc_ctx *ctx, jv args, jv *out);
 int vc_op_heuristics(vc_ctx *ctx, jv args, jv *out);
 int vc_op_rules_check(vc_ctx *ctx, jv args, jv *out);
+int vc_op_rules_list(vc_ctx *ctx, jv args, jv *out);
+/* The directory of the default Sigma rule set (VC_ECONFIG when absent). */
+int vc_score_default_rules(vc_ctx *ctx, char *buf, size_t n);
 #endif

@@ -12,7 +12,7 @@
  * A loaded set is read-only: several threads may match against one set.
  *
  * Semantics follow the Sigma specification 2.1 and, where it is vague,
- * pySigma (see shared/reference/sigma.md): case-insensitive glob values
+ * pySigma (the Sigma specification): case-insensitive glob values
  * with pySigma's escaping, every value modifier of the specification,
  * the full condition grammar.  What a rule needs and the evaluator cannot
  * do (placeholders of |expand, aggregations, correlations) makes the rule

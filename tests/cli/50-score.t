@@ -8,12 +8,12 @@
 # import (CSV and JSONL) and hits with evidence; analyze host and
 # artifact (kept in threat_scores with their history) and scores with
 # filters; rules check; roles; tenant isolation.
-# Needs the Sigma data of shared/ beside the checkout: without it the test
+# Uses the SigmaHQ data of rules/sigma (see its README): without it the test
 # fails, it does not skip.
 . "$(dirname "$0")/lib.sh"
 
-SIGMA=$TOP/../shared/data/sigma
-RULES=$SIGMA/rules
+SIGMA=$TOP/rules/sigma
+RULES=$SIGMA/rules/windows/process_creation
 GEN=$TOP/bench/gen.py
 PW='sturdy tuna lantern'
 unset VC_RULES
@@ -25,11 +25,11 @@ ind() { printf '%s\n' "$out" | jq -r ".vc_score.indicators[] | $1"; }
 jqc() { printf '%s\n' "$out" | jq -c "$1"; }
 MISSING=0b0e5a5e-0000-4000-8000-000000000000
 
-if [ -d "$RULES/windows/process_creation" ] && [ -s "$SIGMA/regression_index.jsonl" ] &&
+if [ -d "$RULES" ] && [ -s "$SIGMA/regression_index.jsonl" ] &&
     [ -s "$SIGMA/benign_events.jsonl" ]; then
 	ok 0 "the Sigma data is at $SIGMA"
 else
-	ok 1 "the Sigma data is at $SIGMA (shared/data/sigma beside the checkout)"
+	ok 1 "the Sigma data is at $SIGMA (rules/sigma of the repository)"
 	# --iocs FILE: a feed for this run, besides the tenant's list, not stored.
 printf 'type,value,severity\nfilename,lsass.exe,low\n' > "$T/feed.csv"
 printf '%s\n' '{"Name":"lsass.exe","Exe":"C:\\Windows\\System32\\lsass.exe"}' > "$T/one.jsonl"
@@ -213,11 +213,39 @@ is "$rc:$(ind 'select(.kind == "sigma") | .id' | sort -u | tr '\n' ' ')" \
 run env VC_RULES="$T/no-such-rules" vc-score --rules "$r1" "$T/two.jsonl"
 is "$rc:$(ind 'select(.kind == "sigma") | .id' | sort -u)" "0:$id1" "--rules wins over \$VC_RULES"
 run vc-score "$T/two.jsonl"
-is "$rc:$(ind 'select(.kind == "sigma") | .id')" "0:" "no rules at all: no Sigma indicator"
+is "$rc:$(ind 'select(.kind == "sigma") | .id' | sort -u | tr '\n' ' ')" \
+	"0:$(printf '%s\n' "$id1" "$id2" | sort | tr '\n' ' ')" "neither --rules nor \$VC_RULES: the shipped rule set finds both"
+run vc-score --rules none "$T/two.jsonl"
+is "$rc:$(ind 'select(.kind == "sigma") | .id')" "0:" "--rules none: no Sigma indicator"
+run vc-score --rules none --rules "$r1" "$T/two.jsonl"
+is "$rc:$err" "64:vc-score: --rules none goes alone" "--rules none with another path: usage error"
+run vc-score --rules default --rules "$r1" "$T/two.jsonl"
+is "$rc:$(ind 'select(.kind == "sigma") | .id' | sort -u | tr '\n' ' ')" \
+	"0:$(printf '%s\n' "$id1" "$id2" | sort | tr '\n' ' ')" "--rules default adds the shipped set to another path"
+
+# ---- rules list: what is loaded, from where ---------------------------------------------------
+run vc-score rules list -o jsonl
+is "$rc:$(jqr '"\(.origin) \(.rules) \(.skipped)"')" "0:default $(ls "$RULES"/*.yml | wc -l | tr -d ' ') 0" \
+	"rules list: the shipped set, every process_creation rule, none skipped"
+is "$(jqr .path)" "$RULES" "... found in the checkout the binary was built in"
+run env VC_RULES="$r1:$r2" vc-score rules list -o jsonl
+is "$(jqr '"\(.origin) \(.rules)"' | tr '\n' ' ')" '$VC_RULES 1 $VC_RULES 1 ' "rules list: \$VC_RULES replaces the default"
+run vc-score rules list --rules default --rules "$r1" -o jsonl
+is "$(jqr '"\(.origin) \(.rules)"' | tr '\n' ' ')" "default $(ls "$RULES"/*.yml | wc -l | tr -d ' ') --rules 1 " "rules list: --rules default adds"
+# A binary outside any checkout, with no share/ beside it, has no default.
+mkdir -p "$T/opt/bin" "$T/opt/share/velocicompanion/sigma/rules/windows"
+cp "$TOP/bin/vc-score" "$T/opt/bin/"
+run "$T/opt/bin/vc-score" --db "$VC_DB" "$T/two.jsonl"
+is "$rc:$out" "78:" "no default rules beside the binary: exit 78, no row scored"
+like "$err" "default Sigma rules are not installed" "... and says so"
+ln -s "$RULES" "$T/opt/share/velocicompanion/sigma/rules/windows/process_creation"
+run "$T/opt/bin/vc-score" --db "$VC_DB" rules list -o jsonl
+like "$(jqr .path)" "^$T/opt/bin/../share/velocicompanion/sigma/rules/windows/process_creation\$" \
+	"installed: BINDIR/../share/velocicompanion/sigma"
 
 # ---- rules check ------------------------------------------------------------------------------
 run vc-score rules check "$RULES"
-is "$rc:$err" "0:" "rules check of the shared rules: exit 0"
+is "$rc:$err" "0:" "rules check of the process_creation rules: exit 0"
 is "$(jqr '"\(.rules) \(.skipped) \(.problems | length)"')" "$(find "$RULES" -name '*.yml' | wc -l | tr -d ' ') 0 0" \
 	"every rule file loads: the count, none skipped"
 mkdir -p "$T/rules"
@@ -250,6 +278,8 @@ run vc-score rules check "$T/no-such-rules"
 is "$rc" 66 "rules check of a missing path: exit 66"
 
 # ---- heuristics ------------------------------------------------------------------------------------
+# From here on the other signals are tested alone: no Sigma rules unless named.
+export VC_RULES=none
 run vc-score heuristics -o json
 is "$rc:$(jqr '[.[] | "\(.id)=\(.weight)"] | join(" ")')" \
 	"0:H001=0.6 H002=0.6 H003=0.7 H004=0.4 H005=0.5 H006=0.5 H007=0.45 H008=0.6 H009=0.7 H010=0.5 H011=0.5" \

@@ -5,12 +5,12 @@
 # or streamed as JSON Lines; POST /api/threat-intel/analyze/host/{id} and
 # /analyze/artifact/{id}; GET /api/threat-intel/scores with its filters;
 # the IOC routes; least roles; tenant isolation (404 as for a missing id).
-# Needs the Sigma data of shared/ beside the checkout: without it the test
+# Uses the SigmaHQ data of rules/sigma (see its README): without it the test
 # fails, it does not skip.
 . "$(dirname "$0")/lib.sh"
 
-SIGMA=$TOP/../shared/data/sigma
-RULES=$SIGMA/rules
+SIGMA=$TOP/rules/sigma
+RULES=$SIGMA/rules/windows/process_creation
 GEN=$TOP/bench/gen.py
 PW='sturdy tuna lantern'
 NDJSON='Content-Type: application/x-ndjson'
@@ -39,11 +39,11 @@ login() {
 	json .access_token
 }
 
-if [ -d "$RULES/windows/process_creation" ] && [ -s "$SIGMA/regression_index.jsonl" ] &&
+if [ -d "$RULES" ] && [ -s "$SIGMA/regression_index.jsonl" ] &&
     [ -s "$SIGMA/benign_events.jsonl" ]; then
 	ok 0 "the Sigma data is at $SIGMA"
 else
-	ok 1 "the Sigma data is at $SIGMA (shared/data/sigma beside the checkout)"
+	ok 1 "the Sigma data is at $SIGMA (rules/sigma of the repository)"
 	done_testing
 	exit 1
 fi

@@ -2,7 +2,7 @@
 /*
  * t_heuristics.c - each heuristic fires on a true example and stays quiet
  * on a near-miss benign one; none fires on the benign Sysmon events of
- * ../shared/data/sigma nor on bench/gen.py's benign processes.
+ * rules/sigma nor on bench/gen.py's benign processes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "signals.h"
 #include "tap.h"
 
-#define BENIGN "../shared/data/sigma/benign_events.jsonl"
+#define BENIGN "rules/sigma/benign_events.jsonl"
 
 /* The ids that fire on a JSON text, comma-separated, into buf. */
 static const char *
@@ -263,7 +263,7 @@ main(void)
 
 	/* Benign Sysmon events. */
 	f = fopen(BENIGN, "r");
-	ok(f != NULL, "%s exists (the shared data beside the checkout)", BENIGN);
+	ok(f != NULL, "%s exists (SigmaHQ data in the repository)", BENIGN);
 	if (f != NULL) {
 		char *line = NULL;
 		size_t cap = 0;
