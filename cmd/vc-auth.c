@@ -3,7 +3,7 @@
  * vc-auth - tenants, users, logins, API tokens and the audit log.
  * Every command is an operation of lib/ops.c; see vc-auth(1).
  */
-#include "cli.h"
+#include "cli/cli.h"
 
 int
 main(int argc, char **argv)

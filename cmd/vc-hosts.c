@@ -3,7 +3,7 @@
  * vc-hosts - the tenant's hosts: import, list, show, update, delete.
  * Every command is an operation of lib/ops.c; see vc-hosts(1).
  */
-#include "cli.h"
+#include "cli/cli.h"
 
 int
 main(int argc, char **argv)

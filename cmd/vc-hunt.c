@@ -3,7 +3,7 @@
  * vc-hunt - the tenant's Velociraptor over its gRPC API: clients,
  * collections, hunts and their results.  See vc-hunt(1).
  */
-#include "cli.h"
+#include "cli/cli.h"
 
 int
 main(int argc, char **argv)

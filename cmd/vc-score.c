@@ -3,7 +3,7 @@
  * vc-score - explainable threat scoring: Sigma rules, IOCs, heuristics,
  * rarity stacking and an outlier model.  See vc-score(1).
  */
-#include "cli.h"
+#include "cli/cli.h"
 
 int
 main(int argc, char **argv)

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vc.h"
-#include "store.h"
-#include "serve.h"
+#include "core/vc.h"
+#include "core/store.h"
+#include "http/serve.h"
 
 static void
 usage(FILE *fp)

@@ -12,13 +12,13 @@
 #include <jq.h>
 
 #include "artifacts.h"
-#include "cases.h"
-#include "hosts.h"
-#include "jscan.h"
-#include "jsonl.h"
-#include "ops.h"
-#include "page.h"
-#include "store.h"
+#include "json/jscan.h"
+#include "json/jsonl.h"
+#include "core/page.h"
+#include "core/store.h"
+#include "core/records.h"
+#include "core/audit.h"
+#include "timeline.h"
 
 #define ROW_BATCH 20000         /* rows per transaction */
 #define HOST_CACHE_MAX 100000   /* client ids remembered during one import */
@@ -45,15 +45,6 @@ check_artifact_name(vc_ctx *ctx, const char *s)
 			    "artifact name may hold letters, digits, space and . _ - / only");
 	}
 	return 0;
-}
-
-int
-vc_artifact_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
-{
-	return vc_resolve_id(ctx, "artifact", key,
-	    "SELECT id FROM artifacts WHERE tenant_id = ?1 AND id = ?2",
-	    /* unscoped: existence check only, to audit a cross-tenant attempt */
-	    "SELECT 1 FROM artifacts WHERE id = ?1", id);
 }
 
 /* ---- import ----------------------------------------------------------- */

@@ -14,9 +14,10 @@
 #include <sodium.h>
 
 #include "auth.h"
-#include "crypto.h"
-#include "ops.h"
-#include "store.h"
+#include "crypto/crypto.h"
+#include "core/store.h"
+#include "core/records.h"
+#include "core/audit.h"
 
 #define GENERIC_AUTH "invalid credentials"
 #define GENERIC_TOKEN "invalid or expired credentials"
@@ -97,7 +98,7 @@ find_user(vc_ctx *ctx, const char *key, struct user *u)
 	/* unscoped: existence check only, to audit a cross-tenant attempt */
 	sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM users WHERE id = ?1 OR username = ?1", "s", key);
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		vc_op_deny_audit(ctx, "user", key);
+		vc_deny_audit(ctx, "user", key);
 	sqlite3_finalize(q);
 	return vc_fail(ctx, VC_ENOTFOUND, "no such user: %.64s", key);
 }
@@ -342,7 +343,7 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 		/* Another tenant answers like a missing one (security.md 7);
 		 * the record names what was typed, never the other's id. */
 		if (ctx->who.role != VC_ROLE_SUPERADMIN && strcmp(tid, ctx->who.tenant_id) != 0) {
-			vc_op_deny_audit(ctx, "tenant", tenant);
+			vc_deny_audit(ctx, "tenant", tenant);
 			return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", tenant);
 		}
 	}
@@ -366,7 +367,7 @@ vc_op_user_list(vc_ctx *ctx, jv args, jv *out)
 		if ((rc = find_tenant(ctx, tenant, tid, NULL, 0)) != 0)
 			return rc;
 		if (sc != NULL && strcmp(sc, tid) != 0) {
-			vc_op_deny_audit(ctx, "tenant", tenant);
+			vc_deny_audit(ctx, "tenant", tenant);
 			return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", tenant);
 		}
 		sc = tid;
@@ -991,7 +992,7 @@ vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out)
 		/* unscoped: existence check only, to audit a cross-tenant attempt */
 		sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM api_tokens WHERE id = ?1", "s", id);
 		if (q != NULL && vc_sql_step(ctx, q) == 1)
-			vc_op_deny_audit(ctx, "api_token", id);
+			vc_deny_audit(ctx, "api_token", id);
 		sqlite3_finalize(q);
 		return vc_fail(ctx, VC_ENOTFOUND, "no such token: %.64s", id);
 	}

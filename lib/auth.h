@@ -2,7 +2,7 @@
 /* auth.h - tenants, users, logins, tokens: the operations of vc-auth. */
 #ifndef VC_AUTH_H
 #define VC_AUTH_H
-#include "vc.h"
+#include "core/vc.h"
 
 #define VC_REFRESH_TTL (30 * 86400)     /* absolute, from login */
 #define VC_REFRESH_IDLE (7 * 86400)     /* one token's own lifetime */
@@ -28,4 +28,10 @@ int vc_op_token_create(vc_ctx *ctx, jv args, jv *out);
 int vc_op_token_list(vc_ctx *ctx, jv args, jv *out);
 int vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out);
 int vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out);
+/*
+ * Authenticate a bearer credential: a JWT access token or a "vcs_" API
+ * token.  Fills ctx->who, or returns VC_EAUTH with a generic message
+ * (the reason goes to the audit log only).
+ */
+int vc_authenticate(vc_ctx *ctx, const char *credential);
 #endif

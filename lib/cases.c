@@ -13,12 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "artifacts.h"
 #include "cases.h"
-#include "hosts.h"
-#include "ops.h"
-#include "page.h"
-#include "store.h"
+#include "core/page.h"
+#include "core/store.h"
+#include "core/records.h"
+#include "timeline.h"
 
 #define TITLE_MAX 256           /* characters */
 #define TAG_MAX 64              /* characters */
@@ -148,24 +147,6 @@ has_str(jv arr, const char *s)
 	return found;
 }
 
-/*
- * Find a case of the caller's tenant.  An id of another tenant fails like
- * a missing one, and the attempt is noted for the authz.denied audit.
- */
-static int
-find_case(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
-{
-	return vc_resolve_id(ctx, "case", key, "SELECT id FROM cases WHERE tenant_id = ?1 AND id = ?2",
-	    /* unscoped: existence check only, to audit a cross-tenant attempt */
-	    "SELECT 1 FROM cases WHERE id = ?1", id);
-}
-
-int
-vc_case_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
-{
-	return find_case(ctx, key, id);
-}
-
 static int
 case_json(vc_ctx *ctx, const char *id, jv *out)
 {
@@ -192,38 +173,6 @@ find_assignee(vc_ctx *ctx, const char *key, char name[65])
 	if (rc == 0)
 		return vc_fail(ctx, VC_EINVAL, "the assignee must be an enabled user of your tenant: %.64s", key);
 	return 0;
-}
-
-/* Append one entry to the case's timeline; *note_id (may be NULL) gets its id. */
-static int
-timeline(vc_ctx *ctx, const char *case_id, const char *kind, const char *body, int64_t *note_id)
-{
-	int rc = vc_sql_exec(ctx, "INSERT INTO case_notes (tenant_id, case_id, author_id, author,"
-	    " kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", NULL, "ssssssi",
-	    ctx->who.tenant_id, case_id, nz(ctx->who.user_id), nz(ctx->who.username), kind, body,
-	    vc_now(ctx));
-
-	if (rc == 0 && note_id != NULL)
-		*note_id = (int64_t)sqlite3_last_insert_rowid(ctx->store->db);
-	return rc;
-}
-
-/* An event entry; body (a jv string) is consumed. */
-static int
-event(vc_ctx *ctx, const char *case_id, jv body)
-{
-	int rc = timeline(ctx, case_id, "event", jv_string_value(body), NULL);
-
-	jv_free(body);
-	return rc;
-}
-
-/* A change to the timeline or the links is a change to the case. */
-static int
-touch(vc_ctx *ctx, const char *case_id)
-{
-	return vc_sql_exec(ctx, "UPDATE cases SET updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
-	    NULL, "iss", vc_now(ctx), ctx->who.tenant_id, case_id);
 }
 
 /* ---- create ----------------------------------------------------------- */
@@ -274,7 +223,7 @@ vc_op_cases_create(vc_ctx *ctx, jv args, jv *out)
 	    nz(ctx->who.username), vc_now(ctx));
 	jv_free(ts);
 	if (rc == 0)
-		rc = timeline(ctx, id, "event", "case opened", NULL);
+		rc = vc_case_timeline(ctx, id, "event", "case opened", NULL);
 	if (rc == 0) {
 		detail(ctx, "title", jv_string(title));
 		detail(ctx, "severity", jv_string(sev));
@@ -407,7 +356,7 @@ vc_op_cases_show(vc_ctx *ctx, jv args, jv *out)
 	jv links;
 	int rc;
 
-	if ((rc = find_case(ctx, vc_arg_str(args, "id"), id)) != 0 || (rc = case_json(ctx, id, out)) != 0)
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 || (rc = case_json(ctx, id, out)) != 0)
 		return rc;
 	links = links_of(ctx, id);
 	q = vc_sql(ctx, "SELECT COUNT(*) FROM case_notes WHERE tenant_id = ?1 AND case_id = ?2", "ss",
@@ -508,7 +457,7 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 	jv cur = jv_invalid(), edits = tag_args(args), tags = jv_invalid(), change = jv_invalid(), ts;
 	int rc, reopen = 0, changed = 0;
 
-	if ((rc = find_case(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		goto done;
 	set_target(ctx, id);
 	if ((rc = case_json(ctx, id, &cur)) != 0)
@@ -565,14 +514,14 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		new_title = title;
 		detail(ctx, "title", JV_OBJECT(jv_string("from"), jv_string(old_title),
 		    jv_string("to"), jv_string(title)));
-		if ((rc = event(ctx, id, jv_string_fmt("title: %s -> %s", old_title, title))) != 0)
+		if ((rc = vc_case_event(ctx, id, jv_string_fmt("title: %s -> %s", old_title, title))) != 0)
 			goto done;
 		changed = 1;
 	}
 	if (desc != NULL && strcmp(desc, old_desc ? old_desc : "") != 0) {
 		new_desc = nz(desc);
 		detail(ctx, "description", jv_string("changed"));
-		if ((rc = event(ctx, id, jv_string(new_desc ? "description changed" :
+		if ((rc = vc_case_event(ctx, id, jv_string(new_desc ? "description changed" :
 		    "description removed"))) != 0)
 			goto done;
 		changed = 1;
@@ -582,8 +531,8 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		reopen = strcmp(old_status, "closed") == 0;
 		detail(ctx, "status", JV_OBJECT(jv_string("from"), jv_string(old_status),
 		    jv_string("to"), jv_string(status)));
-		rc = reopen ? event(ctx, id, jv_string("case reopened")) :
-		    event(ctx, id, jv_string_fmt("status: %s -> %s", old_status, status));
+		rc = reopen ? vc_case_event(ctx, id, jv_string("case reopened")) :
+		    vc_case_event(ctx, id, jv_string_fmt("status: %s -> %s", old_status, status));
 		if (rc != 0)
 			goto done;
 		changed = 1;
@@ -592,7 +541,7 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		new_sev = sev;
 		detail(ctx, "severity", JV_OBJECT(jv_string("from"), jv_string(old_sev),
 		    jv_string("to"), jv_string(sev)));
-		if ((rc = event(ctx, id, jv_string_fmt("severity: %s -> %s", old_sev, sev))) != 0)
+		if ((rc = vc_case_event(ctx, id, jv_string_fmt("severity: %s -> %s", old_sev, sev))) != 0)
 			goto done;
 		changed = 1;
 	}
@@ -600,13 +549,13 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		new_asg = nz(who);
 		detail(ctx, "assignee", JV_OBJECT(jv_string("from"), old_asg ? jv_string(old_asg) : jv_null(),
 		    jv_string("to"), who[0] ? jv_string(who) : jv_null()));
-		if ((rc = event(ctx, id, jv_string_fmt("assignee: %s -> %s", dash(old_asg), dash(who)))) != 0)
+		if ((rc = vc_case_event(ctx, id, jv_string_fmt("assignee: %s -> %s", dash(old_asg), dash(who)))) != 0)
 			goto done;
 		changed = 1;
 	}
 	if (jv_is_valid(change) && jv_string_length_bytes(jv_copy(change)) > 0) {
 		detail(ctx, "tags", jv_copy(change));
-		if ((rc = event(ctx, id, jv_string_fmt("tags: %s", jv_string_value(change)))) != 0)
+		if ((rc = vc_case_event(ctx, id, jv_string_fmt("tags: %s", jv_string_value(change)))) != 0)
 			goto done;
 		changed = 1;
 	}
@@ -641,7 +590,7 @@ vc_op_cases_close(vc_ctx *ctx, jv args, jv *out)
 	jv cur;
 	int rc, closed;
 
-	if ((rc = find_case(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
 	set_target(ctx, id);
 	if ((rc = check_text(ctx, "the resolution", res, 1)) != 0 || (rc = case_json(ctx, id, &cur)) != 0)
@@ -654,7 +603,7 @@ vc_op_cases_close(vc_ctx *ctx, jv args, jv *out)
 	    " updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", res, vc_now(ctx),
 	    ctx->who.tenant_id, id);
 	if (rc == 0)
-		rc = event(ctx, id, jv_string_fmt("case closed: %s", res));
+		rc = vc_case_event(ctx, id, jv_string_fmt("case closed: %s", res));
 	if (rc != 0)
 		return rc;
 	detail(ctx, "resolution_bytes", jv_number((double)strlen(res)));
@@ -669,7 +618,7 @@ vc_op_cases_delete(vc_ctx *ctx, jv args, jv *out)
 	char id[VC_ID_LEN + 1];
 	int rc, notes = 0, links = 0, arts = 0;
 
-	if ((rc = find_case(ctx, vc_arg_str(args, "id"), id)) != 0 || (rc = case_json(ctx, id, out)) != 0)
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 || (rc = case_json(ctx, id, out)) != 0)
 		return rc;
 	set_target(ctx, id);
 	/* Evidence outlives the case: its artifacts only lose the reference. */
@@ -708,11 +657,11 @@ vc_op_cases_note(vc_ctx *ctx, jv args, jv *out)
 	jv rows;
 	int rc;
 
-	if ((rc = find_case(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
 	set_target(ctx, id);
 	if ((rc = check_text(ctx, "a note", body, 1)) != 0 ||
-	    (rc = timeline(ctx, id, "note", body, &note_id)) != 0 || (rc = touch(ctx, id)) != 0)
+	    (rc = vc_case_timeline(ctx, id, "note", body, &note_id)) != 0 || (rc = vc_case_touch(ctx, id)) != 0)
 		return rc;
 	detail(ctx, "note_id", jv_number((double)note_id));
 	rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " NOTE_COLS " FROM case_notes n"
@@ -734,7 +683,7 @@ vc_op_cases_notes(vc_ctx *ctx, jv args, jv *out)
 	jv rows;
 	int rc;
 
-	if ((rc = find_case(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
 	/* Oldest first; ids grow with every entry, times may tie. */
 	rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " NOTE_COLS " FROM case_notes n"
@@ -744,59 +693,6 @@ vc_op_cases_notes(vc_ctx *ctx, jv args, jv *out)
 		return ctx->err;
 	*out = rows;
 	return 0;
-}
-
-/* ---- links ------------------------------------------------------------ */
-
-/* What the timeline calls a link target: "host web01", "artifact NAME (ID)". */
-static int
-target_label(vc_ctx *ctx, const char *kind, const char *target_id, jv *label)
-{
-	int host = strcmp(kind, "host") == 0, rc;
-	sqlite3_stmt *q = host ?
-	    vc_sql(ctx, "SELECT hostname FROM hosts WHERE tenant_id = ?1 AND id = ?2", "ss",
-		ctx->who.tenant_id, target_id) :
-	    vc_sql(ctx, "SELECT name FROM artifacts WHERE tenant_id = ?1 AND id = ?2", "ss",
-		ctx->who.tenant_id, target_id);
-
-	if (q == NULL)
-		return ctx->err;
-	rc = vc_sql_step(ctx, q);
-	if (rc == 1)
-		*label = host ? jv_string_fmt("host %s", (const char *)sqlite3_column_text(q, 0)) :
-		    jv_string_fmt("artifact %s (%s)", (const char *)sqlite3_column_text(q, 0), target_id);
-	sqlite3_finalize(q);
-	if (rc < 0)
-		return ctx->err;
-	if (rc == 0)
-		return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", kind, target_id);
-	return 0;
-}
-
-int
-vc_case_link_add(vc_ctx *ctx, const char *case_id, const char *kind, const char *target_id)
-{
-	char id[VC_ID_LEN + 1];
-	jv label = jv_invalid();
-	int rc, n = 0;
-
-	/* The link and its timeline entry belong to the caller's change. */
-	if (ctx->store == NULL || !ctx->store->in_tx)
-		return vc_fail(ctx, VC_EINTERNAL, "vc_case_link_add needs an open transaction");
-	if (strcmp(kind, "host") != 0 && strcmp(kind, "artifact") != 0)
-		return vc_fail(ctx, VC_EINTERNAL, "a case links to a host or an artifact, not '%.16s'", kind);
-	if ((rc = find_case(ctx, case_id, id)) != 0 || (rc = target_label(ctx, kind, target_id, &label)) != 0)
-		return rc;
-	rc = vc_sql_exec(ctx, "INSERT OR IGNORE INTO case_links (tenant_id, case_id, kind, target_id,"
-	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5)", &n, "ssssi", ctx->who.tenant_id, id, kind,
-	    target_id, vc_now(ctx));
-	/* Linking twice is no change and leaves no second entry. */
-	if (rc == 0 && n > 0)
-		rc = event(ctx, id, jv_string_fmt("linked %s", jv_string_value(label)));
-	if (rc == 0 && n > 0)
-		rc = touch(ctx, id);
-	jv_free(label);
-	return rc;
 }
 
 /* The link target named by --host or --artifact: exactly one of them. */
@@ -842,7 +738,7 @@ vc_op_cases_link(vc_ctx *ctx, jv args, jv *out)
 	const char *kind;
 	int rc;
 
-	if ((rc = find_case(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
 	set_target(ctx, id);
 	if ((rc = link_target(ctx, args, &kind, target)) != 0)
@@ -864,7 +760,7 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 	jv label = jv_invalid();
 	int rc, n = 0;
 
-	if ((rc = find_case(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
 	set_target(ctx, id);
 	if ((rc = link_target(ctx, args, &kind, target)) != 0)
@@ -877,14 +773,14 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_ENOTFOUND, "case %s has no link to %s %.64s", id, kind,
 		    vc_arg_str(args, kind));
 	}
-	if ((rc = target_label(ctx, kind, target, &label)) != 0)
+	if ((rc = vc_case_target_label(ctx, kind, target, &label)) != 0)
 		return rc;
 	rc = vc_sql_exec(ctx, "DELETE FROM case_links WHERE tenant_id = ?1 AND case_id = ?2"
 	    " AND kind = ?3 AND target_id = ?4", &n, "ssss", ctx->who.tenant_id, id, kind, target);
 	if (rc == 0)
-		rc = event(ctx, id, jv_string_fmt("unlinked %s", jv_string_value(label)));
+		rc = vc_case_event(ctx, id, jv_string_fmt("unlinked %s", jv_string_value(label)));
 	if (rc == 0)
-		rc = touch(ctx, id);
+		rc = vc_case_touch(ctx, id);
 	jv_free(label);
 	if (rc != 0)
 		return rc;
@@ -894,21 +790,3 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
-int
-vc_case_unlink_deleted(vc_ctx *ctx, const char *kind, const char *target_id, const char *what)
-{
-	char body[512];
-	int rc;
-
-	snprintf(body, sizeof body, "%s %s deleted; link removed", kind, what);
-	rc = vc_sql_exec(ctx, "INSERT INTO case_notes (tenant_id, case_id, author_id, author, kind,"
-	    " body, created_at) SELECT tenant_id, case_id, ?1, ?2, 'event', ?3, ?4 FROM case_links"
-	    " WHERE tenant_id = ?5 AND kind = ?6 AND target_id = ?7", NULL, "sssisss",
-	    ctx->who.user_id[0] ? ctx->who.user_id : NULL,
-	    ctx->who.username[0] ? ctx->who.username : NULL, body, vc_now(ctx),
-	    ctx->who.tenant_id, kind, target_id);
-	if (rc == 0)
-		rc = vc_sql_exec(ctx, "DELETE FROM case_links WHERE tenant_id = ?1 AND kind = ?2"
-		    " AND target_id = ?3", NULL, "sss", ctx->who.tenant_id, kind, target_id);
-	return rc;
-}

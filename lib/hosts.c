@@ -10,83 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cases.h"
 #include "hosts.h"
-#include "jsonl.h"
-#include "ops.h"
-#include "page.h"
-#include "store.h"
+#include "json/jsonl.h"
+#include "core/page.h"
+#include "core/store.h"
+#include "core/records.h"
+#include "core/audit.h"
+#include "timeline.h"
+#include "core/net.h"
 
 #define IMPORT_BATCH 5000
-
-/* ---- addresses -------------------------------------------------------- */
-
-/*
- * The 16-byte key of an address: IPv6 as is, IPv4 mapped to
- * ::ffff:a.b.c.d.  A port ("10.0.0.5:51234", "[fe80::1]:443") is dropped;
- * *clean gets the address text without it.  Returns 0, or -1.
- */
-int
-vc_ip_key(const char *s, unsigned char key[16], char *clean, size_t cn)
-{
-	char buf[64];
-	const char *colon;
-	struct in_addr a4;
-
-	if (s == NULL || strlen(s) >= sizeof buf)
-		return -1;
-	snprintf(buf, sizeof buf, "%s", s);
-	if (buf[0] == '[') {
-		char *end = strchr(buf, ']');
-		if (end == NULL)
-			return -1;
-		*end = '\0';
-		memmove(buf, buf + 1, strlen(buf + 1) + 1);
-	} else if ((colon = strchr(buf, ':')) != NULL && strchr(colon + 1, ':') == NULL)
-		buf[colon - buf] = '\0';        /* a.b.c.d:port */
-	if (inet_pton(AF_INET, buf, &a4) == 1) {
-		memset(key, 0, 10);
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &a4, 4);
-	} else if (inet_pton(AF_INET6, buf, key) != 1)
-		return -1;
-	if (clean != NULL)
-		snprintf(clean, cn, "%s", buf);
-	return 0;
-}
-
-/* "10.0.0.0/8", "fd00::/8" or one address: the lowest and highest keys. */
-static int
-cidr_range(const char *s, unsigned char lo[16], unsigned char hi[16])
-{
-	char addr[64];
-	const char *slash = strchr(s, '/');
-	long bits;
-	char *end;
-	int v4;
-
-	snprintf(addr, sizeof addr, "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
-	v4 = strchr(addr, ':') == NULL;
-	if (vc_ip_key(addr, lo, NULL, 0) != 0)
-		return -1;
-	if (slash == NULL)
-		bits = 128;
-	else {
-		bits = strtol(slash + 1, &end, 10);
-		if (*end != '\0' || slash[1] == '\0' || bits < 0 || bits > (v4 ? 32 : 128))
-			return -1;
-		if (v4)
-			bits += 96;
-	}
-	memcpy(hi, lo, 16);
-	for (int i = 0; i < 128; i++) {
-		if (i < bits)
-			continue;
-		lo[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
-		hi[i / 8] |= (unsigned char)(0x80 >> (i % 8));
-	}
-	return 0;
-}
 
 /* ---- import ----------------------------------------------------------- */
 
@@ -516,7 +449,7 @@ vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
 	int64_t total = 0;
 	int rc;
 
-	if (ip != NULL && cidr_range(ip, lo, hi) != 0)
+	if (ip != NULL && vc_cidr_range(ip, lo, hi) != 0)
 		return vc_fail(ctx, VC_EUSAGE, "ip must be an address or CIDR (10.0.0.0/8, fd00::/8): %.64s", ip);
 	if ((rc = vc_page_parse(ctx, args, host_sorts, "hostname", &pg)) != 0)
 		return rc;
@@ -554,22 +487,6 @@ fail:
 	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list failed");
 }
 
-/* Find a host of the caller's tenant by id or client id. */
-static int
-find_host(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
-{
-	return vc_resolve_id(ctx, "host", key, "SELECT id FROM hosts WHERE tenant_id = ?1"
-	    " AND (id = ?2 OR client_id = ?2)",
-	    /* unscoped: existence check only, to audit a cross-tenant attempt */
-	    "SELECT 1 FROM hosts WHERE id = ?1 OR client_id = ?1", id);
-}
-
-int
-vc_host_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
-{
-	return find_host(ctx, key, id);
-}
-
 static int
 host_json(vc_ctx *ctx, const char *id, jv *out)
 {
@@ -583,7 +500,7 @@ vc_op_hosts_show(vc_ctx *ctx, jv args, jv *out)
 	char id[VC_ID_LEN + 1];
 	int rc;
 
-	if ((rc = find_host(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
 	return host_json(ctx, id, out);
 }
@@ -597,7 +514,7 @@ vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = find_host(ctx, vc_arg_str(args, "id"), id)) != 0) {
+	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0) {
 		jv_free(labels);
 		return rc;
 	}
@@ -678,7 +595,7 @@ vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out)
 	char id[VC_ID_LEN + 1];
 	int rc;
 
-	if ((rc = find_host(ctx, vc_arg_str(args, "id"), id)) != 0 ||
+	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
 	    (rc = host_json(ctx, id, out)) != 0)
 		return rc;
 	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");

@@ -15,12 +15,13 @@
 #include <sodium.h>
 
 #include "artifacts.h"
-#include "crypto.h"
+#include "crypto/crypto.h"
 #include "hosts.h"
 #include "hunt.h"
-#include "ops.h"
-#include "store.h"
+#include "core/store.h"
 #include "vr.h"
+#include "core/records.h"
+#include "core/audit.h"
 
 #define KEY_AD_FMT "%s|velociraptor|client_private_key"
 #define SYNC_BATCH 500

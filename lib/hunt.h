@@ -2,7 +2,7 @@
 /* hunt.h - the operations of vc-hunt (Velociraptor). */
 #ifndef VC_HUNT_H
 #define VC_HUNT_H
-#include "vc.h"
+#include "core/vc.h"
 int vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_config_show(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_config_test(vc_ctx *ctx, jv args, jv *out);

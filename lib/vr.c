@@ -24,7 +24,7 @@
 #include <sodium.h>
 #include <yaml.h>
 
-#include "jscan.h"
+#include "json/jscan.h"
 #include "velociraptor.pb-c.h"
 #include "vr.h"
 

@@ -13,7 +13,7 @@
 #define VC_VR_H
 #include <stddef.h>
 #include <stdint.h>
-#include "vc.h"
+#include "core/vc.h"
 
 #define VC_VR_PINNED_NAME "VelociraptorServer"
 #define VC_VR_MAX_MESSAGE (64u * 1024 * 1024)   /* one gRPC message, at most */

@@ -8,9 +8,9 @@
 #    spacing and the case of operands, so that one missing or extra option,
 #    operand or choice fails; for the others (vc-serve), option for option;
 #  - velocicompanion(7) lists every tool in bin/;
-#  - the exit statuses of lib/vc.h are all in the EXIT STATUS of
+#  - the exit statuses of lib/core/vc.h are all in the EXIT STATUS of
 #    velocicompanion(7) and of the table-made tools' pages, and no page
-#    lists one that lib/vc.h lacks;
+#    lists one that lib/core/vc.h lacks;
 #  - the completions made by `make all` exist, are current, parse, and
 #    name every vc-auth command.
 . "$(dirname "$0")/lib.sh"
@@ -262,9 +262,9 @@ exit_items() {
 		on && /^     [0-9]+( |$)/ { print $1 }' | sort -u
 }
 
-codes=$(sed -n 's/^[ \t]*VC_EXIT_[A-Z_]* = \([0-9][0-9]*\),\{0,1\}.*$/\1/p' lib/vc.h | sort -u)
+codes=$(sed -n 's/^[ \t]*VC_EXIT_[A-Z_]* = \([0-9][0-9]*\),\{0,1\}.*$/\1/p' lib/core/vc.h | sort -u)
 [ -n "$codes" ]
-check $? "lib/vc.h defines the exit statuses"
+check $? "lib/core/vc.h defines the exit statuses"
 printf '%s\n' "$codes" > "$T/codes"
 full="man/velocicompanion.7"
 for tool in $tools; do
@@ -275,11 +275,11 @@ for page in $pages; do
 	[ -s "$T/items" ] || case " $full " in *" $page "*) ;; *) continue ;; esac
 	unknown=$(comm -13 "$T/codes" "$T/items" | tr '\n' ' ')
 	[ -z "$unknown" ]
-	check $? "$page: EXIT STATUS lists only statuses of lib/vc.h" "unknown: $unknown"
+	check $? "$page: EXIT STATUS lists only statuses of lib/core/vc.h" "unknown: $unknown"
 	case " $full " in *" $page "*) ;; *) continue ;; esac
 	missing=$(comm -23 "$T/codes" "$T/items" | tr '\n' ' ')
 	[ -z "$missing" ]
-	check $? "$page: EXIT STATUS lists every status of lib/vc.h" "missing: $missing"
+	check $? "$page: EXIT STATUS lists every status of lib/core/vc.h" "missing: $missing"
 done
 
 # ---- completions -----------------------------------------------------------

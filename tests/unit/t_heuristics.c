@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "signals.h"
+#include "score/signals.h"
 #include "tap.h"
 
 #define BENIGN "rules/sigma/benign_events.jsonl"

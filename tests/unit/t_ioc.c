@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ioc.h"
-#include "jsonl.h"
-#include "ops.h"
-#include "store.h"
+#include "score/ioc.h"
+#include "json/jsonl.h"
+#include "ops/ops.h"
+#include "core/store.h"
 #include "tap.h"
 
 static void

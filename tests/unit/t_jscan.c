@@ -10,7 +10,7 @@
 
 #include <jv.h>
 
-#include "jscan.h"
+#include "json/jscan.h"
 #include "tap.h"
 
 /*

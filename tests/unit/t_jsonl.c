@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jsonl.h"
+#include "json/jsonl.h"
 #include "tap.h"
 
 /* Read everything; returns "k:k:..." of kinds, "E<line>" for bad lines. */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "crypto.h"
+#include "crypto/crypto.h"
 #include "tap.h"
 
 #define NOW 1764286530LL        /* 2025-11-27T23:35:30Z */

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "crypto.h"
+#include "crypto/crypto.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/t_keys.XXXXXX";

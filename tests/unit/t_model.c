@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signals.h"
-#include "store.h"
+#include "score/signals.h"
+#include "core/store.h"
 #include "tap.h"
 
 static const char *const normal[] = {

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ops.h"
-#include "store.h"
+#include "ops/ops.h"
+#include "core/store.h"
 #include "tap.h"
 
 static int

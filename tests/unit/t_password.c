@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "crypto.h"
+#include "crypto/crypto.h"
 #include "tap.h"
 
 static int leaks;       /* error messages that quoted the password */

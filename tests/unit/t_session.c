@@ -13,9 +13,9 @@
 #include <sodium.h>
 
 #include "auth.h"
-#include "crypto.h"
-#include "ops.h"
-#include "store.h"
+#include "crypto/crypto.h"
+#include "ops/ops.h"
+#include "core/store.h"
 #include "tap.h"
 
 static int64_t fake_now;

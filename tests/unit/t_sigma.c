@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sigma.h"
+#include "sigma/sigma.h"
 #include "tap.h"
 
 static vc_ctx ctx;

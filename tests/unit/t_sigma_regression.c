@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sigma.h"
+#include "sigma/sigma.h"
 #include "tap.h"
 
 #define DATA "rules/sigma"

@@ -1,0 +1,3345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * serve.c - vc-serve: HTTP/1.1 over libwebsockets raw sockets, requests
+ * run on a pool of worker threads through the operation table.
+ *
+ * Threads.  The lws thread (the caller of vc_serve_run) owns every socket
+ * and every struct conn.  A worker owns one vc_ctx and one store
+ * connection and only ever touches the struct job it popped.  A job is in
+ * exactly one place at a time - the queue, a worker, or the done list -
+ * recorded in job->where under srv->mu; only the lws thread frees jobs.
+ * job->conn is read and written by the lws thread alone: a connection that
+ * closes first sets it to NULL, so a finished job never reaches a freed
+ * connection.
+ *
+ * Streams.  A running job may also be on the ready list: its worker put
+ * it there, under srv->mu, because the loop waited for it (JSON Lines
+ * queued for a streamed answer, or room made in an import's input).  The
+ * loop takes it off before it can take the same job off the done list,
+ * so a freed job is never on the ready list.  Workers wait on srv->scv
+ * for room or for input, and give up when the job is gone (the
+ * connection closed) or the server stops; nothing of the connection is
+ * ever theirs to touch.
+ *
+ * Why not lws's own HTTP server: lws 4.1.6 drops a connection without a
+ * reply when the request head outgrows its header buffer (no 414/431
+ * possible), cannot list unknown headers to measure them, and rewrites
+ * the request path (decoding %2F, collapsing "..") before we see it.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <unistr.h>
+#include <libwebsockets.h>
+
+#include "core/vc.h"
+#include "json/jsonl.h"
+#include "auth.h"
+#include "ops/ops.h"
+#include "core/store.h"
+#include "http/serve.h"
+
+#define KIB 1024
+#define MIB (1024 * 1024)
+
+#define IN_SLACK (64 * KIB)     /* beyond a full head: one socket read */
+#define WRITE_CHUNK (16 * KIB)
+#define LINGER_SECS 2           /* read and discard after a closing reply */
+#define MAX_FORM_PAIRS 256
+#define IPT_SIZE 256
+#define STREAM_MAX (1 * MIB)    /* JSON Lines a streamed response buffers */
+#define STREAM_TAKE (256 * KIB) /* at most this much in one chunk */
+#define INPUT_MAX (1 * MIB)     /* import body read ahead of the worker */
+#define INPUT_LOW (256 * KIB)   /* read the socket again below this */
+#define JSONL_TYPE "application/x-ndjson; charset=utf-8"
+#define AUTH_FAIL_MSG "authentication required"
+
+/* The statuses vc-serve itself produces, with their JSON error names. */
+static const struct {
+	int code;
+	const char *text;
+	const char *name;
+} statustab[] = {
+	{ 100, "Continue", NULL },
+	{ 200, "OK", NULL },
+	{ 201, "Created", NULL },
+	{ 202, "Accepted", NULL },
+	{ 204, "No Content", NULL },
+	{ 400, "Bad Request", "bad_request" },
+	{ 401, "Unauthorized", "unauthenticated" },
+	{ 403, "Forbidden", "forbidden" },
+	{ 404, "Not Found", "not_found" },
+	{ 405, "Method Not Allowed", "method_not_allowed" },
+	{ 408, "Request Timeout", "timeout" },
+	{ 409, "Conflict", "conflict" },
+	{ 411, "Length Required", "length_required" },
+	{ 413, "Content Too Large", "too_large" },
+	{ 414, "URI Too Long", "uri_too_long" },
+	{ 415, "Unsupported Media Type", "unsupported_media_type" },
+	{ 417, "Expectation Failed", "expectation_failed" },
+	{ 422, "Unprocessable Content", "invalid" },
+	{ 429, "Too Many Requests", "rate_limited" },
+	{ 431, "Request Header Fields Too Large", "headers_too_large" },
+	{ 500, "Internal Server Error", "internal" },
+	{ 501, "Not Implemented", "not_implemented" },
+	{ 502, "Bad Gateway", "unavailable" },
+	{ 503, "Service Unavailable", "busy" },
+	{ 505, "HTTP Version Not Supported", "version_not_supported" },
+};
+
+static const char *
+status_text(int code)
+{
+	for (size_t i = 0; i < sizeof statustab / sizeof statustab[0]; i++)
+		if (statustab[i].code == code)
+			return statustab[i].text;
+	return "Unknown";
+}
+
+static const char *
+status_name(int code)
+{
+	for (size_t i = 0; i < sizeof statustab / sizeof statustab[0]; i++)
+		if (statustab[i].code == code && statustab[i].name != NULL)
+			return statustab[i].name;
+	return "error";
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* A growing byte buffer; oom sticks so callers check once at the end. */
+struct sb {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void
+sb_add(struct sb *b, const void *s, size_t n)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->oom)
+		return;
+	if (__builtin_add_overflow(b->len, n + 1, &need)) {
+		b->oom = 1;
+		return;
+	}
+	if (need > b->cap) {
+		cap = b->cap ? b->cap : 512;
+		while (cap < need)
+			if (__builtin_mul_overflow(cap, 2, &cap)) {
+				b->oom = 1;
+				return;
+			}
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+sb_str(struct sb *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void sb_fmt(struct sb *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Short formatted pieces only (header lines): longer ones fail the build
+ * of the whole response rather than emit a cut header. */
+static void
+sb_fmt(struct sb *b, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		b->oom = 1;
+		return;
+	}
+	sb_add(b, tmp, (size_t)n);
+}
+
+/* Buffers that held request heads, bodies or responses carry passwords
+ * and tokens: wipe before free. */
+static void
+wipe_free(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, n);
+	free(p);
+}
+
+static void
+sb_wipe(struct sb *b)
+{
+	wipe_free(b->p, b->cap);
+	memset(b, 0, sizeof *b);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* RFC 9110 tchar. */
+static int
+is_tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static void
+set_why(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+set_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* Trim optional whitespace (SP / HTAB) at both ends, in place. */
+static char *
+trim_ows(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return s;
+}
+
+/* Does the comma-separated list s contain token (case-insensitive)? */
+static int
+list_has(const char *s, const char *token)
+{
+	size_t tl = strlen(token);
+
+	while (*s != '\0') {
+		const char *e;
+		size_t n;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		e = s;
+		while (*e != '\0' && *e != ',')
+			e++;
+		n = (size_t)(e - s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n == tl && strncasecmp(s, token, tl) == 0)
+			return 1;
+		s = e;
+	}
+	return 0;
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+void
+vc_serve_config_init(struct vc_serve_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	snprintf(cfg->addr, sizeof cfg->addr, "%s", "127.0.0.1");
+	cfg->port = 8000;
+	cfg->max_body = 1 * MIB;
+	cfg->max_import = 256 * (size_t)MIB;
+	cfg->max_line = 8 * KIB;
+	cfg->max_headers = 16 * KIB;
+	cfg->max_fields = 100;
+	cfg->max_json_depth = 32;
+	cfg->header_timeout = 10;
+	cfg->body_timeout = 30;
+	cfg->idle_timeout = 60;
+	cfg->write_timeout = 30;
+	cfg->drain_timeout = 5;
+	cfg->max_conns_per_ip = 32;
+}
+
+int
+vc_serve_parse_listen(vc_ctx *ctx, const char *s, struct vc_serve_config *cfg)
+{
+	const char *colon, *host, *hend;
+	char addr[64], *end;
+	unsigned char bin[16];
+	long port;
+
+	if (s == NULL || *s == '\0')
+		return vc_fail(ctx, VC_EUSAGE, "empty listen address");
+	if (*s == '[') {
+		host = s + 1;
+		if ((hend = strchr(host, ']')) == NULL || hend[1] != ':')
+			return vc_fail(ctx, VC_EUSAGE,
+			    "bad listen address '%.80s': want [V6ADDR]:PORT", s);
+		colon = hend + 1;
+	} else {
+		host = s;
+		if ((colon = strrchr(s, ':')) == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return vc_fail(ctx, VC_EUSAGE,
+			    "bad listen address '%.80s': want ADDR:PORT", s);
+		hend = colon;
+	}
+	if (hend == host || (size_t)(hend - host) >= sizeof addr)
+		return vc_fail(ctx, VC_EUSAGE, "bad listen address '%.80s'", s);
+	memcpy(addr, host, (size_t)(hend - host));
+	addr[hend - host] = '\0';
+	if (inet_pton(*s == '[' ? AF_INET6 : AF_INET, addr, bin) != 1)
+		return vc_fail(ctx, VC_EUSAGE,
+		    "bad listen address '%.80s': want a numeric IP address", s);
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || !isdigit((unsigned char)colon[1]) || *end != '\0' ||
+	    errno != 0 || port < 0 || port > 65535)
+		return vc_fail(ctx, VC_EUSAGE, "bad port in '%.80s'", s);
+	snprintf(cfg->addr, sizeof cfg->addr, "%s", addr);
+	cfg->port = (int)port;
+	return VC_EOK;
+}
+
+int
+vc_serve_check_origin(vc_ctx *ctx, const char *o)
+{
+	const char *h;
+
+	if (o == NULL || strlen(o) > 255)
+		return vc_fail(ctx, VC_EUSAGE, "bad CORS origin: too long");
+	if (strncmp(o, "http://", 7) == 0)
+		h = o + 7;
+	else if (strncmp(o, "https://", 8) == 0)
+		h = o + 8;
+	else
+		return vc_fail(ctx, VC_EUSAGE,
+		    "bad CORS origin '%s': want http://HOST[:PORT] or https://HOST[:PORT]", o);
+	if (*h == '\0')
+		return vc_fail(ctx, VC_EUSAGE, "bad CORS origin '%s': no host", o);
+	/* An Origin header is scheme://host[:port] exactly; anything more
+	 * (a path, a slash, userinfo, upper case) could never match one. */
+	for (; *h != '\0'; h++)
+		if (!(islower((unsigned char)*h) || isdigit((unsigned char)*h) ||
+		    strchr("-.:[]", *h) != NULL))
+			return vc_fail(ctx, VC_EUSAGE,
+			    "bad CORS origin '%s': want scheme://host[:port] in lower case, no path", o);
+	return VC_EOK;
+}
+
+/* ---- request head parser ---------------------------------------------- */
+
+/*
+ * Percent-decode the path in place and refuse what could be read two ways:
+ * an encoded '/', NUL or control bytes, invalid UTF-8, empty or dot
+ * segments.  Routing sees exactly one spelling of every path.
+ */
+static int
+path_decode(char *p, char *why, size_t whylen)
+{
+	char *r = p, *w = p, *seg;
+	size_t n;
+
+	while (*r != '\0') {
+		int c = (unsigned char)*r;
+
+		if (c == '%') {
+			int hi = hexval((unsigned char)r[1]), lo;
+
+			if (hi < 0 || (lo = hexval((unsigned char)r[2])) < 0) {
+				set_why(why, whylen, "bad percent-encoding in path");
+				return -1;
+			}
+			c = hi * 16 + lo;
+			if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) {
+				set_why(why, whylen, "encoded '/', '\\' or control character in path");
+				return -1;
+			}
+			r += 3;
+		} else
+			r++;
+		*w++ = (char)c;
+	}
+	*w = '\0';
+	n = (size_t)(w - p);
+	if (u8_check((const uint8_t *)p, n) != NULL) {
+		set_why(why, whylen, "path is not valid UTF-8");
+		return -1;
+	}
+	if (p[0] != '/') {
+		set_why(why, whylen, "path must start with '/'");
+		return -1;
+	}
+	for (seg = p + 1; ; ) {
+		char *e = strchr(seg, '/');
+		size_t sl = e ? (size_t)(e - seg) : strlen(seg);
+
+		if ((sl == 0 && e != NULL) || (sl == 1 && seg[0] == '.') ||
+		    (sl == 2 && seg[0] == '.' && seg[1] == '.')) {
+			set_why(why, whylen, "empty or dot segment in path");
+			return -1;
+		}
+		if (e == NULL)
+			break;
+		seg = e + 1;
+	}
+	return 0;
+}
+
+/* A qvalue (RFC 9110 12.4.2) in thousandths; 0 when malformed, so that
+ * a bad weight never turns a stream on. */
+static int
+qvalue(const char *s, size_t n)
+{
+	int v, scale = 100;
+	size_t i;
+
+	if (n == 0 || (s[0] != '0' && s[0] != '1'))
+		return 0;
+	v = (s[0] - '0') * 1000;
+	if (n == 1)
+		return v;
+	if (s[1] != '.' || n > 5)
+		return 0;
+	for (i = 2; i < n; i++, scale /= 10) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		v += (s[i] - '0') * scale;
+	}
+	return v > 1000 ? 0 : v;
+}
+
+/*
+ * Raise *lines and *json to the weights one Accept value gives JSON Lines
+ * (application/x-ndjson, application/jsonl) and application/json.
+ * Wildcards count for neither: curl's default "* / *" keeps plain JSON.
+ */
+static void
+accept_scan(const char *s, int *lines, int *json)
+{
+	while (*s != '\0') {
+		const char *e = s + strcspn(s, ","), *semi, *p;
+		size_t n;
+		int q = 1000;
+
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		semi = memchr(s, ';', (size_t)(e - s));
+		if (semi == NULL)
+			semi = e;
+		n = (size_t)(semi - s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		for (p = semi; p < e; ) {
+			const char *pe;
+			size_t pn;
+
+			p++;
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			pe = memchr(p, ';', (size_t)(e - p));
+			if (pe == NULL)
+				pe = e;
+			pn = (size_t)(pe - p);
+			while (pn > 0 && (p[pn - 1] == ' ' || p[pn - 1] == '\t'))
+				pn--;
+			if (pn >= 2 && strncasecmp(p, "q=", 2) == 0)
+				q = qvalue(p + 2, pn - 2);
+			p = pe;
+		}
+		if ((n == 20 && strncasecmp(s, "application/x-ndjson", n) == 0) ||
+		    (n == 17 && strncasecmp(s, "application/jsonl", n) == 0)) {
+			if (q > *lines)
+				*lines = q;
+		} else if (n == 16 && strncasecmp(s, "application/json", n) == 0) {
+			if (q > *json)
+				*json = q;
+		}
+		s = *e != '\0' ? e + 1 : e;
+	}
+}
+
+int
+vc_serve_parse_head(char *buf, size_t len, const struct vc_serve_config *cfg,
+    struct vc_serve_req *req, char *why, size_t whylen)
+{
+	char *line, *eol, *end = buf + len, *p, *sp, *target, *version, *q;
+	size_t hdrbytes;
+	int hosts = 0, te = 0, te_bad = 0, q_lines = 0, q_json = 0;
+
+	memset(req, 0, sizeof *req);
+	req->content_length = -1;
+	if (len < 4 || memcmp(end - 4, "\r\n\r\n", 4) != 0) {
+		set_why(why, whylen, "incomplete request head");
+		return 400;
+	}
+
+	/* Request line. */
+	if ((eol = memmem(buf, len, "\r\n", 2)) == NULL)
+		return 400;
+	if ((size_t)(eol - buf) > cfg->max_line) {
+		set_why(why, whylen, "request line over %zu bytes", cfg->max_line);
+		return 414;
+	}
+	hdrbytes = (size_t)(end - (eol + 2)) - 2;
+	if (hdrbytes > cfg->max_headers) {
+		set_why(why, whylen, "header section over %zu bytes", cfg->max_headers);
+		return 431;
+	}
+	*eol = '\0';
+	if (memchr(buf, '\0', (size_t)(eol - buf)) != NULL) {
+		set_why(why, whylen, "NUL in request line");
+		return 400;
+	}
+	line = buf;
+	if ((sp = strchr(line, ' ')) == NULL || sp == line || sp - line > 15) {
+		set_why(why, whylen, "bad request line");
+		return 400;
+	}
+	*sp = '\0';
+	for (p = line; *p != '\0'; p++)
+		if (!is_tchar((unsigned char)*p)) {
+			set_why(why, whylen, "bad method");
+			return 400;
+		}
+	req->method = line;
+	target = sp + 1;
+	if ((sp = strchr(target, ' ')) == NULL || sp == target) {
+		set_why(why, whylen, "bad request line");
+		return 400;
+	}
+	*sp = '\0';
+	version = sp + 1;
+	for (p = target; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '#') {
+			set_why(why, whylen, "bad character in request target");
+			return 400;
+		}
+	if (strcmp(version, "HTTP/1.1") == 0)
+		req->minor = 1;
+	else if (strcmp(version, "HTTP/1.0") == 0)
+		req->minor = 0;
+	else if (strncmp(version, "HTTP/", 5) == 0 && isdigit((unsigned char)version[5]) &&
+	    version[6] == '.' && isdigit((unsigned char)version[7]) && version[8] == '\0') {
+		set_why(why, whylen, "HTTP version not supported");
+		return 505;
+	} else {
+		set_why(why, whylen, "bad request line");
+		return 400;
+	}
+	req->close = req->minor == 0;
+
+	/* Absolute-form (RFC 9112 3.2.2): route on the path part only. */
+	if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
+		char *auth = strstr(target, "//") + 2;
+		char *slash = auth + strcspn(auth, "/?");
+
+		if (*slash != '/') {
+			set_why(why, whylen, "absolute-form target without a path");
+			return 400;
+		}
+		target = slash;
+	} else if (strcmp(target, "*") == 0) {
+		if (strcmp(req->method, "OPTIONS") != 0) {
+			set_why(why, whylen, "'*' is only for OPTIONS");
+			return 400;
+		}
+		req->path = target;
+	} else if (target[0] != '/') {
+		set_why(why, whylen, "bad request target");
+		return 400;
+	}
+	if (req->path == NULL) {
+		if ((q = strchr(target, '?')) != NULL) {
+			*q = '\0';
+			req->query = q + 1;
+		}
+		req->path = target;
+		if (path_decode(req->path, why, whylen) != 0)
+			return 400;
+	}
+
+	/* Header fields. */
+	for (p = eol + 2; p < end - 2; p = eol + 2) {
+		char *name = p, *colon, *val;
+
+		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+		*eol = '\0';
+		if (memchr(p, '\0', (size_t)(eol - p)) != NULL || memchr(p, '\n', (size_t)(eol - p)) != NULL ||
+		    memchr(p, '\r', (size_t)(eol - p)) != NULL) {
+			set_why(why, whylen, "bare CR, LF or NUL in header");
+			return 400;
+		}
+		if (*p == ' ' || *p == '\t') {
+			set_why(why, whylen, "obsolete line folding");
+			return 400;
+		}
+		if (++req->nfields > cfg->max_fields) {
+			set_why(why, whylen, "more than %d header fields", cfg->max_fields);
+			return 431;
+		}
+		if ((colon = strchr(p, ':')) == NULL || colon == p) {
+			set_why(why, whylen, "bad header line");
+			return 400;
+		}
+		*colon = '\0';
+		for (char *c = name; *c != '\0'; c++)
+			if (!is_tchar((unsigned char)*c)) {
+				set_why(why, whylen, "bad header name");
+				return 400;
+			}
+		val = trim_ows(colon + 1);
+		for (char *c = val; *c != '\0'; c++)
+			if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) {
+				set_why(why, whylen, "control character in header value");
+				return 400;
+			}
+
+		if (strcasecmp(name, "host") == 0) {
+			hosts++;
+		} else if (strcasecmp(name, "content-length") == 0) {
+			char *e;
+			long long v;
+
+			if (*val == '\0' || strlen(val) > 18 || strspn(val, "0123456789") != strlen(val)) {
+				set_why(why, whylen, "bad Content-Length");
+				return 400;
+			}
+			errno = 0;
+			v = strtoll(val, &e, 10);
+			if (errno != 0 || *e != '\0' ||
+			    (req->content_length >= 0 && req->content_length != v)) {
+				set_why(why, whylen, "conflicting Content-Length");
+				return 400;
+			}
+			req->content_length = v;
+		} else if (strcasecmp(name, "transfer-encoding") == 0) {
+			/* Only "chunked", once, as the sole coding. */
+			if (te || strcasecmp(val, "chunked") != 0)
+				te_bad = 1;
+			te = 1;
+		} else if (strcasecmp(name, "connection") == 0) {
+			/* HTTP/1.0 always closes: no keep-alive dance. */
+			if (list_has(val, "close"))
+				req->close = 1;
+		} else if (strcasecmp(name, "expect") == 0) {
+			if (strcasecmp(val, "100-continue") != 0) {
+				set_why(why, whylen, "unsupported expectation");
+				return 417;
+			}
+			req->expect_continue = req->minor == 1;
+		} else if (strcasecmp(name, "accept") == 0) {
+			/* A list header: several fields add up. */
+			accept_scan(val, &q_lines, &q_json);
+		} else {
+			static const struct {
+				const char *name;
+				size_t off;
+			} keep[] = {
+				{ "content-type", offsetof(struct vc_serve_req, content_type) },
+				{ "authorization", offsetof(struct vc_serve_req, authorization) },
+				{ "origin", offsetof(struct vc_serve_req, origin) },
+				{ "user-agent", offsetof(struct vc_serve_req, user_agent) },
+				{ "access-control-request-method", offsetof(struct vc_serve_req, acr_method) },
+			};
+
+			for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+				const char **slot;
+
+				if (strcasecmp(name, keep[i].name) != 0)
+					continue;
+				slot = (const char **)(void *)((char *)req + keep[i].off);
+				if (*slot != NULL) {
+					/* Two values: which one would the
+					 * proxy in front have used? */
+					set_why(why, whylen, "repeated %s header", keep[i].name);
+					return 400;
+				}
+				*slot = val;
+			}
+		}
+	}
+	if (req->minor == 1 && hosts != 1) {
+		set_why(why, whylen, hosts ? "more than one Host header" : "missing Host header");
+		return 400;
+	}
+	if (te && req->content_length >= 0) {
+		set_why(why, whylen, "Transfer-Encoding together with Content-Length");
+		return 400;
+	}
+	if (te && req->minor == 0) {
+		set_why(why, whylen, "Transfer-Encoding in an HTTP/1.0 request");
+		return 400;
+	}
+	if (te_bad) {
+		set_why(why, whylen, "only the chunked transfer coding is supported");
+		return 501;
+	}
+	req->chunked = te;
+	req->accept_jsonl = q_lines > 0 && q_lines >= q_json;
+	return 0;
+}
+
+/* ---- bodies ------------------------------------------------------------ */
+
+/* Decode n bytes of form text into dst (room for n bytes); '+' is space. */
+static int
+form_unescape(const char *s, size_t n, char *dst, size_t *dlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				return -1;
+			if ((hi = hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+				return -1;
+			dst[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (s[i] == '+')
+			dst[o++] = ' ';
+		else
+			dst[o++] = s[i];
+	}
+	*dlen = o;
+	return 0;
+}
+
+int
+vc_serve_form_decode(const char *s, size_t len, jv *obj, char *why, size_t whylen)
+{
+	size_t i = 0;
+	int pairs = 0;
+
+	while (i < len) {
+		const char *pair = s + i, *amp, *eq;
+		size_t plen, nlen, vlen, dn, dv;
+		char *name, *val;
+		int bad = 0;
+
+		amp = memchr(pair, '&', len - i);
+		plen = amp ? (size_t)(amp - pair) : len - i;
+		i += plen + 1;
+		if (plen == 0)
+			continue;
+		if (++pairs > MAX_FORM_PAIRS) {
+			set_why(why, whylen, "more than %d parameters", MAX_FORM_PAIRS);
+			return -1;
+		}
+		eq = memchr(pair, '=', plen);
+		nlen = eq ? (size_t)(eq - pair) : plen;
+		vlen = eq ? plen - nlen - 1 : 0;
+		name = malloc(nlen + 1);
+		val = malloc(vlen + 1);
+		if (name == NULL || val == NULL) {
+			free(name);
+			free(val);
+			set_why(why, whylen, "out of memory");
+			return -1;
+		}
+		if (form_unescape(pair, nlen, name, &dn) != 0 ||
+		    form_unescape(eq ? eq + 1 : "", vlen, val, &dv) != 0) {
+			set_why(why, whylen, "bad percent-encoding");
+			bad = 1;
+		} else if (dn == 0) {
+			set_why(why, whylen, "empty parameter name");
+			bad = 1;
+		} else if (memchr(name, '\0', dn) != NULL || memchr(val, '\0', dv) != NULL ||
+		    u8_check((const uint8_t *)name, dn) != NULL ||
+		    u8_check((const uint8_t *)val, dv) != NULL) {
+			set_why(why, whylen, "parameter is not valid UTF-8 text");
+			bad = 1;
+		} else {
+			jv key = jv_string_sized(name, (int)dn);
+
+			if (jv_object_has(jv_copy(*obj), jv_copy(key))) {
+				set_why(why, whylen, "parameter '%.64s' given twice",
+				    jv_string_value(key));
+				jv_free(key);
+				bad = 1;
+			} else
+				*obj = jv_object_set(*obj, key, jv_string_sized(val, (int)dv));
+		}
+		wipe_free(name, nlen + 1);
+		wipe_free(val, vlen + 1);
+		if (bad)
+			return -1;
+	}
+	return 0;
+}
+
+int
+vc_serve_json_depth(const char *s, size_t len)
+{
+	int depth = 0, max = 0, instr = 0, esc = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (instr) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				instr = 0;
+		} else if (c == '"')
+			instr = 1;
+		else if (c == '[' || c == '{') {
+			if (++depth > max)
+				max = depth;
+		} else if ((c == ']' || c == '}') && depth > 0)
+			depth--;
+	}
+	return max;
+}
+
+enum {
+	CH_SIZE = 0, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
+	CH_TRAILER, CH_TRAILER_LINE, CH_TRAILER_LF, CH_END_LF
+};
+#define CH_MAX_LINE 4096
+
+long
+vc_serve_chunked_feed(struct vc_serve_chunked *d, const char *in, size_t len,
+    char **out, size_t *outlen, size_t *outcap, size_t max)
+{
+	size_t i = 0;
+
+	while (i < len && !d->done) {
+		int c = (unsigned char)in[i], v;
+
+		switch (d->state) {
+		case CH_SIZE:
+			if ((v = hexval(c)) >= 0) {
+				if (d->digits >= 15)
+					return -2;      /* over any body limit */
+				d->left = d->left * 16 + (uint64_t)v;
+				d->digits++;
+			} else if (d->digits == 0)
+				return -1;
+			else if (c == ';' || c == ' ' || c == '\t')
+				d->state = CH_EXT;
+			else if (c == '\r')
+				d->state = CH_SIZE_LF;
+			else
+				return -1;
+			i++;
+			if (++d->line > CH_MAX_LINE)
+				return -1;
+			break;
+		case CH_EXT:
+			if (c == '\r')
+				d->state = CH_SIZE_LF;
+			else if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return -1;
+			i++;
+			if (++d->line > CH_MAX_LINE)
+				return -1;
+			break;
+		case CH_SIZE_LF:
+			if (c != '\n')
+				return -1;
+			i++;
+			d->line = 0;
+			d->digits = 0;
+			if (d->left == 0)
+				d->state = CH_TRAILER;
+			else if (d->left > max - *outlen)
+				return -2;
+			else
+				d->state = CH_DATA;
+			break;
+		case CH_DATA: {
+			size_t n = len - i;
+
+			if (n > d->left)
+				n = (size_t)d->left;
+			if (*outlen + n + 1 > *outcap) {
+				size_t cap = *outcap ? *outcap : 4096;
+				char *np;
+
+				while (cap < *outlen + n + 1)
+					cap *= 2;
+				if (cap > max + 1)
+					cap = max + 1;
+				if ((np = realloc(*out, cap)) == NULL)
+					return -2;
+				*out = np;
+				*outcap = cap;
+			}
+			memcpy(*out + *outlen, in + i, n);
+			*outlen += n;
+			d->left -= n;
+			i += n;
+			if (d->left == 0)
+				d->state = CH_DATA_CR;
+			break;
+		}
+		case CH_DATA_CR:
+			if (c != '\r')
+				return -1;
+			i++;
+			d->state = CH_DATA_LF;
+			break;
+		case CH_DATA_LF:
+			if (c != '\n')
+				return -1;
+			i++;
+			d->state = CH_SIZE;
+			break;
+		case CH_TRAILER:
+			if (c == '\r') {
+				d->state = CH_END_LF;
+				i++;
+			} else
+				d->state = CH_TRAILER_LINE;
+			break;
+		case CH_TRAILER_LINE:
+			if (c == '\r')
+				d->state = CH_TRAILER_LF;
+			else if (c == '\n' || c == '\0')
+				return -1;
+			i++;
+			if (++d->trailer > CH_MAX_LINE)
+				return -1;
+			break;
+		case CH_TRAILER_LF:
+			if (c != '\n')
+				return -1;
+			i++;
+			d->state = CH_TRAILER;
+			break;
+		case CH_END_LF:
+			if (c != '\n')
+				return -1;
+			i++;
+			d->done = 1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return (long)i;
+}
+
+/* ---- server state ------------------------------------------------------ */
+
+enum { CS_HEAD = 0, CS_BODY, CS_WAIT, CS_WRITE, CS_LINGER };
+enum { J_QUEUED = 0, J_RUNNING, J_DONE };
+
+struct vc_serve;
+struct job;
+
+/* One TCP connection: the lws per-session data, zeroed by lws. */
+struct conn {
+	struct vc_serve *srv;
+	struct lws *wsi;
+	struct conn *prev, *next;
+	int linked, counted;
+	int state;
+	unsigned nreq;          /* requests answered on this connection */
+	char ip[64];
+
+	char *in;               /* received, not yet consumed */
+	size_t in_len, in_cap;
+	size_t scan;            /* no end of head before this offset */
+	size_t checked;         /* no bare CR/LF or NUL before this offset */
+
+	/* The request in progress. */
+	int started;            /* first byte of it has arrived */
+	int64_t t0;
+	char rid[33];
+	char *head;             /* copy of the head; req points into it */
+	size_t head_len;
+	int parsed;
+	struct vc_serve_req req;
+	char *body;
+	size_t body_len, body_cap;
+	struct vc_serve_chunked chunk;
+	int close;              /* close once the response is out */
+	int head_only;          /* HEAD request: no body in the reply */
+	struct job *job;        /* not owned: see the file comment */
+	int input;              /* the body goes to job as it arrives */
+	int ipaused;            /* not reading: the job's input is full */
+	uint64_t itotal;        /* body bytes received (input) */
+	int streaming;          /* a JSON Lines response is going out */
+	int schunked;           /* ... in chunks (HTTP/1.1) */
+	size_t sbytes;          /* ... of this many bytes so far */
+
+	struct sb out;          /* response bytes, LWS_PRE headroom first */
+	size_t out_off;
+};
+
+struct job {
+	struct job *next;
+	struct conn *conn;      /* lws thread only */
+	struct vc_serve *srv;
+	int where;              /* J_*, under srv->mu */
+
+	/*
+	 * Streams, under srv->mu.  oq: JSON Lines the worker made and the
+	 * loop has not taken yet (from ooff); iq: body bytes the loop
+	 * received and the worker has not read yet (from ioff).  owant and
+	 * iwant say the loop waits for the worker: the worker then puts the
+	 * job on srv's ready list (ready, rnext) and wakes the loop.
+	 */
+	int stream;             /* answer in JSON Lines (set before submit) */
+	int input;              /* read the body from iq (set before submit) */
+	int gone;               /* the connection went away */
+	int ready;
+	struct job *rnext;
+	struct sb oq;
+	size_t ooff;
+	int owant;
+	long olines;            /* worker only */
+	int sresp;              /* worker, read when done: the answer is oq */
+	int oerr;               /* ... and ends in an error line: cut it */
+	struct sb iq;
+	size_t ioff;
+	int ieof, iabort, iwant;
+
+	char method[16];
+	char *path, *query, *auth;
+	char *body;
+	size_t body_len, body_cap;
+	char content_type[128];
+	char ip[64];
+	char ua[513];
+	char rid[33];
+
+	int status;
+	char extra[128];        /* extra header lines */
+	char *resp;
+	size_t resp_len;
+};
+
+struct worker {
+	struct vc_serve *srv;
+	pthread_t th;
+	int started;
+	vc_ctx ctx;
+};
+
+struct ipent {
+	struct ipent *next;
+	int n;
+	char ip[64];
+};
+
+struct vc_serve {
+	struct vc_serve_config cfg;
+	struct lws_protocols protocols[2];
+	struct lws_context *lws;
+	struct lws_vhost *vh;
+	struct lws *lwsi;       /* the listening socket, adopted as a file */
+	int lfd;
+	char url[128];
+
+	pthread_mutex_t mu;     /* queue, done and ready lists, wstop,
+	                         * job->where, the streams of jobs */
+	pthread_cond_t cv;
+	pthread_cond_t scv;     /* a stream moved: workers waiting on one */
+	struct job *qhead, *qtail, *dhead, *dtail, *rhead, *rtail;
+	int qlen, qmax, wstop;
+	struct worker *workers;
+	int nworkers;
+
+	pthread_mutex_t stopmu; /* srv->lws against vc_serve_stop */
+	atomic_int stop;
+	int stopping, done;
+	int64_t deadline;
+	lws_sorted_usec_list_t tick;
+	lws_sorted_usec_list_t resume;
+
+	struct conn *conns;
+	int nconns;
+	struct ipent *ipt[IPT_SIZE];
+
+	pthread_mutex_t logmu;
+};
+
+/* lws logs through one global hook; vc-serve runs one server a process. */
+static struct vc_serve *log_srv;
+
+static void srv_log(struct vc_serve *srv, int kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* One line to cfg->log, control characters made harmless so a request
+ * can never forge a log line. */
+static void
+srv_log(struct vc_serve *srv, int kind, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (srv->cfg.log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (char *p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	pthread_mutex_lock(&srv->logmu);
+	srv->cfg.log(srv->cfg.log_arg, kind, line);
+	pthread_mutex_unlock(&srv->logmu);
+}
+
+static void
+lws_log_hook(int level, const char *line)
+{
+	char buf[512];
+	size_t n;
+
+	(void)level;
+	if (log_srv == NULL)
+		return;
+	snprintf(buf, sizeof buf, "%s", line);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	srv_log(log_srv, VC_SERVE_LOG_ERROR, "lws: %s", buf);
+}
+
+/* ---- per-IP connection counts (lws thread) ------------------------------ */
+
+static unsigned
+ip_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % IPT_SIZE;
+}
+
+/* Count one more connection from ip; the new count, or -1 without memory. */
+static int
+ip_inc(struct vc_serve *srv, const char *ip)
+{
+	struct ipent **pp = &srv->ipt[ip_hash(ip)], *e;
+
+	for (e = *pp; e != NULL; e = e->next)
+		if (strcmp(e->ip, ip) == 0)
+			return ++e->n;
+	if ((e = calloc(1, sizeof *e)) == NULL)
+		return -1;
+	snprintf(e->ip, sizeof e->ip, "%s", ip);
+	e->n = 1;
+	e->next = *pp;
+	*pp = e;
+	return 1;
+}
+
+static void
+ip_dec(struct vc_serve *srv, const char *ip)
+{
+	struct ipent **pp = &srv->ipt[ip_hash(ip)], *e;
+
+	for (; (e = *pp) != NULL; pp = &e->next)
+		if (strcmp(e->ip, ip) == 0) {
+			if (--e->n == 0) {
+				*pp = e->next;
+				free(e);
+			}
+			return;
+		}
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+static int
+origin_allowed(const struct vc_serve *srv, const char *origin)
+{
+	if (origin == NULL)
+		return 0;
+	for (int i = 0; i < srv->cfg.ncors; i++)
+		if (strcmp(origin, srv->cfg.cors[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A JSON error body, {"error": name, "message": msg}; NULL without memory. */
+static char *
+error_json(const char *name, const char *msg, size_t *len)
+{
+	jv o = jv_object_set(jv_object(), jv_string("error"), jv_string(name));
+	jv s;
+	char *r;
+
+	o = jv_object_set(o, jv_string("message"), jv_string(msg));
+	s = jv_dump_string(o, 0);
+	*len = (size_t)jv_string_length_bytes(jv_copy(s));
+	if ((r = malloc(*len + 1)) != NULL)
+		memcpy(r, jv_string_value(s), *len + 1);
+	jv_free(s);
+	return r;
+}
+
+/*
+ * Append a response head to b: Content-Length clen unless it is -1, else
+ * chunked or (HTTP/1.0) up to the close.  Every response carries the
+ * same security headers; CORS headers only for an exactly allowed origin.
+ */
+static void
+build_head(const struct vc_serve *srv, struct sb *b, int status,
+    const char *rid, const char *origin, int close, const char *extra,
+    const char *ctype, int64_t clen, int chunked)
+{
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	sb_fmt(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+	sb_fmt(b, "Date: %s\r\n", date);
+	sb_fmt(b, "Content-Type: %s\r\n", ctype);
+	if (clen >= 0)
+		sb_fmt(b, "Content-Length: %lld\r\n", (long long)clen);
+	else if (chunked)
+		sb_str(b, "Transfer-Encoding: chunked\r\n");
+	sb_str(b, "X-Content-Type-Options: nosniff\r\n"
+	    "Referrer-Policy: no-referrer\r\n"
+	    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+	    "X-Frame-Options: DENY\r\n"
+	    "Cache-Control: no-store\r\n");
+	sb_fmt(b, "X-Request-Id: %s\r\n", rid);
+	if (origin_allowed(srv, origin)) {
+		sb_fmt(b, "Access-Control-Allow-Origin: %s\r\n", origin);
+		sb_str(b, "Access-Control-Expose-Headers: X-Request-Id, Retry-After\r\n");
+	}
+	/* The answer depends on Origin whenever CORS is on at all. */
+	if (srv->cfg.ncors > 0)
+		sb_str(b, "Vary: Origin\r\n");
+	if (status == 401)
+		sb_str(b, "WWW-Authenticate: Bearer\r\n");
+	if (extra != NULL)
+		sb_str(b, extra);
+	if (close)
+		sb_str(b, "Connection: close\r\n");
+	sb_str(b, "\r\n");
+}
+
+/* Append a whole response with a JSON body to b. */
+static void
+build_response(const struct vc_serve *srv, struct sb *b, int status,
+    const char *rid, const char *origin, int close, const char *extra,
+    const char *body, size_t blen, int head_only)
+{
+	build_head(srv, b, status, rid, origin, close, extra,
+	    "application/json; charset=utf-8",
+	    status != 204 && status >= 200 ? (int64_t)blen : -1, 0);
+	if (!head_only && status != 204 && body != NULL)
+		sb_add(b, body, blen);
+}
+
+static void
+log_escape(char *dst, size_t n, const char *s)
+{
+	size_t o = 0;
+
+	if (s == NULL || *s == '\0')
+		s = "-";
+	for (; *s != '\0' && o + 4 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= 0x20 || c >= 0x7f || c == '%' || c == '"') {
+			snprintf(dst + o, n - o, "%%%02X", c);
+			o += 3;
+		} else
+			dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+}
+
+static void
+access_log(struct conn *c, int status, size_t bytes)
+{
+	char ts[40], path[300];
+
+	vc_time_fmt_ms(vc_now_ms(NULL), ts, sizeof ts);
+	log_escape(path, sizeof path, c->parsed ? c->req.path : NULL);
+	srv_log(c->srv, VC_SERVE_LOG_ACCESS, "%s %s %s %s %s %d %zu %lldms",
+	    ts, c->rid, c->ip, c->parsed ? c->req.method : "-", path, status,
+	    bytes, (long long)(mono_ms() - c->t0));
+}
+
+static void
+new_request_id(char *rid)
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof b);
+	sodium_bin2hex(rid, 33, b, sizeof b);
+}
+
+static void
+conn_timeout(struct conn *c, int secs)
+{
+	if (secs > 0)
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, secs);
+	else
+		lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+}
+
+/* Mark the start of a request (its first byte, or an error before one). */
+static void
+request_start(struct conn *c)
+{
+	if (c->started)
+		return;
+	c->started = 1;
+	c->t0 = mono_ms();
+	new_request_id(c->rid);
+}
+
+/* Start an empty output buffer: lws_write wants LWS_PRE bytes of
+ * headroom before the data it sends. */
+static void
+out_begin(struct conn *c)
+{
+	char pre[LWS_PRE];
+
+	if (c->out.len > 0)
+		return;         /* a "100 Continue" still going out */
+	memset(pre, 0, sizeof pre);
+	sb_add(&c->out, pre, sizeof pre);
+	c->out_off = LWS_PRE;
+}
+
+/* Queue the final response of the current request and stop reading. */
+static void
+respond(struct conn *c, int status, const char *body, size_t blen, const char *extra)
+{
+	struct vc_serve *srv = c->srv;
+
+	request_start(c);
+	if (srv->stopping)
+		c->close = 1;
+	out_begin(c);
+	build_response(srv, &c->out, status, c->rid, c->parsed ? c->req.origin : NULL,
+	    c->close, extra, body, blen, c->head_only);
+	if (c->out.oom) {
+		/* Nothing sane can be sent: drop the connection. */
+		c->close = 1;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	access_log(c, status, c->head_only ? 0 : blen);
+	c->state = CS_WRITE;
+	lws_rx_flow_control(c->wsi, 0);
+	conn_timeout(c, srv->cfg.write_timeout);
+	lws_callback_on_writable(c->wsi);
+}
+
+static void
+respond_error(struct conn *c, int status, const char *msg, const char *extra)
+{
+	size_t len = 0;
+	char *body = error_json(status_name(status), msg, &len);
+
+	respond(c, status, body, len, extra);
+	free(body);
+}
+
+/* "GET, POST, OPTIONS" for path into buf, "" when no method routes there. */
+static void
+allow_list(const char *path, char *buf, size_t n)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		jv pa = jv_object();
+		int ok = 0;
+
+		if (vc_op_route(methods[i], path, &pa, &ok) != NULL) {
+			int w = snprintf(buf + o, n - o, "%s%s", o ? ", " : "", methods[i]);
+
+			if (w > 0 && (size_t)w < n - o)
+				o += (size_t)w;
+		}
+		jv_free(pa);
+	}
+	if (o > 0)
+		snprintf(buf + o, n - o, ", OPTIONS");
+}
+
+/* ---- jobs and workers -------------------------------------------------- */
+
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->path);
+	free(j->query);
+	if (j->auth != NULL)
+		wipe_free(j->auth, strlen(j->auth));
+	wipe_free(j->body, j->body_cap);
+	wipe_free(j->resp, j->resp_len);
+	sb_wipe(&j->oq);
+	sb_wipe(&j->iq);
+	sodium_memzero(j, sizeof *j);
+	free(j);
+}
+
+/* Copy what a worker needs out of the connection (which it never sees). */
+static struct job *
+job_new(struct conn *c)
+{
+	struct job *j = calloc(1, sizeof *j);
+	const char *ua = c->req.user_agent ? c->req.user_agent : "";
+	size_t i;
+
+	if (j == NULL)
+		return NULL;
+	snprintf(j->method, sizeof j->method, "%s", c->req.method);
+	j->path = strdup(c->req.path);
+	j->query = c->req.query ? strdup(c->req.query) : NULL;
+	j->auth = c->req.authorization ? strdup(c->req.authorization) : NULL;
+	if (j->path == NULL || (c->req.query && j->query == NULL) ||
+	    (c->req.authorization && j->auth == NULL)) {
+		job_free(j);
+		return NULL;
+	}
+	snprintf(j->content_type, sizeof j->content_type, "%s",
+	    c->req.content_type ? c->req.content_type : "");
+	snprintf(j->ip, sizeof j->ip, "%s", c->ip);
+	snprintf(j->rid, sizeof j->rid, "%s", c->rid);
+	/* The audit log keeps at most 512 bytes, printable. */
+	for (i = 0; i < sizeof j->ua - 1 && ua[i] != '\0'; i++)
+		j->ua[i] = ((unsigned char)ua[i] < 0x20 || ua[i] == 0x7f) ? '?' : ua[i];
+	j->ua[i] = '\0';
+	if (u8_check((const uint8_t *)j->ua, i) != NULL)
+		for (char *p = j->ua; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+	/* The body moves, it is not copied. */
+	j->body = c->body;
+	j->body_len = c->body_len;
+	j->body_cap = c->body_cap;
+	c->body = NULL;
+	c->body_len = c->body_cap = 0;
+	j->conn = c;
+	j->srv = c->srv;
+	j->stream = c->req.accept_jsonl;
+	j->owant = 1;
+	return j;
+}
+
+static void
+job_set_body(struct job *j, jv v)
+{
+	jv s = jv_dump_string(v, 0);
+	size_t len = (size_t)jv_string_length_bytes(jv_copy(s));
+
+	if ((j->resp = malloc(len + 1)) != NULL) {
+		memcpy(j->resp, jv_string_value(s), len + 1);
+		j->resp_len = len;
+	} else
+		j->status = 500;
+	jv_free(s);
+}
+
+static void
+job_fail(struct job *j, int status, const char *name, const char *msg)
+{
+	jv o = jv_object_set(jv_object(), jv_string("error"),
+	    jv_string(name ? name : status_name(status)));
+
+	j->status = status;
+	o = jv_object_set(o, jv_string("message"), jv_string(msg ? msg : status_name(status)));
+	job_set_body(j, o);
+}
+
+/* The message a client may see for rc (500s are logged, not shown; not
+ * when the client went away, which is what failed the operation then). */
+static const char *
+error_message(struct worker *w, struct job *j, const char *opname, int rc)
+{
+	vc_ctx *ctx = &w->ctx;
+	int gone;
+
+	pthread_mutex_lock(&w->srv->mu);
+	gone = j->gone;
+	pthread_mutex_unlock(&w->srv->mu);
+	if (vc_err_http(rc) == 500 && gone)
+		return "internal error";
+	if (vc_err_http(rc) == 500) {
+		/* The real message may hold SQL or paths: log it, don't send it. */
+		srv_log(w->srv, VC_SERVE_LOG_ERROR, "request %s: %s: %s", j->rid,
+		    opname, ctx->errmsg[0] ? ctx->errmsg : vc_err_name(rc));
+		return "internal error";
+	}
+	return ctx->errmsg[0] != '\0' ? ctx->errmsg : vc_err_name(rc);
+}
+
+/* The failure of an operation or of authentication, as HTTP. */
+static void
+job_error(struct worker *w, struct job *j, const char *opname, int rc)
+{
+	const char *msg = error_message(w, j, opname, rc);
+
+	/* The operation knows how long (a login throttle does); else a guess. */
+	int after = w->ctx.retry_after > 0 ? w->ctx.retry_after : rc == VC_ERATE ? 60 : 1;
+
+	if (rc == VC_ETEMP || rc == VC_ERATE)
+		snprintf(j->extra, sizeof j->extra, "Retry-After: %d\r\n", after);
+	job_fail(j, vc_err_http(rc), vc_err_name(rc), msg);
+}
+
+/* ---- streams (worker side) ---------------------------------------------- */
+
+/* Put j on the ready list (under srv->mu); 1 when the loop must be woken. */
+static int
+ready_add(struct vc_serve *srv, struct job *j)
+{
+	if (j->ready)
+		return 0;
+	j->ready = 1;
+	j->rnext = NULL;
+	if (srv->rtail != NULL)
+		srv->rtail->rnext = j;
+	else
+		srv->rhead = j;
+	srv->rtail = j;
+	return 1;
+}
+
+/*
+ * Queue one JSON Lines record (n bytes of JSON, a newline added).  Waits
+ * while the queue holds STREAM_MAX bytes (a longer line goes alone).
+ * Returns nonzero when the reader is gone: the operation should stop.
+ */
+static int
+stream_push(struct job *j, const char *s, size_t n)
+{
+	struct vc_serve *srv = j->srv;
+	int wake = 0, rc = 0, oom = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	while (!j->gone && !srv->wstop && j->oq.len > j->ooff &&
+	    j->oq.len - j->ooff + n + 1 > STREAM_MAX)
+		pthread_cond_wait(&srv->scv, &srv->mu);
+	if (j->gone || srv->wstop || j->oq.oom)
+		rc = 1;
+	else {
+		/* Reuse the front the loop has taken rather than grow. */
+		if (j->ooff > 0 && (j->ooff == j->oq.len || j->ooff >= j->oq.cap / 2)) {
+			memmove(j->oq.p, j->oq.p + j->ooff, j->oq.len - j->ooff);
+			j->oq.len -= j->ooff;
+			j->ooff = 0;
+		}
+		sb_add(&j->oq, s, n);
+		sb_add(&j->oq, "\n", 1);
+		if (j->oq.oom) {
+			/* What was queued stays valid; the stream ends cut. */
+			j->oerr = 1;
+			rc = oom = 1;
+		} else {
+			j->olines++;
+			if (j->owant) {
+				j->owant = 0;
+				wake = ready_add(srv, j);
+			}
+		}
+	}
+	pthread_mutex_unlock(&srv->mu);
+	if (wake)
+		lws_cancel_service(srv->lws);
+	if (oom)
+		srv_log(srv, VC_SERVE_LOG_ERROR, "request %s: out of memory streaming", j->rid);
+	return rc;
+}
+
+/* Queue a value (consumed) as one line. */
+static int
+stream_push_jv(struct job *j, jv v)
+{
+	jv s = jv_dump_string(v, 0);
+	int rc = stream_push(j, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+
+	jv_free(s);
+	return rc;
+}
+
+/* ctx->emit, ctx->emit_raw and ctx->report of a streamed request. */
+static int
+stream_emit(vc_ctx *ctx, jv rec, void *arg)
+{
+	(void)ctx;
+	return stream_push_jv(arg, rec);
+}
+
+static int
+stream_emit_raw(vc_ctx *ctx, const char *json, size_t n, void *arg)
+{
+	(void)ctx;
+	return stream_push(arg, json, n);
+}
+
+static void
+stream_report(vc_ctx *ctx, const char *msg, void *arg)
+{
+	(void)ctx;
+	(void)stream_push_jv(arg, jv_object_set(jv_object(), jv_string("warning"),
+	    jv_string(msg)));
+}
+
+/*
+ * The end of a streamed request: the operation's output as lines, or its
+ * error.  An error before the first line is an ordinary error response;
+ * after it, 200 is out already, so the last line is the error and the
+ * stream is cut (no last chunk) for the client to notice.
+ */
+static void
+stream_end(struct worker *w, struct job *j, const char *opname, int rc, jv out)
+{
+	if (rc != VC_EOK) {
+		const char *msg;
+
+		jv_free(out);
+		if (j->olines == 0 && !j->oerr) {
+			job_error(w, j, opname, rc);
+			return;
+		}
+		msg = error_message(w, j, opname, rc);
+		(void)stream_push_jv(j, jv_object_set(jv_object_set(jv_object(),
+		    jv_string("error"), jv_string(vc_err_name(rc))),
+		    jv_string("message"), jv_string(msg)));
+		j->oerr = 1;
+		j->sresp = 1;
+		return;
+	}
+	switch (jv_get_kind(out)) {
+	case JV_KIND_ARRAY: {
+		/* A handler that collects rather than emits: one line each. */
+		int n = jv_array_length(jv_copy(out));
+
+		for (int i = 0; i < n; i++)
+			if (stream_push_jv(j, jv_array_get(jv_copy(out), i)) != 0)
+				break;
+		jv_free(out);
+		break;
+	}
+	case JV_KIND_OBJECT:
+		(void)stream_push_jv(j, out);
+		break;
+	case JV_KIND_INVALID:
+	case JV_KIND_NULL:
+		jv_free(out);
+		break;
+	default:
+		(void)stream_push_jv(j, jv_object_set(jv_object(), jv_string("result"), out));
+		break;
+	}
+	j->sresp = 1;
+}
+
+/*
+ * fopencookie read function over the job's input queue: waits for bytes,
+ * 0 at the end of the body, -1 (ECONNABORTED) when the body will never
+ * be complete (the client went away, it was too large, the server stops).
+ */
+static ssize_t
+body_read(void *cookie, char *buf, size_t size)
+{
+	struct job *j = cookie;
+	struct vc_serve *srv = j->srv;
+	size_t n;
+	int wake = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	while (j->iq.len == j->ioff && !j->ieof && !j->iabort && !srv->wstop)
+		pthread_cond_wait(&srv->scv, &srv->mu);
+	if (j->iabort || srv->wstop || (j->iq.len == j->ioff && !j->ieof)) {
+		pthread_mutex_unlock(&srv->mu);
+		errno = ECONNABORTED;
+		return -1;
+	}
+	if ((n = j->iq.len - j->ioff) == 0) {
+		pthread_mutex_unlock(&srv->mu);
+		return 0;       /* the end of the body */
+	}
+	if (n > size)
+		n = size;
+	memcpy(buf, j->iq.p + j->ioff, n);
+	j->ioff += n;
+	if (j->ioff == j->iq.len)
+		j->ioff = j->iq.len = 0;
+	if (j->iwant && j->iq.len - j->ioff <= INPUT_LOW) {
+		j->iwant = 0;
+		wake = ready_add(srv, j);
+	}
+	pthread_mutex_unlock(&srv->mu);
+	if (wake)
+		lws_cancel_service(srv->lws);
+	return (ssize_t)n;
+}
+
+static const struct vc_param *
+op_param(const struct vc_op *op, const char *name)
+{
+	if (op->params == NULL)
+		return NULL;
+	for (const struct vc_param *p = op->params; p->name != NULL; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/*
+ * Merge add (consumed) into *args.  Each argument comes from one place:
+ * a name already present (a path part, the query) is refused, so a body
+ * can never override the {id} the route matched.  Types, unknown and
+ * CLI-only fields are vc_op_call's business (one rule, one place).
+ */
+static int
+args_merge(jv *args, jv add, const struct vc_op *op, int in_url, char *why, size_t whylen)
+{
+	int it, rc = 0;
+
+	for (it = jv_object_iter(add); rc == 0 && jv_object_iter_valid(add, it);
+	    it = jv_object_iter_next(add, it)) {
+		jv k = jv_object_iter_key(add, it);
+		jv v = jv_object_iter_value(add, it);
+		const char *name = jv_string_value(k);
+		const struct vc_param *p = op_param(op, name);
+
+		if (jv_object_has(jv_copy(*args), jv_copy(k))) {
+			set_why(why, whylen, "'%.64s' given twice", name);
+			rc = -1;
+		} else if (p != NULL && in_url && (p->flags & VC_P_SECRET)) {
+			/* URLs end up in logs and browser history. */
+			set_why(why, whylen, "'%.64s' must be sent in the request body", name);
+			rc = -1;
+		}
+		if (rc == 0)
+			*args = jv_object_set(*args, k, v);
+		else {
+			jv_free(k);
+			jv_free(v);
+		}
+	}
+	jv_free(add);
+	return rc;
+}
+
+/* Any string (key or value) with a NUL byte, which C callers would cut? */
+static int
+jv_has_nul(jv v)
+{
+	int r = 0;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		r = strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v));
+		break;
+	case JV_KIND_ARRAY:
+		for (int i = 0, n = jv_array_length(jv_copy(v)); !r && i < n; i++) {
+			jv e = jv_array_get(jv_copy(v), i);
+
+			r = jv_has_nul(e);
+			jv_free(e);
+		}
+		break;
+	case JV_KIND_OBJECT:
+		for (int it = jv_object_iter(v); !r && jv_object_iter_valid(v, it);
+		    it = jv_object_iter_next(v, it)) {
+			jv k = jv_object_iter_key(v, it), e = jv_object_iter_value(v, it);
+
+			r = jv_has_nul(k) || jv_has_nul(e);
+			jv_free(k);
+			jv_free(e);
+		}
+		break;
+	default:
+		break;
+	}
+	return r;
+}
+
+/* The body's arguments into *args; 0 or an HTTP status with why. */
+static int
+body_args(struct vc_serve *srv, struct job *j, const struct vc_op *op, jv *args,
+    char *why, size_t whylen)
+{
+	char buf[128], *mt, *semi, *cs = NULL;
+
+	snprintf(buf, sizeof buf, "%s", j->content_type);
+	if ((semi = strchr(buf, ';')) != NULL) {
+		*semi = '\0';
+		cs = strcasestr(semi + 1, "charset=");
+	}
+	mt = trim_ows(buf);
+	if (strcasecmp(mt, "application/json") == 0) {
+		jv v;
+
+		if (cs != NULL && strncasecmp(cs + 8, "utf-8", 5) != 0 &&
+		    strncasecmp(cs + 8, "\"utf-8\"", 7) != 0) {
+			set_why(why, whylen, "JSON must be UTF-8");
+			return 415;
+		}
+		if (u8_check((const uint8_t *)j->body, j->body_len) != NULL) {
+			set_why(why, whylen, "body is not valid UTF-8");
+			return 400;
+		}
+		if (vc_serve_json_depth(j->body, j->body_len) > srv->cfg.max_json_depth) {
+			set_why(why, whylen, "JSON nested deeper than %d", srv->cfg.max_json_depth);
+			return 400;
+		}
+		v = jv_parse_sized(j->body, (int)j->body_len);
+		if (!jv_is_valid(v)) {
+			jv m = jv_invalid_get_msg(v);
+
+			set_why(why, whylen, "bad JSON: %.200s",
+			    jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "parse error");
+			jv_free(m);
+			return 400;
+		}
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			jv_free(v);
+			set_why(why, whylen, "body must be a JSON object");
+			return 400;
+		}
+		if (jv_has_nul(v)) {
+			jv_free(v);
+			set_why(why, whylen, "NUL character in JSON text");
+			return 400;
+		}
+		return args_merge(args, v, op, 0, why, whylen) ? 400 : 0;
+	}
+	if (strcasecmp(mt, "application/x-www-form-urlencoded") == 0) {
+		jv f = jv_object();
+
+		if (vc_serve_form_decode(j->body, j->body_len, &f, why, whylen) != 0) {
+			jv_free(f);
+			return 400;
+		}
+		return args_merge(args, f, op, 0, why, whylen) ? 400 : 0;
+	}
+	set_why(why, whylen, "send application/json or application/x-www-form-urlencoded");
+	return 415;
+}
+
+/*
+ * An import (VC_OP_INPUT) reads its records from the body as JSON Lines;
+ * its arguments come from the path and the query only.
+ */
+static int
+input_type_ok(const char *content_type, char *why, size_t whylen)
+{
+	static const char *const types[] = {
+		"application/x-ndjson", "application/jsonl", "application/jsonlines",
+		"application/x-jsonlines", "application/json",
+	};
+	char buf[128], *semi, *mt;
+
+	snprintf(buf, sizeof buf, "%s", content_type);
+	if ((semi = strchr(buf, ';')) != NULL)
+		*semi = '\0';
+	mt = trim_ows(buf);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcasecmp(mt, types[i]) == 0)
+			return 1;
+	set_why(why, whylen, "send the records as application/x-ndjson (JSON Lines)");
+	return 0;
+}
+
+/* "Bearer <b64token>" -> the token, else NULL (RFC 6750 2.1). */
+static const char *
+bearer_token(const char *h)
+{
+	const char *p, *t;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	for (p = h + 7; *p == ' '; p++)
+		;
+	for (t = p; *p != '\0' && (isalnum((unsigned char)*p) || strchr("-._~+/", *p) != NULL); p++)
+		;
+	while (*p == '=')
+		p++;
+	return p == t || *p != '\0' ? NULL : t;
+}
+
+/* Nothing of the last request (principal, audit notes, streams, errors)
+ * may leak into the next one on this worker. */
+static void
+ctx_reset(vc_ctx *ctx, const struct job *j)
+{
+	vc_ctx_reset(ctx);
+	ctx->front = VC_FRONT_HTTP;
+	snprintf(ctx->ip, sizeof ctx->ip, "%s", j->ip);
+	snprintf(ctx->user_agent, sizeof ctx->user_agent, "%s", j->ua);
+	snprintf(ctx->request_id, sizeof ctx->request_id, "%s", j->rid);
+}
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Run one request on a worker: route, authenticate, build args, call. */
+static void
+job_run(struct worker *w, struct job *j)
+{
+	vc_ctx *ctx = &w->ctx;
+	const struct vc_op *op;
+	jv args = jv_object(), out = jv_invalid();
+	int method_ok = 0, rc, st;
+	const char *cred;
+	char why[256];
+	struct vc_jsonl input;
+	FILE *body = NULL;
+
+	ctx_reset(ctx, j);
+	op = vc_op_route(j->method, j->path, &args, &method_ok);
+	if (op == NULL) {
+		/* The lws thread routed it already; only a table change lands here. */
+		jv_free(args);
+		job_fail(j, 404, NULL, "no such path");
+		return;
+	}
+
+	cred = bearer_token(j->auth);
+	if (!(op->flags & VC_OP_PUBLIC) || cred != NULL) {
+		rc = cred != NULL ? vc_authenticate(ctx, cred) : VC_EAUTH;
+		if (rc == VC_EPERM)
+			rc = VC_EAUTH;  /* a disabled account looks like any other failure */
+		if (rc == VC_EAUTH && (op->flags & VC_OP_PUBLIC)) {
+			/* A public operation runs anonymously instead. */
+			memset(&ctx->who, 0, sizeof ctx->who);
+			ctx->err = 0;
+			ctx->errmsg[0] = '\0';
+		} else if (rc == VC_EAUTH) {
+			/* Same bytes whatever went wrong: no oracle. */
+			jv_free(args);
+			job_fail(j, 401, vc_err_name(VC_EAUTH), AUTH_FAIL_MSG);
+			return;
+		} else if (rc != VC_EOK) {
+			jv_free(args);
+			job_error(w, j, "authenticate", rc);
+			return;
+		}
+	}
+
+	if (j->query != NULL && j->query[0] != '\0') {
+		jv q = jv_object();
+
+		if (vc_serve_form_decode(j->query, strlen(j->query), &q, why, sizeof why) != 0) {
+			jv_free(q);
+			jv_free(args);
+			job_fail(j, 400, NULL, why);
+			return;
+		}
+		if (args_merge(&args, q, op, 1, why, sizeof why) != 0) {
+			jv_free(args);
+			job_fail(j, 400, NULL, why);
+			return;
+		}
+	}
+	if (op->flags & VC_OP_INPUT) {
+		if ((j->input || j->body_len > 0) &&
+		    !input_type_ok(j->content_type, why, sizeof why)) {
+			jv_free(args);
+			job_fail(j, 415, NULL, why);
+			return;
+		}
+		if (j->input) {
+			/* The body as it arrives, never whole in memory. */
+			static const cookie_io_functions_t io = { .read = body_read };
+
+			if ((body = fopencookie(j, "r", io)) == NULL) {
+				jv_free(args);
+				job_fail(j, 500, NULL, "internal error");
+				return;
+			}
+			memset(&input, 0, sizeof input);
+			input.f = body;
+			input.name = "body";
+			input.max = VC_JSONL_MAX;
+		} else
+			vc_jsonl_mem(&input, "body", j->body ? j->body : "", j->body_len);
+		ctx->in = &input;
+	} else if (j->body_len > 0 &&
+	    (st = body_args(w->srv, j, op, &args, why, sizeof why)) != 0) {
+		jv_free(args);
+		job_fail(j, st, NULL, why);
+		return;
+	}
+
+	if (j->stream) {
+		ctx->emit = stream_emit;
+		ctx->emit_raw = stream_emit_raw;
+		ctx->report = stream_report;
+		ctx->stream_arg = j;
+	}
+	rc = vc_op_call(ctx, op, args, &out);
+	if (ctx->in != NULL) {
+		vc_jsonl_release(&input);
+		ctx->in = NULL;
+	}
+	if (body != NULL)
+		fclose(body);
+	/* A handler that left its transaction open must not hand it to the
+	 * next request this worker runs. */
+	if (ctx->store != NULL && ctx->store->in_tx)
+		vc_tx_rollback(ctx);
+	if (j->stream) {
+		stream_end(w, j, op->name, rc, out);
+		return;
+	}
+	if (rc != VC_EOK) {
+		jv_free(out);
+		job_error(w, j, op->name, rc);
+		return;
+	}
+	switch (jv_get_kind(out)) {
+	case JV_KIND_OBJECT:
+		break;
+	case JV_KIND_ARRAY: {
+		int n = jv_array_length(jv_copy(out));
+
+		out = jv_object_set(jv_object_set(jv_object(), jv_string("items"), out),
+		    jv_string("count"), jv_number(n));
+		break;
+	}
+	case JV_KIND_INVALID:
+	case JV_KIND_NULL:
+		jv_free(out);
+		out = jv_object();
+		break;
+	default:
+		out = jv_object_set(jv_object(), jv_string("result"), out);
+		break;
+	}
+	j->status = strcmp(j->method, "POST") == 0 &&
+	    (has_suffix(op->name, ".create") || has_suffix(op->name, ".register")) ? 201 : 200;
+	job_set_body(j, out);
+	if (j->status == 500)
+		job_fail(j, 500, NULL, "internal error");
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct vc_serve *srv = w->srv;
+	struct job *j;
+
+	pthread_mutex_lock(&srv->mu);
+	for (;;) {
+		while (!srv->wstop && srv->qhead == NULL)
+			pthread_cond_wait(&srv->cv, &srv->mu);
+		if (srv->wstop)
+			break;
+		j = srv->qhead;
+		if ((srv->qhead = j->next) == NULL)
+			srv->qtail = NULL;
+		srv->qlen--;
+		j->next = NULL;
+		j->where = J_RUNNING;
+		pthread_mutex_unlock(&srv->mu);
+
+		job_run(w, j);
+
+		pthread_mutex_lock(&srv->mu);
+		j->where = J_DONE;
+		if (srv->dtail != NULL)
+			srv->dtail->next = j;
+		else
+			srv->dhead = j;
+		srv->dtail = j;
+		pthread_mutex_unlock(&srv->mu);
+		/* Wake the loop: LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
+		lws_cancel_service(srv->lws);
+		pthread_mutex_lock(&srv->mu);
+	}
+	pthread_mutex_unlock(&srv->mu);
+	return NULL;
+}
+
+/* Queue a job; -1 when the queue is full (the caller answers 503). */
+static int
+job_submit(struct vc_serve *srv, struct job *j)
+{
+	pthread_mutex_lock(&srv->mu);
+	if (srv->qlen >= srv->qmax || srv->wstop) {
+		pthread_mutex_unlock(&srv->mu);
+		return -1;
+	}
+	j->where = J_QUEUED;
+	if (srv->qtail != NULL)
+		srv->qtail->next = j;
+	else
+		srv->qhead = j;
+	srv->qtail = j;
+	srv->qlen++;
+	pthread_cond_signal(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+	return 0;
+}
+
+/* The connection is going away before its job finished. */
+static void
+job_abandon(struct vc_serve *srv, struct job *j)
+{
+	struct job **pp;
+	int unqueued = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	if (j->where == J_QUEUED) {
+		/* Not started: take it out, nobody else refers to it. */
+		for (pp = &srv->qhead; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == j) {
+				*pp = j->next;
+				break;
+			}
+		srv->qtail = NULL;
+		for (struct job *t = srv->qhead; t != NULL; t = t->next)
+			srv->qtail = t;
+		srv->qlen--;
+		unqueued = 1;
+	}
+	/* A worker streaming for it stops at its next line or read. */
+	j->gone = 1;
+	j->iabort = 1;
+	pthread_cond_broadcast(&srv->scv);
+	pthread_mutex_unlock(&srv->mu);
+	j->conn = NULL;         /* running or done: freed when drained */
+	if (unqueued)
+		job_free(j);
+}
+
+/* ---- connections (lws thread) ------------------------------------------ */
+
+static int conn_advance(struct conn *c);
+
+/* Sent raw, before any request is read, when connections are over a cap. */
+static const char busy_reply[] = "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json; charset=utf-8\r\n"
+    "Content-Length: 0\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+    "Cache-Control: no-store\r\n"
+    "Retry-After: 1\r\n"
+    "Connection: close\r\n\r\n";
+
+static void
+request_reset(struct conn *c)
+{
+	wipe_free(c->head, c->head_len + 1);
+	c->head = NULL;
+	c->head_len = 0;
+	wipe_free(c->body, c->body_cap);
+	c->body = NULL;
+	c->body_len = c->body_cap = 0;
+	memset(&c->req, 0, sizeof c->req);
+	memset(&c->chunk, 0, sizeof c->chunk);
+	c->parsed = 0;
+	c->started = 0;
+	c->head_only = 0;
+	c->rid[0] = '\0';
+	c->scan = 0;
+	c->checked = 0;
+	c->input = c->ipaused = 0;
+	c->itotal = 0;
+	c->streaming = c->schunked = 0;
+	c->sbytes = 0;
+}
+
+static void
+in_consume(struct conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	sodium_memzero(c->in + c->in_len - n, n);
+	c->in_len -= n;
+	c->scan = 0;
+	c->checked = 0;
+}
+
+static int
+in_append(struct conn *c, const char *data, size_t len)
+{
+	const struct vc_serve_config *cfg = &c->srv->cfg;
+	size_t max = cfg->max_line + cfg->max_headers + 8 + IN_SLACK;
+
+	if (len > max - c->in_len)
+		return -1;
+	if (c->in_len + len > c->in_cap) {
+		size_t cap = c->in_cap ? c->in_cap : 4096;
+		char *p;
+
+		while (cap < c->in_len + len)
+			cap *= 2;
+		if (cap > max)
+			cap = max;
+		if ((p = malloc(cap)) == NULL)
+			return -1;
+		if (c->in_len > 0)
+			memcpy(p, c->in, c->in_len);
+		wipe_free(c->in, c->in_cap);
+		c->in = p;
+		c->in_cap = cap;
+	}
+	memcpy(c->in + c->in_len, data, len);
+	c->in_len += len;
+	return 0;
+}
+
+/* ---- streams (lws thread) ------------------------------------------------ */
+
+static int reject(struct conn *c, int status, const char *why);
+
+/* Drop the connection from outside its own callback. */
+static void
+conn_kill(struct conn *c)
+{
+	c->close = 1;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Nothing to write: the body's silence timeout while one is read, none
+ * while the worker is the one to wait for. */
+static void
+conn_wait_timeout(struct conn *c)
+{
+	if (c->state == CS_BODY && !c->ipaused)
+		conn_timeout(c, c->srv->cfg.body_timeout);
+	else
+		conn_timeout(c, 0);
+}
+
+/* Append n bytes of a streamed body to c->out, as one chunk in HTTP/1.1. */
+static void
+chunk_add(struct conn *c, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	out_begin(c);
+	if (c->schunked)
+		sb_fmt(&c->out, "%zx\r\n", n);
+	sb_add(&c->out, p, n);
+	if (c->schunked)
+		sb_str(&c->out, "\r\n");
+	c->sbytes += n;
+}
+
+/* Start a streamed response: 200 and its head.  HTTP/1.0 has no chunks:
+ * the body ends with the connection. */
+static void
+stream_head(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+
+	c->streaming = 1;
+	c->schunked = c->req.minor >= 1;
+	if (!c->schunked || srv->stopping)
+		c->close = 1;
+	out_begin(c);
+	build_head(srv, &c->out, 200, c->rid, c->req.origin, c->close, NULL,
+	    JSONL_TYPE, -1, c->schunked);
+}
+
+/* The worker queued the first lines since the loop last ran dry. */
+static void
+stream_kick(struct conn *c)
+{
+	if (!c->streaming)
+		stream_head(c);
+	if (c->out.oom) {
+		conn_kill(c);
+		return;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Move queued lines of the job into c->out as one chunk and let a waiting
+ * worker go on.  0 when there were none: the worker's next line then
+ * wakes the loop (owant). */
+static size_t
+stream_take(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+	struct job *j = c->job;
+	size_t n;
+
+	pthread_mutex_lock(&srv->mu);
+	n = j->oq.len - j->ooff;
+	if (n > STREAM_TAKE)
+		n = STREAM_TAKE;
+	if (n > 0) {
+		chunk_add(c, j->oq.p + j->ooff, n);
+		j->ooff += n;
+		if (j->ooff == j->oq.len)
+			j->ooff = j->oq.len = 0;
+		pthread_cond_broadcast(&srv->scv);
+	} else
+		j->owant = 1;
+	pthread_mutex_unlock(&srv->mu);
+	return n;
+}
+
+/*
+ * The job of a streamed answer is done (its worker has let go of it):
+ * send what it left and the last chunk, or, after an error line, nothing
+ * more: the cut stream closes.  Then finish the request as any other.
+ */
+static void
+stream_finish(struct conn *c, struct job *j)
+{
+	struct vc_serve *srv = c->srv;
+
+	c->job = NULL;
+	if (!c->streaming)
+		stream_head(c);
+	if (j->oq.len > j->ooff)
+		chunk_add(c, j->oq.p + j->ooff, j->oq.len - j->ooff);
+	if (!j->oerr && c->schunked)
+		sb_str(&c->out, "0\r\n\r\n");
+	/* Cut after an error line; or a body is still coming that nobody reads. */
+	if (j->oerr || c->state == CS_BODY)
+		c->close = 1;
+	c->state = CS_WRITE;
+	c->ipaused = 0;
+	lws_rx_flow_control(c->wsi, 0);
+	if (c->out.oom) {
+		conn_kill(c);
+		return;
+	}
+	access_log(c, 200, c->sbytes);
+	conn_timeout(c, srv->cfg.write_timeout);
+	lws_callback_on_writable(c->wsi);
+}
+
+/* An import: hand the request to a worker now, its body as it comes.
+ * Returns 1 when it was answered instead (the connection then closes). */
+static int
+input_dispatch(struct conn *c)
+{
+	struct job *j;
+
+	if ((j = job_new(c)) == NULL) {
+		c->close = 1;
+		respond_error(c, 500, "internal error", NULL);
+		return 1;
+	}
+	j->input = 1;
+	if (job_submit(c->srv, j) != 0) {
+		job_free(j);
+		c->close = 1;
+		respond_error(c, 503, "server busy, retry", "Retry-After: 1\r\n");
+		return 1;
+	}
+	c->job = j;
+	c->input = 1;
+	c->itotal = 0;
+	return 0;
+}
+
+/*
+ * The body of an import went wrong (framing, size): the worker's next
+ * read fails, and the client gets status; or, when a 200 stream is out
+ * already, an error line and the end of the connection.
+ */
+static int
+input_fail(struct conn *c, int status, const char *why)
+{
+	char *line;
+	size_t len = 0;
+
+	if (c->job != NULL) {
+		job_abandon(c->srv, c->job);
+		c->job = NULL;
+	}
+	if (!c->streaming)
+		return reject(c, status, why);
+	if ((line = error_json(status_name(status), why, &len)) != NULL) {
+		line[len] = '\n';
+		chunk_add(c, line, len + 1);
+		free(line);
+	}
+	c->close = 1;
+	c->state = CS_WRITE;
+	c->ipaused = 0;
+	lws_rx_flow_control(c->wsi, 0);
+	if (c->out.oom) {
+		conn_kill(c);
+		return 1;
+	}
+	access_log(c, 200, c->sbytes);
+	conn_timeout(c, c->srv->cfg.write_timeout);
+	lws_callback_on_writable(c->wsi);
+	return 1;
+}
+
+/* Pass the body bytes in c->in to the import's worker; 1 when the state
+ * moved on.  While the worker has INPUT_MAX bytes unread the socket is
+ * not read: memory stays flat however large the body. */
+static int
+input_step(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+	struct job *j = c->job;
+	const char *data;
+	size_t dlen, used;
+	int done, full, oom = 0;
+
+	if (j == NULL)
+		return reject(c, 500, "internal error");
+	pthread_mutex_lock(&srv->mu);
+	if ((full = j->iq.len - j->ioff >= INPUT_MAX))
+		j->iwant = 1;   /* its reads wake the loop below INPUT_LOW */
+	pthread_mutex_unlock(&srv->mu);
+	if (full) {
+		if (!c->ipaused) {
+			c->ipaused = 1;
+			lws_rx_flow_control(c->wsi, 0);
+			if (c->out.len == 0)
+				conn_timeout(c, 0);     /* we are the slow side */
+		}
+		return 0;
+	}
+	if (c->in_len == 0)
+		return 0;
+	if (c->req.chunked) {
+		long n;
+
+		c->body_len = 0;
+		n = vc_serve_chunked_feed(&c->chunk, c->in, c->in_len, &c->body,
+		    &c->body_len, &c->body_cap, srv->cfg.max_import - (size_t)c->itotal);
+		if (n == -1)
+			return input_fail(c, 400, "bad chunked encoding");
+		if (n < 0)
+			return input_fail(c, 413, "request body too large");
+		data = c->body;
+		dlen = c->body_len;
+		used = (size_t)n;
+		done = c->chunk.done;
+	} else {
+		uint64_t want = (uint64_t)c->req.content_length - c->itotal;
+
+		dlen = c->in_len < want ? c->in_len : (size_t)want;
+		data = c->in;
+		used = dlen;
+		done = c->itotal + dlen == (uint64_t)c->req.content_length;
+	}
+	c->itotal += dlen;
+	if (dlen > 0 || done) {
+		pthread_mutex_lock(&srv->mu);
+		if (j->ioff > 0 && (j->ioff == j->iq.len || j->ioff >= j->iq.cap / 2)) {
+			memmove(j->iq.p, j->iq.p + j->ioff, j->iq.len - j->ioff);
+			j->iq.len -= j->ioff;
+			j->ioff = 0;
+		}
+		if (dlen > 0)
+			sb_add(&j->iq, data, dlen);
+		if (done)
+			j->ieof = 1;
+		oom = j->iq.oom;
+		pthread_cond_broadcast(&srv->scv);
+		pthread_mutex_unlock(&srv->mu);
+	}
+	if (oom)
+		return input_fail(c, 500, "internal error");
+	in_consume(c, used);
+	if (!done)
+		return 0;
+	/* All of it is in: what is left is waiting for the answer. */
+	c->state = CS_WAIT;
+	c->ipaused = 0;
+	lws_rx_flow_control(c->wsi, 0);
+	if (c->out.len == 0)
+		conn_timeout(c, 0);
+	return 1;
+}
+
+/* The worker read the import's input below INPUT_LOW: read on. */
+static void
+input_resume(struct conn *c)
+{
+	c->ipaused = 0;
+	lws_rx_flow_control(c->wsi, 1);
+	conn_timeout(c, c->srv->cfg.body_timeout);
+	if (conn_advance(c) < 0)
+		conn_kill(c);
+}
+
+/* The request is complete: answer here or hand it to a worker. */
+static int
+dispatch(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+	const struct vc_op *op;
+	char allow[96], extra[512];
+	struct job *j;
+	jv pa;
+	int ok = 0;
+
+	c->state = CS_WAIT;
+	conn_timeout(c, 0);
+	lws_rx_flow_control(c->wsi, 0);
+	if (strcmp(c->req.method, "HEAD") == 0) {
+		/* A reply to HEAD has no body, so nothing else can follow. */
+		c->head_only = 1;
+		c->close = 1;
+	}
+
+	if (strcmp(c->req.method, "OPTIONS") == 0) {
+		if (strcmp(c->req.path, "*") == 0)
+			snprintf(allow, sizeof allow, "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+		else
+			allow_list(c->req.path, allow, sizeof allow);
+		if (allow[0] == '\0') {
+			respond_error(c, 404, "no such path", NULL);
+			return 1;
+		}
+		if (origin_allowed(srv, c->req.origin) && c->req.acr_method != NULL)
+			snprintf(extra, sizeof extra, "Allow: %s\r\n"
+			    "Access-Control-Allow-Methods: %s\r\n"
+			    "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+			    "Access-Control-Max-Age: 600\r\n", allow, allow);
+		else
+			snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+		respond(c, 204, NULL, 0, extra);
+		return 1;
+	}
+
+	pa = jv_object();
+	op = vc_op_route(c->req.method, c->req.path, &pa, &ok);
+	jv_free(pa);
+	if (op == NULL) {
+		if (ok) {
+			allow_list(c->req.path, allow, sizeof allow);
+			snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+			respond_error(c, 405, "method not allowed", extra);
+		} else
+			respond_error(c, 404, "no such path", NULL);
+		return 1;
+	}
+	if ((j = job_new(c)) == NULL) {
+		c->close = 1;
+		respond_error(c, 500, "internal error", NULL);
+		return 1;
+	}
+	if (job_submit(srv, j) != 0) {
+		job_free(j);
+		respond_error(c, 503, "server busy, retry", "Retry-After: 1\r\n");
+		return 1;
+	}
+	c->job = j;
+	return 1;
+}
+
+/* Reject the request and close after the reply: its framing is unknown. */
+static int
+reject(struct conn *c, int status, const char *why)
+{
+	c->close = 1;
+	respond_error(c, status, why, NULL);
+	return 1;
+}
+
+/* Collect the request head; 1 when the state moved on, 0 for more data. */
+static int
+head_step(struct conn *c)
+{
+	const struct vc_serve_config *cfg = &c->srv->cfg;
+	char why[256] = "";
+	char *le, *end;
+	size_t skip = 0, hl;
+	int st, input, method_ok = 0;
+	const struct vc_op *op;
+	jv pa;
+
+	/* RFC 9112 2.2: ignore empty lines before a request line. */
+	while (skip < 8 && skip + 1 < c->in_len && c->in[skip] == '\r' && c->in[skip + 1] == '\n')
+		skip += 2;
+	if (skip > 0)
+		in_consume(c, skip);
+	if (c->in_len == 0)
+		return 0;
+
+	end = memmem(c->in + c->scan, c->in_len - c->scan, "\r\n\r\n", 4);
+	/* Refuse bare CR, bare LF and NUL as they arrive instead of waiting
+	 * for a CRLF CRLF that may never come. */
+	for (size_t lim = end ? (size_t)(end - c->in) + 4 : c->in_len; c->checked < lim; c->checked++) {
+		char ch = c->in[c->checked];
+
+		if (ch == '\0' || (ch == '\n' && (c->checked == 0 || c->in[c->checked - 1] != '\r')))
+			return reject(c, 400, "bare LF or NUL in request head");
+		if (ch == '\r' && c->checked + 1 == c->in_len)
+			break;
+		if (ch == '\r' && c->in[c->checked + 1] != '\n')
+			return reject(c, 400, "bare CR in request head");
+	}
+	le = memmem(c->in, c->in_len < cfg->max_line + 2 ? c->in_len : cfg->max_line + 2, "\r\n", 2);
+	if (le == NULL && c->in_len > cfg->max_line + 1)
+		return reject(c, 414, "request line too long");
+	if (end == NULL) {
+		c->scan = c->in_len > 3 ? c->in_len - 3 : 0;
+		if (le != NULL && c->in_len - (size_t)(le + 2 - c->in) > cfg->max_headers + 2)
+			return reject(c, 431, "header section too large");
+		return 0;
+	}
+	hl = (size_t)(end - c->in) + 4;
+	if ((c->head = malloc(hl + 1)) == NULL)
+		return -1;
+	memcpy(c->head, c->in, hl);
+	c->head[hl] = '\0';
+	c->head_len = hl;
+	in_consume(c, hl);
+	if ((st = vc_serve_parse_head(c->head, hl, cfg, &c->req, why, sizeof why)) != 0)
+		return reject(c, st, why[0] ? why : status_text(st));
+	c->parsed = 1;
+	if (c->req.close)
+		c->close = 1;
+	/* An import's body may be larger: it is streamed, never held. */
+	pa = jv_object();
+	op = vc_op_route(c->req.method, c->req.path, &pa, &method_ok);
+	jv_free(pa);
+	input = op != NULL && (op->flags & VC_OP_INPUT);
+	if (c->req.content_length >= 0 &&
+	    (uint64_t)c->req.content_length > (uint64_t)(input ? cfg->max_import : cfg->max_body))
+		return reject(c, 413, "request body too large");
+	if (c->req.chunked || c->req.content_length > 0) {
+		c->state = CS_BODY;
+		conn_timeout(c, cfg->body_timeout);
+		/* An import starts now and reads its body as it comes; no
+		 * "100 Continue" when there is no worker for it (503). */
+		if (input && input_dispatch(c) != 0)
+			return 1;
+		if (c->req.expect_continue) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+			out_begin(c);
+			sb_add(&c->out, cont, sizeof cont - 1);
+			lws_callback_on_writable(c->wsi);
+		}
+		return 1;
+	}
+	return dispatch(c);
+}
+
+static int
+body_step(struct conn *c)
+{
+	const struct vc_serve_config *cfg = &c->srv->cfg;
+	size_t want, take;
+
+	if (c->input)
+		return input_step(c);
+	if (c->req.chunked) {
+		long n = vc_serve_chunked_feed(&c->chunk, c->in, c->in_len, &c->body,
+		    &c->body_len, &c->body_cap, cfg->max_body);
+
+		if (n == -1)
+			return reject(c, 400, "bad chunked encoding");
+		if (n < 0)
+			return reject(c, 413, "request body too large");
+		in_consume(c, (size_t)n);
+		return c->chunk.done ? dispatch(c) : 0;
+	}
+	want = (size_t)c->req.content_length - c->body_len;
+	take = c->in_len < want ? c->in_len : want;
+	if (c->body_len + take + 1 > c->body_cap) {
+		/* Grow with the data, not with the claimed length: a client
+		 * announcing 1 MiB and sending nothing costs nothing. */
+		size_t cap = c->body_cap ? c->body_cap : 16 * KIB;
+		char *p;
+
+		while (cap < c->body_len + take + 1)
+			cap *= 2;
+		if (cap > (size_t)c->req.content_length + 1)
+			cap = (size_t)c->req.content_length + 1;
+		if ((p = malloc(cap)) == NULL)
+			return -1;
+		if (c->body_len > 0)
+			memcpy(p, c->body, c->body_len);
+		wipe_free(c->body, c->body_cap);
+		c->body = p;
+		c->body_cap = cap;
+	}
+	memcpy(c->body + c->body_len, c->in, take);
+	c->body_len += take;
+	c->body[c->body_len] = '\0';
+	in_consume(c, take);
+	return c->body_len == (size_t)c->req.content_length ? dispatch(c) : 0;
+}
+
+static int
+conn_advance(struct conn *c)
+{
+	int r = 1;
+
+	while (r > 0 && (c->state == CS_HEAD || c->state == CS_BODY)) {
+		if (c->state == CS_HEAD && c->in_len > 0 && !c->started) {
+			request_start(c);
+			/* A kept-alive connection gets a fresh head deadline
+			 * from the first byte of each request. */
+			if (c->nreq > 0)
+				conn_timeout(c, c->srv->cfg.header_timeout);
+		}
+		r = c->state == CS_HEAD ? head_step(c) : body_step(c);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+static int
+conn_open(struct vc_serve *srv, struct conn *c, struct lws *wsi)
+{
+	unsigned char bin[16];
+	int n;
+
+	c->srv = srv;
+	c->wsi = wsi;
+	/* lws puts getpeername's error text in the buffer when the peer is
+	 * gone already: only an address may reach the access log. */
+	if (lws_get_peer_simple(wsi, c->ip, sizeof c->ip) == NULL ||
+	    (inet_pton(AF_INET, c->ip, bin) != 1 && inet_pton(AF_INET6, c->ip, bin) != 1))
+		snprintf(c->ip, sizeof c->ip, "%s", "unknown");
+	if (srv->stopping) {
+		c->srv = NULL;
+		return -1;
+	}
+	if ((n = ip_inc(srv, c->ip)) < 0) {
+		c->srv = NULL;
+		return -1;
+	}
+	if (n > srv->cfg.max_conns_per_ip) {
+		/* Best effort: the peer gets a reason, not just a reset.  Undo
+		 * here: lws may not report RAW_CLOSE for a refused adoption. */
+		(void)!send(lws_get_socket_fd(wsi), busy_reply, sizeof busy_reply - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		ip_dec(srv, c->ip);
+		c->srv = NULL;
+		return -1;
+	}
+	c->counted = 1;
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	c->linked = 1;
+	srv->nconns++;
+	c->state = CS_HEAD;
+	/* Slowloris: the first head must be complete this long after accept. */
+	conn_timeout(c, srv->cfg.header_timeout);
+	return 0;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+
+	if (srv == NULL)
+		return;
+	if (c->job != NULL) {
+		job_abandon(srv, c->job);
+		c->job = NULL;
+	}
+	if (c->streaming && c->state != CS_WRITE)
+		access_log(c, 200, c->sbytes);  /* cut short by the client */
+	request_reset(c);
+	wipe_free(c->in, c->in_cap);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	sb_wipe(&c->out);
+	if (c->counted)
+		ip_dec(srv, c->ip);
+	c->counted = 0;
+	if (c->linked) {
+		if (c->prev != NULL)
+			c->prev->next = c->next;
+		else
+			srv->conns = c->next;
+		if (c->next != NULL)
+			c->next->prev = c->prev;
+		c->linked = 0;
+		srv->nconns--;
+	}
+	if (srv->stopping && srv->nconns == 0)
+		srv->done = 1;
+	c->srv = NULL;
+}
+
+static int
+conn_rx(struct conn *c, const char *data, size_t len)
+{
+	if (len == 0 || c->state == CS_LINGER)
+		return 0;
+	if ((c->state == CS_WAIT || c->state == CS_WRITE) && c->close)
+		return 0;       /* the connection ends after this reply */
+	if (in_append(c, data, len) != 0)
+		return -1;
+	if (c->state == CS_BODY)
+		conn_timeout(c, c->srv->cfg.body_timeout);
+	if (c->state == CS_HEAD || c->state == CS_BODY)
+		return conn_advance(c);
+	return 0;
+}
+
+static int
+conn_writeable(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+	size_t left = c->out.len - c->out_off;
+
+	if (srv == NULL)
+		return -1;
+	if (c->out.len > 0 && left > 0) {
+		size_t n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
+
+		if (lws_write(c->wsi, (unsigned char *)c->out.p + c->out_off, n, LWS_WRITE_RAW) < 0)
+			return -1;
+		c->out_off += n;
+		if (c->state == CS_WRITE || c->streaming)
+			conn_timeout(c, srv->cfg.write_timeout);
+		/* Come back once lws has flushed it all, even the last piece. */
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	sb_wipe(&c->out);
+	c->out_off = 0;
+	if (c->streaming && c->job != NULL) {
+		/* The worker is still at it: its next lines, if any yet. */
+		if (stream_take(c) > 0) {
+			if (c->out.oom)
+				return -1;
+			lws_callback_on_writable(c->wsi);
+		} else
+			conn_wait_timeout(c);
+		return 0;
+	}
+	if (c->state != CS_WRITE)
+		return 0;       /* that was a "100 Continue" */
+
+	c->nreq++;
+	request_reset(c);
+	if (c->close || srv->stopping) {
+		/*
+		 * Lingering close: send FIN, then read and drop what the
+		 * client still sends for a moment, so that a reset does not
+		 * destroy the reply before it is read.
+		 */
+		shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
+		c->state = CS_LINGER;
+		conn_timeout(c, LINGER_SECS);
+		lws_rx_flow_control(c->wsi, 1);
+		return 0;
+	}
+	c->state = CS_HEAD;
+	conn_timeout(c, srv->cfg.idle_timeout);
+	lws_rx_flow_control(c->wsi, 1);
+	if (c->in_len > 0)      /* a pipelined request is waiting */
+		return conn_advance(c);
+	return 0;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void
+accept_resume(lws_sorted_usec_list_t *sul)
+{
+	struct vc_serve *srv = lws_container_of(sul, struct vc_serve, resume);
+
+	if (srv->lwsi != NULL)
+		lws_rx_flow_control(srv->lwsi, 1);
+}
+
+static void
+accept_all(struct vc_serve *srv)
+{
+	for (;;) {
+		lws_sock_file_fd_type fd;
+		int s = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (s < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: stop polling the listener
+				 * for a moment rather than spin on it. */
+				srv_log(srv, VC_SERVE_LOG_ERROR, "accept: %s", strerror(errno));
+				lws_rx_flow_control(srv->lwsi, 0);
+				lws_sul_schedule(srv->lws, 0, &srv->resume, accept_resume,
+				    250 * LWS_US_PER_MS);
+			}
+			return;
+		}
+		if (srv->stopping || srv->nconns >= srv->cfg.max_conns) {
+			(void)!send(s, busy_reply, sizeof busy_reply - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+			close(s);
+			continue;
+		}
+		fd.sockfd = s;
+		/* NULL means lws closed it already. */
+		(void)lws_adopt_descriptor_vhost(srv->vh, LWS_ADOPT_SOCKET, fd, "vc-http", NULL);
+	}
+}
+
+/*
+ * Serve the streams the workers moved, then hand finished jobs back to
+ * their connections.  The done list is taken first: a job on it may
+ * still be on the ready list (it got there before it was done), never
+ * the other way round, so no ready job is freed before it is seen.
+ */
+static void
+drain_done(struct vc_serve *srv)
+{
+	struct job *j, *next;
+
+	pthread_mutex_lock(&srv->mu);
+	j = srv->dhead;
+	srv->dhead = srv->dtail = NULL;
+	pthread_mutex_unlock(&srv->mu);
+	for (;;) {
+		struct job *r;
+		struct conn *c;
+
+		pthread_mutex_lock(&srv->mu);
+		if ((r = srv->rhead) != NULL) {
+			if ((srv->rhead = r->rnext) == NULL)
+				srv->rtail = NULL;
+			r->ready = 0;
+		}
+		pthread_mutex_unlock(&srv->mu);
+		if (r == NULL)
+			break;
+		if ((c = r->conn) == NULL || c->job != r)
+			continue;       /* the connection went away */
+		if (c->ipaused && c->state == CS_BODY)
+			input_resume(c);
+		if (c->job == r && r->stream)
+			stream_kick(c);
+	}
+	for (; j != NULL; j = next) {
+		struct conn *c = j->conn;
+
+		next = j->next;
+		if (c != NULL && c->job == j && (c->state == CS_WAIT || c->state == CS_BODY)) {
+			if (j->sresp)
+				stream_finish(c, j);
+			else {
+				c->job = NULL;
+				/* An early answer to an import: the rest of its
+				 * body is not read, so the connection ends. */
+				if (c->state == CS_BODY)
+					c->close = 1;
+				respond(c, j->status, j->resp, j->resp_len,
+				    j->extra[0] ? j->extra : NULL);
+			}
+		}
+		job_free(j);
+	}
+}
+
+static void
+stop_tick(lws_sorted_usec_list_t *sul)
+{
+	struct vc_serve *srv = lws_container_of(sul, struct vc_serve, tick);
+
+	if (srv->nconns == 0 || mono_ms() >= srv->deadline)
+		srv->done = 1;
+	else
+		lws_sul_schedule(srv->lws, 0, &srv->tick, stop_tick, 100 * LWS_US_PER_MS);
+}
+
+/* Stop accepting, drop idle connections, let in-flight requests finish. */
+static void
+begin_stop(struct vc_serve *srv)
+{
+	srv->stopping = 1;
+	srv->deadline = mono_ms() + (int64_t)srv->cfg.drain_timeout * 1000;
+	if (srv->lwsi != NULL)
+		lws_set_timeout(srv->lwsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		c->close = 1;
+		if ((c->state == CS_HEAD && !c->started) || c->state == CS_LINGER)
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+	if (srv->nconns == 0)
+		srv->done = 1;
+	else
+		lws_sul_schedule(srv->lws, 0, &srv->tick, stop_tick, 100 * LWS_US_PER_MS);
+}
+
+static int
+serve_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct vc_serve *srv = lws_context_user(lws_get_context(wsi));
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:          /* the listening socket */
+		if (wsi == srv->lwsi)
+			accept_all(srv);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (wsi == srv->lwsi) {
+			srv->lwsi = NULL;
+			srv->lfd = -1;  /* lws closes it */
+		}
+		return 0;
+	case LWS_CALLBACK_RAW_ADOPT:
+		return conn_open(srv, c, wsi);
+	case LWS_CALLBACK_RAW_RX:
+		return c->srv != NULL ? conn_rx(c, in, len) : -1;
+	case LWS_CALLBACK_RAW_WRITEABLE:
+		return conn_writeable(c);
+	case LWS_CALLBACK_RAW_CLOSE:
+		conn_close(c);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		drain_done(srv);
+		if (atomic_load(&srv->stop) && !srv->stopping)
+			begin_stop(srv);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static int
+listen_open(vc_ctx *ctx, struct vc_serve *srv)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)&ss;
+	socklen_t sl;
+	int fd, one = 1, port, v6 = 0;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, srv->cfg.addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)srv->cfg.port);
+		sl = sizeof *a4;
+	} else if (inet_pton(AF_INET6, srv->cfg.addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)srv->cfg.port);
+		sl = sizeof *a6;
+		v6 = 1;
+	} else
+		return vc_fail(ctx, VC_EUSAGE, "bad listen address '%s'", srv->cfg.addr);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return vc_fail(ctx, VC_EINTERNAL, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 511) != 0) {
+		int e = errno;
+
+		close(fd);
+		return vc_fail(ctx, VC_ECONFIG, "cannot listen on %s%s%s:%d: %s",
+		    v6 ? "[" : "", srv->cfg.addr, v6 ? "]" : "", srv->cfg.port, strerror(e));
+	}
+	sl = sizeof ss;
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
+	snprintf(srv->url, sizeof srv->url, "http://%s%s%s:%d",
+	    v6 ? "[" : "", srv->cfg.addr, v6 ? "]" : "", port);
+	srv->lfd = fd;
+	return VC_EOK;
+}
+
+void
+vc_serve_url(const struct vc_serve *srv, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", srv->url);
+}
+
+static void
+workers_stop(struct vc_serve *srv)
+{
+	struct job *q, *next;
+
+	pthread_mutex_lock(&srv->mu);
+	srv->wstop = 1;
+	q = srv->qhead;
+	srv->qhead = srv->qtail = NULL;
+	srv->qlen = 0;
+	pthread_cond_broadcast(&srv->cv);
+	pthread_cond_broadcast(&srv->scv);      /* workers blocked on a stream */
+	pthread_mutex_unlock(&srv->mu);
+	for (; q != NULL; q = next) {
+		next = q->next;
+		if (q->conn != NULL)
+			q->conn->job = NULL;
+		job_free(q);
+	}
+	for (int i = 0; i < srv->nworkers; i++)
+		if (srv->workers[i].started) {
+			pthread_join(srv->workers[i].th, NULL);
+			srv->workers[i].started = 0;
+		}
+	/* Jobs finished while we waited: their connections are about to go.
+	 * Every job on the ready list is among them. */
+	pthread_mutex_lock(&srv->mu);
+	q = srv->dhead;
+	srv->dhead = srv->dtail = NULL;
+	srv->rhead = srv->rtail = NULL;
+	pthread_mutex_unlock(&srv->mu);
+	for (; q != NULL; q = next) {
+		next = q->next;
+		if (q->conn != NULL)
+			q->conn->job = NULL;
+		job_free(q);
+	}
+}
+
+static void
+lws_teardown(struct vc_serve *srv)
+{
+	struct lws_context *lc;
+
+	pthread_mutex_lock(&srv->stopmu);
+	lc = srv->lws;
+	pthread_mutex_unlock(&srv->stopmu);
+	if (lc != NULL)
+		lws_context_destroy(lc);  /* closes every connection */
+	pthread_mutex_lock(&srv->stopmu);
+	srv->lws = NULL;
+	pthread_mutex_unlock(&srv->stopmu);
+	if (srv->lfd >= 0)
+		close(srv->lfd);
+	srv->lfd = -1;
+	srv->lwsi = NULL;
+}
+
+void
+vc_serve_free(struct vc_serve *srv)
+{
+	if (srv == NULL)
+		return;
+	workers_stop(srv);
+	lws_teardown(srv);
+	for (int i = 0; i < srv->nworkers; i++)
+		vc_ctx_release(&srv->workers[i].ctx);
+	free(srv->workers);
+	for (int i = 0; i < IPT_SIZE; i++)
+		while (srv->ipt[i] != NULL) {
+			struct ipent *e = srv->ipt[i];
+
+			srv->ipt[i] = e->next;
+			free(e);
+		}
+	if (log_srv == srv) {
+		lws_set_log_level(0, NULL);
+		log_srv = NULL;
+	}
+	pthread_mutex_destroy(&srv->mu);
+	pthread_cond_destroy(&srv->cv);
+	pthread_cond_destroy(&srv->scv);
+	pthread_mutex_destroy(&srv->stopmu);
+	pthread_mutex_destroy(&srv->logmu);
+	free(srv);
+}
+
+int
+vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **out)
+{
+	struct lws_context_creation_info info;
+	struct vc_serve *srv;
+	struct rlimit rl;
+	char path[4096];
+	long ncpu;
+	int rc, i, nw;
+	lws_sock_file_fd_type lfd;
+
+	*out = NULL;
+	if (cfg->max_body == 0 || cfg->max_body > 256 * (size_t)MIB)
+		return vc_fail(ctx, VC_EUSAGE, "--max-body must be 1 to %d bytes", 256 * MIB);
+	if (cfg->max_import == 0 || (uint64_t)cfg->max_import > VC_SERVE_MAX_IMPORT)
+		return vc_fail(ctx, VC_EUSAGE, "--max-import must be 1 to %llu bytes",
+		    (unsigned long long)VC_SERVE_MAX_IMPORT);
+	for (i = 0; i < cfg->ncors; i++)
+		if ((rc = vc_serve_check_origin(ctx, cfg->cors[i])) != VC_EOK)
+			return rc;
+	if ((srv = calloc(1, sizeof *srv)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	srv->cfg = *cfg;
+	srv->lfd = -1;
+	pthread_mutex_init(&srv->mu, NULL);
+	pthread_cond_init(&srv->cv, NULL);
+	pthread_cond_init(&srv->scv, NULL);
+	pthread_mutex_init(&srv->stopmu, NULL);
+	pthread_mutex_init(&srv->logmu, NULL);
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	nw = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
+	if (nw > 256)
+		nw = 256;
+	/* Small on purpose: a burst of password hashes past twice the pool
+	 * gets 503 + Retry-After instead of queueing memory and latency. */
+	srv->qmax = cfg->queue_max > 0 ? cfg->queue_max : 2 * nw;
+	if (srv->cfg.max_conns <= 0) {
+		srv->cfg.max_conns = 1024;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur < (rlim_t)srv->cfg.max_conns + 64 + (rlim_t)nw * 4)
+			srv->cfg.max_conns = (int)rl.rlim_cur - 64 - nw * 4;
+		if (srv->cfg.max_conns < 8)
+			srv->cfg.max_conns = 8;
+	}
+
+	/* One store connection per worker: SQLite connections are not shared. */
+	if ((rc = vc_store_path(ctx, cfg->db_path, path, sizeof path)) != VC_EOK)
+		goto fail;
+	if ((srv->workers = calloc((size_t)nw, sizeof *srv->workers)) == NULL) {
+		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < nw; i++) {
+		struct worker *w = &srv->workers[i];
+
+		w->srv = srv;
+		vc_ctx_init(&w->ctx);
+		w->ctx.front = VC_FRONT_HTTP;
+		srv->nworkers = i + 1;  /* what vc_serve_free releases */
+		if ((rc = vc_store_open(&w->ctx, path, 0)) != VC_EOK) {
+			vc_fail(ctx, rc, "%s", w->ctx.errmsg);
+			goto fail;
+		}
+	}
+
+	if ((rc = listen_open(ctx, srv)) != VC_EOK)
+		goto fail;
+
+	log_srv = srv;
+	lws_set_log_level(LLL_ERR, lws_log_hook);
+	srv->protocols[0].name = "vc-http";
+	srv->protocols[0].callback = serve_cb;
+	srv->protocols[0].per_session_data_size = sizeof(struct conn);
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.protocols = srv->protocols;
+	info.gid = -1;
+	info.uid = -1;
+	info.user = srv;
+	info.pt_serv_buf_size = 16 * KIB;
+	info.timeout_secs = (unsigned)srv->cfg.body_timeout;
+	info.vhost_name = "vc-serve";
+	if ((srv->lws = lws_create_context(&info)) == NULL ||
+	    (srv->vh = lws_create_vhost(srv->lws, &info)) == NULL) {
+		rc = vc_fail(ctx, VC_EINTERNAL, "cannot start the event loop");
+		goto fail;
+	}
+	lfd.filefd = srv->lfd;
+	if ((srv->lwsi = lws_adopt_descriptor_vhost(srv->vh, LWS_ADOPT_RAW_FILE_DESC, lfd,
+	    "vc-http", NULL)) == NULL) {
+		srv->lfd = -1;  /* closed by lws */
+		rc = vc_fail(ctx, VC_EINTERNAL, "cannot watch the listening socket");
+		goto fail;
+	}
+
+	for (i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "cannot start worker threads");
+			goto fail;
+		}
+		w->started = 1;
+	}
+	if (strcmp(srv->cfg.addr, "127.0.0.1") != 0 && strcmp(srv->cfg.addr, "::1") != 0 &&
+	    strncmp(srv->cfg.addr, "127.", 4) != 0)
+		srv_log(srv, VC_SERVE_LOG_ERROR,
+		    "warning: %s is not a loopback address and vc-serve speaks plain HTTP: "
+		    "put a TLS proxy in front", srv->cfg.addr);
+	*out = srv;
+	return VC_EOK;
+fail:
+	vc_serve_free(srv);
+	return rc;
+}
+
+int
+vc_serve_run(vc_ctx *ctx, struct vc_serve *srv)
+{
+	int rc = VC_EOK;
+
+	while (!srv->done)
+		if (lws_service(srv->lws, 0) < 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "the event loop failed");
+			break;
+		}
+	workers_stop(srv);
+	lws_teardown(srv);
+	return rc;
+}
+
+void
+vc_serve_stop(struct vc_serve *srv)
+{
+	atomic_store(&srv->stop, 1);
+	pthread_mutex_lock(&srv->stopmu);
+	if (srv->lws != NULL)
+		lws_cancel_service(srv->lws);
+	pthread_mutex_unlock(&srv->stopmu);
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* audit.h - the audit log: appending to the chain, and its operations. */
+#ifndef VC_AUDIT_H
+#define VC_AUDIT_H
+#include "core/vc.h"
+/*
+ * Append one record to the tenant's hash chain.  Must run inside a
+ * transaction.  tenant_id NULL means the platform chain.  outcome is
+ * "success", "failure" or "denied".  details may be jv_invalid (consumed).
+ */
+int vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
+    const char *target_type, const char *target_id, const char *outcome,
+    const char *reason, jv details);
+int vc_op_audit_list(vc_ctx *ctx, jv args, jv *out);
+int vc_op_audit_show(vc_ctx *ctx, jv args, jv *out);
+int vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out);
+#endif

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* ctx.c - the operation context, error codes, ids and time helpers. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+#include "core/vc.h"
+#include "core/store.h"
+
+static const struct {
+	int exit, http;
+	const char *name;
+} errtab[VC_E__COUNT] = {
+	[VC_EOK]       = {   0, 200, "ok" },
+	[VC_EFINDINGS] = {   1, 200, "findings" },
+	[VC_EUSAGE]    = {  64, 400, "bad_request" },
+	[VC_EINVAL]    = {  65, 422, "invalid" },
+	[VC_ECONFLICT] = {  65, 409, "conflict" },
+	[VC_ETOOBIG]   = {  65, 413, "too_large" },
+	[VC_ENOTFOUND] = {  66, 404, "not_found" },
+	[VC_EUNAVAIL]  = {  69, 502, "unavailable" },
+	[VC_EINTERNAL] = {  70, 500, "internal" },
+	[VC_ETEMP]     = {  75, 503, "busy" },
+	[VC_ERATE]     = {  75, 429, "rate_limited" },
+	[VC_EAUTH]     = {  77, 401, "unauthenticated" },
+	[VC_EPERM]     = {  77, 403, "forbidden" },
+	[VC_ECONFIG]   = {  78, 500, "configuration" },
+};
+
+int
+vc_err_exit(int err)
+{
+	return err >= 0 && err < VC_E__COUNT ? errtab[err].exit : 70;
+}
+
+int
+vc_err_http(int err)
+{
+	return err >= 0 && err < VC_E__COUNT ? errtab[err].http : 500;
+}
+
+const char *
+vc_err_name(int err)
+{
+	return err >= 0 && err < VC_E__COUNT ? errtab[err].name : "internal";
+}
+
+static const char *const roles[] = {
+	[VC_ROLE_ANON] = "anonymous",
+	[VC_ROLE_VIEWER] = "viewer",
+	[VC_ROLE_ANALYST] = "analyst",
+	[VC_ROLE_ADMIN] = "admin",
+	[VC_ROLE_SUPERADMIN] = "superadmin",
+};
+
+const char *
+vc_role_name(int role)
+{
+	return role >= 0 && role <= VC_ROLE_SUPERADMIN ? roles[role] : "unknown";
+}
+
+int
+vc_role_parse(const char *s)
+{
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i <= VC_ROLE_SUPERADMIN; i++)
+		if (strcmp(s, roles[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+vc_ctx_init(vc_ctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->audit_details = jv_invalid();
+	ctx->bad_list = jv_invalid();
+	if (sodium_init() < 0)
+		abort();    /* no entropy source: nothing here is safe */
+}
+
+void
+vc_ctx_release(vc_ctx *ctx)
+{
+	vc_store_close(ctx->store);
+	ctx->store = NULL;
+	jv_free(ctx->audit_details);
+	ctx->audit_details = jv_invalid();
+	jv_free(ctx->bad_list);
+	ctx->bad_list = jv_invalid();
+}
+
+void
+vc_ctx_reset(vc_ctx *ctx)
+{
+	struct vc_store *st = ctx->store;
+	int64_t (*clock)(void *) = ctx->clock;
+	void *clock_arg = ctx->clock_arg;
+	int front = ctx->front;
+
+	jv_free(ctx->audit_details);
+	jv_free(ctx->bad_list);
+	memset(ctx, 0, sizeof *ctx);
+	ctx->audit_details = jv_invalid();
+	ctx->bad_list = jv_invalid();
+	ctx->store = st;
+	ctx->clock = clock;
+	ctx->clock_arg = clock_arg;
+	ctx->front = front;
+}
+
+int
+vc_emit(vc_ctx *ctx, jv rec, jv *collect)
+{
+	if (ctx->emit != NULL)
+		return ctx->emit(ctx, rec, ctx->stream_arg);
+	if (!jv_is_valid(*collect)) {
+		jv_free(*collect);
+		*collect = jv_array();
+	}
+	*collect = jv_array_append(*collect, rec);
+	return 0;
+}
+
+int
+vc_emit_raw(vc_ctx *ctx, const char *json, size_t n, jv *collect)
+{
+	jv v;
+
+	if (ctx->emit_raw != NULL)
+		return ctx->emit_raw(ctx, json, n, ctx->stream_arg);
+	v = jv_parse_sized(json, (int)n);
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		v = jv_null();      /* stored rows were checked on the way in */
+	}
+	return vc_emit(ctx, v, collect);
+}
+
+void
+vc_bad(vc_ctx *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ctx->bad_count++;
+	if (ctx->report != NULL) {
+		ctx->report(ctx, msg, ctx->stream_arg);
+		return;
+	}
+	if (!jv_is_valid(ctx->bad_list)) {
+		jv_free(ctx->bad_list);
+		ctx->bad_list = jv_array();
+	}
+	if (jv_array_length(jv_copy(ctx->bad_list)) < 100)
+		ctx->bad_list = jv_array_append(ctx->bad_list, jv_string(msg));
+}
+
+int64_t
+vc_now(vc_ctx *ctx)
+{
+	if (ctx != NULL && ctx->clock != NULL)
+		return ctx->clock(ctx->clock_arg);
+	return (int64_t)time(NULL);
+}
+
+int64_t
+vc_now_ms(vc_ctx *ctx)
+{
+	struct timespec ts;
+
+	if (ctx != NULL && ctx->clock != NULL)
+		return ctx->clock(ctx->clock_arg) * 1000;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+vc_fail(vc_ctx *ctx, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	ctx->err = err;
+	va_start(ap, fmt);
+	vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *
+vc_arg_str(jv args, const char *key)
+{
+	jv v;
+	const char *s;
+
+	if (jv_get_kind(args) != JV_KIND_OBJECT)
+		return NULL;
+	v = jv_object_get(jv_copy(args), jv_string(key));
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		jv_free(v);
+		return NULL;
+	}
+	/* The string lives as long as args holds its reference. */
+	s = jv_string_value(v);
+	jv_free(v);
+	return s;
+}
+
+int
+vc_arg_bool(jv args, const char *key)
+{
+	jv v;
+	int r;
+
+	if (jv_get_kind(args) != JV_KIND_OBJECT)
+		return 0;
+	v = jv_object_get(jv_copy(args), jv_string(key));
+	r = jv_get_kind(v) == JV_KIND_TRUE;
+	jv_free(v);
+	return r;
+}
+
+int
+vc_arg_has(jv args, const char *key)
+{
+	jv v;
+	int r;
+
+	if (jv_get_kind(args) != JV_KIND_OBJECT)
+		return 0;
+	v = jv_object_get(jv_copy(args), jv_string(key));
+	r = jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL;
+	jv_free(v);
+	return r;
+}
+
+void
+vc_new_id(char *buf)
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof b);
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(buf, VC_ID_LEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+	    b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+int
+vc_is_id(const char *s)
+{
+	if (s == NULL || strlen(s) != VC_ID_LEN)
+		return 0;
+	for (int i = 0; i < VC_ID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+void
+vc_time_fmt(int64_t t, char *buf, size_t n)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+vc_time_fmt_ms(int64_t ms, char *buf, size_t n)
+{
+	struct tm tm;
+	time_t tt = (time_t)(ms / 1000);
+	char s[32];
+
+	gmtime_r(&tt, &tm);
+	strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, n, "%s.%03dZ", s, (int)(ms % 1000));
+}
+
+int
+vc_duration_parse(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+	int64_t mul = 1;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v < 0)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 's': mul = 1; end++; break;
+	case 'm': mul = 60; end++; break;
+	case 'h': mul = 3600; end++; break;
+	case 'd': mul = 86400; end++; break;
+	case 'w': mul = 7 * 86400; end++; break;
+	default: return -1;
+	}
+	if (*end != '\0' || __builtin_mul_overflow((int64_t)v, mul, out))
+		return -1;
+	return 0;
+}
+
+int
+vc_time_parse(vc_ctx *ctx, const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *p;
+	int64_t d;
+
+	if (s == NULL || *s == '\0')
+		return vc_fail(ctx, VC_EUSAGE, "empty time");
+	if (strcmp(s, "now") == 0) {
+		*out = vc_now(ctx);
+		return 0;
+	}
+	if (*s == '-' && vc_duration_parse(s + 1, &d) == 0) {
+		*out = vc_now(ctx) - d;
+		return 0;
+	}
+	memset(&tm, 0, sizeof tm);
+	p = strptime(s, "%Y-%m-%d", &tm);
+	if (p != NULL && (*p == 'T' || *p == 't' || *p == ' '))
+		p = strptime(p + 1, "%H:%M:%S", &tm);
+	if (p != NULL) {
+		if (*p == '.')      /* fractional seconds are dropped */
+			for (p++; isdigit((unsigned char)*p); p++)
+				;
+		if (*p == 'Z' || *p == 'z' || *p == '\0') {
+			*out = (int64_t)timegm(&tm);
+			return 0;
+		}
+		if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+			int hh = (p[1] - '0') * 10 + (p[2] - '0');
+			int mm = (p[4] - '0') * 10 + (p[5] - '0');
+			int64_t off = (int64_t)hh * 3600 + mm * 60;
+			*out = (int64_t)timegm(&tm) - (*p == '+' ? off : -off);
+			return 0;
+		}
+	}
+	return vc_fail(ctx, VC_EUSAGE,
+	    "bad time '%.64s': want RFC 3339 (2026-01-31T12:00:00Z), a date, 'now' or -DURATION (-2h, -7d)", s);
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * net.h - addresses and networks as 16-byte keys that sort and compare
+ * as numbers: IPv6 as is, IPv4 mapped to ::ffff:a.b.c.d.  Used for host
+ * addresses (sorting, --ip filters) and IOC networks alike.
+ */
+#ifndef VC_NET_H
+#define VC_NET_H
+#include <stddef.h>
+
+/* The key of an address; a port ("10.0.0.5:51234", "[fe80::1]:443") is
+ * dropped and *clean (may be NULL) gets the address without it.  0 or -1. */
+int vc_ip_key(const char *s, unsigned char key[16], char *clean, size_t cn);
+/* "10.0.0.0/8", "fd00::/8" or one address: the lowest and highest keys.
+ * 0, or -1 when it is not an address or network. */
+int vc_cidr_range(const char *s, unsigned char lo[16], unsigned char hi[16]);
+#endif

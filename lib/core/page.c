@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* page.c - allow-listed sorting, offset and keyset paging. */
+#include <stdio.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "core/page.h"
+#include "core/store.h"
+
+void
+vc_sqlbuf_add(struct vc_sqlbuf *b, const char *frag)
+{
+	size_t n = strlen(frag);
+
+	if (b->overflow || b->n + n + 1 > sizeof b->s) {
+		b->overflow = 1;
+		return;
+	}
+	memcpy(b->s + b->n, frag, n + 1);
+	b->n += n;
+}
+
+static int64_t
+arg_int(jv args, const char *key, int64_t def)
+{
+	jv v = jv_object_get(jv_copy(args), jv_string(key));
+	int64_t r = jv_get_kind(v) == JV_KIND_NUMBER ? (int64_t)jv_number_value(v) : def;
+
+	jv_free(v);
+	return r;
+}
+
+/* Cursor text: base64url of the JSON [sort, order, value, id]. */
+static jv
+decode_cursor(const char *s)
+{
+	unsigned char buf[2048];
+	size_t n;
+
+	if (strlen(s) > 2000 || sodium_base642bin(buf, sizeof buf, s, strlen(s), NULL, &n, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return jv_invalid();
+	return jv_parse_sized((const char *)buf, (int)n);
+}
+
+int
+vc_page_parse(vc_ctx *ctx, jv args, const struct vc_sort *allowed,
+    const char *default_sort, struct vc_page *pg)
+{
+	const char *sort = vc_arg_str(args, "sort"), *order = vc_arg_str(args, "order");
+	const char *after = vc_arg_str(args, "after");
+
+	memset(pg, 0, sizeof *pg);
+	pg->after = jv_invalid();
+	if (sort == NULL)
+		sort = default_sort;
+	for (const struct vc_sort *s = allowed; s->name; s++)
+		if (strcmp(s->name, sort) == 0)
+			pg->sort = s;
+	if (pg->sort == NULL) {
+		char names[256] = "";
+		for (const struct vc_sort *s = allowed; s->name; s++) {
+			if (names[0])
+				strncat(names, ", ", sizeof names - strlen(names) - 1);
+			strncat(names, s->name, sizeof names - strlen(names) - 1);
+		}
+		return vc_fail(ctx, VC_EUSAGE, "cannot sort by '%.64s': sort by one of %s", sort, names);
+	}
+	if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
+		return vc_fail(ctx, VC_EUSAGE, "order must be asc or desc");
+	pg->desc = order != NULL && strcmp(order, "desc") == 0;
+	pg->limit = arg_int(args, "limit", VC_PAGE_DEFAULT);
+	pg->offset = arg_int(args, "offset", 0);
+	if (pg->limit < 1 || pg->limit > VC_PAGE_MAX)
+		return vc_fail(ctx, VC_EUSAGE, "limit must be 1 to %d", VC_PAGE_MAX);
+	if (pg->offset < 0)
+		return vc_fail(ctx, VC_EUSAGE, "offset must not be negative");
+	if (after != NULL) {
+		jv c = decode_cursor(after), v;
+		if (pg->offset > 0) {
+			jv_free(c);
+			return vc_fail(ctx, VC_EUSAGE, "give --offset or --after, not both");
+		}
+		if (jv_get_kind(c) != JV_KIND_ARRAY || jv_array_length(jv_copy(c)) != 4) {
+			jv_free(c);
+			return vc_fail(ctx, VC_EUSAGE, "not a cursor of this list: %.64s", after);
+		}
+		v = jv_array_get(jv_copy(c), 0);
+		if (jv_get_kind(v) != JV_KIND_STRING || strcmp(jv_string_value(v), pg->sort->name) != 0) {
+			jv_free(v);
+			jv_free(c);
+			return vc_fail(ctx, VC_EUSAGE, "the cursor was made for another sort order");
+		}
+		jv_free(v);
+		v = jv_array_get(jv_copy(c), 1);
+		if (jv_get_kind(v) != (pg->desc ? JV_KIND_TRUE : JV_KIND_FALSE)) {
+			jv_free(v);
+			jv_free(c);
+			return vc_fail(ctx, VC_EUSAGE, "the cursor was made for another sort order");
+		}
+		jv_free(v);
+		pg->after = JV_ARRAY(jv_array_get(jv_copy(c), 2), jv_array_get(jv_copy(c), 3));
+		jv_free(c);
+		pg->has_after = 1;
+	}
+	return 0;
+}
+
+void
+vc_page_release(struct vc_page *pg)
+{
+	jv_free(pg->after);
+	pg->after = jv_invalid();
+}
+
+void
+vc_page_select(const struct vc_page *pg, struct vc_sqlbuf *b)
+{
+	vc_sqlbuf_add(b, pg->sort->type == 'b' ? ", hex(" : ", (");
+	vc_sqlbuf_add(b, pg->sort->expr);
+	vc_sqlbuf_add(b, ") AS _sort");
+}
+
+void
+vc_page_sql(const struct vc_page *pg, struct vc_sqlbuf *b, const char *idexpr, int first)
+{
+	char p[4][8];
+
+	for (int i = 0; i < 4; i++)
+		snprintf(p[i], sizeof p[i], "?%d", first + i);
+	if (pg->has_after) {
+		vc_sqlbuf_add(b, " AND (");
+		vc_sqlbuf_add(b, pg->sort->expr);
+		vc_sqlbuf_add(b, ", ");
+		vc_sqlbuf_add(b, idexpr);
+		vc_sqlbuf_add(b, pg->desc ? ") < (" : ") > (");
+		vc_sqlbuf_add(b, p[0]);
+		vc_sqlbuf_add(b, ", ");
+		vc_sqlbuf_add(b, p[1]);
+		vc_sqlbuf_add(b, ")");
+	}
+	vc_sqlbuf_add(b, " ORDER BY ");
+	vc_sqlbuf_add(b, pg->sort->expr);
+	vc_sqlbuf_add(b, pg->desc ? " DESC, " : " ASC, ");
+	vc_sqlbuf_add(b, idexpr);
+	vc_sqlbuf_add(b, pg->desc ? " DESC LIMIT " : " ASC LIMIT ");
+	vc_sqlbuf_add(b, p[2]);
+	vc_sqlbuf_add(b, " OFFSET ");
+	vc_sqlbuf_add(b, p[3]);
+}
+
+int
+vc_page_bind(vc_ctx *ctx, sqlite3_stmt *st, const struct vc_page *pg, int first)
+{
+	int rc = SQLITE_OK;
+
+	if (pg->has_after) {
+		jv v = jv_array_get(jv_copy(pg->after), 0), id = jv_array_get(jv_copy(pg->after), 1);
+		/* A cursor is user input: range-check before the cast (UB past int64). */
+		if (pg->sort->type == 'i' && jv_get_kind(v) == JV_KIND_NUMBER &&
+		    jv_number_value(v) >= -9e18 && jv_number_value(v) <= 9e18)
+			rc = sqlite3_bind_int64(st, first, (sqlite3_int64)jv_number_value(v));
+		else if (pg->sort->type == 'b' && jv_get_kind(v) == JV_KIND_STRING) {
+			unsigned char bin[64];
+			size_t n = 0;
+			const char *hex = jv_string_value(v);
+			if (sodium_hex2bin(bin, sizeof bin, hex, strlen(hex), NULL, &n, NULL) != 0)
+				rc = SQLITE_MISMATCH;
+			else
+				rc = sqlite3_bind_blob(st, first, bin, (int)n, SQLITE_TRANSIENT);
+		} else if (pg->sort->type == 's' && jv_get_kind(v) == JV_KIND_STRING)
+			rc = sqlite3_bind_text(st, first, jv_string_value(v), -1, SQLITE_TRANSIENT);
+		else
+			rc = SQLITE_MISMATCH;
+		if (rc == SQLITE_OK)
+			rc = jv_get_kind(id) == JV_KIND_STRING ?
+			    sqlite3_bind_text(st, first + 1, jv_string_value(id), -1, SQLITE_TRANSIENT) :
+			    SQLITE_MISMATCH;
+		jv_free(v);
+		jv_free(id);
+		if (rc == SQLITE_MISMATCH)
+			return vc_fail(ctx, VC_EUSAGE, "not a cursor of this list");
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, first + 2, pg->limit);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, first + 3, pg->offset);
+	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+}
+
+jv
+vc_page_cursor(const struct vc_page *pg, jv row)
+{
+	/* Separate statements: C leaves the order of arguments unspecified. */
+	jv sortv = jv_object_get(jv_copy(row), jv_string("_sort"));
+	jv id = jv_object_get(row, jv_string("id"));
+	jv c = JV_ARRAY(jv_string(pg->sort->name), jv_bool(pg->desc), sortv, id);
+	jv s = jv_dump_string(c, 0);
+	char out[2800];
+
+	if (jv_string_length_bytes(jv_copy(s)) > 2000) {
+		jv_free(s);
+		return jv_null();
+	}
+	sodium_bin2base64(out, sizeof out, (const unsigned char *)jv_string_value(s),
+	    (size_t)jv_string_length_bytes(jv_copy(s)), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	jv_free(s);
+	return jv_string(out);
+}
+
+int
+vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, jv *out)
+{
+	jv items = jv_array(), last = jv_invalid();
+	int64_t n = 0;
+	int rc;
+
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		jv row = vc_sql_row(q);
+		jv_free(last);
+		last = jv_copy(row);
+		items = jv_array_append(items, jv_object_delete(row, jv_string("_sort")));
+		n++;
+	}
+	sqlite3_finalize(q);
+	if (rc < 0) {
+		jv_free(items);
+		jv_free(last);
+		return ctx->err;
+	}
+	*out = JV_OBJECT(jv_string("items"), items, jv_string("total"), jv_number((double)total));
+	/* A full page may have a next one; the cursor continues after its last row. */
+	if (n == pg->limit && jv_is_valid(last))
+		*out = jv_object_set(*out, jv_string("next_cursor"), vc_page_cursor(pg, last));
+	else {
+		jv_free(last);
+		*out = jv_object_set(*out, jv_string("next_cursor"), jv_null());
+	}
+	return 0;
+}

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c - open the SQLite store, migrate it, and run statements. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "schema.h"
+#include "core/store.h"
+
+#define MAX_SQL_LENGTH (16 * 1024 * 1024)  /* the longest text or blob */
+
+/* mkdir -p with mode 0700 for the directories we create. */
+static int
+mkdirs(vc_ctx *ctx, const char *dir)
+{
+	char buf[4096];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof buf)
+		return vc_fail(ctx, VC_ECONFIG, "store directory path too long");
+	memcpy(buf, dir, n + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+				return vc_fail(ctx, VC_ECONFIG, "cannot create %s: %s",
+				    buf, strerror(errno));
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+int
+vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n)
+{
+	const char *p = explicit_path, *base, *home;
+	int len;
+
+	if (p == NULL || *p == '\0')
+		p = getenv("VC_DB");
+	if (p != NULL && *p != '\0')
+		len = snprintf(out, n, "%s", p);
+	else if ((base = getenv("XDG_DATA_HOME")) != NULL && *base == '/')
+		len = snprintf(out, n, "%s/velocicompanion/vc.db", base);
+	else if ((home = getenv("HOME")) != NULL && *home == '/')
+		len = snprintf(out, n, "%s/.local/share/velocicompanion/vc.db", home);
+	else
+		return vc_fail(ctx, VC_ECONFIG,
+		    "no store: give --db PATH, or set VC_DB, XDG_DATA_HOME or HOME");
+	if (len < 0 || (size_t)len >= n)
+		return vc_fail(ctx, VC_ECONFIG, "store path too long");
+	return 0;
+}
+
+static int
+key_path(vc_ctx *ctx, const char *db, char *out, size_t n)
+{
+	const char *p = getenv("VC_KEY_FILE"), *slash;
+	int len;
+
+	if (p != NULL && *p != '\0')
+		len = snprintf(out, n, "%s", p);
+	else if ((slash = strrchr(db, '/')) != NULL)
+		len = snprintf(out, n, "%.*s/vc.key", (int)(slash - db), db);
+	else
+		len = snprintf(out, n, "vc.key");
+	if (len < 0 || (size_t)len >= n)
+		return vc_fail(ctx, VC_ECONFIG, "key file path too long");
+	return 0;
+}
+
+int
+vc_sql_error(vc_ctx *ctx, int rc, const char *what)
+{
+	const char *msg = ctx->store && ctx->store->db ?
+	    sqlite3_errmsg(ctx->store->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return vc_fail(ctx, VC_ETEMP, "store busy, try again: %s", what);
+	case SQLITE_CONSTRAINT:
+		return vc_fail(ctx, VC_ECONFLICT, "%s: %s", what, msg);
+	case SQLITE_FULL:
+		return vc_fail(ctx, VC_EINTERNAL, "%s: disk full", what);
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return vc_fail(ctx, VC_ECONFIG, "%s: %s", what, msg);
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return vc_fail(ctx, VC_ECONFIG, "%s: not a VelociCompanion store or damaged: %s",
+		    what, msg);
+	default:
+		return vc_fail(ctx, VC_EINTERNAL, "%s: %s", what, msg);
+	}
+}
+
+static int
+exec_plain(vc_ctx *ctx, const char *sql)
+{
+	char *err = NULL;
+	int rc = sqlite3_exec(ctx->store->db, sql, NULL, NULL, &err);
+
+	if (rc != SQLITE_OK) {
+		int e = vc_sql_error(ctx, rc, "store");
+		if (err != NULL) {
+			vc_fail(ctx, e, "store: %s", err);
+			sqlite3_free(err);
+		}
+		return e;
+	}
+	return 0;
+}
+
+int
+vc_store_latest_version(void)
+{
+	return vc_migrations_count;
+}
+
+int
+vc_store_version(vc_ctx *ctx)
+{
+	sqlite3_stmt *st = vc_sql(ctx, "PRAGMA user_version", "");
+	int v = -1;
+
+	if (st != NULL && vc_sql_step(ctx, st) == 1)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+migrate(vc_ctx *ctx)
+{
+	int v = vc_store_version(ctx), rc;
+	char pragma[64];
+
+	if (v < 0)
+		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "cannot read schema version");
+	if (v > vc_migrations_count)
+		return vc_fail(ctx, VC_ECONFIG,
+		    "store schema version %d is newer than this build knows (%d): upgrade VelociCompanion",
+		    v, vc_migrations_count);
+	if (v == vc_migrations_count)
+		return 0;
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	/* Another process may have migrated while we waited for the lock. */
+	v = vc_store_version(ctx);
+	for (int i = v; i < vc_migrations_count; i++) {
+		if ((rc = exec_plain(ctx, vc_migrations[i])) != 0) {
+			vc_tx_rollback(ctx);
+			return vc_fail(ctx, rc, "migration %d failed: %s", i + 1, ctx->errmsg);
+		}
+	}
+	/* PRAGMA takes no parameters; the value is our own integer. */
+	snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", vc_migrations_count);
+	if ((rc = exec_plain(ctx, pragma)) != 0) {
+		vc_tx_rollback(ctx);
+		return rc;
+	}
+	return vc_tx_commit(ctx);
+}
+
+int
+vc_store_open(vc_ctx *ctx, const char *path, int flags)
+{
+	struct vc_store *st;
+	struct stat sb;
+	char dir[4096];
+	const char *slash;
+	int rc, exists, oflags;
+	mode_t old;
+
+	if (ctx->store != NULL)
+		return 0;
+	if ((st = calloc(1, sizeof *st)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	if ((rc = vc_store_path(ctx, path, st->path, sizeof st->path)) != 0 ||
+	    (rc = key_path(ctx, st->path, st->key_path, sizeof st->key_path)) != 0) {
+		free(st);
+		return rc;
+	}
+	exists = stat(st->path, &sb) == 0;
+	if (!exists && !(flags & VC_STORE_CREATE)) {
+		free(st);
+		return vc_fail(ctx, VC_ECONFIG,
+		    "no store at %s: run 'vc-auth init' first, or give --db/VC_DB", path ? path : "the default path");
+	}
+	if (!exists && (slash = strrchr(st->path, '/')) != NULL && slash != st->path) {
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - st->path), st->path);
+		if ((rc = mkdirs(ctx, dir)) != 0) {
+			free(st);
+			return rc;
+		}
+	}
+	ctx->store = st;
+
+	/* The store, its -wal and -shm are readable by the owner only. */
+	old = umask(077);
+	oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (flags & VC_STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
+	rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		rc = vc_fail(ctx, VC_ECONFIG, "cannot open store %s: %s", st->path,
+		    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	sqlite3_limit(st->db, SQLITE_LIMIT_LENGTH, MAX_SQL_LENGTH);
+	if ((rc = exec_plain(ctx, "PRAGMA journal_mode = WAL")) != 0 ||
+	    (rc = exec_plain(ctx, "PRAGMA foreign_keys = ON")) != 0 ||
+	    (rc = exec_plain(ctx, "PRAGMA synchronous = NORMAL")) != 0)
+		goto fail;
+	if ((rc = migrate(ctx)) != 0)
+		goto fail;
+	if (!(flags & VC_STORE_NOKEY)) {
+		/* A key is made only with a new store: an existing store whose
+		 * key is missing must fail, not silently get a new key. */
+		if (!exists && (flags & VC_STORE_CREATE) &&
+		    access(st->key_path, F_OK) != 0 && errno == ENOENT &&
+		    (rc = vc_keyring_create(ctx, st->key_path)) != 0)
+			goto fail;
+		if ((rc = vc_keyring_load(ctx, st->key_path, &st->keys)) != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	vc_store_close(st);
+	ctx->store = NULL;
+	return rc;
+}
+
+void
+vc_store_close(struct vc_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->db != NULL) {
+		/* Keeps the planner's statistics fresh; cheap when nothing changed. */
+		sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
+		sqlite3_close_v2(st->db);
+	}
+	vc_keyring_free(st->keys);
+	free(st);
+}
+
+int
+vc_tx_begin(vc_ctx *ctx)
+{
+	int rc;
+
+	if (ctx->store->in_tx)
+		return vc_fail(ctx, VC_EINTERNAL, "nested transaction");
+	if ((rc = exec_plain(ctx, "BEGIN IMMEDIATE")) != 0)
+		return rc;
+	ctx->store->in_tx = 1;
+	return 0;
+}
+
+int
+vc_tx_commit(vc_ctx *ctx)
+{
+	int rc = exec_plain(ctx, "COMMIT");
+
+	if (rc != 0) {
+		vc_tx_rollback(ctx);
+		return rc;
+	}
+	ctx->store->in_tx = 0;
+	return 0;
+}
+
+void
+vc_tx_rollback(vc_ctx *ctx)
+{
+	if (ctx->store && ctx->store->in_tx) {
+		sqlite3_exec(ctx->store->db, "ROLLBACK", NULL, NULL, NULL);
+		ctx->store->in_tx = 0;
+	}
+}
+
+static sqlite3_stmt *
+vsql(vc_ctx *ctx, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, i = 1;
+
+	rc = sqlite3_prepare_v2(ctx->store->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		vc_sql_error(ctx, rc, "prepare");
+		return NULL;
+	}
+	for (const char *f = fmt; *f; f++, i++) {
+		switch (*f) {
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT)
+			    : sqlite3_bind_null(st, i);
+			break;
+		}
+		case 'i':
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 'n':
+			rc = sqlite3_bind_null(st, i);
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+		if (rc != SQLITE_OK) {
+			vc_sql_error(ctx, rc, "bind");
+			sqlite3_finalize(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+sqlite3_stmt *
+vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	sqlite3_stmt *st;
+
+	va_start(ap, fmt);
+	st = vsql(ctx, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+int
+vc_sql_step(vc_ctx *ctx, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	vc_sql_error(ctx, rc, "query");
+	return -1;
+}
+
+int
+vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...)
+{
+	va_list ap;
+	sqlite3_stmt *st;
+	int rc;
+
+	va_start(ap, fmt);
+	st = vsql(ctx, sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, st);
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return ctx->err;
+	if (changes != NULL)
+		*changes = sqlite3_changes(ctx->store->db);
+	return 0;
+}
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n > m && strcmp(s + n - m, suf) == 0;
+}
+
+jv
+vc_sql_row(sqlite3_stmt *st)
+{
+	jv o = jv_object();
+	int n = sqlite3_column_count(st);
+
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		int t = sqlite3_column_type(st, i);
+		jv v;
+
+		if (t == SQLITE_NULL) {
+			v = jv_null();
+		} else if (has_suffix(name, "_at") && t == SQLITE_INTEGER) {
+			char buf[32];
+			vc_time_fmt(sqlite3_column_int64(st, i), buf, sizeof buf);
+			v = jv_string(buf);
+		} else if (has_suffix(name, "_bool")) {
+			o = jv_object_set(o, jv_string_sized(name, strlen(name) - 5),
+			    jv_bool(sqlite3_column_int64(st, i) != 0));
+			continue;
+		} else if (has_suffix(name, "_json")) {
+			const char *s = (const char *)sqlite3_column_text(st, i);
+			v = jv_parse_sized(s, sqlite3_column_bytes(st, i));
+			if (!jv_is_valid(v)) {
+				jv_free(v);
+				v = jv_null();
+			}
+			o = jv_object_set(o, jv_string_sized(name, strlen(name) - 5), v);
+			continue;
+		} else if (t == SQLITE_INTEGER) {
+			v = jv_number((double)sqlite3_column_int64(st, i));
+		} else if (t == SQLITE_FLOAT) {
+			v = jv_number(sqlite3_column_double(st, i));
+		} else {
+			v = jv_string_sized((const char *)sqlite3_column_text(st, i),
+			    sqlite3_column_bytes(st, i));
+		}
+		o = jv_object_set(o, jv_string(name), v);
+	}
+	return o;
+}
+
+jv
+vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st)
+{
+	jv a = jv_array();
+	int rc;
+
+	if (st == NULL) {
+		jv_free(a);
+		return jv_invalid();
+	}
+	while ((rc = vc_sql_step(ctx, st)) == 1)
+		a = jv_array_append(a, vc_sql_row(st));
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		jv_free(a);
+		return jv_invalid();
+	}
+	return a;
+}
+
+int
+vc_sql_one(vc_ctx *ctx, sqlite3_stmt *st, const char *what, jv *out)
+{
+	int rc;
+
+	if (st == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, st);
+	if (rc == 1)
+		*out = vc_sql_row(st);
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 0)
+		return vc_fail(ctx, VC_ENOTFOUND, "no such %s", what);
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - the SQLite store: opening, migrations, transactions, and the
+ * few statement helpers every module uses.  All SQL of the project lives
+ * in lib/ and goes through sqlite3_prepare_v2 + bind; nothing is ever
+ * formatted into SQL text.
+ *
+ * Ownership: vc_store_open puts a store into ctx->store; vc_ctx_release
+ * (or vc_store_close) closes it.  Statements from vc_sql_prepare belong
+ * to the caller, who finalizes them (vc_sql_* helpers do so themselves).
+ */
+#ifndef VC_STORE_H
+#define VC_STORE_H
+
+#include <sqlite3.h>
+#include "core/vc.h"
+
+struct vc_keyring;
+
+struct vc_store {
+	sqlite3 *db;
+	struct vc_keyring *keys;
+	char path[4096];
+	char key_path[4096];
+	int in_tx;
+};
+
+enum {
+	VC_STORE_CREATE = 1,    /* create the file and its key when missing */
+	VC_STORE_NOKEY = 2      /* open without loading the key (tests, lint) */
+};
+
+/*
+ * Resolve the store path: explicit path, else $VC_DB, else
+ * $XDG_DATA_HOME/velocicompanion/vc.db (~/.local/share/...).  The key
+ * file is $VC_KEY_FILE, else "vc.key" beside the store.
+ */
+int vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n);
+int vc_store_open(vc_ctx *ctx, const char *path, int flags);
+void vc_store_close(struct vc_store *st);
+int vc_store_version(vc_ctx *ctx);      /* PRAGMA user_version */
+int vc_store_latest_version(void);      /* migrations known to this build */
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP. */
+int vc_tx_begin(vc_ctx *ctx);
+int vc_tx_commit(vc_ctx *ctx);
+void vc_tx_rollback(vc_ctx *ctx);
+
+/*
+ * Prepare sql and bind its parameters from fmt, one character each:
+ *   s  const char * (NULL binds NULL)
+ *   i  int64_t
+ *   n  NULL
+ * Returns the statement, or NULL with an error in ctx.
+ */
+sqlite3_stmt *vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...);
+/* Run a statement that returns no rows; *changes (may be NULL) gets
+ * sqlite3_changes.  Finalizes it.  Constraint violations -> VC_ECONFLICT. */
+int vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...);
+/* Step a prepared statement: SQLITE_ROW -> 1, SQLITE_DONE -> 0, error ->
+ * -1 with ctx set. */
+int vc_sql_step(vc_ctx *ctx, sqlite3_stmt *st);
+/*
+ * The current row as a JSON object keyed by column name.  Integers stay
+ * numbers, except columns named *_at which become RFC 3339 text; columns
+ * named *_json are parsed and their key loses the suffix; columns named
+ * *_bool become true/false; NULL is null.
+ */
+jv vc_sql_row(sqlite3_stmt *st);
+/* Step st to the end, collecting vc_sql_row()s into an array; finalizes.
+ * Returns the array or jv_invalid with ctx set. */
+jv vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st);
+/* The one row of st as an object (finalizes st): VC_ENOTFOUND "no such
+ * WHAT" when there is none. */
+int vc_sql_one(vc_ctx *ctx, sqlite3_stmt *st, const char *what, jv *out);
+/* Map an SQLite error to a VC_E code with a message. */
+int vc_sql_error(vc_ctx *ctx, int rc, const char *what);
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops.h - the operation table: every user-visible action, once, with its
+ * CLI verb, its HTTP route, the least role allowed and its handler.  The
+ * vc-* binaries dispatch through it, vc-serve routes through it, and the
+ * OpenAPI document, the completions and the role tests are made from it.
+ *
+ * A handler is   int fn(vc_ctx *ctx, jv args, jv *out)
+ * args is an object (borrowed: the handler must not free it); *out gets a
+ * new value the caller owns: an object (one record) or an array (a list:
+ * one JSONL line per element).  Handlers run with the principal already
+ * authenticated and the role already checked; write operations run inside
+ * a transaction the dispatcher opens, commits and audits.
+ */
+#ifndef VC_OPS_H
+#define VC_OPS_H
+
+#include "core/vc.h"
+
+enum vc_ptype { VC_T_STR = 0, VC_T_INT, VC_T_BOOL, VC_T_TIME, VC_T_DURATION };
+
+enum {
+	VC_P_POS = 1 << 0,      /* CLI: positional argument */
+	VC_P_REQ = 1 << 1,      /* required */
+	VC_P_SECRET = 1 << 2,   /* CLI: read from --password-stdin or a prompt */
+	VC_P_PATH = 1 << 3,     /* HTTP: from the route's {name} */
+	VC_P_CLI = 1 << 4,      /* CLI only (not in HTTP/OpenAPI) */
+	VC_P_HTTP = 1 << 5,     /* HTTP only (not a CLI option) */
+	VC_P_CREDS = 1 << 6,    /* CLI: taken from the saved credentials */
+	VC_P_MULTI = 1 << 7,    /* may repeat: an array of strings */
+	VC_P_FILE = 1 << 8      /* CLI: the option names a file; its text is the value */
+};
+
+struct vc_param {
+	const char *name;       /* JSON key; CLI --name with '_' as '-' */
+	int type;               /* VC_T_* */
+	int flags;              /* VC_P_* */
+	const char *meta;       /* CLI metavariable, "USER" */
+	const char *choices;    /* "admin|analyst|viewer" or NULL */
+	const char *help;
+};
+
+enum {
+	VC_OP_WRITE = 1 << 0,   /* changes state: transaction + audit */
+	VC_OP_PUBLIC = 1 << 1,  /* no authentication needed */
+	VC_OP_LOGIN = 1 << 2,   /* CLI saves the returned tokens, hides them */
+	VC_OP_LOGOUT = 1 << 3,  /* CLI forgets the saved tokens */
+	VC_OP_NOSTORE = 1 << 4, /* runs before a store exists (init) */
+	VC_OP_RAW = 1 << 5,     /* handler manages its own transactions */
+	VC_OP_SECRET_OUT = 1 << 6, /* output carries a secret: Cache-Control, no log */
+	VC_OP_INPUT = 1 << 7    /* reads JSONL: CLI FILE operand or stdin; HTTP body */
+};
+
+struct vc_op {
+	const char *name;       /* "auth.users.create" (also the audit action) */
+	const char *tool;       /* "vc-auth" */
+	const char *verb;       /* "user create" (NULL: HTTP only) */
+	const char *method;     /* "POST" (NULL: CLI only) */
+	const char *path;       /* "/api/users/{id}" */
+	int min_role;           /* VC_ROLE_* */
+	int flags;              /* VC_OP_* */
+	int (*fn)(vc_ctx *ctx, jv args, jv *out);
+	const struct vc_param *params;  /* NULL-name terminated, may be NULL */
+	const char *summary;    /* one line, for -h, man and OpenAPI */
+	const char *target;     /* audit target type: "user", "tenant" ... */
+	const char *columns;    /* -o table columns, comma separated (NULL: all) */
+};
+
+extern const struct vc_op vc_ops[];     /* terminated by a NULL name */
+
+const struct vc_op *vc_op_by_name(const char *name);
+/* The op of tool whose verb matches argv (one or two words); *used gets
+ * how many argv words the verb took. */
+const struct vc_op *vc_op_by_verb(const char *tool, int argc, char **argv, int *used);
+/*
+ * Route an HTTP request.  On a match returns the op and adds the route's
+ * {name} parts to *path_args (an object).  Returns NULL and sets
+ * *method_ok to 1 when the path exists for another method (405).
+ */
+const struct vc_op *vc_op_route(const char *method, const char *path,
+    jv *path_args, int *method_ok);
+
+/*
+ * Run op for the authenticated ctx->who: check the role (denials are
+ * audited, VC_EPERM), validate args against op->params (VC_EUSAGE naming
+ * the field), open the transaction of a write op, call the handler, write
+ * the audit record (success in the same transaction; failure after a
+ * rollback), commit.  args is consumed.
+ */
+int vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out);
+
+/* The OpenAPI 3.0 document made from the table. */
+jv vc_openapi(void);
+
+#endif
