@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* vc-serve - the operation table over HTTP; all logic is in lib/serve.c. */
+/* vc-serve - the operation table over HTTP; all logic is in front/http/. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/vc.h"
+#include "core/net.h"
 #include "core/store.h"
 #include "http/serve.h"
 
@@ -16,7 +17,8 @@ static void
 usage(FILE *fp)
 {
 	fputs("usage: vc-serve [-hn] [--db path] [--listen addr:port] [--workers n]\n"
-	    "                [--cors-origin origin] [--max-body bytes] [--max-import bytes]\n", fp);
+	    "                [--cors-origin origin] [--max-body bytes] [--max-import bytes]\n"
+	    "                [--allow-velociraptor addr|cidr]\n", fp);
 }
 
 static int
@@ -77,6 +79,7 @@ main(int argc, char **argv)
 		{ "cors-origin", required_argument, NULL, 'o' },
 		{ "max-body", required_argument, NULL, 'b' },
 		{ "max-import", required_argument, NULL, 'i' },
+		{ "allow-velociraptor", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -132,6 +135,13 @@ main(int argc, char **argv)
 				return VC_EXIT_USAGE;
 			}
 			cfg.max_import = (size_t)n;
+			break;
+		case 'a':
+			if (vc_net_allow(optarg) != 0) {
+				fprintf(stderr, "vc-serve: --allow-velociraptor wants an address or a network, "
+				    "not '%s' (or too many)\n", optarg);
+				return VC_EXIT_USAGE;
+			}
 			break;
 		case 'n':
 			check = 1;

@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "hosts.h"
 #include "hunt.h"
+#include "core/net.h"
 #include "core/store.h"
 #include "vr.h"
 #include "core/records.h"
@@ -121,6 +122,19 @@ vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_vr_cert_info(ctx, cfg.cert_pem, &not_after, fp, cn, sizeof cn)) != 0) {
 		vc_vr_config_release(&cfg);
 		return refail(ctx, VC_EINVAL, "");
+	}
+	/* An address can be judged now; a name only when it is dialled (no
+	 * lookup inside this transaction), where every query checks again. */
+	{
+		unsigned char k[16];
+		char addr[64], why[160];
+		if (vc_ip_key(cfg.host, k, NULL, 0) == 0 &&
+		    vc_net_dest(cfg.host, cfg.port, addr, why, sizeof why) == -2) {
+			vc_vr_config_release(&cfg);
+			return vc_fail(ctx, VC_EPERM, "Velociraptor at %s:%d is not a destination this "
+			    "installation allows: %s (see vc-serve --allow-velociraptor, "
+			    "$VC_ALLOW_VELOCIRAPTOR)", cfg.host, cfg.port, why);
+		}
 	}
 	snprintf(ad, sizeof ad, KEY_AD_FMT, ctx->who.tenant_id);
 	rc = vc_secret_seal(ctx, ctx->store->keys, ad, cfg.key_pem, strlen(cfg.key_pem), &sealed);

@@ -26,6 +26,7 @@
 
 #include "json/jscan.h"
 #include "velociraptor.pb-c.h"
+#include "core/net.h"
 #include "vr.h"
 
 /* ---- the API client config --------------------------------------------- */
@@ -501,7 +502,7 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	struct curl_slist *hdr = NULL, *connect_to = NULL;
 	struct curl_blob ca, cert, key;
 	struct call c;
-	char url[512], map[600], tmo[64], ua[64], eb[CURL_ERROR_SIZE] = "", why[200];
+	char url[512], map[600], tmo[64], ua[64], eb[CURL_ERROR_SIZE] = "", why[200], addr[64];
 	CURLcode cc;
 	long httpv = 0;
 	int rc = 0;
@@ -515,7 +516,20 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	c.q = q;
 	c.res = res;
 	snprintf(url, sizeof url, "https://%s:%d/proto.API/Query", cfg->pinned, cfg->port);
-	snprintf(map, sizeof map, "%s:%d:%s:%d", cfg->pinned, cfg->port, cfg->host, cfg->port);
+	/* Dial the address that was checked, so a second lookup cannot differ. */
+	switch (vc_net_dest(cfg->host, cfg->port, addr, why, sizeof why)) {
+	case -1:
+		res->tls_stage = 0;
+		curl_easy_cleanup(h);
+		return vc_fail(ctx, VC_EUNAVAIL, "cannot reach Velociraptor at %s:%d: %s", cfg->host,
+		    cfg->port, why);
+	case -2:
+		curl_easy_cleanup(h);
+		return vc_fail(ctx, VC_EPERM, "Velociraptor at %s:%d is not a destination this installation "
+		    "allows: %s (see vc-serve --allow-velociraptor, $VC_ALLOW_VELOCIRAPTOR)", cfg->host,
+		    cfg->port, why);
+	}
+	snprintf(map, sizeof map, "%s:%d:%s:%d", cfg->pinned, cfg->port, addr, cfg->port);
 	connect_to = curl_slist_append(NULL, map);
 	snprintf(tmo, sizeof tmo, "grpc-timeout: %lluS", (unsigned long long)timeout);
 	snprintf(ua, sizeof ua, "User-Agent: velocicompanion/%s", VC_VERSION);
@@ -570,6 +584,7 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	if (res->stopped) {
 		rc = 0;         /* the caller had enough */
 	} else if (c.proto_error) {
+		res->tls_stage = 1;
 		rc = vc_fail(ctx, VC_EUNAVAIL, "Velociraptor at %s:%d: protocol error: %s", cfg->host,
 		    cfg->port, c.proto_msg);
 	} else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
@@ -582,10 +597,12 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	    cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CACERT_BADFILE ||
 	    cc == CURLE_SSL_INVALIDCERTSTATUS || (cc == CURLE_RECV_ERROR && !c.have_status &&
 	    c.http_status == 0 && (strstr(eb, "alert") || strstr(eb, "SSL")))) {
+		res->tls_stage = 1;
 		rc = tls_failure(ctx, cfg, cc, eb[0] ? eb : curl_easy_strerror(cc));
 	} else if (cc != CURLE_OK && !c.have_status && c.http_status == 0 &&
 	    client_cert_problem(cfg, why, sizeof why)) {
 		/* Dropped before any HTTP answer: under TLS 1.3 that is how a refused client cert looks. */
+		res->tls_stage = 1;
 		rc = vc_fail(ctx, VC_EUNAVAIL,
 		    "Velociraptor at %s:%d refused the connection: %s; make a new API client config with "
 		    "`velociraptor config api_client` (%s)", cfg->host, cfg->port, why,
@@ -594,6 +611,7 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 		rc = vc_fail(ctx, VC_EUNAVAIL, "Velociraptor at %s:%d: %s", cfg->host, cfg->port,
 		    eb[0] ? eb : curl_easy_strerror(cc));
 	} else if (c.http_status != 200) {
+		res->tls_stage = 1;
 		rc = vc_fail(ctx, VC_EUNAVAIL,
 		    "%s:%d answered HTTP %ld, not gRPC: is it the API port (8001), not the GUI or frontend?",
 		    cfg->host, cfg->port, c.http_status);
@@ -692,5 +710,15 @@ vc_vr_query(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_quer
 		rc = once(ctx, cfg, q, res, body, n + 5, timeout);
 	}
 	free(body);
+	if (rc == VC_EUNAVAIL && ctx->front == VC_FRONT_HTTP && res->grpc_status == -1) {
+		/* Only "unreachable" or "TLS failed" to a remote caller. */
+		char why[200] = "";
+		snprintf(ctx->audit_reason, sizeof ctx->audit_reason, "%.159s", ctx->errmsg);
+		/* What our own config says is no probe of the network: keep it. */
+		if (res->tls_stage && !client_cert_problem(cfg, why, sizeof why))
+			why[0] = '\0';
+		rc = vc_fail(ctx, VC_EUNAVAIL, "Velociraptor at %s:%d: %s%s%s", cfg->host, cfg->port,
+		    res->tls_stage ? "TLS failed" : "unreachable", why[0] ? ": " : "", why);
+	}
 	return rc;
 }

@@ -66,6 +66,7 @@ struct vc_vr_result {
 	char http_version[8];   /* "2" */
 	double seconds;
 	int stopped;            /* the row callback asked to stop */
+	int tls_stage;          /* a failure came after the TCP connection */
 };
 
 /*
@@ -77,6 +78,12 @@ struct vc_vr_result {
  * UNAUTHENTICATED, VC_EINVAL for VQL errors and "ERROR:" logs, VC_ETEMP
  * for DEADLINE_EXCEEDED, the server's timeout log and our own deadline.  The result says what
  * came back in any case.
+ *
+ * The destination must be one the installation allows (core/net.h):
+ * else VC_EPERM before anything is sent.  Over HTTP a tenant's admin
+ * could use the errors to map the server's network, so there a
+ * connection or TLS failure says only "unreachable" or "TLS failed";
+ * the detail goes to ctx->audit_reason, which vc-serve logs.
  */
 int vc_vr_query(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
     struct vc_vr_result *res);

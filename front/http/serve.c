@@ -1528,6 +1528,10 @@ error_message(struct worker *w, struct job *j, const char *opname, int rc)
 		    opname, ctx->errmsg[0] ? ctx->errmsg : vc_err_name(rc));
 		return "internal error";
 	}
+	/* An unreachable peer: the caller gets the short answer, the log why. */
+	if (vc_err_http(rc) == 502 && ctx->audit_reason[0])
+		srv_log(w->srv, VC_SERVE_LOG_ERROR, "request %s: %s: %s", j->rid, opname,
+		    ctx->audit_reason);
 	return ctx->errmsg[0] != '\0' ? ctx->errmsg : vc_err_name(rc);
 }
 

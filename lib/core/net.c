@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* net.c - addresses and networks as 16-byte keys (see net.h). */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +76,165 @@ vc_cidr_range(const char *s, unsigned char lo[16], unsigned char hi[16])
 		hi[i / 8] |= (unsigned char)(0x80 >> (i % 8));
 	}
 	return 0;
+}
+
+/* ---- where tenants may make us connect -------------------------------- */
+
+#define ALLOW_MAX 64
+
+static struct {
+	unsigned char lo[16], hi[16];
+} allow[ALLOW_MAX];
+static int nallow;
+static pthread_mutex_t allow_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t allow_env_once = PTHREAD_ONCE_INIT;
+
+int
+vc_net_allow(const char *cidr)
+{
+	unsigned char lo[16], hi[16];
+	int rc = -1;
+
+	if (cidr == NULL || vc_cidr_range(cidr, lo, hi) != 0)
+		return -1;
+	pthread_mutex_lock(&allow_mu);
+	if (nallow < ALLOW_MAX) {
+		memcpy(allow[nallow].lo, lo, 16);
+		memcpy(allow[nallow].hi, hi, 16);
+		nallow++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&allow_mu);
+	return rc;
+}
+
+/* $VC_ALLOW_VELOCIRAPTOR: addresses or networks, separated by commas or
+ * spaces; a bad item is ignored here and reported by vc_net_allow_env. */
+static void
+allow_env(void)
+{
+	const char *e = getenv("VC_ALLOW_VELOCIRAPTOR");
+	char buf[2048];
+
+	if (e == NULL)
+		return;
+	snprintf(buf, sizeof buf, "%s", e);
+	for (char *p = buf, *end; *p; p = end) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		end = p + strcspn(p, ", ");
+		if (*end)
+			*end++ = '\0';
+		if (*p)
+			vc_net_allow(p);
+	}
+}
+
+static int
+allowed(const unsigned char key[16])
+{
+	int ok = 0;
+
+	pthread_once(&allow_env_once, allow_env);
+	pthread_mutex_lock(&allow_mu);
+	for (int i = 0; i < nallow && !ok; i++)
+		ok = memcmp(key, allow[i].lo, 16) >= 0 && memcmp(key, allow[i].hi, 16) <= 0;
+	pthread_mutex_unlock(&allow_mu);
+	return ok;
+}
+
+/* Why a destination is internal, or NULL: loopback, link-local,
+ * unspecified, multicast, or an address of this machine. */
+static const char *
+internal(const unsigned char k[16])
+{
+	static const unsigned char v4map[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
+	static const unsigned char zero[16], one[16] = { [15] = 1 };
+	struct ifaddrs *ifs, *i;
+	const char *why = NULL;
+
+	if (memcmp(k, v4map, 12) == 0) {
+		const unsigned char *a = k + 12;
+		if (a[0] == 127)
+			return "a loopback address";
+		if (a[0] == 169 && a[1] == 254)
+			return "a link-local address";
+		if (a[0] == 0)
+			return "an unspecified address";
+		if (a[0] >= 224)
+			return "a multicast or reserved address";
+	} else {
+		if (memcmp(k, one, 16) == 0)
+			return "a loopback address";
+		if (memcmp(k, zero, 16) == 0)
+			return "an unspecified address";
+		if (k[0] == 0xfe && (k[1] & 0xc0) == 0x80)
+			return "a link-local address";
+		if (k[0] == 0xff)
+			return "a multicast address";
+	}
+	if (getifaddrs(&ifs) != 0)
+		return NULL;
+	for (i = ifs; i != NULL && why == NULL; i = i->ifa_next) {
+		unsigned char mine[16];
+		char text[INET6_ADDRSTRLEN];
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, text, sizeof text);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, text, sizeof text);
+		else
+			continue;
+		if (vc_ip_key(text, mine, NULL, 0) == 0 && memcmp(mine, k, 16) == 0)
+			why = "an address of this server";
+	}
+	freeifaddrs(ifs);
+	return why;
+}
+
+int
+vc_net_dest(const char *host, int port, char addr[64], char *why, size_t wn)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char service[16], first_why[128] = "";
+	int rc;
+
+	snprintf(service, sizeof service, "%d", port);
+	/* "[v6]" as written in a connection string */
+	if (host[0] == '[') {
+		char bare[256];
+		snprintf(bare, sizeof bare, "%.*s", (int)strcspn(host + 1, "]"), host + 1);
+		rc = getaddrinfo(bare, service, &hints, &res);
+	} else
+		rc = getaddrinfo(host, service, &hints, &res);
+	if (rc != 0) {
+		snprintf(why, wn, "%s does not resolve", host);
+		return -1;
+	}
+	rc = -2;
+	for (ai = res; ai != NULL && rc != 0; ai = ai->ai_next) {
+		char text[INET6_ADDRSTRLEN];
+		unsigned char k[16];
+		const char *in;
+		if (ai->ai_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr, text, sizeof text);
+		else if (ai->ai_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr, text, sizeof text);
+		else
+			continue;
+		if (vc_ip_key(text, k, NULL, 0) != 0)
+			continue;
+		if ((in = internal(k)) != NULL && !allowed(k)) {
+			if (!first_why[0])
+				snprintf(first_why, sizeof first_why, "%s is %s", text, in);
+			continue;
+		}
+		snprintf(addr, 64, ai->ai_family == AF_INET6 ? "[%s]" : "%s", text);
+		rc = 0;
+	}
+	freeaddrinfo(res);
+	if (rc != 0)
+		snprintf(why, wn, "%s", first_why[0] ? first_why : "no usable address");
+	return rc;
 }

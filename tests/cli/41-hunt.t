@@ -92,8 +92,22 @@ echo 'not: [yaml' > "$Y/bad.yaml"
 with "$ADA" vc-hunt config set --api-config "$Y/bad.yaml"
 is "$rc" 65 "a file that is not YAML: exit 65"
 
+# The double listens on loopback: a destination the installation must allow.
+unset VC_ALLOW_VELOCIRAPTOR
 with "$ADA" vc-hunt config set --api-config "$C/api_client.yaml"
-is "$rc" 0 "an admin sets the config"
+is "$rc" 77 "a config pointing at loopback, not allowed by the installation: exit 77"
+like "$err" "^vc-hunt: Velociraptor at 127.0.0.1:$PORT is not a destination this installation allows: 127.0.0.1 is a loopback address" \
+	"... saying why and how to allow it"
+sed "s/^api_connection_string: .*/api_connection_string: localhost:$PORT/" "$C/api_client.yaml" > "$Y/byname.yaml"
+with "$ADA" vc-hunt config set --api-config "$Y/byname.yaml"
+is "$rc" 0 "a name is not resolved inside the change ..."
+with "$ADA" vc-hunt config test
+is "$rc" 77 "... but every dial checks what it resolves to: exit 77"
+like "$err" "is a loopback address" "... loopback"
+is "$(grep -c . "$S/requests.jsonl")" 0 "... and the double saw no request"
+export VC_ALLOW_VELOCIRAPTOR="10.255.255.0/24, 127.0.0.1"
+with "$ADA" vc-hunt config set --api-config "$C/api_client.yaml"
+is "$rc" 0 "an admin sets the config (127.0.0.1 allowed by \$VC_ALLOW_VELOCIRAPTOR)"
 FP=$(openssl x509 -in "$C/client.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
 is "$(jqr '"\(.name) \(.api_connection_string) \(.pinned_name) \(.org_id) \(.cert_fingerprint)"')" \
 	"vc-test 127.0.0.1:$PORT VelociraptorServer null $FP" "it shows name, address, pinned name, org and fingerprint"

@@ -74,7 +74,8 @@ printf '%s\n' "$PW" | vc-auth user create gina --role admin --tenant globex --pa
 
 SP=$(free_port)
 B=http://127.0.0.1:$SP
-vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP" --workers 2 2> "$T/serve.log" &
+vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP" --workers 2 --allow-velociraptor 127.0.0.1/32 \
+	2> "$T/serve.log" &
 SERVE=$!
 echo "$SERVE" >> "$T/pids"
 i=0
@@ -109,6 +110,30 @@ is "$code:$(json '"\(.ok) \(.server) \(.tls) \(.http)"')" "200:true velociraptor
 like "$(json .latency_ms)" '^[0-9]+$' "... and latency"
 api "$VIC" POST /api/velociraptor/config/test '{}'
 is "$code" 403 "... not for a viewer: 403"
+
+# A tenant's admin cannot point the server at its own services, nor map
+# ports by the errors (SSRF): only 127.0.0.1 is allowed here, by the
+# installation (--allow-velociraptor), and errors say no more than
+# "unreachable" or "TLS failed".
+sed "s/^api_connection_string: .*/api_connection_string: \"[::1]:$PORT\"/" "$C/api_client.yaml" > "$T/v6.yaml"
+api "$ADA" POST /api/velociraptor/config "$(config_body "$T/v6.yaml")"
+is "$code:$(json .error)" "403:forbidden" "a config for [::1], loopback the installation did not allow: 403"
+like "$(json .message)" "not a destination this installation allows: ::1 is a loopback address" "... saying why"
+CLOSED=$(free_port)
+sed "s/^api_connection_string: .*/api_connection_string: 127.0.0.1:$CLOSED/" "$C/api_client.yaml" > "$T/closed.yaml"
+api "$ADA" POST /api/velociraptor/config "$(config_body "$T/closed.yaml")"
+api "$ADA" POST /api/velociraptor/config/test '{}'
+is "$code:$(json .message)" "502:Velociraptor at 127.0.0.1:$CLOSED: unreachable" \
+	"a closed port: 502 'unreachable', nothing of the connection's error"
+like "$(cat "$T/serve.log")" "velociraptor.config.test: cannot reach Velociraptor at 127.0.0.1:$CLOSED" \
+	"... the detail is in the server's log"
+sed "s/^api_connection_string: .*/api_connection_string: 127.0.0.1:$SP/" "$C/api_client.yaml" > "$T/plain.yaml"
+api "$ADA" POST /api/velociraptor/config "$(config_body "$T/plain.yaml")"
+api "$ADA" POST /api/velociraptor/config/test '{}'
+is "$code:$(json .message)" "502:Velociraptor at 127.0.0.1:$SP: TLS failed" \
+	"an open port that speaks no TLS: 502 'TLS failed', nothing more"
+api "$ADA" POST /api/velociraptor/config "$(config_body "$C/api_client.yaml")"
+is "$code" 200 "the real config again"
 
 # ---- clients --------------------------------------------------------------------------------------
 api "$VIC" GET /api/velociraptor/clients
@@ -233,7 +258,8 @@ sed "s/^api_connection_string: .*/api_connection_string: 127.0.0.1:$DEAD/" "$C/a
 api "$ADA" POST /api/velociraptor/config "$(config_body "$T/dead.yaml")"
 api "$VIC" GET /api/velociraptor/hunts
 is "$code:$(json .error)" "502:unavailable" "Velociraptor down: 502"
-like "$(json .message)" "cannot reach Velociraptor" "... cannot reach it"
+is "$(json .message)" "Velociraptor at 127.0.0.1:$DEAD: unreachable" "... 'unreachable', no more (no port scanning by error text)"
+like "$(cat "$T/serve.log")" "cannot reach Velociraptor at 127.0.0.1:$DEAD" "... the reason is in the server's log"
 
 # ---- org and tenants --------------------------------------------------------------------------------------
 api "$ADA" POST /api/velociraptor/config "$(config_body "$C/api_client.yaml" OTEST)"

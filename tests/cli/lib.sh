@@ -9,7 +9,7 @@ PATH=$TOP/bin:$PATH
 T=$(mktemp -d "${TMPDIR:-/tmp}/vc-test.XXXXXX")
 export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data
 export VC_DB=$T/vc.db
-unset VC_TOKEN VC_KEY_FILE
+unset VC_TOKEN VC_KEY_FILE VC_ALLOW_VELOCIRAPTOR
 mkdir -p "$HOME"
 trap 't_cleanup' EXIT
 t_cleanup() {
