@@ -11,6 +11,7 @@
 #include "core/vc.h"
 #include "core/net.h"
 #include "core/store.h"
+#include "json/jqprog.h"
 #include "http/serve.h"
 
 static void
@@ -92,6 +93,9 @@ main(int argc, char **argv)
 	long long n;
 	int ch, check = 0, rc;
 
+	/* A caller's jq program runs in this same executable, started again. */
+	if (argc == 2 && strcmp(argv[1], VC_JQ_CHILD_ARG) == 0)
+		return vc_jq_child_main();
 	vc_ctx_init(&ctx);
 	vc_serve_config_init(&cfg);
 	cfg.log = log_line;

@@ -13,6 +13,7 @@
 
 #include "artifacts.h"
 #include "json/jscan.h"
+#include "json/jqprog.h"
 #include "json/jsonl.h"
 #include "core/page.h"
 #include "core/store.h"
@@ -542,27 +543,13 @@ vc_op_artifacts_show(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
-/* jq's compile errors arrive through a callback: keep the first. */
-static void
-jq_err(void *arg, jv msg)
-{
-	char *buf = arg;
-
-	if (buf[0] == '\0') {
-		jv m = jv_get_kind(msg) == JV_KIND_STRING ? jv_copy(msg) : jv_dump_string(jv_copy(msg), 0);
-		snprintf(buf, 256, "%s", jv_string_value(m));
-		jv_free(m);
-	}
-	jv_free(msg);
-}
-
 int
 vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1], host[VC_ID_LEN + 1], jqerr[256] = "", wfirst[300] = "";
 	int64_t werrors = 0;
 	const char *where = vc_arg_str(args, "where"), *hk = vc_arg_str(args, "host");
-	jq_state *jq = NULL;
+	struct vc_jq *jq = NULL;
 	sqlite3_stmt *q;
 	int64_t limit = -1, offset = 0, rowno = 0;
 	jv v, collect = jv_invalid();
@@ -591,23 +578,22 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 		if (limit > ROWS_HTTP_MAX)
 			return vc_fail(ctx, VC_EUSAGE, "limit must be at most %d here", ROWS_HTTP_MAX);
 	}
+	/* The caller's program runs in a child under limits (json/jqprog.h):
+	 * over HTTP a viewer sends it.  Over HTTP the whole request gets a
+	 * CPU budget too; on the command line only each row's deadline. */
 	if (where != NULL) {
-		if (strlen(where) > 4096)
-			return vc_fail(ctx, VC_EUSAGE, "--where expression too long");
-		jq = jq_init();
-		if (jq == NULL)
-			return vc_fail(ctx, VC_EINTERNAL, "cannot start jq");
-		jq_set_error_cb(jq, jq_err, jqerr);
-		if (!jq_compile(jq, where)) {
-			jq_teardown(&jq);
-			return vc_fail(ctx, VC_EUSAGE, "--where: %s", jqerr[0] ? jqerr : "not a jq expression");
+		struct vc_jq_limits lim = { .row_ms = 2000, .mem_mb = 256,
+		    .cpu_s = ctx->front == VC_FRONT_HTTP ? 30 : 0 };
+		if ((rc = vc_jq_open(ctx, "--where", where, &lim, &jq)) != 0) {
+			ctx->audit_failure = 1;
+			return rc;
 		}
 	}
 	q = vc_sql(ctx, "SELECT r.data FROM artifact_rows r WHERE r.tenant_id = ?1 AND r.artifact_id = ?2"
 	    " AND (?3 IS NULL OR r.host_id = ?3) ORDER BY r.id", "sss", ctx->who.tenant_id, id,
 	    hk ? host : NULL);
 	if (q == NULL) {
-		jq_teardown(&jq);
+		vc_jq_close(jq);
 		return ctx->err;
 	}
 	collect = jv_array();
@@ -617,25 +603,16 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 
 		rowno++;
 		if (jq != NULL) {
-			jv r;
-			jq_start(jq, jv_parse_sized(text, len), 0);
-			r = jq_next(jq);
-			if (!jv_is_valid(r) && jv_invalid_has_msg(jv_copy(r))) {
-				/* Like jq: an error skips that row.  Say it once, count the rest. */
-				if (werrors++ == 0) {
-					jv m = jv_invalid_get_msg(r);
-					jv ms = jv_get_kind(m) == JV_KIND_STRING ? m : jv_dump_string(m, 0);
-					snprintf(wfirst, sizeof wfirst, "row %lld: %s", (long long)rowno,
-					    jv_string_value(ms));
-					jv_free(ms);
-				} else
-					jv_free(r);
-				keep = 0;
-			} else {
-				keep = jv_get_kind(r) != JV_KIND_INVALID && jv_get_kind(r) != JV_KIND_FALSE &&
-				    jv_get_kind(r) != JV_KIND_NULL;
-				jv_free(r);
+			int t = vc_jq_test(ctx, jq, text, (size_t)len, jqerr, sizeof jqerr);
+			if (t < 0) {
+				rc = -1;
+				ctx->audit_failure = 1;
+				break;
 			}
+			/* Like jq: an error skips that row.  Say it once, count the rest. */
+			if (t == 2 && werrors++ == 0)
+				snprintf(wfirst, sizeof wfirst, "row %lld: %s", (long long)rowno, jqerr);
+			keep = t == 1;
 		}
 		if (!keep)
 			continue;
@@ -650,7 +627,7 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 			limit--;
 	}
 	sqlite3_finalize(q);
-	jq_teardown(&jq);
+	vc_jq_close(jq);
 	if (werrors > 0)
 		vc_bad(ctx, "--where failed on %lld row%s, skipped (first: %s)", (long long)werrors,
 		    werrors == 1 ? "" : "s", wfirst);

@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+#include "json/jqprog.h"
 #include "json/jsonl.h"
 #include "auth.h"
 #include "ops/ops.h"
@@ -870,6 +871,11 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	char **words;
 	int nwords = 0, used = 0, rc = 0, i, status;
 	jv args, out = jv_invalid();
+
+	/* A caller's jq program runs in this same executable, started again
+	 * (json/jqprog.h). */
+	if (argc == 2 && strcmp(argv[1], VC_JQ_CHILD_ARG) == 0)
+		return vc_jq_child_main();
 
 	vc_ctx_init(&ctx);
 	if ((words = calloc((size_t)argc + 1, sizeof *words)) == NULL)

@@ -105,6 +105,8 @@ struct vc_ctx {
 	jv audit_details;               /* object or invalid */
 	int audited;                    /* the handler wrote its own record */
 	int denied;                     /* audit authz.denied (cross-tenant id) */
+	int audit_failure;              /* audit this failure of a read too (a
+	                                 * caller's program refused or stopped) */
 	int retry_after;                /* seconds, with VC_ERATE / VC_ETEMP */
 
 	/*

@@ -860,7 +860,7 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 	*out = jv_invalid();
 	ctx->err = 0;
 	ctx->errmsg[0] = '\0';
-	ctx->audited = ctx->denied = 0;
+	ctx->audited = ctx->denied = ctx->audit_failure = 0;
 	if (!(op->flags & VC_OP_PUBLIC) && ctx->who.actor == VC_ACTOR_ANON) {
 		jv_free(args);
 		return vc_fail(ctx, VC_EAUTH, "authentication required");
@@ -912,8 +912,8 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
 	if (ctx->denied)
 		audit_alone(ctx, audit_tenant(ctx), "authz.denied", "denied", op->name, jv_invalid());
-	else if ((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_NOSTORE) &&
-	    !ctx->audited && err_saved != VC_EUSAGE && err_saved != VC_ETEMP)
+	else if (((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_NOSTORE) &&
+	    !ctx->audited && err_saved != VC_EUSAGE && err_saved != VC_ETEMP) || ctx->audit_failure)
 		audit_alone(ctx, audit_tenant(ctx), op->name, err_saved == VC_EPERM ? "denied" : "failure",
 		    ctx->audit_reason[0] ? ctx->audit_reason : msg, jv_copy(ctx->audit_details));
 	ctx->err = err_saved;

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -497,6 +498,26 @@ time_test(const struct vc_sg_m *m, const struct vc_sg_sv *sv)
 	return (double)v == m->num;
 }
 
+/*
+ * A rule's regular expression is a caller's program too (rules come from
+ * files today, from uploads tomorrow): every match runs with limits, so a
+ * catastrophic pattern costs at most RE_MATCH_LIMIT steps per value and
+ * then counts as no match.  PCRE2's own default is ten times higher.
+ */
+#define RE_MATCH_LIMIT 1000000
+#define RE_DEPTH_LIMIT 10000
+static pcre2_match_context *re_mctx;
+static pthread_once_t re_once = PTHREAD_ONCE_INIT;
+
+static void
+re_limits(void)
+{
+	if ((re_mctx = pcre2_match_context_create(NULL)) != NULL) {
+		pcre2_set_match_limit(re_mctx, RE_MATCH_LIMIT);
+		pcre2_set_depth_limit(re_mctx, RE_DEPTH_LIMIT);
+	}
+}
+
 static int
 re_test(struct vc_sg_ev *ev, const struct vc_sg_m *m, const struct vc_sg_sv *sv)
 {
@@ -506,7 +527,12 @@ re_test(struct vc_sg_ev *ev, const struct vc_sg_m *m, const struct vc_sg_sv *sv)
 		ev->oom = 1;
 		return 0;
 	}
-	rc = pcre2_match(m->re, (PCRE2_SPTR)sv->s, sv->n, 0, 0, ev->md, NULL);
+	pthread_once(&re_once, re_limits);
+	if (re_mctx == NULL) {
+		ev->oom = 1;
+		return 0;
+	}
+	rc = pcre2_match(m->re, (PCRE2_SPTR)sv->s, sv->n, 0, 0, ev->md, re_mctx);
 	return rc >= 0;
 }
 

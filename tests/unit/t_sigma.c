@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sigma/sigma.h"
@@ -468,6 +469,19 @@ t_regex(void)
 	is_int(m("sel:\n  CommandLine|re: 'a*b'\ncondition: sel", "{\"CommandLine\":\"xb\"}"), 1,
 	    "re values are not globs: * is a quantifier");
 	is_int(m("sel:\n  CommandLine|re: '\\bone\\b'\ncondition: sel", ev), 1, "\\b");
+	{
+		/* Catastrophic backtracking: bounded, then no match (and no hang). */
+		char evil[256];
+		struct timespec a, b;
+		int r;
+		snprintf(evil, sizeof evil, "{\"CommandLine\":\"%s!\"}",
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		r = m("sel:\n  CommandLine|re: '^(a|aa)+$'\ncondition: sel", evil);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		is_int(r, 0, "an exponential pattern stops at the match limit: no match");
+		ok(b.tv_sec - a.tv_sec < 60, "... and returns (without a limit it would run for hours)");
+	}
 	is_int(m("sel:\n  CommandLine|re|contains: 'TWO'\ncondition: sel", ev), 1, "re|contains changes nothing");
 	is_int(m("sel:\n  ProcessId|re: '^40\\d+$'\ncondition: sel", "{\"ProcessId\":4017}"), 1,
 	    "re on a number's text");

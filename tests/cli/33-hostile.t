@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# vc-serve under hostile input (issue 9): a caller's jq program never
+# crashes, hangs, reads files or the environment of the server; each
+# refused or stopped program is a 400/422 with a clear message and an
+# audit record, and the server goes on answering.
+. "$(dirname "$0")/lib.sh"
+
+PW='sturdy tuna lantern'
+# req CURL-ARGS...: one request; sets $code and $body.
+req() {
+	code=$(curl -s --max-time 60 -o "$T/b" -w '%{http_code}' "$@")
+	body=$(cat "$T/b")
+}
+json() { printf '%s\n' "$body" | jq -r "$1" 2>/dev/null; }
+# rows TOKEN WHERE: GET the artifact's rows with ?where=WHERE (encoded).
+rows() {
+	req -G -H "Authorization: Bearer $1" --data-urlencode "where=$2" "$B/api/artifacts/$ART/rows"
+}
+health() { curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$B/health"; }
+
+init_store
+for u in "vic viewer" "ann analyst"; do
+	set -- $u
+	printf '%s\n' "$PW" | vc-auth user create "$1" --role "$2" --password-stdin > /dev/null
+done
+printf '%s\n' '{"Name":"evil.exe","n":1}' '{"Name":"calc.exe","n":2}' '{"Name":"x","n":"three"}' > "$T/rows.jsonl"
+ANN=$(login_as ann "$PW")
+VIC=$(login_as vic "$PW")
+run env VC_TOKEN="$ANN" vc-case artifact import --name Test.Rows "$T/rows.jsonl" -o jsonl
+ART=$(jqr .id)
+is "$rc" 0 "an artifact of three rows"
+
+# The secrets a program must never reach.
+mkdir -p "$T/lib"
+echo '{"secret": "file-secret-4711"}' > "$T/lib/secret.json"
+SP=$(free_port)
+B=http://127.0.0.1:$SP
+SOME_SECRET=env-secret-0815 vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP" --workers 2 2> "$T/serve.log" &
+echo $! >> "$T/pids"
+i=0
+while [ $i -lt 100 ] && ! grep -q 'listening on' "$T/serve.log" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+like "$(cat "$T/serve.log")" "listening on $B" "vc-serve is up"
+
+rows "$VIC" '.Name == "evil.exe"'
+is "$code:$(json '.items | length'):$(json '.items[0].Name')" "200:1:evil.exe" "a plain where= works for a viewer"
+rows "$VIC" '.n + 1 > 0'
+is "$code:$(json '.items | length')" "200:2" "a row on which the program fails is skipped, as jq does"
+
+# Each program that broke the server before.
+rows "$VIC" 'import "x" as $s; true'
+is "$code:$(json .error)" "400:bad_request" "import: refused before it runs (it aborted the server)"
+like "$(json .message)" "'import' is not allowed" "... saying which word"
+is "$(health)" 200 "... and the server answers"
+rows "$VIC" 'error($ENV.SOME_SECRET)'
+is "$code" 400 "error(\$ENV.SOME_SECRET): refused"
+unlike "$body" "env-secret-0815" "... the server's environment is not in the answer"
+rows "$VIC" "import \"secret\" as \$s {search:\"$T/lib\"}; error(\$s|tostring)"
+is "$code" 400 "import of a JSON file from the server's disk: refused"
+unlike "$body" "file-secret-4711" "... the file is not in the answer"
+rows "$VIC" 'env | tostring | test("0815")'
+is "$code" 400 "env: refused"
+rows "$VIC" 'reduce range(300000) as $i (null; [.]) | false'
+is "$code:$(json .error)" "422:invalid" "a nesting that overflowed the server's stack: 422"
+like "$(json .message)" "^--where: the program" "... saying the program was stopped"
+is "$(health)" 200 "... and the server answers"
+
+# Endless loops: each stopped at its deadline; /health meanwhile.
+t0=$(date +%s)
+rows "$VIC" 'until(false; .)' &
+p1=$!
+rows "$VIC" 'until(false; .)' &
+p2=$!
+sleep 1
+is "$(health)" 200 "two endless programs on both workers: /health answers within 5 s"
+wait $p1 $p2
+rows "$VIC" 'until(false; .)'
+is "$code:$(json .error)" "422:invalid" "an endless loop: 422"
+like "$(json .message)" "took longer than 2000 ms on row 1" "... stopped at its deadline"
+ok $([ $(( $(date +%s) - t0 )) -lt 60 ]; echo $?) "... within a minute for all three"
+rows "$VIC" '.Name == "calc.exe"'
+is "$code:$(json '.items[0].Name')" "200:calc.exe" "the workers are free again"
+
+# Every refused or stopped program is in the audit log.
+run vc-auth audit list --action artifacts.rows -o jsonl
+X
+	"seven refused or stopped programs, seven audit records"
+like "$(printf '%s\n' "$out" | jq -r .reason)" "'import' is not allowed" "... with the reason"
+
+# The command line: the same checks, the same limits.
+run env VC_TOKEN="$VIC" SOME_SECRET=env-secret-0815 vc-case artifact rows "$ART" --where 'error($ENV.SOME_SECRET)'
+is "$rc" 64 "vc-case artifact rows --where with \$ENV: exit 64"
+unlike "$out$err" "env-secret-0815" "... nothing of the environment"
+run env VC_TOKEN="$VIC" vc-case artifact rows "$ART" --where 'reduce range(300000) as $i (null; [.]) | false'
+is "$rc" 65 "a program that crashes its process: exit 65, this one survives"
+run env VC_TOKEN="$VIC" vc-case artifact rows "$ART" --where '.Name == "evil.exe"' -o jsonl
+is "$rc:$(jqr .Name)" "0:evil.exe" "a plain --where works"
+done_testing
