@@ -1770,8 +1770,8 @@ args_merge(jv *args, jv add, const struct vc_op *op, int in_url, char *why, size
 		if (jv_object_has(jv_copy(*args), jv_copy(k))) {
 			set_why(why, whylen, "'%.64s' given twice", name);
 			rc = -1;
-		} else if (p != NULL && in_url && (p->flags & VC_P_SECRET)) {
-			/* URLs end up in logs and browser history. */
+		} else if (p != NULL && in_url && (p->flags & (VC_P_SECRET | VC_P_CREDS))) {
+			/* URLs end up in logs and browser history: no password, no token. */
 			set_why(why, whylen, "'%.64s' must be sent in the request body", name);
 			rc = -1;
 		}

@@ -87,6 +87,13 @@ X
 	"seven refused or stopped programs, seven audit records"
 like "$(printf '%s\n' "$out" | jq -r .reason)" "'import' is not allowed" "... with the reason"
 
+# Credentials never travel in a URL (they end up in logs and history).
+req -X POST "$B/api/auth/refresh?refresh_token=vcr_not_a_real_token"
+is "$code:$(json .error)" "400:bad_request" "POST /api/auth/refresh?refresh_token=...: refused"
+like "$(json .message)" "'refresh_token' must be sent in the request body" "... saying where it belongs"
+req -X POST "$B/api/auth/logout?refresh_token=vcr_not_a_real_token"
+is "$code" 400 "... and for logout"
+
 # The command line: the same checks, the same limits.
 run env VC_TOKEN="$VIC" SOME_SECRET=env-secret-0815 vc-case artifact rows "$ART" --where 'error($ENV.SOME_SECRET)'
 is "$rc" 64 "vc-case artifact rows --where with \$ENV: exit 64"
