@@ -120,6 +120,80 @@ word(struct sc *s, const char *w, size_t n)
 	return 0;
 }
 
+static int
+hexv(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/*
+ * Does the raw text of a member name (between its quotes, with escapes)
+ * spell want?  Decodes as it compares, so that "Client\u0049d" is
+ * ClientId for us as it is for jq and the scorer.  The name was already
+ * checked by str().
+ */
+static int
+key_eq(const char *k, size_t kl, const char *want)
+{
+	const unsigned char *w = (const unsigned char *)want;
+	size_t i = 0;
+
+	while (i < kl) {
+		unsigned char out[4];
+		int n = 1;
+		if (k[i] != '\\') {
+			out[0] = (unsigned char)k[i++];
+		} else {
+			char e = k[i + 1];
+			i += 2;
+			switch (e) {
+			case 'b': out[0] = '\b'; break;
+			case 'f': out[0] = '\f'; break;
+			case 'n': out[0] = '\n'; break;
+			case 'r': out[0] = '\r'; break;
+			case 't': out[0] = '\t'; break;
+			case 'u': {
+				unsigned long cp = (unsigned long)(hexv(k[i]) << 12 | hexv(k[i + 1]) << 8 |
+				    hexv(k[i + 2]) << 4 | hexv(k[i + 3]));
+				i += 4;
+				if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= kl && k[i] == '\\' && k[i + 1] == 'u') {
+					unsigned long lo = (unsigned long)(hexv(k[i + 2]) << 12 | hexv(k[i + 3]) << 8 |
+					    hexv(k[i + 4]) << 4 | hexv(k[i + 5]));
+					if (lo >= 0xdc00 && lo < 0xe000) {
+						cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+						i += 6;
+					}
+				}
+				if (cp < 0x80)
+					out[0] = (unsigned char)cp;
+				else if (cp < 0x800) {
+					out[0] = (unsigned char)(0xc0 | cp >> 6);
+					out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+					n = 2;
+				} else if (cp < 0x10000) {
+					out[0] = (unsigned char)(0xe0 | cp >> 12);
+					out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+					out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+					n = 3;
+				} else {
+					out[0] = (unsigned char)(0xf0 | cp >> 18);
+					out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+					out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+					out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+					n = 4;
+				}
+				break;
+			}
+			default: out[0] = (unsigned char)e; break;     /* " \ / */
+			}
+		}
+		for (int j = 0; j < n; j++)
+			if (*w == '\0' || *w++ != out[j])
+				return 0;
+	}
+	return *w == '\0';
+}
+
 /*
  * The scanner.  fields: members of a top-level object to find; each: the
  * callback for every element of a top-level array (nonzero stops: the
@@ -247,10 +321,11 @@ member:
 			const char *k = s.p + 1;
 			if (str(&s, &esc) != 0)
 				goto fail;
-			if (depth == 1 && !esc) {
+			if (depth == 1) {
 				size_t kl = (size_t)(s.p - 1 - k);
 				for (int i = 0; i < nfields; i++)
-					if (strlen(fields[i].key) == kl && memcmp(fields[i].key, k, kl) == 0)
+					if (esc ? key_eq(k, kl, fields[i].key) :
+					    strlen(fields[i].key) == kl && memcmp(fields[i].key, k, kl) == 0)
 						field = i;
 			}
 		}

@@ -15,7 +15,8 @@
 #define VC_JSCAN_DEPTH 512
 
 struct vc_jscan_field {
-	const char *key;        /* in: a top-level member name (no escapes) */
+	const char *key;        /* in: a top-level member name, UTF-8; in the
+	                         * text it may be written with escapes */
 	const char *val;        /* out: its raw value text, or NULL when absent */
 	size_t len;
 	char kind;              /* out: 's' string, 'n' number, 'o', 'a', 't', 'f', 'z' null */

@@ -94,6 +94,14 @@ like "$(json .message)" "'refresh_token' must be sent in the request body" "... 
 req -X POST "$B/api/auth/logout?refresh_token=vcr_not_a_real_token"
 is "$code" 400 "... and for logout"
 
+# A member name written with escapes is the same name for host attribution
+# as for jq and the scorer.
+printf '%s\n' '{"Client\u0049d":"C.00000000000000e5","F\u0071dn":"esc.example","Name":"a.exe"}' > "$T/esc.jsonl"
+run env VC_TOKEN="$ANN" vc-case artifact import --name Test.Escaped "$T/esc.jsonl" -o jsonl
+is "$rc" 0 "rows whose names are written with \\u escapes import"
+run env VC_TOKEN="$VIC" vc-hosts list --client-id C.00000000000000e5 -o jsonl
+is "$(jqr .fqdn)" "esc.example" "... and are attributed to their host (Client\\u0049d is ClientId)"
+
 # The command line: the same checks, the same limits.
 run env VC_TOKEN="$VIC" SOME_SECRET=env-secret-0815 vc-case artifact rows "$ART" --where 'error($ENV.SOME_SECRET)'
 is "$rc" 64 "vc-case artifact rows --where with \$ENV: exit 64"

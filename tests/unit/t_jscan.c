@@ -93,6 +93,16 @@ main(void)
 		r = vc_jscan(s, strlen(s), f, 2, NULL, NULL);
 		ok(r == 'o' && f[0].val == NULL, "absent member is NULL");
 		ok(f[1].val && f[1].len == 12 && f[1].kind == 'o', "object value spans its braces (%zu)", f[1].len);
+		/* Names written with escapes are the same names, as for jq. */
+		s = "{\"Client\\u0049d\":\"C.2\",\"F\\u0071dn\":1}";
+		r = vc_jscan(s, strlen(s), f, 2, NULL, NULL);
+		ok(r == 'o' && f[0].val && f[0].len == 5 && memcmp(f[0].val, "\"C.2\"", 5) == 0,
+		    "\"Client\\u0049d\" is ClientId");
+		ok(f[1].val && f[1].len == 1, "\"F\\u0071dn\" is Fqdn");
+		s = "{\"ClientI\\\"d\":\"x\",\"\\u0043\\u006c\\u0069entId\":\"C.3\"}";
+		r = vc_jscan(s, strlen(s), f, 2, NULL, NULL);
+		ok(r == 'o' && f[0].val && memcmp(f[0].val, "\"C.3\"", 5) == 0,
+		    "an escaped quote is not the name; several escapes are");
 	}
 
 	/* Elements of a top-level array, as raw text. */
