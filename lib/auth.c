@@ -600,27 +600,39 @@ throttle_key(const char *name, char *key, size_t n)
 	key[i] = '\0';
 }
 
-/* Seconds this name must still wait before a login is even tried. */
-static int64_t
-throttle_wait(vc_ctx *ctx, const char *key)
+/*
+ * Reserve one attempt for key before any password is checked: in one
+ * short write transaction, refuse when the key is locked (*wait gets the
+ * seconds left), else count the attempt as a failure in advance, locking
+ * the key from the sixth failure in a row on (2^(n-5) s, at most
+ * THROTTLE_MAX_DELAY).  A success deletes the row, and with it the
+ * advance.  Guesses sent in parallel are counted before the slow hash,
+ * so at most THROTTLE_FREE + 1 of them are ever checked.  Returns 0,
+ * VC_ERATE, or a store error.
+ */
+static int
+throttle_reserve(vc_ctx *ctx, const char *key, int64_t *wait)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT locked_until FROM auth_throttle WHERE name = ?1", "s", key);
-	int64_t until = 0, now = vc_now(ctx);
+	int64_t now = vc_now(ctx), until = 0;
+	sqlite3_stmt *q;
+	int rc;
 
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
+	*wait = 0;
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	q = vc_sql(ctx, "SELECT locked_until FROM auth_throttle WHERE name = ?1", "s", key);
+	if (q == NULL)
+		goto fail;
+	if ((rc = vc_sql_step(ctx, q)) == 1)
 		until = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
-	return until > now ? until - now : 0;
-}
-
-/* Count one failure; from the sixth in a row on, the name must wait. */
-static void
-throttle_fail(vc_ctx *ctx, const char *key)
-{
-	int64_t now = vc_now(ctx);
-
-	if (vc_tx_begin(ctx) != 0)
-		return;
+	if (rc < 0)
+		goto fail;
+	if (until > now) {
+		vc_tx_rollback(ctx);
+		*wait = until - now;
+		return VC_ERATE;
+	}
 	if (vc_sql_exec(ctx, "INSERT INTO auth_throttle (name, failures, last_failure_at)"
 	    " VALUES (?1, 1, ?2) ON CONFLICT (name) DO UPDATE SET"
 	    " failures = CASE WHEN last_failure_at < ?2 - ?3 THEN 1 ELSE failures + 1 END,"
@@ -628,6 +640,25 @@ throttle_fail(vc_ctx *ctx, const char *key)
 	    vc_sql_exec(ctx, "UPDATE auth_throttle SET locked_until = ?2 + MIN(?3,"
 	    " (1 << MIN(failures - ?4, 20))) WHERE name = ?1 AND failures > ?4", NULL, "siii",
 	    key, now, (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE) != 0 ||
+	    vc_tx_commit(ctx) != 0)
+		goto fail;
+	return 0;
+fail:
+	vc_tx_rollback(ctx);
+	return ctx->err ? ctx->err : VC_EINTERNAL;
+}
+
+/* After a failed check: the lock, if any, runs from now, not from the
+ * reservation before the slow hash. */
+static void
+throttle_relock(vc_ctx *ctx, const char *key)
+{
+	if (vc_tx_begin(ctx) != 0)
+		return;
+	if (vc_sql_exec(ctx, "UPDATE auth_throttle SET last_failure_at = ?2, locked_until = CASE"
+	    " WHEN failures > ?4 THEN ?2 + MIN(?3, (1 << MIN(failures - ?4, 20))) ELSE locked_until END"
+	    " WHERE name = ?1", NULL, "siii",
+	    key, vc_now(ctx), (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE) != 0 ||
 	    vc_tx_commit(ctx) != 0)
 		vc_tx_rollback(ctx);
 }
@@ -652,11 +683,13 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	copy(ctx->who.username, sizeof ctx->who.username, name);
 	throttle_key(name, key, sizeof key);
 	/* Throttled names (known or not) wait before any password is tried. */
-	if ((wait = throttle_wait(ctx, key)) > 0) {
+	if ((rc = throttle_reserve(ctx, key, &wait)) == VC_ERATE) {
 		ctx->retry_after = (int)wait;
 		copy(ctx->audit_reason, sizeof ctx->audit_reason, "throttled after repeated failures");
 		return vc_fail(ctx, VC_ERATE, "too many failed logins: retry in %lld s", (long long)wait);
 	}
+	if (rc != 0)
+		return rc;
 	found = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.username = ?1",
 	    "s", name), &u);   /* unscoped: a login names no tenant; usernames are global */
 	if (found < 0)
@@ -673,7 +706,7 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 			copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
 			copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
 		}
-		throttle_fail(ctx, key);
+		throttle_relock(ctx, key);
 		return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
 	}
 	if (rehash && (rc = vc_password_hash(ctx, pw, newhash)) != 0)

@@ -32,6 +32,19 @@ is "$(sqlite3 "$VC_DB" "SELECT locked_until - last_failure_at FROM auth_throttle
 run_in "$ROOT_PW" vc-auth login NoSuchUser --password-stdin
 is "$rc" 75 "the same name in other case is the same counter"
 
+# Guesses sent in parallel: each is counted before its slow hash, so at most
+# six are ever checked (the check came before the hash and the count after
+# it, so all twelve used to be checked).
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	( printf '%s\n' 'not the password!' | vc-auth login racer --password-stdin > /dev/null 2>&1
+	  echo $? > "$T/race.$i" ) &
+done
+wait
+checked=$(cat "$T"/race.* | grep -c '^77$')
+throttled=$(cat "$T"/race.* | grep -c '^75$')
+is "$((checked + throttled))" 12 "twelve parallel guesses: each refused (checked, or throttled)"
+ok $([ "$checked" -le 6 ]; echo $?) "... at most six of them checked ($checked), the rest throttled ($throttled)"
+
 # The delay doubles and is capped at 15 minutes.
 sqlite3 "$VC_DB" "UPDATE auth_throttle SET failures = 40, locked_until = 0 WHERE name = 'nosuchuser'"
 fail nosuchuser
