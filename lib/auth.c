@@ -178,10 +178,12 @@ add_detail(vc_ctx *ctx, const char *key, jv v)
 	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
 }
 
+/* The user id of tenant tenant_id, as shown; both come from a scoped find. */
 static int
-user_json(vc_ctx *ctx, const char *id, jv *out)
+user_json(vc_ctx *ctx, const char *tenant_id, const char *id, jv *out)
 {
-	return vc_sql_one(ctx, vc_sql(ctx, USER_JSON " WHERE u.id = ?1", "s", id), "user", out);
+	return vc_sql_one(ctx, vc_sql(ctx, USER_JSON " WHERE u.tenant_id = ?1 AND u.id = ?2",
+	    "ss", tenant_id, id), "user", out);
 }
 
 /* Revoke every refresh family of a user and invalidate access tokens. */
@@ -351,7 +353,7 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 	    role, vc_arg_str(args, "password"), uid)) != 0)
 		return rc;
 	add_detail(ctx, "role", jv_string(role));
-	return user_json(ctx, uid, out);
+	return user_json(ctx, tid, uid, out);
 }
 
 int
@@ -385,7 +387,7 @@ vc_op_user_show(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = find_user(ctx, vc_arg_str(args, "id"), &u)) != 0)
 		return rc;
-	return user_json(ctx, u.id, out);
+	return user_json(ctx, u.tenant_id, u.id, out);
 }
 
 /* Rules every change of another account obeys. */
@@ -442,7 +444,7 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 	}
 	if (revoke && (rc = revoke_sessions(ctx, &u)) != 0)
 		return rc;
-	return user_json(ctx, u.id, out);
+	return user_json(ctx, u.tenant_id, u.id, out);
 }
 
 static int
@@ -464,7 +466,7 @@ set_disabled(vc_ctx *ctx, jv args, jv *out, int disabled)
 		return rc;
 	if (disabled && (rc = revoke_sessions(ctx, &u)) != 0)
 		return rc;
-	return user_json(ctx, u.id, out);
+	return user_json(ctx, u.tenant_id, u.id, out);
 }
 
 int
@@ -512,7 +514,7 @@ vc_op_register(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
 	    "viewer", vc_arg_str(args, "password"), uid)) != 0)
 		return rc;
-	return user_json(ctx, uid, out);
+	return user_json(ctx, tid, uid, out);
 }
 
 /* ---- sessions --------------------------------------------------------- */

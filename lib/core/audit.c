@@ -162,6 +162,7 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 	 * unverifiable for good, and an altered head would be sealed in.
 	 */
 	r.f[F_CHAIN] = tenant_id ? tenant_id : "";
+	/* unscoped: the chain is the tenant's own (its id, '' for the platform) */
 	q = vc_sql(ctx, SELECT_REC " WHERE chain = ?1 ORDER BY id DESC LIMIT 1", "s", r.f[F_CHAIN]);
 	if (q == NULL)
 		goto fail;
@@ -193,6 +194,7 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 	sqlite3_finalize(q);
 	if (rc < 0)
 		goto fail;
+	/* unscoped: record ids are one sequence over every chain */
 	q = vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM audit_logs", "");
 	if (q == NULL || vc_sql_step(ctx, q) != 1) {
 		sqlite3_finalize(q);
@@ -436,8 +438,8 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0) {
-		/* unscoped: existence check only, to audit a cross-tenant attempt */
 		if (tenant != NULL) {
+			/* unscoped: existence check only, to audit a cross-tenant attempt */
 			q = vc_sql(ctx, "SELECT 1 FROM audit_logs WHERE id = ?1", "i", (int64_t)id);
 			if (q != NULL && vc_sql_step(ctx, q) == 1)
 				vc_deny_audit(ctx, "audit", ids);
@@ -465,6 +467,8 @@ vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out)
 	if (scope(ctx, args, &tenant) != 0)
 		return ctx->err;
 	heads = jv_object();
+	/* unscoped: the audit chain's own verification; the chain is named by
+	 * the caller's tenant id, every chain only for the superadmin */
 	q = vc_sql(ctx, SELECT_REC " WHERE (?1 IS NULL OR chain = ?1) ORDER BY id", "s", tenant);
 	if (q == NULL) {
 		jv_free(heads);

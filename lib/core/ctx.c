@@ -75,14 +75,16 @@ vc_role_parse(const char *s)
 	return -1;
 }
 
-void
+int
 vc_ctx_init(vc_ctx *ctx)
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->audit_details = jv_invalid();
 	ctx->bad_list = jv_invalid();
+	/* Not abort(): lib/ never ends the process (see vc.h). */
 	if (sodium_init() < 0)
-		abort();    /* no entropy source: nothing here is safe */
+		return vc_fail(ctx, VC_EINTERNAL, "cannot initialise libsodium (no entropy source)");
+	return 0;
 }
 
 void

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "schema.h"
@@ -186,6 +187,10 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 
 	if (ctx->store != NULL)
 		return 0;
+	/* Ids and tokens are drawn from libsodium's generator: without it
+	 * (vc_ctx_init said why) nothing may be written. */
+	if (sodium_init() < 0)
+		return vc_fail(ctx, VC_EINTERNAL, "cannot initialise libsodium (no entropy source)");
 	if ((st = calloc(1, sizeof *st)) == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	if ((rc = vc_store_path(ctx, path, st->path, sizeof st->path)) != 0 ||

@@ -133,7 +133,12 @@ struct vc_ctx {
 
 enum { VC_FRONT_CLI = 0, VC_FRONT_HTTP = 1 };
 
-void vc_ctx_init(vc_ctx *ctx);
+/*
+ * 0, or VC_EINTERNAL when libsodium cannot start (no entropy source).
+ * lib/ never ends the process for it: opening a store, loading a key and
+ * hashing a password check again and fail with that error.
+ */
+int vc_ctx_init(vc_ctx *ctx);
 void vc_ctx_release(vc_ctx *ctx);   /* closes the store, frees audit_details */
 /* Forget everything of the last request (principal, audit notes, streams,
  * errors) but keep the open store and the clock: for servers. */
