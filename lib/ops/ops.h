@@ -4,6 +4,8 @@
  * CLI verb, its HTTP route, the least role allowed and its handler.  The
  * vc-* binaries dispatch through it, vc-serve routes through it, and the
  * OpenAPI document, the completions and the role tests are made from it.
+ * table.c holds the table (data only), dispatch.c finds and runs an
+ * operation, openapi.c describes the service.
  *
  * A handler is   int fn(vc_ctx *ctx, jv args, jv *out)
  * args is an object (borrowed: the handler must not free it); *out gets a
@@ -89,7 +91,13 @@ const struct vc_op *vc_op_route(const char *method, const char *path,
  */
 int vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out);
 
-/* The OpenAPI 3.0 document made from the table. */
+/* The OpenAPI 3.0 document made from the table (openapi.c). */
 jv vc_openapi(void);
+
+/* vc-serve's operations about itself, beside the document they point to
+ * (openapi.c): the index ("/"), /health and /openapi.json. */
+int vc_op_index(vc_ctx *ctx, jv args, jv *out);
+int vc_op_health(vc_ctx *ctx, jv args, jv *out);
+int vc_op_openapi(vc_ctx *ctx, jv args, jv *out);
 
 #endif
