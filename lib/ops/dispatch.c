@@ -13,7 +13,7 @@
 #include "ops/ops.h"
 #include "core/store.h"
 
-static const struct vc_param p_none[] = { { NULL, 0, 0, NULL, NULL, NULL } };
+static const struct vc_param p_none[] = { { .name = NULL } };
 
 const struct vc_op *
 vc_op_by_name(const char *name)
