@@ -50,7 +50,8 @@ enum {
 	VC_OP_NOSTORE = 1 << 4, /* runs before a store exists (init) */
 	VC_OP_RAW = 1 << 5,     /* handler manages its own transactions */
 	VC_OP_SECRET_OUT = 1 << 6, /* output carries a secret: Cache-Control, no log */
-	VC_OP_INPUT = 1 << 7    /* reads JSONL: CLI FILE operand or stdin; HTTP body */
+	VC_OP_INPUT = 1 << 7,   /* reads JSONL: CLI FILE operand or stdin; HTTP body */
+	VC_OP_CREATES = 1 << 8  /* HTTP: makes a record, answers 201 Created (a POST) */
 };
 
 struct vc_op {

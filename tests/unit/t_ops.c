@@ -135,6 +135,11 @@ main(void)
 		}
 		ok(!dup, "%s: name, verb and route are unique", a->name);
 		ok(a->summary && *a->summary && a->fn, "%s: has a summary and a handler", a->name);
+		/* vc-serve answers 201 for the flag alone: it must be a write
+		 * that has a POST route. */
+		if (a->flags & VC_OP_CREATES)
+			ok((a->flags & VC_OP_WRITE) && a->method && strcmp(a->method, "POST") == 0,
+			    "%s: creates, so it is a write op with a POST route", a->name);
 		for (const struct vc_param *p = a->params; p && p->name; p++) {
 			ok(p->help && *p->help && (p->meta != NULL || p->type == VC_T_BOOL),
 			    "%s: parameter %s is documented", a->name, p->name);
