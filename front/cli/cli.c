@@ -76,7 +76,9 @@ vc_cli_synopsis(FILE *f, const struct vc_op *op)
 {
 	char o[64];
 
-	fprintf(f, "%s%s%s", op->tool, op->verb[0] ? " " : "", op->verb);
+	fputs(op->tool, f);
+	if (!(op->flags & VC_OP_DEFAULT))
+		fprintf(f, " %s", op->verb);
 	for (const struct vc_param *p = op->params; p && p->name; p++)
 		if ((p->flags & VC_P_POS) && !(p->flags & VC_P_HTTP))
 			fprintf(f, (p->flags & VC_P_REQ) ? " %s" : " [%s]", p->meta);
@@ -100,7 +102,7 @@ usage(FILE *f, const char *tool)
 {
 	fprintf(f, "usage: %s [--db PATH] [-o jsonl|json|table] [--json-errors] COMMAND [ARGS]\n", tool);
 	for (const struct vc_op *op = vc_ops; op->name; op++)
-		if (op->verb && strcmp(op->tool, tool) == 0) {
+		if (vc_op_cli(op) && strcmp(op->tool, tool) == 0) {
 			fputs("       ", f);
 			vc_cli_synopsis(f, op);
 		}
@@ -148,20 +150,20 @@ completions(FILE *f, const char *shell)
 		for (int t = 0; tools[t]; t++) {
 			int any = 0;
 			for (const struct vc_op *op = vc_ops; op->name; op++)
-				any |= op->verb && op->verb[0] && strcmp(op->tool, tools[t]) == 0;
+				any |= op->verb != NULL && strcmp(op->tool, tools[t]) == 0;
 			if (!any)
 				continue;
 			fprintf(f, "\t%s)\n\t\tverbs=\"", tools[t]);
 			for (const struct vc_op *op = vc_ops; op->name; op++) {
 				const char *sp;
-				if (!op->verb || !op->verb[0] || strcmp(op->tool, tools[t]) != 0)
+				if (op->verb == NULL || strcmp(op->tool, tools[t]) != 0)
 					continue;
 				sp = strchr(op->verb, ' ');
 				fprintf(f, "%.*s ", sp ? (int)(sp - op->verb) : (int)strlen(op->verb), op->verb);
 			}
 			fprintf(f, "\"\n\t\tcase \"$w1 $w2\" in\n");
 			for (const struct vc_op *op = vc_ops; op->name; op++) {
-				if (!op->verb || !op->verb[0] || strcmp(op->tool, tools[t]) != 0)
+				if (op->verb == NULL || strcmp(op->tool, tools[t]) != 0)
 					continue;
 				fprintf(f, "\t\t\"%s\"*) opts=\"", op->verb);
 				for (const struct vc_param *p = op->params; p && p->name; p++)
@@ -196,7 +198,7 @@ completions(FILE *f, const char *shell)
 		for (int t = 0; tools[t]; t++) {
 			fprintf(f, "%s)\n\tverbs=(", tools[t]);
 			for (const struct vc_op *op = vc_ops; op->name; op++)
-				if (op->verb && op->verb[0] && strcmp(op->tool, tools[t]) == 0)
+				if (op->verb != NULL && strcmp(op->tool, tools[t]) == 0)
 					fprintf(f, "'%s:%s' ", op->verb, op->summary);
 			fprintf(f, ") ;;\n");
 		}
@@ -206,7 +208,7 @@ completions(FILE *f, const char *shell)
 		fprintf(f, "# fish completion for VelociCompanion (generated from the operation table)\n");
 		for (const struct vc_op *op = vc_ops; op->name; op++) {
 			const char *sp;
-			if (!op->verb || !op->verb[0])
+			if (op->verb == NULL)
 				continue;
 			sp = strchr(op->verb, ' ');
 			fprintf(f, "complete -c %s -n '__fish_use_subcommand' -a '%.*s' -d '%s'\n",
@@ -799,6 +801,8 @@ static int
 parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **argv, jv *args)
 {
 	const struct vc_param *pos = op->params;
+	/* Messages begin with the command; the default command has no verb. */
+	const char *verb = op->verb ? op->verb : "";
 	int rc = 0;
 
 	for (int i = 0; i < argc && rc == 0; i++) {
@@ -815,13 +819,13 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 			const struct vc_param *p;
 			snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a - 2) : (int)strlen(a + 2), a + 2);
 			if ((p = find_opt(op, name)) == NULL)
-				return vc_fail(ctx, VC_EUSAGE, "%s: unknown option --%s", op->verb, name);
+				return vc_fail(ctx, VC_EUSAGE, "%s: unknown option --%s", verb, name);
 			if (p->type == VC_T_BOOL && eq == NULL) {
 				*args = jv_object_set(*args, jv_string(p->name), jv_true());
 				continue;
 			}
 			if (eq == NULL && i + 1 >= argc)
-				return vc_fail(ctx, VC_EUSAGE, "%s: --%s needs a value", op->verb, name);
+				return vc_fail(ctx, VC_EUSAGE, "%s: --%s needs a value", verb, name);
 			if (p->flags & VC_P_MULTI) {
 				jv cur = jv_object_get(jv_copy(*args), jv_string(p->name));
 				if (jv_get_kind(cur) != JV_KIND_ARRAY) {
@@ -842,18 +846,18 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 					pos++;
 				if (pos == NULL || pos->name == NULL)
 					return vc_fail(ctx, VC_EUSAGE, "%s: unexpected argument '%.64s'",
-					    op->verb, argv[i]);
+					    verb, argv[i]);
 				*args = jv_object_set(*args, jv_string(pos->name), jv_string(argv[i]));
 				pos++;
 			}
 			break;
 		}
 		if (a[0] == '-' && a[1] != '\0')
-			return vc_fail(ctx, VC_EUSAGE, "%s: unknown option %s", op->verb, a);
+			return vc_fail(ctx, VC_EUSAGE, "%s: unknown option %s", verb, a);
 		while (pos && pos->name && !(pos->flags & VC_P_POS))
 			pos++;
 		if (pos == NULL || pos->name == NULL)
-			return vc_fail(ctx, VC_EUSAGE, "%s: unexpected argument '%.64s'", op->verb, a);
+			return vc_fail(ctx, VC_EUSAGE, "%s: unexpected argument '%.64s'", verb, a);
 		*args = jv_object_set(*args, jv_string(pos->name), jv_string(a));
 		pos++;
 	}

@@ -50,11 +50,17 @@ vc_op_by_verb(const char *tool, int argc, char **argv, int *used)
 	}
 	/* A tool's command without a verb (vc-score's filter): the words are its operands. */
 	for (const struct vc_op *op = vc_ops; op->name; op++)
-		if (op->verb != NULL && op->verb[0] == '\0' && strcmp(op->tool, tool) == 0) {
+		if ((op->flags & VC_OP_DEFAULT) && strcmp(op->tool, tool) == 0) {
 			*used = 0;
 			return op;
 		}
 	return NULL;
+}
+
+int
+vc_op_cli(const struct vc_op *op)
+{
+	return op->verb != NULL || (op->flags & VC_OP_DEFAULT);
 }
 
 /* Match "/api/users/{id}" against "/api/users/42"; adds id to *args. */

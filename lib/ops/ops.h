@@ -51,13 +51,14 @@ enum {
 	VC_OP_RAW = 1 << 5,     /* handler manages its own transactions */
 	VC_OP_SECRET_OUT = 1 << 6, /* output carries a secret: Cache-Control, no log */
 	VC_OP_INPUT = 1 << 7,   /* reads JSONL: CLI FILE operand or stdin; HTTP body */
-	VC_OP_CREATES = 1 << 8  /* HTTP: makes a record, answers 201 Created (a POST) */
+	VC_OP_CREATES = 1 << 8, /* HTTP: makes a record, answers 201 Created (a POST) */
+	VC_OP_DEFAULT = 1 << 9  /* CLI: the tool's command when no verb is given (no verb) */
 };
 
 struct vc_op {
 	const char *name;       /* "auth.users.create" (also the audit action) */
 	const char *tool;       /* "vc-auth" */
-	const char *verb;       /* "user create" (NULL: HTTP only) */
+	const char *verb;       /* "user create" (NULL: HTTP only, or VC_OP_DEFAULT) */
 	const char *method;     /* "POST" (NULL: CLI only) */
 	const char *path;       /* "/api/users/{id}" */
 	int min_role;           /* VC_ROLE_* */
@@ -73,8 +74,12 @@ extern const struct vc_op vc_ops[];     /* terminated by a NULL name */
 
 const struct vc_op *vc_op_by_name(const char *name);
 /* The op of tool whose verb matches argv (one or two words); *used gets
- * how many argv words the verb took. */
+ * how many argv words the verb took.  When none matches, the tool's
+ * VC_OP_DEFAULT op, if it has one, with *used 0. */
 const struct vc_op *vc_op_by_verb(const char *tool, int argc, char **argv, int *used);
+/* 1 when op is a command of its tool's CLI: it has a verb, or it is the
+ * tool's default command. */
+int vc_op_cli(const struct vc_op *op);
 /*
  * Route an HTTP request.  On a match returns the op and adds the route's
  * {name} parts to *path_args (an object).  Returns NULL and sets

@@ -1308,11 +1308,10 @@ const struct vc_op vc_ops[] = {
 	{
 		.name     = "threat.score",
 		.tool     = "vc-score",
-		.verb     = "",
 		.method   = "POST",
 		.path     = "/api/threat-intel/score",
 		.min_role = VC_ROLE_VIEWER,
-		.flags    = VC_OP_INPUT,
+		.flags    = VC_OP_INPUT | VC_OP_DEFAULT,
 		.fn       = vc_op_score,
 		.params   = p_score,
 		.summary  = "score JSONL rows: each comes out with vc_score added",

@@ -132,9 +132,15 @@ main(void)
 				dup = 1;
 			if (a->path && b->path && strcmp(a->path, b->path) == 0 && strcmp(a->method, b->method) == 0)
 				dup = 1;
+			if ((a->flags & b->flags & VC_OP_DEFAULT) && strcmp(a->tool, b->tool) == 0)
+				dup = 1;
 		}
-		ok(!dup, "%s: name, verb and route are unique", a->name);
+		ok(!dup, "%s: name, verb, route and default command are unique", a->name);
 		ok(a->summary && *a->summary && a->fn, "%s: has a summary and a handler", a->name);
+		/* A tool's default command has no verb, and a tool has one at most. */
+		if (a->flags & VC_OP_DEFAULT)
+			ok(a->verb == NULL, "%s: the default command has no verb", a->name);
+		ok(vc_op_cli(a) || a->path != NULL, "%s: has a CLI command or an HTTP route", a->name);
 		/* vc-serve answers 201 for the flag alone: it must be a write
 		 * that has a POST route. */
 		if (a->flags & VC_OP_CREATES)
