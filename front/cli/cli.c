@@ -139,9 +139,10 @@ op_help(FILE *f, const struct vc_op *op)
 static void
 completions(FILE *f, const char *shell)
 {
-	static const char *const tools[] = { "vc-auth", "vc-hosts", "vc-case", "vc-hunt",
-	    "vc-score", "vc-playbook", "vc-report", "vc-notify", NULL };
+	const char *tools[VC_OP_TOOLS_MAX];
 	char o[64];
+
+	vc_op_tools(tools, VC_OP_TOOLS_MAX, 1);
 
 	if (strcmp(shell, "bash") == 0) {
 		fprintf(f, "# bash completion for VelociCompanion (generated from the operation table)\n");
@@ -192,7 +193,10 @@ completions(FILE *f, const char *shell)
 		for (int t = 0; tools[t]; t++)
 			fprintf(f, "complete -F _vc_complete %s\n", tools[t]);
 	} else if (strcmp(shell, "zsh") == 0) {
-		fprintf(f, "#compdef vc-auth vc-hosts vc-case vc-hunt vc-score vc-playbook vc-report vc-notify\n");
+		fprintf(f, "#compdef");
+		for (int t = 0; tools[t]; t++)
+			fprintf(f, " %s", tools[t]);
+		fputc('\n', f);
 		fprintf(f, "# zsh completion for VelociCompanion (generated from the operation table)\n");
 		fprintf(f, "local -a verbs\ncase $service in\n");
 		for (int t = 0; tools[t]; t++) {

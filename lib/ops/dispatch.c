@@ -63,6 +63,30 @@ vc_op_cli(const struct vc_op *op)
 	return op->verb != NULL || (op->flags & VC_OP_DEFAULT);
 }
 
+int
+vc_op_tools(const char **tools, int max, int cli)
+{
+	int n = 0;
+
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		const struct vc_op *seen;
+		if (cli && !vc_op_cli(op))
+			continue;
+		/* A tool is counted at its first op (of the kind asked for). */
+		for (seen = vc_ops; seen < op; seen++)
+			if ((!cli || vc_op_cli(seen)) && strcmp(seen->tool, op->tool) == 0)
+				break;
+		if (seen < op)
+			continue;
+		if (n < max - 1)
+			tools[n] = op->tool;
+		n++;
+	}
+	if (max > 0)
+		tools[n < max - 1 ? n : max - 1] = NULL;
+	return n;
+}
+
 /* Match "/api/users/{id}" against "/api/users/42"; adds id to *args. */
 static int
 match_path(const char *pat, const char *path, jv *args)

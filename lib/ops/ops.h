@@ -80,6 +80,16 @@ const struct vc_op *vc_op_by_verb(const char *tool, int argc, char **argv, int *
 /* 1 when op is a command of its tool's CLI: it has a verb, or it is the
  * tool's default command. */
 int vc_op_cli(const struct vc_op *op);
+
+/*
+ * The tools of the table: each op->tool once, in table order ("vc-auth",
+ * "vc-hosts" ...); with cli, only the tools that have a CLI command (not
+ * vc-serve).  Fills tools[] with at most max - 1 names and a NULL, and
+ * returns how many there are.  VC_OP_TOOLS_MAX is room for all of them
+ * (t_ops checks).
+ */
+#define VC_OP_TOOLS_MAX 32
+int vc_op_tools(const char **tools, int max, int cli);
 /*
  * Route an HTTP request.  On a match returns the op and adds the route's
  * {name} parts to *path_args (an object).  Returns NULL and sets

@@ -155,6 +155,34 @@ main(void)
 		}
 	}
 
+	/* The tools, from the table: each once, in table order. */
+	{
+		const char *tools[VC_OP_TOOLS_MAX], *cli[VC_OP_TOOLS_MAX], *small[3];
+		int n = vc_op_tools(tools, VC_OP_TOOLS_MAX, 0), ncli, unique = 1, all = 1;
+
+		ok(n > 0 && n < VC_OP_TOOLS_MAX, "VC_OP_TOOLS_MAX has room for the %d tools", n);
+		is_str(tools[0], "vc-auth", "the first tool is the first op's");
+		ok(n < VC_OP_TOOLS_MAX && tools[n] == NULL, "the list ends with NULL");
+		for (int t = 0; t < n; t++)
+			for (int u = t + 1; u < n; u++)
+				unique &= strcmp(tools[t], tools[u]) != 0;
+		ok(unique, "no tool is listed twice");
+		for (const struct vc_op *op = vc_ops; op->name; op++) {
+			int found = 0;
+			for (int t = 0; t < n; t++)
+				found |= strcmp(tools[t], op->tool) == 0;
+			all &= found;
+		}
+		ok(all, "every op's tool is listed");
+		ncli = vc_op_tools(cli, VC_OP_TOOLS_MAX, 1);
+		ok(ncli > 0 && ncli < n, "the CLI tools are fewer (%d of %d)", ncli, n);
+		for (int t = 0; t < ncli; t++)
+			ok(strcmp(cli[t], "vc-serve") != 0, "CLI tool %s is not vc-serve", cli[t]);
+		is_int(vc_op_tools(small, 3, 0), n, "a short array still gets the count");
+		ok(small[2] == NULL && small[0] == tools[0] && small[1] == tools[1],
+		    "a short array gets the first tools and a NULL");
+	}
+
 	/* Bad arguments are usage errors that name the field. */
 	act_as(&ctx, VC_ROLE_SUPERADMIN, tenant);
 	rc = vc_op_call(&ctx, vc_op_by_name("auth.users.create"),
