@@ -149,6 +149,8 @@ main(void)
 		for (const struct vc_param *p = a->params; p && p->name; p++) {
 			ok(p->help && *p->help && (p->meta != NULL || p->type == VC_T_BOOL),
 			    "%s: parameter %s is documented", a->name, p->name);
+			ok(p->type >= VC_T_STR && p->type <= VC_T_DURATION,
+			    "%s: parameter %s has a type", a->name, p->name);
 			if (p->flags & VC_P_PATH)
 				ok(a->path && strstr(a->path, "{") != NULL,
 				    "%s: path parameter %s has a route slot", a->name, p->name);
@@ -203,6 +205,56 @@ main(void)
 	    JV_OBJECT(jv_string("since"), jv_string("yesterday-ish")), &out);
 	jv_free(out);
 	is_int(rc, VC_EUSAGE, "a bad time is refused");
+
+	/* Each parameter type has its check, with its message. */
+	{
+		static const struct {
+			const char *op, *args;
+			int err;
+			const char *msg;
+		} bad[] = {
+			{ "auth.tenants.create", "{\"name\":\"t2\",\"allow_registration\":\"maybe\"}",
+			  VC_EUSAGE, "allow_registration must be true or false" },
+			{ "auth.tokens.create", "{\"name\":\"t\",\"role\":\"viewer\",\"expires\":\"soon\"}",
+			  VC_EUSAGE, "expires must be a duration such as 90d, 12h, 30m" },
+			{ "auth.tokens.create", "{\"name\":\"t\",\"role\":\"viewer\",\"expires\":-1}",
+			  VC_EUSAGE, "expires is not a duration" },
+			{ "audit.list", "{\"limit\":1.5}", VC_EUSAGE, "limit must be a whole number" },
+			{ "audit.list", "{\"since\":1e14}", VC_EUSAGE, "since is not a time" },
+			{ "audit.list", "{\"since\":true}", VC_EUSAGE, "since must be a time" },
+			{ "audit.list", "{\"user\":7}", VC_EUSAGE, "user must be a string" },
+			{ "hosts.update", "{\"id\":\"x\",\"label\":[\"+a\",1]}", VC_EUSAGE,
+			  "label must be strings" },
+			{ "hosts.update", "{\"note\":\"x\"}", VC_EUSAGE, "missing id" },
+			{ "hosts.list", "[]", VC_EUSAGE, "arguments must be a JSON object" },
+		};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			rc = vc_op_call(&ctx, vc_op_by_name(bad[i].op), jv_parse(bad[i].args), &out);
+			jv_free(out);
+			is_int(rc, bad[i].err, "%s %s is refused", bad[i].op, bad[i].args);
+			is_str(ctx.errmsg, bad[i].msg, "... with its message");
+		}
+		{
+			char *big = malloc(65538);
+			if (big != NULL) {
+				memset(big, 'a', 65537);
+				big[65537] = '\0';
+				rc = vc_op_call(&ctx, vc_op_by_name("audit.list"),
+				    JV_OBJECT(jv_string("user"), jv_string(big)), &out);
+				jv_free(out);
+				is_int(rc, VC_ETOOBIG, "a string over 64 KiB is too big");
+				free(big);
+			}
+		}
+		/* A CLI-only parameter does not exist over HTTP. */
+		ctx.front = VC_FRONT_HTTP;
+		rc = vc_op_call(&ctx, vc_op_by_name("threat.rules.list"),
+		    JV_OBJECT(jv_string("map"), jv_string("x")), &out);
+		jv_free(out);
+		is_int(rc, VC_EUSAGE, "a CLI-only parameter is unknown over HTTP");
+		is_str(ctx.errmsg, "unknown field 'map' for threat.rules.list", "... and named");
+		ctx.front = VC_FRONT_CLI;
+	}
 
 	/* OpenAPI covers every HTTP operation. */
 	{
