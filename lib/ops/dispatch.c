@@ -13,8 +13,6 @@
 #include "ops/ops.h"
 #include "core/store.h"
 
-static const struct vc_param p_none[] = { { .name = NULL } };
-
 const struct vc_op *
 vc_op_by_name(const char *name)
 {
@@ -143,6 +141,189 @@ vc_op_route(const char *method, const char *path, jv *path_args, int *method_ok)
 	return NULL;
 }
 
+/* ---- arguments ---------------------------------------------------------- */
+
+static const struct vc_param *
+find_param(const struct vc_op *op, const char *name)
+{
+	for (const struct vc_param *p = op->params; p && p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* Every key of args is a parameter of op; over HTTP, CLI-only ones are
+ * unknown too.  args is consumed. */
+static int
+check_known(vc_ctx *ctx, const struct vc_op *op, jv args)
+{
+	int rc = 0;
+
+	jv_object_foreach(args, key, val) {
+		const struct vc_param *p = find_param(op, jv_string_value(key));
+		if (rc == 0 && (p == NULL ||
+		    (ctx->front == VC_FRONT_HTTP && (p->flags & VC_P_CLI))))
+			rc = vc_fail(ctx, VC_EUSAGE, "unknown field '%.64s' for %s",
+			    jv_string_value(key), op->name);
+		jv_free(key);
+		jv_free(val);
+	}
+	jv_free(args);
+	return rc;
+}
+
+/*
+ * One checker per parameter type.  Each is given the present, non-null
+ * value v of p (consumed) and args, where it may replace the value by its
+ * normal form (a time or a duration in seconds, "yes" as true); it returns
+ * 0, or the error it set in ctx.
+ */
+typedef int check_fn(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args);
+
+static const char *
+str_of(jv v)
+{
+	return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+}
+
+/* Whether s is one of the '|'-separated words of choices. */
+static int
+is_choice(const char *choices, const char *s)
+{
+	size_t len = strlen(s);
+
+	for (const char *c = choices; *c; ) {
+		const char *e = strchr(c, '|');
+		size_t cl = e ? (size_t)(e - c) : strlen(c);
+		if (cl == len && strncmp(c, s, len) == 0)
+			return 1;
+		c += cl + (e != NULL);
+	}
+	return 0;
+}
+
+static int
+check_str(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
+{
+	const char *s = str_of(v);
+	int rc = 0;
+
+	if (s == NULL)
+		rc = vc_fail(ctx, VC_EUSAGE, "%s must be a string", p->name);
+	else if (strlen(s) > 65536)
+		rc = vc_fail(ctx, VC_ETOOBIG, "%s is too long", p->name);
+	else if (p->choices != NULL && !is_choice(p->choices, s))
+		rc = vc_fail(ctx, VC_EUSAGE, "%s must be one of %s, not '%.64s'",
+		    p->name, p->choices, s);
+	jv_free(v);
+	return rc;
+}
+
+static int
+check_bool(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
+{
+	jv_kind k = jv_get_kind(v);
+	const char *s = str_of(v);
+	int rc = 0;
+
+	if (k == JV_KIND_TRUE || k == JV_KIND_FALSE)
+		;
+	else if (s && (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")))
+		*args = jv_object_set(*args, jv_string(p->name), jv_true());
+	else if (s && (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no")))
+		*args = jv_object_set(*args, jv_string(p->name), jv_false());
+	else
+		rc = vc_fail(ctx, VC_EUSAGE, "%s must be true or false", p->name);
+	jv_free(v);
+	return rc;
+}
+
+static int
+check_int(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
+{
+	const char *s = str_of(v);
+	int rc = 0;
+
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		/* Range first: the cast is undefined for NaN and huge values. */
+		if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) ||
+		    d != (double)(int64_t)d)
+			rc = vc_fail(ctx, VC_EUSAGE, "%s must be a whole number", p->name);
+	} else {
+		char *end;
+		long long ll;
+		errno = 0;
+		ll = s ? strtoll(s, &end, 10) : 0;
+		if (s == NULL || *s == '\0' || *end != '\0' || errno != 0)
+			rc = vc_fail(ctx, VC_EUSAGE, "%s must be a whole number", p->name);
+		else
+			*args = jv_object_set(*args, jv_string(p->name), jv_number((double)ll));
+	}
+	jv_free(v);
+	return rc;
+}
+
+static int
+check_time(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
+{
+	const char *s = str_of(v);
+	int64_t n;
+	int rc = 0;
+
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		if (!(d >= -1e13 && d <= 1e13))
+			rc = vc_fail(ctx, VC_EUSAGE, "%s is not a time", p->name);
+	} else if (s == NULL)
+		rc = vc_fail(ctx, VC_EUSAGE, "%s must be a time", p->name);
+	else if ((rc = vc_time_parse(ctx, s, &n)) == 0)   /* which says what is wrong */
+		*args = jv_object_set(*args, jv_string(p->name), jv_number((double)n));
+	jv_free(v);
+	return rc;
+}
+
+static int
+check_duration(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
+{
+	const char *s = str_of(v);
+	int64_t n;
+	int rc = 0;
+
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		if (!(d >= 0 && d <= 1e11))
+			rc = vc_fail(ctx, VC_EUSAGE, "%s is not a duration", p->name);
+	} else if (s == NULL || vc_duration_parse(s, &n) != 0)
+		rc = vc_fail(ctx, VC_EUSAGE, "%s must be a duration such as 90d, 12h, 30m", p->name);
+	else
+		*args = jv_object_set(*args, jv_string(p->name), jv_number((double)n));
+	jv_free(v);
+	return rc;
+}
+
+static check_fn *const checkers[] = {
+	[VC_T_STR] = check_str,
+	[VC_T_INT] = check_int,
+	[VC_T_BOOL] = check_bool,
+	[VC_T_TIME] = check_time,
+	[VC_T_DURATION] = check_duration,
+};
+
+/* A repeatable parameter given as an array: at most 256 strings. */
+static int
+check_multi(vc_ctx *ctx, const struct vc_param *p, jv v)
+{
+	int good = jv_array_length(jv_copy(v)) <= 256;
+
+	jv_array_foreach(v, i, e) {
+		good &= jv_get_kind(e) == JV_KIND_STRING;
+		jv_free(e);
+	}
+	jv_free(v);
+	return good ? 0 : vc_fail(ctx, VC_EUSAGE, "%s must be strings", p->name);
+}
+
 /*
  * Check args against op->params: unknown keys, required ones, types and
  * choices.  Times and durations become numbers (seconds).  Returns args
@@ -151,161 +332,35 @@ vc_op_route(const char *method, const char *path, jv *path_args, int *method_ok)
 static jv
 check_args(vc_ctx *ctx, const struct vc_op *op, jv args)
 {
-	const struct vc_param *ps = op->params ? op->params : p_none;
-
 	if (jv_get_kind(args) != JV_KIND_OBJECT) {
 		jv_free(args);
 		vc_fail(ctx, VC_EUSAGE, "arguments must be a JSON object");
 		return jv_invalid();
 	}
-	jv_object_foreach(args, key, val) {
-		const struct vc_param *p;
-		for (p = ps; p->name; p++)
-			if (strcmp(p->name, jv_string_value(key)) == 0)
-				break;
-		if (p->name == NULL || (ctx->front == VC_FRONT_HTTP && (p->flags & VC_P_CLI))) {
-			vc_fail(ctx, VC_EUSAGE, "unknown field '%.64s' for %s", jv_string_value(key), op->name);
-			jv_free(key);
-			jv_free(val);
-			jv_free(args);
-			return jv_invalid();
-		}
-		jv_free(key);
-		jv_free(val);
-	}
-	for (const struct vc_param *p = ps; p->name; p++) {
+	if (check_known(ctx, op, jv_copy(args)) != 0)
+		goto bad;
+	for (const struct vc_param *p = op->params; p && p->name; p++) {
 		jv v = jv_object_get(jv_copy(args), jv_string(p->name));
 		jv_kind k = jv_get_kind(v);
-		const char *s = k == JV_KIND_STRING ? jv_string_value(v) : NULL;
-		int64_t n;
+		int rc;
 
-		if (!jv_is_valid(v) || k == JV_KIND_NULL) {
+		if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
 			jv_free(v);
-			if (p->flags & VC_P_REQ) {
-				vc_fail(ctx, VC_EUSAGE, "missing %s", p->name);
-				goto bad;
-			}
-			continue;
+			if (!(p->flags & VC_P_REQ))
+				continue;
+			vc_fail(ctx, VC_EUSAGE, "missing %s", p->name);
+			goto bad;
 		}
-		if ((p->flags & VC_P_MULTI) && k == JV_KIND_ARRAY) {
-			int good = jv_array_length(jv_copy(v)) <= 256;
-			jv_array_foreach(v, i, e) {
-				good &= jv_get_kind(e) == JV_KIND_STRING;
-				jv_free(e);
-			}
-			if (!good) {
-				vc_fail(ctx, VC_EUSAGE, "%s must be strings", p->name);
-				goto badv;
-			}
+		if ((p->flags & VC_P_MULTI) && k == JV_KIND_ARRAY)
+			rc = check_multi(ctx, p, v);
+		else if (p->type >= 0 && (size_t)p->type < sizeof checkers / sizeof checkers[0])
+			rc = checkers[p->type](ctx, p, v, &args);
+		else {
 			jv_free(v);
-			continue;
+			rc = vc_fail(ctx, VC_EINTERNAL, "%s: parameter %s has no type", op->name, p->name);
 		}
-		switch (p->type) {
-		case VC_T_STR:
-			if (s == NULL) {
-				vc_fail(ctx, VC_EUSAGE, "%s must be a string", p->name);
-				goto badv;
-			}
-			if (strlen(s) > 65536) {
-				vc_fail(ctx, VC_ETOOBIG, "%s is too long", p->name);
-				goto badv;
-			}
-			if (p->choices != NULL) {
-				const char *c = p->choices;
-				size_t len = strlen(s);
-				int found = 0;
-				while (*c) {
-					const char *e = strchr(c, '|');
-					size_t cl = e ? (size_t)(e - c) : strlen(c);
-					if (cl == len && strncmp(c, s, len) == 0)
-						found = 1;
-					c += cl + (e != NULL);
-				}
-				if (!found) {
-					vc_fail(ctx, VC_EUSAGE, "%s must be one of %s, not '%.64s'",
-					    p->name, p->choices, s);
-					goto badv;
-				}
-			}
-			jv_free(v);
-			break;
-		case VC_T_BOOL:
-			if (k == JV_KIND_TRUE || k == JV_KIND_FALSE) {
-				jv_free(v);
-				break;
-			}
-			if (s && (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")))
-				args = jv_object_set(args, jv_string(p->name), jv_true());
-			else if (s && (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no")))
-				args = jv_object_set(args, jv_string(p->name), jv_false());
-			else {
-				vc_fail(ctx, VC_EUSAGE, "%s must be true or false", p->name);
-				goto badv;
-			}
-			jv_free(v);
-			break;
-		case VC_T_INT:
-			if (k == JV_KIND_NUMBER) {
-				double d = jv_number_value(v);
-				/* Range first: the cast is undefined for NaN and huge values. */
-				if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) ||
-				    d != (double)(int64_t)d) {
-					vc_fail(ctx, VC_EUSAGE, "%s must be a whole number", p->name);
-					goto badv;
-				}
-			} else {
-				char *end;
-				long long ll;
-				errno = 0;
-				ll = s ? strtoll(s, &end, 10) : 0;
-				if (s == NULL || *s == '\0' || *end != '\0' || errno != 0) {
-					vc_fail(ctx, VC_EUSAGE, "%s must be a whole number", p->name);
-					goto badv;
-				}
-				args = jv_object_set(args, jv_string(p->name), jv_number((double)ll));
-			}
-			jv_free(v);
-			break;
-		case VC_T_TIME:
-			if (k == JV_KIND_NUMBER) {
-				double d = jv_number_value(v);
-				if (!(d >= -1e13 && d <= 1e13)) {
-					vc_fail(ctx, VC_EUSAGE, "%s is not a time", p->name);
-					goto badv;
-				}
-				jv_free(v);
-				break;
-			}
-			if (s == NULL || vc_time_parse(ctx, s, &n) != 0) {
-				if (s == NULL)
-					vc_fail(ctx, VC_EUSAGE, "%s must be a time", p->name);
-				goto badv;
-			}
-			args = jv_object_set(args, jv_string(p->name), jv_number((double)n));
-			jv_free(v);
-			break;
-		case VC_T_DURATION:
-			if (k == JV_KIND_NUMBER) {
-				double d = jv_number_value(v);
-				if (!(d >= 0 && d <= 1e11)) {
-					vc_fail(ctx, VC_EUSAGE, "%s is not a duration", p->name);
-					goto badv;
-				}
-				jv_free(v);
-				break;
-			}
-			if (s == NULL || vc_duration_parse(s, &n) != 0) {
-				vc_fail(ctx, VC_EUSAGE, "%s must be a duration such as 90d, 12h, 30m", p->name);
-				goto badv;
-			}
-			args = jv_object_set(args, jv_string(p->name), jv_number((double)n));
-			jv_free(v);
-			break;
-		}
-		continue;
-badv:
-		jv_free(v);
-		goto bad;
+		if (rc != 0)
+			goto bad;
 	}
 	return args;
 bad:
