@@ -4,8 +4,10 @@
  * through the table, authenticate from the saved credentials or
  * $VC_TOKEN, and print the result as JSON Lines, JSON or a table.
  *
- * This is the one lib/ module that writes to stdout and stderr; it never
- * exits: vc_cli_main returns the exit status to main().
+ * Unlike lib/, it writes to stdout and stderr; like lib/, it never exits:
+ * vc_cli_main returns the exit status to main().  A run is a row of steps
+ * (see vc_cli_main at the end): the command line, the arguments argv does
+ * not hold, authentication, the streams, the call, the results.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -868,6 +870,243 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 	return rc;
 }
 
+/* ---- the steps of a run ------------------------------------------------- */
+
+/* stdout is all a help or version run writes: its failure is the run's. */
+static int
+close_stdout(void)
+{
+	return fclose(stdout) == 0 ? 0 : VC_EXIT_SOFTWARE;
+}
+
+/*
+ * The words before the first option name the command (two at most);
+ * global options may stand before and among them.  -h, --version and
+ * --completions are answered here: returns the exit status then, else -1
+ * with *next the index of the first argument not taken (*rc: a bad
+ * global option).
+ */
+static int
+scan_front(struct cli *c, vc_ctx *ctx, int argc, char **argv, char **words, int *nwords,
+    int *next, int *rc)
+{
+	const struct vc_op *op;
+	int i, used;
+
+	for (i = 1; i < argc && *rc == 0; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			if (*nwords > 0 && (op = vc_op_by_verb(c->tool, *nwords, words, &used)) != NULL)
+				op_help(stdout, op);
+			else
+				usage(stdout, c->tool);
+			return close_stdout();
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", c->tool, VC_VERSION);
+			return close_stdout();
+		}
+		if (strcmp(argv[i], "--completions") == 0 && i + 1 < argc) {
+			completions(stdout, argv[i + 1]);
+			return close_stdout();
+		}
+		if (*nwords < 2 && argv[i][0] != '-') {
+			words[(*nwords)++] = argv[i];
+			continue;
+		}
+		if (global_opt(c, ctx, argc, argv, &i, rc))
+			continue;
+		break;
+	}
+	*next = i;
+	return -1;
+}
+
+/* The command the words name (the tool's default when none does), or
+ * NULL after the usage on stderr. */
+static const struct vc_op *
+find_command(const char *tool, char **words, int nwords, int *used)
+{
+	const struct vc_op *op = vc_op_by_verb(tool, nwords, words, used);
+
+	if (op == NULL) {
+		if (nwords > 0)
+			fprintf(stderr, "%s: unknown command '%s%s%s'\n", tool, words[0],
+			    nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
+		usage(stderr, tool);
+	}
+	return op;
+}
+
+/*
+ * argv: the command in *op, its arguments in *args.  Returns the exit
+ * status when the run ends here (help, version, completions, an unknown
+ * command), else -1 with *rc 0 or the usage error to report (*op may be
+ * NULL then).
+ */
+static int
+command_line(struct cli *c, vc_ctx *ctx, int argc, char **argv, const struct vc_op **op,
+    jv *args, int *rc)
+{
+	char **v;   /* the command's words, then the rest of argv */
+	int nwords = 0, used = 0, next = argc, status;
+
+	if ((v = calloc((size_t)argc + 1, sizeof *v)) == NULL)
+		return VC_EXIT_SOFTWARE;
+	status = scan_front(c, ctx, argc, argv, v, &nwords, &next, rc);
+	if (status < 0 && *rc == 0) {
+		if ((*op = find_command(c->tool, v, nwords, &used)) == NULL)
+			status = VC_EXIT_USAGE;
+		else {
+			int n = nwords;
+			for (int a = next; a < argc; a++)
+				v[n++] = argv[a];
+			/* The words after the verb are arguments too. */
+			*rc = parse_args(c, ctx, *op, n - used, v + used, args);
+		}
+	}
+	free(v);
+	return status;
+}
+
+static int
+open_store(struct cli *c, vc_ctx *ctx, const struct vc_op *op)
+{
+	char *real;
+	int rc = vc_store_open(ctx, c->db, (op->flags & VC_OP_NOSTORE) ? VC_STORE_CREATE : 0);
+
+	if (rc != 0)
+		return rc;
+	/* The saved credentials are the store's: keyed by its real path. */
+	real = realpath(ctx->store->path, NULL);
+	snprintf(c->store_key, sizeof c->store_key, "%s", real ? real : ctx->store->path);
+	free(real);
+	snprintf(ctx->user_agent, sizeof ctx->user_agent, "%s/%s uid=%ld", c->tool, VC_VERSION,
+	    (long)getuid());
+	snprintf(ctx->ip, sizeof ctx->ip, "local");
+	return 0;
+}
+
+/* Parameters that come from the saved session (refresh, logout). */
+static int
+creds_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
+{
+	for (const struct vc_param *p = op->params; p && p->name; p++) {
+		jv mine, t;
+		if (!(p->flags & VC_P_CREDS) || vc_arg_has(*args, p->name))
+			continue;
+		mine = creds_get(c);
+		t = jv_is_valid(mine) ? jv_object_get(mine, jv_string(p->name)) :
+		    (jv_free(mine), jv_invalid());
+		if (jv_get_kind(t) == JV_KIND_STRING)
+			*args = jv_object_set(*args, jv_string(p->name), t);
+		else {
+			jv_free(t);
+			if (p->flags & VC_P_REQ)
+				return vc_fail(ctx, VC_EAUTH, "not logged in to store %s", c->store_key);
+		}
+	}
+	return 0;
+}
+
+/* What argv does not hold: files' text, secrets, the store, the session. */
+static int
+complete_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
+{
+	int rc;
+
+	if ((rc = read_files(ctx, op, args)) != 0 || (rc = read_secrets(c, ctx, op, args)) != 0 ||
+	    (rc = open_store(c, ctx, op)) != 0)
+		return rc;
+	return creds_args(c, ctx, op, args);
+}
+
+/* An op that reads JSONL reads the FILE operand, or stdin. */
+static int
+open_input(vc_ctx *ctx, struct vc_jsonl *input, jv *args)
+{
+	int rc = vc_jsonl_open(ctx, input, vc_arg_str(*args, "file"));
+
+	*args = jv_object_delete(*args, jv_string("file"));
+	if (rc == 0)
+		ctx->in = input;
+	return rc;
+}
+
+/*
+ * Bad lines and progress go to stderr; records go to stdout one line each
+ * as they come when the output is JSONL (asked for, or not a terminal),
+ * else they are collected and printed at the end.  Set after
+ * authentication: a refresh's tokens must not be streamed out.
+ */
+static void
+set_streams(struct cli *c, vc_ctx *ctx)
+{
+	ctx->report = report_bad;
+	if (isatty(STDERR_FILENO))
+		ctx->progress = progress;
+	ctx->stream_arg = c;
+	if (c->out == OUT_JSONL || (c->out == OUT_AUTO && !isatty(STDOUT_FILENO))) {
+		ctx->emit = emit_line;
+		ctx->emit_raw = emit_text;
+	}
+}
+
+/* After a login or refresh keep the tokens; after a logout forget them. */
+static int
+keep_session(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv *out)
+{
+	if (rc == 0 && (op->flags & VC_OP_LOGIN))
+		rc = keep_tokens(c, ctx, out);
+	if (rc == 0 && (op->flags & VC_OP_LOGOUT))
+		creds_put(c, ctx, jv_invalid());
+	return rc;
+}
+
+/*
+ * Print the result (a failed op may still have one: what it did before
+ * it failed), then the error; returns the exit status.  op is NULL when
+ * the command line was wrong.
+ */
+static int
+print_results(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv out)
+{
+	int status;
+
+	if (jv_is_valid(out))
+		print_out(c, stdout, out, op->columns);
+	else
+		jv_free(out);
+	if (ctx->progress != NULL)
+		fputs("\r\033[K", stderr);    /* clear the progress line */
+	if (rc != 0)
+		err_out(c, ctx, rc);
+	status = vc_err_exit(rc);
+	/* Good records were kept, but the input had bad lines: say so. */
+	if (rc == 0 && ctx->bad_count > 0) {
+		if (op->flags & VC_OP_INPUT)
+			fprintf(stderr, "%s: %ld bad input line%s skipped\n", c->tool, ctx->bad_count,
+			    ctx->bad_count == 1 ? "" : "s");
+		else
+			fprintf(stderr, "%s: %ld problem%s reported above\n", c->tool, ctx->bad_count,
+			    ctx->bad_count == 1 ? "" : "s");
+		status = VC_EXIT_DATAERR;
+	}
+	return status;
+}
+
+/* A full disk or a closed pipe must not pass silently. */
+static int
+flush_stdout(const char *tool, int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, "%s: stdout: %s\n", tool, strerror(errno));
+		if (status == 0)
+			status = VC_EXIT_SOFTWARE;
+	}
+	return status;
+}
+
 int
 vc_cli_main(const char *tool, int argc, char **argv)
 {
@@ -875,163 +1114,32 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	vc_ctx ctx;
 	const struct vc_op *op = NULL;
 	struct vc_jsonl input;
-	char **words;
-	int nwords = 0, used = 0, rc = 0, i, status;
-	jv args, out = jv_invalid();
+	jv args = jv_object(), out = jv_invalid();
+	int rc = 0, status;
 
 	vc_ctx_init(&ctx);
-	if ((words = calloc((size_t)argc + 1, sizeof *words)) == NULL)
-		return VC_EXIT_SOFTWARE;
-	/* Globals and help first; the verb is the first words that are not options. */
-	for (i = 1; i < argc && rc == 0; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			if (nwords > 0 && (op = vc_op_by_verb(tool, nwords, words, &used)) != NULL)
-				op_help(stdout, op);
-			else
-				usage(stdout, tool);
-			free(words);
-			return fclose(stdout) == 0 ? 0 : VC_EXIT_SOFTWARE;
-		}
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("%s %s\n", tool, VC_VERSION);
-			free(words);
-			return fclose(stdout) == 0 ? 0 : VC_EXIT_SOFTWARE;
-		}
-		if (strcmp(argv[i], "--completions") == 0 && i + 1 < argc) {
-			completions(stdout, argv[i + 1]);
-			free(words);
-			return fclose(stdout) == 0 ? 0 : VC_EXIT_SOFTWARE;
-		}
-		if (nwords < 2 && argv[i][0] != '-' && !(op != NULL)) {
-			words[nwords++] = argv[i];
-			continue;
-		}
-		if (global_opt(&c, &ctx, argc, argv, &i, &rc))
-			continue;
-		break;
+	if ((status = command_line(&c, &ctx, argc, argv, &op, &args, &rc)) >= 0) {
+		jv_free(args);
+		vc_ctx_release(&ctx);
+		return status;
 	}
-	if (rc == 0 && nwords == 0 && (op = vc_op_by_verb(tool, 0, words, &used)) == NULL) {
-		usage(stderr, tool);
-		free(words);
-		return VC_EXIT_USAGE;
-	}
-	if (rc == 0) {
-		op = vc_op_by_verb(tool, nwords, words, &used);
-		if (op == NULL) {
-			fprintf(stderr, "%s: unknown command '%s%s%s'\n", tool, words[0],
-			    nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
-			usage(stderr, tool);
-			free(words);
-			return VC_EXIT_USAGE;
-		}
-	}
-	/* Arguments: the words after the verb, then the rest of argv. */
-	args = jv_object();
-	if (rc == 0) {
-		int rest = argc - i + (nwords - used);
-		char **v = calloc((size_t)rest + 1, sizeof *v);
-		int k = 0;
-		if (v == NULL) {
-			free(words);
-			jv_free(args);
-			return VC_EXIT_SOFTWARE;
-		}
-		for (int w = used; w < nwords; w++)
-			v[k++] = words[w];
-		for (int a = i; a < argc; a++)
-			v[k++] = argv[a];
-		rc = parse_args(&c, &ctx, op, k, v, &args);
-		free(v);
-	}
-	free(words);
 	if (rc == 0)
-		rc = read_files(&ctx, op, &args);
-	if (rc == 0)
-		rc = read_secrets(&c, &ctx, op, &args);
-	if (rc == 0)
-		rc = vc_store_open(&ctx, c.db, (op->flags & VC_OP_NOSTORE) ? VC_STORE_CREATE : 0);
-	if (rc == 0) {
-		char *real = realpath(ctx.store->path, NULL);
-		snprintf(c.store_key, sizeof c.store_key, "%s", real ? real : ctx.store->path);
-		free(real);
-		snprintf(ctx.user_agent, sizeof ctx.user_agent, "%s/%s uid=%ld", tool, VC_VERSION,
-		    (long)getuid());
-		snprintf(ctx.ip, sizeof ctx.ip, "local");
-	}
-	if (rc == 0) {
-		/* Parameters that come from the saved session (refresh, logout). */
-		for (const struct vc_param *p = op->params; p && p->name; p++) {
-			if (!(p->flags & VC_P_CREDS) || vc_arg_has(args, p->name))
-				continue;
-			jv mine = creds_get(&c);
-			jv t = jv_is_valid(mine) ? jv_object_get(mine, jv_string(p->name)) :
-			    (jv_free(mine), jv_invalid());
-			if (jv_get_kind(t) == JV_KIND_STRING)
-				args = jv_object_set(args, jv_string(p->name), t);
-			else {
-				jv_free(t);
-				if (p->flags & VC_P_REQ)
-					rc = vc_fail(&ctx, VC_EAUTH, "not logged in to store %s", c.store_key);
-			}
-		}
-	}
+		rc = complete_args(&c, &ctx, op, &args);
 	if (rc == 0 && !(op->flags & VC_OP_PUBLIC))
 		rc = authenticate(&c, &ctx);
-	if (rc == 0 && (op->flags & VC_OP_INPUT)) {
-		const char *file = vc_arg_str(args, "file");
-		rc = vc_jsonl_open(&ctx, &input, file);
-		args = jv_object_delete(args, jv_string("file"));
-		if (rc == 0)
-			ctx.in = &input;
-	}
-	ctx.report = report_bad;
-	if (isatty(STDERR_FILENO))
-		ctx.progress = progress;
-	ctx.stream_arg = &c;
-	if (c.out == OUT_JSONL || (c.out == OUT_AUTO && !isatty(STDOUT_FILENO)))
-	{
-		ctx.emit = emit_line;
-		ctx.emit_raw = emit_text;
-	}
+	if (rc == 0 && (op->flags & VC_OP_INPUT))
+		rc = open_input(&ctx, &input, &args);
+	set_streams(&c, &ctx);
 	if (rc == 0) {
 		rc = vc_op_call(&ctx, op, args, &out);
 		args = jv_invalid();
 	}
 	jv_free(args);
-	if (rc == 0 && (op->flags & VC_OP_LOGIN))
-		rc = keep_tokens(&c, &ctx, &out);
-	if ((op->flags & VC_OP_LOGOUT) && rc == 0)
-		creds_put(&c, &ctx, jv_invalid());
-	if (rc == 0 || jv_is_valid(out)) {
-		if (jv_is_valid(out))
-			print_out(&c, stdout, out, op->columns);
-		else
-			jv_free(out);
-	}
-	if (ctx.progress != NULL)
-		fputs("\r\033[K", stderr);    /* clear the progress line */
-	if (rc != 0)
-		err_out(&c, &ctx, rc);
-	status = vc_err_exit(rc);
-	/* Good records were kept, but the input had bad lines: say so. */
-	if (rc == 0 && ctx.bad_count > 0) {
-		if (op->flags & VC_OP_INPUT)
-			fprintf(stderr, "%s: %ld bad input line%s skipped\n", tool, ctx.bad_count,
-			    ctx.bad_count == 1 ? "" : "s");
-		else
-			fprintf(stderr, "%s: %ld problem%s reported above\n", tool, ctx.bad_count,
-			    ctx.bad_count == 1 ? "" : "s");
-		status = VC_EXIT_DATAERR;
-	}
+	rc = keep_session(&c, &ctx, op, rc, &out);
+	status = print_results(&c, &ctx, op, rc, out);
 	if (ctx.in != NULL)
 		vc_jsonl_release(&input);
-	/* A full disk or a closed pipe must not pass silently. */
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (errno != EPIPE)
-			fprintf(stderr, "%s: stdout: %s\n", tool, strerror(errno));
-		if (status == 0)
-			status = VC_EXIT_SOFTWARE;
-	}
+	status = flush_stdout(tool, status);
 	vc_ctx_release(&ctx);
 	return status;
 }
