@@ -63,6 +63,14 @@ has_secret(const struct vc_op *op)
 	return 0;
 }
 
+/* A parameter a user types as --name (not an operand, a secret, a saved
+ * token, or HTTP only). */
+static int
+is_option(const struct vc_param *p)
+{
+	return !(p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP));
+}
+
 /* "--allow_registration" is spelled "--allow-registration" on the CLI. */
 static void
 opt_name(const char *name, char *buf, size_t n)
@@ -85,7 +93,7 @@ vc_cli_synopsis(FILE *f, const struct vc_op *op)
 		if ((p->flags & VC_P_POS) && !(p->flags & VC_P_HTTP))
 			fprintf(f, (p->flags & VC_P_REQ) ? " %s" : " [%s]", p->meta);
 	for (const struct vc_param *p = op->params; p && p->name; p++) {
-		if (p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP))
+		if (!is_option(p))
 			continue;
 		opt_name(p->name, o, sizeof o);
 		if (p->type == VC_T_BOOL)
@@ -138,100 +146,131 @@ op_help(FILE *f, const struct vc_op *op)
 
 /* ---- completions ------------------------------------------------------ */
 
+/* A two-word verb ("user create") is completed a word at a time. */
+static int
+first_word(const char *verb)
+{
+	const char *sp = strchr(verb, ' ');
+
+	return sp ? (int)(sp - verb) : (int)strlen(verb);
+}
+
+/* One tool's case in the bash function: its verbs, and each verb's options. */
+static void
+bash_tool(FILE *f, const char *tool)
+{
+	char o[64];
+	int any = 0;
+
+	for (const struct vc_op *op = vc_ops; op->name; op++)
+		any |= op->verb != NULL && strcmp(op->tool, tool) == 0;
+	if (!any)
+		return;
+	fprintf(f, "\t%s)\n\t\tverbs=\"", tool);
+	for (const struct vc_op *op = vc_ops; op->name; op++)
+		if (op->verb != NULL && strcmp(op->tool, tool) == 0)
+			fprintf(f, "%.*s ", first_word(op->verb), op->verb);
+	fprintf(f, "\"\n\t\tcase \"$w1 $w2\" in\n");
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		if (op->verb == NULL || strcmp(op->tool, tool) != 0)
+			continue;
+		fprintf(f, "\t\t\"%s\"*) opts=\"", op->verb);
+		for (const struct vc_param *p = op->params; p && p->name; p++)
+			if (is_option(p)) {
+				opt_name(p->name, o, sizeof o);
+				fprintf(f, "--%s ", o);
+			}
+		fprintf(f, "%s\" ;;\n", has_secret(op) ? "--password-stdin" : "");
+	}
+	fprintf(f, "\t\tesac\n\t\tif [ \"$COMP_CWORD\" -eq 2 ]; then\n");
+	fprintf(f, "\t\t\tverbs=\"");
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		const char *sp;
+		if (!op->verb || strcmp(op->tool, tool) != 0 || (sp = strchr(op->verb, ' ')) == NULL)
+			continue;
+		fprintf(f, "$( [ \"$w1\" = %.*s ] && echo %s) ", (int)(sp - op->verb),
+		    op->verb, sp + 1);
+	}
+	fprintf(f, "\"\n\t\tfi ;;\n");
+}
+
+static void
+completions_bash(FILE *f, const char **tools)
+{
+	fprintf(f, "# bash completion for VelociCompanion (generated from the operation table)\n");
+	fprintf(f, "_vc_complete() {\n\tlocal cur=${COMP_WORDS[COMP_CWORD]} verbs= opts=\n");
+	fprintf(f, "\tlocal w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}\n\tcase ${COMP_WORDS[0]##*/} in\n");
+	for (int t = 0; tools[t]; t++)
+		bash_tool(f, tools[t]);
+	fprintf(f, "\tesac\n\tif [[ $cur == -* ]]; then\n");
+	fprintf(f, "\t\tCOMPREPLY=($(compgen -W \"$opts --db --json-errors -o -h\" -- \"$cur\"))\n");
+	fprintf(f, "\telif [ \"$COMP_CWORD\" -le 2 ]; then\n");
+	fprintf(f, "\t\tCOMPREPLY=($(compgen -W \"$verbs\" -- \"$cur\"))\n\tfi\n}\n");
+	for (int t = 0; tools[t]; t++)
+		fprintf(f, "complete -F _vc_complete %s\n", tools[t]);
+}
+
+static void
+completions_zsh(FILE *f, const char **tools)
+{
+	fprintf(f, "#compdef");
+	for (int t = 0; tools[t]; t++)
+		fprintf(f, " %s", tools[t]);
+	fputc('\n', f);
+	fprintf(f, "# zsh completion for VelociCompanion (generated from the operation table)\n");
+	fprintf(f, "local -a verbs\ncase $service in\n");
+	for (int t = 0; tools[t]; t++) {
+		fprintf(f, "%s)\n\tverbs=(", tools[t]);
+		for (const struct vc_op *op = vc_ops; op->name; op++)
+			if (op->verb != NULL && strcmp(op->tool, tools[t]) == 0)
+				fprintf(f, "'%s:%s' ", op->verb, op->summary);
+		fprintf(f, ") ;;\n");
+	}
+	fprintf(f, "esac\nif (( CURRENT == 2 )); then\n\t_describe 'command' verbs\n");
+	fprintf(f, "else\n\t_arguments '*:option:(--db --json-errors -o -h --password-stdin)'\nfi\n");
+}
+
+static void
+completions_fish(FILE *f)
+{
+	char o[64];
+
+	fprintf(f, "# fish completion for VelociCompanion (generated from the operation table)\n");
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		const char *sp;
+		int w;
+		if (op->verb == NULL)
+			continue;
+		sp = strchr(op->verb, ' ');
+		w = first_word(op->verb);
+		fprintf(f, "complete -c %s -n '__fish_use_subcommand' -a '%.*s' -d '%s'\n",
+		    op->tool, w, op->verb, sp ? "command group" : op->summary);
+		if (sp)
+			fprintf(f, "complete -c %s -n '__fish_seen_subcommand_from %.*s' -a '%s' -d '%s'\n",
+			    op->tool, w, op->verb, sp + 1, op->summary);
+		for (const struct vc_param *p = op->params; p && p->name; p++)
+			if (is_option(p)) {
+				opt_name(p->name, o, sizeof o);
+				fprintf(f, "complete -c %s -n '__fish_seen_subcommand_from %.*s' -l %s -d '%s'\n",
+				    op->tool, w, op->verb, o, p->help);
+			}
+	}
+}
+
+/* The completions of every tool that has CLI commands, for one shell.
+ * Only commands with a verb are completed (not a tool's default). */
 static void
 completions(FILE *f, const char *shell)
 {
 	const char *tools[VC_OP_TOOLS_MAX];
-	char o[64];
 
 	vc_op_tools(tools, VC_OP_TOOLS_MAX, 1);
-
-	if (strcmp(shell, "bash") == 0) {
-		fprintf(f, "# bash completion for VelociCompanion (generated from the operation table)\n");
-		fprintf(f, "_vc_complete() {\n\tlocal cur=${COMP_WORDS[COMP_CWORD]} verbs= opts=\n");
-		fprintf(f, "\tlocal w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}\n\tcase ${COMP_WORDS[0]##*/} in\n");
-		for (int t = 0; tools[t]; t++) {
-			int any = 0;
-			for (const struct vc_op *op = vc_ops; op->name; op++)
-				any |= op->verb != NULL && strcmp(op->tool, tools[t]) == 0;
-			if (!any)
-				continue;
-			fprintf(f, "\t%s)\n\t\tverbs=\"", tools[t]);
-			for (const struct vc_op *op = vc_ops; op->name; op++) {
-				const char *sp;
-				if (op->verb == NULL || strcmp(op->tool, tools[t]) != 0)
-					continue;
-				sp = strchr(op->verb, ' ');
-				fprintf(f, "%.*s ", sp ? (int)(sp - op->verb) : (int)strlen(op->verb), op->verb);
-			}
-			fprintf(f, "\"\n\t\tcase \"$w1 $w2\" in\n");
-			for (const struct vc_op *op = vc_ops; op->name; op++) {
-				if (op->verb == NULL || strcmp(op->tool, tools[t]) != 0)
-					continue;
-				fprintf(f, "\t\t\"%s\"*) opts=\"", op->verb);
-				for (const struct vc_param *p = op->params; p && p->name; p++)
-					if (!(p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP))) {
-						opt_name(p->name, o, sizeof o);
-						fprintf(f, "--%s ", o);
-					}
-				fprintf(f, "%s\" ;;\n", has_secret(op) ? "--password-stdin" : "");
-			}
-			fprintf(f, "\t\tesac\n\t\tif [ \"$COMP_CWORD\" -eq 2 ]; then\n");
-			fprintf(f, "\t\t\tverbs=\"");
-			for (const struct vc_op *op = vc_ops; op->name; op++) {
-				const char *sp;
-				if (!op->verb || strcmp(op->tool, tools[t]) != 0 ||
-				    (sp = strchr(op->verb, ' ')) == NULL)
-					continue;
-				fprintf(f, "$( [ \"$w1\" = %.*s ] && echo %s) ", (int)(sp - op->verb),
-				    op->verb, sp + 1);
-			}
-			fprintf(f, "\"\n\t\tfi ;;\n");
-		}
-		fprintf(f, "\tesac\n\tif [[ $cur == -* ]]; then\n");
-		fprintf(f, "\t\tCOMPREPLY=($(compgen -W \"$opts --db --json-errors -o -h\" -- \"$cur\"))\n");
-		fprintf(f, "\telif [ \"$COMP_CWORD\" -le 2 ]; then\n");
-		fprintf(f, "\t\tCOMPREPLY=($(compgen -W \"$verbs\" -- \"$cur\"))\n\tfi\n}\n");
-		for (int t = 0; tools[t]; t++)
-			fprintf(f, "complete -F _vc_complete %s\n", tools[t]);
-	} else if (strcmp(shell, "zsh") == 0) {
-		fprintf(f, "#compdef");
-		for (int t = 0; tools[t]; t++)
-			fprintf(f, " %s", tools[t]);
-		fputc('\n', f);
-		fprintf(f, "# zsh completion for VelociCompanion (generated from the operation table)\n");
-		fprintf(f, "local -a verbs\ncase $service in\n");
-		for (int t = 0; tools[t]; t++) {
-			fprintf(f, "%s)\n\tverbs=(", tools[t]);
-			for (const struct vc_op *op = vc_ops; op->name; op++)
-				if (op->verb != NULL && strcmp(op->tool, tools[t]) == 0)
-					fprintf(f, "'%s:%s' ", op->verb, op->summary);
-			fprintf(f, ") ;;\n");
-		}
-		fprintf(f, "esac\nif (( CURRENT == 2 )); then\n\t_describe 'command' verbs\n");
-		fprintf(f, "else\n\t_arguments '*:option:(--db --json-errors -o -h --password-stdin)'\nfi\n");
-	} else if (strcmp(shell, "fish") == 0) {
-		fprintf(f, "# fish completion for VelociCompanion (generated from the operation table)\n");
-		for (const struct vc_op *op = vc_ops; op->name; op++) {
-			const char *sp;
-			if (op->verb == NULL)
-				continue;
-			sp = strchr(op->verb, ' ');
-			fprintf(f, "complete -c %s -n '__fish_use_subcommand' -a '%.*s' -d '%s'\n",
-			    op->tool, sp ? (int)(sp - op->verb) : (int)strlen(op->verb), op->verb,
-			    sp ? "command group" : op->summary);
-			if (sp)
-				fprintf(f, "complete -c %s -n '__fish_seen_subcommand_from %.*s' -a '%s' -d '%s'\n",
-				    op->tool, (int)(sp - op->verb), op->verb, sp + 1, op->summary);
-			for (const struct vc_param *p = op->params; p && p->name; p++)
-				if (!(p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP))) {
-					opt_name(p->name, o, sizeof o);
-					fprintf(f, "complete -c %s -n '__fish_seen_subcommand_from %.*s' -l %s -d '%s'\n",
-					    op->tool, sp ? (int)(sp - op->verb) : (int)strlen(op->verb),
-					    op->verb, o, p->help);
-				}
-		}
-	}
+	if (strcmp(shell, "bash") == 0)
+		completions_bash(f, tools);
+	else if (strcmp(shell, "zsh") == 0)
+		completions_zsh(f, tools);
+	else if (strcmp(shell, "fish") == 0)
+		completions_fish(f);
 }
 
 /* ---- secrets ---------------------------------------------------------- */
@@ -758,7 +797,7 @@ find_opt(const struct vc_op *op, const char *name)
 	char o[64];
 
 	for (const struct vc_param *p = op->params; p && p->name; p++) {
-		if (p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP))
+		if (!is_option(p))
 			continue;
 		opt_name(p->name, o, sizeof o);
 		if (strcmp(o, name) == 0)
