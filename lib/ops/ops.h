@@ -13,6 +13,22 @@
  * one JSONL line per element).  Handlers run with the principal already
  * authenticated and the role already checked; write operations run inside
  * a transaction the dispatcher opens, commits and audits.
+ *
+ * Adding an operation:
+ *  1. the handler vc_op_NAME in its domain file and header (lib/cases.c,
+ *     lib/cases.h ...), the header included by table.c;
+ *  2. its parameter list in table.c: designated fields, END last, each
+ *     parameter with a help line (and a meta unless it is a bool);
+ *  3. its vc_ops[] entry: name (the audit action), tool, verb and/or method
+ *     and path, .min_role (the least role: always write it), flags
+ *     (VC_OP_WRITE for a change, VC_OP_CREATES for a POST answering 201),
+ *     .target (the audit target type; the handler sets ctx->audit_target_id);
+ *  4. the man page: the command under Commands and its SYNOPSIS line as -h
+ *     prints it (tests/cli/05-docs.t compares them); a new tool also needs
+ *     cmd/vc-TOOL.c, man/vc-TOOL.1 and its line in velocicompanion(7);
+ *  5. `make completions`, and commit completions/ (05-docs checks them);
+ *  6. tests: t_ops walks every op for every role by itself; a route with an
+ *     {id} needs its id in tests/cli/31-http-tenancy.t.
  */
 #ifndef VC_OPS_H
 #define VC_OPS_H
@@ -70,7 +86,7 @@ struct vc_op {
 	const char *columns;    /* -o table columns, comma separated (NULL: all) */
 };
 
-extern const struct vc_op vc_ops[];     /* terminated by a NULL name */
+extern const struct vc_op vc_ops[];     /* table.c; terminated by a NULL name */
 
 const struct vc_op *vc_op_by_name(const char *name);
 /* The op of tool whose verb matches argv (one or two words); *used gets
@@ -90,6 +106,7 @@ int vc_op_cli(const struct vc_op *op);
  */
 #define VC_OP_TOOLS_MAX 32
 int vc_op_tools(const char **tools, int max, int cli);
+
 /*
  * Route an HTTP request.  On a match returns the op and adds the route's
  * {name} parts to *path_args (an object).  Returns NULL and sets
