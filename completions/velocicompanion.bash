@@ -118,6 +118,3 @@ complete -F _vc_complete vc-hosts
 complete -F _vc_complete vc-case
 complete -F _vc_complete vc-hunt
 complete -F _vc_complete vc-score
-complete -F _vc_complete vc-playbook
-complete -F _vc_complete vc-report
-complete -F _vc_complete vc-notify

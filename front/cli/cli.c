@@ -4,8 +4,10 @@
  * through the table, authenticate from the saved credentials or
  * $VC_TOKEN, and print the result as JSON Lines, JSON or a table.
  *
- * This is the one lib/ module that writes to stdout and stderr; it never
- * exits: vc_cli_main returns the exit status to main().
+ * Unlike lib/, it writes to stdout and stderr; like lib/, it never exits:
+ * vc_cli_main returns the exit status to main().  A run is a row of steps
+ * (see vc_cli_main at the end): the command line, the arguments argv does
+ * not hold, authentication, the streams, the call, the results.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +64,14 @@ has_secret(const struct vc_op *op)
 	return 0;
 }
 
+/* A parameter a user types as --name (not an operand, a secret, a saved
+ * token, or HTTP only). */
+static int
+is_option(const struct vc_param *p)
+{
+	return !(p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP));
+}
+
 /* "--allow_registration" is spelled "--allow-registration" on the CLI. */
 static void
 opt_name(const char *name, char *buf, size_t n)
@@ -77,12 +87,14 @@ vc_cli_synopsis(FILE *f, const struct vc_op *op)
 {
 	char o[64];
 
-	fprintf(f, "%s%s%s", op->tool, op->verb[0] ? " " : "", op->verb);
+	fputs(op->tool, f);
+	if (!(op->flags & VC_OP_DEFAULT))
+		fprintf(f, " %s", op->verb);
 	for (const struct vc_param *p = op->params; p && p->name; p++)
 		if ((p->flags & VC_P_POS) && !(p->flags & VC_P_HTTP))
 			fprintf(f, (p->flags & VC_P_REQ) ? " %s" : " [%s]", p->meta);
 	for (const struct vc_param *p = op->params; p && p->name; p++) {
-		if (p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP))
+		if (!is_option(p))
 			continue;
 		opt_name(p->name, o, sizeof o);
 		if (p->type == VC_T_BOOL)
@@ -101,7 +113,7 @@ usage(FILE *f, const char *tool)
 {
 	fprintf(f, "usage: %s [--db PATH] [-o jsonl|json|table] [--json-errors] COMMAND [ARGS]\n", tool);
 	for (const struct vc_op *op = vc_ops; op->name; op++)
-		if (op->verb && strcmp(op->tool, tool) == 0) {
+		if (vc_op_cli(op) && strcmp(op->tool, tool) == 0) {
 			fputs("       ", f);
 			vc_cli_synopsis(f, op);
 		}
@@ -135,96 +147,131 @@ op_help(FILE *f, const struct vc_op *op)
 
 /* ---- completions ------------------------------------------------------ */
 
+/* A two-word verb ("user create") is completed a word at a time. */
+static int
+first_word(const char *verb)
+{
+	const char *sp = strchr(verb, ' ');
+
+	return sp ? (int)(sp - verb) : (int)strlen(verb);
+}
+
+/* One tool's case in the bash function: its verbs, and each verb's options. */
+static void
+bash_tool(FILE *f, const char *tool)
+{
+	char o[64];
+	int any = 0;
+
+	for (const struct vc_op *op = vc_ops; op->name; op++)
+		any |= op->verb != NULL && strcmp(op->tool, tool) == 0;
+	if (!any)
+		return;
+	fprintf(f, "\t%s)\n\t\tverbs=\"", tool);
+	for (const struct vc_op *op = vc_ops; op->name; op++)
+		if (op->verb != NULL && strcmp(op->tool, tool) == 0)
+			fprintf(f, "%.*s ", first_word(op->verb), op->verb);
+	fprintf(f, "\"\n\t\tcase \"$w1 $w2\" in\n");
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		if (op->verb == NULL || strcmp(op->tool, tool) != 0)
+			continue;
+		fprintf(f, "\t\t\"%s\"*) opts=\"", op->verb);
+		for (const struct vc_param *p = op->params; p && p->name; p++)
+			if (is_option(p)) {
+				opt_name(p->name, o, sizeof o);
+				fprintf(f, "--%s ", o);
+			}
+		fprintf(f, "%s\" ;;\n", has_secret(op) ? "--password-stdin" : "");
+	}
+	fprintf(f, "\t\tesac\n\t\tif [ \"$COMP_CWORD\" -eq 2 ]; then\n");
+	fprintf(f, "\t\t\tverbs=\"");
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		const char *sp;
+		if (!op->verb || strcmp(op->tool, tool) != 0 || (sp = strchr(op->verb, ' ')) == NULL)
+			continue;
+		fprintf(f, "$( [ \"$w1\" = %.*s ] && echo %s) ", (int)(sp - op->verb),
+		    op->verb, sp + 1);
+	}
+	fprintf(f, "\"\n\t\tfi ;;\n");
+}
+
+static void
+completions_bash(FILE *f, const char **tools)
+{
+	fprintf(f, "# bash completion for VelociCompanion (generated from the operation table)\n");
+	fprintf(f, "_vc_complete() {\n\tlocal cur=${COMP_WORDS[COMP_CWORD]} verbs= opts=\n");
+	fprintf(f, "\tlocal w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}\n\tcase ${COMP_WORDS[0]##*/} in\n");
+	for (int t = 0; tools[t]; t++)
+		bash_tool(f, tools[t]);
+	fprintf(f, "\tesac\n\tif [[ $cur == -* ]]; then\n");
+	fprintf(f, "\t\tCOMPREPLY=($(compgen -W \"$opts --db --json-errors -o -h\" -- \"$cur\"))\n");
+	fprintf(f, "\telif [ \"$COMP_CWORD\" -le 2 ]; then\n");
+	fprintf(f, "\t\tCOMPREPLY=($(compgen -W \"$verbs\" -- \"$cur\"))\n\tfi\n}\n");
+	for (int t = 0; tools[t]; t++)
+		fprintf(f, "complete -F _vc_complete %s\n", tools[t]);
+}
+
+static void
+completions_zsh(FILE *f, const char **tools)
+{
+	fprintf(f, "#compdef");
+	for (int t = 0; tools[t]; t++)
+		fprintf(f, " %s", tools[t]);
+	fputc('\n', f);
+	fprintf(f, "# zsh completion for VelociCompanion (generated from the operation table)\n");
+	fprintf(f, "local -a verbs\ncase $service in\n");
+	for (int t = 0; tools[t]; t++) {
+		fprintf(f, "%s)\n\tverbs=(", tools[t]);
+		for (const struct vc_op *op = vc_ops; op->name; op++)
+			if (op->verb != NULL && strcmp(op->tool, tools[t]) == 0)
+				fprintf(f, "'%s:%s' ", op->verb, op->summary);
+		fprintf(f, ") ;;\n");
+	}
+	fprintf(f, "esac\nif (( CURRENT == 2 )); then\n\t_describe 'command' verbs\n");
+	fprintf(f, "else\n\t_arguments '*:option:(--db --json-errors -o -h --password-stdin)'\nfi\n");
+}
+
+static void
+completions_fish(FILE *f)
+{
+	char o[64];
+
+	fprintf(f, "# fish completion for VelociCompanion (generated from the operation table)\n");
+	for (const struct vc_op *op = vc_ops; op->name; op++) {
+		const char *sp;
+		int w;
+		if (op->verb == NULL)
+			continue;
+		sp = strchr(op->verb, ' ');
+		w = first_word(op->verb);
+		fprintf(f, "complete -c %s -n '__fish_use_subcommand' -a '%.*s' -d '%s'\n",
+		    op->tool, w, op->verb, sp ? "command group" : op->summary);
+		if (sp)
+			fprintf(f, "complete -c %s -n '__fish_seen_subcommand_from %.*s' -a '%s' -d '%s'\n",
+			    op->tool, w, op->verb, sp + 1, op->summary);
+		for (const struct vc_param *p = op->params; p && p->name; p++)
+			if (is_option(p)) {
+				opt_name(p->name, o, sizeof o);
+				fprintf(f, "complete -c %s -n '__fish_seen_subcommand_from %.*s' -l %s -d '%s'\n",
+				    op->tool, w, op->verb, o, p->help);
+			}
+	}
+}
+
+/* The completions of every tool that has CLI commands, for one shell.
+ * Only commands with a verb are completed (not a tool's default). */
 static void
 completions(FILE *f, const char *shell)
 {
-	static const char *const tools[] = { "vc-auth", "vc-hosts", "vc-case", "vc-hunt",
-	    "vc-score", "vc-playbook", "vc-report", "vc-notify", NULL };
-	char o[64];
+	const char *tools[VC_OP_TOOLS_MAX];
 
-	if (strcmp(shell, "bash") == 0) {
-		fprintf(f, "# bash completion for VelociCompanion (generated from the operation table)\n");
-		fprintf(f, "_vc_complete() {\n\tlocal cur=${COMP_WORDS[COMP_CWORD]} verbs= opts=\n");
-		fprintf(f, "\tlocal w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}\n\tcase ${COMP_WORDS[0]##*/} in\n");
-		for (int t = 0; tools[t]; t++) {
-			int any = 0;
-			for (const struct vc_op *op = vc_ops; op->name; op++)
-				any |= op->verb && op->verb[0] && strcmp(op->tool, tools[t]) == 0;
-			if (!any)
-				continue;
-			fprintf(f, "\t%s)\n\t\tverbs=\"", tools[t]);
-			for (const struct vc_op *op = vc_ops; op->name; op++) {
-				const char *sp;
-				if (!op->verb || !op->verb[0] || strcmp(op->tool, tools[t]) != 0)
-					continue;
-				sp = strchr(op->verb, ' ');
-				fprintf(f, "%.*s ", sp ? (int)(sp - op->verb) : (int)strlen(op->verb), op->verb);
-			}
-			fprintf(f, "\"\n\t\tcase \"$w1 $w2\" in\n");
-			for (const struct vc_op *op = vc_ops; op->name; op++) {
-				if (!op->verb || !op->verb[0] || strcmp(op->tool, tools[t]) != 0)
-					continue;
-				fprintf(f, "\t\t\"%s\"*) opts=\"", op->verb);
-				for (const struct vc_param *p = op->params; p && p->name; p++)
-					if (!(p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP))) {
-						opt_name(p->name, o, sizeof o);
-						fprintf(f, "--%s ", o);
-					}
-				fprintf(f, "%s\" ;;\n", has_secret(op) ? "--password-stdin" : "");
-			}
-			fprintf(f, "\t\tesac\n\t\tif [ \"$COMP_CWORD\" -eq 2 ]; then\n");
-			fprintf(f, "\t\t\tverbs=\"");
-			for (const struct vc_op *op = vc_ops; op->name; op++) {
-				const char *sp;
-				if (!op->verb || strcmp(op->tool, tools[t]) != 0 ||
-				    (sp = strchr(op->verb, ' ')) == NULL)
-					continue;
-				fprintf(f, "$( [ \"$w1\" = %.*s ] && echo %s) ", (int)(sp - op->verb),
-				    op->verb, sp + 1);
-			}
-			fprintf(f, "\"\n\t\tfi ;;\n");
-		}
-		fprintf(f, "\tesac\n\tif [[ $cur == -* ]]; then\n");
-		fprintf(f, "\t\tCOMPREPLY=($(compgen -W \"$opts --db --json-errors -o -h\" -- \"$cur\"))\n");
-		fprintf(f, "\telif [ \"$COMP_CWORD\" -le 2 ]; then\n");
-		fprintf(f, "\t\tCOMPREPLY=($(compgen -W \"$verbs\" -- \"$cur\"))\n\tfi\n}\n");
-		for (int t = 0; tools[t]; t++)
-			fprintf(f, "complete -F _vc_complete %s\n", tools[t]);
-	} else if (strcmp(shell, "zsh") == 0) {
-		fprintf(f, "#compdef vc-auth vc-hosts vc-case vc-hunt vc-score vc-playbook vc-report vc-notify\n");
-		fprintf(f, "# zsh completion for VelociCompanion (generated from the operation table)\n");
-		fprintf(f, "local -a verbs\ncase $service in\n");
-		for (int t = 0; tools[t]; t++) {
-			fprintf(f, "%s)\n\tverbs=(", tools[t]);
-			for (const struct vc_op *op = vc_ops; op->name; op++)
-				if (op->verb && op->verb[0] && strcmp(op->tool, tools[t]) == 0)
-					fprintf(f, "'%s:%s' ", op->verb, op->summary);
-			fprintf(f, ") ;;\n");
-		}
-		fprintf(f, "esac\nif (( CURRENT == 2 )); then\n\t_describe 'command' verbs\n");
-		fprintf(f, "else\n\t_arguments '*:option:(--db --json-errors -o -h --password-stdin)'\nfi\n");
-	} else if (strcmp(shell, "fish") == 0) {
-		fprintf(f, "# fish completion for VelociCompanion (generated from the operation table)\n");
-		for (const struct vc_op *op = vc_ops; op->name; op++) {
-			const char *sp;
-			if (!op->verb || !op->verb[0])
-				continue;
-			sp = strchr(op->verb, ' ');
-			fprintf(f, "complete -c %s -n '__fish_use_subcommand' -a '%.*s' -d '%s'\n",
-			    op->tool, sp ? (int)(sp - op->verb) : (int)strlen(op->verb), op->verb,
-			    sp ? "command group" : op->summary);
-			if (sp)
-				fprintf(f, "complete -c %s -n '__fish_seen_subcommand_from %.*s' -a '%s' -d '%s'\n",
-				    op->tool, (int)(sp - op->verb), op->verb, sp + 1, op->summary);
-			for (const struct vc_param *p = op->params; p && p->name; p++)
-				if (!(p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP))) {
-					opt_name(p->name, o, sizeof o);
-					fprintf(f, "complete -c %s -n '__fish_seen_subcommand_from %.*s' -l %s -d '%s'\n",
-					    op->tool, sp ? (int)(sp - op->verb) : (int)strlen(op->verb),
-					    op->verb, o, p->help);
-				}
-		}
-	}
+	vc_op_tools(tools, VC_OP_TOOLS_MAX, 1);
+	if (strcmp(shell, "bash") == 0)
+		completions_bash(f, tools);
+	else if (strcmp(shell, "zsh") == 0)
+		completions_zsh(f, tools);
+	else if (strcmp(shell, "fish") == 0)
+		completions_fish(f);
 }
 
 /* ---- secrets ---------------------------------------------------------- */
@@ -751,7 +798,7 @@ find_opt(const struct vc_op *op, const char *name)
 	char o[64];
 
 	for (const struct vc_param *p = op->params; p && p->name; p++) {
-		if (p->flags & (VC_P_POS | VC_P_SECRET | VC_P_CREDS | VC_P_HTTP))
+		if (!is_option(p))
 			continue;
 		opt_name(p->name, o, sizeof o);
 		if (strcmp(o, name) == 0)
@@ -800,6 +847,8 @@ static int
 parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **argv, jv *args)
 {
 	const struct vc_param *pos = op->params;
+	/* Messages begin with the command; the default command has no verb. */
+	const char *verb = op->verb ? op->verb : "";
 	int rc = 0;
 
 	for (int i = 0; i < argc && rc == 0; i++) {
@@ -816,13 +865,13 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 			const struct vc_param *p;
 			snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a - 2) : (int)strlen(a + 2), a + 2);
 			if ((p = find_opt(op, name)) == NULL)
-				return vc_fail(ctx, VC_EUSAGE, "%s: unknown option --%s", op->verb, name);
+				return vc_fail(ctx, VC_EUSAGE, "%s: unknown option --%s", verb, name);
 			if (p->type == VC_T_BOOL && eq == NULL) {
 				*args = jv_object_set(*args, jv_string(p->name), jv_true());
 				continue;
 			}
 			if (eq == NULL && i + 1 >= argc)
-				return vc_fail(ctx, VC_EUSAGE, "%s: --%s needs a value", op->verb, name);
+				return vc_fail(ctx, VC_EUSAGE, "%s: --%s needs a value", verb, name);
 			if (p->flags & VC_P_MULTI) {
 				jv cur = jv_object_get(jv_copy(*args), jv_string(p->name));
 				if (jv_get_kind(cur) != JV_KIND_ARRAY) {
@@ -843,22 +892,259 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 					pos++;
 				if (pos == NULL || pos->name == NULL)
 					return vc_fail(ctx, VC_EUSAGE, "%s: unexpected argument '%.64s'",
-					    op->verb, argv[i]);
+					    verb, argv[i]);
 				*args = jv_object_set(*args, jv_string(pos->name), jv_string(argv[i]));
 				pos++;
 			}
 			break;
 		}
 		if (a[0] == '-' && a[1] != '\0')
-			return vc_fail(ctx, VC_EUSAGE, "%s: unknown option %s", op->verb, a);
+			return vc_fail(ctx, VC_EUSAGE, "%s: unknown option %s", verb, a);
 		while (pos && pos->name && !(pos->flags & VC_P_POS))
 			pos++;
 		if (pos == NULL || pos->name == NULL)
-			return vc_fail(ctx, VC_EUSAGE, "%s: unexpected argument '%.64s'", op->verb, a);
+			return vc_fail(ctx, VC_EUSAGE, "%s: unexpected argument '%.64s'", verb, a);
 		*args = jv_object_set(*args, jv_string(pos->name), jv_string(a));
 		pos++;
 	}
 	return rc;
+}
+
+/* ---- the steps of a run ------------------------------------------------- */
+
+/* stdout is all a help or version run writes: its failure is the run's. */
+static int
+close_stdout(void)
+{
+	return fclose(stdout) == 0 ? 0 : VC_EXIT_SOFTWARE;
+}
+
+/*
+ * The words before the first option name the command (two at most);
+ * global options may stand before and among them.  -h, --version and
+ * --completions are answered here: returns the exit status then, else -1
+ * with *next the index of the first argument not taken (*rc: a bad
+ * global option).
+ */
+static int
+scan_front(struct cli *c, vc_ctx *ctx, int argc, char **argv, char **words, int *nwords,
+    int *next, int *rc)
+{
+	const struct vc_op *op;
+	int i, used;
+
+	for (i = 1; i < argc && *rc == 0; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			if (*nwords > 0 && (op = vc_op_by_verb(c->tool, *nwords, words, &used)) != NULL)
+				op_help(stdout, op);
+			else
+				usage(stdout, c->tool);
+			return close_stdout();
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", c->tool, VC_VERSION);
+			return close_stdout();
+		}
+		if (strcmp(argv[i], "--completions") == 0 && i + 1 < argc) {
+			completions(stdout, argv[i + 1]);
+			return close_stdout();
+		}
+		if (*nwords < 2 && argv[i][0] != '-') {
+			words[(*nwords)++] = argv[i];
+			continue;
+		}
+		if (global_opt(c, ctx, argc, argv, &i, rc))
+			continue;
+		break;
+	}
+	*next = i;
+	return -1;
+}
+
+/* The command the words name (the tool's default when none does), or
+ * NULL after the usage on stderr. */
+static const struct vc_op *
+find_command(const char *tool, char **words, int nwords, int *used)
+{
+	const struct vc_op *op = vc_op_by_verb(tool, nwords, words, used);
+
+	if (op == NULL) {
+		if (nwords > 0)
+			fprintf(stderr, "%s: unknown command '%s%s%s'\n", tool, words[0],
+			    nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
+		usage(stderr, tool);
+	}
+	return op;
+}
+
+/*
+ * argv: the command in *op, its arguments in *args.  Returns the exit
+ * status when the run ends here (help, version, completions, an unknown
+ * command), else -1 with *rc 0 or the usage error to report (*op may be
+ * NULL then).
+ */
+static int
+command_line(struct cli *c, vc_ctx *ctx, int argc, char **argv, const struct vc_op **op,
+    jv *args, int *rc)
+{
+	char **v;   /* the command's words, then the rest of argv */
+	int nwords = 0, used = 0, next = argc, status;
+
+	if ((v = calloc((size_t)argc + 1, sizeof *v)) == NULL)
+		return VC_EXIT_SOFTWARE;
+	status = scan_front(c, ctx, argc, argv, v, &nwords, &next, rc);
+	if (status < 0 && *rc == 0) {
+		if ((*op = find_command(c->tool, v, nwords, &used)) == NULL)
+			status = VC_EXIT_USAGE;
+		else {
+			int n = nwords;
+			for (int a = next; a < argc; a++)
+				v[n++] = argv[a];
+			/* The words after the verb are arguments too. */
+			*rc = parse_args(c, ctx, *op, n - used, v + used, args);
+		}
+	}
+	free(v);
+	return status;
+}
+
+static int
+open_store(struct cli *c, vc_ctx *ctx, const struct vc_op *op)
+{
+	char *real;
+	int rc = vc_store_open(ctx, c->db, (op->flags & VC_OP_NOSTORE) ? VC_STORE_CREATE : 0);
+
+	if (rc != 0)
+		return rc;
+	/* The saved credentials are the store's: keyed by its real path. */
+	real = realpath(ctx->store->path, NULL);
+	snprintf(c->store_key, sizeof c->store_key, "%s", real ? real : ctx->store->path);
+	free(real);
+	snprintf(ctx->user_agent, sizeof ctx->user_agent, "%s/%s uid=%ld", c->tool, VC_VERSION,
+	    (long)getuid());
+	snprintf(ctx->ip, sizeof ctx->ip, "local");
+	return 0;
+}
+
+/* Parameters that come from the saved session (refresh, logout). */
+static int
+creds_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
+{
+	for (const struct vc_param *p = op->params; p && p->name; p++) {
+		jv mine, t;
+		if (!(p->flags & VC_P_CREDS) || vc_arg_has(*args, p->name))
+			continue;
+		mine = creds_get(c);
+		t = jv_is_valid(mine) ? jv_object_get(mine, jv_string(p->name)) :
+		    (jv_free(mine), jv_invalid());
+		if (jv_get_kind(t) == JV_KIND_STRING)
+			*args = jv_object_set(*args, jv_string(p->name), t);
+		else {
+			jv_free(t);
+			if (p->flags & VC_P_REQ)
+				return vc_fail(ctx, VC_EAUTH, "not logged in to store %s", c->store_key);
+		}
+	}
+	return 0;
+}
+
+/* What argv does not hold: files' text, secrets, the store, the session. */
+static int
+complete_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
+{
+	int rc;
+
+	if ((rc = read_files(ctx, op, args)) != 0 || (rc = read_secrets(c, ctx, op, args)) != 0 ||
+	    (rc = open_store(c, ctx, op)) != 0)
+		return rc;
+	return creds_args(c, ctx, op, args);
+}
+
+/* An op that reads JSONL reads the FILE operand, or stdin. */
+static int
+open_input(vc_ctx *ctx, struct vc_jsonl *input, jv *args)
+{
+	int rc = vc_jsonl_open(ctx, input, vc_arg_str(*args, "file"));
+
+	*args = jv_object_delete(*args, jv_string("file"));
+	if (rc == 0)
+		ctx->in = input;
+	return rc;
+}
+
+/*
+ * Bad lines and progress go to stderr; records go to stdout one line each
+ * as they come when the output is JSONL (asked for, or not a terminal),
+ * else they are collected and printed at the end.  Set after
+ * authentication: a refresh's tokens must not be streamed out.
+ */
+static void
+set_streams(struct cli *c, vc_ctx *ctx)
+{
+	ctx->report = report_bad;
+	if (isatty(STDERR_FILENO))
+		ctx->progress = progress;
+	ctx->stream_arg = c;
+	if (c->out == OUT_JSONL || (c->out == OUT_AUTO && !isatty(STDOUT_FILENO))) {
+		ctx->emit = emit_line;
+		ctx->emit_raw = emit_text;
+	}
+}
+
+/* After a login or refresh keep the tokens; after a logout forget them. */
+static int
+keep_session(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv *out)
+{
+	if (rc == 0 && (op->flags & VC_OP_LOGIN))
+		rc = keep_tokens(c, ctx, out);
+	if (rc == 0 && (op->flags & VC_OP_LOGOUT))
+		creds_put(c, ctx, jv_invalid());
+	return rc;
+}
+
+/*
+ * Print the result (a failed op may still have one: what it did before
+ * it failed), then the error; returns the exit status.  op is NULL when
+ * the command line was wrong.
+ */
+static int
+print_results(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv out)
+{
+	int status;
+
+	if (jv_is_valid(out))
+		print_out(c, stdout, out, op->columns);
+	else
+		jv_free(out);
+	if (ctx->progress != NULL)
+		fputs("\r\033[K", stderr);    /* clear the progress line */
+	if (rc != 0)
+		err_out(c, ctx, rc);
+	status = vc_err_exit(rc);
+	/* Good records were kept, but the input had bad lines: say so. */
+	if (rc == 0 && ctx->bad_count > 0) {
+		if (op->flags & VC_OP_INPUT)
+			fprintf(stderr, "%s: %ld bad input line%s skipped\n", c->tool, ctx->bad_count,
+			    ctx->bad_count == 1 ? "" : "s");
+		else
+			fprintf(stderr, "%s: %ld problem%s reported above\n", c->tool, ctx->bad_count,
+			    ctx->bad_count == 1 ? "" : "s");
+		status = VC_EXIT_DATAERR;
+	}
+	return status;
+}
+
+/* A full disk or a closed pipe must not pass silently. */
+static int
+flush_stdout(const char *tool, int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, "%s: stdout: %s\n", tool, strerror(errno));
+		if (status == 0)
+			status = VC_EXIT_SOFTWARE;
+	}
+	return status;
 }
 
 int
@@ -868,168 +1154,38 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	vc_ctx ctx;
 	const struct vc_op *op = NULL;
 	struct vc_jsonl input;
-	char **words;
-	int nwords = 0, used = 0, rc = 0, i, status;
-	jv args, out = jv_invalid();
+	jv args = jv_object(), out = jv_invalid();
+	int rc = 0, status;
 
 	/* A caller's jq program runs in this same executable, started again
 	 * (json/jqprog.h). */
-	if (argc == 2 && strcmp(argv[1], VC_JQ_CHILD_ARG) == 0)
+	if (argc == 2 && strcmp(argv[1], VC_JQ_CHILD_ARG) == 0) {
+		jv_free(args);
 		return vc_jq_child_main();
-
+	}
 	vc_ctx_init(&ctx);
-	if ((words = calloc((size_t)argc + 1, sizeof *words)) == NULL)
-		return VC_EXIT_SOFTWARE;
-	/* Globals and help first; the verb is the first words that are not options. */
-	for (i = 1; i < argc && rc == 0; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			if (nwords > 0 && (op = vc_op_by_verb(tool, nwords, words, &used)) != NULL)
-				op_help(stdout, op);
-			else
-				usage(stdout, tool);
-			free(words);
-			return fclose(stdout) == 0 ? 0 : VC_EXIT_SOFTWARE;
-		}
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("%s %s\n", tool, VC_VERSION);
-			free(words);
-			return fclose(stdout) == 0 ? 0 : VC_EXIT_SOFTWARE;
-		}
-		if (strcmp(argv[i], "--completions") == 0 && i + 1 < argc) {
-			completions(stdout, argv[i + 1]);
-			free(words);
-			return fclose(stdout) == 0 ? 0 : VC_EXIT_SOFTWARE;
-		}
-		if (nwords < 2 && argv[i][0] != '-' && !(op != NULL)) {
-			words[nwords++] = argv[i];
-			continue;
-		}
-		if (global_opt(&c, &ctx, argc, argv, &i, &rc))
-			continue;
-		break;
+	if ((status = command_line(&c, &ctx, argc, argv, &op, &args, &rc)) >= 0) {
+		jv_free(args);
+		vc_ctx_release(&ctx);
+		return status;
 	}
-	if (rc == 0 && nwords == 0 && (op = vc_op_by_verb(tool, 0, words, &used)) == NULL) {
-		usage(stderr, tool);
-		free(words);
-		return VC_EXIT_USAGE;
-	}
-	if (rc == 0) {
-		op = vc_op_by_verb(tool, nwords, words, &used);
-		if (op == NULL) {
-			fprintf(stderr, "%s: unknown command '%s%s%s'\n", tool, words[0],
-			    nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
-			usage(stderr, tool);
-			free(words);
-			return VC_EXIT_USAGE;
-		}
-	}
-	/* Arguments: the words after the verb, then the rest of argv. */
-	args = jv_object();
-	if (rc == 0) {
-		int rest = argc - i + (nwords - used);
-		char **v = calloc((size_t)rest + 1, sizeof *v);
-		int k = 0;
-		if (v == NULL) {
-			free(words);
-			jv_free(args);
-			return VC_EXIT_SOFTWARE;
-		}
-		for (int w = used; w < nwords; w++)
-			v[k++] = words[w];
-		for (int a = i; a < argc; a++)
-			v[k++] = argv[a];
-		rc = parse_args(&c, &ctx, op, k, v, &args);
-		free(v);
-	}
-	free(words);
 	if (rc == 0)
-		rc = read_files(&ctx, op, &args);
-	if (rc == 0)
-		rc = read_secrets(&c, &ctx, op, &args);
-	if (rc == 0)
-		rc = vc_store_open(&ctx, c.db, (op->flags & VC_OP_NOSTORE) ? VC_STORE_CREATE : 0);
-	if (rc == 0) {
-		char *real = realpath(ctx.store->path, NULL);
-		snprintf(c.store_key, sizeof c.store_key, "%s", real ? real : ctx.store->path);
-		free(real);
-		snprintf(ctx.user_agent, sizeof ctx.user_agent, "%s/%s uid=%ld", tool, VC_VERSION,
-		    (long)getuid());
-		snprintf(ctx.ip, sizeof ctx.ip, "local");
-	}
-	if (rc == 0) {
-		/* Parameters that come from the saved session (refresh, logout). */
-		for (const struct vc_param *p = op->params; p && p->name; p++) {
-			if (!(p->flags & VC_P_CREDS) || vc_arg_has(args, p->name))
-				continue;
-			jv mine = creds_get(&c);
-			jv t = jv_is_valid(mine) ? jv_object_get(mine, jv_string(p->name)) :
-			    (jv_free(mine), jv_invalid());
-			if (jv_get_kind(t) == JV_KIND_STRING)
-				args = jv_object_set(args, jv_string(p->name), t);
-			else {
-				jv_free(t);
-				if (p->flags & VC_P_REQ)
-					rc = vc_fail(&ctx, VC_EAUTH, "not logged in to store %s", c.store_key);
-			}
-		}
-	}
+		rc = complete_args(&c, &ctx, op, &args);
 	if (rc == 0 && !(op->flags & VC_OP_PUBLIC))
 		rc = authenticate(&c, &ctx);
-	if (rc == 0 && (op->flags & VC_OP_INPUT)) {
-		const char *file = vc_arg_str(args, "file");
-		rc = vc_jsonl_open(&ctx, &input, file);
-		args = jv_object_delete(args, jv_string("file"));
-		if (rc == 0)
-			ctx.in = &input;
-	}
-	ctx.report = report_bad;
-	if (isatty(STDERR_FILENO))
-		ctx.progress = progress;
-	ctx.stream_arg = &c;
-	if (c.out == OUT_JSONL || (c.out == OUT_AUTO && !isatty(STDOUT_FILENO)))
-	{
-		ctx.emit = emit_line;
-		ctx.emit_raw = emit_text;
-	}
+	if (rc == 0 && (op->flags & VC_OP_INPUT))
+		rc = open_input(&ctx, &input, &args);
+	set_streams(&c, &ctx);
 	if (rc == 0) {
 		rc = vc_op_call(&ctx, op, args, &out);
 		args = jv_invalid();
 	}
 	jv_free(args);
-	if (rc == 0 && (op->flags & VC_OP_LOGIN))
-		rc = keep_tokens(&c, &ctx, &out);
-	if ((op->flags & VC_OP_LOGOUT) && rc == 0)
-		creds_put(&c, &ctx, jv_invalid());
-	if (rc == 0 || jv_is_valid(out)) {
-		if (jv_is_valid(out))
-			print_out(&c, stdout, out, op->columns);
-		else
-			jv_free(out);
-	}
-	if (ctx.progress != NULL)
-		fputs("\r\033[K", stderr);    /* clear the progress line */
-	if (rc != 0)
-		err_out(&c, &ctx, rc);
-	status = vc_err_exit(rc);
-	/* Good records were kept, but the input had bad lines: say so. */
-	if (rc == 0 && ctx.bad_count > 0) {
-		if (op->flags & VC_OP_INPUT)
-			fprintf(stderr, "%s: %ld bad input line%s skipped\n", tool, ctx.bad_count,
-			    ctx.bad_count == 1 ? "" : "s");
-		else
-			fprintf(stderr, "%s: %ld problem%s reported above\n", tool, ctx.bad_count,
-			    ctx.bad_count == 1 ? "" : "s");
-		status = VC_EXIT_DATAERR;
-	}
+	rc = keep_session(&c, &ctx, op, rc, &out);
+	status = print_results(&c, &ctx, op, rc, out);
 	if (ctx.in != NULL)
 		vc_jsonl_release(&input);
-	/* A full disk or a closed pipe must not pass silently. */
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (errno != EPIPE)
-			fprintf(stderr, "%s: stdout: %s\n", tool, strerror(errno));
-		if (status == 0)
-			status = VC_EXIT_SOFTWARE;
-	}
+	status = flush_stdout(tool, status);
 	vc_ctx_release(&ctx);
 	return status;
 }

@@ -1936,14 +1936,6 @@ ctx_reset(vc_ctx *ctx, const struct job *j)
 	snprintf(ctx->request_id, sizeof ctx->request_id, "%s", j->rid);
 }
 
-static int
-has_suffix(const char *s, const char *suf)
-{
-	size_t a = strlen(s), b = strlen(suf);
-
-	return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 /* Run one request on a worker: route, authenticate, build args, call. */
 static void
 job_run(struct worker *w, struct job *j)
@@ -2078,8 +2070,7 @@ job_run(struct worker *w, struct job *j)
 		out = jv_object_set(jv_object(), jv_string("result"), out);
 		break;
 	}
-	j->status = strcmp(j->method, "POST") == 0 &&
-	    (has_suffix(op->name, ".create") || has_suffix(op->name, ".register")) ? 201 : 200;
+	j->status = (op->flags & VC_OP_CREATES) ? 201 : 200;
 	job_set_body(j, out);
 	if (j->status == 500)
 		job_fail(j, 500, NULL, "internal error");

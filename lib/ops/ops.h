@@ -4,6 +4,8 @@
  * CLI verb, its HTTP route, the least role allowed and its handler.  The
  * vc-* binaries dispatch through it, vc-serve routes through it, and the
  * OpenAPI document, the completions and the role tests are made from it.
+ * table.c holds the table (data only), dispatch.c finds and runs an
+ * operation, openapi.c describes the service.
  *
  * A handler is   int fn(vc_ctx *ctx, jv args, jv *out)
  * args is an object (borrowed: the handler must not free it); *out gets a
@@ -11,6 +13,22 @@
  * one JSONL line per element).  Handlers run with the principal already
  * authenticated and the role already checked; write operations run inside
  * a transaction the dispatcher opens, commits and audits.
+ *
+ * Adding an operation:
+ *  1. the handler vc_op_NAME in its domain file and header (lib/cases.c,
+ *     lib/cases.h ...), the header included by table.c;
+ *  2. its parameter list in table.c: designated fields, END last, each
+ *     parameter with a help line (and a meta unless it is a bool);
+ *  3. its vc_ops[] entry: name (the audit action), tool, verb and/or method
+ *     and path, .min_role (the least role: always write it), flags
+ *     (VC_OP_WRITE for a change, VC_OP_CREATES for a POST answering 201),
+ *     .target (the audit target type; the handler sets ctx->audit_target_id);
+ *  4. the man page: the command under Commands and its SYNOPSIS line as -h
+ *     prints it (tests/cli/05-docs.t compares them); a new tool also needs
+ *     cmd/vc-TOOL.c, man/vc-TOOL.1 and its line in velocicompanion(7);
+ *  5. `make completions`, and commit completions/ (05-docs checks them);
+ *  6. tests: t_ops walks every op for every role by itself; a route with an
+ *     {id} needs its id in tests/cli/31-http-tenancy.t.
  */
 #ifndef VC_OPS_H
 #define VC_OPS_H
@@ -48,13 +66,15 @@ enum {
 	VC_OP_NOSTORE = 1 << 4, /* runs before a store exists (init) */
 	VC_OP_RAW = 1 << 5,     /* handler manages its own transactions */
 	VC_OP_SECRET_OUT = 1 << 6, /* output carries a secret: Cache-Control, no log */
-	VC_OP_INPUT = 1 << 7    /* reads JSONL: CLI FILE operand or stdin; HTTP body */
+	VC_OP_INPUT = 1 << 7,   /* reads JSONL: CLI FILE operand or stdin; HTTP body */
+	VC_OP_CREATES = 1 << 8, /* HTTP: makes a record, answers 201 Created (a POST) */
+	VC_OP_DEFAULT = 1 << 9  /* CLI: the tool's command when no verb is given (no verb) */
 };
 
 struct vc_op {
 	const char *name;       /* "auth.users.create" (also the audit action) */
 	const char *tool;       /* "vc-auth" */
-	const char *verb;       /* "user create" (NULL: HTTP only) */
+	const char *verb;       /* "user create" (NULL: HTTP only, or VC_OP_DEFAULT) */
 	const char *method;     /* "POST" (NULL: CLI only) */
 	const char *path;       /* "/api/users/{id}" */
 	int min_role;           /* VC_ROLE_* */
@@ -66,12 +86,27 @@ struct vc_op {
 	const char *columns;    /* -o table columns, comma separated (NULL: all) */
 };
 
-extern const struct vc_op vc_ops[];     /* terminated by a NULL name */
+extern const struct vc_op vc_ops[];     /* table.c; terminated by a NULL name */
 
 const struct vc_op *vc_op_by_name(const char *name);
 /* The op of tool whose verb matches argv (one or two words); *used gets
- * how many argv words the verb took. */
+ * how many argv words the verb took.  When none matches, the tool's
+ * VC_OP_DEFAULT op, if it has one, with *used 0. */
 const struct vc_op *vc_op_by_verb(const char *tool, int argc, char **argv, int *used);
+/* 1 when op is a command of its tool's CLI: it has a verb, or it is the
+ * tool's default command. */
+int vc_op_cli(const struct vc_op *op);
+
+/*
+ * The tools of the table: each op->tool once, in table order ("vc-auth",
+ * "vc-hosts" ...); with cli, only the tools that have a CLI command (not
+ * vc-serve).  Fills tools[] with at most max - 1 names and a NULL, and
+ * returns how many there are.  VC_OP_TOOLS_MAX is room for all of them
+ * (t_ops checks).
+ */
+#define VC_OP_TOOLS_MAX 32
+int vc_op_tools(const char **tools, int max, int cli);
+
 /*
  * Route an HTTP request.  On a match returns the op and adds the route's
  * {name} parts to *path_args (an object).  Returns NULL and sets
@@ -89,7 +124,13 @@ const struct vc_op *vc_op_route(const char *method, const char *path,
  */
 int vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out);
 
-/* The OpenAPI 3.0 document made from the table. */
+/* The OpenAPI 3.0 document made from the table (openapi.c). */
 jv vc_openapi(void);
+
+/* vc-serve's operations about itself, beside the document they point to
+ * (openapi.c): the index ("/"), /health and /openapi.json. */
+int vc_op_index(vc_ctx *ctx, jv args, jv *out);
+int vc_op_health(vc_ctx *ctx, jv args, jv *out);
+int vc_op_openapi(vc_ctx *ctx, jv args, jv *out);
 
 #endif

@@ -132,16 +132,57 @@ main(void)
 				dup = 1;
 			if (a->path && b->path && strcmp(a->path, b->path) == 0 && strcmp(a->method, b->method) == 0)
 				dup = 1;
+			if ((a->flags & b->flags & VC_OP_DEFAULT) && strcmp(a->tool, b->tool) == 0)
+				dup = 1;
 		}
-		ok(!dup, "%s: name, verb and route are unique", a->name);
+		ok(!dup, "%s: name, verb, route and default command are unique", a->name);
 		ok(a->summary && *a->summary && a->fn, "%s: has a summary and a handler", a->name);
+		/* A tool's default command has no verb, and a tool has one at most. */
+		if (a->flags & VC_OP_DEFAULT)
+			ok(a->verb == NULL, "%s: the default command has no verb", a->name);
+		ok(vc_op_cli(a) || a->path != NULL, "%s: has a CLI command or an HTTP route", a->name);
+		/* vc-serve answers 201 for the flag alone: it must be a write
+		 * that has a POST route. */
+		if (a->flags & VC_OP_CREATES)
+			ok((a->flags & VC_OP_WRITE) && a->method && strcmp(a->method, "POST") == 0,
+			    "%s: creates, so it is a write op with a POST route", a->name);
 		for (const struct vc_param *p = a->params; p && p->name; p++) {
 			ok(p->help && *p->help && (p->meta != NULL || p->type == VC_T_BOOL),
 			    "%s: parameter %s is documented", a->name, p->name);
+			ok(p->type >= VC_T_STR && p->type <= VC_T_DURATION,
+			    "%s: parameter %s has a type", a->name, p->name);
 			if (p->flags & VC_P_PATH)
 				ok(a->path && strstr(a->path, "{") != NULL,
 				    "%s: path parameter %s has a route slot", a->name, p->name);
 		}
+	}
+
+	/* The tools, from the table: each once, in table order. */
+	{
+		const char *tools[VC_OP_TOOLS_MAX], *cli[VC_OP_TOOLS_MAX], *small[3];
+		int n = vc_op_tools(tools, VC_OP_TOOLS_MAX, 0), ncli, unique = 1, all = 1;
+
+		ok(n > 0 && n < VC_OP_TOOLS_MAX, "VC_OP_TOOLS_MAX has room for the %d tools", n);
+		is_str(tools[0], "vc-auth", "the first tool is the first op's");
+		ok(n < VC_OP_TOOLS_MAX && tools[n] == NULL, "the list ends with NULL");
+		for (int t = 0; t < n; t++)
+			for (int u = t + 1; u < n; u++)
+				unique &= strcmp(tools[t], tools[u]) != 0;
+		ok(unique, "no tool is listed twice");
+		for (const struct vc_op *op = vc_ops; op->name; op++) {
+			int found = 0;
+			for (int t = 0; t < n; t++)
+				found |= strcmp(tools[t], op->tool) == 0;
+			all &= found;
+		}
+		ok(all, "every op's tool is listed");
+		ncli = vc_op_tools(cli, VC_OP_TOOLS_MAX, 1);
+		ok(ncli > 0 && ncli < n, "the CLI tools are fewer (%d of %d)", ncli, n);
+		for (int t = 0; t < ncli; t++)
+			ok(strcmp(cli[t], "vc-serve") != 0, "CLI tool %s is not vc-serve", cli[t]);
+		is_int(vc_op_tools(small, 3, 0), n, "a short array still gets the count");
+		ok(small[2] == NULL && small[0] == tools[0] && small[1] == tools[1],
+		    "a short array gets the first tools and a NULL");
 	}
 
 	/* Bad arguments are usage errors that name the field. */
@@ -164,6 +205,56 @@ main(void)
 	    JV_OBJECT(jv_string("since"), jv_string("yesterday-ish")), &out);
 	jv_free(out);
 	is_int(rc, VC_EUSAGE, "a bad time is refused");
+
+	/* Each parameter type has its check, with its message. */
+	{
+		static const struct {
+			const char *op, *args;
+			int err;
+			const char *msg;
+		} bad[] = {
+			{ "auth.tenants.create", "{\"name\":\"t2\",\"allow_registration\":\"maybe\"}",
+			  VC_EUSAGE, "allow_registration must be true or false" },
+			{ "auth.tokens.create", "{\"name\":\"t\",\"role\":\"viewer\",\"expires\":\"soon\"}",
+			  VC_EUSAGE, "expires must be a duration such as 90d, 12h, 30m" },
+			{ "auth.tokens.create", "{\"name\":\"t\",\"role\":\"viewer\",\"expires\":-1}",
+			  VC_EUSAGE, "expires is not a duration" },
+			{ "audit.list", "{\"limit\":1.5}", VC_EUSAGE, "limit must be a whole number" },
+			{ "audit.list", "{\"since\":1e14}", VC_EUSAGE, "since is not a time" },
+			{ "audit.list", "{\"since\":true}", VC_EUSAGE, "since must be a time" },
+			{ "audit.list", "{\"user\":7}", VC_EUSAGE, "user must be a string" },
+			{ "hosts.update", "{\"id\":\"x\",\"label\":[\"+a\",1]}", VC_EUSAGE,
+			  "label must be strings" },
+			{ "hosts.update", "{\"note\":\"x\"}", VC_EUSAGE, "missing id" },
+			{ "hosts.list", "[]", VC_EUSAGE, "arguments must be a JSON object" },
+		};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			rc = vc_op_call(&ctx, vc_op_by_name(bad[i].op), jv_parse(bad[i].args), &out);
+			jv_free(out);
+			is_int(rc, bad[i].err, "%s %s is refused", bad[i].op, bad[i].args);
+			is_str(ctx.errmsg, bad[i].msg, "... with its message");
+		}
+		{
+			char *big = malloc(65538);
+			if (big != NULL) {
+				memset(big, 'a', 65537);
+				big[65537] = '\0';
+				rc = vc_op_call(&ctx, vc_op_by_name("audit.list"),
+				    JV_OBJECT(jv_string("user"), jv_string(big)), &out);
+				jv_free(out);
+				is_int(rc, VC_ETOOBIG, "a string over 64 KiB is too big");
+				free(big);
+			}
+		}
+		/* A CLI-only parameter does not exist over HTTP. */
+		ctx.front = VC_FRONT_HTTP;
+		rc = vc_op_call(&ctx, vc_op_by_name("threat.rules.list"),
+		    JV_OBJECT(jv_string("map"), jv_string("x")), &out);
+		jv_free(out);
+		is_int(rc, VC_EUSAGE, "a CLI-only parameter is unknown over HTTP");
+		is_str(ctx.errmsg, "unknown field 'map' for threat.rules.list", "... and named");
+		ctx.front = VC_FRONT_CLI;
+	}
 
 	/* OpenAPI covers every HTTP operation. */
 	{
