@@ -32,6 +32,10 @@ struct user {
 	int64_t token_version;
 };
 
+/* Where vc_prep_password leaves the hash: no caller can name it (the
+ * dispatcher refuses members that are not parameters). */
+#define PREPARED_HASH "_password_hash"
+
 #define USER_COLS "u.id, u.tenant_id, u.username, u.role, u.password_hash, " \
 	"u.disabled, u.token_version"
 #define USER_JSON "SELECT u.id, u.tenant_id, t.name AS tenant, u.username, " \
@@ -201,26 +205,29 @@ revoke_sessions(vc_ctx *ctx, const struct user *u)
 	return rc;
 }
 
+/* The hash vc_prep_password made of args' password, or NULL. */
+static const char *
+prepared_hash(jv args)
+{
+	return vc_arg_str(args, PREPARED_HASH);
+}
+
 static int
 new_user(vc_ctx *ctx, const char *tenant_id, const char *username,
-    const char *email, const char *role, const char *password, char id[VC_ID_LEN + 1])
+    const char *email, const char *role, const char *hash, char id[VC_ID_LEN + 1])
 {
-	char hash[VC_PW_HASH_MAX];
 	int rc;
 	int64_t now = vc_now(ctx);
 
 	if ((rc = check_name(ctx, "username", username, 64)) != 0 ||
 	    (rc = check_email(ctx, email)) != 0)
 		return rc;
-	if (password == NULL)
+	if (hash == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "a password is required");
-	if ((rc = vc_password_hash(ctx, password, hash)) != 0)
-		return rc;
 	vc_new_id(id);
 	rc = vc_sql_exec(ctx, "INSERT INTO users (id, tenant_id, username, email, role,"
 	    " password_hash, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?7)",
 	    NULL, "ssssssi", id, tenant_id, username, email, role, hash, now);
-	sodium_memzero(hash, sizeof hash);
 	if (rc == VC_ECONFLICT)
 		return vc_fail(ctx, VC_ECONFLICT, "username %.64s is taken", username);
 	set_target(ctx, "user", id, tenant_id);
@@ -256,7 +263,7 @@ vc_op_init(vc_ctx *ctx, jv args, jv *out)
 	    NULL, "ssi", tid, tenant, vc_now(ctx))) != 0)
 		return rc;
 	if ((rc = new_user(ctx, tid, admin, vc_arg_str(args, "email"), "superadmin",
-	    vc_arg_str(args, "password"), uid)) != 0)
+	    prepared_hash(args), uid)) != 0)
 		return rc;
 	set_target(ctx, "tenant", tid, tid);
 	add_detail(ctx, "superadmin", jv_string(admin));
@@ -350,7 +357,7 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
-	    role, vc_arg_str(args, "password"), uid)) != 0)
+	    role, prepared_hash(args), uid)) != 0)
 		return rc;
 	add_detail(ctx, "role", jv_string(role));
 	return user_json(ctx, tid, uid, out);
@@ -403,7 +410,7 @@ int
 vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *role = vc_arg_str(args, "role"), *email = vc_arg_str(args, "email");
-	const char *pw = vc_arg_str(args, "password");
+	const char *hash = prepared_hash(args);
 	struct user u;
 	int rc, revoke = 0;
 	int64_t now = vc_now(ctx);
@@ -430,14 +437,24 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 			return rc;
 		add_detail(ctx, "email", jv_true());
 	}
-	if (pw != NULL) {
-		char hash[VC_PW_HASH_MAX];
-		if ((rc = vc_password_hash(ctx, pw, hash)) != 0)
-			return rc;
-		rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
-		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, now, u.tenant_id, u.id);
-		sodium_memzero(hash, sizeof hash);
-		if (rc != 0)
+	if (hash != NULL) {
+		/*
+		 * Setting another user's password takes over their account: an
+		 * admin's act at a keyboard, never a token's (a leaked CI token
+		 * must not become a login), never one's own (that needs the
+		 * current password: passwd), and an admin's password only by a
+		 * superadmin.  It ends the user's sessions and is audited.
+		 */
+		if (ctx->who.actor != VC_ACTOR_USER)
+			return vc_fail(ctx, VC_EPERM, "an API token cannot set a password; "
+			    "log in as an admin to reset one");
+		if (strcmp(u.id, ctx->who.user_id) == 0)
+			return vc_fail(ctx, VC_EPERM, "change your own password with passwd, "
+			    "which asks for the current one");
+		if (strcmp(u.role, "admin") == 0 && ctx->who.role != VC_ROLE_SUPERADMIN)
+			return vc_fail(ctx, VC_EPERM, "only a superadmin may set an admin's password");
+		if ((rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
+		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, now, u.tenant_id, u.id)) != 0)
 			return rc;
 		add_detail(ctx, "password", jv_string("reset"));
 		revoke = 1;
@@ -512,7 +529,7 @@ vc_op_register(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EPERM, "tenant %.64s does not allow self-registration", tenant);
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
-	    "viewer", vc_arg_str(args, "password"), uid)) != 0)
+	    "viewer", prepared_hash(args), uid)) != 0)
 		return rc;
 	return user_json(ctx, tid, uid, out);
 }
@@ -904,12 +921,78 @@ vc_op_logout(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
-/* Change one's own password (the current one is required). */
+/*
+ * Change one's own password.  Everything slow happened in
+ * vc_prep_passwd, before the write lock: the throttle, the check of the
+ * current password, the new hash.
+ */
 int
 vc_op_password(vc_ctx *ctx, jv args, jv *out)
 {
+	const char *hash = prepared_hash(args);
 	struct user u;
+	char key[80];
+	int rc;
+
+	if (hash == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "passwd without its preparation");
+	rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ?1"
+	    " AND u.id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id), &u);
+	if (rc <= 0)
+		return rc < 0 ? ctx->err : vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	set_target(ctx, "user", u.id, u.tenant_id);
+	snprintf(key, sizeof key, "passwd:%s", u.id);
+	rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
+	    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, vc_now(ctx), u.tenant_id, u.id);
+	if (rc != 0 || (rc = revoke_sessions(ctx, &u)) != 0 ||
+	    (rc = vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key)) != 0)
+		return rc;
+	*out = jv_object_set(jv_object(), jv_string("password_changed"), jv_true());
+	*out = jv_object_set(*out, jv_string("sessions_revoked"), jv_true());
+	return 0;
+}
+
+/* ---- work before the write lock ----------------------------------------- */
+
+/* Hash args' password and keep the hash instead (wiping ours). */
+static int
+swap_for_hash(vc_ctx *ctx, jv *args, const char *field)
+{
+	const char *pw = vc_arg_str(*args, field);
 	char hash[VC_PW_HASH_MAX];
+	int rc;
+
+	if (pw == NULL)
+		return 0;
+	if ((rc = vc_password_hash(ctx, pw, hash)) != 0)
+		return rc;
+	*args = jv_object_set(*args, jv_string(PREPARED_HASH), jv_string(hash));
+	*args = jv_object_delete(*args, jv_string(field));
+	sodium_memzero(hash, sizeof hash);
+	return 0;
+}
+
+int
+vc_prep_password(vc_ctx *ctx, jv *args)
+{
+	/* A token cannot set a password: refuse before the costly hash. */
+	if (vc_arg_has(*args, "password") && ctx->who.actor == VC_ACTOR_SERVICE)
+		return vc_fail(ctx, VC_EPERM, "an API token cannot set a password; "
+		    "log in as an admin to reset one");
+	return swap_for_hash(ctx, args, "password");
+}
+
+/*
+ * passwd: throttled like a login (per account: five wrong current
+ * passwords in a row, then 2^(n-5) s), the current password checked and
+ * the new one hashed, all before the write lock.
+ */
+int
+vc_prep_passwd(vc_ctx *ctx, jv *args)
+{
+	struct user u;
+	char key[80];
+	int64_t wait;
 	int rc, rehash;
 
 	if (ctx->who.actor != VC_ACTOR_USER)
@@ -919,23 +1002,24 @@ vc_op_password(vc_ctx *ctx, jv args, jv *out)
 	if (rc <= 0)
 		return rc < 0 ? ctx->err : vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
 	set_target(ctx, "user", u.id, u.tenant_id);
-	rc = vc_password_verify(ctx, u.hash, vc_arg_str(args, "current_password"), &rehash);
+	snprintf(key, sizeof key, "passwd:%s", u.id);
+	if ((rc = throttle_reserve(ctx, key, &wait)) == VC_ERATE) {
+		ctx->retry_after = (int)wait;
+		copy(ctx->audit_reason, sizeof ctx->audit_reason, "throttled after repeated failures");
+		return vc_fail(ctx, VC_ERATE, "too many wrong passwords: retry in %lld s", (long long)wait);
+	}
+	if (rc != 0)
+		return rc;
+	rc = vc_password_verify(ctx, u.hash, vc_arg_str(*args, "current_password"), &rehash);
 	if (rc == VC_EAUTH) {
+		throttle_relock(ctx, key);
 		copy(ctx->audit_reason, sizeof ctx->audit_reason, "wrong current password");
 		return vc_fail(ctx, VC_EAUTH, "the current password is wrong");
 	}
 	if (rc != 0)
 		return rc;
-	if ((rc = vc_password_hash(ctx, vc_arg_str(args, "new_password"), hash)) != 0)
-		return rc;
-	rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
-	    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, vc_now(ctx), u.tenant_id, u.id);
-	sodium_memzero(hash, sizeof hash);
-	if (rc != 0 || (rc = revoke_sessions(ctx, &u)) != 0)
-		return rc;
-	*out = jv_object_set(jv_object(), jv_string("password_changed"), jv_true());
-	*out = jv_object_set(*out, jv_string("sessions_revoked"), jv_true());
-	return 0;
+	*args = jv_object_delete(*args, jv_string("current_password"));
+	return swap_for_hash(ctx, args, "new_password");
 }
 
 /* ---- API tokens ------------------------------------------------------- */

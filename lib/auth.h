@@ -34,4 +34,12 @@ int vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out);
  * (the reason goes to the audit log only).
  */
 int vc_authenticate(vc_ctx *ctx, const char *credential);
+/*
+ * Preparations (struct vc_op's prepare) that run before the write lock:
+ * vc_prep_password hashes args' "password" into an internal member the
+ * handler reads (init, user create and update, register); vc_prep_passwd
+ * throttles, checks the current password and hashes the new one.
+ */
+int vc_prep_password(vc_ctx *ctx, jv *args);
+int vc_prep_passwd(vc_ctx *ctx, jv *args);
 #endif

@@ -416,6 +416,11 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 	if (!jv_is_valid(args))
 		return ctx->err;
 
+	/* Slow work (a password's hash) before the write lock, never inside. */
+	if (op->prepare != NULL && (rc = op->prepare(ctx, &args)) != 0) {
+		jv_free(args);
+		goto failed;
+	}
 	if ((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW) &&
 	    (rc = vc_tx_begin(ctx)) != 0) {
 		jv_free(args);
@@ -437,6 +442,7 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 	if (rc == 0)
 		return 0;
 
+failed:
 	/* Failure: undo, then record what happened in a transaction of its own.
 	 * A read may explain its failure in *out (audit verify names the bad
 	 * record); a write's partial result is dropped with its transaction. */

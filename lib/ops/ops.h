@@ -80,6 +80,10 @@ struct vc_op {
 	int min_role;           /* VC_ROLE_* */
 	int flags;              /* VC_OP_* */
 	int (*fn)(vc_ctx *ctx, jv args, jv *out);
+	/* Work to do before the write transaction, outside the store's write
+	 * lock, that fn then finds in args (hashing a password); may fail
+	 * like fn.  NULL: none. */
+	int (*prepare)(vc_ctx *ctx, jv *args);
 	const struct vc_param *params;  /* NULL-name terminated, may be NULL */
 	const char *summary;    /* one line, for -h, man and OpenAPI */
 	const char *target;     /* audit target type: "user", "tenant" ... */
