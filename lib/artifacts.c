@@ -400,6 +400,27 @@ done:
 	return rc;
 }
 
+/* One row of an import (vc_jsonl_each): a bad row is VC_EINVAL from write. */
+static int
+import_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
+{
+	int rc;
+
+	(void)ctx;
+	jv_free(rec);
+	rc = vc_artifact_write(arg, r->buf, r->len);
+	return rc == VC_EINVAL ? VC_JSONL_BAD : rc;
+}
+
+/* A line that never reached write (too long) is a bad row all the same. */
+static void
+import_unread(void *arg)
+{
+	struct vc_artifact_writer *w = arg;
+
+	w->bad++;
+}
+
 int
 vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out)
 {
@@ -409,34 +430,26 @@ vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out)
 		.hunt = vc_arg_str(args, "hunt"), .source = "import",
 	};
 	struct vc_artifact_writer *w;
-	int strict = vc_arg_bool(args, "strict"), rc = 0, r;
+	struct vc_jsonl_loop lp = {
+		.mode = VC_JSONL_TEXT, .strict = vc_arg_bool(args, "strict"),
+		.fn = import_row, .unread = import_unread,
+	};
+	int rc;
 
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
 	if ((rc = vc_artifact_open(ctx, &spec, &w)) != 0)
 		return rc;
-	while ((r = vc_jsonl_next_raw(ctx, ctx->in)) != 0) {
-		if (r == -2) {
-			rc = ctx->err;
-			break;
-		}
-		if (r == -1) {
-			vc_bad(ctx, "%s", ctx->errmsg);
-			w->bad++;
-		} else if ((rc = vc_artifact_write(w, ctx->in->buf, ctx->in->len)) == VC_EINVAL) {
-			vc_bad(ctx, "%s:%ld: %s", ctx->in->name, ctx->in->line, ctx->errmsg);
-			rc = 0;
-		} else if (rc != 0)
-			break;
-		if (strict && ctx->bad_count > 0) {
-			/* --strict: the batch with the bad line is dropped whole. */
-			char id[VC_ID_LEN + 1];
-			snprintf(id, sizeof id, "%s", vc_artifact_writer_id(w));
-			vc_fail(ctx, VC_EINVAL, "x");
-			vc_artifact_close(w, VC_ARTIFACT_FAILED, "stopped at the first bad line (--strict)", NULL);
-			return vc_fail(ctx, VC_EINVAL,
-			    "stopped at the first bad line (--strict); its batch was not stored (artifact %s failed)", id);
-		}
+	lp.arg = w;
+	rc = vc_jsonl_each(ctx, ctx->in, &lp);
+	if (rc == 0 && lp.strict && lp.bad > 0) {
+		/* --strict: the batch with the bad line is dropped whole. */
+		char id[VC_ID_LEN + 1];
+		snprintf(id, sizeof id, "%s", vc_artifact_writer_id(w));
+		vc_fail(ctx, VC_EINVAL, "x");
+		vc_artifact_close(w, VC_ARTIFACT_FAILED, "stopped at the first bad line (--strict)", NULL);
+		return vc_fail(ctx, VC_EINVAL,
+		    "stopped at the first bad line (--strict); its batch was not stored (artifact %s failed)", id);
 	}
 	if (rc != 0) {
 		vc_artifact_close(w, VC_ARTIFACT_FAILED, ctx->errmsg, NULL);

@@ -306,14 +306,58 @@ vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int
 	return rc;
 }
 
+/* A host import between two records: what its batches did so far. */
+struct host_import {
+	const char *mode;
+	long created, updated;                  /* committed */
+	long in_batch, batch_created, batch_updated;
+};
+
+/* One record of a host import (vc_jsonl_each); commits every batch. */
+static int
+import_one(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
+{
+	struct host_import *im = arg;
+	struct host_in h;
+	const char *why;
+	int c = 0, rc;
+
+	(void)r;
+	why = host_from(ctx, rec, im->mode, &h);
+	jv_free(rec);
+	if (why != NULL) {
+		jv_free(h.labels);
+		vc_fail(ctx, VC_EINVAL, "%s", why);
+		return VC_JSONL_BAD;
+	}
+	rc = upsert(ctx, &h, &c);
+	jv_free(h.labels);
+	if (rc != 0)
+		return rc;
+	c ? im->batch_created++ : im->batch_updated++;
+	if (++im->in_batch >= IMPORT_BATCH) {
+		jv d = JV_OBJECT(jv_string("created"), jv_number(im->batch_created),
+		    jv_string("updated"), jv_number(im->batch_updated));
+		if ((rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL,
+		    "success", NULL, d)) != 0 || (rc = vc_tx_commit(ctx)) != 0 ||
+		    (rc = vc_tx_begin(ctx)) != 0)
+			return rc;
+		im->created += im->batch_created;
+		im->updated += im->batch_updated;
+		im->in_batch = im->batch_created = im->batch_updated = 0;
+	}
+	return 0;
+}
+
 int
 vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 {
-	const char *mode = vc_arg_str(args, "source");
-	int strict = vc_arg_bool(args, "strict");
-	long created = 0, updated = 0, in_batch = 0, batch_created = 0, batch_updated = 0;
-	int rc = 0, r, stop = 0;
-	jv rec;
+	struct host_import im = { .mode = vc_arg_str(args, "source") };
+	struct vc_jsonl_loop lp = {
+		.mode = VC_JSONL_JSON, .strict = vc_arg_bool(args, "strict"),
+		.fn = import_one, .arg = &im,
+	};
+	int rc;
 
 	/* For the failure record the dispatcher writes (--strict, errors). */
 	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
@@ -321,53 +365,15 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
 	if ((rc = vc_tx_begin(ctx)) != 0)
 		return rc;
-	while (!stop && (r = vc_jsonl_next(ctx, ctx->in, &rec)) != 0) {
-		struct host_in h;
-		const char *why;
-		int c = 0;
-
-		if (r == -2) {
-			rc = ctx->err;
-			break;
-		}
-		if (r == -1) {
-			vc_bad(ctx, "%s", ctx->errmsg);
-			stop = strict;
-			continue;
-		}
-		why = host_from(ctx, rec, mode, &h);
-		jv_free(rec);
-		if (why != NULL) {
-			jv_free(h.labels);
-			vc_bad(ctx, "%s:%ld: %s", ctx->in->name, ctx->in->line, why);
-			stop = strict;
-			continue;
-		}
-		rc = upsert(ctx, &h, &c);
-		jv_free(h.labels);
-		if (rc != 0)
-			break;
-		c ? batch_created++ : batch_updated++;
-		if (++in_batch >= IMPORT_BATCH) {
-			jv d = JV_OBJECT(jv_string("created"), jv_number(batch_created),
-			    jv_string("updated"), jv_number(batch_updated));
-			if ((rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL,
-			    "success", NULL, d)) != 0 || (rc = vc_tx_commit(ctx)) != 0 ||
-			    (rc = vc_tx_begin(ctx)) != 0)
-				break;
-			created += batch_created;
-			updated += batch_updated;
-			in_batch = batch_created = batch_updated = 0;
-		}
-	}
-	if (rc == 0 && strict && stop) {
+	rc = vc_jsonl_each(ctx, ctx->in, &lp);
+	if (rc == 0 && lp.strict && lp.bad > 0) {
 		/* --strict: nothing of the batch with the bad line is kept. */
 		vc_tx_rollback(ctx);
 		return vc_fail(ctx, VC_EINVAL, "stopped at the first bad line (--strict); this batch was not stored");
 	}
-	if (rc == 0 && in_batch > 0) {
-		jv d = JV_OBJECT(jv_string("created"), jv_number(batch_created),
-		    jv_string("updated"), jv_number(batch_updated),
+	if (rc == 0 && im.in_batch > 0) {
+		jv d = JV_OBJECT(jv_string("created"), jv_number(im.batch_created),
+		    jv_string("updated"), jv_number(im.batch_updated),
 		    jv_string("bad_lines"), jv_number(ctx->bad_count));
 		rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL, "success", NULL, d);
 	}
@@ -377,11 +383,11 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 		vc_tx_rollback(ctx);
 	if (rc != 0)
 		return rc;
-	created += batch_created;
-	updated += batch_updated;
+	im.created += im.batch_created;
+	im.updated += im.batch_updated;
 	ctx->audited = 1;
-	*out = JV_OBJECT(jv_string("created"), jv_number(created), jv_string("updated"),
-	    jv_number(updated), jv_string("bad_lines"), jv_number(ctx->bad_count));
+	*out = JV_OBJECT(jv_string("created"), jv_number(im.created), jv_string("updated"),
+	    jv_number(im.updated), jv_string("bad_lines"), jv_number(ctx->bad_count));
 	if (jv_is_valid(ctx->bad_list))
 		*out = jv_object_set(*out, jv_string("errors"), jv_copy(ctx->bad_list));
 	return 0;
