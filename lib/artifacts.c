@@ -479,54 +479,39 @@ static const struct vc_sort art_sorts[] = {
 	" AND (?5 IS NULL OR a.hunt_id = ?5)" \
 	" AND (?6 IS NULL OR a.flow_id = ?6)"
 
+/* ?1 .. ?6 of ART_WHERE, each text or NULL. */
+static int
+bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
+{
+	const char *const *v = arg;
+	int rc = SQLITE_OK;
+
+	for (int i = 0; i < 6 && rc == SQLITE_OK; i++)
+		rc = sqlite3_bind_text(q, i + 1, v[i], -1, SQLITE_TRANSIENT);
+	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+}
+
 int
 vc_op_artifacts_list(vc_ctx *ctx, jv args, jv *out)
 {
-	struct vc_page pg;
-	struct vc_sqlbuf b = { .n = 0 };
 	char host[VC_ID_LEN + 1], cas[VC_ID_LEN + 1];
 	const char *hk = vc_arg_str(args, "host"), *ck = vc_arg_str(args, "case");
-	sqlite3_stmt *q;
-	int64_t total = 0;
+	const char *filter[6] = {
+		ctx->who.tenant_id, vc_arg_str(args, "name"), hk ? host : NULL, ck ? cas : NULL,
+		vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"),
+	};
+	/* Newest first unless told otherwise. */
+	const struct vc_list l = {
+		.what = "artifact", .sorts = art_sorts, .sort = "created_at", .order = "desc",
+		.cols = ART_COLS, .from = ART_WHERE, .idexpr = "a.id", .first = 7,
+		.bind = bind_filters, .arg = filter,
+	};
 	int rc;
 
 	if ((hk && (rc = vc_host_resolve(ctx, hk, host)) != 0) ||
 	    (ck && (rc = vc_case_resolve(ctx, ck, cas)) != 0))
 		return rc;
-	if (!vc_arg_has(args, "order"))
-		args = jv_object_set(jv_copy(args), jv_string("order"), jv_string("desc"));
-	else
-		args = jv_copy(args);
-	rc = vc_page_parse(ctx, args, art_sorts, "created_at", &pg);
-	if (rc != 0) {
-		jv_free(args);
-		return rc;
-	}
-	q = vc_sql(ctx, "SELECT COUNT(*)" ART_WHERE, "ssssss", ctx->who.tenant_id,
-	    vc_arg_str(args, "name"), hk ? host : NULL, ck ? cas : NULL,
-	    vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"));
-	if (q == NULL || vc_sql_step(ctx, q) != 1)
-		goto fail;
-	total = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	vc_sqlbuf_add(&b, "SELECT " ART_COLS);
-	vc_page_select(&pg, &b);
-	vc_sqlbuf_add(&b, ART_WHERE);
-	vc_page_sql(&pg, &b, "a.id", 7);
-	q = b.overflow ? NULL : vc_sql(ctx, b.s, "ssssss", ctx->who.tenant_id,
-	    vc_arg_str(args, "name"), hk ? host : NULL, ck ? cas : NULL,
-	    vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"));
-	if (q == NULL || vc_page_bind(ctx, q, &pg, 7) != 0)
-		goto fail;
-	rc = vc_page_collect(ctx, q, &pg, total, out);
-	vc_page_release(&pg);
-	jv_free(args);
-	return rc;
-fail:
-	sqlite3_finalize(q);
-	vc_page_release(&pg);
-	jv_free(args);
-	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "artifact list failed");
+	return vc_page_list(ctx, &l, args, out);
 }
 
 static int

@@ -262,13 +262,14 @@ static const struct vc_sort case_sorts[] = {
 #define CASE_PAGE_PARAM 7
 
 static int
-bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args)
+bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
 {
 	static const char *const keys[] = { "status", "severity", "assignee", "tag", "text" };
+	const jv *args = arg;
 	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
 
 	for (int i = 0; i < 5 && rc == SQLITE_OK; i++) {
-		const char *s = vc_arg_str(args, keys[i]);
+		const char *s = vc_arg_str(*args, keys[i]);
 		if (s != NULL)
 			rc = sqlite3_bind_text(q, i + 2, s, -1, SQLITE_TRANSIENT);
 	}
@@ -278,44 +279,14 @@ bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args)
 int
 vc_op_cases_list(vc_ctx *ctx, jv args, jv *out)
 {
-	struct vc_page pg;
-	struct vc_sqlbuf b = { .n = 0 };
-	sqlite3_stmt *q = NULL;
-	jv pargs = jv_copy(args);
-	int64_t total;
-	int rc;
+	/* Newest first unless told otherwise. */
+	const struct vc_list l = {
+		.what = "case", .sorts = case_sorts, .sort = "created_at", .order = "desc",
+		.cols = CASE_COLS, .from = CASE_WHERE, .idexpr = "c.id", .first = CASE_PAGE_PARAM,
+		.bind = bind_filters, .arg = &args,
+	};
 
-	/* Newest first unless told otherwise (vc_page_parse defaults to asc). */
-	if (!vc_arg_has(args, "order"))
-		pargs = jv_object_set(pargs, jv_string("order"), jv_string("desc"));
-	rc = vc_page_parse(ctx, pargs, case_sorts, "created_at", &pg);
-	jv_free(pargs);
-	if (rc != 0)
-		return rc;
-	q = vc_sql(ctx, "SELECT COUNT(*)" CASE_WHERE, "");
-	if (q == NULL || bind_filters(ctx, q, args) != 0 || vc_sql_step(ctx, q) != 1)
-		goto fail;
-	total = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	q = NULL;
-	vc_sqlbuf_add(&b, "SELECT " CASE_COLS);
-	vc_page_select(&pg, &b);
-	vc_sqlbuf_add(&b, CASE_WHERE);
-	vc_page_sql(&pg, &b, "c.id", CASE_PAGE_PARAM);
-	if (b.overflow) {
-		vc_fail(ctx, VC_EINTERNAL, "case list query too long");
-		goto fail;
-	}
-	q = vc_sql(ctx, b.s, "");
-	if (q == NULL || bind_filters(ctx, q, args) != 0 || vc_page_bind(ctx, q, &pg, CASE_PAGE_PARAM) != 0)
-		goto fail;
-	rc = vc_page_collect(ctx, q, &pg, total, out);
-	vc_page_release(&pg);
-	return rc;
-fail:
-	sqlite3_finalize(q);
-	vc_page_release(&pg);
-	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "case list failed");
+	return vc_page_list(ctx, &l, args, out);
 }
 
 /* ---- show ------------------------------------------------------------- */

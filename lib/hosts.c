@@ -420,24 +420,30 @@ static const struct vc_sort host_sorts[] = {
 	" AND (?7 IS NULL OR h.last_seen_at >= ?7)" \
 	" AND (?8 IS NULL OR h.client_id = ?8)"
 
+/* The filters of a host list: its arguments and the range of --ip. */
+struct host_filter {
+	jv args;
+	const unsigned char *lo, *hi;
+};
+
 static int
-bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args, const unsigned char *lo,
-    const unsigned char *hi)
+bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
 {
+	const struct host_filter *hf = arg;
 	const char *keys[] = { "hostname", NULL, NULL, "os", "label", NULL, "client_id" };
 	jv since;
 	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
 
 	for (int i = 0; i < 7 && rc == SQLITE_OK; i++) {
-		const char *s = keys[i] ? vc_arg_str(args, keys[i]) : NULL;
+		const char *s = keys[i] ? vc_arg_str(hf->args, keys[i]) : NULL;
 		if (keys[i] != NULL && s != NULL)
 			rc = sqlite3_bind_text(q, i + 2, s, -1, SQLITE_TRANSIENT);
 	}
-	if (lo != NULL && rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(q, 3, lo, 16, SQLITE_TRANSIENT);
-	if (hi != NULL && rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(q, 4, hi, 16, SQLITE_TRANSIENT);
-	since = jv_object_get(jv_copy(args), jv_string("seen_since"));
+	if (hf->lo != NULL && rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(q, 3, hf->lo, 16, SQLITE_TRANSIENT);
+	if (hf->hi != NULL && rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(q, 4, hf->hi, 16, SQLITE_TRANSIENT);
+	since = jv_object_get(jv_copy(hf->args), jv_string("seen_since"));
 	if (jv_get_kind(since) == JV_KIND_NUMBER && rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(q, 7, (sqlite3_int64)jv_number_value(since));
 	jv_free(since);
@@ -447,50 +453,18 @@ bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args, const unsigned char *lo,
 int
 vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
 {
-	struct vc_page pg;
-	struct vc_sqlbuf b = { .n = 0 };
 	unsigned char lo[16], hi[16];
 	const char *ip = vc_arg_str(args, "ip");
-	sqlite3_stmt *q = NULL;
-	int64_t total = 0;
-	int rc;
+	struct host_filter hf = { args, ip ? lo : NULL, ip ? hi : NULL };
+	struct vc_list l = {
+		.what = "host", .sorts = host_sorts, .sort = "hostname",
+		.cols = HOST_COLS, .from = HOST_WHERE, .idexpr = "h.id", .first = 9,
+		.bind = bind_filters, .arg = &hf, .count_only = vc_arg_bool(args, "count"),
+	};
 
 	if (ip != NULL && vc_cidr_range(ip, lo, hi) != 0)
 		return vc_fail(ctx, VC_EUSAGE, "ip must be an address or CIDR (10.0.0.0/8, fd00::/8): %.64s", ip);
-	if ((rc = vc_page_parse(ctx, args, host_sorts, "hostname", &pg)) != 0)
-		return rc;
-	/* The total, for the same filters. */
-	q = vc_sql(ctx, "SELECT COUNT(*)" HOST_WHERE, "");
-	if (q == NULL || (rc = bind_filters(ctx, q, args, ip ? lo : NULL, ip ? hi : NULL)) != 0 ||
-	    vc_sql_step(ctx, q) != 1)
-		goto fail;
-	total = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	q = NULL;
-	if (vc_arg_bool(args, "count")) {
-		vc_page_release(&pg);
-		*out = JV_OBJECT(jv_string("count"), jv_number((double)total));
-		return 0;
-	}
-	vc_sqlbuf_add(&b, "SELECT " HOST_COLS);
-	vc_page_select(&pg, &b);
-	vc_sqlbuf_add(&b, HOST_WHERE);
-	vc_page_sql(&pg, &b, "h.id", 9);
-	if (b.overflow) {
-		vc_fail(ctx, VC_EINTERNAL, "host list query too long");
-		goto fail;
-	}
-	q = vc_sql(ctx, b.s, "");
-	if (q == NULL || bind_filters(ctx, q, args, ip ? lo : NULL, ip ? hi : NULL) != 0 ||
-	    vc_page_bind(ctx, q, &pg, 9) != 0)
-		goto fail;
-	rc = vc_page_collect(ctx, q, &pg, total, out);
-	vc_page_release(&pg);
-	return rc;
-fail:
-	sqlite3_finalize(q);
-	vc_page_release(&pg);
-	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list failed");
+	return vc_page_list(ctx, &l, args, out);
 }
 
 static int
