@@ -416,38 +416,44 @@ cur_str(jv c, const char *key)
 	return vc_arg_str(c, key);
 }
 
+/*
+ * The fields vc_op_cases_update may change, in the order of their
+ * timeline events and of their columns in its UPDATE (?3 ..).  A text
+ * field is too long to repeat: its events say only changed or removed.
+ */
+static const struct case_field {
+	const char *name;       /* argument, audit detail and event */
+	int text;
+} case_fields[] = {
+	{ "title", 0 }, { "description", 1 }, { "status", 0 }, { "severity", 0 }, { "assignee", 0 },
+};
+enum { F_TITLE, F_DESC, F_STATUS, F_SEV, F_ASG, F__COUNT };
+
 int
 vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1], who[65] = "";
-	const char *title = vc_arg_str(args, "title"), *desc = vc_arg_str(args, "description");
+	const char *given[F__COUNT], *now[F__COUNT];
 	const char *status = vc_arg_str(args, "status"), *sev = vc_arg_str(args, "severity");
-	const char *asg = vc_arg_str(args, "assignee");
-	const char *old_status, *old_title, *old_desc, *old_sev, *old_asg;
-	const char *new_title, *new_desc, *new_status, *new_sev, *new_asg;
+	const char *asg = vc_arg_str(args, "assignee"), *old_status;
 	jv cur = jv_invalid(), edits = tag_args(args), tags = jv_invalid(), change = jv_invalid(), ts;
 	int rc, reopen = 0, changed = 0;
 
+	for (int i = 0; i < F__COUNT; i++)
+		given[i] = vc_arg_str(args, case_fields[i].name);
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		goto done;
 	set_target(ctx, id);
 	if ((rc = case_json(ctx, id, &cur)) != 0)
 		goto done;
-	old_title = cur_str(cur, "title");
-	old_desc = cur_str(cur, "description");
-	old_status = cur_str(cur, "status");
-	old_sev = cur_str(cur, "severity");
-	old_asg = cur_str(cur, "assignee");
-	new_title = old_title;
-	new_desc = old_desc;
-	new_status = old_status;
-	new_sev = old_sev;
-	new_asg = old_asg;
+	for (int i = 0; i < F__COUNT; i++)
+		now[i] = cur_str(cur, case_fields[i].name);
+	old_status = now[F_STATUS];
 
 	/* Check everything first: nothing is written when one value is bad. */
-	if (title != NULL && (rc = check_title(ctx, title)) != 0)
+	if (given[F_TITLE] != NULL && (rc = check_title(ctx, given[F_TITLE])) != 0)
 		goto done;
-	if (desc != NULL && (rc = check_text(ctx, "a description", desc, 0)) != 0)
+	if (given[F_DESC] != NULL && (rc = check_text(ctx, "a description", given[F_DESC], 0)) != 0)
 		goto done;
 	if (status != NULL) {
 		if (strcmp(status, "closed") == 0) {
@@ -463,13 +469,17 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 			rc = vc_fail(ctx, VC_ECONFLICT, "case %s is closed: reopen it with --status open", id);
 			goto done;
 		}
+		reopen = strcmp(status, old_status) != 0 && strcmp(old_status, "closed") == 0;
 	}
 	if (sev != NULL && !one_of(sev, severities)) {
 		rc = vc_fail(ctx, VC_EUSAGE, "severity must be one of low|medium|high|critical, not '%.64s'", sev);
 		goto done;
 	}
+	/* The assignee is compared and stored by user name ("" unassigns). */
 	if (nz(asg) && (rc = find_assignee(ctx, asg, who)) != 0)
 		goto done;
+	if (asg != NULL)
+		given[F_ASG] = who;
 	if (jv_get_kind(edits) == JV_KIND_ARRAY) {
 		jv old_tags = jv_object_get(jv_copy(cur), jv_string("tags"));
 		if (jv_get_kind(old_tags) != JV_KIND_ARRAY) {
@@ -481,46 +491,23 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 	}
 
 	/* The timeline gets one event per change, in this order. */
-	if (title != NULL && strcmp(title, old_title) != 0) {
-		new_title = title;
-		detail(ctx, "title", JV_OBJECT(jv_string("from"), jv_string(old_title),
-		    jv_string("to"), jv_string(title)));
-		if ((rc = vc_case_event(ctx, id, jv_string_fmt("title: %s -> %s", old_title, title))) != 0)
-			goto done;
-		changed = 1;
-	}
-	if (desc != NULL && strcmp(desc, old_desc ? old_desc : "") != 0) {
-		new_desc = nz(desc);
-		detail(ctx, "description", jv_string("changed"));
-		if ((rc = vc_case_event(ctx, id, jv_string(new_desc ? "description changed" :
-		    "description removed"))) != 0)
-			goto done;
-		changed = 1;
-	}
-	if (status != NULL && strcmp(status, old_status) != 0) {
-		new_status = status;
-		reopen = strcmp(old_status, "closed") == 0;
-		detail(ctx, "status", JV_OBJECT(jv_string("from"), jv_string(old_status),
-		    jv_string("to"), jv_string(status)));
-		rc = reopen ? vc_case_event(ctx, id, jv_string("case reopened")) :
-		    vc_case_event(ctx, id, jv_string_fmt("status: %s -> %s", old_status, status));
-		if (rc != 0)
-			goto done;
-		changed = 1;
-	}
-	if (sev != NULL && strcmp(sev, old_sev) != 0) {
-		new_sev = sev;
-		detail(ctx, "severity", JV_OBJECT(jv_string("from"), jv_string(old_sev),
-		    jv_string("to"), jv_string(sev)));
-		if ((rc = vc_case_event(ctx, id, jv_string_fmt("severity: %s -> %s", old_sev, sev))) != 0)
-			goto done;
-		changed = 1;
-	}
-	if (asg != NULL && strcmp(who, old_asg ? old_asg : "") != 0) {
-		new_asg = nz(who);
-		detail(ctx, "assignee", JV_OBJECT(jv_string("from"), old_asg ? jv_string(old_asg) : jv_null(),
-		    jv_string("to"), who[0] ? jv_string(who) : jv_null()));
-		if ((rc = vc_case_event(ctx, id, jv_string_fmt("assignee: %s -> %s", dash(old_asg), dash(who)))) != 0)
+	for (int i = 0; i < F__COUNT; i++) {
+		const char *name = case_fields[i].name, *from = now[i], *to = given[i];
+		jv ev;
+
+		if (to == NULL || strcmp(to, from ? from : "") == 0)
+			continue;
+		to = now[i] = nz(to);
+		if (case_fields[i].text) {
+			detail(ctx, name, jv_string("changed"));
+			ev = jv_string_fmt("%s %s", name, to ? "changed" : "removed");
+		} else {
+			detail(ctx, name, JV_OBJECT(jv_string("from"), from ? jv_string(from) : jv_null(),
+			    jv_string("to"), to ? jv_string(to) : jv_null()));
+			ev = i == F_STATUS && reopen ? jv_string("case reopened") :
+			    jv_string_fmt("%s: %s -> %s", name, dash(from), dash(to));
+		}
+		if ((rc = vc_case_event(ctx, id, ev)) != 0)
 			goto done;
 		changed = 1;
 	}
@@ -538,8 +525,9 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		    " resolution = CASE WHEN ?9 THEN NULL ELSE resolution END,"
 		    " closed_at = CASE WHEN ?9 THEN NULL ELSE closed_at END, updated_at = ?10"
 		    " WHERE tenant_id = ?1 AND id = ?2", NULL, "ssssssssii",
-		    ctx->who.tenant_id, id, new_title, new_desc, new_status, new_sev, new_asg,
-		    jv_is_valid(ts) ? jv_string_value(ts) : NULL, (int64_t)reopen, vc_now(ctx));
+		    ctx->who.tenant_id, id, now[F_TITLE], now[F_DESC], now[F_STATUS], now[F_SEV],
+		    now[F_ASG], jv_is_valid(ts) ? jv_string_value(ts) : NULL, (int64_t)reopen,
+		    vc_now(ctx));
 		jv_free(ts);
 		if (rc != 0)
 			goto done;
