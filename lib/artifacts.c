@@ -279,8 +279,7 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 	/* The artifact exists (state importing) before any row arrives, so a
 	 * crash leaves a visible, honest record rather than orphan rows. */
 	vc_new_id(w->im.id);
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "artifact");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", w->im.id);
+	vc_audit_target(ctx, "artifact", w->im.id);
 	if ((rc = vc_tx_begin(ctx)) != 0) {
 		free(w);
 		return rc;
@@ -669,8 +668,7 @@ vc_op_artifacts_delete(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
 	    (rc = art_json(ctx, id, out)) != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "artifact");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	vc_audit_target(ctx, "artifact", id);
 	{
 		jv name = jv_object_get(jv_copy(*out), jv_string("name"));
 		char what[300];

@@ -159,23 +159,13 @@ check_email(vc_ctx *ctx, const char *e)
 	return 0;
 }
 
+/* The audit target, and its tenant when it is not the caller's. */
 static void
 set_target(vc_ctx *ctx, const char *type, const char *id, const char *tenant)
 {
-	copy(ctx->audit_target_type, sizeof ctx->audit_target_type, type);
-	copy(ctx->audit_target_id, sizeof ctx->audit_target_id, id);
+	vc_audit_target(ctx, type, id ? id : "");
 	if (tenant != NULL)
 		copy(ctx->audit_tenant_id, sizeof ctx->audit_tenant_id, tenant);
-}
-
-static void
-add_detail(vc_ctx *ctx, const char *key, jv v)
-{
-	if (jv_get_kind(ctx->audit_details) != JV_KIND_OBJECT) {
-		jv_free(ctx->audit_details);
-		ctx->audit_details = jv_object();
-	}
-	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
 }
 
 static int
@@ -257,7 +247,7 @@ vc_op_init(vc_ctx *ctx, jv args, jv *out)
 	    vc_arg_str(args, "password"), uid)) != 0)
 		return rc;
 	set_target(ctx, "tenant", tid, tid);
-	add_detail(ctx, "superadmin", jv_string(admin));
+	vc_audit_detail(ctx, "superadmin", jv_string(admin));
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("store"), jv_string(ctx->store->path));
 	*out = jv_object_set(*out, jv_string("tenant"), jv_string(tenant));
@@ -317,7 +307,7 @@ vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET allow_registration = ?1 WHERE id = ?2",
 		    NULL, "is", (int64_t)(strcmp(reg, "open") == 0), id)) != 0)
 			return rc;
-		add_detail(ctx, "registration", jv_string(reg));
+		vc_audit_detail(ctx, "registration", jv_string(reg));
 	}
 	*out = vc_sql_rows(ctx, vc_sql(ctx, TENANT_JSON " WHERE id = ?1", "s", id));
 	if (!jv_is_valid(*out))
@@ -350,7 +340,7 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
 	    role, vc_arg_str(args, "password"), uid)) != 0)
 		return rc;
-	add_detail(ctx, "role", jv_string(role));
+	vc_audit_detail(ctx, "role", jv_string(role));
 	return user_json(ctx, uid, out);
 }
 
@@ -417,8 +407,8 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		if ((rc = vc_sql_exec(ctx, "UPDATE users SET role = ?1, updated_at = ?2"
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", role, now, u.tenant_id, u.id)) != 0)
 			return rc;
-		add_detail(ctx, "role", jv_string(role));
-		add_detail(ctx, "old_role", jv_string(u.role));
+		vc_audit_detail(ctx, "role", jv_string(role));
+		vc_audit_detail(ctx, "old_role", jv_string(u.role));
 		revoke = 1;
 	}
 	if (email != NULL) {
@@ -426,7 +416,7 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		    (rc = vc_sql_exec(ctx, "UPDATE users SET email = ?1, updated_at = ?2"
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0)
 			return rc;
-		add_detail(ctx, "email", jv_true());
+		vc_audit_detail(ctx, "email", jv_true());
 	}
 	if (pw != NULL) {
 		char hash[VC_PW_HASH_MAX];
@@ -437,7 +427,7 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		sodium_memzero(hash, sizeof hash);
 		if (rc != 0)
 			return rc;
-		add_detail(ctx, "password", jv_string("reset"));
+		vc_audit_detail(ctx, "password", jv_string("reset"));
 		revoke = 1;
 	}
 	if (revoke && (rc = revoke_sessions(ctx, &u)) != 0)
@@ -949,8 +939,8 @@ vc_op_token_create(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	}
 	set_target(ctx, "api_token", id, NULL);
-	add_detail(ctx, "name", jv_string(name));
-	add_detail(ctx, "role", jv_string(role));
+	vc_audit_detail(ctx, "name", jv_string(name));
+	vc_audit_detail(ctx, "role", jv_string(role));
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("id"), jv_string(id));
 	*out = jv_object_set(*out, jv_string("name"), jv_string(name));
@@ -1017,7 +1007,7 @@ vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out)
 	vc_keyring_free(ctx->store->keys);
 	ctx->store->keys = kr;
 	set_target(ctx, "key", "", NULL);
-	add_detail(ctx, "key_id", jv_number(vc_keyring_newest(kr)));
+	vc_audit_detail(ctx, "key_id", jv_number(vc_keyring_newest(kr)));
 	*out = jv_object_set(jv_object(), jv_string("key_id"), jv_number(vc_keyring_newest(kr)));
 	*out = jv_object_set(*out, jv_string("key_file"), jv_string(ctx->store->key_path));
 	return 0;

@@ -16,6 +16,7 @@
 #include "cases.h"
 #include "core/page.h"
 #include "core/store.h"
+#include "core/audit.h"
 #include "core/records.h"
 #include "timeline.h"
 
@@ -67,24 +68,6 @@ one_of(const char *s, const char *const *set)
 }
 
 static const char *const severities[] = { "low", "medium", "high", "critical", NULL };
-
-static void
-set_target(vc_ctx *ctx, const char *id)
-{
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "case");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
-}
-
-/* Merge one member into ctx->audit_details (value consumed). */
-static void
-detail(vc_ctx *ctx, const char *key, jv v)
-{
-	if (jv_get_kind(ctx->audit_details) != JV_KIND_OBJECT) {
-		jv_free(ctx->audit_details);
-		ctx->audit_details = jv_object();
-	}
-	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
-}
 
 static int
 check_title(vc_ctx *ctx, const char *t)
@@ -214,7 +197,7 @@ vc_op_cases_create(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	vc_new_id(id);
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	ts = jv_dump_string(jv_copy(tags), 0);
 	rc = vc_sql_exec(ctx, "INSERT INTO cases (id, tenant_id, title, description, status, severity,"
 	    " assignee, tags, created_by, created_at, updated_at)"
@@ -225,10 +208,10 @@ vc_op_cases_create(vc_ctx *ctx, jv args, jv *out)
 	if (rc == 0)
 		rc = vc_case_timeline(ctx, id, "event", "case opened", NULL);
 	if (rc == 0) {
-		detail(ctx, "title", jv_string(title));
-		detail(ctx, "severity", jv_string(sev));
-		detail(ctx, "assignee", who[0] ? jv_string(who) : jv_null());
-		detail(ctx, "tags", jv_copy(tags));
+		vc_audit_detail(ctx, "title", jv_string(title));
+		vc_audit_detail(ctx, "severity", jv_string(sev));
+		vc_audit_detail(ctx, "assignee", who[0] ? jv_string(who) : jv_null());
+		vc_audit_detail(ctx, "tags", jv_copy(tags));
 		rc = case_json(ctx, id, out);
 	}
 done:
@@ -443,7 +426,7 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		given[i] = vc_arg_str(args, case_fields[i].name);
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		goto done;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = case_json(ctx, id, &cur)) != 0)
 		goto done;
 	for (int i = 0; i < F__COUNT; i++)
@@ -499,10 +482,10 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 			continue;
 		to = now[i] = nz(to);
 		if (case_fields[i].text) {
-			detail(ctx, name, jv_string("changed"));
+			vc_audit_detail(ctx, name, jv_string("changed"));
 			ev = jv_string_fmt("%s %s", name, to ? "changed" : "removed");
 		} else {
-			detail(ctx, name, JV_OBJECT(jv_string("from"), from ? jv_string(from) : jv_null(),
+			vc_audit_detail(ctx, name, JV_OBJECT(jv_string("from"), from ? jv_string(from) : jv_null(),
 			    jv_string("to"), to ? jv_string(to) : jv_null()));
 			ev = i == F_STATUS && reopen ? jv_string("case reopened") :
 			    jv_string_fmt("%s: %s -> %s", name, dash(from), dash(to));
@@ -512,7 +495,7 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		changed = 1;
 	}
 	if (jv_is_valid(change) && jv_string_length_bytes(jv_copy(change)) > 0) {
-		detail(ctx, "tags", jv_copy(change));
+		vc_audit_detail(ctx, "tags", jv_copy(change));
 		if ((rc = vc_case_event(ctx, id, jv_string_fmt("tags: %s", jv_string_value(change)))) != 0)
 			goto done;
 		changed = 1;
@@ -551,7 +534,7 @@ vc_op_cases_close(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = check_text(ctx, "the resolution", res, 1)) != 0 || (rc = case_json(ctx, id, &cur)) != 0)
 		return rc;
 	closed = strcmp(vc_arg_str(cur, "status"), "closed") == 0;
@@ -565,7 +548,7 @@ vc_op_cases_close(vc_ctx *ctx, jv args, jv *out)
 		rc = vc_case_event(ctx, id, jv_string_fmt("case closed: %s", res));
 	if (rc != 0)
 		return rc;
-	detail(ctx, "resolution_bytes", jv_number((double)strlen(res)));
+	vc_audit_detail(ctx, "resolution_bytes", jv_number((double)strlen(res)));
 	return case_json(ctx, id, out);
 }
 
@@ -579,7 +562,7 @@ vc_op_cases_delete(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 || (rc = case_json(ctx, id, out)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	/* Evidence outlives the case: its artifacts only lose the reference. */
 	rc = vc_sql_exec(ctx, "UPDATE artifacts SET case_id = NULL WHERE tenant_id = ?1 AND case_id = ?2",
 	    &arts, "ss", ctx->who.tenant_id, id);
@@ -595,10 +578,10 @@ vc_op_cases_delete(vc_ctx *ctx, jv args, jv *out)
 		    ctx->who.tenant_id, id);
 	if (rc != 0)
 		return rc;
-	detail(ctx, "title", jv_object_get(jv_copy(*out), jv_string("title")));
-	detail(ctx, "notes", jv_number(notes));
-	detail(ctx, "links", jv_number(links));
-	detail(ctx, "artifacts_unlinked", jv_number(arts));
+	vc_audit_detail(ctx, "title", jv_object_get(jv_copy(*out), jv_string("title")));
+	vc_audit_detail(ctx, "notes", jv_number(notes));
+	vc_audit_detail(ctx, "links", jv_number(links));
+	vc_audit_detail(ctx, "artifacts_unlinked", jv_number(arts));
 	*out = jv_object_set(*out, jv_string("deleted"), jv_true());
 	return 0;
 }
@@ -618,11 +601,11 @@ vc_op_cases_note(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = check_text(ctx, "a note", body, 1)) != 0 ||
 	    (rc = vc_case_timeline(ctx, id, "note", body, &note_id)) != 0 || (rc = vc_case_touch(ctx, id)) != 0)
 		return rc;
-	detail(ctx, "note_id", jv_number((double)note_id));
+	vc_audit_detail(ctx, "note_id", jv_number((double)note_id));
 	rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " NOTE_COLS " FROM case_notes n"
 	    " WHERE n.tenant_id = ?1 AND n.id = ?2", "si", ctx->who.tenant_id, note_id));
 	if (!jv_is_valid(rows))
@@ -699,15 +682,15 @@ vc_op_cases_link(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = link_target(ctx, args, &kind, target)) != 0)
 		return rc;
 	/* A denial of the target named the target; the case is what changed. */
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = vc_case_link_add(ctx, id, kind, target)) != 0)
 		return rc;
-	detail(ctx, "kind", jv_string(kind));
-	detail(ctx, "target_id", jv_string(target));
+	vc_audit_detail(ctx, "kind", jv_string(kind));
+	vc_audit_detail(ctx, "target_id", jv_string(target));
 	return link_json(ctx, id, kind, target, out);
 }
 
@@ -721,10 +704,10 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = link_target(ctx, args, &kind, target)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = link_json(ctx, id, kind, target, out)) != 0)
 		return rc;
 	if (jv_get_kind(*out) == JV_KIND_NULL) {
@@ -743,8 +726,8 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 	jv_free(label);
 	if (rc != 0)
 		return rc;
-	detail(ctx, "kind", jv_string(kind));
-	detail(ctx, "target_id", jv_string(target));
+	vc_audit_detail(ctx, "kind", jv_string(kind));
+	vc_audit_detail(ctx, "target_id", jv_string(target));
 	*out = jv_object_set(*out, jv_string("deleted"), jv_true());
 	return 0;
 }

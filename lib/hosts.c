@@ -360,7 +360,7 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 	int rc;
 
 	/* For the failure record the dispatcher writes (--strict, errors). */
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
+	vc_audit_target(ctx, "host", NULL);
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
 	if ((rc = vc_tx_begin(ctx)) != 0)
@@ -498,8 +498,7 @@ vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 		jv_free(labels);
 		return rc;
 	}
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	vc_audit_target(ctx, "host", id);
 	if (jv_get_kind(labels) == JV_KIND_STRING)
 		labels = JV_ARRAY(labels);
 	if (jv_get_kind(labels) == JV_KIND_ARRAY) {
@@ -578,8 +577,7 @@ vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
 	    (rc = host_json(ctx, id, out)) != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	vc_audit_target(ctx, "host", id);
 	{
 		jv name = jv_object_get(jv_copy(*out), jv_string("hostname"));
 		rc = vc_case_unlink_deleted(ctx, "host", id,

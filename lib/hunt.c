@@ -138,8 +138,7 @@ vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out)
 	vc_vr_config_release(&cfg);
 	if (rc != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "velociraptor_config");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", ctx->who.tenant_id);
+	vc_audit_target(ctx, "velociraptor_config", ctx->who.tenant_id);
 	ctx->audit_details = JV_OBJECT(jv_string("cert_fingerprint"), jv_string(fp),
 	    jv_string("org_id"), org ? jv_string(org) : jv_null());
 	if ((rc = config_json(ctx, out)) != 0)
@@ -167,7 +166,7 @@ vc_op_vr_config_delete(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	if (changes == 0)
 		return vc_fail(ctx, VC_ENOTFOUND, "no Velociraptor API config for this tenant");
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "velociraptor_config");
+	vc_audit_target(ctx, "velociraptor_config", NULL);
 	*out = JV_OBJECT(jv_string("deleted"), jv_true());
 	return 0;
 }
@@ -757,8 +756,7 @@ vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out)
 	sink_release(&k);
 	if (rc != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "flow");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", flow_id);
+	vc_audit_target(ctx, "flow", flow_id);
 	*out = JV_OBJECT(jv_string("client_id"), jv_string(client), jv_string("flow_id"),
 	    jv_string(flow_id), jv_string("artifact"), jv_string(artifact));
 	/* The collection is scheduled whatever happens next: audit it now. */
@@ -955,8 +953,7 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 	sink_release(&k);
 	if (rc != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "hunt");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", hunt_id);
+	vc_audit_target(ctx, "hunt", hunt_id);
 	*out = JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id), jv_string("artifact"),
 	    jv_string(artifact), jv_string("existing"), jv_false());
 	if (vc_tx_begin(ctx) == 0) {
@@ -1017,8 +1014,7 @@ vc_op_vr_hunt_stop(vc_ctx *ctx, jv args, jv *out)
 	sink_release(&k);
 	if (rc != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "hunt");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id);
+	vc_audit_target(ctx, "hunt", id);
 	/* No transaction around the network call: audit after it. */
 	if (vc_tx_begin(ctx) == 0) {
 		if (vc_audit(ctx, ctx->who.tenant_id, "velociraptor.hunts.stop", "hunt", id, "success",

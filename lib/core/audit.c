@@ -118,6 +118,24 @@ rec_from_row(sqlite3_stmt *q, struct rec *r)
 		r->f[F_CHAIN] = "";
 }
 
+void
+vc_audit_target(vc_ctx *ctx, const char *type, const char *id)
+{
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s", type);
+	if (id != NULL)
+		snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+}
+
+void
+vc_audit_detail(vc_ctx *ctx, const char *key, jv v)
+{
+	if (jv_get_kind(ctx->audit_details) != JV_KIND_OBJECT) {
+		jv_free(ctx->audit_details);
+		ctx->audit_details = jv_object();
+	}
+	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
+}
+
 static const char *const actor_names[] = {
 	[VC_ACTOR_ANON] = "anonymous", [VC_ACTOR_USER] = "user",
 	[VC_ACTOR_SERVICE] = "service", [VC_ACTOR_SYSTEM] = "system",

@@ -8,14 +8,14 @@
 #include <stdio.h>
 
 #include "core/records.h"
+#include "core/audit.h"
 #include "core/store.h"
 
 void
 vc_deny_audit(vc_ctx *ctx, const char *type, const char *id)
 {
 	ctx->denied = 1;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s", type);
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id ? id : "");
+	vc_audit_target(ctx, type, id ? id : "");
 }
 
 int

@@ -765,8 +765,7 @@ vc_op_ioc_delete(vc_ctx *ctx, jv args, jv *out)
 		sqlite3_finalize(q);
 		return vc_fail(ctx, VC_ENOTFOUND, "no such IOC: %.64s", id);
 	}
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "ioc");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id);
+	vc_audit_target(ctx, "ioc", id);
 	*out = JV_OBJECT(jv_string("id"), jv_string(id), jv_string("deleted"), jv_true());
 	return 0;
 }
