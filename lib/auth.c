@@ -95,12 +95,9 @@ find_user(vc_ctx *ctx, const char *key, struct user *u)
 		return ctx->err;
 	if (rc == 1)
 		return 0;
-	/* unscoped: existence check only, to audit a cross-tenant attempt */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM users WHERE id = ?1 OR username = ?1", "s", key);
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		vc_deny_audit(ctx, "user", key);
-	sqlite3_finalize(q);
-	return vc_fail(ctx, VC_ENOTFOUND, "no such user: %.64s", key);
+	return vc_not_found(ctx, "user", "user",
+	    /* unscoped: existence check only, to audit a cross-tenant attempt */
+	    "SELECT 1 FROM users WHERE id = ?1 OR username = ?1", key);
 }
 
 static int
@@ -978,14 +975,10 @@ vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out)
 	    &changes, "isss", vc_now(ctx), ctx->who.tenant_id, id, owner);
 	if (rc != 0)
 		return rc;
-	if (changes == 0) {
-		/* unscoped: existence check only, to audit a cross-tenant attempt */
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM api_tokens WHERE id = ?1", "s", id);
-		if (q != NULL && vc_sql_step(ctx, q) == 1)
-			vc_deny_audit(ctx, "api_token", id);
-		sqlite3_finalize(q);
-		return vc_fail(ctx, VC_ENOTFOUND, "no such token: %.64s", id);
-	}
+	if (changes == 0)
+		return vc_not_found(ctx, "api_token", "token",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
+		    "SELECT 1 FROM api_tokens WHERE id = ?1", id);
 	set_target(ctx, "api_token", id, NULL);
 	*out = vc_sql_rows(ctx, vc_sql(ctx, TOKEN_JSON " WHERE k.tenant_id = ?1 AND k.id = ?2",
 	    "ss", ctx->who.tenant_id, id));

@@ -19,6 +19,18 @@ vc_deny_audit(vc_ctx *ctx, const char *type, const char *id)
 }
 
 int
+vc_not_found(vc_ctx *ctx, const char *type, const char *what, const char *unscoped,
+    const char *key)
+{
+	sqlite3_stmt *q = vc_sql(ctx, unscoped, "s", key);
+
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		vc_deny_audit(ctx, type, key);
+	sqlite3_finalize(q);
+	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", what, key);
+}
+
+int
 vc_resolve_id(vc_ctx *ctx, const char *type, const char *key, const char *scoped,
     const char *unscoped, char id[VC_ID_LEN + 1])
 {
@@ -37,11 +49,7 @@ vc_resolve_id(vc_ctx *ctx, const char *type, const char *key, const char *scoped
 		return ctx->err;
 	if (rc == 1)
 		return 0;
-	q = vc_sql(ctx, unscoped, "s", key);
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		vc_deny_audit(ctx, type, key);
-	sqlite3_finalize(q);
-	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", type, key);
+	return vc_not_found(ctx, type, type, unscoped, key);
 }
 
 /* Find a host of the caller's tenant by id or client id. */

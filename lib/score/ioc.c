@@ -757,14 +757,10 @@ vc_op_ioc_delete(vc_ctx *ctx, jv args, jv *out)
 	    ctx->who.tenant_id, id);
 	if (rc != 0)
 		return rc;
-	if (changes == 0) {
-		/* unscoped: existence check only, to audit a cross-tenant attempt */
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM iocs WHERE id = ?1", "s", id);
-		if (q != NULL && vc_sql_step(ctx, q) == 1)
-			vc_deny_audit(ctx, "ioc", id);
-		sqlite3_finalize(q);
-		return vc_fail(ctx, VC_ENOTFOUND, "no such IOC: %.64s", id);
-	}
+	if (changes == 0)
+		return vc_not_found(ctx, "ioc", "IOC",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
+		    "SELECT 1 FROM iocs WHERE id = ?1", id);
 	vc_audit_target(ctx, "ioc", id);
 	*out = JV_OBJECT(jv_string("id"), jv_string(id), jv_string("deleted"), jv_true());
 	return 0;
