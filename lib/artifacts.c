@@ -65,22 +65,12 @@ struct importer {
 	long rows, hosts_created;
 };
 
-static size_t
-hash(const char *s, size_t n)
-{
-	size_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
 static struct host_ent *
 cache_find(struct importer *im, const char *c, size_t n)
 {
 	if (im->cap == 0)
 		return NULL;
-	for (size_t i = hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
+	for (size_t i = vc_hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
 		if (strlen(im->tab[i].client_id) == n && memcmp(im->tab[i].client_id, c, n) == 0)
 			return &im->tab[i];
 	return NULL;
@@ -101,7 +91,7 @@ cache_put(struct importer *im, const char *c, size_t n, const char *host)
 		for (size_t j = 0; j < im->cap; j++) {
 			if (im->tab[j].client_id == NULL)
 				continue;
-			for (i = hash(im->tab[j].client_id, strlen(im->tab[j].client_id)) & (ncap - 1);
+			for (i = vc_hash_str(im->tab[j].client_id) & (ncap - 1);
 			    t[i].client_id; i = (i + 1) & (ncap - 1))
 				;
 			t[i] = im->tab[j];
@@ -110,7 +100,7 @@ cache_put(struct importer *im, const char *c, size_t n, const char *host)
 		im->tab = t;
 		im->cap = ncap;
 	}
-	for (i = hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
+	for (i = vc_hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
 		;
 	if ((im->tab[i].client_id = strndup(c, n)) == NULL)
 		return;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ctx.c - the operation context, error codes, ids and time helpers. */
+/* ctx.c - the operation context, error codes, ids, hashing and time helpers. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -269,6 +269,22 @@ vc_is_id(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+uint64_t
+vc_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+uint64_t
+vc_hash_str(const char *s)
+{
+	return vc_hash(s, strlen(s));
 }
 
 void

@@ -169,16 +169,6 @@ struct vc_ioc_set {
 	size_t ncidrs;
 };
 
-static size_t
-hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static const struct ioc *
 lookup(const struct vc_ioc_set *set, const char *type, const char *value)
 {
@@ -187,7 +177,7 @@ lookup(const struct vc_ioc_set *set, const char *type, const char *value)
 	if (set->cap == 0)
 		return NULL;
 	snprintf(key, sizeof key, "%s\x1f%s", type, value);
-	for (size_t i = hash(key) & (set->cap - 1); set->tab[i]; i = (i + 1) & (set->cap - 1))
+	for (size_t i = vc_hash_str(key) & (set->cap - 1); set->tab[i]; i = (i + 1) & (set->cap - 1))
 		if (strcmp(set->v[set->tab[i] - 1].key, key) == 0)
 			return &set->v[set->tab[i] - 1];
 	return NULL;
@@ -267,7 +257,7 @@ set_index(struct vc_ioc_set *set)
 			continue;   /* the same IOC from a file and the list: once */
 		if (strcmp(set->v[i].type, "cidr") == 0)
 			set->cidrs[set->ncidrs++] = i;
-		for (j = hash(set->v[i].key) & (set->cap - 1); set->tab[j]; j = (j + 1) & (set->cap - 1))
+		for (j = vc_hash_str(set->v[i].key) & (set->cap - 1); set->tab[j]; j = (j + 1) & (set->cap - 1))
 			;
 		set->tab[j] = i + 1;
 	}
