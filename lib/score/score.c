@@ -751,26 +751,29 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 	return 0;
 }
 
-int
-vc_op_analyze_host(vc_ctx *ctx, jv args, jv *out)
+/* Analyze the subject that args.id names, found by resolve. */
+static int
+analyze_id(vc_ctx *ctx, jv args, const char *subject,
+    int (*resolve)(vc_ctx *, const char *, char[VC_ID_LEN + 1]), jv *out)
 {
 	char id[VC_ID_LEN + 1];
 	int rc;
 
-	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
-	return analyze(ctx, args, "host", id, out);
+	return analyze(ctx, args, subject, id, out);
+}
+
+int
+vc_op_analyze_host(vc_ctx *ctx, jv args, jv *out)
+{
+	return analyze_id(ctx, args, "host", vc_host_resolve, out);
 }
 
 int
 vc_op_analyze_artifact(vc_ctx *ctx, jv args, jv *out)
 {
-	char id[VC_ID_LEN + 1];
-	int rc;
-
-	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
-		return rc;
-	return analyze(ctx, args, "artifact", id, out);
+	return analyze_id(ctx, args, "artifact", vc_artifact_resolve, out);
 }
 
 int
