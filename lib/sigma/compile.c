@@ -1643,6 +1643,17 @@ vc_sg_rule_free(struct vc_sg_rule *r)
 	free(r);
 }
 
+/* doc (an object) has the member k, whatever its value. */
+static int
+has(jv doc, const char *k)
+{
+	jv x = OGET(doc, k);
+	int r = jv_is_valid(x);
+
+	jv_free(x);
+	return r;
+}
+
 int
 vc_sg_compile_rule(struct vc_sigma_set *set, jv doc, struct vc_sg_rule **out, char *err, size_t errn)
 {
@@ -1656,26 +1667,15 @@ vc_sg_compile_rule(struct vc_sigma_set *set, jv doc, struct vc_sg_rule **out, ch
 		snprintf(err, errn, "not a YAML map");
 		return -1;
 	}
-	jv x = OGET(doc, "correlation");
-	int corr = jv_get_kind(x) != JV_KIND_INVALID;
-	jv_free(x);
-	if (corr) {
+	if (has(doc, "correlation")) {
 		snprintf(err, errn, "correlation rules are not supported");
 		return -1;
 	}
-	x = OGET(doc, "action");
-	int action = jv_get_kind(x) != JV_KIND_INVALID;
-	jv_free(x);
-	if (action) {
+	if (has(doc, "action")) {
 		snprintf(err, errn, "rule collections with 'action' (Sigma 1 global/reset/repeat) are not supported");
 		return -1;
 	}
-	x = OGET(doc, "filter");
-	jv d = OGET(doc, "detection");
-	int filter = jv_get_kind(x) != JV_KIND_INVALID && jv_get_kind(d) == JV_KIND_INVALID;
-	jv_free(x);
-	jv_free(d);
-	if (filter) {
+	if (has(doc, "filter") && !has(doc, "detection")) {
 		snprintf(err, errn, "Sigma filter documents are not supported");
 		return -1;
 	}
