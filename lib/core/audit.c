@@ -363,6 +363,15 @@ arg_ms(jv args, const char *key, int64_t dflt)
 	return (int64_t)d * 1000;
 }
 
+/* The filters of an audit list, ?1 .. ?8; either order follows them. */
+#define AUDIT_WHERE " WHERE (?1 IS NULL OR tenant_id = ?1)" \
+	" AND (?2 IS NULL OR action = ?2)" \
+	" AND (?3 = '' OR substr(action, 1, length(?3)) = ?3)" \
+	" AND (?4 IS NULL OR target_type = ?4)" \
+	" AND (?5 IS NULL OR actor_name = ?5 OR actor_id = ?5)" \
+	" AND (?6 IS NULL OR outcome = ?6)" \
+	" AND ts_ms >= ?7 AND ts_ms <= ?8"
+
 int
 vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 {
@@ -400,20 +409,8 @@ vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	q = vc_sql(ctx, order && strcmp(order, "asc") == 0 ?
-	    SELECT_REC " WHERE (?1 IS NULL OR tenant_id = ?1)"
-	    " AND (?2 IS NULL OR action = ?2)"
-	    " AND (?3 = '' OR substr(action, 1, length(?3)) = ?3)"
-	    " AND (?4 IS NULL OR target_type = ?4)"
-	    " AND (?5 IS NULL OR actor_name = ?5 OR actor_id = ?5)"
-	    " AND (?6 IS NULL OR outcome = ?6)"
-	    " AND ts_ms >= ?7 AND ts_ms <= ?8 ORDER BY id ASC LIMIT ?9" :
-	    SELECT_REC " WHERE (?1 IS NULL OR tenant_id = ?1)"
-	    " AND (?2 IS NULL OR action = ?2)"
-	    " AND (?3 = '' OR substr(action, 1, length(?3)) = ?3)"
-	    " AND (?4 IS NULL OR target_type = ?4)"
-	    " AND (?5 IS NULL OR actor_name = ?5 OR actor_id = ?5)"
-	    " AND (?6 IS NULL OR outcome = ?6)"
-	    " AND ts_ms >= ?7 AND ts_ms <= ?8 ORDER BY id DESC LIMIT ?9",
+	    SELECT_REC AUDIT_WHERE " ORDER BY id ASC LIMIT ?9" :
+	    SELECT_REC AUDIT_WHERE " ORDER BY id DESC LIMIT ?9",
 	    "ssssssiii", tenant, action, prefix, rtype, user, outcome,
 	    since, until, limit);
 	if (q == NULL)
