@@ -637,16 +637,28 @@ vc_op_cases_notes(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
-/* The link target named by --host or --artifact: exactly one of them. */
+/*
+ * The case (id) and the link target named by --host or --artifact
+ * (exactly one of them) of a link command.  The case is the audit target.
+ */
 static int
-link_target(vc_ctx *ctx, jv args, const char **kind, char target[VC_ID_LEN + 1])
+link_args(vc_ctx *ctx, jv args, char id[VC_ID_LEN + 1], const char **kind,
+    char target[VC_ID_LEN + 1])
 {
 	const char *host = vc_arg_str(args, "host"), *art = vc_arg_str(args, "artifact");
+	int rc;
 
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
+		return rc;
+	vc_audit_target(ctx, "case", id);
 	if ((host == NULL) == (art == NULL))
 		return vc_fail(ctx, VC_EUSAGE, "give exactly one of --host or --artifact");
 	*kind = host ? "host" : "artifact";
-	return host ? vc_host_resolve(ctx, host, target) : vc_artifact_resolve(ctx, art, target);
+	rc = host ? vc_host_resolve(ctx, host, target) : vc_artifact_resolve(ctx, art, target);
+	/* A denial of the target named the target; the case is what changes. */
+	if (rc == 0)
+		vc_audit_target(ctx, "case", id);
+	return rc;
 }
 
 /* The link as the link commands print it. */
@@ -680,14 +692,8 @@ vc_op_cases_link(vc_ctx *ctx, jv args, jv *out)
 	const char *kind;
 	int rc;
 
-	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
-		return rc;
-	vc_audit_target(ctx, "case", id);
-	if ((rc = link_target(ctx, args, &kind, target)) != 0)
-		return rc;
-	/* A denial of the target named the target; the case is what changed. */
-	vc_audit_target(ctx, "case", id);
-	if ((rc = vc_case_link_add(ctx, id, kind, target)) != 0)
+	if ((rc = link_args(ctx, args, id, &kind, target)) != 0 ||
+	    (rc = vc_case_link_add(ctx, id, kind, target)) != 0)
 		return rc;
 	vc_audit_detail(ctx, "kind", jv_string(kind));
 	vc_audit_detail(ctx, "target_id", jv_string(target));
@@ -702,13 +708,8 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 	jv label = jv_invalid();
 	int rc, n = 0;
 
-	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
-		return rc;
-	vc_audit_target(ctx, "case", id);
-	if ((rc = link_target(ctx, args, &kind, target)) != 0)
-		return rc;
-	vc_audit_target(ctx, "case", id);
-	if ((rc = link_json(ctx, id, kind, target, out)) != 0)
+	if ((rc = link_args(ctx, args, id, &kind, target)) != 0 ||
+	    (rc = link_json(ctx, id, kind, target, out)) != 0)
 		return rc;
 	if (jv_get_kind(*out) == JV_KIND_NULL) {
 		*out = jv_invalid();
