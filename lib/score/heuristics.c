@@ -355,6 +355,17 @@ ev_add(jv *ev, const char *field, const char *value)
 static const char *const shells[] = { "cmd.exe", "powershell.exe", "pwsh.exe", "wscript.exe",
     "cscript.exe", "mshta.exe", NULL };
 
+/* A shell started by one of parents (h003, h007): the parent and the shell are the evidence. */
+static int
+shell_of(const struct proc *p, const char *const *parents, jv *ev)
+{
+	if (p->parent == NULL || !name_in(p->pbase, parents) || !name_in(p->base, shells))
+		return 0;
+	ev_add(ev, p->parent_f, p->parent);
+	ev_add(ev, p->image ? p->image_f : p->name_f, p->image ? p->image : p->name);
+	return 1;
+}
+
 static int
 h001(const struct proc *p, jv *ev)
 {
@@ -417,11 +428,7 @@ h003(const struct proc *p, jv *ev)
 	static const char *const office[] = { "winword.exe", "excel.exe", "powerpnt.exe",
 	    "outlook.exe", "msaccess.exe", "mspub.exe", "onenote.exe", NULL };
 
-	if (p->parent == NULL || !name_in(p->pbase, office) || !name_in(p->base, shells))
-		return 0;
-	ev_add(ev, p->parent_f, p->parent);
-	ev_add(ev, p->image ? p->image_f : p->name_f, p->image ? p->image : p->name);
-	return 1;
+	return shell_of(p, office, ev);
 }
 
 static int
@@ -474,11 +481,7 @@ h007(const struct proc *p, jv *ev)
 {
 	static const char *const hosts[] = { "services.exe", "svchost.exe", "wmiprvse.exe", NULL };
 
-	if (p->parent == NULL || !name_in(p->pbase, hosts) || !name_in(p->base, shells))
-		return 0;
-	ev_add(ev, p->parent_f, p->parent);
-	ev_add(ev, p->image ? p->image_f : p->name_f, p->image ? p->image : p->name);
-	return 1;
+	return shell_of(p, hosts, ev);
 }
 
 static int
