@@ -66,22 +66,12 @@ struct importer {
 	long rows, hosts_created;
 };
 
-static size_t
-hash(const char *s, size_t n)
-{
-	size_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
 static struct host_ent *
 cache_find(struct importer *im, const char *c, size_t n)
 {
 	if (im->cap == 0)
 		return NULL;
-	for (size_t i = hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
+	for (size_t i = vc_hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
 		if (strlen(im->tab[i].client_id) == n && memcmp(im->tab[i].client_id, c, n) == 0)
 			return &im->tab[i];
 	return NULL;
@@ -102,7 +92,7 @@ cache_put(struct importer *im, const char *c, size_t n, const char *host)
 		for (size_t j = 0; j < im->cap; j++) {
 			if (im->tab[j].client_id == NULL)
 				continue;
-			for (i = hash(im->tab[j].client_id, strlen(im->tab[j].client_id)) & (ncap - 1);
+			for (i = vc_hash_str(im->tab[j].client_id) & (ncap - 1);
 			    t[i].client_id; i = (i + 1) & (ncap - 1))
 				;
 			t[i] = im->tab[j];
@@ -111,7 +101,7 @@ cache_put(struct importer *im, const char *c, size_t n, const char *host)
 		im->tab = t;
 		im->cap = ncap;
 	}
-	for (i = hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
+	for (i = vc_hash(c, n) & (im->cap - 1); im->tab[i].client_id; i = (i + 1) & (im->cap - 1))
 		;
 	if ((im->tab[i].client_id = strndup(c, n)) == NULL)
 		return;
@@ -280,8 +270,7 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 	/* The artifact exists (state importing) before any row arrives, so a
 	 * crash leaves a visible, honest record rather than orphan rows. */
 	vc_new_id(w->im.id);
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "artifact");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", w->im.id);
+	vc_audit_target(ctx, "artifact", w->im.id);
 	if ((rc = vc_tx_begin(ctx)) != 0) {
 		free(w);
 		return rc;
@@ -401,6 +390,27 @@ done:
 	return rc;
 }
 
+/* One row of an import (vc_jsonl_each): a bad row is VC_EINVAL from write. */
+static int
+import_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
+{
+	int rc;
+
+	(void)ctx;
+	jv_free(rec);
+	rc = vc_artifact_write(arg, r->buf, r->len);
+	return rc == VC_EINVAL ? VC_JSONL_BAD : rc;
+}
+
+/* A line that never reached write (too long) is a bad row all the same. */
+static void
+import_unread(void *arg)
+{
+	struct vc_artifact_writer *w = arg;
+
+	w->bad++;
+}
+
 int
 vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out)
 {
@@ -410,34 +420,26 @@ vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out)
 		.hunt = vc_arg_str(args, "hunt"), .source = "import",
 	};
 	struct vc_artifact_writer *w;
-	int strict = vc_arg_bool(args, "strict"), rc = 0, r;
+	struct vc_jsonl_loop lp = {
+		.mode = VC_JSONL_TEXT, .strict = vc_arg_bool(args, "strict"),
+		.fn = import_row, .unread = import_unread,
+	};
+	int rc;
 
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
 	if ((rc = vc_artifact_open(ctx, &spec, &w)) != 0)
 		return rc;
-	while ((r = vc_jsonl_next_raw(ctx, ctx->in)) != 0) {
-		if (r == -2) {
-			rc = ctx->err;
-			break;
-		}
-		if (r == -1) {
-			vc_bad(ctx, "%s", ctx->errmsg);
-			w->bad++;
-		} else if ((rc = vc_artifact_write(w, ctx->in->buf, ctx->in->len)) == VC_EINVAL) {
-			vc_bad(ctx, "%s:%ld: %s", ctx->in->name, ctx->in->line, ctx->errmsg);
-			rc = 0;
-		} else if (rc != 0)
-			break;
-		if (strict && ctx->bad_count > 0) {
-			/* --strict: the batch with the bad line is dropped whole. */
-			char id[VC_ID_LEN + 1];
-			snprintf(id, sizeof id, "%s", vc_artifact_writer_id(w));
-			vc_fail(ctx, VC_EINVAL, "x");
-			vc_artifact_close(w, VC_ARTIFACT_FAILED, "stopped at the first bad line (--strict)", NULL);
-			return vc_fail(ctx, VC_EINVAL,
-			    "stopped at the first bad line (--strict); its batch was not stored (artifact %s failed)", id);
-		}
+	lp.arg = w;
+	rc = vc_jsonl_each(ctx, ctx->in, &lp);
+	if (rc == 0 && lp.strict && lp.bad > 0) {
+		/* --strict: the batch with the bad line is dropped whole. */
+		char id[VC_ID_LEN + 1];
+		snprintf(id, sizeof id, "%s", vc_artifact_writer_id(w));
+		vc_fail(ctx, VC_EINVAL, "x");
+		vc_artifact_close(w, VC_ARTIFACT_FAILED, "stopped at the first bad line (--strict)", NULL);
+		return vc_fail(ctx, VC_EINVAL,
+		    "stopped at the first bad line (--strict); its batch was not stored (artifact %s failed)", id);
 	}
 	if (rc != 0) {
 		vc_artifact_close(w, VC_ARTIFACT_FAILED, ctx->errmsg, NULL);
@@ -467,54 +469,39 @@ static const struct vc_sort art_sorts[] = {
 	" AND (?5 IS NULL OR a.hunt_id = ?5)" \
 	" AND (?6 IS NULL OR a.flow_id = ?6)"
 
+/* ?1 .. ?6 of ART_WHERE, each text or NULL. */
+static int
+bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
+{
+	const char *const *v = arg;
+	int rc = SQLITE_OK;
+
+	for (int i = 0; i < 6 && rc == SQLITE_OK; i++)
+		rc = sqlite3_bind_text(q, i + 1, v[i], -1, SQLITE_TRANSIENT);
+	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+}
+
 int
 vc_op_artifacts_list(vc_ctx *ctx, jv args, jv *out)
 {
-	struct vc_page pg;
-	struct vc_sqlbuf b = { .n = 0 };
 	char host[VC_ID_LEN + 1], cas[VC_ID_LEN + 1];
 	const char *hk = vc_arg_str(args, "host"), *ck = vc_arg_str(args, "case");
-	sqlite3_stmt *q;
-	int64_t total = 0;
+	const char *filter[6] = {
+		ctx->who.tenant_id, vc_arg_str(args, "name"), hk ? host : NULL, ck ? cas : NULL,
+		vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"),
+	};
+	/* Newest first unless told otherwise. */
+	const struct vc_list l = {
+		.what = "artifact", .sorts = art_sorts, .sort = "created_at", .order = "desc",
+		.cols = ART_COLS, .from = ART_WHERE, .idexpr = "a.id", .first = 7,
+		.bind = bind_filters, .arg = filter,
+	};
 	int rc;
 
 	if ((hk && (rc = vc_host_resolve(ctx, hk, host)) != 0) ||
 	    (ck && (rc = vc_case_resolve(ctx, ck, cas)) != 0))
 		return rc;
-	if (!vc_arg_has(args, "order"))
-		args = jv_object_set(jv_copy(args), jv_string("order"), jv_string("desc"));
-	else
-		args = jv_copy(args);
-	rc = vc_page_parse(ctx, args, art_sorts, "created_at", &pg);
-	if (rc != 0) {
-		jv_free(args);
-		return rc;
-	}
-	q = vc_sql(ctx, "SELECT COUNT(*)" ART_WHERE, "ssssss", ctx->who.tenant_id,
-	    vc_arg_str(args, "name"), hk ? host : NULL, ck ? cas : NULL,
-	    vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"));
-	if (q == NULL || vc_sql_step(ctx, q) != 1)
-		goto fail;
-	total = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	vc_sqlbuf_add(&b, "SELECT " ART_COLS);
-	vc_page_select(&pg, &b);
-	vc_sqlbuf_add(&b, ART_WHERE);
-	vc_page_sql(&pg, &b, "a.id", 7);
-	q = b.overflow ? NULL : vc_sql(ctx, b.s, "ssssss", ctx->who.tenant_id,
-	    vc_arg_str(args, "name"), hk ? host : NULL, ck ? cas : NULL,
-	    vc_arg_str(args, "hunt"), vc_arg_str(args, "flow"));
-	if (q == NULL || vc_page_bind(ctx, q, &pg, 7) != 0)
-		goto fail;
-	rc = vc_page_collect(ctx, q, &pg, total, out);
-	vc_page_release(&pg);
-	jv_free(args);
-	return rc;
-fail:
-	sqlite3_finalize(q);
-	vc_page_release(&pg);
-	jv_free(args);
-	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "artifact list failed");
+	return vc_page_list(ctx, &l, args, out);
 }
 
 static int
@@ -648,8 +635,7 @@ vc_op_artifacts_delete(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
 	    (rc = art_json(ctx, id, out)) != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "artifact");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	vc_audit_target(ctx, "artifact", id);
 	{
 		jv name = jv_object_get(jv_copy(*out), jv_string("name"));
 		char what[300];

@@ -99,12 +99,9 @@ find_user(vc_ctx *ctx, const char *key, struct user *u)
 		return ctx->err;
 	if (rc == 1)
 		return 0;
-	/* unscoped: existence check only, to audit a cross-tenant attempt */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM users WHERE id = ?1 OR username = ?1", "s", key);
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		vc_deny_audit(ctx, "user", key);
-	sqlite3_finalize(q);
-	return vc_fail(ctx, VC_ENOTFOUND, "no such user: %.64s", key);
+	return vc_not_found(ctx, "user", "user",
+	    /* unscoped: existence check only, to audit a cross-tenant attempt */
+	    "SELECT 1 FROM users WHERE id = ?1 OR username = ?1", key);
 }
 
 static int
@@ -163,23 +160,13 @@ check_email(vc_ctx *ctx, const char *e)
 	return 0;
 }
 
+/* The audit target, and its tenant when it is not the caller's. */
 static void
 set_target(vc_ctx *ctx, const char *type, const char *id, const char *tenant)
 {
-	copy(ctx->audit_target_type, sizeof ctx->audit_target_type, type);
-	copy(ctx->audit_target_id, sizeof ctx->audit_target_id, id);
+	vc_audit_target(ctx, type, id ? id : "");
 	if (tenant != NULL)
 		copy(ctx->audit_tenant_id, sizeof ctx->audit_tenant_id, tenant);
-}
-
-static void
-add_detail(vc_ctx *ctx, const char *key, jv v)
-{
-	if (jv_get_kind(ctx->audit_details) != JV_KIND_OBJECT) {
-		jv_free(ctx->audit_details);
-		ctx->audit_details = jv_object();
-	}
-	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
 }
 
 /* The user id of tenant tenant_id, as shown; both come from a scoped find. */
@@ -266,7 +253,7 @@ vc_op_init(vc_ctx *ctx, jv args, jv *out)
 	    prepared_hash(args), uid)) != 0)
 		return rc;
 	set_target(ctx, "tenant", tid, tid);
-	add_detail(ctx, "superadmin", jv_string(admin));
+	vc_audit_detail(ctx, "superadmin", jv_string(admin));
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("store"), jv_string(ctx->store->path));
 	*out = jv_object_set(*out, jv_string("tenant"), jv_string(tenant));
@@ -326,7 +313,7 @@ vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET allow_registration = ?1 WHERE id = ?2",
 		    NULL, "is", (int64_t)(strcmp(reg, "open") == 0), id)) != 0)
 			return rc;
-		add_detail(ctx, "registration", jv_string(reg));
+		vc_audit_detail(ctx, "registration", jv_string(reg));
 	}
 	*out = vc_sql_rows(ctx, vc_sql(ctx, TENANT_JSON " WHERE id = ?1", "s", id));
 	if (!jv_is_valid(*out))
@@ -359,7 +346,7 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
 	    role, prepared_hash(args), uid)) != 0)
 		return rc;
-	add_detail(ctx, "role", jv_string(role));
+	vc_audit_detail(ctx, "role", jv_string(role));
 	return user_json(ctx, tid, uid, out);
 }
 
@@ -426,8 +413,8 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		if ((rc = vc_sql_exec(ctx, "UPDATE users SET role = ?1, updated_at = ?2"
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", role, now, u.tenant_id, u.id)) != 0)
 			return rc;
-		add_detail(ctx, "role", jv_string(role));
-		add_detail(ctx, "old_role", jv_string(u.role));
+		vc_audit_detail(ctx, "role", jv_string(role));
+		vc_audit_detail(ctx, "old_role", jv_string(u.role));
 		revoke = 1;
 	}
 	if (email != NULL) {
@@ -435,7 +422,7 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		    (rc = vc_sql_exec(ctx, "UPDATE users SET email = ?1, updated_at = ?2"
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0)
 			return rc;
-		add_detail(ctx, "email", jv_true());
+		vc_audit_detail(ctx, "email", jv_true());
 	}
 	if (hash != NULL) {
 		/*
@@ -456,7 +443,7 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		if ((rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, now, u.tenant_id, u.id)) != 0)
 			return rc;
-		add_detail(ctx, "password", jv_string("reset"));
+		vc_audit_detail(ctx, "password", jv_string("reset"));
 		revoke = 1;
 	}
 	if (revoke && (rc = revoke_sessions(ctx, &u)) != 0)
@@ -1068,8 +1055,8 @@ vc_op_token_create(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	}
 	set_target(ctx, "api_token", id, NULL);
-	add_detail(ctx, "name", jv_string(name));
-	add_detail(ctx, "role", jv_string(role));
+	vc_audit_detail(ctx, "name", jv_string(name));
+	vc_audit_detail(ctx, "role", jv_string(role));
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("id"), jv_string(id));
 	*out = jv_object_set(*out, jv_string("name"), jv_string(name));
@@ -1107,14 +1094,10 @@ vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out)
 	    &changes, "isss", vc_now(ctx), ctx->who.tenant_id, id, owner);
 	if (rc != 0)
 		return rc;
-	if (changes == 0) {
-		/* unscoped: existence check only, to audit a cross-tenant attempt */
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM api_tokens WHERE id = ?1", "s", id);
-		if (q != NULL && vc_sql_step(ctx, q) == 1)
-			vc_deny_audit(ctx, "api_token", id);
-		sqlite3_finalize(q);
-		return vc_fail(ctx, VC_ENOTFOUND, "no such token: %.64s", id);
-	}
+	if (changes == 0)
+		return vc_not_found(ctx, "api_token", "token",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
+		    "SELECT 1 FROM api_tokens WHERE id = ?1", id);
 	set_target(ctx, "api_token", id, NULL);
 	*out = vc_sql_rows(ctx, vc_sql(ctx, TOKEN_JSON " WHERE k.tenant_id = ?1 AND k.id = ?2",
 	    "ss", ctx->who.tenant_id, id));
@@ -1136,7 +1119,7 @@ vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out)
 	vc_keyring_free(ctx->store->keys);
 	ctx->store->keys = kr;
 	set_target(ctx, "key", "", NULL);
-	add_detail(ctx, "key_id", jv_number(vc_keyring_newest(kr)));
+	vc_audit_detail(ctx, "key_id", jv_number(vc_keyring_newest(kr)));
 	*out = jv_object_set(jv_object(), jv_string("key_id"), jv_number(vc_keyring_newest(kr)));
 	*out = jv_object_set(*out, jv_string("key_file"), jv_string(ctx->store->key_path));
 	return 0;

@@ -16,6 +16,7 @@
 #include "cases.h"
 #include "core/page.h"
 #include "core/store.h"
+#include "core/audit.h"
 #include "core/records.h"
 #include "timeline.h"
 
@@ -67,24 +68,6 @@ one_of(const char *s, const char *const *set)
 }
 
 static const char *const severities[] = { "low", "medium", "high", "critical", NULL };
-
-static void
-set_target(vc_ctx *ctx, const char *id)
-{
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "case");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
-}
-
-/* Merge one member into ctx->audit_details (value consumed). */
-static void
-detail(vc_ctx *ctx, const char *key, jv v)
-{
-	if (jv_get_kind(ctx->audit_details) != JV_KIND_OBJECT) {
-		jv_free(ctx->audit_details);
-		ctx->audit_details = jv_object();
-	}
-	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
-}
 
 static int
 check_title(vc_ctx *ctx, const char *t)
@@ -214,7 +197,7 @@ vc_op_cases_create(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	vc_new_id(id);
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	ts = jv_dump_string(jv_copy(tags), 0);
 	rc = vc_sql_exec(ctx, "INSERT INTO cases (id, tenant_id, title, description, status, severity,"
 	    " assignee, tags, created_by, created_at, updated_at)"
@@ -225,10 +208,10 @@ vc_op_cases_create(vc_ctx *ctx, jv args, jv *out)
 	if (rc == 0)
 		rc = vc_case_timeline(ctx, id, "event", "case opened", NULL);
 	if (rc == 0) {
-		detail(ctx, "title", jv_string(title));
-		detail(ctx, "severity", jv_string(sev));
-		detail(ctx, "assignee", who[0] ? jv_string(who) : jv_null());
-		detail(ctx, "tags", jv_copy(tags));
+		vc_audit_detail(ctx, "title", jv_string(title));
+		vc_audit_detail(ctx, "severity", jv_string(sev));
+		vc_audit_detail(ctx, "assignee", who[0] ? jv_string(who) : jv_null());
+		vc_audit_detail(ctx, "tags", jv_copy(tags));
 		rc = case_json(ctx, id, out);
 	}
 done:
@@ -262,13 +245,14 @@ static const struct vc_sort case_sorts[] = {
 #define CASE_PAGE_PARAM 7
 
 static int
-bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args)
+bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
 {
 	static const char *const keys[] = { "status", "severity", "assignee", "tag", "text" };
+	const jv *args = arg;
 	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
 
 	for (int i = 0; i < 5 && rc == SQLITE_OK; i++) {
-		const char *s = vc_arg_str(args, keys[i]);
+		const char *s = vc_arg_str(*args, keys[i]);
 		if (s != NULL)
 			rc = sqlite3_bind_text(q, i + 2, s, -1, SQLITE_TRANSIENT);
 	}
@@ -278,44 +262,14 @@ bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args)
 int
 vc_op_cases_list(vc_ctx *ctx, jv args, jv *out)
 {
-	struct vc_page pg;
-	struct vc_sqlbuf b = { .n = 0 };
-	sqlite3_stmt *q = NULL;
-	jv pargs = jv_copy(args);
-	int64_t total;
-	int rc;
+	/* Newest first unless told otherwise. */
+	const struct vc_list l = {
+		.what = "case", .sorts = case_sorts, .sort = "created_at", .order = "desc",
+		.cols = CASE_COLS, .from = CASE_WHERE, .idexpr = "c.id", .first = CASE_PAGE_PARAM,
+		.bind = bind_filters, .arg = &args,
+	};
 
-	/* Newest first unless told otherwise (vc_page_parse defaults to asc). */
-	if (!vc_arg_has(args, "order"))
-		pargs = jv_object_set(pargs, jv_string("order"), jv_string("desc"));
-	rc = vc_page_parse(ctx, pargs, case_sorts, "created_at", &pg);
-	jv_free(pargs);
-	if (rc != 0)
-		return rc;
-	q = vc_sql(ctx, "SELECT COUNT(*)" CASE_WHERE, "");
-	if (q == NULL || bind_filters(ctx, q, args) != 0 || vc_sql_step(ctx, q) != 1)
-		goto fail;
-	total = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	q = NULL;
-	vc_sqlbuf_add(&b, "SELECT " CASE_COLS);
-	vc_page_select(&pg, &b);
-	vc_sqlbuf_add(&b, CASE_WHERE);
-	vc_page_sql(&pg, &b, "c.id", CASE_PAGE_PARAM);
-	if (b.overflow) {
-		vc_fail(ctx, VC_EINTERNAL, "case list query too long");
-		goto fail;
-	}
-	q = vc_sql(ctx, b.s, "");
-	if (q == NULL || bind_filters(ctx, q, args) != 0 || vc_page_bind(ctx, q, &pg, CASE_PAGE_PARAM) != 0)
-		goto fail;
-	rc = vc_page_collect(ctx, q, &pg, total, out);
-	vc_page_release(&pg);
-	return rc;
-fail:
-	sqlite3_finalize(q);
-	vc_page_release(&pg);
-	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "case list failed");
+	return vc_page_list(ctx, &l, args, out);
 }
 
 /* ---- show ------------------------------------------------------------- */
@@ -445,38 +399,44 @@ cur_str(jv c, const char *key)
 	return vc_arg_str(c, key);
 }
 
+/*
+ * The fields vc_op_cases_update may change, in the order of their
+ * timeline events and of their columns in its UPDATE (?3 ..).  A text
+ * field is too long to repeat: its events say only changed or removed.
+ */
+static const struct case_field {
+	const char *name;       /* argument, audit detail and event */
+	int text;
+} case_fields[] = {
+	{ "title", 0 }, { "description", 1 }, { "status", 0 }, { "severity", 0 }, { "assignee", 0 },
+};
+enum { F_TITLE, F_DESC, F_STATUS, F_SEV, F_ASG, F__COUNT };
+
 int
 vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1], who[65] = "";
-	const char *title = vc_arg_str(args, "title"), *desc = vc_arg_str(args, "description");
+	const char *given[F__COUNT], *now[F__COUNT];
 	const char *status = vc_arg_str(args, "status"), *sev = vc_arg_str(args, "severity");
-	const char *asg = vc_arg_str(args, "assignee");
-	const char *old_status, *old_title, *old_desc, *old_sev, *old_asg;
-	const char *new_title, *new_desc, *new_status, *new_sev, *new_asg;
+	const char *asg = vc_arg_str(args, "assignee"), *old_status;
 	jv cur = jv_invalid(), edits = tag_args(args), tags = jv_invalid(), change = jv_invalid(), ts;
 	int rc, reopen = 0, changed = 0;
 
+	for (int i = 0; i < F__COUNT; i++)
+		given[i] = vc_arg_str(args, case_fields[i].name);
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		goto done;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = case_json(ctx, id, &cur)) != 0)
 		goto done;
-	old_title = cur_str(cur, "title");
-	old_desc = cur_str(cur, "description");
-	old_status = cur_str(cur, "status");
-	old_sev = cur_str(cur, "severity");
-	old_asg = cur_str(cur, "assignee");
-	new_title = old_title;
-	new_desc = old_desc;
-	new_status = old_status;
-	new_sev = old_sev;
-	new_asg = old_asg;
+	for (int i = 0; i < F__COUNT; i++)
+		now[i] = cur_str(cur, case_fields[i].name);
+	old_status = now[F_STATUS];
 
 	/* Check everything first: nothing is written when one value is bad. */
-	if (title != NULL && (rc = check_title(ctx, title)) != 0)
+	if (given[F_TITLE] != NULL && (rc = check_title(ctx, given[F_TITLE])) != 0)
 		goto done;
-	if (desc != NULL && (rc = check_text(ctx, "a description", desc, 0)) != 0)
+	if (given[F_DESC] != NULL && (rc = check_text(ctx, "a description", given[F_DESC], 0)) != 0)
 		goto done;
 	if (status != NULL) {
 		if (strcmp(status, "closed") == 0) {
@@ -492,13 +452,17 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 			rc = vc_fail(ctx, VC_ECONFLICT, "case %s is closed: reopen it with --status open", id);
 			goto done;
 		}
+		reopen = strcmp(status, old_status) != 0 && strcmp(old_status, "closed") == 0;
 	}
 	if (sev != NULL && !one_of(sev, severities)) {
 		rc = vc_fail(ctx, VC_EUSAGE, "severity must be one of low|medium|high|critical, not '%.64s'", sev);
 		goto done;
 	}
+	/* The assignee is compared and stored by user name ("" unassigns). */
 	if (nz(asg) && (rc = find_assignee(ctx, asg, who)) != 0)
 		goto done;
+	if (asg != NULL)
+		given[F_ASG] = who;
 	if (jv_get_kind(edits) == JV_KIND_ARRAY) {
 		jv old_tags = jv_object_get(jv_copy(cur), jv_string("tags"));
 		if (jv_get_kind(old_tags) != JV_KIND_ARRAY) {
@@ -510,51 +474,28 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 	}
 
 	/* The timeline gets one event per change, in this order. */
-	if (title != NULL && strcmp(title, old_title) != 0) {
-		new_title = title;
-		detail(ctx, "title", JV_OBJECT(jv_string("from"), jv_string(old_title),
-		    jv_string("to"), jv_string(title)));
-		if ((rc = vc_case_event(ctx, id, jv_string_fmt("title: %s -> %s", old_title, title))) != 0)
-			goto done;
-		changed = 1;
-	}
-	if (desc != NULL && strcmp(desc, old_desc ? old_desc : "") != 0) {
-		new_desc = nz(desc);
-		detail(ctx, "description", jv_string("changed"));
-		if ((rc = vc_case_event(ctx, id, jv_string(new_desc ? "description changed" :
-		    "description removed"))) != 0)
-			goto done;
-		changed = 1;
-	}
-	if (status != NULL && strcmp(status, old_status) != 0) {
-		new_status = status;
-		reopen = strcmp(old_status, "closed") == 0;
-		detail(ctx, "status", JV_OBJECT(jv_string("from"), jv_string(old_status),
-		    jv_string("to"), jv_string(status)));
-		rc = reopen ? vc_case_event(ctx, id, jv_string("case reopened")) :
-		    vc_case_event(ctx, id, jv_string_fmt("status: %s -> %s", old_status, status));
-		if (rc != 0)
-			goto done;
-		changed = 1;
-	}
-	if (sev != NULL && strcmp(sev, old_sev) != 0) {
-		new_sev = sev;
-		detail(ctx, "severity", JV_OBJECT(jv_string("from"), jv_string(old_sev),
-		    jv_string("to"), jv_string(sev)));
-		if ((rc = vc_case_event(ctx, id, jv_string_fmt("severity: %s -> %s", old_sev, sev))) != 0)
-			goto done;
-		changed = 1;
-	}
-	if (asg != NULL && strcmp(who, old_asg ? old_asg : "") != 0) {
-		new_asg = nz(who);
-		detail(ctx, "assignee", JV_OBJECT(jv_string("from"), old_asg ? jv_string(old_asg) : jv_null(),
-		    jv_string("to"), who[0] ? jv_string(who) : jv_null()));
-		if ((rc = vc_case_event(ctx, id, jv_string_fmt("assignee: %s -> %s", dash(old_asg), dash(who)))) != 0)
+	for (int i = 0; i < F__COUNT; i++) {
+		const char *name = case_fields[i].name, *from = now[i], *to = given[i];
+		jv ev;
+
+		if (to == NULL || strcmp(to, from ? from : "") == 0)
+			continue;
+		to = now[i] = nz(to);
+		if (case_fields[i].text) {
+			vc_audit_detail(ctx, name, jv_string("changed"));
+			ev = jv_string_fmt("%s %s", name, to ? "changed" : "removed");
+		} else {
+			vc_audit_detail(ctx, name, JV_OBJECT(jv_string("from"), from ? jv_string(from) : jv_null(),
+			    jv_string("to"), to ? jv_string(to) : jv_null()));
+			ev = i == F_STATUS && reopen ? jv_string("case reopened") :
+			    jv_string_fmt("%s: %s -> %s", name, dash(from), dash(to));
+		}
+		if ((rc = vc_case_event(ctx, id, ev)) != 0)
 			goto done;
 		changed = 1;
 	}
 	if (jv_is_valid(change) && jv_string_length_bytes(jv_copy(change)) > 0) {
-		detail(ctx, "tags", jv_copy(change));
+		vc_audit_detail(ctx, "tags", jv_copy(change));
 		if ((rc = vc_case_event(ctx, id, jv_string_fmt("tags: %s", jv_string_value(change)))) != 0)
 			goto done;
 		changed = 1;
@@ -567,8 +508,9 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		    " resolution = CASE WHEN ?9 THEN NULL ELSE resolution END,"
 		    " closed_at = CASE WHEN ?9 THEN NULL ELSE closed_at END, updated_at = ?10"
 		    " WHERE tenant_id = ?1 AND id = ?2", NULL, "ssssssssii",
-		    ctx->who.tenant_id, id, new_title, new_desc, new_status, new_sev, new_asg,
-		    jv_is_valid(ts) ? jv_string_value(ts) : NULL, (int64_t)reopen, vc_now(ctx));
+		    ctx->who.tenant_id, id, now[F_TITLE], now[F_DESC], now[F_STATUS], now[F_SEV],
+		    now[F_ASG], jv_is_valid(ts) ? jv_string_value(ts) : NULL, (int64_t)reopen,
+		    vc_now(ctx));
 		jv_free(ts);
 		if (rc != 0)
 			goto done;
@@ -592,7 +534,7 @@ vc_op_cases_close(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = check_text(ctx, "the resolution", res, 1)) != 0 || (rc = case_json(ctx, id, &cur)) != 0)
 		return rc;
 	closed = strcmp(vc_arg_str(cur, "status"), "closed") == 0;
@@ -606,7 +548,7 @@ vc_op_cases_close(vc_ctx *ctx, jv args, jv *out)
 		rc = vc_case_event(ctx, id, jv_string_fmt("case closed: %s", res));
 	if (rc != 0)
 		return rc;
-	detail(ctx, "resolution_bytes", jv_number((double)strlen(res)));
+	vc_audit_detail(ctx, "resolution_bytes", jv_number((double)strlen(res)));
 	return case_json(ctx, id, out);
 }
 
@@ -620,7 +562,7 @@ vc_op_cases_delete(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 || (rc = case_json(ctx, id, out)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	/* Evidence outlives the case: its artifacts only lose the reference. */
 	rc = vc_sql_exec(ctx, "UPDATE artifacts SET case_id = NULL WHERE tenant_id = ?1 AND case_id = ?2",
 	    &arts, "ss", ctx->who.tenant_id, id);
@@ -636,10 +578,10 @@ vc_op_cases_delete(vc_ctx *ctx, jv args, jv *out)
 		    ctx->who.tenant_id, id);
 	if (rc != 0)
 		return rc;
-	detail(ctx, "title", jv_object_get(jv_copy(*out), jv_string("title")));
-	detail(ctx, "notes", jv_number(notes));
-	detail(ctx, "links", jv_number(links));
-	detail(ctx, "artifacts_unlinked", jv_number(arts));
+	vc_audit_detail(ctx, "title", jv_object_get(jv_copy(*out), jv_string("title")));
+	vc_audit_detail(ctx, "notes", jv_number(notes));
+	vc_audit_detail(ctx, "links", jv_number(links));
+	vc_audit_detail(ctx, "artifacts_unlinked", jv_number(arts));
 	*out = jv_object_set(*out, jv_string("deleted"), jv_true());
 	return 0;
 }
@@ -659,11 +601,11 @@ vc_op_cases_note(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
-	set_target(ctx, id);
+	vc_audit_target(ctx, "case", id);
 	if ((rc = check_text(ctx, "a note", body, 1)) != 0 ||
 	    (rc = vc_case_timeline(ctx, id, "note", body, &note_id)) != 0 || (rc = vc_case_touch(ctx, id)) != 0)
 		return rc;
-	detail(ctx, "note_id", jv_number((double)note_id));
+	vc_audit_detail(ctx, "note_id", jv_number((double)note_id));
 	rows = vc_sql_rows(ctx, vc_sql(ctx, "SELECT " NOTE_COLS " FROM case_notes n"
 	    " WHERE n.tenant_id = ?1 AND n.id = ?2", "si", ctx->who.tenant_id, note_id));
 	if (!jv_is_valid(rows))
@@ -695,16 +637,28 @@ vc_op_cases_notes(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
-/* The link target named by --host or --artifact: exactly one of them. */
+/*
+ * The case (id) and the link target named by --host or --artifact
+ * (exactly one of them) of a link command.  The case is the audit target.
+ */
 static int
-link_target(vc_ctx *ctx, jv args, const char **kind, char target[VC_ID_LEN + 1])
+link_args(vc_ctx *ctx, jv args, char id[VC_ID_LEN + 1], const char **kind,
+    char target[VC_ID_LEN + 1])
 {
 	const char *host = vc_arg_str(args, "host"), *art = vc_arg_str(args, "artifact");
+	int rc;
 
+	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
+		return rc;
+	vc_audit_target(ctx, "case", id);
 	if ((host == NULL) == (art == NULL))
 		return vc_fail(ctx, VC_EUSAGE, "give exactly one of --host or --artifact");
 	*kind = host ? "host" : "artifact";
-	return host ? vc_host_resolve(ctx, host, target) : vc_artifact_resolve(ctx, art, target);
+	rc = host ? vc_host_resolve(ctx, host, target) : vc_artifact_resolve(ctx, art, target);
+	/* A denial of the target named the target; the case is what changes. */
+	if (rc == 0)
+		vc_audit_target(ctx, "case", id);
+	return rc;
 }
 
 /* The link as the link commands print it. */
@@ -738,17 +692,11 @@ vc_op_cases_link(vc_ctx *ctx, jv args, jv *out)
 	const char *kind;
 	int rc;
 
-	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = link_args(ctx, args, id, &kind, target)) != 0 ||
+	    (rc = vc_case_link_add(ctx, id, kind, target)) != 0)
 		return rc;
-	set_target(ctx, id);
-	if ((rc = link_target(ctx, args, &kind, target)) != 0)
-		return rc;
-	/* A denial of the target named the target; the case is what changed. */
-	set_target(ctx, id);
-	if ((rc = vc_case_link_add(ctx, id, kind, target)) != 0)
-		return rc;
-	detail(ctx, "kind", jv_string(kind));
-	detail(ctx, "target_id", jv_string(target));
+	vc_audit_detail(ctx, "kind", jv_string(kind));
+	vc_audit_detail(ctx, "target_id", jv_string(target));
 	return link_json(ctx, id, kind, target, out);
 }
 
@@ -760,13 +708,8 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 	jv label = jv_invalid();
 	int rc, n = 0;
 
-	if ((rc = vc_case_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
-		return rc;
-	set_target(ctx, id);
-	if ((rc = link_target(ctx, args, &kind, target)) != 0)
-		return rc;
-	set_target(ctx, id);
-	if ((rc = link_json(ctx, id, kind, target, out)) != 0)
+	if ((rc = link_args(ctx, args, id, &kind, target)) != 0 ||
+	    (rc = link_json(ctx, id, kind, target, out)) != 0)
 		return rc;
 	if (jv_get_kind(*out) == JV_KIND_NULL) {
 		*out = jv_invalid();
@@ -784,8 +727,8 @@ vc_op_cases_unlink(vc_ctx *ctx, jv args, jv *out)
 	jv_free(label);
 	if (rc != 0)
 		return rc;
-	detail(ctx, "kind", jv_string(kind));
-	detail(ctx, "target_id", jv_string(target));
+	vc_audit_detail(ctx, "kind", jv_string(kind));
+	vc_audit_detail(ctx, "target_id", jv_string(target));
 	*out = jv_object_set(*out, jv_string("deleted"), jv_true());
 	return 0;
 }

@@ -306,68 +306,74 @@ vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int
 	return rc;
 }
 
+/* A host import between two records: what its batches did so far. */
+struct host_import {
+	const char *mode;
+	long created, updated;                  /* committed */
+	long in_batch, batch_created, batch_updated;
+};
+
+/* One record of a host import (vc_jsonl_each); commits every batch. */
+static int
+import_one(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
+{
+	struct host_import *im = arg;
+	struct host_in h;
+	const char *why;
+	int c = 0, rc;
+
+	(void)r;
+	why = host_from(ctx, rec, im->mode, &h);
+	jv_free(rec);
+	if (why != NULL) {
+		jv_free(h.labels);
+		vc_fail(ctx, VC_EINVAL, "%s", why);
+		return VC_JSONL_BAD;
+	}
+	rc = upsert(ctx, &h, &c);
+	jv_free(h.labels);
+	if (rc != 0)
+		return rc;
+	c ? im->batch_created++ : im->batch_updated++;
+	if (++im->in_batch >= IMPORT_BATCH) {
+		jv d = JV_OBJECT(jv_string("created"), jv_number(im->batch_created),
+		    jv_string("updated"), jv_number(im->batch_updated));
+		if ((rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL,
+		    "success", NULL, d)) != 0 || (rc = vc_tx_commit(ctx)) != 0 ||
+		    (rc = vc_tx_begin(ctx)) != 0)
+			return rc;
+		im->created += im->batch_created;
+		im->updated += im->batch_updated;
+		im->in_batch = im->batch_created = im->batch_updated = 0;
+	}
+	return 0;
+}
+
 int
 vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 {
-	const char *mode = vc_arg_str(args, "source");
-	int strict = vc_arg_bool(args, "strict");
-	long created = 0, updated = 0, in_batch = 0, batch_created = 0, batch_updated = 0;
-	int rc = 0, r, stop = 0;
-	jv rec;
+	struct host_import im = { .mode = vc_arg_str(args, "source") };
+	struct vc_jsonl_loop lp = {
+		.mode = VC_JSONL_JSON, .strict = vc_arg_bool(args, "strict"),
+		.fn = import_one, .arg = &im,
+	};
+	int rc;
 
 	/* For the failure record the dispatcher writes (--strict, errors). */
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
+	vc_audit_target(ctx, "host", NULL);
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
 	if ((rc = vc_tx_begin(ctx)) != 0)
 		return rc;
-	while (!stop && (r = vc_jsonl_next(ctx, ctx->in, &rec)) != 0) {
-		struct host_in h;
-		const char *why;
-		int c = 0;
-
-		if (r == -2) {
-			rc = ctx->err;
-			break;
-		}
-		if (r == -1) {
-			vc_bad(ctx, "%s", ctx->errmsg);
-			stop = strict;
-			continue;
-		}
-		why = host_from(ctx, rec, mode, &h);
-		jv_free(rec);
-		if (why != NULL) {
-			jv_free(h.labels);
-			vc_bad(ctx, "%s:%ld: %s", ctx->in->name, ctx->in->line, why);
-			stop = strict;
-			continue;
-		}
-		rc = upsert(ctx, &h, &c);
-		jv_free(h.labels);
-		if (rc != 0)
-			break;
-		c ? batch_created++ : batch_updated++;
-		if (++in_batch >= IMPORT_BATCH) {
-			jv d = JV_OBJECT(jv_string("created"), jv_number(batch_created),
-			    jv_string("updated"), jv_number(batch_updated));
-			if ((rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL,
-			    "success", NULL, d)) != 0 || (rc = vc_tx_commit(ctx)) != 0 ||
-			    (rc = vc_tx_begin(ctx)) != 0)
-				break;
-			created += batch_created;
-			updated += batch_updated;
-			in_batch = batch_created = batch_updated = 0;
-		}
-	}
-	if (rc == 0 && strict && stop) {
+	rc = vc_jsonl_each(ctx, ctx->in, &lp);
+	if (rc == 0 && lp.strict && lp.bad > 0) {
 		/* --strict: nothing of the batch with the bad line is kept. */
 		vc_tx_rollback(ctx);
 		return vc_fail(ctx, VC_EINVAL, "stopped at the first bad line (--strict); this batch was not stored");
 	}
-	if (rc == 0 && in_batch > 0) {
-		jv d = JV_OBJECT(jv_string("created"), jv_number(batch_created),
-		    jv_string("updated"), jv_number(batch_updated),
+	if (rc == 0 && im.in_batch > 0) {
+		jv d = JV_OBJECT(jv_string("created"), jv_number(im.batch_created),
+		    jv_string("updated"), jv_number(im.batch_updated),
 		    jv_string("bad_lines"), jv_number(ctx->bad_count));
 		rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL, "success", NULL, d);
 	}
@@ -377,11 +383,11 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 		vc_tx_rollback(ctx);
 	if (rc != 0)
 		return rc;
-	created += batch_created;
-	updated += batch_updated;
+	im.created += im.batch_created;
+	im.updated += im.batch_updated;
 	ctx->audited = 1;
-	*out = JV_OBJECT(jv_string("created"), jv_number(created), jv_string("updated"),
-	    jv_number(updated), jv_string("bad_lines"), jv_number(ctx->bad_count));
+	*out = JV_OBJECT(jv_string("created"), jv_number(im.created), jv_string("updated"),
+	    jv_number(im.updated), jv_string("bad_lines"), jv_number(ctx->bad_count));
 	if (jv_is_valid(ctx->bad_list))
 		*out = jv_object_set(*out, jv_string("errors"), jv_copy(ctx->bad_list));
 	return 0;
@@ -414,24 +420,30 @@ static const struct vc_sort host_sorts[] = {
 	" AND (?7 IS NULL OR h.last_seen_at >= ?7)" \
 	" AND (?8 IS NULL OR h.client_id = ?8)"
 
+/* The filters of a host list: its arguments and the range of --ip. */
+struct host_filter {
+	jv args;
+	const unsigned char *lo, *hi;
+};
+
 static int
-bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args, const unsigned char *lo,
-    const unsigned char *hi)
+bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
 {
+	const struct host_filter *hf = arg;
 	const char *keys[] = { "hostname", NULL, NULL, "os", "label", NULL, "client_id" };
 	jv since;
 	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
 
 	for (int i = 0; i < 7 && rc == SQLITE_OK; i++) {
-		const char *s = keys[i] ? vc_arg_str(args, keys[i]) : NULL;
+		const char *s = keys[i] ? vc_arg_str(hf->args, keys[i]) : NULL;
 		if (keys[i] != NULL && s != NULL)
 			rc = sqlite3_bind_text(q, i + 2, s, -1, SQLITE_TRANSIENT);
 	}
-	if (lo != NULL && rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(q, 3, lo, 16, SQLITE_TRANSIENT);
-	if (hi != NULL && rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(q, 4, hi, 16, SQLITE_TRANSIENT);
-	since = jv_object_get(jv_copy(args), jv_string("seen_since"));
+	if (hf->lo != NULL && rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(q, 3, hf->lo, 16, SQLITE_TRANSIENT);
+	if (hf->hi != NULL && rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(q, 4, hf->hi, 16, SQLITE_TRANSIENT);
+	since = jv_object_get(jv_copy(hf->args), jv_string("seen_since"));
 	if (jv_get_kind(since) == JV_KIND_NUMBER && rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(q, 7, (sqlite3_int64)jv_number_value(since));
 	jv_free(since);
@@ -441,50 +453,18 @@ bind_filters(vc_ctx *ctx, sqlite3_stmt *q, jv args, const unsigned char *lo,
 int
 vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
 {
-	struct vc_page pg;
-	struct vc_sqlbuf b = { .n = 0 };
 	unsigned char lo[16], hi[16];
 	const char *ip = vc_arg_str(args, "ip");
-	sqlite3_stmt *q = NULL;
-	int64_t total = 0;
-	int rc;
+	struct host_filter hf = { args, ip ? lo : NULL, ip ? hi : NULL };
+	struct vc_list l = {
+		.what = "host", .sorts = host_sorts, .sort = "hostname",
+		.cols = HOST_COLS, .from = HOST_WHERE, .idexpr = "h.id", .first = 9,
+		.bind = bind_filters, .arg = &hf, .count_only = vc_arg_bool(args, "count"),
+	};
 
 	if (ip != NULL && vc_cidr_range(ip, lo, hi) != 0)
 		return vc_fail(ctx, VC_EUSAGE, "ip must be an address or CIDR (10.0.0.0/8, fd00::/8): %.64s", ip);
-	if ((rc = vc_page_parse(ctx, args, host_sorts, "hostname", &pg)) != 0)
-		return rc;
-	/* The total, for the same filters. */
-	q = vc_sql(ctx, "SELECT COUNT(*)" HOST_WHERE, "");
-	if (q == NULL || (rc = bind_filters(ctx, q, args, ip ? lo : NULL, ip ? hi : NULL)) != 0 ||
-	    vc_sql_step(ctx, q) != 1)
-		goto fail;
-	total = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	q = NULL;
-	if (vc_arg_bool(args, "count")) {
-		vc_page_release(&pg);
-		*out = JV_OBJECT(jv_string("count"), jv_number((double)total));
-		return 0;
-	}
-	vc_sqlbuf_add(&b, "SELECT " HOST_COLS);
-	vc_page_select(&pg, &b);
-	vc_sqlbuf_add(&b, HOST_WHERE);
-	vc_page_sql(&pg, &b, "h.id", 9);
-	if (b.overflow) {
-		vc_fail(ctx, VC_EINTERNAL, "host list query too long");
-		goto fail;
-	}
-	q = vc_sql(ctx, b.s, "");
-	if (q == NULL || bind_filters(ctx, q, args, ip ? lo : NULL, ip ? hi : NULL) != 0 ||
-	    vc_page_bind(ctx, q, &pg, 9) != 0)
-		goto fail;
-	rc = vc_page_collect(ctx, q, &pg, total, out);
-	vc_page_release(&pg);
-	return rc;
-fail:
-	sqlite3_finalize(q);
-	vc_page_release(&pg);
-	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list failed");
+	return vc_page_list(ctx, &l, args, out);
 }
 
 static int
@@ -518,8 +498,7 @@ vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 		jv_free(labels);
 		return rc;
 	}
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	vc_audit_target(ctx, "host", id);
 	if (jv_get_kind(labels) == JV_KIND_STRING)
 		labels = JV_ARRAY(labels);
 	if (jv_get_kind(labels) == JV_KIND_ARRAY) {
@@ -598,8 +577,7 @@ vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
 	    (rc = host_json(ctx, id, out)) != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "host");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+	vc_audit_target(ctx, "host", id);
 	{
 		jv name = jv_object_get(jv_copy(*out), jv_string("hostname"));
 		rc = vc_case_unlink_deleted(ctx, "host", id,

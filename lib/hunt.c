@@ -152,8 +152,7 @@ vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out)
 	vc_vr_config_release(&cfg);
 	if (rc != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "velociraptor_config");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", ctx->who.tenant_id);
+	vc_audit_target(ctx, "velociraptor_config", ctx->who.tenant_id);
 	ctx->audit_details = JV_OBJECT(jv_string("cert_fingerprint"), jv_string(fp),
 	    jv_string("org_id"), org ? jv_string(org) : jv_null());
 	if ((rc = config_json(ctx, out)) != 0)
@@ -181,7 +180,7 @@ vc_op_vr_config_delete(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	if (changes == 0)
 		return vc_fail(ctx, VC_ENOTFOUND, "no Velociraptor API config for this tenant");
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "velociraptor_config");
+	vc_audit_target(ctx, "velociraptor_config", NULL);
 	*out = JV_OBJECT(jv_string("deleted"), jv_true());
 	return 0;
 }
@@ -368,19 +367,20 @@ rows_out(struct sink *k)
 
 /*
  * Run a query whose answer is one row and keep it: *row gets the last row
- * (jv_invalid when none came).
+ * (jv_invalid when none came).  res (may be NULL) gets how the call went.
  */
 static int
-one_row(vc_ctx *ctx, const char *vql, const struct vc_vr_env *env, int nenv, jv *row)
+one_row_res(vc_ctx *ctx, const char *vql, const struct vc_vr_env *env, int nenv,
+    uint64_t timeout, struct vc_vr_result *res, jv *row)
 {
 	struct sink k;
-	struct vc_vr_result res;
+	struct vc_vr_result r;
 	int rc;
 
 	sink_init(&k, ctx);
 	k.quiet = 1;
 	k.keep_last = 1;
-	rc = run(ctx, vql, env, nenv, &k, 60, &res);
+	rc = run(ctx, vql, env, nenv, &k, timeout, res != NULL ? res : &r);
 	*row = k.last;
 	k.last = jv_invalid();
 	sink_release(&k);
@@ -389,6 +389,43 @@ one_row(vc_ctx *ctx, const char *vql, const struct vc_vr_env *env, int nenv, jv 
 		*row = jv_invalid();
 	}
 	return rc;
+}
+
+/* Run a query: its rows streamed out (or collected into *out when it succeeds). */
+static int
+query_rows(vc_ctx *ctx, const char *vql, const struct vc_vr_env *env, int nenv, uint64_t timeout,
+    jv *out)
+{
+	struct sink k;
+	struct vc_vr_result res;
+	int rc;
+
+	sink_init(&k, ctx);
+	rc = run(ctx, vql, env, nenv, &k, timeout, &res);
+	if (rc == 0)
+		*out = rows_out(&k);
+	sink_release(&k);
+	return rc;
+}
+
+static int
+one_row(vc_ctx *ctx, const char *vql, const struct vc_vr_env *env, int nenv, jv *row)
+{
+	return one_row_res(ctx, vql, env, nenv, 60, NULL, row);
+}
+
+/* Copy the string at row.a.b (row borrowed) into buf, when there is one. */
+static void
+str_at(jv row, const char *a, const char *b, char *buf, size_t n)
+{
+	jv x = jv_get_kind(row) == JV_KIND_OBJECT ? jv_object_get(jv_copy(row), jv_string(a)) :
+	    jv_invalid();
+	jv y = jv_get_kind(x) == JV_KIND_OBJECT ? jv_object_get(jv_copy(x), jv_string(b)) : jv_invalid();
+
+	if (jv_get_kind(y) == JV_KIND_STRING)
+		snprintf(buf, n, "%s", jv_string_value(y));
+	jv_free(y);
+	jv_free(x);
 }
 
 /* Open an artifact for --store. */
@@ -491,28 +528,23 @@ arg_seconds(jv args, const char *key, uint64_t def)
 int
 vc_op_vr_config_test(vc_ctx *ctx, jv args, jv *out)
 {
-	struct sink k;
 	struct vc_vr_result res;
+	jv info, host;
 	int rc;
 
-	sink_init(&k, ctx);
-	k.quiet = 1;
-	k.keep_last = 1;
-	rc = run(ctx, "SELECT * FROM info()", NULL, 0, &k, 30, &res);
-	if (rc == 0) {
-		jv host = jv_is_valid(k.last) ? jv_object_get(jv_copy(k.last), jv_string("Hostname")) : jv_null();
-		*out = JV_OBJECT(jv_string("ok"), jv_true(),
-		    jv_string("server"), jv_is_valid(host) ? host : jv_null(),
-		    jv_string("tls"), jv_string(res.tls_version),
-		    jv_string("http"), jv_string(res.http_version),
-		    jv_string("latency_ms"), jv_number((double)(int64_t)(res.seconds * 1000 + 0.5)));
-		if (!jv_is_valid(host))
-			jv_free(host);
-		if (jv_is_valid(k.last))
-			*out = jv_object_set(*out, jv_string("info"), jv_copy(k.last));
-	}
-	sink_release(&k);
-	return rc;
+	if ((rc = one_row_res(ctx, "SELECT * FROM info()", NULL, 0, 30, &res, &info)) != 0)
+		return rc;
+	host = jv_is_valid(info) ? jv_object_get(jv_copy(info), jv_string("Hostname")) : jv_null();
+	*out = JV_OBJECT(jv_string("ok"), jv_true(),
+	    jv_string("server"), jv_is_valid(host) ? host : jv_null(),
+	    jv_string("tls"), jv_string(res.tls_version),
+	    jv_string("http"), jv_string(res.http_version),
+	    jv_string("latency_ms"), jv_number((double)(int64_t)(res.seconds * 1000 + 0.5)));
+	if (!jv_is_valid(host))
+		jv_free(host);
+	if (jv_is_valid(info))
+		*out = jv_object_set(*out, jv_string("info"), info);
+	return 0;
 }
 
 int
@@ -644,16 +676,23 @@ wait_flow(vc_ctx *ctx, const char *client, const char *flow, uint64_t timeout, j
 	}
 }
 
+/* A query of result rows, and what --store links them to. */
+struct results {
+	const char *vql;
+	const struct vc_vr_env *env;
+	int nenv;
+	uint64_t timeout;
+	const char *artifact, *client, *flow, *hunt;
+};
+
 /*
- * A flow's rows: streamed out, and with --store kept as an artifact.
+ * Result rows: streamed out, and with --store kept as an artifact.
  * quiet, or --store where nothing streams (HTTP): only the summary of
  * what was stored comes back, never a whole result held in memory.
  */
 static int
-flow_rows(vc_ctx *ctx, jv args, const char *client, const char *flow, const char *artifact,
-    int quiet, jv *out)
+result_rows(vc_ctx *ctx, jv args, const struct results *q, int quiet, jv *out)
 {
-	struct vc_vr_env env[3] = { { "ClientId", client }, { "FlowId", flow }, { "Artifact", artifact } };
 	struct sink k;
 	struct vc_vr_result res;
 	int store = vc_arg_bool(args, "store"), rc = 0;
@@ -661,15 +700,28 @@ flow_rows(vc_ctx *ctx, jv args, const char *client, const char *flow, const char
 	sink_init(&k, ctx);
 	k.quiet = quiet || (store && ctx->emit_raw == NULL);
 	if (store)
-		rc = store_open(ctx, args, artifact, client, flow, NULL, &k);
+		rc = store_open(ctx, args, q->artifact, q->client, q->flow, q->hunt, &k);
 	if (rc == 0) {
-		rc = run(ctx, "SELECT * FROM source(client_id=ClientId, flow_id=FlowId, artifact=Artifact)",
-		    env, 3, &k, arg_seconds(args, "timeout", 600), &res);
+		rc = run(ctx, q->vql, q->env, q->nenv, &k, q->timeout, &res);
 		*out = rows_out(&k);
 		rc = store_close(&k, rc, k.quiet ? out : NULL);
 	}
 	sink_release(&k);
 	return rc;
+}
+
+/* A flow's rows (result_rows). */
+static int
+flow_rows(vc_ctx *ctx, jv args, const char *client, const char *flow, const char *artifact,
+    int quiet, jv *out)
+{
+	struct vc_vr_env env[3] = { { "ClientId", client }, { "FlowId", flow }, { "Artifact", artifact } };
+	struct results q = {
+		"SELECT * FROM source(client_id=ClientId, flow_id=FlowId, artifact=Artifact)", env, 3,
+		arg_seconds(args, "timeout", 600), artifact, client, flow, NULL,
+	};
+
+	return result_rows(ctx, args, &q, quiet, out);
 }
 
 int
@@ -736,9 +788,7 @@ vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out)
 	int store = vc_arg_bool(args, "store"), wait = vc_arg_bool(args, "wait") || store;
 	char tmo[24], flow_id[128] = "", state[32], source[256];
 	struct vc_vr_env env[4];
-	struct sink k;
-	struct vc_vr_result res;
-	jv params, flow = jv_invalid(), fid, arts;
+	jv params, flow = jv_invalid(), arts, row;
 	int rc;
 
 	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0 || (rc = params_json(ctx, args, &params)) != 0)
@@ -749,30 +799,21 @@ vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out)
 	env[1] = (struct vc_vr_env){ "Artifacts", jv_string_value(arts) };
 	env[2] = (struct vc_vr_env){ "Params", jv_string_value(params) };
 	env[3] = (struct vc_vr_env){ "Timeout", tmo };
-	sink_init(&k, ctx);
-	k.quiet = 1;
-	k.keep_last = 1;
-	rc = run(ctx, "SELECT collect_client(client_id=ClientId, artifacts=parse_json(data=Artifacts),"
+	rc = one_row(ctx, "SELECT collect_client(client_id=ClientId, artifacts=parse_json(data=Artifacts),"
 	    " env=parse_json(data=Params), timeout=int(int=Timeout)) AS Flow FROM scope()",
-	    env, 4, &k, 60, &res);
+	    env, 4, &row);
 	jv_free(params);
 	jv_free(arts);
 	if (rc == 0) {
-		jv f = jv_is_valid(k.last) ? jv_object_get(jv_copy(k.last), jv_string("Flow")) : jv_invalid();
-		fid = jv_get_kind(f) == JV_KIND_OBJECT ? jv_object_get(jv_copy(f), jv_string("flow_id")) : jv_invalid();
-		if (jv_get_kind(fid) == JV_KIND_STRING)
-			snprintf(flow_id, sizeof flow_id, "%s", jv_string_value(fid));
-		jv_free(fid);
-		jv_free(f);
+		str_at(row, "Flow", "flow_id", flow_id, sizeof flow_id);
 		if (flow_id[0] == '\0')
 			rc = vc_fail(ctx, VC_EINVAL, "Velociraptor scheduled no flow for %.64s (unknown client?)",
 			    client);
 	}
-	sink_release(&k);
+	jv_free(row);
 	if (rc != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "flow");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", flow_id);
+	vc_audit_target(ctx, "flow", flow_id);
 	*out = JV_OBJECT(jv_string("client_id"), jv_string(client), jv_string("flow_id"),
 	    jv_string(flow_id), jv_string("artifact"), jv_string(artifact));
 	/* The collection is scheduled whatever happens next: audit it now. */
@@ -894,9 +935,7 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 	const char *vql;
 	struct vc_vr_env env[7];
 	int nenv = 0, rc;
-	struct sink k;
-	struct vc_vr_result res;
-	jv params, h, arts, spec, tags, labels = jv_invalid();
+	jv params, h, arts, spec, tags, labels = jv_invalid(), row;
 	sqlite3_stmt *q;
 
 	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0)
@@ -947,30 +986,21 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 		vql = VQL_HUNT(", os=OS");
 	} else
 		vql = VQL_HUNT("");
-	sink_init(&k, ctx);
-	k.quiet = 1;
-	k.keep_last = 1;
-	rc = run(ctx, vql, env, nenv, &k, 60, &res);
+	rc = one_row(ctx, vql, env, nenv, &row);
 	jv_free(params);
 	jv_free(arts);
 	jv_free(spec);
 	jv_free(tags);
 	jv_free(labels);
 	if (rc == 0) {
-		jv hh = jv_is_valid(k.last) ? jv_object_get(jv_copy(k.last), jv_string("Hunt")) : jv_invalid();
-		jv id = jv_get_kind(hh) == JV_KIND_OBJECT ? jv_object_get(jv_copy(hh), jv_string("HuntId")) : jv_invalid();
-		if (jv_get_kind(id) == JV_KIND_STRING)
-			snprintf(hunt_id, sizeof hunt_id, "%s", jv_string_value(id));
-		jv_free(id);
-		jv_free(hh);
+		str_at(row, "Hunt", "HuntId", hunt_id, sizeof hunt_id);
 		if (hunt_id[0] == '\0')
 			rc = vc_fail(ctx, VC_EINVAL, "Velociraptor made no hunt");
 	}
-	sink_release(&k);
+	jv_free(row);
 	if (rc != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "hunt");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", hunt_id);
+	vc_audit_target(ctx, "hunt", hunt_id);
 	*out = JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id), jv_string("artifact"),
 	    jv_string(artifact), jv_string("existing"), jv_false());
 	if (vc_tx_begin(ctx) == 0) {
@@ -997,16 +1027,7 @@ waiting:
 int
 vc_op_vr_hunts_list(vc_ctx *ctx, jv args, jv *out)
 {
-	struct sink k;
-	struct vc_vr_result res;
-	int rc;
-
-	sink_init(&k, ctx);
-	rc = run(ctx, "SELECT * FROM hunts()", NULL, 0, &k, 120, &res);
-	if (rc == 0)
-		*out = rows_out(&k);
-	sink_release(&k);
-	return rc;
+	return query_rows(ctx, "SELECT * FROM hunts()", NULL, 0, 120, out);
 }
 
 int
@@ -1031,8 +1052,7 @@ vc_op_vr_hunt_stop(vc_ctx *ctx, jv args, jv *out)
 	sink_release(&k);
 	if (rc != 0)
 		return rc;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "hunt");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id);
+	vc_audit_target(ctx, "hunt", id);
 	/* No transaction around the network call: audit after it. */
 	if (vc_tx_begin(ctx) == 0) {
 		if (vc_audit(ctx, ctx->who.tenant_id, "velociraptor.hunts.stop", "hunt", id, "success",
@@ -1048,9 +1068,8 @@ vc_op_vr_hunt_results(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *id = vc_arg_str(args, "hunt_id"), *artifact;
 	struct vc_vr_env env[2];
-	struct sink k;
-	struct vc_vr_result res;
-	int rc = 0, nenv = 1;
+	struct results q = { .env = env, .nenv = 1, .hunt = id };
+	int rc;
 
 	if ((rc = artifact_arg(ctx, args, 0, &artifact)) != 0)
 		return rc;
@@ -1058,20 +1077,12 @@ vc_op_vr_hunt_results(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EUSAGE, "--store needs --artifact NAME (the name of the stored artifact)");
 	env[0] = (struct vc_vr_env){ "HuntId", id };
 	if (artifact != NULL)
-		env[nenv++] = (struct vc_vr_env){ "Artifact", artifact };
-	sink_init(&k, ctx);
-	k.quiet = vc_arg_bool(args, "store") && ctx->emit_raw == NULL;
-	if (vc_arg_bool(args, "store"))
-		rc = store_open(ctx, args, artifact, NULL, NULL, id, &k);
-	if (rc == 0) {
-		rc = run(ctx, artifact ? "SELECT * FROM hunt_results(hunt_id=HuntId, artifact=Artifact)" :
-		    "SELECT * FROM hunt_results(hunt_id=HuntId)", env, nenv, &k,
-		    arg_seconds(args, "timeout", 3600), &res);
-		*out = rows_out(&k);
-		rc = store_close(&k, rc, k.quiet ? out : NULL);
-	}
-	sink_release(&k);
-	return rc;
+		env[q.nenv++] = (struct vc_vr_env){ "Artifact", artifact };
+	q.vql = artifact ? "SELECT * FROM hunt_results(hunt_id=HuntId, artifact=Artifact)" :
+	    "SELECT * FROM hunt_results(hunt_id=HuntId)";
+	q.timeout = arg_seconds(args, "timeout", 3600);
+	q.artifact = artifact;
+	return result_rows(ctx, args, &q, 0, out);
 }
 
 int
@@ -1082,8 +1093,6 @@ vc_op_vr_query(vc_ctx *ctx, jv args, jv *out)
 	struct vc_vr_env env[32];
 	char *copies[32];
 	int nenv = 0, rc = 0;
-	struct sink k;
-	struct vc_vr_result res;
 
 	if (vql == NULL || strlen(vql) > 65536) {
 		jv_free(es);
@@ -1110,13 +1119,8 @@ vc_op_vr_query(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	jv_free(es);
-	if (rc == 0) {
-		sink_init(&k, ctx);
-		rc = run(ctx, vql, env, nenv, &k, arg_seconds(args, "timeout", 600), &res);
-		if (rc == 0)
-			*out = rows_out(&k);
-		sink_release(&k);
-	}
+	if (rc == 0)
+		rc = query_rows(ctx, vql, env, nenv, arg_seconds(args, "timeout", 600), out);
 	for (int i = 0; i < nenv; i++)
 		free(copies[i]);
 	return rc;

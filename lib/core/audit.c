@@ -118,6 +118,24 @@ rec_from_row(sqlite3_stmt *q, struct rec *r)
 		r->f[F_CHAIN] = "";
 }
 
+void
+vc_audit_target(vc_ctx *ctx, const char *type, const char *id)
+{
+	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s", type);
+	if (id != NULL)
+		snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%s", id);
+}
+
+void
+vc_audit_detail(vc_ctx *ctx, const char *key, jv v)
+{
+	if (jv_get_kind(ctx->audit_details) != JV_KIND_OBJECT) {
+		jv_free(ctx->audit_details);
+		ctx->audit_details = jv_object();
+	}
+	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
+}
+
 static const char *const actor_names[] = {
 	[VC_ACTOR_ANON] = "anonymous", [VC_ACTOR_USER] = "user",
 	[VC_ACTOR_SERVICE] = "service", [VC_ACTOR_SYSTEM] = "system",
@@ -347,6 +365,15 @@ arg_ms(jv args, const char *key, int64_t dflt)
 	return (int64_t)d * 1000;
 }
 
+/* The filters of an audit list, ?1 .. ?8; either order follows them. */
+#define AUDIT_WHERE " WHERE (?1 IS NULL OR tenant_id = ?1)" \
+	" AND (?2 IS NULL OR action = ?2)" \
+	" AND (?3 = '' OR substr(action, 1, length(?3)) = ?3)" \
+	" AND (?4 IS NULL OR target_type = ?4)" \
+	" AND (?5 IS NULL OR actor_name = ?5 OR actor_id = ?5)" \
+	" AND (?6 IS NULL OR outcome = ?6)" \
+	" AND ts_ms >= ?7 AND ts_ms <= ?8"
+
 int
 vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 {
@@ -384,20 +411,8 @@ vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	q = vc_sql(ctx, order && strcmp(order, "asc") == 0 ?
-	    SELECT_REC " WHERE (?1 IS NULL OR tenant_id = ?1)"
-	    " AND (?2 IS NULL OR action = ?2)"
-	    " AND (?3 = '' OR substr(action, 1, length(?3)) = ?3)"
-	    " AND (?4 IS NULL OR target_type = ?4)"
-	    " AND (?5 IS NULL OR actor_name = ?5 OR actor_id = ?5)"
-	    " AND (?6 IS NULL OR outcome = ?6)"
-	    " AND ts_ms >= ?7 AND ts_ms <= ?8 ORDER BY id ASC LIMIT ?9" :
-	    SELECT_REC " WHERE (?1 IS NULL OR tenant_id = ?1)"
-	    " AND (?2 IS NULL OR action = ?2)"
-	    " AND (?3 = '' OR substr(action, 1, length(?3)) = ?3)"
-	    " AND (?4 IS NULL OR target_type = ?4)"
-	    " AND (?5 IS NULL OR actor_name = ?5 OR actor_id = ?5)"
-	    " AND (?6 IS NULL OR outcome = ?6)"
-	    " AND ts_ms >= ?7 AND ts_ms <= ?8 ORDER BY id DESC LIMIT ?9",
+	    SELECT_REC AUDIT_WHERE " ORDER BY id ASC LIMIT ?9" :
+	    SELECT_REC AUDIT_WHERE " ORDER BY id DESC LIMIT ?9",
 	    "ssssssiii", tenant, action, prefix, rtype, user, outcome,
 	    since, until, limit);
 	if (q == NULL)

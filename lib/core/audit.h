@@ -11,6 +11,13 @@
 int vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
     const char *target_type, const char *target_id, const char *outcome,
     const char *reason, jv details);
+/*
+ * What an operation tells the audit record the dispatcher writes for it:
+ * the target (type, and id unless NULL), and one member of the details
+ * (v consumed).
+ */
+void vc_audit_target(vc_ctx *ctx, const char *type, const char *id);
+void vc_audit_detail(vc_ctx *ctx, const char *key, jv v);
 int vc_op_audit_list(vc_ctx *ctx, jv args, jv *out);
 int vc_op_audit_show(vc_ctx *ctx, jv args, jv *out);
 int vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out);

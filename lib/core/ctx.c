@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ctx.c - the operation context, error codes, ids and time helpers. */
+/* ctx.c - the operation context, error codes, ids, hashing and time helpers. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -198,21 +198,34 @@ vc_fail(vc_ctx *ctx, int err, const char *fmt, ...)
 	return err;
 }
 
+/* The member key of args (owned), or invalid when args is no object. */
+static jv
+arg_get(jv args, const char *key)
+{
+	if (jv_get_kind(args) != JV_KIND_OBJECT)
+		return jv_invalid();
+	return jv_object_get(jv_copy(args), jv_string(key));
+}
+
+static jv_kind
+arg_kind(jv args, const char *key)
+{
+	jv v = arg_get(args, key);
+	jv_kind k = jv_get_kind(v);
+
+	jv_free(v);
+	return k;
+}
+
 const char *
 vc_arg_str(jv args, const char *key)
 {
-	jv v;
-	const char *s;
+	jv v = arg_get(args, key);
+	const char *s = NULL;
 
-	if (jv_get_kind(args) != JV_KIND_OBJECT)
-		return NULL;
-	v = jv_object_get(jv_copy(args), jv_string(key));
-	if (jv_get_kind(v) != JV_KIND_STRING) {
-		jv_free(v);
-		return NULL;
-	}
 	/* The string lives as long as args holds its reference. */
-	s = jv_string_value(v);
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v);
 	jv_free(v);
 	return s;
 }
@@ -220,29 +233,15 @@ vc_arg_str(jv args, const char *key)
 int
 vc_arg_bool(jv args, const char *key)
 {
-	jv v;
-	int r;
-
-	if (jv_get_kind(args) != JV_KIND_OBJECT)
-		return 0;
-	v = jv_object_get(jv_copy(args), jv_string(key));
-	r = jv_get_kind(v) == JV_KIND_TRUE;
-	jv_free(v);
-	return r;
+	return arg_kind(args, key) == JV_KIND_TRUE;
 }
 
 int
 vc_arg_has(jv args, const char *key)
 {
-	jv v;
-	int r;
+	jv_kind k = arg_kind(args, key);
 
-	if (jv_get_kind(args) != JV_KIND_OBJECT)
-		return 0;
-	v = jv_object_get(jv_copy(args), jv_string(key));
-	r = jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL;
-	jv_free(v);
-	return r;
+	return k != JV_KIND_INVALID && k != JV_KIND_NULL;
 }
 
 void
@@ -272,6 +271,22 @@ vc_is_id(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+uint64_t
+vc_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+uint64_t
+vc_hash_str(const char *s)
+{
+	return vc_hash(s, strlen(s));
 }
 
 void

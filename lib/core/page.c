@@ -238,3 +238,70 @@ vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t 
 	}
 	return 0;
 }
+
+/* The prepared "SELECT what from" of a list with its filters bound. */
+static sqlite3_stmt *
+list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const char *what)
+{
+	struct vc_sqlbuf b = { .n = 0 };
+	sqlite3_stmt *q;
+
+	vc_sqlbuf_add(&b, "SELECT ");
+	vc_sqlbuf_add(&b, what);
+	if (pg != NULL)
+		vc_page_select(pg, &b);
+	vc_sqlbuf_add(&b, l->from);
+	if (pg != NULL)
+		vc_page_sql(pg, &b, l->idexpr, l->first);
+	if (b.overflow) {
+		vc_fail(ctx, VC_EINTERNAL, "%s list query too long", l->what);
+		return NULL;
+	}
+	if ((q = vc_sql(ctx, b.s, "")) == NULL)
+		return NULL;
+	if (l->bind(ctx, q, l->arg) != 0 || (pg != NULL && vc_page_bind(ctx, q, pg, l->first) != 0)) {
+		sqlite3_finalize(q);
+		return NULL;
+	}
+	return q;
+}
+
+int
+vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
+{
+	struct vc_page pg;
+	sqlite3_stmt *q;
+	int64_t total;
+	int rc;
+
+	if (l->order != NULL && !vc_arg_has(args, "order"))
+		args = jv_object_set(jv_copy(args), jv_string("order"), jv_string(l->order));
+	else
+		args = jv_copy(args);
+	rc = vc_page_parse(ctx, args, l->sorts, l->sort, &pg);
+	jv_free(args);
+	if (rc != 0) {
+		vc_page_release(&pg);
+		return rc;
+	}
+	/* The total, for the same filters. */
+	if ((q = list_query(ctx, l, NULL, "COUNT(*)")) == NULL || vc_sql_step(ctx, q) != 1) {
+		sqlite3_finalize(q);
+		goto fail;
+	}
+	total = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (l->count_only) {
+		vc_page_release(&pg);
+		*out = JV_OBJECT(jv_string("count"), jv_number((double)total));
+		return 0;
+	}
+	if ((q = list_query(ctx, l, &pg, l->cols)) == NULL)
+		goto fail;
+	rc = vc_page_collect(ctx, q, &pg, total, out);
+	vc_page_release(&pg);
+	return rc;
+fail:
+	vc_page_release(&pg);
+	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "%s list failed", l->what);
+}

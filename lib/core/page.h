@@ -62,4 +62,27 @@ int vc_page_bind(vc_ctx *ctx, sqlite3_stmt *st, const struct vc_page *pg, int fi
 int vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, jv *out);
 /* The cursor that continues after row (which has "_sort" and "id"). */
 jv vc_page_cursor(const struct vc_page *pg, jv row);
+
+/*
+ * A list operation whole: the page arguments of args (borrowed) read
+ * against sorts, the rows that pass the filters counted, and the page of
+ * them in *out = {items, total, next_cursor} (or {count} alone when
+ * count_only).  The SQL is "SELECT cols" and "SELECT COUNT(*)" over from
+ * (FROM and WHERE, parameters ?1 .. ?first-1, bound by bind), with the
+ * paging of vc_page_sql after it.  Returns 0 or the error of ctx; a
+ * failure that left none says "WHAT list failed".
+ */
+struct vc_list {
+	const char *what;               /* "host" */
+	const struct vc_sort *sorts;    /* allowed, NULL-terminated */
+	const char *sort;               /* the default sort ... */
+	const char *order;              /* ... and order ("desc"; NULL: asc) */
+	const char *cols, *from;
+	const char *idexpr;             /* "h.id" */
+	int first;
+	int (*bind)(vc_ctx *ctx, sqlite3_stmt *q, void *arg);
+	void *arg;
+	int count_only;
+};
+int vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out);
 #endif

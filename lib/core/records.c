@@ -8,14 +8,26 @@
 #include <stdio.h>
 
 #include "core/records.h"
+#include "core/audit.h"
 #include "core/store.h"
 
 void
 vc_deny_audit(vc_ctx *ctx, const char *type, const char *id)
 {
 	ctx->denied = 1;
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s", type);
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id ? id : "");
+	vc_audit_target(ctx, type, id ? id : "");
+}
+
+int
+vc_not_found(vc_ctx *ctx, const char *type, const char *what, const char *unscoped,
+    const char *key)
+{
+	sqlite3_stmt *q = vc_sql(ctx, unscoped, "s", key);
+
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		vc_deny_audit(ctx, type, key);
+	sqlite3_finalize(q);
+	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", what, key);
 }
 
 int
@@ -37,11 +49,7 @@ vc_resolve_id(vc_ctx *ctx, const char *type, const char *key, const char *scoped
 		return ctx->err;
 	if (rc == 1)
 		return 0;
-	q = vc_sql(ctx, unscoped, "s", key);
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		vc_deny_audit(ctx, type, key);
-	sqlite3_finalize(q);
-	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", type, key);
+	return vc_not_found(ctx, type, type, unscoped, key);
 }
 
 /* Find a host of the caller's tenant by id or client id. */

@@ -13,6 +13,15 @@
 void vc_deny_audit(vc_ctx *ctx, const char *type, const char *id);
 
 /*
+ * The end of a lookup or change in the caller's tenant that found no key:
+ * VC_ENOTFOUND "no such WHAT: KEY".  unscoped asks whether key exists in
+ * any tenant (?1 the key); when it does, the attempt is noted as one on a
+ * record of type (vc_deny_audit).
+ */
+int vc_not_found(vc_ctx *ctx, const char *type, const char *what, const char *unscoped,
+    const char *key);
+
+/*
  * The id of the caller's tenant's record named by key.  scoped is a query
  * of that id with ?1 the tenant and ?2 the key; unscoped asks whether key
  * exists in any tenant (?1 the key), only so that a cross-tenant attempt

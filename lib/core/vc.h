@@ -170,6 +170,10 @@ int vc_arg_has(jv args, const char *key);           /* present and not null */
 void vc_new_id(char *buf);
 int vc_is_id(const char *s);
 
+/* FNV-1a of n bytes: for the in-memory hash tables (not for security). */
+uint64_t vc_hash(const char *s, size_t n);
+uint64_t vc_hash_str(const char *s);
+
 /* Time formatting: RFC 3339 UTC ("2026-11-27T23:35:30Z"). */
 void vc_time_fmt(int64_t t, char *buf, size_t n);
 void vc_time_fmt_ms(int64_t ms, char *buf, size_t n);

@@ -31,6 +31,9 @@ int vc_keyring_rotate(vc_ctx *ctx, const char *path);   /* append key newest+1 *
 void vc_keyring_free(struct vc_keyring *kr);
 uint32_t vc_keyring_newest(const struct vc_keyring *kr);
 int vc_keyring_has(const struct vc_keyring *kr, uint32_t kid);
+/* A key id (n bytes of s): 1 to 10 decimal digits, >= 1, fits in 32 bits.
+ * Returns 0 with *id, or -1. */
+int vc_keyring_parse_id(const char *s, size_t n, uint32_t *id);
 /*
  * Derive a 32-byte subkey of key kid for a purpose given as an 8-byte
  * context: "vcjwt___", "vcaudit_", "vcsecret", "vctotp__".  Returns 0, or

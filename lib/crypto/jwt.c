@@ -242,23 +242,11 @@ static int
 get_kid(jv hdr, uint32_t *kid)
 {
 	char s[16];
-	uint64_t v = 0;
-	size_t n;
 
-	if (get_str(hdr, "kid", s, sizeof s) != 0)
+	/* One spelling of each id: a leading zero is not it. */
+	if (get_str(hdr, "kid", s, sizeof s) != 0 || s[0] == '0')
 		return -1;
-	n = strlen(s);
-	if (n > 10 || s[0] == '0')
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v < 1 || v > UINT32_MAX)
-		return -1;
-	*kid = (uint32_t)v;
-	return 0;
+	return vc_keyring_parse_id(s, strlen(s), kid);
 }
 
 /*

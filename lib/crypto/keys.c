@@ -239,9 +239,8 @@ read_keyfile(vc_ctx *ctx, const char *path, int fd, char **out, size_t *outn)
 	return 0;
 }
 
-/* Parse a key id: 1 to 10 decimal digits, >= 1, fits in 32 bits. */
-static int
-parse_id(const char *s, size_t n, uint32_t *id)
+int
+vc_keyring_parse_id(const char *s, size_t n, uint32_t *id)
 {
 	uint64_t v = 0;
 
@@ -303,7 +302,7 @@ parse_keyfile(vc_ctx *ctx, const char *path, char *text, size_t len,
 			    "%s:%zu: expected ID:BASE64", path, lineno);
 			goto fail;
 		}
-		if (parse_id(p, (size_t)(colon - p), &id) != 0) {
+		if (vc_keyring_parse_id(p, (size_t)(colon - p), &id) != 0) {
 			rc = vc_fail(ctx, VC_ECONFIG, "%s:%zu: key id must be a "
 			    "number from 1 to 4294967295", path, lineno);
 			goto fail;

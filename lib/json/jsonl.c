@@ -189,3 +189,52 @@ vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
 	}
 	return 1;
 }
+
+int
+vc_jsonl_each(vc_ctx *ctx, struct vc_jsonl *r, struct vc_jsonl_loop *lp)
+{
+	jv rec;
+	int n, rc;
+
+	lp->records = lp->bad = 0;
+	for (;;) {
+		rec = jv_invalid();
+		if (lp->mode == VC_JSONL_JSON)
+			n = vc_jsonl_next(ctx, r, &rec);
+		else
+			n = vc_jsonl_next_raw(ctx, r);
+		if (n == 0)
+			return 0;
+		if (n == -2)
+			return ctx->err;
+		if (n == -1)
+			vc_bad(ctx, "%s", ctx->errmsg);     /* it names the line */
+		else if (lp->mode == VC_JSONL_OBJECT) {
+			rec = jv_parse_sized(r->buf, (int)r->len);
+			if (jv_get_kind(rec) != JV_KIND_OBJECT) {
+				jv_free(rec);
+				vc_bad(ctx, "%s:%ld: expected a JSON object", r->name, r->line);
+				n = -1;
+			}
+		}
+		if (n == -1) {
+			lp->bad++;
+			if (lp->unread != NULL)
+				lp->unread(lp->arg);
+			if (lp->strict)
+				return 0;
+			continue;
+		}
+		lp->records++;
+		rc = lp->fn(ctx, r, rec, lp->arg);
+		if (rc == VC_JSONL_BAD) {
+			vc_bad(ctx, "%s:%ld: %s", r->name, r->line, ctx->errmsg);
+			lp->bad++;
+			if (lp->strict)
+				return 0;
+		} else if (rc == VC_JSONL_STOP)
+			return 0;
+		else if (rc != 0)
+			return rc;
+	}
+}

@@ -47,4 +47,39 @@ int vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out);
  * where), -2 read error.
  */
 int vc_jsonl_next_raw(vc_ctx *ctx, struct vc_jsonl *r);
+
+/*
+ * The read loop of every import: vc_jsonl_each reads r to its end and
+ * hands each record to fn.  A bad line is reported with vc_bad as
+ * "NAME:LINE: reason" and reading goes on (with strict, it stops there).
+ *
+ * What fn is given depends on mode: the text always (r->buf, r->len,
+ * r->line); with VC_JSONL_JSON also the parsed value, a line that is not
+ * JSON being bad with jq's reason; with VC_JSONL_OBJECT the value of a
+ * line that holds an object, anything else being bad as "expected a
+ * JSON object".  fn consumes rec (jv_invalid() in VC_JSONL_TEXT) and
+ * returns 0 for the next record, VC_JSONL_BAD for a bad one (the reason
+ * in ctx->errmsg, by vc_fail), VC_JSONL_STOP to stop reading without an
+ * error, or a VC_E* code to stop with it.
+ */
+enum { VC_JSONL_TEXT, VC_JSONL_JSON, VC_JSONL_OBJECT };
+enum { VC_JSONL_BAD = -1, VC_JSONL_STOP = -2 };
+
+struct vc_jsonl_loop {
+	int mode;               /* VC_JSONL_TEXT, _JSON or _OBJECT */
+	int strict;             /* stop after the first bad line */
+	int (*fn)(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg);
+	/* Optional: told of each bad line fn never saw (too long, not JSON,
+	 * not an object), after it was reported. */
+	void (*unread)(void *arg);
+	void *arg;
+	long records;           /* out: the records given to fn */
+	long bad;               /* out: the bad lines reported */
+};
+/*
+ * Returns 0 when r is read to its end or reading stopped (by fn, or by
+ * strict: then lp->bad > 0), or the error: a read error (ctx says
+ * where) or the code fn returned.
+ */
+int vc_jsonl_each(vc_ctx *ctx, struct vc_jsonl *r, struct vc_jsonl_loop *lp);
 #endif

@@ -110,12 +110,13 @@ vc_heuristics_table(size_t *n)
 static const char *const containers[] = { "", "EventData", "Event.EventData", NULL };
 
 /*
- * The first of names (in any container) that holds a string: its value
- * is kept alive in *hold (freed by the caller) and the path it came from
- * is written to where.
+ * The value at the first of names (in any container) that holds one: a
+ * non-empty string when text, else anything but null.  *out gets it
+ * (owned by the caller; invalid when none) and where the path it came
+ * from.  Returns its kind.
  */
-static const char *
-str_of(jv row, const char *const *names, jv *hold, char *where, size_t wn)
+static jv_kind
+find_field(jv row, const char *const *names, int text, jv *out, char *where, size_t wn)
 {
 	for (int c = 0; containers[c]; c++) {
 		jv box = c == 0 ? jv_copy(row) : vc_row_get(row, containers[c]);
@@ -125,37 +126,13 @@ str_of(jv row, const char *const *names, jv *hold, char *where, size_t wn)
 		}
 		for (int i = 0; names[i]; i++) {
 			jv v = vc_row_get(box, names[i]);
-			if (jv_get_kind(v) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) > 0) {
-				jv_free(box);
-				*hold = v;
-				snprintf(where, wn, "%s%s%s", containers[c], c ? "." : "", names[i]);
-				return jv_string_value(v);
-			}
-			jv_free(v);
-		}
-		jv_free(box);
-	}
-	return NULL;
-}
-
-/* The kind of a value at the first of names found (any container),
- * with the value itself in *out (owned). */
-static int
-kind_of(jv row, const char *const *names, jv *out, char *where, size_t wn)
-{
-	for (int c = 0; containers[c]; c++) {
-		jv box = c == 0 ? jv_copy(row) : vc_row_get(row, containers[c]);
-		if (jv_get_kind(box) != JV_KIND_OBJECT) {
-			jv_free(box);
-			continue;
-		}
-		for (int i = 0; names[i]; i++) {
-			jv v = vc_row_get(box, names[i]);
-			if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+			jv_kind k = jv_get_kind(v);
+			if (text ? k == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) > 0 :
+			    k != JV_KIND_INVALID && k != JV_KIND_NULL) {
 				jv_free(box);
 				*out = v;
 				snprintf(where, wn, "%s%s%s", containers[c], c ? "." : "", names[i]);
-				return jv_get_kind(v);
+				return k;
 			}
 			jv_free(v);
 		}
@@ -163,6 +140,15 @@ kind_of(jv row, const char *const *names, jv *out, char *where, size_t wn)
 	}
 	*out = jv_invalid();
 	return JV_KIND_INVALID;
+}
+
+/* The first non-empty string of names: its value lives in *hold. */
+static const char *
+str_of(jv row, const char *const *names, jv *hold, char *where, size_t wn)
+{
+	if (find_field(row, names, 1, hold, where, wn) != JV_KIND_STRING)
+		return NULL;
+	return jv_string_value(*hold);
 }
 
 /* What the rules look at, gathered once per row. */
@@ -221,11 +207,11 @@ proc_load(struct proc *p, jv row)
 	p->cmd = str_of(row, cmd, &p->hold[2], p->cmd_f, sizeof p->cmd_f);
 	p->parent = str_of(row, parent, &p->hold[3], p->parent_f, sizeof p->parent_f);
 	p->trusted = str_of(row, trusted, &p->hold[4], p->trusted_f, sizeof p->trusted_f);
-	k = kind_of(row, deleted, &v, p->deleted_f, sizeof p->deleted_f);
+	k = find_field(row, deleted, 0, &v, p->deleted_f, sizeof p->deleted_f);
 	p->deleted = k == JV_KIND_TRUE ||
 	    (k == JV_KIND_STRING && strcasecmp(jv_string_value(v), "true") == 0);
 	jv_free(v);
-	k = kind_of(row, signedf, &v, sf, sizeof sf);
+	k = find_field(row, signedf, 0, &v, sf, sizeof sf);
 	p->unsigned_bool = k == JV_KIND_FALSE ||
 	    (k == JV_KIND_STRING && strcasecmp(jv_string_value(v), "false") == 0);
 	if (p->unsigned_bool && p->trusted == NULL) {
@@ -369,6 +355,17 @@ ev_add(jv *ev, const char *field, const char *value)
 static const char *const shells[] = { "cmd.exe", "powershell.exe", "pwsh.exe", "wscript.exe",
     "cscript.exe", "mshta.exe", NULL };
 
+/* A shell started by one of parents (h003, h007): the parent and the shell are the evidence. */
+static int
+shell_of(const struct proc *p, const char *const *parents, jv *ev)
+{
+	if (p->parent == NULL || !name_in(p->pbase, parents) || !name_in(p->base, shells))
+		return 0;
+	ev_add(ev, p->parent_f, p->parent);
+	ev_add(ev, p->image ? p->image_f : p->name_f, p->image ? p->image : p->name);
+	return 1;
+}
+
 static int
 h001(const struct proc *p, jv *ev)
 {
@@ -431,11 +428,7 @@ h003(const struct proc *p, jv *ev)
 	static const char *const office[] = { "winword.exe", "excel.exe", "powerpnt.exe",
 	    "outlook.exe", "msaccess.exe", "mspub.exe", "onenote.exe", NULL };
 
-	if (p->parent == NULL || !name_in(p->pbase, office) || !name_in(p->base, shells))
-		return 0;
-	ev_add(ev, p->parent_f, p->parent);
-	ev_add(ev, p->image ? p->image_f : p->name_f, p->image ? p->image : p->name);
-	return 1;
+	return shell_of(p, office, ev);
 }
 
 static int
@@ -488,11 +481,7 @@ h007(const struct proc *p, jv *ev)
 {
 	static const char *const hosts[] = { "services.exe", "svchost.exe", "wmiprvse.exe", NULL };
 
-	if (p->parent == NULL || !name_in(p->pbase, hosts) || !name_in(p->base, shells))
-		return 0;
-	ev_add(ev, p->parent_f, p->parent);
-	ev_add(ev, p->image ? p->image_f : p->name_f, p->image ? p->image : p->name);
-	return 1;
+	return shell_of(p, hosts, ev);
 }
 
 static int

@@ -169,16 +169,6 @@ struct vc_ioc_set {
 	size_t ncidrs;
 };
 
-static size_t
-hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static const struct ioc *
 lookup(const struct vc_ioc_set *set, const char *type, const char *value)
 {
@@ -187,7 +177,7 @@ lookup(const struct vc_ioc_set *set, const char *type, const char *value)
 	if (set->cap == 0)
 		return NULL;
 	snprintf(key, sizeof key, "%s\x1f%s", type, value);
-	for (size_t i = hash(key) & (set->cap - 1); set->tab[i]; i = (i + 1) & (set->cap - 1))
+	for (size_t i = vc_hash_str(key) & (set->cap - 1); set->tab[i]; i = (i + 1) & (set->cap - 1))
 		if (strcmp(set->v[set->tab[i] - 1].key, key) == 0)
 			return &set->v[set->tab[i] - 1];
 	return NULL;
@@ -267,7 +257,7 @@ set_index(struct vc_ioc_set *set)
 			continue;   /* the same IOC from a file and the list: once */
 		if (strcmp(set->v[i].type, "cidr") == 0)
 			set->cidrs[set->ncidrs++] = i;
-		for (j = hash(set->v[i].key) & (set->cap - 1); set->tab[j]; j = (j + 1) & (set->cap - 1))
+		for (j = vc_hash_str(set->v[i].key) & (set->cap - 1); set->tab[j]; j = (j + 1) & (set->cap - 1))
 			;
 		set->tab[j] = i + 1;
 	}
@@ -286,8 +276,8 @@ struct ioc_reader {
 
 /*
  * One line of a CSV or JSONL IOC feed (in r->buf).  Returns 1 with *l
- * filled (release l->rec), 0 for a line to skip, -1 after reporting a bad
- * line with vc_bad.
+ * filled, 0 for a line to skip, -1 for a bad line (the reason in ctx, by
+ * vc_fail); release l->rec in every case.
  */
 static int
 parse_line(vc_ctx *ctx, struct vc_jsonl *in, struct ioc_reader *rd, const char *def_sev,
@@ -305,7 +295,7 @@ parse_line(vc_ctx *ctx, struct vc_jsonl *in, struct ioc_reader *rd, const char *
 	if (line[0] == '{') {
 		l->rec = jv_parse_sized(line, (int)in->len);
 		if (jv_get_kind(l->rec) != JV_KIND_OBJECT) {
-			vc_bad(ctx, "%s:%ld: not a JSON object", in->name, in->line);
+			vc_fail(ctx, VC_EINVAL, "not a JSON object");
 			return -1;
 		}
 		l->type = field_of(l->rec, "type");
@@ -345,27 +335,70 @@ parse_line(vc_ctx *ctx, struct vc_jsonl *in, struct ioc_reader *rd, const char *
 #undef COL
 	}
 	if (l->value == NULL || *l->value == '\0') {
-		vc_bad(ctx, "%s:%ld: no value", in->name, in->line);
+		vc_fail(ctx, VC_EINVAL, "no value");
 		return -1;
 	}
 	if (l->type == NULL && (l->type = vc_ioc_type_of(l->value)) == NULL) {
-		vc_bad(ctx, "%s:%ld: cannot tell what '%.64s' is: give its type", in->name, in->line, l->value);
+		vc_fail(ctx, VC_EINVAL, "cannot tell what '%.64s' is: give its type", l->value);
 		return -1;
 	}
 	if (l->severity == NULL)
 		l->severity = "high";
 	if (strcmp(l->severity, "low") && strcmp(l->severity, "medium") && strcmp(l->severity, "high") &&
 	    strcmp(l->severity, "critical")) {
-		vc_bad(ctx, "%s:%ld: severity must be low, medium, high or critical", in->name, in->line);
+		vc_fail(ctx, VC_EINVAL, "severity must be low, medium, high or critical");
 		return -1;
 	}
 	if (vc_ioc_normalize(l->type, l->value, norm, normsz) != 0 ||
 	    (strcmp(l->type, "filename") && strcmp(l->type, "path") && strcmp(l->type, "domain") &&
 	    (vc_ioc_type_of(l->value) == NULL || strcmp(vc_ioc_type_of(l->value), l->type) != 0))) {
-		vc_bad(ctx, "%s:%ld: '%.64s' is not a valid %s", in->name, in->line, l->value, l->type);
+		vc_fail(ctx, VC_EINVAL, "'%.64s' is not a valid %s", l->value, l->type);
 		return -1;
 	}
 	return 1;
+}
+
+/* A feed file given to vc_ioc_load: its lines join the set. */
+struct feed {
+	struct vc_ioc_set *set;
+	size_t *cap;
+	struct ioc_reader rd;
+	const char *source;     /* the path: the source of its IOCs */
+};
+
+static int
+feed_line(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
+{
+	struct feed *fd = arg;
+	struct ioc_line l;
+	char norm[MAX_STRING + 1], id[48];
+	int rc;
+
+	jv_free(rec);
+	rc = parse_line(ctx, r, &fd->rd, NULL, fd->source, &l, norm, sizeof norm);
+	if (rc == 1) {
+		snprintf(id, sizeof id, "file:%ld", r->line);
+		rc = set_add(fd->set, fd->cap, id, l.type, norm, l.severity, l.source) != 0 ?
+		    vc_fail(ctx, VC_EINTERNAL, "out of memory") : 0;
+	} else if (rc < 0)
+		rc = VC_JSONL_BAD;
+	jv_free(l.rec);
+	return rc;
+}
+
+static int
+load_feed(vc_ctx *ctx, struct vc_ioc_set *set, size_t *cap, const char *path)
+{
+	struct feed fd = { set, cap, { { -1, -1, -1, -1, -1 }, 0 }, path };
+	struct vc_jsonl_loop lp = { .mode = VC_JSONL_TEXT, .fn = feed_line, .arg = &fd };
+	struct vc_jsonl in;
+	int rc;
+
+	if ((rc = vc_jsonl_open(ctx, &in, path)) != 0)
+		return rc;
+	rc = vc_jsonl_each(ctx, &in, &lp);
+	vc_jsonl_release(&in);
+	return rc;
 }
 
 int
@@ -404,30 +437,8 @@ vc_ioc_load(vc_ctx *ctx, jv files, struct vc_ioc_set **out)
 	/* Feeds given on the command line: used for this run, not stored. */
 	if (jv_get_kind(files) == JV_KIND_ARRAY) {
 		jv_array_foreach(files, i, f) {
-			struct vc_jsonl in;
-			struct ioc_reader rd = { { -1, -1, -1, -1, -1 }, 0 };
-			int r;
-			if (rc == 0 && (rc = vc_jsonl_open(ctx, &in, jv_string_value(f))) == 0) {
-				while (rc == 0 && (r = vc_jsonl_next_raw(ctx, &in)) != 0) {
-					struct ioc_line l;
-					char norm[MAX_STRING + 1], id[48];
-					if (r == -2) {
-						rc = ctx->err;
-						break;
-					}
-					if (r == -1) {
-						vc_bad(ctx, "%s", ctx->errmsg);
-						continue;
-					}
-					if (parse_line(ctx, &in, &rd, NULL, jv_string_value(f), &l, norm, sizeof norm) == 1) {
-						snprintf(id, sizeof id, "file:%ld", in.line);
-						if (set_add(set, &cap, id, l.type, norm, l.severity, l.source) != 0)
-							rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
-					}
-					jv_free(l.rec);
-				}
-				vc_jsonl_release(&in);
-			}
+			if (rc == 0)
+				rc = load_feed(ctx, set, &cap, jv_string_value(f));
 			jv_free(f);
 		}
 	}
@@ -652,53 +663,61 @@ csv_split(char *line, char **f, int nf)
 	return n;
 }
 
+/* An IOC import: each good line is stored in a transaction of its own. */
+struct ioc_import {
+	struct ioc_reader rd;
+	const char *def_sev, *def_src;
+	long added;
+};
+
+static int
+import_line(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
+{
+	struct ioc_import *im = arg;
+	struct ioc_line l;
+	char norm[MAX_STRING + 1], id[VC_ID_LEN + 1];
+	int rc;
+
+	jv_free(rec);
+	if ((rc = parse_line(ctx, r, &im->rd, im->def_sev, im->def_src, &l, norm, sizeof norm)) != 1) {
+		jv_free(l.rec);
+		return rc < 0 ? VC_JSONL_BAD : 0;
+	}
+	vc_new_id(id);
+	if ((rc = vc_tx_begin(ctx)) == 0) {
+		rc = vc_sql_exec(ctx, "INSERT INTO iocs (id, tenant_id, type, value, severity, source,"
+		    " description, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
+		    " ON CONFLICT (tenant_id, type, value) DO UPDATE SET severity = ?5,"
+		    " source = COALESCE(?6, source), description = COALESCE(?7, description)",
+		    NULL, "ssssssssi", id, ctx->who.tenant_id, l.type, norm, l.severity, l.source,
+		    l.description, ctx->who.username, vc_now(ctx));
+		if (rc == 0)
+			rc = vc_tx_commit(ctx);
+		else
+			vc_tx_rollback(ctx);
+	}
+	jv_free(l.rec);
+	if (rc != 0)
+		return rc;
+	im->added++;
+	return 0;
+}
+
 int
 vc_op_ioc_import(vc_ctx *ctx, jv args, jv *out)
 {
-	const char *def_sev = vc_arg_str(args, "severity"), *def_src = vc_arg_str(args, "source");
-	struct ioc_reader rd = { { -1, -1, -1, -1, -1 }, 0 };
-	long added = 0;
-	int r, rc = 0;
+	struct ioc_import im = {
+		{ { -1, -1, -1, -1, -1 }, 0 }, vc_arg_str(args, "severity"), vc_arg_str(args, "source"), 0
+	};
+	struct vc_jsonl_loop lp = { .mode = VC_JSONL_TEXT, .fn = import_line, .arg = &im };
+	int rc;
 
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
-	while ((r = vc_jsonl_next_raw(ctx, ctx->in)) != 0) {
-		struct ioc_line l;
-		char norm[MAX_STRING + 1], id[VC_ID_LEN + 1];
-
-		if (r == -2) {
-			rc = ctx->err;
-			break;
-		}
-		if (r == -1) {
-			vc_bad(ctx, "%s", ctx->errmsg);
-			continue;
-		}
-		if (parse_line(ctx, ctx->in, &rd, def_sev, def_src, &l, norm, sizeof norm) != 1) {
-			jv_free(l.rec);
-			continue;
-		}
-		vc_new_id(id);
-		if ((rc = vc_tx_begin(ctx)) == 0) {
-			rc = vc_sql_exec(ctx, "INSERT INTO iocs (id, tenant_id, type, value, severity, source,"
-			    " description, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
-			    " ON CONFLICT (tenant_id, type, value) DO UPDATE SET severity = ?5,"
-			    " source = COALESCE(?6, source), description = COALESCE(?7, description)",
-			    NULL, "ssssssssi", id, ctx->who.tenant_id, l.type, norm, l.severity, l.source,
-			    l.description, ctx->who.username, vc_now(ctx));
-			if (rc == 0)
-				rc = vc_tx_commit(ctx);
-			else
-				vc_tx_rollback(ctx);
-		}
-		jv_free(l.rec);
-		if (rc != 0)
-			break;
-		added++;
-	}
+	rc = vc_jsonl_each(ctx, ctx->in, &lp);
 	if (rc != 0)
 		return rc;
-	*out = JV_OBJECT(jv_string("imported"), jv_number((double)added),
+	*out = JV_OBJECT(jv_string("imported"), jv_number((double)im.added),
 	    jv_string("bad_lines"), jv_number((double)ctx->bad_count));
 	if (vc_tx_begin(ctx) == 0) {
 		if (vc_audit(ctx, ctx->who.tenant_id, "iocs.import", "ioc", NULL, "success", NULL,
@@ -728,16 +747,11 @@ vc_op_ioc_delete(vc_ctx *ctx, jv args, jv *out)
 	    ctx->who.tenant_id, id);
 	if (rc != 0)
 		return rc;
-	if (changes == 0) {
-		/* unscoped: existence check only, to audit a cross-tenant attempt */
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM iocs WHERE id = ?1", "s", id);
-		if (q != NULL && vc_sql_step(ctx, q) == 1)
-			vc_deny_audit(ctx, "ioc", id);
-		sqlite3_finalize(q);
-		return vc_fail(ctx, VC_ENOTFOUND, "no such IOC: %.64s", id);
-	}
-	snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "ioc");
-	snprintf(ctx->audit_target_id, sizeof ctx->audit_target_id, "%.36s", id);
+	if (changes == 0)
+		return vc_not_found(ctx, "ioc", "IOC",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
+		    "SELECT 1 FROM iocs WHERE id = ?1", id);
+	vc_audit_target(ctx, "ioc", id);
 	*out = JV_OBJECT(jv_string("id"), jv_string(id), jv_string("deleted"), jv_true());
 	return 0;
 }

@@ -431,134 +431,145 @@ emit_scored(vc_ctx *ctx, const char *raw, size_t n, jv row, jv score, jv *collec
 	return rc;
 }
 
+/* A run of vc_op_score, between two rows. */
+struct score_run {
+	struct vc_scorer *sc;
+	FILE *spool;            /* --stack-by: the input kept for the second pass */
+	int minl, faill;
+	long rows, over;
+	jv collect;
+};
+
+/* First pass of --stack-by: count the row's key, keep the row. */
+static int
+spool_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
+{
+	struct score_run *run = arg;
+
+	(void)ctx;
+	vc_stack_add(run->sc->stack, row, NULL);
+	fwrite(r->buf, 1, r->len, run->spool);
+	fputc('\n', run->spool);
+	jv_free(row);
+	return 0;
+}
+
+static int
+score_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
+{
+	struct score_run *run = arg;
+	jv row = jv_parse_sized(r->buf, (int)r->len), score, cls;
+	int lvl, rc;
+
+	jv_free(rec);
+	if (jv_get_kind(row) != JV_KIND_OBJECT) {
+		/* A spooled row was reported on the first pass. */
+		rc = 0;
+		if (run->spool == NULL) {
+			vc_fail(ctx, VC_EINVAL, "%s", jv_is_valid(row) ? "expected a JSON object" : "not JSON");
+			rc = VC_JSONL_BAD;
+		}
+		jv_free(row);
+		return rc;
+	}
+	run->rows++;
+	score = vc_scorer_row(run->sc, row, NULL);
+	cls = jv_object_get(jv_copy(score), jv_string("classification"));
+	lvl = vc_score_level(jv_string_value(cls));
+	jv_free(cls);
+	if (run->faill >= 0 && lvl >= run->faill)
+		run->over++;
+	if (lvl < run->minl) {
+		jv_free(score);
+		jv_free(row);
+		return 0;
+	}
+	rc = emit_scored(ctx, r->buf, r->len, row, score, &run->collect);
+	jv_free(row);
+	return rc != 0 ? VC_JSONL_STOP : 0;     /* the reader went away */
+}
+
 int
 vc_op_score(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *min = vc_arg_str(args, "min"), *fail = vc_arg_str(args, "fail_on");
 	const char *by = vc_arg_str(args, "stack_by");
-	int minl = min ? vc_score_level(min) : 0, faill = fail ? vc_score_level(fail) : -1;
-	struct vc_scorer *sc;
+	struct score_run run = {
+		.minl = min ? vc_score_level(min) : 0, .faill = fail ? vc_score_level(fail) : -1,
+	};
+	struct vc_jsonl_loop lp = { .mode = VC_JSONL_TEXT, .fn = score_row, .arg = &run };
 	struct vc_jsonl spool;
-	FILE *tmp = NULL;
 	struct vc_jsonl *in = ctx->in;
-	long rows = 0, kept = 0, over = 0;
-	int r, rc;
-	jv collect;
+	int rc;
 
 	if (in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to score");
-	if ((rc = vc_scorer_new(ctx, args, &sc)) != 0)
+	if ((rc = vc_scorer_new(ctx, args, &run.sc)) != 0)
 		return rc;
 	if (by != NULL) {
 		/* Rarity needs the whole input first: spool it, count, then score. */
+		struct vc_jsonl_loop first = { .mode = VC_JSONL_OBJECT, .fn = spool_row, .arg = &run };
 		jv m = jv_object_get(jv_copy(args), jv_string("max_hosts"));
 		double mh = jv_get_kind(m) == JV_KIND_NUMBER ? jv_number_value(m) : 1;
 		jv_free(m);
 		/* A negative count would wrap to "every key is rare". */
 		if (!(mh >= 0)) {
-			vc_scorer_free(sc);
+			vc_scorer_free(run.sc);
 			return vc_fail(ctx, VC_EUSAGE, "--max-hosts takes a number of hosts, 0 or more");
 		}
-		sc->stack_max_hosts = (size_t)mh;
-		if ((sc->stack = vc_stack_new(by)) == NULL) {
-			vc_scorer_free(sc);
+		run.sc->stack_max_hosts = (size_t)mh;
+		if ((run.sc->stack = vc_stack_new(by)) == NULL) {
+			vc_scorer_free(run.sc);
 			return vc_fail(ctx, VC_EUSAGE, "--stack-by takes FIELD[,FIELD...]");
 		}
-		if ((tmp = tmpfile()) == NULL) {
-			vc_scorer_free(sc);
+		if ((run.spool = tmpfile()) == NULL) {
+			vc_scorer_free(run.sc);
 			return vc_fail(ctx, VC_EINTERNAL, "cannot make a spool file");
 		}
-		while ((r = vc_jsonl_next_raw(ctx, in)) != 0) {
-			jv row;
-			if (r < 0) {
-				if (r == -2) {
-					/* A read error: score nothing rather than part of the input. */
-					rc = ctx->err;
-					break;
-				}
-				vc_bad(ctx, "%s", ctx->errmsg);
-				continue;
-			}
-			row = jv_parse_sized(in->buf, (int)in->len);
-			if (jv_get_kind(row) != JV_KIND_OBJECT)
-				vc_bad(ctx, "%s:%ld: expected a JSON object", in->name, in->line);
-			else {
-				vc_stack_add(sc->stack, row, NULL);
-				fwrite(in->buf, 1, in->len, tmp);
-				fputc('\n', tmp);
-			}
-			jv_free(row);
-		}
-		if (rc != 0) {
-			fclose(tmp);
-			vc_scorer_free(sc);
+		/* A read error: score nothing rather than part of the input. */
+		if ((rc = vc_jsonl_each(ctx, in, &first)) != 0) {
+			fclose(run.spool);
+			vc_scorer_free(run.sc);
 			return rc;
 		}
-		sc->evaluated[sc->nevaluated++] = "rarity";
-		rewind(tmp);
+		run.sc->evaluated[run.sc->nevaluated++] = "rarity";
+		rewind(run.spool);
 		memset(&spool, 0, sizeof spool);
-		spool.f = tmp;
+		spool.f = run.spool;
 		spool.name = "stdin";
 		spool.max = VC_JSONL_MAX;
 		in = &spool;
 	}
 	/* Made only now: every return above has nothing of it to free. */
-	collect = jv_array();
-	while ((r = vc_jsonl_next_raw(ctx, in)) != 0) {
-		jv row, score, cls;
-		int lvl;
-
-		if (r == -2) {
-			rc = ctx->err;
-			break;
-		}
-		if (r == -1) {
-			vc_bad(ctx, "%s", ctx->errmsg);
-			continue;
-		}
-		row = jv_parse_sized(in->buf, (int)in->len);
-		if (jv_get_kind(row) != JV_KIND_OBJECT) {
-			if (tmp == NULL)
-				vc_bad(ctx, "%s:%ld: %s", in->name, in->line,
-				    jv_is_valid(row) ? "expected a JSON object" : "not JSON");
-			jv_free(row);
-			continue;
-		}
-		rows++;
-		score = vc_scorer_row(sc, row, NULL);
-		cls = jv_object_get(jv_copy(score), jv_string("classification"));
-		lvl = vc_score_level(jv_string_value(cls));
-		jv_free(cls);
-		if (faill >= 0 && lvl >= faill)
-			over++;
-		if (lvl < minl) {
-			jv_free(score);
-			jv_free(row);
-			continue;
-		}
-		kept++;
-		r = emit_scored(ctx, in->buf, in->len, row, score, &collect);
-		jv_free(row);
-		if (r != 0)
-			break;      /* the reader went away */
+	run.collect = jv_array();
+	rc = vc_jsonl_each(ctx, in, &lp);
+	if (run.spool != NULL) {
+		vc_jsonl_release(&spool);       /* not its FILE: that is ours */
+		fclose(run.spool);
 	}
-	if (tmp != NULL) {
-		free(spool.buf);
-		free(spool.rbuf);
-		fclose(tmp);
-	}
-	vc_scorer_free(sc);
+	vc_scorer_free(run.sc);
 	if (rc != 0) {
-		jv_free(collect);
+		jv_free(run.collect);
 		return rc;
 	}
-	*out = collect;
-	if (over > 0)
-		return vc_fail(ctx, VC_EFINDINGS, "%ld of %ld rows at or above %s", over, rows, fail);
+	*out = run.collect;
+	if (run.over > 0)
+		return vc_fail(ctx, VC_EFINDINGS, "%ld of %ld rows at or above %s", run.over, run.rows, fail);
 	return 0;
 }
 
 /* ---- stack ------------------------------------------------------------------ */
+
+/* One row of vc_op_stack's input. */
+static int
+stack_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
+{
+	(void)ctx;
+	(void)r;
+	vc_stack_add(arg, row, NULL);
+	jv_free(row);
+	return 0;
+}
 
 int
 vc_op_stack(vc_ctx *ctx, jv args, jv *out)
@@ -568,7 +579,7 @@ vc_op_stack(vc_ctx *ctx, jv args, jv *out)
 	jv m = jv_object_get(jv_copy(args), jv_string("max_hosts"));
 	double mh = jv_get_kind(m) == JV_KIND_NUMBER ? jv_number_value(m) : 0;
 	size_t max;
-	int r, rc = 0;
+	int rc = 0;
 
 	jv_free(m);
 	if (!(mh >= 0))
@@ -578,28 +589,12 @@ vc_op_stack(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EUSAGE, "--by takes FIELD[,FIELD...]");
 	if (vc_arg_bool(args, "stored") || art != NULL) {
 		rc = vc_stack_from_store(ctx, s, art);
+	} else if (ctx->in == NULL) {
+		vc_stack_free(s);
+		return vc_fail(ctx, VC_EUSAGE, "no input to stack (or give --stored)");
 	} else {
-		if (ctx->in == NULL) {
-			vc_stack_free(s);
-			return vc_fail(ctx, VC_EUSAGE, "no input to stack (or give --stored)");
-		}
-		while ((r = vc_jsonl_next_raw(ctx, ctx->in)) != 0) {
-			jv row;
-			if (r == -2) {
-				rc = ctx->err;
-				break;
-			}
-			if (r == -1) {
-				vc_bad(ctx, "%s", ctx->errmsg);
-				continue;
-			}
-			row = jv_parse_sized(ctx->in->buf, (int)ctx->in->len);
-			if (jv_get_kind(row) != JV_KIND_OBJECT)
-				vc_bad(ctx, "%s:%ld: expected a JSON object", ctx->in->name, ctx->in->line);
-			else
-				vc_stack_add(s, row, NULL);
-			jv_free(row);
-		}
+		struct vc_jsonl_loop lp = { .mode = VC_JSONL_OBJECT, .fn = stack_row, .arg = s };
+		rc = vc_jsonl_each(ctx, ctx->in, &lp);
 	}
 	if (rc == 0) {
 		jv res = vc_stack_result(s, max);
@@ -756,26 +751,29 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 	return 0;
 }
 
-int
-vc_op_analyze_host(vc_ctx *ctx, jv args, jv *out)
+/* Analyze the subject that args.id names, found by resolve. */
+static int
+analyze_id(vc_ctx *ctx, jv args, const char *subject,
+    int (*resolve)(vc_ctx *, const char *, char[VC_ID_LEN + 1]), jv *out)
 {
 	char id[VC_ID_LEN + 1];
 	int rc;
 
-	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
+	if ((rc = resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
-	return analyze(ctx, args, "host", id, out);
+	return analyze(ctx, args, subject, id, out);
+}
+
+int
+vc_op_analyze_host(vc_ctx *ctx, jv args, jv *out)
+{
+	return analyze_id(ctx, args, "host", vc_host_resolve, out);
 }
 
 int
 vc_op_analyze_artifact(vc_ctx *ctx, jv args, jv *out)
 {
-	char id[VC_ID_LEN + 1];
-	int rc;
-
-	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
-		return rc;
-	return analyze(ctx, args, "artifact", id, out);
+	return analyze_id(ctx, args, "artifact", vc_artifact_resolve, out);
 }
 
 int

@@ -77,16 +77,6 @@ struct vc_stack {
 };
 
 static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static uint64_t
 hash_u64(uint64_t x)
 {
 	x ^= x >> 30;
@@ -290,7 +280,7 @@ grow_index(size_t **tab, size_t *cap, size_t n, const char *(*name)(const void *
 	if ((nt = calloc(nc, sizeof *nt)) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		size_t j = hash_str(name(arg, i)) & (nc - 1);
+		size_t j = vc_hash_str(name(arg, i)) & (nc - 1);
 		while (nt[j])
 			j = (j + 1) & (nc - 1);
 		nt[j] = i + 1;
@@ -318,7 +308,7 @@ find_entry(const struct vc_stack *s, const char *fold)
 {
 	if (s->etcap == 0)
 		return -1;
-	for (size_t j = hash_str(fold) & (s->etcap - 1); s->etab[j]; j = (j + 1) & (s->etcap - 1))
+	for (size_t j = vc_hash_str(fold) & (s->etcap - 1); s->etab[j]; j = (j + 1) & (s->etcap - 1))
 		if (strcmp(s->e[s->etab[j] - 1].fold, fold) == 0)
 			return (long)(s->etab[j] - 1);
 	return -1;
@@ -329,7 +319,7 @@ find_host(const struct vc_stack *s, const char *h)
 {
 	if (s->htcap == 0)
 		return -1;
-	for (size_t j = hash_str(h) & (s->htcap - 1); s->htab[j]; j = (j + 1) & (s->htcap - 1))
+	for (size_t j = vc_hash_str(h) & (s->htcap - 1); s->htab[j]; j = (j + 1) & (s->htcap - 1))
 		if (strcmp(s->host[s->htab[j] - 1], h) == 0)
 			return (long)(s->htab[j] - 1);
 	return -1;
@@ -357,7 +347,7 @@ intern_host(struct vc_stack *s, const char *h)
 		return -1;
 	if ((s->host[s->nh] = strdup(h)) == NULL)
 		return -1;
-	for (j = hash_str(h) & (s->htcap - 1); s->htab[j]; j = (j + 1) & (s->htcap - 1))
+	for (j = vc_hash_str(h) & (s->htcap - 1); s->htab[j]; j = (j + 1) & (s->htcap - 1))
 		;
 	s->htab[j] = ++s->nh;
 	return (long)(s->nh - 1);
@@ -430,7 +420,7 @@ vc_stack_add_host(struct vc_stack *s, jv row, const char *host)
 		memset(e, 0, sizeof *e);
 		e->fold = fold;
 		e->key = key;
-		for (j = hash_str(fold) & (s->etcap - 1); s->etab[j]; j = (j + 1) & (s->etcap - 1))
+		for (j = vc_hash_str(fold) & (s->etcap - 1); s->etab[j]; j = (j + 1) & (s->etcap - 1))
 			;
 		s->etab[j] = ++s->ne;
 		ei = (long)(s->ne - 1);

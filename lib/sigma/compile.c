@@ -567,6 +567,18 @@ text_number(const char *s, size_t n, double *out)
 	return errno == 0 && *end == '\0' && isfinite(*out);
 }
 
+/* A value for a modifier that works on text: a number becomes its text,
+ * anything else but a string is an error of the rule. */
+static int
+text_value(struct lc *c, struct cv *v, const char *mname)
+{
+	if (v->type == CV_NUM && num_to_str(c, v) < 0)
+		return -1;
+	if (v->type != CV_STR)
+		return fail(c, "%s cannot apply to a %s", mname, cv_names[v->type]);
+	return 0;
+}
+
 /* Apply one modifier to one value: its results are appended to out. */
 static int
 apply_mod(struct lc *c, int mod, const char *mname, struct cv v, int applied, struct cvl *out,
@@ -591,10 +603,8 @@ apply_mod(struct lc *c, int mod, const char *mname, struct cv v, int applied, st
 		break;
 	case M_BASE64:
 	case M_BASE64OFFSET:
-		if (t == CV_NUM && num_to_str(c, &v) < 0)
+		if (text_value(c, &v, mname) < 0)
 			return -1;
-		if (v.type != CV_STR)
-			return fail(c, "%s cannot apply to a %s", mname, cv_names[v.type]);
 		if (has_wild(&v))
 			return fail(c, "%s: wildcards are not allowed in the value", mname);
 		if (mod == M_BASE64) {
@@ -618,18 +628,14 @@ apply_mod(struct lc *c, int mod, const char *mname, struct cv v, int applied, st
 	case M_WIDE:
 	case M_UTF16BE:
 	case M_UTF16:
-		if (t == CV_NUM && num_to_str(c, &v) < 0)
+		if (text_value(c, &v, mname) < 0)
 			return -1;
-		if (v.type != CV_STR)
-			return fail(c, "%s cannot apply to a %s", mname, cv_names[v.type]);
 		if (utf16_cv(c, &v, mod == M_UTF16BE, mod == M_UTF16, mname) < 0)
 			return -1;
 		break;
 	case M_WINDASH:
-		if (t == CV_NUM && num_to_str(c, &v) < 0)
+		if (text_value(c, &v, mname) < 0)
 			return -1;
-		if (v.type != CV_STR)
-			return fail(c, "%s cannot apply to a %s", mname, cv_names[v.type]);
 		return windash_cv(c, &v, out);
 	case M_RE:
 		if (applied > 0)
@@ -1643,6 +1649,17 @@ vc_sg_rule_free(struct vc_sg_rule *r)
 	free(r);
 }
 
+/* doc (an object) has the member k, whatever its value. */
+static int
+has(jv doc, const char *k)
+{
+	jv x = OGET(doc, k);
+	int r = jv_is_valid(x);
+
+	jv_free(x);
+	return r;
+}
+
 int
 vc_sg_compile_rule(struct vc_sigma_set *set, jv doc, struct vc_sg_rule **out, char *err, size_t errn)
 {
@@ -1656,26 +1673,15 @@ vc_sg_compile_rule(struct vc_sigma_set *set, jv doc, struct vc_sg_rule **out, ch
 		snprintf(err, errn, "not a YAML map");
 		return -1;
 	}
-	jv x = OGET(doc, "correlation");
-	int corr = jv_get_kind(x) != JV_KIND_INVALID;
-	jv_free(x);
-	if (corr) {
+	if (has(doc, "correlation")) {
 		snprintf(err, errn, "correlation rules are not supported");
 		return -1;
 	}
-	x = OGET(doc, "action");
-	int action = jv_get_kind(x) != JV_KIND_INVALID;
-	jv_free(x);
-	if (action) {
+	if (has(doc, "action")) {
 		snprintf(err, errn, "rule collections with 'action' (Sigma 1 global/reset/repeat) are not supported");
 		return -1;
 	}
-	x = OGET(doc, "filter");
-	jv d = OGET(doc, "detection");
-	int filter = jv_get_kind(x) != JV_KIND_INVALID && jv_get_kind(d) == JV_KIND_INVALID;
-	jv_free(x);
-	jv_free(d);
-	if (filter) {
+	if (has(doc, "filter") && !has(doc, "detection")) {
 		snprintf(err, errn, "Sigma filter documents are not supported");
 		return -1;
 	}

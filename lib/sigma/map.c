@@ -465,6 +465,19 @@ add_cand(struct vc_sigma_set *set, struct vc_sg_cand **c, int *n, int *cap)
 	return &(*c)[(*n)++];
 }
 
+/* A new candidate at the end of *c that resolves keys (consumed). */
+static int
+add_path(struct vc_sigma_set *set, struct vc_sg_cand **c, int *n, int *cap, jv keys)
+{
+	struct vc_sg_cand *cc = add_cand(set, c, n, cap);
+
+	if (cc == NULL) {
+		jv_free(keys);
+		return -1;
+	}
+	return path_compile(set, keys, &cc->path);
+}
+
 static int
 join_compile(struct vc_sigma_set *set, jv cand, struct vc_sg_cand *c)
 {
@@ -507,9 +520,7 @@ field_compile(struct vc_sigma_set *set, struct vc_sg_field *f)
 	int n = 0, cap = 0, rc = 0;
 	const char *us;
 
-	if ((cc = add_cand(set, &c, &n, &cap)) == NULL ||
-	    path_compile(set, jv_array_append(jv_array(), jv_copy(name)), &cc->path) < 0)
-		rc = -1;
+	rc = add_path(set, &c, &n, &cap, jv_array_append(jv_array(), jv_copy(name)));
 
 	v = OGET(map, "fields");
 	if (jv_get_kind(v) == JV_KIND_OBJECT)
@@ -529,13 +540,8 @@ field_compile(struct vc_sigma_set *set, struct vc_sg_field *f)
 
 	v = OGET(map, "containers");
 	for (int i = 0, m = jv_get_kind(v) == JV_KIND_ARRAY ? ALEN(v) : 0; i < m && rc == 0; i++) {
-		jv keys = jv_array_append(path_keys(jv_array(), AGET(v, i)), jv_copy(name));
-
-		if ((cc = add_cand(set, &c, &n, &cap)) == NULL) {
-			jv_free(keys);
-			rc = -1;
-		} else
-			rc = path_compile(set, keys, &cc->path);
+		rc = add_path(set, &c, &n, &cap, jv_array_append(path_keys(jv_array(), AGET(v, i)),
+		    jv_copy(name)));
 	}
 	jv_free(v);
 
@@ -552,11 +558,7 @@ field_compile(struct vc_sigma_set *set, struct vc_sg_field *f)
 				if (withkey)
 					keys = jv_array_append(keys, jv_copy(ak));
 				keys = jv_array_append(keys, jv_copy(y));
-				if ((cc = add_cand(set, &c, &n, &cap)) == NULL) {
-					jv_free(keys);
-					rc = -1;
-				} else
-					rc = path_compile(set, keys, &cc->path);
+				rc = add_path(set, &c, &n, &cap, keys);
 			}
 		}
 		jv_free(ac);
