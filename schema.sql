@@ -308,3 +308,9 @@ CREATE TABLE threat_scores (
 );
 CREATE INDEX threat_scores_tenant ON threat_scores(tenant_id, created_at);
 CREATE INDEX threat_scores_subject ON threat_scores(tenant_id, subject_type, subject_id, created_at);
+
+-- migration: 4
+-- Who is importing an artifact: "BOOT_ID:PID" of the process writing its
+-- rows, so that an import whose process died (kill -9, a crash) shows as
+-- interrupted rather than importing forever.
+ALTER TABLE artifacts ADD COLUMN importer TEXT;

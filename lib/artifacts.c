@@ -6,6 +6,9 @@
  * transactions, memory stays flat whatever the input's size.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +31,54 @@
 
 #define ART_COLS "a.id, a.name, a.host_id, h.hostname AS host, h.client_id, a.case_id," \
 	" a.flow_id, a.hunt_id, a.source, a.state, a.row_count, a.bad_rows, a.created_by," \
-	" a.created_at, a.updated_at"
+	" a.created_at, a.updated_at, a.importer"
 #define ART_FROM " FROM artifacts a LEFT JOIN hosts h ON h.tenant_id = a.tenant_id" \
 	" AND h.id = a.host_id"
+
+/* "BOOT_ID:PID" of this process: who is importing (schema migration 4). */
+static void
+importer_id(char *buf, size_t n)
+{
+	char boot[64] = "?";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	if (f != NULL) {
+		if (fgets(boot, sizeof boot, f) != NULL)
+			boot[strcspn(boot, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(buf, n, "%s:%ld", boot, (long)getpid());
+}
+
+/*
+ * An import whose process is gone shows as "interrupted": its importer ran
+ * on this machine since its last boot and no longer exists.  (Its rows so
+ * far are kept; delete the artifact, or import again.)  The importer
+ * member is internal and leaves the record here.
+ */
+static jv
+live_state(jv a)
+{
+	jv st = jv_object_get(jv_copy(a), jv_string("state"));
+	jv who = jv_object_get(jv_copy(a), jv_string("importer"));
+
+	if (jv_get_kind(st) == JV_KIND_STRING && strcmp(jv_string_value(st), "importing") == 0 &&
+	    jv_get_kind(who) == JV_KIND_STRING) {
+		char me[128], *colon;
+		const char *w = jv_string_value(who);
+		importer_id(me, sizeof me);
+		colon = strrchr(me, ':');
+		if (colon != NULL && strncmp(w, me, (size_t)(colon - me + 1)) == 0) {
+			char *end;
+			long pid = strtol(w + (colon - me + 1), &end, 10);
+			if (*end == '\0' && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+				a = jv_object_set(a, jv_string("state"), jv_string("interrupted"));
+		}
+	}
+	jv_free(st);
+	jv_free(who);
+	return jv_object_delete(a, jv_string("importer"));
+}
 
 static int
 check_artifact_name(vc_ctx *ctx, const char *s)
@@ -231,13 +279,30 @@ finish(vc_ctx *ctx, struct importer *im, const char *state, long bad)
 	    (int64_t)im->rows, (int64_t)bad, vc_now(ctx), ctx->who.tenant_id, im->id);
 }
 
+/*
+ * The writer keeps a batch of checked rows in memory and writes it in one
+ * short transaction when it is full (ROW_BATCH rows or BATCH_BYTES), when
+ * the caller flushes (between the messages of a network stream) and at
+ * the end: no transaction is ever open while rows are awaited from a
+ * client or from Velociraptor, so a slow sender holds nobody's lock.
+ */
+#define BATCH_BYTES (8 * 1024 * 1024)
+
+struct pending {                /* a row of the batch: offsets into text */
+	size_t off, len;
+	struct { size_t off, len; char kind; } f[2];  /* ClientId, Fqdn */
+};
+
 struct vc_artifact_writer {
 	struct importer im;
 	char name[260];
 	char host_id[VC_ID_LEN + 1];
-	long in_batch;
 	long bad;
-	int in_tx;              /* a batch transaction is open */
+	int began;              /* the first batch is stored (and audited) */
+	char *text;             /* the batch's rows, back to back */
+	size_t tlen, tcap;
+	struct pending *rows;
+	long n, cap;
 };
 
 const char *
@@ -250,7 +315,7 @@ int
 vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_artifact_writer **wp)
 {
 	struct vc_artifact_writer *w;
-	char case_id[VC_ID_LEN + 1];
+	char case_id[VC_ID_LEN + 1], who[128];
 	int rc;
 
 	*wp = NULL;
@@ -275,12 +340,13 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 		free(w);
 		return rc;
 	}
+	importer_id(who, sizeof who);
 	rc = vc_sql_exec(ctx, "INSERT INTO artifacts (id, tenant_id, name, host_id, case_id, flow_id,"
-	    " hunt_id, source, created_by, created_at, updated_at)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)",
-	    NULL, "sssssssssi", w->im.id, ctx->who.tenant_id, spec->name, w->im.host_id,
+	    " hunt_id, source, created_by, created_at, updated_at, importer)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11)",
+	    NULL, "sssssssssis", w->im.id, ctx->who.tenant_id, spec->name, w->im.host_id,
 	    spec->case_key ? case_id : NULL, spec->flow, spec->hunt,
-	    spec->source ? spec->source : "import", ctx->who.username, vc_now(ctx));
+	    spec->source ? spec->source : "import", ctx->who.username, vc_now(ctx), who);
 	if (rc == 0 && spec->case_key != NULL)
 		rc = vc_case_link_add(ctx, case_id, "artifact", w->im.id);
 	if (rc != 0 || (rc = vc_tx_commit(ctx)) != 0) {
@@ -299,21 +365,50 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 	return 0;
 }
 
+/* Write the batch in hand in one transaction; the first also audits that
+ * the import began, so a killed import leaves a trace in the log. */
+static int
+batch_write(struct vc_artifact_writer *w)
+{
+	vc_ctx *ctx = w->im.ctx;
+	long before = w->im.rows;
+	int rc;
+
+	if (w->n == 0)
+		return 0;
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
+	for (long i = 0; i < w->n && rc == 0; i++) {
+		struct pending *p = &w->rows[i];
+		struct vc_jscan_field f[2];
+		for (int k = 0; k < 2; k++) {
+			f[k].val = p->f[k].kind ? w->text + p->off + p->f[k].off : NULL;
+			f[k].len = p->f[k].len;
+			f[k].kind = p->f[k].kind;
+		}
+		rc = insert_row(&w->im, f, w->text + p->off, p->len);
+	}
+	if (rc == 0)
+		rc = finish(ctx, &w->im, "importing", w->bad);
+	if (rc == 0 && !w->began)
+		rc = vc_audit(ctx, ctx->who.tenant_id, "artifacts.import.begin", "artifact", w->im.id,
+		    "success", NULL, JV_OBJECT(jv_string("name"), jv_string(w->name),
+		    jv_string("rows"), jv_number((double)w->im.rows)));
+	if (rc == 0 && (rc = vc_tx_commit(ctx)) == 0) {
+		w->began = 1;
+		w->n = 0;
+		w->tlen = 0;
+		return 0;
+	}
+	vc_tx_rollback(ctx);
+	w->im.rows = before;
+	return rc == VC_EINVAL ? VC_EINTERNAL : rc;
+}
+
 int
 vc_artifact_flush(struct vc_artifact_writer *w)
 {
-	vc_ctx *ctx = w->im.ctx;
-	int rc;
-
-	if (!w->in_tx)
-		return 0;
-	if ((rc = finish(ctx, &w->im, "importing", w->bad)) != 0 || (rc = vc_tx_commit(ctx)) != 0) {
-		w->in_tx = 0;
-		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
-	}
-	w->in_tx = 0;
-	w->in_batch = 0;
-	return 0;
+	return batch_write(w);
 }
 
 int
@@ -321,9 +416,10 @@ vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n)
 {
 	vc_ctx *ctx = w->im.ctx;
 	struct vc_jscan_field f[2] = { { "ClientId", NULL, 0, 0 }, { "Fqdn", NULL, 0, 0 } };
+	struct pending *p;
 	const char *why = NULL;
 	size_t at = 0;
-	int kind, rc;
+	int kind;
 
 	/* Check the row without building it: this is the hot path. */
 	kind = vc_jscan(json, n, f, 2, &why, &at);
@@ -333,17 +429,36 @@ vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n)
 			return vc_fail(ctx, VC_EINVAL, "not JSON: %s at byte %zu", why, at + 1);
 		return vc_fail(ctx, VC_EINVAL, "expected a JSON object");
 	}
-	/* The write lock is taken with the first row of a batch, not before:
-	 * a stream that waits on the network must not hold it. */
-	if (!w->in_tx) {
-		if ((rc = vc_tx_begin(ctx)) != 0)
-			return rc == VC_EINVAL ? VC_EINTERNAL : rc;
-		w->in_tx = 1;
+	if (w->n == w->cap) {
+		long nc = w->cap ? w->cap * 2 : 1024;
+		struct pending *nr = realloc(w->rows, (size_t)nc * sizeof *nr);
+		if (nr == NULL)
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		w->rows = nr;
+		w->cap = nc;
 	}
-	if ((rc = insert_row(&w->im, f, json, n)) != 0)
-		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
-	if (++w->in_batch >= ROW_BATCH)
-		return vc_artifact_flush(w);
+	if (w->tlen + n > w->tcap) {
+		size_t nc = w->tcap ? w->tcap : 65536;
+		char *nt;
+		while (nc < w->tlen + n)
+			nc *= 2;
+		if ((nt = realloc(w->text, nc)) == NULL)
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		w->text = nt;
+		w->tcap = nc;
+	}
+	p = &w->rows[w->n++];
+	p->off = w->tlen;
+	p->len = n;
+	for (int k = 0; k < 2; k++) {
+		p->f[k].kind = f[k].val ? f[k].kind : 0;
+		p->f[k].off = f[k].val ? (size_t)(f[k].val - json) : 0;
+		p->f[k].len = f[k].val ? f[k].len : 0;
+	}
+	memcpy(w->text + w->tlen, json, n);
+	w->tlen += n;
+	if (w->n >= ROW_BATCH || w->tlen >= BATCH_BYTES)
+		return batch_write(w);
 	return 0;
 }
 
@@ -352,19 +467,20 @@ vc_artifact_close(struct vc_artifact_writer *w, int how, const char *reason, jv 
 {
 	vc_ctx *ctx = w->im.ctx;
 	char msg[sizeof ctx->errmsg];
-	int rc = 0, err = ctx->err;
+	int rc = 0, wrc = 0, err = ctx->err;
 
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-	if (how == VC_ARTIFACT_FAILED && w->in_tx) {
-		/* The batch in hand goes; what was committed stays, marked failed. */
-		vc_tx_rollback(ctx);
-		w->in_tx = 0;
-		w->im.rows -= w->in_batch;
+	/* FAILED drops the batch in hand; PARTIAL keeps it: rows that arrived
+	 * are evidence.  What was stored stays either way, marked failed. */
+	if (how == VC_ARTIFACT_FAILED)
+		w->n = w->tlen = 0;
+	else if ((wrc = batch_write(w)) != 0) {
+		how = VC_ARTIFACT_FAILED;
+		err = wrc;
+		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
 	}
-	if (!w->in_tx && vc_tx_begin(ctx) != 0)
+	if (vc_tx_begin(ctx) != 0)
 		goto done;
-	w->in_tx = 1;
-	/* VC_ARTIFACT_PARTIAL keeps the batch in hand: rows that arrived are evidence. */
 	if ((rc = finish(ctx, &w->im, how == VC_ARTIFACT_COMPLETE ? "complete" : "failed",
 	    w->bad)) != 0 ||
 	    (rc = vc_audit(ctx, ctx->who.tenant_id, "artifacts.import", "artifact", w->im.id,
@@ -384,10 +500,12 @@ done:
 		    jv_string("hosts_created"), jv_number((double)w->im.hosts_created));
 	sqlite3_finalize(w->im.ins);
 	cache_free(&w->im);
+	free(w->rows);
+	free(w->text);
 	free(w);
 	if (how != VC_ARTIFACT_COMPLETE && err != 0)
 		vc_fail(ctx, err, "%s", msg);   /* the caller's error, not ours */
-	return rc;
+	return wrc ? wrc : rc;
 }
 
 /* One row of an import (vc_jsonl_each): a bad row is VC_EINVAL from write. */
@@ -501,7 +619,17 @@ vc_op_artifacts_list(vc_ctx *ctx, jv args, jv *out)
 	if ((hk && (rc = vc_host_resolve(ctx, hk, host)) != 0) ||
 	    (ck && (rc = vc_case_resolve(ctx, ck, cas)) != 0))
 		return rc;
-	return vc_page_list(ctx, &l, args, out);
+	if ((rc = vc_page_list(ctx, &l, args, out)) != 0)
+		return rc;
+	{
+		jv items = jv_object_get(jv_copy(*out), jv_string("items")), live = jv_array();
+		if (jv_get_kind(items) == JV_KIND_ARRAY)
+			jv_array_foreach(items, i, a)
+				live = jv_array_append(live, live_state(a));
+		jv_free(items);
+		*out = jv_object_set(*out, jv_string("items"), live);
+	}
+	return 0;
 }
 
 static int
@@ -521,6 +649,7 @@ vc_op_artifacts_show(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
 	    (rc = art_json(ctx, id, out)) != 0)
 		return rc;
+	*out = live_state(*out);
 	/* How many hosts the rows came from (hunts span many). */
 	q = vc_sql(ctx, "SELECT COUNT(DISTINCT host_id) FROM artifact_rows WHERE tenant_id = ?1"
 	    " AND artifact_id = ?2", "ss", ctx->who.tenant_id, id);

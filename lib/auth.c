@@ -384,6 +384,27 @@ vc_op_user_show(vc_ctx *ctx, jv args, jv *out)
 	return user_json(ctx, u.tenant_id, u.id, out);
 }
 
+/*
+ * Setting another user's password takes over their account: an admin's
+ * act at a keyboard, never a token's (a leaked CI token must not become a
+ * login), never one's own (that needs the current password: passwd), and
+ * an admin's password only by a superadmin.  It ends the user's sessions
+ * and is audited.
+ */
+static int
+may_set_password(vc_ctx *ctx, const struct user *u)
+{
+	if (ctx->who.actor != VC_ACTOR_USER)
+		return vc_fail(ctx, VC_EPERM, "an API token cannot set a password; "
+		    "log in as an admin to reset one");
+	if (strcmp(u->id, ctx->who.user_id) == 0)
+		return vc_fail(ctx, VC_EPERM, "change your own password with passwd, "
+		    "which asks for the current one");
+	if (strcmp(u->role, "admin") == 0 && ctx->who.role != VC_ROLE_SUPERADMIN)
+		return vc_fail(ctx, VC_EPERM, "only a superadmin may set an admin's password");
+	return 0;
+}
+
 /* Rules every change of another account obeys. */
 static int
 may_change(vc_ctx *ctx, const struct user *u)
@@ -425,21 +446,8 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		vc_audit_detail(ctx, "email", jv_true());
 	}
 	if (hash != NULL) {
-		/*
-		 * Setting another user's password takes over their account: an
-		 * admin's act at a keyboard, never a token's (a leaked CI token
-		 * must not become a login), never one's own (that needs the
-		 * current password: passwd), and an admin's password only by a
-		 * superadmin.  It ends the user's sessions and is audited.
-		 */
-		if (ctx->who.actor != VC_ACTOR_USER)
-			return vc_fail(ctx, VC_EPERM, "an API token cannot set a password; "
-			    "log in as an admin to reset one");
-		if (strcmp(u.id, ctx->who.user_id) == 0)
-			return vc_fail(ctx, VC_EPERM, "change your own password with passwd, "
-			    "which asks for the current one");
-		if (strcmp(u.role, "admin") == 0 && ctx->who.role != VC_ROLE_SUPERADMIN)
-			return vc_fail(ctx, VC_EPERM, "only a superadmin may set an admin's password");
+		if ((rc = may_set_password(ctx, &u)) != 0)
+			return rc;
 		if ((rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, now, u.tenant_id, u.id)) != 0)
 			return rc;
@@ -957,6 +965,24 @@ swap_for_hash(vc_ctx *ctx, jv *args, const char *field)
 	*args = jv_object_delete(*args, jv_string(field));
 	sodium_memzero(hash, sizeof hash);
 	return 0;
+}
+
+/* user update: the user found (404, audited, for another tenant's) and
+ * the rules checked before the costly hash; the handler checks again. */
+int
+vc_prep_user_update(vc_ctx *ctx, jv *args)
+{
+	struct user u;
+	int rc;
+
+	if (!vc_arg_has(*args, "password"))
+		return 0;
+	if ((rc = find_user(ctx, vc_arg_str(*args, "id"), &u)) != 0)
+		return rc;
+	set_target(ctx, "user", u.id, u.tenant_id);
+	if ((rc = may_change(ctx, &u)) != 0 || (rc = may_set_password(ctx, &u)) != 0)
+		return rc;
+	return swap_for_hash(ctx, args, "password");
 }
 
 int

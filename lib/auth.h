@@ -41,5 +41,6 @@ int vc_authenticate(vc_ctx *ctx, const char *credential);
  * throttles, checks the current password and hashes the new one.
  */
 int vc_prep_password(vc_ctx *ctx, jv *args);
+int vc_prep_user_update(vc_ctx *ctx, jv *args);
 int vc_prep_passwd(vc_ctx *ctx, jv *args);
 #endif

@@ -306,46 +306,77 @@ vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int
 	return rc;
 }
 
-/* A host import between two records: what its batches did so far. */
+/*
+ * A host import reads a batch of records into memory, then writes it in
+ * one short transaction: no transaction is ever open while the input is
+ * awaited (an HTTP body can trickle in for minutes, and the store's write
+ * lock is the whole installation's).
+ */
 struct host_import {
 	const char *mode;
 	long created, updated;                  /* committed */
-	long in_batch, batch_created, batch_updated;
+	struct host_in *batch;                  /* read, not yet written */
+	int n;
 };
 
-/* One record of a host import (vc_jsonl_each); commits every batch. */
+static void
+batch_drop(struct host_import *im)
+{
+	for (int i = 0; i < im->n; i++)
+		jv_free(im->batch[i].labels);
+	im->n = 0;
+}
+
+/* Write the batch in hand: one transaction, with its audit record. */
+static int
+batch_write(vc_ctx *ctx, struct host_import *im)
+{
+	long created = 0, updated = 0;
+	int rc;
+
+	if (im->n == 0)
+		return 0;
+	if ((rc = vc_tx_begin(ctx)) != 0) {
+		batch_drop(im);
+		return rc;
+	}
+	for (int i = 0; i < im->n && rc == 0; i++) {
+		int c = 0;
+		if ((rc = upsert(ctx, &im->batch[i], &c)) == 0)
+			c ? created++ : updated++;
+	}
+	batch_drop(im);
+	if (rc == 0)
+		rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL, "success", NULL,
+		    JV_OBJECT(jv_string("created"), jv_number(created), jv_string("updated"),
+		    jv_number(updated), jv_string("bad_lines"), jv_number(ctx->bad_count)));
+	if (rc == 0 && (rc = vc_tx_commit(ctx)) == 0) {
+		im->created += created;
+		im->updated += updated;
+		return 0;
+	}
+	vc_tx_rollback(ctx);
+	return rc;
+}
+
+/* One record of a host import (vc_jsonl_each): checked now, kept for its batch. */
 static int
 import_one(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 {
 	struct host_import *im = arg;
-	struct host_in h;
+	struct host_in *h = &im->batch[im->n];
 	const char *why;
-	int c = 0, rc;
 
 	(void)r;
-	why = host_from(ctx, rec, im->mode, &h);
+	why = host_from(ctx, rec, im->mode, h);
 	jv_free(rec);
 	if (why != NULL) {
-		jv_free(h.labels);
+		jv_free(h->labels);
 		vc_fail(ctx, VC_EINVAL, "%s", why);
 		return VC_JSONL_BAD;
 	}
-	rc = upsert(ctx, &h, &c);
-	jv_free(h.labels);
-	if (rc != 0)
-		return rc;
-	c ? im->batch_created++ : im->batch_updated++;
-	if (++im->in_batch >= IMPORT_BATCH) {
-		jv d = JV_OBJECT(jv_string("created"), jv_number(im->batch_created),
-		    jv_string("updated"), jv_number(im->batch_updated));
-		if ((rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL,
-		    "success", NULL, d)) != 0 || (rc = vc_tx_commit(ctx)) != 0 ||
-		    (rc = vc_tx_begin(ctx)) != 0)
-			return rc;
-		im->created += im->batch_created;
-		im->updated += im->batch_updated;
-		im->in_batch = im->batch_created = im->batch_updated = 0;
-	}
+	if (++im->n == IMPORT_BATCH)
+		return batch_write(ctx, im);
 	return 0;
 }
 
@@ -363,28 +394,21 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 	vc_audit_target(ctx, "host", NULL);
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
-	if ((rc = vc_tx_begin(ctx)) != 0)
-		return rc;
+	if ((im.batch = calloc(IMPORT_BATCH, sizeof *im.batch)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	rc = vc_jsonl_each(ctx, ctx->in, &lp);
 	if (rc == 0 && lp.strict && lp.bad > 0) {
 		/* --strict: nothing of the batch with the bad line is kept. */
-		vc_tx_rollback(ctx);
+		batch_drop(&im);
+		free(im.batch);
 		return vc_fail(ctx, VC_EINVAL, "stopped at the first bad line (--strict); this batch was not stored");
 	}
-	if (rc == 0 && im.in_batch > 0) {
-		jv d = JV_OBJECT(jv_string("created"), jv_number(im.batch_created),
-		    jv_string("updated"), jv_number(im.batch_updated),
-		    jv_string("bad_lines"), jv_number(ctx->bad_count));
-		rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL, "success", NULL, d);
-	}
 	if (rc == 0)
-		rc = vc_tx_commit(ctx);
-	else
-		vc_tx_rollback(ctx);
+		rc = batch_write(ctx, &im);
+	batch_drop(&im);
+	free(im.batch);
 	if (rc != 0)
 		return rc;
-	im.created += im.batch_created;
-	im.updated += im.batch_updated;
 	ctx->audited = 1;
 	*out = JV_OBJECT(jv_string("created"), jv_number(im.created), jv_string("updated"),
 	    jv_number(im.updated), jv_string("bad_lines"), jv_number(ctx->bad_count));

@@ -130,10 +130,11 @@ vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out)
 		char addr[64], why[160];
 		if (vc_ip_key(cfg.host, k, NULL, 0) == 0 &&
 		    vc_net_dest(cfg.host, cfg.port, addr, why, sizeof why) == -2) {
-			vc_vr_config_release(&cfg);
-			return vc_fail(ctx, VC_EPERM, "Velociraptor at %s:%d is not a destination this "
+			vc_fail(ctx, VC_EPERM, "Velociraptor at %s:%d is not a destination this "
 			    "installation allows: %s (see vc-serve --allow-velociraptor, "
 			    "$VC_ALLOW_VELOCIRAPTOR)", cfg.host, cfg.port, why);
+			vc_vr_config_release(&cfg);
+			return VC_EPERM;
 		}
 	}
 	snprintf(ad, sizeof ad, KEY_AD_FMT, ctx->who.tenant_id);
