@@ -197,8 +197,9 @@ vc_serve_check_origin(vc_ctx *ctx, const char *o)
 
 /*
  * Percent-decode the path in place and refuse what could be read two ways:
- * an encoded '/', NUL or control bytes, invalid UTF-8, empty or dot
- * segments.  Routing sees exactly one spelling of every path.
+ * an encoded '/', a '\' (some servers and proxies take it for '/'),
+ * NUL or control bytes, invalid UTF-8, empty or dot segments.  Routing
+ * sees exactly one spelling of every path.
  */
 static int
 path_decode(char *p, char *why, size_t whylen)
@@ -222,6 +223,11 @@ path_decode(char *p, char *why, size_t whylen)
 				return -1;
 			}
 			r += 3;
+		} else if (c == '\\') {
+			/* Not a URI character (RFC 3986 3.3); refused encoded,
+			 * so refused as it is. */
+			vc_serve_why(why, whylen, "'\\' in path");
+			return -1;
 		} else
 			r++;
 		*w++ = (char)c;

@@ -215,6 +215,9 @@ refusals(void)
 	refuse("GET /a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded '/'", "%2F");
 	refuse("GET /a%2fb HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded '/'", "%2f");
 	refuse("GET /a%5Cb HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded '/'", "%5C");
+	/* Found by tests/fuzz/f_http_head.c: '%5C' was refused, a raw '\' not. */
+	refuse("GET /api/hos\\ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, "'\\' in path",
+	    "a raw backslash");
 	refuse("GET /a%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "control character", "%00");
 	refuse("GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad percent-encoding", "%zz");
 	refuse("GET /a%4 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad percent-encoding",
