@@ -346,7 +346,8 @@ vc_time_parse(vc_ctx *ctx, const char *s, int64_t *out)
 		if (*p == '.')      /* fractional seconds are dropped */
 			for (p++; isdigit((unsigned char)*p); p++)
 				;
-		if (*p == 'Z' || *p == 'z' || *p == '\0') {
+		/* Z ends the text: nothing may follow it. */
+		if (((*p == 'Z' || *p == 'z') && p[1] == '\0') || *p == '\0') {
 			*out = (int64_t)timegm(&tm);
 			return 0;
 		}

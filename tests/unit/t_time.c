@@ -3,7 +3,8 @@
  * t_time.c - times and durations as arguments (lib/core/ctx.c), with a
  * fixed clock: RFC 3339 with Z or an offset, dates, "now", -DURATION,
  * and what is refused.  Offsets that are not digits or not within a day
- * ("+5a:00", "+99:99") were found by tests/fuzz/f_time.c.
+ * ("+5a:00", "+99:99") and text after the Z were found by
+ * tests/fuzz/f_time.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,9 @@ main(void)
 		"2026-01-31T12:00:00+99:99", "2026-01-31T12:00:00+24:00", "2026-01-31T12:00:00+05:60",
 		"2026-01-31T12:00:00+0530", "2026-01-31T12:00:00+05:30x", "2026-01-31T12:00:00 Z",
 		"-", "-2y", "-2hh",
+		/* Found by tests/fuzz/f_time.c: text after the Z was ignored. */
+		"2026-01-31T12:00:00Zjunk", "6-01-31t00:00:00z2026-01-31T12:00:00+00:99",
+		"2026-01-31T12:00:00.5ZZ",
 	};
 	static const struct {
 		const char *s;
