@@ -296,7 +296,8 @@ handle(struct vc_vr_stream *s, const unsigned char *msg, size_t n)
 			if (s->res->error_logs++ == 0)
 				snprintf(s->res->first_error, sizeof s->res->first_error, "%s", r->log);
 		}
-		if (s->q->log != NULL)
+		/* A log of line ends only is no line: nothing to show. */
+		if (s->q->log != NULL && l > 0)
 			s->q->log(s->q->arg, r->log);
 	}
 	proto__vqlresponse__free_unpacked(r, NULL);

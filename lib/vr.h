@@ -50,7 +50,7 @@ struct vc_vr_query {
 	int (*row)(void *arg, const char *json, size_t n);
 	/* After each batch of rows (a gRPC message); may be NULL. */
 	void (*batch_end)(void *arg);
-	/* One log line of the query (without its newline). */
+	/* One log line of the query (without its line end; never empty). */
 	void (*log)(void *arg, const char *line);
 	void *arg;
 };
