@@ -128,9 +128,11 @@ ASAN_BINS  = $(CMDS:%=build/asan/bin/%)
 TSAN_BINS  = $(CMDS:%=build/tsan/bin/%)
 
 # Fuzz targets: tests/fuzz/f_NAME.c, each with its seed corpus in
-# tests/fuzz/corpus/NAME/.
+# tests/fuzz/corpus/NAME/.  `make test` builds them and runs each corpus
+# once (tests/cli/07-fuzz-corpus.t); `make fuzz` fuzzes for a while.
 FUZZERS = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/f_%: tests/fuzz/f_%.c build/fuzz/libfront.a build/fuzz/libvc.a $(HDRS)
+FUZZ_SECONDS ?= 60
+build/fuzz/f_%: tests/fuzz/f_%.c tests/fuzz/fuzz.h build/fuzz/libfront.a build/fuzz/libvc.a $(HDRS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(FUZZ_CC) $(WARN) $(INC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
 		build/fuzz/libfront.a build/fuzz/libvc.a $(LIBS)
@@ -153,8 +155,12 @@ check: deps
 	$(MAKE) all
 	$(MAKE) test
 
-test: $(BINS) $(UNITS) $(ASAN_UNITS)
+test: $(BINS) $(UNITS) $(ASAN_UNITS) $(FUZZERS)
 	@scripts/run-tests
+
+# Each fuzz target for FUZZ_SECONDS on a copy of its corpus (scripts/fuzz).
+fuzz: $(FUZZERS)
+	scripts/fuzz $(FUZZ_SECONDS)
 
 lint:
 	scripts/lint
@@ -176,4 +182,4 @@ install: all
 clean:
 	rm -rf build bin demo
 
-.PHONY: all deps deps-check demo check test lint install clean completions
+.PHONY: all deps deps-check demo check test fuzz lint install clean completions

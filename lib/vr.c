@@ -222,29 +222,40 @@ vc_vr_cert_info(vc_ctx *ctx, const char *pem, int64_t *not_after, char fp[65], c
 	return 0;
 }
 
-/* ---- one call ------------------------------------------------------------ */
+/* ---- the response stream (pure: vr.h) --------------------------------- */
 
-struct call {
-	CURL *h;
-	vc_ctx *ctx;
-	const struct vc_vr_query *q;
-	struct vc_vr_result *res;
-	unsigned char *buf;
-	size_t len, cap;
-	long http_status;
-	int have_status;
-	int proto_error;
-	char proto_msg[160];
-};
+void
+vc_vr_stream_init(struct vc_vr_stream *s, const struct vc_vr_query *q, struct vc_vr_result *res)
+{
+	memset(s, 0, sizeof *s);
+	s->q = q;
+	s->res = res;
+}
+
+void
+vc_vr_stream_release(struct vc_vr_stream *s)
+{
+	free(s->buf);
+	s->buf = NULL;
+	s->len = s->cap = 0;
+}
+
+static int
+stream_fail(struct vc_vr_stream *s, const char *msg)
+{
+	s->error = 1;
+	snprintf(s->msg, sizeof s->msg, "%s", msg);
+	return -1;
+}
 
 static int
 row_cb(void *arg, const char *json, size_t n)
 {
-	struct call *c = arg;
+	struct vc_vr_stream *s = arg;
 
-	c->res->rows++;
-	if (c->q->row != NULL && c->q->row(c->q->arg, json, n) != 0) {
-		c->res->stopped = 1;
+	s->res->rows++;
+	if (s->q->row != NULL && s->q->row(s->q->arg, json, n) != 0) {
+		s->res->stopped = 1;
 		return 1;
 	}
 	return 0;
@@ -259,91 +270,106 @@ is_error_log(const char *s)
 
 /* One complete VQLResponse. 0 to go on, -1 to stop. */
 static int
-handle(struct call *c, const unsigned char *msg, size_t n)
+handle(struct vc_vr_stream *s, const unsigned char *msg, size_t n)
 {
 	Proto__VQLResponse *r = proto__vqlresponse__unpack(NULL, n, msg);
 	int rc = 0;
 
-	if (r == NULL) {
-		c->proto_error = 1;
-		snprintf(c->proto_msg, sizeof c->proto_msg, "a VQLResponse did not decode");
-		return -1;
-	}
+	if (r == NULL)
+		return stream_fail(s, "a VQLResponse did not decode");
 	if (r->response != NULL && r->response[0] != '\0') {
 		const char *err = NULL;
-		c->res->batches++;
-		if (vc_jscan_array(r->response, strlen(r->response), row_cb, c, &err, NULL) != 'a') {
-			if (!c->res->stopped) {
-				c->proto_error = 1;
-				snprintf(c->proto_msg, sizeof c->proto_msg,
+		s->res->batches++;
+		if (vc_jscan_array(r->response, strlen(r->response), row_cb, s, &err, NULL) != 'a') {
+			if (!s->res->stopped) {
+				s->error = 1;
+				snprintf(s->msg, sizeof s->msg,
 				    "a row batch is not a JSON array (%s)", err ? err : "?");
 			}
 			rc = -1;
-		} else if (c->q->batch_end != NULL)
-			c->q->batch_end(c->q->arg);
+		} else if (s->q->batch_end != NULL)
+			s->q->batch_end(s->q->arg);
 	} else if (r->log != NULL && r->log[0] != '\0') {
 		size_t l = strlen(r->log);
 		while (l > 0 && (r->log[l - 1] == '\n' || r->log[l - 1] == '\r'))
 			r->log[--l] = '\0';
 		if (is_error_log(r->log)) {
-			if (c->res->error_logs++ == 0)
-				snprintf(c->res->first_error, sizeof c->res->first_error, "%s", r->log);
+			if (s->res->error_logs++ == 0)
+				snprintf(s->res->first_error, sizeof s->res->first_error, "%s", r->log);
 		}
-		if (c->q->log != NULL)
-			c->q->log(c->q->arg, r->log);
+		/* A log of line ends only is no line: nothing to show. */
+		if (s->q->log != NULL && l > 0)
+			s->q->log(s->q->arg, r->log);
 	}
 	proto__vqlresponse__free_unpacked(r, NULL);
 	return rc;
 }
 
+int
+vc_vr_stream_feed(struct vc_vr_stream *s, const void *p, size_t n)
+{
+	if (s->error || s->res->stopped)
+		return -1;
+	if (n > s->cap - s->len) {
+		size_t ncap = s->cap ? s->cap : 65536;
+		unsigned char *b;
+		while (ncap < s->len + n)
+			ncap *= 2;
+		if (ncap > VC_VR_MAX_MESSAGE + 5 + n) {
+			snprintf(s->msg, sizeof s->msg,
+			    "a message larger than %u MiB: lower max_row", VC_VR_MAX_MESSAGE >> 20);
+			s->error = 1;
+			return -1;
+		}
+		if ((b = realloc(s->buf, ncap)) == NULL)
+			return -1;
+		s->buf = b;
+		s->cap = ncap;
+	}
+	if (n > 0)
+		memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	/* Messages and DATA frames are unrelated: take every whole message. */
+	while (s->len >= 5) {
+		uint32_t ml = (uint32_t)s->buf[1] << 24 | (uint32_t)s->buf[2] << 16 |
+		    (uint32_t)s->buf[3] << 8 | s->buf[4];
+		if (s->buf[0] != 0)
+			return stream_fail(s, "a compressed message (we asked for none)");
+		if (ml > VC_VR_MAX_MESSAGE) {
+			snprintf(s->msg, sizeof s->msg,
+			    "a message of %u bytes, over the %u MiB limit: lower max_row", ml,
+			    VC_VR_MAX_MESSAGE >> 20);
+			s->error = 1;
+			return -1;
+		}
+		if (s->len < 5 + (size_t)ml)
+			break;
+		if (handle(s, s->buf + 5, ml) != 0)
+			return -1;
+		memmove(s->buf, s->buf + 5 + ml, s->len - 5 - ml);
+		s->len -= 5 + ml;
+	}
+	return 0;
+}
+
+/* ---- one call ------------------------------------------------------------ */
+
+struct call {
+	CURL *h;
+	vc_ctx *ctx;
+	const struct vc_vr_query *q;
+	struct vc_vr_result *res;
+	struct vc_vr_stream st;
+	long http_status;
+	int have_status;
+};
+
 static size_t
 on_data(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct call *c = arg;
-	size_t n = size * nmemb;
 
-	if (c->len + n > c->cap) {
-		size_t ncap = c->cap ? c->cap : 65536;
-		unsigned char *b;
-		while (ncap < c->len + n)
-			ncap *= 2;
-		if (ncap > VC_VR_MAX_MESSAGE + 5 + n) {
-			c->proto_error = 1;
-			snprintf(c->proto_msg, sizeof c->proto_msg,
-			    "a message larger than %u MiB: lower max_row", VC_VR_MAX_MESSAGE >> 20);
-			return 0;
-		}
-		if ((b = realloc(c->buf, ncap)) == NULL)
-			return 0;
-		c->buf = b;
-		c->cap = ncap;
-	}
-	memcpy(c->buf + c->len, p, n);
-	c->len += n;
-	/* Messages and DATA frames are unrelated: take every whole message. */
-	while (c->len >= 5) {
-		uint32_t ml = (uint32_t)c->buf[1] << 24 | (uint32_t)c->buf[2] << 16 |
-		    (uint32_t)c->buf[3] << 8 | c->buf[4];
-		if (c->buf[0] != 0) {
-			c->proto_error = 1;
-			snprintf(c->proto_msg, sizeof c->proto_msg, "a compressed message (we asked for none)");
-			return 0;
-		}
-		if (ml > VC_VR_MAX_MESSAGE) {
-			c->proto_error = 1;
-			snprintf(c->proto_msg, sizeof c->proto_msg,
-			    "a message of %u bytes, over the %u MiB limit: lower max_row", ml,
-			    VC_VR_MAX_MESSAGE >> 20);
-			return 0;
-		}
-		if (c->len < 5 + (size_t)ml)
-			break;
-		if (handle(c, c->buf + 5, ml) != 0)
-			return 0;
-		memmove(c->buf, c->buf + 5 + ml, c->len - 5 - ml);
-		c->len -= 5 + ml;
-	}
-	return n;
+	return vc_vr_stream_feed(&c->st, p, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
 static int
@@ -515,6 +541,7 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 	c.ctx = ctx;
 	c.q = q;
 	c.res = res;
+	vc_vr_stream_init(&c.st, q, res);
 	snprintf(url, sizeof url, "https://%s:%d/proto.API/Query", cfg->pinned, cfg->port);
 	/* Dial the address that was checked, so a second lookup cannot differ. */
 	switch (vc_net_dest(cfg->host, cfg->port, addr, why, sizeof why)) {
@@ -583,10 +610,10 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 
 	if (res->stopped) {
 		rc = 0;         /* the caller had enough */
-	} else if (c.proto_error) {
+	} else if (c.st.error) {
 		res->tls_stage = 1;
 		rc = vc_fail(ctx, VC_EUNAVAIL, "Velociraptor at %s:%d: protocol error: %s", cfg->host,
-		    cfg->port, c.proto_msg);
+		    cfg->port, c.st.msg);
 	} else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
 		rc = vc_fail(ctx, VC_EUNAVAIL, "cannot reach Velociraptor at %s:%d: %s", cfg->host,
 		    cfg->port, eb[0] ? eb : curl_easy_strerror(cc));
@@ -628,7 +655,7 @@ once(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_query *q,
 		rc = vc_fail(ctx, strstr(res->first_error, "Timeout Error") != NULL ? VC_ETEMP : VC_EINVAL,
 		    "Velociraptor: %s", res->first_error);
 	}
-	free(c.buf);
+	vc_vr_stream_release(&c.st);
 	curl_slist_free_all(hdr);
 	curl_slist_free_all(connect_to);
 	curl_easy_cleanup(h);

@@ -50,7 +50,7 @@ struct vc_vr_query {
 	int (*row)(void *arg, const char *json, size_t n);
 	/* After each batch of rows (a gRPC message); may be NULL. */
 	void (*batch_end)(void *arg);
-	/* One log line of the query (without its newline). */
+	/* One log line of the query (without its line end; never empty). */
 	void (*log)(void *arg, const char *line);
 	void *arg;
 };
@@ -68,6 +68,30 @@ struct vc_vr_result {
 	int stopped;            /* the row callback asked to stop */
 	int tls_stage;          /* a failure came after the TCP connection */
 };
+
+/*
+ * The response body of one Query call, taken apart as it arrives: gRPC
+ * messages (a compression flag byte, a 4-byte big-endian length, the
+ * bytes) cut anywhere by HTTP/2 DATA frames, each a VQLResponse whose
+ * row batch (a JSON array) goes to q->row one row at a time, and whose
+ * log line goes to q->log; res counts rows, batches and error logs.
+ * No I/O: vc_vr_query feeds it what libcurl receives, the fuzz target
+ * feeds it anything.
+ */
+struct vc_vr_stream {
+	const struct vc_vr_query *q;
+	struct vc_vr_result *res;
+	unsigned char *buf;     /* received, not yet a whole message */
+	size_t len, cap;
+	int error;              /* a protocol error: msg says which */
+	char msg[160];
+};
+void vc_vr_stream_init(struct vc_vr_stream *s, const struct vc_vr_query *q,
+    struct vc_vr_result *res);
+/* n more bytes: 0 to go on; -1 to stop: a protocol error (s->error),
+ * the row callback had enough (res->stopped), or memory ran out. */
+int vc_vr_stream_feed(struct vc_vr_stream *s, const void *p, size_t n);
+void vc_vr_stream_release(struct vc_vr_stream *s);
 
 /*
  * Run one query and stream its rows.  Returns 0 when the call ended with

@@ -8,7 +8,8 @@ PKGS="build-essential pkg-config
 libsqlite3-dev sqlite3 libjq-dev libonig-dev jq libsodium-dev
 libwebsockets-dev libunistring-dev liboath-dev
 libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libpcre2-dev
-mandoc curl openssl python3 python3-websockets python3-grpcio python3-grpc-tools python3-protobuf"
+mandoc curl openssl python3 python3-websockets python3-grpcio python3-grpc-tools python3-protobuf
+clang libfuzzer-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

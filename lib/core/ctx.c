@@ -363,16 +363,23 @@ vc_time_parse(vc_ctx *ctx, const char *s, int64_t *out)
 		if (*p == '.')      /* fractional seconds are dropped */
 			for (p++; isdigit((unsigned char)*p); p++)
 				;
-		if (*p == 'Z' || *p == 'z' || *p == '\0') {
+		/* Z ends the text: nothing may follow it. */
+		if (((*p == 'Z' || *p == 'z') && p[1] == '\0') || *p == '\0') {
 			*out = (int64_t)timegm(&tm);
 			return 0;
 		}
-		if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		/* RFC 3339 time-numoffset: +HH:MM or -HH:MM, in digits, within a day. */
+		if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
+		    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+		    isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
 			int hh = (p[1] - '0') * 10 + (p[2] - '0');
 			int mm = (p[4] - '0') * 10 + (p[5] - '0');
 			int64_t off = (int64_t)hh * 3600 + mm * 60;
-			*out = (int64_t)timegm(&tm) - (*p == '+' ? off : -off);
-			return 0;
+
+			if (hh <= 23 && mm <= 59) {
+				*out = (int64_t)timegm(&tm) - (*p == '+' ? off : -off);
+				return 0;
+			}
 		}
 	}
 	return vc_fail(ctx, VC_EUSAGE,

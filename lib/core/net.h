@@ -9,10 +9,12 @@
 #include <stddef.h>
 
 /* The key of an address; a port ("10.0.0.5:51234", "[fe80::1]:443") is
- * dropped and *clean (may be NULL) gets the address without it.  0 or -1. */
+ * dropped and *clean (may be NULL) gets the address without it.  0 or -1
+ * (also for anything else around the address). */
 int vc_ip_key(const char *s, unsigned char key[16], char *clean, size_t cn);
 /* "10.0.0.0/8", "fd00::/8" or one address: the lowest and highest keys.
- * 0, or -1 when it is not an address or network. */
+ * 0, or -1 when it is not an address or network (a network's address
+ * has no port or brackets, its length only digits). */
 int vc_cidr_range(const char *s, unsigned char lo[16], unsigned char hi[16]);
 
 /*

@@ -24,6 +24,30 @@ hexd(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The value of four hex digits at p (checked by the caller). */
+static unsigned
+hex4(const char *p)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* Is there a \uXXXX escape of a low surrogate (U+DC00..U+DFFF) at p? */
+static int
+low_surrogate(const char *p, const char *end)
+{
+	if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || !hexd(p[2]) || !hexd(p[3]) ||
+	    !hexd(p[4]) || !hexd(p[5]))
+		return 0;
+	return hex4(p + 2) >= 0xdc00 && hex4(p + 2) <= 0xdfff;
+}
+
 /* At '"': scan the string; returns 0 ok.  *esc says whether it had escapes. */
 static int
 str(struct sc *s, int *esc)
@@ -55,6 +79,17 @@ str(struct sc *s, int *esc)
 					s->p = p;
 					s->err = "bad \\u escape";
 					return -1;
+				}
+				/* A high surrogate must have its low half next:
+				 * libjq refuses the text otherwise, and what jscan
+				 * accepts, jq must read. */
+				if (hex4(p + 1) >= 0xd800 && hex4(p + 1) <= 0xdbff) {
+					if (!low_surrogate(p + 5, end)) {
+						s->p = p;
+						s->err = "bad \\u surrogate pair";
+						return -1;
+					}
+					p += 6;
 				}
 				p += 5;
 				continue;
@@ -120,76 +155,70 @@ word(struct sc *s, const char *w, size_t n)
 	return 0;
 }
 
+/* Take byte c off the front of *w, if it is there. */
 static int
-hexv(char c)
+eat(const unsigned char **w, unsigned c)
 {
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+	if (**w == '\0' || **w != c)
+		return 0;
+	(*w)++;
+	return 1;
 }
 
 /*
- * Does the raw text of a member name (between its quotes, with escapes)
- * spell want?  Decodes as it compares, so that "Client\u0049d" is
- * ClientId for us as it is for jq and the scorer.  The name was already
- * checked by str().
+ * Does the member name k[0..n) (the inside of a string str() accepted)
+ * spell want, once its escapes are decoded as libjq decodes them?  A
+ * name is found whatever its spelling: "Client\u0049d" is ClientId to
+ * every reader of the row, so it is to jscan too.  A lone low surrogate
+ * reads as U+FFFD.
  */
 static int
-key_eq(const char *k, size_t kl, const char *want)
+key_eq(const char *k, size_t n, const char *want)
 {
 	const unsigned char *w = (const unsigned char *)want;
 	size_t i = 0;
 
-	while (i < kl) {
-		unsigned char out[4];
-		int n = 1;
+	while (i < n) {
+		unsigned cp;
+
 		if (k[i] != '\\') {
-			out[0] = (unsigned char)k[i++];
-		} else {
-			char e = k[i + 1];
-			i += 2;
-			switch (e) {
-			case 'b': out[0] = '\b'; break;
-			case 'f': out[0] = '\f'; break;
-			case 'n': out[0] = '\n'; break;
-			case 'r': out[0] = '\r'; break;
-			case 't': out[0] = '\t'; break;
-			case 'u': {
-				unsigned long cp = (unsigned long)(hexv(k[i]) << 12 | hexv(k[i + 1]) << 8 |
-				    hexv(k[i + 2]) << 4 | hexv(k[i + 3]));
-				i += 4;
-				if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= kl && k[i] == '\\' && k[i + 1] == 'u') {
-					unsigned long lo = (unsigned long)(hexv(k[i + 2]) << 12 | hexv(k[i + 3]) << 8 |
-					    hexv(k[i + 4]) << 4 | hexv(k[i + 5]));
-					if (lo >= 0xdc00 && lo < 0xe000) {
-						cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-						i += 6;
-					}
-				}
-				if (cp < 0x80)
-					out[0] = (unsigned char)cp;
-				else if (cp < 0x800) {
-					out[0] = (unsigned char)(0xc0 | cp >> 6);
-					out[1] = (unsigned char)(0x80 | (cp & 0x3f));
-					n = 2;
-				} else if (cp < 0x10000) {
-					out[0] = (unsigned char)(0xe0 | cp >> 12);
-					out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-					out[2] = (unsigned char)(0x80 | (cp & 0x3f));
-					n = 3;
-				} else {
-					out[0] = (unsigned char)(0xf0 | cp >> 18);
-					out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-					out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-					out[3] = (unsigned char)(0x80 | (cp & 0x3f));
-					n = 4;
-				}
-				break;
-			}
-			default: out[0] = (unsigned char)e; break;     /* " \ / */
-			}
-		}
-		for (int j = 0; j < n; j++)
-			if (*w == '\0' || *w++ != out[j])
+			if (!eat(&w, (unsigned char)k[i++]))
 				return 0;
+			continue;
+		}
+		switch (k[i + 1]) {
+		case 'b': cp = '\b'; break;
+		case 'f': cp = '\f'; break;
+		case 'n': cp = '\n'; break;
+		case 'r': cp = '\r'; break;
+		case 't': cp = '\t'; break;
+		case 'u': cp = hex4(k + i + 2); break;
+		default: cp = (unsigned char)k[i + 1]; break;       /* " \ / */
+		}
+		if (k[i + 1] != 'u')
+			i += 2;
+		else if (cp >= 0xd800 && cp <= 0xdbff) {
+			cp = 0x10000 + ((cp - 0xd800) << 10 | (hex4(k + i + 8) - 0xdc00));
+			i += 12;
+		} else {
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				cp = 0xfffd;
+			i += 6;
+		}
+		/* The code point's UTF-8 bytes, one by one. */
+		if (cp < 0x80) {
+			if (!eat(&w, cp))
+				return 0;
+		} else if (cp < 0x800) {
+			if (!eat(&w, 0xc0 | cp >> 6) || !eat(&w, 0x80 | (cp & 0x3f)))
+				return 0;
+		} else if (cp < 0x10000) {
+			if (!eat(&w, 0xe0 | cp >> 12) || !eat(&w, 0x80 | (cp >> 6 & 0x3f)) ||
+			    !eat(&w, 0x80 | (cp & 0x3f)))
+				return 0;
+		} else if (!eat(&w, 0xf0 | cp >> 18) || !eat(&w, 0x80 | (cp >> 12 & 0x3f)) ||
+		    !eat(&w, 0x80 | (cp >> 6 & 0x3f)) || !eat(&w, 0x80 | (cp & 0x3f)))
+			return 0;
 	}
 	return *w == '\0';
 }

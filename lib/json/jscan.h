@@ -6,7 +6,9 @@
  * jv for every row would dominate; anything fancier uses libjq's jv.
  *
  * Bytes >= 0x80 inside strings are passed through unchecked, as jq does
- * (it substitutes invalid UTF-8 rather than rejecting it).
+ * (it substitutes invalid UTF-8 rather than rejecting it).  What jscan
+ * accepts, libjq reads: a \u escape of a high surrogate must be followed
+ * by one of a low surrogate, as jq requires.
  */
 #ifndef VC_JSCAN_H
 #define VC_JSCAN_H
@@ -15,8 +17,9 @@
 #define VC_JSCAN_DEPTH 512
 
 struct vc_jscan_field {
-	const char *key;        /* in: a top-level member name, UTF-8; in the
-	                         * text it may be written with escapes */
+	const char *key;        /* in: a top-level member name, as UTF-8 text;
+	                         * names in the JSON text match it once their
+	                         * escapes are decoded ("Client\u0049d") */
 	const char *val;        /* out: its raw value text, or NULL when absent */
 	size_t len;
 	char kind;              /* out: 's' string, 'n' number, 'o', 'a', 't', 'f', 'z' null */

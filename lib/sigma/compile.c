@@ -738,7 +738,7 @@ str_matcher(struct lc *c, const struct cv *v, struct vc_sg_m *m)
 {
 	struct vc_sg_arena *A = &c->r->arena;
 	unsigned char *s = vc_sg_alloc(A, v->n + 1);
-	size_t nstar = 0, none = 0, inner = 0;
+	size_t none = 0, inner = 0;
 
 	if (s == NULL)
 		return oom(c);
@@ -749,7 +749,6 @@ str_matcher(struct lc *c, const struct cv *v, struct vc_sg_m *m)
 			if (!v->w[i] && s[i] >= 'A' && s[i] <= 'Z')
 				s[i] = (unsigned char)(s[i] + 32);
 	for (size_t i = 0; i < v->n; i++) {
-		nstar += v->w[i] == 1;
 		none += v->w[i] == 2;
 		inner += v->w[i] && i > 0 && i + 1 < v->n;
 	}

@@ -105,6 +105,39 @@ main(void)
 		    "an escaped quote is not the name; several escapes are");
 	}
 
+	/*
+	 * Found by tests/fuzz/f_jscan.c.  A member name is found whatever its
+	 * spelling, as libjq reads it ("Client\u0049d" was skipped, so the
+	 * importer and jq could disagree on a row's host); and a lone high
+	 * surrogate escape, which jq refuses, is refused.
+	 */
+	{
+		const char *s = "{\"ClientId\":\"C.good\",\"Client\\u0049d\":\"C.evil\"}";
+		struct vc_jscan_field e[2] = {
+			{ "ClientId", NULL, 0, 0 }, { "caf\xc3\xa9\xf0\x9f\x98\x80", NULL, 0, 0 },
+		};
+		int r = vc_jscan(s, strlen(s), e, 2, NULL, NULL);
+
+		ok(r == 'o' && e[0].val && e[0].len == 8 && memcmp(e[0].val, "\"C.evil\"", 8) == 0,
+		    "an escaped member name is found: the last one wins, as in jq");
+		s = "{\"caf\\u00e9\\ud83d\\ude00\":1,\"\\u0043lient\\u0049\\u0064\":2}";
+		r = vc_jscan(s, strlen(s), e, 2, NULL, NULL);
+		ok(r == 'o' && e[1].val && e[1].len == 1 && e[1].val[0] == '1',
+		    "\\u escapes in a name decode to UTF-8, surrogate pairs too");
+		ok(e[0].val && e[0].val[0] == '2', "a name of escapes only is found");
+		s = "{\"ClientI\\u0000d\":1,\"Client\\\"Id\":2,\"ClientIdX\":3,\"Client\":4}";
+		r = vc_jscan(s, strlen(s), e, 1, NULL, NULL);
+		ok(r == 'o' && e[0].val == NULL, "near misses (NUL, quote, longer, shorter) are not it");
+		err = NULL;
+		ok(vc_jscan("\"\\ud800\"", 8, NULL, 0, &err, NULL) == 0 && err &&
+		    strstr(err, "surrogate") && !jq_ok("\"\\ud800\"", 8),
+		    "a lone high surrogate is refused, as jq does");
+		ok(vc_jscan("\"\\ud800\\u0041\"", 14, NULL, 0, NULL, NULL) == 0,
+		    "a high surrogate before another escape is refused");
+		ok(vc_jscan("\"\\udc00\"", 8, NULL, 0, NULL, NULL) == 's' && jq_ok("\"\\udc00\"", 8),
+		    "a lone low surrogate is accepted, as jq does");
+	}
+
 	/* Elements of a top-level array, as raw text. */
 	{
 		const char *s = "[ {\"a\":[1,{\"b\":2}]} ,2, \"x,y\" ,[],null]";
