@@ -622,16 +622,16 @@ throttle_key(const char *name, char *key, size_t n)
  * THROTTLE_MAX_DELAY).  A success deletes the row, and with it the
  * advance.  Guesses sent in parallel are counted before the slow hash,
  * so at most THROTTLE_FREE + 1 of them are ever checked.  Returns 0,
- * VC_ERATE, or a store error.
+ * VC_ERATE ("too many WHAT: retry in N s", with Retry-After), or a store
+ * error.
  */
 static int
-throttle_reserve(vc_ctx *ctx, const char *key, int64_t *wait)
+throttle_reserve(vc_ctx *ctx, const char *key, const char *what)
 {
 	int64_t now = vc_now(ctx), until = 0;
 	sqlite3_stmt *q;
 	int rc;
 
-	*wait = 0;
 	if ((rc = vc_tx_begin(ctx)) != 0)
 		return rc;
 	q = vc_sql(ctx, "SELECT locked_until FROM auth_throttle WHERE name = ?1", "s", key);
@@ -644,8 +644,9 @@ throttle_reserve(vc_ctx *ctx, const char *key, int64_t *wait)
 		goto fail;
 	if (until > now) {
 		vc_tx_rollback(ctx);
-		*wait = until - now;
-		return VC_ERATE;
+		ctx->retry_after = (int)(until - now);
+		copy(ctx->audit_reason, sizeof ctx->audit_reason, "throttled after repeated failures");
+		return vc_fail(ctx, VC_ERATE, "too many %s: retry in %lld s", what, (long long)(until - now));
 	}
 	if (vc_sql_exec(ctx, "INSERT INTO auth_throttle (name, failures, last_failure_at)"
 	    " VALUES (?1, 1, ?2) ON CONFLICT (name) DO UPDATE SET"
@@ -689,7 +690,6 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	struct user u;
 	char newhash[VC_PW_HASH_MAX] = "", key[65];
 	int rc, found, rehash = 0;
-	int64_t wait;
 
 	memset(&u, 0, sizeof u);
 	if (name == NULL || pw == NULL)
@@ -697,12 +697,7 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	copy(ctx->who.username, sizeof ctx->who.username, name);
 	throttle_key(name, key, sizeof key);
 	/* Throttled names (known or not) wait before any password is tried. */
-	if ((rc = throttle_reserve(ctx, key, &wait)) == VC_ERATE) {
-		ctx->retry_after = (int)wait;
-		copy(ctx->audit_reason, sizeof ctx->audit_reason, "throttled after repeated failures");
-		return vc_fail(ctx, VC_ERATE, "too many failed logins: retry in %lld s", (long long)wait);
-	}
-	if (rc != 0)
+	if ((rc = throttle_reserve(ctx, key, "failed logins")) != 0)
 		return rc;
 	found = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.username = ?1",
 	    "s", name), &u);   /* unscoped: a login names no tenant; usernames are global */
@@ -1005,7 +1000,6 @@ vc_prep_passwd(vc_ctx *ctx, jv *args)
 {
 	struct user u;
 	char key[80];
-	int64_t wait;
 	int rc, rehash;
 
 	if (ctx->who.actor != VC_ACTOR_USER)
@@ -1016,12 +1010,7 @@ vc_prep_passwd(vc_ctx *ctx, jv *args)
 		return rc < 0 ? ctx->err : vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
 	set_target(ctx, "user", u.id, u.tenant_id);
 	snprintf(key, sizeof key, "passwd:%s", u.id);
-	if ((rc = throttle_reserve(ctx, key, &wait)) == VC_ERATE) {
-		ctx->retry_after = (int)wait;
-		copy(ctx->audit_reason, sizeof ctx->audit_reason, "throttled after repeated failures");
-		return vc_fail(ctx, VC_ERATE, "too many wrong passwords: retry in %lld s", (long long)wait);
-	}
-	if (rc != 0)
+	if ((rc = throttle_reserve(ctx, key, "wrong passwords")) != 0)
 		return rc;
 	rc = vc_password_verify(ctx, u.hash, vc_arg_str(*args, "current_password"), &rehash);
 	if (rc == VC_EAUTH) {
