@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The house rules of scripts/lint hold, and lint really catches offences.
 . "$(dirname "$0")/lib.sh"
+bin_only "lint reads the sources, not the binaries"
 
 run "$TOP/scripts/lint"
 is "$rc" 0 "lint passes on the tree"
