@@ -116,9 +116,12 @@ build/tests/%: tests/unit/%.c build/obj/libfront.a build/obj/libvc.a $(HDRS) tes
 build/asan/tests/%: tests/unit/%.c build/asan/libfront.a build/asan/libvc.a $(HDRS) tests/unit/tap.h
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(ASAN_FLAGS) -o $@ $< build/asan/libfront.a build/asan/libvc.a $(LIBS)
-build/asan/bin/%: cmd/%.c build/asan/libfront.a build/asan/libvc.a $(HDRS)
+# The ASan/UBSan build of the programs carries tests/san/ubsan-log.c, so
+# that UBSan too writes its reports where log_path says.
+build/asan/bin/%: cmd/%.c build/asan/libfront.a build/asan/libvc.a build/asan/tests/san/ubsan-log.o $(HDRS)
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(ASAN_FLAGS) -o $@ $< build/asan/libfront.a build/asan/libvc.a $(LIBS)
+	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(ASAN_FLAGS) -o $@ $< build/asan/tests/san/ubsan-log.o \
+		build/asan/libfront.a build/asan/libvc.a $(LIBS)
 build/tsan/bin/%: cmd/%.c build/tsan/libfront.a build/tsan/libvc.a $(HDRS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(TSAN_FLAGS) -o $@ $< build/tsan/libfront.a build/tsan/libvc.a $(LIBS)
@@ -151,9 +154,19 @@ demo: deps
 	$(MAKE) all
 	scripts/demo
 
+# The shell tests, and those of them that start vc-serve (its threads are
+# what ThreadSanitizer is for).
+CLI_TESTS  = $(sort $(wildcard tests/cli/*.t))
+SERVE_TESTS = $(shell grep -l '^[^#]*vc-serve --' $(CLI_TESTS))
+
+# make check: the unit tests (plain and under ASan/UBSan) and the shell
+# suite against bin/, then the shell suite against the ASan/UBSan build,
+# in one run of the test runner.
 check: deps
 	$(MAKE) all
-	$(MAKE) test
+	$(MAKE) $(UNITS) $(ASAN_UNITS) $(ASAN_BINS) $(FUZZERS)
+	@scripts/run-tests build/tests/t_* build/asan/tests/t_* $(CLI_TESTS) \
+		VC_TEST_BIN=build/asan/bin $(CLI_TESTS)
 
 test: $(BINS) $(UNITS) $(ASAN_UNITS) $(FUZZERS)
 	@scripts/run-tests
@@ -161,6 +174,14 @@ test: $(BINS) $(UNITS) $(ASAN_UNITS) $(FUZZERS)
 # Each fuzz target for FUZZ_SECONDS on a copy of its corpus (scripts/fuzz).
 fuzz: $(FUZZERS)
 	scripts/fuzz $(FUZZ_SECONDS)
+
+# make san: the shell suite against the ASan/UBSan binaries, and the tests
+# that start vc-serve against the TSan ones.  A sanitizer report fails the
+# test (scripts/run-tests).
+san: san-bins
+	@scripts/run-tests VC_TEST_BIN=build/asan/bin $(CLI_TESTS) \
+		VC_TEST_BIN=build/tsan/bin $(SERVE_TESTS)
+san-bins: $(ASAN_BINS) $(TSAN_BINS)
 
 lint:
 	scripts/lint
@@ -182,4 +203,4 @@ install: all
 clean:
 	rm -rf build bin demo
 
-.PHONY: all deps deps-check demo check test fuzz lint install clean completions
+.PHONY: all deps deps-check demo check test fuzz san san-bins lint install clean completions

@@ -226,19 +226,20 @@ is "$(jqr "select(.target_id == \"$AS\") | .reason")" "stopped at the first bad 
 
 # ---- flat memory ------------------------------------------------------------------------
 BIG=$T/big.jsonl
+LIMIT=$(mem_limit)
 "$GEN" pslist 200000 100 > "$BIG"
 /usr/bin/time -f %M -o "$T/rss" vc-case artifact import "$BIG" --name Windows.System.Pslist --hunt H.BIG > "$T/out" 2> "$T/err"
 is "$?:$(jq -r '"\(.rows) \(.bad_lines)"' "$T/out")" "0:200000 0" "200000 rows import"
 rss=$(tail -n 1 "$T/rss")
-[ "$rss" -gt 0 ] && [ "$rss" -lt 65536 ]
-ok $? "import of 200000 rows: max RSS $rss KiB < 64 MiB"
+[ "$rss" -gt 0 ] && [ "$rss" -lt "$LIMIT" ]
+ok $? "import of 200000 rows: max RSS $rss KiB < $LIMIT KiB"
 ABIG=$(jq -r .id "$T/out")
 /usr/bin/time -f %M -o "$T/rss" vc-case artifact rows "$ABIG" > "$T/big.out"
 is "$?" 0 "rows of the big artifact: exit 0"
 is "$(wc -l < "$T/big.out" | tr -d ' ')" 200000 "rows | wc -l: 200000"
 rss=$(tail -n 1 "$T/rss")
-[ "$rss" -gt 0 ] && [ "$rss" -lt 65536 ]
-ok $? "rows of 200000: max RSS $rss KiB < 64 MiB"
+[ "$rss" -gt 0 ] && [ "$rss" -lt "$LIMIT" ]
+ok $? "rows of 200000: max RSS $rss KiB < $LIMIT KiB"
 same "$T/big.out" "$BIG" "and byte for byte the input"
 rm -f "$T/big.out"
 ( vc-case artifact rows "$ABIG" 2> "$T/err"; echo $? > "$T/st" ) | head -n 3 > "$T/head3"

@@ -65,8 +65,7 @@ vc-serve --db "$DB" --listen "127.0.0.1:$PORT" --workers 2 \
     --cors-origin https://ui.example 2> "$T/log" &
 SRV=$!
 echo "$SRV" >> "$T/pids"
-i=0
-while [ $i -lt 100 ] && ! grep -q 'listening on' "$T/log"; do sleep 0.1; i=$((i + 1)); done
+await 60 grep -q 'listening on' "$T/log"
 like "$(cat "$T/log")" "^vc-serve: listening on $B\$" "says where it listens"
 
 # ---- routing and headers --------------------------------------------------
@@ -204,7 +203,10 @@ for ch in b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 20:
         break
 print("%d" % round(time.time() - t0))
 ' "$PORT")
-if [ "$out" -ge 9 ] && [ "$out" -le 12 ]; then ok 0 "slowloris: closed after ${out}s"; else ok 1 "slowloris: closed after ${out}s (want 10 to 12)"; fi
+# Not before the 10 s; and well before the 30 s the client would go on
+# for (a byte every 5 s keeps any idle timeout from firing), with room
+# for a server that a busy machine or a sanitizer build runs late.
+if [ "$out" -ge 9 ] && [ "$out" -le 20 ]; then ok 0 "slowloris: closed after ${out}s"; else ok 1 "slowloris: closed after ${out}s (want 10 to 20)"; fi
 
 req "$B/health"
 is "$code" 200 "still serving after all that"

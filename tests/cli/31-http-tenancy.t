@@ -61,8 +61,7 @@ PORT=$(free_port)
 B=http://127.0.0.1:$PORT
 vc-serve --listen "127.0.0.1:$PORT" --workers 2 2> "$T/log" &
 echo $! >> "$T/pids"
-i=0
-while [ $i -lt 100 ] && ! grep -q 'listening on' "$T/log"; do sleep 0.1; i=$((i + 1)); done
+await 60 grep -q 'listening on' "$T/log"
 req -H 'Content-Type: application/json' -d "{\"username\":\"gadmin\",\"password\":\"$GPW\"}" "$B/api/auth/login"
 G=$(printf '%s' "$body" | jq -r .access_token)
 is "$code" 200 "globex's admin logs in over HTTP"

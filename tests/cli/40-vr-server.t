@@ -56,8 +56,7 @@ srv_start() {
 	VR_TEST_HUNT_ROWS=1000 "$PY" "$VR/server.py" --port "$_p" --certs "$C" "$@" > "$_l" 2> "$_l.err" &
 	SRV=$!
 	echo "$SRV" >> "$T/pids"
-	_i=0
-	while [ $_i -lt 150 ] && ! grep -q '^listening on' "$_l"; do sleep 0.1; _i=$((_i + 1)); done
+	await 60 grep -q '^listening on' "$_l"
 }
 srv_start "$PORT" "$T/srv.out" --state "$S" --data-clients 7
 MAIN=$SRV
@@ -327,8 +326,7 @@ is "$(status)" OK "slow: ends OK"
 ok $([ $((t1 - t0)) -ge 2 ]; echo $?) "slow: the batch came after 2 s"
 q --vql 'SELECT * FROM info()' --deadline 1
 is "$(status)" DEADLINE_EXCEEDED "slow with a 1 s client deadline: DEADLINE_EXCEEDED"
-i=0
-while [ $i -lt 40 ] && [ "$(wc -l < "$S/done.jsonl")" -lt "$(nreq)" ]; do sleep 0.1; i=$((i + 1)); done
+await 30 eval '[ "$(wc -l < "$S/done.jsonl")" -ge "$(nreq)" ]'
 is "$(tail -n 1 "$S/done.jsonl" | jq -r .status)" CANCELLED "... and the server saw the cancel"
 rm -f "$S/mode"
 
@@ -341,9 +339,8 @@ kill "$SRV"
 
 # ---- stop ----------------------------------------------------------------------------------
 kill -TERM "$MAIN"
-i=0
-while [ $i -lt 50 ] && kill -0 "$MAIN" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-ok $(kill -0 "$MAIN" 2>/dev/null; [ $? -ne 0 ]; echo $?) "SIGTERM stops the server"
+await 30 gone "$MAIN"
+ok $(gone "$MAIN"; echo $?) "SIGTERM stops the server"
 wait "$MAIN"
 is "$?" 0 "... with status 0"
 done_testing

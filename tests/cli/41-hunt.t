@@ -31,8 +31,7 @@ srv_start() {
 	env ${SRV_ENV-} "$PY" "$VR/server.py" --port "$_p" --certs "$C" --state "$_s" "$@" > "$_l" 2> "$_l.err" &
 	SRV=$!
 	echo "$SRV" >> "$T/pids"
-	_i=0
-	while [ $_i -lt 150 ] && ! grep -q '^listening on' "$_l" 2>/dev/null; do sleep 0.1; _i=$((_i + 1)); done
+	await 60 grep -q '^listening on' "$_l" 2>/dev/null
 }
 # yaml NAME PORT [CA]: an API client config like api_client.yaml, for
 # 127.0.0.1:PORT, with CA (a PEM file) as its ca_certificate.
@@ -404,13 +403,22 @@ mode unavailable_once
 with "$VIC" vc-hunt clients
 is "$rc:$(lines)" "0:5" "UNAVAILABLE once: retried, then fine"
 is "$(( $(nreq) - n0 ))" 2 "... two requests"
-mode slow
-t0=$(date +%s)
+# The time a query takes here when the reply is prompt: what the test
+# allows the slow one is counted from it, not from a fixed figure that a
+# sanitizer build or a busy machine would eat.
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+t0=$(ms)
 with "$ADA" vc-hunt query 'SELECT * FROM info()' --timeout 1s
-t1=$(date +%s)
+t1=$(ms)
+prompt=$((t1 - t0))
+mode slow
+t0=$(ms)
+with "$ADA" vc-hunt query 'SELECT * FROM info()' --timeout 1s
+t1=$(ms)
 is "$rc" 75 "a reply slower than --timeout: exit 75"
 like "$err" "DEADLINE_EXCEEDED" "... DEADLINE_EXCEEDED"
-ok $([ $((t1 - t0)) -le 4 ]; echo $?) "... without waiting for the reply"
+ok $([ $((t1 - t0)) -le $((prompt + 3000)) ]; echo $?) \
+	"... without waiting for the reply ($((t1 - t0)) ms; a prompt reply took $prompt ms)"
 is "$(last .deadline | cut -c1)" 0 "the deadline went out as grpc-timeout"
 mode ''
 
@@ -470,15 +478,16 @@ yaml p3 "$P3"
 with "$ADA" vc-hunt config set --api-config "$Y/p3.yaml"
 with "$ADA" vc-hunt create --artifact "$PSL" --os windows --description big
 HB=$(jqr .hunt_id)
+LIMIT=$(mem_limit)
 env VC_TOKEN="$ANN" /usr/bin/time -f %M -o "$T/rss" vc-hunt results "$HB" --artifact "$PSL" > "$T/big.jsonl" 2> "$T/big.err"
 is "$?:$(wc -l < "$T/big.jsonl" | tr -d ' ')" "0:100000" "results: 100,000 rows"
 rss=$(tail -n 1 "$T/rss")
-ok $([ "$rss" -lt 65536 ]; echo $?) "... with flat memory (max RSS $rss KiB < 64 MiB)"
+ok $([ "$rss" -lt "$LIMIT" ]; echo $?) "... with flat memory (max RSS $rss KiB < $LIMIT KiB)"
 is "$(tail -n 1 "$T/big.jsonl" | jq -r '.Pid | type')" number "... each a whole row"
 env VC_TOKEN="$ANN" /usr/bin/time -f %M -o "$T/rss" vc-hunt -o json results "$HB" --artifact "$PSL" --store > "$T/bigs.json" 2> "$T/bigs.err"
 is "$?:$(jq -r .stored.rows "$T/bigs.json")" "0:100000" "results --store of 100,000 rows"
 rss=$(tail -n 1 "$T/rss")
-ok $([ "$rss" -lt 65536 ]; echo $?) "... with flat memory too (max RSS $rss KiB)"
+ok $([ "$rss" -lt "$LIMIT" ]; echo $?) "... with flat memory too (max RSS $rss KiB)"
 is "$(sq "SELECT row_count || ' ' || state FROM artifacts WHERE hunt_id = '$HB'")" "100000 complete" "... all stored"
 
 t0=$(date +%s)

@@ -60,8 +60,7 @@ sh "$VR/mkcerts.sh" "$C" "$PORT" > /dev/null 2>&1
 VR_TEST_HUNT_ROWS=$N VR_TEST_RUNNING_POLLS=1 "$PY" "$VR/server.py" --port "$PORT" --certs "$C" \
 	--state "$S" > "$T/vr.out" 2> "$T/vr.err" &
 echo $! >> "$T/pids"
-i=0
-while [ $i -lt 150 ] && ! grep -q "^listening on" "$T/vr.out" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+await 60 grep -q "^listening on" "$T/vr.out" 2>/dev/null
 is "$(cat "$T/vr.out")" "listening on 127.0.0.1:$PORT" "the Velociraptor double is up"
 
 init_store
@@ -78,8 +77,7 @@ vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP" --workers 2 --allow-velociraptor
 	2> "$T/serve.log" &
 SERVE=$!
 echo "$SERVE" >> "$T/pids"
-i=0
-while [ $i -lt 100 ] && ! grep -q 'listening on' "$T/serve.log" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+await 60 grep -q 'listening on' "$T/serve.log" 2>/dev/null
 like "$(cat "$T/serve.log")" "listening on $B" "vc-serve is up"
 VIC=$(login vic) ANN=$(login ann) ADA=$(login ada) GINA=$(login gina)
 like "$VIC $ANN $ADA $GINA" '^ey.* ey.* ey.* ey' "viewer, analyst, admin and globex's admin log in"

@@ -234,7 +234,7 @@ run vc-score rules list --rules default --rules "$r1" -o jsonl
 is "$(jqr '"\(.origin) \(.rules)"' | tr '\n' ' ')" "default $(ls "$RULES"/*.yml | wc -l | tr -d ' ') --rules 1 " "rules list: --rules default adds"
 # A binary outside any checkout, with no share/ beside it, has no default.
 mkdir -p "$T/opt/bin" "$T/opt/share/velocicompanion/sigma/rules/windows"
-cp "$TOP/bin/vc-score" "$T/opt/bin/"
+cp "$BIN/vc-score" "$T/opt/bin/"
 run "$T/opt/bin/vc-score" --db "$VC_DB" "$T/two.jsonl"
 is "$rc:$out" "78:" "no default rules beside the binary: exit 78, no row scored"
 like "$err" "default Sigma rules are not installed" "... and says so"

@@ -81,8 +81,7 @@ SP=$(free_port)
 B=http://127.0.0.1:$SP
 VC_RULES=$RULES vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP" --workers 2 2> "$T/serve.log" &
 echo $! >> "$T/pids"
-i=0
-while [ $i -lt 100 ] && ! grep -q 'listening on' "$T/serve.log"; do sleep 0.1; i=$((i + 1)); done
+await 60 grep -q 'listening on' "$T/serve.log"
 like "$(cat "$T/serve.log")" "listening on $B" "vc-serve is up, with VC_RULES set"
 VIC=$(login vic)
 ANN=$(login ann)

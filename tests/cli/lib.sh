@@ -5,19 +5,66 @@
 # that is removed at exit.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-PATH=$TOP/bin:$PATH
+# The binaries under test: bin/, or the build that $VC_TEST_BIN names
+# (build/asan/bin, build/tsan/bin: relative to the top, or absolute), so
+# that the same tests run against the sanitizer builds (make san).
+case ${VC_TEST_BIN:=bin} in
+/*) BIN=$VC_TEST_BIN ;;
+*) BIN=$TOP/$VC_TEST_BIN ;;
+esac
+[ -x "$BIN/vc-auth" ] || { echo "Bail out! no vc-auth in $BIN (make all, or make san)"; exit 1; }
+PATH=$BIN:$PATH
 T=$(mktemp -d "${TMPDIR:-/tmp}/vc-test.XXXXXX")
 export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data
 export VC_DB=$T/vc.db
 unset VC_TOKEN VC_KEY_FILE VC_ALLOW_VELOCIRAPTOR
 mkdir -p "$HOME"
 trap 't_cleanup' EXIT
+# Background processes (servers) are stopped and waited for: a sanitizer
+# build reports leaks, and anything else it finds, as it exits, and the
+# test runner must see that report when the test ends.
 t_cleanup() {
-	for p in $(cat "$T"/pids 2>/dev/null); do kill "$p" 2>/dev/null; done
+	_pids=$(cat "$T"/pids 2>/dev/null)
+	for p in $_pids; do kill "$p" 2>/dev/null; done
+	for p in $_pids; do
+		await 60 gone "$p" || kill -KILL "$p" 2>/dev/null
+	done
 	rm -rf "$T"
+}
+# gone PID: process PID has ended (an unreaped child, a zombie, counts
+# as ended: kill -0 would still find it).
+gone() {
+	case $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null) in
+	'' | Z | X) return 0 ;;
+	esac
+	return 1
 }
 _n=0
 _failed=0
+# await SECONDS CMD...: run CMD every 0.1 s until it succeeds; status 1
+# if SECONDS pass first.  For what another process does in its own time
+# (a server starting, a file appearing): a fixed sleep would race on a
+# slow or loaded machine (a sanitizer build is several times slower),
+# while a generous deadline costs nothing when things go well.
+await() {
+	_await_end=$(( $(date +%s) + $1 )); shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$_await_end" ] || return 1
+		sleep 0.1
+	done
+}
+# skip_all REASON: this test does not apply here; say why, and stop.
+skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+# bin_only WHY: skip this test when it runs against another build than
+# bin/ (VC_TEST_BIN): for the few about the product and the tree (make
+# install, the manuals and completions, the sources) rather than about
+# what the binaries do.
+bin_only() {
+	[ "$BIN" = "$TOP/bin" ] || skip_all "$1; not run against $VC_TEST_BIN"
+}
 # ok COND_STATUS DESCRIPTION: "ok" when the status is 0.
 ok() {
 	_n=$((_n + 1))
@@ -76,6 +123,19 @@ init_store() {
 # as USER PASSWORD: log in as USER (saved credentials switch to them).
 as() {
 	printf '%s\n' "$2" | vc-auth login "$1" --password-stdin >/dev/null
+}
+# mem_limit: the peak resident set (KiB, as GNU time's %M) the tests
+# allow a program whose memory must stay flat: 64 MiB for bin/.  A
+# sanitizer build holds memory of its own besides (its runtime, shadow
+# memory, ASan's quarantine of freed blocks and redzones), so for one the
+# 64 MiB come on top of what that build takes to start and do nothing.
+mem_limit() {
+	if [ "$BIN" = "$TOP/bin" ]; then
+		echo 65536
+		return
+	fi
+	/usr/bin/time -f %M -o "$T/mem_base" vc-auth --version > /dev/null 2>&1
+	echo $(( $(tail -n 1 "$T/mem_base") + 65536 ))
 }
 # free_port: a TCP port nobody listens on.
 free_port() {
