@@ -911,6 +911,20 @@ vc_op_logout(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
+/* passwd's caller as a user record, and the key of its throttle. */
+static int
+passwd_self(vc_ctx *ctx, struct user *u, char *key, size_t kn)
+{
+	int rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ?1"
+	    " AND u.id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id), u);
+
+	if (rc <= 0)
+		return rc < 0 ? ctx->err : vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	set_target(ctx, "user", u->id, u->tenant_id);
+	snprintf(key, kn, "passwd:%s", u->id);
+	return 0;
+}
+
 /*
  * Change one's own password.  Everything slow happened in
  * vc_prep_passwd, before the write lock: the throttle, the check of the
@@ -926,12 +940,8 @@ vc_op_password(vc_ctx *ctx, jv args, jv *out)
 
 	if (hash == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "passwd without its preparation");
-	rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ?1"
-	    " AND u.id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id), &u);
-	if (rc <= 0)
-		return rc < 0 ? ctx->err : vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
-	set_target(ctx, "user", u.id, u.tenant_id);
-	snprintf(key, sizeof key, "passwd:%s", u.id);
+	if ((rc = passwd_self(ctx, &u, key, sizeof key)) != 0)
+		return rc;
 	rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
 	    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, vc_now(ctx), u.tenant_id, u.id);
 	if (rc != 0 || (rc = revoke_sessions(ctx, &u)) != 0 ||
@@ -1004,12 +1014,8 @@ vc_prep_passwd(vc_ctx *ctx, jv *args)
 
 	if (ctx->who.actor != VC_ACTOR_USER)
 		return vc_fail(ctx, VC_EPERM, "an API token cannot change a password");
-	rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ?1"
-	    " AND u.id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id), &u);
-	if (rc <= 0)
-		return rc < 0 ? ctx->err : vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
-	set_target(ctx, "user", u.id, u.tenant_id);
-	snprintf(key, sizeof key, "passwd:%s", u.id);
+	if ((rc = passwd_self(ctx, &u, key, sizeof key)) != 0)
+		return rc;
 	if ((rc = throttle_reserve(ctx, key, "wrong passwords")) != 0)
 		return rc;
 	rc = vc_password_verify(ctx, u.hash, vc_arg_str(*args, "current_password"), &rehash);

@@ -103,4 +103,21 @@ b=$(date +%s)
 is "$code:$(jq -r .error "$T/b")" "429:rate_limited" "over HTTP a throttled login is 429 rate_limited"
 w=$(tr -d '\r' < "$T/h" | sed -n 's/^Retry-After: //Ip')
 ok $(left "$w" "$a" "$b"; echo $?) "Retry-After says how long to wait ($w s, the time left of the lock)"
+# passwd is no oracle: five wrong current passwords in a row lock the
+# account's passwd as a login would be (it was unthrottled).
+as root "$ROOT_PW"
+printf '%s\n' "$ROOT_PW" | vc-auth user create pat --role viewer --password-stdin > /dev/null
+PAT=$(login_as pat "$ROOT_PW")
+for i in 1 2 3 4 5 6; do
+	printf '%s\n%s\n' 'not the password!' 'a brand new password 1' |
+		XDG_CONFIG_HOME=$T/cfg-pat vc-auth passwd --password-stdin > /dev/null 2>&1
+done
+is "$(sqlite3 "$VC_DB" "SELECT failures, locked_until - last_failure_at FROM auth_throttle WHERE name LIKE 'passwd:%'")" "6|2" \
+	"six wrong current passwords: counted for the account, locked 2 s"
+# However slow the machine, the lock is in force for the next call.
+sqlite3 "$VC_DB" "UPDATE auth_throttle SET locked_until = locked_until + 60 WHERE name LIKE 'passwd:%'"
+run_in "$ROOT_PW
+a brand new password 1" env XDG_CONFIG_HOME="$T/cfg-pat" vc-auth passwd --password-stdin
+like "$rc:$err" '^75:vc-auth: too many wrong passwords: retry in [0-9]+ s$' \
+	"... and passwd then waits, even with the right one (exit 75)"
 done_testing
