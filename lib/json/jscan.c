@@ -38,7 +38,7 @@ hex4(const char *p)
 	return v;
 }
 
-/* Is there a \uXXXX escape of a low surrogate (U+DC00..U+DFFF) at p? */
+/* Is there a \u escape (four hex digits) of a low surrogate (U+DC00..U+DFFF) at p? */
 static int
 low_surrogate(const char *p, const char *end)
 {
