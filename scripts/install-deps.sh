@@ -9,7 +9,8 @@ libsqlite3-dev sqlite3 libjq-dev libonig-dev jq libsodium-dev
 libwebsockets-dev libunistring-dev liboath-dev
 libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libpcre2-dev
 mandoc curl openssl python3 python3-websockets python3-grpcio python3-grpc-tools python3-protobuf
-clang libfuzzer-14-dev"
+clang libfuzzer-14-dev
+libqrencode-dev libpng-dev oathtool zbar-tools python3-aiosmtpd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
