@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,31 @@ usage(FILE *fp)
 {
 	fputs("usage: vc-serve [-hn] [--db path] [--listen addr:port] [--workers n]\n"
 	    "                [--cors-origin origin] [--max-body bytes] [--max-import bytes]\n"
-	    "                [--allow-velociraptor addr|cidr]\n", fp);
+	    "                [--allow-velociraptor addr|cidr] [--queue-max n] [--queue-wait s]\n"
+	    "                [--max-streams n] [--body-deadline s] [--min-body-rate bytes]\n"
+	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n", fp);
 }
+
+/* The options that set a whole number of the config: long name, range. */
+static const struct numopt {
+	const char *name;
+	size_t off;
+	long long lo, hi;
+	const char *unit;
+} numopts[] = {
+	{ "queue-max", offsetof(struct vc_serve_config, queue_max), 1, 1000000, "requests" },
+	{ "queue-wait", offsetof(struct vc_serve_config, queue_wait), 1, 3600, "seconds" },
+	{ "max-streams", offsetof(struct vc_serve_config, max_streams), 1, 256, "requests" },
+	{ "body-deadline", offsetof(struct vc_serve_config, body_deadline), 0, 86400, "seconds" },
+	{ "min-body-rate", offsetof(struct vc_serve_config, min_body_rate), 0, 1 << 30,
+	    "bytes a second" },
+	{ "max-conns-per-ip", offsetof(struct vc_serve_config, max_conns_per_ip), 1, 1000000,
+	    "connections" },
+	{ "auth-rate", offsetof(struct vc_serve_config, auth_rate), 0, 1000000, "a minute" },
+	{ "register-rate", offsetof(struct vc_serve_config, register_rate), 0, 1000000,
+	    "an hour" },
+};
+#define NUMOPT_BASE 1000        /* getopt_long's val of numopts[0] */
 
 static int
 die(vc_ctx *ctx, int rc)
@@ -82,6 +106,14 @@ main(int argc, char **argv)
 		{ "max-import", required_argument, NULL, 'i' },
 		{ "allow-velociraptor", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "queue-max", required_argument, NULL, NUMOPT_BASE + 0 },
+		{ "queue-wait", required_argument, NULL, NUMOPT_BASE + 1 },
+		{ "max-streams", required_argument, NULL, NUMOPT_BASE + 2 },
+		{ "body-deadline", required_argument, NULL, NUMOPT_BASE + 3 },
+		{ "min-body-rate", required_argument, NULL, NUMOPT_BASE + 4 },
+		{ "max-conns-per-ip", required_argument, NULL, NUMOPT_BASE + 5 },
+		{ "auth-rate", required_argument, NULL, NUMOPT_BASE + 6 },
+		{ "register-rate", required_argument, NULL, NUMOPT_BASE + 7 },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vc_serve_config cfg;
@@ -101,6 +133,17 @@ main(int argc, char **argv)
 	cfg.log = log_line;
 	opterr = 0;     /* our own messages, in our own format */
 	while ((ch = getopt_long(argc, argv, ":hn", longopts, NULL)) != -1) {
+		if (ch >= NUMOPT_BASE && ch < NUMOPT_BASE + (int)(sizeof numopts / sizeof numopts[0])) {
+			const struct numopt *o = &numopts[ch - NUMOPT_BASE];
+
+			if ((n = number(optarg, o->lo, o->hi)) < 0) {
+				fprintf(stderr, "vc-serve: --%s wants %lld to %lld (%s)\n", o->name,
+				    o->lo, o->hi, o->unit);
+				return VC_EXIT_USAGE;
+			}
+			*(int *)(void *)((char *)&cfg + o->off) = (int)n;
+			continue;
+		}
 		switch (ch) {
 		case 'd':
 			cfg.db_path = optarg;

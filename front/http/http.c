@@ -121,6 +121,12 @@ vc_serve_config_init(struct vc_serve_config *cfg)
 	cfg->max_json_depth = 32;
 	cfg->header_timeout = 10;
 	cfg->body_timeout = 30;
+	cfg->body_deadline = 60;
+	cfg->min_body_rate = 1024;
+	cfg->queue_wait = 5;
+	cfg->max_streams = 2;
+	cfg->auth_rate = 30;
+	cfg->register_rate = 10;
 	cfg->idle_timeout = 60;
 	cfg->write_timeout = 30;
 	cfg->drain_timeout = 5;

@@ -34,8 +34,11 @@ struct vc_serve_config {
 	const char *db_path;    /* --db; NULL: $VC_DB, then the XDG default */
 	char addr[64];          /* numeric IPv4 or IPv6 address to bind */
 	int port;
-	int workers;            /* worker threads; 0: number of CPUs */
-	int queue_max;          /* queued requests; 0: 2 per worker */
+	int workers;            /* worker threads; 0: 4 per CPU, 4 to 64 */
+	int queue_max;          /* requests waiting for a worker; 0: 4096 */
+	int queue_wait;         /* s a request may wait for one (then 503) */
+	int max_streams;        /* streamed requests (JSON Lines answers,
+	                         * imports) one user may run at once */
 	const char *cors[VC_SERVE_MAX_CORS];    /* exact allowed origins */
 	int ncors;
 	size_t max_body;        /* request body bytes */
@@ -48,19 +51,28 @@ struct vc_serve_config {
 	int header_timeout;     /* s to a complete head: from accept, then
 	                         * from the first byte of each later request */
 	int body_timeout;       /* s of silence while a body is arriving */
+	int body_deadline;      /* s for a whole body (an import's: 60 times
+	                         * as long); 0: none */
+	int min_body_rate;      /* bytes/s a body must keep up, averaged from
+	                         * its start once 5 s have passed; 0: none */
 	int idle_timeout;       /* s a kept-alive connection may sit idle */
 	int write_timeout;      /* s of no progress writing a response */
 	int drain_timeout;      /* s for in-flight requests on stop */
 	int max_conns;          /* open connections; 0: 1024 or what the
 	                         * descriptor limit allows */
 	int max_conns_per_ip;
+	int auth_rate;          /* credential requests (login, refresh, ...)
+	                         * an address may make a minute; 0: no limit */
+	int register_rate;      /* registrations an address may make an hour */
 	vc_serve_log_fn *log;
 	void *log_arg;
 };
 
 /* Defaults: 127.0.0.1:8000, 1 MiB body, 256 MiB import body, 8 KiB line,
  * 16 KiB / 100 header fields, JSON depth 32, timeouts 10/30/60/30 s,
- * drain 5 s. */
+ * body deadline 60 s, minimum body rate 1 KiB/s, drain 5 s, queue wait
+ * 5 s, 2 streams a user, 32 connections an address, 30 credential
+ * requests a minute and 10 registrations an hour an address. */
 void vc_serve_config_init(struct vc_serve_config *cfg);
 
 /* Parse "ADDR:PORT" or "[V6ADDR]:PORT" (numeric) into cfg (VC_EUSAGE). */

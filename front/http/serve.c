@@ -52,6 +52,7 @@
 #include "ops/ops.h"
 #include "core/store.h"
 #include "http/http.h"
+#include "http/limit.h"
 #include "http/serve.h"
 
 #define KIB 1024
@@ -65,6 +66,12 @@
 #define STREAM_TAKE (256 * KIB) /* at most this much in one chunk */
 #define INPUT_MAX (1 * MIB)     /* import body read ahead of the worker */
 #define INPUT_LOW (256 * KIB)   /* read the socket again below this */
+#define RATE_GRACE_MS 5000      /* a body's rate counts from then on */
+#define IMPORT_DEADLINE_X 60    /* an import's deadline, in body deadlines */
+#define QUEUE_TICK_MS 250       /* how often waiting requests are checked */
+#define LIMIT_KEYS 65536        /* addresses each per-address limit tracks */
+#define LOOP_CACHE_MS 1000      /* /health and the like: answers this fresh */
+#define LOOP_OPS 4
 #define JSONL_TYPE "application/x-ndjson; charset=utf-8"
 #define AUTH_FAIL_MSG "authentication required"
 
@@ -243,6 +250,9 @@ struct conn {
 	int input;              /* the body goes to job as it arrives */
 	int ipaused;            /* not reading: the job's input is full */
 	uint64_t itotal;        /* body bytes received (input) */
+	int64_t b0;             /* the body began to arrive (CS_BODY) */
+	int64_t bpause, p0;     /* ms it was not read (the worker was slow) */
+	uint64_t braw;          /* body bytes as they came, framing included */
 	int streaming;          /* a JSON Lines response is going out */
 	int schunked;           /* ... in chunks (HTTP/1.1) */
 	size_t sbytes;          /* ... of this many bytes so far */
@@ -252,10 +262,14 @@ struct conn {
 };
 
 struct job {
-	struct job *next;
+	struct job *next, *prev;        /* prev: in a queue only */
 	struct conn *conn;      /* lws thread only */
 	struct vc_serve *srv;
 	int where;              /* J_*, under srv->mu */
+	int64_t tq;             /* when it was queued */
+	int streamed;           /* in the stream queue (stream or input) */
+	int sslot;              /* holds one of srv->smax: under srv->mu */
+	char ukey[80];          /* counted in srv->users: under srv->mu */
 
 	/*
 	 * Streams, under srv->mu.  oq: JSON Lines the worker made and the
@@ -307,6 +321,25 @@ struct ipent {
 	char ip[64];
 };
 
+struct jobq {
+	struct job *head, *tail;
+};
+
+/* The streams one user runs: at most srv->smax of these are in use. */
+struct ucount {
+	char key[80];
+	int n;
+};
+
+/* An answer of the loop's own (VC_OP_LOOP), kept LOOP_CACHE_MS. */
+struct lcache {
+	const struct vc_op *op;
+	int64_t t;
+	int status;
+	char *body;
+	size_t len;
+};
+
 struct vc_serve {
 	struct vc_serve_config cfg;
 	struct lws_protocols protocols[2];
@@ -320,10 +353,25 @@ struct vc_serve {
 	                         * job->where, the streams of jobs */
 	pthread_cond_t cv;
 	pthread_cond_t scv;     /* a stream moved: workers waiting on one */
-	struct job *qhead, *qtail, *dhead, *dtail, *rhead, *rtail;
-	int qlen, qmax, wstop;
+	/* q: requests waiting for a worker; sq: streamed ones (JSON Lines
+	 * answers and imports), which hold a worker as long as the client
+	 * takes: at most smax of them run at once, so that a worker is
+	 * always left for the rest, and a user runs at most
+	 * cfg.max_streams (users[], smax entries). */
+	struct jobq q, sq;
+	struct job *dhead, *dtail, *rhead, *rtail;
+	int qlen, qmax, wstop, sactive, smax;
+	struct ucount *users;
 	struct worker *workers;
 	int nworkers;
+
+	/* The event loop's own: per-address limits, the store connection
+	 * that /health reads, answers it keeps for a moment. */
+	struct vc_limit *lim_auth, *lim_signup;
+	vc_ctx lctx;
+	int lctx_open;
+	struct lcache lcache[LOOP_OPS];
+	lws_sorted_usec_list_t qtick;
 
 	pthread_mutex_t stopmu; /* srv->lws against vc_serve_stop */
 	atomic_int stop;
@@ -1163,6 +1211,8 @@ ctx_reset(vc_ctx *ctx, const struct job *j)
 	snprintf(ctx->request_id, sizeof ctx->request_id, "%s", j->rid);
 }
 
+static int user_claim(struct vc_serve *srv, struct job *j, const char *key);
+
 /* Run one request on a worker: route, authenticate, build args, call. */
 static void
 job_run(struct worker *w, struct job *j)
@@ -1203,6 +1253,24 @@ job_run(struct worker *w, struct job *j)
 		} else if (rc != VC_EOK) {
 			jv_free(args);
 			job_error(w, j, "authenticate", rc);
+			return;
+		}
+	}
+
+	/* A stream holds this worker as long as its client takes: a user
+	 * gets a few at once, not the whole pool. */
+	if (j->streamed) {
+		char key[80];
+
+		if (ctx->who.user_id[0] != '\0')
+			snprintf(key, sizeof key, "u:%s", ctx->who.user_id);
+		else
+			snprintf(key, sizeof key, "a:%s", j->ip);
+		if (user_claim(w->srv, j, key) != 0) {
+			jv_free(args);
+			job_fail(j, 429, NULL, "too many streamed requests (imports, JSON Lines "
+			    "answers) of yours at once: let one finish first");
+			snprintf(j->extra, sizeof j->extra, "Retry-After: 1\r\n");
 			return;
 		}
 	}
@@ -1303,6 +1371,100 @@ job_run(struct worker *w, struct job *j)
 		job_fail(j, 500, NULL, "internal error");
 }
 
+/* ---- the queues (under srv->mu) ---------------------------------------- */
+
+static void
+jobq_push(struct jobq *q, struct job *j)
+{
+	j->next = NULL;
+	j->prev = q->tail;
+	if (q->tail != NULL)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+static void
+jobq_remove(struct jobq *q, struct job *j)
+{
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		q->head = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	else
+		q->tail = j->prev;
+	j->next = j->prev = NULL;
+}
+
+/* The job a worker may take next: the older of the two heads, a stream
+ * only while fewer than smax run.  NULL when there is none. */
+static struct job *
+job_pick(struct vc_serve *srv)
+{
+	struct job *a = srv->q.head;
+	struct job *s = srv->sactive < srv->smax ? srv->sq.head : NULL;
+
+	if (s != NULL && (a == NULL || s->tq <= a->tq)) {
+		jobq_remove(&srv->sq, s);
+		s->sslot = 1;
+		srv->sactive++;
+		a = s;
+	} else if (a != NULL)
+		jobq_remove(&srv->q, a);
+	if (a != NULL)
+		srv->qlen--;
+	return a;
+}
+
+/* Count a stream of the user the worker authenticated; -1 when the user
+ * runs cfg.max_streams already. */
+static int
+user_claim(struct vc_serve *srv, struct job *j, const char *key)
+{
+	struct ucount *u, *free_u = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	for (u = srv->users; u < srv->users + srv->smax; u++) {
+		if (u->n > 0 && strcmp(u->key, key) == 0)
+			break;
+		if (u->n == 0 && free_u == NULL)
+			free_u = u;
+	}
+	if (u == srv->users + srv->smax && (u = free_u) != NULL)
+		snprintf(u->key, sizeof u->key, "%s", key);
+	/* (Each running stream holds at most one entry: one is free.) */
+	if (u == NULL || u->n >= srv->cfg.max_streams)
+		rc = -1;
+	else {
+		u->n++;
+		snprintf(j->ukey, sizeof j->ukey, "%s", key);
+	}
+	pthread_mutex_unlock(&srv->mu);
+	return rc;
+}
+
+/* The job is done: give back its stream slot and its user's count. */
+static void
+job_release(struct vc_serve *srv, struct job *j)
+{
+	if (j->ukey[0] != '\0')
+		for (struct ucount *u = srv->users; u < srv->users + srv->smax; u++)
+			if (u->n > 0 && strcmp(u->key, j->ukey) == 0) {
+				u->n--;
+				break;
+			}
+	j->ukey[0] = '\0';
+	if (j->sslot) {
+		j->sslot = 0;
+		srv->sactive--;
+		pthread_cond_signal(&srv->cv);  /* a stream may wait for it */
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -1312,21 +1474,17 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&srv->mu);
 	for (;;) {
-		while (!srv->wstop && srv->qhead == NULL)
+		while (!srv->wstop && (j = job_pick(srv)) == NULL)
 			pthread_cond_wait(&srv->cv, &srv->mu);
 		if (srv->wstop)
 			break;
-		j = srv->qhead;
-		if ((srv->qhead = j->next) == NULL)
-			srv->qtail = NULL;
-		srv->qlen--;
-		j->next = NULL;
 		j->where = J_RUNNING;
 		pthread_mutex_unlock(&srv->mu);
 
 		job_run(w, j);
 
 		pthread_mutex_lock(&srv->mu);
+		job_release(srv, j);
 		j->where = J_DONE;
 		if (srv->dtail != NULL)
 			srv->dtail->next = j;
@@ -1342,21 +1500,20 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Queue a job; -1 when the queue is full (the caller answers 503). */
+/* Queue a job; -1 when cfg.queue_max wait already (the caller answers
+ * 503).  Streams go to their own queue: see struct vc_serve. */
 static int
 job_submit(struct vc_serve *srv, struct job *j)
 {
+	j->streamed = j->stream || j->input;
+	j->tq = mono_ms();
 	pthread_mutex_lock(&srv->mu);
 	if (srv->qlen >= srv->qmax || srv->wstop) {
 		pthread_mutex_unlock(&srv->mu);
 		return -1;
 	}
 	j->where = J_QUEUED;
-	if (srv->qtail != NULL)
-		srv->qtail->next = j;
-	else
-		srv->qhead = j;
-	srv->qtail = j;
+	jobq_push(j->streamed ? &srv->sq : &srv->q, j);
 	srv->qlen++;
 	pthread_cond_signal(&srv->cv);
 	pthread_mutex_unlock(&srv->mu);
@@ -1367,20 +1524,12 @@ job_submit(struct vc_serve *srv, struct job *j)
 static void
 job_abandon(struct vc_serve *srv, struct job *j)
 {
-	struct job **pp;
 	int unqueued = 0;
 
 	pthread_mutex_lock(&srv->mu);
 	if (j->where == J_QUEUED) {
 		/* Not started: take it out, nobody else refers to it. */
-		for (pp = &srv->qhead; *pp != NULL; pp = &(*pp)->next)
-			if (*pp == j) {
-				*pp = j->next;
-				break;
-			}
-		srv->qtail = NULL;
-		for (struct job *t = srv->qhead; t != NULL; t = t->next)
-			srv->qtail = t;
+		jobq_remove(j->streamed ? &srv->sq : &srv->q, j);
 		srv->qlen--;
 		unqueued = 1;
 	}
@@ -1483,13 +1632,57 @@ conn_kill(struct conn *c)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* The deadline of the body in progress, in ms of its reading time (not
+ * counting the time it waited for its worker); 0 for none. */
+static int64_t
+body_deadline(const struct conn *c)
+{
+	int64_t d = (int64_t)c->srv->cfg.body_deadline * 1000;
+
+	return c->input ? d * IMPORT_DEADLINE_X : d;
+}
+
+static int64_t
+body_time(const struct conn *c, int64_t now)
+{
+	return now - c->b0 - c->bpause - (c->ipaused ? now - c->p0 : 0);
+}
+
+/* A body is read: the lws timeout is its silence limit; its pace is
+ * checked as data comes and once a second (body_tick). */
+static void
+body_wait(struct conn *c)
+{
+	conn_timeout(c, c->srv->cfg.body_timeout);
+}
+
+/*
+ * Slow bodies (slowloris on the body): one that has taken longer than its
+ * deadline, or that arrives slower than cfg.min_body_rate once
+ * RATE_GRACE_MS have passed, is refused: a trickle must not hold a
+ * worker (an import's) or a connection for long.  NULL when it is fine.
+ */
+static const char *
+body_slow(const struct conn *c, int64_t now)
+{
+	const struct vc_serve_config *cfg = &c->srv->cfg;
+	int64_t t = body_time(c, now), d = body_deadline(c);
+
+	if (d > 0 && t > d)
+		return "request body took too long";
+	if (cfg->min_body_rate > 0 && t > RATE_GRACE_MS &&
+	    c->braw * 1000 < (uint64_t)cfg->min_body_rate * (uint64_t)t)
+		return "request body arrives too slowly";
+	return NULL;
+}
+
 /* Nothing to write: the body's silence timeout while one is read, none
  * while the worker is the one to wait for. */
 static void
 conn_wait_timeout(struct conn *c)
 {
 	if (c->state == CS_BODY && !c->ipaused)
-		conn_timeout(c, c->srv->cfg.body_timeout);
+		body_wait(c);
 	else
 		conn_timeout(c, 0);
 }
@@ -1678,6 +1871,7 @@ input_step(struct conn *c)
 	if (full) {
 		if (!c->ipaused) {
 			c->ipaused = 1;
+			c->p0 = mono_ms();
 			lws_rx_flow_control(c->wsi, 0);
 			if (c->out.len == 0)
 				conn_timeout(c, 0);     /* we are the slow side */
@@ -1742,11 +1936,92 @@ input_step(struct conn *c)
 static void
 input_resume(struct conn *c)
 {
+	c->bpause += mono_ms() - c->p0;
 	c->ipaused = 0;
 	lws_rx_flow_control(c->wsi, 1);
-	conn_timeout(c, c->srv->cfg.body_timeout);
+	body_wait(c);
 	if (conn_advance(c) < 0)
 		conn_kill(c);
+}
+
+/*
+ * A VC_OP_LOOP operation, answered here: /health must answer while every
+ * worker is busy.  The answer is made at most once in LOOP_CACHE_MS (on
+ * the loop's own store connection, for /health: one read of the header
+ * page), so a flood of them costs the loop little more than the writes.
+ */
+static void
+loop_answer(struct conn *c, const struct vc_op *op)
+{
+	struct vc_serve *srv = c->srv;
+	struct lcache *lc = NULL;
+	int64_t now = mono_ms();
+
+	for (int i = 0; i < LOOP_OPS; i++)
+		if (srv->lcache[i].op == op || srv->lcache[i].op == NULL) {
+			lc = &srv->lcache[i];
+			break;
+		}
+	if (lc == NULL) {       /* more of them than LOOP_OPS: a table change */
+		respond_error(c, 500, "internal error", NULL);
+		return;
+	}
+	if (lc->op == NULL || now - lc->t >= LOOP_CACHE_MS) {
+		vc_ctx *ctx = &srv->lctx;
+		jv out = jv_invalid(), s;
+		int rc;
+
+		vc_ctx_reset(ctx);
+		ctx->front = VC_FRONT_HTTP;
+		snprintf(ctx->ip, sizeof ctx->ip, "%s", c->ip);
+		rc = vc_op_call(ctx, op, jv_object(), &out);
+		if (rc != VC_EOK || jv_get_kind(out) != JV_KIND_OBJECT) {
+			jv_free(out);
+			srv_log(srv, VC_SERVE_LOG_ERROR, "%s: %s", op->name,
+			    ctx->errmsg[0] ? ctx->errmsg : vc_err_name(rc));
+			respond_error(c, 500, "internal error", NULL);
+			return;
+		}
+		s = jv_dump_string(out, 0);
+		free(lc->body);
+		lc->len = (size_t)jv_string_length_bytes(jv_copy(s));
+		if ((lc->body = malloc(lc->len + 1)) != NULL)
+			memcpy(lc->body, jv_string_value(s), lc->len + 1);
+		jv_free(s);
+		lc->op = op;
+		lc->t = now;
+		if (lc->body == NULL) {
+			lc->op = NULL;
+			respond_error(c, 500, "internal error", NULL);
+			return;
+		}
+	}
+	respond(c, 200, lc->body, lc->len, NULL);
+}
+
+/* The per-address limit of op's class; 1 when the request was answered
+ * with 429 instead. */
+static int
+rate_limited(struct conn *c, const struct vc_op *op)
+{
+	struct vc_serve *srv = c->srv;
+	struct vc_limit *l = op->rate == VC_RATE_AUTH ? srv->lim_auth :
+	    op->rate == VC_RATE_SIGNUP ? srv->lim_signup : NULL;
+	char key[80], extra[64];
+	int64_t wait;
+
+	if (l == NULL)
+		return 0;
+	vc_limit_addr_key(c->ip, key, sizeof key);
+	if ((wait = vc_limit_take(l, key, mono_ms())) == 0)
+		return 0;
+	srv_log(srv, VC_SERVE_LOG_ERROR, "%s: %s refused: too many from this address", key,
+	    op->name);
+	snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)(wait + 999) / 1000);
+	respond_error(c, 429, op->rate == VC_RATE_SIGNUP ?
+	    "too many registrations from your address; try again later" :
+	    "too many sign-in attempts from your address; try again later", extra);
+	return 1;
 }
 
 /* The request is complete: answer here or hand it to a worker. */
@@ -1801,6 +2076,13 @@ dispatch(struct conn *c)
 			respond_error(c, 404, "no such path", NULL);
 		return 1;
 	}
+	if ((op->flags & VC_OP_LOOP) && c->body_len == 0 &&
+	    (c->req.query == NULL || c->req.query[0] == '\0')) {
+		loop_answer(c, op);
+		return 1;
+	}
+	if (rate_limited(c, op))
+		return 1;
 	if ((j = job_new(c)) == NULL) {
 		c->close = 1;
 		respond_error(c, 500, "internal error", NULL);
@@ -1888,7 +2170,11 @@ head_step(struct conn *c)
 		return reject(c, 413, "request body too large");
 	if (c->req.chunked || c->req.content_length > 0) {
 		c->state = CS_BODY;
-		conn_timeout(c, cfg->body_timeout);
+		c->b0 = mono_ms();
+		c->bpause = 0;
+		c->braw = 0;
+		body_wait(c);
+		lws_set_timer_usecs(c->wsi, LWS_US_PER_SEC);
 		/* An import starts now and reads its body as it comes; no
 		 * "100 Continue" when there is no worker for it (503). */
 		if (input && input_dispatch(c) != 0)
@@ -2048,6 +2334,35 @@ conn_close(struct conn *c)
 	c->srv = NULL;
 }
 
+/* Answer 408 to a body that is too slow (body_slow); 1 when it was. */
+static int
+body_refuse_slow(struct conn *c)
+{
+	int64_t now = mono_ms();
+	const char *why = body_slow(c, now);
+
+	if (why == NULL)
+		return 0;
+	srv_log(c->srv, VC_SERVE_LOG_ERROR, "%s: %s (%llu bytes in %lld ms)", c->ip, why,
+	    (unsigned long long)c->braw, (long long)body_time(c, now));
+	if (c->input)
+		input_fail(c, 408, why);
+	else
+		reject(c, 408, why);
+	return 1;
+}
+
+/* Once a second while a body arrives: a trickle is refused even when
+ * nothing comes at all for a while (less than the silence timeout). */
+static void
+body_tick(struct conn *c)
+{
+	if (c->srv == NULL || c->state != CS_BODY)
+		return;
+	if (!body_refuse_slow(c))
+		lws_set_timer_usecs(c->wsi, LWS_US_PER_SEC);
+}
+
 static int
 conn_rx(struct conn *c, const char *data, size_t len)
 {
@@ -2057,8 +2372,12 @@ conn_rx(struct conn *c, const char *data, size_t len)
 		return 0;       /* the connection ends after this reply */
 	if (in_append(c, data, len) != 0)
 		return -1;
-	if (c->state == CS_BODY)
-		conn_timeout(c, c->srv->cfg.body_timeout);
+	if (c->state == CS_BODY) {
+		c->braw += len;
+		if (body_refuse_slow(c))
+			return 0;
+		body_wait(c);
+	}
 	if (c->state == CS_HEAD || c->state == CS_BODY)
 		return conn_advance(c);
 	return 0;
@@ -2219,6 +2538,51 @@ drain_done(struct vc_serve *srv)
 	}
 }
 
+/*
+ * Requests that waited cfg.queue_wait for a worker get 503 + Retry-After:
+ * the server is overloaded, and a client is better told so than kept
+ * waiting.  The queues are in arrival order: only heads can be late.
+ */
+static void
+queue_tick(lws_sorted_usec_list_t *sul)
+{
+	struct vc_serve *srv = lws_container_of(sul, struct vc_serve, qtick);
+	int64_t late = mono_ms() - (int64_t)srv->cfg.queue_wait * 1000;
+	struct job *expired = NULL, *j;
+	struct jobq *qs[2] = { &srv->q, &srv->sq };
+
+	pthread_mutex_lock(&srv->mu);
+	for (int i = 0; i < 2; i++)
+		while ((j = qs[i]->head) != NULL && j->tq <= late) {
+			jobq_remove(qs[i], j);
+			srv->qlen--;
+			j->where = J_DONE;
+			j->next = expired;
+			expired = j;
+		}
+	pthread_mutex_unlock(&srv->mu);
+	for (; expired != NULL; expired = j) {
+		struct conn *c = expired->conn;
+
+		j = expired->next;
+		if (c != NULL && c->job == expired) {
+			c->job = NULL;
+			if (c->state == CS_BODY) {
+				/* An import: its body will not be read. */
+				c->input = 0;
+				c->close = 1;
+			}
+			srv_log(srv, VC_SERVE_LOG_ERROR, "request %s waited %d s for a worker: 503",
+			    expired->rid, srv->cfg.queue_wait);
+			respond_error(c, 503, "server busy, retry", "Retry-After: 1\r\n");
+		}
+		job_free(expired);
+	}
+	if (!srv->stopping || srv->qlen > 0)
+		lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick,
+		    QUEUE_TICK_MS * LWS_US_PER_MS);
+}
+
 static void
 stop_tick(lws_sorted_usec_list_t *sul)
 {
@@ -2273,6 +2637,9 @@ serve_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return c->srv != NULL ? conn_rx(c, in, len) : -1;
 	case LWS_CALLBACK_RAW_WRITEABLE:
 		return conn_writeable(c);
+	case LWS_CALLBACK_TIMER:
+		body_tick(c);
+		return 0;
 	case LWS_CALLBACK_RAW_CLOSE:
 		conn_close(c);
 		return 0;
@@ -2343,8 +2710,10 @@ workers_stop(struct vc_serve *srv)
 
 	pthread_mutex_lock(&srv->mu);
 	srv->wstop = 1;
-	q = srv->qhead;
-	srv->qhead = srv->qtail = NULL;
+	if (srv->q.tail != NULL)
+		srv->q.tail->next = srv->sq.head;
+	q = srv->q.head != NULL ? srv->q.head : srv->sq.head;
+	srv->q.head = srv->q.tail = srv->sq.head = srv->sq.tail = NULL;
 	srv->qlen = 0;
 	pthread_cond_broadcast(&srv->cv);
 	pthread_cond_broadcast(&srv->scv);      /* workers blocked on a stream */
@@ -2404,6 +2773,13 @@ vc_serve_free(struct vc_serve *srv)
 	for (int i = 0; i < srv->nworkers; i++)
 		vc_ctx_release(&srv->workers[i].ctx);
 	free(srv->workers);
+	free(srv->users);
+	if (srv->lctx_open)
+		vc_ctx_release(&srv->lctx);
+	for (int i = 0; i < LOOP_OPS; i++)
+		free(srv->lcache[i].body);
+	vc_limit_free(srv->lim_auth);
+	vc_limit_free(srv->lim_signup);
 	for (int i = 0; i < IPT_SIZE; i++)
 		while (srv->ipt[i] != NULL) {
 			struct ipent *e = srv->ipt[i];
@@ -2453,13 +2829,41 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	pthread_mutex_init(&srv->stopmu, NULL);
 	pthread_mutex_init(&srv->logmu, NULL);
 
+	/*
+	 * Workers spend much of their time waiting, not computing: on the
+	 * disk, on a Velociraptor server, on a client reading a stream or
+	 * sending an import.  So more of them than cores, each with its own
+	 * store connection (a page cache of its own: 64 at most).
+	 */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	nw = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
+	nw = cfg->workers > 0 ? cfg->workers : ncpu > 0 ? 4 * (int)ncpu : 4;
+	if (cfg->workers <= 0 && nw < 4)
+		nw = 4;
+	if (cfg->workers <= 0 && nw > 64)
+		nw = 64;
 	if (nw > 256)
 		nw = 256;
-	/* Small on purpose: a burst of password hashes past twice the pool
-	 * gets 503 + Retry-After instead of queueing memory and latency. */
-	srv->qmax = cfg->queue_max > 0 ? cfg->queue_max : 2 * nw;
+	/* Requests wait for a worker (cfg.queue_wait at most, see
+	 * queue_tick): a burst is the loop's to absorb, not an error. */
+	srv->qmax = cfg->queue_max > 0 ? cfg->queue_max : 4096;
+	/* A quarter of the workers (one at least) never serve streams. */
+	srv->smax = nw - (nw / 4 > 1 ? nw / 4 : 1);
+	if (srv->smax < 1)
+		srv->smax = 1;
+	if (srv->cfg.max_streams <= 0)
+		srv->cfg.max_streams = 1;
+	if ((srv->users = calloc((size_t)srv->smax, sizeof *srv->users)) == NULL) {
+		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	if ((cfg->auth_rate > 0 &&
+	    (srv->lim_auth = vc_limit_new(cfg->auth_rate / 60.0, cfg->auth_rate, LIMIT_KEYS)) == NULL) ||
+	    (cfg->register_rate > 0 &&
+	    (srv->lim_signup = vc_limit_new(cfg->register_rate / 3600.0, cfg->register_rate,
+	    LIMIT_KEYS)) == NULL)) {
+		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		goto fail;
+	}
 	if (srv->cfg.max_conns <= 0) {
 		srv->cfg.max_conns = 1024;
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
@@ -2487,6 +2891,13 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 			vc_fail(ctx, rc, "%s", w->ctx.errmsg);
 			goto fail;
 		}
+	}
+	/* The loop's own, for /health. */
+	vc_ctx_init(&srv->lctx);
+	srv->lctx_open = 1;
+	if ((rc = vc_store_open(&srv->lctx, path, 0)) != VC_EOK) {
+		vc_fail(ctx, rc, "%s", srv->lctx.errmsg);
+		goto fail;
 	}
 
 	if ((rc = listen_open(ctx, srv)) != VC_EOK)
@@ -2529,6 +2940,7 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		}
 		w->started = 1;
 	}
+	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
 	if (strcmp(srv->cfg.addr, "127.0.0.1") != 0 && strcmp(srv->cfg.addr, "::1") != 0 &&
 	    strncmp(srv->cfg.addr, "127.", 4) != 0)
 		srv_log(srv, VC_SERVE_LOG_ERROR,

@@ -68,7 +68,9 @@ enum {
 	VC_OP_SECRET_OUT = 1 << 6, /* output carries a secret: Cache-Control, no log */
 	VC_OP_INPUT = 1 << 7,   /* reads JSONL: CLI FILE operand or stdin; HTTP body */
 	VC_OP_CREATES = 1 << 8, /* HTTP: makes a record, answers 201 Created (a POST) */
-	VC_OP_DEFAULT = 1 << 9  /* CLI: the tool's command when no verb is given (no verb) */
+	VC_OP_DEFAULT = 1 << 9, /* CLI: the tool's command when no verb is given (no verb) */
+	VC_OP_LOOP = 1 << 10    /* vc-serve answers it on its event loop, never
+	                         * queued: public, no arguments, no writes, quick */
 };
 
 struct vc_op {
@@ -88,6 +90,15 @@ struct vc_op {
 	const char *summary;    /* one line, for -h, man and OpenAPI */
 	const char *target;     /* audit target type: "user", "tenant" ... */
 	const char *columns;    /* -o table columns, comma separated (NULL: all) */
+	int rate;               /* VC_RATE_*: vc-serve's per-address limit */
+};
+
+/* The per-address limits of vc-serve (--auth-rate, --register-rate):
+ * every request of the class counts, whatever its outcome. */
+enum {
+	VC_RATE_NONE = 0,
+	VC_RATE_AUTH,           /* presents a credential: login, refresh ... */
+	VC_RATE_SIGNUP          /* creates an account anonymously */
 };
 
 extern const struct vc_op vc_ops[];     /* table.c; terminated by a NULL name */

@@ -705,6 +705,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_register,
 		.summary  = "register as a viewer in a tenant that allows it",
 		.target   = "user",
+		.rate     = VC_RATE_SIGNUP,
 	},
 	{
 		.name     = "auth.login",
@@ -718,6 +719,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_login,
 		.summary  = "log in: get an access token and a refresh token",
 		.target   = "user",
+		.rate     = VC_RATE_AUTH,
 	},
 	{
 		.name     = "auth.me",
@@ -742,6 +744,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_refresh,
 		.summary  = "trade the refresh token for new tokens",
 		.target   = "user",
+		.rate     = VC_RATE_AUTH,
 	},
 	{
 		.name     = "auth.logout",
@@ -769,6 +772,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_password,
 		.summary  = "change your password (ends all your sessions)",
 		.target   = "user",
+		.rate     = VC_RATE_AUTH,
 	},
 	{
 		.name     = "auth.tokens.create",
@@ -1450,7 +1454,7 @@ const struct vc_op vc_ops[] = {
 		.method   = "GET",
 		.path     = "/health",
 		.min_role = VC_ROLE_ANON,
-		.flags    = VC_OP_PUBLIC,
+		.flags    = VC_OP_PUBLIC | VC_OP_LOOP,
 		.fn       = vc_op_health,
 		.summary  = "liveness and store check",
 	},
@@ -1460,7 +1464,7 @@ const struct vc_op vc_ops[] = {
 		.method   = "GET",
 		.path     = "/",
 		.min_role = VC_ROLE_ANON,
-		.flags    = VC_OP_PUBLIC,
+		.flags    = VC_OP_PUBLIC | VC_OP_LOOP,
 		.fn       = vc_op_index,
 		.summary  = "service name, version and links",
 	},
@@ -1470,7 +1474,7 @@ const struct vc_op vc_ops[] = {
 		.method   = "GET",
 		.path     = "/openapi.json",
 		.min_role = VC_ROLE_ANON,
-		.flags    = VC_OP_PUBLIC,
+		.flags    = VC_OP_PUBLIC | VC_OP_LOOP,
 		.fn       = vc_op_openapi,
 		.summary  = "this API's OpenAPI 3.0 document",
 	},

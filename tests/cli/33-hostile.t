@@ -36,7 +36,10 @@ mkdir -p "$T/lib"
 echo '{"secret": "file-secret-4711"}' > "$T/lib/secret.json"
 SP=$(free_port)
 B=http://127.0.0.1:$SP
-SOME_SECRET=env-secret-0815 vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP" --workers 2 2> "$T/serve.log" &
+# --min-body-rate 0: the trickled import below is slow on purpose
+# (34-load.t checks the refusal of slow bodies).
+SOME_SECRET=env-secret-0815 vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP" --workers 4 \
+	--min-body-rate 0 --body-deadline 0 2> "$T/serve.log" &
 echo $! >> "$T/pids"
 i=0
 while [ $i -lt 100 ] && ! grep -q 'listening on' "$T/serve.log" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
