@@ -1470,7 +1470,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct vc_serve *srv = w->srv;
-	struct job *j;
+	struct job *j = NULL;
 
 	pthread_mutex_lock(&srv->mu);
 	for (;;) {
@@ -2578,9 +2578,7 @@ queue_tick(lws_sorted_usec_list_t *sul)
 		}
 		job_free(expired);
 	}
-	if (!srv->stopping || srv->qlen > 0)
-		lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick,
-		    QUEUE_TICK_MS * LWS_US_PER_MS);
+	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
 }
 
 static void
