@@ -314,3 +314,21 @@ CREATE INDEX threat_scores_subject ON threat_scores(tenant_id, subject_type, sub
 -- rows, so that an import whose process died (kill -9, a crash) shows as
 -- interrupted rather than importing forever.
 ALTER TABLE artifacts ADD COLUMN importer TEXT;
+
+-- migration: 5
+-- Which Velociraptor artifacts a tenant's analysts may collect (issue 9).
+-- A tenant without a row in collect_policies never set a list: the
+-- built-in default of lib/allowlist.c applies.  Admins collect anything.
+-- Names are exact (case-sensitive, as Velociraptor's), never patterns.
+CREATE TABLE collect_policies (
+	tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+	updated_by TEXT,
+	updated_at INTEGER NOT NULL
+);
+CREATE TABLE collect_allowlist (
+	tenant_id TEXT NOT NULL REFERENCES collect_policies(tenant_id),
+	artifact TEXT NOT NULL,
+	added_by TEXT,
+	added_at INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, artifact)
+);

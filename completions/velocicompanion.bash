@@ -68,7 +68,7 @@ _vc_complete() {
 			verbs="$( [ "$w1" = artifact ] && echo import) $( [ "$w1" = artifact ] && echo list) $( [ "$w1" = artifact ] && echo show) $( [ "$w1" = artifact ] && echo rows) $( [ "$w1" = artifact ] && echo delete) "
 		fi ;;
 	vc-hunt)
-		verbs="config config config config clients client collect flow flow create list show stop results query "
+		verbs="config config config config clients client collect allowlist allowlist allowlist allowlist allowlist flow flow create list show stop results query "
 		case "$w1 $w2" in
 		"config set"*) opts="--api-config --org " ;;
 		"config show"*) opts="" ;;
@@ -77,6 +77,11 @@ _vc_complete() {
 		"clients"*) opts="--search --label --sync " ;;
 		"client"*) opts="" ;;
 		"collect"*) opts="--client --artifact --param --timeout --wait --store --case " ;;
+		"allowlist show"*) opts="" ;;
+		"allowlist set"*) opts="--artifact " ;;
+		"allowlist add"*) opts="" ;;
+		"allowlist remove"*) opts="" ;;
+		"allowlist reset"*) opts="" ;;
 		"flow"*) opts="" ;;
 		"flow results"*) opts="--artifact --store --case " ;;
 		"create"*) opts="--artifact --param --description --expires --label --os --idempotency-key --wait --timeout " ;;
@@ -87,7 +92,7 @@ _vc_complete() {
 		"query"*) opts="--env --timeout " ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = config ] && echo set) $( [ "$w1" = config ] && echo show) $( [ "$w1" = config ] && echo test) $( [ "$w1" = config ] && echo delete) $( [ "$w1" = flow ] && echo results) "
+			verbs="$( [ "$w1" = config ] && echo set) $( [ "$w1" = config ] && echo show) $( [ "$w1" = config ] && echo test) $( [ "$w1" = config ] && echo delete) $( [ "$w1" = allowlist ] && echo show) $( [ "$w1" = allowlist ] && echo set) $( [ "$w1" = allowlist ] && echo add) $( [ "$w1" = allowlist ] && echo remove) $( [ "$w1" = allowlist ] && echo reset) $( [ "$w1" = flow ] && echo results) "
 		fi ;;
 	vc-score)
 		verbs="stack analyze analyze scores heuristics rules rules ioc ioc ioc "

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "allowlist.h"
 #include "artifacts.h"
 #include "crypto/crypto.h"
 #include "hosts.h"
@@ -792,7 +793,11 @@ vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out)
 	jv params, flow = jv_invalid(), arts, row;
 	int rc;
 
-	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0 || (rc = params_json(ctx, args, &params)) != 0)
+	/* Whether this caller may collect it, before anything is sent. */
+	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0 ||
+	    (rc = vc_artifact_name_check(ctx, artifact)) != 0 ||
+	    (rc = vc_allowlist_check(ctx, artifact)) != 0 ||
+	    (rc = params_json(ctx, args, &params)) != 0)
 		return rc;
 	snprintf(tmo, sizeof tmo, "%llu", (unsigned long long)timeout);
 	env[0] = (struct vc_vr_env){ "ClientId", client };

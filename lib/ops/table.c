@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 
+#include "allowlist.h"
 #include "artifacts.h"
 #include "core/audit.h"
 #include "auth.h"
@@ -400,6 +401,16 @@ static const struct vc_param p_vr_collect[] = {
 	  .help = "wait, then keep the results as an artifact" },
 	{ .name = "case", .type = VC_T_STR, .meta = "CASE",
 	  .help = "with --store: link the artifact to this case" },
+	END
+};
+static const struct vc_param p_vr_allowlist_set[] = {
+	{ .name = "artifact", .type = VC_T_STR, .flags = VC_P_MULTI, .meta = "NAME",
+	  .help = "an artifact analysts may collect; repeatable (none: analysts collect nothing)" },
+	END
+};
+static const struct vc_param p_vr_allowlist_name[] = {
+	{ .name = "artifact", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
+	  .help = "artifact name, e.g. Windows.Sys.Users" },
 	END
 };
 static const struct vc_param p_vr_flow[] = {
@@ -1212,6 +1223,73 @@ const struct vc_op vc_ops[] = {
 		.params   = p_vr_collect,
 		.summary  = "collect an artifact from a client",
 		.target   = "flow",
+	},
+	{
+		.name     = "velociraptor.allowlist.show",
+		.tool     = "vc-hunt",
+		.verb     = "allowlist show",
+		.method   = "GET",
+		.path     = "/api/velociraptor/allowlist",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_vr_allowlist_show,
+		.summary  = "the artifacts analysts may collect: the tenant's list, or the default",
+		.target   = "collect_allowlist",
+		.columns  = "artifact,source,added_by,added_at",
+	},
+	{
+		.name     = "velociraptor.allowlist.set",
+		.tool     = "vc-hunt",
+		.verb     = "allowlist set",
+		.method   = "PUT",
+		.path     = "/api/velociraptor/allowlist",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_vr_allowlist_set,
+		.params   = p_vr_allowlist_set,
+		.summary  = "make these artifacts the tenant's collect allow-list",
+		.target   = "collect_allowlist",
+		.columns  = "artifact,source,added_by,added_at",
+	},
+	{
+		.name     = "velociraptor.allowlist.add",
+		.tool     = "vc-hunt",
+		.verb     = "allowlist add",
+		.method   = "POST",
+		.path     = "/api/velociraptor/allowlist",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_vr_allowlist_add,
+		.params   = p_vr_allowlist_name,
+		.summary  = "let analysts collect an artifact",
+		.target   = "collect_allowlist",
+		.columns  = "artifact,source,added_by,added_at",
+	},
+	{
+		.name     = "velociraptor.allowlist.remove",
+		.tool     = "vc-hunt",
+		.verb     = "allowlist remove",
+		.method   = "POST",
+		.path     = "/api/velociraptor/allowlist/remove",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_vr_allowlist_remove,
+		.params   = p_vr_allowlist_name,
+		.summary  = "stop analysts collecting an artifact",
+		.target   = "collect_allowlist",
+		.columns  = "artifact,source,added_by,added_at",
+	},
+	{
+		.name     = "velociraptor.allowlist.reset",
+		.tool     = "vc-hunt",
+		.verb     = "allowlist reset",
+		.method   = "DELETE",
+		.path     = "/api/velociraptor/allowlist",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_vr_allowlist_reset,
+		.summary  = "forget the tenant's list: the built-in default applies again",
+		.target   = "collect_allowlist",
+		.columns  = "artifact,source,added_by,added_at",
 	},
 	{
 		.name     = "velociraptor.flow",

@@ -8,7 +8,9 @@
 # the error mapping (wrong CA, foreign or expired client certificate,
 # name mismatch, server down, PERMISSION_DENIED, VQL errors and ERROR
 # logs, INTERNAL, one retry on UNAVAILABLE, timeouts); a 100,000-row hunt
-# result streamed with flat memory; roles; tenant isolation.
+# result streamed with flat memory; the collect allow-list (analysts
+# collect what it names, admins anything, refusals audited); roles;
+# tenant isolation.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -247,15 +249,150 @@ is "$rc:$(jqr .state):$(jqr .stored.rows)" "0:FINISHED:1" "collect --store waits
 is "$(jqr .stored.name)" Generic.Client.Info/BasicInformation "... of the artifact's one source"
 with "$ANN" vc-case artifact rows "$(jqr .stored.id)"
 is "$(jqr .Hostname)" DESKTOP-BTI2T9T "... the stored row"
-with "$ANN" vc-hunt collect --client "$W" --artifact Test.Fail --wait
+# Neither is on the analysts' allow-list (below): an admin collects them.
+with "$ADA" vc-hunt collect --client "$W" --artifact Test.Fail --wait
 is "$rc" 65 "a flow that ends in ERROR: exit 65"
 like "$err" "ended in ERROR" "... saying so"
-with "$ANN" vc-hunt collect --client "$W" --artifact No.Such.Artifact
+with "$ADA" vc-hunt collect --client "$W" --artifact No.Such.Artifact
 is "$rc" 65 "an unknown artifact: exit 65"
 like "$err" "ERROR:collect_client: Unknown artifact No.Such.Artifact" "... with Velociraptor's ERROR log"
 run vc-auth audit list --action velociraptor.collect
-is "$(jqr 'select(.outcome == "success") | "\(.actor) \(.target_type)"' | sort -u)" "ann flow" \
+is "$(jqr 'select(.outcome == "success") | "\(.actor) \(.target_type)"' | sort -u | tr '\n' ,)" "ada flow,ann flow," \
 	"collections are audited"
+
+# ---- the collect allow-list -----------------------------------------------------------------
+# Analysts collect only the artifacts on the tenant's list, the built-in
+# default until an admin changes it; admins collect any.  A refusal comes
+# before anything is sent and is audited with the artifact's name.
+PSH=Windows.System.PowerShell
+QUA=Windows.Remediation.Quarantine      # known to the double: only the list stops it
+USR=Windows.Sys.Users                   # read-only, but not on the default list
+# allowed: the artifacts of the list in effect, on one line.
+allowed() { jqr .artifact | tr '\n' ' '; }
+with "$VIC" vc-hunt allowlist show
+is "$rc:$(jqr .source | sort -u)" "0:default" "a viewer sees the list in effect: the built-in default"
+DEFAULT=$(allowed)
+# The list vc-hunt(1) gives, from its section on the allow-list.
+DOC=$(sed -n '/^\.Ss The collect allow-list/,/^\.S[sh] /s/^\.It Li \([A-Za-z0-9_.]*\)$/\1/p' "$TOP/man/vc-hunt.1" | tr '\n' ' ')
+is "$DEFAULT" "$DOC" "... the one vc-hunt(1) documents"
+like "$DEFAULT" "^Generic.Client.Info .*$PSL " "... with Generic.Client.Info and $PSL"
+unlike "$DEFAULT" "PowerShell|CmdShell|BashShell|Remediation|Cleanup|Collectors|Interfaces|Crontab|Services|Users" "... and nothing that runs, uploads or removes"
+with "$ANN" vc-hunt collect --client "$W" --artifact Windows.Network.Netstat
+is "$rc:$(jqr .artifact)" "0:Windows.Network.Netstat" "an analyst collects an artifact of the default list"
+n0=$(nreq)
+with "$ANN" vc-hunt collect --client "$W" --artifact "$PSH"
+is "$rc:$out" "77:" "an analyst collecting $PSH is refused: exit 77"
+is "$err" "vc-hunt: $PSH is not on this tenant's collect allow-list: only a tenant admin may collect it, or add it to the list ('vc-hunt allowlist add $PSH')" \
+	"... saying why and who can change it"
+with "$ANN" vc-hunt collect --client "$W" --artifact "$QUA" --param RemovePolicy=Y
+is "$rc" 77 "... as is $QUA"
+is "$(nreq)" "$n0" "... and nothing reached Velociraptor"
+run vc-auth audit list --action velociraptor.collect --outcome denied
+is "$(jqr '"\(.actor) \(.target_type) \(.details.artifact) \(.details.allowlist)"' | LC_ALL=C sort | tr '\n' ,)" \
+	"ann flow $QUA default,ann flow $PSH default," "each refusal is audited as denied, with the artifact"
+like "$(jqr .reason | head -n 1)" "is not on this tenant's collect allow-list" "... and the reason"
+with "$ANN" vc-auth token create ci --role analyst
+CI=$(jqr .token)
+with "$ADA" vc-auth token create ada-ci --role analyst
+ADACI=$(jqr .token)
+with "$ADACI" vc-hunt collect --client "$W" --artifact "$QUA"
+is "$rc" 77 "an admin's token with the analyst role is held to the list"
+with "$ADA" vc-hunt collect --client "$W" --artifact "$QUA" --param RemovePolicy=Y
+is "$rc:$(jqr .artifact)" "0:$QUA" "an admin collects any artifact"
+like "$(jqr .flow_id)" '^F\.' "... and gets a flow"
+
+with "$VIC" vc-hunt allowlist add "$USR"
+is "$rc" 77 "a viewer cannot change the list: exit 77"
+with "$ANN" vc-hunt allowlist add "$USR"
+is "$rc" 77 "... nor an analyst"
+with "$CI" vc-hunt allowlist reset
+is "$rc" 77 "... nor an analyst's token"
+run vc-auth audit list --action authz.denied
+is "$(jqr 'select(.reason | startswith("velociraptor.allowlist.")) | "\(.actor) \(.reason)"' | LC_ALL=C sort | tr '\n' ,)" \
+	"ann velociraptor.allowlist.add,ann velociraptor.allowlist.reset,vic velociraptor.allowlist.add," \
+	"... each attempt audited as authz.denied"
+with "$ANN" vc-hunt allowlist show
+is "$(allowed)" "$DEFAULT" "... the list is unchanged"
+
+with "$ADA" vc-hunt allowlist add "$USR"
+is "$rc" 0 "an admin adds $USR"
+is "$(jqr "select(.artifact == \"$USR\") | \"\(.source) \(.added_by)\"")" "tenant ada" "... the tenant's own list now, $USR added by ada"
+is "$(jqr .artifact | grep -v "^$USR\$" | tr '\n' ' ')" "$DEFAULT" "... with the default's artifacts kept"
+with "$ANN" vc-hunt collect --client "$W" --artifact "$USR"
+is "$rc:$(jqr .artifact)" "0:$USR" "... and the analyst may collect it"
+with "$ADA" vc-hunt allowlist add "$USR"
+is "$rc" 65 "adding it again: exit 65"
+like "$err" "$USR is already on this tenant's collect allow-list" "... saying so"
+with "$ADA" vc-hunt allowlist remove "$USR"
+is "$rc:$(allowed)" "0:$DEFAULT" "an admin removes it"
+with "$ANN" vc-hunt collect --client "$W" --artifact "$USR"
+is "$rc" 77 "... and the analyst is refused again"
+with "$ADA" vc-hunt allowlist remove "$USR"
+is "$rc" 66 "removing what is not there: exit 66"
+with "$ADA" vc-hunt allowlist remove "$PSL"
+with "$ANN" vc-hunt collect --client "$W" --artifact "$PSL"
+is "$rc" 77 "a default artifact removed: refused too"
+run vc-auth audit list --action 'velociraptor.allowlist.*' --outcome success
+is "$(jqr '"\(.action) \(.actor) \(.details.added) \(.details.removed)"' | LC_ALL=C sort | tr '\n' ,)" \
+	"velociraptor.allowlist.add ada [\"$USR\"] [],velociraptor.allowlist.remove ada [] [\"$USR\"],velociraptor.allowlist.remove ada [] [\"$PSL\"]," \
+	"every change is audited with what it added and removed"
+
+with "$ADA" vc-hunt allowlist set --artifact Generic.Client.Info --artifact "$USR" --artifact Generic.Client.Info
+is "$rc:$(allowed)" "0:Generic.Client.Info $USR " "set replaces the list (once each)"
+with "$ANN" vc-hunt collect --client "$W" --artifact Windows.Network.Netstat
+is "$rc" 77 "... an artifact left out is refused"
+with "$ADA" vc-hunt allowlist set
+is "$rc:$out" "0:" "set with no artifact: an empty list"
+with "$ANN" vc-hunt collect --client "$W" --artifact Generic.Client.Info
+is "$rc" 77 "... and analysts collect nothing"
+with "$ADA" vc-hunt collect --client "$W" --artifact Generic.Client.Info
+is "$rc" 0 "... while admins still collect"
+
+for bad in 'Windows.System.Pslist;DROP' 'Windows..Pslist' '.Pslist' 'Windows.7zip' 'Custom.Ünïcode' ''; do
+	with "$ADA" vc-hunt allowlist add "$bad"
+	is "$rc" 64 "add '$bad': not an artifact name, exit 64"
+done
+like "$err" "artifact name is empty" "... an empty one said so"
+with "$ADA" vc-hunt allowlist add 'Win dows'
+is "$err" "vc-hunt: not an artifact name: ' ' after 'Win' (only letters, digits, '_' and '.')" \
+	"... the message names the first bad character"
+with "$ADA" vc-hunt allowlist add "$(printf 'A.B\033[2J')"
+is "$err" "vc-hunt: not an artifact name: byte 0x1b after 'A.B' (only letters, digits, '_' and '.')" \
+	"... and never echoes what follows it"
+with "$ADA" vc-hunt allowlist add "A$(printf '%0128d' 0)"
+like "$rc:$err" "^64:.*at most 128 characters" "... a name over 128 characters"
+with "$ADA" vc-hunt allowlist set --artifact Good.Name --artifact 'bad name'
+is "$rc" 64 "set with one bad name: exit 64"
+with "$VIC" vc-hunt allowlist show
+is "$rc:$out" "0:" "... and the list is unchanged"
+n0=$(nreq)
+with "$ADA" vc-hunt collect --client "$W" --artifact 'Windows..Pslist'
+is "$rc:$(nreq)" "64:$n0" "collect checks the name too, even an admin's, before sending anything"
+
+# Tenants: globex has its own list, or the default; acme's changes stay acme's.
+printf '%s\n' "$PW" | vc-auth user create gus --role analyst --tenant globex --password-stdin > /dev/null
+GUS=$(login_as gus "$PW")
+with "$GINA" vc-hunt allowlist show
+is "$rc:$(jqr .source | sort -u):$(allowed)" "0:default:$DEFAULT" "globex still has the default while acme's list is empty"
+with "$GUS" vc-hunt collect --client "$W" --artifact "$USR"
+is "$rc" 77 "... its analyst may not collect what acme allowed"
+with "$GINA" vc-hunt allowlist set --artifact "$QUA"
+is "$rc:$(allowed)" "0:$QUA " "globex's admin sets globex's list"
+with "$GUS" vc-hunt collect --client "$W" --artifact "$QUA"
+is "$rc" 78 "... its analyst passes the list (and stops at globex's missing config)"
+with "$ANN" vc-hunt collect --client "$W" --artifact "$QUA"
+is "$rc" 77 "... while acme's analyst is still refused it"
+with "$VIC" vc-hunt allowlist show
+is "$rc:$out" "0:" "... and acme's list is still its own, empty"
+with "$GINA" vc-hunt allowlist reset
+is "$(sq "SELECT COUNT(*) FROM collect_policies")" 1 "globex's reset leaves acme's list alone"
+
+with "$ADA" vc-hunt allowlist reset
+is "$rc:$(jqr .source | sort -u):$(allowed)" "0:default:$DEFAULT" "reset: the default again"
+is "$(sq "SELECT COUNT(*) FROM collect_policies") $(sq "SELECT COUNT(*) FROM collect_allowlist")" "0 0" \
+	"... nothing of a list left in the store"
+with "$ANN" vc-hunt collect --client "$W" --artifact "$PSL"
+is "$rc" 0 "... and the analyst collects $PSL again"
 
 # ---- hunts ---------------------------------------------------------------------------------
 n0=$(nreq)

@@ -5,7 +5,7 @@
 # never showing its key, values in env, idempotent hunts, a 100,000-row
 # hunt result streamed as JSON Lines with flat server memory, the error
 # mapping to HTTP statuses (including an error after the first streamed
-# line), and tenant isolation.
+# line), the collect allow-list, and tenant isolation.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -181,6 +181,66 @@ api "$VIC" GET "/api/velociraptor/clients/$W/flows/$F2/results?artifact=$PSL&sto
 is "$code" 403 "... ?store=true needs the analyst role"
 api "$ANN" GET "/api/velociraptor/clients/$W/flows/$F2/results?artifact=$PSL&store=true"
 is "$code:$(json .stored.rows)" "200:32" "... an analyst stores them: the summary, not the rows"
+
+# ---- the collect allow-list ------------------------------------------------------------------------------
+PSH=Windows.System.PowerShell
+QUA=Windows.Remediation.Quarantine
+USR=Windows.Sys.Users
+collect() { api "$1" POST /api/velociraptor/collect "{\"client\":\"$W\",\"artifact\":\"$2\"}"; }
+names() { json '[.items[].artifact] | join(" ")'; }
+api "$VIC" GET /api/velociraptor/allowlist
+is "$code:$(json '[.items[].source] | unique | join(" ")')" "200:default" \
+	"GET /api/velociraptor/allowlist by a viewer: the built-in default"
+DEFAULT=$(names)
+like "$DEFAULT" "Generic.Client.Info .*$PSL" "... with Generic.Client.Info and $PSL"
+collect "$ANN" Windows.Network.Netstat
+is "$code:$(json .artifact)" "200:Windows.Network.Netstat" "an analyst collects an artifact of the default list: 200"
+n0=$(nreq)
+collect "$ANN" "$PSH"
+is "$code:$(json .error)" "403:forbidden" "an analyst collecting $PSH: 403"
+is "$(json .message)" "$PSH is not on this tenant's collect allow-list: only a tenant admin may collect it, or add it to the list ('vc-hunt allowlist add $PSH')" \
+	"... saying why and who can change it"
+collect "$ANN" "$QUA"
+is "$code:$(nreq)" "403:$n0" "... $QUA too, and nothing reached Velociraptor"
+api "$ADA" GET '/api/audit?action=velociraptor.collect&outcome=denied'
+is "$code:$(json '[.items[] | "\(.actor) \(.details.artifact)"] | sort | join(",")')" "200:ann $QUA,ann $PSH" \
+	"... each refusal in the audit log, with the artifact"
+collect "$ADA" "$QUA"
+is "$code:$(json .artifact)" "200:$QUA" "an admin collects any artifact"
+
+api "$VIC" POST /api/velociraptor/allowlist "{\"artifact\":\"$USR\"}"
+is "$code" 403 "POST /api/velociraptor/allowlist by a viewer: 403"
+api "$ANN" PUT /api/velociraptor/allowlist "{\"artifact\":[\"$PSH\"]}"
+is "$code" 403 "PUT by an analyst: 403"
+api "$ANN" DELETE /api/velociraptor/allowlist
+is "$code" 403 "DELETE by an analyst: 403"
+api "$ADA" POST /api/velociraptor/allowlist "{\"artifact\":\"$USR\"}"
+is "$code:$(json "[.items[] | select(.artifact == \"$USR\") | .source, .added_by] | join(\" \")")" "200:tenant ada" \
+	"POST by an admin adds $USR to the tenant's own list"
+collect "$ANN" "$USR"
+is "$code" 200 "... which the analyst may now collect"
+api "$ADA" POST /api/velociraptor/allowlist "{\"artifact\":\"$USR\"}"
+is "$code:$(json .error)" "409:conflict" "... adding it twice: 409"
+api "$ADA" POST /api/velociraptor/allowlist/remove "{\"artifact\":\"$USR\"}"
+is "$code:$(names)" "200:$DEFAULT" "POST /api/velociraptor/allowlist/remove takes it off again"
+collect "$ANN" "$USR"
+is "$code" 403 "... and the analyst is refused it"
+api "$ADA" POST /api/velociraptor/allowlist/remove "{\"artifact\":\"$USR\"}"
+is "$code" 404 "... removing what is not there: 404"
+api "$ADA" POST /api/velociraptor/allowlist '{"artifact":"Windows.System.Pslist OR 1"}'
+is "$code:$(json .error)" "400:bad_request" "a name that is no artifact name: 400"
+like "$(json .message)" "not an artifact name: ' ' after 'Windows.System.Pslist'" "... naming what is wrong"
+api "$ADA" PUT /api/velociraptor/allowlist "{\"artifact\":[\"$USR\",\"Generic.Client.Info\"]}"
+is "$code:$(names)" "200:Generic.Client.Info $USR" "PUT makes the list"
+collect "$ANN" "$PSL"
+is "$code" 403 "... an artifact left out is refused"
+api "$GINA" GET /api/velociraptor/allowlist
+is "$(json '[.items[].source] | unique | join(" ")'):$(names)" "default:$DEFAULT" \
+	"another tenant keeps the default"
+api "$ADA" DELETE /api/velociraptor/allowlist
+is "$code:$(names)" "200:$DEFAULT" "DELETE: the default again"
+collect "$ANN" "$PSL"
+is "$code" 200 "... and the analyst collects $PSL"
 
 # ---- hunts ---------------------------------------------------------------------------------------------
 n0=$(nreq)
