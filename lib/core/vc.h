@@ -11,6 +11,7 @@
 #ifndef VC_H
 #define VC_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jv.h>
@@ -118,6 +119,10 @@ struct vc_ctx {
 	 * they are kept in bad_list (the first 100).  See vc_emit, vc_bad.
 	 */
 	struct vc_jsonl *in;
+	/* Set by a front door to a flag its signal handler raises: a command
+	 * that runs until interrupted (vc-notify events --follow) ends
+	 * cleanly once *stop is nonzero.  NULL: nothing asks it to stop. */
+	volatile sig_atomic_t *stop;
 	/* Progress of a long wait ("flow F.1: RUNNING, 12 s"); NULL: quiet. */
 	void (*progress)(vc_ctx *ctx, const char *msg, void *arg);
 	int (*emit)(vc_ctx *ctx, jv rec, void *arg);
