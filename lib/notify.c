@@ -40,14 +40,17 @@ show(vc_ctx *ctx, int64_t id, jv *out)
 
 /* ---- operations ----------------------------------------------------------- */
 
+/* A numeric id ("42"), or 0 when s is none. */
 static int64_t
-int_arg(jv args, const char *key, int64_t def)
+num_id(const char *s)
 {
-	jv v = jv_object_get(jv_copy(args), jv_string(key));
-	int64_t n = jv_get_kind(v) == JV_KIND_NUMBER ? (int64_t)jv_number_value(v) : def;
+	char *end;
+	long long id;
 
-	jv_free(v);
-	return n;
+	if (s == NULL || *s == '\0')
+		return 0;
+	id = strtoll(s, &end, 10);
+	return *end == '\0' && id > 0 ? (int64_t)id : 0;
 }
 
 int
@@ -91,7 +94,7 @@ vc_notify_visible(vc_ctx *ctx, int64_t since, int64_t limit, jv *out)
 int
 vc_op_notify_list(vc_ctx *ctx, jv args, jv *out)
 {
-	int64_t limit = int_arg(args, "limit", LIST_DEF), since = int_arg(args, "since", 0);
+	int64_t limit = vc_arg_int(args, "limit", LIST_DEF), since = vc_arg_int(args, "since", 0);
 	sqlite3_stmt *q;
 	jv rows;
 
@@ -136,8 +139,7 @@ int
 vc_op_notify_read(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *s = vc_arg_str(args, "id");
-	char *end;
-	long long id;
+	int64_t id = num_id(s);
 	int n = 0, rc;
 
 	if (vc_arg_bool(args, "all")) {
@@ -147,8 +149,7 @@ vc_op_notify_read(vc_ctx *ctx, jv args, jv *out)
 	}
 	if (s == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "give a notification id, or --all");
-	id = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || id <= 0)
+	if (id == 0)
 		return vc_fail(ctx, VC_EUSAGE, "a notification id is a positive number, not '%.32s'", s);
 	vc_audit_target(ctx, "notification", s);
 	/* Someone else's notification does not exist for the caller (and
@@ -228,12 +229,10 @@ int
 vc_op_notify_rule_delete(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *s = vc_arg_str(args, "id");
-	char *end;
-	long long id;
+	int64_t id = num_id(s);
 	int n = 0, rc;
 
-	id = s ? strtoll(s, &end, 10) : 0;
-	if (s == NULL || *s == '\0' || *end != '\0' || id <= 0)
+	if (id == 0)
 		return vc_fail(ctx, VC_EUSAGE, "a rule id is a positive number");
 	vc_audit_target(ctx, "notify_rule", s);
 	rc = vc_sql_exec(ctx, "DELETE FROM notify_rules WHERE tenant_id = ?1 AND id = ?2", &n, "si",

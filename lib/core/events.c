@@ -280,24 +280,15 @@ int
 vc_op_events(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *glob = vc_arg_str(args, "type");
-	int64_t cursor = 0, limit = EVENTS_LIMIT_DEF, ver = 0;
+	int64_t cursor, limit, ver;
 	int follow = vc_arg_bool(args, "follow"), gone = 0, rc;
-	jv v;
 
-	if (vc_arg_has(args, "since")) {
-		v = jv_object_get(jv_copy(args), jv_string("since"));
-		cursor = (int64_t)jv_number_value(v);
-		jv_free(v);
-		if (cursor < 0)
-			return vc_fail(ctx, VC_EUSAGE, "--since takes an event id (0 or more)");
-	}
-	if (vc_arg_has(args, "limit")) {
-		v = jv_object_get(jv_copy(args), jv_string("limit"));
-		limit = (int64_t)jv_number_value(v);
-		jv_free(v);
-		if (limit < 1 || limit > EVENTS_LIMIT_MAX)
-			return vc_fail(ctx, VC_EUSAGE, "--limit must be 1 to %d", EVENTS_LIMIT_MAX);
-	}
+	cursor = vc_arg_int(args, "since", 0);
+	limit = vc_arg_int(args, "limit", EVENTS_LIMIT_DEF);
+	if (cursor < 0)
+		return vc_fail(ctx, VC_EUSAGE, "--since takes an event id (0 or more)");
+	if (limit < 1 || limit > EVENTS_LIMIT_MAX)
+		return vc_fail(ctx, VC_EUSAGE, "--limit must be 1 to %d", EVENTS_LIMIT_MAX);
 	if (glob != NULL && (strlen(glob) == 0 || strlen(glob) > 128))
 		return vc_fail(ctx, VC_EUSAGE, "--type takes a glob of 1 to 128 characters");
 	if (!follow)

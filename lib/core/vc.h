@@ -170,6 +170,7 @@ void vc_bad(vc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 
 const char *vc_arg_str(jv args, const char *key);   /* NULL if absent/not string */
 int vc_arg_bool(jv args, const char *key);          /* 1 if true */
 int vc_arg_has(jv args, const char *key);           /* present and not null */
+int64_t vc_arg_int(jv args, const char *key, int64_t def); /* def if absent/not a number */
 
 /* Random public id (UUID v4 text) into buf[VC_ID_LEN + 1]. */
 void vc_new_id(char *buf);
