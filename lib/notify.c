@@ -156,6 +156,7 @@ vc_op_notify_read(vc_ctx *ctx, jv args, jv *out)
 	 * reaching for it is audited). */
 	if ((rc = show(ctx, id, out)) == VC_ENOTFOUND)
 		return vc_not_found(ctx, "notification", "notification",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
 		    "SELECT 1 FROM notifications WHERE id = ?1", s);
 	if (rc != 0)
 		return rc;
@@ -240,7 +241,9 @@ vc_op_notify_rule_delete(vc_ctx *ctx, jv args, jv *out)
 	if (rc != 0)
 		return rc;
 	if (n == 0)
-		return vc_not_found(ctx, "notify_rule", "rule", "SELECT 1 FROM notify_rules WHERE id = ?1", s);
+		return vc_not_found(ctx, "notify_rule", "rule",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
+		    "SELECT 1 FROM notify_rules WHERE id = ?1", s);
 	*out = JV_OBJECT(jv_string("deleted"), jv_number((double)id));
 	return 0;
 }
