@@ -1192,19 +1192,15 @@ auth_api_token(vc_ctx *ctx, const char *cred)
 	return 0;
 }
 
-int
-vc_authenticate(vc_ctx *ctx, const char *cred)
+/* An access token (JWT); *exp (may be NULL) gets its expiry.  Reads only. */
+static int
+auth_jwt(vc_ctx *ctx, const char *cred, int64_t *exp)
 {
 	struct vc_jwt_claims c;
 	struct user u;
 	const char *why = NULL;
 	int rc;
 
-	memset(&ctx->who, 0, sizeof ctx->who);
-	if (cred == NULL || *cred == '\0' || strlen(cred) > VC_JWT_MAX)
-		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
-	if (strncmp(cred, "vcs_", 4) == 0)
-		return auth_api_token(ctx, cred);
 	if (vc_jwt_verify(ctx->store->keys, cred, vc_now(ctx), &c, &why) != 0)
 		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
 	rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ?1"
@@ -1215,5 +1211,27 @@ vc_authenticate(vc_ctx *ctx, const char *cred)
 		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
 	become(ctx, &u);
 	copy(ctx->who.token_id, sizeof ctx->who.token_id, c.jti);
+	if (exp != NULL)
+		*exp = c.exp;
 	return 0;
+}
+
+int
+vc_authenticate(vc_ctx *ctx, const char *cred)
+{
+	memset(&ctx->who, 0, sizeof ctx->who);
+	if (cred == NULL || *cred == '\0' || strlen(cred) > VC_JWT_MAX)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	if (strncmp(cred, "vcs_", 4) == 0)
+		return auth_api_token(ctx, cred);
+	return auth_jwt(ctx, cred, NULL);
+}
+
+int
+vc_authenticate_access(vc_ctx *ctx, const char *cred, int64_t *exp)
+{
+	memset(&ctx->who, 0, sizeof ctx->who);
+	if (cred == NULL || *cred == '\0' || strlen(cred) > VC_JWT_MAX || strncmp(cred, "vcs_", 4) == 0)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	return auth_jwt(ctx, cred, exp);
 }

@@ -91,6 +91,21 @@ vc_notify_visible(vc_ctx *ctx, int64_t since, int64_t limit, jv *out)
 	return jv_is_valid(*out) ? 0 : ctx->err;
 }
 
+int64_t
+vc_notify_last_id(vc_ctx *ctx)
+{
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM notifications"
+	    " WHERE tenant_id = ?1", "s", ctx->who.tenant_id);
+	int64_t id = -1;
+
+	if (q == NULL)
+		return -1;
+	if (vc_sql_step(ctx, q) == 1)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return id;
+}
+
 int
 vc_op_notify_list(vc_ctx *ctx, jv args, jv *out)
 {

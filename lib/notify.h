@@ -19,6 +19,8 @@
  * first, at most limit, as an array in *out: for the WebSocket push.
  */
 int vc_notify_visible(vc_ctx *ctx, int64_t since, int64_t limit, jv *out);
+/* The id of the tenant's newest notification (0: none; -1: error). */
+int64_t vc_notify_last_id(vc_ctx *ctx);
 
 int vc_op_notify_send(vc_ctx *ctx, jv args, jv *out);
 int vc_op_notify_list(vc_ctx *ctx, jv args, jv *out);
