@@ -9,6 +9,10 @@
 #   ws-client.py URL listen [--token T] [--since N] [--origin O] [--count N]
 #                           [--wait S] [--raw-first TEXT] [--big N]
 #   ws-client.py URL slow --token T       a reader that never reads
+#   ws-client.py - mint KEYFILE TOKEN SECONDS
+#       TOKEN again, signed with the store's key file as vc-auth signs
+#       (HS256, the key derived by libsodium's crypto_kdf from the newest
+#       key with context "vcjwt___"), but expiring SECONDS from now
 #
 # listen sends {"token": T, "since": N} first (unless --raw-first, which
 # sends TEXT instead, or no --token), prints what comes until N
@@ -16,6 +20,8 @@
 # seconds pass.  --big N sends an N-byte text message after the token.
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -57,6 +63,7 @@ async def listen(url, opts):
             msg = await asyncio.wait_for(ws.recv(), timeout=max(left, 0.01))
             m = json.loads(msg)
             m["_ms"] = int((time.monotonic() - t0) * 1000)
+            m["_t"] = int(time.time() * 1000)
             out(m)
             if m.get("type") == "notification":
                 got += 1
@@ -109,7 +116,36 @@ def slow(url, opts):
     out({"dropped": closed})
 
 
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def unb64url(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def mint(keyfile, token, seconds):
+    with open(keyfile) as f:
+        kid, key = f.read().split()[-1].split(":")
+    # crypto_kdf_derive_from_key: BLAKE2b keyed with the master key, salt
+    # the subkey id (1, little endian), personal the context.
+    sub = hashlib.blake2b(b"", digest_size=32, key=base64.b64decode(key),
+                          salt=struct.pack("<Q", 1) + bytes(8),
+                          person=b"vcjwt___" + bytes(8)).digest()
+    claims = json.loads(unb64url(token.split(".")[1]))
+    now = int(time.time())
+    claims.update(iat=now + seconds - 900, nbf=now + seconds - 900, exp=now + seconds)
+    head = b64url(json.dumps({"alg": "HS256", "typ": "at+jwt", "kid": kid},
+                             separators=(",", ":")).encode())
+    body = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    mac = hmac.new(sub, (head + "." + body).encode(), hashlib.sha256).digest()
+    print(head + "." + body + "." + b64url(mac))
+
+
 def main():
+    if sys.argv[2] == "mint":
+        mint(sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        return
     url, mode = sys.argv[1], sys.argv[2]
     opts, args = {}, sys.argv[3:]
     for i in range(0, len(args) - 1, 2):
