@@ -130,6 +130,7 @@ event_title(const char *type, jv body)
 	    jv_string_fmt("%s: %.100s", type, jv_string_value(subj)) : jv_string(type);
 
 	jv_free(subj);
+	jv_free(body);
 	return t;
 }
 
