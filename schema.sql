@@ -400,3 +400,26 @@ CREATE TABLE notification_reads (
 	read_at INTEGER NOT NULL,
 	PRIMARY KEY (notification_id, user_id)
 );
+
+-- Delivery channels: each reads the tenant's event log with a durable
+-- cursor (the last event id it delivered), so a forwarder that stops
+-- resumes where it was.  Delivery is at least once: every event carries
+-- its id for the receiver to drop a repeat.  kind file: JSON Lines
+-- appended to target (an absolute path); webhook: a batch POSTed to
+-- target, signed with HMAC-SHA256 under the sealed secret.
+CREATE TABLE notify_channels (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	name TEXT NOT NULL,
+	kind TEXT NOT NULL CHECK (kind IN ('file','webhook')),
+	target TEXT NOT NULL,
+	types TEXT NOT NULL DEFAULT '*',
+	secret_sealed TEXT,
+	cursor INTEGER NOT NULL DEFAULT 0,
+	failures INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT,
+	delivered_at INTEGER,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	UNIQUE (tenant_id, name)
+);

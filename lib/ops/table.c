@@ -16,6 +16,7 @@
 #include "hunt.h"
 #include "core/events.h"
 #include "notify.h"
+#include "channels.h"
 #include "score/ioc.h"
 #include "score/score.h"
 #include "ops/ops.h"
@@ -623,6 +624,33 @@ static const struct vc_param p_rule_add[] = {
 static const struct vc_param p_rule_id[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "ID",
 	  .help = "rule id" },
+	END
+};
+static const struct vc_param p_channel_add[] = {
+	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
+	  .help = "channel name (letters, digits, . _ -)" },
+	{ .name = "kind", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "KIND", .choices = "file|webhook",
+	  .help = "where events go" },
+	{ .name = "target", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "PATH|URL",
+	  .help = "a file's absolute path, or a webhook's http(s) URL" },
+	{ .name = "type", .type = VC_T_STR, .meta = "GLOB",
+	  .help = "only events of these types (default: all)" },
+	{ .name = "since", .type = VC_T_INT, .meta = "ID",
+	  .help = "deliver the events after this id (default: from now on)" },
+	END
+};
+static const struct vc_param p_channel_name[] = {
+	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
+	  .help = "channel name" },
+	END
+};
+static const struct vc_param p_forward[] = {
+	{ .name = "channel", .type = VC_T_STR, .meta = "NAME",
+	  .help = "only this channel (default: all of the tenant's)" },
+	{ .name = "once", .type = VC_T_BOOL,
+	  .help = "deliver what is due and exit (cron)" },
+	{ .name = "follow", .type = VC_T_BOOL,
+	  .help = "keep delivering as events come, until interrupted" },
 	END
 };
 
@@ -1666,6 +1694,52 @@ const struct vc_op vc_ops[] = {
 		.params   = p_rule_id,
 		.summary  = "delete a notification rule",
 		.target   = "notify_rule",
+	},
+	{
+		.name     = "notifications.channels.create",
+		.tool     = "vc-notify",
+		.verb     = "channel add",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_SECRET_OUT,
+		.fn       = vc_op_channel_add,
+		.params   = p_channel_add,
+		.summary  = "deliver the event log to a file or a webhook (its secret shown once)",
+		.target   = "notify_channel",
+	},
+	{
+		.name     = "notifications.channels.list",
+		.tool     = "vc-notify",
+		.verb     = "channel list",
+		.method   = "GET",
+		.path     = "/api/notifications/channels",
+		.min_role = VC_ROLE_ANALYST,
+		.fn       = vc_op_channel_list,
+		.summary  = "the tenant's channels with their cursors and failures",
+		.target   = "notify_channel",
+		.columns  = "name,kind,target,types,cursor,failures,last_error,delivered_at",
+	},
+	{
+		.name     = "notifications.channels.delete",
+		.tool     = "vc-notify",
+		.verb     = "channel delete",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_channel_delete,
+		.params   = p_channel_name,
+		.summary  = "delete a channel",
+		.target   = "notify_channel",
+	},
+	{
+		.name     = "notifications.forward",
+		.tool     = "vc-notify",
+		.verb     = "forward",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_forward,
+		.params   = p_forward,
+		.summary  = "deliver the events due to each channel, from its cursor (at least once, in order)",
+		.target   = "notify_channel",
+		.columns  = "channel,delivered,cursor,error",
 	},
 	{
 		.name     = "notifications.read",
