@@ -241,7 +241,7 @@ vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms)
 			return 0;
 		if ((v = vc_store_data_version(ctx)) < 0)
 			return ctx->err;
-		if (*ver == 0)
+		if (*ver < 0)
 			*ver = v;
 		else if (v != *ver) {
 			*ver = v;

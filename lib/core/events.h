@@ -47,7 +47,8 @@ int vc_op_events(vc_ctx *ctx, jv args, jv *out);
 /*
  * Wait until the store changes (another connection committed) or *stop
  * is raised, polling PRAGMA data_version every poll_ms with no
- * transaction open.  *ver carries the last version seen (0 to start).
+ * transaction open.  *ver carries the last version seen (-1 to start:
+ * the first read is the baseline).
  * Returns 1 when it changed, 0 when stopped, or a VC_E* code.
  */
 int vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms);

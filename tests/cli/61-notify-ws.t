@@ -37,6 +37,8 @@ await 60 grep -q 'listening on' "$T/log"
 ok $? "vc-serve starts"
 
 # ---- refusals ------------------------------------------------------------------
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/notifications/ws")
+is "$code" 426 "a plain GET of the WebSocket: 426 Upgrade Required"
 $WSC "$WS" listen --token not-a-token --wait 5 > "$T/bad"
 is "$(msgs "$T/bad" '.closed // empty')" 4001 "a bad token: closed with 4001"
 is "$(msgs "$T/bad" '.type // empty')" "" "... before anything is sent"
