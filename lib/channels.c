@@ -149,7 +149,7 @@ struct channel {
 	size_t keylen;
 };
 
-/* Append the batch to the file, one event a line, and sync it. */
+/* Append the batch (consumed) to the file, one event a line, and sync it. */
 static int
 deliver_file(vc_ctx *ctx, const struct channel *ch, jv batch)
 {
@@ -160,6 +160,7 @@ deliver_file(vc_ctx *ctx, const struct channel *ch, jv batch)
 
 	jv_array_foreach(batch, i, e)
 		text = jv_string_append_str(jv_string_concat(text, jv_dump_string(e, 0)), "\n");
+	jv_free(batch);
 	p = jv_string_value(text);
 	n = (size_t)jv_string_length_bytes(jv_copy(text));
 	fd = open(ch->target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -190,7 +191,7 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* POST {"channel": NAME, "events": [...]} with its signature. */
+/* POST {"channel": NAME, "events": batch (consumed)} with its signature. */
 static int
 deliver_hook(vc_ctx *ctx, const struct channel *ch, jv batch, int64_t first, int64_t last)
 {
