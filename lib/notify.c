@@ -91,6 +91,36 @@ vc_notify_visible(vc_ctx *ctx, int64_t since, int64_t limit, jv *out)
 	return jv_is_valid(*out) ? 0 : ctx->err;
 }
 
+int
+vc_notify_after(vc_ctx *ctx, int64_t since, int64_t limit, jv *out)
+{
+	/* unscoped: vc-serve fans each row out to its tenant's readers only */
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT n.id, n.target, n.title, n.body, n.event_id, n.rule_id,"
+	    " n.created_by, n.created_at, NULL AS read_at, n.tenant_id AS _tenant, n.user_id AS _user,"
+	    " n.min_role AS _min_role FROM notifications n WHERE n.id > ?1 ORDER BY n.id LIMIT ?2",
+	    "ii", since, limit);
+
+	if (q == NULL)
+		return ctx->err;
+	*out = vc_sql_rows(ctx, q);
+	return jv_is_valid(*out) ? 0 : ctx->err;
+}
+
+int64_t
+vc_notify_max_id(vc_ctx *ctx)
+{
+	/* unscoped: the push's starting point, an id and nothing else */
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM notifications", "");
+	int64_t id = -1;
+
+	if (q == NULL)
+		return -1;
+	if (vc_sql_step(ctx, q) == 1)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return id;
+}
+
 int64_t
 vc_notify_last_id(vc_ctx *ctx)
 {

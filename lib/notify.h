@@ -19,6 +19,16 @@
  * first, at most limit, as an array in *out: for the WebSocket push.
  */
 int vc_notify_visible(vc_ctx *ctx, int64_t since, int64_t limit, jv *out);
+/*
+ * For vc-serve's push: the notifications of every tenant after since,
+ * oldest first, at most limit, each with the members _tenant, _user and
+ * _min_role saying who may see it (the rule of vc_notify_visible: that
+ * user, or the tenant's users of at least that role).  Unscoped on
+ * purpose: the caller hands each row only to those.  vc_notify_max_id
+ * is the newest id of all (-1: error).
+ */
+int vc_notify_after(vc_ctx *ctx, int64_t since, int64_t limit, jv *out);
+int64_t vc_notify_max_id(vc_ctx *ctx);
 /* The id of the tenant's newest notification (0: none; -1: error). */
 int64_t vc_notify_last_id(vc_ctx *ctx);
 

@@ -83,8 +83,9 @@
 #define WS_QUEUE_MAX (256 * KIB) /* unsent bytes; a slower reader is dropped */
 #define WS_PING_MS 20000        /* a ping this often; no pong by the next: dropped */
 #define WS_RECHECK_MS 30000     /* the token and its user checked again */
-#define WS_POLL_MS 100          /* PRAGMA data_version this often */
-#define WS_BATCH 100            /* notifications a client gets a poll */
+#define WS_POLL_MS 50           /* PRAGMA data_version this often */
+#define WS_BATCH 100            /* notifications a client catching up gets a poll */
+#define WS_FAN 500              /* new notifications read a poll, for everyone */
 #define WS_SLOW_MS 2000         /* queue over half full this long, with more
                                  * due: a slow reader, dropped */
 #define WS_REPLAY_MAX 1000      /* at most this many for a "since" */
@@ -420,6 +421,8 @@ struct vc_serve {
 	 * version the last poll saw (the loop's own connection, lctx). */
 	int ws_authed;
 	int64_t ws_ver;
+	int64_t ws_seen;        /* the newest notification fanned out */
+	int ws_more;            /* the last fan-out was a full batch */
 	lws_sorted_usec_list_t wtick;
 	struct ipent *ipt[IPT_SIZE];
 
@@ -2072,8 +2075,9 @@ rate_limited(struct conn *c, const struct vc_op *op)
  * refused.  Authentication and the queries run on the loop's own store
  * connection (lctx): reads only, never a worker's connection.  Every
  * WS_POLL_MS, when PRAGMA data_version says another connection committed,
- * each authenticated client gets the notifications it may see after its
- * cursor, one text frame each.  A client whose unsent bytes pass
+ * the new notifications are read once (ws_fan_out) and each goes, as one
+ * text frame, to every authenticated client that may see it; a client
+ * replaying ("since") or catching up reads its own (ws_push).  A client whose unsent bytes pass
  * WS_QUEUE_MAX is dropped, as is one that answers no ping.  Close codes:
  * 1008 no authentication in time or not an auth message, 1009 a message
  * over WS_MSG_MAX, 1002 a protocol error, 1003 binary data, 4001 a token
@@ -2259,7 +2263,11 @@ ws_auth(struct conn *c, const unsigned char *msg, size_t n)
 	w->exp = exp;
 	w->authed = 1;
 	w->t_check = mono_ms();
-	c->srv->ws_authed++;
+	/* The first client: the fan-out starts from the newest of all. */
+	if (c->srv->ws_authed++ == 0 && (c->srv->ws_seen = vc_notify_max_id(ctx)) < 0) {
+		ws_close(c, VC_WS_INTERNAL, "internal error");
+		return;
+	}
 	cursor = jv_get_kind(since) == JV_KIND_NUMBER ? (int64_t)jv_number_value(since) : -1;
 	jv_free(since);
 	if (cursor < 0 && (cursor = vc_notify_last_id(ws_ctx(c))) < 0) {
@@ -2443,6 +2451,70 @@ ws_timer(struct conn *c)
 	lws_set_timer_usecs(c->wsi, LWS_US_PER_SEC);
 }
 
+/* May the client of c see a notification of tenant for user or role? */
+static int
+ws_may_see(const struct wsconn *w, const char *tenant, const char *user, int min_role)
+{
+	if (strcmp(w->who.tenant_id, tenant) != 0)
+		return 0;
+	return (user != NULL && strcmp(w->who.user_id, user) == 0) ||
+	    (min_role > 0 && w->who.role >= min_role);
+}
+
+/*
+ * New notifications, read once for all clients (one query, not one a
+ * client) and handed, as one serialised text, to each client that may
+ * see it and is up to date; a client that is catching up (its queue
+ * was half full, or it replays) gets them by its own query instead.
+ */
+static void
+ws_fan_out(struct vc_serve *srv)
+{
+	vc_ctx *ctx = &srv->lctx;
+	jv rows;
+	int n = 0;
+
+	vc_ctx_reset(ctx);
+	if (vc_notify_after(ctx, srv->ws_seen, WS_FAN, &rows) != 0) {
+		srv_log(srv, VC_SERVE_LOG_ERROR, "websocket poll: %s", ctx->errmsg);
+		return;
+	}
+	jv_array_foreach(rows, i, r) {
+		jv tenant = jv_object_get(jv_copy(r), jv_string("_tenant"));
+		jv user = jv_object_get(jv_copy(r), jv_string("_user"));
+		int64_t id = vc_arg_int(r, "id", 0), min_role = vc_arg_int(r, "_min_role", 0);
+		jv text;
+		size_t len;
+
+		r = jv_object_delete(jv_object_delete(jv_object_delete(r, jv_string("_tenant")),
+		    jv_string("_user")), jv_string("_min_role"));
+		text = jv_dump_string(jv_object_set(r, jv_string("type"), jv_string("notification")), 0);
+		len = (size_t)jv_string_length_bytes(jv_copy(text));
+		for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+			struct wsconn *w = c->ws;
+
+			if (c->state != CS_WS || w == NULL || !w->authed || w->closing || w->more ||
+			    id <= w->cursor || jv_get_kind(tenant) != JV_KIND_STRING ||
+			    !ws_may_see(w, jv_string_value(tenant),
+			    jv_get_kind(user) == JV_KIND_STRING ? jv_string_value(user) : NULL, (int)min_role))
+				continue;
+			if (c->out.len - c->out_off >= WS_QUEUE_MAX / 2) {
+				w->more = 1;    /* it catches up by its own query */
+				continue;
+			}
+			if (ws_send(c, VC_WS_TEXT, jv_string_value(text), len) == 0)
+				w->cursor = id;
+		}
+		srv->ws_seen = id;
+		n++;
+		jv_free(text);
+		jv_free(tenant);
+		jv_free(user);
+	}
+	jv_free(rows);
+	srv->ws_more = n == WS_FAN;
+}
+
 /* The poll: did another connection commit?  Then push. */
 static void
 ws_tick(lws_sorted_usec_list_t *sul)
@@ -2455,9 +2527,11 @@ ws_tick(lws_sorted_usec_list_t *sul)
 
 		if (v >= 0)
 			srv->ws_ver = v;
+		if (changed || srv->ws_more)
+			ws_fan_out(srv);
 		for (struct conn *c = srv->conns; c != NULL; c = c->next)
 			if (c->state == CS_WS && c->ws != NULL && c->ws->authed && !c->ws->closing &&
-			    (changed || c->ws->more))
+			    c->ws->more)
 				ws_push(c, WS_BATCH);
 	}
 	if (!srv->stopping)
