@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include <sodium.h>
@@ -147,7 +148,37 @@ struct channel {
 	char name[65], kind[16], target[2049], types[129];
 	char *key;              /* a webhook's secret, vc_secret_free'd */
 	size_t keylen;
+	int fails;              /* failed passes in a row (--follow) */
+	int64_t retry_ms;       /* not tried again before (--follow) */
 };
+
+#define BACKOFF_MS 1000         /* the first retry of --follow after this */
+#define BACKOFF_MAX_MS 300000   /* and never later than this */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next try of a channel that failed: exponential, with +-20% jitter
+ * so that channels (and forwarders) failing together do not retry
+ * together. */
+static void
+backoff(struct channel *ch, int64_t now)
+{
+	int64_t d = BACKOFF_MS;
+
+	for (int i = 1; i < ch->fails && d < BACKOFF_MAX_MS; i++)
+		d *= 2;
+	if (d > BACKOFF_MAX_MS)
+		d = BACKOFF_MAX_MS;
+	d += (int64_t)randombytes_uniform((uint32_t)(d * 2 / 5 + 1)) - d / 5;
+	ch->retry_ms = now + d;
+}
 
 /* Append the batch (consumed) to the file, one event a line, and sync it. */
 static int
@@ -376,23 +407,32 @@ free_channels(struct channel *list, int n)
 }
 
 /* One pass over the channels; the first failure is returned, the other
- * channels still go.  Each channel's outcome is emitted. */
+ * channels still go.  Each channel's outcome is emitted.  Following
+ * (quiet), a channel that failed waits for its backoff. */
 static int
 forward_pass(vc_ctx *ctx, struct channel *list, int n, int quiet, jv *out, long *total)
 {
 	int first = 0;
+	int64_t now = mono_ms();
 
 	for (int i = 0; i < n; i++) {
 		long sent = 0;
-		int rc = forward_one(ctx, &list[i], &sent);
-		jv rec = JV_OBJECT(jv_string("channel"), jv_string(list[i].name), jv_string("delivered"),
-		    jv_number(sent), jv_string("cursor"), jv_number((double)list[i].cursor));
+		int rc;
+		jv rec;
 
+		if (quiet && list[i].fails > 0 && now < list[i].retry_ms)
+			continue;
+		rc = forward_one(ctx, &list[i], &sent);
+		rec = JV_OBJECT(jv_string("channel"), jv_string(list[i].name), jv_string("delivered"),
+		    jv_number(sent), jv_string("cursor"), jv_number((double)list[i].cursor));
 		if (rc != 0) {
 			rec = jv_object_set(rec, jv_string("error"), jv_string(ctx->errmsg));
 			if (first == 0)
 				first = rc;
-		}
+			list[i].fails++;
+			backoff(&list[i], now);
+		} else
+			list[i].fails = 0;
 		*total += sent;
 		/* Following, a channel with nothing new says nothing. */
 		if (sent > 0 || rc != 0 || !quiet)
@@ -422,13 +462,23 @@ vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	}
 	rc = forward_pass(ctx, list, n, 0, out, &total);
-	while (follow && !(ctx->stop != NULL && *ctx->stop)) {
-		int w = vc_store_wait_change(ctx, &ver, FOLLOW_POLL_MS);
-		if (w != 1) {
+	while (follow) {
+		/* Until an event comes, or the first channel's retry is due. */
+		int64_t wait = 0, now = mono_ms();
+		int w;
+
+		for (int i = 0; i < n; i++)
+			if (list[i].fails > 0 && (wait == 0 || list[i].retry_ms - now < wait))
+				wait = list[i].retry_ms - now > 0 ? list[i].retry_ms - now : 1;
+		w = vc_store_wait_change(ctx, &ver, FOLLOW_POLL_MS, wait);
+		if (w == 0) {
+			rc = 0;         /* a signal: the failures were reported */
+			break;
+		}
+		if (w != 1 && w != VC_WAIT_TIMEOUT) {
 			rc = w;
 			break;
 		}
-		/* A failed receiver is tried again on the next event. */
 		rc = forward_pass(ctx, list, n, 1, out, &total);
 	}
 	free_channels(list, n);

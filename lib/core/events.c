@@ -230,11 +230,12 @@ vc_store_data_version(vc_ctx *ctx)
 }
 
 int
-vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms)
+vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms)
 {
 	struct timespec ts = { poll_ms / 1000, (long)(poll_ms % 1000) * 1000000L };
+	int64_t waited = 0;
 
-	for (;;) {
+	for (;; waited += poll_ms) {
 		int64_t v;
 
 		if (ctx->stop != NULL && *ctx->stop)
@@ -247,6 +248,8 @@ vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms)
 			*ver = v;
 			return 1;
 		}
+		if (max_ms > 0 && waited >= max_ms)
+			return VC_WAIT_TIMEOUT;
 		/* A signal cuts the sleep short; the loop then sees *stop. */
 		(void)nanosleep(&ts, NULL);
 	}
@@ -302,7 +305,7 @@ vc_op_events(vc_ctx *ctx, jv args, jv *out)
 	for (;;) {
 		if ((rc = events_after(ctx, &cursor, glob, 0, out, &gone)) != 0 || gone)
 			return rc;
-		if ((rc = vc_store_wait_change(ctx, &ver, FOLLOW_POLL_MS)) != 1)
+		if ((rc = vc_store_wait_change(ctx, &ver, FOLLOW_POLL_MS, 0)) != 1)
 			return rc;
 	}
 }

@@ -45,13 +45,15 @@ int vc_has_ctrl(const char *s, int newlines);
 int vc_op_events(vc_ctx *ctx, jv args, jv *out);
 
 /*
- * Wait until the store changes (another connection committed) or *stop
- * is raised, polling PRAGMA data_version every poll_ms with no
- * transaction open.  *ver carries the last version seen (-1 to start:
- * the first read is the baseline).
- * Returns 1 when it changed, 0 when stopped, or a VC_E* code.
+ * Wait until the store changes (another connection committed), *stop is
+ * raised, or max_ms pass (0: no limit), polling PRAGMA data_version every
+ * poll_ms with no transaction open.  *ver carries the last version seen
+ * (-1 to start: the first read is the baseline).  Returns 1 when it
+ * changed, 0 when stopped, VC_WAIT_TIMEOUT when max_ms passed, or a
+ * VC_E* code.
  */
-int vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms);
+#define VC_WAIT_TIMEOUT (-2)
+int vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms);
 /* PRAGMA data_version of ctx's connection, or -1 with ctx set. */
 int64_t vc_store_data_version(vc_ctx *ctx);
 #endif

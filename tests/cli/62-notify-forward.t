@@ -123,6 +123,29 @@ ok $? "--follow delivers an event another process writes"
 kill -INT $FP
 wait $FP
 is "$?" 0 "SIGINT ends forward --follow with exit 0"
+
+# --follow and a failing receiver: tried again after 1 s, then 2 s.
+PORT2=$(free_port)
+run vc-notify channel add hook2 --kind webhook --target "http://127.0.0.1:$PORT2/in" -o jsonl
+"$PY" "$TOP/tests/peers/webhook.py" "$PORT2" "$T/hook2.log" "$(jqr .secret)" 2 &
+echo $! >> "$T/pids"
+await 10 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $PORT2))"
+vc-notify forward --channel hook2 --follow > "$T/follow2" 2>&1 &
+FP=$!
+echo $FP >> "$T/pids"
+sleep 0.3
+vc-case create 'to a failing hook' > /dev/null
+await 15 grep -q '"status": 200' "$T/hook2.log"
+ok $? "--follow: the failing webhook gets the event in the end"
+is "$(jq -r .status "$T/hook2.log" | paste -sd' ' -)" "500 500 200" "... after two failures"
+gaps=$(jq -s -r '[.[1].t - .[0].t, .[2].t - .[1].t] | map(. * 1000 | floor) | join(" ")' "$T/hook2.log")
+set -- $gaps
+ok $([ "$1" -ge 700 ] && [ "$2" -ge 1500 ] && [ "$2" -gt "$1" ]; echo $?) \
+	"... retried with a growing backoff ($1 ms, then $2 ms)"
+kill -TERM $FP
+wait $FP
+is "$?" 0 "SIGTERM ends it with exit 0"
+is "$(jq -r 'select(.error) | .channel' "$T/follow2" | sort -u)" hook2 "the failures were printed"
 run vc-notify channel delete all
 is "$rc:$(sq "SELECT COUNT(*) FROM notify_channels WHERE name = 'all'")" "0:0" "channel delete"
 run vc-notify channel delete all

@@ -5,11 +5,12 @@
 # Listens on 127.0.0.1:PORT; for each POST checks X-VC-Signature
 # (HMAC-SHA256 of the body under SECRET) and appends one line to LOG:
 # {"ok": signature matched, "events": [ids], "header": X-VC-Events,
-#  "status": what it answered}.  The first FAIL requests get 500.
+#  "status": what it answered, "t": when}.  The first FAIL requests get 500.
 import hashlib
 import hmac
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 PORT, LOG, SECRET = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
@@ -32,7 +33,7 @@ class Hook(BaseHTTPRequestHandler):
                                 "types": [e["type"] for e in doc["events"]],
                                 "channel": doc["channel"],
                                 "header": self.headers.get("X-VC-Events"),
-                                "status": status}) + "\n")
+                                "status": status, "t": time.time()}) + "\n")
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
