@@ -18,6 +18,7 @@
 #include "core/store.h"
 #include "core/records.h"
 #include "core/audit.h"
+#include "twofa.h"
 
 #define GENERIC_AUTH "invalid credentials"
 #define GENERIC_TOKEN "invalid or expired credentials"
@@ -30,6 +31,8 @@ struct user {
 	char hash[VC_PW_HASH_MAX];
 	int disabled;
 	int64_t token_version;
+	int totp_on;            /* 2FA enabled */
+	int require_2fa;        /* the tenant requires 2FA */
 };
 
 /* Where vc_prep_password leaves the hash: no caller can name it (the
@@ -37,9 +40,11 @@ struct user {
 #define PREPARED_HASH "_password_hash"
 
 #define USER_COLS "u.id, u.tenant_id, u.username, u.role, u.password_hash, " \
-	"u.disabled, u.token_version"
+	"u.disabled, u.token_version, u.totp_enabled_at IS NOT NULL, " \
+	"(SELECT t2.require_2fa FROM tenants t2 WHERE t2.id = u.tenant_id)"
 #define USER_JSON "SELECT u.id, u.tenant_id, t.name AS tenant, u.username, " \
-	"u.email, u.role, u.disabled AS disabled_bool, u.created_at, " \
+	"u.email, u.role, u.disabled AS disabled_bool, " \
+	"u.totp_enabled_at IS NOT NULL AS totp_enabled_bool, u.created_at, " \
 	"u.updated_at, u.last_login_at FROM users u JOIN tenants t ON t.id = u.tenant_id"
 
 static void
@@ -58,6 +63,8 @@ user_from_row(sqlite3_stmt *q, struct user *u)
 	copy(u->hash, sizeof u->hash, (const char *)sqlite3_column_text(q, 4));
 	u->disabled = sqlite3_column_int(q, 5);
 	u->token_version = sqlite3_column_int64(q, 6);
+	u->totp_on = sqlite3_column_int(q, 7);
+	u->require_2fa = sqlite3_column_int(q, 8);
 }
 
 /* 1: found, 0: not found, <0: error. */
@@ -264,7 +271,7 @@ vc_op_init(vc_ctx *ctx, jv args, jv *out)
 }
 
 #define TENANT_JSON "SELECT id, name, allow_registration AS allow_registration_bool," \
-	" created_at FROM tenants"
+	" require_2fa AS require_2fa_bool, created_at FROM tenants"
 
 int
 vc_op_tenant_create(vc_ctx *ctx, jv args, jv *out)
@@ -308,7 +315,23 @@ vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = find_tenant(ctx, key, id, NULL, 0)) != 0)
 		return rc;
+	/* A tenant admin may require 2FA of their own tenant, nothing more. */
+	if (ctx->who.role != VC_ROLE_SUPERADMIN) {
+		if (strcmp(id, ctx->who.tenant_id) != 0) {
+			vc_deny_audit(ctx, "tenant", key);
+			return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", key);
+		}
+		if (reg != NULL)
+			return vc_fail(ctx, VC_EPERM, "only a superadmin may open or close registration");
+	}
 	set_target(ctx, "tenant", id, id);
+	if (vc_arg_has(args, "require_2fa")) {
+		int on = vc_arg_bool(args, "require_2fa");
+		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET require_2fa = ?1 WHERE id = ?2",
+		    NULL, "is", (int64_t)on, id)) != 0)
+			return rc;
+		vc_audit_detail(ctx, "require_2fa", jv_bool(on));
+	}
 	if (reg != NULL) {
 		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET allow_registration = ?1 WHERE id = ?2",
 		    NULL, "is", (int64_t)(strcmp(reg, "open") == 0), id)) != 0)
@@ -678,10 +701,83 @@ throttle_relock(vc_ctx *ctx, const char *key)
 		vc_tx_rollback(ctx);
 }
 
+int
+vc_auth_throttle(vc_ctx *ctx, const char *key, const char *what)
+{
+	return throttle_reserve(ctx, key, what);
+}
+
+int
+vc_auth_throttle_failed(vc_ctx *ctx, const char *key)
+{
+	sqlite3_stmt *q;
+	int n = 0;
+
+	throttle_relock(ctx, key);
+	q = vc_sql(ctx, "SELECT failures FROM auth_throttle WHERE name = ?1", "s", key);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+int
+vc_auth_throttle_clear(vc_ctx *ctx, const char *key)
+{
+	return vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key);
+}
+
+int
+vc_auth_end_sessions(vc_ctx *ctx, const char *tid, const char *uid)
+{
+	struct user u;
+
+	memset(&u, 0, sizeof u);
+	copy(u.tenant_id, sizeof u.tenant_id, tid);
+	copy(u.id, sizeof u.id, uid);
+	return revoke_sessions(ctx, &u);
+}
+
+/* A failed login: the same answer whatever failed; the name's throttle
+ * counts it (the attempt was reserved before the hash). */
+static int
+login_refused(vc_ctx *ctx, const struct user *u, int found, const char *key)
+{
+	if (found) {
+		copy(ctx->who.user_id, sizeof ctx->who.user_id, u->id);
+		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u->tenant_id);
+	}
+	throttle_relock(ctx, key);
+	return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
+}
+
+/* What the audit record of a successful login says beside "success". */
+static const char *
+login_note(const struct user *u, int recovery, int rehashed)
+{
+	if (recovery)
+		return rehashed ? "2FA by a recovery code; password rehashed" : "2FA by a recovery code";
+	if (!u->totp_on && u->require_2fa)
+		return "2FA setup required: enrolment session";
+	return rehashed ? "password rehashed" : NULL;
+}
+
+/* The second factor a login carries: totp_code, or the OAuth2 password
+ * grant's scope field of the original API's form login. */
+static const char *
+login_code(jv args)
+{
+	const char *c = vc_arg_str(args, "totp_code");
+
+	return c != NULL ? c : vc_arg_str(args, "scope");
+}
+
 /*
  * Login manages its own transaction (VC_OP_RAW): the argon2 verify runs
  * before the write lock is taken, so one slow hash never stalls writers.
- * Unknown user, wrong password and disabled user fail the same way.
+ * Unknown user, wrong password, disabled user and a wrong, missing or
+ * replayed 2FA code fail the same way, each after the same hash, and each
+ * counts toward the name's throttle.
  */
 int
 vc_op_login(vc_ctx *ctx, jv args, jv *out)
@@ -689,7 +785,7 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	const char *name = vc_arg_str(args, "username"), *pw = vc_arg_str(args, "password");
 	struct user u;
 	char newhash[VC_PW_HASH_MAX] = "", key[65];
-	int rc, found, rehash = 0;
+	int rc, found, rehash = 0, recovery = 0;
 
 	memset(&u, 0, sizeof u);
 	if (name == NULL || pw == NULL)
@@ -711,17 +807,21 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	if (!found || rc != 0 || u.disabled) {
 		copy(ctx->audit_reason, sizeof ctx->audit_reason,
 		    !found ? "unknown user" : rc != 0 ? "wrong password" : "user disabled");
-		if (found) {
-			copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
-			copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
-		}
-		throttle_relock(ctx, key);
-		return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
+		return login_refused(ctx, &u, found, key);
 	}
 	if (rehash && (rc = vc_password_hash(ctx, pw, newhash)) != 0)
 		return rc;
 	if ((rc = vc_tx_begin(ctx)) != 0)
 		goto out;
+	/* The code is spent in the transaction that issues the tokens. */
+	if (u.totp_on && (rc = vc_twofa_check(ctx, u.tenant_id, u.id, login_code(args),
+	    &recovery)) != 0) {
+		vc_tx_rollback(ctx);
+		sodium_memzero(newhash, sizeof newhash);
+		if (rc != VC_EAUTH)
+			return rc;
+		return login_refused(ctx, &u, found, key);
+	}
 	become(ctx, &u);
 	if (newhash[0] != '\0' && (rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1"
 	    " WHERE tenant_id = ?2 AND id = ?3", NULL, "sss", newhash, u.tenant_id, u.id)) != 0)
@@ -731,8 +831,12 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	    NULL, "iss", vc_now(ctx), u.tenant_id, u.id)) != 0 ||
 	    (rc = issue(ctx, &u, NULL, 0, out)) != 0)
 		goto fail;
+	if (!u.totp_on && u.require_2fa)
+		*out = jv_object_set(*out, jv_string("note"), jv_string("your tenant requires "
+		    "two-factor authentication: this session may only set it up (2fa setup, "
+		    "then 2fa verify CODE)"));
 	if ((rc = vc_audit(ctx, u.tenant_id, "auth.login", "user", u.id, "success",
-	    newhash[0] ? "password rehashed" : NULL, jv_invalid())) != 0 ||
+	    login_note(&u, recovery, newhash[0] != '\0'), jv_invalid())) != 0 ||
 	    (rc = vc_tx_commit(ctx)) != 0)
 		goto fail;
 	ctx->audited = 1;
@@ -1215,5 +1319,8 @@ vc_authenticate(vc_ctx *ctx, const char *cred)
 		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
 	become(ctx, &u);
 	copy(ctx->who.token_id, sizeof ctx->who.token_id, c.jti);
+	/* Decided by the user as now, not by the token: the session is freed
+	 * once 2FA is on, and restricted as soon as the tenant requires it. */
+	ctx->who.enroll_only = u.require_2fa && !u.totp_on;
 	return 0;
 }

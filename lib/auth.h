@@ -43,4 +43,18 @@ int vc_authenticate(vc_ctx *ctx, const char *credential);
 int vc_prep_password(vc_ctx *ctx, jv *args);
 int vc_prep_user_update(vc_ctx *ctx, jv *args);
 int vc_prep_passwd(vc_ctx *ctx, jv *args);
+/*
+ * The login throttle for other checks of a credential (2FA codes, key
+ * "2fa:USER_ID"): vc_auth_throttle reserves one attempt before the check
+ * (VC_ERATE while key is locked; its own transaction); after a failure
+ * vc_auth_throttle_failed restarts the lock and returns the failures in
+ * a row; after a success vc_auth_throttle_clear forgets them, inside the
+ * caller's transaction.
+ */
+int vc_auth_throttle(vc_ctx *ctx, const char *key, const char *what);
+int vc_auth_throttle_failed(vc_ctx *ctx, const char *key);
+int vc_auth_throttle_clear(vc_ctx *ctx, const char *key);
+/* End every session of user uid of tenant tid (refresh tokens revoked,
+ * access tokens void), inside the caller's transaction. */
+int vc_auth_end_sessions(vc_ctx *ctx, const char *tid, const char *uid);
 #endif
