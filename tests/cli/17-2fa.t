@@ -1,0 +1,269 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The TOTP second factor (security.md section 4): setup, the QR code
+# (decoded by zbarimg), verify, login with a code computed by oathtool,
+# replays, recovery codes, throttling, disable, tenants that require 2FA,
+# and the same over HTTP against a vc-serve this test starts.
+. "$(dirname "$0")/lib.sh"
+command -v oathtool > /dev/null || skip_all "no oathtool (Debian package oathtool)"
+command -v zbarimg > /dev/null || skip_all "no zbarimg (Debian package zbar-tools)"
+
+init_store
+PW='sturdy tuna lantern'
+sq() { sqlite3 "$VC_DB" "$@"; }
+for u in alice bob carl; do
+	printf '%s\n' "$PW" | vc-auth user create "$u" --role analyst --password-stdin > /dev/null
+done
+# fresh USER SECRET: a code of the first step after the one USER last used
+# that is in the window now (the current step, or the next; waits for
+# the clock when even the next is spent).  A code is accepted once.
+fresh() {
+	_last=$(sq "SELECT totp_last_step FROM users WHERE username = '$1'")
+	_now=$(( $(date +%s) / 30 ))
+	_s=$(( _last + 1 > _now ? _last + 1 : _now ))
+	await 40 eval '[ $(( $(date +%s) / 30 + 1 )) -ge $_s ]'
+	oathtool --totp -b "$2" -N "@$(( _s * 30 ))"
+}
+# login USER PASSWORD [CODE]: a scripted login (--totp-stdin with a code).
+login() {
+	if [ $# -ge 3 ]; then
+		run_in "$(printf '%s\n%s' "$2" "$3")" vc-auth login "$1" --totp-stdin
+	else
+		run_in "$2" vc-auth login "$1" --password-stdin
+	fi
+}
+audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE action = '$1' AND outcome = '$2' AND ifnull(reason, '') LIKE '$3'"; }
+
+# ---- setup --------------------------------------------------------------
+as alice "$PW"
+run vc-auth 2fa setup --qr "$T/first.svg"
+is "$rc" 0 "2fa setup: exit 0"
+like "$(head -c 5 "$T/first.svg")" '^<svg ' "--qr FILE.svg writes an SVG document"
+is "$(stat -c %a "$T/first.svg")" 600 "... readable by its owner only"
+OLD=$(jqr .secret)
+run vc-auth 2fa setup --qr "$T/qr.png"
+is "$rc" 0 "setup again before verify: a new secret"
+SECRET=$(jqr .secret)
+URI=$(jqr .qr_code_uri)
+like "$SECRET" '^[A-Z2-7]{32}$' "the secret: 32 base32 characters (160 bits)"
+ok $([ "$SECRET" != "$OLD" ]; echo $?) "... not the first one"
+is "$URI" "otpauth://totp/VelociCompanion:alice?secret=$SECRET&issuer=VelociCompanion&algorithm=SHA1&digits=6&period=30" \
+	"the otpauth URI: issuer as label prefix, SHA1, 6 digits, 30 s"
+is "$(jqr '.recovery_codes | length')" 10 "ten recovery codes"
+like "$(jqr '.recovery_codes[0]')" '^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$' "each 16 base32 letters (80 bits)"
+is "$(jqr '.recovery_codes | unique | length')" 10 "... all different"
+REC1=$(jqr '.recovery_codes[0]')
+REC2=$(jqr '.recovery_codes[1]')
+REC3=$(jqr '.recovery_codes[2]')
+is "$(jqr .qr_code)" null "the command line gets no PNG data URI (it has --qr)"
+is "$(zbarimg -q --raw "$T/qr.png" 2>/dev/null)" "$URI" "--qr FILE.png: zbarimg decodes the PNG to the otpauth URI"
+is "$(sq "SELECT totp_enabled_at IS NULL FROM users WHERE username = 'alice'")" 1 "2FA is not on before verify"
+is "$(sq "SELECT COUNT(*) FROM recovery_codes r JOIN users u ON u.id = r.user_id WHERE u.username = 'alice'")" 10 \
+	"ten recovery codes stored (the first setup's are gone)"
+sq .dump > "$T/dump"
+unlike "$(cat "$T/dump")" "$SECRET|$OLD" "the store holds no base32 secret (sealed at rest)"
+unlike "$(cat "$T/dump")" "$REC1|$(printf '%s' "$REC1" | tr -d -)" "... and no recovery code"
+
+# ---- verify ------------------------------------------------------------
+GOOD=$(fresh alice "$SECRET")
+# A code of a step an hour away: wrong now.
+WRONG=$(oathtool --totp -b "$SECRET" -N "@$(( $(date +%s) + 3600 ))")
+run vc-auth 2fa verify "$WRONG"
+is "$rc:$err" "77:vc-auth: wrong or already used code: 2FA stays off" "verify with a wrong code: refused (77)"
+is "$(sq "SELECT totp_enabled_at IS NULL FROM users WHERE username = 'alice'")" 1 "... 2FA still off"
+is "$(audits auth.2fa.verify failure 'wrong 2FA code')" 1 "... audited as a failure"
+run vc-auth 2fa verify "$GOOD"
+is "$rc:$(jqr .totp_enabled)" "0:true" "verify with oathtool's code: 2FA on"
+is "$(audits auth.2fa.verify success '%')" 1 "... audited"
+run vc-auth 2fa verify "$GOOD"
+is "$rc" 65 "verify again: 2FA is already on (65)"
+run vc-auth 2fa setup
+is "$rc" 65 "setup while 2FA is on: refused until it is disabled (65)"
+
+# ---- login ---------------------------------------------------------------
+login alice "wrong $PW"
+BAD_PW="$rc:$err"
+is "$BAD_PW" "77:vc-auth: invalid credentials" "wrong password: 77"
+login alice "$PW"
+is "$rc:$err" "$BAD_PW" "right password, no code: exactly like a wrong password"
+login alice "$PW" "$WRONG"
+is "$rc:$err" "$BAD_PW" "right password, wrong code: the same"
+CODE=$(fresh alice "$SECRET")
+login alice "wrong $PW" "$CODE"
+is "$rc:$err" "$BAD_PW" "wrong password, right code: the same"
+login alice "$PW" "$CODE"
+is "$rc" 0 "password and code (--totp-stdin): logged in"
+run vc-auth whoami
+is "$(jqr .username)" alice "... as alice"
+login alice "$PW" "$CODE"
+is "$rc:$err" "$BAD_PW" "the same code again: a replay, refused like a wrong password"
+is "$(audits auth.login failure 'missing 2FA code')" 1 "the missing code is audited"
+is "$(audits auth.login failure 'wrong 2FA code')" 1 "the wrong code is audited"
+is "$(audits auth.login failure 'replayed 2FA code')" 1 "the replay is audited"
+login alice "$PW" "$REC1"
+is "$rc" 0 "a recovery code in place of the code: logged in"
+is "$(audits auth.login success '2FA by a recovery code')" 1 "... audited as such"
+login alice "$PW" "$(printf '%s' "$REC1" | tr a-z A-Z | tr -d -)"
+is "$rc:$err" "$BAD_PW" "the same recovery code again (any case, no dashes): refused"
+is "$(sq "SELECT COUNT(*) FROM recovery_codes r JOIN users u ON u.id = r.user_id WHERE u.username = 'alice' AND r.used_at IS NULL")" 9 \
+	"nine recovery codes left"
+
+# Wrong codes count toward the login throttle (SEC-2FA-06): the sixth in a
+# row locks the name, and then not even the right password and code pass.
+sq "DELETE FROM auth_throttle"
+for i in 1 2 3 4 5 6; do login alice "$PW" "$WRONG"; done
+is "$(sq "SELECT failures FROM auth_throttle WHERE name = 'alice'")" 6 "six wrong codes: six failed logins"
+sq "UPDATE auth_throttle SET locked_until = $(( $(date +%s) + 60 )) WHERE name = 'alice'"
+login alice "$PW" "$REC3"
+like "$rc:$err" '^75:vc-auth: too many failed logins: retry in [0-9]+ s$' \
+	"after the sixth wrong code the password step is void: even password + a good code wait (75)"
+sq "DELETE FROM auth_throttle"
+
+# ---- the audit holds no secret ---------------------------------------
+sq "SELECT * FROM audit_logs" > "$T/audit"
+unlike "$(cat "$T/audit")" "$SECRET|$GOOD|$WRONG|$REC1|$REC2" "no secret, code or recovery code in the audit log"
+
+# ---- disable -------------------------------------------------------------
+# alice's session is the one of the recovery code.
+run_in "wrong $PW" vc-auth 2fa disable "$REC3" --password-stdin
+is "$rc:$err" "77:vc-auth: the current password is wrong" "disable with a wrong password and a good code: refused"
+run_in "$PW" vc-auth 2fa disable "$WRONG" --password-stdin
+is "$rc:$err" "77:vc-auth: wrong or already used code: 2FA stays on" "disable with a wrong code: refused"
+is "$(sq "SELECT totp_enabled_at IS NOT NULL FROM users WHERE username = 'alice'")" 1 "... 2FA still on"
+run_in "$PW" vc-auth 2fa disable "$REC2" --password-stdin
+is "$rc:$(jqr .totp_enabled)" "0:false" "password and a recovery code: 2FA off"
+is "$(sq "SELECT (totp_secret IS NULL) || (totp_enabled_at IS NULL) || (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id) FROM users u WHERE username = 'alice'")" \
+	"110" "... the secret and the recovery codes are gone"
+is "$(audits auth.2fa.disable success '%recovery code')" 1 "... audited"
+login alice "$PW"
+is "$rc" 0 "login without a code again"
+as carl "$PW"
+run vc-auth 2fa setup
+CS=$(jqr .secret)
+run vc-auth 2fa verify "$(fresh carl "$CS")"
+is "$rc" 0 "carl turns 2FA on"
+run_in "$PW" vc-auth 2fa disable "$(fresh carl "$CS")" --password-stdin
+is "$rc:$(jqr .totp_enabled)" "0:false" "password and a current code: 2FA off"
+
+# A session that keeps guessing codes ends (the password step is void).
+as bob "$PW"
+run vc-auth 2fa setup
+BOB=$(jqr .secret)
+for i in 1 2 3 4 5; do vc-auth 2fa verify 000000 > /dev/null 2>&1; done
+run vc-auth whoami
+is "$rc" 0 "five wrong codes at verify: the session lives"
+vc-auth 2fa verify 000000 > /dev/null 2>&1
+run vc-auth whoami
+is "$rc" 77 "the sixth wrong code ends bob's sessions"
+is "$(audits auth.2fa.lockout denied '%')" 1 "... audited as auth.2fa.lockout"
+sq "DELETE FROM auth_throttle"
+
+# ---- a tenant that requires 2FA ------------------------------------------
+as root "$ROOT_PW"
+vc-auth tenant create globex > /dev/null
+printf '%s\n' "$PW" | vc-auth user create gina --role admin --tenant globex --password-stdin > /dev/null
+printf '%s\n' "$PW" | vc-auth user create hank --role analyst --tenant globex --password-stdin > /dev/null
+printf '%s\n' "$PW" | vc-auth user create ivy --role viewer --tenant globex --password-stdin > /dev/null
+HANK=$(login_as hank "$PW")
+HANK_API=$(env VC_TOKEN="$HANK" vc-auth token create cron --role viewer | jq -r .token)
+as gina "$PW"
+run vc-auth tenant update acme --require-2fa
+is "$rc:$err" "66:vc-auth: no such tenant: acme" "a tenant admin cannot require 2FA of another tenant"
+run vc-auth tenant update globex --registration open
+is "$rc" 77 "... nor open registration in their own"
+run vc-auth tenant update globex --require-2fa
+is "$rc:$(jqr .require_2fa)" "0:true" "a tenant admin requires 2FA of their own tenant"
+is "$(audits auth.tenants.update success '%')" 1 "... audited"
+with "$HANK" vc-auth whoami
+is "$rc" 77 "hank's session (no 2FA) is restricted at once"
+like "$err" 'requires two-factor authentication: set it up first' "... with a message that says what to do"
+login hank "$PW"
+is "$rc" 0 "hank, without 2FA, still logs in"
+like "$(jqr .note)" 'may only set it up' "... and is told the session is for 2FA setup only"
+run vc-hosts list
+is "$rc" 77 "anything else is refused (77)"
+with "$HANK_API" vc-auth whoami
+is "$rc:$(jqr .auth)" "0:api_token" "hank's API token is not affected"
+run vc-auth 2fa setup
+is "$rc" 0 "2fa setup is allowed"
+HS=$(jqr .secret)
+run vc-auth 2fa verify "$(fresh hank "$HS")"
+is "$rc" 0 "... and 2fa verify"
+run vc-auth whoami
+is "$rc:$(jqr .username)" "0:hank" "with 2FA on, the same session does everything again"
+run_in "$PW" vc-auth 2fa disable "$(fresh hank "$HS")" --password-stdin
+like "$rc:$err" '^77:vc-auth: your tenant requires two-factor' "2FA cannot be turned off while the tenant requires it"
+
+# ---- HTTP ---------------------------------------------------------------
+PORT=$(free_port)
+B=http://127.0.0.1:$PORT
+vc-serve --listen "127.0.0.1:$PORT" --workers 2 2> "$T/log" &
+echo $! >> "$T/pids"
+await 60 grep -q 'listening on' "$T/log"
+req() {
+	code=$(curl -s --max-time 20 -o "$T/b" -w '%{http_code}' "$@")
+	body=$(cat "$T/b")
+}
+json() { printf '%s\n' "$body" | jq -r "$1" 2>/dev/null; }
+post() { _u=$1; shift; req -X POST -H 'Content-Type: application/json' "$@" "$B$_u"; }
+
+sq "DELETE FROM auth_throttle"
+post /api/auth/login -d "{\"username\":\"bob\",\"password\":\"$PW\"}"
+is "$code" 200 "HTTP: bob logs in (no 2FA yet)"
+BT=$(json .access_token)
+post /api/auth/2fa/setup -H "Authorization: Bearer $BT"
+is "$code" 200 "POST /api/auth/2fa/setup: 200"
+BS=$(json .secret)
+like "$(json .qr_code_uri)" "^otpauth://totp/VelociCompanion:bob\\?secret=$BS&" "... secret and qr_code_uri"
+like "$(json .qr_code)" '^data:image/png;base64,' "... qr_code: a PNG data URI"
+json .qr_code | sed 's/^data:image\/png;base64,//' | base64 -d > "$T/http.png"
+is "$(zbarimg -q --raw "$T/http.png" 2>/dev/null)" "$(json .qr_code_uri)" "... that decodes to the URI"
+BR1=$(json '.recovery_codes[0]')
+BR2=$(json '.recovery_codes[1]')
+post /api/auth/2fa/verify -H "Authorization: Bearer $BT" -d '{"code":"000000"}'
+is "$code" 401 "verify with a wrong code: 401"
+post /api/auth/2fa/verify -H "Authorization: Bearer $BT" -d "{\"code\":\"$(fresh bob "$BS")\"}"
+is "$code:$(json .totp_enabled)" "200:true" "verify with the right code: 2FA on"
+
+post /api/auth/login -d "{\"username\":\"bob\",\"password\":\"wrong $PW\"}"
+is "$code" 401 "HTTP: wrong password: 401"
+BAD=$body
+post /api/auth/login -d "{\"username\":\"bob\",\"password\":\"$PW\"}"
+is "$code:$body" "401:$BAD" "no totp_code: the same status and bytes as a wrong password"
+post /api/auth/login -d "{\"username\":\"bob\",\"password\":\"$PW\",\"totp_code\":\"000000\"}"
+is "$code:$body" "401:$BAD" "a wrong totp_code: the same"
+C=$(fresh bob "$BS")
+post /api/auth/login -d "{\"username\":\"bob\",\"password\":\"$PW\",\"totp_code\":\"$C\"}"
+is "$code" 200 "password and totp_code: 200"
+BT=$(json .access_token)
+post /api/auth/login -d "{\"username\":\"bob\",\"password\":\"$PW\",\"totp_code\":\"$C\"}"
+is "$code:$body" "401:$BAD" "the same code again: refused like a wrong password"
+post /api/auth/login -d "{\"username\":\"bob\",\"password\":\"$PW\",\"totp_code\":\"$BR1\"}"
+is "$code" 200 "a recovery code as totp_code: 200"
+post /api/auth/login -d "{\"username\":\"bob\",\"password\":\"$PW\",\"totp_code\":\"$BR1\"}"
+is "$code:$body" "401:$BAD" "... once"
+req -X POST --data-urlencode username=hank --data-urlencode "password=$PW" \
+    --data-urlencode "scope=$(fresh hank "$HS")" "$B/api/auth/login"
+is "$code" 200 "the form login takes the code from scope"
+req -X POST --data-urlencode username=bob --data-urlencode "password=$PW" "$B/api/auth/login"
+is "$code:$body" "401:$BAD" "a form login without scope: the same 401"
+post "/api/auth/login?totp_code=123456" -d "{\"username\":\"bob\",\"password\":\"$PW\"}"
+is "$code" 400 "a code in the URL is refused"
+post /api/auth/2fa/disable -H "Authorization: Bearer $BT" \
+    -d "{\"code\":\"000000\",\"current_password\":\"$PW\"}"
+is "$code" 401 "disable with a wrong code: 401"
+post /api/auth/2fa/disable -H "Authorization: Bearer $BT" \
+    -d "{\"code\":\"$BR2\",\"current_password\":\"$PW\"}"
+is "$code:$(json .totp_enabled)" "200:false" "disable with password and a recovery code: 2FA off"
+post /api/auth/login -d "{\"username\":\"ivy\",\"password\":\"$PW\"}"
+is "$code" 200 "ivy of globex, without 2FA, logs in over HTTP"
+HT=$(json .access_token)
+req -H "Authorization: Bearer $HT" "$B/api/auth/me"
+is "$code" 403 "an enrolment session over HTTP: 403"
+like "$(json .message)" 'requires two-factor authentication' "... saying why"
+post /api/auth/2fa/setup -H "Authorization: Bearer $HT"
+is "$code" 200 "... but 2fa setup: 200"
+req -H "Authorization: Bearer $HANK_API" "$B/api/auth/me"
+is "$code" 200 "an API token over HTTP: not restricted"
+
+done_testing
