@@ -158,6 +158,85 @@ is "$rc" 77 "the sixth wrong code ends bob's sessions"
 is "$(audits auth.2fa.lockout denied '%')" 1 "... audited as auth.2fa.lockout"
 sq "DELETE FROM auth_throttle"
 
+# ---- at a terminal ----------------------------------------------------------
+# on_tty PROMPT ANSWER ... -- CMD...: run CMD on a pseudo-terminal, type
+# each ANSWER once its PROMPT is shown and echo is off (earlier typing
+# would be flushed); what the terminal showed goes to stdout, with CMD's
+# exit status.
+on_tty() {
+	/usr/bin/python3 -c '
+import os, pty, sys, time, termios
+args = sys.argv[1:]
+cut = args.index("--")
+answers, argv = list(zip(args[0:cut:2], args[1:cut:2])), args[cut + 1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+out = b""
+def more():
+    global out
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        return False
+    out += d
+    return bool(d)
+for prompt, answer in answers:
+    end = time.time() + 60
+    while prompt.encode() not in out and time.time() < end and more():
+        pass
+    while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < end:
+        time.sleep(0.02)
+    os.write(fd, answer.encode() + b"\n")
+while more():
+    pass
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+' "$@"
+}
+# tty_qr: the QR code drawn in $T/tty (half blocks, light modules drawn)
+# as a PBM image on stdout, 4 pixels a module, with a wide light margin.
+tty_qr() {
+	/usr/bin/python3 -c '
+import sys
+rows = [l.rstrip("\r\n") for l in open(sys.argv[1], encoding="utf-8")]
+art = [l for l in rows if len(l) > 20 and set(l) <= set(" \u2580\u2584\u2588")]
+px = []
+for l in art:
+    top = [c in "\u2580\u2588" for c in l]
+    bot = [c in "\u2584\u2588" for c in l]
+    px += [top, bot]
+w = max(len(r) for r in px)
+S, M = 4, 16
+W = w * S + 2 * M
+print("P1\n%d %d" % (W, len(px) * S + 2 * M))
+blank = " ".join("0" * W)
+for _ in range(M): print(blank)
+for r in px:
+    line = " ".join(["0"] * M + ["0" if (x < len(r) and r[x]) else "1" for x in range(w) for _ in range(S)] + ["0"] * M)
+    for _ in range(S): print(line)
+for _ in range(M): print(blank)
+' "$T/tty"
+}
+as root "$ROOT_PW"
+printf '%s\n' "$PW" | vc-auth user create dan --role viewer --password-stdin > /dev/null
+as dan "$PW"
+on_tty -- vc-auth 2fa setup > "$T/tty"
+is "$?" 0 "2fa setup at a terminal"
+DS=$(sed -n 's/^secret  *\([A-Z2-7]*\).*/\1/p' "$T/tty")
+like "$DS" '^[A-Z2-7]{32}$' "... shows the secret"
+tty_qr > "$T/tty.pbm"
+is "$(zbarimg -q --raw "$T/tty.pbm" 2>/dev/null)" \
+	"otpauth://totp/VelociCompanion:dan?secret=$DS&issuer=VelociCompanion&algorithm=SHA1&digits=6&period=30" \
+	"... and draws the QR code in half blocks, which zbarimg decodes to the URI"
+vc-auth 2fa verify "$(fresh dan "$DS")" > /dev/null
+DC=$(fresh dan "$DS")
+on_tty "Password: " "$PW" "2FA code (or a recovery code): " "$DC" -- vc-auth login dan > "$T/tty"
+is "$?" 0 "login at a terminal asks for the password, then the code"
+like "$(cat "$T/tty")" 'username +dan' "... and logs dan in"
+on_tty "Password: " "$PW" "2FA code (or a recovery code): " "$DC" -- vc-auth login dan > "$T/tty"
+is "$?" 77 "... the same code at the terminal again: refused"
+
 # ---- a tenant that requires 2FA ------------------------------------------
 as root "$ROOT_PW"
 vc-auth tenant create globex > /dev/null
