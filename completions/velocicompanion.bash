@@ -13,7 +13,7 @@ _vc_complete() {
 		"user create"*) opts="--role --email --tenant --password-stdin" ;;
 		"user list"*) opts="--tenant --role " ;;
 		"user show"*) opts="" ;;
-		"user update"*) opts="--role --email --password-stdin" ;;
+		"user update"*) opts="--role --email --reset-2fa --password-stdin" ;;
 		"user disable"*) opts="" ;;
 		"user enable"*) opts="" ;;
 		"register"*) opts="--tenant --email --password-stdin" ;;

@@ -428,6 +428,42 @@ may_set_password(vc_ctx *ctx, const struct user *u)
 	return 0;
 }
 
+/*
+ * Turning off another user's 2FA (their phone and recovery codes lost)
+ * lets whoever has their password in: as for setting a password, an
+ * admin's act at a keyboard, never a token's, never one's own (2fa
+ * disable asks for a code), an admin's only by a superadmin.
+ */
+static int
+may_reset_2fa(vc_ctx *ctx, const struct user *u)
+{
+	if (ctx->who.actor != VC_ACTOR_USER)
+		return vc_fail(ctx, VC_EPERM, "an API token cannot reset two-factor authentication");
+	if (strcmp(u->id, ctx->who.user_id) == 0)
+		return vc_fail(ctx, VC_EPERM, "turn your own 2FA off with 2fa disable, "
+		    "which asks for a code");
+	if (strcmp(u->role, "admin") == 0 && ctx->who.role != VC_ROLE_SUPERADMIN)
+		return vc_fail(ctx, VC_EPERM, "only a superadmin may reset an admin's 2FA");
+	return 0;
+}
+
+/* Forget u's 2FA secret and recovery codes; the caller ends u's sessions. */
+static int
+reset_2fa(vc_ctx *ctx, const struct user *u)
+{
+	int rc;
+
+	if ((rc = may_reset_2fa(ctx, u)) != 0 ||
+	    (rc = vc_sql_exec(ctx, "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL,"
+	    " totp_last_step = 0, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3", NULL, "iss",
+	    vc_now(ctx), u->tenant_id, u->id)) != 0)
+		return rc;
+	rc = vc_sql_exec(ctx, "DELETE FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2",
+	    NULL, "ss", u->tenant_id, u->id);
+	vc_audit_detail(ctx, "two_factor", jv_string("reset"));
+	return rc;
+}
+
 /* Rules every change of another account obeys. */
 static int
 may_change(vc_ctx *ctx, const struct user *u)
@@ -475,6 +511,11 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, now, u.tenant_id, u.id)) != 0)
 			return rc;
 		vc_audit_detail(ctx, "password", jv_string("reset"));
+		revoke = 1;
+	}
+	if (vc_arg_bool(args, "reset_2fa")) {
+		if ((rc = reset_2fa(ctx, &u)) != 0)
+			return rc;
 		revoke = 1;
 	}
 	if (revoke && (rc = revoke_sessions(ctx, &u)) != 0)

@@ -86,6 +86,8 @@ static const struct vc_param p_user_update[] = {
 	  .help = "new email address" },
 	{ .name = "password", .type = VC_T_STR, .flags = VC_P_SECRET, .meta = "PASSWORD",
 	  .help = "new password (ends the user's sessions)" },
+	{ .name = "reset_2fa", .type = VC_T_BOOL,
+	  .help = "turn the user's 2FA off, recovery codes and all (ends their sessions)" },
 	END
 };
 static const struct vc_param p_register[] = {
@@ -699,7 +701,7 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_user_update,
 		.prepare  = vc_prep_user_update,
 		.params   = p_user_update,
-		.summary  = "change a user's role, email or password",
+		.summary  = "change a user's role, email or password, or reset their 2FA",
 		.target   = "user",
 	},
 	{

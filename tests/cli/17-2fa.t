@@ -237,6 +237,24 @@ like "$(cat "$T/tty")" 'username +dan' "... and logs dan in"
 on_tty "Password: " "$PW" "2FA code (or a recovery code): " "$DC" -- vc-auth login dan > "$T/tty"
 is "$?" 77 "... the same code at the terminal again: refused"
 
+# Lost phone and recovery codes: an admin resets the user's 2FA.
+DAN=$(jq -r '.[].access_token' "$XDG_CONFIG_HOME/velocicompanion/credentials")
+as root "$ROOT_PW"
+run vc-auth user update root --reset-2fa
+like "$rc:$err" '^77:vc-auth: turn your own 2FA off with 2fa disable' "nobody resets their own 2FA (it takes a code)"
+ROOT_API=$(vc-auth token create resetter --role admin | jq -r .token)
+with "$ROOT_API" vc-auth user update dan --reset-2fa
+like "$rc:$err" '^77:vc-auth: an API token cannot reset two-factor' "an API token cannot reset 2FA"
+run vc-auth user update dan --reset-2fa
+is "$rc:$(jqr .totp_enabled)" "0:false" "an admin resets dan's 2FA"
+is "$(sq "SELECT (totp_secret IS NULL) || (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id) FROM users u WHERE username = 'dan'")" \
+	"10" "... the secret and the recovery codes are gone"
+with "$DAN" vc-auth whoami
+is "$rc" 77 "... and dan's sessions have ended"
+is "$(audits auth.users.update success '%')" 1 "... audited"
+login dan "$PW"
+is "$rc" 0 "dan logs in with the password alone again"
+
 # ---- a tenant that requires 2FA ------------------------------------------
 as root "$ROOT_PW"
 vc-auth tenant create globex > /dev/null
