@@ -408,42 +408,36 @@ vc_op_user_show(vc_ctx *ctx, jv args, jv *out)
 }
 
 /*
- * Setting another user's password takes over their account: an admin's
- * act at a keyboard, never a token's (a leaked CI token must not become a
- * login), never one's own (that needs the current password: passwd), and
- * an admin's password only by a superadmin.  It ends the user's sessions
- * and is audited.
+ * Setting another user's password, or turning off their 2FA (phone and
+ * recovery codes lost), takes over their account: an admin's act at a
+ * keyboard, never a token's (a leaked CI token must not become a login),
+ * never one's own (passwd asks for the current password, 2fa disable for
+ * a code), and an admin's only by a superadmin.  It ends the user's
+ * sessions and is audited.  The messages say why, for each act.
  */
-static int
-may_set_password(vc_ctx *ctx, const struct user *u)
-{
-	if (ctx->who.actor != VC_ACTOR_USER)
-		return vc_fail(ctx, VC_EPERM, "an API token cannot set a password; "
-		    "log in as an admin to reset one");
-	if (strcmp(u->id, ctx->who.user_id) == 0)
-		return vc_fail(ctx, VC_EPERM, "change your own password with passwd, "
-		    "which asks for the current one");
-	if (strcmp(u->role, "admin") == 0 && ctx->who.role != VC_ROLE_SUPERADMIN)
-		return vc_fail(ctx, VC_EPERM, "only a superadmin may set an admin's password");
-	return 0;
-}
+struct takeover {
+	const char *token, *self, *admin;
+};
+static const struct takeover set_password = {
+	"an API token cannot set a password; log in as an admin to reset one",
+	"change your own password with passwd, which asks for the current one",
+	"only a superadmin may set an admin's password",
+};
+static const struct takeover reset_two_factor = {
+	"an API token cannot reset two-factor authentication",
+	"turn your own 2FA off with 2fa disable, which asks for a code",
+	"only a superadmin may reset an admin's 2FA",
+};
 
-/*
- * Turning off another user's 2FA (their phone and recovery codes lost)
- * lets whoever has their password in: as for setting a password, an
- * admin's act at a keyboard, never a token's, never one's own (2fa
- * disable asks for a code), an admin's only by a superadmin.
- */
 static int
-may_reset_2fa(vc_ctx *ctx, const struct user *u)
+may_take_over(vc_ctx *ctx, const struct user *u, const struct takeover *why)
 {
 	if (ctx->who.actor != VC_ACTOR_USER)
-		return vc_fail(ctx, VC_EPERM, "an API token cannot reset two-factor authentication");
+		return vc_fail(ctx, VC_EPERM, "%s", why->token);
 	if (strcmp(u->id, ctx->who.user_id) == 0)
-		return vc_fail(ctx, VC_EPERM, "turn your own 2FA off with 2fa disable, "
-		    "which asks for a code");
+		return vc_fail(ctx, VC_EPERM, "%s", why->self);
 	if (strcmp(u->role, "admin") == 0 && ctx->who.role != VC_ROLE_SUPERADMIN)
-		return vc_fail(ctx, VC_EPERM, "only a superadmin may reset an admin's 2FA");
+		return vc_fail(ctx, VC_EPERM, "%s", why->admin);
 	return 0;
 }
 
@@ -453,7 +447,7 @@ reset_2fa(vc_ctx *ctx, const struct user *u)
 {
 	int rc;
 
-	if ((rc = may_reset_2fa(ctx, u)) != 0 ||
+	if ((rc = may_take_over(ctx, u, &reset_two_factor)) != 0 ||
 	    (rc = vc_sql_exec(ctx, "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL,"
 	    " totp_last_step = 0, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3", NULL, "iss",
 	    vc_now(ctx), u->tenant_id, u->id)) != 0)
@@ -505,7 +499,7 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 		vc_audit_detail(ctx, "email", jv_true());
 	}
 	if (hash != NULL) {
-		if ((rc = may_set_password(ctx, &u)) != 0)
+		if ((rc = may_take_over(ctx, &u, &set_password)) != 0)
 			return rc;
 		if ((rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, now, u.tenant_id, u.id)) != 0)
@@ -1130,7 +1124,7 @@ vc_prep_user_update(vc_ctx *ctx, jv *args)
 	if ((rc = find_user(ctx, vc_arg_str(*args, "id"), &u)) != 0)
 		return rc;
 	set_target(ctx, "user", u.id, u.tenant_id);
-	if ((rc = may_change(ctx, &u)) != 0 || (rc = may_set_password(ctx, &u)) != 0)
+	if ((rc = may_change(ctx, &u)) != 0 || (rc = may_take_over(ctx, &u, &set_password)) != 0)
 		return rc;
 	return swap_for_hash(ctx, args, "password");
 }
