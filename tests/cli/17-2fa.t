@@ -4,6 +4,11 @@
 # (decoded by zbarimg), verify, login with a code computed by oathtool,
 # replays, recovery codes, throttling, disable, tenants that require 2FA,
 # and the same over HTTP against a vc-serve this test starts.
+# Checklist rows (security.md 12): SEC-2FA-03 (replays: "the same code
+# again"), SEC-2FA-04 (the URI), SEC-2FA-05 (no base32 secret in the
+# dump), SEC-2FA-06 (the sixth wrong code voids the password step, and
+# ends a session that keeps guessing); SEC-2FA-01, -02 and the sealed
+# seed's associated data are in tests/unit/t_totp.c.
 . "$(dirname "$0")/lib.sh"
 command -v oathtool > /dev/null || skip_all "no oathtool (Debian package oathtool)"
 command -v zbarimg > /dev/null || skip_all "no zbarimg (Debian package zbar-tools)"
