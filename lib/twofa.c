@@ -755,6 +755,19 @@ finish(vc_ctx *ctx, const char *key, const char *action, const char *reason)
  * code must count, and may end the session, although the call fails).
  * Only a TOTP code: it proves the app holds the seed.
  */
+/* The state a verify needs: a secret set up, 2FA not on yet. */
+static int
+verify_state(vc_ctx *ctx, struct totp_state *st)
+{
+	int rc = load_state(ctx, ctx->who.tenant_id, ctx->who.user_id, st);
+
+	if (rc == 0 && st->enabled)
+		rc = vc_fail(ctx, VC_ECONFLICT, "two-factor authentication is already on");
+	else if (rc == 0 && st->sealed == NULL)
+		rc = vc_fail(ctx, VC_EINVAL, "nothing to verify: run '2fa setup' first");
+	return rc;
+}
+
 int
 vc_op_2fa_verify(vc_ctx *ctx, jv args, jv *out)
 {
@@ -765,19 +778,16 @@ vc_op_2fa_verify(vc_ctx *ctx, jv args, jv *out)
 
 	if ((rc = need_session(ctx)) != 0)
 		return rc;
+	/* What cannot succeed is refused before an attempt is counted. */
+	rc = verify_state(ctx, &st);
+	state_release(&st);
+	if (rc != 0)
+		return rc;
 	strike_key(ctx, key, sizeof key);
 	if ((rc = vc_auth_throttle(ctx, key, "wrong codes")) != 0 || (rc = vc_tx_begin(ctx)) != 0)
 		return rc;
-	if ((rc = load_state(ctx, tid, uid, &st)) != 0)
+	if ((rc = verify_state(ctx, &st)) != 0)     /* again, under the lock */
 		goto fail;
-	if (st.enabled) {
-		rc = vc_fail(ctx, VC_ECONFLICT, "two-factor authentication is already on");
-		goto fail;
-	}
-	if (st.sealed == NULL) {
-		rc = vc_fail(ctx, VC_EINVAL, "nothing to verify: run '2fa setup' first");
-		goto fail;
-	}
 	if ((rc = accept_code(ctx, tid, uid, &st, vc_arg_str(args, "code"))) != 0) {
 		vc_tx_rollback(ctx);
 		state_release(&st);
@@ -800,7 +810,7 @@ fail:
 }
 
 /* disable's checks before the write lock: 2FA on, the tenant not requiring
- * it, the password right (argon2, slow). */
+ * it (before an attempt is counted), the password right (argon2, slow). */
 static int
 disable_checks(vc_ctx *ctx, jv args, const char *key)
 {
@@ -814,6 +824,8 @@ disable_checks(vc_ctx *ctx, jv args, const char *key)
 	else if (st.require)
 		rc = vc_fail(ctx, VC_EPERM, "your tenant requires two-factor authentication: "
 		    "it cannot be turned off");
+	else if ((rc = vc_auth_throttle(ctx, key, "wrong codes")) != 0)
+		;
 	else if ((rc = vc_password_verify(ctx, st.hash, vc_arg_str(args, "current_password"),
 	    &rehash)) == VC_EAUTH) {
 		snprintf(ctx->audit_reason, sizeof ctx->audit_reason, "wrong current password");
@@ -835,8 +847,7 @@ vc_op_2fa_disable(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = need_session(ctx)) != 0)
 		return rc;
 	strike_key(ctx, key, sizeof key);
-	if ((rc = vc_auth_throttle(ctx, key, "wrong codes")) != 0 ||
-	    (rc = disable_checks(ctx, args, key)) != 0 || (rc = vc_tx_begin(ctx)) != 0)
+	if ((rc = disable_checks(ctx, args, key)) != 0 || (rc = vc_tx_begin(ctx)) != 0)
 		return rc;
 	if ((rc = vc_twofa_check(ctx, tid, uid, vc_arg_str(args, "code"), &recovery)) != 0) {
 		vc_tx_rollback(ctx);

@@ -41,6 +41,11 @@ audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE action = '$1' AND outcome =
 
 # ---- setup --------------------------------------------------------------
 as alice "$PW"
+run vc-auth 2fa verify 123456
+is "$rc:$err" "65:vc-auth: nothing to verify: run '2fa setup' first" "verify before setup: nothing to verify (65)"
+run_in "$PW" vc-auth 2fa disable 123456 --password-stdin
+is "$rc:$err" "65:vc-auth: two-factor authentication is not on" "disable when 2FA is off (65)"
+is "$(sq "SELECT COUNT(*) FROM auth_throttle")" 0 "... neither counts as a wrong code"
 run vc-auth 2fa setup --qr "$T/first.svg"
 is "$rc" 0 "2fa setup: exit 0"
 like "$(head -c 5 "$T/first.svg")" '^<svg ' "--qr FILE.svg writes an SVG document"
