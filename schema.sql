@@ -346,15 +346,14 @@ ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
 -- Users of a tenant that requires 2FA and have none may log in only to
 -- set it up (an enrolment session).  API tokens are not affected.
 ALTER TABLE tenants ADD COLUMN require_2fa INTEGER NOT NULL DEFAULT 0;
--- Single-use recovery codes, ten per setup.  Each is 80 random bits, so
--- a fast hash cannot be searched, and a keyed one (HMAC-SHA256 under the
--- "vctotp__" subkey of key key_id, over "TENANT|USER|code") cannot even
--- be tried offline by someone who has only the store.
+-- Single-use recovery codes, ten per setup, stored as SHA-256 of
+-- "TENANT|USER|code".  Each is 80 random bits, so a fast hash cannot be
+-- searched (no dictionary, 2^80 guesses); it is on no installation key,
+-- so that retiring a key never voids a code kept on paper.
 CREATE TABLE recovery_codes (
 	tenant_id TEXT NOT NULL,
 	user_id TEXT NOT NULL,
 	code_hash TEXT NOT NULL,
-	key_id INTEGER NOT NULL,
 	created_at INTEGER NOT NULL,
 	used_at INTEGER,
 	PRIMARY KEY (tenant_id, user_id, code_hash),

@@ -454,22 +454,21 @@ recovery_norm(const char *in, char out[2 * VC_RECOVERY_BYTES])
 	return o == 16 ? 0 : -1;
 }
 
-/* The keyed hash of a canonical recovery code under key kid, as hex. */
-static int
-recovery_hash(vc_ctx *ctx, uint32_t kid, const char *tid, const char *uid,
-    const char *code, char hex[65])
+/*
+ * The stored form of a canonical recovery code: SHA-256 of
+ * "TENANT|USER|code", as hex.  A code is 80 random bits, so a fast hash
+ * is safe (no dictionary to try, and 2^80 guesses to search); it is not
+ * keyed, so that rotating and retiring installation keys never voids a
+ * code someone keeps on paper.  The ids bind it to its user.
+ */
+static void
+recovery_hash(const char *tid, const char *uid, const char *code, char hex[65])
 {
-	unsigned char key[32], mac[32];
 	char msg[2 * VC_ID_LEN + 2 * VC_RECOVERY_BYTES + 4];
 
-	if (vc_keyring_subkey(ctx->store->keys, kid, "vctotp__", key) != 0)
-		return -1;
 	snprintf(msg, sizeof msg, "%s|%s|%s", tid, uid, code);
-	vc_hmac_sha256(key, sizeof key, msg, strlen(msg), mac);
-	sodium_bin2hex(hex, 65, mac, sizeof mac);
-	sodium_memzero(key, sizeof key);
+	vc_sha256_hex(msg, strlen(msg), hex);
 	sodium_memzero(msg, sizeof msg);
-	return 0;
 }
 
 /* Spend a recovery code: 0, 1 when none matches, or a store error. */
@@ -477,30 +476,15 @@ static int
 spend_recovery(vc_ctx *ctx, const char *tid, const char *uid, const char *typed)
 {
 	char code[2 * VC_RECOVERY_BYTES], hex[65];
-	sqlite3_stmt *q;
-	int rc = 0, changes = 0;
+	int changes = 0;
 
 	if (recovery_norm(typed, code) != 0)
 		return 1;
-	/* The codes of one setup share a key; after a key rotation the
-	 * older key hashes the older codes. */
-	q = vc_sql(ctx, "SELECT DISTINCT key_id FROM recovery_codes WHERE tenant_id = ?1"
-	    " AND user_id = ?2 AND used_at IS NULL", "ss", tid, uid);
-	if (q == NULL)
-		return ctx->err;
-	while (changes == 0 && (rc = vc_sql_step(ctx, q)) == 1) {
-		if (recovery_hash(ctx, (uint32_t)sqlite3_column_int64(q, 0), tid, uid, code, hex) != 0)
-			continue;
-		if (vc_sql_exec(ctx, "UPDATE recovery_codes SET used_at = ?1 WHERE tenant_id = ?2"
-		    " AND user_id = ?3 AND code_hash = ?4 AND used_at IS NULL", &changes, "isss",
-		    vc_now(ctx), tid, uid, hex) != 0) {
-			rc = -1;
-			break;
-		}
-	}
-	sqlite3_finalize(q);
+	recovery_hash(tid, uid, code, hex);
 	sodium_memzero(code, sizeof code);
-	if (rc < 0)
+	if (vc_sql_exec(ctx, "UPDATE recovery_codes SET used_at = ?1 WHERE tenant_id = ?2"
+	    " AND user_id = ?3 AND code_hash = ?4 AND used_at IS NULL", &changes, "isss",
+	    vc_now(ctx), tid, uid, hex) != 0)
 		return ctx->err;
 	return changes == 1 ? 0 : 1;
 }
@@ -591,7 +575,6 @@ static int
 new_recovery_codes(vc_ctx *ctx, jv *codes)
 {
 	const char *tid = ctx->who.tenant_id, *uid = ctx->who.user_id;
-	uint32_t kid = vc_keyring_newest(ctx->store->keys);
 	unsigned char raw[VC_RECOVERY_BYTES];
 	char b32[2 * VC_RECOVERY_BYTES + 1], shown[24], hex[65];
 	int rc = vc_sql_exec(ctx, "DELETE FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2",
@@ -604,12 +587,9 @@ new_recovery_codes(vc_ctx *ctx, jv *codes)
 		for (char *s = b32; *s; s++)
 			*s = (char)tolower((unsigned char)*s);
 		snprintf(shown, sizeof shown, "%.4s-%.4s-%.4s-%.4s", b32, b32 + 4, b32 + 8, b32 + 12);
-		if (recovery_hash(ctx, kid, tid, uid, b32, hex) != 0)
-			rc = vc_fail(ctx, VC_ECONFIG, "no installation key to hash recovery codes with");
-		else
-			rc = vc_sql_exec(ctx, "INSERT INTO recovery_codes (tenant_id, user_id, code_hash,"
-			    " key_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)", NULL, "sssii",
-			    tid, uid, hex, (int64_t)kid, vc_now(ctx));
+		recovery_hash(tid, uid, b32, hex);
+		rc = vc_sql_exec(ctx, "INSERT INTO recovery_codes (tenant_id, user_id, code_hash,"
+		    " created_at) VALUES (?1, ?2, ?3, ?4)", NULL, "sssi", tid, uid, hex, vc_now(ctx));
 		*codes = jv_array_append(*codes, jv_string(shown));
 	}
 	sodium_memzero(raw, sizeof raw);
