@@ -202,9 +202,9 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 		if (vc_keyring_has(st->keys, (uint32_t)head.key_id) &&
 		    (compute_mac(st->keys, &head, head_prev, want) != 0 ||
 		    sodium_memcmp(want, prev, sizeof prev) != 0)) {
-			vc_fail(ctx, VC_ECONFIG, "audit record %lld does not verify with key file %s:"
-			    " the key file is not this store's, or the record was altered; nothing written",
-			    (long long)head.id, st->key_path);
+			vc_fail(ctx, VC_ECONFIG, "audit record %lld does not verify with %s%s:"
+			    " the key is not this store's, or the record was altered; nothing written",
+			    (long long)head.id, st->key_env ? "" : "key file ", vc_store_key_source(st));
 			sqlite3_finalize(q);
 			goto fail;
 		}

@@ -181,7 +181,7 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 	struct vc_store *st;
 	struct stat sb;
 	char dir[4096];
-	const char *slash;
+	const char *slash, *env;
 	int rc, exists, oflags;
 	mode_t old;
 
@@ -236,7 +236,14 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		goto fail;
 	if ((rc = migrate(ctx)) != 0)
 		goto fail;
-	if (!(flags & VC_STORE_NOKEY)) {
+	if (!(flags & VC_STORE_NOKEY) && (env = getenv("VC_MASTER_KEY")) != NULL &&
+	    *env != '\0') {
+		/* The keyring from the environment (a systemd credential)
+		 * wins over any key file, which is then neither read nor made. */
+		st->key_env = 1;
+		if ((rc = vc_keyring_load_base64(ctx, "VC_MASTER_KEY", env, &st->keys)) != 0)
+			goto fail;
+	} else if (!(flags & VC_STORE_NOKEY)) {
 		/* A key is made only with a new store: an existing store whose
 		 * key is missing must fail, not silently get a new key. */
 		if (!exists && (flags & VC_STORE_CREATE) &&
@@ -251,6 +258,12 @@ fail:
 	vc_store_close(st);
 	ctx->store = NULL;
 	return rc;
+}
+
+const char *
+vc_store_key_source(const struct vc_store *st)
+{
+	return st->key_env ? "VC_MASTER_KEY" : st->key_path;
 }
 
 void

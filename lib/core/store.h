@@ -22,6 +22,7 @@ struct vc_store {
 	struct vc_keyring *keys;
 	char path[4096];
 	char key_path[4096];
+	int key_env;            /* the keyring came from $VC_MASTER_KEY */
 	int in_tx;
 };
 
@@ -32,14 +33,18 @@ enum {
 
 /*
  * Resolve the store path: explicit path, else $VC_DB, else
- * $XDG_DATA_HOME/velocicompanion/vc.db (~/.local/share/...).  The key
- * file is $VC_KEY_FILE, else "vc.key" beside the store.
+ * $XDG_DATA_HOME/velocicompanion/vc.db (~/.local/share/...).  The
+ * keyring is $VC_MASTER_KEY (base64 of key file text) when set and not
+ * empty, else the key file $VC_KEY_FILE, else "vc.key" beside the store.
  */
 int vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n);
 int vc_store_open(vc_ctx *ctx, const char *path, int flags);
 void vc_store_close(struct vc_store *st);
 int vc_store_version(vc_ctx *ctx);      /* PRAGMA user_version */
 int vc_store_latest_version(void);      /* migrations known to this build */
+/* Where the keyring came from, for messages: "VC_MASTER_KEY" or the key
+ * file's path. */
+const char *vc_store_key_source(const struct vc_store *st);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP. */
 int vc_tx_begin(vc_ctx *ctx);

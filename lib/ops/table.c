@@ -10,6 +10,7 @@
 #include "allowlist.h"
 #include "artifacts.h"
 #include "core/audit.h"
+#include "secrets.h"
 #include "auth.h"
 #include "cases.h"
 #include "hosts.h"
@@ -132,6 +133,11 @@ static const struct vc_param p_token_create[] = {
 static const struct vc_param p_token_id[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "ID",
 	  .help = "token id" },
+	END
+};
+static const struct vc_param p_key_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "ID",
+	  .help = "key id (vc-auth key list)" },
 	END
 };
 static const struct vc_param p_audit_list[] = {
@@ -831,6 +837,38 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE,
 		.fn       = vc_op_key_rotate,
 		.summary  = "add a new installation key; older keys keep verifying",
+		.target   = "key",
+	},
+	{
+		.name     = "auth.keys.list",
+		.tool     = "vc-auth",
+		.verb     = "key list",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_key_list,
+		.summary  = "list the installation keys, their state and use (never key material)",
+		.target   = "key",
+		.columns  = "id,state,created_at,retired_at,secrets,audit_records",
+	},
+	{
+		.name     = "auth.keys.rekey",
+		.tool     = "vc-auth",
+		.verb     = "key rekey",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_key_rekey,
+		.summary  = "seal every secret at rest again under the newest key",
+		.target   = "key",
+		.columns  = "table,column,secrets,resealed,key_id",
+	},
+	{
+		.name     = "auth.keys.retire",
+		.tool     = "vc-auth",
+		.verb     = "key retire",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_key_retire,
+		.params   = p_key_id,
+		.summary  = "remove an old key that nothing uses any more",
 		.target   = "key",
 	},
 	{
