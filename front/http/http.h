@@ -64,6 +64,8 @@ struct vc_serve_config {
 	int auth_rate;          /* credential requests (login, refresh, ...)
 	                         * an address may make a minute; 0: no limit */
 	int register_rate;      /* registrations an address may make an hour */
+	int64_t anchor_ms;      /* ms between audit anchors; 0: only at stop */
+	const char *anchor_file; /* anchors appended here too; NULL: syslog only */
 	vc_serve_log_fn *log;
 	void *log_arg;
 };

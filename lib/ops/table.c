@@ -169,6 +169,13 @@ static const struct vc_param p_audit_id[] = {
 static const struct vc_param p_audit_verify[] = {
 	{ .name = "tenant_id", .type = VC_T_STR, .meta = "TENANT_ID",
 	  .help = "only this tenant's chain (superadmin)" },
+	{ .name = "anchors", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
+	  .help = "also check the anchors of FILE (audit anchor, or the system log)" },
+	END
+};
+static const struct vc_param p_audit_anchor[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
+	  .help = "also append the anchors to FILE (fsync'd)" },
 	END
 };
 
@@ -895,6 +902,17 @@ const struct vc_op vc_ops[] = {
 		.params   = p_audit_verify,
 		.summary  = "check the audit hash chain",
 		.target   = "audit",
+	},
+	{
+		.name     = "audit.anchor",
+		.tool     = "vc-auth",
+		.verb     = "audit anchor",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_audit_anchor,
+		.params   = p_audit_anchor,
+		.summary  = "log the newest record of every audit chain (syslog, a file)",
+		.target   = "audit",
+		.columns  = "tenant_id,id,mac",
 	},
 	{
 		.name     = "audit.show",
