@@ -9,12 +9,12 @@
 # rotations at once.
 . "$(dirname "$0")/lib.sh"
 
+KEY=$T/vc.key
+PW='sturdy tuna lantern'
 PY=/usr/bin/python3
 VR=$TOP/tests/fixtures/vr
 C=$T/certs
 S=$T/state
-PW='sturdy tuna lantern'
-KEY=$T/vc.key
 mkdir -p "$S"
 
 sq() { sqlite3 "$VC_DB" "$@"; }
