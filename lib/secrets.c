@@ -524,20 +524,6 @@ need_file(vc_ctx *ctx, const char *what)
 	    "unset) and put its base64 into the credential", what, what);
 }
 
-/* Load the key file again after a change; the store keeps the new ring. */
-static int
-reload(vc_ctx *ctx)
-{
-	struct vc_keyring *kr = NULL;
-	int rc;
-
-	if ((rc = vc_keyring_load(ctx, ctx->store->key_path, &kr)) != 0)
-		return rc;
-	vc_keyring_free(ctx->store->keys);
-	ctx->store->keys = kr;
-	return 0;
-}
-
 int
 vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out)
 {
@@ -547,7 +533,7 @@ vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out)
 	(void)args;
 	if ((rc = need_file(ctx, "rotate")) != 0 ||
 	    (rc = vc_keyring_rotate(ctx, ctx->store->key_path)) != 0 ||
-	    (rc = reload(ctx)) != 0)
+	    (rc = vc_store_keys_refresh(ctx)) != 0)
 		return rc;
 	kid = vc_keyring_newest(ctx->store->keys);
 	vc_audit_target(ctx, "key", "");
@@ -623,7 +609,7 @@ vc_op_key_retire(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = tokens_expired(ctx, kr, kid)) != 0)
 		return rc;
 	if ((rc = vc_keyring_retire(ctx, ctx->store->key_path, kid)) != 0 ||
-	    (rc = reload(ctx)) != 0)
+	    (rc = vc_store_keys_refresh(ctx)) != 0)
 		return rc;
 	for (size_t i = 0; i < vc_keyring_count(ctx->store->keys); i++)
 		if (vc_keyring_info(ctx->store->keys, i, &ki) == 0 && ki.id == kid)

@@ -1230,6 +1230,12 @@ job_run(struct worker *w, struct job *j)
 	FILE *body = NULL;
 
 	ctx_reset(ctx, j);
+	/* A key rotated (or retired) by vc-auth takes effect here at once. */
+	if (vc_store_keys_refresh(ctx) != VC_EOK) {
+		srv_log(w->srv, VC_SERVE_LOG_ERROR, "key file changed but does not load, "
+		    "keeping the keys loaded before: %s", ctx->errmsg);
+		ctx_reset(ctx, j);
+	}
 	op = vc_op_route(j->method, j->path, &args, &method_ok);
 	if (op == NULL) {
 		/* The lws thread routed it already; only a table change lands here. */

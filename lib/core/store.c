@@ -175,6 +175,8 @@ migrate(vc_ctx *ctx)
 	return vc_tx_commit(ctx);
 }
 
+static int keys_load(vc_ctx *ctx, struct vc_store *st);
+
 int
 vc_store_open(vc_ctx *ctx, const char *path, int flags)
 {
@@ -250,7 +252,7 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		    access(st->key_path, F_OK) != 0 && errno == ENOENT &&
 		    (rc = vc_keyring_create(ctx, st->key_path)) != 0)
 			goto fail;
-		if ((rc = vc_keyring_load(ctx, st->key_path, &st->keys)) != 0)
+		if ((rc = keys_load(ctx, st)) != 0)
 			goto fail;
 	}
 	return 0;
@@ -258,6 +260,41 @@ fail:
 	vc_store_close(st);
 	ctx->store = NULL;
 	return rc;
+}
+
+/* Load the key file, noting first which file it is: a change after the
+ * stat makes the next vc_store_keys_refresh load it again, never miss it. */
+static int
+keys_load(vc_ctx *ctx, struct vc_store *st)
+{
+	struct stat sb;
+	struct vc_keyring *kr = NULL;
+	int rc;
+
+	memset(&st->key_stat, 0, sizeof st->key_stat);
+	if (stat(st->key_path, &sb) == 0)
+		st->key_stat = sb;
+	if ((rc = vc_keyring_load(ctx, st->key_path, &kr)) != 0)
+		return rc;
+	vc_keyring_free(st->keys);
+	st->keys = kr;
+	return 0;
+}
+
+int
+vc_store_keys_refresh(vc_ctx *ctx)
+{
+	struct vc_store *st = ctx->store;
+	struct stat sb;
+
+	if (st == NULL || st->keys == NULL || st->key_env || stat(st->key_path, &sb) != 0)
+		return 0;
+	if (sb.st_ino == st->key_stat.st_ino && sb.st_dev == st->key_stat.st_dev &&
+	    sb.st_size == st->key_stat.st_size &&
+	    sb.st_mtim.tv_sec == st->key_stat.st_mtim.tv_sec &&
+	    sb.st_mtim.tv_nsec == st->key_stat.st_mtim.tv_nsec)
+		return 0;
+	return keys_load(ctx, st);
 }
 
 const char *

@@ -13,6 +13,7 @@
 #define VC_STORE_H
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include "core/vc.h"
 
 struct vc_keyring;
@@ -23,6 +24,7 @@ struct vc_store {
 	char path[4096];
 	char key_path[4096];
 	int key_env;            /* the keyring came from $VC_MASTER_KEY */
+	struct stat key_stat;   /* the key file as it was when loaded */
 	int in_tx;
 };
 
@@ -45,6 +47,13 @@ int vc_store_latest_version(void);      /* migrations known to this build */
 /* Where the keyring came from, for messages: "VC_MASTER_KEY" or the key
  * file's path. */
 const char *vc_store_key_source(const struct vc_store *st);
+/*
+ * Load the key file again when it changed since it was loaded (a key
+ * rotate or retire by another process replaces it): long-running
+ * programs call it before each request, so that a rotation takes effect
+ * at once.  0, or the error of loading it (the old keyring stays).
+ */
+int vc_store_keys_refresh(vc_ctx *ctx);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP. */
 int vc_tx_begin(vc_ctx *ctx);

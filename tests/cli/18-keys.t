@@ -170,6 +170,27 @@ is "$rc" 78 "... nor does anything else: the saved token fails, and so does audi
 like "$err" "does not verify with VC_MASTER_KEY" "... with the same message"
 mv "$T/away.key" "$KEY"
 
+# ---- a running vc-serve follows the key file ----------------------------------------
+PORT=$(free_port)
+vc-serve --listen "127.0.0.1:$PORT" 2> "$T/serve.err" &
+SRV=$!
+echo "$SRV" >> "$T/pids"
+await 30 grep -q 'listening on' "$T/serve.err"
+http_login() {
+	curl -s --max-time 20 -H 'Content-Type: application/json' \
+	    -d "{\"username\":\"root\",\"password\":\"$ROOT_PW\"}" \
+	    "http://127.0.0.1:$PORT/api/auth/login" | jq -r .access_token
+}
+AT=$(http_login)
+is "$(jwt_kid "$AT")" 2 "vc-serve signs with key 2"
+run vc-auth key rotate
+is "$rc:$(jqr .key_id)" "0:3" "vc-auth rotates to key 3 while vc-serve runs"
+is "$(jwt_kid "$(http_login)")" 3 "vc-serve signs the next token with key 3, without a restart"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "http://127.0.0.1:$PORT/api/auth/me")
+is "$code" 200 "... and still takes the token of key 2"
+kill "$SRV"
+await 30 gone "$SRV"
+
 # ---- two rotations at once ------------------------------------------------------
 vc-auth key rotate > "$T/r1" 2>&1 &
 p1=$!
@@ -178,14 +199,14 @@ p2=$!
 wait "$p1"; r1=$?
 wait "$p2"; r2=$?
 is "$r1:$r2" "0:0" "two rotations at once both succeed"
-is "$(keys_of)" "1 2 3 4" "... with keys 3 and 4, none lost"
-is "$(jq -r .key_id "$T/r1" "$T/r2" | sort | tr '\n' ,)" "3,4," "... each reporting its own"
+is "$(keys_of)" "1 2 3 4 5" "... with keys 4 and 5, none lost"
+is "$(jq -r .key_id "$T/r1" "$T/r2" | sort | tr '\n' ,)" "4,5," "... each reporting its own"
 is "$(mode "$KEY"):$(tmp_left)" "600:0" "still 0600, no temporary file left"
 
 # ---- a key file of an earlier version --------------------------------------------
 sed 's/ created=[0-9]*$//' "$KEY" > "$T/k" && cat "$T/k" > "$KEY" && rm "$T/k"
 run vc-auth key list
-is "$rc:$(jqr 'select(.id > 1) | .created_at' | tr '\n' ,)" "0:null,null,null," \
+is "$rc:$(jqr 'select(.id > 1) | .created_at' | tr '\n' ,)" "0:null,null,null,null," \
 	"lines without created= still load (creation time unknown)"
 run vc-hunt config test
 is "$rc" 0 "and everything still opens"
