@@ -24,9 +24,9 @@
 #include "crypto/crypto.h"
 
 /*
- * Every column holding vc_secret_seal output, one line each.  A table
- * that does not exist in the store (a registry entry of a feature whose
- * migration this store lacks) is skipped without an error.
+ * Every column holding vc_secret_seal output, one line each.  A table or
+ * column that does not exist in the store (a registry entry of a feature
+ * whose migration this store lacks) is skipped without an error.
  *
  * Merging: the TOTP and SMTP work add their lines here, e.g.
  *	{ "users", "id", "totp_secret", "{tenant_id}|{id}|totp" },
@@ -194,13 +194,13 @@ vc_sealed_ad(const struct vc_sealed_column *sc,
 	return 0;
 }
 
-/* 1 when the store has table name, 0 when not, -1 on error. */
+/* 1 when the store has the table and its column, 0 when not, -1 on error. */
 static int
-table_exists(vc_ctx *ctx, const char *name)
+column_exists(vc_ctx *ctx, const char *table, const char *column)
 {
 	/* unscoped: the schema catalogue, no tenant data */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-	    "s", name);
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM sqlite_master m, pragma_table_info(m.name) c"
+	    " WHERE m.type = 'table' AND m.name = ?1 AND c.name = ?2", "ss", table, column);
 	int rc;
 
 	if (q == NULL)
@@ -230,7 +230,7 @@ typedef int scan_fn(vc_ctx *ctx, const struct vc_sealed_column *sc, int64_t rowi
 
 /*
  * Call fn for every non-NULL value of sc's column.  *present is 0 (and
- * nothing is called) when the store has no such table.
+ * nothing is called) when the store has no such table or column.
  */
 static int
 scan_column(vc_ctx *ctx, const struct vc_sealed_column *sc, scan_fn *fn, void *arg,
@@ -242,7 +242,7 @@ scan_column(vc_ctx *ctx, const struct vc_sealed_column *sc, scan_fn *fn, void *a
 	int rc;
 
 	*present = 0;
-	if ((rc = table_exists(ctx, sc->table)) <= 0)
+	if ((rc = column_exists(ctx, sc->table, sc->column)) <= 0)
 		return rc < 0 ? ctx->err : 0;
 	*present = 1;
 	memset(&r, 0, sizeof r);
