@@ -74,7 +74,8 @@ struct vc_serve_config {
  * 16 KiB / 100 header fields, JSON depth 32, timeouts 10/30/60/30 s,
  * body deadline 60 s, minimum body rate 1 KiB/s, drain 5 s, queue wait
  * 5 s, 2 streams a user, 32 connections an address, 30 credential
- * requests a minute and 10 registrations an hour an address. */
+ * requests a minute and 10 registrations an hour an address, audit
+ * anchors every 5 minutes. */
 void vc_serve_config_init(struct vc_serve_config *cfg);
 
 /* Parse "ADDR:PORT" or "[V6ADDR]:PORT" (numeric) into cfg (VC_EUSAGE). */

@@ -177,6 +177,38 @@ migrate(vc_ctx *ctx)
 
 static int keys_load(vc_ctx *ctx, struct vc_store *st);
 
+/*
+ * $VC_MASTER_KEY, taken out of the environment the first time: the value
+ * is copied into guarded memory, wiped where it was (which also clears it
+ * from /proc/PID/environ) and unset, so that no child (a jq program) and
+ * no reader of the process's environment sees it.  Later stores of the
+ * process (vc-serve's workers) get the copy.  The first call comes before
+ * any thread starts (vc-serve opens its stores first).  NULL when unset
+ * or empty.
+ */
+static const char *
+master_key_env(void)
+{
+	static char *copy;
+	static int taken;
+	char *v;
+	size_t n;
+
+	if (taken)
+		return copy;
+	taken = 1;
+	if ((v = getenv("VC_MASTER_KEY")) == NULL || *v == '\0')
+		return NULL;
+	n = strlen(v);
+	if ((copy = sodium_malloc(n + 1)) == NULL)
+		return v;       /* no guarded memory: use it where it is */
+	memcpy(copy, v, n + 1);
+	sodium_mprotect_readonly(copy);
+	sodium_memzero(v, n);
+	unsetenv("VC_MASTER_KEY");
+	return copy;
+}
+
 int
 vc_store_open(vc_ctx *ctx, const char *path, int flags)
 {
@@ -238,8 +270,7 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		goto fail;
 	if ((rc = migrate(ctx)) != 0)
 		goto fail;
-	if (!(flags & VC_STORE_NOKEY) && (env = getenv("VC_MASTER_KEY")) != NULL &&
-	    *env != '\0') {
+	if (!(flags & VC_STORE_NOKEY) && (env = master_key_env()) != NULL) {
 		/* The keyring from the environment (a systemd credential)
 		 * wins over any key file, which is then neither read nor made. */
 		st->key_env = 1;

@@ -168,6 +168,18 @@ like "$err" "^vc-auth: audit record [0-9]+ does not verify with VC_MASTER_KEY: t
 run env VC_MASTER_KEY="$OTHER" vc-hunt config test
 is "$rc" 78 "... nor does anything else: the saved token fails, and so does auditing that"
 like "$err" "does not verify with VC_MASTER_KEY" "... with the same message"
+PORT=$(free_port)
+VC_MASTER_KEY="$MK" vc-serve --listen "127.0.0.1:$PORT" 2> "$T/serve-mk.err" &
+SRV=$!
+echo "$SRV" >> "$T/pids"
+await 30 grep -q 'listening on' "$T/serve-mk.err"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d "{\"username\":\"root\",\"password\":\"$ROOT_PW\"}" "http://127.0.0.1:$PORT/api/auth/login")
+is "$code" 200 "vc-serve with VC_MASTER_KEY: a login works (every worker has the keyring)"
+tr '\0' '\n' < "/proc/$SRV/environ" | grep -c -- "$(printf '%s' "$MK" | cut -c1-24)" > "$T/leak"
+is "$(cat "$T/leak")" 0 "... and the key is wiped from its environment (/proc/PID/environ)"
+kill "$SRV"
+await 30 gone "$SRV"
 mv "$T/away.key" "$KEY"
 
 # ---- a running vc-serve follows the key file ----------------------------------------
