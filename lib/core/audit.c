@@ -201,10 +201,10 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 			vc_fail(ctx, VC_EINTERNAL, "audit chain head is damaged");
 			goto fail;
 		}
-		/* A retired key cannot be checked; verify reports that itself. */
-		if (vc_keyring_has(st->keys, (uint32_t)head.key_id) &&
-		    (compute_mac(st->keys, &head, head_prev, want) != 0 ||
-		    sodium_memcmp(want, prev, sizeof prev) != 0)) {
+		/* A key missing from the ring cannot be checked; verify reports
+		 * that itself.  A retired key still checks (its audit subkey). */
+		if (compute_mac(st->keys, &head, head_prev, want) == 0 &&
+		    sodium_memcmp(want, prev, sizeof prev) != 0) {
 			vc_fail(ctx, VC_ECONFIG, "audit record %lld does not verify with %s%s:"
 			    " the key is not this store's, or the record was altered; nothing written",
 			    (long long)head.id, st->key_env ? "" : "key file ", vc_store_key_source(st));
