@@ -397,22 +397,6 @@ test_tokens(void)
 	    "sha256 of the empty string");
 }
 
-
-/* Read all of path into buf (NUL-terminated): its length, or -1. */
-static long
-read_text(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	size_t len;
-
-	if (f == NULL)
-		return -1;
-	len = fread(buf, 1, n - 1, f);
-	fclose(f);
-	buf[len] = '\0';
-	return (long)len;
-}
-
 /* The names in dir starting with prefix. */
 static int
 count_prefix(const char *prefix)
@@ -445,7 +429,7 @@ test_lifecycle(void)
 	vc_ctx_init(&ctx);
 	path_of(path, sizeof path, "life.key");
 	is_int(vc_keyring_create(&ctx, path), 0, "create life.key");
-	ok(read_text(path, text, sizeof text) > 0 &&
+	ok(tap_slurp(path, text, sizeof text) > 0 &&
 	    strstr(text, " created=") != NULL, "a new key line has created=");
 	is_int(vc_keyring_load(&ctx, path, &kr), 0, "load life.key");
 	vc_keyring_subkey(kr, 1, "vcaudit_", a1);
@@ -489,7 +473,7 @@ test_lifecycle(void)
 	is_int(vc_keyring_newest(kr), 3, "the new key is 3: retired ids are never reused");
 
 	/* The same ring from base64 of the file (VC_MASTER_KEY). */
-	read_text(path, text, sizeof text);
+	tap_slurp(path, text, sizeof text);
 	b64n = sodium_base64_ENCODED_LEN(strlen(text), sodium_base64_VARIANT_ORIGINAL);
 	b64 = malloc(b64n);
 	sodium_bin2base64(b64, b64n, (unsigned char *)text, strlen(text),
