@@ -611,6 +611,7 @@ vc_op_key_retire(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_keyring_retire(ctx, ctx->store->key_path, kid)) != 0 ||
 	    (rc = vc_store_keys_refresh(ctx)) != 0)
 		return rc;
+	memset(&ki, 0, sizeof ki);
 	for (size_t i = 0; i < vc_keyring_count(ctx->store->keys); i++)
 		if (vc_keyring_info(ctx->store->keys, i, &ki) == 0 && ki.id == kid)
 			break;
