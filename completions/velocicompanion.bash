@@ -4,7 +4,7 @@ _vc_complete() {
 	local w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}
 	case ${COMP_WORDS[0]##*/} in
 	vc-auth)
-		verbs="init tenant tenant tenant user user user user user user register login whoami refresh logout passwd 2fa 2fa 2fa token token token key audit audit audit "
+		verbs="init tenant tenant tenant user user user user user user register login whoami refresh logout passwd 2fa 2fa 2fa token token token key key key key audit audit audit audit "
 		case "$w1 $w2" in
 		"init"*) opts="--tenant --admin --email --password-stdin" ;;
 		"tenant create"*) opts="--allow-registration " ;;
@@ -29,12 +29,16 @@ _vc_complete() {
 		"token list"*) opts="" ;;
 		"token revoke"*) opts="" ;;
 		"key rotate"*) opts="" ;;
+		"key list"*) opts="" ;;
+		"key rekey"*) opts="" ;;
+		"key retire"*) opts="" ;;
 		"audit list"*) opts="--action --resource-type --user --outcome --since --until --limit --order --tenant-id " ;;
-		"audit verify"*) opts="--tenant-id " ;;
+		"audit verify"*) opts="--tenant-id --anchors " ;;
+		"audit anchor"*) opts="--file " ;;
 		"audit show"*) opts="" ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = tenant ] && echo create) $( [ "$w1" = tenant ] && echo list) $( [ "$w1" = tenant ] && echo update) $( [ "$w1" = user ] && echo create) $( [ "$w1" = user ] && echo list) $( [ "$w1" = user ] && echo show) $( [ "$w1" = user ] && echo update) $( [ "$w1" = user ] && echo disable) $( [ "$w1" = user ] && echo enable) $( [ "$w1" = 2fa ] && echo setup) $( [ "$w1" = 2fa ] && echo verify) $( [ "$w1" = 2fa ] && echo disable) $( [ "$w1" = token ] && echo create) $( [ "$w1" = token ] && echo list) $( [ "$w1" = token ] && echo revoke) $( [ "$w1" = key ] && echo rotate) $( [ "$w1" = audit ] && echo list) $( [ "$w1" = audit ] && echo verify) $( [ "$w1" = audit ] && echo show) "
+			verbs="$( [ "$w1" = tenant ] && echo create) $( [ "$w1" = tenant ] && echo list) $( [ "$w1" = tenant ] && echo update) $( [ "$w1" = user ] && echo create) $( [ "$w1" = user ] && echo list) $( [ "$w1" = user ] && echo show) $( [ "$w1" = user ] && echo update) $( [ "$w1" = user ] && echo disable) $( [ "$w1" = user ] && echo enable) $( [ "$w1" = 2fa ] && echo setup) $( [ "$w1" = 2fa ] && echo verify) $( [ "$w1" = 2fa ] && echo disable) $( [ "$w1" = token ] && echo create) $( [ "$w1" = token ] && echo list) $( [ "$w1" = token ] && echo revoke) $( [ "$w1" = key ] && echo rotate) $( [ "$w1" = key ] && echo list) $( [ "$w1" = key ] && echo rekey) $( [ "$w1" = key ] && echo retire) $( [ "$w1" = audit ] && echo list) $( [ "$w1" = audit ] && echo verify) $( [ "$w1" = audit ] && echo anchor) $( [ "$w1" = audit ] && echo show) "
 		fi ;;
 	vc-hosts)
 		verbs="import list show update delete "

@@ -301,6 +301,17 @@ is "$rc:$(jqr .username)" "0:hank" "with 2FA on, the same session does everythin
 run_in "$PW" vc-auth 2fa disable "$(fresh hank "$HS")" --password-stdin
 like "$rc:$err" '^77:vc-auth: your tenant requires two-factor' "2FA cannot be turned off while the tenant requires it"
 
+# ---- the key's life: the sealed seeds are in the rekey registry ---------
+kid_of() { printf '%s' "$1" | base64 -d 2>/dev/null | od -An -tu1 -j1 -N4 | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }'; }
+as root "$ROOT_PW"
+vc-auth key rotate > /dev/null
+run vc-auth key rekey
+n=$(sq "SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL")
+is "$rc:$(jqr 'select(.table == "users") | [.column, .secrets, .resealed] | join(" ")')" "0:totp_secret $n $n" \
+	"key rekey seals every TOTP secret again ($n) under the new key"
+is "$(sq "SELECT totp_secret FROM users WHERE totp_secret IS NOT NULL" | while read -r b; do kid_of "$b"; done | sort -u)" 2 \
+	"... none is left on key 1 (hank's login below opens his)"
+
 # ---- HTTP ---------------------------------------------------------------
 PORT=$(free_port)
 B=http://127.0.0.1:$PORT
