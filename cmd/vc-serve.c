@@ -22,7 +22,8 @@ usage(FILE *fp)
 	    "                [--cors-origin origin] [--max-body bytes] [--max-import bytes]\n"
 	    "                [--allow-velociraptor addr|cidr] [--queue-max n] [--queue-wait s]\n"
 	    "                [--max-streams n] [--body-deadline s] [--min-body-rate bytes]\n"
-	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n", fp);
+	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n"
+	    "                [--mail-interval s]\n", fp);
 }
 
 /* The options that set a whole number of the config: long name, range. */
@@ -43,6 +44,7 @@ static const struct numopt {
 	{ "auth-rate", offsetof(struct vc_serve_config, auth_rate), 0, 1000000, "a minute" },
 	{ "register-rate", offsetof(struct vc_serve_config, register_rate), 0, 1000000,
 	    "an hour" },
+	{ "mail-interval", offsetof(struct vc_serve_config, mail_interval), 0, 3600, "seconds" },
 };
 #define NUMOPT_BASE 1000        /* getopt_long's val of numopts[0] */
 
@@ -114,6 +116,7 @@ main(int argc, char **argv)
 		{ "max-conns-per-ip", required_argument, NULL, NUMOPT_BASE + 5 },
 		{ "auth-rate", required_argument, NULL, NUMOPT_BASE + 6 },
 		{ "register-rate", required_argument, NULL, NUMOPT_BASE + 7 },
+		{ "mail-interval", required_argument, NULL, NUMOPT_BASE + 8 },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vc_serve_config cfg;

@@ -64,6 +64,9 @@ struct vc_serve_config {
 	int auth_rate;          /* credential requests (login, refresh, ...)
 	                         * an address may make a minute; 0: no limit */
 	int register_rate;      /* registrations an address may make an hour */
+	int mail_interval;      /* s between rounds of the outbox's delivery
+	                         * thread (a queued mail wakes it at once);
+	                         * 0: no delivery thread */
 	vc_serve_log_fn *log;
 	void *log_arg;
 };
