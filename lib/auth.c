@@ -179,7 +179,8 @@ user_json(vc_ctx *ctx, const char *tenant_id, const char *id, jv *out)
 	    "ss", tenant_id, id), "user", out);
 }
 
-/* Revoke every refresh family of a user and invalidate access tokens. */
+/* Revoke every refresh family of a user, invalidate access tokens, spend
+ * unused reset tokens. */
 static int
 revoke_sessions(vc_ctx *ctx, const struct user *u)
 {
@@ -190,6 +191,11 @@ revoke_sessions(vc_ctx *ctx, const struct user *u)
 	if (rc == 0)
 		rc = vc_sql_exec(ctx, "UPDATE users SET token_version = token_version + 1,"
 		    " updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
+		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
+	/* A reset link mailed before must not undo the change. */
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE auth_tokens SET used_at = ?1 WHERE tenant_id = ?2"
+		    " AND user_id = ?3 AND purpose = 'reset' AND used_at IS NULL",
 		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
 	return rc;
 }

@@ -708,6 +708,34 @@ token_take(vc_ctx *ctx, const char *purpose, const char *token, struct tok *t)
 	return 0;
 }
 
+/* Tell the owner of an address that its account's password was reset
+ * (ASVS 2.5.5): no link, no token, what happened and from where. */
+static int
+reset_notice(vc_ctx *ctx, const struct tok *t)
+{
+	char when[32], text[800], html[1200], tname[80] = "";
+	const char *from = ctx->front == VC_FRONT_HTTP && ctx->ip[0] ? ctx->ip :
+	    "the command line on the server";
+	sqlite3_stmt *q;
+
+	q = vc_sql(ctx, "SELECT name FROM tenants WHERE id = ?1", "s", t->tenant);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		copy(tname, sizeof tname, col(q, 0));
+	sqlite3_finalize(q);
+	vc_time_fmt(vc_now(ctx), when, sizeof when);
+	snprintf(text, sizeof text, "The password of the VelociCompanion account %s in tenant %s\n"
+	    "was reset with a link mailed to this address.\n\nFrom: %s\nAt:   %s\n\n"
+	    "Every session of the account was ended.  If this was not you, tell\n"
+	    "your administrator now.\n", t->username, tname, from, when);
+	snprintf(html, sizeof html, "<!DOCTYPE html>\n<html><body>\n<p>The password of the "
+	    "VelociCompanion account <b>%s</b> in tenant <b>%s</b> was reset with a link mailed "
+	    "to this address.</p>\n<p>From: %s<br>\nAt: %s</p>\n<p>Every session of the account "
+	    "was ended. If this was not you, tell your administrator now.</p>\n</body></html>\n",
+	    t->username, tname, from, when);
+	return outbox_add(ctx, t->tenant, t->email, "VelociCompanion: your password was reset",
+	    text, html, vc_now(ctx) + VC_VERIFY_TTL);
+}
+
 /*
  * Set the password a reset token allows (hashed before the write lock by
  * the op's prepare), spend the user's other reset tokens, end every
@@ -732,7 +760,8 @@ vc_op_reset_confirm(vc_ctx *ctx, jv args, jv *out)
 	    " AND user_id = ?3 AND purpose = 'reset' AND used_at IS NULL", NULL, "iss",
 	    now, t.tenant, t.user)) != 0 ||
 	    (rc = vc_auth_revoke_sessions(ctx, t.tenant, t.user)) != 0 ||
-	    (rc = vc_auth_forget_failures(ctx, t.username)) != 0)
+	    (rc = vc_auth_forget_failures(ctx, t.username)) != 0 ||
+	    (rc = reset_notice(ctx, &t)) != 0)
 		return rc;
 	vc_audit_detail(ctx, "password", jv_string("reset by mail"));
 	*out = jv_object();

@@ -1376,7 +1376,7 @@ job_run(struct worker *w, struct job *j)
 		out = jv_object_set(jv_object(), jv_string("result"), out);
 		break;
 	}
-	j->status = (op->flags & VC_OP_CREATES) ? 201 : 200;
+	j->status = (op->flags & VC_OP_CREATES) ? 201 : (op->flags & VC_OP_ACCEPTED) ? 202 : 200;
 	job_set_body(j, out);
 	if (j->status == 500)
 		job_fail(j, 500, NULL, "internal error");

@@ -190,25 +190,40 @@ run_in 'alice password six' vc-auth password-reset confirm "$RT" --password-stdi
 is "$rc:$err" "65:vc-auth: invalid, used or expired token" "a reset token works once"
 run vc-auth audit list --action auth.password_reset.confirm -o json
 is "$(jqr '[.[] | .outcome] | sort | join(",")')" "failure,success" "confirm is audited, success and reuse"
+f=$(last_mail alice@example.test)
+like "$(grep '^Subject:' "$f")" 'your password was reset' "the owner is told the password was reset"
+unlike "$(cat "$f")" 'vcpr_|Token' "in a mail with no token"
 
-# Expiry: one hour (moved into the past in the store).
+# Expiry: one hour.  The token's times are moved back in the store.
+# age MINUTES: make the unused reset tokens MINUTES old.
+age() {
+	sql "UPDATE auth_tokens SET created_at = CAST(strftime('%s','now') AS INTEGER) - $1 * 60,
+		expires_at = CAST(strftime('%s','now') AS INTEGER) - $1 * 60 + 3600
+		WHERE purpose = 'reset' AND used_at IS NULL"
+}
 run vc-auth password-reset request alice@example.test
 is "$rc:$out" "$A_RC:$A_OUT" "a request by address answers the same"
 RT2=$(token_in "$(last_mail alice@example.test)" vcpr_)
 ok $([ -n "$RT2" ] && [ "$RT2" != "$RT" ]; echo $?) "and mails a new token"
-sql "UPDATE auth_tokens SET expires_at = CAST(strftime('%s','now') AS INTEGER) - 1 WHERE purpose = 'reset' AND used_at IS NULL"
-run_in 'alice password six' vc-auth password-reset confirm "$RT2" --password-stdin
-is "$rc" 65 "an expired reset token is refused"
+age 59
+run_in 'alice password three' vc-auth password-reset confirm "$RT2" --password-stdin
+is "$rc" 0 "a reset token 59 minutes old works"
+run vc-auth password-reset request alice
+RT3=$(token_in "$(last_mail alice@example.test)" vcpr_)
+age 61
+run_in 'alice password six' vc-auth password-reset confirm "$RT3" --password-stdin
+is "$rc" 65 "one 61 minutes old is refused"
 run vc-auth audit list --action auth.password_reset.confirm -o json
 is "$(jqr '.[0].reason')" "token expired" "the audit record says why"
 
 # Per account: three reset mails an hour.
+sql "UPDATE auth_tokens SET created_at = created_at - 7200 WHERE purpose = 'reset'"
 n0=$(nmail)
-run vc-auth password-reset request alice
-is "$(nmail)" $((n0 + 1)) "the third request of the hour is mailed"
+for i in 1 2 3; do vc-auth password-reset request alice > /dev/null; done
+is "$(nmail)" $((n0 + 3)) "three requests in an hour are mailed"
 run vc-auth password-reset request alice
 is "$rc:$out" "$A_RC:$A_OUT" "the fourth answers the same"
-is "$(nmail)" $((n0 + 1)) "but mails nothing"
+is "$(nmail)" $((n0 + 3)) "but mails nothing"
 run vc-auth audit list --action auth.password_reset.request -o json
 is "$(jqr '.[0].details.over_hourly_limit')" 1 "the audit log says the account hit its limit"
 
@@ -217,6 +232,14 @@ n0=$(nmail)
 run vc-auth mail flush --all -o json
 is "$rc:$(jqr '.sent')" "0:0" "mail flush --all finds nothing left to send"
 is "$(nmail)" "$n0" "nothing is sent twice"
+
+# A password set otherwise spends the reset links mailed before.
+run_in 'erin password one' vc-auth user create erin --role viewer --email erin@example.test --password-stdin
+vc-auth password-reset request erin > /dev/null
+ET=$(token_in "$(last_mail erin@example.test)" vcpr_)
+run_in 'erin password two' vc-auth user update erin --password-stdin
+run_in 'erin password six' vc-auth password-reset confirm "$ET" --password-stdin
+is "$rc" 65 "a reset link mailed before a password change is spent"
 
 # ---- the relay down, then back -------------------------------------------------------
 run_in 'bob password one' vc-auth user create bob --role viewer --email bob@example.test --password-stdin
@@ -250,7 +273,7 @@ n0=$(nmail)
 s1=$(post /api/auth/password-reset/request '{"username":"carol"}'); b1=$(cat "$T/body")
 s2=$(post /api/auth/password-reset/request '{"email":"nobody@example.test"}'); b2=$(cat "$T/body")
 s3=$(post /api/auth/password-reset/request '{"email":"carol@example.test"}'); b3=$(cat "$T/body")
-is "$s1 $b1" "200 $A_OUT" "HTTP: a reset request answers 200 and the same body as the CLI"
+is "$s1 $b1" "202 $A_OUT" "HTTP: a reset request answers 202 and the same body as the CLI"
 is "$s2 $b2" "$s1 $b1" "HTTP: an unknown address gets the very same answer"
 is "$s3 $b3" "$s1 $b1" "HTTP: so does a known address"
 await 30 at_least $((n0 + 2))
