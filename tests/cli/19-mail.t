@@ -308,4 +308,14 @@ smtp_start plain --port "$PLAIN"
 await 60 has_mail dave@example.test
 ok $? "relay back: the thread delivers it on a retry"
 
+# Per address: reset requests take from the credential bucket (--auth-rate).
+PORT2=$(free_port)
+vc-serve --listen "127.0.0.1:$PORT2" --workers 2 --auth-rate 2 --mail-interval 0 \
+	> "$T/serve2.log" 2>&1 &
+echo "$!" >> "$T/pids"
+await 60 grep -q 'listening on' "$T/serve2.log"
+U=http://127.0.0.1:$PORT2
+codes=""
+for i in 1 2 3; do codes="$codes $(post /api/auth/password-reset/request '{"email":"nobody@example.test"}')"; done
+is "$codes" " 202 202 429" "HTTP: a third reset request a minute from one address gets 429 (--auth-rate 2)"
 done_testing
