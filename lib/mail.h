@@ -9,7 +9,9 @@
  * change that wanted it commits) and sets ctx->outbox_queued; the front
  * door calls vc_outbox_deliver after it answered (the CLI) or wakes its
  * delivery thread (vc-serve).  Rows are claimed before the SMTP exchange,
- * so no two deliverers send one message twice.
+ * so no two deliverers send one message at once (a deliverer killed
+ * after the relay took a message, before it recorded that, leaves the
+ * claim to lapse: that message goes out again; at least once).
  */
 #ifndef VC_MAIL_H
 #define VC_MAIL_H
