@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "core/vc.h"
 #include "core/net.h"
@@ -23,7 +24,7 @@ usage(FILE *fp)
 	    "                [--allow-velociraptor addr|cidr] [--queue-max n] [--queue-wait s]\n"
 	    "                [--max-streams n] [--body-deadline s] [--min-body-rate bytes]\n"
 	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n"
-	    "                [--mail-interval s]\n", fp);
+	    "                [--mail-interval s] [--anchor-interval min] [--anchor-file file]\n", fp);
 }
 
 /* The options that set a whole number of the config: long name, range. */
@@ -80,6 +81,25 @@ number(const char *s, long long lo, long long hi)
 	return v;
 }
 
+/*
+ * Minutes as a decimal number ("10", "0.5"), 0 to 10080 (a week), as ms;
+ * a fraction below a second is refused.  -1 when it is not one.
+ */
+static int64_t
+minutes(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || !(v >= 0 && v <= 10080))
+		return -1;
+	if (v > 0 && v * 60000 < 1000)
+		return -1;
+	return (int64_t)(v * 60000);
+}
+
 /* SIGINT and SIGTERM are blocked everywhere and taken here, synchronously,
  * so stopping is an ordinary function call rather than a handler. */
 static void *
@@ -117,6 +137,8 @@ main(int argc, char **argv)
 		{ "auth-rate", required_argument, NULL, NUMOPT_BASE + 6 },
 		{ "register-rate", required_argument, NULL, NUMOPT_BASE + 7 },
 		{ "mail-interval", required_argument, NULL, NUMOPT_BASE + 8 },
+		{ "anchor-interval", required_argument, NULL, 'A' },
+		{ "anchor-file", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vc_serve_config cfg;
@@ -193,6 +215,16 @@ main(int argc, char **argv)
 				return VC_EXIT_USAGE;
 			}
 			break;
+		case 'A':
+			if ((cfg.anchor_ms = minutes(optarg)) < 0) {
+				fprintf(stderr, "vc-serve: --anchor-interval wants minutes, 0 (only at "
+				    "stop) or from 1 s (0.0167) to 10080\n");
+				return VC_EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			cfg.anchor_file = optarg;
+			break;
 		case 'n':
 			check = 1;
 			break;
@@ -234,6 +266,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	openlog("vc-serve", LOG_PID, LOG_AUTH);
 	if ((rc = vc_serve_new(&ctx, &cfg, &srv)) != VC_EOK)
 		return die(&ctx, rc);
 	if (pthread_create(&sig_th, NULL, sig_main, srv) != 0) {

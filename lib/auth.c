@@ -1226,24 +1226,6 @@ vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
-int
-vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out)
-{
-	struct vc_keyring *kr = NULL;
-	int rc;
-
-	if ((rc = vc_keyring_rotate(ctx, ctx->store->key_path)) != 0 ||
-	    (rc = vc_keyring_load(ctx, ctx->store->key_path, &kr)) != 0)
-		return rc;
-	vc_keyring_free(ctx->store->keys);
-	ctx->store->keys = kr;
-	set_target(ctx, "key", "", NULL);
-	vc_audit_detail(ctx, "key_id", jv_number(vc_keyring_newest(kr)));
-	*out = jv_object_set(jv_object(), jv_string("key_id"), jv_number(vc_keyring_newest(kr)));
-	*out = jv_object_set(*out, jv_string("key_file"), jv_string(ctx->store->key_path));
-	return 0;
-}
-
 /* ---- authentication of a bearer credential ---------------------------- */
 
 static int

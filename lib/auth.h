@@ -27,7 +27,6 @@ int vc_op_password(vc_ctx *ctx, jv args, jv *out);
 int vc_op_token_create(vc_ctx *ctx, jv args, jv *out);
 int vc_op_token_list(vc_ctx *ctx, jv args, jv *out);
 int vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out);
-int vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out);
 /*
  * Authenticate a bearer credential: a JWT access token or a "vcs_" API
  * token.  Fills ctx->who, or returns VC_EAUTH with a generic message

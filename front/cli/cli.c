@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <termios.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -768,6 +769,18 @@ emit_text(vc_ctx *ctx, const char *json, size_t n, void *arg)
 	return ferror(stdout) ? -1 : 0;
 }
 
+/* Lines for the system log (audit anchors): LOG_AUTH, LOG_INFO. */
+static void
+notice(vc_ctx *ctx, const char *line, void *arg)
+{
+	struct cli *c = arg;
+
+	(void)ctx;
+	openlog(c->tool, LOG_PID, LOG_AUTH);
+	syslog(LOG_AUTH | LOG_INFO, "%s", line);
+	closelog();
+}
+
 static void
 progress(vc_ctx *ctx, const char *msg, void *arg)
 {
@@ -1083,6 +1096,8 @@ static void
 set_streams(struct cli *c, vc_ctx *ctx)
 {
 	ctx->report = report_bad;
+	ctx->notice = notice;
+	ctx->notice_arg = c;
 	if (isatty(STDERR_FILENO))
 		ctx->progress = progress;
 	ctx->stream_arg = c;

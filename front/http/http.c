@@ -132,6 +132,7 @@ vc_serve_config_init(struct vc_serve_config *cfg)
 	cfg->write_timeout = 30;
 	cfg->drain_timeout = 5;
 	cfg->max_conns_per_ip = 32;
+	cfg->anchor_ms = 5 * 60 * 1000;
 }
 
 int

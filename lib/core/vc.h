@@ -121,6 +121,10 @@ struct vc_ctx {
 	 * they are kept in bad_list (the first 100).  See vc_emit, vc_bad.
 	 */
 	struct vc_jsonl *in;
+	/* A line for the system log (audit anchors); NULL: none.  Set by
+	 * the front door, which owns syslog (lib/ never logs). */
+	void (*notice)(vc_ctx *ctx, const char *line, void *arg);
+	void *notice_arg;
 	/* Progress of a long wait ("flow F.1: RUNNING, 12 s"); NULL: quiet. */
 	void (*progress)(vc_ctx *ctx, const char *msg, void *arg);
 	int (*emit)(vc_ctx *ctx, jv rec, void *arg);

@@ -10,6 +10,7 @@
 #include "allowlist.h"
 #include "artifacts.h"
 #include "core/audit.h"
+#include "secrets.h"
 #include "auth.h"
 #include "cases.h"
 #include "hosts.h"
@@ -137,6 +138,11 @@ static const struct vc_param p_token_id[] = {
 	  .help = "token id" },
 	END
 };
+static const struct vc_param p_key_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "ID",
+	  .help = "key id (vc-auth key list)" },
+	END
+};
 static const struct vc_param p_mail_set[] = {
 	{ .name = "url", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "URL",
 	  .help = "the relay: smtp://HOST:587 (STARTTLS) or smtps://HOST:465" },
@@ -214,6 +220,13 @@ static const struct vc_param p_audit_id[] = {
 static const struct vc_param p_audit_verify[] = {
 	{ .name = "tenant_id", .type = VC_T_STR, .meta = "TENANT_ID",
 	  .help = "only this tenant's chain (superadmin)" },
+	{ .name = "anchors", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
+	  .help = "also check the anchors of FILE (audit anchor, or the system log)" },
+	END
+};
+static const struct vc_param p_audit_anchor[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
+	  .help = "also append the anchors to FILE (fsync'd)" },
 	END
 };
 
@@ -885,6 +898,38 @@ const struct vc_op vc_ops[] = {
 		.target   = "key",
 	},
 	{
+		.name     = "auth.keys.list",
+		.tool     = "vc-auth",
+		.verb     = "key list",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_key_list,
+		.summary  = "list the installation keys, their state and use (never key material)",
+		.target   = "key",
+		.columns  = "id,state,created_at,retired_at,secrets,audit_records",
+	},
+	{
+		.name     = "auth.keys.rekey",
+		.tool     = "vc-auth",
+		.verb     = "key rekey",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_key_rekey,
+		.summary  = "seal every secret at rest again under the newest key",
+		.target   = "key",
+		.columns  = "table,column,secrets,resealed,key_id",
+	},
+	{
+		.name     = "auth.keys.retire",
+		.tool     = "vc-auth",
+		.verb     = "key retire",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_key_retire,
+		.params   = p_key_id,
+		.summary  = "remove an old key that nothing uses any more",
+		.target   = "key",
+	},
+	{
 		.name     = "auth.mail.set",
 		.tool     = "vc-auth",
 		.verb     = "mail set",
@@ -993,6 +1038,17 @@ const struct vc_op vc_ops[] = {
 		.params   = p_audit_verify,
 		.summary  = "check the audit hash chain",
 		.target   = "audit",
+	},
+	{
+		.name     = "audit.anchor",
+		.tool     = "vc-auth",
+		.verb     = "audit anchor",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_audit_anchor,
+		.params   = p_audit_anchor,
+		.summary  = "log the newest record of every audit chain (syslog, a file)",
+		.target   = "audit",
+		.columns  = "tenant_id,id,mac",
 	},
 	{
 		.name     = "audit.show",

@@ -103,6 +103,13 @@ run_in 'relay-pw' vc-auth mail set --url "smtp://127.0.0.1:$TLSP" --from vc@exam
 run vc-auth mail test tls@example.test
 is "$rc" 0 "STARTTLS with --ca-file and AUTH delivers"
 ok $([ -n "$(last_mail tls@example.test)" ]; echo $?) "the TLS relay got it"
+# key rekey seals the relay password again under the newest key.
+run vc-auth key rotate
+run vc-auth key rekey
+is "$rc:$(jqr 'select(.table == "smtp_config") | [.column, .secrets, .resealed] | join(" ")')" \
+	"0:password 1 1" "key rekey reseals the relay password (|smtp|password)"
+run vc-auth mail test tls@example.test
+is "$rc" 0 "and the relay login still works"
 run_in 'wrong-pw' vc-auth mail set --url "smtp://127.0.0.1:$TLSP" --from vc@example.test \
 	--user mailer --password-stdin --ca-file "$T/relay.pem"
 run vc-auth mail test tls@example.test
