@@ -77,8 +77,10 @@ transport_load(vc_ctx *ctx, struct transport *t, int open_pw)
 		copy(t->user, sizeof t->user, col(q, 2));
 		t->insecure = sqlite3_column_int(q, 4);
 		copy(t->link, sizeof t->link, col(q, 6));
-		if (sqlite3_column_type(q, 5) != SQLITE_NULL && (t->ca_pem = strdup(col(q, 5))) == NULL)
-			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory") ? -1 : -1;
+		if (sqlite3_column_type(q, 5) != SQLITE_NULL && (t->ca_pem = strdup(col(q, 5))) == NULL) {
+			vc_fail(ctx, VC_EINTERNAL, "out of memory");
+			rc = -1;
+		}
 		if (rc == 1 && open_pw && sqlite3_column_type(q, 3) != SQLITE_NULL &&
 		    vc_secret_open(ctx, ctx->store->keys, SMTP_AD, col(q, 3), &t->password,
 		    &t->pwlen) != 0)
@@ -289,8 +291,10 @@ outbox_claim(vc_ctx *ctx, int all, struct msg *m)
 		m->text = strdup(col(q, 4));
 		m->html = sqlite3_column_type(q, 5) == SQLITE_NULL ? NULL : strdup(col(q, 5));
 		m->attempts = sqlite3_column_int(q, 6);
-		if (m->text == NULL || (sqlite3_column_type(q, 5) != SQLITE_NULL && m->html == NULL))
-			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory") ? -1 : -1;
+		if (m->text == NULL || (sqlite3_column_type(q, 5) != SQLITE_NULL && m->html == NULL)) {
+			vc_fail(ctx, VC_EINTERNAL, "out of memory");
+			rc = -1;
+		}
 	}
 	sqlite3_finalize(q);
 	if (rc < 0)
@@ -342,6 +346,7 @@ vc_outbox_deliver(vc_ctx *ctx, int all, struct vc_outbox_stats *st)
 {
 	struct transport t;
 	struct msg m;
+	char why[sizeof ctx->errmsg] = "";
 	int rc, sendrc;
 
 	memset(st, 0, sizeof *st);
@@ -354,7 +359,9 @@ vc_outbox_deliver(vc_ctx *ctx, int all, struct vc_outbox_stats *st)
 		struct vc_mail mail = { .to = m.to, .subject = m.subject, .text = m.text,
 			.html = m.html };
 		sendrc = transport_send(ctx, &t, &mail);
-		outbox_done(ctx, &m, sendrc == 0 ? NULL : ctx->errmsg);
+		if (sendrc != 0)
+			snprintf(why, sizeof why, "%s", ctx->errmsg);
+		outbox_done(ctx, &m, sendrc == 0 ? NULL : why);
 		sodium_memzero(m.text, strlen(m.text));
 		if (m.html != NULL)
 			sodium_memzero(m.html, strlen(m.html));
@@ -375,6 +382,8 @@ vc_outbox_deliver(vc_ctx *ctx, int all, struct vc_outbox_stats *st)
 		st->pending = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
 	ctx->err = 0;
+	/* The caller may say why the round stopped. */
+	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", why);
 	return rc < 0 ? VC_ETEMP : 0;
 }
 
@@ -391,6 +400,14 @@ vc_op_mail_flush(vc_ctx *ctx, jv args, jv *out)
 	*out = jv_object_set(*out, jv_string("sent"), jv_number(st.sent));
 	*out = jv_object_set(*out, jv_string("failed"), jv_number(st.failed));
 	*out = jv_object_set(*out, jv_string("pending"), jv_number(st.pending));
+	/* For cron: a failure shows in the exit status (69), the counts stay. */
+	if (st.failed > 0) {
+		char why[sizeof ctx->errmsg];
+
+		snprintf(why, sizeof why, "%s", ctx->errmsg[0] ? ctx->errmsg : "smtp: delivery failed");
+		return vc_fail(ctx, VC_EUNAVAIL, "%.400s; %d mail%s still queued", why, st.pending,
+		    st.pending == 1 ? "" : "s");
+	}
 	return 0;
 }
 

@@ -260,6 +260,9 @@ run vc-auth audit list --action mail.deliver -o json
 is "$(jqr '.[0].outcome')" failure "the failed delivery is audited"
 run vc-auth mail flush -o json
 is "$rc:$(jqr .sent)" "0:0" "mail flush leaves a mail that waits for its retry time"
+run vc-auth mail flush --all -o json
+is "$rc:$(jqr .failed):$(jqr .pending)" "69:1:1" "mail flush --all with the relay down: exit 69, still queued"
+like "$err" 'cannot connect to the relay; 1 mail still queued' "and says why"
 smtp_start plain --port "$PLAIN"
 run vc-auth mail flush --all -o json
 is "$rc:$(jqr .sent):$(jqr .pending)" "0:1:0" "relay back: mail flush --all delivers it"
@@ -309,7 +312,8 @@ s=$(post /api/auth/password-reset/request '{"username":"dave"}')
 is "$s $(cat "$T/body")" "$s1 $b1" "HTTP: relay down, same answer"
 await 30 tried dave@example.test
 ok $? "the thread tried and failed"
-like "$(cat "$T/serve.log")" 'mail: not delivered' "vc-serve logs the failure"
+like "$(cat "$T/serve.log")" 'mail: not delivered, 1 queued for a retry: smtp: cannot connect to the relay' \
+	"vc-serve logs the failure and why"
 unlike "$(cat "$T/serve.log")" 'vcpr_' "without the token"
 smtp_start plain --port "$PLAIN"
 await 60 has_mail dave@example.test
