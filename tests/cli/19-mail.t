@@ -270,6 +270,27 @@ BT=$(token_in "$(last_mail bob@example.test)" vcpr_)
 run_in 'bob password two' vc-auth password-reset confirm "$BT" --password-stdin
 is "$rc" 0 "and its token works"
 
+# No transaction is open while the relay is talked to: with a relay that
+# takes 8 s to answer, another command writes to the store at once.
+smtp_start slow --delay 8
+run vc-auth mail set --url "smtp://127.0.0.1:$(cat "$T/slow.port")" --from vc@example.test \
+	--insecure-plaintext
+vc-auth password-reset request bob > "$T/slow.out" 2>&1 &
+SLOW=$!
+arriving() { ls "$M" | grep -q 'tmp$'; }
+await 30 arriving
+ok $? "the slow relay is taking the mail"
+is "$(cat "$T/slow.out")" "$A_OUT" "the request had answered before"
+run vc-auth tenant update acme --registration closed
+is "$rc" 0 "another command writes to the store while the mail is with the relay"
+n_slow=$(ls "$M" | grep -c 'eml$')
+ok $(! gone "$SLOW"; echo $?) "and the delivery was still under way then"
+await 60 gone "$SLOW"
+is "$(nmail)" $((n_slow + 1)) "then the slow relay took the mail"
+smtp_stop slow
+run vc-auth mail set --url "smtp://127.0.0.1:$PLAIN" --from vc@example.test --insecure-plaintext \
+	--link-base https://vc.example.test
+
 # ---- over HTTP, with vc-serve's delivery thread ------------------------------------------
 PORT=$(free_port)
 vc-serve --listen "127.0.0.1:$PORT" --workers 2 --mail-interval 1 > "$T/serve.log" 2>&1 &
