@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "mail.h"
 #include "crypto/crypto.h"
 #include "core/store.h"
 #include "core/records.h"
@@ -39,7 +40,8 @@ struct user {
 #define USER_COLS "u.id, u.tenant_id, u.username, u.role, u.password_hash, " \
 	"u.disabled, u.token_version"
 #define USER_JSON "SELECT u.id, u.tenant_id, t.name AS tenant, u.username, " \
-	"u.email, u.role, u.disabled AS disabled_bool, u.created_at, " \
+	"u.email, u.email_verified_at IS NOT NULL AS email_verified_bool, u.email_verified_at, " \
+	"u.role, u.disabled AS disabled_bool, u.created_at, " \
 	"u.updated_at, u.last_login_at FROM users u JOIN tenants t ON t.id = u.tenant_id"
 
 static void
@@ -177,7 +179,8 @@ user_json(vc_ctx *ctx, const char *tenant_id, const char *id, jv *out)
 	    "ss", tenant_id, id), "user", out);
 }
 
-/* Revoke every refresh family of a user and invalidate access tokens. */
+/* Revoke every refresh family of a user, invalidate access tokens, spend
+ * unused reset tokens. */
 static int
 revoke_sessions(vc_ctx *ctx, const struct user *u)
 {
@@ -189,7 +192,23 @@ revoke_sessions(vc_ctx *ctx, const struct user *u)
 		rc = vc_sql_exec(ctx, "UPDATE users SET token_version = token_version + 1,"
 		    " updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
 		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
+	/* A reset link mailed before must not undo the change. */
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE auth_tokens SET used_at = ?1 WHERE tenant_id = ?2"
+		    " AND user_id = ?3 AND purpose = 'reset' AND used_at IS NULL",
+		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
 	return rc;
+}
+
+int
+vc_auth_revoke_sessions(vc_ctx *ctx, const char *tenant_id, const char *user_id)
+{
+	struct user u;
+
+	memset(&u, 0, sizeof u);
+	copy(u.tenant_id, sizeof u.tenant_id, tenant_id);
+	copy(u.id, sizeof u.id, user_id);
+	return revoke_sessions(ctx, &u);
 }
 
 /* The hash vc_prep_password made of args' password, or NULL. */
@@ -197,6 +216,12 @@ static const char *
 prepared_hash(jv args)
 {
 	return vc_arg_str(args, PREPARED_HASH);
+}
+
+const char *
+vc_auth_prepared_hash(jv args)
+{
+	return prepared_hash(args);
 }
 
 static int
@@ -264,7 +289,7 @@ vc_op_init(vc_ctx *ctx, jv args, jv *out)
 }
 
 #define TENANT_JSON "SELECT id, name, allow_registration AS allow_registration_bool," \
-	" created_at FROM tenants"
+	" require_verified_email AS require_verified_email_bool, created_at FROM tenants"
 
 int
 vc_op_tenant_create(vc_ctx *ctx, jv args, jv *out)
@@ -303,6 +328,7 @@ int
 vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *key = vc_arg_str(args, "id"), *reg = vc_arg_str(args, "registration");
+	const char *ver = vc_arg_str(args, "require_verified_email");
 	char id[VC_ID_LEN + 1];
 	int rc;
 
@@ -314,6 +340,12 @@ vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 		    NULL, "is", (int64_t)(strcmp(reg, "open") == 0), id)) != 0)
 			return rc;
 		vc_audit_detail(ctx, "registration", jv_string(reg));
+	}
+	if (ver != NULL) {
+		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET require_verified_email = ?1 WHERE id = ?2",
+		    NULL, "is", (int64_t)(strcmp(ver, "yes") == 0), id)) != 0)
+			return rc;
+		vc_audit_detail(ctx, "require_verified_email", jv_string(ver));
 	}
 	*out = vc_sql_rows(ctx, vc_sql(ctx, TENANT_JSON " WHERE id = ?1", "s", id));
 	if (!jv_is_valid(*out))
@@ -344,7 +376,9 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
-	    role, prepared_hash(args), uid)) != 0)
+	    role, prepared_hash(args), uid)) != 0 ||
+	    (rc = vc_mail_verify_queue(ctx, tid, uid, vc_arg_str(args, "username"),
+	    vc_arg_str(args, "email"))) != 0)
 		return rc;
 	vc_audit_detail(ctx, "role", jv_string(role));
 	return user_json(ctx, tid, uid, out);
@@ -441,7 +475,8 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 	if (email != NULL) {
 		if ((rc = check_email(ctx, email)) != 0 ||
 		    (rc = vc_sql_exec(ctx, "UPDATE users SET email = ?1, updated_at = ?2"
-		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0)
+		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0 ||
+		    (rc = vc_mail_verify_queue(ctx, u.tenant_id, u.id, u.username, email)) != 0)
 			return rc;
 		vc_audit_detail(ctx, "email", jv_true());
 	}
@@ -524,7 +559,9 @@ vc_op_register(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EPERM, "tenant %.64s does not allow self-registration", tenant);
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
-	    "viewer", prepared_hash(args), uid)) != 0)
+	    "viewer", prepared_hash(args), uid)) != 0 ||
+	    (rc = vc_mail_verify_queue(ctx, tid, uid, vc_arg_str(args, "username"),
+	    vc_arg_str(args, "email"))) != 0)
 		return rc;
 	return user_json(ctx, tid, uid, out);
 }
@@ -678,6 +715,47 @@ throttle_relock(vc_ctx *ctx, const char *key)
 		vc_tx_rollback(ctx);
 }
 
+int
+vc_auth_forget_failures(vc_ctx *ctx, const char *username)
+{
+	char key[65];
+
+	throttle_key(username, key, sizeof key);
+	return vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key);
+}
+
+/*
+ * A tenant that requires verified addresses lets in only users who
+ * confirmed theirs (superadmins aside, who run the installation): after
+ * the right password, a clear refusal, since the caller proved who they
+ * are.  1: refused (ctx set), 0: may log in, <0: error.
+ */
+static int
+unverified(vc_ctx *ctx, const struct user *u)
+{
+	sqlite3_stmt *q;
+	int rc, refuse = 0;
+
+	if (strcmp(u->role, "superadmin") == 0)
+		return 0;
+	q = vc_sql(ctx, "SELECT t.require_verified_email AND u.email_verified_at IS NULL"
+	    " FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.tenant_id = ?1 AND u.id = ?2",
+	    "ss", u->tenant_id, u->id);
+	if (q == NULL)
+		return -1;
+	if ((rc = vc_sql_step(ctx, q)) == 1)
+		refuse = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return -1;
+	if (!refuse)
+		return 0;
+	copy(ctx->audit_reason, sizeof ctx->audit_reason, "email not verified");
+	vc_fail(ctx, VC_EPERM, "email not verified: follow the link in the verification mail, "
+	    "or ask an admin to set your address again for a new one");
+	return 1;
+}
+
 /*
  * Login manages its own transaction (VC_OP_RAW): the argon2 verify runs
  * before the write lock is taken, so one slow hash never stalls writers.
@@ -718,6 +796,12 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 		throttle_relock(ctx, key);
 		return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
 	}
+	if ((rc = unverified(ctx, &u)) != 0) {
+		copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
+		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
+		vc_auth_forget_failures(ctx, name);
+		return rc < 0 ? ctx->err : VC_EPERM;
+	}
 	if (rehash && (rc = vc_password_hash(ctx, pw, newhash)) != 0)
 		return rc;
 	if ((rc = vc_tx_begin(ctx)) != 0)
@@ -750,8 +834,15 @@ int
 vc_op_whoami(vc_ctx *ctx, jv args, jv *out)
 {
 	char name[65] = "";
+	int verified = 0;
+	sqlite3_stmt *q;
 
 	find_tenant(ctx, ctx->who.tenant_id, (char[VC_ID_LEN + 1]){0}, name, sizeof name);
+	q = vc_sql(ctx, "SELECT email_verified_at IS NOT NULL FROM users WHERE tenant_id = ?1"
+	    " AND id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		verified = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("user_id"), jv_string(ctx->who.user_id));
 	*out = jv_object_set(*out, jv_string("username"), jv_string(ctx->who.username));
@@ -760,6 +851,7 @@ vc_op_whoami(vc_ctx *ctx, jv args, jv *out)
 	*out = jv_object_set(*out, jv_string("tenant"), jv_string(name));
 	*out = jv_object_set(*out, jv_string("auth"),
 	    jv_string(ctx->who.actor == VC_ACTOR_SERVICE ? "api_token" : "session"));
+	*out = jv_object_set(*out, jv_string("email_verified"), jv_bool(verified));
 	if (ctx->who.actor == VC_ACTOR_SERVICE)
 		*out = jv_object_set(*out, jv_string("token_id"), jv_string(ctx->who.token_id));
 	ctx->err = 0;
@@ -988,6 +1080,12 @@ vc_prep_user_update(vc_ctx *ctx, jv *args)
 	if ((rc = may_change(ctx, &u)) != 0 || (rc = may_set_password(ctx, &u)) != 0)
 		return rc;
 	return swap_for_hash(ctx, args, "password");
+}
+
+int
+vc_prep_new_password(vc_ctx *ctx, jv *args)
+{
+	return swap_for_hash(ctx, args, "new_password");
 }
 
 int

@@ -42,4 +42,13 @@ int vc_authenticate(vc_ctx *ctx, const char *credential);
 int vc_prep_password(vc_ctx *ctx, jv *args);
 int vc_prep_user_update(vc_ctx *ctx, jv *args);
 int vc_prep_passwd(vc_ctx *ctx, jv *args);
+/* password-reset confirm: hashes args' "new_password" the same way. */
+int vc_prep_new_password(vc_ctx *ctx, jv *args);
+/* The hash a preparation left in args, or NULL. */
+const char *vc_auth_prepared_hash(jv args);
+/* End every session of a user: refresh tokens revoked, access tokens
+ * invalid (token_version).  Inside the caller's transaction. */
+int vc_auth_revoke_sessions(vc_ctx *ctx, const char *tenant_id, const char *user_id);
+/* Forget the failed logins of username (its throttle). */
+int vc_auth_forget_failures(vc_ctx *ctx, const char *username);
 #endif

@@ -28,14 +28,14 @@
  * column that does not exist in the store (a registry entry of a feature
  * whose migration this store lacks) is skipped without an error.
  *
- * Merging: the TOTP and SMTP work add their lines here, e.g.
+ * Merging: the TOTP work adds its line here, e.g.
  *	{ "users", "id", "totp_secret", "{tenant_id}|{id}|totp" },
- *	{ "smtp_config", "rowid", "password", "|smtp|password" },
- * with the associated data exactly as their vc_secret_seal calls build it.
+ * with the associated data exactly as its vc_secret_seal calls build it.
  */
 const struct vc_sealed_column vc_sealed_columns[] = {
 	{ "velociraptor_configs", "tenant_id", "key_sealed",
 	  "{tenant_id}|velociraptor|client_private_key" },
+	{ "smtp_config", "id", "password", "|smtp|password" },
 	{ NULL, NULL, NULL, NULL }
 };
 
