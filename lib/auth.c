@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "mail.h"
 #include "crypto/crypto.h"
 #include "core/store.h"
 #include "core/records.h"
@@ -43,7 +44,8 @@ struct user {
 	"u.disabled, u.token_version, u.totp_enabled_at IS NOT NULL, " \
 	"(SELECT t2.require_2fa FROM tenants t2 WHERE t2.id = u.tenant_id)"
 #define USER_JSON "SELECT u.id, u.tenant_id, t.name AS tenant, u.username, " \
-	"u.email, u.role, u.disabled AS disabled_bool, " \
+	"u.email, u.email_verified_at IS NOT NULL AS email_verified_bool, u.email_verified_at, " \
+	"u.role, u.disabled AS disabled_bool, " \
 	"u.totp_enabled_at IS NOT NULL AS totp_enabled_bool, u.created_at, " \
 	"u.updated_at, u.last_login_at FROM users u JOIN tenants t ON t.id = u.tenant_id"
 
@@ -184,7 +186,8 @@ user_json(vc_ctx *ctx, const char *tenant_id, const char *id, jv *out)
 	    "ss", tenant_id, id), "user", out);
 }
 
-/* Revoke every refresh family of a user and invalidate access tokens. */
+/* Revoke every refresh family of a user, invalidate access tokens, spend
+ * unused reset tokens. */
 static int
 revoke_sessions(vc_ctx *ctx, const struct user *u)
 {
@@ -196,7 +199,23 @@ revoke_sessions(vc_ctx *ctx, const struct user *u)
 		rc = vc_sql_exec(ctx, "UPDATE users SET token_version = token_version + 1,"
 		    " updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
 		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
+	/* A reset link mailed before must not undo the change. */
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE auth_tokens SET used_at = ?1 WHERE tenant_id = ?2"
+		    " AND user_id = ?3 AND purpose = 'reset' AND used_at IS NULL",
+		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
 	return rc;
+}
+
+int
+vc_auth_revoke_sessions(vc_ctx *ctx, const char *tenant_id, const char *user_id)
+{
+	struct user u;
+
+	memset(&u, 0, sizeof u);
+	copy(u.tenant_id, sizeof u.tenant_id, tenant_id);
+	copy(u.id, sizeof u.id, user_id);
+	return revoke_sessions(ctx, &u);
 }
 
 /* The hash vc_prep_password made of args' password, or NULL. */
@@ -204,6 +223,12 @@ static const char *
 prepared_hash(jv args)
 {
 	return vc_arg_str(args, PREPARED_HASH);
+}
+
+const char *
+vc_auth_prepared_hash(jv args)
+{
+	return prepared_hash(args);
 }
 
 static int
@@ -271,7 +296,8 @@ vc_op_init(vc_ctx *ctx, jv args, jv *out)
 }
 
 #define TENANT_JSON "SELECT id, name, allow_registration AS allow_registration_bool," \
-	" require_2fa AS require_2fa_bool, created_at FROM tenants"
+	" require_2fa AS require_2fa_bool," \
+	" require_verified_email AS require_verified_email_bool, created_at FROM tenants"
 
 int
 vc_op_tenant_create(vc_ctx *ctx, jv args, jv *out)
@@ -310,6 +336,7 @@ int
 vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *key = vc_arg_str(args, "id"), *reg = vc_arg_str(args, "registration");
+	const char *ver = vc_arg_str(args, "require_verified_email");
 	char id[VC_ID_LEN + 1];
 	int rc;
 
@@ -323,6 +350,8 @@ vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 		}
 		if (reg != NULL)
 			return vc_fail(ctx, VC_EPERM, "only a superadmin may open or close registration");
+		if (ver != NULL)
+			return vc_fail(ctx, VC_EPERM, "only a superadmin may require verified email");
 	}
 	set_target(ctx, "tenant", id, id);
 	if (vc_arg_has(args, "require_2fa")) {
@@ -337,6 +366,12 @@ vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 		    NULL, "is", (int64_t)(strcmp(reg, "open") == 0), id)) != 0)
 			return rc;
 		vc_audit_detail(ctx, "registration", jv_string(reg));
+	}
+	if (ver != NULL) {
+		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET require_verified_email = ?1 WHERE id = ?2",
+		    NULL, "is", (int64_t)(strcmp(ver, "yes") == 0), id)) != 0)
+			return rc;
+		vc_audit_detail(ctx, "require_verified_email", jv_string(ver));
 	}
 	*out = vc_sql_rows(ctx, vc_sql(ctx, TENANT_JSON " WHERE id = ?1", "s", id));
 	if (!jv_is_valid(*out))
@@ -367,7 +402,9 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
-	    role, prepared_hash(args), uid)) != 0)
+	    role, prepared_hash(args), uid)) != 0 ||
+	    (rc = vc_mail_verify_queue(ctx, tid, uid, vc_arg_str(args, "username"),
+	    vc_arg_str(args, "email"))) != 0)
 		return rc;
 	vc_audit_detail(ctx, "role", jv_string(role));
 	return user_json(ctx, tid, uid, out);
@@ -494,7 +531,8 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 	if (email != NULL) {
 		if ((rc = check_email(ctx, email)) != 0 ||
 		    (rc = vc_sql_exec(ctx, "UPDATE users SET email = ?1, updated_at = ?2"
-		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0)
+		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0 ||
+		    (rc = vc_mail_verify_queue(ctx, u.tenant_id, u.id, u.username, email)) != 0)
 			return rc;
 		vc_audit_detail(ctx, "email", jv_true());
 	}
@@ -582,7 +620,9 @@ vc_op_register(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EPERM, "tenant %.64s does not allow self-registration", tenant);
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
-	    "viewer", prepared_hash(args), uid)) != 0)
+	    "viewer", prepared_hash(args), uid)) != 0 ||
+	    (rc = vc_mail_verify_queue(ctx, tid, uid, vc_arg_str(args, "username"),
+	    vc_arg_str(args, "email"))) != 0)
 		return rc;
 	return user_json(ctx, tid, uid, out);
 }
@@ -762,17 +802,6 @@ vc_auth_throttle_clear(vc_ctx *ctx, const char *key)
 	return vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key);
 }
 
-int
-vc_auth_end_sessions(vc_ctx *ctx, const char *tid, const char *uid)
-{
-	struct user u;
-
-	memset(&u, 0, sizeof u);
-	copy(u.tenant_id, sizeof u.tenant_id, tid);
-	copy(u.id, sizeof u.id, uid);
-	return revoke_sessions(ctx, &u);
-}
-
 /* A failed login: the same answer whatever failed; the name's throttle
  * counts it (the attempt was reserved before the hash). */
 static int
@@ -805,6 +834,47 @@ login_code(jv args)
 	const char *c = vc_arg_str(args, "totp_code");
 
 	return c != NULL ? c : vc_arg_str(args, "scope");
+}
+
+int
+vc_auth_forget_failures(vc_ctx *ctx, const char *username)
+{
+	char key[65];
+
+	throttle_key(username, key, sizeof key);
+	return vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key);
+}
+
+/*
+ * A tenant that requires verified addresses lets in only users who
+ * confirmed theirs (superadmins aside, who run the installation): after
+ * the right password, a clear refusal, since the caller proved who they
+ * are.  1: refused (ctx set), 0: may log in, <0: error.
+ */
+static int
+unverified(vc_ctx *ctx, const struct user *u)
+{
+	sqlite3_stmt *q;
+	int rc, refuse = 0;
+
+	if (strcmp(u->role, "superadmin") == 0)
+		return 0;
+	q = vc_sql(ctx, "SELECT t.require_verified_email AND u.email_verified_at IS NULL"
+	    " FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.tenant_id = ?1 AND u.id = ?2",
+	    "ss", u->tenant_id, u->id);
+	if (q == NULL)
+		return -1;
+	if ((rc = vc_sql_step(ctx, q)) == 1)
+		refuse = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return -1;
+	if (!refuse)
+		return 0;
+	copy(ctx->audit_reason, sizeof ctx->audit_reason, "email not verified");
+	vc_fail(ctx, VC_EPERM, "email not verified: follow the link in the verification mail, "
+	    "or ask an admin to set your address again for a new one");
+	return 1;
 }
 
 /*
@@ -848,7 +918,8 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	if ((rc = vc_tx_begin(ctx)) != 0)
 		goto out;
-	/* The code is spent in the transaction that issues the tokens. */
+	/* The code is spent in the transaction that issues the tokens; it is
+	 * checked before anything tells that the password was right. */
 	if (u.totp_on && (rc = vc_twofa_check(ctx, u.tenant_id, u.id, login_code(args),
 	    &recovery)) != 0) {
 		vc_tx_rollback(ctx);
@@ -856,6 +927,14 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 		if (rc != VC_EAUTH)
 			return rc;
 		return login_refused(ctx, &u, found, key);
+	}
+	if ((rc = unverified(ctx, &u)) != 0) {
+		vc_tx_rollback(ctx);    /* the code, if any, stays unspent */
+		sodium_memzero(newhash, sizeof newhash);
+		copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
+		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
+		vc_auth_forget_failures(ctx, name);
+		return rc < 0 ? ctx->err : VC_EPERM;
 	}
 	become(ctx, &u);
 	if (newhash[0] != '\0' && (rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1"
@@ -889,8 +968,15 @@ int
 vc_op_whoami(vc_ctx *ctx, jv args, jv *out)
 {
 	char name[65] = "";
+	int verified = 0;
+	sqlite3_stmt *q;
 
 	find_tenant(ctx, ctx->who.tenant_id, (char[VC_ID_LEN + 1]){0}, name, sizeof name);
+	q = vc_sql(ctx, "SELECT email_verified_at IS NOT NULL FROM users WHERE tenant_id = ?1"
+	    " AND id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		verified = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("user_id"), jv_string(ctx->who.user_id));
 	*out = jv_object_set(*out, jv_string("username"), jv_string(ctx->who.username));
@@ -899,6 +985,7 @@ vc_op_whoami(vc_ctx *ctx, jv args, jv *out)
 	*out = jv_object_set(*out, jv_string("tenant"), jv_string(name));
 	*out = jv_object_set(*out, jv_string("auth"),
 	    jv_string(ctx->who.actor == VC_ACTOR_SERVICE ? "api_token" : "session"));
+	*out = jv_object_set(*out, jv_string("email_verified"), jv_bool(verified));
 	if (ctx->who.actor == VC_ACTOR_SERVICE)
 		*out = jv_object_set(*out, jv_string("token_id"), jv_string(ctx->who.token_id));
 	ctx->err = 0;
@@ -1127,6 +1214,12 @@ vc_prep_user_update(vc_ctx *ctx, jv *args)
 	if ((rc = may_change(ctx, &u)) != 0 || (rc = may_take_over(ctx, &u, &set_password)) != 0)
 		return rc;
 	return swap_for_hash(ctx, args, "password");
+}
+
+int
+vc_prep_new_password(vc_ctx *ctx, jv *args)
+{
+	return swap_for_hash(ctx, args, "new_password");
 }
 
 int

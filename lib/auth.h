@@ -53,7 +53,13 @@ int vc_prep_passwd(vc_ctx *ctx, jv *args);
 int vc_auth_throttle(vc_ctx *ctx, const char *key, const char *what);
 int vc_auth_throttle_failed(vc_ctx *ctx, const char *key);
 int vc_auth_throttle_clear(vc_ctx *ctx, const char *key);
-/* End every session of user uid of tenant tid (refresh tokens revoked,
- * access tokens void), inside the caller's transaction. */
-int vc_auth_end_sessions(vc_ctx *ctx, const char *tid, const char *uid);
+/* password-reset confirm: hashes args' "new_password" the same way. */
+int vc_prep_new_password(vc_ctx *ctx, jv *args);
+/* The hash a preparation left in args, or NULL. */
+const char *vc_auth_prepared_hash(jv args);
+/* End every session of a user: refresh tokens revoked, access tokens
+ * invalid (token_version).  Inside the caller's transaction. */
+int vc_auth_revoke_sessions(vc_ctx *ctx, const char *tenant_id, const char *user_id);
+/* Forget the failed logins of username (its throttle). */
+int vc_auth_forget_failures(vc_ctx *ctx, const char *username);
 #endif

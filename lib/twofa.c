@@ -699,7 +699,7 @@ strike(vc_ctx *ctx, const char *key)
 	snprintf(reason, sizeof reason, "%s", ctx->audit_reason);
 	if (vc_tx_begin(ctx) != 0)
 		return;
-	if (vc_auth_end_sessions(ctx, ctx->who.tenant_id, ctx->who.user_id) != 0 ||
+	if (vc_auth_revoke_sessions(ctx, ctx->who.tenant_id, ctx->who.user_id) != 0 ||
 	    vc_audit(ctx, ctx->who.tenant_id, "auth.2fa.lockout", "user", ctx->who.user_id,
 	    "denied", "too many wrong codes: sessions ended", jv_invalid()) != 0 ||
 	    vc_tx_commit(ctx) != 0)

@@ -25,6 +25,7 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "json/jqprog.h"
+#include "mail.h"
 #include "json/jsonl.h"
 #include "auth.h"
 #include "twofa.h"
@@ -1230,6 +1231,22 @@ flush_stdout(const char *tool, int status)
 	return status;
 }
 
+/*
+ * Mail the operation queued, after the answer is out: a reset request
+ * answers alike whether or not it queued anything, and waits on no
+ * relay.  Quiet: what fails stays queued for `mail flush` or vc-serve,
+ * and is audited.
+ */
+static void
+deliver_queued(vc_ctx *ctx)
+{
+	struct vc_outbox_stats st;
+
+	memset(&ctx->who, 0, sizeof ctx->who);
+	ctx->who.actor = VC_ACTOR_SYSTEM;
+	vc_outbox_deliver(ctx, 0, &st);
+}
+
 int
 vc_cli_main(const char *tool, int argc, char **argv)
 {
@@ -1275,6 +1292,8 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	if (ctx.in != NULL)
 		vc_jsonl_release(&input);
 	status = flush_stdout(tool, status);
+	if (rc == 0 && ctx.outbox_queued)
+		deliver_queued(&ctx);
 	vc_ctx_release(&ctx);
 	return status;
 }

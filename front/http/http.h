@@ -64,6 +64,9 @@ struct vc_serve_config {
 	int auth_rate;          /* credential requests (login, refresh, ...)
 	                         * an address may make a minute; 0: no limit */
 	int register_rate;      /* registrations an address may make an hour */
+	int mail_interval;      /* s between rounds of the outbox's delivery
+	                         * thread (a queued mail wakes it at once);
+	                         * 0: no delivery thread */
 	int64_t anchor_ms;      /* ms between audit anchors; 0: only at stop */
 	const char *anchor_file; /* anchors appended here too; NULL: syslog only */
 	vc_serve_log_fn *log;

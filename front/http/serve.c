@@ -56,6 +56,7 @@
 #include "http/http.h"
 #include "http/limit.h"
 #include "http/serve.h"
+#include "mail.h"
 
 #define KIB 1024
 #define MIB (1024 * 1024)
@@ -389,6 +390,16 @@ struct vc_serve {
 	struct ipent *ipt[IPT_SIZE];
 
 	pthread_mutex_t logmu;
+
+	/* The outbox's delivery thread: its own store connection; woken by
+	 * a worker whose request queued mail, else every mail_interval s.
+	 * It holds no transaction while it talks to the relay. */
+	pthread_t mth;
+	int mstarted, mstop, mkick;
+	pthread_mutex_t mmu;
+	pthread_cond_t mcv;
+	vc_ctx mctx;
+	int mctx_open;
 };
 
 /* lws logs through one global hook; vc-serve runs one server a process. */
@@ -1385,7 +1396,7 @@ job_run(struct worker *w, struct job *j)
 		out = jv_object_set(jv_object(), jv_string("result"), out);
 		break;
 	}
-	j->status = (op->flags & VC_OP_CREATES) ? 201 : 200;
+	j->status = (op->flags & VC_OP_CREATES) ? 201 : (op->flags & VC_OP_ACCEPTED) ? 202 : 200;
 	job_set_body(j, out);
 	if (j->status == 500)
 		job_fail(j, 500, NULL, "internal error");
@@ -1485,6 +1496,64 @@ job_release(struct vc_serve *srv, struct job *j)
 	}
 }
 
+/* ---- the outbox's delivery thread --------------------------------------- */
+
+static void
+mail_kick(struct vc_serve *srv)
+{
+	pthread_mutex_lock(&srv->mmu);
+	srv->mkick = 1;
+	pthread_cond_signal(&srv->mcv);
+	pthread_mutex_unlock(&srv->mmu);
+}
+
+static void *
+mail_main(void *arg)
+{
+	struct vc_serve *srv = arg;
+	struct vc_outbox_stats st;
+	struct timespec until;
+	int rc;
+
+	pthread_mutex_lock(&srv->mmu);
+	while (!srv->mstop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += srv->cfg.mail_interval;
+		while (!srv->mstop && !srv->mkick &&
+		    pthread_cond_timedwait(&srv->mcv, &srv->mmu, &until) == 0)
+			;
+		if (srv->mstop)
+			break;
+		srv->mkick = 0;
+		pthread_mutex_unlock(&srv->mmu);
+		vc_ctx_reset(&srv->mctx);
+		srv->mctx.who.actor = VC_ACTOR_SYSTEM;
+		rc = vc_outbox_deliver(&srv->mctx, 0, &st);
+		if (st.failed > 0)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "mail: not delivered, %d queued for a "
+			    "retry: %s", st.pending, srv->mctx.errmsg[0] ? srv->mctx.errmsg :
+			    "see vc-auth mail show");
+		else if (rc != VC_EOK && rc != VC_ECONFIG)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "mail: %s", srv->mctx.errmsg);
+		pthread_mutex_lock(&srv->mmu);
+	}
+	pthread_mutex_unlock(&srv->mmu);
+	return NULL;
+}
+
+static void
+mail_stop(struct vc_serve *srv)
+{
+	if (!srv->mstarted)
+		return;
+	pthread_mutex_lock(&srv->mmu);
+	srv->mstop = 1;
+	pthread_cond_signal(&srv->mcv);
+	pthread_mutex_unlock(&srv->mmu);
+	pthread_join(srv->mth, NULL);
+	srv->mstarted = 0;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -1502,6 +1571,8 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&srv->mu);
 
 		job_run(w, j);
+		if (w->ctx.outbox_queued)
+			mail_kick(srv);
 
 		pthread_mutex_lock(&srv->mu);
 		job_release(srv, j);
@@ -2825,6 +2896,7 @@ vc_serve_free(struct vc_serve *srv)
 {
 	if (srv == NULL)
 		return;
+	mail_stop(srv);
 	workers_stop(srv);
 	lws_teardown(srv);
 	for (int i = 0; i < srv->nworkers; i++)
@@ -2833,6 +2905,8 @@ vc_serve_free(struct vc_serve *srv)
 	free(srv->users);
 	if (srv->lctx_open)
 		vc_ctx_release(&srv->lctx);
+	if (srv->mctx_open)
+		vc_ctx_release(&srv->mctx);
 	for (int i = 0; i < LOOP_OPS; i++)
 		free(srv->lcache[i].body);
 	vc_limit_free(srv->lim_auth);
@@ -2853,6 +2927,8 @@ vc_serve_free(struct vc_serve *srv)
 	pthread_cond_destroy(&srv->scv);
 	pthread_mutex_destroy(&srv->stopmu);
 	pthread_mutex_destroy(&srv->logmu);
+	pthread_mutex_destroy(&srv->mmu);
+	pthread_cond_destroy(&srv->mcv);
 	free(srv);
 }
 
@@ -2885,6 +2961,8 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	pthread_cond_init(&srv->scv, NULL);
 	pthread_mutex_init(&srv->stopmu, NULL);
 	pthread_mutex_init(&srv->logmu, NULL);
+	pthread_mutex_init(&srv->mmu, NULL);
+	pthread_cond_init(&srv->mcv, NULL);
 
 	/*
 	 * Workers spend much of their time waiting, not computing: on the
@@ -2958,6 +3036,15 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		goto fail;
 	}
 
+	if (cfg->mail_interval > 0) {
+		vc_ctx_init(&srv->mctx);
+		srv->mctx_open = 1;
+		if ((rc = vc_store_open(&srv->mctx, path, 0)) != VC_EOK) {
+			vc_fail(ctx, rc, "%s", srv->mctx.errmsg);
+			goto fail;
+		}
+	}
+
 	if ((rc = listen_open(ctx, srv)) != VC_EOK)
 		goto fail;
 
@@ -2998,6 +3085,13 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		}
 		w->started = 1;
 	}
+	if (cfg->mail_interval > 0) {
+		if (pthread_create(&srv->mth, NULL, mail_main, srv) != 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "cannot start the mail thread");
+			goto fail;
+		}
+		srv->mstarted = 1;
+	}
 	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
 	if (srv->cfg.anchor_ms > 0)
 		lws_sul_schedule(srv->lws, 0, &srv->atick, anchor_tick,
@@ -3025,6 +3119,7 @@ vc_serve_run(vc_ctx *ctx, struct vc_serve *srv)
 			break;
 		}
 	workers_stop(srv);
+	mail_stop(srv);
 	/* The last word: every record written before the stop is anchored. */
 	anchor_now(srv);
 	lws_teardown(srv);

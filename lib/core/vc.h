@@ -111,6 +111,9 @@ struct vc_ctx {
 	int audit_failure;              /* audit this failure of a read too (a
 	                                 * caller's program refused or stopped) */
 	int retry_after;                /* seconds, with VC_ERATE / VC_ETEMP */
+	int outbox_queued;              /* the operation queued mail (lib/mail.h):
+	                                 * the front door delivers it after the
+	                                 * answer, outside any transaction */
 
 	/*
 	 * Streaming, set by the front door.  in: the records an import reads

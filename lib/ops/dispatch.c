@@ -330,7 +330,9 @@ check_args(vc_ctx *ctx, const struct vc_op *op, jv args)
 
 		if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
 			jv_free(v);
-			if (!(p->flags & VC_P_REQ))
+			/* A parameter of the other front door is never required. */
+			if (!(p->flags & VC_P_REQ) || (p->flags & (ctx->front == VC_FRONT_HTTP ?
+			    VC_P_CLI : VC_P_HTTP)))
 				continue;
 			vc_fail(ctx, VC_EUSAGE, "missing %s", p->name);
 			goto bad;

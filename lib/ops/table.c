@@ -15,6 +15,7 @@
 #include "cases.h"
 #include "hosts.h"
 #include "hunt.h"
+#include "mail.h"
 #include "score/ioc.h"
 #include "score/score.h"
 #include "twofa.h"
@@ -49,6 +50,8 @@ static const struct vc_param p_tenant_update[] = {
 	  .help = "tenant name or id" },
 	{ .name = "registration", .type = VC_T_STR, .meta = "STATE", .choices = "open|closed",
 	  .help = "self-registration (superadmin)" },
+	{ .name = "require_verified_email", .type = VC_T_STR, .meta = "YN", .choices = "yes|no",
+	  .help = "log in only with a verified email address (superadmins aside)" },
 	{ .name = "require_2fa", .type = VC_T_BOOL,
 	  .help = "users must use 2FA (--require-2fa=false lifts it); admins: own tenant" },
 	END
@@ -165,6 +168,54 @@ static const struct vc_param p_token_id[] = {
 static const struct vc_param p_key_id[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "ID",
 	  .help = "key id (vc-auth key list)" },
+	END
+};
+static const struct vc_param p_mail_set[] = {
+	{ .name = "url", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "URL",
+	  .help = "the relay: smtp://HOST:587 (STARTTLS) or smtps://HOST:465" },
+	{ .name = "from", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "ADDR",
+	  .help = "the sender address" },
+	{ .name = "user", .type = VC_T_STR, .meta = "USER",
+	  .help = "log in to the relay as USER" },
+	{ .name = "password", .type = VC_T_STR, .flags = VC_P_SECRET, .meta = "PASSWORD",
+	  .help = "the relay password (sealed at rest)" },
+	{ .name = "insecure_plaintext", .type = VC_T_BOOL,
+	  .help = "smtp:// without STARTTLS: only for a relay on this machine" },
+	{ .name = "ca_file", .type = VC_T_STR, .flags = VC_P_FILE, .meta = "FILE",
+	  .help = "trust the CA certificates in FILE (PEM) for the relay" },
+	{ .name = "link_base", .type = VC_T_STR, .meta = "URL",
+	  .help = "the public URL that links in mails start with" },
+	END
+};
+static const struct vc_param p_mail_test[] = {
+	{ .name = "address", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "ADDRESS",
+	  .help = "where to send the test message" },
+	END
+};
+static const struct vc_param p_mail_flush[] = {
+	{ .name = "all", .type = VC_T_BOOL,
+	  .help = "also the mail that waits for its next retry" },
+	END
+};
+static const struct vc_param p_reset_request[] = {
+	{ .name = "account", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_CLI,
+	  .meta = "USER|EMAIL", .help = "username or email address of the account" },
+	{ .name = "username", .type = VC_T_STR, .flags = VC_P_HTTP, .meta = "USER",
+	  .help = "username of the account" },
+	{ .name = "email", .type = VC_T_STR, .flags = VC_P_HTTP, .meta = "EMAIL",
+	  .help = "email address of the account" },
+	END
+};
+static const struct vc_param p_reset_confirm[] = {
+	{ .name = "token", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "TOKEN",
+	  .help = "the token of the reset mail" },
+	{ .name = "new_password", .type = VC_T_STR, .flags = VC_P_REQ | VC_P_SECRET, .meta = "PASSWORD",
+	  .help = "the new password" },
+	END
+};
+static const struct vc_param p_verify_email[] = {
+	{ .name = "token", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "TOKEN",
+	  .help = "the token of the verification mail" },
 	END
 };
 static const struct vc_param p_audit_list[] = {
@@ -946,6 +997,91 @@ const struct vc_op vc_ops[] = {
 		.params   = p_key_id,
 		.summary  = "remove an old key that nothing uses any more",
 		.target   = "key",
+	},
+	{
+		.name     = "auth.mail.set",
+		.tool     = "vc-auth",
+		.verb     = "mail set",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_mail_set,
+		.params   = p_mail_set,
+		.summary  = "set the installation's mail relay",
+		.target   = "mail",
+	},
+	{
+		.name     = "auth.mail.show",
+		.tool     = "vc-auth",
+		.verb     = "mail show",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_mail_show,
+		.summary  = "show the mail relay (never its password) and the outbox",
+		.target   = "mail",
+	},
+	{
+		.name     = "auth.mail.test",
+		.tool     = "vc-auth",
+		.verb     = "mail test",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_mail_test,
+		.params   = p_mail_test,
+		.summary  = "send a test message now",
+		.target   = "mail",
+	},
+	{
+		.name     = "auth.mail.flush",
+		.tool     = "vc-auth",
+		.verb     = "mail flush",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_mail_flush,
+		.params   = p_mail_flush,
+		.summary  = "deliver the queued mail that is due (for cron)",
+		.target   = "outbox",
+	},
+	{
+		.name     = "auth.password_reset.request",
+		.tool     = "vc-auth",
+		.verb     = "password-reset request",
+		.method   = "POST",
+		.path     = "/api/auth/password-reset/request",
+		.min_role = VC_ROLE_ANON,
+		.flags    = VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_ACCEPTED,
+		.fn       = vc_op_reset_request,
+		.params   = p_reset_request,
+		.summary  = "mail a password reset link (same answer for any account)",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
+		.name     = "auth.password_reset.confirm",
+		.tool     = "vc-auth",
+		.verb     = "password-reset confirm",
+		.method   = "POST",
+		.path     = "/api/auth/password-reset/confirm",
+		.min_role = VC_ROLE_ANON,
+		.flags    = VC_OP_WRITE | VC_OP_PUBLIC,
+		.fn       = vc_op_reset_confirm,
+		.prepare  = vc_prep_new_password,
+		.params   = p_reset_confirm,
+		.summary  = "set a new password with a reset token (ends all sessions)",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
+		.name     = "auth.email.verify",
+		.tool     = "vc-auth",
+		.verb     = "verify-email",
+		.method   = "GET",
+		.path     = "/api/auth/verify-email",
+		.min_role = VC_ROLE_ANON,
+		.flags    = VC_OP_WRITE | VC_OP_PUBLIC,
+		.fn       = vc_op_verify_email,
+		.params   = p_verify_email,
+		.summary  = "confirm an email address with the mailed token",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
 	},
 	{
 		.name     = "audit.list",
