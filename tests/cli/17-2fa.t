@@ -294,6 +294,7 @@ is "$rc:$(jqr .auth)" "0:api_token" "hank's API token is not affected"
 run vc-auth 2fa setup
 is "$rc" 0 "2fa setup is allowed"
 HS=$(jqr .secret)
+HR=$(jqr '.recovery_codes[0]')
 run vc-auth 2fa verify "$(fresh hank "$HS")"
 is "$rc" 0 "... and 2fa verify"
 run vc-auth whoami
@@ -383,5 +384,17 @@ post /api/auth/2fa/setup -H "Authorization: Bearer $HT"
 is "$code" 200 "... but 2fa setup: 200"
 req -H "Authorization: Bearer $HANK_API" "$B/api/auth/me"
 is "$code" 200 "an API token over HTTP: not restricted"
+
+# A tenant that requires verified email refuses hank (none) after the
+# right password, but only once the second factor passed too: a wrong
+# code still answers like a wrong password.
+run vc-auth tenant update globex --require-verified-email yes
+is "$rc" 0 "globex requires verified email"
+login hank "$PW" "$WRONG"
+is "$rc:$err" "$BAD_PW" "right password, wrong code: no word about the email"
+login hank "$PW" "$HR"
+like "$rc:$err" '^77:vc-auth: email not verified' "password and a good code: then the email is refused"
+is "$(sq "SELECT COUNT(*) FROM recovery_codes r JOIN users u ON u.id = r.user_id WHERE u.username = 'hank' AND r.used_at IS NOT NULL")" 0 \
+	"... and the recovery code is not spent"
 
 done_testing
