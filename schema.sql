@@ -334,8 +334,31 @@ CREATE TABLE collect_allowlist (
 );
 
 -- migration: 6
--- placeholder: filled on merge
-SELECT 1;
+-- TOTP second factor (issue 11, security.md section 4).  totp_secret is
+-- the 20-byte RFC 6238 seed sealed with vc_secret_seal, associated data
+-- "TENANT_ID|USER_ID|totp"; it is set by 2fa setup and counts only once
+-- totp_enabled_at is set (2fa verify).  totp_last_step is the newest
+-- 30 s step a code was accepted for: a code of that step or an older one
+-- is a replay and refused.
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_enabled_at INTEGER;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+-- Users of a tenant that requires 2FA and have none may log in only to
+-- set it up (an enrolment session).  API tokens are not affected.
+ALTER TABLE tenants ADD COLUMN require_2fa INTEGER NOT NULL DEFAULT 0;
+-- Single-use recovery codes, ten per setup, stored as SHA-256 of
+-- "TENANT|USER|code".  Each is 80 random bits, so a fast hash cannot be
+-- searched (no dictionary, 2^80 guesses); it is on no installation key,
+-- so that retiring a key never voids a code kept on paper.
+CREATE TABLE recovery_codes (
+	tenant_id TEXT NOT NULL,
+	user_id TEXT NOT NULL,
+	code_hash TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	used_at INTEGER,
+	PRIMARY KEY (tenant_id, user_id, code_hash),
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id)
+);
 
 -- migration: 7
 -- placeholder: filled on merge

@@ -42,6 +42,17 @@ int vc_authenticate(vc_ctx *ctx, const char *credential);
 int vc_prep_password(vc_ctx *ctx, jv *args);
 int vc_prep_user_update(vc_ctx *ctx, jv *args);
 int vc_prep_passwd(vc_ctx *ctx, jv *args);
+/*
+ * The login throttle for other checks of a credential (2FA codes, key
+ * "2fa:USER_ID"): vc_auth_throttle reserves one attempt before the check
+ * (VC_ERATE while key is locked; its own transaction); after a failure
+ * vc_auth_throttle_failed restarts the lock and returns the failures in
+ * a row; after a success vc_auth_throttle_clear forgets them, inside the
+ * caller's transaction.
+ */
+int vc_auth_throttle(vc_ctx *ctx, const char *key, const char *what);
+int vc_auth_throttle_failed(vc_ctx *ctx, const char *key);
+int vc_auth_throttle_clear(vc_ctx *ctx, const char *key);
 /* password-reset confirm: hashes args' "new_password" the same way. */
 int vc_prep_new_password(vc_ctx *ctx, jv *args);
 /* The hash a preparation left in args, or NULL. */

@@ -26,15 +26,13 @@
 /*
  * Every column holding vc_secret_seal output, one line each.  A table or
  * column that does not exist in the store (a registry entry of a feature
- * whose migration this store lacks) is skipped without an error.
- *
- * Merging: the TOTP work adds its line here, e.g.
- *	{ "users", "id", "totp_secret", "{tenant_id}|{id}|totp" },
- * with the associated data exactly as its vc_secret_seal calls build it.
+ * whose migration this store lacks) is skipped without an error.  The
+ * associated data is exactly what each vc_secret_seal call builds.
  */
 const struct vc_sealed_column vc_sealed_columns[] = {
 	{ "velociraptor_configs", "tenant_id", "key_sealed",
 	  "{tenant_id}|velociraptor|client_private_key" },
+	{ "users", "id", "totp_secret", "{tenant_id}|{id}|totp" },
 	{ "smtp_config", "id", "password", "|smtp|password" },
 	{ NULL, NULL, NULL, NULL }
 };

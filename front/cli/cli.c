@@ -28,6 +28,7 @@
 #include "mail.h"
 #include "json/jsonl.h"
 #include "auth.h"
+#include "twofa.h"
 #include "ops/ops.h"
 #include "core/store.h"
 
@@ -39,6 +40,7 @@ struct cli {
 	int out;
 	int json_errors;
 	int password_stdin;
+	int totp_stdin;             /* the 2FA code is the line after the password */
 	char store_key[PATH_MAX];   /* the store's path: key of saved credentials */
 };
 
@@ -107,6 +109,8 @@ vc_cli_synopsis(FILE *f, const struct vc_op *op)
 	}
 	if (has_secret(op))
 		fprintf(f, " [--password-stdin]");
+	if (op->flags & VC_OP_TOTP)
+		fprintf(f, " [--totp-stdin]");
 	fputc('\n', f);
 }
 
@@ -145,6 +149,9 @@ op_help(FILE *f, const struct vc_op *op)
 	}
 	if (has_secret(op))
 		fprintf(f, "  --%-22s %s\n", "password-stdin", "read the password(s) from stdin, one per line");
+	if (op->flags & VC_OP_TOTP)
+		fprintf(f, "  --%-22s %s\n", "totp-stdin", "read the password, then on the next line "
+		    "the 2FA code (or a recovery code), from stdin");
 }
 
 /* ---- completions ------------------------------------------------------ */
@@ -183,7 +190,8 @@ bash_tool(FILE *f, const char *tool)
 				opt_name(p->name, o, sizeof o);
 				fprintf(f, "--%s ", o);
 			}
-		fprintf(f, "%s\" ;;\n", has_secret(op) ? "--password-stdin" : "");
+		fprintf(f, "%s%s\" ;;\n", has_secret(op) ? "--password-stdin" : "",
+		    (op->flags & VC_OP_TOTP) ? " --totp-stdin" : "");
 	}
 	fprintf(f, "\t\tesac\n\t\tif [ \"$COMP_CWORD\" -eq 2 ]; then\n");
 	fprintf(f, "\t\t\tverbs=\"");
@@ -326,7 +334,8 @@ read_secrets(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 
 	for (const struct vc_param *p = op->params; p && p->name; p++) {
 		int confirm;
-		if (!(p->flags & VC_P_SECRET))
+		/* An HTTP-only secret (the 2FA code of a login) is read_totp's. */
+		if (!(p->flags & VC_P_SECRET) || (p->flags & VC_P_HTTP))
 			continue;
 		if (!c->password_stdin && !(p->flags & VC_P_REQ))
 			continue;
@@ -357,6 +366,37 @@ read_secrets(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/*
+ * The 2FA code of a login (VC_OP_TOTP): with --totp-stdin the line after
+ * the password; else, on a terminal, asked for when the account has 2FA.
+ * The store says whether it has: this program reads the store file
+ * itself, so whoever runs it learns nothing the file would not tell.
+ */
+static int
+read_totp(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
+{
+	const char *user = vc_arg_str(*args, "username");
+	char buf[64];
+	int r;
+
+	if (!(op->flags & VC_OP_TOTP))
+		return 0;
+	if (c->totp_stdin) {
+		if ((r = read_line(stdin, buf, sizeof buf)) != 0) {
+			sodium_memzero(buf, sizeof buf);
+			return r == -2 ? vc_fail(ctx, VC_EINVAL, "stdin: 2FA code line too long") :
+			    vc_fail(ctx, VC_EUSAGE, "stdin: expected the 2FA code on the line "
+			    "after the password");
+		}
+	} else if (c->password_stdin || user == NULL || !vc_twofa_enabled(ctx, user))
+		return 0;
+	else if (prompt("2FA code (or a recovery code): ", buf, sizeof buf) != 0)
+		return vc_fail(ctx, VC_EUSAGE, "no terminal to ask for the 2FA code: use --totp-stdin");
+	*args = jv_object_set(*args, jv_string("totp_code"), jv_string(buf));
+	sodium_memzero(buf, sizeof buf);
 	return 0;
 }
 
@@ -873,6 +913,10 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 			c->password_stdin = 1;
 			continue;
 		}
+		if (strcmp(a, "--totp-stdin") == 0 && (op->flags & VC_OP_TOTP)) {
+			c->password_stdin = c->totp_stdin = 1;
+			continue;
+		}
 		if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
 			char name[64];
 			const char *eq = strchr(a, '=');
@@ -1069,7 +1113,7 @@ complete_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 	int rc;
 
 	if ((rc = read_files(ctx, op, args)) != 0 || (rc = read_secrets(c, ctx, op, args)) != 0 ||
-	    (rc = open_store(c, ctx, op)) != 0)
+	    (rc = open_store(c, ctx, op)) != 0 || (rc = read_totp(c, ctx, op, args)) != 0)
 		return rc;
 	return creds_args(c, ctx, op, args);
 }
@@ -1115,6 +1159,30 @@ keep_session(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv *out
 		rc = keep_tokens(c, ctx, out);
 	if (rc == 0 && (op->flags & VC_OP_LOGOUT))
 		creds_put(c, ctx, jv_invalid());
+	return rc;
+}
+
+/*
+ * A new 2FA secret's QR code (the answer has its "qr_code_uri"): into
+ * the file --qr names, else drawn on the terminal before the record.
+ */
+static int
+show_qr(vc_ctx *ctx, const char *path, jv out)
+{
+	jv uri = jv_get_kind(out) == JV_KIND_OBJECT ?
+	    jv_object_get(jv_copy(out), jv_string("qr_code_uri")) : jv_invalid();
+	char *art;
+	int rc = 0;
+
+	if (jv_get_kind(uri) != JV_KIND_STRING)
+		;
+	else if (path != NULL)
+		rc = vc_qr_write(ctx, jv_string_value(uri), path);
+	else if (isatty(STDOUT_FILENO) && (art = vc_qr_utf8(jv_string_value(uri))) != NULL) {
+		fputs(art, stdout);
+		free(art);
+	}
+	jv_free(uri);
 	return rc;
 }
 
@@ -1187,6 +1255,7 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	const struct vc_op *op = NULL;
 	struct vc_jsonl input;
 	jv args = jv_object(), out = jv_invalid();
+	char *qr = NULL;            /* 2fa setup --qr FILE */
 	int rc = 0, status;
 
 	/* A caller's jq program runs in this same executable, started again
@@ -1208,12 +1277,17 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	if (rc == 0 && (op->flags & VC_OP_INPUT))
 		rc = open_input(&ctx, &input, &args);
 	set_streams(&c, &ctx);
+	if (rc == 0 && vc_arg_str(args, "qr") != NULL && (qr = strdup(vc_arg_str(args, "qr"))) == NULL)
+		rc = vc_fail(&ctx, VC_EINTERNAL, "out of memory");
 	if (rc == 0) {
 		rc = vc_op_call(&ctx, op, args, &out);
 		args = jv_invalid();
 	}
 	jv_free(args);
 	rc = keep_session(&c, &ctx, op, rc, &out);
+	if (rc == 0)
+		rc = show_qr(&ctx, qr, out);
+	free(qr);
 	status = print_results(&c, &ctx, op, rc, out);
 	if (ctx.in != NULL)
 		vc_jsonl_release(&input);

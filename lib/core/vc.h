@@ -80,6 +80,9 @@ struct vc_principal {
 	char username[65];
 	char tenant_id[VC_ID_LEN + 1];  /* home tenant; every query binds it */
 	char token_id[VC_ID_LEN + 1];   /* jti or API token id, never a token */
+	int enroll_only;                /* a session of a user whose tenant requires
+	                                 * 2FA and who has none: may run only the
+	                                 * VC_OP_ENROLL operations (2fa setup, verify) */
 };
 
 struct vc_store;

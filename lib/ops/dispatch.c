@@ -390,6 +390,18 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 		jv_free(args);
 		return vc_fail(ctx, VC_EAUTH, "authentication required");
 	}
+	/* Until they set up 2FA, users of a tenant that requires it may do
+	 * only that (API tokens are not sessions: never enroll_only). */
+	if (ctx->who.enroll_only && !(op->flags & (VC_OP_ENROLL | VC_OP_PUBLIC))) {
+		jv_free(args);
+		snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s",
+		    op->target ? op->target : "");
+		audit_alone(ctx, audit_tenant(ctx), "authz.denied", "denied", "2FA setup required",
+		    jv_invalid());
+		return vc_fail(ctx, VC_EPERM, "your tenant requires two-factor authentication: "
+		    "set it up first (2fa setup, then 2fa verify CODE); until then this session "
+		    "may do nothing else");
+	}
 	if (ctx->who.role < op->min_role) {
 		jv_free(args);
 		snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s",

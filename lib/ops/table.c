@@ -18,6 +18,7 @@
 #include "mail.h"
 #include "score/ioc.h"
 #include "score/score.h"
+#include "twofa.h"
 #include "ops/ops.h"
 
 /* The end of a parameter list and of the table: a NULL name.  Fields not
@@ -48,9 +49,11 @@ static const struct vc_param p_tenant_update[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "TENANT",
 	  .help = "tenant name or id" },
 	{ .name = "registration", .type = VC_T_STR, .meta = "STATE", .choices = "open|closed",
-	  .help = "self-registration" },
+	  .help = "self-registration (superadmin)" },
 	{ .name = "require_verified_email", .type = VC_T_STR, .meta = "YN", .choices = "yes|no",
 	  .help = "log in only with a verified email address (superadmins aside)" },
+	{ .name = "require_2fa", .type = VC_T_BOOL,
+	  .help = "users must use 2FA (--require-2fa=false lifts it); admins: own tenant" },
 	END
 };
 static const struct vc_param p_user_create[] = {
@@ -87,6 +90,8 @@ static const struct vc_param p_user_update[] = {
 	  .help = "new email address" },
 	{ .name = "password", .type = VC_T_STR, .flags = VC_P_SECRET, .meta = "PASSWORD",
 	  .help = "new password (ends the user's sessions)" },
+	{ .name = "reset_2fa", .type = VC_T_BOOL,
+	  .help = "turn the user's 2FA off, recovery codes and all (ends their sessions)" },
 	END
 };
 static const struct vc_param p_register[] = {
@@ -105,6 +110,28 @@ static const struct vc_param p_login[] = {
 	  .help = "username" },
 	{ .name = "password", .type = VC_T_STR, .flags = VC_P_REQ | VC_P_SECRET, .meta = "PASSWORD",
 	  .help = "password" },
+	/* The CLI reads the code itself (VC_OP_TOTP): --totp-stdin or a prompt. */
+	{ .name = "totp_code", .type = VC_T_STR, .flags = VC_P_SECRET | VC_P_HTTP, .meta = "CODE",
+	  .help = "the 2FA code, or a recovery code, when 2FA is on" },
+	{ .name = "scope", .type = VC_T_STR, .flags = VC_P_SECRET | VC_P_HTTP, .meta = "CODE",
+	  .help = "the same in a form login (OAuth2 password grant: scope=CODE)" },
+	END
+};
+static const struct vc_param p_2fa_setup[] = {
+	{ .name = "qr", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
+	  .help = "write the QR code to FILE: SVG if it ends in .svg, else PNG" },
+	END
+};
+static const struct vc_param p_2fa_verify[] = {
+	{ .name = "code", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "CODE",
+	  .help = "the 6-digit code the authenticator app shows" },
+	END
+};
+static const struct vc_param p_2fa_disable[] = {
+	{ .name = "code", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "CODE",
+	  .help = "a current 2FA code, or a recovery code" },
+	{ .name = "current_password", .type = VC_T_STR, .flags = VC_P_REQ | VC_P_SECRET,
+	  .meta = "PASSWORD", .help = "your password" },
 	END
 };
 static const struct vc_param p_refresh[] = {
@@ -681,11 +708,11 @@ const struct vc_op vc_ops[] = {
 		.verb     = "tenant update",
 		.method   = "PUT",
 		.path     = "/api/tenants/{id}",
-		.min_role = VC_ROLE_SUPERADMIN,
+		.min_role = VC_ROLE_ADMIN,
 		.flags    = VC_OP_WRITE,
 		.fn       = vc_op_tenant_update,
 		.params   = p_tenant_update,
-		.summary  = "change a tenant's settings",
+		.summary  = "change a tenant's settings (admins: require 2FA in their own)",
 		.target   = "tenant",
 	},
 	{
@@ -738,7 +765,7 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_user_update,
 		.prepare  = vc_prep_user_update,
 		.params   = p_user_update,
-		.summary  = "change a user's role, email or password",
+		.summary  = "change a user's role, email or password, or reset their 2FA",
 		.target   = "user",
 	},
 	{
@@ -789,7 +816,8 @@ const struct vc_op vc_ops[] = {
 		.method   = "POST",
 		.path     = "/api/auth/login",
 		.min_role = VC_ROLE_ANON,
-		.flags    = VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_RAW | VC_OP_LOGIN | VC_OP_SECRET_OUT,
+		.flags    = VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_RAW | VC_OP_LOGIN | VC_OP_SECRET_OUT |
+		            VC_OP_TOTP,
 		.fn       = vc_op_login,
 		.params   = p_login,
 		.summary  = "log in: get an access token and a refresh token",
@@ -846,6 +874,47 @@ const struct vc_op vc_ops[] = {
 		.prepare  = vc_prep_passwd,
 		.params   = p_password,
 		.summary  = "change your password (ends all your sessions)",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
+		.name     = "auth.2fa.setup",
+		.tool     = "vc-auth",
+		.verb     = "2fa setup",
+		.method   = "POST",
+		.path     = "/api/auth/2fa/setup",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE | VC_OP_SECRET_OUT | VC_OP_ENROLL,
+		.fn       = vc_op_2fa_setup,
+		.params   = p_2fa_setup,
+		.summary  = "make a new 2FA secret and recovery codes (shown once); 2FA is on after verify",
+		.target   = "user",
+	},
+	{
+		.name     = "auth.2fa.verify",
+		.tool     = "vc-auth",
+		.verb     = "2fa verify",
+		.method   = "POST",
+		.path     = "/api/auth/2fa/verify",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE | VC_OP_RAW | VC_OP_ENROLL,
+		.fn       = vc_op_2fa_verify,
+		.params   = p_2fa_verify,
+		.summary  = "turn 2FA on with a first code of the new secret",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
+		.name     = "auth.2fa.disable",
+		.tool     = "vc-auth",
+		.verb     = "2fa disable",
+		.method   = "POST",
+		.path     = "/api/auth/2fa/disable",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_2fa_disable,
+		.params   = p_2fa_disable,
+		.summary  = "turn 2FA off: your password and a code or a recovery code",
 		.target   = "user",
 		.rate     = VC_RATE_AUTH,
 	},
