@@ -19,7 +19,8 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
-PKGS      = sqlite3 libsodium libwebsockets liboath libcurl yaml-0.1 libprotobuf-c libssl libcrypto libpcre2-8
+PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c \
+            libssl libcrypto libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian 12's libjq-dev and libunistring-dev ship no pkg-config file.

@@ -334,16 +334,97 @@ CREATE TABLE collect_allowlist (
 );
 
 -- migration: 6
--- placeholder: filled on merge
-SELECT 1;
+-- TOTP second factor (issue 11, security.md section 4).  totp_secret is
+-- the 20-byte RFC 6238 seed sealed with vc_secret_seal, associated data
+-- "TENANT_ID|USER_ID|totp"; it is set by 2fa setup and counts only once
+-- totp_enabled_at is set (2fa verify).  totp_last_step is the newest
+-- 30 s step a code was accepted for: a code of that step or an older one
+-- is a replay and refused.
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_enabled_at INTEGER;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+-- Users of a tenant that requires 2FA and have none may log in only to
+-- set it up (an enrolment session).  API tokens are not affected.
+ALTER TABLE tenants ADD COLUMN require_2fa INTEGER NOT NULL DEFAULT 0;
+-- Single-use recovery codes, ten per setup, stored as SHA-256 of
+-- "TENANT|USER|code".  Each is 80 random bits, so a fast hash cannot be
+-- searched (no dictionary, 2^80 guesses); it is on no installation key,
+-- so that retiring a key never voids a code kept on paper.
+CREATE TABLE recovery_codes (
+	tenant_id TEXT NOT NULL,
+	user_id TEXT NOT NULL,
+	code_hash TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	used_at INTEGER,
+	PRIMARY KEY (tenant_id, user_id, code_hash),
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id)
+);
 
 -- migration: 7
 -- placeholder: filled on merge
 SELECT 1;
 
 -- migration: 8
--- placeholder: filled on merge
-SELECT 1;
+-- Mail (issue 11): the installation's SMTP transport, password reset and
+-- email verification, and the outbox that delivers mail after the
+-- answer.  One transport for the installation (id is always 1); its
+-- password is sealed (lib/crypto, associated data "|smtp|password").
+CREATE TABLE smtp_config (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	url TEXT NOT NULL,
+	from_addr TEXT NOT NULL,
+	username TEXT,
+	password TEXT,
+	insecure_plaintext INTEGER NOT NULL DEFAULT 0,
+	ca_pem TEXT,
+	link_base TEXT,
+	updated_by TEXT,
+	updated_at INTEGER NOT NULL
+);
+ALTER TABLE users ADD COLUMN email_verified_at INTEGER;
+ALTER TABLE tenants ADD COLUMN require_verified_email INTEGER NOT NULL DEFAULT 0;
+-- Single-use tokens mailed to a user: only their SHA-256 is kept.
+-- purpose 'reset' (1 hour) or 'verify' (24 hours, for the address in
+-- email: a changed address needs a new token).  The rows also count the
+-- reset mails an account got in the last hour (the per-account limit).
+CREATE TABLE auth_tokens (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL,
+	user_id TEXT NOT NULL,
+	purpose TEXT NOT NULL CHECK (purpose IN ('reset','verify')),
+	token_hash TEXT NOT NULL UNIQUE,
+	email TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used_at INTEGER,
+	ip TEXT,
+	FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id)
+);
+CREATE INDEX auth_tokens_user ON auth_tokens(tenant_id, user_id, purpose, created_at);
+-- The outbox: what is to be delivered after the transaction that made it
+-- commits, retried with exponential backoff.  kind says how ('mail':
+-- recipient, subject, body_text, body_html; later kinds may keep their
+-- message in payload, JSON).  A deliverer claims a row (claimed_until)
+-- in a short transaction before it talks to the peer, so that two of
+-- them never send one message twice.  Bodies are dropped once sent.
+CREATE TABLE outbox (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	kind TEXT NOT NULL,
+	recipient TEXT NOT NULL,
+	subject TEXT,
+	body_text TEXT,
+	body_html TEXT,
+	payload TEXT,
+	created_at INTEGER NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER NOT NULL,
+	claimed_until INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT,
+	sent_at INTEGER,
+	expires_at INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox(kind, sent_at, next_attempt_at);
 
 -- migration: 9
 -- The event log (issue 12): operations that matter append one row in the

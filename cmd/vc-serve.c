@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "core/vc.h"
 #include "core/net.h"
@@ -22,7 +23,8 @@ usage(FILE *fp)
 	    "                [--cors-origin origin] [--max-body bytes] [--max-import bytes]\n"
 	    "                [--allow-velociraptor addr|cidr] [--queue-max n] [--queue-wait s]\n"
 	    "                [--max-streams n] [--body-deadline s] [--min-body-rate bytes]\n"
-	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n", fp);
+	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n"
+	    "                [--mail-interval s] [--anchor-interval min] [--anchor-file file]\n", fp);
 }
 
 /* The options that set a whole number of the config: long name, range. */
@@ -43,6 +45,7 @@ static const struct numopt {
 	{ "auth-rate", offsetof(struct vc_serve_config, auth_rate), 0, 1000000, "a minute" },
 	{ "register-rate", offsetof(struct vc_serve_config, register_rate), 0, 1000000,
 	    "an hour" },
+	{ "mail-interval", offsetof(struct vc_serve_config, mail_interval), 0, 3600, "seconds" },
 };
 #define NUMOPT_BASE 1000        /* getopt_long's val of numopts[0] */
 
@@ -76,6 +79,25 @@ number(const char *s, long long lo, long long hi)
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < lo || v > hi)
 		return -1;
 	return v;
+}
+
+/*
+ * Minutes as a decimal number ("10", "0.5"), 0 to 10080 (a week), as ms;
+ * a fraction below a second is refused.  -1 when it is not one.
+ */
+static int64_t
+minutes(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || !(v >= 0 && v <= 10080))
+		return -1;
+	if (v > 0 && v * 60000 < 1000)
+		return -1;
+	return (int64_t)(v * 60000);
 }
 
 /* SIGINT and SIGTERM are blocked everywhere and taken here, synchronously,
@@ -114,6 +136,9 @@ main(int argc, char **argv)
 		{ "max-conns-per-ip", required_argument, NULL, NUMOPT_BASE + 5 },
 		{ "auth-rate", required_argument, NULL, NUMOPT_BASE + 6 },
 		{ "register-rate", required_argument, NULL, NUMOPT_BASE + 7 },
+		{ "mail-interval", required_argument, NULL, NUMOPT_BASE + 8 },
+		{ "anchor-interval", required_argument, NULL, 'A' },
+		{ "anchor-file", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vc_serve_config cfg;
@@ -190,6 +215,16 @@ main(int argc, char **argv)
 				return VC_EXIT_USAGE;
 			}
 			break;
+		case 'A':
+			if ((cfg.anchor_ms = minutes(optarg)) < 0) {
+				fprintf(stderr, "vc-serve: --anchor-interval wants minutes, 0 (only at "
+				    "stop) or from 1 s (0.0167) to 10080\n");
+				return VC_EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			cfg.anchor_file = optarg;
+			break;
 		case 'n':
 			check = 1;
 			break;
@@ -231,6 +266,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	openlog("vc-serve", LOG_PID, LOG_AUTH);
 	if ((rc = vc_serve_new(&ctx, &cfg, &srv)) != VC_EOK)
 		return die(&ctx, rc);
 	if (pthread_create(&sig_th, NULL, sig_main, srv) != 0) {

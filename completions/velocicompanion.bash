@@ -4,34 +4,48 @@ _vc_complete() {
 	local w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}
 	case ${COMP_WORDS[0]##*/} in
 	vc-auth)
-		verbs="init tenant tenant tenant user user user user user user register login whoami refresh logout passwd token token token key audit audit audit "
+		verbs="init tenant tenant tenant user user user user user user register login whoami refresh logout passwd 2fa 2fa 2fa token token token key key key key mail mail mail mail password-reset password-reset verify-email audit audit audit audit "
 		case "$w1 $w2" in
 		"init"*) opts="--tenant --admin --email --password-stdin" ;;
 		"tenant create"*) opts="--allow-registration " ;;
 		"tenant list"*) opts="" ;;
-		"tenant update"*) opts="--registration " ;;
+		"tenant update"*) opts="--registration --require-verified-email --require-2fa " ;;
 		"user create"*) opts="--role --email --tenant --password-stdin" ;;
 		"user list"*) opts="--tenant --role " ;;
 		"user show"*) opts="" ;;
-		"user update"*) opts="--role --email --password-stdin" ;;
+		"user update"*) opts="--role --email --reset-2fa --password-stdin" ;;
 		"user disable"*) opts="" ;;
 		"user enable"*) opts="" ;;
 		"register"*) opts="--tenant --email --password-stdin" ;;
-		"login"*) opts="--password-stdin" ;;
+		"login"*) opts="--password-stdin --totp-stdin" ;;
 		"whoami"*) opts="" ;;
 		"refresh"*) opts="" ;;
 		"logout"*) opts="" ;;
 		"passwd"*) opts="--password-stdin" ;;
+		"2fa setup"*) opts="--qr " ;;
+		"2fa verify"*) opts="" ;;
+		"2fa disable"*) opts="--password-stdin" ;;
 		"token create"*) opts="--role --expires " ;;
 		"token list"*) opts="" ;;
 		"token revoke"*) opts="" ;;
 		"key rotate"*) opts="" ;;
+		"key list"*) opts="" ;;
+		"key rekey"*) opts="" ;;
+		"key retire"*) opts="" ;;
+		"mail set"*) opts="--url --from --user --insecure-plaintext --ca-file --link-base --password-stdin" ;;
+		"mail show"*) opts="" ;;
+		"mail test"*) opts="" ;;
+		"mail flush"*) opts="--all " ;;
+		"password-reset request"*) opts="" ;;
+		"password-reset confirm"*) opts="--password-stdin" ;;
+		"verify-email"*) opts="" ;;
 		"audit list"*) opts="--action --resource-type --user --outcome --since --until --limit --order --tenant-id " ;;
-		"audit verify"*) opts="--tenant-id " ;;
+		"audit verify"*) opts="--tenant-id --anchors " ;;
+		"audit anchor"*) opts="--file " ;;
 		"audit show"*) opts="" ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = tenant ] && echo create) $( [ "$w1" = tenant ] && echo list) $( [ "$w1" = tenant ] && echo update) $( [ "$w1" = user ] && echo create) $( [ "$w1" = user ] && echo list) $( [ "$w1" = user ] && echo show) $( [ "$w1" = user ] && echo update) $( [ "$w1" = user ] && echo disable) $( [ "$w1" = user ] && echo enable) $( [ "$w1" = token ] && echo create) $( [ "$w1" = token ] && echo list) $( [ "$w1" = token ] && echo revoke) $( [ "$w1" = key ] && echo rotate) $( [ "$w1" = audit ] && echo list) $( [ "$w1" = audit ] && echo verify) $( [ "$w1" = audit ] && echo show) "
+			verbs="$( [ "$w1" = tenant ] && echo create) $( [ "$w1" = tenant ] && echo list) $( [ "$w1" = tenant ] && echo update) $( [ "$w1" = user ] && echo create) $( [ "$w1" = user ] && echo list) $( [ "$w1" = user ] && echo show) $( [ "$w1" = user ] && echo update) $( [ "$w1" = user ] && echo disable) $( [ "$w1" = user ] && echo enable) $( [ "$w1" = 2fa ] && echo setup) $( [ "$w1" = 2fa ] && echo verify) $( [ "$w1" = 2fa ] && echo disable) $( [ "$w1" = token ] && echo create) $( [ "$w1" = token ] && echo list) $( [ "$w1" = token ] && echo revoke) $( [ "$w1" = key ] && echo rotate) $( [ "$w1" = key ] && echo list) $( [ "$w1" = key ] && echo rekey) $( [ "$w1" = key ] && echo retire) $( [ "$w1" = mail ] && echo set) $( [ "$w1" = mail ] && echo show) $( [ "$w1" = mail ] && echo test) $( [ "$w1" = mail ] && echo flush) $( [ "$w1" = password-reset ] && echo request) $( [ "$w1" = password-reset ] && echo confirm) $( [ "$w1" = audit ] && echo list) $( [ "$w1" = audit ] && echo verify) $( [ "$w1" = audit ] && echo anchor) $( [ "$w1" = audit ] && echo show) "
 		fi ;;
 	vc-hosts)
 		verbs="import list show update delete "

@@ -14,10 +14,12 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "mail.h"
 #include "crypto/crypto.h"
 #include "core/store.h"
 #include "core/records.h"
 #include "core/audit.h"
+#include "twofa.h"
 
 #define GENERIC_AUTH "invalid credentials"
 #define GENERIC_TOKEN "invalid or expired credentials"
@@ -30,6 +32,8 @@ struct user {
 	char hash[VC_PW_HASH_MAX];
 	int disabled;
 	int64_t token_version;
+	int totp_on;            /* 2FA enabled */
+	int require_2fa;        /* the tenant requires 2FA */
 };
 
 /* Where vc_prep_password leaves the hash: no caller can name it (the
@@ -37,9 +41,12 @@ struct user {
 #define PREPARED_HASH "_password_hash"
 
 #define USER_COLS "u.id, u.tenant_id, u.username, u.role, u.password_hash, " \
-	"u.disabled, u.token_version"
+	"u.disabled, u.token_version, u.totp_enabled_at IS NOT NULL, " \
+	"(SELECT t2.require_2fa FROM tenants t2 WHERE t2.id = u.tenant_id)"
 #define USER_JSON "SELECT u.id, u.tenant_id, t.name AS tenant, u.username, " \
-	"u.email, u.role, u.disabled AS disabled_bool, u.created_at, " \
+	"u.email, u.email_verified_at IS NOT NULL AS email_verified_bool, u.email_verified_at, " \
+	"u.role, u.disabled AS disabled_bool, " \
+	"u.totp_enabled_at IS NOT NULL AS totp_enabled_bool, u.created_at, " \
 	"u.updated_at, u.last_login_at FROM users u JOIN tenants t ON t.id = u.tenant_id"
 
 static void
@@ -58,6 +65,8 @@ user_from_row(sqlite3_stmt *q, struct user *u)
 	copy(u->hash, sizeof u->hash, (const char *)sqlite3_column_text(q, 4));
 	u->disabled = sqlite3_column_int(q, 5);
 	u->token_version = sqlite3_column_int64(q, 6);
+	u->totp_on = sqlite3_column_int(q, 7);
+	u->require_2fa = sqlite3_column_int(q, 8);
 }
 
 /* 1: found, 0: not found, <0: error. */
@@ -177,7 +186,8 @@ user_json(vc_ctx *ctx, const char *tenant_id, const char *id, jv *out)
 	    "ss", tenant_id, id), "user", out);
 }
 
-/* Revoke every refresh family of a user and invalidate access tokens. */
+/* Revoke every refresh family of a user, invalidate access tokens, spend
+ * unused reset tokens. */
 static int
 revoke_sessions(vc_ctx *ctx, const struct user *u)
 {
@@ -189,7 +199,23 @@ revoke_sessions(vc_ctx *ctx, const struct user *u)
 		rc = vc_sql_exec(ctx, "UPDATE users SET token_version = token_version + 1,"
 		    " updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3",
 		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
+	/* A reset link mailed before must not undo the change. */
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE auth_tokens SET used_at = ?1 WHERE tenant_id = ?2"
+		    " AND user_id = ?3 AND purpose = 'reset' AND used_at IS NULL",
+		    NULL, "iss", vc_now(ctx), u->tenant_id, u->id);
 	return rc;
+}
+
+int
+vc_auth_revoke_sessions(vc_ctx *ctx, const char *tenant_id, const char *user_id)
+{
+	struct user u;
+
+	memset(&u, 0, sizeof u);
+	copy(u.tenant_id, sizeof u.tenant_id, tenant_id);
+	copy(u.id, sizeof u.id, user_id);
+	return revoke_sessions(ctx, &u);
 }
 
 /* The hash vc_prep_password made of args' password, or NULL. */
@@ -197,6 +223,12 @@ static const char *
 prepared_hash(jv args)
 {
 	return vc_arg_str(args, PREPARED_HASH);
+}
+
+const char *
+vc_auth_prepared_hash(jv args)
+{
+	return prepared_hash(args);
 }
 
 static int
@@ -264,7 +296,8 @@ vc_op_init(vc_ctx *ctx, jv args, jv *out)
 }
 
 #define TENANT_JSON "SELECT id, name, allow_registration AS allow_registration_bool," \
-	" created_at FROM tenants"
+	" require_2fa AS require_2fa_bool," \
+	" require_verified_email AS require_verified_email_bool, created_at FROM tenants"
 
 int
 vc_op_tenant_create(vc_ctx *ctx, jv args, jv *out)
@@ -303,17 +336,42 @@ int
 vc_op_tenant_update(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *key = vc_arg_str(args, "id"), *reg = vc_arg_str(args, "registration");
+	const char *ver = vc_arg_str(args, "require_verified_email");
 	char id[VC_ID_LEN + 1];
 	int rc;
 
 	if ((rc = find_tenant(ctx, key, id, NULL, 0)) != 0)
 		return rc;
+	/* A tenant admin may require 2FA of their own tenant, nothing more. */
+	if (ctx->who.role != VC_ROLE_SUPERADMIN) {
+		if (strcmp(id, ctx->who.tenant_id) != 0) {
+			vc_deny_audit(ctx, "tenant", key);
+			return vc_fail(ctx, VC_ENOTFOUND, "no such tenant: %.64s", key);
+		}
+		if (reg != NULL)
+			return vc_fail(ctx, VC_EPERM, "only a superadmin may open or close registration");
+		if (ver != NULL)
+			return vc_fail(ctx, VC_EPERM, "only a superadmin may require verified email");
+	}
 	set_target(ctx, "tenant", id, id);
+	if (vc_arg_has(args, "require_2fa")) {
+		int on = vc_arg_bool(args, "require_2fa");
+		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET require_2fa = ?1 WHERE id = ?2",
+		    NULL, "is", (int64_t)on, id)) != 0)
+			return rc;
+		vc_audit_detail(ctx, "require_2fa", jv_bool(on));
+	}
 	if (reg != NULL) {
 		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET allow_registration = ?1 WHERE id = ?2",
 		    NULL, "is", (int64_t)(strcmp(reg, "open") == 0), id)) != 0)
 			return rc;
 		vc_audit_detail(ctx, "registration", jv_string(reg));
+	}
+	if (ver != NULL) {
+		if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET require_verified_email = ?1 WHERE id = ?2",
+		    NULL, "is", (int64_t)(strcmp(ver, "yes") == 0), id)) != 0)
+			return rc;
+		vc_audit_detail(ctx, "require_verified_email", jv_string(ver));
 	}
 	*out = vc_sql_rows(ctx, vc_sql(ctx, TENANT_JSON " WHERE id = ?1", "s", id));
 	if (!jv_is_valid(*out))
@@ -344,7 +402,9 @@ vc_op_user_create(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
-	    role, prepared_hash(args), uid)) != 0)
+	    role, prepared_hash(args), uid)) != 0 ||
+	    (rc = vc_mail_verify_queue(ctx, tid, uid, vc_arg_str(args, "username"),
+	    vc_arg_str(args, "email"))) != 0)
 		return rc;
 	vc_audit_detail(ctx, "role", jv_string(role));
 	return user_json(ctx, tid, uid, out);
@@ -385,24 +445,54 @@ vc_op_user_show(vc_ctx *ctx, jv args, jv *out)
 }
 
 /*
- * Setting another user's password takes over their account: an admin's
- * act at a keyboard, never a token's (a leaked CI token must not become a
- * login), never one's own (that needs the current password: passwd), and
- * an admin's password only by a superadmin.  It ends the user's sessions
- * and is audited.
+ * Setting another user's password, or turning off their 2FA (phone and
+ * recovery codes lost), takes over their account: an admin's act at a
+ * keyboard, never a token's (a leaked CI token must not become a login),
+ * never one's own (passwd asks for the current password, 2fa disable for
+ * a code), and an admin's only by a superadmin.  It ends the user's
+ * sessions and is audited.  The messages say why, for each act.
  */
+struct takeover {
+	const char *token, *self, *admin;
+};
+static const struct takeover set_password = {
+	"an API token cannot set a password; log in as an admin to reset one",
+	"change your own password with passwd, which asks for the current one",
+	"only a superadmin may set an admin's password",
+};
+static const struct takeover reset_two_factor = {
+	"an API token cannot reset two-factor authentication",
+	"turn your own 2FA off with 2fa disable, which asks for a code",
+	"only a superadmin may reset an admin's 2FA",
+};
+
 static int
-may_set_password(vc_ctx *ctx, const struct user *u)
+may_take_over(vc_ctx *ctx, const struct user *u, const struct takeover *why)
 {
 	if (ctx->who.actor != VC_ACTOR_USER)
-		return vc_fail(ctx, VC_EPERM, "an API token cannot set a password; "
-		    "log in as an admin to reset one");
+		return vc_fail(ctx, VC_EPERM, "%s", why->token);
 	if (strcmp(u->id, ctx->who.user_id) == 0)
-		return vc_fail(ctx, VC_EPERM, "change your own password with passwd, "
-		    "which asks for the current one");
+		return vc_fail(ctx, VC_EPERM, "%s", why->self);
 	if (strcmp(u->role, "admin") == 0 && ctx->who.role != VC_ROLE_SUPERADMIN)
-		return vc_fail(ctx, VC_EPERM, "only a superadmin may set an admin's password");
+		return vc_fail(ctx, VC_EPERM, "%s", why->admin);
 	return 0;
+}
+
+/* Forget u's 2FA secret and recovery codes; the caller ends u's sessions. */
+static int
+reset_2fa(vc_ctx *ctx, const struct user *u)
+{
+	int rc;
+
+	if ((rc = may_take_over(ctx, u, &reset_two_factor)) != 0 ||
+	    (rc = vc_sql_exec(ctx, "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL,"
+	    " totp_last_step = 0, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3", NULL, "iss",
+	    vc_now(ctx), u->tenant_id, u->id)) != 0)
+		return rc;
+	rc = vc_sql_exec(ctx, "DELETE FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2",
+	    NULL, "ss", u->tenant_id, u->id);
+	vc_audit_detail(ctx, "two_factor", jv_string("reset"));
+	return rc;
 }
 
 /* Rules every change of another account obeys. */
@@ -441,17 +531,23 @@ vc_op_user_update(vc_ctx *ctx, jv args, jv *out)
 	if (email != NULL) {
 		if ((rc = check_email(ctx, email)) != 0 ||
 		    (rc = vc_sql_exec(ctx, "UPDATE users SET email = ?1, updated_at = ?2"
-		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0)
+		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", email, now, u.tenant_id, u.id)) != 0 ||
+		    (rc = vc_mail_verify_queue(ctx, u.tenant_id, u.id, u.username, email)) != 0)
 			return rc;
 		vc_audit_detail(ctx, "email", jv_true());
 	}
 	if (hash != NULL) {
-		if ((rc = may_set_password(ctx, &u)) != 0)
+		if ((rc = may_take_over(ctx, &u, &set_password)) != 0)
 			return rc;
 		if ((rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1, updated_at = ?2"
 		    " WHERE tenant_id = ?3 AND id = ?4", NULL, "siss", hash, now, u.tenant_id, u.id)) != 0)
 			return rc;
 		vc_audit_detail(ctx, "password", jv_string("reset"));
+		revoke = 1;
+	}
+	if (vc_arg_bool(args, "reset_2fa")) {
+		if ((rc = reset_2fa(ctx, &u)) != 0)
+			return rc;
 		revoke = 1;
 	}
 	if (revoke && (rc = revoke_sessions(ctx, &u)) != 0)
@@ -524,7 +620,9 @@ vc_op_register(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EPERM, "tenant %.64s does not allow self-registration", tenant);
 	}
 	if ((rc = new_user(ctx, tid, vc_arg_str(args, "username"), vc_arg_str(args, "email"),
-	    "viewer", prepared_hash(args), uid)) != 0)
+	    "viewer", prepared_hash(args), uid)) != 0 ||
+	    (rc = vc_mail_verify_queue(ctx, tid, uid, vc_arg_str(args, "username"),
+	    vc_arg_str(args, "email"))) != 0)
 		return rc;
 	return user_json(ctx, tid, uid, out);
 }
@@ -678,10 +776,113 @@ throttle_relock(vc_ctx *ctx, const char *key)
 		vc_tx_rollback(ctx);
 }
 
+int
+vc_auth_throttle(vc_ctx *ctx, const char *key, const char *what)
+{
+	return throttle_reserve(ctx, key, what);
+}
+
+int
+vc_auth_throttle_failed(vc_ctx *ctx, const char *key)
+{
+	sqlite3_stmt *q;
+	int n = 0;
+
+	throttle_relock(ctx, key);
+	q = vc_sql(ctx, "SELECT failures FROM auth_throttle WHERE name = ?1", "s", key);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+int
+vc_auth_throttle_clear(vc_ctx *ctx, const char *key)
+{
+	return vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key);
+}
+
+/* A failed login: the same answer whatever failed; the name's throttle
+ * counts it (the attempt was reserved before the hash). */
+static int
+login_refused(vc_ctx *ctx, const struct user *u, int found, const char *key)
+{
+	if (found) {
+		copy(ctx->who.user_id, sizeof ctx->who.user_id, u->id);
+		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u->tenant_id);
+	}
+	throttle_relock(ctx, key);
+	return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
+}
+
+/* What the audit record of a successful login says beside "success". */
+static const char *
+login_note(const struct user *u, int recovery, int rehashed)
+{
+	if (recovery)
+		return rehashed ? "2FA by a recovery code; password rehashed" : "2FA by a recovery code";
+	if (!u->totp_on && u->require_2fa)
+		return "2FA setup required: enrolment session";
+	return rehashed ? "password rehashed" : NULL;
+}
+
+/* The second factor a login carries: totp_code, or the OAuth2 password
+ * grant's scope field of the original API's form login. */
+static const char *
+login_code(jv args)
+{
+	const char *c = vc_arg_str(args, "totp_code");
+
+	return c != NULL ? c : vc_arg_str(args, "scope");
+}
+
+int
+vc_auth_forget_failures(vc_ctx *ctx, const char *username)
+{
+	char key[65];
+
+	throttle_key(username, key, sizeof key);
+	return vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key);
+}
+
+/*
+ * A tenant that requires verified addresses lets in only users who
+ * confirmed theirs (superadmins aside, who run the installation): after
+ * the right password, a clear refusal, since the caller proved who they
+ * are.  1: refused (ctx set), 0: may log in, <0: error.
+ */
+static int
+unverified(vc_ctx *ctx, const struct user *u)
+{
+	sqlite3_stmt *q;
+	int rc, refuse = 0;
+
+	if (strcmp(u->role, "superadmin") == 0)
+		return 0;
+	q = vc_sql(ctx, "SELECT t.require_verified_email AND u.email_verified_at IS NULL"
+	    " FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.tenant_id = ?1 AND u.id = ?2",
+	    "ss", u->tenant_id, u->id);
+	if (q == NULL)
+		return -1;
+	if ((rc = vc_sql_step(ctx, q)) == 1)
+		refuse = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return -1;
+	if (!refuse)
+		return 0;
+	copy(ctx->audit_reason, sizeof ctx->audit_reason, "email not verified");
+	vc_fail(ctx, VC_EPERM, "email not verified: follow the link in the verification mail, "
+	    "or ask an admin to set your address again for a new one");
+	return 1;
+}
+
 /*
  * Login manages its own transaction (VC_OP_RAW): the argon2 verify runs
  * before the write lock is taken, so one slow hash never stalls writers.
- * Unknown user, wrong password and disabled user fail the same way.
+ * Unknown user, wrong password, disabled user and a wrong, missing or
+ * replayed 2FA code fail the same way, each after the same hash, and each
+ * counts toward the name's throttle.
  */
 int
 vc_op_login(vc_ctx *ctx, jv args, jv *out)
@@ -689,7 +890,7 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	const char *name = vc_arg_str(args, "username"), *pw = vc_arg_str(args, "password");
 	struct user u;
 	char newhash[VC_PW_HASH_MAX] = "", key[65];
-	int rc, found, rehash = 0;
+	int rc, found, rehash = 0, recovery = 0;
 
 	memset(&u, 0, sizeof u);
 	if (name == NULL || pw == NULL)
@@ -711,17 +912,30 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	if (!found || rc != 0 || u.disabled) {
 		copy(ctx->audit_reason, sizeof ctx->audit_reason,
 		    !found ? "unknown user" : rc != 0 ? "wrong password" : "user disabled");
-		if (found) {
-			copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
-			copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
-		}
-		throttle_relock(ctx, key);
-		return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
+		return login_refused(ctx, &u, found, key);
 	}
 	if (rehash && (rc = vc_password_hash(ctx, pw, newhash)) != 0)
 		return rc;
 	if ((rc = vc_tx_begin(ctx)) != 0)
 		goto out;
+	/* The code is spent in the transaction that issues the tokens; it is
+	 * checked before anything tells that the password was right. */
+	if (u.totp_on && (rc = vc_twofa_check(ctx, u.tenant_id, u.id, login_code(args),
+	    &recovery)) != 0) {
+		vc_tx_rollback(ctx);
+		sodium_memzero(newhash, sizeof newhash);
+		if (rc != VC_EAUTH)
+			return rc;
+		return login_refused(ctx, &u, found, key);
+	}
+	if ((rc = unverified(ctx, &u)) != 0) {
+		vc_tx_rollback(ctx);    /* the code, if any, stays unspent */
+		sodium_memzero(newhash, sizeof newhash);
+		copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
+		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
+		vc_auth_forget_failures(ctx, name);
+		return rc < 0 ? ctx->err : VC_EPERM;
+	}
 	become(ctx, &u);
 	if (newhash[0] != '\0' && (rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1"
 	    " WHERE tenant_id = ?2 AND id = ?3", NULL, "sss", newhash, u.tenant_id, u.id)) != 0)
@@ -731,8 +945,12 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	    NULL, "iss", vc_now(ctx), u.tenant_id, u.id)) != 0 ||
 	    (rc = issue(ctx, &u, NULL, 0, out)) != 0)
 		goto fail;
+	if (!u.totp_on && u.require_2fa)
+		*out = jv_object_set(*out, jv_string("note"), jv_string("your tenant requires "
+		    "two-factor authentication: this session may only set it up (2fa setup, "
+		    "then 2fa verify CODE)"));
 	if ((rc = vc_audit(ctx, u.tenant_id, "auth.login", "user", u.id, "success",
-	    newhash[0] ? "password rehashed" : NULL, jv_invalid())) != 0 ||
+	    login_note(&u, recovery, newhash[0] != '\0'), jv_invalid())) != 0 ||
 	    (rc = vc_tx_commit(ctx)) != 0)
 		goto fail;
 	ctx->audited = 1;
@@ -750,8 +968,15 @@ int
 vc_op_whoami(vc_ctx *ctx, jv args, jv *out)
 {
 	char name[65] = "";
+	int verified = 0;
+	sqlite3_stmt *q;
 
 	find_tenant(ctx, ctx->who.tenant_id, (char[VC_ID_LEN + 1]){0}, name, sizeof name);
+	q = vc_sql(ctx, "SELECT email_verified_at IS NOT NULL FROM users WHERE tenant_id = ?1"
+	    " AND id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id);
+	if (q != NULL && vc_sql_step(ctx, q) == 1)
+		verified = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("user_id"), jv_string(ctx->who.user_id));
 	*out = jv_object_set(*out, jv_string("username"), jv_string(ctx->who.username));
@@ -760,6 +985,7 @@ vc_op_whoami(vc_ctx *ctx, jv args, jv *out)
 	*out = jv_object_set(*out, jv_string("tenant"), jv_string(name));
 	*out = jv_object_set(*out, jv_string("auth"),
 	    jv_string(ctx->who.actor == VC_ACTOR_SERVICE ? "api_token" : "session"));
+	*out = jv_object_set(*out, jv_string("email_verified"), jv_bool(verified));
 	if (ctx->who.actor == VC_ACTOR_SERVICE)
 		*out = jv_object_set(*out, jv_string("token_id"), jv_string(ctx->who.token_id));
 	ctx->err = 0;
@@ -985,9 +1211,15 @@ vc_prep_user_update(vc_ctx *ctx, jv *args)
 	if ((rc = find_user(ctx, vc_arg_str(*args, "id"), &u)) != 0)
 		return rc;
 	set_target(ctx, "user", u.id, u.tenant_id);
-	if ((rc = may_change(ctx, &u)) != 0 || (rc = may_set_password(ctx, &u)) != 0)
+	if ((rc = may_change(ctx, &u)) != 0 || (rc = may_take_over(ctx, &u, &set_password)) != 0)
 		return rc;
 	return swap_for_hash(ctx, args, "password");
+}
+
+int
+vc_prep_new_password(vc_ctx *ctx, jv *args)
+{
+	return swap_for_hash(ctx, args, "new_password");
 }
 
 int
@@ -1128,24 +1360,6 @@ vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
-int
-vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out)
-{
-	struct vc_keyring *kr = NULL;
-	int rc;
-
-	if ((rc = vc_keyring_rotate(ctx, ctx->store->key_path)) != 0 ||
-	    (rc = vc_keyring_load(ctx, ctx->store->key_path, &kr)) != 0)
-		return rc;
-	vc_keyring_free(ctx->store->keys);
-	ctx->store->keys = kr;
-	set_target(ctx, "key", "", NULL);
-	vc_audit_detail(ctx, "key_id", jv_number(vc_keyring_newest(kr)));
-	*out = jv_object_set(jv_object(), jv_string("key_id"), jv_number(vc_keyring_newest(kr)));
-	*out = jv_object_set(*out, jv_string("key_file"), jv_string(ctx->store->key_path));
-	return 0;
-}
-
 /* ---- authentication of a bearer credential ---------------------------- */
 
 static int
@@ -1211,6 +1425,9 @@ auth_jwt(vc_ctx *ctx, const char *cred, int64_t *exp)
 		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
 	become(ctx, &u);
 	copy(ctx->who.token_id, sizeof ctx->who.token_id, c.jti);
+	/* Decided by the user as now, not by the token: the session is freed
+	 * once 2FA is on, and restricted as soon as the tenant requires it. */
+	ctx->who.enroll_only = u.require_2fa && !u.totp_on;
 	if (exp != NULL)
 		*exp = c.exp;
 	return 0;
@@ -1230,8 +1447,17 @@ vc_authenticate(vc_ctx *ctx, const char *cred)
 int
 vc_authenticate_access(vc_ctx *ctx, const char *cred, int64_t *exp)
 {
+	int rc;
+
 	memset(&ctx->who, 0, sizeof ctx->who);
 	if (cred == NULL || *cred == '\0' || strlen(cred) > VC_JWT_MAX || strncmp(cred, "vcs_", 4) == 0)
 		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
-	return auth_jwt(ctx, cred, exp);
+	if ((rc = auth_jwt(ctx, cred, exp)) != 0)
+		return rc;
+	/* A session that may only set up 2FA gets nothing else. */
+	if (ctx->who.enroll_only) {
+		memset(&ctx->who, 0, sizeof ctx->who);
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	}
+	return 0;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <termios.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -25,8 +26,10 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "json/jqprog.h"
+#include "mail.h"
 #include "json/jsonl.h"
 #include "auth.h"
+#include "twofa.h"
 #include "ops/ops.h"
 #include "core/store.h"
 
@@ -38,6 +41,7 @@ struct cli {
 	int out;
 	int json_errors;
 	int password_stdin;
+	int totp_stdin;             /* the 2FA code is the line after the password */
 	int flush;                  /* each record as it comes (--follow) */
 	char store_key[PATH_MAX];   /* the store's path: key of saved credentials */
 };
@@ -107,6 +111,8 @@ vc_cli_synopsis(FILE *f, const struct vc_op *op)
 	}
 	if (has_secret(op))
 		fprintf(f, " [--password-stdin]");
+	if (op->flags & VC_OP_TOTP)
+		fprintf(f, " [--totp-stdin]");
 	fputc('\n', f);
 }
 
@@ -145,6 +151,9 @@ op_help(FILE *f, const struct vc_op *op)
 	}
 	if (has_secret(op))
 		fprintf(f, "  --%-22s %s\n", "password-stdin", "read the password(s) from stdin, one per line");
+	if (op->flags & VC_OP_TOTP)
+		fprintf(f, "  --%-22s %s\n", "totp-stdin", "read the password, then on the next line "
+		    "the 2FA code (or a recovery code), from stdin");
 }
 
 /* ---- completions ------------------------------------------------------ */
@@ -183,7 +192,8 @@ bash_tool(FILE *f, const char *tool)
 				opt_name(p->name, o, sizeof o);
 				fprintf(f, "--%s ", o);
 			}
-		fprintf(f, "%s\" ;;\n", has_secret(op) ? "--password-stdin" : "");
+		fprintf(f, "%s%s\" ;;\n", has_secret(op) ? "--password-stdin" : "",
+		    (op->flags & VC_OP_TOTP) ? " --totp-stdin" : "");
 	}
 	fprintf(f, "\t\tesac\n\t\tif [ \"$COMP_CWORD\" -eq 2 ]; then\n");
 	fprintf(f, "\t\t\tverbs=\"");
@@ -326,7 +336,8 @@ read_secrets(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 
 	for (const struct vc_param *p = op->params; p && p->name; p++) {
 		int confirm;
-		if (!(p->flags & VC_P_SECRET))
+		/* An HTTP-only secret (the 2FA code of a login) is read_totp's. */
+		if (!(p->flags & VC_P_SECRET) || (p->flags & VC_P_HTTP))
 			continue;
 		if (!c->password_stdin && !(p->flags & VC_P_REQ))
 			continue;
@@ -357,6 +368,37 @@ read_secrets(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/*
+ * The 2FA code of a login (VC_OP_TOTP): with --totp-stdin the line after
+ * the password; else, on a terminal, asked for when the account has 2FA.
+ * The store says whether it has: this program reads the store file
+ * itself, so whoever runs it learns nothing the file would not tell.
+ */
+static int
+read_totp(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
+{
+	const char *user = vc_arg_str(*args, "username");
+	char buf[64];
+	int r;
+
+	if (!(op->flags & VC_OP_TOTP))
+		return 0;
+	if (c->totp_stdin) {
+		if ((r = read_line(stdin, buf, sizeof buf)) != 0) {
+			sodium_memzero(buf, sizeof buf);
+			return r == -2 ? vc_fail(ctx, VC_EINVAL, "stdin: 2FA code line too long") :
+			    vc_fail(ctx, VC_EUSAGE, "stdin: expected the 2FA code on the line "
+			    "after the password");
+		}
+	} else if (c->password_stdin || user == NULL || !vc_twofa_enabled(ctx, user))
+		return 0;
+	else if (prompt("2FA code (or a recovery code): ", buf, sizeof buf) != 0)
+		return vc_fail(ctx, VC_EUSAGE, "no terminal to ask for the 2FA code: use --totp-stdin");
+	*args = jv_object_set(*args, jv_string("totp_code"), jv_string(buf));
+	sodium_memzero(buf, sizeof buf);
 	return 0;
 }
 
@@ -773,6 +815,18 @@ emit_text(vc_ctx *ctx, const char *json, size_t n, void *arg)
 	return ferror(stdout) ? -1 : 0;
 }
 
+/* Lines for the system log (audit anchors): LOG_AUTH, LOG_INFO. */
+static void
+notice(vc_ctx *ctx, const char *line, void *arg)
+{
+	struct cli *c = arg;
+
+	(void)ctx;
+	openlog(c->tool, LOG_PID, LOG_AUTH);
+	syslog(LOG_AUTH | LOG_INFO, "%s", line);
+	closelog();
+}
+
 static void
 progress(vc_ctx *ctx, const char *msg, void *arg)
 {
@@ -863,6 +917,10 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 			continue;
 		if (strcmp(a, "--password-stdin") == 0 && has_secret(op)) {
 			c->password_stdin = 1;
+			continue;
+		}
+		if (strcmp(a, "--totp-stdin") == 0 && (op->flags & VC_OP_TOTP)) {
+			c->password_stdin = c->totp_stdin = 1;
 			continue;
 		}
 		if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
@@ -1061,7 +1119,7 @@ complete_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 	int rc;
 
 	if ((rc = read_files(ctx, op, args)) != 0 || (rc = read_secrets(c, ctx, op, args)) != 0 ||
-	    (rc = open_store(c, ctx, op)) != 0)
+	    (rc = open_store(c, ctx, op)) != 0 || (rc = read_totp(c, ctx, op, args)) != 0)
 		return rc;
 	return creds_args(c, ctx, op, args);
 }
@@ -1120,6 +1178,8 @@ set_streams(struct cli *c, vc_ctx *ctx, jv args)
 	if (jv_is_valid(args) && vc_arg_bool(args, "follow"))
 		set_follow(c, ctx);
 	ctx->report = report_bad;
+	ctx->notice = notice;
+	ctx->notice_arg = c;
 	if (isatty(STDERR_FILENO))
 		ctx->progress = progress;
 	ctx->stream_arg = c;
@@ -1137,6 +1197,30 @@ keep_session(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv *out
 		rc = keep_tokens(c, ctx, out);
 	if (rc == 0 && (op->flags & VC_OP_LOGOUT))
 		creds_put(c, ctx, jv_invalid());
+	return rc;
+}
+
+/*
+ * A new 2FA secret's QR code (the answer has its "qr_code_uri"): into
+ * the file --qr names, else drawn on the terminal before the record.
+ */
+static int
+show_qr(vc_ctx *ctx, const char *path, jv out)
+{
+	jv uri = jv_get_kind(out) == JV_KIND_OBJECT ?
+	    jv_object_get(jv_copy(out), jv_string("qr_code_uri")) : jv_invalid();
+	char *art;
+	int rc = 0;
+
+	if (jv_get_kind(uri) != JV_KIND_STRING)
+		;
+	else if (path != NULL)
+		rc = vc_qr_write(ctx, jv_string_value(uri), path);
+	else if (isatty(STDOUT_FILENO) && (art = vc_qr_utf8(jv_string_value(uri))) != NULL) {
+		fputs(art, stdout);
+		free(art);
+	}
+	jv_free(uri);
 	return rc;
 }
 
@@ -1185,6 +1269,22 @@ flush_stdout(const char *tool, int status)
 	return status;
 }
 
+/*
+ * Mail the operation queued, after the answer is out: a reset request
+ * answers alike whether or not it queued anything, and waits on no
+ * relay.  Quiet: what fails stays queued for `mail flush` or vc-serve,
+ * and is audited.
+ */
+static void
+deliver_queued(vc_ctx *ctx)
+{
+	struct vc_outbox_stats st;
+
+	memset(&ctx->who, 0, sizeof ctx->who);
+	ctx->who.actor = VC_ACTOR_SYSTEM;
+	vc_outbox_deliver(ctx, 0, &st);
+}
+
 int
 vc_cli_main(const char *tool, int argc, char **argv)
 {
@@ -1193,6 +1293,7 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	const struct vc_op *op = NULL;
 	struct vc_jsonl input;
 	jv args = jv_object(), out = jv_invalid();
+	char *qr = NULL;            /* 2fa setup --qr FILE */
 	int rc = 0, status;
 
 	/* A caller's jq program runs in this same executable, started again
@@ -1214,16 +1315,23 @@ vc_cli_main(const char *tool, int argc, char **argv)
 	if (rc == 0 && (op->flags & VC_OP_INPUT))
 		rc = open_input(&ctx, &input, &args);
 	set_streams(&c, &ctx, args);
+	if (rc == 0 && vc_arg_str(args, "qr") != NULL && (qr = strdup(vc_arg_str(args, "qr"))) == NULL)
+		rc = vc_fail(&ctx, VC_EINTERNAL, "out of memory");
 	if (rc == 0) {
 		rc = vc_op_call(&ctx, op, args, &out);
 		args = jv_invalid();
 	}
 	jv_free(args);
 	rc = keep_session(&c, &ctx, op, rc, &out);
+	if (rc == 0)
+		rc = show_qr(&ctx, qr, out);
+	free(qr);
 	status = print_results(&c, &ctx, op, rc, out);
 	if (ctx.in != NULL)
 		vc_jsonl_release(&input);
 	status = flush_stdout(tool, status);
+	if (rc == 0 && ctx.outbox_queued)
+		deliver_queued(&ctx);
 	vc_ctx_release(&ctx);
 	return status;
 }

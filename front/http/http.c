@@ -127,10 +127,12 @@ vc_serve_config_init(struct vc_serve_config *cfg)
 	cfg->max_streams = 2;
 	cfg->auth_rate = 30;
 	cfg->register_rate = 10;
+	cfg->mail_interval = 5;
 	cfg->idle_timeout = 60;
 	cfg->write_timeout = 30;
 	cfg->drain_timeout = 5;
 	cfg->max_conns_per_ip = 32;
+	cfg->anchor_ms = 5 * 60 * 1000;
 }
 
 int

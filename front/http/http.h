@@ -64,6 +64,11 @@ struct vc_serve_config {
 	int auth_rate;          /* credential requests (login, refresh, ...)
 	                         * an address may make a minute; 0: no limit */
 	int register_rate;      /* registrations an address may make an hour */
+	int mail_interval;      /* s between rounds of the outbox's delivery
+	                         * thread (a queued mail wakes it at once);
+	                         * 0: no delivery thread */
+	int64_t anchor_ms;      /* ms between audit anchors; 0: only at stop */
+	const char *anchor_file; /* anchors appended here too; NULL: syslog only */
 	vc_serve_log_fn *log;
 	void *log_arg;
 };
@@ -72,7 +77,8 @@ struct vc_serve_config {
  * 16 KiB / 100 header fields, JSON depth 32, timeouts 10/30/60/30 s,
  * body deadline 60 s, minimum body rate 1 KiB/s, drain 5 s, queue wait
  * 5 s, 2 streams a user, 32 connections an address, 30 credential
- * requests a minute and 10 registrations an hour an address. */
+ * requests a minute and 10 registrations an hour an address, audit
+ * anchors every 5 minutes. */
 void vc_serve_config_init(struct vc_serve_config *cfg);
 
 /* Parse "ADDR:PORT" or "[V6ADDR]:PORT" (numeric) into cfg (VC_EUSAGE). */

@@ -10,9 +10,12 @@
  * as prev_mac.  Someone with only the database cannot recompute macs, so
  * an edited or removed record shows up in vc_audit_verify.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "core/audit.h"
@@ -198,13 +201,13 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 			vc_fail(ctx, VC_EINTERNAL, "audit chain head is damaged");
 			goto fail;
 		}
-		/* A retired key cannot be checked; verify reports that itself. */
-		if (vc_keyring_has(st->keys, (uint32_t)head.key_id) &&
-		    (compute_mac(st->keys, &head, head_prev, want) != 0 ||
-		    sodium_memcmp(want, prev, sizeof prev) != 0)) {
-			vc_fail(ctx, VC_ECONFIG, "audit record %lld does not verify with key file %s:"
-			    " the key file is not this store's, or the record was altered; nothing written",
-			    (long long)head.id, st->key_path);
+		/* A key missing from the ring cannot be checked; verify reports
+		 * that itself.  A retired key still checks (its audit subkey). */
+		if (compute_mac(st->keys, &head, head_prev, want) == 0 &&
+		    sodium_memcmp(want, prev, sizeof prev) != 0) {
+			vc_fail(ctx, VC_ECONFIG, "audit record %lld does not verify with %s%s:"
+			    " the key is not this store's, or the record was altered; nothing written",
+			    (long long)head.id, st->key_env ? "" : "key file ", vc_store_key_source(st));
 			sqlite3_finalize(q);
 			goto fail;
 		}
@@ -465,6 +468,9 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
+static int anchors_verify(vc_ctx *ctx, const char *text, const char *tenant,
+    int64_t *checked, char *why, size_t n);
+
 /*
  * Walk one chain (or all, chain NULL) in id order and recompute every
  * mac.  Reports the first record whose mac or link is wrong.
@@ -472,11 +478,12 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out)
 {
-	const char *tenant = NULL;
+	const char *tenant = NULL, *anchors = vc_arg_str(args, "anchors");
 	sqlite3_stmt *q;
 	int rc;
-	int64_t n = 0, bad = 0;
-	char why[160] = "";
+	int64_t n = 0, bad = 0, nanchors = 0;
+	int cut = 0;
+	char why[512] = "";
 	jv heads;                   /* chain -> last mac seen (hex) */
 
 	if (scope(ctx, args, &tenant) != 0)
@@ -530,13 +537,293 @@ vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out)
 	jv_free(heads);
 	if (rc < 0)
 		return ctx->err;
+	/* The chain holds together; the anchors say whether it was cut short. */
+	if (!bad && anchors != NULL) {
+		if ((cut = anchors_verify(ctx, anchors, tenant, &nanchors, why, sizeof why)) < 0)
+			return ctx->err;
+	}
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("records"), jv_number((double)n));
-	*out = jv_object_set(*out, jv_string("ok"), jv_bool(bad == 0));
-	if (bad) {
-		*out = jv_object_set(*out, jv_string("first_bad_id"), jv_number((double)bad));
+	if (anchors != NULL)
+		*out = jv_object_set(*out, jv_string("anchors"), jv_number((double)nanchors));
+	*out = jv_object_set(*out, jv_string("ok"), jv_bool(bad == 0 && !cut));
+	if (bad || cut) {
+		if (bad)
+			*out = jv_object_set(*out, jv_string("first_bad_id"), jv_number((double)bad));
 		*out = jv_object_set(*out, jv_string("reason"), jv_string(why));
 		return vc_fail(ctx, VC_EINVAL, "audit log damaged: %s", why);
 	}
 	return 0;
+}
+
+/* ---- anchors ----------------------------------------------------------- */
+/*
+ * An anchor is the newest record of a chain, kept outside the store (the
+ * system log, a file).  Someone who can write the database but not the
+ * key can still delete the newest records of a chain: what remains
+ * verifies.  The anchor shows the chain once reached further.  The line
+ * is the same in the log and the file, so either can be given to
+ * "audit verify --anchors":
+ *   audit-anchor tenant=ID id=N mac=HEX time=RFC3339
+ * tenant=- is the platform chain.
+ */
+#define ANCHOR_TAG "audit-anchor "
+
+int
+vc_audit_anchor_line(const char *chain, int64_t id, const char *mac, int64_t now,
+    char *buf, size_t n)
+{
+	char t[40];
+	int len;
+
+	vc_time_fmt(now, t, sizeof t);
+	len = snprintf(buf, n, ANCHOR_TAG "tenant=%s id=%lld mac=%s time=%s",
+	    chain && *chain ? chain : "-", (long long)id, mac, t);
+	return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+/* Append lines (each ends in '\n') to path and fsync it. */
+static int
+append_file(vc_ctx *ctx, const char *path, const char *text, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return vc_fail(ctx, VC_ECONFIG, "cannot open anchor file %s: %s", path,
+		    strerror(errno));
+	while (n > 0) {
+		ssize_t w = write(fd, text, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = errno;
+			close(fd);
+			return vc_fail(ctx, VC_ECONFIG, "cannot write anchor file %s: %s", path,
+			    strerror(e));
+		}
+		text += w;
+		n -= (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0)
+		return vc_fail(ctx, VC_ECONFIG, "cannot write anchor file %s: %s", path,
+		    strerror(errno));
+	return 0;
+}
+
+int
+vc_audit_anchor(vc_ctx *ctx, const char *file, jv *out)
+{
+	sqlite3_stmt *q;
+	jv lines = jv_string("");
+	int64_t now = vc_now(ctx);
+	int rc;
+
+	*out = jv_array();
+	/* unscoped: the head of every chain (each tenant's and the platform's),
+	 * for the installation's anchors.  One statement, so one read snapshot
+	 * and no transaction held; each head is one lookup in audit_logs_chain. */
+	q = vc_sql(ctx, "SELECT h.chain, h.head, (SELECT mac FROM audit_logs WHERE id = h.head)"
+	    " FROM (SELECT c.chain AS chain, (SELECT MAX(id) FROM audit_logs WHERE chain = c.chain)"
+	    " AS head FROM (SELECT '' AS chain UNION ALL SELECT id FROM tenants) c) h"
+	    " WHERE h.head IS NOT NULL ORDER BY h.chain", "");
+	if (q == NULL)
+		goto fail;
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		const char *chain = (const char *)sqlite3_column_text(q, 0);
+		const char *mac = (const char *)sqlite3_column_text(q, 2);
+		int64_t id = sqlite3_column_int64(q, 1);
+		char line[256];
+		jv o;
+
+		if (mac == NULL || vc_audit_anchor_line(chain, id, mac, now, line, sizeof line) != 0)
+			continue;       /* a damaged head: verify reports it */
+		if (ctx->notice != NULL)
+			ctx->notice(ctx, line, ctx->notice_arg);
+		lines = jv_string_concat(lines, jv_string_fmt("%s\n", line));
+		o = jv_object();
+		o = jv_object_set(o, jv_string("tenant_id"),
+		    chain && *chain ? jv_string(chain) : jv_null());
+		o = jv_object_set(o, jv_string("id"), jv_number((double)id));
+		o = jv_object_set(o, jv_string("mac"), jv_string(mac));
+		o = jv_object_set(o, jv_string("line"), jv_string(line));
+		*out = jv_array_append(*out, o);
+	}
+	sqlite3_finalize(q);
+	if (rc < 0)
+		goto fail;
+	if (file != NULL && *file != '\0' && jv_string_length_bytes(jv_copy(lines)) > 0 &&
+	    append_file(ctx, file, jv_string_value(lines),
+	    (size_t)jv_string_length_bytes(jv_copy(lines))) != 0)
+		goto fail;
+	jv_free(lines);
+	return 0;
+fail:
+	jv_free(lines);
+	jv_free(*out);
+	*out = jv_invalid();
+	return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "anchoring failed");
+}
+
+int
+vc_op_audit_anchor(vc_ctx *ctx, jv args, jv *out)
+{
+	return vc_audit_anchor(ctx, vc_arg_str(args, "file"), out);
+}
+
+/* One "audit-anchor" line: its fields, pointers into line (cut in place). */
+struct anchor {
+	const char *tenant, *mac, *time;
+	int64_t id;
+};
+
+static int
+anchor_parse(char *s, struct anchor *a)
+{
+	char *tok, *save = NULL;
+
+	memset(a, 0, sizeof a[0]);
+	a->id = -1;
+	for (tok = strtok_r(s, " \t\r", &save); tok != NULL; tok = strtok_r(NULL, " \t\r", &save)) {
+		char *end;
+
+		if (strncmp(tok, "tenant=", 7) == 0)
+			a->tenant = tok + 7;
+		else if (strncmp(tok, "mac=", 4) == 0)
+			a->mac = tok + 4;
+		else if (strncmp(tok, "time=", 5) == 0)
+			a->time = tok + 5;
+		else if (strncmp(tok, "id=", 3) == 0) {
+			errno = 0;
+			a->id = strtoll(tok + 3, &end, 10);
+			if (errno != 0 || *end != '\0' || end == tok + 3 || a->id <= 0)
+				return -1;
+		}
+	}
+	if (a->tenant == NULL || *a->tenant == '\0' || a->mac == NULL || strlen(a->mac) != 64 ||
+	    a->id <= 0)
+		return -1;
+	if (strcmp(a->tenant, "-") == 0)
+		a->tenant = "";
+	return 0;
+}
+
+/* "acme (ID)", or "the platform chain", into buf. */
+static void
+chain_name(vc_ctx *ctx, const char *chain, char *buf, size_t n)
+{
+	sqlite3_stmt *q;
+
+	if (*chain == '\0') {
+		snprintf(buf, n, "the platform chain");
+		return;
+	}
+	snprintf(buf, n, "tenant %.64s", chain);
+	q = vc_sql(ctx, "SELECT name FROM tenants WHERE id = ?1", "s", chain);
+	if (q != NULL && vc_sql_step(ctx, q) == 1 && sqlite3_column_text(q, 0) != NULL)
+		snprintf(buf, n, "tenant %.64s (%.64s)", (const char *)sqlite3_column_text(q, 0),
+		    chain);
+	sqlite3_finalize(q);
+}
+
+/*
+ * Check one anchor against the store: 0, or 1 with why filled (the record
+ * it names is gone, or differs), or -1 on a store error.
+ */
+static int
+anchor_check(vc_ctx *ctx, const struct anchor *a, char *why, size_t n)
+{
+	char who[160];
+	sqlite3_stmt *q;
+	int rc;
+	int64_t head = 0;
+
+	/* unscoped: the chain is the one the anchor names, already checked
+	 * against the caller's tenant */
+	q = vc_sql(ctx, "SELECT mac FROM audit_logs WHERE chain = ?1 AND id = ?2", "si",
+	    a->tenant, a->id);
+	if (q == NULL)
+		return -1;
+	rc = vc_sql_step(ctx, q);
+	if (rc == 1) {
+		const char *mac = (const char *)sqlite3_column_text(q, 0);
+		int same = mac != NULL && strcmp(mac, a->mac) == 0;
+
+		sqlite3_finalize(q);
+		if (same)
+			return 0;
+		chain_name(ctx, a->tenant, who, sizeof who);
+		snprintf(why, n, "%.200s: record %lld differs from its anchor%s%s", who,
+		    (long long)a->id, a->time ? " of " : "", a->time ? a->time : "");
+		return 1;
+	}
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return -1;
+	/* unscoped: as above, the anchored chain */
+	q = vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM audit_logs WHERE chain = ?1", "s",
+	    a->tenant);
+	if (q == NULL || vc_sql_step(ctx, q) != 1) {
+		sqlite3_finalize(q);
+		return -1;
+	}
+	head = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	chain_name(ctx, a->tenant, who, sizeof who);
+	if (head < a->id)
+		snprintf(why, n, "%.200s: its newest records were removed: the chain ends at record "
+		    "%lld, but record %lld was anchored%s%s", who, (long long)head,
+		    (long long)a->id, a->time ? " at " : "", a->time ? a->time : "");
+	else
+		snprintf(why, n, "%.200s: anchored record %lld was removed", who, (long long)a->id);
+	return 1;
+}
+
+/*
+ * Check every anchor of text (lines holding "audit-anchor ", others are
+ * skipped: a syslog file will do) that the caller may see (tenant NULL:
+ * all).  *checked counts them; a failure sets why and returns 1.
+ */
+static int
+anchors_verify(vc_ctx *ctx, const char *text, const char *tenant, int64_t *checked,
+    char *why, size_t n)
+{
+	char *copy = strdup(text), *line, *save = NULL;
+	int64_t lineno = 0, found = 0;
+	int rc = 0;
+
+	if (copy == NULL) {
+		vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		return -1;
+	}
+	*checked = 0;
+	for (line = copy; line != NULL; line = save) {
+		char *tag;
+		struct anchor a;
+
+		save = strchr(line, '\n');
+		if (save != NULL)
+			*save++ = '\0';
+		lineno++;
+		if ((tag = strstr(line, ANCHOR_TAG)) == NULL)
+			continue;
+		found++;
+		if (anchor_parse(tag + strlen(ANCHOR_TAG), &a) != 0) {
+			free(copy);
+			vc_fail(ctx, VC_EUSAGE, "anchors:%lld: not an anchor line "
+			    "(audit-anchor tenant=ID id=N mac=HEX)", (long long)lineno);
+			return -1;
+		}
+		if (tenant != NULL && strcmp(a.tenant, tenant) != 0)
+			continue;
+		(*checked)++;
+		if ((rc = anchor_check(ctx, &a, why, n)) != 0)
+			break;
+	}
+	free(copy);
+	if (rc == 0 && found == 0) {
+		vc_fail(ctx, VC_EUSAGE, "anchors: no audit-anchor lines");
+		return -1;
+	}
+	return rc;
 }

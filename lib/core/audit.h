@@ -21,4 +21,16 @@ void vc_audit_detail(vc_ctx *ctx, const char *key, jv v);
 int vc_op_audit_list(vc_ctx *ctx, jv args, jv *out);
 int vc_op_audit_show(vc_ctx *ctx, jv args, jv *out);
 int vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out);
+int vc_op_audit_anchor(vc_ctx *ctx, jv args, jv *out);
+/*
+ * Anchor every chain: its newest record (tenant, id, mac) as one line
+ * "audit-anchor tenant=ID id=N mac=HEX time=T" (tenant=- the platform
+ * chain) to ctx->notice (the system log) and, when file is not NULL,
+ * appended to file (created 0600) and fsync'd.  One read, no transaction.
+ * *out gets an array of {tenant_id, id, mac, line}.
+ */
+int vc_audit_anchor(vc_ctx *ctx, const char *file, jv *out);
+/* Format an anchor line into buf: 0, or -1 when it does not fit. */
+int vc_audit_anchor_line(const char *chain, int64_t id, const char *mac, int64_t now,
+    char *buf, size_t n);
 #endif

@@ -105,6 +105,8 @@ vc_ctx_reset(vc_ctx *ctx)
 	int64_t (*clock)(void *) = ctx->clock;
 	void *clock_arg = ctx->clock_arg;
 	int front = ctx->front;
+	void (*notice)(vc_ctx *, const char *, void *) = ctx->notice;
+	void *notice_arg = ctx->notice_arg;
 
 	jv_free(ctx->audit_details);
 	jv_free(ctx->bad_list);
@@ -115,6 +117,8 @@ vc_ctx_reset(vc_ctx *ctx)
 	ctx->clock = clock;
 	ctx->clock_arg = clock_arg;
 	ctx->front = front;
+	ctx->notice = notice;
+	ctx->notice_arg = notice_arg;
 }
 
 int

@@ -175,13 +175,47 @@ migrate(vc_ctx *ctx)
 	return vc_tx_commit(ctx);
 }
 
+static int keys_load(vc_ctx *ctx, struct vc_store *st);
+
+/*
+ * $VC_MASTER_KEY, taken out of the environment the first time: the value
+ * is copied into guarded memory, wiped where it was (which also clears it
+ * from /proc/PID/environ) and unset, so that no child (a jq program) and
+ * no reader of the process's environment sees it.  Later stores of the
+ * process (vc-serve's workers) get the copy.  The first call comes before
+ * any thread starts (vc-serve opens its stores first).  NULL when unset
+ * or empty.
+ */
+static const char *
+master_key_env(void)
+{
+	static char *copy;
+	static int taken;
+	char *v;
+	size_t n;
+
+	if (taken)
+		return copy;
+	taken = 1;
+	if ((v = getenv("VC_MASTER_KEY")) == NULL || *v == '\0')
+		return NULL;
+	n = strlen(v);
+	if ((copy = sodium_malloc(n + 1)) == NULL)
+		return v;       /* no guarded memory: use it where it is */
+	memcpy(copy, v, n + 1);
+	sodium_mprotect_readonly(copy);
+	sodium_memzero(v, n);
+	unsetenv("VC_MASTER_KEY");
+	return copy;
+}
+
 int
 vc_store_open(vc_ctx *ctx, const char *path, int flags)
 {
 	struct vc_store *st;
 	struct stat sb;
 	char dir[4096];
-	const char *slash;
+	const char *slash, *env;
 	int rc, exists, oflags;
 	mode_t old;
 
@@ -236,14 +270,20 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		goto fail;
 	if ((rc = migrate(ctx)) != 0)
 		goto fail;
-	if (!(flags & VC_STORE_NOKEY)) {
+	if (!(flags & VC_STORE_NOKEY) && (env = master_key_env()) != NULL) {
+		/* The keyring from the environment (a systemd credential)
+		 * wins over any key file, which is then neither read nor made. */
+		st->key_env = 1;
+		if ((rc = vc_keyring_load_base64(ctx, "VC_MASTER_KEY", env, &st->keys)) != 0)
+			goto fail;
+	} else if (!(flags & VC_STORE_NOKEY)) {
 		/* A key is made only with a new store: an existing store whose
 		 * key is missing must fail, not silently get a new key. */
 		if (!exists && (flags & VC_STORE_CREATE) &&
 		    access(st->key_path, F_OK) != 0 && errno == ENOENT &&
 		    (rc = vc_keyring_create(ctx, st->key_path)) != 0)
 			goto fail;
-		if ((rc = vc_keyring_load(ctx, st->key_path, &st->keys)) != 0)
+		if ((rc = keys_load(ctx, st)) != 0)
 			goto fail;
 	}
 	return 0;
@@ -251,6 +291,47 @@ fail:
 	vc_store_close(st);
 	ctx->store = NULL;
 	return rc;
+}
+
+/* Load the key file, noting first which file it is: a change after the
+ * stat makes the next vc_store_keys_refresh load it again, never miss it. */
+static int
+keys_load(vc_ctx *ctx, struct vc_store *st)
+{
+	struct stat sb;
+	struct vc_keyring *kr = NULL;
+	int rc;
+
+	memset(&st->key_stat, 0, sizeof st->key_stat);
+	if (stat(st->key_path, &sb) == 0)
+		st->key_stat = sb;
+	if ((rc = vc_keyring_load(ctx, st->key_path, &kr)) != 0)
+		return rc;
+	vc_keyring_free(st->keys);
+	st->keys = kr;
+	return 0;
+}
+
+int
+vc_store_keys_refresh(vc_ctx *ctx)
+{
+	struct vc_store *st = ctx->store;
+	struct stat sb;
+
+	if (st == NULL || st->keys == NULL || st->key_env || stat(st->key_path, &sb) != 0)
+		return 0;
+	if (sb.st_ino == st->key_stat.st_ino && sb.st_dev == st->key_stat.st_dev &&
+	    sb.st_size == st->key_stat.st_size &&
+	    sb.st_mtim.tv_sec == st->key_stat.st_mtim.tv_sec &&
+	    sb.st_mtim.tv_nsec == st->key_stat.st_mtim.tv_nsec)
+		return 0;
+	return keys_load(ctx, st);
+}
+
+const char *
+vc_store_key_source(const struct vc_store *st)
+{
+	return st->key_env ? "VC_MASTER_KEY" : st->key_path;
 }
 
 void

@@ -13,6 +13,7 @@
 #define VC_STORE_H
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include "core/vc.h"
 
 struct vc_keyring;
@@ -22,6 +23,8 @@ struct vc_store {
 	struct vc_keyring *keys;
 	char path[4096];
 	char key_path[4096];
+	int key_env;            /* the keyring came from $VC_MASTER_KEY */
+	struct stat key_stat;   /* the key file as it was when loaded */
 	int in_tx;
 };
 
@@ -32,14 +35,25 @@ enum {
 
 /*
  * Resolve the store path: explicit path, else $VC_DB, else
- * $XDG_DATA_HOME/velocicompanion/vc.db (~/.local/share/...).  The key
- * file is $VC_KEY_FILE, else "vc.key" beside the store.
+ * $XDG_DATA_HOME/velocicompanion/vc.db (~/.local/share/...).  The
+ * keyring is $VC_MASTER_KEY (base64 of key file text) when set and not
+ * empty, else the key file $VC_KEY_FILE, else "vc.key" beside the store.
  */
 int vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n);
 int vc_store_open(vc_ctx *ctx, const char *path, int flags);
 void vc_store_close(struct vc_store *st);
 int vc_store_version(vc_ctx *ctx);      /* PRAGMA user_version */
 int vc_store_latest_version(void);      /* migrations known to this build */
+/* Where the keyring came from, for messages: "VC_MASTER_KEY" or the key
+ * file's path. */
+const char *vc_store_key_source(const struct vc_store *st);
+/*
+ * Load the key file again when it changed since it was loaded (a key
+ * rotate or retire by another process replaces it): long-running
+ * programs call it before each request, so that a rotation takes effect
+ * at once.  0, or the error of loading it (the old keyring stays).
+ */
+int vc_store_keys_refresh(vc_ctx *ctx);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP. */
 int vc_tx_begin(vc_ctx *ctx);

@@ -81,6 +81,9 @@ struct vc_principal {
 	char username[65];
 	char tenant_id[VC_ID_LEN + 1];  /* home tenant; every query binds it */
 	char token_id[VC_ID_LEN + 1];   /* jti or API token id, never a token */
+	int enroll_only;                /* a session of a user whose tenant requires
+	                                 * 2FA and who has none: may run only the
+	                                 * VC_OP_ENROLL operations (2fa setup, verify) */
 };
 
 struct vc_store;
@@ -109,6 +112,9 @@ struct vc_ctx {
 	int audit_failure;              /* audit this failure of a read too (a
 	                                 * caller's program refused or stopped) */
 	int retry_after;                /* seconds, with VC_ERATE / VC_ETEMP */
+	int outbox_queued;              /* the operation queued mail (lib/mail.h):
+	                                 * the front door delivers it after the
+	                                 * answer, outside any transaction */
 
 	/*
 	 * Streaming, set by the front door.  in: the records an import reads
@@ -119,6 +125,10 @@ struct vc_ctx {
 	 * they are kept in bad_list (the first 100).  See vc_emit, vc_bad.
 	 */
 	struct vc_jsonl *in;
+	/* A line for the system log (audit anchors); NULL: none.  Set by
+	 * the front door, which owns syslog (lib/ never logs). */
+	void (*notice)(vc_ctx *ctx, const char *line, void *arg);
+	void *notice_arg;
 	/* Set by a front door to a flag its signal handler raises: a command
 	 * that runs until interrupted (vc-notify events --follow) ends
 	 * cleanly once *stop is nonzero.  NULL: nothing asks it to stop. */

@@ -17,27 +17,59 @@
 
 /* ---- keyring: the installation key file ------------------------------ */
 /*
- * The key file holds lines "ID:BASE64" (ID a decimal number >= 1, BASE64
- * standard base64 of 32 random bytes).  The highest ID is the newest key:
- * it signs and encrypts; older ones only verify and decrypt.  The file
- * must be a regular file of mode 0600 or 0400 owned by the process's uid,
- * else loading fails with VC_ECONFIG naming the problem.
+ * The key file holds one line per key, "ID:BASE64" (ID a decimal number
+ * >= 1, BASE64 standard base64 of 32 random bytes), optionally followed
+ * by " created=SECONDS" (files of earlier versions have no times and load
+ * as they are).  The highest ID is the newest key: it signs and seals;
+ * older ones only verify and open.  A retired key keeps its line, as
+ * "ID:- created=S retired=S audit=BASE64": only its audit subkey, so the
+ * audit records it signed still verify, while it can neither sign a
+ * token nor open a secret; its id is never used again.  The file must be
+ * a regular file of mode 0600 or 0400 owned by the process's uid, else
+ * loading fails with VC_ECONFIG naming the problem.  Rotation and
+ * retirement rewrite it atomically (a temporary file beside it, fsync,
+ * rename, fsync of the directory) under an exclusive flock.
  */
 struct vc_keyring;
 
+enum { VC_KEY_ACTIVE = 0, VC_KEY_VERIFY, VC_KEY_RETIRED };
+struct vc_key_info {
+	uint32_t id;
+	int64_t created;        /* seconds; 0 when unknown */
+	int64_t retired;        /* seconds; 0 when not retired */
+	int state;              /* VC_KEY_* */
+};
+
 int vc_keyring_create(vc_ctx *ctx, const char *path);   /* O_EXCL, 0600, one key, id 1 */
 int vc_keyring_load(vc_ctx *ctx, const char *path, struct vc_keyring **out);
-int vc_keyring_rotate(vc_ctx *ctx, const char *path);   /* append key newest+1 */
+/* Load a ring from b64, standard base64 of key file text (line breaks
+ * allowed); name ("VC_MASTER_KEY") is what messages call it. */
+int vc_keyring_load_base64(vc_ctx *ctx, const char *name, const char *b64,
+    struct vc_keyring **out);
+int vc_keyring_rotate(vc_ctx *ctx, const char *path);   /* add key newest+1 */
+/* Retire key kid in the file: VC_ENOTFOUND, or VC_ECONFLICT when it is
+ * the newest or already retired.  Whether anything still uses it is the
+ * caller's question (lib/secrets.c). */
+int vc_keyring_retire(vc_ctx *ctx, const char *path, uint32_t kid);
 void vc_keyring_free(struct vc_keyring *kr);
 uint32_t vc_keyring_newest(const struct vc_keyring *kr);
+/* 1 when kid is a live (not retired) key of the ring. */
 int vc_keyring_has(const struct vc_keyring *kr, uint32_t kid);
+/* The keys in id order: count, and the i-th one's public facts (never
+ * key material).  info returns -1 when i is out of range. */
+size_t vc_keyring_count(const struct vc_keyring *kr);
+int vc_keyring_info(const struct vc_keyring *kr, size_t i,
+    struct vc_key_info *info);
+/* Creation time of key kid: 0 when unknown, -1 when not in the ring. */
+int64_t vc_keyring_created(const struct vc_keyring *kr, uint32_t kid);
 /* A key id (n bytes of s): 1 to 10 decimal digits, >= 1, fits in 32 bits.
  * Returns 0 with *id, or -1. */
 int vc_keyring_parse_id(const char *s, size_t n, uint32_t *id);
 /*
  * Derive a 32-byte subkey of key kid for a purpose given as an 8-byte
  * context: "vcjwt___", "vcaudit_", "vcsecret", "vctotp__".  Returns 0, or
- * -1 when kid is not in the ring.
+ * -1 when kid is not in the ring (a retired key: any context but
+ * "vcaudit_").
  */
 int vc_keyring_subkey(const struct vc_keyring *kr, uint32_t kid,
     const char context[8], unsigned char out[32]);
@@ -123,5 +155,8 @@ int vc_secret_seal(vc_ctx *ctx, const struct vc_keyring *kr, const char *ad,
 int vc_secret_open(vc_ctx *ctx, const struct vc_keyring *kr, const char *ad,
     const char *blob, char **out, size_t *n);
 void vc_secret_free(char *p, size_t n);
+/* The key id a sealed blob names in its header (no key needed): 0 with
+ * *kid, or -1 when blob is not a sealed secret. */
+int vc_secret_key_id(const char *blob, uint32_t *kid);
 
 #endif

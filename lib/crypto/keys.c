@@ -26,16 +26,24 @@
 #define KEYFILE_MAX (64 * 1024)
 /* crypto_kdf subkey id: one subkey per (key, context), so a constant. */
 #define SUBKEY_ID 1
+#define AUDIT_CONTEXT "vcaudit_"
+/* Longest line we write: "4294967295:" B64 " created=" N " retired=" N
+ * " audit=" B64, with room to spare. */
+#define LINE_MAX_OUT 256
 
 struct vc_key {
 	uint32_t id;
+	int64_t created;        /* 0: unknown (a key from an older file) */
+	int64_t retired;        /* 0: live; else key[] is gone, audit[] kept */
 	unsigned char key[KEY_BYTES];
+	unsigned char audit[KEY_BYTES]; /* retired keys: their audit subkey */
 };
 
 struct vc_keyring {
-	size_t n;
+	size_t n, cap;
 	uint32_t newest;
-	struct vc_key *keys;    /* sodium_allocarray, read-only once loaded */
+	struct vc_key *keys;    /* sodium_allocarray, sorted by id; read-only
+	                         * once loaded */
 };
 
 static int
@@ -56,26 +64,42 @@ write_all(int fd, const char *p, size_t n)
 }
 
 /*
- * Format "ID:BASE64\n" for a fresh random key into line.  The caller
+ * Format one key as its key file line (with '\n') into line.  The caller
  * wipes line.  Returns the length, or -1.
  */
 static int
-new_key_line(uint32_t id, char *line, size_t n)
+key_line(const struct vc_key *k, char *line, size_t n)
 {
-	unsigned char key[KEY_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(KEY_BYTES,
-	    sodium_base64_VARIANT_ORIGINAL)];
+	    sodium_base64_VARIANT_ORIGINAL)], at[32] = "";
 	int len;
 
-	randombytes_buf(key, sizeof key);
-	sodium_bin2base64(b64, sizeof b64, key, sizeof key,
-	    sodium_base64_VARIANT_ORIGINAL);
-	len = snprintf(line, n, "%u:%s\n", (unsigned)id, b64);
-	sodium_memzero(key, sizeof key);
+	if (k->created > 0)
+		snprintf(at, sizeof at, " created=%lld", (long long)k->created);
+	if (k->retired > 0) {
+		sodium_bin2base64(b64, sizeof b64, k->audit, KEY_BYTES,
+		    sodium_base64_VARIANT_ORIGINAL);
+		len = snprintf(line, n, "%u:-%s retired=%lld audit=%s\n",
+		    (unsigned)k->id, at, (long long)k->retired, b64);
+	} else {
+		sodium_bin2base64(b64, sizeof b64, k->key, KEY_BYTES,
+		    sodium_base64_VARIANT_ORIGINAL);
+		len = snprintf(line, n, "%u:%s%s\n", (unsigned)k->id, b64, at);
+	}
 	sodium_memzero(b64, sizeof b64);
 	if (len < 0 || (size_t)len >= n)
 		return -1;
 	return len;
+}
+
+/* A fresh random key with id and creation time. */
+static void
+new_key(struct vc_key *k, uint32_t id, int64_t now)
+{
+	memset(k, 0, sizeof *k);
+	k->id = id;
+	k->created = now;
+	randombytes_buf(k->key, sizeof k->key);
 }
 
 /* fsync the directory holding path, so a new file survives a crash. */
@@ -103,7 +127,8 @@ sync_parent(const char *path)
 int
 vc_keyring_create(vc_ctx *ctx, const char *path)
 {
-	char line[64];
+	struct vc_key k;
+	char line[LINE_MAX_OUT];
 	int fd, len, rc = 0;
 
 	if (sodium_init() < 0)
@@ -123,7 +148,10 @@ vc_keyring_create(vc_ctx *ctx, const char *path)
 		    path, strerror(errno));
 		goto fail;
 	}
-	if ((len = new_key_line(1, line, sizeof line)) < 0) {
+	new_key(&k, 1, vc_now(ctx));
+	len = key_line(&k, line, sizeof line);
+	sodium_memzero(&k, sizeof k);
+	if (len < 0) {
 		rc = vc_fail(ctx, VC_EINTERNAL, "key line too long");
 		goto fail;
 	}
@@ -258,16 +286,96 @@ vc_keyring_parse_id(const char *s, size_t n, uint32_t *id)
 }
 
 /*
- * Parse the key file text into a new keyring.  Messages name the file and
- * line but never quote it: the line is key material.
+ * The attributes after a key: " created=N", " retired=N", " audit=B64".
+ * p..eol is the text after the key field.  Returns 0, or -1 with why.
+ */
+static int
+parse_attrs(char *p, char *eol, struct vc_key *k, int *has_audit,
+    const char **why)
+{
+	*has_audit = 0;
+	while (p < eol) {
+		char *sp, *eq;
+		size_t vlen, n;
+		uint64_t v = 0;
+
+		if (*p == ' ' || *p == '\t') {
+			p++;
+			continue;
+		}
+		for (sp = p; sp < eol && *sp != ' ' && *sp != '\t'; sp++)
+			;
+		if ((eq = memchr(p, '=', (size_t)(sp - p))) == NULL) {
+			*why = "expected NAME=VALUE after the key";
+			return -1;
+		}
+		vlen = (size_t)(sp - eq - 1);
+		if ((size_t)(eq - p) == 5 && memcmp(p, "audit", 5) == 0) {
+			if (sodium_base642bin(k->audit, sizeof k->audit, eq + 1,
+			    vlen, NULL, &n, NULL,
+			    sodium_base64_VARIANT_ORIGINAL) != 0 || n != KEY_BYTES) {
+				*why = "audit= must be standard base64 of 32 bytes";
+				return -1;
+			}
+			*has_audit = 1;
+		} else if (((size_t)(eq - p) == 7 && memcmp(p, "created", 7) == 0) ||
+		    ((size_t)(eq - p) == 7 && memcmp(p, "retired", 7) == 0)) {
+			if (vlen == 0 || vlen > 12) {
+				*why = "a time must be 1 to 12 digits (seconds since 1970)";
+				return -1;
+			}
+			for (size_t i = 0; i < vlen; i++) {
+				if (eq[1 + i] < '0' || eq[1 + i] > '9') {
+					*why = "a time must be digits (seconds since 1970)";
+					return -1;
+				}
+				v = v * 10 + (uint64_t)(eq[1 + i] - '0');
+			}
+			if (p[0] == 'c')
+				k->created = (int64_t)v;
+			else
+				k->retired = (int64_t)v;
+		} else {
+			*why = "unknown attribute (known: created, retired, audit)";
+			return -1;
+		}
+		p = sp;
+	}
+	return 0;
+}
+
+/* Keep keys sorted by id: insert k's slot (the last) into place. */
+static void
+sort_last(struct vc_keyring *kr)
+{
+	struct vc_key tmp;
+	size_t i = kr->n - 1;
+
+	while (i > 0 && kr->keys[i - 1].id > kr->keys[i].id) {
+		tmp = kr->keys[i - 1];
+		kr->keys[i - 1] = kr->keys[i];
+		kr->keys[i] = tmp;
+		i--;
+	}
+	sodium_memzero(&tmp, sizeof tmp);
+}
+
+/*
+ * Parse the key file text into a new keyring with room for one more key
+ * (rotation).  A line is "ID:BASE64" (the format of every version),
+ * optionally followed by " created=SECONDS"; a retired key is
+ * "ID:- created=S retired=S audit=BASE64", its audit subkey only.
+ * Messages name the file and line but never quote it: the line is key
+ * material.  name is the file's path, or "VC_MASTER_KEY".
  */
 static int
 parse_keyfile(vc_ctx *ctx, const char *path, char *text, size_t len,
     struct vc_keyring **out)
 {
 	struct vc_keyring *kr;
-	size_t cap = 1, lineno = 0;
+	size_t cap = 2, lineno = 0;
 	char *p = text, *end = text + len;
+	const char *why;
 	int rc = 0;
 
 	for (size_t i = 0; i < len; i++)
@@ -282,12 +390,14 @@ parse_keyfile(vc_ctx *ctx, const char *path, char *text, size_t len,
 		free(kr);
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	}
+	kr->cap = cap;
 	while (p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *eol = nl ? nl : end, *colon;
+		char *eol = nl ? nl : end, *colon, *kend;
 		struct vc_key *k;
-		size_t keylen, b64len;
+		size_t keylen;
 		uint32_t id;
+		int has_audit;
 
 		lineno++;
 		/* Tolerate CRLF and trailing blanks from hand editing. */
@@ -315,11 +425,31 @@ parse_keyfile(vc_ctx *ctx, const char *path, char *text, size_t len,
 				goto fail;
 			}
 		k = &kr->keys[kr->n];
-		b64len = (size_t)(eol - colon - 1);
-		/* Strict: padding required, no whitespace, no trailing bits. */
-		if (sodium_base642bin(k->key, sizeof k->key, colon + 1, b64len,
-		    NULL, &keylen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		memset(k, 0, sizeof *k);
+		for (kend = colon + 1; kend < eol && *kend != ' ' &&
+		    *kend != '\t'; kend++)
+			;
+		if (parse_attrs(kend, eol, k, &has_audit, &why) != 0) {
+			rc = vc_fail(ctx, VC_ECONFIG, "%s:%zu: %s", path, lineno,
+			    why);
+			goto fail;
+		}
+		if (kend == colon + 2 && colon[1] == '-') {
+			if (k->retired == 0 || !has_audit) {
+				rc = vc_fail(ctx, VC_ECONFIG, "%s:%zu: a retired "
+				    "key needs retired= and audit=", path, lineno);
+				goto fail;
+			}
+		} else if (k->retired != 0 || has_audit) {
+			rc = vc_fail(ctx, VC_ECONFIG, "%s:%zu: retired= and "
+			    "audit= go only with a retired key (ID:-)", path,
+			    lineno);
+			goto fail;
+		} else if (sodium_base642bin(k->key, sizeof k->key, colon + 1,
+		    (size_t)(kend - colon - 1), NULL, &keylen, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 ||
 		    keylen != KEY_BYTES) {
+			/* Strict: padding required, no trailing bits. */
 			rc = vc_fail(ctx, VC_ECONFIG, "%s:%zu: key must be "
 			    "standard base64 of %d bytes", path, lineno,
 			    KEY_BYTES);
@@ -329,6 +459,7 @@ parse_keyfile(vc_ctx *ctx, const char *path, char *text, size_t len,
 		if (id > kr->newest)
 			kr->newest = id;
 		kr->n++;
+		sort_last(kr);
 next:
 		p = nl ? nl + 1 : end;
 	}
@@ -336,8 +467,11 @@ next:
 		rc = vc_fail(ctx, VC_ECONFIG, "%s: no keys in key file", path);
 		goto fail;
 	}
-	/* Nothing writes the keys after this: a stray write now faults. */
-	sodium_mprotect_readonly(kr->keys);
+	if (kr->keys[kr->n - 1].retired != 0) {
+		rc = vc_fail(ctx, VC_ECONFIG, "%s: the newest key %u is retired: "
+		    "nothing could sign or seal", path, (unsigned)kr->newest);
+		goto fail;
+	}
 	*out = kr;
 	return 0;
 fail:
@@ -366,64 +500,224 @@ vc_keyring_load(vc_ctx *ctx, const char *path, struct vc_keyring **out)
 	close(fd);
 	rc = parse_keyfile(ctx, path, text, len, out);
 	sodium_free(text);
+	/* Nothing writes the keys after this: a stray write now faults. */
+	if (rc == 0)
+		sodium_mprotect_readonly((*out)->keys);
 	return rc;
 }
 
 int
-vc_keyring_rotate(vc_ctx *ctx, const char *path)
+vc_keyring_load_base64(vc_ctx *ctx, const char *name, const char *b64,
+    struct vc_keyring **out)
+{
+	size_t n = strnlen(b64, 2 * KEYFILE_MAX), len;
+	char *text;
+	int rc;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return vc_fail(ctx, VC_EINTERNAL, "cannot initialise libsodium");
+	if (n >= 2 * KEYFILE_MAX)
+		return vc_fail(ctx, VC_ECONFIG, "%s is too long for a key file",
+		    name);
+	if ((text = sodium_malloc(KEYFILE_MAX + 1)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	/* Line breaks allowed: "base64 vc.key" wraps at 76 columns. */
+	if (sodium_base642bin((unsigned char *)text, KEYFILE_MAX, b64, n,
+	    " \t\r\n", &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    len == 0) {
+		sodium_free(text);
+		return vc_fail(ctx, VC_ECONFIG, "%s is not standard base64 of a "
+		    "key file (make it with: base64 -w0 vc.key)", name);
+	}
+	text[len] = '\0';
+	rc = parse_keyfile(ctx, name, text, len, out);
+	sodium_free(text);
+	if (rc == 0)
+		sodium_mprotect_readonly((*out)->keys);
+	return rc;
+}
+
+/*
+ * Write text to path atomically: a temporary file beside it (mode 0600),
+ * fsync, rename over path, fsync the directory.  A crash leaves the old
+ * file or the new one, never a mix; the temporary is removed on failure.
+ */
+static int
+write_atomic(vc_ctx *ctx, const char *path, const char *text, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, n;
+
+	n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return vc_fail(ctx, VC_ECONFIG, "key file path too long: %s",
+		    path);
+	if ((fd = mkstemp(tmp)) < 0)
+		return vc_fail(ctx, VC_ECONFIG, "cannot create a temporary key "
+		    "file beside %s: %s", path, strerror(errno));
+	if (fchmod(fd, 0600) != 0 || write_all(fd, text, len) != 0 ||
+	    fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	sync_parent(path);
+	return 0;
+fail:
+	n = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return vc_fail(ctx, VC_ECONFIG, "cannot write key file %s: %s", path,
+	    strerror(n));
+}
+
+/* The ring as key file text, in sodium_malloc'd memory (*out). */
+static int
+format_ring(vc_ctx *ctx, const struct vc_keyring *kr, char **out,
+    size_t *outn)
+{
+	char *buf, line[LINE_MAX_OUT];
+	size_t n = 0;
+
+	if ((buf = sodium_malloc(KEYFILE_MAX + 1)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	for (size_t i = 0; i < kr->n; i++) {
+		int len = key_line(&kr->keys[i], line, sizeof line);
+
+		if (len < 0 || n + (size_t)len > KEYFILE_MAX) {
+			sodium_memzero(line, sizeof line);
+			sodium_free(buf);
+			return vc_fail(ctx, VC_ECONFIG, "key file would be "
+			    "larger than %d bytes", KEYFILE_MAX);
+		}
+		memcpy(buf + n, line, (size_t)len);
+		n += (size_t)len;
+	}
+	sodium_memzero(line, sizeof line);
+	*out = buf;
+	*outn = n;
+	return 0;
+}
+
+/*
+ * Change the key file under an exclusive lock: read and parse it, let
+ * edit change the ring, write it back atomically.  The lock is on the
+ * file, which a rename replaces: a writer that waited re-opens when the
+ * path no longer names the inode it locked.
+ */
+static int
+edit_keyfile(vc_ctx *ctx, const char *path,
+    int (*edit)(vc_ctx *, struct vc_keyring *, void *), void *arg)
 {
 	struct vc_keyring *kr = NULL;
-	struct stat st;
-	char *text = NULL, line[64];
+	struct stat st, now;
+	char *text = NULL;
 	size_t len;
-	int fd, rc, n;
+	int fd, rc;
 
 	if (sodium_init() < 0)
 		return vc_fail(ctx, VC_EINTERNAL, "cannot initialise libsodium");
-	if ((fd = open_keyfile(ctx, path, O_RDWR | O_APPEND)) < 0)
-		return ctx->err;
-	if ((rc = check_file(ctx, path, fd, 1, &st)) != 0)
-		goto out;
-	/* Two rotations at once would both append the same id. */
-	while (flock(fd, LOCK_EX) != 0)
-		if (errno != EINTR) {
-			rc = vc_fail(ctx, VC_ECONFIG, "cannot lock key file %s: "
-			    "%s", path, strerror(errno));
+	for (int tries = 0;; tries++) {
+		if ((fd = open_keyfile(ctx, path, O_RDONLY)) < 0)
+			return ctx->err;
+		if ((rc = check_file(ctx, path, fd, 1, &st)) != 0)
 			goto out;
-		}
+		while (flock(fd, LOCK_EX) != 0)
+			if (errno != EINTR) {
+				rc = vc_fail(ctx, VC_ECONFIG, "cannot lock key "
+				    "file %s: %s", path, strerror(errno));
+				goto out;
+			}
+		if (stat(path, &now) == 0 && now.st_ino == st.st_ino &&
+		    now.st_dev == st.st_dev)
+			break;
+		close(fd);
+		if (tries == 10)
+			return vc_fail(ctx, VC_ETEMP, "key file %s keeps "
+			    "changing: try again", path);
+	}
 	if ((rc = read_keyfile(ctx, path, fd, &text, &len)) != 0 ||
 	    (rc = parse_keyfile(ctx, path, text, len, &kr)) != 0)
 		goto out;
-	if (kr->newest == UINT32_MAX) {
-		rc = vc_fail(ctx, VC_ECONFIG, "%s: no key id left after %u",
-		    path, (unsigned)kr->newest);
+	sodium_free(text);
+	text = NULL;
+	if ((rc = edit(ctx, kr, arg)) != 0 ||
+	    (rc = format_ring(ctx, kr, &text, &len)) != 0)
 		goto out;
-	}
-	/* A hand-edited file may lack its final newline: do not glue the
-	 * new key onto the last line. */
-	line[0] = '\n';
-	if ((n = new_key_line(kr->newest + 1, line + 1, sizeof line - 1)) < 0) {
-		rc = vc_fail(ctx, VC_EINTERNAL, "key line too long");
-		goto out;
-	}
-	if (len > 0 && text[len - 1] == '\n') {
-		if (write_all(fd, line + 1, (size_t)n) != 0)
-			goto ioerr;
-	} else if (write_all(fd, line, (size_t)n + 1) != 0)
-		goto ioerr;
-	if (fsync(fd) != 0)
-		goto ioerr;
-	goto out;
-ioerr:
-	rc = vc_fail(ctx, VC_ECONFIG, "cannot write key file %s: %s", path,
-	    strerror(errno));
+	rc = write_atomic(ctx, path, text, len);
 out:
-	sodium_memzero(line, sizeof line);
 	if (text != NULL)
 		sodium_free(text);
 	vc_keyring_free(kr);
 	close(fd);     /* also drops the lock */
 	return rc;
+}
+
+static int
+edit_rotate(vc_ctx *ctx, struct vc_keyring *kr, void *arg)
+{
+	uint32_t *id = arg;
+
+	if (kr->newest == UINT32_MAX)
+		return vc_fail(ctx, VC_ECONFIG, "no key id left after %u",
+		    (unsigned)kr->newest);
+	if (kr->n == kr->cap)
+		return vc_fail(ctx, VC_EINTERNAL, "no room in the keyring");
+	new_key(&kr->keys[kr->n], kr->newest + 1, vc_now(ctx));
+	kr->n++;
+	kr->newest++;
+	*id = kr->newest;
+	return 0;
+}
+
+int
+vc_keyring_rotate(vc_ctx *ctx, const char *path)
+{
+	uint32_t id = 0;
+
+	return edit_keyfile(ctx, path, edit_rotate, &id);
+}
+
+static int
+edit_retire(vc_ctx *ctx, struct vc_keyring *kr, void *arg)
+{
+	uint32_t kid = *(uint32_t *)arg;
+	struct vc_key *k = NULL;
+
+	for (size_t i = 0; i < kr->n; i++)
+		if (kr->keys[i].id == kid)
+			k = &kr->keys[i];
+	if (k == NULL)
+		return vc_fail(ctx, VC_ENOTFOUND, "no key %u in the key file",
+		    (unsigned)kid);
+	if (k->retired != 0)
+		return vc_fail(ctx, VC_ECONFLICT, "key %u is already retired",
+		    (unsigned)kid);
+	if (kid == kr->newest)
+		return vc_fail(ctx, VC_ECONFLICT, "key %u is the newest key, "
+		    "which signs and seals: rotate first", (unsigned)kid);
+	/* The audit records it signed must stay verifiable: keep only the
+	 * audit subkey, which can neither sign a token nor open a secret. */
+	if (crypto_kdf_derive_from_key(k->audit, KEY_BYTES, SUBKEY_ID,
+	    AUDIT_CONTEXT, k->key) != 0)
+		return vc_fail(ctx, VC_EINTERNAL, "cannot derive a subkey");
+	sodium_memzero(k->key, sizeof k->key);
+	k->retired = vc_now(ctx);
+	if (k->retired <= 0)
+		k->retired = 1;
+	return 0;
+}
+
+int
+vc_keyring_retire(vc_ctx *ctx, const char *path, uint32_t kid)
+{
+	return edit_keyfile(ctx, path, edit_retire, &kid);
 }
 
 void
@@ -454,7 +748,9 @@ find_key(const struct vc_keyring *kr, uint32_t kid)
 int
 vc_keyring_has(const struct vc_keyring *kr, uint32_t kid)
 {
-	return kr != NULL && find_key(kr, kid) != NULL;
+	const struct vc_key *k = kr ? find_key(kr, kid) : NULL;
+
+	return k != NULL && k->retired == 0;
 }
 
 int
@@ -465,10 +761,49 @@ vc_keyring_subkey(const struct vc_keyring *kr, uint32_t kid,
 
 	if (k == NULL)
 		return -1;
+	if (k->retired != 0) {
+		/* A retired key still checks the audit records it signed,
+		 * and does nothing else. */
+		if (memcmp(context, AUDIT_CONTEXT, 8) != 0)
+			return -1;
+		memcpy(out, k->audit, 32);
+		return 0;
+	}
 	/* Each purpose gets its own key, so a MAC made for one (audit) can
 	 * never be replayed as another (JWT). */
 	if (crypto_kdf_derive_from_key(out, 32, SUBKEY_ID, context,
 	    k->key) != 0)
 		return -1;
 	return 0;
+}
+
+size_t
+vc_keyring_count(const struct vc_keyring *kr)
+{
+	return kr->n;
+}
+
+int
+vc_keyring_info(const struct vc_keyring *kr, size_t i,
+    struct vc_key_info *info)
+{
+	const struct vc_key *k;
+
+	if (i >= kr->n)
+		return -1;
+	k = &kr->keys[i];
+	info->id = k->id;
+	info->created = k->created;
+	info->retired = k->retired;
+	info->state = k->retired ? VC_KEY_RETIRED :
+	    k->id == kr->newest ? VC_KEY_ACTIVE : VC_KEY_VERIFY;
+	return 0;
+}
+
+int64_t
+vc_keyring_created(const struct vc_keyring *kr, uint32_t kid)
+{
+	const struct vc_key *k = kr ? find_key(kr, kid) : NULL;
+
+	return k != NULL ? k->created : -1;
 }

@@ -196,3 +196,21 @@ vc_secret_free(char *p, size_t n)
 	if (p != NULL)
 		sodium_free(p);
 }
+
+int
+vc_secret_key_id(const char *blob, uint32_t *kid)
+{
+	unsigned char hdr[6];
+	size_t n;
+	uint32_t be;
+
+	/* 8 base64 characters are exactly the first 6 bytes: ver, key id. */
+	if (blob == NULL || strnlen(blob, 8) < 8 ||
+	    sodium_base642bin(hdr, sizeof hdr, blob, 8, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || n != 6 ||
+	    hdr[0] != SECRET_VER)
+		return -1;
+	memcpy(&be, hdr + 1, 4);
+	*kid = ntohl(be);
+	return 0;
+}

@@ -330,7 +330,9 @@ check_args(vc_ctx *ctx, const struct vc_op *op, jv args)
 
 		if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
 			jv_free(v);
-			if (!(p->flags & VC_P_REQ))
+			/* A parameter of the other front door is never required. */
+			if (!(p->flags & VC_P_REQ) || (p->flags & (ctx->front == VC_FRONT_HTTP ?
+			    VC_P_CLI : VC_P_HTTP)))
 				continue;
 			vc_fail(ctx, VC_EUSAGE, "missing %s", p->name);
 			goto bad;
@@ -387,6 +389,18 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 	if (!(op->flags & VC_OP_PUBLIC) && ctx->who.actor == VC_ACTOR_ANON) {
 		jv_free(args);
 		return vc_fail(ctx, VC_EAUTH, "authentication required");
+	}
+	/* Until they set up 2FA, users of a tenant that requires it may do
+	 * only that (API tokens are not sessions: never enroll_only). */
+	if (ctx->who.enroll_only && !(op->flags & (VC_OP_ENROLL | VC_OP_PUBLIC))) {
+		jv_free(args);
+		snprintf(ctx->audit_target_type, sizeof ctx->audit_target_type, "%s",
+		    op->target ? op->target : "");
+		audit_alone(ctx, audit_tenant(ctx), "authz.denied", "denied", "2FA setup required",
+		    jv_invalid());
+		return vc_fail(ctx, VC_EPERM, "your tenant requires two-factor authentication: "
+		    "set it up first (2fa setup, then 2fa verify CODE); until then this session "
+		    "may do nothing else");
 	}
 	if (ctx->who.role < op->min_role) {
 		jv_free(args);

@@ -132,7 +132,8 @@ operation(const struct vc_op *op)
 		o = jv_object_set(o, jv_string("security"),
 		    JV_ARRAY(JV_OBJECT(jv_string("bearer"), jv_array())));
 	o = add_params(o, op);
-	responses = jv_object_set(responses, jv_string("200"),
+	responses = jv_object_set(responses, jv_string((op->flags & VC_OP_CREATES) ? "201" :
+	    (op->flags & VC_OP_ACCEPTED) ? "202" : "200"),
 	    JV_OBJECT(jv_string("description"), jv_string("success")));
 	responses = jv_object_set(responses, jv_string("default"),
 	    JV_OBJECT(jv_string("description"), jv_string("error: {error, message}")));

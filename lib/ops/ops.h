@@ -69,8 +69,14 @@ enum {
 	VC_OP_INPUT = 1 << 7,   /* reads JSONL: CLI FILE operand or stdin; HTTP body */
 	VC_OP_CREATES = 1 << 8, /* HTTP: makes a record, answers 201 Created (a POST) */
 	VC_OP_DEFAULT = 1 << 9, /* CLI: the tool's command when no verb is given (no verb) */
-	VC_OP_LOOP = 1 << 10    /* vc-serve answers it on its event loop, never
+	VC_OP_LOOP = 1 << 10,   /* vc-serve answers it on its event loop, never
 	                         * queued: public, no arguments, no writes, quick */
+	VC_OP_ENROLL = 1 << 11, /* an enrolment session (who.enroll_only: its tenant
+	                         * requires 2FA, its user has none) may run it */
+	VC_OP_TOTP = 1 << 12,   /* CLI: takes a 2FA code (totp_code) after the
+	                         * password: --totp-stdin, or asked on a terminal */
+	VC_OP_ACCEPTED = 1 << 13 /* HTTP: answers 202 Accepted: what it asked for
+	                         * happens after the answer (mail from the outbox) */
 };
 
 struct vc_op {

@@ -10,6 +10,7 @@
 #include "allowlist.h"
 #include "artifacts.h"
 #include "core/audit.h"
+#include "secrets.h"
 #include "auth.h"
 #include "cases.h"
 #include "hosts.h"
@@ -17,8 +18,10 @@
 #include "core/events.h"
 #include "notify.h"
 #include "channels.h"
+#include "mail.h"
 #include "score/ioc.h"
 #include "score/score.h"
+#include "twofa.h"
 #include "ops/ops.h"
 
 /* The end of a parameter list and of the table: a NULL name.  Fields not
@@ -49,7 +52,11 @@ static const struct vc_param p_tenant_update[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "TENANT",
 	  .help = "tenant name or id" },
 	{ .name = "registration", .type = VC_T_STR, .meta = "STATE", .choices = "open|closed",
-	  .help = "self-registration" },
+	  .help = "self-registration (superadmin)" },
+	{ .name = "require_verified_email", .type = VC_T_STR, .meta = "YN", .choices = "yes|no",
+	  .help = "log in only with a verified email address (superadmins aside)" },
+	{ .name = "require_2fa", .type = VC_T_BOOL,
+	  .help = "users must use 2FA (--require-2fa=false lifts it); admins: own tenant" },
 	END
 };
 static const struct vc_param p_user_create[] = {
@@ -86,6 +93,8 @@ static const struct vc_param p_user_update[] = {
 	  .help = "new email address" },
 	{ .name = "password", .type = VC_T_STR, .flags = VC_P_SECRET, .meta = "PASSWORD",
 	  .help = "new password (ends the user's sessions)" },
+	{ .name = "reset_2fa", .type = VC_T_BOOL,
+	  .help = "turn the user's 2FA off, recovery codes and all (ends their sessions)" },
 	END
 };
 static const struct vc_param p_register[] = {
@@ -104,6 +113,28 @@ static const struct vc_param p_login[] = {
 	  .help = "username" },
 	{ .name = "password", .type = VC_T_STR, .flags = VC_P_REQ | VC_P_SECRET, .meta = "PASSWORD",
 	  .help = "password" },
+	/* The CLI reads the code itself (VC_OP_TOTP): --totp-stdin or a prompt. */
+	{ .name = "totp_code", .type = VC_T_STR, .flags = VC_P_SECRET | VC_P_HTTP, .meta = "CODE",
+	  .help = "the 2FA code, or a recovery code, when 2FA is on" },
+	{ .name = "scope", .type = VC_T_STR, .flags = VC_P_SECRET | VC_P_HTTP, .meta = "CODE",
+	  .help = "the same in a form login (OAuth2 password grant: scope=CODE)" },
+	END
+};
+static const struct vc_param p_2fa_setup[] = {
+	{ .name = "qr", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
+	  .help = "write the QR code to FILE: SVG if it ends in .svg, else PNG" },
+	END
+};
+static const struct vc_param p_2fa_verify[] = {
+	{ .name = "code", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "CODE",
+	  .help = "the 6-digit code the authenticator app shows" },
+	END
+};
+static const struct vc_param p_2fa_disable[] = {
+	{ .name = "code", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "CODE",
+	  .help = "a current 2FA code, or a recovery code" },
+	{ .name = "current_password", .type = VC_T_STR, .flags = VC_P_REQ | VC_P_SECRET,
+	  .meta = "PASSWORD", .help = "your password" },
 	END
 };
 static const struct vc_param p_refresh[] = {
@@ -137,6 +168,59 @@ static const struct vc_param p_token_id[] = {
 	  .help = "token id" },
 	END
 };
+static const struct vc_param p_key_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "ID",
+	  .help = "key id (vc-auth key list)" },
+	END
+};
+static const struct vc_param p_mail_set[] = {
+	{ .name = "url", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "URL",
+	  .help = "the relay: smtp://HOST:587 (STARTTLS) or smtps://HOST:465" },
+	{ .name = "from", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "ADDR",
+	  .help = "the sender address" },
+	{ .name = "user", .type = VC_T_STR, .meta = "USER",
+	  .help = "log in to the relay as USER" },
+	{ .name = "password", .type = VC_T_STR, .flags = VC_P_SECRET, .meta = "PASSWORD",
+	  .help = "the relay password (sealed at rest)" },
+	{ .name = "insecure_plaintext", .type = VC_T_BOOL,
+	  .help = "smtp:// without STARTTLS: only for a relay on this machine" },
+	{ .name = "ca_file", .type = VC_T_STR, .flags = VC_P_FILE, .meta = "FILE",
+	  .help = "trust the CA certificates in FILE (PEM) for the relay" },
+	{ .name = "link_base", .type = VC_T_STR, .meta = "URL",
+	  .help = "the public URL that links in mails start with" },
+	END
+};
+static const struct vc_param p_mail_test[] = {
+	{ .name = "address", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "ADDRESS",
+	  .help = "where to send the test message" },
+	END
+};
+static const struct vc_param p_mail_flush[] = {
+	{ .name = "all", .type = VC_T_BOOL,
+	  .help = "also the mail that waits for its next retry" },
+	END
+};
+static const struct vc_param p_reset_request[] = {
+	{ .name = "account", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_CLI,
+	  .meta = "USER|EMAIL", .help = "username or email address of the account" },
+	{ .name = "username", .type = VC_T_STR, .flags = VC_P_HTTP, .meta = "USER",
+	  .help = "username of the account" },
+	{ .name = "email", .type = VC_T_STR, .flags = VC_P_HTTP, .meta = "EMAIL",
+	  .help = "email address of the account" },
+	END
+};
+static const struct vc_param p_reset_confirm[] = {
+	{ .name = "token", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "TOKEN",
+	  .help = "the token of the reset mail" },
+	{ .name = "new_password", .type = VC_T_STR, .flags = VC_P_REQ | VC_P_SECRET, .meta = "PASSWORD",
+	  .help = "the new password" },
+	END
+};
+static const struct vc_param p_verify_email[] = {
+	{ .name = "token", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "TOKEN",
+	  .help = "the token of the verification mail" },
+	END
+};
 static const struct vc_param p_audit_list[] = {
 	{ .name = "action", .type = VC_T_STR, .meta = "ACTION",
 	  .help = "action, or a prefix such as auth.*" },
@@ -166,6 +250,13 @@ static const struct vc_param p_audit_id[] = {
 static const struct vc_param p_audit_verify[] = {
 	{ .name = "tenant_id", .type = VC_T_STR, .meta = "TENANT_ID",
 	  .help = "only this tenant's chain (superadmin)" },
+	{ .name = "anchors", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
+	  .help = "also check the anchors of FILE (audit anchor, or the system log)" },
+	END
+};
+static const struct vc_param p_audit_anchor[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
+	  .help = "also append the anchors to FILE (fsync'd)" },
 	END
 };
 
@@ -698,11 +789,11 @@ const struct vc_op vc_ops[] = {
 		.verb     = "tenant update",
 		.method   = "PUT",
 		.path     = "/api/tenants/{id}",
-		.min_role = VC_ROLE_SUPERADMIN,
+		.min_role = VC_ROLE_ADMIN,
 		.flags    = VC_OP_WRITE,
 		.fn       = vc_op_tenant_update,
 		.params   = p_tenant_update,
-		.summary  = "change a tenant's settings",
+		.summary  = "change a tenant's settings (admins: require 2FA in their own)",
 		.target   = "tenant",
 	},
 	{
@@ -755,7 +846,7 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_user_update,
 		.prepare  = vc_prep_user_update,
 		.params   = p_user_update,
-		.summary  = "change a user's role, email or password",
+		.summary  = "change a user's role, email or password, or reset their 2FA",
 		.target   = "user",
 	},
 	{
@@ -806,7 +897,8 @@ const struct vc_op vc_ops[] = {
 		.method   = "POST",
 		.path     = "/api/auth/login",
 		.min_role = VC_ROLE_ANON,
-		.flags    = VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_RAW | VC_OP_LOGIN | VC_OP_SECRET_OUT,
+		.flags    = VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_RAW | VC_OP_LOGIN | VC_OP_SECRET_OUT |
+		            VC_OP_TOTP,
 		.fn       = vc_op_login,
 		.params   = p_login,
 		.summary  = "log in: get an access token and a refresh token",
@@ -867,6 +959,47 @@ const struct vc_op vc_ops[] = {
 		.rate     = VC_RATE_AUTH,
 	},
 	{
+		.name     = "auth.2fa.setup",
+		.tool     = "vc-auth",
+		.verb     = "2fa setup",
+		.method   = "POST",
+		.path     = "/api/auth/2fa/setup",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE | VC_OP_SECRET_OUT | VC_OP_ENROLL,
+		.fn       = vc_op_2fa_setup,
+		.params   = p_2fa_setup,
+		.summary  = "make a new 2FA secret and recovery codes (shown once); 2FA is on after verify",
+		.target   = "user",
+	},
+	{
+		.name     = "auth.2fa.verify",
+		.tool     = "vc-auth",
+		.verb     = "2fa verify",
+		.method   = "POST",
+		.path     = "/api/auth/2fa/verify",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE | VC_OP_RAW | VC_OP_ENROLL,
+		.fn       = vc_op_2fa_verify,
+		.params   = p_2fa_verify,
+		.summary  = "turn 2FA on with a first code of the new secret",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
+		.name     = "auth.2fa.disable",
+		.tool     = "vc-auth",
+		.verb     = "2fa disable",
+		.method   = "POST",
+		.path     = "/api/auth/2fa/disable",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_2fa_disable,
+		.params   = p_2fa_disable,
+		.summary  = "turn 2FA off: your password and a code or a recovery code",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
 		.name     = "auth.tokens.create",
 		.tool     = "vc-auth",
 		.verb     = "token create",
@@ -915,6 +1048,123 @@ const struct vc_op vc_ops[] = {
 		.target   = "key",
 	},
 	{
+		.name     = "auth.keys.list",
+		.tool     = "vc-auth",
+		.verb     = "key list",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_key_list,
+		.summary  = "list the installation keys, their state and use (never key material)",
+		.target   = "key",
+		.columns  = "id,state,created_at,retired_at,secrets,audit_records",
+	},
+	{
+		.name     = "auth.keys.rekey",
+		.tool     = "vc-auth",
+		.verb     = "key rekey",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_key_rekey,
+		.summary  = "seal every secret at rest again under the newest key",
+		.target   = "key",
+		.columns  = "table,column,secrets,resealed,key_id",
+	},
+	{
+		.name     = "auth.keys.retire",
+		.tool     = "vc-auth",
+		.verb     = "key retire",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_key_retire,
+		.params   = p_key_id,
+		.summary  = "remove an old key that nothing uses any more",
+		.target   = "key",
+	},
+	{
+		.name     = "auth.mail.set",
+		.tool     = "vc-auth",
+		.verb     = "mail set",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_mail_set,
+		.params   = p_mail_set,
+		.summary  = "set the installation's mail relay",
+		.target   = "mail",
+	},
+	{
+		.name     = "auth.mail.show",
+		.tool     = "vc-auth",
+		.verb     = "mail show",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_mail_show,
+		.summary  = "show the mail relay (never its password) and the outbox",
+		.target   = "mail",
+	},
+	{
+		.name     = "auth.mail.test",
+		.tool     = "vc-auth",
+		.verb     = "mail test",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_mail_test,
+		.params   = p_mail_test,
+		.summary  = "send a test message now",
+		.target   = "mail",
+	},
+	{
+		.name     = "auth.mail.flush",
+		.tool     = "vc-auth",
+		.verb     = "mail flush",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_mail_flush,
+		.params   = p_mail_flush,
+		.summary  = "deliver the queued mail that is due (for cron)",
+		.target   = "outbox",
+	},
+	{
+		.name     = "auth.password_reset.request",
+		.tool     = "vc-auth",
+		.verb     = "password-reset request",
+		.method   = "POST",
+		.path     = "/api/auth/password-reset/request",
+		.min_role = VC_ROLE_ANON,
+		.flags    = VC_OP_WRITE | VC_OP_PUBLIC | VC_OP_ACCEPTED,
+		.fn       = vc_op_reset_request,
+		.params   = p_reset_request,
+		.summary  = "mail a password reset link (same answer for any account)",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
+		.name     = "auth.password_reset.confirm",
+		.tool     = "vc-auth",
+		.verb     = "password-reset confirm",
+		.method   = "POST",
+		.path     = "/api/auth/password-reset/confirm",
+		.min_role = VC_ROLE_ANON,
+		.flags    = VC_OP_WRITE | VC_OP_PUBLIC,
+		.fn       = vc_op_reset_confirm,
+		.prepare  = vc_prep_new_password,
+		.params   = p_reset_confirm,
+		.summary  = "set a new password with a reset token (ends all sessions)",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
+		.name     = "auth.email.verify",
+		.tool     = "vc-auth",
+		.verb     = "verify-email",
+		.method   = "GET",
+		.path     = "/api/auth/verify-email",
+		.min_role = VC_ROLE_ANON,
+		.flags    = VC_OP_WRITE | VC_OP_PUBLIC,
+		.fn       = vc_op_verify_email,
+		.params   = p_verify_email,
+		.summary  = "confirm an email address with the mailed token",
+		.target   = "user",
+		.rate     = VC_RATE_AUTH,
+	},
+	{
 		.name     = "audit.list",
 		.tool     = "vc-auth",
 		.verb     = "audit list",
@@ -938,6 +1188,17 @@ const struct vc_op vc_ops[] = {
 		.params   = p_audit_verify,
 		.summary  = "check the audit hash chain",
 		.target   = "audit",
+	},
+	{
+		.name     = "audit.anchor",
+		.tool     = "vc-auth",
+		.verb     = "audit anchor",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_audit_anchor,
+		.params   = p_audit_anchor,
+		.summary  = "log the newest record of every audit chain (syslog, a file)",
+		.target   = "audit",
+		.columns  = "tenant_id,id,mac",
 	},
 	{
 		.name     = "audit.show",

@@ -125,8 +125,10 @@ def unb64url(s):
 
 
 def mint(keyfile, token, seconds):
+    # Lines "ID:BASE64 [created=S]"; a retired key has "-": the newest live one.
     with open(keyfile) as f:
-        kid, key = f.read().split()[-1].split(":")
+        keys = [l.split()[0].split(":") for l in f if l.strip()]
+    kid, key = max((k for k in keys if k[1] != "-"), key=lambda k: int(k[0]))
     # crypto_kdf_derive_from_key: BLAKE2b keyed with the master key, salt
     # the subkey id (1, little endian), personal the context.
     sub = hashlib.blake2b(b"", digest_size=32, key=base64.b64decode(key),

@@ -12,6 +12,8 @@
 #include "tap.h"
 
 static char dir[] = "/tmp/t_keys.XXXXXX";
+/* Standard base64 of 32 bytes (all zero): a well-formed key. */
+#define K32 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 static void
 path_of(char *buf, size_t n, const char *name)
@@ -395,6 +397,145 @@ test_tokens(void)
 	    "sha256 of the empty string");
 }
 
+/* The names in dir starting with prefix. */
+static int
+count_prefix(const char *prefix)
+{
+	char cmd[512];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof cmd, "ls -a %s | grep -c '^%s'", dir, prefix);
+	if ((p = popen(cmd, "r")) != NULL) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+static void
+test_lifecycle(void)
+{
+	vc_ctx ctx;
+	struct vc_keyring *kr = NULL, *kr2 = NULL;
+	struct vc_key_info ki;
+	unsigned char a1[32], a2[32], j[32];
+	char path[256], text[4096], *blob = NULL, *plain = NULL, *b64;
+	size_t n, b64n;
+	uint32_t kid;
+	struct stat st1, st2;
+
+	vc_ctx_init(&ctx);
+	path_of(path, sizeof path, "life.key");
+	is_int(vc_keyring_create(&ctx, path), 0, "create life.key");
+	ok(tap_slurp(path, text, sizeof text) > 0 &&
+	    strstr(text, " created=") != NULL, "a new key line has created=");
+	is_int(vc_keyring_load(&ctx, path, &kr), 0, "load life.key");
+	vc_keyring_subkey(kr, 1, "vcaudit_", a1);
+	is_int(vc_secret_seal(&ctx, kr, "t|x|y", "hush", 4, &blob), 0, "seal under key 1");
+	is_int(vc_secret_key_id(blob, &kid), 0, "the blob names its key");
+	is_int(kid, 1, "... key 1");
+	is_int(vc_secret_key_id("AAAA", &kid), -1, "a short blob names no key");
+	is_int(vc_secret_key_id("not base64 at all", &kid), -1, "nor does garbage");
+	vc_keyring_free(kr);
+	kr = NULL;
+
+	stat(path, &st1);
+	is_int(vc_keyring_rotate(&ctx, path), 0, "rotate");
+	stat(path, &st2);
+	ok(st1.st_ino != st2.st_ino, "rotation replaced the file (rename)");
+	is_int(st2.st_mode & 07777, 0600, "... with mode 0600");
+	is_int(count_prefix("life.key.tmp"), 0, "... and left no temporary file");
+
+	is_int(vc_keyring_retire(&ctx, path, 2), VC_ECONFLICT, "retire the newest: refused");
+	is_int(vc_keyring_retire(&ctx, path, 5), VC_ENOTFOUND, "retire an unknown key: not found");
+	is_int(vc_keyring_retire(&ctx, path, 1), 0, "retire key 1");
+	is_int(vc_keyring_retire(&ctx, path, 1), VC_ECONFLICT, "retire it again: refused");
+	is_int(vc_keyring_load(&ctx, path, &kr), 0, "load with a retired key");
+	is_int(vc_keyring_count(kr), 2, "two keys");
+	is_int(vc_keyring_info(kr, 0, &ki), 0, "info of the first");
+	ok(ki.id == 1 && ki.state == VC_KEY_RETIRED && ki.retired > 0 && ki.created > 0,
+	    "key 1: retired, with both times");
+	vc_keyring_info(kr, 1, &ki);
+	ok(ki.id == 2 && ki.state == VC_KEY_ACTIVE && ki.retired == 0, "key 2: active");
+	is_int(vc_keyring_info(kr, 2, &ki), -1, "no third key");
+	ok(!vc_keyring_has(kr, 1), "a retired key is not a live key (no token of it verifies)");
+	is_int(vc_keyring_subkey(kr, 1, "vcaudit_", a2), 0, "its audit subkey remains");
+	ok(memcmp(a1, a2, 32) == 0, "... the same as before retirement");
+	is_int(vc_keyring_subkey(kr, 1, "vcjwt___", j), -1, "no JWT subkey of a retired key");
+	is_int(vc_secret_open(&ctx, kr, "t|x|y", blob, &plain, &n), VC_EINVAL,
+	    "a secret of the retired key no longer opens");
+	is_int(vc_keyring_rotate(&ctx, path), 0, "rotate after a retirement");
+	vc_keyring_free(kr);
+	kr = NULL;
+	is_int(vc_keyring_load(&ctx, path, &kr), 0, "load");
+	is_int(vc_keyring_newest(kr), 3, "the new key is 3: retired ids are never reused");
+
+	/* The same ring from base64 of the file (VC_MASTER_KEY). */
+	tap_slurp(path, text, sizeof text);
+	b64n = sodium_base64_ENCODED_LEN(strlen(text), sodium_base64_VARIANT_ORIGINAL);
+	b64 = malloc(b64n);
+	sodium_bin2base64(b64, b64n, (unsigned char *)text, strlen(text),
+	    sodium_base64_VARIANT_ORIGINAL);
+	is_int(vc_keyring_load_base64(&ctx, "VC_MASTER_KEY", b64, &kr2), 0, "load from base64");
+	is_int(vc_keyring_newest(kr2), 3, "... the same newest key");
+	vc_keyring_subkey(kr2, 1, "vcaudit_", a2);
+	ok(memcmp(a1, a2, 32) == 0, "... and the same keys");
+	vc_keyring_free(kr2);
+	kr2 = NULL;
+	is_int(vc_keyring_load_base64(&ctx, "VC_MASTER_KEY", "@@@", &kr2), VC_ECONFIG,
+	    "base64 that is not");
+	ok(strstr(ctx.errmsg, "VC_MASTER_KEY is not standard base64") != NULL, "says so: %s",
+	    ctx.errmsg);
+	is_int(vc_keyring_load_base64(&ctx, "VC_MASTER_KEY", "aGVsbG8K", &kr2), VC_ECONFIG,
+	    "base64 of something else");
+	ok(strcmp(ctx.errmsg, "VC_MASTER_KEY:1: expected ID:BASE64") == 0, "names it: %s",
+	    ctx.errmsg);
+	free(b64);
+	free(blob);
+	vc_keyring_free(kr);
+	vc_ctx_release(&ctx);
+}
+
+static void
+test_formats(void)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		const char *msg;
+	} cases[] = {
+		{ "1:" K32 " created=12\n", 0, NULL },
+		{ "1:" K32 " created=12 \n2:" K32 "\n", 0, NULL },
+		{ "1:- created=1 retired=2 audit=" K32 "\n2:" K32 "\n", 0, NULL },
+		{ "1:" K32 " born=12\n", VC_ECONFIG, "unknown attribute" },
+		{ "1:" K32 " created=x\n", VC_ECONFIG, "a time must be digits" },
+		{ "1:" K32 " created\n", VC_ECONFIG, "expected NAME=VALUE" },
+		{ "1:" K32 " retired=5\n", VC_ECONFIG, "retired= and audit= go only" },
+		{ "1:- retired=5\n2:" K32 "\n", VC_ECONFIG, "needs retired= and audit=" },
+		{ "1:" K32 "\n2:- retired=5 audit=" K32 "\n", VC_ECONFIG, "the newest key 2 is retired" },
+		{ "1:- retired=5 audit=AAAA\n2:" K32 "\n", VC_ECONFIG, "audit= must be" },
+	};
+	vc_ctx ctx;
+	char path[256];
+
+	vc_ctx_init(&ctx);
+	path_of(path, sizeof path, "fmt.key");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct vc_keyring *kr = NULL;
+		int rc;
+
+		write_file(path, cases[i].text, 0600);
+		rc = vc_keyring_load(&ctx, path, &kr);
+		is_int(rc, cases[i].rc, "key file format %zu", i);
+		if (cases[i].msg != NULL)
+			ok(strstr(ctx.errmsg, cases[i].msg) != NULL, "... %s", ctx.errmsg);
+		vc_keyring_free(kr);
+	}
+	vc_ctx_release(&ctx);
+}
+
 int
 main(void)
 {
@@ -410,9 +551,11 @@ main(void)
 	test_parse();
 	test_rotate_secrets();
 	test_tokens();
+	test_lifecycle();
+	test_formats();
 
 	const char *names[] = { "create.key", "other.key", "perm.key",
-	    "parse.key", "rotate.key" };
+	    "parse.key", "rotate.key", "life.key", "fmt.key" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		path_of(path, sizeof path, names[i]);
 		unlink(path);

@@ -35,6 +35,22 @@ static int tap_n, tap_failed;
 } while (0)
 
 /* Call last in main(): prints the plan, returns the exit status. */
+/* Read at most n - 1 bytes of path into buf, NUL-terminated: the
+ * length, or -1 when it cannot be opened. */
+static inline long
+tap_slurp(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t len;
+
+	if (f == NULL)
+		return -1;
+	len = fread(buf, 1, n - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	return (long)len;
+}
+
 static inline int done_testing(void)
 {
 	printf("1..%d\n", tap_n);
