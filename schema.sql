@@ -425,3 +425,82 @@ CREATE TABLE outbox (
 	expires_at INTEGER NOT NULL
 );
 CREATE INDEX outbox_due ON outbox(kind, sent_at, next_attempt_at);
+
+-- migration: 9
+-- The event log (issue 12): operations that matter append one row in the
+-- transaction of their change (lib/events.c).  id only grows (AUTOINCREMENT
+-- never reuses an id), so a reader's cursor is the last id it saw.
+-- body is JSON text.
+CREATE TABLE events (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	type TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	body TEXT NOT NULL
+);
+CREATE INDEX events_tenant ON events(tenant_id, id);
+
+-- Notification rules: an event of a type matching on_type (a GLOB) whose
+-- body passes when_jq (a caller's jq program, run under json/jqprog.h's
+-- limits; NULL: always) becomes a notification for target.  Evaluated
+-- when the event is emitted, in its transaction.
+CREATE TABLE notify_rules (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	on_type TEXT NOT NULL,
+	when_jq TEXT,
+	target TEXT NOT NULL,
+	created_by TEXT,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX notify_rules_tenant ON notify_rules(tenant_id);
+
+-- Notifications for one user (user_id) or for every user of the tenant
+-- whose role is at least min_role (role:NAME).  Read state is per user
+-- (notification_reads), so a role-wide notice is read by each reader.
+-- id only grows: a WebSocket client replays from the last id it saw.
+CREATE TABLE notifications (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	target TEXT NOT NULL,
+	user_id TEXT,
+	min_role INTEGER,
+	title TEXT NOT NULL,
+	body TEXT NOT NULL,
+	event_id INTEGER REFERENCES events(id),
+	rule_id INTEGER,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	CHECK ((user_id IS NULL) <> (min_role IS NULL))
+);
+CREATE INDEX notifications_tenant ON notifications(tenant_id, id);
+CREATE TABLE notification_reads (
+	tenant_id TEXT NOT NULL,
+	notification_id INTEGER NOT NULL REFERENCES notifications(id) ON DELETE CASCADE,
+	user_id TEXT NOT NULL,
+	read_at INTEGER NOT NULL,
+	PRIMARY KEY (notification_id, user_id)
+);
+
+-- Delivery channels: each reads the tenant's event log with a durable
+-- cursor (the last event id it delivered), so a forwarder that stops
+-- resumes where it was.  Delivery is at least once: every event carries
+-- its id for the receiver to drop a repeat.  kind file: JSON Lines
+-- appended to target (an absolute path); webhook: a batch POSTed to
+-- target, signed with HMAC-SHA256 under the sealed secret.
+CREATE TABLE notify_channels (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	name TEXT NOT NULL,
+	kind TEXT NOT NULL CHECK (kind IN ('file','webhook')),
+	target TEXT NOT NULL,
+	types TEXT NOT NULL DEFAULT '*',
+	secret_sealed TEXT,
+	cursor INTEGER NOT NULL DEFAULT 0,
+	failures INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT,
+	delivered_at INTEGER,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	UNIQUE (tenant_id, name)
+);

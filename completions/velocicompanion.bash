@@ -125,6 +125,24 @@ _vc_complete() {
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
 		fi ;;
+	vc-notify)
+		verbs="events send list rule rule rule channel channel channel forward read "
+		case "$w1 $w2" in
+		"events"*) opts="--since --type --limit --follow " ;;
+		"send"*) opts="--to --title --body " ;;
+		"list"*) opts="--unread --since --limit " ;;
+		"rule add"*) opts="--on --when --to " ;;
+		"rule list"*) opts="" ;;
+		"rule delete"*) opts="" ;;
+		"channel add"*) opts="--kind --target --type --since " ;;
+		"channel list"*) opts="" ;;
+		"channel delete"*) opts="" ;;
+		"forward"*) opts="--channel --once --follow " ;;
+		"read"*) opts="--all " ;;
+		esac
+		if [ "$COMP_CWORD" -eq 2 ]; then
+			verbs="$( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo delete) "
+		fi ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --db --json-errors -o -h" -- "$cur"))
@@ -137,3 +155,4 @@ complete -F _vc_complete vc-hosts
 complete -F _vc_complete vc-case
 complete -F _vc_complete vc-hunt
 complete -F _vc_complete vc-score
+complete -F _vc_complete vc-notify

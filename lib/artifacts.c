@@ -15,6 +15,7 @@
 #include <jq.h>
 
 #include "artifacts.h"
+#include "core/events.h"
 #include "json/jscan.h"
 #include "json/jqprog.h"
 #include "json/jsonl.h"
@@ -488,6 +489,12 @@ vc_artifact_close(struct vc_artifact_writer *w, int how, const char *reason, jv 
 	    JV_OBJECT(jv_string("name"), jv_string(w->name), jv_string("rows"),
 	    jv_number((double)w->im.rows), jv_string("bad_lines"), jv_number((double)w->bad),
 	    jv_string("hosts_created"), jv_number((double)w->im.hosts_created)))) != 0 ||
+	    (how == VC_ARTIFACT_COMPLETE && (rc = vc_event_emit(ctx, "artifact.imported",
+	    JV_OBJECT(jv_string("artifact_id"), jv_string(w->im.id), jv_string("subject"),
+	    jv_string(w->name), jv_string("rows"), jv_number((double)w->im.rows),
+	    jv_string("bad_lines"), jv_number((double)w->bad), jv_string("hosts_created"),
+	    jv_number((double)w->im.hosts_created), jv_string("by"),
+	    jv_string(ctx->who.username)), NULL)) != 0) ||
 	    (rc = vc_tx_commit(ctx)) != 0)
 		vc_tx_rollback(ctx);
 	else

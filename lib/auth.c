@@ -1406,19 +1406,15 @@ auth_api_token(vc_ctx *ctx, const char *cred)
 	return 0;
 }
 
-int
-vc_authenticate(vc_ctx *ctx, const char *cred)
+/* An access token (JWT); *exp (may be NULL) gets its expiry.  Reads only. */
+static int
+auth_jwt(vc_ctx *ctx, const char *cred, int64_t *exp)
 {
 	struct vc_jwt_claims c;
 	struct user u;
 	const char *why = NULL;
 	int rc;
 
-	memset(&ctx->who, 0, sizeof ctx->who);
-	if (cred == NULL || *cred == '\0' || strlen(cred) > VC_JWT_MAX)
-		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
-	if (strncmp(cred, "vcs_", 4) == 0)
-		return auth_api_token(ctx, cred);
 	if (vc_jwt_verify(ctx->store->keys, cred, vc_now(ctx), &c, &why) != 0)
 		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
 	rc = load_user(ctx, vc_sql(ctx, "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = ?1"
@@ -1432,5 +1428,36 @@ vc_authenticate(vc_ctx *ctx, const char *cred)
 	/* Decided by the user as now, not by the token: the session is freed
 	 * once 2FA is on, and restricted as soon as the tenant requires it. */
 	ctx->who.enroll_only = u.require_2fa && !u.totp_on;
+	if (exp != NULL)
+		*exp = c.exp;
+	return 0;
+}
+
+int
+vc_authenticate(vc_ctx *ctx, const char *cred)
+{
+	memset(&ctx->who, 0, sizeof ctx->who);
+	if (cred == NULL || *cred == '\0' || strlen(cred) > VC_JWT_MAX)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	if (strncmp(cred, "vcs_", 4) == 0)
+		return auth_api_token(ctx, cred);
+	return auth_jwt(ctx, cred, NULL);
+}
+
+int
+vc_authenticate_access(vc_ctx *ctx, const char *cred, int64_t *exp)
+{
+	int rc;
+
+	memset(&ctx->who, 0, sizeof ctx->who);
+	if (cred == NULL || *cred == '\0' || strlen(cred) > VC_JWT_MAX || strncmp(cred, "vcs_", 4) == 0)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	if ((rc = auth_jwt(ctx, cred, exp)) != 0)
+		return rc;
+	/* A session that may only set up 2FA gets nothing else. */
+	if (ctx->who.enroll_only) {
+		memset(&ctx->who, 0, sizeof ctx->who);
+		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
+	}
 	return 0;
 }

@@ -34,6 +34,13 @@ int vc_op_token_revoke(vc_ctx *ctx, jv args, jv *out);
  */
 int vc_authenticate(vc_ctx *ctx, const char *credential);
 /*
+ * The same for an access token (JWT) only, with no write to the store
+ * (an API token's use is recorded, so it is refused here): for vc-serve's
+ * event loop.  *exp gets the token's expiry (seconds since the epoch).
+ * A session that may only set up 2FA (enroll_only) is refused.
+ */
+int vc_authenticate_access(vc_ctx *ctx, const char *credential, int64_t *exp);
+/*
  * Preparations (struct vc_op's prepare) that run before the write lock:
  * vc_prep_password hashes args' "password" into an internal member the
  * handler reads (init, user create and update, register); vc_prep_passwd

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cases.h"
+#include "core/events.h"
 #include "core/page.h"
 #include "core/store.h"
 #include "core/audit.h"
@@ -213,6 +214,12 @@ vc_op_cases_create(vc_ctx *ctx, jv args, jv *out)
 		vc_audit_detail(ctx, "assignee", who[0] ? jv_string(who) : jv_null());
 		vc_audit_detail(ctx, "tags", jv_copy(tags));
 		rc = case_json(ctx, id, out);
+	}
+	if (rc == 0) {
+		rc = vc_event_emit(ctx, "case.created", JV_OBJECT(jv_string("case_id"), jv_string(id),
+		    jv_string("subject"), jv_string(title), jv_string("severity"), jv_string(sev),
+		    jv_string("assignee"), who[0] ? jv_string(who) : jv_null(),
+		    jv_string("by"), jv_string(ctx->who.username)), NULL);
 	}
 done:
 	jv_free(in);
@@ -512,6 +519,12 @@ vc_op_cases_update(vc_ctx *ctx, jv args, jv *out)
 		    now[F_ASG], jv_is_valid(ts) ? jv_string_value(ts) : NULL, (int64_t)reopen,
 		    vc_now(ctx));
 		jv_free(ts);
+		if (rc == 0)
+			rc = vc_event_emit(ctx, "case.updated", JV_OBJECT(jv_string("case_id"), jv_string(id),
+			    jv_string("subject"), jv_string(now[F_TITLE]), jv_string("status"),
+			    jv_string(now[F_STATUS]), jv_string("severity"), jv_string(now[F_SEV]),
+			    jv_string("changes"), jv_copy(ctx->audit_details), jv_string("by"),
+			    jv_string(ctx->who.username)), NULL);
 		if (rc != 0)
 			goto done;
 	}
@@ -546,6 +559,10 @@ vc_op_cases_close(vc_ctx *ctx, jv args, jv *out)
 	    ctx->who.tenant_id, id);
 	if (rc == 0)
 		rc = vc_case_event(ctx, id, jv_string_fmt("case closed: %s", res));
+	if (rc == 0)
+		rc = vc_event_emit(ctx, "case.updated", JV_OBJECT(jv_string("case_id"), jv_string(id),
+		    jv_string("status"), jv_string("closed"), jv_string("by"),
+		    jv_string(ctx->who.username)), NULL);
 	if (rc != 0)
 		return rc;
 	vc_audit_detail(ctx, "resolution_bytes", jv_number((double)strlen(res)));

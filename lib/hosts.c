@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hosts.h"
+#include "core/events.h"
 #include "json/jsonl.h"
 #include "core/page.h"
 #include "core/store.h"
@@ -20,6 +21,7 @@
 #include "core/net.h"
 
 #define IMPORT_BATCH 5000
+#define HOST_EVENT_NAMES 20     /* hostnames a host.new event lists */
 
 /* ---- import ----------------------------------------------------------- */
 
@@ -332,11 +334,15 @@ static int
 batch_write(vc_ctx *ctx, struct host_import *im)
 {
 	long created = 0, updated = 0;
+	jv names = jv_array();
 	int rc;
 
-	if (im->n == 0)
+	if (im->n == 0) {
+		jv_free(names);
 		return 0;
+	}
 	if ((rc = vc_tx_begin(ctx)) != 0) {
+		jv_free(names);
 		batch_drop(im);
 		return rc;
 	}
@@ -344,8 +350,19 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 		int c = 0;
 		if ((rc = upsert(ctx, &im->batch[i], &c)) == 0)
 			c ? created++ : updated++;
+		if (rc == 0 && c && created <= HOST_EVENT_NAMES)
+			names = jv_array_append(names, jv_string(im->batch[i].hostname));
 	}
 	batch_drop(im);
+	/* One event per batch, not per host: an import of 100,000 hosts
+	 * writes 20 events, each naming its first few hosts. */
+	if (rc == 0 && created > 0)
+		rc = vc_event_emit(ctx, "host.new", JV_OBJECT(jv_string("count"), jv_number(created),
+		    jv_string("hostnames"), jv_copy(names), jv_string("subject"),
+		    created == 1 ? jv_array_get(jv_copy(names), 0) :
+		    jv_string_fmt("%ld new hosts", created), jv_string("source"), jv_string("import"),
+		    jv_string("by"), jv_string(ctx->who.username)), NULL);
+	jv_free(names);
 	if (rc == 0)
 		rc = vc_audit(ctx, ctx->who.tenant_id, "hosts.import", "host", NULL, "success", NULL,
 		    JV_OBJECT(jv_string("created"), jv_number(created), jv_string("updated"),

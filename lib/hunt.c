@@ -19,6 +19,7 @@
 #include "crypto/crypto.h"
 #include "hosts.h"
 #include "hunt.h"
+#include "core/events.h"
 #include "core/net.h"
 #include "core/store.h"
 #include "vr.h"
@@ -208,6 +209,7 @@ static int
 sync_pending(struct sink *k)
 {
 	vc_ctx *ctx = k->ctx;
+	long created0 = k->created;
 	int rc;
 
 	if (jv_array_length(jv_copy(k->pending)) == 0)
@@ -231,6 +233,12 @@ sync_pending(struct sink *k)
 	}
 	jv_free(k->pending);
 	k->pending = jv_array();
+	/* One event for the batch's new hosts, not one per host. */
+	if (rc == 0 && k->created > created0)
+		rc = vc_event_emit(ctx, "host.new", JV_OBJECT(jv_string("count"),
+		    jv_number((double)(k->created - created0)), jv_string("subject"),
+		    jv_string_fmt("%ld new hosts", k->created - created0), jv_string("source"),
+		    jv_string("velociraptor"), jv_string("by"), jv_string(ctx->who.username)), NULL);
 	if (rc == 0)
 		rc = vc_tx_commit(ctx);
 	else
@@ -926,6 +934,32 @@ wait_hunt(vc_ctx *ctx, const char *hunt_id, uint64_t timeout, jv *last)
 	}
 }
 
+/*
+ * hunt.completed, when a --wait saw the hunt end.  Velociraptor, not we,
+ * ran the hunt: a store too busy to take the event loses it, and the
+ * command still succeeds.
+ */
+static void
+hunt_done_event(vc_ctx *ctx, const char *hunt_id, jv last)
+{
+	jv st = jv_object_get(jv_copy(last), jv_string("state"));
+	int err = ctx->err;
+
+	if (vc_tx_begin(ctx) != 0) {
+		jv_free(st);
+		ctx->err = err;
+		return;
+	}
+	if (vc_event_emit(ctx, "hunt.completed", JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id),
+	    jv_string("subject"), jv_string(hunt_id), jv_string("state"),
+	    jv_get_kind(st) == JV_KIND_STRING ? st : (jv_free(st), jv_null()),
+	    jv_string("clients_scheduled"), jv_number(num_at(last, "stats", "total_clients_scheduled")),
+	    jv_string("clients_finished"), jv_number(num_at(last, "stats", "total_finished_clients"))),
+	    NULL) != 0 || vc_tx_commit(ctx) != 0)
+		vc_tx_rollback(ctx);
+	ctx->err = err;
+}
+
 /* hunt() takes its parameters in spec= ({artifact: {param: value}}): it has no env=. */
 #define VQL_HUNT(condition) "SELECT hunt(description=Description," \
 	" artifacts=parse_json(data=Artifacts), spec=parse_json(data=Spec)," \
@@ -1014,7 +1048,11 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 		    " hunt_id, created_at) VALUES (?1, ?2, ?3, ?4)", NULL, "sssi", ctx->who.tenant_id,
 		    key, hunt_id, vc_now(ctx)) != 0) ||
 		    vc_audit(ctx, ctx->who.tenant_id, "velociraptor.hunts.create", "hunt", hunt_id, "success",
-		    NULL, jv_copy(*out)) != 0 || vc_tx_commit(ctx) != 0)
+		    NULL, jv_copy(*out)) != 0 ||
+		    vc_event_emit(ctx, "hunt.created", JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id),
+		    jv_string("subject"), jv_string(hunt_id), jv_string("artifact"), jv_string(artifact),
+		    jv_string("description"), desc ? jv_string(desc) : jv_null(), jv_string("by"),
+		    jv_string(ctx->who.username)), NULL) != 0 || vc_tx_commit(ctx) != 0)
 			vc_tx_rollback(ctx);
 	}
 	ctx->audited = 1;
@@ -1025,6 +1063,7 @@ waiting:
 			jv_free(last);
 			return rc;
 		}
+		hunt_done_event(ctx, hunt_id, last);
 		*out = jv_object_set(*out, jv_string("hunt"), last);
 	}
 	return 0;

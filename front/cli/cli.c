@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct cli {
 	int json_errors;
 	int password_stdin;
 	int totp_stdin;             /* the 2FA code is the line after the password */
+	int flush;                  /* each record as it comes (--follow) */
 	char store_key[PATH_MAX];   /* the store's path: key of saved credentials */
 };
 
@@ -796,8 +798,12 @@ print_out(struct cli *c, FILE *f, jv out, const char *columns)
 static int
 emit_line(vc_ctx *ctx, jv rec, void *arg)
 {
+	struct cli *c = arg;
+
 	jv_dumpf(rec, stdout, 0);
 	putchar('\n');
+	if (c->flush)
+		fflush(stdout);
 	return ferror(stdout) ? -1 : 0;
 }
 
@@ -1136,9 +1142,41 @@ open_input(vc_ctx *ctx, struct vc_jsonl *input, jv *args)
  * else they are collected and printed at the end.  Set after
  * authentication: a refresh's tokens must not be streamed out.
  */
+static volatile sig_atomic_t stop_flag;
+
 static void
-set_streams(struct cli *c, vc_ctx *ctx)
+on_stop(int sig)
 {
+	(void)sig;
+	stop_flag = 1;
+}
+
+/*
+ * A command that runs until interrupted (--follow) streams every record
+ * as it comes, whatever the output, and ends cleanly on SIGINT or
+ * SIGTERM: the handler only raises ctx->stop (no SA_RESTART, so a sleep
+ * is cut short).
+ */
+static void
+set_follow(struct cli *c, vc_ctx *ctx)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ctx->stop = &stop_flag;
+	c->flush = 1;
+	c->out = OUT_JSONL;
+}
+
+static void
+set_streams(struct cli *c, vc_ctx *ctx, jv args)
+{
+	if (jv_is_valid(args) && vc_arg_bool(args, "follow"))
+		set_follow(c, ctx);
 	ctx->report = report_bad;
 	ctx->notice = notice;
 	ctx->notice_arg = c;
@@ -1276,7 +1314,7 @@ vc_cli_main(const char *tool, int argc, char **argv)
 		rc = authenticate(&c, &ctx);
 	if (rc == 0 && (op->flags & VC_OP_INPUT))
 		rc = open_input(&ctx, &input, &args);
-	set_streams(&c, &ctx);
+	set_streams(&c, &ctx, args);
 	if (rc == 0 && vc_arg_str(args, "qr") != NULL && (qr = strdup(vc_arg_str(args, "qr"))) == NULL)
 		rc = vc_fail(&ctx, VC_EINTERNAL, "out of memory");
 	if (rc == 0) {

@@ -451,6 +451,9 @@ field_use(const char *name, char *val, struct vc_serve_req *req, struct fields *
 		{ "origin", offsetof(struct vc_serve_req, origin) },
 		{ "user-agent", offsetof(struct vc_serve_req, user_agent) },
 		{ "access-control-request-method", offsetof(struct vc_serve_req, acr_method) },
+		{ "upgrade", offsetof(struct vc_serve_req, upgrade) },
+		{ "sec-websocket-key", offsetof(struct vc_serve_req, ws_key) },
+		{ "sec-websocket-version", offsetof(struct vc_serve_req, ws_version) },
 	};
 
 	if (strcasecmp(name, "host") == 0) {
@@ -480,6 +483,8 @@ field_use(const char *name, char *val, struct vc_serve_req *req, struct fields *
 		/* HTTP/1.0 always closes: no keep-alive dance. */
 		if (list_has(val, "close"))
 			req->close = 1;
+		if (list_has(val, "upgrade"))
+			req->conn_upgrade = 1;
 	} else if (strcasecmp(name, "expect") == 0) {
 		if (strcasecmp(val, "100-continue") != 0) {
 			vc_serve_why(why, whylen, "unsupported expectation");

@@ -105,6 +105,9 @@ struct vc_serve_req {
 	int nfields;
 	const char *content_type, *authorization, *origin, *user_agent;
 	const char *acr_method; /* Access-Control-Request-Method */
+	/* A WebSocket opening handshake (RFC 6455 4.2.1). */
+	int conn_upgrade;       /* Connection lists "upgrade" */
+	const char *upgrade, *ws_key, *ws_version;
 };
 
 /*

@@ -56,6 +56,9 @@
 #include "http/http.h"
 #include "http/limit.h"
 #include "http/serve.h"
+#include "http/ws.h"
+#include "core/events.h"
+#include "notify.h"
 #include "mail.h"
 
 #define KIB 1024
@@ -76,6 +79,19 @@
 #define LOOP_CACHE_MS 1000      /* /health and the like: answers this fresh */
 #define LOOP_OPS 4
 #define JSONL_TYPE "application/x-ndjson; charset=utf-8"
+/* The notification WebSocket (see "WebSocket" below and vc-serve(1)). */
+#define WS_PATH "/api/notifications/ws"
+#define WS_AUTH_MS 5000         /* the first message, a token, by then */
+#define WS_MSG_MAX (64 * KIB)   /* a client's message (1009 beyond) */
+#define WS_QUEUE_MAX (256 * KIB) /* unsent bytes; a slower reader is dropped */
+#define WS_PING_MS 20000        /* a ping this often; no pong by the next: dropped */
+#define WS_RECHECK_MS 30000     /* the token and its user checked again */
+#define WS_POLL_MS 50           /* PRAGMA data_version this often */
+#define WS_BATCH 100            /* notifications a client catching up gets a poll */
+#define WS_FAN 500              /* new notifications read a poll, for everyone */
+#define WS_SLOW_MS 2000         /* queue over half full this long, with more
+                                 * due: a slow reader, dropped */
+#define WS_REPLAY_MAX 1000      /* at most this many for a "since" */
 #define AUTH_FAIL_MSG "authentication required"
 
 /* The statuses vc-serve itself produces, with their JSON error names. */
@@ -101,6 +117,7 @@ static const struct {
 	{ 414, "URI Too Long", "uri_too_long" },
 	{ 415, "Unsupported Media Type", "unsupported_media_type" },
 	{ 417, "Expectation Failed", "expectation_failed" },
+	{ 426, "Upgrade Required", "upgrade_required" },
 	{ 422, "Unprocessable Content", "invalid" },
 	{ 429, "Too Many Requests", "rate_limited" },
 	{ 431, "Request Header Fields Too Large", "headers_too_large" },
@@ -215,11 +232,28 @@ mono_ms(void)
 
 /* ---- server state ------------------------------------------------------ */
 
-enum { CS_HEAD = 0, CS_BODY, CS_WAIT, CS_WRITE, CS_LINGER };
+enum { CS_HEAD = 0, CS_BODY, CS_WAIT, CS_WRITE, CS_LINGER, CS_WS };
 enum { J_QUEUED = 0, J_RUNNING, J_DONE };
 
 struct vc_serve;
 struct job;
+
+/* A WebSocket connection's own state (CS_WS); lws thread only. */
+struct wsconn {
+	int authed, closing;
+	struct vc_principal who;
+	char *token;            /* kept to check again; wiped */
+	size_t token_cap;
+	int64_t exp;            /* the token's expiry, s since the epoch */
+	int64_t t_auth;         /* ms: authenticated by then, or closed */
+	int64_t t_ping, t_pong, t_check;
+	int64_t cursor;         /* the last notification id sent */
+	int more;               /* more may be due than the last poll sent */
+	int64_t t_full;         /* ms since when the queue is over half full */
+	unsigned char *msg;     /* a fragmented message being put together */
+	size_t msg_len;
+	int msg_op;
+};
 
 /* One TCP connection: the lws per-session data, zeroed by lws. */
 struct conn {
@@ -262,6 +296,7 @@ struct conn {
 
 	struct sb out;          /* response bytes, LWS_PRE headroom first */
 	size_t out_off;
+	struct wsconn *ws;      /* CS_WS only */
 };
 
 struct job {
@@ -387,6 +422,13 @@ struct vc_serve {
 
 	struct conn *conns;
 	int nconns;
+	/* WebSocket clients that authenticated, and the store's data
+	 * version the last poll saw (the loop's own connection, lctx). */
+	int ws_authed;
+	int64_t ws_ver;
+	int64_t ws_seen;        /* the newest notification fanned out */
+	int ws_more;            /* the last fan-out was a full batch */
+	lws_sorted_usec_list_t wtick;
 	struct ipent *ipt[IPT_SIZE];
 
 	pthread_mutex_t logmu;
@@ -2115,6 +2157,520 @@ rate_limited(struct conn *c, const struct vc_op *op)
 	return 1;
 }
 
+/* ---- WebSocket: notifications pushed (lws thread) ---------------------------
+ *
+ * GET /api/notifications/ws upgrades the connection (RFC 6455) on the same
+ * raw socket the HTTP requests use.  The client's first message must be
+ * {"token": ACCESS_JWT} (optionally "since": ID) within WS_AUTH_MS: a
+ * token in the URL would land in logs and browser history, so a query is
+ * refused.  Authentication and the queries run on the loop's own store
+ * connection (lctx): reads only, never a worker's connection.  Every
+ * WS_POLL_MS, when PRAGMA data_version says another connection committed,
+ * the new notifications are read once (ws_fan_out) and each goes, as one
+ * text frame, to every authenticated client that may see it; a client
+ * replaying ("since") or catching up reads its own (ws_push).  A client whose unsent bytes pass
+ * WS_QUEUE_MAX is dropped, as is one that answers no ping.  Close codes:
+ * 1008 no authentication in time or not an auth message, 1009 a message
+ * over WS_MSG_MAX, 1002 a protocol error, 1003 binary data, 4001 a token
+ * refused or expired (or its user disabled, its sessions ended), 1001 the
+ * server stopping.
+ */
+
+/* Queue one frame; -1 when the client was dropped (too slow, no memory). */
+static int
+ws_send(struct conn *c, int op, const void *p, size_t n)
+{
+	unsigned char hdr[VC_WS_HEAD_MAX];
+	size_t hl = vc_ws_head(hdr, op, n);
+
+	if (c->ws == NULL || c->ws->closing)
+		return -1;
+	if (c->out_off == c->out.len)
+		c->out.len = c->out_off = 0;
+	if (c->out.len - c->out_off + hl + n > WS_QUEUE_MAX) {
+		srv_log(c->srv, VC_SERVE_LOG_ERROR, "%s: websocket client too slow (%zu bytes unsent): dropped",
+		    c->ip, c->out.len - c->out_off);
+		c->ws->closing = 1;
+		conn_kill(c);
+		return -1;
+	}
+	sb_add(&c->out, hdr, hl);
+	sb_add(&c->out, p, n);
+	if (c->out.oom) {
+		c->ws->closing = 1;
+		conn_kill(c);
+		return -1;
+	}
+	conn_timeout(c, c->srv->cfg.write_timeout);
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static int
+ws_send_jv(struct conn *c, jv v)
+{
+	jv s = jv_dump_string(v, 0);
+	int rc = ws_send(c, VC_WS_TEXT, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+
+	jv_free(s);
+	return rc;
+}
+
+/* Send a close frame; the connection ends once it is out. */
+static void
+ws_close(struct conn *c, int code, const char *reason)
+{
+	unsigned char b[125];
+	size_t n = strlen(reason);
+
+	if (c->ws == NULL || c->ws->closing)
+		return;
+	if (n > sizeof b - 2)
+		n = sizeof b - 2;
+	b[0] = (unsigned char)(code >> 8);
+	b[1] = (unsigned char)code;
+	memcpy(b + 2, reason, n);
+	if (ws_send(c, VC_WS_CLOSE, b, n + 2) == 0)
+		c->ws->closing = 1;
+	lws_rx_flow_control(c->wsi, 0);
+}
+
+static void
+ws_free(struct conn *c)
+{
+	struct wsconn *w = c->ws;
+
+	if (w == NULL)
+		return;
+	if (w->authed)
+		c->srv->ws_authed--;
+	vc_serve_wipe_free(w->token, w->token_cap);
+	free(w->msg);
+	sodium_memzero(w, sizeof *w);
+	free(w);
+	c->ws = NULL;
+}
+
+/* The loop's store connection, acting for the client. */
+static vc_ctx *
+ws_ctx(struct conn *c)
+{
+	vc_ctx *ctx = &c->srv->lctx;
+
+	vc_ctx_reset(ctx);
+	ctx->front = VC_FRONT_HTTP;
+	snprintf(ctx->ip, sizeof ctx->ip, "%s", c->ip);
+	ctx->who = c->ws->who;
+	return ctx;
+}
+
+/*
+ * Send the client what it may see after its cursor: at most max, and no
+ * more once its queue is half full (the rest at the next poll).  A queue
+ * that stays over half full for WS_SLOW_MS while more is due is a reader
+ * too slow to keep: it is dropped, and may come back with "since".
+ */
+static void
+ws_push(struct conn *c, int64_t max)
+{
+	vc_ctx *ctx;
+	jv rows;
+	int n = 0, full = 0;
+	int64_t now = mono_ms();
+
+	if (c->out.len - c->out_off >= WS_QUEUE_MAX / 2) {
+		c->ws->more = 1;
+		if (c->ws->t_full == 0)
+			c->ws->t_full = now;
+		else if (now - c->ws->t_full >= WS_SLOW_MS) {
+			srv_log(c->srv, VC_SERVE_LOG_ERROR, "%s: websocket client too slow (%zu bytes unsent):"
+			    " dropped", c->ip, c->out.len - c->out_off);
+			c->ws->closing = 1;
+			conn_kill(c);
+		}
+		return;
+	}
+	c->ws->t_full = 0;
+	ctx = ws_ctx(c);
+	if (vc_notify_visible(ctx, c->ws->cursor, max, &rows) != 0) {
+		srv_log(c->srv, VC_SERVE_LOG_ERROR, "websocket poll: %s", ctx->errmsg);
+		return;
+	}
+	jv_array_foreach(rows, i, r) {
+		jv id = jv_object_get(jv_copy(r), jv_string("id"));
+
+		if (c->ws != NULL && !c->ws->closing && !full) {
+			c->ws->cursor = (int64_t)jv_number_value(id);
+			n++;
+			(void)ws_send_jv(c, jv_object_set(jv_copy(r), jv_string("type"),
+			    jv_string("notification")));
+			full = c->out.len - c->out_off >= WS_QUEUE_MAX / 2;
+		}
+		jv_free(id);
+		jv_free(r);
+	}
+	jv_free(rows);
+	if (c->ws != NULL)
+		c->ws->more = n == max || full;
+}
+
+/* The client's first message: {"token": ..., "since": ID}. */
+static void
+ws_auth(struct conn *c, const unsigned char *msg, size_t n)
+{
+	struct wsconn *w = c->ws;
+	vc_ctx *ctx;
+	jv m = jv_parse_sized((const char *)msg, (int)n), tok, since;
+	int64_t exp = 0, cursor;
+	size_t tl;
+
+	tok = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(jv_copy(m), jv_string("token")) : jv_invalid();
+	since = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(jv_copy(m), jv_string("since")) : jv_invalid();
+	jv_free(m);
+	if (jv_get_kind(tok) != JV_KIND_STRING ||
+	    (jv_is_valid(since) && jv_get_kind(since) != JV_KIND_NULL &&
+	    (jv_get_kind(since) != JV_KIND_NUMBER || jv_number_value(since) < 0))) {
+		jv_free(tok);
+		jv_free(since);
+		ws_close(c, VC_WS_POLICY, "the first message must be {\"token\": ACCESS_TOKEN}");
+		return;
+	}
+	ctx = &c->srv->lctx;
+	vc_ctx_reset(ctx);
+	ctx->front = VC_FRONT_HTTP;
+	tl = (size_t)jv_string_length_bytes(jv_copy(tok));
+	if (vc_authenticate_access(ctx, jv_string_value(tok), &exp) != 0 ||
+	    (w->token = malloc(tl + 1)) == NULL) {
+		jv_free(tok);
+		jv_free(since);
+		srv_log(c->srv, VC_SERVE_LOG_ERROR, "%s: websocket authentication failed", c->ip);
+		ws_close(c, VC_WS_AUTH, "authentication failed");
+		return;
+	}
+	memcpy(w->token, jv_string_value(tok), tl + 1);
+	w->token_cap = tl + 1;
+	jv_free(tok);
+	w->who = ctx->who;
+	w->exp = exp;
+	w->authed = 1;
+	w->t_check = mono_ms();
+	/* The first client: the fan-out starts from the newest of all. */
+	if (c->srv->ws_authed++ == 0 && (c->srv->ws_seen = vc_notify_max_id(ctx)) < 0) {
+		ws_close(c, VC_WS_INTERNAL, "internal error");
+		return;
+	}
+	cursor = jv_get_kind(since) == JV_KIND_NUMBER ? (int64_t)jv_number_value(since) : -1;
+	jv_free(since);
+	if (cursor < 0 && (cursor = vc_notify_last_id(ws_ctx(c))) < 0) {
+		ws_close(c, VC_WS_INTERNAL, "internal error");
+		return;
+	}
+	w->cursor = cursor;
+	if (ws_send_jv(c, JV_OBJECT(jv_string("type"), jv_string("authenticated"),
+	    jv_string("user"), jv_string(w->who.username), jv_string("role"),
+	    jv_string(vc_role_name(w->who.role)), jv_string("since"), jv_number((double)cursor),
+	    jv_string("expires_in"), jv_number((double)(exp - (int64_t)time(NULL))))) == 0)
+		ws_push(c, WS_REPLAY_MAX);
+}
+
+/* A whole message from the client. */
+static void
+ws_message(struct conn *c, int op, const unsigned char *p, size_t n)
+{
+	if (op == VC_WS_BINARY) {
+		ws_close(c, VC_WS_UNSUPPORTED, "text frames only");
+		return;
+	}
+	if (!c->ws->authed)
+		ws_auth(c, p, n);
+	/* Once authenticated, what a client says is not needed: ignored. */
+}
+
+/* One frame; -1 when the connection must end now. */
+static int
+ws_frame(struct conn *c, const struct vc_ws_frame *f)
+{
+	struct wsconn *w = c->ws;
+
+	switch (f->opcode) {
+	case VC_WS_PING:
+		return ws_send(c, VC_WS_PONG, f->payload, f->len) == 0 || w->closing ? 0 : -1;
+	case VC_WS_PONG:
+		w->t_pong = mono_ms();
+		return 0;
+	case VC_WS_CLOSE:
+		ws_close(c, VC_WS_NORMAL, "");
+		return 0;
+	case VC_WS_CONT:
+		if (w->msg == NULL) {
+			ws_close(c, VC_WS_PROTOCOL, "continuation without a message");
+			return 0;
+		}
+		break;
+	default:
+		if (w->msg != NULL) {
+			ws_close(c, VC_WS_PROTOCOL, "a new message inside a fragmented one");
+			return 0;
+		}
+		if (f->fin) {
+			ws_message(c, f->opcode, f->payload, f->len);
+			return 0;
+		}
+		if ((w->msg = malloc(WS_MSG_MAX)) == NULL)
+			return -1;
+		w->msg_len = 0;
+		w->msg_op = f->opcode;
+	}
+	if (f->len > WS_MSG_MAX - w->msg_len) {
+		ws_close(c, VC_WS_TOO_BIG, "message too big");
+		return 0;
+	}
+	memcpy(w->msg + w->msg_len, f->payload, f->len);
+	w->msg_len += f->len;
+	if (f->fin) {
+		ws_message(c, w->msg_op, w->msg, w->msg_len);
+		free(w->msg);
+		w->msg = NULL;
+	}
+	return 0;
+}
+
+/* The frames received so far; -1 when the connection must end now. */
+static int
+ws_frames(struct conn *c)
+{
+	struct vc_ws_frame f;
+	long n;
+
+	while (c->ws != NULL && !c->ws->closing && c->in_len > 0) {
+		n = vc_ws_parse((unsigned char *)c->in, c->in_len, WS_MSG_MAX, &f);
+		if (n == VC_WS_MORE)
+			break;
+		if (n == VC_WS_EBIG) {
+			ws_close(c, VC_WS_TOO_BIG, "message too big");
+			break;
+		}
+		if (n < 0) {
+			ws_close(c, VC_WS_PROTOCOL, "protocol error");
+			break;
+		}
+		if (ws_frame(c, &f) != 0)
+			return -1;
+		in_consume(c, (size_t)n);
+	}
+	return 0;
+}
+
+static int
+ws_rx(struct conn *c, const char *data, size_t len)
+{
+	if (c->ws->closing)
+		return 0;
+	if (in_append(c, data, len) != 0) {
+		ws_close(c, VC_WS_TOO_BIG, "message too big");
+		return 0;
+	}
+	return ws_frames(c);
+}
+
+static int
+ws_writeable(struct conn *c)
+{
+	size_t left = c->out.len - c->out_off;
+
+	if (left > 0) {
+		size_t n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
+
+		if (lws_write(c->wsi, (unsigned char *)c->out.p + c->out_off, n, LWS_WRITE_RAW) < 0)
+			return -1;
+		c->out_off += n;
+		conn_timeout(c, c->srv->cfg.write_timeout);
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	c->out.len = c->out_off = 0;
+	if (c->ws->closing) {
+		/* The close frame is out: FIN, and drop what still comes. */
+		shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
+		c->state = CS_LINGER;
+		conn_timeout(c, LINGER_SECS);
+		lws_rx_flow_control(c->wsi, 1);
+		return 0;
+	}
+	conn_timeout(c, 0);
+	return 0;
+}
+
+/* Once a second: the authentication deadline, the token, the pings. */
+static void
+ws_timer(struct conn *c)
+{
+	struct wsconn *w = c->ws;
+	int64_t now = mono_ms();
+	vc_ctx *ctx;
+
+	if (w == NULL || w->closing)
+		return;
+	if (!w->authed) {
+		if (now >= w->t_auth) {
+			ws_close(c, VC_WS_POLICY, "no authentication within 5 s");
+			return;
+		}
+	} else if ((int64_t)time(NULL) >= w->exp) {
+		ws_close(c, VC_WS_AUTH, "token expired");
+		return;
+	} else if (now - w->t_check >= WS_RECHECK_MS) {
+		/* A disabled user, a changed password or role: sessions end. */
+		ctx = ws_ctx(c);
+		w->t_check = now;
+		if (vc_authenticate_access(ctx, w->token, NULL) != 0) {
+			ws_close(c, VC_WS_AUTH, "token no longer valid");
+			return;
+		}
+	}
+	if (now - w->t_ping >= WS_PING_MS) {
+		if (w->t_ping > 0 && w->t_pong < w->t_ping) {
+			srv_log(c->srv, VC_SERVE_LOG_ERROR, "%s: websocket client answers no ping: dropped", c->ip);
+			w->closing = 1;
+			conn_kill(c);
+			return;
+		}
+		w->t_ping = now;
+		if (ws_send(c, VC_WS_PING, "", 0) != 0)
+			return;
+	}
+	lws_set_timer_usecs(c->wsi, LWS_US_PER_SEC);
+}
+
+/* May the client of c see a notification of tenant for user or role? */
+static int
+ws_may_see(const struct wsconn *w, const char *tenant, const char *user, int min_role)
+{
+	if (strcmp(w->who.tenant_id, tenant) != 0)
+		return 0;
+	return (user != NULL && strcmp(w->who.user_id, user) == 0) ||
+	    (min_role > 0 && w->who.role >= min_role);
+}
+
+/*
+ * New notifications, read once for all clients (one query, not one a
+ * client) and handed, as one serialised text, to each client that may
+ * see it and is up to date; a client that is catching up (its queue
+ * was half full, or it replays) gets them by its own query instead.
+ */
+static void
+ws_fan_out(struct vc_serve *srv)
+{
+	vc_ctx *ctx = &srv->lctx;
+	jv rows;
+	int n = 0;
+
+	vc_ctx_reset(ctx);
+	if (vc_notify_after(ctx, srv->ws_seen, WS_FAN, &rows) != 0) {
+		srv_log(srv, VC_SERVE_LOG_ERROR, "websocket poll: %s", ctx->errmsg);
+		return;
+	}
+	jv_array_foreach(rows, i, r) {
+		jv tenant = jv_object_get(jv_copy(r), jv_string("_tenant"));
+		jv user = jv_object_get(jv_copy(r), jv_string("_user"));
+		int64_t id = vc_arg_int(r, "id", 0), min_role = vc_arg_int(r, "_min_role", 0);
+		jv text;
+		size_t len;
+
+		r = jv_object_delete(jv_object_delete(jv_object_delete(r, jv_string("_tenant")),
+		    jv_string("_user")), jv_string("_min_role"));
+		text = jv_dump_string(jv_object_set(r, jv_string("type"), jv_string("notification")), 0);
+		len = (size_t)jv_string_length_bytes(jv_copy(text));
+		for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+			struct wsconn *w = c->ws;
+
+			if (c->state != CS_WS || w == NULL || !w->authed || w->closing || w->more ||
+			    id <= w->cursor || jv_get_kind(tenant) != JV_KIND_STRING ||
+			    !ws_may_see(w, jv_string_value(tenant),
+			    jv_get_kind(user) == JV_KIND_STRING ? jv_string_value(user) : NULL, (int)min_role))
+				continue;
+			if (c->out.len - c->out_off >= WS_QUEUE_MAX / 2) {
+				w->more = 1;    /* it catches up by its own query */
+				continue;
+			}
+			if (ws_send(c, VC_WS_TEXT, jv_string_value(text), len) == 0)
+				w->cursor = id;
+		}
+		srv->ws_seen = id;
+		n++;
+		jv_free(text);
+		jv_free(tenant);
+		jv_free(user);
+	}
+	jv_free(rows);
+	srv->ws_more = n == WS_FAN;
+}
+
+/* The poll: did another connection commit?  Then push. */
+static void
+ws_tick(lws_sorted_usec_list_t *sul)
+{
+	struct vc_serve *srv = lws_container_of(sul, struct vc_serve, wtick);
+
+	if (srv->ws_authed > 0) {
+		int64_t v = vc_store_data_version(&srv->lctx);
+		int changed = v >= 0 && v != srv->ws_ver;
+
+		if (v >= 0)
+			srv->ws_ver = v;
+		if (changed || srv->ws_more)
+			ws_fan_out(srv);
+		for (struct conn *c = srv->conns; c != NULL; c = c->next)
+			if (c->state == CS_WS && c->ws != NULL && c->ws->authed && !c->ws->closing &&
+			    c->ws->more)
+				ws_push(c, WS_BATCH);
+	}
+	if (!srv->stopping)
+		lws_sul_schedule(srv->lws, 0, &srv->wtick, ws_tick, WS_POLL_MS * LWS_US_PER_MS);
+}
+
+/* The opening handshake, or the refusal of it. */
+static int
+ws_open(struct conn *c)
+{
+	struct vc_serve *srv = c->srv;
+	char acc[VC_WS_ACCEPT_LEN + 1];
+
+	if (!c->req.conn_upgrade || c->req.upgrade == NULL || strcasecmp(c->req.upgrade, "websocket") != 0)
+		return reject(c, 426, "this is a WebSocket: Upgrade: websocket");
+	if (c->req.ws_version == NULL || strcmp(c->req.ws_version, "13") != 0) {
+		c->close = 1;
+		respond_error(c, 426, "WebSocket version 13 only", "Sec-WebSocket-Version: 13\r\n");
+		return 1;
+	}
+	if (c->req.query != NULL && c->req.query[0] != '\0')
+		return reject(c, 400, "no query: send {\"token\": ...} as the first message, never in the URL");
+	if (c->req.origin != NULL && !origin_allowed(srv, c->req.origin))
+		return reject(c, 403, "origin not allowed (vc-serve --cors-origin)");
+	if (c->body_len > 0 || vc_ws_accept(c->req.ws_key, acc) != 0)
+		return reject(c, 400, "bad WebSocket handshake");
+	if (srv->stopping)
+		return reject(c, 503, "server stopping");
+	if ((c->ws = calloc(1, sizeof *c->ws)) == NULL)
+		return reject(c, 500, "internal error");
+	request_start(c);
+	out_begin(c);
+	sb_fmt(&c->out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", acc);
+	if (c->out.oom)
+		return -1;
+	access_log(c, 101, 0);
+	request_reset(c);
+	c->state = CS_WS;
+	c->ws->t_auth = mono_ms() + WS_AUTH_MS;
+	conn_timeout(c, srv->cfg.write_timeout);
+	lws_callback_on_writable(c->wsi);
+	lws_set_timer_usecs(c->wsi, LWS_US_PER_SEC);
+	lws_rx_flow_control(c->wsi, 1);
+	/* Frames that came with the head. */
+	return ws_frames(c) < 0 ? -1 : 1;
+}
+
 /* The request is complete: answer here or hand it to a worker. */
 static int
 dispatch(struct conn *c)
@@ -2155,6 +2711,8 @@ dispatch(struct conn *c)
 		return 1;
 	}
 
+	if (strcmp(c->req.path, WS_PATH) == 0 && strcmp(c->req.method, "GET") == 0)
+		return ws_open(c);
 	pa = jv_object();
 	op = vc_op_route(c->req.method, c->req.path, &pa, &ok);
 	jv_free(pa);
@@ -2402,6 +2960,7 @@ conn_close(struct conn *c)
 	}
 	if (c->streaming && c->state != CS_WRITE)
 		access_log(c, 200, c->sbytes);  /* cut short by the client */
+	ws_free(c);
 	request_reset(c);
 	vc_serve_wipe_free(c->in, c->in_cap);
 	c->in = NULL;
@@ -2459,6 +3018,8 @@ conn_rx(struct conn *c, const char *data, size_t len)
 {
 	if (len == 0 || c->state == CS_LINGER)
 		return 0;
+	if (c->state == CS_WS)
+		return ws_rx(c, data, len);
 	if ((c->state == CS_WAIT || c->state == CS_WRITE) && c->close)
 		return 0;       /* the connection ends after this reply */
 	if (in_append(c, data, len) != 0)
@@ -2482,6 +3043,8 @@ conn_writeable(struct conn *c)
 
 	if (srv == NULL)
 		return -1;
+	if (c->state == CS_WS)
+		return ws_writeable(c);
 	if (c->out.len > 0 && left > 0) {
 		size_t n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
 
@@ -2732,6 +3295,8 @@ begin_stop(struct vc_serve *srv)
 		lws_set_timeout(srv->lwsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
 		c->close = 1;
+		if (c->state == CS_WS)
+			ws_close(c, VC_WS_GOING_AWAY, "server stopping");
 		if ((c->state == CS_HEAD && !c->started) || c->state == CS_LINGER)
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	}
@@ -2766,7 +3331,10 @@ serve_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_RAW_WRITEABLE:
 		return conn_writeable(c);
 	case LWS_CALLBACK_TIMER:
-		body_tick(c);
+		if (c->srv != NULL && c->state == CS_WS)
+			ws_timer(c);
+		else
+			body_tick(c);
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE:
 		conn_close(c);
@@ -3093,6 +3661,7 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		srv->mstarted = 1;
 	}
 	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
+	lws_sul_schedule(srv->lws, 0, &srv->wtick, ws_tick, WS_POLL_MS * LWS_US_PER_MS);
 	if (srv->cfg.anchor_ms > 0)
 		lws_sul_schedule(srv->lws, 0, &srv->atick, anchor_tick,
 		    (lws_usec_t)srv->cfg.anchor_ms * LWS_US_PER_MS);

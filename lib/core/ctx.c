@@ -248,6 +248,16 @@ vc_arg_has(jv args, const char *key)
 	return k != JV_KIND_INVALID && k != JV_KIND_NULL;
 }
 
+int64_t
+vc_arg_int(jv args, const char *key, int64_t def)
+{
+	jv v = jv_object_get(jv_copy(args), jv_string(key));
+	int64_t r = jv_get_kind(v) == JV_KIND_NUMBER ? (int64_t)jv_number_value(v) : def;
+
+	jv_free(v);
+	return r;
+}
+
 void
 vc_new_id(char *buf)
 {

@@ -20,16 +20,6 @@ vc_sqlbuf_add(struct vc_sqlbuf *b, const char *frag)
 	b->n += n;
 }
 
-static int64_t
-arg_int(jv args, const char *key, int64_t def)
-{
-	jv v = jv_object_get(jv_copy(args), jv_string(key));
-	int64_t r = jv_get_kind(v) == JV_KIND_NUMBER ? (int64_t)jv_number_value(v) : def;
-
-	jv_free(v);
-	return r;
-}
-
 /* Cursor text: base64url of the JSON [sort, order, value, id]. */
 static jv
 decode_cursor(const char *s)
@@ -69,8 +59,8 @@ vc_page_parse(vc_ctx *ctx, jv args, const struct vc_sort *allowed,
 	if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
 		return vc_fail(ctx, VC_EUSAGE, "order must be asc or desc");
 	pg->desc = order != NULL && strcmp(order, "desc") == 0;
-	pg->limit = arg_int(args, "limit", VC_PAGE_DEFAULT);
-	pg->offset = arg_int(args, "offset", 0);
+	pg->limit = vc_arg_int(args, "limit", VC_PAGE_DEFAULT);
+	pg->offset = vc_arg_int(args, "offset", 0);
 	if (pg->limit < 1 || pg->limit > VC_PAGE_MAX)
 		return vc_fail(ctx, VC_EUSAGE, "limit must be 1 to %d", VC_PAGE_MAX);
 	if (pg->offset < 0)

@@ -11,6 +11,7 @@
 #ifndef VC_H
 #define VC_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jv.h>
@@ -128,6 +129,10 @@ struct vc_ctx {
 	 * the front door, which owns syslog (lib/ never logs). */
 	void (*notice)(vc_ctx *ctx, const char *line, void *arg);
 	void *notice_arg;
+	/* Set by a front door to a flag its signal handler raises: a command
+	 * that runs until interrupted (vc-notify events --follow) ends
+	 * cleanly once *stop is nonzero.  NULL: nothing asks it to stop. */
+	volatile sig_atomic_t *stop;
 	/* Progress of a long wait ("flow F.1: RUNNING, 12 s"); NULL: quiet. */
 	void (*progress)(vc_ctx *ctx, const char *msg, void *arg);
 	int (*emit)(vc_ctx *ctx, jv rec, void *arg);
@@ -175,6 +180,7 @@ void vc_bad(vc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 
 const char *vc_arg_str(jv args, const char *key);   /* NULL if absent/not string */
 int vc_arg_bool(jv args, const char *key);          /* 1 if true */
 int vc_arg_has(jv args, const char *key);           /* present and not null */
+int64_t vc_arg_int(jv args, const char *key, int64_t def); /* def if absent/not a number */
 
 /* Random public id (UUID v4 text) into buf[VC_ID_LEN + 1]. */
 void vc_new_id(char *buf);

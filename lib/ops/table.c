@@ -15,6 +15,9 @@
 #include "cases.h"
 #include "hosts.h"
 #include "hunt.h"
+#include "core/events.h"
+#include "notify.h"
+#include "channels.h"
 #include "mail.h"
 #include "score/ioc.h"
 #include "score/score.h"
@@ -661,6 +664,84 @@ static const struct vc_param p_rules_check[] = {
 	  .help = "a rule directory or file" },
 	{ .name = "map", .type = VC_T_STR, .meta = "FILE",
 	  .help = "field map replacing the built-in one" },
+	END
+};
+
+static const struct vc_param p_events[] = {
+	{ .name = "since", .type = VC_T_INT, .meta = "ID",
+	  .help = "only events after this id (default: from the first)" },
+	{ .name = "type", .type = VC_T_STR, .meta = "GLOB",
+	  .help = "only these types, e.g. 'case.*' or threat_score.created" },
+	{ .name = "limit", .type = VC_T_INT, .meta = "N",
+	  .help = "at most N events (default 1000, max 100000; not with --follow)" },
+	{ .name = "follow", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "keep printing new events, from any process, until interrupted" },
+	END
+};
+static const struct vc_param p_notify_send[] = {
+	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
+	  .help = "role:NAME (that role and above) or user:NAME" },
+	{ .name = "title", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TITLE",
+	  .help = "one line, at most 200 characters" },
+	{ .name = "body", .type = VC_T_STR, .meta = "TEXT",
+	  .help = "the text, at most 4000 bytes" },
+	END
+};
+static const struct vc_param p_notify_list[] = {
+	{ .name = "unread", .type = VC_T_BOOL,
+	  .help = "only those not read yet" },
+	{ .name = "since", .type = VC_T_INT, .meta = "ID",
+	  .help = "only those after this id" },
+	{ .name = "limit", .type = VC_T_INT, .meta = "N",
+	  .help = "at most N, newest first (default 50, max 1000)" },
+	END
+};
+static const struct vc_param p_notify_read[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_PATH, .meta = "ID",
+	  .help = "notification id" },
+	{ .name = "all", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "mark every notification read" },
+	END
+};
+static const struct vc_param p_rule_add[] = {
+	{ .name = "on", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TYPE",
+	  .help = "event type or glob: threat_score.created, 'case.*'" },
+	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
+	  .help = "jq condition on the event body, e.g. '.score >= 0.8'" },
+	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
+	  .help = "role:NAME or user:NAME" },
+	END
+};
+static const struct vc_param p_rule_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "ID",
+	  .help = "rule id" },
+	END
+};
+static const struct vc_param p_channel_add[] = {
+	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
+	  .help = "channel name (letters, digits, . _ -)" },
+	{ .name = "kind", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "KIND", .choices = "file|webhook",
+	  .help = "where events go" },
+	{ .name = "target", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "PATH|URL",
+	  .help = "a file's absolute path, or a webhook's http(s) URL" },
+	{ .name = "type", .type = VC_T_STR, .meta = "GLOB",
+	  .help = "only events of these types (default: all)" },
+	{ .name = "since", .type = VC_T_INT, .meta = "ID",
+	  .help = "deliver the events after this id (default: from now on)" },
+	END
+};
+static const struct vc_param p_channel_name[] = {
+	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
+	  .help = "channel name" },
+	END
+};
+static const struct vc_param p_forward[] = {
+	{ .name = "channel", .type = VC_T_STR, .meta = "NAME",
+	  .help = "only this channel (default: all of the tenant's)" },
+	{ .name = "once", .type = VC_T_BOOL,
+	  .help = "deliver what is due and exit (cron)" },
+	{ .name = "follow", .type = VC_T_BOOL,
+	  .help = "keep delivering as events come, until interrupted" },
 	END
 };
 
@@ -1786,6 +1867,153 @@ const struct vc_op vc_ops[] = {
 		.params   = p_ioc_id,
 		.summary  = "delete an IOC",
 		.target   = "ioc",
+	},
+	{
+		.name     = "events.list",
+		.tool     = "vc-notify",
+		.verb     = "events",
+		.method   = "GET",
+		.path     = "/api/events",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_events,
+		.params   = p_events,
+		.summary  = "the tenant's event log as JSON Lines, oldest first",
+		.target   = "event",
+		.columns  = "id,type,created_at,body",
+	},
+	{
+		.name     = "notifications.send",
+		.tool     = "vc-notify",
+		.verb     = "send",
+		.method   = "POST",
+		.path     = "/api/notifications",
+		.min_role = VC_ROLE_ANALYST,
+		.flags    = VC_OP_WRITE | VC_OP_CREATES,
+		.fn       = vc_op_notify_send,
+		.params   = p_notify_send,
+		.summary  = "send a notification to a user or a role",
+		.target   = "notification",
+	},
+	{
+		.name     = "notifications.list",
+		.tool     = "vc-notify",
+		.verb     = "list",
+		.method   = "GET",
+		.path     = "/api/notifications",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_notify_list,
+		.params   = p_notify_list,
+		.summary  = "your notifications, newest first",
+		.target   = "notification",
+		.columns  = "id,created_at,read_at,target,title,body",
+	},
+	{
+		.name     = "notifications.mark_all_read",
+		.tool     = "vc-notify",
+		.method   = "POST",
+		.path     = "/api/notifications/mark-all-read",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_notify_read_all,
+		.summary  = "mark all your notifications read",
+		.target   = "notification",
+	},
+	{
+		.name     = "notifications.rules.create",
+		.tool     = "vc-notify",
+		.verb     = "rule add",
+		.method   = "POST",
+		.path     = "/api/notifications/rules",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_CREATES,
+		.fn       = vc_op_notify_rule_add,
+		.params   = p_rule_add,
+		.summary  = "turn events of a type (passing a jq condition) into notifications",
+		.target   = "notify_rule",
+	},
+	{
+		.name     = "notifications.rules.list",
+		.tool     = "vc-notify",
+		.verb     = "rule list",
+		.method   = "GET",
+		.path     = "/api/notifications/rules",
+		.min_role = VC_ROLE_ANALYST,
+		.fn       = vc_op_notify_rule_list,
+		.summary  = "the tenant's notification rules",
+		.target   = "notify_rule",
+		.columns  = "id,on,when,to,created_by,created_at",
+	},
+	{
+		.name     = "notifications.rules.delete",
+		.tool     = "vc-notify",
+		.verb     = "rule delete",
+		.method   = "DELETE",
+		.path     = "/api/notifications/rules/{id}",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_notify_rule_delete,
+		.params   = p_rule_id,
+		.summary  = "delete a notification rule",
+		.target   = "notify_rule",
+	},
+	{
+		.name     = "notifications.channels.create",
+		.tool     = "vc-notify",
+		.verb     = "channel add",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_SECRET_OUT,
+		.fn       = vc_op_channel_add,
+		.params   = p_channel_add,
+		.summary  = "deliver the event log to a file or a webhook (its secret shown once)",
+		.target   = "notify_channel",
+	},
+	{
+		.name     = "notifications.channels.list",
+		.tool     = "vc-notify",
+		.verb     = "channel list",
+		.method   = "GET",
+		.path     = "/api/notifications/channels",
+		.min_role = VC_ROLE_ANALYST,
+		.fn       = vc_op_channel_list,
+		.summary  = "the tenant's channels with their cursors and failures",
+		.target   = "notify_channel",
+		.columns  = "name,kind,target,types,cursor,failures,last_error,delivered_at",
+	},
+	{
+		.name     = "notifications.channels.delete",
+		.tool     = "vc-notify",
+		.verb     = "channel delete",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_channel_delete,
+		.params   = p_channel_name,
+		.summary  = "delete a channel",
+		.target   = "notify_channel",
+	},
+	{
+		.name     = "notifications.forward",
+		.tool     = "vc-notify",
+		.verb     = "forward",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_forward,
+		.params   = p_forward,
+		.summary  = "deliver the events due to each channel, from its cursor (at least once, in order)",
+		.target   = "notify_channel",
+		.columns  = "channel,delivered,cursor,error",
+	},
+	{
+		.name     = "notifications.read",
+		.tool     = "vc-notify",
+		.verb     = "read",
+		.method   = "PUT",
+		.path     = "/api/notifications/{id}",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_notify_read,
+		.params   = p_notify_read,
+		.summary  = "mark a notification read (--all: every one)",
+		.target   = "notification",
 	},
 	{
 		.name     = "serve.health",

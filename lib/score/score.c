@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/events.h"
 #include "score/ioc.h"
 #include "json/jscan.h"
 #include "json/jsonl.h"
@@ -729,6 +730,14 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 		if (rc == 0)
 			rc = vc_audit(ctx, ctx->who.tenant_id, "threat.analyze", subject, id, "success", NULL,
 			    JV_OBJECT(jv_string("score"), jv_copy(sv), jv_string("classification"), jv_copy(cl)));
+		if (rc == 0)
+			rc = vc_event_emit(ctx, "threat_score.created", JV_OBJECT(jv_string("score_id"),
+			    jv_string(sid), jv_string("subject_type"), jv_string(subject),
+			    jv_string("subject_id"), jv_string(id), jv_string("subject"),
+			    jv_string_fmt("%s %s", subject, id), jv_string("score"), jv_copy(sv),
+			    jv_string("confidence"), jv_copy(cv), jv_string("classification"), jv_copy(cl),
+			    jv_string("rows_flagged"), jv_number(flagged), jv_string("by"),
+			    jv_string(ctx->who.username)), NULL);
 		if (rc == 0)
 			rc = vc_tx_commit(ctx);
 		else

@@ -279,7 +279,7 @@ vc_sigma_load(vc_ctx *ctx, const char *path, const struct vc_sigma_map *map,
 		struct names nm = { 0 };
 
 		rc = collect(ctx, path, 0, &nm);
-		if (rc == VC_EOK)
+		if (rc == VC_EOK && nm.n > 0)   /* an empty directory: no array */
 			qsort(nm.v, nm.n, sizeof *nm.v, cmp_names);
 		for (size_t i = 0; i < nm.n && rc == VC_EOK; i++)
 			rc = load_file(ctx, set, nm.v[i], problems, &ids, 0);

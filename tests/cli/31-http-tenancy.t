@@ -32,11 +32,13 @@ A_CASE=$(vc-case create "acme incident" -o jsonl | jq -r .id)
 A_ART=$(printf '{"Name":"x.exe","ClientId":"C.00000000000000a1"}\n' |
 	vc-case artifact import --name Windows.System.Pslist --case "$A_CASE" -o jsonl | jq -r .id)
 A_AUDIT=$(vc-auth audit list --limit 1 -o jsonl | jq -r .id)
+A_NOTE=$(vc-notify send --to role:viewer --title "acme incident" -o jsonl | jq -r .id)
+A_RULE=$(vc-notify rule add --on 'case.*' --to role:analyst -o jsonl | jq -r .id)
 A_IOC=00000000-0000-4000-8000-0000000001c0
 sqlite3 "$VC_DB" "INSERT INTO iocs (id, tenant_id, type, value, created_at)
     SELECT '$A_IOC', id, 'domain', 'acme-only.example', 0 FROM tenants WHERE name = 'acme'"
 ok $([ -n "$A_USER" ] && [ -n "$A_TOKEN" ] && [ -n "$A_HOST" ] && [ -n "$A_CASE" ] &&
-	[ -n "$A_ART" ] && [ -n "$A_AUDIT" ]; echo $?) "acme has a user, a token, a host, a case, an artifact and audit records"
+	[ -n "$A_ART" ] && [ -n "$A_AUDIT" ] && [ -n "$A_NOTE" ] && [ -n "$A_RULE" ]; echo $?) "acme has a user, a token, a host, a case, an artifact and audit records"
 
 # A snapshot of acme's records (not the audit log, which grows on purpose).
 ACME=$(sqlite3 "$VC_DB" "SELECT id FROM tenants WHERE name = 'acme'")
@@ -50,7 +52,9 @@ snapshot() {
 	  SELECT 'l', COUNT(*) FROM case_links WHERE tenant_id = '$ACME';
 	  SELECT 'a', id, row_count FROM artifacts WHERE tenant_id = '$ACME' ORDER BY id;
 	  SELECT 'r', COUNT(*) FROM artifact_rows WHERE tenant_id = '$ACME';
-	  SELECT 'i', id, value FROM iocs WHERE tenant_id = '$ACME' ORDER BY id;"
+	  SELECT 'i', id, value FROM iocs WHERE tenant_id = '$ACME' ORDER BY id;
+	  SELECT 'N', COUNT(*) FROM notification_reads WHERE tenant_id = '$ACME';
+	  SELECT 'R', id, on_type FROM notify_rules WHERE tenant_id = '$ACME' ORDER BY id;"
 }
 BEFORE=$(snapshot)
 # What acme's records hold that no globex answer may show.
@@ -91,6 +95,8 @@ for r in $(printf '%s\n' "$routes" | tr ' ' '|'); do
 	/api/tenants/*) id=$ACME ;;
 	/api/velociraptor/*) id=C.00000000000000a1 ;;
 	/api/threat-intel/iocs/*) id=$A_IOC ;;
+	/api/notifications/rules/*) id=$A_RULE ;;
+	/api/notifications/*) id=$A_NOTE ;;
 	/api/threat-intel/analyze/host/*) id=$A_HOST ;;
 	/api/threat-intel/analyze/artifact/*) id=$A_ART ;;
 	*) ok 1 "route $method $path has no id mapping in this test: add one"; continue ;;

@@ -168,8 +168,11 @@ with "$ANN" vc-hosts list -o jsonl
 is "$(jqr '"\(.hostname) \(.client_id) \(.source)"' | sort | tr '\n' ',')" \
 	"DC01 C.453d81822d0456e6 velociraptor,DESKTOP-BTI2T9T C.c307ce0ccb8e1037 velociraptor,LAPTOP-7Q2M4K1 C.c8643302a9fa96a8 velociraptor,db01 C.0009325c18a37dc4 velociraptor,web01 C.c8fbb8446daf09f2 velociraptor," \
 	"... with hostnames and client ids"
+with "$ANN" vc-notify events --type host.new -o jsonl
+is "$(jqr '"\(.body.count) \(.body.source)"')" "5 velociraptor" "one host.new event for the 5 synced hosts"
 with "$ANN" vc-hunt clients --sync
 is "$(jqr '"\(.created) \(.updated)"')" "0 5" "a second --sync updates them"
+is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'host.new'")" 1 "... and writes no event"
 run vc-auth audit list --action velociraptor.clients.sync
 is "$(jqr .actor | sort | tr '\n' ' ')" "ann ann " "each sync is audited"
 
@@ -475,8 +478,14 @@ ok $([ "$(jqr .hunt_id)" != "$HI" ]; echo $?) "... with another id"
 with "$ADA" vc-hunt create --artifact "$PSL" --idempotency-key ''
 is "$rc" 64 "an empty idempotency key: exit 64"
 
+is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'hunt.created' AND json_extract(body, '$.hunt_id') = '$HI'")" 1 \
+	"a hunt.created event for the hunt, not for its idempotent rerun"
 with "$ADA" vc-hunt create --artifact "$PSL" --os windows --wait --timeout 30
 is "$rc:$(jqr .hunt.stats.total_finished_clients)" "0:3" "create --wait: until every scheduled client finished"
+HW=$(jqr .hunt_id)
+with "$ADA" vc-notify events --type 'hunt.*' -o jsonl
+is "$(jqr "select(.body.hunt_id == \"$HW\") | \"\(.type) \(.body.clients_finished)\"" | paste -sd, -)" \
+	"hunt.created null,hunt.completed 3" "create --wait: hunt.created, then hunt.completed with the clients finished"
 with "$ADA" vc-hunt create --artifact No.Such.Artifact
 is "$rc" 65 "a hunt of an unknown artifact: exit 65"
 like "$err" "ERROR:hunt: Unknown artifact" "... with the ERROR log"

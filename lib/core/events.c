@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events.c - the event log: append an event in the caller's transaction,
+ * list events after a cursor, follow the log as other processes write it.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/store.h"
+#include "core/events.h"
+#include "json/jqprog.h"
+
+#define EVENT_BODY_MAX (64 * 1024)      /* an event is a summary, not data */
+#define EVENTS_LIMIT_DEF 1000
+#define EVENTS_LIMIT_MAX 100000
+#define FOLLOW_POLL_MS 100
+#define RULE_ROW_MS 1000        /* a condition's verdict within this */
+
+int
+vc_has_ctrl(const char *s, int newlines)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 && !(newlines && (*s == '\n' || *s == '\t')))
+			return 1;
+	return 0;
+}
+
+/*
+ * Resolve "role:NAME" or "user:NAME" in ctx's tenant: *user_id gets the
+ * user's id, or *min_role the role's rank.  canon gets the target as
+ * stored ("user:alice").
+ */
+int
+vc_notify_target(vc_ctx *ctx, const char *to, char user_id[VC_ID_LEN + 1], int *min_role,
+    char *canon, size_t n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	user_id[0] = '\0';
+	*min_role = 0;
+	if (to != NULL && strncmp(to, "role:", 5) == 0) {
+		int r = vc_role_parse(to + 5);
+		if (r < VC_ROLE_VIEWER || r > VC_ROLE_ADMIN)
+			return vc_fail(ctx, VC_EUSAGE, "role:%.32s: the role must be viewer, analyst or admin",
+			    to + 5);
+		*min_role = r;
+		snprintf(canon, n, "role:%s", vc_role_name(r));
+		return 0;
+	}
+	if (to == NULL || strncmp(to, "user:", 5) != 0 || to[5] == '\0')
+		return vc_fail(ctx, VC_EUSAGE, "a target is role:NAME or user:NAME, not '%.64s'",
+		    to ? to : "");
+	q = vc_sql(ctx, "SELECT id, username FROM users WHERE tenant_id = ?1"
+	    " AND (username = ?2 OR id = ?2)", "ss", ctx->who.tenant_id, to + 5);
+	if (q == NULL)
+		return ctx->err;
+	if ((rc = vc_sql_step(ctx, q)) == 1) {
+		snprintf(user_id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+		snprintf(canon, n, "user:%s", (const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return ctx->err;
+	if (rc == 0)
+		return vc_fail(ctx, VC_ENOTFOUND, "no user %.64s in your tenant", to + 5);
+	return 0;
+}
+
+/* Insert one notification; *id gets its id. */
+int
+vc_notify_insert(vc_ctx *ctx, const char *to, const char *title, const char *body, int64_t event_id,
+    int64_t rule_id, int64_t *id)
+{
+	char uid[VC_ID_LEN + 1], canon[100];
+	int role, rc;
+	sqlite3_stmt *q;
+
+	if ((rc = vc_notify_target(ctx, to, uid, &role, canon, sizeof canon)) != 0)
+		return rc;
+	q = vc_sql(ctx, "INSERT INTO notifications (tenant_id, target, user_id, min_role, title, body,"
+	    " event_id, rule_id, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	    "sssnssnnsi", ctx->who.tenant_id, canon, uid[0] ? uid : NULL, title, body,
+	    ctx->who.username[0] ? ctx->who.username : NULL, vc_now(ctx));
+	if (q == NULL)
+		return ctx->err;
+	if (role)
+		sqlite3_bind_int(q, 4, role);
+	if (event_id > 0)
+		sqlite3_bind_int64(q, 7, event_id);
+	if (rule_id > 0)
+		sqlite3_bind_int64(q, 8, rule_id);
+	rc = vc_sql_step(ctx, q);
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return ctx->err;
+	*id = sqlite3_last_insert_rowid(ctx->store->db);
+	return 0;
+}
+
+/* ---- rules, run on each event ------------------------------------------ */
+
+/* Does the rule's condition hold for body?  1 yes, 0 no (or it failed:
+ * the failure is the rule's, never the change's). */
+static int
+condition(vc_ctx *ctx, const char *prog, const char *body, size_t n)
+{
+	struct vc_jq_limits lim = { .row_ms = RULE_ROW_MS, .cpu_s = 2, .mem_mb = 256 };
+	struct vc_jq *jq = NULL;
+	char err[200], msg[sizeof ctx->errmsg];
+	int saved = ctx->err, r = 0;
+
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	if (vc_jq_open(ctx, "--when", prog, &lim, &jq) == 0) {
+		r = vc_jq_test(ctx, jq, body, n, err, sizeof err) == 1;
+		vc_jq_close(jq);
+	}
+	ctx->err = saved;
+	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
+	return r;
+}
+
+/* A notification's title for an event, from what its body says. */
+static jv
+event_title(const char *type, jv body)
+{
+	jv subj = jv_object_get(jv_copy(body), jv_string("subject"));
+	jv t = jv_get_kind(subj) == JV_KIND_STRING ?
+	    jv_string_fmt("%s: %.100s", type, jv_string_value(subj)) : jv_string(type);
+
+	jv_free(subj);
+	jv_free(body);
+	return t;
+}
+
+static int
+notify_on_event(vc_ctx *ctx, int64_t event_id, const char *type, jv body)
+{
+	sqlite3_stmt *q;
+	jv rules, text = jv_invalid(), title = jv_invalid();
+	int rc = 0;
+
+	q = vc_sql(ctx, "SELECT id, when_jq, target FROM notify_rules WHERE tenant_id = ?1"
+	    " AND ?2 GLOB on_type ORDER BY id", "ss", ctx->who.tenant_id, type);
+	if (q == NULL) {
+		jv_free(body);
+		return ctx->err;
+	}
+	/* Collected first: a condition runs no statement of ours. */
+	rules = vc_sql_rows(ctx, q);
+	if (!jv_is_valid(rules)) {
+		jv_free(body);
+		return ctx->err;
+	}
+	jv_array_foreach(rules, i, r) {
+		const char *prog = vc_arg_str(r, "when_jq"), *to = vc_arg_str(r, "target");
+		jv rid = jv_object_get(jv_copy(r), jv_string("id"));
+		int64_t nid;
+
+		if (!jv_is_valid(text)) {
+			text = jv_dump_string(jv_copy(body), 0);
+			title = event_title(type, jv_copy(body));
+		}
+		if (rc == 0 && (prog == NULL || condition(ctx, prog, jv_string_value(text),
+		    (size_t)jv_string_length_bytes(jv_copy(text))))) {
+			rc = vc_notify_insert(ctx, to, jv_string_value(title), jv_string_value(text), event_id,
+			    (int64_t)jv_number_value(rid), &nid);
+			/* A rule whose user is gone notifies nobody. */
+			if (rc == VC_ENOTFOUND) {
+				rc = 0;
+				ctx->err = 0;
+				ctx->errmsg[0] = '\0';
+			}
+		}
+		jv_free(rid);
+		jv_free(r);
+	}
+	jv_free(rules);
+	jv_free(text);
+	jv_free(title);
+	jv_free(body);
+	return rc;
+}
+
+
+int
+vc_event_emit(vc_ctx *ctx, const char *type, jv body, int64_t *id)
+{
+	jv text;
+	int64_t eid;
+	int rc;
+
+	if (jv_get_kind(body) != JV_KIND_OBJECT) {
+		jv_free(body);
+		return vc_fail(ctx, VC_EINTERNAL, "event %s: body is not an object", type);
+	}
+	text = jv_dump_string(jv_copy(body), 0);
+	if (jv_string_length_bytes(jv_copy(text)) > EVENT_BODY_MAX) {
+		/* Never fail a change for its event: say what it was. */
+		jv_free(text);
+		text = jv_dump_string(JV_OBJECT(jv_string("truncated"), jv_true()), 0);
+	}
+	rc = vc_sql_exec(ctx, "INSERT INTO events (tenant_id, type, created_at, body)"
+	    " VALUES (?1, ?2, ?3, ?4)", NULL, "ssis", ctx->who.tenant_id, type, vc_now(ctx),
+	    jv_string_value(text));
+	jv_free(text);
+	if (rc != 0) {
+		jv_free(body);
+		return rc;
+	}
+	eid = sqlite3_last_insert_rowid(ctx->store->db);
+	if (id != NULL)
+		*id = eid;
+	return notify_on_event(ctx, eid, type, body);
+}
+
+int64_t
+vc_store_data_version(vc_ctx *ctx)
+{
+	sqlite3_stmt *q = vc_sql(ctx, "PRAGMA data_version", "");
+	int64_t v = -1;
+
+	if (q == NULL)
+		return -1;
+	if (vc_sql_step(ctx, q) == 1)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+int
+vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms)
+{
+	struct timespec ts = { poll_ms / 1000, (long)(poll_ms % 1000) * 1000000L };
+	int64_t waited = 0;
+
+	for (;; waited += poll_ms) {
+		int64_t v;
+
+		if (ctx->stop != NULL && *ctx->stop)
+			return 0;
+		if ((v = vc_store_data_version(ctx)) < 0)
+			return ctx->err;
+		if (*ver < 0)
+			*ver = v;
+		else if (v != *ver) {
+			*ver = v;
+			return 1;
+		}
+		if (max_ms > 0 && waited >= max_ms)
+			return VC_WAIT_TIMEOUT;
+		/* A signal cuts the sleep short; the loop then sees *stop. */
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+/* Emit the tenant's events after *cursor (at most limit; 0: no limit),
+ * moving the cursor.  Returns 0, or nonzero when the reader left. */
+static int
+events_after(vc_ctx *ctx, int64_t *cursor, const char *glob, int64_t limit, jv *out, int *gone)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	q = vc_sql(ctx, "SELECT id, type, created_at, body AS body_json FROM events"
+	    " WHERE tenant_id = ?1 AND id > ?2 AND (?3 IS NULL OR type GLOB ?3)"
+	    " ORDER BY id LIMIT ?4", "sisi", ctx->who.tenant_id, *cursor, glob,
+	    limit > 0 ? limit : (int64_t)-1);
+	if (q == NULL)
+		return ctx->err;
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		*cursor = sqlite3_column_int64(q, 0);
+		if (vc_emit(ctx, vc_sql_row(q), out) != 0) {
+			*gone = 1;
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc < 0 ? ctx->err : 0;
+}
+
+int
+vc_op_events(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *glob = vc_arg_str(args, "type");
+	int64_t cursor, limit, ver;
+	int follow = vc_arg_bool(args, "follow"), gone = 0, rc;
+
+	cursor = vc_arg_int(args, "since", 0);
+	limit = vc_arg_int(args, "limit", EVENTS_LIMIT_DEF);
+	if (cursor < 0)
+		return vc_fail(ctx, VC_EUSAGE, "--since takes an event id (0 or more)");
+	if (limit < 1 || limit > EVENTS_LIMIT_MAX)
+		return vc_fail(ctx, VC_EUSAGE, "--limit must be 1 to %d", EVENTS_LIMIT_MAX);
+	if (glob != NULL && (strlen(glob) == 0 || strlen(glob) > 128))
+		return vc_fail(ctx, VC_EUSAGE, "--type takes a glob of 1 to 128 characters");
+	if (!follow)
+		return events_after(ctx, &cursor, glob, limit, out, &gone);
+	if (ctx->emit == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "--follow streams JSON Lines: it cannot collect a list");
+	/* The version first: a commit after it is seen by the wait. */
+	if ((ver = vc_store_data_version(ctx)) < 0)
+		return ctx->err;
+	for (;;) {
+		if ((rc = events_after(ctx, &cursor, glob, 0, out, &gone)) != 0 || gone)
+			return rc;
+		if ((rc = vc_store_wait_change(ctx, &ver, FOLLOW_POLL_MS, 0)) != 1)
+			return rc;
+	}
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events.h - the event log: one row in `events` per change that matters
+ * (a stored score, new hosts, a case opened or changed, a hunt started or
+ * done, an artifact imported), written in the transaction of the change,
+ * and the tenant's notification rules run on it there: a rule whose type
+ * glob matches and whose jq condition (a caller's program, run under the
+ * limits of json/jqprog.h) holds on the body adds a notification.  A
+ * condition that fails (an error, a timeout) skips its rule for that
+ * event and never fails the change.
+ * Readers (vc-notify events, the notification rules, vc-serve's push)
+ * keep the last id they saw: ids only grow.
+ *
+ * Ownership: vc_event_emit consumes body.
+ */
+#ifndef VC_EVENTS_H
+#define VC_EVENTS_H
+#include "core/vc.h"
+
+/*
+ * Append an event of type ("case.created") for ctx's tenant, inside the
+ * caller's open transaction, and run the tenant's notification rules on
+ * it (notify.h).  body is an object (consumed).  *id (may be NULL) gets
+ * the event's id.  Fails only when the store does: the caller then rolls
+ * its change back with the event.
+ */
+int vc_event_emit(vc_ctx *ctx, const char *type, jv body, int64_t *id);
+
+/*
+ * Notifications, the writing side (the rules run here, so every tool that
+ * emits an event makes its notifications; lib/notify.c holds the rest).
+ * vc_notify_target resolves "role:NAME" (*min_role gets its rank) or
+ * "user:NAME" in ctx's tenant (user_id gets the id) and writes the
+ * target as stored into canon.  vc_notify_insert adds one notification
+ * (event_id, rule_id 0: none); *id gets its id.  Inside a transaction.
+ */
+int vc_notify_target(vc_ctx *ctx, const char *to, char user_id[VC_ID_LEN + 1], int *min_role,
+    char *canon, size_t n);
+int vc_notify_insert(vc_ctx *ctx, const char *to, const char *title, const char *body,
+    int64_t event_id, int64_t rule_id, int64_t *id);
+/* 1 when s holds a control character (newlines: but \n and \t). */
+int vc_has_ctrl(const char *s, int newlines);
+
+/* vc-notify events [--since ID] [--type GLOB] [--follow] [--limit N]. */
+int vc_op_events(vc_ctx *ctx, jv args, jv *out);
+
+/*
+ * Wait until the store changes (another connection committed), *stop is
+ * raised, or max_ms pass (0: no limit), polling PRAGMA data_version every
+ * poll_ms with no transaction open.  *ver carries the last version seen
+ * (-1 to start: the first read is the baseline).  Returns 1 when it
+ * changed, 0 when stopped, VC_WAIT_TIMEOUT when max_ms passed, or a
+ * VC_E* code.
+ */
+#define VC_WAIT_TIMEOUT (-2)
+int vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms);
+/* PRAGMA data_version of ctx's connection, or -1 with ctx set. */
+int64_t vc_store_data_version(vc_ctx *ctx);
+#endif
