@@ -15,6 +15,7 @@
 #include <jq.h>
 
 #include "artifacts.h"
+#include "hosts.h"
 #include "json/jscan.h"
 #include "json/jqprog.h"
 #include "json/jsonl.h"
@@ -233,10 +234,12 @@ row_host(struct importer *im, const struct vc_jscan_field *cidf,
 			snprintf(name, sizeof name, "%.*s", (int)strcspn(fqdn, "."), fqdn);
 		else
 			snprintf(name, sizeof name, "%s", c);
-		vc_new_id(out);
+		vc_new_id_v7(out);
 		rc = vc_sql_exec(ctx, "INSERT INTO hosts (id, tenant_id, client_id, hostname, fqdn,"
 		    " source, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'hunt', ?6, ?6)",
 		    NULL, "sssssi", out, ctx->who.tenant_id, c, name, fl > 0 ? fqdn : NULL, vc_now(ctx));
+		if (rc == 0)
+			rc = vc_host_search_add(ctx, out);
 		if (rc != 0)
 			return rc;
 		im->hosts_created++;

@@ -17,12 +17,16 @@
 
 struct vc_keyring;
 
+#define VC_SQL_CACHE 24
+
 struct vc_store {
 	sqlite3 *db;
 	struct vc_keyring *keys;
 	char path[4096];
 	char key_path[4096];
 	int in_tx;
+	/* vc_sql_cached's statements, keyed by the address of their SQL. */
+	struct { const char *sql; sqlite3_stmt *st; } cache[VC_SQL_CACHE];
 };
 
 enum {
@@ -54,6 +58,16 @@ void vc_tx_rollback(vc_ctx *ctx);
  * Returns the statement, or NULL with an error in ctx.
  */
 sqlite3_stmt *vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...);
+/*
+ * vc_sql for the statements of a hot loop (an import's per-row SQL):
+ * prepared once per store and kept, keyed by the address of sql (a
+ * string literal), reset and re-bound at each call.  The store owns the
+ * statement: never finalize it; it is reset at the next call (step it
+ * to its end, or sqlite3_reset it, to release its read).
+ */
+sqlite3_stmt *vc_sql_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...);
+/* vc_sql_exec through the cache: for statements that return no rows. */
+int vc_sql_exec_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...);
 /* Run a statement that returns no rows; *changes (may be NULL) gets
  * sqlite3_changes.  Finalizes it.  Constraint violations -> VC_ECONFLICT. */
 int vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...);
