@@ -175,13 +175,6 @@ migrate(vc_ctx *ctx)
 	return vc_tx_commit(ctx);
 }
 
-/*
- * The page cache of a connection: 64 MiB at most, taken only as pages
- * are read.  SQLite's default (2 MB) is smaller than the indexes a batch
- * of 20000 hosts touches, and a transaction whose dirty pages outgrow
- * the cache spills them to the WAL and reads them back again and again.
- */
-#define STORE_CACHE "PRAGMA cache_size = -65536"
 
 int
 vc_store_open(vc_ctx *ctx, const char *path, int flags)
@@ -240,8 +233,7 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 	sqlite3_limit(st->db, SQLITE_LIMIT_LENGTH, MAX_SQL_LENGTH);
 	if ((rc = exec_plain(ctx, "PRAGMA journal_mode = WAL")) != 0 ||
 	    (rc = exec_plain(ctx, "PRAGMA foreign_keys = ON")) != 0 ||
-	    (rc = exec_plain(ctx, "PRAGMA synchronous = NORMAL")) != 0 ||
-	    (rc = exec_plain(ctx, STORE_CACHE)) != 0)
+	    (rc = exec_plain(ctx, "PRAGMA synchronous = NORMAL")) != 0)
 		goto fail;
 	if ((rc = migrate(ctx)) != 0)
 		goto fail;
@@ -260,6 +252,15 @@ fail:
 	vc_store_close(st);
 	ctx->store = NULL;
 	return rc;
+}
+
+int
+vc_store_cache(vc_ctx *ctx, int mib)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", mib > 0 ? -1024 * mib : -2000);
+	return exec_plain(ctx, sql);
 }
 
 void

@@ -45,6 +45,15 @@ void vc_store_close(struct vc_store *st);
 int vc_store_version(vc_ctx *ctx);      /* PRAGMA user_version */
 int vc_store_latest_version(void);      /* migrations known to this build */
 
+/*
+ * The connection's page cache: mib MiB at most (taken only as pages are
+ * read), or SQLite's default (about 2 MB) for 0.  A batch that inserts
+ * into many indexes at random places needs its pages in memory: when a
+ * transaction's dirty pages outgrow the cache, SQLite spills them to the
+ * WAL and reads them back again and again.
+ */
+int vc_store_cache(vc_ctx *ctx, int mib);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP. */
 int vc_tx_begin(vc_ctx *ctx);
 int vc_tx_commit(vc_ctx *ctx);
