@@ -569,6 +569,8 @@ add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const
 	char *m = hf->match[k];
 	size_t n = 0;
 
+	if (strlen(text) > 256)
+		return vc_fail(ctx, VC_EUSAGE, "--%s: at most 256 bytes to search for", col);
 	if (utf8_chars(text) < 3) {
 		add_cond(hf, k == 0 ? "instr(lower(h.hostname), lower(?@)) > 0" :
 		    "instr(lower(COALESCE(h.fqdn, '')), lower(?@)) > 0",
@@ -577,8 +579,6 @@ add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const
 	}
 	n = (size_t)snprintf(m, sizeof hf->match[k], "%s : \"", col);
 	for (const char *s = text; *s; s++) {
-		if (n + 4 >= sizeof hf->match[k])
-			return vc_fail(ctx, VC_EUSAGE, "--%s: at most 256 characters", col);
 		if (*s == '"')
 			m[n++] = '"';
 		m[n++] = *s;

@@ -203,15 +203,17 @@ mono(void)
 }
 
 /* Rows, bytes and rate so far, to ctx->progress at most twice a second
- * (the clock is read once every 4096 lines). */
+ * (the clock is read once every 4096 lines), and once at the end. */
 static void
-progress(vc_ctx *ctx, long lines, double bytes, double start, double *last)
+progress(vc_ctx *ctx, long lines, double bytes, double start, double *last, int end)
 {
 	char msg[128];
 	double now;
 
-	if (ctx->progress == NULL || (lines & 4095) != 0 || (now = mono()) - *last < 0.5)
+	if (ctx->progress == NULL || (!end && ((lines & 4095) != 0 || (now = mono()) - *last < 0.5)))
 		return;
+	if (end)
+		now = mono();
 	*last = now;
 	snprintf(msg, sizeof msg, "%ld rows, %.1f MiB, %.0f rows/s", lines, bytes / 1048576.0,
 	    now > start ? (double)lines / (now - start) : 0.0);
@@ -228,14 +230,16 @@ vc_jsonl_each(vc_ctx *ctx, struct vc_jsonl *r, struct vc_jsonl_loop *lp)
 
 	lp->records = lp->bad = 0;
 	for (;;) {
-		progress(ctx, ++lines, bytes, start, &last);
+		progress(ctx, lines++, bytes, start, &last, 0);
 		rec = jv_invalid();
 		if (lp->mode == VC_JSONL_JSON)
 			n = vc_jsonl_next(ctx, r, &rec);
 		else
 			n = vc_jsonl_next_raw(ctx, r);
-		if (n == 0)
+		if (n == 0) {
+			progress(ctx, lines - 1, bytes, start, &last, 1);
 			return 0;
+		}
 		if (n == -2)
 			return ctx->err;
 		bytes += (double)r->len + 1;
