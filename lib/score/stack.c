@@ -653,8 +653,9 @@ same_run(sqlite3_stmt *q, int ncol, char **prev, const size_t *plen)
 
 /*
  * Rows with typed columns for every field of s and a known host: one
- * statement over the columns (for Name alone, a scan of the index
- * artifact_rows_stack_name, which orders each artifact's rows by name).
+ * statement over the columns, through the index artifact_rows_stack_name
+ * (which orders each artifact's rows by name: for Name, a grouped index
+ * scan).
  * The key's entry is looked up again only when the key's columns change
  * from the row before; a row costs a host lookup.
  */
@@ -673,10 +674,9 @@ stack_typed(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name, const ch
 		vc_sqlbuf_add(&b, cols[c]);
 		vc_sqlbuf_add(&b, ", ");
 	}
-	vc_sqlbuf_add(&b, "COALESCE(r.host_id, a.host_id) FROM artifacts a JOIN artifact_rows r");
-	if (ncol == 1 && strcmp(cols[0], "r.stack_name") == 0)
-		vc_sqlbuf_add(&b, " INDEXED BY artifact_rows_stack_name");
-	vc_sqlbuf_add(&b, " ON r.tenant_id = a.tenant_id AND r.artifact_id = a.id"
+	/* The planner reads r through the partial index on stack_typed. */
+	vc_sqlbuf_add(&b, "COALESCE(r.host_id, a.host_id) FROM artifacts a JOIN artifact_rows r"
+	    " ON r.tenant_id = a.tenant_id AND r.artifact_id = a.id"
 	    " WHERE a.tenant_id = ?1 AND r.tenant_id = ?1 AND a.state <> 'failed'"
 	    " AND r.stack_typed = 1 AND COALESCE(r.host_id, a.host_id) IS NOT NULL");
 	if (artifact_name != NULL)
