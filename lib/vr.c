@@ -16,6 +16,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dlfcn.h>
+#include <pthread.h>
+/* libcurl is loaded when the first query needs it (see curl_load), so
+ * its calls go through pointers: no type-checking macros. */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -28,6 +33,65 @@
 #include "velociraptor.pb-c.h"
 #include "core/net.h"
 #include "vr.h"
+
+/*
+ * libcurl, opened on first use rather than linked: with its TLS, HTTP/2,
+ * LDAP, Kerberos and SSH libraries it is 27 of the 41 shared libraries a
+ * tool would load, and every CLI call (vc-hosts list) paid for mapping
+ * and binding them at start, though only Velociraptor queries use it.
+ */
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} lc;
+#define curl_global_init lc.global_init
+#define curl_easy_init lc.easy_init
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_easy_setopt lc.easy_setopt
+#define curl_easy_perform lc.easy_perform
+#define curl_easy_getinfo lc.easy_getinfo
+#define curl_easy_cleanup lc.easy_cleanup
+#define curl_easy_strerror lc.easy_strerror
+#define curl_slist_append lc.slist_append
+#define curl_slist_free_all lc.slist_free_all
+
+/* Open libcurl, find its functions and initialise it, once per process
+ * (pthread_once: vc-serve's workers may all start with a query);
+ * curl_why says what failed, empty when nothing did. */
+static char curl_why[160];
+
+static void
+curl_load(void)
+{
+	static const char *const names[] = { "curl_global_init", "curl_easy_init",
+	    "curl_easy_setopt", "curl_easy_perform", "curl_easy_getinfo", "curl_easy_cleanup",
+	    "curl_easy_strerror", "curl_slist_append", "curl_slist_free_all" };
+	void **slot[] = { (void **)&lc.global_init, (void **)&lc.easy_init,
+	    (void **)&lc.easy_setopt, (void **)&lc.easy_perform, (void **)&lc.easy_getinfo,
+	    (void **)&lc.easy_cleanup, (void **)&lc.easy_strerror, (void **)&lc.slist_append,
+	    (void **)&lc.slist_free_all };
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL) {
+		snprintf(curl_why, sizeof curl_why, "cannot load libcurl: %s", dlerror());
+		return;
+	}
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if ((*slot[i] = dlsym(h, names[i])) == NULL) {
+			snprintf(curl_why, sizeof curl_why, "libcurl has no %s", names[i]);
+			return;
+		}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		snprintf(curl_why, sizeof curl_why, "cannot initialise libcurl");
+}
 
 /* ---- the API client config --------------------------------------------- */
 
@@ -673,17 +737,13 @@ vc_vr_query(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_quer
 	size_t n;
 	uint64_t timeout = q->timeout ? q->timeout : 600;
 	int rc;
-	static int curl_ready;
+	static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 	memset(res, 0, sizeof *res);
 	res->grpc_status = -1;
-	if (!curl_ready) {
-		/* Once per process, before any thread (the CLI is single-threaded
-		 * and vc-serve calls this at start-up through vc_vr_init). */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-			return vc_fail(ctx, VC_EINTERNAL, "cannot initialise libcurl");
-		curl_ready = 1;
-	}
+	pthread_once(&curl_once, curl_load);
+	if (curl_why[0] != '\0')
+		return vc_fail(ctx, VC_EINTERNAL, "%s", curl_why);
 	if (q->nenv < 0 || q->nenv > 64)
 		return vc_fail(ctx, VC_EUSAGE, "too many query variables");
 	if (q->nenv > 0) {
