@@ -665,7 +665,7 @@ stack_typed(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name, const ch
 	struct vc_sqlbuf b = { .n = 0 };
 	char *prev[MAX_FIELDS] = { NULL };
 	size_t plen[MAX_FIELDS];
-	int ncol = (int)s->nfields, rc;
+	int ncol = (int)s->nfields, rc = 0;
 	long ei = -1;
 	sqlite3_stmt *q;
 
