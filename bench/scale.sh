@@ -40,7 +40,7 @@ store() {
 login() { printf '%s\n' "$PW" | VC_DB=$1/vc.db vc-auth login bench --password-stdin >/dev/null; }
 # hf NAME HYPERFINE-ARGS...: hyperfine, its JSON in $W/NAME.json.
 hf() { _n=$1; shift; hyperfine --style basic --export-json "$W/$_n.json" "$@" >&2; }
-mean() { jq '.results[0].mean * 1000 | round / 1000' "$W/$1.json"; }
+mean() { jq '.results[0].mean * 1000000 | round / 1000000' "$W/$1.json"; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # timed NAME CMD...: one run under GNU time: "$W/NAME.t" gets "secs KiB".

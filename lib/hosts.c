@@ -558,16 +558,50 @@ add_cond(struct host_filter *hf, const char *cond, struct host_bind b)
 }
 
 /*
+ * Is the FTS5 query m (or a label) common: does it match more than
+ * SEARCH_COMMON hosts?  Asked of the index with a LIMIT, so the answer costs at most
+ * that many entries.  A common text is better looked for in the rows
+ * the sort's index walks anyway (a page of 50 is found within a few
+ * hundred rows); a rare one through the index (else the walk may cross
+ * every host to find nothing).
+ */
+#define SEARCH_COMMON 2000
+
+/* Step q, a prepared "SELECT COUNT(*) ... LIMIT SEARCH_COMMON + 1":
+ * *common says whether it reached the limit. */
+static int
+over_common(vc_ctx *ctx, sqlite3_stmt *q, int *common)
+{
+	if (q == NULL || vc_sql_step(ctx, q) != 1) {
+		if (q != NULL)
+			sqlite3_reset(q);
+		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list probe failed");
+	}
+	*common = sqlite3_column_int64(q, 0) > SEARCH_COMMON;
+	sqlite3_reset(q);
+	return 0;
+}
+
+static int
+common_text(vc_ctx *ctx, const char *m, int *common)
+{
+	/* unscoped: a plan probe; counts index entries of all tenants, never shown */
+	return over_common(ctx, vc_sql_cached(ctx, "SELECT COUNT(*) FROM (SELECT rowid FROM hosts_search"
+	    " WHERE hosts_search MATCH ?1 LIMIT ?2)", "si", m, (int64_t)SEARCH_COMMON + 1), common);
+}
+
+/*
  * A substring filter on column col (hostname or fqdn): through the
  * trigram index when it has 3 characters or more (a trigram index cannot
- * answer less), else by a scan.  The FTS5 query is the text as one
- * phrase, its quotes doubled.
+ * answer less) and is not common (common_text), else by a scan.  The
+ * FTS5 query is the text as one phrase, its quotes doubled.
  */
 static int
 add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const char *text)
 {
 	char *m = hf->match[k];
 	size_t n = 0;
+	int rc, common = 0;
 
 	if (strlen(text) > 256)
 		return vc_fail(ctx, VC_EUSAGE, "--%s: at most 256 bytes to search for", col);
@@ -585,8 +619,15 @@ add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const
 	}
 	m[n++] = '"';
 	m[n] = '\0';
-	add_cond(hf, "h.rowid IN (SELECT rowid FROM hosts_search WHERE hosts_search MATCH ?@)",
-	    (struct host_bind){ .type = 's', .s = m });
+	if ((rc = common_text(ctx, m, &common)) != 0)
+		return rc;
+	if (common)
+		add_cond(hf, k == 0 ? "instr(lower(h.hostname), lower(?@)) > 0" :
+		    "instr(lower(COALESCE(h.fqdn, '')), lower(?@)) > 0",
+		    (struct host_bind){ .type = 's', .s = text });
+	else
+		add_cond(hf, "h.rowid IN (SELECT rowid FROM hosts_search WHERE hosts_search MATCH ?@)",
+		    (struct host_bind){ .type = 's', .s = m });
 	return 0;
 }
 
@@ -610,9 +651,18 @@ build_filters(vc_ctx *ctx, jv args, struct host_filter *hf, unsigned char lo[16]
 	}
 	if ((s = vc_arg_str(args, "os")) != NULL)
 		add_cond(hf, "h.os = lower(?@)", (struct host_bind){ .type = 's', .s = s });
-	if ((s = vc_arg_str(args, "label")) != NULL)
-		add_cond(hf, "h.id IN (SELECT l.host_id FROM host_labels l WHERE l.tenant_id = ?1"
-		    " AND l.label = ?@)", (struct host_bind){ .type = 's', .s = s });
+	if ((s = vc_arg_str(args, "label")) != NULL) {
+		/* A label on many hosts is checked host by host as the sort's
+		 * index walks them; one on few, by the list of its hosts. */
+		int common = 0;
+		if ((rc = over_common(ctx, vc_sql_cached(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM host_labels"
+		    " WHERE tenant_id = ?1 AND label = ?2 LIMIT ?3)", "ssi", ctx->who.tenant_id, s,
+		    (int64_t)SEARCH_COMMON + 1), &common)) != 0)
+			return rc;
+		add_cond(hf, common ? "EXISTS (SELECT 1 FROM host_labels l WHERE l.tenant_id = ?1"
+		    " AND l.label = ?@ AND l.host_id = h.id)" : "h.id IN (SELECT l.host_id FROM host_labels l"
+		    " WHERE l.tenant_id = ?1 AND l.label = ?@)", (struct host_bind){ .type = 's', .s = s });
+	}
 	since = jv_object_get(jv_copy(args), jv_string("seen_since"));
 	if (jv_get_kind(since) == JV_KIND_NUMBER)
 		add_cond(hf, "h.last_seen_at >= ?@",
