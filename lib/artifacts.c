@@ -26,6 +26,7 @@
 #include "timeline.h"
 
 #define ROW_BATCH 20000         /* rows per transaction */
+#define ROWS_CACHE_MIB 16       /* the page cache of an import (vc_store_cache) */
 #define HOST_CACHE_MAX 100000   /* client ids remembered during one import */
 #define ROWS_HTTP_DEFAULT 10000 /* rows of one response when nothing streams */
 #define ROWS_HTTP_MAX 100000
@@ -433,6 +434,9 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 		free(w);
 		return rc;
 	}
+	/* A row goes into four indexes; the host index takes rows of a
+	 * thousand clients at a thousand places: keep its pages in memory. */
+	vc_store_cache(ctx, ROWS_CACHE_MIB);
 	*wp = w;
 	return 0;
 }
@@ -571,6 +575,7 @@ done:
 		    jv_string("bad_lines"), jv_number((double)w->bad),
 		    jv_string("hosts_created"), jv_number((double)w->im.hosts_created));
 	sqlite3_finalize(w->im.ins);
+	vc_store_cache(ctx, 0);
 	cache_free(&w->im);
 	free(w->rows);
 	free(w->text);
