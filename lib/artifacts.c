@@ -26,7 +26,7 @@
 #include "timeline.h"
 
 #define ROW_BATCH 20000         /* rows per transaction */
-#define ROWS_CACHE_MIB 16       /* the page cache of an import (vc_store_cache) */
+#define ROWS_CACHE_MIB 8        /* the page cache of an import (vc_store_cache) */
 #define HOST_CACHE_MAX 100000   /* client ids remembered during one import */
 #define ROWS_HTTP_DEFAULT 10000 /* rows of one response when nothing streams */
 #define ROWS_HTTP_MAX 100000
