@@ -361,8 +361,33 @@ CREATE TABLE recovery_codes (
 );
 
 -- migration: 7
--- placeholder: filled on merge
-SELECT 1;
+-- Indexed host search (issue 10).  A trigram index over hostname and
+-- fqdn answers substring filters of 3 characters or more and their
+-- counts; shorter ones scan.  External content: the text stays in hosts
+-- alone, keyed by its rowid.  lib/hosts.c and lib/artifacts.c keep it in
+-- step wherever hosts are written (triggers cannot: a trigger may not
+-- use a virtual table while trusted_schema is off, and it is).  A VACUUM
+-- may renumber the rowids of hosts: rebuild the index after one.
+CREATE VIRTUAL TABLE hosts_search USING fts5(hostname, fqdn, content='hosts',
+	content_rowid='rowid', tokenize='trigram');
+INSERT INTO hosts_search (hosts_search) VALUES ('rebuild');
+
+-- The fields vc-score stacks on most, copied out of artifact_rows.data at
+-- import (lib/artifacts.c) so that stacking stored rows reads columns,
+-- not JSON: a string as its text, any other value as "\x02" and its JSON
+-- text, NULL when absent or null.  stack_name has an index for a grouped
+-- index scan per artifact (without host_id: an import then appends to
+-- each name's run of the index instead of writing all over it); the
+-- others are read from the table.
+ALTER TABLE artifact_rows ADD COLUMN stack_name TEXT;
+ALTER TABLE artifact_rows ADD COLUMN stack_exe TEXT;
+ALTER TABLE artifact_rows ADD COLUMN stack_cmdline TEXT;
+ALTER TABLE artifact_rows ADD COLUMN stack_user TEXT;
+ALTER TABLE artifact_rows ADD COLUMN stack_sha256 TEXT;
+-- Rows stored before this migration: stack_typed = 0, read as JSON.
+ALTER TABLE artifact_rows ADD COLUMN stack_typed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX artifact_rows_stack_name ON artifact_rows(tenant_id, artifact_id, stack_name)
+	WHERE stack_typed = 1;
 
 -- migration: 8
 -- Mail (issue 11): the installation's SMTP transport, password reset and

@@ -5,6 +5,8 @@
   gen.py pslist N [CLIENTS]   hunt_results() rows of Windows.System.Pslist
                               (with FlowId, ClientId, _OrgId, Fqdn)
   gen.py hosts N              clients() rows (os_info, last_seen_at in µs)
+  gen.py fleet N              clients() rows of a varied fleet: names by
+                              department and site (fin-ws00042, emea ...)
 
 Same arguments, same bytes: a fixed seed and no clock."""
 import json, random, sys
@@ -71,10 +73,37 @@ def hosts(n):
         out.write(json.dumps(row, separators=(",", ":")) + "\n")
 
 
+def fleet(n):
+    """Hosts named by department, kind and number, in sites: what a
+    substring search is used for ("fin", "emea", "srv")."""
+    f = random.Random(20261207)
+    depts = ["fin", "hr", "eng", "ops", "sales", "legal", "it", "mkt"]
+    kinds = [("ws", "windows", "10.0.22631"), ("lt", "windows", "10.0.19045"),
+             ("srv", "linux", "24.04"), ("mac", "darwin", "14.5")]
+    sites = ["emea", "amer", "apac"]
+    out = sys.stdout
+    for i, cid in enumerate(clients(n)):
+        kind, system, rel = kinds[f.randrange(len(kinds))]
+        name = "%s-%s%06d" % (depts[f.randrange(len(depts))], kind, i)
+        row = {
+            "client_id": cid,
+            "os_info": {"system": system, "hostname": name, "release": rel,
+                        "fqdn": "%s.%s.corp.example" % (name, sites[f.randrange(len(sites))]),
+                        "machine": "x86_64"},
+            "first_seen_at": 1750000000 + f.randrange(5000000),
+            "last_seen_at": (1764000000 + f.randrange(300000)) * 1000000,
+            "last_ip": "10.%d.%d.%d" % (f.randrange(256), f.randrange(256), f.randrange(1, 255)),
+            "labels": f.sample(["finance", "web", "dc", "vip", "lab"], f.randrange(3)),
+        }
+        out.write(json.dumps(row, separators=(",", ":")) + "\n")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("pslist", "hosts"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("pslist", "hosts", "fleet"):
         sys.exit(__doc__)
     if sys.argv[1] == "pslist":
         pslist(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1000)
+    elif sys.argv[1] == "fleet":
+        fleet(int(sys.argv[2]))
     else:
         hosts(int(sys.argv[2]))

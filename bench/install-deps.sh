@@ -1,22 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# bench/install-deps.sh - what the benchmarks use besides the build's own
-# dependencies (scripts/install-deps.sh): the load generator, the anchors
-# they are compared with (nginx; FastAPI with uvicorn, uvloop and
-# httptools; PyJWT) and the timers.  Debian 12 packages only.
+# bench/install-deps.sh - what the benchmarks need beyond the build's own
+# dependencies, installed by scripts/install-deps.sh when missing: the
+# timers (hyperfine, GNU time), jq and the sqlite3 shell, the load
+# generator (wrk) and the anchors vc-serve is compared with (nginx;
+# FastAPI with uvicorn, uvloop and httptools; PyJWT).  Debian 12 only.
 set -eu
-PKGS="wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop
-python3-httptools python3-jwt hyperfine jq sqlite3 time curl"
-missing=
-for p in $PKGS; do
-	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO apt-get update
-# shellcheck disable=SC2086
-$SUDO apt-get install -y --no-install-recommends $missing
-# The package starts nginx on port 80; the benchmarks run their own.
-$SUDO systemctl disable --now nginx 2>/dev/null || true
+"$(dirname "$0")/../scripts/install-deps.sh" hyperfine time jq sqlite3 python3 curl \
+	wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop \
+	python3-httptools python3-jwt
+# The nginx package starts a server on port 80; the benchmarks run their own.
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl disable --now nginx >/dev/null 2>&1 || true
+fi

@@ -50,8 +50,8 @@ _vc_complete() {
 	vc-hosts)
 		verbs="import list show update delete "
 		case "$w1 $w2" in
-		"import"*) opts="--source --strict " ;;
-		"list"*) opts="--hostname --ip --os --label --client-id --seen-since --sort --order --limit --offset --after --count " ;;
+		"import"*) opts="--source --strict --progress " ;;
+		"list"*) opts="--hostname --fqdn --ip --os --label --client-id --seen-since --sort --order --limit --offset --after --exact-total --all --count " ;;
 		"show"*) opts="" ;;
 		"update"*) opts="--label --note " ;;
 		"delete"*) opts="" ;;
@@ -63,7 +63,7 @@ _vc_complete() {
 		verbs="create list show update close delete note notes link unlink artifact artifact artifact artifact artifact "
 		case "$w1 $w2" in
 		"create"*) opts="--description --severity --assignee --tag " ;;
-		"list"*) opts="--status --severity --assignee --tag --text --sort --order --limit --offset --after " ;;
+		"list"*) opts="--status --severity --assignee --tag --text --sort --order --limit --offset --after --exact-total --all " ;;
 		"show"*) opts="" ;;
 		"update"*) opts="--title --description --status --severity --assignee --tag " ;;
 		"close"*) opts="--resolution " ;;
@@ -72,8 +72,8 @@ _vc_complete() {
 		"notes"*) opts="" ;;
 		"link"*) opts="--host --artifact " ;;
 		"unlink"*) opts="--host --artifact " ;;
-		"artifact import"*) opts="--name --host --case --flow --hunt --strict " ;;
-		"artifact list"*) opts="--name --host --case --hunt --flow --sort --order --limit --offset --after " ;;
+		"artifact import"*) opts="--name --host --case --flow --hunt --strict --progress " ;;
+		"artifact list"*) opts="--name --host --case --hunt --flow --sort --order --limit --offset --after --exact-total --all " ;;
 		"artifact show"*) opts="" ;;
 		"artifact rows"*) opts="--where --host --limit --offset " ;;
 		"artifact delete"*) opts="" ;;

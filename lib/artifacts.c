@@ -16,6 +16,7 @@
 
 #include "artifacts.h"
 #include "core/events.h"
+#include "hosts.h"
 #include "json/jscan.h"
 #include "json/jqprog.h"
 #include "json/jsonl.h"
@@ -26,6 +27,7 @@
 #include "timeline.h"
 
 #define ROW_BATCH 20000         /* rows per transaction */
+#define ROWS_CACHE_MIB 8        /* the page cache of an import (vc_store_cache) */
 #define HOST_CACHE_MAX 100000   /* client ids remembered during one import */
 #define ROWS_HTTP_DEFAULT 10000 /* rows of one response when nothing streams */
 #define ROWS_HTTP_MAX 100000
@@ -234,10 +236,12 @@ row_host(struct importer *im, const struct vc_jscan_field *cidf,
 			snprintf(name, sizeof name, "%.*s", (int)strcspn(fqdn, "."), fqdn);
 		else
 			snprintf(name, sizeof name, "%s", c);
-		vc_new_id(out);
+		vc_new_id_v7(out);
 		rc = vc_sql_exec(ctx, "INSERT INTO hosts (id, tenant_id, client_id, hostname, fqdn,"
 		    " source, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'hunt', ?6, ?6)",
 		    NULL, "sssssi", out, ctx->who.tenant_id, c, name, fl > 0 ? fqdn : NULL, vc_now(ctx));
+		if (rc == 0)
+			rc = vc_host_search_add(ctx, out);
 		if (rc != 0)
 			return rc;
 		im->hosts_created++;
@@ -246,14 +250,78 @@ row_host(struct importer *im, const struct vc_jscan_field *cidf,
 	return 0;
 }
 
+/*
+ * The members a row is scanned for: the two that name its host, then the
+ * stack fields copied into typed columns (schema migration 7), in the
+ * order of those columns.  "Hash.SHA256" is first looked up as a member
+ * of that name, then inside Hash, as vc_row_get reads a path.
+ */
+enum { F_CLIENT, F_FQDN, F_NAME, F_EXE, F_CMDLINE, F_USER, F_SHA256, F_HASH, F_COUNT };
+#define ROW_FIELDS { { "ClientId", NULL, 0, 0 }, { "Fqdn", NULL, 0, 0 }, \
+	{ "Name", NULL, 0, 0 }, { "Exe", NULL, 0, 0 }, { "CommandLine", NULL, 0, 0 }, \
+	{ "Username", NULL, 0, 0 }, { "Hash.SHA256", NULL, 0, 0 }, { "Hash", NULL, 0, 0 } }
+#define STACK_COL1 5            /* ?5: stack_name, the first typed column */
+
+/*
+ * Bind a stack field's typed column (see schema.sql): a string as its
+ * text, null or absent as NULL, anything else as "\x02" and its JSON
+ * text.  An escaped string is decoded by jq.  Returns 0, or 1 when the
+ * value cannot be typed (a string that itself starts with "\x02": the
+ * row is then read as JSON when stacked).
+ */
 static int
-insert_row(struct importer *im, const struct vc_jscan_field *f, const char *text, size_t len)
+bind_stack(sqlite3_stmt *q, int col, const struct vc_jscan_field *f)
+{
+	if (f->val == NULL || f->kind == 'z')
+		return sqlite3_bind_null(q, col), 0;
+	if (f->kind == 's' && memchr(f->val, '\\', f->len) == NULL) {
+		sqlite3_bind_text(q, col, f->val + 1, (int)f->len - 2, SQLITE_STATIC);
+		return 0;
+	}
+	if (f->kind == 's') {
+		/* Escaped text (every Windows path): decoded here, not by jq. */
+		char *t = malloc(f->len);
+		size_t n;
+		if (t == NULL)
+			return 1;
+		n = vc_jscan_unescape(f->val + 1, f->len - 2, t);
+		if (n > 0 && t[0] == '\x02') {
+			free(t);
+			return 1;
+		}
+		sqlite3_bind_text(q, col, t, (int)n, free);
+		return 0;
+	} else {
+		char *t = malloc(f->len + 1);
+		if (t == NULL)
+			return 1;
+		t[0] = '\x02';
+		memcpy(t + 1, f->val, f->len);
+		sqlite3_bind_text(q, col, t, (int)f->len + 1, free);
+		return 0;
+	}
+}
+
+/* Hash.SHA256 when the row has no member of that name: inside Hash. */
+static void
+nested_sha256(struct vc_jscan_field *f)
+{
+	struct vc_jscan_field in[1] = { { "SHA256", NULL, 0, 0 } };
+
+	if (f[F_SHA256].val != NULL || f[F_HASH].val == NULL || f[F_HASH].kind != 'o')
+		return;
+	if (vc_jscan(f[F_HASH].val, f[F_HASH].len, in, 1, NULL, NULL) == 'o')
+		f[F_SHA256] = (struct vc_jscan_field){ "Hash.SHA256", in[0].val, in[0].len, in[0].kind };
+}
+
+static int
+insert_row(struct importer *im, struct vc_jscan_field *f, const char *text, size_t len)
 {
 	vc_ctx *ctx = im->ctx;
 	char host[VC_ID_LEN + 1] = "";
-	int rc;
+	int rc, untyped = 0;
 
-	if (im->host_id == NULL && (rc = row_host(im, &f[0], &f[1], host)) != 0)
+	if (im->host_id == NULL && (rc = row_host(im, &f[F_CLIENT], &f[F_FQDN], host)) != 0)
 		return rc;
 	sqlite3_reset(im->ins);
 	sqlite3_bind_text(im->ins, 1, ctx->who.tenant_id, -1, SQLITE_STATIC);
@@ -266,6 +334,10 @@ insert_row(struct importer *im, const struct vc_jscan_field *f, const char *text
 		sqlite3_bind_null(im->ins, 3);
 	/* The row as it came: its columns, their order and their values. */
 	sqlite3_bind_text(im->ins, 4, text, (int)len, SQLITE_STATIC);
+	nested_sha256(f);
+	for (int k = F_NAME; k <= F_SHA256; k++)
+		untyped |= bind_stack(im->ins, STACK_COL1 + k - F_NAME, &f[k]);
+	sqlite3_bind_int(im->ins, STACK_COL1 + F_SHA256 - F_NAME + 1, !untyped);
 	if (vc_sql_step(ctx, im->ins) < 0)
 		return ctx->err;
 	im->rows++;
@@ -291,7 +363,7 @@ finish(vc_ctx *ctx, struct importer *im, const char *state, long bad)
 
 struct pending {                /* a row of the batch: offsets into text */
 	size_t off, len;
-	struct { size_t off, len; char kind; } f[2];  /* ClientId, Fqdn */
+	struct { size_t off, len; char kind; } f[F_COUNT];  /* ROW_FIELDS */
 };
 
 struct vc_artifact_writer {
@@ -355,13 +427,17 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 		free(w);
 		return rc;
 	}
-	w->im.ins = vc_sql(ctx, "INSERT INTO artifact_rows (tenant_id, artifact_id, host_id, data)"
-	    " VALUES (?1, ?2, ?3, ?4)", "");
+	w->im.ins = vc_sql(ctx, "INSERT INTO artifact_rows (tenant_id, artifact_id, host_id, data,"
+	    " stack_name, stack_exe, stack_cmdline, stack_user, stack_sha256, stack_typed)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", "");
 	if (w->im.ins == NULL) {
 		rc = ctx->err;
 		free(w);
 		return rc;
 	}
+	/* A row goes into four indexes; the host index takes rows of a
+	 * thousand clients at a thousand places: keep its pages in memory. */
+	vc_store_cache(ctx, ROWS_CACHE_MIB);
 	*wp = w;
 	return 0;
 }
@@ -381,8 +457,8 @@ batch_write(struct vc_artifact_writer *w)
 		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
 	for (long i = 0; i < w->n && rc == 0; i++) {
 		struct pending *p = &w->rows[i];
-		struct vc_jscan_field f[2];
-		for (int k = 0; k < 2; k++) {
+		struct vc_jscan_field f[F_COUNT] = ROW_FIELDS;
+		for (int k = 0; k < F_COUNT; k++) {
 			f[k].val = p->f[k].kind ? w->text + p->off + p->f[k].off : NULL;
 			f[k].len = p->f[k].len;
 			f[k].kind = p->f[k].kind;
@@ -416,14 +492,14 @@ int
 vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n)
 {
 	vc_ctx *ctx = w->im.ctx;
-	struct vc_jscan_field f[2] = { { "ClientId", NULL, 0, 0 }, { "Fqdn", NULL, 0, 0 } };
+	struct vc_jscan_field f[F_COUNT] = ROW_FIELDS;
 	struct pending *p;
 	const char *why = NULL;
 	size_t at = 0;
 	int kind;
 
 	/* Check the row without building it: this is the hot path. */
-	kind = vc_jscan(json, n, f, 2, &why, &at);
+	kind = vc_jscan(json, n, f, F_COUNT, &why, &at);
 	if (kind != 'o') {
 		w->bad++;
 		if (kind == 0)
@@ -451,7 +527,7 @@ vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n)
 	p = &w->rows[w->n++];
 	p->off = w->tlen;
 	p->len = n;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < F_COUNT; k++) {
 		p->f[k].kind = f[k].val ? f[k].kind : 0;
 		p->f[k].off = f[k].val ? (size_t)(f[k].val - json) : 0;
 		p->f[k].len = f[k].val ? f[k].len : 0;
@@ -506,6 +582,7 @@ done:
 		    jv_string("bad_lines"), jv_number((double)w->bad),
 		    jv_string("hosts_created"), jv_number((double)w->im.hosts_created));
 	sqlite3_finalize(w->im.ins);
+	vc_store_cache(ctx, 0);
 	cache_free(&w->im);
 	free(w->rows);
 	free(w->text);

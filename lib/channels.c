@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include "channels.h"
+#include "core/curl.h"
 #include "core/audit.h"
 #include "core/events.h"
 #include "core/store.h"
@@ -233,12 +233,16 @@ deliver_hook(vc_ctx *ctx, const struct channel *ch, jv batch, int64_t first, int
 	unsigned char mac[32];
 	char hex[65], sig[100], ids[80], ua[64];
 	struct curl_slist *hdr = NULL;
-	CURL *h = curl_easy_init();
+	CURL *h;
 	long status = 0;
 	CURLcode cc;
 	int rc = 0;
 
-	if (h == NULL) {
+	if ((rc = vc_curl_ready(ctx)) != 0) {
+		jv_free(body);
+		return rc;
+	}
+	if ((h = curl_easy_init()) == NULL) {
 		jv_free(body);
 		return vc_fail(ctx, VC_EINTERNAL, "cannot start libcurl");
 	}

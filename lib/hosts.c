@@ -20,7 +20,8 @@
 #include "timeline.h"
 #include "core/net.h"
 
-#define IMPORT_BATCH 5000
+#define IMPORT_BATCH 20000
+#define IMPORT_CACHE_MIB 64     /* the page cache of a host import */
 #define HOST_EVENT_NAMES 20     /* hostnames a host.new event lists */
 
 /* ---- import ----------------------------------------------------------- */
@@ -178,31 +179,45 @@ host_from(vc_ctx *ctx, jv rec, const char *mode, struct host_in *h)
 	return NULL;
 }
 
-/* Make host_labels say what hosts.labels says for one host (labels borrowed). */
+/* Make host_labels say what hosts.labels says for one host (labels
+ * borrowed); a host just made (fresh) has none to delete. */
 static int
-sync_labels(vc_ctx *ctx, const char *id, jv labels)
+sync_labels(vc_ctx *ctx, const char *id, jv labels, int fresh)
 {
-	sqlite3_stmt *ins;
-	int rc = vc_sql_exec(ctx, "DELETE FROM host_labels WHERE tenant_id = ?1 AND host_id = ?2",
-	    NULL, "ss", ctx->who.tenant_id, id);
+	int rc = fresh ? 0 : vc_sql_exec_cached(ctx, "DELETE FROM host_labels WHERE tenant_id = ?1"
+	    " AND host_id = ?2", "ss", ctx->who.tenant_id, id);
 
 	if (rc != 0 || jv_get_kind(labels) != JV_KIND_ARRAY)
 		return rc;
-	ins = vc_sql(ctx, "INSERT OR IGNORE INTO host_labels (tenant_id, host_id, label) VALUES (?1, ?2, ?3)",
-	    "ss", ctx->who.tenant_id, id);
-	if (ins == NULL)
-		return ctx->err;
 	jv_array_foreach(labels, i, l) {
-		if (rc == 0 && jv_get_kind(l) == JV_KIND_STRING) {
-			sqlite3_reset(ins);
-			sqlite3_bind_text(ins, 3, jv_string_value(l), -1, SQLITE_TRANSIENT);
-			if (vc_sql_step(ctx, ins) < 0)
-				rc = ctx->err;
-		}
+		if (rc == 0 && jv_get_kind(l) == JV_KIND_STRING)
+			rc = vc_sql_exec_cached(ctx, "INSERT OR IGNORE INTO host_labels (tenant_id, host_id, label)"
+			    " VALUES (?1, ?2, ?3)", "sss", ctx->who.tenant_id, id, jv_string_value(l));
 		jv_free(l);
 	}
-	sqlite3_finalize(ins);
 	return rc;
+}
+
+/*
+ * The search index of hosts (hosts_search, schema migration 7) follows
+ * the host's hostname and fqdn: vc_host_search_drop before they change
+ * or the host goes, vc_host_search_add once it has its new ones.  (Not
+ * triggers: see schema.sql.)
+ */
+int
+vc_host_search_drop(vc_ctx *ctx, const char *id)
+{
+	return vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (hosts_search, rowid, hostname, fqdn)"
+	    " SELECT 'delete', rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1 AND id = ?2",
+	    "ss", ctx->who.tenant_id, id);
+}
+
+int
+vc_host_search_add(vc_ctx *ctx, const char *id)
+{
+	return vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (rowid, hostname, fqdn)"
+	    " SELECT rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1 AND id = ?2",
+	    "ss", ctx->who.tenant_id, id);
 }
 
 static const char *
@@ -211,37 +226,46 @@ nz(const char *s)
 	return s && *s ? s : NULL;
 }
 
-/* Insert or update one host; *created says which.  Inside a transaction. */
+/* Insert or update one host; *created says which.  Inside a transaction.
+ * Its statements are prepared once per store (vc_sql_cached): an import
+ * runs them for every record.  With bulk, a new host is left for
+ * search_add_new to index at the end of the batch. */
 static int
-upsert(vc_ctx *ctx, struct host_in *h, int *created)
+upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 {
 	char id[VC_ID_LEN + 1] = "";
 	const char *labels = NULL;
 	jv ls = jv_invalid();
 	sqlite3_stmt *q;
 	int64_t now = vc_now(ctx), seen = 0;
-	int rc, stale;
+	int rc, stale, renamed = 0;
 
 	if (jv_is_valid(h->labels)) {
 		ls = jv_dump_string(jv_copy(h->labels), 0);
 		labels = jv_string_value(ls);
 	}
 	if (h->client_id[0])
-		q = vc_sql(ctx, "SELECT id, last_seen_at FROM hosts WHERE tenant_id = ?1 AND client_id = ?2",
-		    "ss", ctx->who.tenant_id, h->client_id);
+		q = vc_sql_cached(ctx, "SELECT id, last_seen_at, hostname, fqdn FROM hosts"
+		    " WHERE tenant_id = ?1 AND client_id = ?2", "ss", ctx->who.tenant_id, h->client_id);
 	else
-		q = vc_sql(ctx, "SELECT id, last_seen_at FROM hosts WHERE tenant_id = ?1 AND client_id IS NULL"
-		    " AND hostname = ?2 ORDER BY created_at LIMIT 1", "ss", ctx->who.tenant_id, h->hostname);
+		q = vc_sql_cached(ctx, "SELECT id, last_seen_at, hostname, fqdn FROM hosts WHERE tenant_id = ?1"
+		    " AND client_id IS NULL AND hostname = ?2 ORDER BY created_at LIMIT 1", "ss",
+		    ctx->who.tenant_id, h->hostname);
 	if (q == NULL) {
 		jv_free(ls);
 		return ctx->err;
 	}
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1) {
+		const char *hn = (const char *)sqlite3_column_text(q, 2);
+		const char *fq = (const char *)sqlite3_column_text(q, 3);
 		snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
 		seen = sqlite3_column_int64(q, 1);
+		/* Does the search index need the new names? */
+		renamed = strcmp(hn ? hn : "", h->hostname) != 0 ||
+		    (h->fqdn[0] && strcmp(fq ? fq : "", h->fqdn) != 0);
 	}
-	sqlite3_finalize(q);
+	sqlite3_reset(q);
 	if (rc < 0) {
 		jv_free(ls);
 		return ctx->err;
@@ -249,9 +273,15 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created)
 	*created = rc == 0;
 	/* A record older than what the host has: its facts are not news. */
 	stale = rc == 1 && h->last_seen > 0 && h->last_seen < seen;
-	if (rc == 0) {
-		vc_new_id(id);
-		q = vc_sql(ctx, "INSERT INTO hosts (id, tenant_id, client_id, hostname, fqdn, ip, ip_key,"
+	if (stale)
+		renamed = 0;
+	if (renamed && vc_host_search_drop(ctx, id) != 0) {
+		jv_free(ls);
+		return ctx->err;
+	}
+	if (*created) {
+		vc_new_id_v7(id);
+		q = vc_sql_cached(ctx, "INSERT INTO hosts (id, tenant_id, client_id, hostname, fqdn, ip, ip_key,"
 		    " os, os_version, labels, source, first_seen_at, last_seen_at, created_at, updated_at)"
 		    " VALUES (?1,?2,?3,?4,?5,?6,?7,COALESCE(?8,''),?9,COALESCE(?10,'[]'),?11,?12,?13,?14,?14)",
 		    "ssssssnssssiii", id, ctx->who.tenant_id, nz(h->client_id), h->hostname,
@@ -259,13 +289,13 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created)
 		    h->first_seen ? h->first_seen : h->last_seen, h->last_seen, now);
 	} else if (stale) {
 		/* Only an earlier first sighting is news. */
-		q = vc_sql(ctx, "UPDATE hosts SET first_seen_at = CASE WHEN first_seen_at = 0 OR"
+		q = vc_sql_cached(ctx, "UPDATE hosts SET first_seen_at = CASE WHEN first_seen_at = 0 OR"
 		    " (?3 > 0 AND ?3 < first_seen_at) THEN ?3 ELSE first_seen_at END, updated_at = ?4"
 		    " WHERE tenant_id = ?1 AND id = ?2", "ssii", ctx->who.tenant_id, id,
 		    h->first_seen, now);
 	} else {
 		/* Newer facts win; a time never moves backwards. */
-		q = vc_sql(ctx, "UPDATE hosts SET hostname = ?3, fqdn = COALESCE(?4, fqdn),"
+		q = vc_sql_cached(ctx, "UPDATE hosts SET hostname = ?3, fqdn = COALESCE(?4, fqdn),"
 		    " ip = COALESCE(?5, ip), ip_key = CASE WHEN ?5 IS NULL THEN ip_key ELSE ?6 END,"
 		    " os = COALESCE(?7, os), os_version = COALESCE(?8, os_version),"
 		    " labels = COALESCE(?9, labels), source = ?10,"
@@ -285,11 +315,13 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created)
 	else if (*created)
 		sqlite3_bind_blob(q, 7, "", 0, SQLITE_STATIC);
 	rc = vc_sql_step(ctx, q);
-	sqlite3_finalize(q);
+	sqlite3_reset(q);
 	if (rc < 0)
 		return ctx->err;
+	if (((*created && !bulk) || renamed) && (rc = vc_host_search_add(ctx, id)) != 0)
+		return rc;
 	/* A stale record left hosts.labels alone: host_labels too. */
-	return jv_is_valid(h->labels) && !stale ? sync_labels(ctx, id, h->labels) : 0;
+	return jv_is_valid(h->labels) && !stale ? sync_labels(ctx, id, h->labels, *created) : 0;
 }
 
 int
@@ -303,7 +335,7 @@ vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int
 		jv_free(h.labels);
 		return VC_EINVAL;
 	}
-	rc = upsert(ctx, &h, created);
+	rc = upsert(ctx, &h, created, 0);
 	jv_free(h.labels);
 	return rc;
 }
@@ -329,12 +361,29 @@ batch_drop(struct host_import *im)
 	im->n = 0;
 }
 
+/*
+ * The hosts a batch made enter the search index in one statement at its
+ * end: every statement that writes an FTS5 table inside a transaction
+ * makes FTS5 write out what it buffered, so one insert per host cost
+ * more than the host itself.  The batch's new hosts are those past the
+ * largest rowid it started with (the write lock is held meanwhile).
+ */
+static int
+search_add_new(vc_ctx *ctx, int64_t since)
+{
+	return vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (rowid, hostname, fqdn)"
+	    " SELECT rowid, hostname, fqdn FROM hosts WHERE rowid > ?1 AND tenant_id = ?2",
+	    "is", since, ctx->who.tenant_id);
+}
+
 /* Write the batch in hand: one transaction, with its audit record. */
 static int
 batch_write(vc_ctx *ctx, struct host_import *im)
 {
 	long created = 0, updated = 0;
 	jv names = jv_array();
+	int64_t top = 0;
+	sqlite3_stmt *q;
 	int rc;
 
 	if (im->n == 0) {
@@ -346,16 +395,26 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 		batch_drop(im);
 		return rc;
 	}
+	/* unscoped: the largest rowid of all tenants' hosts, so that rows past it are this batch's */
+	if ((q = vc_sql_cached(ctx, "SELECT COALESCE(MAX(rowid), 0) FROM hosts", "")) == NULL ||
+	    vc_sql_step(ctx, q) != 1)
+		rc = ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "hosts: no largest rowid");
+	else
+		top = sqlite3_column_int64(q, 0);
+	if (q != NULL)
+		sqlite3_reset(q);
 	for (int i = 0; i < im->n && rc == 0; i++) {
 		int c = 0;
-		if ((rc = upsert(ctx, &im->batch[i], &c)) == 0)
+		if ((rc = upsert(ctx, &im->batch[i], &c, 1)) == 0)
 			c ? created++ : updated++;
 		if (rc == 0 && c && created <= HOST_EVENT_NAMES)
 			names = jv_array_append(names, jv_string(im->batch[i].hostname));
 	}
 	batch_drop(im);
+	if (rc == 0 && created > 0)
+		rc = search_add_new(ctx, top);
 	/* One event per batch, not per host: an import of 100,000 hosts
-	 * writes 20 events, each naming its first few hosts. */
+	 * writes 5 events, each naming its first few hosts. */
 	if (rc == 0 && created > 0)
 		rc = vc_event_emit(ctx, "host.new", JV_OBJECT(jv_string("count"), jv_number(created),
 		    jv_string("hostnames"), jv_copy(names), jv_string("subject"),
@@ -413,17 +472,22 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
 	if ((im.batch = calloc(IMPORT_BATCH, sizeof *im.batch)) == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	/* A batch writes a host into nine indexes, most at random places:
+	 * their pages stay in memory for the import (see vc_store_cache). */
+	vc_store_cache(ctx, IMPORT_CACHE_MIB);
 	rc = vc_jsonl_each(ctx, ctx->in, &lp);
 	if (rc == 0 && lp.strict && lp.bad > 0) {
 		/* --strict: nothing of the batch with the bad line is kept. */
 		batch_drop(&im);
 		free(im.batch);
+		vc_store_cache(ctx, 0);
 		return vc_fail(ctx, VC_EINVAL, "stopped at the first bad line (--strict); this batch was not stored");
 	}
 	if (rc == 0)
 		rc = batch_write(ctx, &im);
 	batch_drop(&im);
 	free(im.batch);
+	vc_store_cache(ctx, 0);
 	if (rc != 0)
 		return rc;
 	ctx->audited = 1;
@@ -451,43 +515,196 @@ static const struct vc_sort host_sorts[] = {
 	{ NULL, NULL, 0 }
 };
 
-/* The filters of a host list; parameters ?1 .. ?8. */
-#define HOST_WHERE " FROM hosts h WHERE h.tenant_id = ?1" \
-	" AND (?2 IS NULL OR instr(lower(h.hostname), lower(?2)) > 0)" \
-	" AND (?3 IS NULL OR h.ip_key BETWEEN ?3 AND ?4)" \
-	" AND (?5 IS NULL OR h.os = lower(?5))" \
-	" AND (?6 IS NULL OR h.id IN (SELECT l.host_id FROM host_labels l" \
-	"   WHERE l.tenant_id = ?1 AND l.label = ?6))" \
-	" AND (?7 IS NULL OR h.last_seen_at >= ?7)" \
-	" AND (?8 IS NULL OR h.client_id = ?8)"
+/*
+ * The filters of a host list, built from those present: each present
+ * filter adds its condition and its parameters (?2, ?3 ... in order), an
+ * absent one costs nothing.  Conditions come from this file only, never
+ * from user text.
+ */
+#define HOST_FILTER_MAX 8
 
-/* The filters of a host list: its arguments and the range of --ip. */
-struct host_filter {
-	jv args;
-	const unsigned char *lo, *hi;
+struct host_bind {
+	char type;                      /* 's' text, 'b' 16-byte blob, 'i' integer */
+	const char *s;
+	const unsigned char *b;
+	int64_t i;
 };
+
+struct host_filter {
+	struct vc_sqlbuf from;
+	struct host_bind bind[HOST_FILTER_MAX];
+	int n;
+	char match[2][600];             /* FTS5 queries of hostname and fqdn */
+};
+
+/* Number of characters (not bytes) of UTF-8 text. */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Append " AND <cond>" whose one parameter is the next: "?N" in cond is
+ * written as "?@". */
+static void
+add_cond(struct host_filter *hf, const char *cond, struct host_bind b)
+{
+	char num[16], *at;
+	const char *p = cond;
+
+	if (hf->n == HOST_FILTER_MAX) {
+		hf->from.overflow = 1;
+		return;
+	}
+	hf->bind[hf->n++] = b;
+	snprintf(num, sizeof num, "?%d", hf->n + 1);
+	vc_sqlbuf_add(&hf->from, " AND ");
+	while ((at = strstr(p, "?@")) != NULL) {
+		char part[512];
+		snprintf(part, sizeof part, "%.*s", (int)(at - p), p);
+		vc_sqlbuf_add(&hf->from, part);
+		vc_sqlbuf_add(&hf->from, num);
+		p = at + 2;
+	}
+	vc_sqlbuf_add(&hf->from, p);
+}
+
+/*
+ * Is the FTS5 query m (or a label) common: does it match more than
+ * SEARCH_COMMON hosts?  Asked of the index with a LIMIT, so the answer costs at most
+ * that many entries.  A common text is better looked for in the rows
+ * the sort's index walks anyway (a page of 50 is found within a few
+ * hundred rows); a rare one through the index (else the walk may cross
+ * every host to find nothing).
+ */
+#define SEARCH_COMMON 2000
+
+/* Step q, a prepared "SELECT COUNT(*) ... LIMIT SEARCH_COMMON + 1":
+ * *common says whether it reached the limit. */
+static int
+over_common(vc_ctx *ctx, sqlite3_stmt *q, int *common)
+{
+	if (q == NULL || vc_sql_step(ctx, q) != 1) {
+		if (q != NULL)
+			sqlite3_reset(q);
+		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list probe failed");
+	}
+	*common = sqlite3_column_int64(q, 0) > SEARCH_COMMON;
+	sqlite3_reset(q);
+	return 0;
+}
+
+static int
+common_text(vc_ctx *ctx, const char *m, int *common)
+{
+	/* unscoped: a plan probe; counts index entries of all tenants, never shown */
+	return over_common(ctx, vc_sql_cached(ctx, "SELECT COUNT(*) FROM (SELECT rowid FROM hosts_search"
+	    " WHERE hosts_search MATCH ?1 LIMIT ?2)", "si", m, (int64_t)SEARCH_COMMON + 1), common);
+}
+
+/*
+ * A substring filter on column col (hostname or fqdn): through the
+ * trigram index when it has 3 characters or more (a trigram index cannot
+ * answer less) and is not common (common_text), else by a scan.  The
+ * FTS5 query is the text as one phrase, its quotes doubled.
+ */
+static int
+add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const char *text)
+{
+	char *m = hf->match[k];
+	size_t n = 0;
+	int rc, common = 0;
+
+	if (strlen(text) > 256)
+		return vc_fail(ctx, VC_EUSAGE, "--%s: at most 256 bytes to search for", col);
+	if (utf8_chars(text) < 3) {
+		add_cond(hf, k == 0 ? "instr(lower(h.hostname), lower(?@)) > 0" :
+		    "instr(lower(COALESCE(h.fqdn, '')), lower(?@)) > 0",
+		    (struct host_bind){ .type = 's', .s = text });
+		return 0;
+	}
+	n = (size_t)snprintf(m, sizeof hf->match[k], "%s : \"", col);
+	for (const char *s = text; *s; s++) {
+		if (*s == '"')
+			m[n++] = '"';
+		m[n++] = *s;
+	}
+	m[n++] = '"';
+	m[n] = '\0';
+	if ((rc = common_text(ctx, m, &common)) != 0)
+		return rc;
+	if (common)
+		add_cond(hf, k == 0 ? "instr(lower(h.hostname), lower(?@)) > 0" :
+		    "instr(lower(COALESCE(h.fqdn, '')), lower(?@)) > 0",
+		    (struct host_bind){ .type = 's', .s = text });
+	else
+		add_cond(hf, "h.rowid IN (SELECT rowid FROM hosts_search WHERE hosts_search MATCH ?@)",
+		    (struct host_bind){ .type = 's', .s = m });
+	return 0;
+}
+
+static int
+build_filters(vc_ctx *ctx, jv args, struct host_filter *hf, unsigned char lo[16], unsigned char hi[16])
+{
+	const char *s;
+	jv since;
+	int rc;
+
+	vc_sqlbuf_add(&hf->from, " FROM hosts h WHERE h.tenant_id = ?1");
+	if ((s = vc_arg_str(args, "hostname")) != NULL && (rc = add_substring(ctx, hf, 0, "hostname", s)) != 0)
+		return rc;
+	if ((s = vc_arg_str(args, "fqdn")) != NULL && (rc = add_substring(ctx, hf, 1, "fqdn", s)) != 0)
+		return rc;
+	if ((s = vc_arg_str(args, "ip")) != NULL) {
+		if (vc_cidr_range(s, lo, hi) != 0)
+			return vc_fail(ctx, VC_EUSAGE, "ip must be an address or CIDR (10.0.0.0/8, fd00::/8): %.64s", s);
+		add_cond(hf, "h.ip_key >= ?@", (struct host_bind){ .type = 'b', .b = lo });
+		add_cond(hf, "h.ip_key <= ?@", (struct host_bind){ .type = 'b', .b = hi });
+	}
+	if ((s = vc_arg_str(args, "os")) != NULL)
+		add_cond(hf, "h.os = lower(?@)", (struct host_bind){ .type = 's', .s = s });
+	if ((s = vc_arg_str(args, "label")) != NULL) {
+		/* A label on many hosts is checked host by host as the sort's
+		 * index walks them; one on few, by the list of its hosts. */
+		int common = 0;
+		if ((rc = over_common(ctx, vc_sql_cached(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM host_labels"
+		    " WHERE tenant_id = ?1 AND label = ?2 LIMIT ?3)", "ssi", ctx->who.tenant_id, s,
+		    (int64_t)SEARCH_COMMON + 1), &common)) != 0)
+			return rc;
+		add_cond(hf, common ? "EXISTS (SELECT 1 FROM host_labels l WHERE l.tenant_id = ?1"
+		    " AND l.label = ?@ AND l.host_id = h.id)" : "h.id IN (SELECT l.host_id FROM host_labels l"
+		    " WHERE l.tenant_id = ?1 AND l.label = ?@)", (struct host_bind){ .type = 's', .s = s });
+	}
+	since = jv_object_get(jv_copy(args), jv_string("seen_since"));
+	if (jv_get_kind(since) == JV_KIND_NUMBER)
+		add_cond(hf, "h.last_seen_at >= ?@",
+		    (struct host_bind){ .type = 'i', .i = (int64_t)jv_number_value(since) });
+	jv_free(since);
+	if ((s = vc_arg_str(args, "client_id")) != NULL)
+		add_cond(hf, "h.client_id = ?@", (struct host_bind){ .type = 's', .s = s });
+	return hf->from.overflow ? vc_fail(ctx, VC_EINTERNAL, "host list query too long") : 0;
+}
 
 static int
 bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
 {
 	const struct host_filter *hf = arg;
-	const char *keys[] = { "hostname", NULL, NULL, "os", "label", NULL, "client_id" };
-	jv since;
 	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
 
-	for (int i = 0; i < 7 && rc == SQLITE_OK; i++) {
-		const char *s = keys[i] ? vc_arg_str(hf->args, keys[i]) : NULL;
-		if (keys[i] != NULL && s != NULL)
-			rc = sqlite3_bind_text(q, i + 2, s, -1, SQLITE_TRANSIENT);
+	for (int i = 0; i < hf->n && rc == SQLITE_OK; i++) {
+		const struct host_bind *b = &hf->bind[i];
+		if (b->type == 's')
+			rc = sqlite3_bind_text(q, i + 2, b->s, -1, SQLITE_TRANSIENT);
+		else if (b->type == 'b')
+			rc = sqlite3_bind_blob(q, i + 2, b->b, 16, SQLITE_TRANSIENT);
+		else
+			rc = sqlite3_bind_int64(q, i + 2, b->i);
 	}
-	if (hf->lo != NULL && rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(q, 3, hf->lo, 16, SQLITE_TRANSIENT);
-	if (hf->hi != NULL && rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(q, 4, hf->hi, 16, SQLITE_TRANSIENT);
-	since = jv_object_get(jv_copy(hf->args), jv_string("seen_since"));
-	if (jv_get_kind(since) == JV_KIND_NUMBER && rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(q, 7, (sqlite3_int64)jv_number_value(since));
-	jv_free(since);
 	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
 }
 
@@ -495,16 +712,19 @@ int
 vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
 {
 	unsigned char lo[16], hi[16];
-	const char *ip = vc_arg_str(args, "ip");
-	struct host_filter hf = { args, ip ? lo : NULL, ip ? hi : NULL };
+	struct host_filter hf;
 	struct vc_list l = {
 		.what = "host", .sorts = host_sorts, .sort = "hostname",
-		.cols = HOST_COLS, .from = HOST_WHERE, .idexpr = "h.id", .first = 9,
+		.cols = HOST_COLS, .idexpr = "h.id",
 		.bind = bind_filters, .arg = &hf, .count_only = vc_arg_bool(args, "count"),
 	};
+	int rc;
 
-	if (ip != NULL && vc_cidr_range(ip, lo, hi) != 0)
-		return vc_fail(ctx, VC_EUSAGE, "ip must be an address or CIDR (10.0.0.0/8, fd00::/8): %.64s", ip);
+	memset(&hf, 0, sizeof hf);
+	if ((rc = build_filters(ctx, args, &hf, lo, hi)) != 0)
+		return rc;
+	l.from = hf.from.s;
+	l.first = hf.n + 2;
 	return vc_page_list(ctx, &l, args, out);
 }
 
@@ -588,7 +808,7 @@ vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 			    vc_now(ctx), ctx->who.tenant_id, id);
 			jv_free(s);
 			if (rc == 0)
-				rc = sync_labels(ctx, id, cur);
+				rc = sync_labels(ctx, id, cur, 0);
 			jv_free(cur);
 		}
 		if (rc != 0) {
@@ -634,6 +854,8 @@ vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out)
 	if (rc == 0)
 		rc = vc_sql_exec(ctx, "DELETE FROM host_labels WHERE tenant_id = ?1 AND host_id = ?2",
 		    NULL, "ss", ctx->who.tenant_id, id);
+	if (rc == 0)
+		rc = vc_host_search_drop(ctx, id);
 	if (rc == 0)
 		rc = vc_sql_exec(ctx, "DELETE FROM hosts WHERE tenant_id = ?1 AND id = ?2", NULL,
 		    "ss", ctx->who.tenant_id, id);

@@ -15,5 +15,10 @@ int vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out);
  * Inside a transaction.  A record that cannot be a host is VC_EINVAL
  * with *why set (static text).  rec is borrowed.
  */
+/* Keep the host search index (hosts_search) in step with host id's names:
+ * drop its entry before they change or the host is deleted, add it after
+ * the host is inserted or renamed.  Inside the writer's transaction. */
+int vc_host_search_drop(vc_ctx *ctx, const char *id);
+int vc_host_search_add(vc_ctx *ctx, const char *id);
 int vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int *created);
 #endif

@@ -6,15 +6,14 @@
  * smtps://, no other protocol reachable.
  */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include "smtp.h"
+#include "core/curl.h"
 
 #define MAX_LINE 998            /* RFC 5322 2.1.1 */
 #define MAX_MESSAGE (1024 * 1024)
@@ -188,15 +187,6 @@ on_read(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ok;
-
-static void
-curl_start(void)
-{
-	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == 0;
-}
-
 /* What went wrong, in words an operator can act on; never a secret. */
 static int
 send_error(vc_ctx *ctx, CURLcode c, long resp, const char *eb)
@@ -247,8 +237,11 @@ vc_smtp_send(vc_ctx *ctx, const struct vc_smtp *s, const struct vc_mail *m)
 	if ((rc = vc_smtp_check_url(ctx, s->url)) != 0 ||
 	    (rc = vc_mail_format(ctx, s->from, m, vc_now(ctx), &msg, &n)) != 0)
 		return rc;
-	pthread_once(&curl_once, curl_start);
-	if (!curl_ok || (h = curl_easy_init()) == NULL) {
+	if ((rc = vc_curl_ready(ctx)) != 0) {
+		free(msg);
+		return rc;
+	}
+	if ((h = curl_easy_init()) == NULL) {
 		free(msg);
 		return vc_fail(ctx, VC_EINTERNAL, "cannot initialise libcurl");
 	}

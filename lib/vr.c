@@ -16,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -26,6 +25,7 @@
 
 #include "json/jscan.h"
 #include "velociraptor.pb-c.h"
+#include "core/curl.h"
 #include "core/net.h"
 #include "vr.h"
 
@@ -673,17 +673,11 @@ vc_vr_query(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_quer
 	size_t n;
 	uint64_t timeout = q->timeout ? q->timeout : 600;
 	int rc;
-	static int curl_ready;
 
 	memset(res, 0, sizeof *res);
 	res->grpc_status = -1;
-	if (!curl_ready) {
-		/* Once per process, before any thread (the CLI is single-threaded
-		 * and vc-serve calls this at start-up through vc_vr_init). */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-			return vc_fail(ctx, VC_EINTERNAL, "cannot initialise libcurl");
-		curl_ready = 1;
-	}
+	if ((rc = vc_curl_ready(ctx)) != 0)
+		return rc;
 	if (q->nenv < 0 || q->nenv > 64)
 		return vc_fail(ctx, VC_EUSAGE, "too many query variables");
 	if (q->nenv > 0) {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # install-deps.sh - install the Debian 12 packages that building, testing
 # and the demo need, when they are missing.  Idempotent; runs apt-get
-# update once, only when something is to be installed.
+# update once, only when something is to be installed.  With arguments,
+# those packages instead (bench/install-deps.sh).
 set -eu
 PKGS="build-essential pkg-config
 libsqlite3-dev sqlite3 libjq-dev libonig-dev jq libsodium-dev
@@ -11,6 +12,7 @@ libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libpcre2-
 mandoc curl openssl python3 python3-websockets python3-grpcio python3-grpc-tools python3-protobuf
 clang libfuzzer-14-dev
 libqrencode-dev libpng-dev oathtool zbar-tools python3-aiosmtpd"
+[ $# -eq 0 ] || PKGS="$*"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -43,6 +43,9 @@ struct cli {
 	int password_stdin;
 	int totp_stdin;             /* the 2FA code is the line after the password */
 	int flush;                  /* each record as it comes (--follow) */
+	int all;                /* --all: every page of a list */
+	int progress;           /* --progress: progress on stderr even off a terminal */
+	int progress_tty;
 	char store_key[PATH_MAX];   /* the store's path: key of saved credentials */
 };
 
@@ -827,12 +830,17 @@ notice(vc_ctx *ctx, const char *line, void *arg)
 	closelog();
 }
 
+/* On a terminal the progress line is rewritten in place; elsewhere
+ * (--progress into a pipe or a file) each report is a line. */
 static void
 progress(vc_ctx *ctx, const char *msg, void *arg)
 {
 	struct cli *c = arg;
 
-	fprintf(stderr, "\r\033[K%s: %.200s", c->tool, msg);
+	if (c->progress_tty)
+		fprintf(stderr, "\r\033[K%s: %.200s", c->tool, msg);
+	else
+		fprintf(stderr, "%s: %.200s\n", c->tool, msg);
 	fflush(stderr);
 }
 
@@ -1180,7 +1188,8 @@ set_streams(struct cli *c, vc_ctx *ctx, jv args)
 	ctx->report = report_bad;
 	ctx->notice = notice;
 	ctx->notice_arg = c;
-	if (isatty(STDERR_FILENO))
+	c->progress_tty = isatty(STDERR_FILENO);
+	if (c->progress_tty || c->progress)
 		ctx->progress = progress;
 	ctx->stream_arg = c;
 	if (c->out == OUT_JSONL || (c->out == OUT_AUTO && !isatty(STDOUT_FILENO))) {
@@ -1238,7 +1247,7 @@ print_results(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv out
 		print_out(c, stdout, out, op->columns);
 	else
 		jv_free(out);
-	if (ctx->progress != NULL)
+	if (ctx->progress != NULL && c->progress_tty)
 		fputs("\r\033[K", stderr);    /* clear the progress line */
 	if (rc != 0)
 		err_out(c, ctx, rc);
@@ -1254,6 +1263,81 @@ print_results(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv out
 		status = VC_EXIT_DATAERR;
 	}
 	return status;
+}
+
+/*
+ * A page that is not the whole answer says so on stderr (the exit status
+ * stays what it is): a script that reads a pipe can tell.
+ */
+static void
+partial_notice(struct cli *c, jv out)
+{
+	jv cur, items, total, exact;
+
+	if (jv_get_kind(out) != JV_KIND_OBJECT)
+		return;
+	cur = jv_object_get(jv_copy(out), jv_string("next_cursor"));
+	items = jv_object_get(jv_copy(out), jv_string("items"));
+	total = jv_object_get(jv_copy(out), jv_string("total"));
+	exact = jv_object_get(jv_copy(out), jv_string("total_exact"));
+	if (jv_get_kind(cur) == JV_KIND_STRING && jv_get_kind(items) == JV_KIND_ARRAY &&
+	    jv_get_kind(total) == JV_KIND_NUMBER)
+		fprintf(stderr, "%s: shown %d of %.0f%s; use --all for every match, or --after %s"
+		    " for the next page\n", c->tool, jv_array_length(jv_copy(items)),
+		    jv_number_value(total), jv_get_kind(exact) == JV_KIND_FALSE ? " (or more)" : "",
+		    jv_string_value(cur));
+	jv_free(cur);
+	jv_free(items);
+	jv_free(total);
+	jv_free(exact);
+}
+
+/* Is op a list paged by cursor (it takes --after)? */
+static int
+op_pages(const struct vc_op *op)
+{
+	for (const struct vc_param *p = op->params; p != NULL && p->name != NULL; p++)
+		if (strcmp(p->name, "after") == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * --all: call the list page after page (keyset paging by next_cursor,
+ * 1000 a page unless --limit says otherwise) and print each page as it
+ * comes, so memory stays flat however many match.  Consumes args.
+ */
+static int
+call_all(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
+{
+	jv cur = jv_invalid();
+	int rc;
+
+	if (!vc_arg_has(args, "limit"))
+		args = jv_object_set(args, jv_string("limit"), jv_number(1000));
+	for (;;) {
+		jv a = jv_copy(args), res = jv_invalid(), items;
+		if (jv_is_valid(cur))
+			a = jv_object_set(jv_object_delete(a, jv_string("offset")), jv_string("after"), cur);
+		if ((rc = vc_op_call(ctx, op, a, &res)) != 0) {
+			*out = res;
+			break;
+		}
+		cur = jv_get_kind(res) == JV_KIND_OBJECT ?
+		    jv_object_get(jv_copy(res), jv_string("next_cursor")) : jv_invalid();
+		items = jv_get_kind(res) == JV_KIND_OBJECT ?
+		    jv_object_get(res, jv_string("items")) : res;
+		if (jv_get_kind(items) == JV_KIND_ARRAY && jv_array_length(jv_copy(items)) > 0)
+			print_out(c, stdout, items, op->columns);
+		else
+			jv_free(items);
+		if (jv_get_kind(cur) != JV_KIND_STRING || ferror(stdout)) {
+			jv_free(cur);
+			break;
+		}
+	}
+	jv_free(args);
+	return rc;
 }
 
 /* A full disk or a closed pipe must not pass silently. */
@@ -1314,12 +1398,28 @@ vc_cli_main(const char *tool, int argc, char **argv)
 		rc = authenticate(&c, &ctx);
 	if (rc == 0 && (op->flags & VC_OP_INPUT))
 		rc = open_input(&ctx, &input, &args);
+	if (op != NULL) {
+		/* CLI-only switches: the operation never sees them.  --all
+		 * pages only a keyset list (one with --after); elsewhere
+		 * (mail flush --all, read --all) it is the operation's own. */
+		c.progress = vc_arg_bool(args, "progress");
+		args = jv_object_delete(args, jv_string("progress"));
+		if (op_pages(op)) {
+			c.all = vc_arg_bool(args, "all");
+			args = jv_object_delete(args, jv_string("all"));
+		}
+	}
 	set_streams(&c, &ctx, args);
 	if (rc == 0 && vc_arg_str(args, "qr") != NULL && (qr = strdup(vc_arg_str(args, "qr"))) == NULL)
 		rc = vc_fail(&ctx, VC_EINTERNAL, "out of memory");
-	if (rc == 0) {
+	if (rc == 0 && c.all) {
+		rc = call_all(&c, &ctx, op, args, &out);
+		args = jv_invalid();
+	} else if (rc == 0) {
 		rc = vc_op_call(&ctx, op, args, &out);
 		args = jv_invalid();
+		if (rc == 0)
+			partial_notice(&c, out);
 	}
 	jv_free(args);
 	rc = keep_session(&c, &ctx, op, rc, &out);

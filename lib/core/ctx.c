@@ -272,6 +272,48 @@ vc_new_id(char *buf)
 	    b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
+void
+vc_new_id_v7(char *buf)
+{
+	static _Thread_local unsigned char pool[4096];
+	static _Thread_local size_t used = sizeof pool;
+	static _Thread_local uint64_t last_ms;
+	static _Thread_local unsigned seq;
+	unsigned char b[16];
+	struct timespec ts;
+	uint64_t ms;
+
+	if (used + 10 > sizeof pool) {
+		randombytes_buf(pool, sizeof pool);
+		used = 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	/* rand_a is a counter within one millisecond (RFC 9562, 6.2
+	 * method 1), started at a random value; past its 12 bits the
+	 * clock is moved on by hand. */
+	if (ms <= last_ms) {
+		ms = last_ms;
+		if (++seq > 0xfff) {
+			ms = ++last_ms;
+			seq = 0;
+		}
+	} else
+		seq = pool[used] & 0x3ff;
+	last_ms = ms;
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | (seq >> 8));
+	b[7] = (unsigned char)seq;
+	memcpy(b + 8, pool + used + 1, 8);
+	used += 10;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(buf, VC_ID_LEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+	    b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 int
 vc_is_id(const char *s)
 {

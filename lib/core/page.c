@@ -231,18 +231,27 @@ vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t 
 
 /* The prepared "SELECT what from" of a list with its filters bound. */
 static sqlite3_stmt *
-list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const char *what)
+list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const char *what,
+    int64_t bound)
 {
 	struct vc_sqlbuf b = { .n = 0 };
 	sqlite3_stmt *q;
+	char lim[40];
 
-	vc_sqlbuf_add(&b, "SELECT ");
-	vc_sqlbuf_add(&b, what);
+	/* A bounded count stops at bound rows: "SELECT COUNT(*) FROM
+	 * (SELECT 1 ... LIMIT bound)". */
+	vc_sqlbuf_add(&b, bound > 0 ? "SELECT COUNT(*) FROM (SELECT 1" : "SELECT ");
+	if (bound == 0)
+		vc_sqlbuf_add(&b, what);
 	if (pg != NULL)
 		vc_page_select(pg, &b);
 	vc_sqlbuf_add(&b, l->from);
 	if (pg != NULL)
 		vc_page_sql(pg, &b, l->idexpr, l->first);
+	if (bound > 0) {
+		snprintf(lim, sizeof lim, " LIMIT %lld)", (long long)bound);
+		vc_sqlbuf_add(&b, lim);
+	}
 	if (b.overflow) {
 		vc_fail(ctx, VC_EINTERNAL, "%s list query too long", l->what);
 		return NULL;
@@ -261,8 +270,8 @@ vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 {
 	struct vc_page pg;
 	sqlite3_stmt *q;
-	int64_t total;
-	int rc;
+	int64_t total, bound = 0;
+	int rc, exact = l->count_only || vc_arg_bool(args, "exact_total");
 
 	if (l->order != NULL && !vc_arg_has(args, "order"))
 		args = jv_object_set(jv_copy(args), jv_string("order"), jv_string(l->order));
@@ -274,8 +283,12 @@ vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 		vc_page_release(&pg);
 		return rc;
 	}
-	/* The total, for the same filters. */
-	if ((q = list_query(ctx, l, NULL, "COUNT(*)")) == NULL || vc_sql_step(ctx, q) != 1) {
+	/* The total, for the same filters: counted whole only when asked
+	 * for (--count, exact_total), else up to VC_TOTAL_BOUND past the
+	 * page, so that no page pays for counting a million matches. */
+	if (!exact)
+		bound = VC_TOTAL_BOUND + pg.offset + pg.limit + 1;
+	if ((q = list_query(ctx, l, NULL, "COUNT(*)", bound)) == NULL || vc_sql_step(ctx, q) != 1) {
 		sqlite3_finalize(q);
 		goto fail;
 	}
@@ -286,9 +299,11 @@ vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 		*out = JV_OBJECT(jv_string("count"), jv_number((double)total));
 		return 0;
 	}
-	if ((q = list_query(ctx, l, &pg, l->cols)) == NULL)
+	if ((q = list_query(ctx, l, &pg, l->cols, 0)) == NULL)
 		goto fail;
-	rc = vc_page_collect(ctx, q, &pg, total, out);
+	rc = vc_page_collect(ctx, q, &pg, bound > 0 && total >= bound ? bound - 1 : total, out);
+	if (rc == 0)
+		*out = jv_object_set(*out, jv_string("total_exact"), jv_bool(bound == 0 || total < bound));
 	vc_page_release(&pg);
 	return rc;
 fail:

@@ -28,6 +28,9 @@ struct vc_page {
 
 #define VC_PAGE_MAX 1000
 #define VC_PAGE_DEFAULT 100
+/* A list's total counts at most this many rows past its page unless
+ * exact_total is asked for; then {"total_exact": false}. */
+#define VC_TOTAL_BOUND 1000
 
 struct vc_sqlbuf {
 	char s[4096];
@@ -66,8 +69,9 @@ jv vc_page_cursor(const struct vc_page *pg, jv row);
 /*
  * A list operation whole: the page arguments of args (borrowed) read
  * against sorts, the rows that pass the filters counted, and the page of
- * them in *out = {items, total, next_cursor} (or {count} alone when
- * count_only).  The SQL is "SELECT cols" and "SELECT COUNT(*)" over from
+ * them in *out = {items, total, total_exact, next_cursor} (or {count}
+ * alone when count_only).  The total is bounded (VC_TOTAL_BOUND past the
+ * page, total_exact false when reached) unless args has exact_total.  The SQL is "SELECT cols" and "SELECT COUNT(*)" over from
  * (FROM and WHERE, parameters ?1 .. ?first-1, bound by bind), with the
  * paging of vc_page_sql after it.  Returns 0 or the error of ctx; a
  * failure that left none says "WHAT list failed".

@@ -334,14 +334,28 @@ vc_store_key_source(const struct vc_store *st)
 	return st->key_env ? "VC_MASTER_KEY" : st->key_path;
 }
 
+int
+vc_store_cache(vc_ctx *ctx, int mib)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", mib > 0 ? -1024 * mib : -2000);
+	return exec_plain(ctx, sql);
+}
+
 void
 vc_store_close(struct vc_store *st)
 {
 	if (st == NULL)
 		return;
 	if (st->db != NULL) {
-		/* Keeps the planner's statistics fresh; cheap when nothing changed. */
-		sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
+		for (int i = 0; i < VC_SQL_CACHE; i++)
+			sqlite3_finalize(st->cache[i].st);
+		/* Keeps the planner's statistics fresh; cheap when nothing
+		 * changed.  analysis_limit makes ANALYZE sample at most about
+		 * 400 rows of each index: the first call after a million-row
+		 * import must not pay for reading them all. */
+		sqlite3_exec(st->db, "PRAGMA analysis_limit = 400; PRAGMA optimize", NULL, NULL, NULL);
 		sqlite3_close_v2(st->db);
 	}
 	vc_keyring_free(st->keys);
@@ -383,17 +397,12 @@ vc_tx_rollback(vc_ctx *ctx)
 	}
 }
 
-static sqlite3_stmt *
-vsql(vc_ctx *ctx, const char *sql, const char *fmt, va_list ap)
+/* Bind fmt's parameters to st (see vc_sql); 0, or -1 with ctx set. */
+static int
+vbind(vc_ctx *ctx, sqlite3_stmt *st, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st = NULL;
 	int rc, i = 1;
 
-	rc = sqlite3_prepare_v2(ctx->store->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		vc_sql_error(ctx, rc, "prepare");
-		return NULL;
-	}
 	for (const char *f = fmt; *f; f++, i++) {
 		switch (*f) {
 		case 's': {
@@ -413,9 +422,26 @@ vsql(vc_ctx *ctx, const char *sql, const char *fmt, va_list ap)
 		}
 		if (rc != SQLITE_OK) {
 			vc_sql_error(ctx, rc, "bind");
-			sqlite3_finalize(st);
-			return NULL;
+			return -1;
 		}
+	}
+	return 0;
+}
+
+static sqlite3_stmt *
+vsql(vc_ctx *ctx, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(ctx->store->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		vc_sql_error(ctx, rc, "prepare");
+		return NULL;
+	}
+	if (vbind(ctx, st, fmt, ap) != 0) {
+		sqlite3_finalize(st);
+		return NULL;
 	}
 	return st;
 }
@@ -464,6 +490,71 @@ vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...)
 	if (changes != NULL)
 		*changes = sqlite3_changes(ctx->store->db);
 	return 0;
+}
+
+/* The statement of sql from the store's cache, prepared on first use,
+ * reset and without bindings; NULL with ctx set. */
+static sqlite3_stmt *
+cache_get(vc_ctx *ctx, const char *sql)
+{
+	struct vc_store *s = ctx->store;
+	sqlite3_stmt *st = NULL;
+	int i, rc;
+
+	for (i = 0; i < VC_SQL_CACHE && s->cache[i].sql != NULL; i++)
+		if (s->cache[i].sql == sql)
+			break;
+	if (i < VC_SQL_CACHE && s->cache[i].sql == sql) {
+		st = s->cache[i].st;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		vc_sql_error(ctx, rc, "prepare");
+		return NULL;
+	}
+	/* A full cache still answers: the newest entry is replaced. */
+	if (i == VC_SQL_CACHE) {
+		i--;
+		sqlite3_finalize(s->cache[i].st);
+	}
+	s->cache[i].sql = sql;
+	s->cache[i].st = st;
+	return st;
+}
+
+sqlite3_stmt *
+vc_sql_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = cache_get(ctx, sql);
+	va_list ap;
+	int rc;
+
+	if (st == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	rc = vbind(ctx, st, fmt, ap);
+	va_end(ap);
+	return rc == 0 ? st : NULL;
+}
+
+int
+vc_sql_exec_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = cache_get(ctx, sql);
+	va_list ap;
+	int rc = -1;
+
+	if (st != NULL) {
+		va_start(ap, fmt);
+		if (vbind(ctx, st, fmt, ap) == 0)
+			rc = vc_sql_step(ctx, st);
+		va_end(ap);
+		sqlite3_reset(st);
+	}
+	return rc < 0 ? ctx->err : 0;
 }
 
 static int

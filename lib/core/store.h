@@ -18,6 +18,8 @@
 
 struct vc_keyring;
 
+#define VC_SQL_CACHE 24
+
 struct vc_store {
 	sqlite3 *db;
 	struct vc_keyring *keys;
@@ -26,6 +28,8 @@ struct vc_store {
 	int key_env;            /* the keyring came from $VC_MASTER_KEY */
 	struct stat key_stat;   /* the key file as it was when loaded */
 	int in_tx;
+	/* vc_sql_cached's statements, keyed by the address of their SQL. */
+	struct { const char *sql; sqlite3_stmt *st; } cache[VC_SQL_CACHE];
 };
 
 enum {
@@ -55,6 +59,15 @@ const char *vc_store_key_source(const struct vc_store *st);
  */
 int vc_store_keys_refresh(vc_ctx *ctx);
 
+/*
+ * The connection's page cache: mib MiB at most (taken only as pages are
+ * read), or SQLite's default (about 2 MB) for 0.  A batch that inserts
+ * into many indexes at random places needs its pages in memory: when a
+ * transaction's dirty pages outgrow the cache, SQLite spills them to the
+ * WAL and reads them back again and again.
+ */
+int vc_store_cache(vc_ctx *ctx, int mib);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP. */
 int vc_tx_begin(vc_ctx *ctx);
 int vc_tx_commit(vc_ctx *ctx);
@@ -68,6 +81,16 @@ void vc_tx_rollback(vc_ctx *ctx);
  * Returns the statement, or NULL with an error in ctx.
  */
 sqlite3_stmt *vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...);
+/*
+ * vc_sql for the statements of a hot loop (an import's per-row SQL):
+ * prepared once per store and kept, keyed by the address of sql (a
+ * string literal), reset and re-bound at each call.  The store owns the
+ * statement: never finalize it; it is reset at the next call (step it
+ * to its end, or sqlite3_reset it, to release its read).
+ */
+sqlite3_stmt *vc_sql_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...);
+/* vc_sql_exec through the cache: for statements that return no rows. */
+int vc_sql_exec_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...);
 /* Run a statement that returns no rows; *changes (may be NULL) gets
  * sqlite3_changes.  Finalizes it.  Constraint violations -> VC_ECONFLICT. */
 int vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...);

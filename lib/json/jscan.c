@@ -166,61 +166,102 @@ eat(const unsigned char **w, unsigned c)
 }
 
 /*
+ * The code point of the escape at k[*i] (a backslash, in a string str()
+ * accepted), as libjq decodes it; *i moves past it.  A lone low
+ * surrogate reads as U+FFFD.
+ */
+static unsigned
+escape_cp(const char *k, size_t *i)
+{
+	unsigned cp;
+
+	switch (k[*i + 1]) {
+	case 'b': cp = '\b'; break;
+	case 'f': cp = '\f'; break;
+	case 'n': cp = '\n'; break;
+	case 'r': cp = '\r'; break;
+	case 't': cp = '\t'; break;
+	case 'u': cp = hex4(k + *i + 2); break;
+	default: cp = (unsigned char)k[*i + 1]; break;      /* " \ / */
+	}
+	if (k[*i + 1] != 'u')
+		*i += 2;
+	else if (cp >= 0xd800 && cp <= 0xdbff) {
+		cp = 0x10000 + ((cp - 0xd800) << 10 | (hex4(k + *i + 8) - 0xdc00));
+		*i += 12;
+	} else {
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			cp = 0xfffd;
+		*i += 6;
+	}
+	return cp;
+}
+
+/* The UTF-8 bytes of cp into out (room for 4); returns how many. */
+static size_t
+utf8_put(unsigned cp, unsigned char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | cp >> 6);
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | cp >> 12);
+		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | cp >> 18);
+	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
  * Does the member name k[0..n) (the inside of a string str() accepted)
  * spell want, once its escapes are decoded as libjq decodes them?  A
  * name is found whatever its spelling: "Client\u0049d" is ClientId to
- * every reader of the row, so it is to jscan too.  A lone low surrogate
- * reads as U+FFFD.
+ * every reader of the row, so it is to jscan too.
  */
 static int
 key_eq(const char *k, size_t n, const char *want)
 {
 	const unsigned char *w = (const unsigned char *)want;
-	size_t i = 0;
+	unsigned char u[4];
+	size_t i = 0, m;
 
 	while (i < n) {
-		unsigned cp;
-
 		if (k[i] != '\\') {
 			if (!eat(&w, (unsigned char)k[i++]))
 				return 0;
 			continue;
 		}
-		switch (k[i + 1]) {
-		case 'b': cp = '\b'; break;
-		case 'f': cp = '\f'; break;
-		case 'n': cp = '\n'; break;
-		case 'r': cp = '\r'; break;
-		case 't': cp = '\t'; break;
-		case 'u': cp = hex4(k + i + 2); break;
-		default: cp = (unsigned char)k[i + 1]; break;       /* " \ / */
-		}
-		if (k[i + 1] != 'u')
-			i += 2;
-		else if (cp >= 0xd800 && cp <= 0xdbff) {
-			cp = 0x10000 + ((cp - 0xd800) << 10 | (hex4(k + i + 8) - 0xdc00));
-			i += 12;
-		} else {
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				cp = 0xfffd;
-			i += 6;
-		}
-		/* The code point's UTF-8 bytes, one by one. */
-		if (cp < 0x80) {
-			if (!eat(&w, cp))
+		m = utf8_put(escape_cp(k, &i), u);
+		for (size_t j = 0; j < m; j++)
+			if (!eat(&w, u[j]))
 				return 0;
-		} else if (cp < 0x800) {
-			if (!eat(&w, 0xc0 | cp >> 6) || !eat(&w, 0x80 | (cp & 0x3f)))
-				return 0;
-		} else if (cp < 0x10000) {
-			if (!eat(&w, 0xe0 | cp >> 12) || !eat(&w, 0x80 | (cp >> 6 & 0x3f)) ||
-			    !eat(&w, 0x80 | (cp & 0x3f)))
-				return 0;
-		} else if (!eat(&w, 0xf0 | cp >> 18) || !eat(&w, 0x80 | (cp >> 12 & 0x3f)) ||
-		    !eat(&w, 0x80 | (cp >> 6 & 0x3f)) || !eat(&w, 0x80 | (cp & 0x3f)))
-			return 0;
 	}
 	return *w == '\0';
+}
+
+size_t
+vc_jscan_unescape(const char *s, size_t n, char *out)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		if (s[i] != '\\')
+			out[o++] = s[i++];
+		else
+			o += utf8_put(escape_cp(s, &i), (unsigned char *)out + o);
+	}
+	return o;
 }
 
 /*

@@ -33,6 +33,13 @@ struct vc_jscan_field {
 int vc_jscan(const char *s, size_t n, struct vc_jscan_field *fields, int nfields,
     const char **err, size_t *at);
 /*
+ * Decode the inside of a JSON string that vc_jscan accepted (s[0..n),
+ * without its quotes) into out, as libjq decodes it: UTF-8, a lone low
+ * surrogate as U+FFFD.  out needs n bytes (decoding never grows text);
+ * returns the length written.  Not NUL-terminated.
+ */
+size_t vc_jscan_unescape(const char *s, size_t n, char *out);
+/*
  * Check that s[0..n) is one JSON text and, when it is an array, call
  * each(arg, element, length) for every element, in order, with the
  * element's raw text.  each returning nonzero stops the scan (result 0,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* jsonl.c - bounded JSON Lines reading. */
 #include <errno.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,23 +192,57 @@ vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
 	return 1;
 }
 
+/* Seconds on the monotonic clock. */
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Rows, bytes and rate so far, to ctx->progress at most twice a second
+ * (the clock is read once every 4096 lines), and once at the end. */
+static void
+progress(vc_ctx *ctx, long lines, double bytes, double start, double *last, int end)
+{
+	char msg[128];
+	double now;
+
+	if (ctx->progress == NULL || (!end && ((lines & 4095) != 0 || (now = mono()) - *last < 0.5)))
+		return;
+	if (end)
+		now = mono();
+	*last = now;
+	snprintf(msg, sizeof msg, "%ld rows, %.1f MiB, %.0f rows/s", lines, bytes / 1048576.0,
+	    now > start ? (double)lines / (now - start) : 0.0);
+	ctx->progress(ctx, msg, ctx->stream_arg);
+}
+
 int
 vc_jsonl_each(vc_ctx *ctx, struct vc_jsonl *r, struct vc_jsonl_loop *lp)
 {
 	jv rec;
 	int n, rc;
+	long lines = 0;
+	double bytes = 0, start = ctx->progress ? mono() : 0, last = start;
 
 	lp->records = lp->bad = 0;
 	for (;;) {
+		progress(ctx, lines++, bytes, start, &last, 0);
 		rec = jv_invalid();
 		if (lp->mode == VC_JSONL_JSON)
 			n = vc_jsonl_next(ctx, r, &rec);
 		else
 			n = vc_jsonl_next_raw(ctx, r);
-		if (n == 0)
+		if (n == 0) {
+			progress(ctx, lines - 1, bytes, start, &last, 1);
 			return 0;
+		}
 		if (n == -2)
 			return ctx->err;
+		bytes += (double)r->len + 1;
 		if (n == -1)
 			vc_bad(ctx, "%s", ctx->errmsg);     /* it names the line */
 		else if (lp->mode == VC_JSONL_OBJECT) {

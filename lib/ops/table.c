@@ -267,11 +267,15 @@ static const struct vc_param p_hosts_import[] = {
 	  .help = "record shape (default: per record)" },
 	{ .name = "strict", .type = VC_T_BOOL,
 	  .help = "stop at the first bad line and keep nothing of its batch" },
+	{ .name = "progress", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "report rows, bytes and rate on stderr even when it is not a terminal" },
 	END
 };
 static const struct vc_param p_hosts_list[] = {
 	{ .name = "hostname", .type = VC_T_STR, .meta = "SUBSTR",
 	  .help = "hostname contains this (any case)" },
+	{ .name = "fqdn", .type = VC_T_STR, .meta = "SUBSTR",
+	  .help = "FQDN contains this (any case)" },
 	{ .name = "ip", .type = VC_T_STR, .meta = "ADDR|CIDR",
 	  .help = "address or network (10.0.0.0/8, fd00::/8)" },
 	{ .name = "os", .type = VC_T_STR, .meta = "OS",
@@ -292,6 +296,10 @@ static const struct vc_param p_hosts_list[] = {
 	  .help = "skip N hosts" },
 	{ .name = "after", .type = VC_T_STR, .meta = "CURSOR",
 	  .help = "continue after this cursor (next_cursor of a page)" },
+	{ .name = "exact_total", .type = VC_T_BOOL,
+	  .help = "count every match for total (default: up to 1000 past the page)" },
+	{ .name = "all", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "print every match, page after page" },
 	{ .name = "count", .type = VC_T_BOOL,
 	  .help = "print only the number of matching hosts" },
 	END
@@ -346,6 +354,10 @@ static const struct vc_param p_case_list[] = {
 	  .help = "skip N cases" },
 	{ .name = "after", .type = VC_T_STR, .meta = "CURSOR",
 	  .help = "continue after this cursor" },
+	{ .name = "exact_total", .type = VC_T_BOOL,
+	  .help = "count every match for total (default: up to 1000 past the page)" },
+	{ .name = "all", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "print every match, page after page" },
 	END
 };
 static const struct vc_param p_case_id[] = {
@@ -409,6 +421,8 @@ static const struct vc_param p_art_import[] = {
 	  .help = "Velociraptor hunt id (H.x)" },
 	{ .name = "strict", .type = VC_T_BOOL,
 	  .help = "stop at the first bad line and keep nothing of its batch" },
+	{ .name = "progress", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "report rows, bytes and rate on stderr even when it is not a terminal" },
 	END
 };
 static const struct vc_param p_art_list[] = {
@@ -432,6 +446,10 @@ static const struct vc_param p_art_list[] = {
 	  .help = "skip N artifacts" },
 	{ .name = "after", .type = VC_T_STR, .meta = "CURSOR",
 	  .help = "continue after this cursor" },
+	{ .name = "exact_total", .type = VC_T_BOOL,
+	  .help = "count every match for total (default: up to 1000 past the page)" },
+	{ .name = "all", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "print every match, page after page" },
 	END
 };
 static const struct vc_param p_art_id[] = {

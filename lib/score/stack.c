@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "score/signals.h"
+#include "core/page.h"
 #include "core/store.h"
 
 #define MAX_FIELDS 8
@@ -382,66 +383,82 @@ add_pair(struct vc_stack *s, uint64_t pair)
 	return 1;
 }
 
-void
-vc_stack_add_host(struct vc_stack *s, jv row, const char *host)
+/* The entry of row's key, made when new; -1 when the row has none of
+ * the fields or memory ran out (s->oom). */
+static long
+entry_of(struct vc_stack *s, jv row)
 {
 	char *fold;
-	long ei, hi;
+	long ei;
 	struct entry *e;
-	int r;
+	size_t j;
 	jv key = jv_invalid();
 
-	if (s == NULL || s->oom || jv_get_kind(row) != JV_KIND_OBJECT)
-		return;
 	if ((fold = make_key(s, row, NULL, &s->oom)) == NULL)
-		return;
-	if ((hi = intern_host(s, host ? host : "(unknown)")) < 0) {
+		return -1;
+	if ((ei = find_entry(s, fold)) >= 0) {
 		free(fold);
-		s->oom = 1;
-		return;
+		return ei;
 	}
-	if ((ei = find_entry(s, fold)) < 0) {
-		size_t j;
-		free(fold);
-		if ((fold = make_key(s, row, &key, &s->oom)) == NULL)
-			return;
-		if (s->ne == s->cape) {
-			size_t nc = s->cape ? s->cape * 2 : 64;
-			struct entry *nv = realloc(s->e, nc * sizeof *nv);
-			if (nv == NULL)
-				goto oom;
-			s->e = nv;
-			s->cape = nc;
-		}
-		if (s->ne >= UINT32_MAX - 1 ||
-		    ((s->ne + 1) * 2 > s->etcap && grow_index(&s->etab, &s->etcap, s->ne, entry_name, s) != 0))
+	free(fold);
+	if ((fold = make_key(s, row, &key, &s->oom)) == NULL)
+		return -1;
+	if (s->ne == s->cape) {
+		size_t nc = s->cape ? s->cape * 2 : 64;
+		struct entry *nv = realloc(s->e, nc * sizeof *nv);
+		if (nv == NULL)
 			goto oom;
-		e = &s->e[s->ne];
-		memset(e, 0, sizeof *e);
-		e->fold = fold;
-		e->key = key;
-		for (j = vc_hash_str(fold) & (s->etcap - 1); s->etab[j]; j = (j + 1) & (s->etcap - 1))
-			;
-		s->etab[j] = ++s->ne;
-		ei = (long)(s->ne - 1);
-	} else
-		free(fold);
-	e = &s->e[ei];
-	e->rows++;
-	if ((r = add_pair(s, (uint64_t)ei << 32 | (uint64_t)hi)) < 0) {
+		s->e = nv;
+		s->cape = nc;
+	}
+	if (s->ne >= UINT32_MAX - 1 ||
+	    ((s->ne + 1) * 2 > s->etcap && grow_index(&s->etab, &s->etcap, s->ne, entry_name, s) != 0))
+		goto oom;
+	e = &s->e[s->ne];
+	memset(e, 0, sizeof *e);
+	e->fold = fold;
+	e->key = key;
+	for (j = vc_hash_str(fold) & (s->etcap - 1); s->etab[j]; j = (j + 1) & (s->etcap - 1))
+		;
+	s->etab[j] = ++s->ne;
+	return (long)(s->ne - 1);
+oom:
+	free(fold);
+	jv_free(key);
+	s->oom = 1;
+	return -1;
+}
+
+/* Count n rows of entry ei on host. */
+static void
+entry_add(struct vc_stack *s, long ei, const char *host, size_t n)
+{
+	struct entry *e = &s->e[ei];
+	long hi;
+	int r;
+
+	if ((hi = intern_host(s, host ? host : "(unknown)")) < 0 ||
+	    (r = add_pair(s, (uint64_t)ei << 32 | (uint64_t)hi)) < 0) {
 		s->oom = 1;
 		return;
 	}
+	e->rows += n;
 	if (r == 1) {
 		e->hosts++;
 		if (e->nlist < VC_STACK_MAX_LIST)
 			e->list[e->nlist++] = (uint32_t)hi;
 	}
-	return;
-oom:
-	free(fold);
-	jv_free(key);
-	s->oom = 1;
+}
+
+void
+vc_stack_add_host(struct vc_stack *s, jv row, const char *host)
+{
+	long ei;
+
+	if (s == NULL || s->oom || jv_get_kind(row) != JV_KIND_OBJECT)
+		return;
+	if ((ei = entry_of(s, row)) >= 0)
+		entry_add(s, ei, host, 1);
 }
 
 void
@@ -579,19 +596,142 @@ vc_stack_rarity(const struct vc_stack *s, jv row, const char *default_host,
 
 /* ---- from the store ---------------------------------------------------- */
 
+/*
+ * The stack fields an artifact import copies into typed columns of
+ * artifact_rows (schema migration 7, lib/artifacts.c).  A stack whose
+ * every field is one of them reads those columns and never parses a row.
+ */
+static const struct { const char *field, *col; } typed[] = {
+	{ "Name", "r.stack_name" }, { "Exe", "r.stack_exe" },
+	{ "CommandLine", "r.stack_cmdline" }, { "Username", "r.stack_user" },
+	{ "Hash.SHA256", "r.stack_sha256" },
+};
+#define NTYPED (sizeof typed / sizeof typed[0])
+
+/* The typed column of each field in cols[], or 0 when one has none. */
+static int
+typed_cols(const struct vc_stack *s, const char *cols[MAX_FIELDS])
+{
+	for (size_t i = 0; i < s->nfields; i++) {
+		cols[i] = NULL;
+		for (size_t t = 0; t < NTYPED; t++)
+			if (strcmp(s->fields[i], typed[t].field) == 0)
+				cols[i] = typed[t].col;
+		if (cols[i] == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* A typed column's value back as JSON: see bind_stack in lib/artifacts.c. */
+static jv
+typed_value(sqlite3_stmt *q, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(q, col);
+	int n = sqlite3_column_bytes(q, col);
+
+	if (t == NULL)
+		return jv_null();
+	if (n > 0 && t[0] == '\x02')
+		return jv_parse_sized(t + 1, n - 1);
+	return jv_string_sized(t, n);
+}
+
+/* Does the current row of q hold, in columns 0 .. ncol-1, the values
+ * kept in prev (plen (size_t)-1 for NULL)? */
+static int
+same_run(sqlite3_stmt *q, int ncol, char **prev, const size_t *plen)
+{
+	for (int c = 0; c < ncol; c++) {
+		const char *t = (const char *)sqlite3_column_text(q, c);
+		size_t n = (size_t)sqlite3_column_bytes(q, c);
+		if (t == NULL ? plen[c] != (size_t)-1 : plen[c] != n || memcmp(prev[c], t, n) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Rows with typed columns for every field of s and a known host: one
+ * statement over the columns, through the index artifact_rows_stack_name
+ * (which orders each artifact's rows by name: for Name, a grouped index
+ * scan).
+ * The key's entry is looked up again only when the key's columns change
+ * from the row before; a row costs a host lookup.
+ */
+static int
+stack_typed(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name, const char **cols)
+{
+	struct vc_sqlbuf b = { .n = 0 };
+	char *prev[MAX_FIELDS] = { NULL };
+	size_t plen[MAX_FIELDS];
+	int ncol = (int)s->nfields, rc = 0;
+	long ei = -1;
+	sqlite3_stmt *q;
+
+	vc_sqlbuf_add(&b, "SELECT ");
+	for (int c = 0; c < ncol; c++) {
+		vc_sqlbuf_add(&b, cols[c]);
+		vc_sqlbuf_add(&b, ", ");
+	}
+	/* The planner reads r through the partial index on stack_typed. */
+	vc_sqlbuf_add(&b, "COALESCE(r.host_id, a.host_id) FROM artifacts a JOIN artifact_rows r"
+	    " ON r.tenant_id = a.tenant_id AND r.artifact_id = a.id"
+	    " WHERE a.tenant_id = ?1 AND r.tenant_id = ?1 AND a.state <> 'failed'"
+	    " AND r.stack_typed = 1 AND COALESCE(r.host_id, a.host_id) IS NOT NULL");
+	if (artifact_name != NULL)
+		vc_sqlbuf_add(&b, " AND a.name = ?2");
+	if (b.overflow)
+		return vc_fail(ctx, VC_EINTERNAL, "stack query too long");
+	if ((q = vc_sql(ctx, b.s, artifact_name ? "ss" : "s", ctx->who.tenant_id, artifact_name)) == NULL)
+		return ctx->err;
+	while (!s->oom && (rc = vc_sql_step(ctx, q)) == 1) {
+		if (prev[0] == NULL || !same_run(q, ncol, prev, plen)) {
+			jv key = jv_object();
+			for (int c = 0; c < ncol; c++) {
+				const char *t = (const char *)sqlite3_column_text(q, c);
+				size_t n = (size_t)sqlite3_column_bytes(q, c);
+				free(prev[c]);
+				if ((prev[c] = malloc(n + 1)) == NULL) {
+					s->oom = 1;
+					break;
+				}
+				memcpy(prev[c], t ? t : "", n);
+				plen[c] = t ? n : (size_t)-1;
+				key = jv_object_set(key, jv_string(s->fields[c]), typed_value(q, c));
+			}
+			ei = s->oom ? -1 : entry_of(s, key);
+			jv_free(key);
+		}
+		if (ei >= 0)
+			entry_add(s, ei, (const char *)sqlite3_column_text(q, ncol), 1);
+	}
+	sqlite3_finalize(q);
+	for (int c = 0; c < ncol; c++)
+		free(prev[c]);
+	return rc < 0 ? ctx->err : 0;
+}
+
 int
 vc_stack_from_store(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name)
 {
+	const char *cols[MAX_FIELDS];
 	sqlite3_stmt *q;
-	int rc;
+	int rc, fast;
 
 	if (s == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no stack");
-	/* Failed imports are skipped: their rows are a fragment of a host. */
+	fast = typed_cols(s, cols);
+	if (fast && (rc = stack_typed(ctx, s, artifact_name, cols)) != 0)
+		return rc;
+	/* Failed imports are skipped: their rows are a fragment of a host.
+	 * After the typed rows: the rest, each row read as JSON. */
 	q = vc_sql(ctx, "SELECT r.data, COALESCE(r.host_id, a.host_id) FROM artifact_rows r"
 	    " JOIN artifacts a ON a.tenant_id = r.tenant_id AND a.id = r.artifact_id"
 	    " WHERE r.tenant_id = ?1 AND a.tenant_id = ?1 AND a.state <> 'failed'"
-	    " AND (?2 IS NULL OR a.name = ?2)", "ss", ctx->who.tenant_id, artifact_name);
+	    " AND (?2 IS NULL OR a.name = ?2) AND (?3 = 0 OR r.stack_typed = 0"
+	    " OR COALESCE(r.host_id, a.host_id) IS NULL)", "ssi", ctx->who.tenant_id, artifact_name,
+	    (int64_t)fast);
 	if (q == NULL)
 		return ctx->err;
 	while ((rc = vc_sql_step(ctx, q)) == 1) {

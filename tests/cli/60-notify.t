@@ -49,17 +49,16 @@ n=$(sq "SELECT COUNT(*) FROM events")
 is "$rc:$n" "64:3" "a refused change writes no event"
 
 # Hosts: one event per import batch, never one per host.
-i=0
-while [ $i -lt 6000 ]; do printf '{"hostname":"ws%05d"}\n' $i; i=$((i + 1)); done > "$T/hosts.jsonl"
+awk 'BEGIN { for (i = 0; i < 21000; i++) printf "{\"hostname\":\"ws%06d\"}\n", i }' > "$T/hosts.jsonl"
 with "$ANN" vc-hosts import "$T/hosts.jsonl"
-is "$rc:$(jqr .created)" "0:6000" "6000 hosts imported"
+is "$rc:$(jqr .created)" "0:21000" "21000 hosts imported"
 with "$ANN" vc-notify events --type 'host.*' -o jsonl
-is "$(lines):$(jqr .body.count | paste -sd+ - | bc)" "2:6000" \
-	"two host.new events (one per batch of the import) count the 6000 new hosts"
-is "$(printf '%s\n' "$out" | head -n 1 | jq -r '.body.hostnames | "\(length) \(.[0])"')" "20 ws00000" \
+is "$(lines):$(jqr .body.count | paste -sd+ - | bc)" "2:21000" \
+	"two host.new events (one per batch of the import) count the 21000 new hosts"
+is "$(printf '%s\n' "$out" | head -n 1 | jq -r '.body.hostnames | "\(length) \(.[0])"')" "20 ws000000" \
 	"an event names the first 20 hosts of its batch"
 with "$ANN" vc-hosts import "$T/hosts.jsonl"
-is "$rc:$(jqr .updated):$(sq "SELECT COUNT(*) FROM events WHERE type = 'host.new'")" "0:6000:2" \
+is "$rc:$(jqr .updated):$(sq "SELECT COUNT(*) FROM events WHERE type = 'host.new'")" "0:21000:2" \
 	"importing the same hosts again: no host is new, no event"
 
 # Artifacts: one event when the import completes.

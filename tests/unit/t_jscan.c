@@ -138,6 +138,24 @@ main(void)
 		    "a lone low surrogate is accepted, as jq does");
 	}
 
+	/* Decoding a string's escapes as jq does (typed stack columns). */
+	{
+		static const char *const strs[] = {
+			"\"plain\"", "\"C:\\\\Windows\\\\System32\"", "\"\\\"q\\\" \\/ \\b\\f\\n\\r\\t\"",
+			"\"\\u00e9t\\u00e9 \\u20ac \\ud83d\\ude00\"", "\"lone \\udc00 low\"", "\"nul \\u0000 in\"",
+			"\"\\u0002x\"", "\"\"",
+		};
+		for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+			size_t n = strlen(strs[i]), m;
+			char out[128];
+			jv v = jv_parse_sized(strs[i], (int)n);
+			m = vc_jscan_unescape(strs[i] + 1, n - 2, out);
+			ok(jv_get_kind(v) == JV_KIND_STRING && m == (size_t)jv_string_length_bytes(jv_copy(v)) &&
+			    memcmp(out, jv_string_value(v), m) == 0, "unescape %s as jq does", strs[i]);
+			jv_free(v);
+		}
+	}
+
 	/* Elements of a top-level array, as raw text. */
 	{
 		const char *s = "[ {\"a\":[1,{\"b\":2}]} ,2, \"x,y\" ,[],null]";

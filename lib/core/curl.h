@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * curl.h - libcurl, opened on first use rather than linked.  With its TLS,
+ * HTTP/2, LDAP, Kerberos and SSH libraries it is 27 of the 41 shared
+ * libraries a tool would load, and every CLI call (vc-hosts list) paid
+ * for mapping and binding them at start, though only Velociraptor
+ * queries, mail and channel deliveries use it.
+ *
+ * Include this instead of <curl/curl.h>; the curl_* calls below then go
+ * through pointers.  Call vc_curl_ready() before the first of them.
+ */
+#ifndef VC_CURL_H
+#define VC_CURL_H
+
+/* Calls through pointers: no type-checking macros. */
+#define CURL_DISABLE_TYPECHECK 1
+#include <curl/curl.h>
+
+#include "vc.h"
+
+struct vc_curl {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+};
+extern struct vc_curl vc_curl;
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init vc_curl.global_init
+#define curl_easy_init vc_curl.easy_init
+#define curl_easy_setopt vc_curl.easy_setopt
+#define curl_easy_perform vc_curl.easy_perform
+#define curl_easy_getinfo vc_curl.easy_getinfo
+#define curl_easy_cleanup vc_curl.easy_cleanup
+#define curl_easy_strerror vc_curl.easy_strerror
+#define curl_slist_append vc_curl.slist_append
+#define curl_slist_free_all vc_curl.slist_free_all
+
+/* Open and initialise libcurl once per process (any thread); 0, or the
+ * error set in ctx saying what is missing. */
+int vc_curl_ready(vc_ctx *ctx);
+
+#endif
