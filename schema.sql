@@ -389,6 +389,11 @@ ALTER TABLE artifact_rows ADD COLUMN stack_typed INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX artifact_rows_stack_name ON artifact_rows(tenant_id, artifact_id, stack_name)
 	WHERE stack_typed = 1;
 
+-- The commonest host list, one os sorted by hostname (the default sort),
+-- walks this index in order and tests a search text against the
+-- hostname in it, reading a host's row only for the page it shows.
+CREATE INDEX hosts_os_hostname ON hosts(tenant_id, os, hostname, id);
+
 -- migration: 8
 -- Mail (issue 11): the installation's SMTP transport, password reset and
 -- email verification, and the outbox that delivers mail after the

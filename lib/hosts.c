@@ -535,6 +535,7 @@ struct host_filter {
 	struct host_bind bind[HOST_FILTER_MAX];
 	int n;
 	char match[2][600];             /* FTS5 queries of hostname and fqdn */
+	char like[2][600];              /* LIKE patterns of the same */
 };
 
 /* Number of characters (not bytes) of UTF-8 text. */
@@ -613,6 +614,30 @@ common_text(vc_ctx *ctx, const char *m, int *common)
  * answer less) and is not common (common_text), else by a scan.  The
  * FTS5 query is the text as one phrase, its quotes doubled.
  */
+/*
+ * Add a scan for text in column k (0 hostname, 1 fqdn): LIKE '%text%',
+ * its own % _ and \ escaped.  LIKE folds ASCII case as lower() does, but
+ * without making a lowered copy of every row it looks at (a third of
+ * the time of a scan with instr(lower(...))).
+ */
+static void
+add_scan(struct host_filter *hf, int k, const char *text)
+{
+	char *p = hf->like[k];
+	size_t n = 0;
+
+	p[n++] = '%';
+	for (const char *s = text; *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			p[n++] = '\\';
+		p[n++] = *s;
+	}
+	p[n++] = '%';
+	p[n] = '\0';
+	add_cond(hf, k == 0 ? "h.hostname LIKE ?@ ESCAPE '\\'" :
+	    "COALESCE(h.fqdn, '') LIKE ?@ ESCAPE '\\'", (struct host_bind){ .type = 's', .s = p });
+}
+
 static int
 add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const char *text)
 {
@@ -623,9 +648,7 @@ add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const
 	if (strlen(text) > 256)
 		return vc_fail(ctx, VC_EUSAGE, "--%s: at most 256 bytes to search for", col);
 	if (utf8_chars(text) < 3) {
-		add_cond(hf, k == 0 ? "instr(lower(h.hostname), lower(?@)) > 0" :
-		    "instr(lower(COALESCE(h.fqdn, '')), lower(?@)) > 0",
-		    (struct host_bind){ .type = 's', .s = text });
+		add_scan(hf, k, text);
 		return 0;
 	}
 	n = (size_t)snprintf(m, sizeof hf->match[k], "%s : \"", col);
@@ -639,9 +662,7 @@ add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const
 	if ((rc = common_text(ctx, m, &common)) != 0)
 		return rc;
 	if (common)
-		add_cond(hf, k == 0 ? "instr(lower(h.hostname), lower(?@)) > 0" :
-		    "instr(lower(COALESCE(h.fqdn, '')), lower(?@)) > 0",
-		    (struct host_bind){ .type = 's', .s = text });
+		add_scan(hf, k, text);
 	else
 		add_cond(hf, "h.rowid IN (SELECT rowid FROM hosts_search WHERE hosts_search MATCH ?@)",
 		    (struct host_bind){ .type = 's', .s = m });

@@ -2,6 +2,7 @@
 /* store.c - open the SQLite store, migrate it, and run statements. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,19 @@ master_key_env(void)
 	return copy;
 }
 
+/*
+ * Before SQLite's first use in the process: no memory statistics (nothing
+ * reads them, and keeping them takes a process-wide mutex at every
+ * allocation, which vc-serve's workers contended for).
+ */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 vc_store_open(vc_ctx *ctx, const char *path, int flags)
 {
@@ -247,6 +261,7 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 	}
 	ctx->store = st;
 
+	pthread_once(&sqlite_once, sqlite_setup);
 	/* The store, its -wal and -shm are readable by the owner only. */
 	old = umask(077);
 	oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
