@@ -6,6 +6,7 @@
 
 #include "core/page.h"
 #include "core/store.h"
+#include "core/events.h"
 
 void
 vc_sqlbuf_add(struct vc_sqlbuf *b, const char *frag)
@@ -265,6 +266,71 @@ list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const
 	return q;
 }
 
+/*
+ * Bounded totals already counted, per thread (a vc-serve worker owns its
+ * store connection; the CLI has one): a list asked again with the same
+ * filters, while no connection has changed the store, is not counted
+ * again.  The key is the count statement with its values in it; it is
+ * valid while PRAGMA data_version (another connection's commit) and
+ * this connection's change count stay the same, for COUNT_TTL_MS at
+ * most.  Keys live in the entries themselves: nothing to free.
+ */
+#define COUNT_CACHE 8
+#define COUNT_TTL_MS 2000
+
+static _Thread_local struct counted {
+	const void *db;
+	int64_t version, changes, at, total;
+	char key[1024];
+} counted[COUNT_CACHE];
+static _Thread_local unsigned counted_next;
+
+static struct counted *
+count_find(vc_ctx *ctx, const char *key, int64_t version, int64_t changes)
+{
+	int64_t now = vc_now_ms(ctx);
+
+	for (int i = 0; i < COUNT_CACHE; i++) {
+		struct counted *c = &counted[i];
+		if (c->db == ctx->store && c->version == version && c->changes == changes &&
+		    now - c->at < COUNT_TTL_MS && strcmp(c->key, key) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* The total of count statement q (bound): from the cache, or by running
+ * it; -1 when it failed (the error is in ctx). */
+static int64_t
+count_rows(vc_ctx *ctx, sqlite3_stmt *q)
+{
+	char *key = sqlite3_expanded_sql(q);
+	int64_t version = -1, changes = 0, total = -1;
+	struct counted *c = NULL;
+
+	if (key != NULL && strlen(key) < sizeof counted[0].key &&
+	    (version = vc_store_data_version(ctx)) >= 0) {
+		changes = sqlite3_total_changes64(sqlite3_db_handle(q));
+		if ((c = count_find(ctx, key, version, changes)) != NULL) {
+			sqlite3_free(key);
+			return c->total;
+		}
+	}
+	if (vc_sql_step(ctx, q) == 1)
+		total = sqlite3_column_int64(q, 0);
+	if (total >= 0 && version >= 0 && key != NULL && strlen(key) < sizeof counted[0].key) {
+		c = &counted[counted_next++ % COUNT_CACHE];
+		c->db = ctx->store;
+		c->version = version;
+		c->changes = changes;
+		c->at = vc_now_ms(ctx);
+		c->total = total;
+		snprintf(c->key, sizeof c->key, "%s", key);
+	}
+	sqlite3_free(key);
+	return total;
+}
+
 int
 vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 {
@@ -288,11 +354,12 @@ vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 	 * page, so that no page pays for counting a million matches. */
 	if (!exact)
 		bound = VC_TOTAL_BOUND + pg.offset + pg.limit + 1;
-	if ((q = list_query(ctx, l, NULL, "COUNT(*)", bound)) == NULL || vc_sql_step(ctx, q) != 1) {
+	if ((q = list_query(ctx, l, NULL, "COUNT(*)", bound)) == NULL ||
+	    (total = bound > 0 ? count_rows(ctx, q) : vc_sql_step(ctx, q) == 1 ?
+	    sqlite3_column_int64(q, 0) : -1) < 0) {
 		sqlite3_finalize(q);
 		goto fail;
 	}
-	total = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	if (l->count_only) {
 		vc_page_release(&pg);
