@@ -145,4 +145,24 @@ is "$(lines):$err" "1:" "vc-case artifact list --all"
 run vc-hosts list --all --offset 5 --limit 1000
 is "$(lines)" $(($(sq "SELECT COUNT(*) FROM hosts") - 5)) "--all --offset 5: from the sixth host on"
 
+# ---- a total counted once is counted again after any change -------------------------
+# vc-serve keeps bounded totals while the store is unchanged: a host added
+# by another process, or through the server itself, counts at once.
+TOK=$(vc-auth token create lists --role admin -o jsonl | jq -r .token)
+PORT=$(free_port)
+vc-serve --listen "127.0.0.1:$PORT" --workers 1 2> "$T/serve.log" &
+echo $! >> "$T/pids"
+await 60 grep -q 'listening on' "$T/serve.log"
+total() {
+	curl -s -H "Authorization: Bearer $TOK" \
+	    "http://127.0.0.1:$PORT/api/hosts?hostname=zzqq&limit=1" | jq -r .total
+}
+a=$(total); b=$(total)
+printf '{"hostname":"zzqq-1"}\n' | vc-hosts import > /dev/null
+c=$(total)
+printf '{"hostname":"zzqq-2"}\n' | curl -s -o /dev/null -H "Authorization: Bearer $TOK" -H 'Content-Type: application/x-ndjson' \
+    --data-binary @- "http://127.0.0.1:$PORT/api/hosts/import"
+d=$(total)
+is "$a $b $c $d" "0 0 1 2" "a repeated total; after an import by another process; after an import through the server"
+
 done_testing
