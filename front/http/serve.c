@@ -49,6 +49,7 @@
 #include <libwebsockets.h>
 
 #include "core/vc.h"
+#include "json/jdump.h"
 #include "json/jsonl.h"
 #include "auth.h"
 #include "ops/ops.h"
@@ -830,15 +831,8 @@ job_new(struct conn *c)
 static void
 job_set_body(struct job *j, jv v)
 {
-	jv s = jv_dump_string(v, 0);
-	size_t len = (size_t)jv_string_length_bytes(jv_copy(s));
-
-	if ((j->resp = malloc(len + 1)) != NULL) {
-		memcpy(j->resp, jv_string_value(s), len + 1);
-		j->resp_len = len;
-	} else
+	if ((j->resp = vc_json_dump(v, &j->resp_len)) == NULL)
 		j->status = 500;
-	jv_free(s);
 }
 
 static void
@@ -960,10 +954,11 @@ stream_push(struct job *j, const char *s, size_t n)
 static int
 stream_push_jv(struct job *j, jv v)
 {
-	jv s = jv_dump_string(v, 0);
-	int rc = stream_push(j, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+	size_t n = 0;
+	char *s = vc_json_dump(v, &n);
+	int rc = s != NULL ? stream_push(j, s, n) : 1;
 
-	jv_free(s);
+	free(s);
 	return rc;
 }
 
