@@ -106,31 +106,17 @@ vc_notify_after(vc_ctx *ctx, int64_t since, int64_t limit, jv *out)
 	return jv_is_valid(*out) ? 0 : ctx->err;
 }
 
-/* The one integer q selects (finalized), or -1 with ctx set. */
-static int64_t
-one_int(vc_ctx *ctx, sqlite3_stmt *q)
-{
-	int64_t v = -1;
-
-	if (q == NULL)
-		return -1;
-	if (vc_sql_step(ctx, q) == 1)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return v;
-}
-
 int64_t
 vc_notify_max_id(vc_ctx *ctx)
 {
 	/* unscoped: the push's starting point, an id and nothing else */
-	return one_int(ctx, vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM notifications", ""));
+	return vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM notifications", ""));
 }
 
 int64_t
 vc_notify_last_id(vc_ctx *ctx)
 {
-	return one_int(ctx, vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM notifications"
+	return vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM notifications"
 	    " WHERE tenant_id = ?1", "s", ctx->who.tenant_id));
 }
 

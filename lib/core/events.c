@@ -218,15 +218,7 @@ vc_event_emit(vc_ctx *ctx, const char *type, jv body, int64_t *id)
 int64_t
 vc_store_data_version(vc_ctx *ctx)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "PRAGMA data_version", "");
-	int64_t v = -1;
-
-	if (q == NULL)
-		return -1;
-	if (vc_sql_step(ctx, q) == 1)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return v;
+	return vc_sql_int(ctx, vc_sql(ctx, "PRAGMA data_version", ""));
 }
 
 int

@@ -623,6 +623,19 @@ vc_sql_row(sqlite3_stmt *st)
 	return o;
 }
 
+int64_t
+vc_sql_int(vc_ctx *ctx, sqlite3_stmt *q)
+{
+	int64_t v = -1;
+
+	if (q == NULL)
+		return -1;
+	if (vc_sql_step(ctx, q) == 1)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
 jv
 vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st)
 {

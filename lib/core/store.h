@@ -107,6 +107,9 @@ jv vc_sql_row(sqlite3_stmt *st);
 /* Step st to the end, collecting vc_sql_row()s into an array; finalizes.
  * Returns the array or jv_invalid with ctx set. */
 jv vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st);
+/* The one integer q selects (q finalized), or -1: no row, or the error
+ * set in ctx. */
+int64_t vc_sql_int(vc_ctx *ctx, sqlite3_stmt *q);
 /* The one row of st as an object (finalizes st): VC_ENOTFOUND "no such
  * WHAT" when there is none. */
 int vc_sql_one(vc_ctx *ctx, sqlite3_stmt *st, const char *what, jv *out);
