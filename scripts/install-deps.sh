@@ -11,7 +11,8 @@ libwebsockets-dev libunistring-dev liboath-dev
 libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libpcre2-dev
 mandoc curl openssl python3 python3-websockets python3-grpcio python3-grpc-tools python3-protobuf
 clang libfuzzer-14-dev
-libqrencode-dev libpng-dev oathtool zbar-tools python3-aiosmtpd"
+libqrencode-dev libpng-dev oathtool zbar-tools python3-aiosmtpd
+wkhtmltopdf libxlsxwriter-dev poppler-utils python3-openpyxl chromium libevtx-dev"
 [ $# -eq 0 ] || PKGS="$*"
 missing=""
 for p in $PKGS; do
