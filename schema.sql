@@ -534,3 +534,27 @@ CREATE TABLE notify_channels (
 	created_at INTEGER NOT NULL,
 	UNIQUE (tenant_id, name)
 );
+
+-- migration: 10
+-- Bounds of hostnames by trigram (issue 10): per tenant, for each
+-- trigram (ASCII letters lowered, as LIKE folds them) the least and the
+-- greatest hostname holding it.  A host whose name contains a text
+-- contains each of its trigrams, so its name lies within every one of
+-- their bounds: a list sorted by hostname with a common substring filter
+-- walks the sort's index between them, not from the first name on (a
+-- text clustered late in the order, "fin" after every "eng-*", cost a
+-- walk over thousands of hosts a page).  lib/hosts.c widens the bounds
+-- where it keeps hosts_search; a rename or a deleted host leaves them
+-- wider than need be, never too narrow.
+CREATE TABLE host_tri_bounds (
+	tenant_id TEXT NOT NULL,
+	tri TEXT NOT NULL,
+	lo TEXT NOT NULL COLLATE NOCASE,
+	hi TEXT NOT NULL COLLATE NOCASE,
+	PRIMARY KEY (tenant_id, tri)
+) WITHOUT ROWID;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 253)
+INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)
+	SELECT h.tenant_id, lower(substr(h.hostname, n.i, 3)), min(h.hostname), max(h.hostname)
+	FROM hosts h JOIN n ON n.i <= length(h.hostname) - 2
+	GROUP BY 1, 2;

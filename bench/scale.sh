@@ -84,6 +84,9 @@ SELECT lower(hex(randomblob(16))), '$TENANT', line ->> '\$.client_id', line ->> 
 FROM raw;
 INSERT INTO host_labels SELECT h.tenant_id, h.id, j.value FROM hosts h, json_each(h.labels) j;
 INSERT INTO hosts_search (rowid, hostname, fqdn) SELECT rowid, hostname, fqdn FROM hosts;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 253)
+INSERT INTO host_tri_bounds SELECT h.tenant_id, lower(substr(h.hostname, n.i, 3)), min(h.hostname),
+	max(h.hostname) FROM hosts h JOIN n ON n.i <= length(h.hostname) - 2 GROUP BY 1, 2;
 COMMIT;
 SQL
 hf import-sq --runs 3 --prepare "cp $W/h/empty.db $W/anchor.db && rm -f $W/anchor.db-wal" \

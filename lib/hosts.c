@@ -204,6 +204,15 @@ sync_labels(vc_ctx *ctx, const char *id, jv labels, int fresh)
  * or the host goes, vc_host_search_add once it has its new ones.  (Not
  * triggers: see schema.sql.)
  */
+/* Widen host_tri_bounds (schema migration 10) to the hostnames of the
+ * hosts that WHERE selects: each trigram's least and greatest name.  A
+ * hostname has at most 255 bytes, so at most 253 trigrams. */
+#define TRI_BOUNDS(where) "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 253)" \
+	" INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)" \
+	" SELECT h.tenant_id, lower(substr(h.hostname, n.i, 3)), min(h.hostname), max(h.hostname)" \
+	" FROM hosts h JOIN n ON n.i <= length(h.hostname) - 2 WHERE " where " GROUP BY 1, 2" \
+	" ON CONFLICT (tenant_id, tri) DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)"
+
 int
 vc_host_search_drop(vc_ctx *ctx, const char *id)
 {
@@ -215,8 +224,11 @@ vc_host_search_drop(vc_ctx *ctx, const char *id)
 int
 vc_host_search_add(vc_ctx *ctx, const char *id)
 {
-	return vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (rowid, hostname, fqdn)"
+	int rc = vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (rowid, hostname, fqdn)"
 	    " SELECT rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1 AND id = ?2",
+	    "ss", ctx->who.tenant_id, id);
+
+	return rc ? rc : vc_sql_exec_cached(ctx, TRI_BOUNDS("h.tenant_id = ?1 AND h.id = ?2"),
 	    "ss", ctx->who.tenant_id, id);
 }
 
@@ -346,11 +358,136 @@ vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int
  * awaited (an HTTP body can trickle in for minutes, and the store's write
  * lock is the whole installation's).
  */
+/*
+ * The trigram bounds of a batch's new hosts, gathered as the batch is
+ * written and merged into host_tri_bounds once at its end (one
+ * statement per trigram, not one set-based statement over every
+ * position of every name: that cost more than the hosts).  The trigram
+ * and the order are SQLite's own, so that the bounds match what
+ * migration 10 and TRI_BOUNDS compute: substr() counts UTF-8 characters,
+ * lower() and the NOCASE collation fold ASCII letters only.
+ */
+struct tri_slot {
+	char tri[16];                   /* "" when free */
+	const char *lo, *hi;            /* hostnames of the batch */
+};
+
+struct tri_map {
+	struct tri_slot *slot;
+	size_t cap, used;
+};
+
+static int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* SQLite's NOCASE collation. */
+static int
+nocase_cmp(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+
+	for (size_t i = 0; i < n; i++) {
+		int ca = ascii_lower((unsigned char)a[i]), cb = ascii_lower((unsigned char)b[i]);
+		if (ca != cb)
+			return ca - cb;
+	}
+	return na < nb ? -1 : na > nb;
+}
+
+static int
+tri_put(struct tri_map *m, const char *tri, const char *name)
+{
+	size_t h = 2166136261u, i;
+
+	if (m->used * 2 >= m->cap) {
+		struct tri_map g = { .cap = m->cap ? m->cap * 2 : 1024 };
+		if ((g.slot = calloc(g.cap, sizeof *g.slot)) == NULL)
+			return -1;
+		for (i = 0; i < m->cap; i++)
+			if (m->slot[i].tri[0]) {
+				tri_put(&g, m->slot[i].tri, m->slot[i].lo);
+				tri_put(&g, m->slot[i].tri, m->slot[i].hi);
+			}
+		free(m->slot);
+		*m = g;
+	}
+	for (const char *p = tri; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (i = h & (m->cap - 1); m->slot[i].tri[0]; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->slot[i].tri, tri) == 0) {
+			if (nocase_cmp(name, m->slot[i].lo) < 0)
+				m->slot[i].lo = name;
+			if (nocase_cmp(name, m->slot[i].hi) > 0)
+				m->slot[i].hi = name;
+			return 0;
+		}
+	snprintf(m->slot[i].tri, sizeof m->slot[i].tri, "%s", tri);
+	m->slot[i].lo = m->slot[i].hi = name;
+	m->used++;
+	return 0;
+}
+
+/* Add each trigram of name (borrowed until the map is written). */
+static int
+tri_add_name(struct tri_map *m, const char *name)
+{
+	const char *c[256];
+	size_t n = 0;
+
+	/* Characters as SQLite counts them: a byte from 0xc0 up with the
+	 * continuation bytes after it, any other byte alone. */
+	for (const char *s = name; *s && n < 256; ) {
+		c[n++] = s;
+		if ((unsigned char)*s++ >= 0xc0)
+			while (((unsigned char)*s & 0xc0) == 0x80)
+				s++;
+	}
+	for (size_t i = 0; i + 3 <= n; i++) {
+		char tri[16];
+		size_t len = (i + 3 < n ? (size_t)(c[i + 3] - c[i]) : strlen(c[i]));
+		if (len >= sizeof tri)
+			continue;       /* cannot be: 3 characters of 4 bytes at most */
+		for (size_t k = 0; k < len; k++)
+			tri[k] = (char)ascii_lower((unsigned char)c[i][k]);
+		tri[len] = '\0';
+		if (tri_put(m, tri, name) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+tri_clear(struct tri_map *m)
+{
+	if (m->cap)
+		memset(m->slot, 0, m->cap * sizeof *m->slot);
+	m->used = 0;
+}
+
+/* Widen host_tri_bounds by the map. */
+static int
+tri_write(vc_ctx *ctx, const struct tri_map *m)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < m->cap && rc == 0; i++)
+		if (m->slot[i].tri[0])
+			rc = vc_sql_exec_cached(ctx, "INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)"
+			    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, tri) DO UPDATE"
+			    " SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)", "ssss",
+			    ctx->who.tenant_id, m->slot[i].tri, m->slot[i].lo, m->slot[i].hi);
+	return rc;
+}
+
 struct host_import {
 	const char *mode;
 	long created, updated;                  /* committed */
 	struct host_in *batch;                  /* read, not yet written */
 	int n;
+	struct tri_map tri;                     /* the batch's new names */
 };
 
 static void
@@ -407,9 +544,14 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 		int c = 0;
 		if ((rc = upsert(ctx, &im->batch[i], &c, 1)) == 0)
 			c ? created++ : updated++;
+		if (rc == 0 && c && tri_add_name(&im->tri, im->batch[i].hostname) != 0)
+			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
 		if (rc == 0 && c && created <= HOST_EVENT_NAMES)
 			names = jv_array_append(names, jv_string(im->batch[i].hostname));
 	}
+	if (rc == 0 && created > 0)
+		rc = tri_write(ctx, &im->tri);
+	tri_clear(&im->tri);            /* it points into the batch */
 	batch_drop(im);
 	if (rc == 0 && created > 0)
 		rc = search_add_new(ctx, top);
@@ -480,6 +622,7 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 		/* --strict: nothing of the batch with the bad line is kept. */
 		batch_drop(&im);
 		free(im.batch);
+		free(im.tri.slot);
 		vc_store_cache(ctx, 0);
 		return vc_fail(ctx, VC_EINVAL, "stopped at the first bad line (--strict); this batch was not stored");
 	}
@@ -487,6 +630,7 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 		rc = batch_write(ctx, &im);
 	batch_drop(&im);
 	free(im.batch);
+	free(im.tri.slot);
 	vc_store_cache(ctx, 0);
 	if (rc != 0)
 		return rc;
@@ -521,7 +665,7 @@ static const struct vc_sort host_sorts[] = {
  * absent one costs nothing.  Conditions come from this file only, never
  * from user text.
  */
-#define HOST_FILTER_MAX 8
+#define HOST_FILTER_MAX 11
 
 struct host_bind {
 	char type;                      /* 's' text, 'b' 16-byte blob, 'i' integer */
@@ -536,6 +680,7 @@ struct host_filter {
 	int n;
 	char match[2][600];             /* FTS5 queries of hostname and fqdn */
 	char like[2][600];              /* LIKE patterns of the same */
+	char name_lo[256], name_hi[256]; /* bounds of hostname (host_tri_bounds) */
 };
 
 /* Number of characters (not bytes) of UTF-8 text. */
@@ -609,12 +754,6 @@ common_text(vc_ctx *ctx, const char *m, int *common)
 }
 
 /*
- * A substring filter on column col (hostname or fqdn): through the
- * trigram index when it has 3 characters or more (a trigram index cannot
- * answer less) and is not common (common_text), else by a scan.  The
- * FTS5 query is the text as one phrase, its quotes doubled.
- */
-/*
  * Add a scan for text in column k (0 hostname, 1 fqdn): LIKE '%text%',
  * its own % _ and \ escaped.  LIKE folds ASCII case as lower() does, but
  * without making a lowered copy of every row it looks at (a third of
@@ -638,19 +777,24 @@ add_scan(struct host_filter *hf, int k, const char *text)
 	    "COALESCE(h.fqdn, '') LIKE ?@ ESCAPE '\\'", (struct host_bind){ .type = 's', .s = p });
 }
 
+/*
+ * How to look for text in column k (0 hostname, 1 fqdn): *fts 1 through
+ * the trigram index (3 characters or more, which a trigram index needs,
+ * and not common: common_text), its FTS5 query in hf->match[k] (the text
+ * as one phrase, its quotes doubled); *fts 0 by a scan (add_scan).
+ */
 static int
-add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const char *text)
+substring_plan(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const char *text, int *fts)
 {
 	char *m = hf->match[k];
 	size_t n = 0;
 	int rc, common = 0;
 
+	*fts = 0;
 	if (strlen(text) > 256)
 		return vc_fail(ctx, VC_EUSAGE, "--%s: at most 256 bytes to search for", col);
-	if (utf8_chars(text) < 3) {
-		add_scan(hf, k, text);
+	if (utf8_chars(text) < 3)
 		return 0;
-	}
 	n = (size_t)snprintf(m, sizeof hf->match[k], "%s : \"", col);
 	for (const char *s = text; *s; s++) {
 		if (*s == '"')
@@ -661,26 +805,79 @@ add_substring(vc_ctx *ctx, struct host_filter *hf, int k, const char *col, const
 	m[n] = '\0';
 	if ((rc = common_text(ctx, m, &common)) != 0)
 		return rc;
-	if (common)
-		add_scan(hf, k, text);
-	else
+	*fts = !common;
+	return 0;
+}
+
+static void
+add_substring(struct host_filter *hf, int k, const char *text, int fts)
+{
+	if (fts)
 		add_cond(hf, "h.rowid IN (SELECT rowid FROM hosts_search WHERE hosts_search MATCH ?@)",
-		    (struct host_bind){ .type = 's', .s = m });
+		    (struct host_bind){ .type = 's', .s = hf->match[k] });
+	else
+		add_scan(hf, k, text);
+}
+
+/*
+ * The least and the greatest hostname that can hold text, from the
+ * bounds of its trigrams (host_tri_bounds): *found 0 when no trigram of
+ * it has any.
+ */
+static int
+name_bounds(vc_ctx *ctx, struct host_filter *hf, const char *text, int *found)
+{
+	sqlite3_stmt *q = vc_sql_cached(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+	    " SELECT i + 1 FROM n WHERE i < length(?2) - 2) SELECT max(b.lo), min(b.hi)"
+	    " FROM n JOIN host_tri_bounds b ON b.tenant_id = ?1 AND b.tri = lower(substr(?2, n.i, 3))",
+	    "ss", ctx->who.tenant_id, text);
+	const char *lo, *hi;
+
+	*found = 0;
+	if (q == NULL || vc_sql_step(ctx, q) != 1) {
+		if (q != NULL)
+			sqlite3_reset(q);
+		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list bounds failed");
+	}
+	lo = (const char *)sqlite3_column_text(q, 0);
+	hi = (const char *)sqlite3_column_text(q, 1);
+	if (lo != NULL && hi != NULL) {
+		snprintf(hf->name_lo, sizeof hf->name_lo, "%s", lo);
+		snprintf(hf->name_hi, sizeof hf->name_hi, "%s", hi);
+		*found = 1;
+	}
+	sqlite3_reset(q);
 	return 0;
 }
 
 static int
 build_filters(vc_ctx *ctx, jv args, struct host_filter *hf, unsigned char lo[16], unsigned char hi[16])
 {
-	const char *s;
+	const char *s, *name = vc_arg_str(args, "hostname"), *sort = vc_arg_str(args, "sort");
 	jv since;
-	int rc;
+	int rc, fts = 0, bounded = 0;
 
 	vc_sqlbuf_add(&hf->from, " FROM hosts h WHERE h.tenant_id = ?1");
-	if ((s = vc_arg_str(args, "hostname")) != NULL && (rc = add_substring(ctx, hf, 0, "hostname", s)) != 0)
-		return rc;
-	if ((s = vc_arg_str(args, "fqdn")) != NULL && (rc = add_substring(ctx, hf, 1, "fqdn", s)) != 0)
-		return rc;
+	if (name != NULL) {
+		if ((rc = substring_plan(ctx, hf, 0, "hostname", name, &fts)) != 0)
+			return rc;
+		add_substring(hf, 0, name, fts);
+		/* A common text in a list sorted by hostname: the sort's index
+		 * is walked between the bounds of its trigrams, not from the
+		 * first name on. */
+		if (!fts && utf8_chars(name) >= 3 && (sort == NULL || strcmp(sort, "hostname") == 0) &&
+		    (rc = name_bounds(ctx, hf, name, &bounded)) != 0)
+			return rc;
+		if (bounded) {
+			add_cond(hf, "h.hostname >= ?@", (struct host_bind){ .type = 's', .s = hf->name_lo });
+			add_cond(hf, "h.hostname <= ?@", (struct host_bind){ .type = 's', .s = hf->name_hi });
+		}
+	}
+	if ((s = vc_arg_str(args, "fqdn")) != NULL) {
+		if ((rc = substring_plan(ctx, hf, 1, "fqdn", s, &fts)) != 0)
+			return rc;
+		add_substring(hf, 1, s, fts);
+	}
 	if ((s = vc_arg_str(args, "ip")) != NULL) {
 		if (vc_cidr_range(s, lo, hi) != 0)
 			return vc_fail(ctx, VC_EUSAGE, "ip must be an address or CIDR (10.0.0.0/8, fd00::/8): %.64s", s);

@@ -6,7 +6,8 @@
 # unchanged; a complete one says nothing; hostname and fqdn substring
 # search (trigram index from 3 characters, a scan below) agrees with
 # sqlite3 over the same store; the index follows renames, deletes and the
-# hosts a hunt import makes; totals are bounded unless asked for;
+# hosts a hunt import makes; a common text late in the name order is
+# listed in order, whatever renames and hunt imports add before it; totals are bounded unless asked for;
 # --progress reports an import in a pipe, nothing does without it.
 . "$(dirname "$0")/lib.sh"
 
@@ -118,6 +119,45 @@ is "$(jqr .hostname)" quokka-hunted "a host a hunt import made is found"
 is "$(sq "INSERT INTO hosts_search (hosts_search) VALUES ('integrity-check')" 2>&1)" "" \
 	"the search index still agrees with hosts"
 
+# ---- a common text late in the name order -------------------------------------------
+# More than the index is asked for, in a list sorted by hostname: the
+# sort's index is walked between the least and the greatest name holding
+# each trigram of the text (host_tri_bounds), which imports, renames and
+# hunt imports widen.  The answer must be that of a plain scan, in order.
+i=0
+while [ $i -lt 2100 ]; do
+	case $((i % 3)) in 0) p=zz-late ;; 1) p=ZZ-Late ;; *) p=zy-lAtE ;; esac
+	printf '{"os_info":{"hostname":"%s-%04d","system":"%s"}}\n' "$p" $i "$([ $((i % 2)) = 0 ] && echo windows || echo linux)"
+	i=$((i + 1))
+done > "$T/late.jsonl"
+printf '{"hostname":"\303\274-late-last"}\n' >> "$T/late.jsonl"
+run vc-hosts import "$T/late.jsonl"
+is "$rc:$(jqr .created):$err" "0:2101:" "2,101 hosts whose names hold \"late\", after the fleet's in name order"
+# in_order ORDER: the ids of the hosts holding "late", in the list's order.
+in_order() {
+	sq "SELECT id FROM hosts WHERE instr(lower(hostname), 'late') > 0 ORDER BY hostname COLLATE NOCASE $1, id $1"
+}
+run vc-hosts list --all --hostname late --limit 97
+is "$(jqr .id)" "$(in_order ASC)" "--hostname late --all: every match, in name order, page after page"
+run vc-hosts list --all --hostname LATE --order desc --limit 500
+is "$(jqr .id)" "$(in_order DESC)" "--order desc: the same backwards (a name past every ASCII one first)"
+run vc-hosts list --hostname late --os windows --limit 5
+is "$(jqr .id)" "$(sq "SELECT id FROM hosts WHERE instr(lower(hostname), 'late') > 0 AND os = 'windows'
+    ORDER BY hostname COLLATE NOCASE, id LIMIT 5")" "--os windows --limit 5: the first five"
+cid=$(sed -n 2p "$T/fleet.jsonl" | jq -r .client_id)
+printf '{"client_id":"%s","hostname":"ab-late-renamed","last_seen":"2030-01-01T00:00:00Z"}\n' "$cid" |
+	vc-hosts import > /dev/null
+run vc-hosts list --hostname late --limit 1
+is "$(jqr .hostname)" ab-late-renamed "a host renamed to a name before the others comes first"
+printf '%s\n' '{"ClientId":"C.00000000000bee02","Fqdn":"aa-late-hunted.apac.corp.example","Name":"x.exe"}' |
+	vc-case artifact import --name Windows.System.Pslist > /dev/null
+run vc-hosts list --hostname late --limit 1
+is "$(jqr .hostname)" aa-late-hunted "so does a host a hunt import made"
+run vc-hosts list --all --hostname late --limit 300
+is "$(jqr .id)" "$(in_order ASC)" "and every match is still listed, in order"
+run vc-hosts list --all --hostname late --sort last_seen
+is "$(ids)" "$(in_order ASC | LC_ALL=C sort)" "--sort last_seen: the same hosts"
+
 # ---- labels: common (checked host by host) and rare (a list of hosts) ----------------
 jq -c '.labels += ["fleet"]' "$T/fleet.jsonl" | vc-hosts import > /dev/null
 for id in $(vc-hosts list --hostname fin --limit 3 2>/dev/null | jq -r .id); do
@@ -141,7 +181,7 @@ run vc-case list --all --limit 2
 is "$rc:$(lines):$(printf '%s\n' "$out" | jq -r .id | sort -u | wc -l | tr -d ' '):$err" "0:5:5:" \
 	"vc-case list --all: the 5 cases, once each, no notice"
 run vc-case artifact list --all --limit 1
-is "$(lines):$err" "1:" "vc-case artifact list --all"
+is "$(lines):$err" "2:" "vc-case artifact list --all: both hunt imports, a page of 1 at a time"
 run vc-hosts list --all --offset 5 --limit 1000
 is "$(lines)" $(($(sq "SELECT COUNT(*) FROM hosts") - 5)) "--all --offset 5: from the sixth host on"
 
