@@ -202,18 +202,23 @@ vc_page_cursor(const struct vc_page *pg, jv row)
 int
 vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, jv *out)
 {
-	jv items = jv_array(), last = jv_invalid();
+	jv items = jv_array(), last = jv_invalid(), keys = jv_invalid();
 	int64_t n = 0;
 	int rc;
 
+	/* The cursor needs the last row's _sort and id; each row is kept
+	 * without _sort.  Taking them out before the row is shared spares a
+	 * copy of every row (jq copies a shared object it changes). */
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		jv row = vc_sql_row(q);
+		jv row = vc_sql_row_keys(q, &keys);
 		jv_free(last);
-		last = jv_copy(row);
+		last = JV_OBJECT(jv_string("_sort"), jv_object_get(jv_copy(row), jv_string("_sort")),
+		    jv_string("id"), jv_object_get(jv_copy(row), jv_string("id")));
 		items = jv_array_append(items, jv_object_delete(row, jv_string("_sort")));
 		n++;
 	}
-	sqlite3_finalize(q);
+	jv_free(keys);
+	sqlite3_reset(q);
 	if (rc < 0) {
 		jv_free(items);
 		jv_free(last);
@@ -257,10 +262,10 @@ list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const
 		vc_fail(ctx, VC_EINTERNAL, "%s list query too long", l->what);
 		return NULL;
 	}
-	if ((q = vc_sql(ctx, b.s, "")) == NULL)
+	if ((q = vc_sql_text(ctx, b.s)) == NULL)
 		return NULL;
 	if (l->bind(ctx, q, l->arg) != 0 || (pg != NULL && vc_page_bind(ctx, q, pg, l->first) != 0)) {
-		sqlite3_finalize(q);
+		sqlite3_reset(q);
 		return NULL;
 	}
 	return q;
@@ -275,7 +280,7 @@ list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const
  * this connection's change count stay the same, for COUNT_TTL_MS at
  * most.  Keys live in the entries themselves: nothing to free.
  */
-#define COUNT_CACHE 8
+#define COUNT_CACHE 16
 #define COUNT_TTL_MS 2000
 
 static _Thread_local struct counted {
@@ -299,10 +304,8 @@ count_find(vc_ctx *ctx, const char *key, int64_t version, int64_t changes)
 	return NULL;
 }
 
-/* The total of count statement q (bound): from the cache, or by running
- * it; -1 when it failed (the error is in ctx). */
-static int64_t
-count_rows(vc_ctx *ctx, sqlite3_stmt *q)
+int64_t
+vc_count_cached(vc_ctx *ctx, sqlite3_stmt *q)
 {
 	char *key = sqlite3_expanded_sql(q);
 	int64_t version = -1, changes = 0, total = -1;
@@ -355,12 +358,12 @@ vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 	if (!exact)
 		bound = VC_TOTAL_BOUND + pg.offset + pg.limit + 1;
 	if ((q = list_query(ctx, l, NULL, "COUNT(*)", bound)) == NULL ||
-	    (total = bound > 0 ? count_rows(ctx, q) : vc_sql_step(ctx, q) == 1 ?
+	    (total = bound > 0 ? vc_count_cached(ctx, q) : vc_sql_step(ctx, q) == 1 ?
 	    sqlite3_column_int64(q, 0) : -1) < 0) {
-		sqlite3_finalize(q);
+		sqlite3_reset(q);
 		goto fail;
 	}
-	sqlite3_finalize(q);
+	sqlite3_reset(q);
 	if (l->count_only) {
 		vc_page_release(&pg);
 		*out = JV_OBJECT(jv_string("count"), jv_number((double)total));

@@ -58,8 +58,8 @@ void vc_page_select(const struct vc_page *pg, struct vc_sqlbuf *b);
 void vc_page_sql(const struct vc_page *pg, struct vc_sqlbuf *b, const char *idexpr, int first);
 int vc_page_bind(vc_ctx *ctx, sqlite3_stmt *st, const struct vc_page *pg, int first);
 /*
- * Step q (a page query whose select list ends with _sort; finalized
- * here) into *out = {items, total, next_cursor}.  next_cursor is null
+ * Step q (a page query whose select list ends with _sort, from
+ * vc_sql_text: reset here, not finalized) into *out = {items, total, next_cursor}.  next_cursor is null
  * when the page is not full.  Returns 0 or the error of ctx.
  */
 int vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, jv *out);
@@ -89,4 +89,12 @@ struct vc_list {
 	int count_only;
 };
 int vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out);
+
+/*
+ * The count that statement q (bound, one row, one integer: a COUNT with
+ * a LIMIT, so that it is bounded) answers: from a per-thread cache while
+ * the store is unchanged (see page.c), else by stepping q, which the
+ * caller resets or finalizes.  -1 when it failed (the error is in ctx).
+ */
+int64_t vc_count_cached(vc_ctx *ctx, sqlite3_stmt *q);
 #endif

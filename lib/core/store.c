@@ -366,6 +366,10 @@ vc_store_close(struct vc_store *st)
 	if (st->db != NULL) {
 		for (int i = 0; i < VC_SQL_CACHE; i++)
 			sqlite3_finalize(st->cache[i].st);
+		for (int i = 0; i < VC_SQL_TEXT; i++) {
+			sqlite3_finalize(st->text[i].st);
+			free(st->text[i].sql);
+		}
 		/* Keeps the planner's statistics fresh; cheap when nothing
 		 * changed.  analysis_limit makes ANALYZE sample at most about
 		 * 400 rows of each index: the first call after a million-row
@@ -541,6 +545,43 @@ cache_get(vc_ctx *ctx, const char *sql)
 }
 
 sqlite3_stmt *
+vc_sql_text(vc_ctx *ctx, const char *sql)
+{
+	struct vc_store *s = ctx->store;
+	sqlite3_stmt *st = NULL;
+	char *copy;
+	int i, old = 0, rc;
+
+	for (i = 0; i < VC_SQL_TEXT; i++) {
+		if (s->text[i].sql != NULL && strcmp(s->text[i].sql, sql) == 0) {
+			st = s->text[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->text[i].used = ++s->text_tick;
+			return st;
+		}
+		if (s->text[i].used < s->text[old].used)
+			old = i;
+	}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		vc_sql_error(ctx, rc, "prepare");
+		return NULL;
+	}
+	if ((copy = strdup(sql)) == NULL) {
+		sqlite3_finalize(st);
+		vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	sqlite3_finalize(s->text[old].st);
+	free(s->text[old].sql);
+	s->text[old].sql = copy;
+	s->text[old].st = st;
+	s->text[old].used = ++s->text_tick;
+	return st;
+}
+
+sqlite3_stmt *
 vc_sql_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st = cache_get(ctx, sql);
@@ -583,6 +624,34 @@ has_suffix(const char *s, const char *suf)
 jv
 vc_sql_row(sqlite3_stmt *st)
 {
+	jv keys = jv_invalid(), o = vc_sql_row_keys(st, &keys);
+
+	jv_free(keys);
+	return o;
+}
+
+/* The key of column i: its name, made once per statement into *keys
+ * (an array, indexed by column) and shared by every row. */
+static jv
+col_key(sqlite3_stmt *st, jv *keys, int i, size_t cut)
+{
+	jv k;
+
+	if (!jv_is_valid(*keys))
+		*keys = jv_array();
+	k = jv_array_get(jv_copy(*keys), i);
+	if (jv_get_kind(k) != JV_KIND_STRING) {
+		const char *name = sqlite3_column_name(st, i);
+		jv_free(k);
+		k = jv_string_sized(name, (int)(strlen(name) - cut));
+		*keys = jv_array_set(*keys, i, jv_copy(k));
+	}
+	return k;
+}
+
+jv
+vc_sql_row_keys(sqlite3_stmt *st, jv *keys)
+{
 	jv o = jv_object();
 	int n = sqlite3_column_count(st);
 
@@ -598,7 +667,7 @@ vc_sql_row(sqlite3_stmt *st)
 			vc_time_fmt(sqlite3_column_int64(st, i), buf, sizeof buf);
 			v = jv_string(buf);
 		} else if (has_suffix(name, "_bool")) {
-			o = jv_object_set(o, jv_string_sized(name, strlen(name) - 5),
+			o = jv_object_set(o, col_key(st, keys, i, 5),
 			    jv_bool(sqlite3_column_int64(st, i) != 0));
 			continue;
 		} else if (has_suffix(name, "_json")) {
@@ -608,7 +677,7 @@ vc_sql_row(sqlite3_stmt *st)
 				jv_free(v);
 				v = jv_null();
 			}
-			o = jv_object_set(o, jv_string_sized(name, strlen(name) - 5), v);
+			o = jv_object_set(o, col_key(st, keys, i, 5), v);
 			continue;
 		} else if (t == SQLITE_INTEGER) {
 			v = jv_number((double)sqlite3_column_int64(st, i));
@@ -618,7 +687,7 @@ vc_sql_row(sqlite3_stmt *st)
 			v = jv_string_sized((const char *)sqlite3_column_text(st, i),
 			    sqlite3_column_bytes(st, i));
 		}
-		o = jv_object_set(o, jv_string(name), v);
+		o = jv_object_set(o, col_key(st, keys, i, 0), v);
 	}
 	return o;
 }
@@ -639,7 +708,7 @@ vc_sql_int(vc_ctx *ctx, sqlite3_stmt *q)
 jv
 vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st)
 {
-	jv a = jv_array();
+	jv a = jv_array(), keys = jv_invalid();
 	int rc;
 
 	if (st == NULL) {
@@ -647,7 +716,8 @@ vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st)
 		return jv_invalid();
 	}
 	while ((rc = vc_sql_step(ctx, st)) == 1)
-		a = jv_array_append(a, vc_sql_row(st));
+		a = jv_array_append(a, vc_sql_row_keys(st, &keys));
+	jv_free(keys);
 	sqlite3_finalize(st);
 	if (rc < 0) {
 		jv_free(a);

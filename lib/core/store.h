@@ -19,6 +19,7 @@
 struct vc_keyring;
 
 #define VC_SQL_CACHE 24
+#define VC_SQL_TEXT 16
 
 struct vc_store {
 	sqlite3 *db;
@@ -30,6 +31,10 @@ struct vc_store {
 	int in_tx;
 	/* vc_sql_cached's statements, keyed by the address of their SQL. */
 	struct { const char *sql; sqlite3_stmt *st; } cache[VC_SQL_CACHE];
+	/* vc_sql_text's statements, keyed by their text, least recently
+	 * used replaced. */
+	struct { char *sql; sqlite3_stmt *st; unsigned long used; } text[VC_SQL_TEXT];
+	unsigned long text_tick;
 };
 
 enum {
@@ -103,7 +108,17 @@ int vc_sql_step(vc_ctx *ctx, sqlite3_stmt *st);
  * named *_json are parsed and their key loses the suffix; columns named
  * *_bool become true/false; NULL is null.
  */
+/*
+ * The prepared statement of sql, a text built at run time (a list's
+ * filters): kept by its text, so that the same list asked again is not
+ * prepared again.  Reset and without bindings; the caller binds, steps
+ * and resets it, never finalizes it.  NULL with ctx set.
+ */
+sqlite3_stmt *vc_sql_text(vc_ctx *ctx, const char *sql);
 jv vc_sql_row(sqlite3_stmt *st);
+/* The same, its keys made once per statement: *keys starts as
+ * jv_invalid() and is freed by the caller after the last row. */
+jv vc_sql_row_keys(sqlite3_stmt *st, jv *keys);
 /* Step st to the end, collecting vc_sql_row()s into an array; finalizes.
  * Returns the array or jv_invalid with ctx set. */
 jv vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st);
