@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/vc.h"
 #include "tap.h"
@@ -84,6 +85,36 @@ main(void)
 	for (size_t i = 0; i < sizeof bad_durations / sizeof bad_durations[0]; i++)
 		ok(vc_duration_parse(bad_durations[i], &t) == -1, "duration '%s' refused",
 		    bad_durations[i]);
+	/* vc_time_fmt's own arithmetic against gmtime_r and strftime:
+	 * every day from 1600 to 2500 at a moving time of day, the ends of
+	 * its range, and times outside it (formatted the slow way). */
+	{
+		static const long long edge[] = { 0, -1, 1, 86399, 86400, 951782400, 951868800,
+		    4107542400LL, -62167219200LL, -30610224000LL, -30610224001LL, 253402300799LL, 253402300800LL,
+		    -11644473600LL, 1767225600LL };
+		int wrong = 0;
+		for (long long day = -135140; day <= 193530 && wrong < 5; day++) {
+			long long tt = day * 86400 + (day * 7919) % 86400;
+			char a[32], b[32];
+			time_t x = (time_t)tt;
+			struct tm tm;
+			gmtime_r(&x, &tm);
+			strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			vc_time_fmt(tt, a, sizeof a);
+			if (strcmp(a, b) != 0 && wrong++ == 0)
+				printf("# %lld: %s, want %s\n", tt, a, b);
+		}
+		ok(wrong == 0, "vc_time_fmt: every day of 1600 to 2500 as gmtime_r and strftime write it");
+		for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+			char a[32], b[32];
+			time_t x = (time_t)edge[i];
+			struct tm tm;
+			gmtime_r(&x, &tm);
+			strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			vc_time_fmt(edge[i], a, sizeof a);
+			ok(strcmp(a, b) == 0, "vc_time_fmt(%lld): %s", edge[i], a);
+		}
+	}
 	vc_ctx_release(&ctx);
 	return done_testing();
 }
