@@ -39,7 +39,7 @@ _vc_complete() {
 		"password-reset request"*) opts="" ;;
 		"password-reset confirm"*) opts="--password-stdin" ;;
 		"verify-email"*) opts="" ;;
-		"audit list"*) opts="--action --resource-type --user --outcome --since --until --limit --order --tenant-id " ;;
+		"audit list"*) opts="--action --resource-type --user --outcome --since --until --limit --order --tenant-id --after --all " ;;
 		"audit verify"*) opts="--tenant-id --anchors " ;;
 		"audit anchor"*) opts="--file " ;;
 		"audit show"*) opts="" ;;

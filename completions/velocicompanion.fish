@@ -95,6 +95,8 @@ complete -c vc-auth -n '__fish_seen_subcommand_from audit' -l until -d 'up to th
 complete -c vc-auth -n '__fish_seen_subcommand_from audit' -l limit -d 'at most N records (default 100, max 1000)'
 complete -c vc-auth -n '__fish_seen_subcommand_from audit' -l order -d 'oldest or newest first (default desc)'
 complete -c vc-auth -n '__fish_seen_subcommand_from audit' -l tenant-id -d 'only this tenant (superadmin)'
+complete -c vc-auth -n '__fish_seen_subcommand_from audit' -l after -d 'the records past this one in the list's order (the last id of a page)'
+complete -c vc-auth -n '__fish_seen_subcommand_from audit' -l all -d 'every match, page after page (--limit a page, 1000 by default)'
 complete -c vc-auth -n '__fish_use_subcommand' -a 'audit' -d 'command group'
 complete -c vc-auth -n '__fish_seen_subcommand_from audit' -a 'verify' -d 'check the audit hash chain'
 complete -c vc-auth -n '__fish_seen_subcommand_from audit' -l tenant-id -d 'only this tenant's chain (superadmin)'

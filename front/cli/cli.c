@@ -1266,14 +1266,57 @@ print_results(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int rc, jv out
 }
 
 /*
+ * A list that answers a bare array (vc-auth audit list) pages by the id
+ * of its last record: a full page (as many as the limit) may have a
+ * next one, which starts after that id.  Without --limit such a list
+ * shows ARRAY_PAGE records, so that a full page can be told from a
+ * complete answer.
+ */
+#define ARRAY_PAGE 100
+
+static jv
+array_cursor(jv res, jv args)
+{
+	jv limit = jv_object_get(jv_copy(args), jv_string("limit")), last, id;
+	int n = jv_get_kind(res) == JV_KIND_ARRAY ? jv_array_length(jv_copy(res)) : 0;
+	double page = ARRAY_PAGE;
+
+	/* The CLI's own arguments are text until the operation checks them. */
+	if (jv_get_kind(limit) == JV_KIND_NUMBER)
+		page = jv_number_value(limit);
+	else if (jv_get_kind(limit) == JV_KIND_STRING)
+		page = strtod(jv_string_value(limit), NULL);
+	jv_free(limit);
+	if (n == 0 || n < page)
+		return jv_invalid();
+	last = jv_array_get(jv_copy(res), n - 1);
+	id = jv_object_get(last, jv_string("id"));
+	if (jv_get_kind(id) == JV_KIND_NUMBER)
+		return jv_string_fmt("%.0f", jv_number_value(id));
+	if (jv_get_kind(id) == JV_KIND_STRING)
+		return id;
+	jv_free(id);
+	return jv_invalid();
+}
+
+/*
  * A page that is not the whole answer says so on stderr (the exit status
  * stays what it is): a script that reads a pipe can tell.
  */
 static void
-partial_notice(struct cli *c, jv out)
+partial_notice(struct cli *c, jv out, jv args)
 {
 	jv cur, items, total, exact;
 
+	if (jv_get_kind(out) == JV_KIND_ARRAY) {
+		cur = array_cursor(out, args);
+		if (jv_get_kind(cur) == JV_KIND_STRING)
+			fprintf(stderr, "%s: shown %d, there may be more; use --all for every match,"
+			    " or --after %s for the next page\n", c->tool,
+			    jv_array_length(jv_copy(out)), jv_string_value(cur));
+		jv_free(cur);
+		return;
+	}
 	if (jv_get_kind(out) != JV_KIND_OBJECT)
 		return;
 	cur = jv_object_get(jv_copy(out), jv_string("next_cursor"));
@@ -1324,7 +1367,7 @@ call_all(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 			break;
 		}
 		cur = jv_get_kind(res) == JV_KIND_OBJECT ?
-		    jv_object_get(jv_copy(res), jv_string("next_cursor")) : jv_invalid();
+		    jv_object_get(jv_copy(res), jv_string("next_cursor")) : array_cursor(res, args);
 		items = jv_get_kind(res) == JV_KIND_OBJECT ?
 		    jv_object_get(res, jv_string("items")) : res;
 		if (jv_get_kind(items) == JV_KIND_ARRAY && jv_array_length(jv_copy(items)) > 0)
@@ -1416,10 +1459,12 @@ vc_cli_main(const char *tool, int argc, char **argv)
 		rc = call_all(&c, &ctx, op, args, &out);
 		args = jv_invalid();
 	} else if (rc == 0) {
+		jv paged = op_pages(op) ? jv_copy(args) : jv_invalid();
 		rc = vc_op_call(&ctx, op, args, &out);
 		args = jv_invalid();
-		if (rc == 0)
-			partial_notice(&c, out);
+		if (rc == 0 && jv_is_valid(paged))
+			partial_notice(&c, out, paged);
+		jv_free(paged);
 	}
 	jv_free(args);
 	rc = keep_session(&c, &ctx, op, rc, &out);

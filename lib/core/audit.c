@@ -385,8 +385,9 @@ vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 	const char *rtype = vc_arg_str(args, "resource_type");
 	const char *user = vc_arg_str(args, "user");
 	const char *outcome = vc_arg_str(args, "outcome");
-	const char *order = vc_arg_str(args, "order");
-	int64_t since, until, limit = 100;
+	const char *order = vc_arg_str(args, "order"), *after = vc_arg_str(args, "after");
+	int asc = order != NULL && strcmp(order, "asc") == 0;
+	int64_t since, until, limit = 100, past = asc ? 0 : INT64_MAX;
 	jv v;
 	sqlite3_stmt *q;
 	char prefix[128];
@@ -404,6 +405,15 @@ vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 	jv_free(v);
 	if (limit < 1 || limit > 1000)
 		return vc_fail(ctx, VC_EUSAGE, "limit must be 1 to 1000");
+	if (after != NULL) {
+		char *end;
+		long long id;
+		errno = 0;
+		id = strtoll(after, &end, 10);
+		if (errno != 0 || end == after || *end != '\0' || id < 0)
+			return vc_fail(ctx, VC_EUSAGE, "after must be an audit record id: %.64s", after);
+		past = id;
+	}
 	/* "auth.*" matches every action under auth. */
 	prefix[0] = '\0';
 	if (action != NULL) {
@@ -413,11 +423,11 @@ vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 			action = NULL;
 		}
 	}
-	q = vc_sql(ctx, order && strcmp(order, "asc") == 0 ?
-	    SELECT_REC AUDIT_WHERE " ORDER BY id ASC LIMIT ?9" :
-	    SELECT_REC AUDIT_WHERE " ORDER BY id DESC LIMIT ?9",
-	    "ssssssiii", tenant, action, prefix, rtype, user, outcome,
-	    since, until, limit);
+	q = vc_sql(ctx, asc ?
+	    SELECT_REC AUDIT_WHERE " AND id > ?10 ORDER BY id ASC LIMIT ?9" :
+	    SELECT_REC AUDIT_WHERE " AND id < ?10 ORDER BY id DESC LIMIT ?9",
+	    "ssssssiiii", tenant, action, prefix, rtype, user, outcome,
+	    since, until, limit, past);
 	if (q == NULL)
 		return ctx->err;
 	*out = jv_array();

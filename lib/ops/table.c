@@ -240,6 +240,10 @@ static const struct vc_param p_audit_list[] = {
 	  .help = "oldest or newest first (default desc)" },
 	{ .name = "tenant_id", .type = VC_T_STR, .meta = "TENANT_ID",
 	  .help = "only this tenant (superadmin)" },
+	{ .name = "after", .type = VC_T_STR, .meta = "ID",
+	  .help = "the records past this one in the list's order (the last id of a page)" },
+	{ .name = "all", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "every match, page after page (--limit a page, 1000 by default)" },
 	END
 };
 static const struct vc_param p_audit_id[] = {

@@ -135,6 +135,30 @@ is "$rc:$(lines)" "0:$(total)" "extreme times are clamped, not overflowed"
 run vc-auth audit list --since yesterdayish
 is "$rc" 64 "a bad time: exit 64"
 
+# ---- whole results: --all, --after and the partial-page notice -------------
+n=$(total)
+run vc-auth audit list --all --limit 7
+is "$rc:$(lines)" "0:$n" "--all --limit 7: every record, page after page"
+is "$(printf '%s\n' "$out" | jq -r .id | tr '\n' ' ')" "$(sq "SELECT id FROM audit_logs ORDER BY id DESC" | tr '\n' ' ')" \
+	"newest first across the pages, none twice, none missed"
+is "$err" "" "--all: no notice"
+run vc-auth audit list --all --order asc --limit 5 --action 'auth.*'
+is "$(printf '%s\n' "$out" | jq -r .id | tr '\n' ' ')" \
+	"$(sq "SELECT id FROM audit_logs WHERE action LIKE 'auth.%' ORDER BY id" | tr '\n' ' ')" "--all --order asc with a filter"
+run vc-auth audit list --limit 3
+third=$(printf '%s\n' "$out" | jq -r .id | tail -n 1)
+is "$err" "vc-auth: shown 3, there may be more; use --all for every match, or --after $third for the next page" \
+	"a full page says so on stderr, with the id to go on from"
+run vc-auth audit list --limit 3 --after "$third"
+is "$(printf '%s\n' "$out" | jq -r .id | tr '\n' ' ')" \
+	"$(sq "SELECT id FROM audit_logs WHERE id < $third ORDER BY id DESC LIMIT 3" | tr '\n' ' ')" "--after: the next page"
+run vc-auth audit list --limit 1000
+is "$rc:$err" "0:" "a page that holds everything: no notice"
+run vc-auth audit list --after 1x
+is "$rc" 64 "--after that is not an id: exit 64"
+code=$(vc-auth audit list --limit 2 --after 3 --order asc -o jsonl 2>/dev/null | jq -r .id | tr '\n' ' ')
+is "$code" "4 5 " "--after with --order asc: the records after it"
+
 # ---- show ----------------------------------------------------------------
 run vc-auth audit show 1
 is "$rc" 0 "audit show"
