@@ -939,6 +939,7 @@ vc_op_hosts_list(vc_ctx *ctx, jv args, jv *out)
 		.what = "host", .sorts = host_sorts, .sort = "hostname",
 		.cols = HOST_COLS, .idexpr = "h.id",
 		.bind = bind_filters, .arg = &hf, .count_only = vc_arg_bool(args, "count"),
+		.raw = 1,
 	};
 	int rc;
 

@@ -1394,7 +1394,8 @@ job_run(struct worker *w, struct job *j)
 		ctx->emit_raw = stream_emit_raw;
 		ctx->report = stream_report;
 		ctx->stream_arg = j;
-	}
+	} else
+		ctx->raw_ok = 1;
 	rc = vc_op_call(ctx, op, args, &out);
 	if (ctx->in != NULL) {
 		vc_jsonl_release(&input);
@@ -1413,6 +1414,15 @@ job_run(struct worker *w, struct job *j)
 	if (rc != VC_EOK) {
 		jv_free(out);
 		job_error(w, j, op->name, rc);
+		return;
+	}
+	if (ctx->raw != NULL) {
+		/* A list wrote its answer as text (core/page.h). */
+		jv_free(out);
+		j->status = 200;
+		j->resp = ctx->raw;
+		j->resp_len = ctx->raw_len;
+		ctx->raw = NULL;
 		return;
 	}
 	switch (jv_get_kind(out)) {

@@ -96,6 +96,8 @@ vc_ctx_release(vc_ctx *ctx)
 	ctx->audit_details = jv_invalid();
 	jv_free(ctx->bad_list);
 	ctx->bad_list = jv_invalid();
+	free(ctx->raw);
+	ctx->raw = NULL;
 }
 
 void
@@ -110,6 +112,7 @@ vc_ctx_reset(vc_ctx *ctx)
 
 	jv_free(ctx->audit_details);
 	jv_free(ctx->bad_list);
+	free(ctx->raw);
 	memset(ctx, 0, sizeof *ctx);
 	ctx->audit_details = jv_invalid();
 	ctx->bad_list = jv_invalid();

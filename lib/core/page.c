@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* page.c - allow-listed sorting, offset and keyset paging. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
 #include "core/page.h"
+#include "json/jdump.h"
 #include "core/store.h"
 #include "core/events.h"
 
@@ -235,6 +237,83 @@ vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t 
 	return 0;
 }
 
+/* A column's value as vc_sql_row makes it for a name without a suffix. */
+static jv
+col_value(sqlite3_stmt *q, int i)
+{
+	switch (sqlite3_column_type(q, i)) {
+	case SQLITE_NULL:
+		return jv_null();
+	case SQLITE_INTEGER:
+		return jv_number((double)sqlite3_column_int64(q, i));
+	case SQLITE_FLOAT:
+		return jv_number(sqlite3_column_double(q, i));
+	default:
+		return jv_string_sized((const char *)sqlite3_column_text(q, i), sqlite3_column_bytes(q, i));
+	}
+}
+
+/*
+ * vc_page_collect and vc_page_list's total_exact, written as text into
+ * ctx->raw: the same bytes vc_json_dump writes for the value they make
+ * ({"items", "total", "next_cursor", "total_exact"}, in that order), the
+ * rows by vc_sql_row_json.  *out is null.
+ */
+static int
+page_collect_raw(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, int exact,
+    jv *out)
+{
+	struct vc_jbuf b = { 0 };
+	jv sortv = jv_invalid(), id = jv_invalid();
+	int64_t n = 0;
+	int rc, isort = -1, iid = -1;
+
+	for (int i = 0; i < sqlite3_column_count(q); i++) {
+		if (strcmp(sqlite3_column_name(q, i), "_sort") == 0)
+			isort = i;
+		else if (strcmp(sqlite3_column_name(q, i), "id") == 0)
+			iid = i;
+	}
+	vc_jbuf_str(&b, "{\"items\":[");
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		if (n++ > 0)
+			vc_jbuf_put(&b, ",", 1);
+		vc_sql_row_json(q, &b, "_sort");
+		jv_free(sortv);
+		jv_free(id);
+		sortv = isort >= 0 ? col_value(q, isort) : jv_null();
+		id = iid >= 0 ? col_value(q, iid) : jv_null();
+	}
+	sqlite3_reset(q);
+	if (rc < 0) {
+		jv_free(sortv);
+		jv_free(id);
+		free(b.s);
+		return ctx->err;
+	}
+	vc_jbuf_str(&b, "],\"total\":");
+	vc_jbuf_number(&b, (double)total);
+	vc_jbuf_str(&b, ",\"next_cursor\":");
+	/* A full page may have a next one; the cursor continues after its last row. */
+	if (n == pg->limit && jv_is_valid(sortv))
+		vc_jbuf_value(&b, vc_page_cursor(pg, JV_OBJECT(jv_string("_sort"), sortv, jv_string("id"), id)));
+	else {
+		jv_free(sortv);
+		jv_free(id);
+		vc_jbuf_put(&b, "null", 4);
+	}
+	vc_jbuf_str(&b, exact ? ",\"total_exact\":true}" : ",\"total_exact\":false}");
+	if (b.oom) {
+		free(b.s);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	free(ctx->raw);
+	ctx->raw = b.s;
+	ctx->raw_len = b.n;
+	*out = jv_null();
+	return 0;
+}
+
 /* The prepared "SELECT what from" of a list with its filters bound. */
 static sqlite3_stmt *
 list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const char *what,
@@ -371,8 +450,11 @@ vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 	}
 	if ((q = list_query(ctx, l, &pg, l->cols, 0)) == NULL)
 		goto fail;
-	rc = vc_page_collect(ctx, q, &pg, bound > 0 && total >= bound ? bound - 1 : total, out);
-	if (rc == 0)
+	if (l->raw && ctx->raw_ok)
+		rc = page_collect_raw(ctx, q, &pg, bound > 0 && total >= bound ? bound - 1 : total,
+		    bound == 0 || total < bound, out);
+	else if ((rc = vc_page_collect(ctx, q, &pg, bound > 0 && total >= bound ? bound - 1 : total,
+	    out)) == 0)
 		*out = jv_object_set(*out, jv_string("total_exact"), jv_bool(bound == 0 || total < bound));
 	vc_page_release(&pg);
 	return rc;

@@ -87,6 +87,9 @@ struct vc_list {
 	int (*bind)(vc_ctx *ctx, sqlite3_stmt *q, void *arg);
 	void *arg;
 	int count_only;
+	int raw;                        /* its page may be written as text when
+	                                 * the front door takes it (ctx->raw_ok):
+	                                 * the caller changes nothing in *out */
 };
 int vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out);
 

@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "schema.h"
 #include "core/store.h"
+#include "json/jdump.h"
 
 #define MAX_SQL_LENGTH (16 * 1024 * 1024)  /* the longest text or blob */
 
@@ -647,6 +648,70 @@ col_key(sqlite3_stmt *st, jv *keys, int i, size_t cut)
 		*keys = jv_array_set(*keys, i, jv_copy(k));
 	}
 	return k;
+}
+
+/* Is p[0..n) ASCII without NUL: text jq keeps as it is (anything else
+ * goes through jv_string_sized, which replaces bad UTF-8 as jq does). */
+static int
+plain_ascii(const unsigned char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i] == 0 || p[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+void
+vc_sql_row_json(sqlite3_stmt *st, struct vc_jbuf *b, const char *skip)
+{
+	int n = sqlite3_column_count(st), first = 1;
+
+	vc_jbuf_put(b, "{", 1);
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		int t = sqlite3_column_type(st, i);
+		/* The branches of vc_sql_row, in its order: a NULL keeps its
+		 * column's whole name, suffix and all. */
+		int cut = t != SQLITE_NULL && !(has_suffix(name, "_at") && t == SQLITE_INTEGER) &&
+		    (has_suffix(name, "_bool") || has_suffix(name, "_json"));
+
+		if (skip != NULL && strcmp(name, skip) == 0)
+			continue;
+		if (!first)
+			vc_jbuf_put(b, ",", 1);
+		first = 0;
+		vc_jbuf_string(b, name, strlen(name) - (cut ? 5 : 0));
+		vc_jbuf_put(b, ":", 1);
+		if (t == SQLITE_NULL) {
+			vc_jbuf_put(b, "null", 4);
+		} else if (has_suffix(name, "_at") && t == SQLITE_INTEGER) {
+			char buf[32];
+			vc_time_fmt(sqlite3_column_int64(st, i), buf, sizeof buf);
+			vc_jbuf_value(b, jv_string(buf));
+		} else if (has_suffix(name, "_bool")) {
+			vc_jbuf_str(b, sqlite3_column_int64(st, i) != 0 ? "true" : "false");
+		} else if (has_suffix(name, "_json")) {
+			const char *s = (const char *)sqlite3_column_text(st, i);
+			jv v = jv_parse_sized(s, sqlite3_column_bytes(st, i));
+			if (!jv_is_valid(v)) {
+				jv_free(v);
+				v = jv_null();
+			}
+			vc_jbuf_value(b, v);
+		} else if (t == SQLITE_INTEGER) {
+			vc_jbuf_number(b, (double)sqlite3_column_int64(st, i));
+		} else if (t == SQLITE_FLOAT) {
+			vc_jbuf_number(b, sqlite3_column_double(st, i));
+		} else {
+			const unsigned char *s = sqlite3_column_text(st, i);
+			int len = sqlite3_column_bytes(st, i);
+			if (plain_ascii(s, len))
+				vc_jbuf_string(b, (const char *)s, (size_t)len);
+			else
+				vc_jbuf_value(b, jv_string_sized((const char *)s, len));
+		}
+	}
+	vc_jbuf_put(b, "}", 1);
 }
 
 jv

@@ -119,6 +119,11 @@ jv vc_sql_row(sqlite3_stmt *st);
 /* The same, its keys made once per statement: *keys starts as
  * jv_invalid() and is freed by the caller after the last row. */
 jv vc_sql_row_keys(sqlite3_stmt *st, jv *keys);
+/* The JSON text of vc_sql_row(st) without column skip (NULL: none),
+ * appended to b: the same bytes vc_json_dump would write for it, without
+ * making the value first. */
+struct vc_jbuf;
+void vc_sql_row_json(sqlite3_stmt *st, struct vc_jbuf *b, const char *skip);
 /* Step st to the end, collecting vc_sql_row()s into an array; finalizes.
  * Returns the array or jv_invalid with ctx set. */
 jv vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st);

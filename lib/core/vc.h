@@ -141,6 +141,14 @@ struct vc_ctx {
 	void *stream_arg;
 	long bad_count;
 	jv bad_list;
+	/* A front door that sends an answer's text as it is sets raw_ok; a
+	 * list may then write its page as text into raw (malloc'ed, raw_len
+	 * bytes; the front door takes it) and return no value (see
+	 * core/page.h).  vc-serve's lists are most of their time in making
+	 * values only to write them out. */
+	int raw_ok;
+	char *raw;
+	size_t raw_len;
 
 	int err;
 	char errmsg[512];

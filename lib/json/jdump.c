@@ -8,14 +8,8 @@
 
 #include "json/jdump.h"
 
-struct out {
-	char *s;
-	size_t n, cap;
-	int oom;
-};
-
 static void
-put(struct out *o, const char *p, size_t n)
+put(struct vc_jbuf *o, const char *p, size_t n)
 {
 	if (o->oom)
 		return;
@@ -38,7 +32,7 @@ put(struct out *o, const char *p, size_t n)
 }
 
 static void
-put_str(struct out *o, const char *p)
+put_str(struct vc_jbuf *o, const char *p)
 {
 	put(o, p, strlen(p));
 }
@@ -47,7 +41,7 @@ put_str(struct out *o, const char *p)
  * other controls and DEL as \u00xx; the rest (valid UTF-8: a jv string
  * always is) as it is, in runs. */
 static void
-put_string(struct out *o, const char *s, size_t n)
+put_string(struct vc_jbuf *o, const char *s, size_t n)
 {
 	size_t run = 0;
 	char esc[8];
@@ -83,7 +77,7 @@ put_string(struct out *o, const char *s, size_t n)
  * other number goes through jq's own formatting (shortest round trip,
  * its exponent rules, NaN as null). */
 static void
-put_number(struct out *o, double d)
+put_number(struct vc_jbuf *o, double d)
 {
 	char buf[32];
 
@@ -99,7 +93,7 @@ put_number(struct out *o, double d)
 }
 
 static void
-dump(struct out *o, jv v)
+dump(struct vc_jbuf *o, jv v)
 {
 	int first = 1;
 
@@ -153,10 +147,40 @@ dump(struct out *o, jv v)
 	jv_free(v);
 }
 
+void
+vc_jbuf_put(struct vc_jbuf *b, const char *p, size_t n)
+{
+	put(b, p, n);
+}
+
+void
+vc_jbuf_str(struct vc_jbuf *b, const char *p)
+{
+	put_str(b, p);
+}
+
+void
+vc_jbuf_string(struct vc_jbuf *b, const char *p, size_t n)
+{
+	put_string(b, p, n);
+}
+
+void
+vc_jbuf_number(struct vc_jbuf *b, double d)
+{
+	put_number(b, d);
+}
+
+void
+vc_jbuf_value(struct vc_jbuf *b, jv v)
+{
+	dump(b, v);
+}
+
 char *
 vc_json_dump(jv v, size_t *len)
 {
-	struct out o = { 0 };
+	struct vc_jbuf o = { 0 };
 
 	dump(&o, v);
 	if (o.oom || o.s == NULL) {

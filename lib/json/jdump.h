@@ -14,4 +14,22 @@
  * when out of memory.  The caller frees it. */
 char *vc_json_dump(jv v, size_t *len);
 
+/*
+ * The same text written piece by piece into a growing buffer, for an
+ * answer written without building its value first (a page of rows: see
+ * vc_sql_row_json).  s is NUL-terminated once anything was put; oom
+ * says a put failed (the text is then incomplete).  Free s.
+ */
+struct vc_jbuf {
+	char *s;
+	size_t n, cap;
+	int oom;
+};
+void vc_jbuf_put(struct vc_jbuf *b, const char *p, size_t n);
+void vc_jbuf_str(struct vc_jbuf *b, const char *p);           /* raw text */
+void vc_jbuf_string(struct vc_jbuf *b, const char *p, size_t n); /* a JSON string of
+                                                                     * valid UTF-8 */
+void vc_jbuf_number(struct vc_jbuf *b, double d);
+void vc_jbuf_value(struct vc_jbuf *b, jv v);                  /* consumed */
+
 #endif
