@@ -25,6 +25,9 @@
  * its change back with the event.
  */
 int vc_event_emit(vc_ctx *ctx, const char *type, jv body, int64_t *id);
+/* The same for tenant (an audit record of another tenant than the
+ * caller's): the event, its rules and their targets are tenant's. */
+int vc_event_emit_in(vc_ctx *ctx, const char *tenant, const char *type, jv body, int64_t *id);
 
 /*
  * Notifications, the writing side (the rules run here, so every tool that
