@@ -437,9 +437,12 @@ struct vc_serve {
 
 	/* The outbox's delivery thread: its own store connection; woken by
 	 * a worker whose request queued mail, else every mail_interval s.
-	 * It holds no transaction while it talks to the relay. */
+	 * It holds no transaction while it talks to the relay.  It prunes
+	 * the event log too (retention_s, at start and every prune_s), in
+	 * short transactions, off the event loop. */
 	pthread_t mth;
 	int mstarted, mstop, mkick;
+	volatile sig_atomic_t pstop;    /* cuts a prune short at stop */
 	pthread_mutex_t mmu;
 	pthread_cond_t mcv;
 	vc_ctx mctx;
@@ -1545,24 +1548,53 @@ mail_kick(struct vc_serve *srv)
 	pthread_mutex_unlock(&srv->mmu);
 }
 
+/* The retention job: every tenant's old events and notifications. */
+static void
+prune_now(struct vc_serve *srv)
+{
+	jv out = jv_invalid();
+	int rc;
+
+	vc_ctx_reset(&srv->mctx);
+	srv->mctx.who.actor = VC_ACTOR_SYSTEM;
+	srv->mctx.stop = &srv->pstop;
+	if ((rc = vc_events_prune_all(&srv->mctx, srv->cfg.retention_s, &out)) != VC_EOK)
+		srv_log(srv, VC_SERVE_LOG_ERROR, "event retention: %s",
+		    srv->mctx.errmsg[0] ? srv->mctx.errmsg : vc_err_name(rc));
+	srv->mctx.stop = NULL;
+	jv_free(out);
+}
+
 static void *
 mail_main(void *arg)
 {
 	struct vc_serve *srv = arg;
 	struct vc_outbox_stats st;
 	struct timespec until;
+	time_t next_prune = 0;
 	int rc;
 
 	pthread_mutex_lock(&srv->mmu);
 	while (!srv->mstop) {
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += srv->cfg.mail_interval;
+		if (srv->cfg.retention_s > 0 && until.tv_sec >= next_prune) {
+			next_prune = until.tv_sec + srv->cfg.prune_s;
+			pthread_mutex_unlock(&srv->mmu);
+			prune_now(srv);
+			pthread_mutex_lock(&srv->mmu);
+			continue;
+		}
+		until.tv_sec += srv->cfg.mail_interval > 0 ? srv->cfg.mail_interval : srv->cfg.prune_s;
+		if (srv->cfg.retention_s > 0 && until.tv_sec > next_prune)
+			until.tv_sec = next_prune;
 		while (!srv->mstop && !srv->mkick &&
 		    pthread_cond_timedwait(&srv->mcv, &srv->mmu, &until) == 0)
 			;
 		if (srv->mstop)
 			break;
 		srv->mkick = 0;
+		if (srv->cfg.mail_interval <= 0)
+			continue;
 		pthread_mutex_unlock(&srv->mmu);
 		vc_ctx_reset(&srv->mctx);
 		srv->mctx.who.actor = VC_ACTOR_SYSTEM;
@@ -1586,6 +1618,7 @@ mail_stop(struct vc_serve *srv)
 		return;
 	pthread_mutex_lock(&srv->mmu);
 	srv->mstop = 1;
+	srv->pstop = 1;
 	pthread_cond_signal(&srv->mcv);
 	pthread_mutex_unlock(&srv->mmu);
 	pthread_join(srv->mth, NULL);
@@ -3610,7 +3643,7 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		goto fail;
 	}
 
-	if (cfg->mail_interval > 0) {
+	if (cfg->mail_interval > 0 || cfg->retention_s > 0) {
 		vc_ctx_init(&srv->mctx);
 		srv->mctx_open = 1;
 		if ((rc = vc_store_open(&srv->mctx, path, 0)) != VC_EOK) {
@@ -3659,7 +3692,7 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		}
 		w->started = 1;
 	}
-	if (cfg->mail_interval > 0) {
+	if (cfg->mail_interval > 0 || cfg->retention_s > 0) {
 		if (pthread_create(&srv->mth, NULL, mail_main, srv) != 0) {
 			rc = vc_fail(ctx, VC_EINTERNAL, "cannot start the mail thread");
 			goto fail;

@@ -59,4 +59,22 @@ int vc_op_events(vc_ctx *ctx, jv args, jv *out);
 int vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms);
 /* PRAGMA data_version of ctx's connection, or -1 with ctx set. */
 int64_t vc_store_data_version(vc_ctx *ctx);
+
+/*
+ * Retention.  vc_events_prune removes tenant's events created more than
+ * older_than seconds ago, and their notifications (and notifications
+ * sent by hand as old), but never an event after the slowest channel's
+ * cursor: what a channel has not delivered stays, whatever its age.  It
+ * runs in batches of short transactions (the caller holds none) and
+ * stops early when *ctx->stop is raised.  *out gets {tenant_id, events,
+ * notifications, before, kept_after}.  vc_events_prune_all does every
+ * tenant (vc-serve's retention job, a superadmin's prune), auditing each
+ * as events.prune; *out gets an array of the same rows.
+ */
+#define VC_EVENT_RETENTION_DEF (30 * 86400)
+int vc_events_prune(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *out);
+int vc_events_prune_all(vc_ctx *ctx, int64_t older_than, jv *out);
+/* vc-notify events prune [--older-than DURATION]: the caller's tenant
+ * (a superadmin: every tenant). */
+int vc_op_events_prune(vc_ctx *ctx, jv args, jv *out);
 #endif

@@ -696,6 +696,11 @@ static const struct vc_param p_events[] = {
 	  .help = "keep printing new events, from any process, until interrupted" },
 	END
 };
+static const struct vc_param p_events_prune[] = {
+	{ .name = "older_than", .type = VC_T_DURATION, .meta = "DURATION",
+	  .help = "remove events and notifications older than this (default 30d, at least 1h)" },
+	END
+};
 static const struct vc_param p_notify_send[] = {
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
 	  .help = "role:NAME (that role and above) or user:NAME" },
@@ -1898,6 +1903,18 @@ const struct vc_op vc_ops[] = {
 		.summary  = "the tenant's event log as JSON Lines, oldest first",
 		.target   = "event",
 		.columns  = "id,type,created_at,body",
+	},
+	{
+		.name     = "events.prune",
+		.tool     = "vc-notify",
+		.verb     = "events prune",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_events_prune,
+		.params   = p_events_prune,
+		.summary  = "remove old events and notifications, keeping what a channel has not delivered",
+		.target   = "event",
+		.columns  = "tenant_id,events,notifications,before,kept_after",
 	},
 	{
 		.name     = "notifications.send",
