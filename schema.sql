@@ -551,5 +551,8 @@ CREATE TABLE auth_fail_bursts (
 	reported INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (tenant_id, scope, subject)
 );
--- Pruning the event log by age, per tenant.
+-- Pruning the event log by age, per tenant; a tenant's own retention
+-- (seconds; NULL: the installation's, vc-serve --event-retention or 30
+-- days).
 CREATE INDEX events_tenant_time ON events(tenant_id, created_at);
+ALTER TABLE tenants ADD COLUMN event_retention_s INTEGER;

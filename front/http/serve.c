@@ -1559,7 +1559,7 @@ prune_now(struct vc_serve *srv)
 	vc_ctx_reset(&srv->mctx);
 	srv->mctx.who.actor = VC_ACTOR_SYSTEM;
 	srv->mctx.stop = &srv->pstop;
-	if ((rc = vc_events_prune_all(&srv->mctx, srv->cfg.retention_s, &out)) != VC_EOK)
+	if ((rc = vc_events_prune_all(&srv->mctx, srv->cfg.retention_s, 0, &out)) != VC_EOK)
 		srv_log(srv, VC_SERVE_LOG_ERROR, "event retention: %s",
 		    srv->mctx.errmsg[0] ? srv->mctx.errmsg : vc_err_name(rc));
 	srv->mctx.stop = NULL;

@@ -450,8 +450,18 @@ prune_audited(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *row)
 	return rc;
 }
 
+/* How long tenant keeps its events: its own setting, else dflt. */
+static int64_t
+tenant_keep(vc_ctx *ctx, const char *tenant, int64_t dflt)
+{
+	int64_t v = vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE(event_retention_s, 0) FROM tenants"
+	    " WHERE id = ?1", "s", tenant));
+
+	return v > 0 ? v : dflt;
+}
+
 int
-vc_events_prune_all(vc_ctx *ctx, int64_t older_than, jv *out)
+vc_events_prune_all(vc_ctx *ctx, int64_t older_than, int force, jv *out)
 {
 	sqlite3_stmt *q;
 	jv tenants;
@@ -465,8 +475,10 @@ vc_events_prune_all(vc_ctx *ctx, int64_t older_than, jv *out)
 	jv_array_foreach(tenants, i, t) {
 		jv row = jv_invalid();
 		const char *id = vc_arg_str(t, "id");
+		int64_t keep = id == NULL || force ? older_than : tenant_keep(ctx, id, older_than);
 
-		if (rc == 0 && id != NULL && (rc = prune_audited(ctx, id, older_than, &row)) == 0)
+		if (rc == 0 && id != NULL && keep > 0 &&
+		    (rc = prune_audited(ctx, id, keep, &row)) == 0)
 			*out = jv_array_append(*out, row);
 		else
 			jv_free(row);
@@ -479,17 +491,67 @@ vc_events_prune_all(vc_ctx *ctx, int64_t older_than, jv *out)
 int
 vc_op_events_prune(vc_ctx *ctx, jv args, jv *out)
 {
-	int64_t older = vc_arg_int(args, "older_than", VC_EVENT_RETENTION_DEF);
+	int64_t older = vc_arg_int(args, "older_than", -1);
+	int force = older >= 0;
 	jv row = jv_invalid();
 	int rc;
 
-	if (older < 3600)
+	if (force && older < 3600)
 		return vc_fail(ctx, VC_EUSAGE, "--older-than must be at least 1h");
+	if (!force)
+		older = VC_EVENT_RETENTION_DEF;
 	ctx->audited = 1;       /* each tenant's run writes its own record */
 	if (ctx->who.role >= VC_ROLE_SUPERADMIN)
-		return vc_events_prune_all(ctx, older, out);
+		return vc_events_prune_all(ctx, older, force, out);
+	if (!force && (older = tenant_keep(ctx, ctx->who.tenant_id, older)) < 0)
+		return ctx->err;
 	if ((rc = prune_audited(ctx, ctx->who.tenant_id, older, &row)) != 0)
 		return rc;
 	*out = JV_ARRAY(row);
 	return 0;
+}
+
+#define KEEP_MAX (10LL * 366 * 86400)
+
+/* The tenant's retention as its admin sees it. */
+static int
+keep_show(vc_ctx *ctx, jv *out)
+{
+	int64_t own = vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE(event_retention_s, 0) FROM tenants"
+	    " WHERE id = ?1", "s", ctx->who.tenant_id));
+
+	if (own < 0)
+		return ctx->err;
+	*out = JV_OBJECT(jv_string("tenant_id"), jv_string(ctx->who.tenant_id),
+	    jv_string("keep_s"), own > 0 ? jv_number((double)own) : jv_null(),
+	    jv_string("keep_days"), own > 0 ? jv_number((double)own / 86400) : jv_null(),
+	    jv_string("source"), jv_string(own > 0 ? "tenant" : "installation"));
+	return 0;
+}
+
+int
+vc_op_events_retention(vc_ctx *ctx, jv args, jv *out)
+{
+	(void)args;
+	return keep_show(ctx, out);
+}
+
+int
+vc_op_events_keep(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *s = vc_arg_str(args, "duration");
+	int64_t v = 0;
+	int rc;
+
+	if (s == NULL || (strcmp(s, "default") != 0 &&
+	    (vc_duration_parse(s, &v) != 0 || v < 3600 || v > KEEP_MAX)))
+		return vc_fail(ctx, VC_EUSAGE, "keep takes a duration from 1h to 3660d (90d, 12h),"
+		    " or default: the installation's");
+	vc_audit_target(ctx, "tenant", ctx->who.tenant_id);
+	/* 0 is stored as NULL: the installation's */
+	if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET event_retention_s = NULLIF(?2, 0) WHERE id = ?1",
+	    NULL, "si", ctx->who.tenant_id, v)) != 0)
+		return rc;
+	vc_audit_detail(ctx, "keep_s", v > 0 ? jv_number((double)v) : jv_null());
+	return keep_show(ctx, out);
 }

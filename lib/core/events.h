@@ -69,12 +69,17 @@ int64_t vc_store_data_version(vc_ctx *ctx);
  * stops early when *ctx->stop is raised.  *out gets {tenant_id, events,
  * notifications, before, kept_after}.  vc_events_prune_all does every
  * tenant (vc-serve's retention job, a superadmin's prune), auditing each
- * as events.prune; *out gets an array of the same rows.
+ * as events.prune; *out gets an array of the same rows.  A tenant's own
+ * retention (vc-notify events keep) replaces older_than unless force.
  */
 #define VC_EVENT_RETENTION_DEF (30 * 86400)
 int vc_events_prune(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *out);
-int vc_events_prune_all(vc_ctx *ctx, int64_t older_than, jv *out);
+int vc_events_prune_all(vc_ctx *ctx, int64_t older_than, int force, jv *out);
 /* vc-notify events prune [--older-than DURATION]: the caller's tenant
  * (a superadmin: every tenant). */
 int vc_op_events_prune(vc_ctx *ctx, jv args, jv *out);
+/* vc-notify events retention: the tenant's own setting; events keep
+ * DURATION|default: set it (admin). */
+int vc_op_events_retention(vc_ctx *ctx, jv args, jv *out);
+int vc_op_events_keep(vc_ctx *ctx, jv args, jv *out);
 #endif

@@ -698,7 +698,12 @@ static const struct vc_param p_events[] = {
 };
 static const struct vc_param p_events_prune[] = {
 	{ .name = "older_than", .type = VC_T_DURATION, .meta = "DURATION",
-	  .help = "remove events and notifications older than this (default 30d, at least 1h)" },
+	  .help = "remove events and notifications older than this (default: the tenant's, else 30d; at least 1h)" },
+	END
+};
+static const struct vc_param p_events_keep[] = {
+	{ .name = "duration", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "DURATION",
+	  .help = "keep the tenant's events this long (1h to 3660d), or default" },
 	END
 };
 static const struct vc_param p_notify_send[] = {
@@ -1915,6 +1920,26 @@ const struct vc_op vc_ops[] = {
 		.summary  = "remove old events and notifications, keeping what a channel has not delivered",
 		.target   = "event",
 		.columns  = "tenant_id,events,notifications,before,kept_after",
+	},
+	{
+		.name     = "events.retention",
+		.tool     = "vc-notify",
+		.verb     = "events retention",
+		.min_role = VC_ROLE_ADMIN,
+		.fn       = vc_op_events_retention,
+		.summary  = "how long the tenant keeps its events (its own setting, or the installation's)",
+		.target   = "tenant",
+	},
+	{
+		.name     = "events.keep",
+		.tool     = "vc-notify",
+		.verb     = "events keep",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_events_keep,
+		.params   = p_events_keep,
+		.summary  = "set how long the tenant keeps its events and notifications",
+		.target   = "tenant",
 	},
 	{
 		.name     = "notifications.send",

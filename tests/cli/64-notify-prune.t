@@ -88,7 +88,7 @@ PORT=$(free_port)
 vc-serve --listen "127.0.0.1:$PORT" --event-retention 0 --mail-interval 0 2> "$T/log0" &
 SP=$!
 echo $SP >> "$T/pids"
-await 60 grep -q 'listening on' "$T/log0"
+await 60 grep -qs 'listening on' "$T/log0"
 sleep 1
 is "$(acme events)" "$n0" "vc-serve --event-retention 0 keeps everything"
 kill -TERM $SP
@@ -98,7 +98,7 @@ is "$rc" 64 "--event-retention under 1h: exit 64"
 vc-serve --listen "127.0.0.1:$PORT" --event-retention 45d 2> "$T/log1" &
 SP=$!
 echo $SP >> "$T/pids"
-await 60 grep -q 'listening on' "$T/log1"
+await 60 grep -qs 'listening on' "$T/log1"
 sleep 1
 is "$(acme events)" "$n0" "--event-retention 45d keeps 40-day-old events"
 kill -TERM $SP
@@ -114,5 +114,25 @@ is "$(sq "SELECT COUNT(*) FROM events WHERE json_extract(body, '$.action') = 'ev
 kill -TERM $SP
 wait $SP
 is "$?" 0 "vc-serve stops cleanly"
+
+# ---- a tenant's own retention ------------------------------------------------------------
+with "$ANN" vc-notify events keep 90d
+is "$rc" 77 "an analyst cannot set the retention: exit 77"
+with "$ADA" vc-notify events retention -o jsonl
+is "$rc:$(jqr '"\(.source) \(.keep_s)"')" "0:installation null" "events retention: the installation's until set"
+with "$ADA" vc-notify events keep 10m
+is "$rc" 64 "keep under 1h: exit 64"
+with "$ADA" vc-notify events keep 45d -o jsonl
+is "$rc:$(jqr '"\(.source) \(.keep_days)"')" "0:tenant 45" "events keep 45d: the tenant's own"
+with "$GINA" vc-notify events keep 2d
+VC_TOKEN=$ANN vc-case create 'kept case' > /dev/null
+VC_TOKEN=$GINA vc-case create 'short-lived case' > /dev/null
+age $((10 * DAY))
+run vc-notify events prune -o jsonl
+is "$(sq "SELECT group_concat(json_extract(body, '$.subject')) FROM events WHERE type = 'case.created'")" \
+	"kept case" "a prune without --older-than keeps each tenant's own time: 45 days in acme, 2 in globex"
+with "$ADA" vc-notify events keep default -o jsonl
+is "$(jqr .source)" installation "events keep default: the installation's again"
+is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'events.keep'")" 3 "each change is audited"
 
 done_testing
