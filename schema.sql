@@ -558,3 +558,25 @@ INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)
 	SELECT h.tenant_id, lower(substr(h.hostname, n.i, 3)), min(h.hostname), max(h.hostname)
 	FROM hosts h JOIN n ON n.i <= length(h.hostname) - 2
 	GROUP BY 1, 2;
+
+-- migration: 11
+-- Bursts of failed logins (auth.login_failed events), per tenant and per
+-- account (scope 'user', subject the user id) or per source address
+-- (scope 'addr'): failures counted in a fixed window from its first
+-- failure; reported once the window's count reaches the threshold, so
+-- a burst appends one event, not one per failure.  Rows of closed
+-- windows are deleted by the next failure of their tenant.
+CREATE TABLE auth_fail_bursts (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	scope TEXT NOT NULL CHECK (scope IN ('user','addr')),
+	subject TEXT NOT NULL,
+	window_start INTEGER NOT NULL,
+	failures INTEGER NOT NULL,
+	reported INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (tenant_id, scope, subject)
+);
+-- Pruning the event log by age, per tenant; a tenant's own retention
+-- (seconds; NULL: the installation's, vc-serve --event-retention or 30
+-- days).
+CREATE INDEX events_tenant_time ON events(tenant_id, created_at);
+ALTER TABLE tenants ADD COLUMN event_retention_s INTEGER;

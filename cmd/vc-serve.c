@@ -24,7 +24,8 @@ usage(FILE *fp)
 	    "                [--allow-velociraptor addr|cidr] [--queue-max n] [--queue-wait s]\n"
 	    "                [--max-streams n] [--body-deadline s] [--min-body-rate bytes]\n"
 	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n"
-	    "                [--mail-interval s] [--anchor-interval min] [--anchor-file file]\n", fp);
+	    "                [--mail-interval s] [--anchor-interval min] [--anchor-file file]\n"
+	    "                [--event-retention duration]\n", fp);
 }
 
 /* The options that set a whole number of the config: long name, range. */
@@ -139,6 +140,7 @@ main(int argc, char **argv)
 		{ "mail-interval", required_argument, NULL, NUMOPT_BASE + 8 },
 		{ "anchor-interval", required_argument, NULL, 'A' },
 		{ "anchor-file", required_argument, NULL, 'F' },
+		{ "event-retention", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vc_serve_config cfg;
@@ -224,6 +226,16 @@ main(int argc, char **argv)
 			break;
 		case 'F':
 			cfg.anchor_file = optarg;
+			break;
+		case 'R':
+			if (strcmp(optarg, "0") == 0)
+				cfg.retention_s = 0;
+			else if (vc_duration_parse(optarg, &cfg.retention_s) != 0 ||
+			    cfg.retention_s < 3600) {
+				fprintf(stderr, "vc-serve: --event-retention wants a duration of at least "
+				    "1h (30d, 12h), or 0 to keep events\n");
+				return VC_EXIT_USAGE;
+			}
 			break;
 		case 'n':
 			check = 1;

@@ -126,9 +126,12 @@ _vc_complete() {
 			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
 		fi ;;
 	vc-notify)
-		verbs="events send list rule rule rule channel channel channel forward read "
+		verbs="events events events events send list rule rule rule channel channel channel forward read "
 		case "$w1 $w2" in
 		"events"*) opts="--since --type --limit --follow " ;;
+		"events prune"*) opts="--older-than " ;;
+		"events retention"*) opts="" ;;
+		"events keep"*) opts="" ;;
 		"send"*) opts="--to --title --body " ;;
 		"list"*) opts="--unread --since --limit " ;;
 		"rule add"*) opts="--on --when --to " ;;
@@ -141,7 +144,7 @@ _vc_complete() {
 		"read"*) opts="--all " ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo delete) "
+			verbs="$( [ "$w1" = events ] && echo prune) $( [ "$w1" = events ] && echo retention) $( [ "$w1" = events ] && echo keep) $( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo delete) "
 		fi ;;
 	esac
 	if [[ $cur == -* ]]; then

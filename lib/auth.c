@@ -19,6 +19,7 @@
 #include "core/store.h"
 #include "core/records.h"
 #include "core/audit.h"
+#include "core/events.h"
 #include "twofa.h"
 
 #define GENERIC_AUTH "invalid credentials"
@@ -763,16 +764,21 @@ fail:
 
 /* After a failed check: the lock, if any, runs from now, not from the
  * reservation before the slow hash. */
+static int
+relock(vc_ctx *ctx, const char *key)
+{
+	return vc_sql_exec(ctx, "UPDATE auth_throttle SET last_failure_at = ?2, locked_until = CASE"
+	    " WHEN failures > ?4 THEN ?2 + MIN(?3, (1 << MIN(failures - ?4, 20))) ELSE locked_until END"
+	    " WHERE name = ?1", NULL, "siii",
+	    key, vc_now(ctx), (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE);
+}
+
 static void
 throttle_relock(vc_ctx *ctx, const char *key)
 {
 	if (vc_tx_begin(ctx) != 0)
 		return;
-	if (vc_sql_exec(ctx, "UPDATE auth_throttle SET last_failure_at = ?2, locked_until = CASE"
-	    " WHEN failures > ?4 THEN ?2 + MIN(?3, (1 << MIN(failures - ?4, 20))) ELSE locked_until END"
-	    " WHERE name = ?1", NULL, "siii",
-	    key, vc_now(ctx), (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE) != 0 ||
-	    vc_tx_commit(ctx) != 0)
+	if (relock(ctx, key) != 0 || vc_tx_commit(ctx) != 0)
 		vc_tx_rollback(ctx);
 }
 
@@ -802,16 +808,104 @@ vc_auth_throttle_clear(vc_ctx *ctx, const char *key)
 	return vc_sql_exec(ctx, "DELETE FROM auth_throttle WHERE name = ?1", NULL, "s", key);
 }
 
+#define BURST_FAILURES 5         /* failed logins in a window make a burst */
+#define BURST_WINDOW 300          /* seconds, from the window's first failure */
+
+/*
+ * Count one failed login of the tenant's scope/subject (an account, or a
+ * source address) in its window; *crossed gets 1 when this failure made
+ * the window a burst (its count reached BURST_FAILURES and it was not
+ * reported yet: it is now), *n the window's count.
+ */
+static int
+burst_count(vc_ctx *ctx, const char *tenant, const char *scope, const char *subject, int64_t now,
+    int *crossed, int64_t *n, int64_t *start)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*crossed = 0;
+	if (vc_sql_exec(ctx, "DELETE FROM auth_fail_bursts WHERE tenant_id = ?1 AND window_start <= ?2",
+	    NULL, "si", tenant, now - BURST_WINDOW) != 0 ||
+	    vc_sql_exec(ctx, "INSERT INTO auth_fail_bursts (tenant_id, scope, subject, window_start,"
+	    " failures) VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (tenant_id, scope, subject)"
+	    " DO UPDATE SET failures = failures + 1", NULL, "sssi", tenant, scope, subject, now) != 0)
+		return ctx->err;
+	q = vc_sql(ctx, "UPDATE auth_fail_bursts SET reported = 1 WHERE tenant_id = ?1 AND scope = ?2"
+	    " AND subject = ?3 AND failures >= ?4 AND reported = 0 RETURNING failures, window_start",
+	    "sssi", tenant, scope, subject, (int64_t)BURST_FAILURES);
+	if (q == NULL)
+		return ctx->err;
+	if ((rc = vc_sql_step(ctx, q)) == 1) {
+		*crossed = 1;
+		*n = sqlite3_column_int64(q, 0);
+		*start = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	return rc < 0 ? ctx->err : 0;
+}
+
+/*
+ * A failed login of a known user, counted per account and per source
+ * address (over HTTP; the CLI's "local" is none) in the user's tenant.  The
+ * failure that makes either a burst appends one auth.login_failed
+ * event; the rest of its window append none.  Failures naming no user
+ * belong to no tenant and are left to the platform's audit chain.
+ */
+static int
+login_burst(vc_ctx *ctx, const struct user *u)
+{
+	int64_t now = vc_now(ctx), n1 = 0, n2 = 0, s1 = now, s2 = now;
+	int by_user = 0, by_addr = 0, rc;
+	int http = ctx->front == VC_FRONT_HTTP && ctx->ip[0] != '\0';
+	char t[40];
+	jv by;
+
+	if ((rc = burst_count(ctx, u->tenant_id, "user", u->id, now, &by_user, &n1, &s1)) != 0 ||
+	    (http && (rc = burst_count(ctx, u->tenant_id, "addr", ctx->ip, now, &by_addr, &n2, &s2)) != 0))
+		return rc;
+	if (!by_user && !by_addr)
+		return 0;
+	by = jv_array();
+	if (by_user)
+		by = jv_array_append(by, jv_string("account"));
+	if (by_addr)
+		by = jv_array_append(by, jv_string("address"));
+	vc_time_fmt(by_user && (!by_addr || s1 < s2) ? s1 : s2, t, sizeof t);
+	return vc_event_emit_in(ctx, u->tenant_id, "auth.login_failed", JV_OBJECT(
+	    jv_string("subject"), jv_string(u->username), jv_string("username"), jv_string(u->username),
+	    jv_string("user_id"), jv_string(u->id),
+	    jv_string("address"), http ? jv_string(ctx->ip) : jv_null(),
+	    jv_string("count"), jv_number((double)(n1 > n2 ? n1 : n2)), jv_string("by"), by,
+	    jv_string("window_s"), jv_number(BURST_WINDOW), jv_string("first_at"), jv_string(t)), NULL);
+}
+
 /* A failed login: the same answer whatever failed; the name's throttle
- * counts it (the attempt was reserved before the hash). */
+ * counts it (the attempt was reserved before the hash), and a burst of
+ * them is an event, in the transaction that records the failure. */
 static int
 login_refused(vc_ctx *ctx, const struct user *u, int found, const char *key)
 {
+	char msg[sizeof ctx->errmsg];
+
 	if (found) {
 		copy(ctx->who.user_id, sizeof ctx->who.user_id, u->id);
 		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u->tenant_id);
 	}
-	throttle_relock(ctx, key);
+	if (vc_tx_begin(ctx) != 0)
+		return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
+	if (relock(ctx, key) != 0 || (found && login_burst(ctx, u) != 0) || vc_tx_commit(ctx) != 0) {
+		/* The throttle matters more than the event: keep it alone. */
+		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+		vc_tx_rollback(ctx);
+		throttle_relock(ctx, key);
+		if (ctx->notice != NULL) {
+			char line[sizeof msg + 40];
+
+			snprintf(line, sizeof line, "auth.login_failed event not written: %s", msg);
+			ctx->notice(ctx, line, ctx->notice_arg);
+		}
+	}
 	return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
 }
 

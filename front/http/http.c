@@ -133,6 +133,8 @@ vc_serve_config_init(struct vc_serve_config *cfg)
 	cfg->drain_timeout = 5;
 	cfg->max_conns_per_ip = 32;
 	cfg->anchor_ms = 5 * 60 * 1000;
+	cfg->retention_s = 30 * 86400;
+	cfg->prune_s = 3600;
 }
 
 int

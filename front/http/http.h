@@ -68,6 +68,10 @@ struct vc_serve_config {
 	                         * thread (a queued mail wakes it at once);
 	                         * 0: no delivery thread */
 	int64_t anchor_ms;      /* ms between audit anchors; 0: only at stop */
+	int64_t retention_s;    /* events and notifications older than this
+	                         * are pruned (not past a channel's cursor),
+	                         * at start and every prune_s; 0: kept */
+	int prune_s;
 	const char *anchor_file; /* anchors appended here too; NULL: syslog only */
 	vc_serve_log_fn *log;
 	void *log_arg;

@@ -22,6 +22,11 @@
 #include "crypto/crypto.h"
 #include "core/store.h"
 #include "core/records.h"
+#include "core/events.h"
+
+/* An audit event carries the record's details up to this size (an event
+ * body is at most 64 KiB); larger ones say they were left out. */
+#define AUDIT_EVENT_DETAILS_MAX (32 * 1024)
 
 struct rec {
 	int64_t id, ts_ms, key_id;
@@ -137,6 +142,48 @@ vc_audit_detail(vc_ctx *ctx, const char *key, jv v)
 		ctx->audit_details = jv_object();
 	}
 	ctx->audit_details = jv_object_set(ctx->audit_details, jv_string(key), v);
+}
+
+/*
+ * The record, as an event of type "audit" in its tenant's log, in the
+ * same transaction: rules, the WebSocket and the channels see it, with
+ * its seq (the record's id) and its place in the chain (prev_mac, mac),
+ * so a receiver can check the chain it was sent.  Not mirrored: records
+ * of the platform chain (no tenant: no rule, socket or channel reads
+ * them), and a forwarder's successful runs, which would feed themselves
+ * (each run would deliver the previous run's record); its failures are.
+ */
+static int
+audit_event(vc_ctx *ctx, const struct rec *r, const char *prev_hex, const char *mac_hex)
+{
+	static const char *const keys[F__N] = {
+		NULL, NULL, "actor_type", "actor_id", "actor", "token_id", "action",
+		"target_type", "target_id", "outcome", "reason", "ip", NULL, "request_id", NULL,
+	};
+	char t[40];
+	jv o;
+
+	if (r->f[F_TENANT] == NULL || r->f[F_TENANT][0] == '\0' ||
+	    (strcmp(r->f[F_ACTION], "notifications.forward") == 0 &&
+	    strcmp(r->f[F_OUTCOME], "success") == 0))
+		return 0;
+	vc_time_fmt_ms(r->ts_ms, t, sizeof t);
+	o = JV_OBJECT(jv_string("seq"), jv_number((double)r->id), jv_string("time"), jv_string(t),
+	    jv_string("subject"), jv_string_fmt("%s %s", r->f[F_ACTION], r->f[F_OUTCOME]));
+	for (int i = 0; i < F__N; i++)
+		if (keys[i] != NULL && r->f[i] != NULL)
+			o = jv_object_set(o, jv_string(keys[i]), jv_string(r->f[i]));
+	if (r->f[F_DETAILS] != NULL && strlen(r->f[F_DETAILS]) <= AUDIT_EVENT_DETAILS_MAX) {
+		jv d = jv_parse(r->f[F_DETAILS]);
+
+		o = jv_object_set(o, jv_string("details"), jv_is_valid(d) ? d :
+		    (jv_free(d), jv_string(r->f[F_DETAILS])));
+	} else if (r->f[F_DETAILS] != NULL)
+		o = jv_object_set(o, jv_string("details_truncated"), jv_true());
+	o = jv_object_set(o, jv_string("key_id"), jv_number((double)r->key_id));
+	o = jv_object_set(o, jv_string("prev_mac"), jv_string(prev_hex));
+	o = jv_object_set(o, jv_string("mac"), jv_string(mac_hex));
+	return vc_event_emit_in(ctx, r->f[F_TENANT], "audit", o, NULL);
 }
 
 static const char *const actor_names[] = {
@@ -267,6 +314,8 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 	    r.f[F_ACTOR_NAME], r.f[F_TOKEN], r.f[F_ACTION], r.f[F_TARGET_TYPE],
 	    r.f[F_TARGET_ID], r.f[F_OUTCOME], r.f[F_REASON], r.f[F_IP], r.f[F_UA],
 	    r.f[F_REQUEST], r.f[F_DETAILS], prev_hex, mac_hex);
+	if (rc == 0)
+		rc = audit_event(ctx, &r, prev_hex, mac_hex);
 	free(ua);
 	free(rsn);
 	free(det);

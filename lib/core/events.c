@@ -9,6 +9,7 @@
 
 #include "core/store.h"
 #include "core/events.h"
+#include "core/audit.h"
 #include "json/jqprog.h"
 
 #define EVENT_BODY_MAX (64 * 1024)      /* an event is a summary, not data */
@@ -183,9 +184,41 @@ notify_on_event(vc_ctx *ctx, int64_t event_id, const char *type, jv body)
 	return rc;
 }
 
+static int emit(vc_ctx *ctx, const char *type, jv body, int64_t *id);
 
 int
 vc_event_emit(vc_ctx *ctx, const char *type, jv body, int64_t *id)
+{
+	return vc_event_emit_in(ctx, ctx->who.tenant_id, type, body, id);
+}
+
+int
+vc_event_emit_in(vc_ctx *ctx, const char *tenant, const char *type, jv body, int64_t *id)
+{
+	char saved[sizeof ctx->who.tenant_id];
+	int rc;
+
+	if (tenant == NULL || tenant[0] == '\0') {
+		jv_free(body);
+		return vc_fail(ctx, VC_EINTERNAL, "event %s: no tenant", type);
+	}
+	if (tenant == ctx->who.tenant_id || strcmp(tenant, ctx->who.tenant_id) == 0)
+		return emit(ctx, type, body, id);
+	/* The rules and their targets are the event's tenant's, not the
+	 * caller's (a superadmin's audit record of another tenant). */
+	if (strlen(tenant) >= sizeof saved) {
+		jv_free(body);
+		return vc_fail(ctx, VC_EINTERNAL, "event %s: bad tenant id", type);
+	}
+	memcpy(saved, ctx->who.tenant_id, sizeof saved);
+	snprintf(ctx->who.tenant_id, sizeof ctx->who.tenant_id, "%s", tenant);
+	rc = emit(ctx, type, body, id);
+	memcpy(ctx->who.tenant_id, saved, sizeof saved);
+	return rc;
+}
+
+static int
+emit(vc_ctx *ctx, const char *type, jv body, int64_t *id)
 {
 	jv text;
 	int64_t eid;
@@ -300,4 +333,225 @@ vc_op_events(vc_ctx *ctx, jv args, jv *out)
 		if ((rc = vc_store_wait_change(ctx, &ver, FOLLOW_POLL_MS, 0)) != 1)
 			return rc;
 	}
+}
+
+/* ---- retention ------------------------------------------------------------- */
+
+#define PRUNE_BATCH 5000        /* events a transaction: the write lock stays short */
+
+/*
+ * The newest event id of tenant that may go: the slowest channel's
+ * cursor (an event not delivered yet is kept, whatever its age), or
+ * INT64_MAX when the tenant has no channel.
+ */
+static int64_t
+prune_bound(vc_ctx *ctx, const char *tenant)
+{
+	return vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE(MIN(cursor), 9223372036854775807)"
+	    " FROM notify_channels WHERE tenant_id = ?1", "s", tenant));
+}
+
+/* One batch: the notifications of the events that go, then the events;
+ * *n gets how many events went. */
+static int
+prune_batch(vc_ctx *ctx, const char *tenant, int64_t cutoff, int64_t *n, int64_t *nn)
+{
+	int64_t bound, hi;
+	int ev = 0, no = 0, rc;
+
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	if ((bound = prune_bound(ctx, tenant)) < 0)
+		goto fail;
+	hi = vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE((SELECT id FROM events WHERE tenant_id = ?1"
+	    " AND created_at < ?2 AND id <= ?3 ORDER BY id LIMIT 1 OFFSET ?4), ?3)", "siii",
+	    tenant, cutoff, bound, (int64_t)PRUNE_BATCH - 1));
+	if (hi < 0)
+		goto fail;
+	if (vc_sql_exec(ctx, "DELETE FROM notifications WHERE tenant_id = ?1 AND event_id IN"
+	    " (SELECT id FROM events WHERE tenant_id = ?1 AND created_at < ?2 AND id <= ?3)", &no, "sii",
+	    tenant, cutoff, hi) != 0 ||
+	    vc_sql_exec(ctx, "DELETE FROM events WHERE tenant_id = ?1 AND created_at < ?2 AND id <= ?3",
+	    &ev, "sii", tenant, cutoff, hi) != 0 ||
+	    vc_tx_commit(ctx) != 0)
+		goto fail;
+	*n = ev;
+	*nn += no;
+	return 0;
+fail:
+	vc_tx_rollback(ctx);
+	return ctx->err ? ctx->err : VC_EINTERNAL;
+}
+
+int
+vc_events_prune(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *out)
+{
+	int64_t cutoff = vc_now(ctx) - older_than, events = 0, notes = 0, n, bound;
+	int no = 0, rc;
+
+	do {
+		if (ctx->stop != NULL && *ctx->stop)
+			break;
+		if ((rc = prune_batch(ctx, tenant, cutoff, &n, &notes)) != 0)
+			return rc;
+		events += n;
+	} while (n >= PRUNE_BATCH);
+	/* Notifications sent by hand (no event), and closed windows of
+	 * failed logins. */
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	if (vc_sql_exec(ctx, "DELETE FROM notifications WHERE tenant_id = ?1 AND event_id IS NULL"
+	    " AND created_at < ?2", &no, "si", tenant, cutoff) != 0 ||
+	    vc_sql_exec(ctx, "DELETE FROM auth_fail_bursts WHERE tenant_id = ?1 AND window_start < ?2",
+	    NULL, "si", tenant, vc_now(ctx) - 86400) != 0 ||
+	    (bound = prune_bound(ctx, tenant)) < 0 || vc_tx_commit(ctx) != 0) {
+		vc_tx_rollback(ctx);
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	}
+	*out = JV_OBJECT(jv_string("tenant_id"), jv_string(tenant),
+	    jv_string("events"), jv_number((double)events),
+	    jv_string("notifications"), jv_number((double)(notes + no)));
+	{
+		char t[40];
+
+		vc_time_fmt(cutoff, t, sizeof t);
+		*out = jv_object_set(*out, jv_string("before"), jv_string(t));
+	}
+	*out = jv_object_set(*out, jv_string("kept_after"), bound == INT64_MAX ? jv_null() :
+	    jv_number((double)bound));
+	return 0;
+}
+
+/* Prune one tenant and audit it in a transaction of its own: a person's
+ * run always, the system's hourly one when it removed something or
+ * failed. */
+static int
+prune_audited(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *row)
+{
+	int rc = vc_events_prune(ctx, tenant, older_than, row);
+	char msg[sizeof ctx->errmsg];
+
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	if (rc == 0 && ctx->who.actor == VC_ACTOR_SYSTEM && vc_arg_int(*row, "events", 0) == 0 &&
+	    vc_arg_int(*row, "notifications", 0) == 0)
+		return 0;
+	if (vc_tx_begin(ctx) == 0) {
+		jv d = rc == 0 ? JV_OBJECT(jv_string("events"), jv_object_get(jv_copy(*row),
+		    jv_string("events")), jv_string("notifications"), jv_object_get(jv_copy(*row),
+		    jv_string("notifications")), jv_string("older_than_s"), jv_number((double)older_than)) :
+		    jv_invalid();
+
+		if (vc_audit(ctx, tenant, "events.prune", "event", NULL, rc == 0 ? "success" : "failure",
+		    rc == 0 ? NULL : msg, d) != 0 || vc_tx_commit(ctx) != 0)
+			vc_tx_rollback(ctx);
+	}
+	if (rc != 0)
+		vc_fail(ctx, rc, "%s", msg);
+	return rc;
+}
+
+/* How long tenant keeps its events: its own setting, else dflt. */
+static int64_t
+tenant_keep(vc_ctx *ctx, const char *tenant, int64_t dflt)
+{
+	int64_t v = vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE(event_retention_s, 0) FROM tenants"
+	    " WHERE id = ?1", "s", tenant));
+
+	return v > 0 ? v : dflt;
+}
+
+int
+vc_events_prune_all(vc_ctx *ctx, int64_t older_than, int force, jv *out)
+{
+	sqlite3_stmt *q;
+	jv tenants;
+	int rc = 0;
+
+	/* unscoped: the retention job of the installation walks every tenant */
+	q = vc_sql(ctx, "SELECT id FROM tenants ORDER BY id", "");
+	if (q == NULL || !jv_is_valid(tenants = vc_sql_rows(ctx, q)))
+		return ctx->err;
+	*out = jv_array();
+	jv_array_foreach(tenants, i, t) {
+		jv row = jv_invalid();
+		const char *id = vc_arg_str(t, "id");
+		int64_t keep = id == NULL || force ? older_than : tenant_keep(ctx, id, older_than);
+
+		if (rc == 0 && id != NULL && keep > 0 &&
+		    (rc = prune_audited(ctx, id, keep, &row)) == 0)
+			*out = jv_array_append(*out, row);
+		else
+			jv_free(row);
+		jv_free(t);
+	}
+	jv_free(tenants);
+	return rc;
+}
+
+int
+vc_op_events_prune(vc_ctx *ctx, jv args, jv *out)
+{
+	int64_t older = vc_arg_int(args, "older_than", -1);
+	int force = older >= 0;
+	jv row = jv_invalid();
+	int rc;
+
+	if (force && older < 3600)
+		return vc_fail(ctx, VC_EUSAGE, "--older-than must be at least 1h");
+	if (!force)
+		older = VC_EVENT_RETENTION_DEF;
+	ctx->audited = 1;       /* each tenant's run writes its own record */
+	if (ctx->who.role >= VC_ROLE_SUPERADMIN)
+		return vc_events_prune_all(ctx, older, force, out);
+	if (!force && (older = tenant_keep(ctx, ctx->who.tenant_id, older)) < 0)
+		return ctx->err;
+	if ((rc = prune_audited(ctx, ctx->who.tenant_id, older, &row)) != 0)
+		return rc;
+	*out = JV_ARRAY(row);
+	return 0;
+}
+
+#define KEEP_MAX (10LL * 366 * 86400)
+
+/* The tenant's retention as its admin sees it. */
+static int
+keep_show(vc_ctx *ctx, jv *out)
+{
+	int64_t own = vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE(event_retention_s, 0) FROM tenants"
+	    " WHERE id = ?1", "s", ctx->who.tenant_id));
+
+	if (own < 0)
+		return ctx->err;
+	*out = JV_OBJECT(jv_string("tenant_id"), jv_string(ctx->who.tenant_id),
+	    jv_string("keep_s"), own > 0 ? jv_number((double)own) : jv_null(),
+	    jv_string("keep_days"), own > 0 ? jv_number((double)own / 86400) : jv_null(),
+	    jv_string("source"), jv_string(own > 0 ? "tenant" : "installation"));
+	return 0;
+}
+
+int
+vc_op_events_retention(vc_ctx *ctx, jv args, jv *out)
+{
+	(void)args;
+	return keep_show(ctx, out);
+}
+
+int
+vc_op_events_keep(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *s = vc_arg_str(args, "duration");
+	int64_t v = 0;
+	int rc;
+
+	if (s == NULL || (strcmp(s, "default") != 0 &&
+	    (vc_duration_parse(s, &v) != 0 || v < 3600 || v > KEEP_MAX)))
+		return vc_fail(ctx, VC_EUSAGE, "keep takes a duration from 1h to 3660d (90d, 12h),"
+		    " or default: the installation's");
+	vc_audit_target(ctx, "tenant", ctx->who.tenant_id);
+	/* 0 is stored as NULL: the installation's */
+	if ((rc = vc_sql_exec(ctx, "UPDATE tenants SET event_retention_s = NULLIF(?2, 0) WHERE id = ?1",
+	    NULL, "si", ctx->who.tenant_id, v)) != 0)
+		return rc;
+	vc_audit_detail(ctx, "keep_s", v > 0 ? jv_number((double)v) : jv_null());
+	return keep_show(ctx, out);
 }

@@ -25,6 +25,9 @@
  * its change back with the event.
  */
 int vc_event_emit(vc_ctx *ctx, const char *type, jv body, int64_t *id);
+/* The same for tenant (an audit record of another tenant than the
+ * caller's): the event, its rules and their targets are tenant's. */
+int vc_event_emit_in(vc_ctx *ctx, const char *tenant, const char *type, jv body, int64_t *id);
 
 /*
  * Notifications, the writing side (the rules run here, so every tool that
@@ -56,4 +59,27 @@ int vc_op_events(vc_ctx *ctx, jv args, jv *out);
 int vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms);
 /* PRAGMA data_version of ctx's connection, or -1 with ctx set. */
 int64_t vc_store_data_version(vc_ctx *ctx);
+
+/*
+ * Retention.  vc_events_prune removes tenant's events created more than
+ * older_than seconds ago, and their notifications (and notifications
+ * sent by hand as old), but never an event after the slowest channel's
+ * cursor: what a channel has not delivered stays, whatever its age.  It
+ * runs in batches of short transactions (the caller holds none) and
+ * stops early when *ctx->stop is raised.  *out gets {tenant_id, events,
+ * notifications, before, kept_after}.  vc_events_prune_all does every
+ * tenant (vc-serve's retention job, a superadmin's prune), auditing each
+ * as events.prune; *out gets an array of the same rows.  A tenant's own
+ * retention (vc-notify events keep) replaces older_than unless force.
+ */
+#define VC_EVENT_RETENTION_DEF (30 * 86400)
+int vc_events_prune(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *out);
+int vc_events_prune_all(vc_ctx *ctx, int64_t older_than, int force, jv *out);
+/* vc-notify events prune [--older-than DURATION]: the caller's tenant
+ * (a superadmin: every tenant). */
+int vc_op_events_prune(vc_ctx *ctx, jv args, jv *out);
+/* vc-notify events retention: the tenant's own setting; events keep
+ * DURATION|default: set it (admin). */
+int vc_op_events_retention(vc_ctx *ctx, jv args, jv *out);
+int vc_op_events_keep(vc_ctx *ctx, jv args, jv *out);
 #endif

@@ -700,6 +700,16 @@ static const struct vc_param p_events[] = {
 	  .help = "keep printing new events, from any process, until interrupted" },
 	END
 };
+static const struct vc_param p_events_prune[] = {
+	{ .name = "older_than", .type = VC_T_DURATION, .meta = "DURATION",
+	  .help = "remove events and notifications older than this (default: the tenant's, else 30d; at least 1h)" },
+	END
+};
+static const struct vc_param p_events_keep[] = {
+	{ .name = "duration", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "DURATION",
+	  .help = "keep the tenant's events this long (1h to 3660d), or default" },
+	END
+};
 static const struct vc_param p_notify_send[] = {
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
 	  .help = "role:NAME (that role and above) or user:NAME" },
@@ -1902,6 +1912,38 @@ const struct vc_op vc_ops[] = {
 		.summary  = "the tenant's event log as JSON Lines, oldest first",
 		.target   = "event",
 		.columns  = "id,type,created_at,body",
+	},
+	{
+		.name     = "events.prune",
+		.tool     = "vc-notify",
+		.verb     = "events prune",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_events_prune,
+		.params   = p_events_prune,
+		.summary  = "remove old events and notifications, keeping what a channel has not delivered",
+		.target   = "event",
+		.columns  = "tenant_id,events,notifications,before,kept_after",
+	},
+	{
+		.name     = "events.retention",
+		.tool     = "vc-notify",
+		.verb     = "events retention",
+		.min_role = VC_ROLE_ADMIN,
+		.fn       = vc_op_events_retention,
+		.summary  = "how long the tenant keeps its events (its own setting, or the installation's)",
+		.target   = "tenant",
+	},
+	{
+		.name     = "events.keep",
+		.tool     = "vc-notify",
+		.verb     = "events keep",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_events_keep,
+		.params   = p_events_keep,
+		.summary  = "set how long the tenant keeps its events and notifications",
+		.target   = "tenant",
 	},
 	{
 		.name     = "notifications.send",
