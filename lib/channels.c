@@ -13,18 +13,25 @@
 #include <sodium.h>
 
 #include "channels.h"
+#include "siem.h"
 #include "core/curl.h"
+#include "core/net.h"
 #include "core/audit.h"
 #include "core/events.h"
 #include "core/store.h"
 #include "crypto/crypto.h"
 
-#define BATCH 100               /* events a delivery carries at most */
+#define BATCH 100               /* events a delivery carries at most, by default */
+#define SIEM_BATCH 1000         /* the same for splunk-hec and elastic */
+#define BATCH_MAX 10000
+#define MAX_FAILURES 5          /* failures in a row before the dead-letter list */
 #define HOOK_TIMEOUT 10         /* s for a webhook to answer */
+#define ANSWER_MAX (4 << 20)    /* bytes of a receiver's answer read at most */
+#define DEFAULT_INDEX "velocicompanion"
 #define SECRET_AD_FMT "%s|notify_channel|%s"    /* tenant, channel name */
 #define FOLLOW_POLL_MS 100
 #define CHAN_COLS "id, name, kind, target, types, cursor, failures, last_error, delivered_at," \
-	" created_by, created_at"
+	" created_by, created_at, batch, max_failures, index_name AS \"index\""
 
 static int
 name_ok(const char *s)
@@ -45,8 +52,76 @@ target_ok(vc_ctx *ctx, const char *kind, const char *t)
 		return vc_fail(ctx, VC_EUSAGE, "--target: 1 to 2048 characters, no spaces");
 	if (strcmp(kind, "file") == 0 && t[0] != '/')
 		return vc_fail(ctx, VC_EUSAGE, "a file channel's target is an absolute path");
-	if (strcmp(kind, "webhook") == 0 && strncmp(t, "http://", 7) != 0 && strncmp(t, "https://", 8) != 0)
-		return vc_fail(ctx, VC_EUSAGE, "a webhook's target is an http:// or https:// URL");
+	if (strcmp(kind, "file") != 0 && strncmp(t, "http://", 7) != 0 && strncmp(t, "https://", 8) != 0)
+		return vc_fail(ctx, VC_EUSAGE, "a %s channel's target is an http:// or https:// URL", kind);
+	return 0;
+}
+
+/*
+ * The host and port of an http(s) URL, as the allow-list checks them:
+ * host as written (a v6 address keeps its brackets).  -1 when the URL
+ * has a user part or no host, or a bad port.
+ */
+static int
+url_host(const char *url, char *host, size_t hn, int *port)
+{
+	const char *a = strstr(url, "://"), *end, *colon;
+	size_t n;
+	char *e;
+	long p;
+
+	if (a == NULL)
+		return -1;
+	*port = strncmp(url, "https", 5) == 0 ? 443 : 80;
+	a += 3;
+	end = a + strcspn(a, "/?#");
+	if (memchr(a, '@', (size_t)(end - a)) != NULL)
+		return -1;
+	if (*a == '[') {
+		const char *rb = memchr(a, ']', (size_t)(end - a));
+		if (rb == NULL)
+			return -1;
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		n = (size_t)(rb + 1 - a);
+	} else {
+		colon = memchr(a, ':', (size_t)(end - a));
+		n = (size_t)((colon ? colon : end) - a);
+	}
+	if (n == 0 || n >= hn)
+		return -1;
+	memcpy(host, a, n);
+	host[n] = '\0';
+	if (colon != NULL) {
+		errno = 0;
+		p = strtol(colon + 1, &e, 10);
+		if (e != end || e == colon + 1 || errno != 0 || p < 1 || p > 65535)
+			return -1;
+		*port = (int)p;
+	}
+	return 0;
+}
+
+/*
+ * Where a URL may be dialled: the address the installation allows
+ * (core/net.h), as a CURLOPT_CONNECT_TO entry so that curl connects to
+ * the address that was checked, never to a second lookup's.
+ */
+static int
+url_dest(vc_ctx *ctx, const char *url, char *map, size_t mn)
+{
+	char host[256], addr[64], why[200];
+	int port;
+
+	if (url_host(url, host, sizeof host, &port) != 0)
+		return vc_fail(ctx, VC_EUSAGE, "%.200s: not a URL with a host (and no user part)", url);
+	switch (vc_net_dest(host, port, addr, why, sizeof why)) {
+	case -1:
+		return vc_fail(ctx, VC_EUNAVAIL, "%s", why);
+	case -2:
+		return vc_fail(ctx, VC_EPERM, "%s:%d is not a destination this installation allows: %s"
+		    " (see $VC_ALLOW_VELOCIRAPTOR)", host, port, why);
+	}
+	snprintf(map, mn, "%s:%d:%s:%d", host, port, addr, port);
 	return 0;
 }
 
@@ -72,13 +147,23 @@ channel_json(vc_ctx *ctx, const char *name, jv *out)
 	return q == NULL ? ctx->err : vc_sql_one(ctx, q, "channel", out);
 }
 
+static int
+http_kind(const char *kind)
+{
+	return strcmp(kind, "file") != 0;
+}
+
 int
 vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *name = vc_arg_str(args, "name"), *kind = vc_arg_str(args, "kind");
 	const char *target = vc_arg_str(args, "target"), *types = vc_arg_str(args, "type");
-	char secret[VC_TOKEN_MAX] = "", ad[200], *sealed = NULL;
+	const char *token = vc_arg_str(args, "token"), *index = vc_arg_str(args, "index");
+	char secret[VC_TOKEN_MAX] = "", ad[200], map[400], *sealed = NULL;
 	int64_t since = vc_arg_int(args, "since", -1);
+	int siem = kind != NULL && (strcmp(kind, "splunk-hec") == 0 || strcmp(kind, "elastic") == 0);
+	int64_t batch = vc_arg_int(args, "batch", siem ? SIEM_BATCH : BATCH);
+	int64_t maxf = vc_arg_int(args, "max_failures", MAX_FAILURES);
 	int rc;
 
 	if (!name_ok(name))
@@ -87,26 +172,52 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	if (types != NULL && (types[0] == '\0' || strlen(types) > 128 || vc_has_ctrl(types, 0)))
 		return vc_fail(ctx, VC_EUSAGE, "--type takes a glob of 1 to 128 characters");
+	if (batch < 1 || batch > BATCH_MAX)
+		return vc_fail(ctx, VC_EUSAGE, "--batch: 1 to %d events", BATCH_MAX);
+	if (maxf < 0 || maxf > 1000000)
+		return vc_fail(ctx, VC_EUSAGE, "--max-failures: 0 (never set an event aside) to 1000000");
+	if (index != NULL && (!siem || index[0] == '\0' || strlen(index) > 255 ||
+	    strspn(index, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(index) ||
+	    index[0] == '_' || index[0] == '-'))
+		return vc_fail(ctx, VC_EUSAGE, "--index (splunk-hec, elastic): 1 to 255 lowercase letters,"
+		    " digits, '.', '_' or '-', not first '_' or '-'");
+	if (strcmp(kind, "splunk-hec") == 0 && (token == NULL || token[0] == '\0'))
+		return vc_fail(ctx, VC_EUSAGE, "a splunk-hec channel needs its HEC token: a line of stdin"
+		    " with --password-stdin");
+	if (token != NULL && (!siem || strlen(token) >= sizeof secret || vc_has_ctrl(token, 0)))
+		return vc_fail(ctx, VC_EUSAGE, "a token (splunk-hec, elastic) is one line of less than %d"
+		    " bytes", (int)sizeof secret);
+	/* Refused now rather than at each delivery. */
+	if (http_kind(kind) && (rc = url_dest(ctx, target, map, sizeof map)) != 0 && rc != VC_EUNAVAIL)
+		return rc;
+	ctx->err = 0;
+	ctx->errmsg[0] = '\0';
 	/* A new channel starts with what comes next, unless told. */
 	if (since < 0 && (rc = last_event(ctx, &since)) != 0)
 		return rc;
 	vc_audit_target(ctx, "notify_channel", NULL);
-	if (strcmp(kind, "webhook") == 0) {
+	if (strcmp(kind, "webhook") == 0)
 		vc_token_new("vcw_", secret);
+	else if (token != NULL)
+		snprintf(secret, sizeof secret, "%s", token);
+	if (secret[0] != '\0') {
 		snprintf(ad, sizeof ad, SECRET_AD_FMT, ctx->who.tenant_id, name);
-		if ((rc = vc_secret_seal(ctx, ctx->store->keys, ad, secret, strlen(secret), &sealed)) != 0)
+		if ((rc = vc_secret_seal(ctx, ctx->store->keys, ad, secret, strlen(secret), &sealed)) != 0) {
+			sodium_memzero(secret, sizeof secret);
 			return rc;
+		}
 	}
 	rc = vc_sql_exec(ctx, "INSERT INTO notify_channels (tenant_id, name, kind, target, types,"
-	    " secret_sealed, cursor, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-	    NULL, "ssssssisi", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
-	    since, ctx->who.username, vc_now(ctx));
+	    " secret_sealed, cursor, created_by, created_at, batch, max_failures, index_name)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+	    NULL, "ssssssisiiis", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
+	    since, ctx->who.username, vc_now(ctx), batch, maxf, index);
 	free(sealed);
 	if (rc == VC_ECONFLICT)
 		rc = vc_fail(ctx, VC_ECONFLICT, "the tenant has a channel %s already", name);
 	if (rc == 0)
 		rc = channel_json(ctx, name, out);
-	if (rc == 0 && secret[0] != '\0')
+	if (rc == 0 && strcmp(kind, "webhook") == 0)
 		/* Shown this once: the receiver checks X-VC-Signature with it. */
 		*out = jv_object_set(*out, jv_string("secret"), jv_string(secret));
 	sodium_memzero(secret, sizeof secret);
@@ -145,9 +256,15 @@ vc_op_channel_delete(vc_ctx *ctx, jv args, jv *out)
 
 struct channel {
 	int64_t id, cursor;
-	char name[65], kind[16], target[2049], types[129];
-	char *key;              /* a webhook's secret, vc_secret_free'd */
+	char name[65], kind[16], target[2049], types[129], index[256];
+	char *key;              /* a webhook's secret, a token: vc_secret_free'd */
 	size_t keylen;
+	int batch;              /* events a delivery carries at most */
+	int max_failures;       /* failures at the cursor before the dead list (0: never) */
+	int failures;           /* failures in a row at the cursor, as stored */
+	int limit;              /* the next batch no larger: a collector named a bad event */
+	int dead;               /* events set aside in this pass */
+	CURL *h;                /* kept between batches: one connection */
 	int fails;              /* failed passes in a row (--follow) */
 	int64_t retry_ms;       /* not tried again before (--follow) */
 };
@@ -222,9 +339,68 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static size_t
+keep(char *p, size_t size, size_t n, void *arg)
+{
+	vc_sbuf_put(arg, p, size * n);  /* past ANSWER_MAX the rest is dropped */
+	return size * n;
+}
+
+/* Free a header list whose entries may hold a secret: wiped first. */
+static void
+free_headers(struct curl_slist *hdr)
+{
+	for (struct curl_slist *l = hdr; l != NULL; l = l->next)
+		sodium_memzero(l->data, strlen(l->data));
+	curl_slist_free_all(hdr);
+}
+
+/*
+ * POST body to url on the channel's connection, dialling only the
+ * address the installation allows; *status gets the HTTP status and ans
+ * (may be NULL) the answer, at most ANSWER_MAX bytes of it.  0, or
+ * VC_EUNAVAIL (VC_EPERM: a refused address) with the reason.
+ */
+static int
+http_post(vc_ctx *ctx, struct channel *ch, const char *url, struct curl_slist *hdr,
+    const char *body, size_t n, long *status, struct vc_sbuf *ans)
+{
+	char map[400];
+	struct curl_slist *to;
+	CURLcode cc;
+	int rc;
+
+	*status = 0;
+	if ((rc = vc_curl_ready(ctx)) != 0 || (rc = url_dest(ctx, url, map, sizeof map)) != 0)
+		return rc;
+	if (ch->h == NULL && (ch->h = curl_easy_init()) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "cannot start libcurl");
+	to = curl_slist_append(NULL, map);
+	curl_easy_setopt(ch->h, CURLOPT_URL, url);
+	curl_easy_setopt(ch->h, CURLOPT_CONNECT_TO, to);
+	curl_easy_setopt(ch->h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(ch->h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(ch->h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(ch->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+	curl_easy_setopt(ch->h, CURLOPT_WRITEFUNCTION, ans != NULL ? keep : discard);
+	curl_easy_setopt(ch->h, CURLOPT_WRITEDATA, ans);
+	curl_easy_setopt(ch->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(ch->h, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(ch->h, CURLOPT_TIMEOUT, (long)HOOK_TIMEOUT);
+	cc = curl_easy_perform(ch->h);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(ch->h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_setopt(ch->h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(ch->h, CURLOPT_CONNECT_TO, NULL);
+	curl_slist_free_all(to);
+	if (cc != CURLE_OK)
+		return vc_fail(ctx, VC_EUNAVAIL, "%s", curl_easy_strerror(cc));
+	return 0;
+}
+
 /* POST {"channel": NAME, "events": batch (consumed)} with its signature. */
 static int
-deliver_hook(vc_ctx *ctx, const struct channel *ch, jv batch, int64_t first, int64_t last)
+deliver_hook(vc_ctx *ctx, struct channel *ch, jv batch, int64_t first, int64_t last)
 {
 	jv body = jv_dump_string(JV_OBJECT(jv_string("channel"), jv_string(ch->name),
 	    jv_string("events"), batch), 0);
@@ -233,18 +409,12 @@ deliver_hook(vc_ctx *ctx, const struct channel *ch, jv batch, int64_t first, int
 	unsigned char mac[32];
 	char hex[65], sig[100], ids[80], ua[64];
 	struct curl_slist *hdr = NULL;
-	CURL *h;
 	long status = 0;
-	CURLcode cc;
-	int rc = 0;
+	int rc;
 
 	if ((rc = vc_curl_ready(ctx)) != 0) {
 		jv_free(body);
 		return rc;
-	}
-	if ((h = curl_easy_init()) == NULL) {
-		jv_free(body);
-		return vc_fail(ctx, VC_EINTERNAL, "cannot start libcurl");
 	}
 	vc_hmac_sha256((const unsigned char *)ch->key, ch->keylen, b, n, mac);
 	sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
@@ -256,37 +426,146 @@ deliver_hook(vc_ctx *ctx, const struct channel *ch, jv batch, int64_t first, int
 	hdr = curl_slist_append(hdr, ids);
 	hdr = curl_slist_append(hdr, ua);
 	hdr = curl_slist_append(hdr, "Expect:");
-	curl_easy_setopt(h, CURLOPT_URL, ch->target);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, b);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)HOOK_TIMEOUT);
-	cc = curl_easy_perform(h);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (cc != CURLE_OK)
-		rc = vc_fail(ctx, VC_EUNAVAIL, "%s", curl_easy_strerror(cc));
-	else if (status < 200 || status > 299)
+	rc = http_post(ctx, ch, ch->target, hdr, b, n, &status, NULL);
+	if (rc == 0 && (status < 200 || status > 299))
 		rc = vc_fail(ctx, VC_EUNAVAIL, "the webhook answered HTTP %ld", status);
 	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
 	sodium_memzero(mac, sizeof mac);
 	jv_free(body);
 	return rc;
 }
 
+/* target + path, without a doubled '/'. */
+static void
+join_url(char *buf, size_t n, const char *target, const char *path)
+{
+	size_t t = strlen(target);
+
+	while (t > 0 && target[t - 1] == '/')
+		t--;
+	snprintf(buf, n, "%.*s%s", (int)t, target, path);
+}
+
+/*
+ * POST a batch in the kind's shape (text, count events) to a collector:
+ * *taken gets how many leading events it took.  A HEC that names a bad
+ * event makes the next batch stop before it, so that the ones ahead go
+ * and the bad one comes to the head (and, in the end, the dead list).
+ */
+static int
+deliver_siem(vc_ctx *ctx, struct channel *ch, const struct vc_sbuf *text, int count, int *taken)
+{
+	int hec = strcmp(ch->kind, "splunk-hec") == 0, valid = 0, rc;
+	char url[2200], auth[VC_TOKEN_MAX + 40], why[400], ua[64];
+	struct curl_slist *hdr = NULL;
+	struct vc_sbuf ans;
+	long status;
+
+	*taken = 0;
+	if ((rc = vc_curl_ready(ctx)) != 0)
+		return rc;
+	join_url(url, sizeof url, ch->target, hec ? "/services/collector/event" :
+	    "/_bulk?filter_path=errors,items.*.status,items.*.error");
+	snprintf(ua, sizeof ua, "User-Agent: vc-notify/%s", VC_VERSION);
+	hdr = curl_slist_append(hdr, hec ? "Content-Type: application/json" :
+	    "Content-Type: application/x-ndjson");
+	hdr = curl_slist_append(hdr, ua);
+	hdr = curl_slist_append(hdr, "Expect:");
+	if (ch->key != NULL) {
+		snprintf(auth, sizeof auth, "Authorization: %s %s", hec ? "Splunk" : "ApiKey", ch->key);
+		hdr = curl_slist_append(hdr, auth);
+		sodium_memzero(auth, sizeof auth);
+	}
+	vc_sbuf_init(&ans, ANSWER_MAX);
+	rc = http_post(ctx, ch, url, hdr, text->p, text->n, &status, &ans);
+	free_headers(hdr);
+	if (rc == 0 && hec) {
+		if (vc_siem_hec_answer(status, ans.p, ans.n, count, &valid, why, sizeof why) == 0)
+			*taken = count;
+		else
+			rc = vc_fail(ctx, VC_EUNAVAIL, "%s", why);
+		ch->limit = valid;
+	} else if (rc == 0) {
+		if (ans.full)
+			rc = vc_fail(ctx, VC_EUNAVAIL, "Elasticsearch's answer passed %d bytes", ANSWER_MAX);
+		else if (vc_siem_bulk_answer(status, ans.p ? ans.p : "", ans.n, count, taken, why,
+		    sizeof why) != 0)
+			rc = vc_fail(ctx, VC_EUNAVAIL, "%s", why);
+	}
+	vc_sbuf_release(&ans);
+	return rc;
+}
+
+/*
+ * Deliver the events q selects (id, type, created_at, body_json; q is
+ * finalized before anything is sent: no read is open while a receiver
+ * is waited on).  ids (room for ch->batch) gets their ids, *len how many,
+ * *taken how many leading ones the receiver took.
+ */
+static int
+deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int *len, int *taken)
+{
+	int siem = strcmp(ch->kind, "splunk-hec") == 0 || strcmp(ch->kind, "elastic") == 0;
+	int hec = strcmp(ch->kind, "splunk-hec") == 0, n = 0, rc = 0;
+	jv rows = jv_array();
+	struct vc_sbuf text;
+
+	*len = *taken = 0;
+	vc_sbuf_init(&text, 0);
+	while (n < ch->batch && (rc = vc_sql_step(ctx, q)) == 1) {
+		ids[n++] = sqlite3_column_int64(q, 0);
+		if (siem) {
+			struct vc_siem_event e = {
+				.id = ids[n - 1],
+				.type = (const char *)sqlite3_column_text(q, 1),
+				.created_at = sqlite3_column_int64(q, 2),
+				.body = (const char *)sqlite3_column_text(q, 3),
+				.body_n = (size_t)sqlite3_column_bytes(q, 3),
+			};
+			if (e.type == NULL)
+				e.type = "";
+			if (hec)
+				vc_siem_hec_append(&text, ctx->who.tenant_id,
+				    ch->index[0] ? ch->index : NULL, &e);
+			else
+				vc_siem_ecs_append(&text, ctx->who.tenant_id,
+				    ch->index[0] ? ch->index : DEFAULT_INDEX, &e);
+		} else
+			rows = jv_array_append(rows, vc_sql_row(q));
+	}
+	sqlite3_finalize(q);
+	if (rc < 0) {
+		jv_free(rows);
+		vc_sbuf_release(&text);
+		return ctx->err;
+	}
+	*len = n;
+	if (n == 0)
+		rc = 0;
+	else if (text.full)
+		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	else if (siem)
+		rc = deliver_siem(ctx, ch, &text, n, taken);
+	else {
+		rc = strcmp(ch->kind, "file") == 0 ? deliver_file(ctx, ch, jv_copy(rows)) :
+		    deliver_hook(ctx, ch, jv_copy(rows), ids[0], ids[n - 1]);
+		if (rc == 0)
+			*taken = n;
+	}
+	jv_free(rows);
+	vc_sbuf_release(&text);
+	return rc;
+}
+
 /* Note a failed delivery on the channel (its cursor stays). */
 static void
-note_failure(vc_ctx *ctx, const struct channel *ch, const char *why)
+note_failure(vc_ctx *ctx, struct channel *ch, const char *why)
 {
 	int err = ctx->err;
 	char msg[sizeof ctx->errmsg];
 
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	ch->failures++;
 	if (vc_tx_begin(ctx) == 0) {
 		if (vc_sql_exec(ctx, "UPDATE notify_channels SET failures = failures + 1, last_error = ?3"
 		    " WHERE tenant_id = ?1 AND id = ?2", NULL, "sis", ctx->who.tenant_id, ch->id, why) != 0 ||
@@ -298,67 +577,133 @@ note_failure(vc_ctx *ctx, const struct channel *ch, const char *why)
 }
 
 /*
+ * The event at the head of the channel failed max_failures times in a
+ * row: it goes to the dead list and the cursor past it, in one
+ * transaction, only if the cursor is still where this forwarder saw it.
+ */
+static int
+dead_letter(vc_ctx *ctx, struct channel *ch)
+{
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT id FROM events WHERE tenant_id = ?1 AND id > ?2"
+	    " AND type GLOB ?3 ORDER BY id LIMIT 1", "sis", ctx->who.tenant_id, ch->cursor, ch->types);
+	int64_t head;
+	int moved = 0, rc;
+
+	if (q == NULL)
+		return ctx->err;
+	if ((head = vc_sql_int(ctx, q)) < 0) {
+		ch->failures = 0;
+		return ctx->err;
+	}
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	rc = vc_sql_exec(ctx, "INSERT OR IGNORE INTO notify_dead (tenant_id, channel_id, event_id, failures,"
+	    " last_error, created_at) SELECT ?1, ?2, ?3, failures, last_error, ?4 FROM notify_channels"
+	    " WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?5", NULL, "siiii", ctx->who.tenant_id,
+	    ch->id, head, vc_now(ctx), ch->cursor);
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0 WHERE"
+		    " tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siii", ctx->who.tenant_id,
+		    ch->id, head, ch->cursor);
+	if (rc != 0 || (rc = vc_tx_commit(ctx)) != 0) {
+		vc_tx_rollback(ctx);
+		return rc;
+	}
+	ch->failures = 0;
+	ch->limit = 0;
+	if (moved) {
+		ch->cursor = head;
+		ch->dead++;
+	}
+	return moved ? 0 : 1;
+}
+
+/*
  * Deliver what the channel has not had yet, a batch at a time; each
- * batch's cursor is committed once the receiver took it.  *n gets how
- * many events went out.
+ * batch's cursor is committed once the receiver took it (a part of it:
+ * the part taken).  *n gets how many events went out.
  */
 static int
 forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 {
+	int64_t *ids = malloc((size_t)ch->batch * sizeof *ids);
+	int rc = 0;
+
+	if (ids == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	for (;;) {
 		sqlite3_stmt *q;
-		jv rows, last;
-		int64_t first, to;
-		int rc, len, moved = 0;
+		int len, taken, moved = 0, limit = ch->batch;
+		char why[sizeof ctx->errmsg];
 
 		if (ctx->stop != NULL && *ctx->stop)
-			return 0;
+			break;
+		if (ch->max_failures > 0 && ch->failures >= ch->max_failures) {
+			if ((rc = dead_letter(ctx, ch)) != 0) {
+				rc = rc == 1 ? 0 : rc;  /* 1: the other forwarder carries on */
+				break;
+			}
+			continue;
+		}
+		if (ch->limit > 0 && ch->limit < limit)
+			limit = ch->limit;
 		q = vc_sql(ctx, "SELECT id, type, created_at, body AS body_json FROM events"
 		    " WHERE tenant_id = ?1 AND id > ?2 AND type GLOB ?3 ORDER BY id LIMIT ?4", "sisi",
-		    ctx->who.tenant_id, ch->cursor, ch->types, (int64_t)BATCH);
-		if (q == NULL || !jv_is_valid(rows = vc_sql_rows(ctx, q)))
-			return ctx->err;
-		if ((len = jv_array_length(jv_copy(rows))) == 0) {
-			jv_free(rows);
-			return 0;
+		    ctx->who.tenant_id, ch->cursor, ch->types, (int64_t)limit);
+		if (q == NULL) {
+			rc = ctx->err;
+			break;
 		}
-		last = jv_array_get(jv_copy(rows), len - 1);
-		to = vc_arg_int(last, "id", 0);
-		jv_free(last);
-		last = jv_array_get(jv_copy(rows), 0);
-		first = vc_arg_int(last, "id", 0);
-		jv_free(last);
-		rc = strcmp(ch->kind, "file") == 0 ? deliver_file(ctx, ch, rows) :
-		    deliver_hook(ctx, ch, rows, first, to);
-		if (rc != 0) {
-			char why[sizeof ctx->errmsg];
-
+		rc = deliver_rows(ctx, ch, q, ids, &len, &taken);
+		if (len == 0 && rc == 0)
+			break;
+		if (rc != 0)
 			snprintf(why, sizeof why, "%s", ctx->errmsg);
+		/* The collector named a bad event past the head: the ones
+		 * ahead of it go now, in a smaller batch (each shrinks). */
+		if (taken == 0 && rc != 0 && ch->limit > 0 && ch->limit < len)
+			continue;
+		if (taken == 0 && rc != 0) {
 			note_failure(ctx, ch, why);
-			return vc_fail(ctx, rc, "channel %s: %s", ch->name, why);
+			rc = vc_fail(ctx, rc, "channel %s: %s", ch->name, why);
+			break;
 		}
-		/* Only forward: another forwarder may have moved it meanwhile. */
-		if ((rc = vc_tx_begin(ctx)) != 0)
-			return rc;
-		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0, last_error = NULL,"
-		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiii",
-		    ctx->who.tenant_id, ch->id, to, ch->cursor, vc_now(ctx));
-		if (rc != 0 || (rc = vc_tx_commit(ctx)) != 0) {
+		if (taken == 0)
+			break;
+		/* Only forward: another forwarder may have moved it meanwhile.
+		 * A part taken: the event after it failed once. */
+		if (vc_tx_begin(ctx) != 0 ||
+		    vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = ?6, last_error = ?7,"
+		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiiiis",
+		    ctx->who.tenant_id, ch->id, ids[taken - 1], ch->cursor, vc_now(ctx),
+		    (int64_t)(rc != 0), rc != 0 ? why : NULL) != 0 || vc_tx_commit(ctx) != 0) {
 			vc_tx_rollback(ctx);
-			return rc;
+			rc = ctx->err;
+			break;
 		}
-		if (!moved)
-			return 0;       /* the other forwarder carries on */
-		*n += len;
-		ch->cursor = to;
+		if (!moved) {
+			rc = 0;         /* the other forwarder carries on */
+			break;
+		}
+		*n += taken;
+		ch->cursor = ids[taken - 1];
+		ch->failures = rc != 0;
+		ch->limit = 0;
+		if (rc != 0) {
+			rc = vc_fail(ctx, rc, "channel %s: %s", ch->name, why);
+			break;
+		}
 	}
+	free(ids);
+	return rc;
 }
 
 /* The channels to forward (one when name is given) into *list. */
 static int
 load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed"
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed,"
+	    " batch, max_failures, failures, COALESCE(index_name, '')"
 	    " FROM notify_channels WHERE tenant_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
 	    "ss", ctx->who.tenant_id, name);
 	char ad[200];
@@ -386,6 +731,12 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 		snprintf(ch->kind, sizeof ch->kind, "%s", (const char *)sqlite3_column_text(q, 3));
 		snprintf(ch->target, sizeof ch->target, "%s", (const char *)sqlite3_column_text(q, 4));
 		snprintf(ch->types, sizeof ch->types, "%s", (const char *)sqlite3_column_text(q, 5));
+		ch->batch = sqlite3_column_int(q, 7);
+		ch->max_failures = sqlite3_column_int(q, 8);
+		ch->failures = sqlite3_column_int(q, 9);
+		snprintf(ch->index, sizeof ch->index, "%s", (const char *)sqlite3_column_text(q, 10));
+		if (ch->batch < 1 || ch->batch > BATCH_MAX)
+			ch->batch = BATCH;
 		snprintf(ad, sizeof ad, SECRET_AD_FMT, ctx->who.tenant_id, ch->name);
 		if (sealed != NULL &&
 		    vc_secret_open(ctx, ctx->store->keys, ad, sealed, &ch->key, &ch->keylen) != 0) {
@@ -404,9 +755,12 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 static void
 free_channels(struct channel *list, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (list[i].key != NULL)
 			vc_secret_free(list[i].key, list[i].keylen);
+		if (list[i].h != NULL)
+			curl_easy_cleanup(list[i].h);
+	}
 	free(list);
 }
 
@@ -426,9 +780,12 @@ forward_pass(vc_ctx *ctx, struct channel *list, int n, int quiet, jv *out, long 
 
 		if (quiet && list[i].fails > 0 && now < list[i].retry_ms)
 			continue;
+		list[i].dead = 0;
 		rc = forward_one(ctx, &list[i], &sent);
 		rec = JV_OBJECT(jv_string("channel"), jv_string(list[i].name), jv_string("delivered"),
 		    jv_number(sent), jv_string("cursor"), jv_number((double)list[i].cursor));
+		if (list[i].dead > 0)
+			rec = jv_object_set(rec, jv_string("dead"), jv_number(list[i].dead));
 		if (rc != 0) {
 			rec = jv_object_set(rec, jv_string("error"), jv_string(ctx->errmsg));
 			if (first == 0)
@@ -439,7 +796,7 @@ forward_pass(vc_ctx *ctx, struct channel *list, int n, int quiet, jv *out, long 
 			list[i].fails = 0;
 		*total += sent;
 		/* Following, a channel with nothing new says nothing. */
-		if (sent > 0 || rc != 0 || !quiet)
+		if (sent > 0 || rc != 0 || list[i].dead > 0 || !quiet)
 			vc_emit(ctx, rec, out);
 		else
 			jv_free(rec);
@@ -498,5 +855,150 @@ vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 	}
 	if (rc != 0)
 		vc_fail(ctx, rc, "%s", msg);
+	return rc;
+}
+
+/* ---- the dead-letter list ---------------------------------------------- */
+
+int
+vc_op_dead_list(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *name = vc_arg_str(args, "channel");
+	int64_t limit = vc_arg_int(args, "limit", 1000);
+	sqlite3_stmt *q;
+
+	if (limit < 1 || limit > 100000)
+		return vc_fail(ctx, VC_EUSAGE, "--limit: 1 to 100000");
+	if (name != NULL && channel_json(ctx, name, out) != 0)
+		return ctx->err;
+	jv_free(*out);
+	*out = jv_invalid();
+	q = vc_sql(ctx, "SELECT d.id, c.name AS channel, d.event_id, e.type, d.failures, d.last_error,"
+	    " d.created_at, d.retried_at FROM notify_dead d JOIN notify_channels c"
+	    " ON c.id = d.channel_id AND c.tenant_id = d.tenant_id LEFT JOIN events e"
+	    " ON e.id = d.event_id AND e.tenant_id = d.tenant_id"
+	    " WHERE d.tenant_id = ?1 AND (?2 IS NULL OR c.name = ?2) ORDER BY d.id LIMIT ?3", "ssi",
+	    ctx->who.tenant_id, name, limit);
+	if (q == NULL)
+		return ctx->err;
+	*out = vc_sql_rows(ctx, q);
+	return jv_is_valid(*out) ? 0 : ctx->err;
+}
+
+/*
+ * Deliver the channel's dead events (one, when id > 0) again, in event
+ * order, a batch at a time; those taken leave the list.  A failure
+ * counts on the ones not taken and ends this channel's retry.  *n gets
+ * how many went.  Events pruned from the log since stay listed.
+ */
+static int
+retry_one(vc_ctx *ctx, struct channel *ch, int64_t id, long *n)
+{
+	int64_t *ids = malloc((size_t)ch->batch * sizeof *ids), after = 0;
+	int rc = 0;
+
+	if (ids == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	for (;;) {
+		sqlite3_stmt *q = vc_sql(ctx, "SELECT e.id, e.type, e.created_at, e.body AS body_json"
+		    " FROM notify_dead d JOIN events e ON e.id = d.event_id AND e.tenant_id = d.tenant_id"
+		    " WHERE d.tenant_id = ?1 AND d.channel_id = ?2 AND (?3 = 0 OR d.id = ?3)"
+		    " AND d.event_id > ?4 ORDER BY d.event_id LIMIT ?5", "siiii", ctx->who.tenant_id,
+		    ch->id, id, after, (int64_t)ch->batch);
+		int len, taken, w;
+		char why[sizeof ctx->errmsg] = "";
+
+		if (q == NULL) {
+			rc = ctx->err;
+			break;
+		}
+		rc = deliver_rows(ctx, ch, q, ids, &len, &taken);
+		if (len == 0)
+			break;
+		if (rc != 0)
+			snprintf(why, sizeof why, "%s", ctx->errmsg);
+		if ((w = vc_tx_begin(ctx)) == 0 && taken > 0)
+			w = vc_sql_exec(ctx, "DELETE FROM notify_dead WHERE tenant_id = ?1 AND channel_id = ?2"
+			    " AND event_id > ?3 AND event_id <= ?4", NULL, "siii", ctx->who.tenant_id, ch->id,
+			    after, ids[taken - 1]);
+		if (w == 0 && rc != 0)
+			w = vc_sql_exec(ctx, "UPDATE notify_dead SET failures = failures + 1, last_error = ?5,"
+			    " retried_at = ?6 WHERE tenant_id = ?1 AND channel_id = ?2 AND event_id >= ?3"
+			    " AND event_id <= ?4", NULL, "siiisi", ctx->who.tenant_id, ch->id, ids[taken],
+			    ids[len - 1], why, vc_now(ctx));
+		if (w != 0 || (w = vc_tx_commit(ctx)) != 0) {
+			vc_tx_rollback(ctx);
+			rc = w;
+			break;
+		}
+		*n += taken;
+		if (rc != 0) {
+			rc = vc_fail(ctx, rc, "channel %s: %s", ch->name, why);
+			break;
+		}
+		after = ids[len - 1];
+	}
+	free(ids);
+	return rc;
+}
+
+int
+vc_op_dead_retry(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *name = vc_arg_str(args, "channel"), *ids = vc_arg_str(args, "id");
+	int all = vc_arg_bool(args, "all"), n = 0, rc, first = 0;
+	struct channel *list;
+	int64_t id = 0;
+	long total = 0;
+	char *end;
+
+	if ((ids != NULL) == all)
+		return vc_fail(ctx, VC_EUSAGE, "give a dead event's ID or --all");
+	if (ids != NULL) {
+		sqlite3_stmt *q;
+		errno = 0;
+		id = strtoll(ids, &end, 10);
+		if (*end != '\0' || end == ids || errno != 0 || id < 1)
+			return vc_fail(ctx, VC_EUSAGE, "%.40s: not a dead event's id", ids);
+		q = vc_sql(ctx, "SELECT c.name FROM notify_dead d JOIN notify_channels c ON c.id = d.channel_id"
+		    " WHERE d.tenant_id = ?1 AND d.id = ?2 AND (?3 IS NULL OR c.name = ?3)", "sis",
+		    ctx->who.tenant_id, id, name);
+		if (q == NULL)
+			return ctx->err;
+		if ((rc = vc_sql_step(ctx, q)) != 1) {
+			sqlite3_finalize(q);
+			return rc < 0 ? ctx->err : vc_fail(ctx, VC_ENOTFOUND, "no dead event %lld", (long long)id);
+		}
+		rc = load_channels(ctx, (const char *)sqlite3_column_text(q, 0), &list, &n);
+		sqlite3_finalize(q);
+	} else
+		rc = load_channels(ctx, name, &list, &n);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		long sent = 0;
+		int r = retry_one(ctx, &list[i], id, &sent);
+		jv rec = JV_OBJECT(jv_string("channel"), jv_string(list[i].name), jv_string("delivered"),
+		    jv_number(sent));
+
+		if (r != 0) {
+			rec = jv_object_set(rec, jv_string("error"), jv_string(ctx->errmsg));
+			if (first == 0)
+				first = r;
+		}
+		total += sent;
+		vc_emit(ctx, rec, out);
+	}
+	free_channels(list, n);
+	if (rc == 0 && first != 0)
+		rc = vc_fail(ctx, first, "some dead events were not taken");
+	vc_audit_target(ctx, "notify_dead", NULL);
+	vc_audit_detail(ctx, "delivered", jv_number(total));
+	if (rc == 0 && vc_tx_begin(ctx) == 0) {
+		if (vc_audit(ctx, ctx->who.tenant_id, "notifications.dead.retry", "notify_dead", NULL,
+		    "success", NULL, JV_OBJECT(jv_string("delivered"), jv_number(total))) != 0 ||
+		    vc_tx_commit(ctx) != 0)
+			vc_tx_rollback(ctx);
+		else
+			ctx->audited = 1;
+	}
 	return rc;
 }

@@ -36,6 +36,10 @@ is "$rc:$(jqr .cursor):$(jqr .secret)" "0:0:null" "a file channel from the first
 run vc-notify channel add siem --kind file --target "$T/other.jsonl"
 is "$rc" 65 "the same name again: exit 65"
 PORT=$(free_port)
+run vc-notify channel add hook --kind webhook --target "http://127.0.0.1:$PORT/in"
+is "$rc" 77 "a webhook on loopback is refused unless the installation allows it: exit 77"
+# The receivers of this test listen on loopback.
+export VC_ALLOW_VELOCIRAPTOR=127.0.0.1
 run vc-notify channel add hook --kind webhook --target "http://127.0.0.1:$PORT/in" --type 'case.*' -o jsonl
 is "$rc:$(jqr .cursor)" "0:3" "a webhook channel starts after the last event (3)"
 SECRET=$(jqr .secret)

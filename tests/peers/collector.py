@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: MIT
+# collector.py - what tests/peers/hec.py and bulk.py share: a handler
+# that answers JSON over HTTP/1.1 (one connection for many batches, as a
+# forwarder keeps it), and a serve() that, with --count-only, writes the
+# count of events taken to the log at SIGTERM.
+import json
+import signal
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, doc):
+        b = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+
+    def body(self):
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(port, handler, log, count_only, seen):
+    def stop(*_):
+        if count_only:
+            log.write("%d\n" % seen[0])
+            log.flush()
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    HTTPServer(("127.0.0.1", port), handler).serve_forever()
