@@ -11,19 +11,24 @@
 # {"id", "type", "tenant", "time", "index"} and the log flushed before the
 # answer, so that a receiver killed mid-batch leaves what it had taken.
 # --fail N: the first N batches get 503 {"text":"Server is busy","code":9}.
+# --die-after N: once N events in all are logged, the receiver kills
+# itself (SIGKILL) before it answers: a crash in the middle of a run,
+# the batch logged but never acknowledged.
 # --bad ID: a batch holding the event of id ID gets 400 {"text":"Invalid
 # data format","code":6,"invalid-event-number":K} (K its place, from 0)
 # and nothing of it is kept.  --count-only: events are counted, not
 # parsed or logged (the benchmark); the count is written to LOG at exit
 # (SIGTERM).
 import json
+import os
+import signal
 import sys
 
 from collector import Handler, serve
 
 args = sys.argv[1:]
 PORT, LOG, TOKEN = int(args[0]), args[1], args[2]
-opts = {"--fail": 0, "--bad": -1}
+opts = {"--fail": 0, "--bad": -1, "--die-after": 0}
 count_only = "--count-only" in args
 for k in opts:
     if k in args:
@@ -76,6 +81,9 @@ class Hec(Handler):
                                   "tenant": e["fields"]["tenant_id"], "time": e["time"],
                                   "index": e.get("index")}, separators=(",", ":")) + "\n")
         log.flush()
+        seen[0] += len(evs)
+        if opts["--die-after"] and seen[0] >= opts["--die-after"]:
+            os.kill(os.getpid(), signal.SIGKILL)
         self.answer(200, {"text": "Success", "code": 0})
 
 
