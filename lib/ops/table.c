@@ -743,6 +743,10 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "where events go" },
 	{ .name = "target", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "PATH|URL",
 	  .help = "a file's absolute path, a webhook's URL, a collector's or Elasticsearch's base URL" },
+	{ .name = "type", .type = VC_T_STR, .meta = "GLOB",
+	  .help = "only events of these types (default: all)" },
+	{ .name = "since", .type = VC_T_INT, .meta = "ID",
+	  .help = "deliver the events after this id (default: from now on)" },
 	{ .name = "token", .type = VC_T_STR, .flags = VC_P_SECRET, .meta = "TOKEN",
 	  .help = "the HEC token (splunk-hec), the API key (elastic), sealed" },
 	{ .name = "batch", .type = VC_T_INT, .meta = "N",
@@ -751,10 +755,6 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "failures in a row before an event goes to the dead list (default 5; 0: never)" },
 	{ .name = "index", .type = VC_T_STR, .meta = "NAME",
 	  .help = "the Elasticsearch index (default velocicompanion), the Splunk index" },
-	{ .name = "type", .type = VC_T_STR, .meta = "GLOB",
-	  .help = "only events of these types (default: all)" },
-	{ .name = "since", .type = VC_T_INT, .meta = "ID",
-	  .help = "deliver the events after this id (default: from now on)" },
 	END
 };
 static const struct vc_param p_channel_name[] = {
