@@ -536,15 +536,15 @@ CREATE TABLE notify_channels (
 );
 
 -- migration: 10
--- SIEM channels (issue 12): kinds splunk-hec (HTTP Event Collector) and
--- elastic (_bulk, ECS field names) join file and webhook; syslog and
--- email are reserved for the kinds to come.  SQLite cannot change a
+-- SIEM channels (issue 12): kinds splunk-hec (HTTP Event Collector),
+-- elastic (_bulk, ECS field names) and syslog (RFC 5424 over UDP, TCP or
+-- TLS) join file and webhook; email is reserved for the kind to come.  SQLite cannot change a
 -- CHECK in place, so the table is rebuilt with its rows and ids kept
 -- (nothing refers to it yet).  New columns: batch (events a delivery
 -- carries at most), max_failures (failed deliveries in a row of the
 -- event at the cursor before it goes to notify_dead; 0: never) and
 -- index_name (the Elasticsearch index, the Splunk index; NULL: the
--- receiver's default).  failures now counts the failures in a row at the
+-- receiver's default) and format (a syslog message's body, json or cef).  failures now counts the failures in a row at the
 -- current cursor.
 CREATE TABLE notify_channels_v10 (
 	id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -563,6 +563,7 @@ CREATE TABLE notify_channels_v10 (
 	batch INTEGER NOT NULL DEFAULT 100 CHECK (batch BETWEEN 1 AND 10000),
 	max_failures INTEGER NOT NULL DEFAULT 5 CHECK (max_failures >= 0),
 	index_name TEXT,
+	format TEXT CHECK (format IN ('json','cef')),
 	UNIQUE (tenant_id, name)
 );
 INSERT INTO notify_channels_v10 (id, tenant_id, name, kind, target, types, secret_sealed, cursor,

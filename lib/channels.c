@@ -5,6 +5,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +38,12 @@
 #define HOOK_TIMEOUT 10         /* s for a webhook to answer */
 #define ANSWER_MAX (4 << 20)    /* bytes of a receiver's answer read at most */
 #define DEFAULT_INDEX "velocicompanion"
+#define SYSLOG_TIMEOUT 10       /* s for a syslog connection or write */
+#define UDP_MAX 65000           /* bytes of a syslog datagram; longer ones are cut */
 #define SECRET_AD_FMT "%s|notify_channel|%s"    /* tenant, channel name */
 #define FOLLOW_POLL_MS 100
 #define CHAN_COLS "id, name, kind, target, types, cursor, failures, last_error, delivered_at," \
-	" created_by, created_at, batch, max_failures, index_name AS \"index\""
+	" created_by, created_at, batch, max_failures, index_name AS \"index\", format"
 
 static int
 name_ok(const char *s)
@@ -52,6 +64,14 @@ target_ok(vc_ctx *ctx, const char *kind, const char *t)
 		return vc_fail(ctx, VC_EUSAGE, "--target: 1 to 2048 characters, no spaces");
 	if (strcmp(kind, "file") == 0 && t[0] != '/')
 		return vc_fail(ctx, VC_EUSAGE, "a file channel's target is an absolute path");
+	if (strcmp(kind, "syslog") == 0) {
+		if (strncmp(t, "udp://", 6) != 0 && strncmp(t, "tcp://", 6) != 0 && strncmp(t, "tls://", 6) != 0)
+			return vc_fail(ctx, VC_EUSAGE, "a syslog channel's target is udp://, tcp:// or tls://"
+			    "HOST[:PORT]");
+		if (strpbrk(t + 6, "/?#") != NULL)
+			return vc_fail(ctx, VC_EUSAGE, "a syslog target is HOST[:PORT], no path");
+		return 0;
+	}
 	if (strcmp(kind, "file") != 0 && strncmp(t, "http://", 7) != 0 && strncmp(t, "https://", 8) != 0)
 		return vc_fail(ctx, VC_EUSAGE, "a %s channel's target is an http:// or https:// URL", kind);
 	return 0;
@@ -72,7 +92,8 @@ url_host(const char *url, char *host, size_t hn, int *port)
 
 	if (a == NULL)
 		return -1;
-	*port = strncmp(url, "https", 5) == 0 ? 443 : 80;
+	*port = strncmp(url, "https:", 6) == 0 ? 443 : strncmp(url, "http:", 5) == 0 ? 80 :
+	    strncmp(url, "tls:", 4) == 0 ? 6514 : 514;
 	a += 3;
 	end = a + strcspn(a, "/?#");
 	if (memchr(a, '@', (size_t)(end - a)) != NULL)
@@ -103,24 +124,36 @@ url_host(const char *url, char *host, size_t hn, int *port)
 
 /*
  * Where a URL may be dialled: the address the installation allows
- * (core/net.h), as a CURLOPT_CONNECT_TO entry so that curl connects to
- * the address that was checked, never to a second lookup's.
+ * (core/net.h), into addr ("10.0.0.5", "[fd00::5]"), with the URL's host
+ * (as written) and port.
  */
 static int
-url_dest(vc_ctx *ctx, const char *url, char *map, size_t mn)
+url_resolve(vc_ctx *ctx, const char *url, char host[256], char addr[64], int *port)
 {
-	char host[256], addr[64], why[200];
-	int port;
+	char why[200];
 
-	if (url_host(url, host, sizeof host, &port) != 0)
+	if (url_host(url, host, 256, port) != 0)
 		return vc_fail(ctx, VC_EUSAGE, "%.200s: not a URL with a host (and no user part)", url);
-	switch (vc_net_dest(host, port, addr, why, sizeof why)) {
+	switch (vc_net_dest(host, *port, addr, why, sizeof why)) {
 	case -1:
 		return vc_fail(ctx, VC_EUNAVAIL, "%s", why);
 	case -2:
 		return vc_fail(ctx, VC_EPERM, "%s:%d is not a destination this installation allows: %s"
-		    " (see $VC_ALLOW_VELOCIRAPTOR)", host, port, why);
+		    " (see $VC_ALLOW_VELOCIRAPTOR)", host, *port, why);
 	}
+	return 0;
+}
+
+/* The same as a CURLOPT_CONNECT_TO entry, so that curl connects to the
+ * address that was checked, never to a second lookup's. */
+static int
+url_dest(vc_ctx *ctx, const char *url, char *map, size_t mn)
+{
+	char host[256], addr[64];
+	int port = 0, rc;
+
+	if ((rc = url_resolve(ctx, url, host, addr, &port)) != 0)
+		return rc;
 	snprintf(map, mn, "%s:%d:%s:%d", host, port, addr, port);
 	return 0;
 }
@@ -159,6 +192,7 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	const char *name = vc_arg_str(args, "name"), *kind = vc_arg_str(args, "kind");
 	const char *target = vc_arg_str(args, "target"), *types = vc_arg_str(args, "type");
 	const char *token = vc_arg_str(args, "token"), *index = vc_arg_str(args, "index");
+	const char *format = vc_arg_str(args, "format");
 	char secret[VC_TOKEN_MAX] = "", ad[200], map[400], *sealed = NULL;
 	int64_t since = vc_arg_int(args, "since", -1);
 	int siem = kind != NULL && (strcmp(kind, "splunk-hec") == 0 || strcmp(kind, "elastic") == 0);
@@ -181,6 +215,8 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	    index[0] == '_' || index[0] == '-'))
 		return vc_fail(ctx, VC_EUSAGE, "--index (splunk-hec, elastic): 1 to 255 lowercase letters,"
 		    " digits, '.', '_' or '-', not first '_' or '-'");
+	if (format != NULL && strcmp(kind, "syslog") != 0)
+		return vc_fail(ctx, VC_EUSAGE, "--format is for syslog channels");
 	if (strcmp(kind, "splunk-hec") == 0 && (token == NULL || token[0] == '\0'))
 		return vc_fail(ctx, VC_EUSAGE, "a splunk-hec channel needs its HEC token: a line of stdin"
 		    " with --password-stdin");
@@ -208,10 +244,11 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	rc = vc_sql_exec(ctx, "INSERT INTO notify_channels (tenant_id, name, kind, target, types,"
-	    " secret_sealed, cursor, created_by, created_at, batch, max_failures, index_name)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-	    NULL, "ssssssisiiis", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
-	    since, ctx->who.username, vc_now(ctx), batch, maxf, index);
+	    " secret_sealed, cursor, created_by, created_at, batch, max_failures, index_name, format)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	    NULL, "ssssssisiiiss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
+	    since, ctx->who.username, vc_now(ctx), batch, maxf, index,
+	    strcmp(kind, "syslog") == 0 ? (format ? format : "json") : NULL);
 	free(sealed);
 	if (rc == VC_ECONFLICT)
 		rc = vc_fail(ctx, VC_ECONFLICT, "the tenant has a channel %s already", name);
@@ -265,6 +302,10 @@ struct channel {
 	int limit;              /* the next batch no larger: a collector named a bad event */
 	int dead;               /* events set aside in this pass */
 	CURL *h;                /* kept between batches: one connection */
+	int fd;                 /* syslog: the socket, kept too (-1: none) */
+	SSL_CTX *tls;           /* syslog over TLS */
+	SSL *ssl;
+	int cef;                /* syslog: CEF bodies, else JSON */
 	int fails;              /* failed passes in a row (--follow) */
 	int64_t retry_ms;       /* not tried again before (--follow) */
 };
@@ -496,6 +537,201 @@ deliver_siem(vc_ctx *ctx, struct channel *ch, const struct vc_sbuf *text, int co
 	return rc;
 }
 
+/* ---- syslog ------------------------------------------------------------ */
+
+static void
+syslog_close(struct channel *ch)
+{
+	if (ch->ssl != NULL) {
+		SSL_free(ch->ssl);
+		ch->ssl = NULL;
+	}
+	if (ch->fd >= 0)
+		close(ch->fd);
+	ch->fd = -1;
+}
+
+/* The reason of the last TLS failure on ssl (rc the call's answer). */
+static const char *
+tls_why(SSL *ssl, char *buf, size_t n)
+{
+	unsigned long e = ERR_get_error();
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	if (v != X509_V_OK)
+		snprintf(buf, n, "the certificate is not trusted: %s", X509_verify_cert_error_string(v));
+	else if (e != 0)
+		ERR_error_string_n(e, buf, n);
+	else
+		snprintf(buf, n, "the connection closed");
+	ERR_clear_error();
+	return buf;
+}
+
+/* Start TLS on ch->fd, the certificate checked against the system's CAs
+ * ($SSL_CERT_FILE, $SSL_CERT_DIR) and host (a name or an address). */
+static int
+syslog_tls(vc_ctx *ctx, struct channel *ch, const char *host)
+{
+	char bare[256], why[256];
+	unsigned char tmp[16];
+	int ip;
+
+	snprintf(bare, sizeof bare, "%.*s", (int)strcspn(host + (host[0] == '['), "]"),
+	    host + (host[0] == '['));
+	ip = inet_pton(AF_INET, bare, tmp) == 1 || inet_pton(AF_INET6, bare, tmp) == 1;
+	if (ch->tls == NULL) {
+		if ((ch->tls = SSL_CTX_new(TLS_client_method())) == NULL)
+			return vc_fail(ctx, VC_EINTERNAL, "cannot start TLS");
+		SSL_CTX_set_min_proto_version(ch->tls, TLS1_2_VERSION);
+		SSL_CTX_set_default_verify_paths(ch->tls);
+		SSL_CTX_set_verify(ch->tls, SSL_VERIFY_PEER, NULL);
+	}
+	if ((ch->ssl = SSL_new(ch->tls)) == NULL || SSL_set_fd(ch->ssl, ch->fd) != 1)
+		return vc_fail(ctx, VC_EINTERNAL, "cannot start TLS");
+	if (ip)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ch->ssl), bare);
+	else {
+		SSL_set1_host(ch->ssl, bare);
+		SSL_set_tlsext_host_name(ch->ssl, bare);
+	}
+	if (SSL_connect(ch->ssl) != 1)
+		return vc_fail(ctx, VC_EUNAVAIL, "TLS with %s: %s", host, tls_why(ch->ssl, why, sizeof why));
+	return 0;
+}
+
+/*
+ * Connect the channel to its receiver, at the address the installation
+ * allows: a datagram socket for udp://, a stream for tcp:// and tls://.
+ * A connection kept from the last batch is checked first: a receiver
+ * that closed it (or went away) gets a new one.
+ */
+static int
+syslog_open(vc_ctx *ctx, struct channel *ch)
+{
+	int udp = strncmp(ch->target, "udp:", 4) == 0, port = 0, rc, err;
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+		.ai_socktype = udp ? SOCK_DGRAM : SOCK_STREAM }, *ai;
+	struct timeval tv = { SYSLOG_TIMEOUT, 0 };
+	char host[256], addr[64], bare[64], service[8];
+
+	if (ch->fd >= 0 && !udp) {
+		struct pollfd p = { .fd = ch->fd, .events = POLLIN | POLLRDHUP };
+		if (poll(&p, 1, 0) != 0)
+			syslog_close(ch);  /* a receiver says nothing: EOF or an error */
+	}
+	if (ch->fd >= 0)
+		return 0;
+	if ((rc = url_resolve(ctx, ch->target, host, addr, &port)) != 0)
+		return rc;
+	snprintf(bare, sizeof bare, "%.*s", (int)strcspn(addr + (addr[0] == '['), "]"),
+	    addr + (addr[0] == '['));
+	snprintf(service, sizeof service, "%d", port);
+	if (getaddrinfo(bare, service, &hints, &ai) != 0)
+		return vc_fail(ctx, VC_EUNAVAIL, "syslog at %s: not an address", addr);
+	ch->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+	if (ch->fd < 0 ||
+	    setsockopt(ch->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+	    setsockopt(ch->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+	    connect(ch->fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		err = errno;
+		freeaddrinfo(ai);
+		syslog_close(ch);
+		return vc_fail(ctx, VC_EUNAVAIL, "syslog at %s:%d: %s", host, port, strerror(err));
+	}
+	freeaddrinfo(ai);
+	if (strncmp(ch->target, "tls:", 4) == 0 && (rc = syslog_tls(ctx, ch, host)) != 0) {
+		syslog_close(ch);
+		return rc;
+	}
+	return 0;
+}
+
+/* Write n bytes (one datagram for udp), SIGPIPE held off: a receiver
+ * that went away is an error, not the end of the forwarder. */
+static int
+syslog_write(vc_ctx *ctx, struct channel *ch, const char *p, size_t n)
+{
+	sigset_t pipe, old, pend;
+	struct timespec zero = { 0, 0 };
+	char why[256];
+	int rc = 0;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	while (n > 0 && rc == 0) {
+		ssize_t w;
+		size_t done = 0;
+		if (ch->ssl != NULL) {
+			if (SSL_write_ex(ch->ssl, p, n, &done) != 1)
+				rc = vc_fail(ctx, VC_EUNAVAIL, "syslog over TLS: %s", tls_why(NULL, why, sizeof why));
+			w = (ssize_t)done;
+		} else if ((w = send(ch->fd, p, n, MSG_NOSIGNAL)) < 0 && errno != EINTR)
+			rc = vc_fail(ctx, VC_EUNAVAIL, "syslog: %s", strerror(errno));
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		}
+	}
+	if (sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE))
+		sigtimedwait(&pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		syslog_close(ch);
+	return rc;
+}
+
+/*
+ * Send a batch of syslog messages: over a stream framed by octet
+ * counting (RFC 6587 3.4.1, "LEN SP MSG") in one write; over UDP one
+ * datagram each (RFC 5426), cut at UDP_MAX bytes.  ends[i] is where
+ * message i ends in text.  *taken gets how many were written.
+ */
+static int
+deliver_syslog(vc_ctx *ctx, struct channel *ch, const struct vc_sbuf *text, const size_t *ends,
+    int count, int *taken)
+{
+	int rc;
+
+	*taken = 0;
+	if ((rc = syslog_open(ctx, ch)) != 0)
+		return rc;
+	if (strncmp(ch->target, "udp:", 4) != 0) {
+		if ((rc = syslog_write(ctx, ch, text->p, text->n)) == 0)
+			*taken = count;
+		return rc;
+	}
+	for (int i = 0; i < count && rc == 0; i++) {
+		size_t from = i > 0 ? ends[i - 1] : 0, n = ends[i] - from;
+		if ((rc = syslog_write(ctx, ch, text->p + from, n > UDP_MAX ? UDP_MAX : n)) == 0)
+			*taken = i + 1;
+	}
+	return rc;
+}
+
+/* Append one syslog message of e to text, framed for a stream. */
+static void
+syslog_append(struct vc_sbuf *text, struct vc_sbuf *msg, const struct channel *ch, const char *tenant,
+    const struct vc_siem_event *e)
+{
+	static char host[256];
+	char len[24];
+
+	if (host[0] == '\0' && gethostname(host, sizeof host - 1) != 0)
+		snprintf(host, sizeof host, "-");
+	msg->n = 0;
+	vc_siem_syslog_append(msg, host, tenant, ch->cef, e);
+	if (strncmp(ch->target, "udp:", 4) != 0) {
+		snprintf(len, sizeof len, "%zu ", msg->n);
+		vc_sbuf_str(text, len);
+	}
+	if (msg->full)
+		text->full = 1;
+	else
+		vc_sbuf_put(text, msg->p, msg->n);
+}
+
 /*
  * Deliver the events q selects (id, type, created_at, body_json; q is
  * finalized before anything is sent: no read is open while a receiver
@@ -505,13 +741,20 @@ deliver_siem(vc_ctx *ctx, struct channel *ch, const struct vc_sbuf *text, int co
 static int
 deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int *len, int *taken)
 {
-	int siem = strcmp(ch->kind, "splunk-hec") == 0 || strcmp(ch->kind, "elastic") == 0;
+	int syslog = strcmp(ch->kind, "syslog") == 0;
+	int siem = syslog || strcmp(ch->kind, "splunk-hec") == 0 || strcmp(ch->kind, "elastic") == 0;
 	int hec = strcmp(ch->kind, "splunk-hec") == 0, n = 0, rc = 0;
 	jv rows = jv_array();
-	struct vc_sbuf text;
+	struct vc_sbuf text, msg;
+	size_t *ends = syslog ? malloc((size_t)ch->batch * sizeof *ends) : NULL;
 
 	*len = *taken = 0;
+	if (syslog && ends == NULL) {
+		sqlite3_finalize(q);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
 	vc_sbuf_init(&text, 0);
+	vc_sbuf_init(&msg, 0);
 	while (n < ch->batch && (rc = vc_sql_step(ctx, q)) == 1) {
 		ids[n++] = sqlite3_column_int64(q, 0);
 		if (siem) {
@@ -524,7 +767,10 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 			};
 			if (e.type == NULL)
 				e.type = "";
-			if (hec)
+			if (syslog) {
+				syslog_append(&text, &msg, ch, ctx->who.tenant_id, &e);
+				ends[n - 1] = text.n;
+			} else if (hec)
 				vc_siem_hec_append(&text, ctx->who.tenant_id,
 				    ch->index[0] ? ch->index : NULL, &e);
 			else
@@ -534,9 +780,11 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 			rows = jv_array_append(rows, vc_sql_row(q));
 	}
 	sqlite3_finalize(q);
+	vc_sbuf_release(&msg);
 	if (rc < 0) {
 		jv_free(rows);
 		vc_sbuf_release(&text);
+		free(ends);
 		return ctx->err;
 	}
 	*len = n;
@@ -544,6 +792,8 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 		rc = 0;
 	else if (text.full)
 		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	else if (syslog)
+		rc = deliver_syslog(ctx, ch, &text, ends, n, taken);
 	else if (siem)
 		rc = deliver_siem(ctx, ch, &text, n, taken);
 	else {
@@ -554,6 +804,7 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 	}
 	jv_free(rows);
 	vc_sbuf_release(&text);
+	free(ends);
 	return rc;
 }
 
@@ -703,7 +954,7 @@ static int
 load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 {
 	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed,"
-	    " batch, max_failures, failures, COALESCE(index_name, '')"
+	    " batch, max_failures, failures, COALESCE(index_name, ''), format"
 	    " FROM notify_channels WHERE tenant_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
 	    "ss", ctx->who.tenant_id, name);
 	char ad[200];
@@ -735,6 +986,9 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 		ch->max_failures = sqlite3_column_int(q, 8);
 		ch->failures = sqlite3_column_int(q, 9);
 		snprintf(ch->index, sizeof ch->index, "%s", (const char *)sqlite3_column_text(q, 10));
+		ch->cef = sqlite3_column_type(q, 11) == SQLITE_TEXT &&
+		    strcmp((const char *)sqlite3_column_text(q, 11), "cef") == 0;
+		ch->fd = -1;
 		if (ch->batch < 1 || ch->batch > BATCH_MAX)
 			ch->batch = BATCH;
 		snprintf(ad, sizeof ad, SECRET_AD_FMT, ctx->who.tenant_id, ch->name);
@@ -760,6 +1014,9 @@ free_channels(struct channel *list, int n)
 			vc_secret_free(list[i].key, list[i].keylen);
 		if (list[i].h != NULL)
 			curl_easy_cleanup(list[i].h);
+		syslog_close(&list[i]);
+		if (list[i].tls != NULL)
+			SSL_CTX_free(list[i].tls);
 	}
 	free(list);
 }

@@ -10,6 +10,7 @@
 #include <jv.h>
 
 #include "siem.h"
+#include "core/vc.h"
 
 void
 vc_sbuf_init(struct vc_sbuf *b, size_t max)
@@ -88,15 +89,23 @@ vc_sbuf_int(struct vc_sbuf *b, int64_t v)
 	vc_sbuf_put(b, t, (size_t)n);
 }
 
+/* t as RFC 3339, in quotes when quoted. */
 static void
-put_time(struct vc_sbuf *b, int64_t t)
+put_time_q(struct vc_sbuf *b, int64_t t, int quoted)
 {
 	char s[32];
 	struct tm tm;
 	time_t tt = (time_t)t;
 
 	gmtime_r(&tt, &tm);
-	vc_sbuf_put(b, s, strftime(s, sizeof s, "\"%Y-%m-%dT%H:%M:%SZ\"", &tm));
+	vc_sbuf_put(b, s, strftime(s, sizeof s, quoted ? "\"%Y-%m-%dT%H:%M:%SZ\"" :
+	    "%Y-%m-%dT%H:%M:%SZ", &tm));
+}
+
+static void
+put_time(struct vc_sbuf *b, int64_t t)
+{
+	put_time_q(b, t, 1);
 }
 
 static void
@@ -106,6 +115,24 @@ put_body(struct vc_sbuf *b, const struct vc_siem_event *e)
 		vc_sbuf_put(b, e->body, e->body_n);
 	else
 		vc_sbuf_put(b, "{}", 2);
+}
+
+/* {"id", "type", "tenant_id", "created_at", "body"}: the event as a file
+ * channel writes it. */
+static void
+put_event(struct vc_sbuf *b, const char *tenant, const struct vc_siem_event *e)
+{
+	vc_sbuf_str(b, "{\"id\":");
+	vc_sbuf_int(b, e->id);
+	vc_sbuf_str(b, ",\"type\":");
+	vc_sbuf_jstr(b, e->type, strlen(e->type));
+	vc_sbuf_str(b, ",\"tenant_id\":");
+	vc_sbuf_jstr(b, tenant, strlen(tenant));
+	vc_sbuf_str(b, ",\"created_at\":");
+	put_time(b, e->created_at);
+	vc_sbuf_str(b, ",\"body\":");
+	put_body(b, e);
+	vc_sbuf_str(b, "}");
 }
 
 void
@@ -123,17 +150,9 @@ vc_siem_hec_append(struct vc_sbuf *b, const char *tenant, const char *index,
 	vc_sbuf_jstr(b, tenant, strlen(tenant));
 	vc_sbuf_str(b, ",\"event_type\":");
 	vc_sbuf_jstr(b, e->type, strlen(e->type));
-	vc_sbuf_str(b, "},\"event\":{\"id\":");
-	vc_sbuf_int(b, e->id);
-	vc_sbuf_str(b, ",\"type\":");
-	vc_sbuf_jstr(b, e->type, strlen(e->type));
-	vc_sbuf_str(b, ",\"tenant_id\":");
-	vc_sbuf_jstr(b, tenant, strlen(tenant));
-	vc_sbuf_str(b, ",\"created_at\":");
-	put_time(b, e->created_at);
-	vc_sbuf_str(b, ",\"body\":");
-	put_body(b, e);
-	vc_sbuf_str(b, "}}\n");
+	vc_sbuf_str(b, "},\"event\":");
+	put_event(b, tenant, e);
+	vc_sbuf_str(b, "}\n");
 }
 
 int
@@ -308,4 +327,113 @@ vc_siem_bulk_answer(long status, const char *body, size_t n, int count, int *tak
 	jv_free(items);
 	*taken = i;
 	return rc;
+}
+
+/* s with each byte of esc preceded by '\\', line ends as \\n and \\r
+ * (nl_esc) or as spaces. */
+static void
+put_escaped(struct vc_sbuf *b, const char *s, size_t n, const char *esc, int nl_esc)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i], rep[2] = { '\\', c };
+		if (c != '\n' && c != '\r' && (c == '\0' || strchr(esc, c) == NULL))
+			continue;
+		vc_sbuf_put(b, s + run, i - run);
+		run = i + 1;
+		if (c == '\n' || c == '\r') {
+			rep[1] = c == '\n' ? 'n' : 'r';
+			if (nl_esc)
+				vc_sbuf_put(b, rep, 2);
+			else
+				vc_sbuf_put(b, " ", 1);
+		} else
+			vc_sbuf_put(b, rep, 2);
+	}
+	vc_sbuf_put(b, s + run, n - run);
+}
+
+static int
+severity(const char *type)
+{
+	return strncmp(type, "threat_score.", 13) == 0 ? 4 : strncmp(type, "auth.", 5) == 0 ? 5 : 6;
+}
+
+void
+vc_siem_cef_append(struct vc_sbuf *b, const char *tenant, const struct vc_siem_event *e)
+{
+	int sev = severity(e->type);
+
+	vc_sbuf_str(b, "CEF:0|VelociCompanion|vc-notify|" VC_VERSION "|");
+	put_escaped(b, e->type, strlen(e->type), "\\|", 0);
+	vc_sbuf_str(b, "|");
+	put_escaped(b, e->type, strlen(e->type), "\\|", 0);
+	vc_sbuf_str(b, sev == 4 ? "|7|" : sev == 5 ? "|5|" : "|3|");
+	vc_sbuf_str(b, "rt=");
+	vc_sbuf_int(b, e->created_at * 1000);
+	vc_sbuf_str(b, " externalId=");
+	vc_sbuf_int(b, e->id);
+	vc_sbuf_str(b, " cat=");
+	put_escaped(b, e->type, strlen(e->type), "\\=", 1);
+	vc_sbuf_str(b, " cs1Label=tenant cs1=");
+	put_escaped(b, tenant, strlen(tenant), "\\=", 1);
+	vc_sbuf_str(b, " msg=");
+	if (e->body_n > 0)
+		put_escaped(b, e->body, e->body_n, "\\=", 1);
+	else
+		vc_sbuf_str(b, "{}");
+}
+
+/* An SD-PARAM value: '"', '\\' and ']' escaped (RFC 5424 6.3.3). */
+static void
+put_sd(struct vc_sbuf *b, const char *s)
+{
+	vc_sbuf_str(b, "\"");
+	put_escaped(b, s, strlen(s), "\"\\]", 1);
+	vc_sbuf_str(b, "\"");
+}
+
+/* host, or "-": 1 to 255 printable US-ASCII characters. */
+static void
+put_field(struct vc_sbuf *b, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0) {
+		vc_sbuf_str(b, "-");
+		return;
+	}
+	for (size_t i = 0; i < n && i < max; i++) {
+		char c = s[i] >= 33 && s[i] <= 126 ? s[i] : '_';
+		vc_sbuf_put(b, &c, 1);
+	}
+}
+
+void
+vc_siem_syslog_append(struct vc_sbuf *b, const char *host, const char *tenant, int cef,
+    const struct vc_siem_event *e)
+{
+	char id[24];
+
+	vc_sbuf_str(b, "<");
+	vc_sbuf_int(b, 16 * 8 + severity(e->type));
+	vc_sbuf_str(b, ">1 ");
+	put_time_q(b, e->created_at, 0);
+	vc_sbuf_str(b, " ");
+	put_field(b, host, 255);
+	vc_sbuf_str(b, " velocicompanion - ");
+	put_field(b, e->type, 32);
+	snprintf(id, sizeof id, "%lld", (long long)e->id);
+	vc_sbuf_str(b, " [vc@32473 id=");
+	put_sd(b, id);
+	vc_sbuf_str(b, " tenant=");
+	put_sd(b, tenant);
+	vc_sbuf_str(b, " type=");
+	put_sd(b, e->type);
+	vc_sbuf_str(b, "] ");
+	if (cef)
+		vc_siem_cef_append(b, tenant, e);
+	else
+		put_event(b, tenant, e);
 }

@@ -70,6 +70,26 @@ void vc_siem_ecs_append(struct vc_sbuf *b, const char *tenant, const char *index
 int vc_siem_bulk_answer(long status, const char *body, size_t n, int count, int *taken,
     char *why, size_t wn);
 
+/*
+ * One RFC 5424 syslog message, unframed:
+ *   <PRI>1 TIMESTAMP HOST velocicompanion - MSGID [vc@32473 id="ID"
+ *   tenant="TENANT" type="TYPE"] MSG
+ * facility local0, severity warning for threat_score.*, notice for
+ * auth.*, else informational; MSGID the type (32 printable characters at
+ * most); 32473 is the enterprise number RFC 5612 sets aside for
+ * documentation.  MSG is the event as JSON ({"id", "type", "tenant_id",
+ * "created_at", "body"}) or, cef set, a CEF record (vc_siem_cef_append).
+ * host "" gives "-".
+ */
+void vc_siem_syslog_append(struct vc_sbuf *b, const char *host, const char *tenant, int cef,
+    const struct vc_siem_event *e);
+/*
+ * CEF:0|VelociCompanion|vc-notify|VERSION|TYPE|TYPE|SEVERITY|rt=MS externalId=ID
+ * cat=TYPE cs1Label=tenant cs1=TENANT msg=BODY, escaped as CEF says: '\'
+ * and '|' in the header, '\', '=' and line ends in extension values.
+ */
+void vc_siem_cef_append(struct vc_sbuf *b, const char *tenant, const struct vc_siem_event *e);
+
 /* The ECS event.kind and event.category of an event type. */
 const char *vc_siem_ecs_kind(const char *type);
 const char *vc_siem_ecs_category(const char *type);

@@ -739,10 +739,11 @@ static const struct vc_param p_channel_add[] = {
 	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
 	  .help = "channel name (letters, digits, . _ -)" },
 	{ .name = "kind", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "KIND",
-	  .choices = "file|webhook|splunk-hec|elastic",
+	  .choices = "file|webhook|splunk-hec|elastic|syslog",
 	  .help = "where events go" },
 	{ .name = "target", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "PATH|URL",
-	  .help = "a file's absolute path, a webhook's URL, a collector's or Elasticsearch's base URL" },
+	  .help = "a file's absolute path, a webhook's URL, a collector's or Elasticsearch's base URL,"
+	    " udp|tcp|tls://HOST[:PORT] for syslog" },
 	{ .name = "type", .type = VC_T_STR, .meta = "GLOB",
 	  .help = "only events of these types (default: all)" },
 	{ .name = "since", .type = VC_T_INT, .meta = "ID",
@@ -755,6 +756,8 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "failures in a row before an event goes to the dead list (default 5; 0: never)" },
 	{ .name = "index", .type = VC_T_STR, .meta = "NAME",
 	  .help = "the Elasticsearch index (default velocicompanion), the Splunk index" },
+	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "json|cef",
+	  .help = "a syslog message's body (default json)" },
 	END
 };
 static const struct vc_param p_channel_name[] = {
