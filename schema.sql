@@ -537,8 +537,9 @@ CREATE TABLE notify_channels (
 
 -- migration: 10
 -- SIEM channels (issue 12): kinds splunk-hec (HTTP Event Collector),
--- elastic (_bulk, ECS field names) and syslog (RFC 5424 over UDP, TCP or
--- TLS) join file and webhook; email is reserved for the kind to come.  SQLite cannot change a
+-- elastic (_bulk, ECS field names), syslog (RFC 5424 over UDP, TCP or
+-- TLS) and email (a mail a batch, through the outbox) join file and
+-- webhook.  SQLite cannot change a
 -- CHECK in place, so the table is rebuilt with its rows and ids kept
 -- (nothing refers to it yet).  New columns: batch (events a delivery
 -- carries at most), max_failures (failed deliveries in a row of the

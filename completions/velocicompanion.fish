@@ -320,7 +320,7 @@ complete -c vc-notify -n '__fish_seen_subcommand_from rule' -a 'delete' -d 'dele
 complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -a 'add' -d 'deliver the event log to a file, a webhook (its secret shown once), a Splunk HEC or Elasticsearch'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l kind -d 'where events go'
-complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l target -d 'a file's absolute path, a webhook's URL, a collector's or Elasticsearch's base URL, udp|tcp|tls://HOST[:PORT] for syslog'
+complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l target -d 'a file's absolute path, a webhook's URL, a collector's or Elasticsearch's base URL, udp|tcp|tls://HOST[:PORT] for syslog, an address for email'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l type -d 'only events of these types (default: all)'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l since -d 'deliver the events after this id (default: from now on)'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l batch -d 'events a delivery carries at most (default 100; 1000 for splunk-hec, elastic)'

@@ -23,7 +23,9 @@
 #include <sodium.h>
 
 #include "channels.h"
+#include "mail.h"
 #include "siem.h"
+#include "smtp.h"
 #include "core/curl.h"
 #include "core/net.h"
 #include "core/audit.h"
@@ -64,6 +66,8 @@ target_ok(vc_ctx *ctx, const char *kind, const char *t)
 		return vc_fail(ctx, VC_EUSAGE, "--target: 1 to 2048 characters, no spaces");
 	if (strcmp(kind, "file") == 0 && t[0] != '/')
 		return vc_fail(ctx, VC_EUSAGE, "a file channel's target is an absolute path");
+	if (strcmp(kind, "email") == 0)
+		return vc_mail_check_addr(ctx, "--target", t) != 0 ? VC_EUSAGE : 0;
 	if (strcmp(kind, "syslog") == 0) {
 		if (strncmp(t, "udp://", 6) != 0 && strncmp(t, "tcp://", 6) != 0 && strncmp(t, "tls://", 6) != 0)
 			return vc_fail(ctx, VC_EUSAGE, "a syslog channel's target is udp://, tcp:// or tls://"
@@ -183,7 +187,7 @@ channel_json(vc_ctx *ctx, const char *name, jv *out)
 static int
 http_kind(const char *kind)
 {
-	return strcmp(kind, "file") != 0;
+	return strcmp(kind, "file") != 0 && strcmp(kind, "email") != 0;
 }
 
 int
@@ -306,6 +310,9 @@ struct channel {
 	SSL_CTX *tls;           /* syslog over TLS */
 	SSL *ssl;
 	int cef;                /* syslog: CEF bodies, else JSON */
+	int retrying;           /* email: a dead retry, the cursor is not this mail's */
+	int committed;          /* email: the mail queued moved the cursor (1), or found
+				 * it moved by another forwarder (2) */
 	int fails;              /* failed passes in a row (--follow) */
 	int64_t retry_ms;       /* not tried again before (--follow) */
 };
@@ -733,6 +740,54 @@ syslog_append(struct vc_sbuf *text, struct vc_sbuf *msg, const struct channel *c
 }
 
 /*
+ * An email channel: the batch becomes one plain-text mail in the outbox
+ * (lib/mail.h), queued in the transaction that moves the cursor, so it is
+ * queued exactly once; the outbox then delivers it, retrying, through the
+ * installation's SMTP transport (vc-auth mail set).  A dead retry only
+ * queues.
+ */
+static int
+queue_mail(vc_ctx *ctx, struct channel *ch, jv rows, const int64_t *ids, int n)
+{
+	char subject[200];
+	jv text;
+	int moved = 0, rc;
+
+	snprintf(subject, sizeof subject, "VelociCompanion: %d event%s (%lld to %lld)", n,
+	    n == 1 ? "" : "s", (long long)ids[0], (long long)ids[n - 1]);
+	text = jv_string_fmt("%d event%s of the channel %s, one a line as JSON.\n\n", n,
+	    n == 1 ? "" : "s", ch->name);
+	jv_array_foreach(rows, i, e) {
+		jv line = jv_dump_string(e, 0);
+		text = jv_string_append_str(jv_string_concat(text, line), "\n");
+	}
+	if ((rc = vc_tx_begin(ctx)) != 0) {
+		jv_free(text);
+		return rc;
+	}
+	rc = vc_mail_queue(ctx, ctx->who.tenant_id, ch->target, subject, jv_string_value(text));
+	if (rc == 0 && !ch->retrying)
+		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0, last_error = NULL,"
+		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiii",
+		    ctx->who.tenant_id, ch->id, ids[n - 1], ch->cursor, vc_now(ctx));
+	jv_free(text);
+	if (rc != 0 || (!ch->retrying && !moved)) {
+		vc_tx_rollback(ctx);
+		ch->committed = rc == 0 ? 2 : 0;
+		return rc;
+	}
+	if ((rc = vc_tx_commit(ctx)) != 0) {
+		vc_tx_rollback(ctx);
+		return rc;
+	}
+	if (!ch->retrying) {
+		ch->cursor = ids[n - 1];
+		ch->committed = 1;
+	}
+	return 0;
+}
+
+/*
  * Deliver the events q selects (id, type, created_at, body_json; q is
  * finalized before anything is sent: no read is open while a receiver
  * is waited on).  ids (room for ch->batch) gets their ids, *len how many,
@@ -798,6 +853,7 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 		rc = deliver_siem(ctx, ch, &text, n, taken);
 	else {
 		rc = strcmp(ch->kind, "file") == 0 ? deliver_file(ctx, ch, jv_copy(rows)) :
+		    strcmp(ch->kind, "email") == 0 ? queue_mail(ctx, ch, rows, ids, n) :
 		    deliver_hook(ctx, ch, jv_copy(rows), ids[0], ids[n - 1]);
 		if (rc == 0)
 			*taken = n;
@@ -921,6 +977,16 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 		}
 		if (taken == 0)
 			break;
+		if (ch->committed) {    /* an email channel moved its cursor itself */
+			int own = ch->committed == 1;
+			ch->committed = 0;
+			if (!own)
+				break;
+			*n += taken;
+			ch->failures = 0;
+			ch->limit = 0;
+			continue;
+		}
 		/* Only forward: another forwarder may have moved it meanwhile.
 		 * A part taken: the event after it failed once. */
 		if (vc_tx_begin(ctx) != 0 ||
@@ -1061,6 +1127,24 @@ forward_pass(vc_ctx *ctx, struct channel *list, int n, int quiet, jv *out, long 
 	return first;
 }
 
+/* Send the mail that email channels queued (the outbox's own retries
+ * and failures as for any mail: vc-auth mail show). */
+static void
+mail_out(vc_ctx *ctx)
+{
+	struct vc_outbox_stats st = { 0 };
+	int err = ctx->err;
+	char msg[sizeof ctx->errmsg];
+
+	if (!ctx->outbox_queued)
+		return;
+	ctx->outbox_queued = 0;
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	vc_outbox_deliver(ctx, 0, &st);
+	ctx->err = err;
+	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
+}
+
 int
 vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 {
@@ -1080,6 +1164,7 @@ vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	}
 	rc = forward_pass(ctx, list, n, 0, out, &total);
+	mail_out(ctx);
 	while (follow) {
 		/* Until an event comes, or the first channel's retry is due. */
 		int64_t wait = 0, now = mono_ms();
@@ -1098,6 +1183,7 @@ vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 			break;
 		}
 		rc = forward_pass(ctx, list, n, 1, out, &total);
+		mail_out(ctx);
 	}
 	free_channels(list, n);
 	/* One audit record for the run, with its outcome. */
@@ -1156,6 +1242,7 @@ retry_one(vc_ctx *ctx, struct channel *ch, int64_t id, long *n)
 
 	if (ids == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	ch->retrying = 1;
 	for (;;) {
 		sqlite3_stmt *q = vc_sql(ctx, "SELECT e.id, e.type, e.created_at, e.body AS body_json"
 		    " FROM notify_dead d JOIN events e ON e.id = d.event_id AND e.tenant_id = d.tenant_id"
@@ -1245,6 +1332,7 @@ vc_op_dead_retry(vc_ctx *ctx, jv args, jv *out)
 		vc_emit(ctx, rec, out);
 	}
 	free_channels(list, n);
+	mail_out(ctx);
 	if (rc == 0 && first != 0)
 		rc = vc_fail(ctx, first, "some dead events were not taken");
 	vc_audit_target(ctx, "notify_dead", NULL);

@@ -739,11 +739,11 @@ static const struct vc_param p_channel_add[] = {
 	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
 	  .help = "channel name (letters, digits, . _ -)" },
 	{ .name = "kind", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "KIND",
-	  .choices = "file|webhook|splunk-hec|elastic|syslog",
+	  .choices = "file|webhook|splunk-hec|elastic|syslog|email",
 	  .help = "where events go" },
 	{ .name = "target", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "PATH|URL",
 	  .help = "a file's absolute path, a webhook's URL, a collector's or Elasticsearch's base URL,"
-	    " udp|tcp|tls://HOST[:PORT] for syslog" },
+	    " udp|tcp|tls://HOST[:PORT] for syslog, an address for email" },
 	{ .name = "type", .type = VC_T_STR, .meta = "GLOB",
 	  .help = "only events of these types (default: all)" },
 	{ .name = "since", .type = VC_T_INT, .meta = "ID",
