@@ -545,7 +545,9 @@ CREATE TABLE notify_channels (
 -- carries at most), max_failures (failed deliveries in a row of the
 -- event at the cursor before it goes to notify_dead; 0: never) and
 -- index_name (the Elasticsearch index, the Splunk index; NULL: the
--- receiver's default) and format (a syslog message's body, json or cef).  failures now counts the failures in a row at the
+-- receiver's default), format (a syslog message's body, json or cef) and
+-- source: what the channel reads, the event log or the tenant's audit
+-- chain (its records with their hashes; the cursor is then an audit id).  failures now counts the failures in a row at the
 -- current cursor.
 CREATE TABLE notify_channels_v10 (
 	id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -565,6 +567,7 @@ CREATE TABLE notify_channels_v10 (
 	max_failures INTEGER NOT NULL DEFAULT 5 CHECK (max_failures >= 0),
 	index_name TEXT,
 	format TEXT CHECK (format IN ('json','cef')),
+	source TEXT NOT NULL DEFAULT 'events' CHECK (source IN ('events','audit')),
 	UNIQUE (tenant_id, name)
 );
 INSERT INTO notify_channels_v10 (id, tenant_id, name, kind, target, types, secret_sealed, cursor,

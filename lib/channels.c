@@ -45,7 +45,42 @@
 #define SECRET_AD_FMT "%s|notify_channel|%s"    /* tenant, channel name */
 #define FOLLOW_POLL_MS 100
 #define CHAN_COLS "id, name, kind, target, types, cursor, failures, last_error, delivered_at," \
-	" created_by, created_at, batch, max_failures, index_name AS \"index\", format"
+	" created_by, created_at, batch, max_failures, index_name AS \"index\", format, source"
+
+/*
+ * What a channel reads, as rows (id, type, created_at, body, tenant_id):
+ * the event log, or the tenant's audit chain (a tenant's chain is named
+ * by its id and holds its records only: lib/core/audit.c), each record
+ * with its place in the chain (key_id, prev_mac, mac) for the receiver
+ * to check, typed "audit." and its action.
+ */
+#define SRC_EVENTS "SELECT id, type, created_at, body, tenant_id FROM events"
+#define SRC_AUDIT "SELECT id, 'audit.' || action AS type, ts_ms / 1000 AS created_at," \
+	" json_object('audit_id', id, 'ts_ms', ts_ms, 'actor_type', actor_type, 'actor_id', actor_id," \
+	" 'actor_name', actor_name, 'token_id', token_id, 'action', action, 'target_type', target_type," \
+	" 'target_id', target_id, 'outcome', outcome, 'reason', reason, 'ip', ip, 'user_agent', user_agent," \
+	" 'request_id', request_id, 'details', CASE WHEN json_valid(details) THEN json(details)" \
+	" ELSE details END, 'chain', chain, 'key_id', key_id, 'prev_mac', prev_mac, 'mac', mac) AS body," \
+	" chain AS tenant_id FROM audit_logs"
+/* The statements, each around either source, bind tenant_id = ?1. */
+#define Q_LAST_A "SELECT COALESCE(MAX(id), 0) FROM ("
+#define Q_LAST_B ") WHERE tenant_id = ?1"
+#define Q_LAST_EVENTS Q_LAST_A SRC_EVENTS Q_LAST_B
+#define Q_LAST_AUDIT Q_LAST_A SRC_AUDIT Q_LAST_B
+#define Q_HEAD_A "SELECT id FROM ("
+#define Q_HEAD_B ") WHERE tenant_id = ?1 AND id > ?2 AND type GLOB ?3 ORDER BY id LIMIT 1"
+#define Q_HEAD_EVENTS Q_HEAD_A SRC_EVENTS Q_HEAD_B
+#define Q_HEAD_AUDIT Q_HEAD_A SRC_AUDIT Q_HEAD_B
+#define Q_BATCH_A "SELECT id, type, created_at, body AS body_json FROM ("
+#define Q_BATCH_B ") WHERE tenant_id = ?1 AND id > ?2 AND type GLOB ?3 ORDER BY id LIMIT ?4"
+#define Q_BATCH_EVENTS Q_BATCH_A SRC_EVENTS Q_BATCH_B
+#define Q_BATCH_AUDIT Q_BATCH_A SRC_AUDIT Q_BATCH_B
+#define Q_DEAD_A "SELECT e.id, e.type, e.created_at, e.body AS body_json FROM notify_dead d JOIN ("
+#define Q_DEAD_B ") e ON e.id = d.event_id AND e.tenant_id = d.tenant_id" \
+	" WHERE d.tenant_id = ?1 AND d.channel_id = ?2 AND (?3 = 0 OR d.id = ?3)" \
+	" AND d.event_id > ?4 ORDER BY d.event_id LIMIT ?5"
+#define Q_DEAD_EVENTS Q_DEAD_A SRC_EVENTS Q_DEAD_B
+#define Q_DEAD_AUDIT Q_DEAD_A SRC_AUDIT Q_DEAD_B
 
 static int
 name_ok(const char *s)
@@ -163,9 +198,9 @@ url_dest(vc_ctx *ctx, const char *url, char *map, size_t mn)
 }
 
 static int
-last_event(vc_ctx *ctx, int64_t *id)
+last_event(vc_ctx *ctx, int audit, int64_t *id)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM events WHERE tenant_id = ?1",
+	sqlite3_stmt *q = vc_sql(ctx, audit ? Q_LAST_AUDIT : Q_LAST_EVENTS,
 	    "s", ctx->who.tenant_id);
 
 	if (q == NULL)
@@ -196,7 +231,8 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	const char *name = vc_arg_str(args, "name"), *kind = vc_arg_str(args, "kind");
 	const char *target = vc_arg_str(args, "target"), *types = vc_arg_str(args, "type");
 	const char *token = vc_arg_str(args, "token"), *index = vc_arg_str(args, "index");
-	const char *format = vc_arg_str(args, "format");
+	const char *format = vc_arg_str(args, "format"), *source = vc_arg_str(args, "source");
+	int audit = source != NULL && strcmp(source, "audit") == 0;
 	char secret[VC_TOKEN_MAX] = "", ad[200], map[400], *sealed = NULL;
 	int64_t since = vc_arg_int(args, "since", -1);
 	int siem = kind != NULL && (strcmp(kind, "splunk-hec") == 0 || strcmp(kind, "elastic") == 0);
@@ -233,7 +269,7 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	ctx->err = 0;
 	ctx->errmsg[0] = '\0';
 	/* A new channel starts with what comes next, unless told. */
-	if (since < 0 && (rc = last_event(ctx, &since)) != 0)
+	if (since < 0 && (rc = last_event(ctx, audit, &since)) != 0)
 		return rc;
 	vc_audit_target(ctx, "notify_channel", NULL);
 	if (strcmp(kind, "webhook") == 0)
@@ -248,11 +284,11 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 		}
 	}
 	rc = vc_sql_exec(ctx, "INSERT INTO notify_channels (tenant_id, name, kind, target, types,"
-	    " secret_sealed, cursor, created_by, created_at, batch, max_failures, index_name, format)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-	    NULL, "ssssssisiiiss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
+	    " secret_sealed, cursor, created_by, created_at, batch, max_failures, index_name, format,"
+	    " source) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+	    NULL, "ssssssisiiisss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
 	    since, ctx->who.username, vc_now(ctx), batch, maxf, index,
-	    strcmp(kind, "syslog") == 0 ? (format ? format : "json") : NULL);
+	    strcmp(kind, "syslog") == 0 ? (format ? format : "json") : NULL, audit ? "audit" : "events");
 	free(sealed);
 	if (rc == VC_ECONFLICT)
 		rc = vc_fail(ctx, VC_ECONFLICT, "the tenant has a channel %s already", name);
@@ -310,6 +346,7 @@ struct channel {
 	SSL_CTX *tls;           /* syslog over TLS */
 	SSL *ssl;
 	int cef;                /* syslog: CEF bodies, else JSON */
+	int audit;              /* reads the audit chain, not the event log */
 	int retrying;           /* email: a dead retry, the cursor is not this mail's */
 	int committed;          /* email: the mail queued moved the cursor (1), or found
 				 * it moved by another forwarder (2) */
@@ -819,6 +856,7 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 				.created_at = sqlite3_column_int64(q, 2),
 				.body = (const char *)sqlite3_column_text(q, 3),
 				.body_n = (size_t)sqlite3_column_bytes(q, 3),
+				.id_prefix = ch->audit ? "audit-" : NULL,
 			};
 			if (e.type == NULL)
 				e.type = "";
@@ -891,8 +929,8 @@ note_failure(vc_ctx *ctx, struct channel *ch, const char *why)
 static int
 dead_letter(vc_ctx *ctx, struct channel *ch)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT id FROM events WHERE tenant_id = ?1 AND id > ?2"
-	    " AND type GLOB ?3 ORDER BY id LIMIT 1", "sis", ctx->who.tenant_id, ch->cursor, ch->types);
+	sqlite3_stmt *q = vc_sql(ctx, ch->audit ? Q_HEAD_AUDIT : Q_HEAD_EVENTS, "sis",
+	    ctx->who.tenant_id, ch->cursor, ch->types);
 	int64_t head;
 	int moved = 0, rc;
 
@@ -954,8 +992,7 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 		}
 		if (ch->limit > 0 && ch->limit < limit)
 			limit = ch->limit;
-		q = vc_sql(ctx, "SELECT id, type, created_at, body AS body_json FROM events"
-		    " WHERE tenant_id = ?1 AND id > ?2 AND type GLOB ?3 ORDER BY id LIMIT ?4", "sisi",
+		q = vc_sql(ctx, ch->audit ? Q_BATCH_AUDIT : Q_BATCH_EVENTS, "sisi",
 		    ctx->who.tenant_id, ch->cursor, ch->types, (int64_t)limit);
 		if (q == NULL) {
 			rc = ctx->err;
@@ -1020,7 +1057,7 @@ static int
 load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 {
 	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed,"
-	    " batch, max_failures, failures, COALESCE(index_name, ''), format"
+	    " batch, max_failures, failures, COALESCE(index_name, ''), format, source = 'audit'"
 	    " FROM notify_channels WHERE tenant_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
 	    "ss", ctx->who.tenant_id, name);
 	char ad[200];
@@ -1055,6 +1092,7 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 		ch->cef = sqlite3_column_type(q, 11) == SQLITE_TEXT &&
 		    strcmp((const char *)sqlite3_column_text(q, 11), "cef") == 0;
 		ch->fd = -1;
+		ch->audit = sqlite3_column_int(q, 12);
 		if (ch->batch < 1 || ch->batch > BATCH_MAX)
 			ch->batch = BATCH;
 		snprintf(ad, sizeof ad, SECRET_AD_FMT, ctx->who.tenant_id, ch->name);
@@ -1216,10 +1254,12 @@ vc_op_dead_list(vc_ctx *ctx, jv args, jv *out)
 		return ctx->err;
 	jv_free(*out);
 	*out = jv_invalid();
-	q = vc_sql(ctx, "SELECT d.id, c.name AS channel, d.event_id, e.type, d.failures, d.last_error,"
+	q = vc_sql(ctx, "SELECT d.id, c.name AS channel, c.source, d.event_id,"
+	    " COALESCE(e.type, 'audit.' || a.action) AS type, d.failures, d.last_error,"
 	    " d.created_at, d.retried_at FROM notify_dead d JOIN notify_channels c"
 	    " ON c.id = d.channel_id AND c.tenant_id = d.tenant_id LEFT JOIN events e"
-	    " ON e.id = d.event_id AND e.tenant_id = d.tenant_id"
+	    " ON c.source = 'events' AND e.id = d.event_id AND e.tenant_id = d.tenant_id"
+	    " LEFT JOIN audit_logs a ON c.source = 'audit' AND a.id = d.event_id AND a.chain = d.tenant_id"
 	    " WHERE d.tenant_id = ?1 AND (?2 IS NULL OR c.name = ?2) ORDER BY d.id LIMIT ?3", "ssi",
 	    ctx->who.tenant_id, name, limit);
 	if (q == NULL)
@@ -1244,11 +1284,8 @@ retry_one(vc_ctx *ctx, struct channel *ch, int64_t id, long *n)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	ch->retrying = 1;
 	for (;;) {
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT e.id, e.type, e.created_at, e.body AS body_json"
-		    " FROM notify_dead d JOIN events e ON e.id = d.event_id AND e.tenant_id = d.tenant_id"
-		    " WHERE d.tenant_id = ?1 AND d.channel_id = ?2 AND (?3 = 0 OR d.id = ?3)"
-		    " AND d.event_id > ?4 ORDER BY d.event_id LIMIT ?5", "siiii", ctx->who.tenant_id,
-		    ch->id, id, after, (int64_t)ch->batch);
+		sqlite3_stmt *q = vc_sql(ctx, ch->audit ? Q_DEAD_AUDIT : Q_DEAD_EVENTS, "siiii",
+		    ctx->who.tenant_id, ch->id, id, after, (int64_t)ch->batch);
 		int len, taken, w;
 		char why[sizeof ctx->errmsg] = "";
 

@@ -218,10 +218,12 @@ vc_siem_ecs_append(struct vc_sbuf *b, const char *tenant, const char *index,
 	vc_sbuf_str(b, "{\"index\":{\"_index\":");
 	vc_sbuf_jstr(b, index, strlen(index));
 	vc_sbuf_str(b, ",\"_id\":\"");
+	vc_sbuf_str(b, e->id_prefix ? e->id_prefix : "");
 	vc_sbuf_int(b, e->id);
 	vc_sbuf_str(b, "\"}}\n{\"@timestamp\":");
 	put_time(b, e->created_at);
 	vc_sbuf_str(b, ",\"event\":{\"id\":\"");
+	vc_sbuf_str(b, e->id_prefix ? e->id_prefix : "");
 	vc_sbuf_int(b, e->id);
 	vc_sbuf_str(b, "\",\"kind\":\"");
 	vc_sbuf_str(b, vc_siem_ecs_kind(e->type));

@@ -35,6 +35,7 @@ struct vc_siem_event {
 	int64_t id, created_at;
 	const char *type, *body;
 	size_t body_n;
+	const char *id_prefix;  /* before the id in ECS's _id and event.id: "audit-" */
 };
 
 /*
@@ -54,7 +55,7 @@ int vc_siem_hec_answer(long status, const char *body, size_t n, int count, int *
     char *why, size_t wn);
 
 /*
- * _bulk: {"index":{"_index":INDEX,"_id":"ID"}} then the ECS document:
+ * _bulk: {"index":{"_index":INDEX,"_id":"[PREFIX]ID"}} then the ECS document:
  * @timestamp, event.{id,kind,category,type,action,dataset,sequence,created},
  * organization.id (the tenant), observer.{vendor,product},
  * velocicompanion.{type,body}.  Indexed by _id: a repeat overwrites

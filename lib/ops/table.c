@@ -758,6 +758,8 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "the Elasticsearch index (default velocicompanion), the Splunk index" },
 	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "json|cef",
 	  .help = "a syslog message's body (default json)" },
+	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit",
+	  .help = "what it delivers: the event log (default) or the audit chain, hashes and all" },
 	END
 };
 static const struct vc_param p_channel_name[] = {
@@ -2059,7 +2061,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_dead_list,
 		.summary  = "the events set aside after failing max-failures times in a row",
 		.target   = "notify_dead",
-		.columns  = "id,channel,event_id,type,failures,last_error,created_at,retried_at",
+		.columns  = "id,channel,source,event_id,type,failures,last_error,created_at,retried_at",
 	},
 	{
 		.name     = "notifications.dead.retry",

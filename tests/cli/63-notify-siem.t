@@ -151,6 +151,24 @@ echo $ES >> "$T/pids"
 await 10 listen "$EPORT"
 run vc-notify dead retry --all --channel es -o jsonl
 is "$rc:$(jqr .delivered):$(sq "SELECT COUNT(*) FROM notify_dead")" "0:1:0" "dead retry --all: 3 is indexed now"
+
+# The audit chain, forwarded with its hashes.
+run_in apikey-123 vc-notify channel add audit --kind elastic --target "http://127.0.0.1:$EPORT" \
+	--source audit --since 0 --index vc-audit --password-stdin -o jsonl
+is "$rc:$(jqr .source)" "0:audit" "an elastic channel of the audit chain"
+want=$(sq "SELECT COUNT(*) || ':' || MAX(id) FROM audit_logs WHERE chain = '$TENANT'")
+run vc-notify forward --channel audit --once -o jsonl
+is "$rc:$(jqr .delivered):$(jqr .cursor)" "0:$want" \
+	"every record of acme's chain went, the cursor at its last audit id (the run's own comes next time)"
+jq -c 'select(._index == "vc-audit")' "$T/es.log" > "$T/audit.docs"
+is "$(jq -r '.doc.organization.id' "$T/audit.docs" | sort -u)" "$TENANT" "... none of another chain"
+is "$(jq -r '"\(._id) \(.doc.velocicompanion.body.mac)"' "$T/audit.docs" | head -n 3)" \
+	"$(sq "SELECT 'audit-' || id || ' ' || mac FROM audit_logs WHERE chain = '$TENANT' ORDER BY id LIMIT 3")" \
+	"each with its _id audit-ID and the chain's mac"
+is "$(jq -s -r '[range(1; length) as $i | .[$i].doc.velocicompanion.body.prev_mac == .[$i - 1].doc.velocicompanion.body.mac] | all' "$T/audit.docs")" \
+	true "each record's prev_mac is the mac of the one before: the receiver can check the chain"
+is "$(jq -r 'select(.doc.velocicompanion.type == "audit.notifications.channels.create") | .doc.event.category[0]' "$T/audit.docs" | head -n 1)" \
+	configuration "an audit record's ECS category is configuration"
 stop $ES
 run vc-notify channel delete es
 is "$(sq "SELECT COUNT(*) FROM notify_channels WHERE name = 'es'")" 0 "channel delete"
