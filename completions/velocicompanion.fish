@@ -328,6 +328,7 @@ complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l max-failures -
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l index -d 'the Elasticsearch index (default velocicompanion), the Splunk index'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l format -d 'a syslog message's body (default json)'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l source -d 'what it delivers: the event log (default) or the audit chain, hashes and all'
+complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l when -d 'only the events whose body passes this jq condition, e.g. '.score >= 0.8''
 complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -a 'list' -d 'the tenant's channels with their cursors and failures'
 complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'

@@ -32,6 +32,7 @@
 #include "core/events.h"
 #include "core/store.h"
 #include "crypto/crypto.h"
+#include "json/jqprog.h"
 
 #define BATCH 100               /* events a delivery carries at most, by default */
 #define SIEM_BATCH 1000         /* the same for splunk-hec and elastic */
@@ -45,7 +46,8 @@
 #define SECRET_AD_FMT "%s|notify_channel|%s"    /* tenant, channel name */
 #define FOLLOW_POLL_MS 100
 #define CHAN_COLS "id, name, kind, target, types, cursor, failures, last_error, delivered_at," \
-	" created_by, created_at, batch, max_failures, index_name AS \"index\", format, source"
+	" created_by, created_at, batch, max_failures, index_name AS \"index\", format, source," \
+	" when_jq AS \"when\""
 
 /*
  * What a channel reads, as rows (id, type, created_at, body, tenant_id):
@@ -232,6 +234,8 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	const char *target = vc_arg_str(args, "target"), *types = vc_arg_str(args, "type");
 	const char *token = vc_arg_str(args, "token"), *index = vc_arg_str(args, "index");
 	const char *format = vc_arg_str(args, "format"), *source = vc_arg_str(args, "source");
+	const char *when = vc_arg_str(args, "when");
+	struct vc_jq *jq = NULL;
 	int audit = source != NULL && strcmp(source, "audit") == 0;
 	char secret[VC_TOKEN_MAX] = "", ad[200], map[400], *sealed = NULL;
 	int64_t since = vc_arg_int(args, "since", -1);
@@ -257,6 +261,11 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 		    " digits, '.', '_' or '-', not first '_' or '-'");
 	if (format != NULL && strcmp(kind, "syslog") != 0)
 		return vc_fail(ctx, VC_EUSAGE, "--format is for syslog channels");
+	/* Refused words, then whether it compiles: in the child, as it will run. */
+	if (when != NULL && ((rc = vc_jq_check(ctx, "--when", when)) != 0 ||
+	    (rc = vc_jq_open(ctx, "--when", when, NULL, &jq)) != 0))
+		return rc;
+	vc_jq_close(jq);
 	if (strcmp(kind, "splunk-hec") == 0 && (token == NULL || token[0] == '\0'))
 		return vc_fail(ctx, VC_EUSAGE, "a splunk-hec channel needs its HEC token: a line of stdin"
 		    " with --password-stdin");
@@ -285,10 +294,11 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	}
 	rc = vc_sql_exec(ctx, "INSERT INTO notify_channels (tenant_id, name, kind, target, types,"
 	    " secret_sealed, cursor, created_by, created_at, batch, max_failures, index_name, format,"
-	    " source) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-	    NULL, "ssssssisiiisss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
+	    " source, when_jq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+	    NULL, "ssssssisiiissss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
 	    since, ctx->who.username, vc_now(ctx), batch, maxf, index,
-	    strcmp(kind, "syslog") == 0 ? (format ? format : "json") : NULL, audit ? "audit" : "events");
+	    strcmp(kind, "syslog") == 0 ? (format ? format : "json") : NULL, audit ? "audit" : "events",
+	    when);
 	free(sealed);
 	if (rc == VC_ECONFLICT)
 		rc = vc_fail(ctx, VC_ECONFLICT, "the tenant has a channel %s already", name);
@@ -347,6 +357,9 @@ struct channel {
 	SSL *ssl;
 	int cef;                /* syslog: CEF bodies, else JSON */
 	int audit;              /* reads the audit chain, not the event log */
+	char *when;             /* a jq condition on the body, or NULL */
+	struct vc_jq *jq;       /* its child, started at the first event */
+	int64_t upto;           /* the last event the batch read (selected or not) */
 	int retrying;           /* email: a dead retry, the cursor is not this mail's */
 	int committed;          /* email: the mail queued moved the cursor (1), or found
 				 * it moved by another forwarder (2) */
@@ -806,7 +819,7 @@ queue_mail(vc_ctx *ctx, struct channel *ch, jv rows, const int64_t *ids, int n)
 	if (rc == 0 && !ch->retrying)
 		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0, last_error = NULL,"
 		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiii",
-		    ctx->who.tenant_id, ch->id, ids[n - 1], ch->cursor, vc_now(ctx));
+		    ctx->who.tenant_id, ch->id, ch->upto, ch->cursor, vc_now(ctx));
 	jv_free(text);
 	if (rc != 0 || (!ch->retrying && !moved)) {
 		vc_tx_rollback(ctx);
@@ -818,17 +831,45 @@ queue_mail(vc_ctx *ctx, struct channel *ch, jv rows, const int64_t *ids, int n)
 		return rc;
 	}
 	if (!ch->retrying) {
-		ch->cursor = ids[n - 1];
+		ch->cursor = ch->upto;
 		ch->committed = 1;
 	}
 	return 0;
 }
 
 /*
+ * Does the event of q's row pass the channel's --when?  1 yes (or no
+ * condition, or a dead retry: it passed once), 0 no (also when the
+ * program fails on this body, as a rule's does), -1 when the program had
+ * to be stopped (ctx says which limit; started again next time).
+ */
+static int
+passes(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q)
+{
+	struct vc_jq_limits lim = { .row_ms = 1000, .cpu_s = 0, .mem_mb = 256 };
+	char err[200];
+	int r;
+
+	if (ch->when == NULL || ch->retrying)
+		return 1;
+	if (ch->jq == NULL && vc_jq_open(ctx, "--when", ch->when, &lim, &ch->jq) != 0)
+		return -1;
+	r = vc_jq_test(ctx, ch->jq, (const char *)sqlite3_column_text(q, 3),
+	    (size_t)sqlite3_column_bytes(q, 3), err, sizeof err);
+	if (r < 0) {
+		vc_jq_close(ch->jq);
+		ch->jq = NULL;
+		return -1;
+	}
+	return r == 1;
+}
+
+/*
  * Deliver the events q selects (id, type, created_at, body_json; q is
  * finalized before anything is sent: no read is open while a receiver
- * is waited on).  ids (room for ch->batch) gets their ids, *len how many,
- * *taken how many leading ones the receiver took.
+ * is waited on) and the channel's --when passes.  ids (room for
+ * ch->batch) gets their ids, *len how many, *taken how many leading ones
+ * the receiver took, ch->upto the id of the last row read.
  */
 static int
 deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int *len, int *taken)
@@ -847,7 +888,16 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 	}
 	vc_sbuf_init(&text, 0);
 	vc_sbuf_init(&msg, 0);
+	ch->upto = 0;
 	while (n < ch->batch && (rc = vc_sql_step(ctx, q)) == 1) {
+		int p = passes(ctx, ch, q);
+		if (p < 0) {
+			rc = -1;
+			break;
+		}
+		ch->upto = sqlite3_column_int64(q, 0);
+		if (p == 0)
+			continue;
 		ids[n++] = sqlite3_column_int64(q, 0);
 		if (siem) {
 			struct vc_siem_event e = {
@@ -978,7 +1028,8 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	for (;;) {
 		sqlite3_stmt *q;
-		int len, taken, moved = 0, limit = ch->batch;
+		int len, taken, moved = 0, limit = ch->batch, fails;
+		int64_t to;
 		char why[sizeof ctx->errmsg];
 
 		if (ctx->stop != NULL && *ctx->stop)
@@ -999,21 +1050,14 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 			break;
 		}
 		rc = deliver_rows(ctx, ch, q, ids, &len, &taken);
-		if (len == 0 && rc == 0)
-			break;
+		if (ch->upto == 0 && rc == 0)
+			break;          /* nothing left */
 		if (rc != 0)
 			snprintf(why, sizeof why, "%s", ctx->errmsg);
 		/* The collector named a bad event past the head: the ones
 		 * ahead of it go now, in a smaller batch (each shrinks). */
 		if (taken == 0 && rc != 0 && ch->limit > 0 && ch->limit < len)
 			continue;
-		if (taken == 0 && rc != 0) {
-			note_failure(ctx, ch, why);
-			rc = vc_fail(ctx, rc, "channel %s: %s", ch->name, why);
-			break;
-		}
-		if (taken == 0)
-			break;
 		if (ch->committed) {    /* an email channel moved its cursor itself */
 			int own = ch->committed == 1;
 			ch->committed = 0;
@@ -1024,13 +1068,30 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 			ch->limit = 0;
 			continue;
 		}
-		/* Only forward: another forwarder may have moved it meanwhile.
-		 * A part taken: the event after it failed once. */
+		/*
+		 * Where the cursor goes: past every row read when all that
+		 * passed --when were taken; else to the last taken, or with
+		 * a --when to just before the first not taken (the rows
+		 * before it that --when refused are passed over); that one
+		 * failed once more (the first of a batch partly taken: once).
+		 */
+		to = rc == 0 ? ch->upto : ch->when != NULL && len > 0 ? ids[taken] - 1 :
+		    taken > 0 ? ids[taken - 1] : ch->cursor;
+		fails = rc == 0 ? 0 : taken > 0 ? 1 : ch->failures + 1;
+		if (to <= ch->cursor) {
+			if (rc != 0) {
+				note_failure(ctx, ch, why);
+				rc = vc_fail(ctx, rc, "channel %s: %s", ch->name, why);
+			}
+			break;
+		}
+		/* Only forward: another forwarder may have moved it meanwhile. */
 		if (vc_tx_begin(ctx) != 0 ||
 		    vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = ?6, last_error = ?7,"
-		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiiiis",
-		    ctx->who.tenant_id, ch->id, ids[taken - 1], ch->cursor, vc_now(ctx),
-		    (int64_t)(rc != 0), rc != 0 ? why : NULL) != 0 || vc_tx_commit(ctx) != 0) {
+		    " delivered_at = CASE WHEN ?8 > 0 THEN ?5 ELSE delivered_at END"
+		    " WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiiiisi",
+		    ctx->who.tenant_id, ch->id, to, ch->cursor, vc_now(ctx), (int64_t)fails,
+		    rc != 0 ? why : NULL, (int64_t)taken) != 0 || vc_tx_commit(ctx) != 0) {
 			vc_tx_rollback(ctx);
 			rc = ctx->err;
 			break;
@@ -1040,9 +1101,10 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 			break;
 		}
 		*n += taken;
-		ch->cursor = ids[taken - 1];
-		ch->failures = rc != 0;
-		ch->limit = 0;
+		ch->cursor = to;
+		ch->failures = fails;
+		if (taken > 0 || rc == 0)
+			ch->limit = 0;
 		if (rc != 0) {
 			rc = vc_fail(ctx, rc, "channel %s: %s", ch->name, why);
 			break;
@@ -1057,7 +1119,7 @@ static int
 load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 {
 	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed,"
-	    " batch, max_failures, failures, COALESCE(index_name, ''), format, source = 'audit'"
+	    " batch, max_failures, failures, COALESCE(index_name, ''), format, source = 'audit', when_jq"
 	    " FROM notify_channels WHERE tenant_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
 	    "ss", ctx->who.tenant_id, name);
 	char ad[200];
@@ -1093,6 +1155,11 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 		    strcmp((const char *)sqlite3_column_text(q, 11), "cef") == 0;
 		ch->fd = -1;
 		ch->audit = sqlite3_column_int(q, 12);
+		if (sqlite3_column_type(q, 13) == SQLITE_TEXT &&
+		    (ch->when = strdup((const char *)sqlite3_column_text(q, 13))) == NULL) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+			break;
+		}
 		if (ch->batch < 1 || ch->batch > BATCH_MAX)
 			ch->batch = BATCH;
 		snprintf(ad, sizeof ad, SECRET_AD_FMT, ctx->who.tenant_id, ch->name);
@@ -1119,6 +1186,8 @@ free_channels(struct channel *list, int n)
 		if (list[i].h != NULL)
 			curl_easy_cleanup(list[i].h);
 		syslog_close(&list[i]);
+		vc_jq_close(list[i].jq);
+		free(list[i].when);
 		if (list[i].tls != NULL)
 			SSL_CTX_free(list[i].tls);
 	}

@@ -760,6 +760,8 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "a syslog message's body (default json)" },
 	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit",
 	  .help = "what it delivers: the event log (default) or the audit chain, hashes and all" },
+	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
+	  .help = "only the events whose body passes this jq condition, e.g. '.score >= 0.8'" },
 	END
 };
 static const struct vc_param p_channel_name[] = {
@@ -2025,7 +2027,7 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_channel_list,
 		.summary  = "the tenant's channels with their cursors and failures",
 		.target   = "notify_channel",
-		.columns  = "name,kind,target,types,cursor,failures,last_error,delivered_at",
+		.columns  = "name,kind,target,types,when,cursor,failures,last_error,delivered_at",
 	},
 	{
 		.name     = "notifications.channels.delete",

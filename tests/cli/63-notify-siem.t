@@ -173,6 +173,37 @@ stop $ES
 run vc-notify channel delete es
 is "$(sq "SELECT COUNT(*) FROM notify_channels WHERE name = 'es'")" 0 "channel delete"
 
+# ---- --when: a jq condition on the body ---------------------------------------------------------
+run_in "$TOKEN" vc-notify channel add bad --kind splunk-hec --target "http://127.0.0.1:$HPORT" \
+	--when 'env.HOME' --password-stdin
+is "$rc" 64 "--when refuses a program that reaches outside the body"
+run_in "$TOKEN" vc-notify channel add bad --kind splunk-hec --target "http://127.0.0.1:$HPORT" \
+	--when '.score >=' --password-stdin
+is "$rc" 64 "... and one that does not compile"
+run_in "$TOKEN" vc-notify channel add high --kind splunk-hec --target "http://127.0.0.1:$HPORT" \
+	--type 'threat_score.*' --when '.score >= 0.8' --password-stdin -o jsonl
+is "$rc:$(jqr .when)" "0:.score >= 0.8" "a channel of the scores of 0.8 and above"
+first=$(( $(sq "SELECT MAX(id) FROM events") + 1 ))
+for sc in 0.5 0.9 0.1 0.8 0.95 0.3; do
+	sq "INSERT INTO events (tenant_id, type, created_at, body) VALUES ('$TENANT', 'threat_score.created',
+	    strftime('%s','now'), json_object('score', $sc, 'subject', 'host-$sc'))"
+done
+: > "$T/hec.log"
+start_hec
+run vc-notify forward --channel high --once -o jsonl
+is "$rc:$(jqr .delivered):$(jqr .cursor)" "0:3:$(sq "SELECT MAX(id) FROM events")" \
+	"three of six pass: delivered, and the cursor past all six"
+is "$(jq -r .id "$T/hec.log" | paste -sd' ' -)" "$((first + 1)) $((first + 3)) $((first + 4))" \
+	"the HEC got 0.9, 0.8 and 0.95, in order"
+stop $HEC
+sq "INSERT INTO events (tenant_id, type, created_at, body) VALUES ('$TENANT', 'threat_score.created',
+    strftime('%s','now'), json_object('score', 0.2)), ('$TENANT', 'threat_score.created',
+    strftime('%s','now'), json_object('score', 0.99))"
+run vc-notify forward --channel high --once -o jsonl
+is "$rc:$(jqr .cursor):$(sq "SELECT failures FROM notify_channels WHERE name = 'high'")" \
+	"69:$(( $(sq "SELECT MAX(id) FROM events") - 1 )):1" \
+	"the HEC down: the cursor passes over the refused 0.2 and stops before 0.99"
+
 # ---- roles, tenants -------------------------------------------------------------------------
 printf '%s\n' 'sturdy tuna lantern' | vc-auth user create ann --role analyst --password-stdin > /dev/null
 ANN=$(login_as ann 'sturdy tuna lantern')
