@@ -549,7 +549,9 @@ CREATE TABLE notify_channels (
 -- source: what the channel reads, the event log or the tenant's audit
 -- chain (its records with their hashes; the cursor is then an audit id);
 -- when_jq, a caller's jq condition on an event's body (json/jqprog.h's
--- limits; NULL: every event): the events it refuses are passed over.  failures now counts the failures in a row at the
+-- limits; NULL: every event): the events it refuses are passed over;
+-- ca_pem, the CA certificates (PEM) an https or tls:// receiver is
+-- checked against instead of the system's.  failures now counts the failures in a row at the
 -- current cursor.
 CREATE TABLE notify_channels_v10 (
 	id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -571,6 +573,7 @@ CREATE TABLE notify_channels_v10 (
 	format TEXT CHECK (format IN ('json','cef')),
 	source TEXT NOT NULL DEFAULT 'events' CHECK (source IN ('events','audit')),
 	when_jq TEXT,
+	ca_pem TEXT,
 	UNIQUE (tenant_id, name)
 );
 INSERT INTO notify_channels_v10 (id, tenant_id, name, kind, target, types, secret_sealed, cursor,

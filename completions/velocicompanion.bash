@@ -134,7 +134,7 @@ _vc_complete() {
 		"rule add"*) opts="--on --when --to " ;;
 		"rule list"*) opts="" ;;
 		"rule delete"*) opts="" ;;
-		"channel add"*) opts="--kind --target --type --since --batch --max-failures --index --format --source --when --password-stdin" ;;
+		"channel add"*) opts="--kind --target --type --since --batch --max-failures --index --format --source --when --ca-file --password-stdin" ;;
 		"channel list"*) opts="" ;;
 		"channel delete"*) opts="" ;;
 		"forward"*) opts="--channel --once --follow " ;;

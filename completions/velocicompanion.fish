@@ -329,6 +329,7 @@ complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l index -d 'the 
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l format -d 'a syslog message's body (default json)'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l source -d 'what it delivers: the event log (default) or the audit chain, hashes and all'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l when -d 'only the events whose body passes this jq condition, e.g. '.score >= 0.8''
+complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l ca-file -d 'trust the CA certificates in FILE (PEM) for an https or tls:// receiver'
 complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -a 'list' -d 'the tenant's channels with their cursors and failures'
 complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'

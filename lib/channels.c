@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -47,7 +48,7 @@
 #define FOLLOW_POLL_MS 100
 #define CHAN_COLS "id, name, kind, target, types, cursor, failures, last_error, delivered_at," \
 	" created_by, created_at, batch, max_failures, index_name AS \"index\", format, source," \
-	" when_jq AS \"when\""
+	" when_jq AS \"when\", ca_pem IS NOT NULL AS ca_bool"
 
 /*
  * What a channel reads, as rows (id, type, created_at, body, tenant_id):
@@ -234,7 +235,7 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	const char *target = vc_arg_str(args, "target"), *types = vc_arg_str(args, "type");
 	const char *token = vc_arg_str(args, "token"), *index = vc_arg_str(args, "index");
 	const char *format = vc_arg_str(args, "format"), *source = vc_arg_str(args, "source");
-	const char *when = vc_arg_str(args, "when");
+	const char *when = vc_arg_str(args, "when"), *ca = vc_arg_str(args, "ca_file");
 	struct vc_jq *jq = NULL;
 	int audit = source != NULL && strcmp(source, "audit") == 0;
 	char secret[VC_TOKEN_MAX] = "", ad[200], map[400], *sealed = NULL;
@@ -261,6 +262,10 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 		    " digits, '.', '_' or '-', not first '_' or '-'");
 	if (format != NULL && strcmp(kind, "syslog") != 0)
 		return vc_fail(ctx, VC_EUSAGE, "--format is for syslog channels");
+	if (ca != NULL && (strncmp(target, "https://", 8) != 0 && strncmp(target, "tls://", 6) != 0))
+		return vc_fail(ctx, VC_EUSAGE, "--ca-file is for an https:// or tls:// target");
+	if (ca != NULL && (strlen(ca) > 1 << 20 || strstr(ca, "-----BEGIN CERTIFICATE-----") == NULL))
+		return vc_fail(ctx, VC_EUSAGE, "--ca-file: not PEM certificates (at most 1 MiB)");
 	/* Refused words, then whether it compiles: in the child, as it will run. */
 	if (when != NULL && ((rc = vc_jq_check(ctx, "--when", when)) != 0 ||
 	    (rc = vc_jq_open(ctx, "--when", when, NULL, &jq)) != 0))
@@ -294,11 +299,11 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	}
 	rc = vc_sql_exec(ctx, "INSERT INTO notify_channels (tenant_id, name, kind, target, types,"
 	    " secret_sealed, cursor, created_by, created_at, batch, max_failures, index_name, format,"
-	    " source, when_jq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
-	    NULL, "ssssssisiiissss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
+	    " source, when_jq, ca_pem) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+	    NULL, "ssssssisiiisssss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
 	    since, ctx->who.username, vc_now(ctx), batch, maxf, index,
 	    strcmp(kind, "syslog") == 0 ? (format ? format : "json") : NULL, audit ? "audit" : "events",
-	    when);
+	    when, ca);
 	free(sealed);
 	if (rc == VC_ECONFLICT)
 		rc = vc_fail(ctx, VC_ECONFLICT, "the tenant has a channel %s already", name);
@@ -358,6 +363,7 @@ struct channel {
 	int cef;                /* syslog: CEF bodies, else JSON */
 	int audit;              /* reads the audit chain, not the event log */
 	char *when;             /* a jq condition on the body, or NULL */
+	char *ca;               /* the CAs (PEM) of an https or tls receiver, or NULL */
 	struct vc_jq *jq;       /* its child, started at the first event */
 	int64_t upto;           /* the last event the batch read (selected or not) */
 	int retrying;           /* email: a dead retry, the cursor is not this mail's */
@@ -485,6 +491,10 @@ http_post(vc_ctx *ctx, struct channel *ch, const char *url, struct curl_slist *h
 	curl_easy_setopt(ch->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(ch->h, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(ch->h, CURLOPT_TIMEOUT, (long)HOOK_TIMEOUT);
+	if (ch->ca != NULL) {
+		struct curl_blob ca = { ch->ca, strlen(ch->ca), CURL_BLOB_COPY };
+		curl_easy_setopt(ch->h, CURLOPT_CAINFO_BLOB, &ca);
+	}
 	cc = curl_easy_perform(ch->h);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(ch->h, CURLINFO_RESPONSE_CODE, status);
@@ -625,8 +635,26 @@ tls_why(SSL *ssl, char *buf, size_t n)
 	return buf;
 }
 
+/* Add the certificates of pem to st: how many. */
+static int
+add_cas(X509_STORE *st, const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x;
+	int n = 0;
+
+	while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		n += X509_STORE_add_cert(st, x) == 1;
+		X509_free(x);
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	return n;
+}
+
 /* Start TLS on ch->fd, the certificate checked against the system's CAs
- * ($SSL_CERT_FILE, $SSL_CERT_DIR) and host (a name or an address). */
+ * ($SSL_CERT_FILE, $SSL_CERT_DIR), or those of its --ca-file, and host
+ * (a name or an address). */
 static int
 syslog_tls(vc_ctx *ctx, struct channel *ch, const char *host)
 {
@@ -641,8 +669,11 @@ syslog_tls(vc_ctx *ctx, struct channel *ch, const char *host)
 		if ((ch->tls = SSL_CTX_new(TLS_client_method())) == NULL)
 			return vc_fail(ctx, VC_EINTERNAL, "cannot start TLS");
 		SSL_CTX_set_min_proto_version(ch->tls, TLS1_2_VERSION);
-		SSL_CTX_set_default_verify_paths(ch->tls);
 		SSL_CTX_set_verify(ch->tls, SSL_VERIFY_PEER, NULL);
+		if (ch->ca == NULL)
+			SSL_CTX_set_default_verify_paths(ch->tls);
+		else if (add_cas(SSL_CTX_get_cert_store(ch->tls), ch->ca) == 0)
+			return vc_fail(ctx, VC_ECONFIG, "channel %s: its CA certificates do not load", ch->name);
 	}
 	if ((ch->ssl = SSL_new(ch->tls)) == NULL || SSL_set_fd(ch->ssl, ch->fd) != 1)
 		return vc_fail(ctx, VC_EINTERNAL, "cannot start TLS");
@@ -1119,7 +1150,8 @@ static int
 load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 {
 	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed,"
-	    " batch, max_failures, failures, COALESCE(index_name, ''), format, source = 'audit', when_jq"
+	    " batch, max_failures, failures, COALESCE(index_name, ''), format, source = 'audit', when_jq,"
+	    " ca_pem"
 	    " FROM notify_channels WHERE tenant_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
 	    "ss", ctx->who.tenant_id, name);
 	char ad[200];
@@ -1155,8 +1187,10 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 		    strcmp((const char *)sqlite3_column_text(q, 11), "cef") == 0;
 		ch->fd = -1;
 		ch->audit = sqlite3_column_int(q, 12);
-		if (sqlite3_column_type(q, 13) == SQLITE_TEXT &&
-		    (ch->when = strdup((const char *)sqlite3_column_text(q, 13))) == NULL) {
+		if ((sqlite3_column_type(q, 13) == SQLITE_TEXT &&
+		    (ch->when = strdup((const char *)sqlite3_column_text(q, 13))) == NULL) ||
+		    (sqlite3_column_type(q, 14) == SQLITE_TEXT &&
+		    (ch->ca = strdup((const char *)sqlite3_column_text(q, 14))) == NULL)) {
 			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
 			break;
 		}
@@ -1188,6 +1222,7 @@ free_channels(struct channel *list, int n)
 		syslog_close(&list[i]);
 		vc_jq_close(list[i].jq);
 		free(list[i].when);
+		free(list[i].ca);
 		if (list[i].tls != NULL)
 			SSL_CTX_free(list[i].tls);
 	}

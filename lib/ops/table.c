@@ -762,6 +762,8 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "what it delivers: the event log (default) or the audit chain, hashes and all" },
 	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
 	  .help = "only the events whose body passes this jq condition, e.g. '.score >= 0.8'" },
+	{ .name = "ca_file", .type = VC_T_STR, .flags = VC_P_FILE, .meta = "FILE",
+	  .help = "trust the CA certificates in FILE (PEM) for an https or tls:// receiver" },
 	END
 };
 static const struct vc_param p_channel_name[] = {

@@ -204,6 +204,30 @@ is "$rc:$(jqr .cursor):$(sq "SELECT failures FROM notify_channels WHERE name = '
 	"69:$(( $(sq "SELECT MAX(id) FROM events") - 1 )):1" \
 	"the HEC down: the cursor passes over the refused 0.2 and stops before 0.99"
 
+# ---- HTTPS, a CA of the channel's own ------------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$T/hec.key" -out "$T/hec.pem" > /dev/null 2>&1
+ok $? "openssl made the collector's certificate"
+SPORT=$(free_port)
+"$PY" "$TOP/tests/peers/hec.py" "$SPORT" "$T/hecs.log" "$TOKEN" --tls "$T/hec.pem" "$T/hec.key" &
+echo $! >> "$T/pids"
+await 10 listen "$SPORT"
+run_in "$TOKEN" vc-notify channel add plain-ca --kind splunk-hec --target "http://127.0.0.1:$SPORT" \
+	--ca-file "$T/hec.pem" --password-stdin
+is "$rc" 64 "--ca-file is for an https:// target"
+run_in "$TOKEN" vc-notify channel add nohttps --kind splunk-hec --target "https://127.0.0.1:$SPORT" \
+	--since 0 --type 'case.*' --password-stdin
+run vc-notify forward --channel nohttps --once -o jsonl
+is "$rc:$(cursor nohttps)" "69:0" "HTTPS to a collector whose CA the system does not trust: exit 69"
+like "$(jqr .error)" 'certificate' "... the error says why"
+run_in "$TOKEN" vc-notify channel add https --kind splunk-hec --target "https://127.0.0.1:$SPORT" \
+	--since 0 --type 'case.*' --ca-file "$T/hec.pem" --password-stdin -o jsonl
+is "$rc:$(jqr .ca)" "0:true" "a channel with its own CA (channel list says so, not the PEM)"
+run vc-notify forward --channel https --once -o jsonl
+is "$rc:$(jqr .delivered)" "0:$(sq "SELECT COUNT(*) FROM events WHERE type = 'case.created'")" \
+	"over HTTPS, checked against --ca-file: every case event"
+
 # ---- roles, tenants -------------------------------------------------------------------------
 printf '%s\n' 'sturdy tuna lantern' | vc-auth user create ann --role analyst --password-stdin > /dev/null
 ANN=$(login_as ann 'sturdy tuna lantern')

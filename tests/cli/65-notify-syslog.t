@@ -100,5 +100,11 @@ SSL_CERT_FILE=$T/ls.pem run vc-notify forward --channel tls --once -o jsonl
 is "$rc:$(cursor tls)" "0:3" "trusted (\$SSL_CERT_FILE): the three events over TLS"
 await 5 count "$T/tls.log" 3
 is "$(jq -r '.sd["vc@32473"].id' "$T/tls.log" | paste -sd' ' -)" "1 2 3" "... in order, and they parse"
+run vc-notify channel add tlsca --kind syslog --target "tls://127.0.0.1:$SPORT" --since 0 \
+	--ca-file "$T/ls.pem" -o jsonl
+run vc-notify forward --channel tlsca --once -o jsonl
+is "$rc:$(cursor tlsca)" "0:3" "--ca-file: the channel trusts its own CA"
+await 5 count "$T/tls.log" 6
+is "$(wc -l < "$T/tls.log" | tr -d ' ')" 6 "... the listener got the three again"
 
 done_testing

@@ -2,9 +2,11 @@
 # collector.py - what tests/peers/hec.py and bulk.py share: a handler
 # that answers JSON over HTTP/1.1 (one connection for many batches, as a
 # forwarder keeps it), and a serve() that, with --count-only, writes the
-# count of events taken to the log at SIGTERM.
+# count of events taken to the log at SIGTERM, and with tls (a
+# certificate and key file) answers over HTTPS.
 import json
 import signal
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -31,11 +33,16 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-def serve(port, handler, log, count_only, seen):
+def serve(port, handler, log, count_only, seen, tls=None):
     def stop(*_):
         if count_only:
             log.write("%d\n" % seen[0])
             log.flush()
         sys.exit(0)
     signal.signal(signal.SIGTERM, stop)
-    HTTPServer(("127.0.0.1", port), handler).serve_forever()
+    srv = HTTPServer(("127.0.0.1", port), handler)
+    if tls is not None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(tls[0], tls[1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()

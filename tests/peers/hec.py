@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 # hec.py - a Splunk HTTP Event Collector for the tests and bench/.
-#   hec.py PORT LOG TOKEN [--fail N] [--bad ID] [--count-only]
+#   hec.py PORT LOG TOKEN [--fail N] [--bad ID] [--die-after N] [--count-only]
+#          [--tls CERT KEY]
 # Listens on 127.0.0.1:PORT for POST /services/collector/event, the
 # events concatenated JSON objects (Splunk's batch form), and answers as
 # Splunk does: 401 {"text":"Token is required","code":2} without an
@@ -18,7 +19,7 @@
 # data format","code":6,"invalid-event-number":K} (K its place, from 0)
 # and nothing of it is kept.  --count-only: events are counted, not
 # parsed or logged (the benchmark); the count is written to LOG at exit
-# (SIGTERM).
+# (SIGTERM).  --tls: HTTPS with that certificate and key.
 import json
 import os
 import signal
@@ -87,4 +88,5 @@ class Hec(Handler):
         self.answer(200, {"text": "Success", "code": 0})
 
 
-serve(PORT, Hec, log, count_only, seen)
+tls = args[args.index("--tls") + 1:args.index("--tls") + 3] if "--tls" in args else None
+serve(PORT, Hec, log, count_only, seen, tls)
