@@ -155,28 +155,36 @@ vc_siem_hec_append(struct vc_sbuf *b, const char *tenant, const char *index,
 	vc_sbuf_str(b, "}\n");
 }
 
+/* Text worth giving libjq: no NUL byte (a JSON answer never has one),
+ * and a length an int holds. */
+static int
+parseable(const char *body, size_t n)
+{
+	return body != NULL && n < (size_t)1 << 30 && memchr(body, '\0', n) == NULL;
+}
+
 int
 vc_siem_hec_answer(long status, const char *body, size_t n, int count, int *valid,
     char *why, size_t wn)
 {
 	jv a, text, num;
+	double k;
 
 	*valid = 0;
 	if (status >= 200 && status <= 299)
 		return 0;
-	a = n > 0 ? jv_parse_sized(body, (int)n) : jv_invalid();
+	a = n > 0 && parseable(body, n) ? jv_parse_sized(body, (int)n) : jv_invalid();
 	text = jv_is_valid(a) && jv_get_kind(a) == JV_KIND_OBJECT ?
 	    jv_object_get(jv_copy(a), jv_string("text")) : jv_invalid();
 	num = jv_is_valid(a) && jv_get_kind(a) == JV_KIND_OBJECT ?
 	    jv_object_get(jv_copy(a), jv_string("invalid-event-number")) : jv_invalid();
-	if (jv_get_kind(num) == JV_KIND_NUMBER && jv_number_value(num) > 0 &&
-	    jv_number_value(num) < count)
-		*valid = (int)jv_number_value(num);
-	if (jv_get_kind(num) == JV_KIND_NUMBER)
+	/* Only a place in the batch is believed (and converted). */
+	k = jv_get_kind(num) == JV_KIND_NUMBER ? jv_number_value(num) : -1;
+	if (k >= 0 && k < count) {
+		*valid = (int)k;
 		snprintf(why, wn, "the collector answered HTTP %ld: %.200s (event %d of the batch)", status,
-		    jv_get_kind(text) == JV_KIND_STRING ? jv_string_value(text) : "?",
-		    (int)jv_number_value(num) + 1);
-	else
+		    jv_get_kind(text) == JV_KIND_STRING ? jv_string_value(text) : "?", (int)k + 1);
+	} else
 		snprintf(why, wn, "the collector answered HTTP %ld: %.200s", status,
 		    jv_get_kind(text) == JV_KIND_STRING ? jv_string_value(text) : "no HEC answer");
 	jv_free(text);
@@ -281,7 +289,7 @@ vc_siem_bulk_answer(long status, const char *body, size_t n, int count, int *tak
 		snprintf(why, wn, "Elasticsearch answered HTTP %ld", status);
 		return -1;
 	}
-	a = jv_parse_sized(body, (int)n);
+	a = parseable(body, n) ? jv_parse_sized(body, (int)n) : jv_invalid();
 	if (!jv_is_valid(a) || jv_get_kind(a) != JV_KIND_OBJECT) {
 		jv_free(a);
 		snprintf(why, wn, "Elasticsearch's answer is not a _bulk answer");
