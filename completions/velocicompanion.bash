@@ -126,7 +126,7 @@ _vc_complete() {
 			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
 		fi ;;
 	vc-notify)
-		verbs="events send list rule rule rule channel channel channel forward dead dead read "
+		verbs="events send list rule rule rule channel channel channel channel forward dead dead read "
 		case "$w1 $w2" in
 		"events"*) opts="--since --type --limit --follow " ;;
 		"send"*) opts="--to --title --body " ;;
@@ -136,6 +136,7 @@ _vc_complete() {
 		"rule delete"*) opts="" ;;
 		"channel add"*) opts="--kind --target --type --since --batch --max-failures --index --format --source --when --ca-file --password-stdin" ;;
 		"channel list"*) opts="" ;;
+		"channel test"*) opts="" ;;
 		"channel delete"*) opts="" ;;
 		"forward"*) opts="--channel --once --follow " ;;
 		"dead list"*) opts="--channel --limit " ;;
@@ -143,7 +144,7 @@ _vc_complete() {
 		"read"*) opts="--all " ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo delete) $( [ "$w1" = dead ] && echo list) $( [ "$w1" = dead ] && echo retry) "
+			verbs="$( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo test) $( [ "$w1" = channel ] && echo delete) $( [ "$w1" = dead ] && echo list) $( [ "$w1" = dead ] && echo retry) "
 		fi ;;
 	esac
 	if [[ $cur == -* ]]; then

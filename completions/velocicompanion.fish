@@ -333,6 +333,8 @@ complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l ca-file -d 'tr
 complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -a 'list' -d 'the tenant's channels with their cursors and failures'
 complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'
+complete -c vc-notify -n '__fish_seen_subcommand_from channel' -a 'test' -d 'deliver one made-up event to a channel now, outside its cursor'
+complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -a 'delete' -d 'delete a channel'
 complete -c vc-notify -n '__fish_use_subcommand' -a 'forward' -d 'deliver the events due to each channel, from its cursor (at least once, in order)'
 complete -c vc-notify -n '__fish_seen_subcommand_from forward' -l channel -d 'only this channel (default: all of the tenant's)'

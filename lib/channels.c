@@ -1269,6 +1269,22 @@ forward_pass(vc_ctx *ctx, struct channel *list, int n, int quiet, jv *out, long 
 	return first;
 }
 
+/* The one audit record of a RAW operation's run (details consumed):
+ * success, or failure with why; ctx->audited once written. */
+static void
+audit_run(vc_ctx *ctx, const char *action, const char *target, const char *why, jv details)
+{
+	if (vc_tx_begin(ctx) != 0) {
+		jv_free(details);
+		return;
+	}
+	if (vc_audit(ctx, ctx->who.tenant_id, action, target, NULL, why == NULL ? "success" : "failure",
+	    why, details) != 0 || vc_tx_commit(ctx) != 0)
+		vc_tx_rollback(ctx);
+	else
+		ctx->audited = 1;
+}
+
 /* Send the mail that email channels queued (the outbox's own retries
  * and failures as for any mail: vc-auth mail show). */
 static void
@@ -1330,14 +1346,8 @@ vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 	free_channels(list, n);
 	/* One audit record for the run, with its outcome. */
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-	if (vc_tx_begin(ctx) == 0) {
-		if (vc_audit(ctx, ctx->who.tenant_id, "notifications.forward", "notify_channel", NULL,
-		    rc == 0 ? "success" : "failure", rc == 0 ? NULL : msg,
-		    JV_OBJECT(jv_string("delivered"), jv_number(total))) != 0 || vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
-		else
-			ctx->audited = 1;
-	}
+	audit_run(ctx, "notifications.forward", "notify_channel", rc == 0 ? NULL : msg,
+	    JV_OBJECT(jv_string("delivered"), jv_number(total)));
 	if (rc != 0)
 		vc_fail(ctx, rc, "%s", msg);
 	return rc;
@@ -1478,13 +1488,47 @@ vc_op_dead_retry(vc_ctx *ctx, jv args, jv *out)
 		rc = vc_fail(ctx, first, "some dead events were not taken");
 	vc_audit_target(ctx, "notify_dead", NULL);
 	vc_audit_detail(ctx, "delivered", jv_number(total));
-	if (rc == 0 && vc_tx_begin(ctx) == 0) {
-		if (vc_audit(ctx, ctx->who.tenant_id, "notifications.dead.retry", "notify_dead", NULL,
-		    "success", NULL, JV_OBJECT(jv_string("delivered"), jv_number(total))) != 0 ||
-		    vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
-		else
-			ctx->audited = 1;
+	/* A failure is the dispatcher's to audit. */
+	if (rc == 0)
+		audit_run(ctx, "notifications.dead.retry", "notify_dead", NULL,
+		    JV_OBJECT(jv_string("delivered"), jv_number(total)));
+	return rc;
+}
+
+/* ---- channel test -------------------------------------------------------- */
+
+int
+vc_op_channel_test(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *name = vc_arg_str(args, "name");
+	struct channel *list;
+	sqlite3_stmt *q;
+	int64_t id;
+	int n = 0, len = 0, taken = 0, rc;
+
+	vc_audit_target(ctx, "notify_channel", NULL);
+	vc_audit_detail(ctx, "name", jv_string(name ? name : ""));
+	if ((rc = load_channels(ctx, name, &list, &n)) != 0) {
+		free_channels(list, n);
+		return rc;
 	}
+	/* One made-up event, id 0, from no table: the cursor is not its. */
+	list[0].retrying = 1;
+	q = vc_sql(ctx, "SELECT 0 AS id, 'notify.test' AS type, ?1 AS created_at,"
+	    " json_object('test', json('true'), 'channel', ?2, 'by', ?3) AS body_json", "iss",
+	    vc_now(ctx), list[0].name, ctx->who.username);
+	rc = q == NULL ? ctx->err : deliver_rows(ctx, &list[0], q, &id, &len, &taken);
+	if (rc == 0 && taken != 1)
+		rc = vc_fail(ctx, VC_EUNAVAIL, "the receiver did not take the test event");
+	*out = JV_OBJECT(jv_string("channel"), jv_string(list[0].name), jv_string("sent"),
+	    jv_bool(rc == 0));
+	if (rc != 0)
+		*out = jv_object_set(*out, jv_string("error"), jv_string(ctx->errmsg));
+	free_channels(list, n);
+	mail_out(ctx);
+	vc_audit_detail(ctx, "sent", jv_bool(rc == 0));
+	if (rc == 0)
+		audit_run(ctx, "notifications.channels.test", "notify_channel", NULL,
+		    JV_OBJECT(jv_string("name"), jv_string(name)));
 	return rc;
 }

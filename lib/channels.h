@@ -14,6 +14,9 @@
 int vc_op_channel_add(vc_ctx *ctx, jv args, jv *out);
 int vc_op_channel_list(vc_ctx *ctx, jv args, jv *out);
 int vc_op_channel_delete(vc_ctx *ctx, jv args, jv *out);
+/* vc-notify channel test NAME: one made-up event (id 0, type notify.test)
+ * delivered now, outside the cursor; VC_EUNAVAIL when it was not taken. */
+int vc_op_channel_test(vc_ctx *ctx, jv args, jv *out);
 /* vc-notify forward [--channel NAME] --once|--follow */
 int vc_op_forward(vc_ctx *ctx, jv args, jv *out);
 /*

@@ -2032,6 +2032,18 @@ const struct vc_op vc_ops[] = {
 		.columns  = "name,kind,target,types,when,cursor,failures,last_error,delivered_at",
 	},
 	{
+		.name     = "notifications.channels.test",
+		.tool     = "vc-notify",
+		.verb     = "channel test",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_channel_test,
+		.params   = p_channel_name,
+		.summary  = "deliver one made-up event to a channel now, outside its cursor",
+		.target   = "notify_channel",
+		.columns  = "channel,sent,error",
+	},
+	{
 		.name     = "notifications.channels.delete",
 		.tool     = "vc-notify",
 		.verb     = "channel delete",

@@ -58,10 +58,21 @@ run vc-notify channel list -o jsonl
 unlike "$out" "$TOKEN" "channel list never shows it"
 
 # ---- HEC ---------------------------------------------------------------------------------
+run vc-notify channel test hec -o jsonl
+is "$rc:$(jqr .sent)" "69:false" "channel test while the collector is down: exit 69"
 run vc-notify forward --channel hec --once -o jsonl
 is "$rc:$(cursor hec):$(failures hec)" "69:0:1" "the collector is down: exit 69, cursor stays, one failure"
 start_hec --fail 1
 ok $? "the HEC listens"
+run vc-notify channel test hec -o jsonl
+is "$rc:$(jqr .sent):$(cursor hec):$(failures hec)" "69:false:0:1" \
+	"channel test, the HEC busy: exit 69; the cursor and the failures are not the test's"
+run vc-notify channel test hec -o jsonl
+is "$rc:$(jqr .sent)" "0:true" "channel test: the HEC took the test event"
+is "$(jq -r '"\(.id) \(.type)"' "$T/hec.log")" "0 notify.test" "... id 0, type notify.test"
+: > "$T/hec.log"
+stop $HEC
+start_hec --fail 1
 run vc-notify forward --channel hec --once -o jsonl
 is "$rc:$(cursor hec):$(failures hec)" "69:0:2" "a busy HEC (503): exit 69, the cursor stays"
 like "$(jqr .error)" 'HTTP 503: Server is busy' "... with the collector's text"

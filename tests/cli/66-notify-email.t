@@ -33,6 +33,11 @@ run vc-notify channel add soc --kind email --target 'SOC <soc@example.test>'
 is "$rc" 64 "an email channel's target is one plain address"
 run vc-notify channel add soc --kind email --target soc@example.test --since 0 --batch 2 -o jsonl
 is "$rc:$(jqr .kind):$(jqr .target)" "0:email:soc@example.test" "an email channel, two events a mail"
+run vc-notify channel test soc -o jsonl
+is "$rc:$(jqr .sent):$(nmail):$(cursor soc)" "0:true:1:0" "channel test: one mail, the cursor untouched"
+grep -q '"type":"notify.test"' "$M"/*.eml
+ok $? "... with the test event"
+rm -f "$M"/*
 run vc-notify forward --channel soc --once -o jsonl
 is "$rc:$(jqr .delivered):$(cursor soc)" "0:3:3" "forward: three events, the cursor at 3"
 is "$(nmail)" 2 "the relay got two mails (2 + 1 events)"
