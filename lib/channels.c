@@ -200,6 +200,24 @@ url_dest(vc_ctx *ctx, const char *url, char *map, size_t mn)
 	return 0;
 }
 
+/* A URL's host checked against the allow-list when it is an address
+ * (no lookup); a name passes here.  A URL without a host fails. */
+static int
+literal_dest(vc_ctx *ctx, const char *url)
+{
+	char host[256], bare[256], map[400];
+	unsigned char tmp[16];
+	int port;
+
+	if (url_host(url, host, sizeof host, &port) != 0)
+		return vc_fail(ctx, VC_EUSAGE, "%.200s: not a URL with a host (and no user part)", url);
+	snprintf(bare, sizeof bare, "%.*s", (int)strcspn(host + (host[0] == '['), "]"),
+	    host + (host[0] == '['));
+	if (inet_pton(AF_INET, bare, tmp) != 1 && inet_pton(AF_INET6, bare, tmp) != 1)
+		return 0;
+	return url_dest(ctx, url, map, sizeof map);
+}
+
 static int
 last_event(vc_ctx *ctx, int audit, int64_t *id)
 {
@@ -238,7 +256,7 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	const char *when = vc_arg_str(args, "when"), *ca = vc_arg_str(args, "ca_file");
 	struct vc_jq *jq = NULL;
 	int audit = source != NULL && strcmp(source, "audit") == 0;
-	char secret[VC_TOKEN_MAX] = "", ad[200], map[400], *sealed = NULL;
+	char secret[VC_TOKEN_MAX] = "", ad[200], *sealed = NULL;
 	int64_t since = vc_arg_int(args, "since", -1);
 	int siem = kind != NULL && (strcmp(kind, "splunk-hec") == 0 || strcmp(kind, "elastic") == 0);
 	int64_t batch = vc_arg_int(args, "batch", siem ? SIEM_BATCH : BATCH);
@@ -277,11 +295,10 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	if (token != NULL && (!siem || strlen(token) >= sizeof secret || vc_has_ctrl(token, 0)))
 		return vc_fail(ctx, VC_EUSAGE, "a token (splunk-hec, elastic) is one line of less than %d"
 		    " bytes", (int)sizeof secret);
-	/* Refused now rather than at each delivery. */
-	if (http_kind(kind) && (rc = url_dest(ctx, target, map, sizeof map)) != 0 && rc != VC_EUNAVAIL)
+	/* An address refused now rather than at each delivery; a name is
+	 * not looked up here, inside the transaction (deliveries check it). */
+	if (http_kind(kind) && (rc = literal_dest(ctx, target)) != 0)
 		return rc;
-	ctx->err = 0;
-	ctx->errmsg[0] = '\0';
 	/* A new channel starts with what comes next, unless told. */
 	if (since < 0 && (rc = last_event(ctx, audit, &since)) != 0)
 		return rc;

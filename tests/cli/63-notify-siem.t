@@ -38,6 +38,14 @@ run_in "$TOKEN" vc-notify channel add hec --kind splunk-hec --target "http://127
 	--since 0 --password-stdin
 is "$rc" 77 "127.0.0.1 is not a destination the installation allows: exit 77"
 like "$err" 'loopback.*VC_ALLOW_VELOCIRAPTOR' "... the message says why and what allows it"
+run_in "$TOKEN" vc-notify channel add byname --kind splunk-hec --target "http://localhost:$HPORT" \
+	--since 0 --password-stdin
+is "$rc" 0 "a name is not looked up when the channel is added (inside its transaction)"
+run vc-notify forward --channel byname --once -o jsonl
+is "$rc:$(sq "SELECT cursor FROM notify_channels WHERE name = 'byname'")" "77:0" \
+	"... but at each delivery: localhost is loopback, refused, exit 77"
+like "$(jqr .error)" 'not a destination this installation allows' "... and says so"
+run vc-notify channel delete byname
 export VC_ALLOW_VELOCIRAPTOR=127.0.0.1
 run_in "$TOKEN" vc-notify channel add hec --kind splunk-hec --target "ftp://127.0.0.1:$HPORT" --password-stdin
 is "$rc" 64 "a collector's target is an http(s) URL"
