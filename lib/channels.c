@@ -1000,18 +1000,30 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 	return rc;
 }
 
-/* Note a failed delivery on the channel (its cursor stays). */
-static void
-note_failure(vc_ctx *ctx, struct channel *ch, const char *why)
+/*
+ * Note a failed delivery on the channel (its cursor stays).  A failure
+ * of ours, not the receiver's (an address the installation refuses, a
+ * secret or CA that does not open, no memory), is not counted against
+ * the event at the head: it would put good events on the dead list.
+ */
+static int
+counts(int rc)
 {
-	int err = ctx->err;
+	return rc != VC_EPERM && rc != VC_ECONFIG && rc != VC_EINTERNAL;
+}
+
+static void
+note_failure(vc_ctx *ctx, struct channel *ch, int rc, const char *why)
+{
+	int err = ctx->err, count = counts(rc);
 	char msg[sizeof ctx->errmsg];
 
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-	ch->failures++;
+	ch->failures += count;
 	if (vc_tx_begin(ctx) == 0) {
-		if (vc_sql_exec(ctx, "UPDATE notify_channels SET failures = failures + 1, last_error = ?3"
-		    " WHERE tenant_id = ?1 AND id = ?2", NULL, "sis", ctx->who.tenant_id, ch->id, why) != 0 ||
+		if (vc_sql_exec(ctx, "UPDATE notify_channels SET failures = failures + ?4, last_error = ?3"
+		    " WHERE tenant_id = ?1 AND id = ?2", NULL, "sisi", ctx->who.tenant_id, ch->id, why,
+		    (int64_t)count) != 0 ||
 		    vc_tx_commit(ctx) != 0)
 			vc_tx_rollback(ctx);
 	}
@@ -1125,10 +1137,10 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 		 */
 		to = rc == 0 ? ch->upto : ch->when != NULL && len > 0 ? ids[taken] - 1 :
 		    taken > 0 ? ids[taken - 1] : ch->cursor;
-		fails = rc == 0 ? 0 : taken > 0 ? 1 : ch->failures + 1;
+		fails = rc == 0 ? 0 : taken > 0 ? 1 : ch->failures + counts(rc);
 		if (to <= ch->cursor) {
 			if (rc != 0) {
-				note_failure(ctx, ch, why);
+				note_failure(ctx, ch, rc, why);
 				rc = vc_fail(ctx, rc, "channel %s: %s", ch->name, why);
 			}
 			break;
