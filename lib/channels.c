@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <arpa/inet.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -721,9 +720,12 @@ syslog_open(vc_ctx *ctx, struct channel *ch)
 	char host[256], addr[64], bare[64], service[8];
 
 	if (ch->fd >= 0 && !udp) {
-		struct pollfd p = { .fd = ch->fd, .events = POLLIN | POLLRDHUP };
-		if (poll(&p, 1, 0) != 0)
-			syslog_close(ch);  /* a receiver says nothing: EOF or an error */
+		/* The listener closed it (EOF) or it broke; bytes waiting
+		 * (TLS 1.3 session tickets) are no reason to drop it. */
+		char c;
+		ssize_t r = recv(ch->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			syslog_close(ch);
 	}
 	if (ch->fd >= 0)
 		return 0;

@@ -85,6 +85,27 @@ run vc-notify forward --channel tcp --once -o jsonl
 await 5 count "$T/tcp.log" 3
 is "$rc:$(cursor tcp):$(wc -l < "$T/tcp.log" | tr -d ' ')" "0:3:3" "a new event over a new connection"
 
+# --follow keeps the connection, and makes a new one when the listener
+# went away and came back.
+vc-notify forward --channel tcp --follow > "$T/follow" 2>&1 &
+FP=$!
+echo $FP >> "$T/pids"
+sleep 0.3
+vc-case create 'fourth' > /dev/null
+await 5 count "$T/tcp.log" 4
+ok $? "--follow: a new event over the kept connection"
+kill $LST
+wait $LST 2>/dev/null
+start tcp "$TPORT" "$T/tcp.log"
+await 10 listen "$TPORT"
+vc-case create 'fifth' > /dev/null
+await 10 count "$T/tcp.log" 5
+ok $? "... and over a new one after the listener came back"
+is "$(jq -r '.sd["vc@32473"].id' "$T/tcp.log" | tail -n 2 | paste -sd' ' -)" "4 5" "... in order"
+kill -TERM $FP
+wait $FP
+is "$?" 0 "SIGTERM ends it"
+
 # ---- TLS -----------------------------------------------------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
@@ -97,14 +118,14 @@ run vc-notify forward --channel tls --once -o jsonl
 is "$rc:$(cursor tls)" "69:0" "TLS to a certificate the system does not trust: exit 69"
 like "$(jqr .error)" 'not trusted' "... and says so"
 SSL_CERT_FILE=$T/ls.pem run vc-notify forward --channel tls --once -o jsonl
-is "$rc:$(cursor tls)" "0:3" "trusted (\$SSL_CERT_FILE): the three events over TLS"
-await 5 count "$T/tls.log" 3
-is "$(jq -r '.sd["vc@32473"].id' "$T/tls.log" | paste -sd' ' -)" "1 2 3" "... in order, and they parse"
+is "$rc:$(cursor tls)" "0:5" "trusted (\$SSL_CERT_FILE): the five events over TLS"
+await 5 count "$T/tls.log" 5
+is "$(jq -r '.sd["vc@32473"].id' "$T/tls.log" | paste -sd' ' -)" "1 2 3 4 5" "... in order, and they parse"
 run vc-notify channel add tlsca --kind syslog --target "tls://127.0.0.1:$SPORT" --since 0 \
 	--ca-file "$T/ls.pem" -o jsonl
 run vc-notify forward --channel tlsca --once -o jsonl
-is "$rc:$(cursor tlsca)" "0:3" "--ca-file: the channel trusts its own CA"
-await 5 count "$T/tls.log" 6
-is "$(wc -l < "$T/tls.log" | tr -d ' ')" 6 "... the listener got the three again"
+is "$rc:$(cursor tlsca)" "0:5" "--ca-file: the channel trusts its own CA"
+await 5 count "$T/tls.log" 10
+is "$(wc -l < "$T/tls.log" | tr -d ' ')" 10 "... the listener got the five again"
 
 done_testing
