@@ -40,7 +40,8 @@ is "$rc" 64 "--format is for syslog channels"
 run vc-notify channel add udp --kind syslog --target "udp://127.0.0.1:$UPORT" --since 0 -o jsonl
 is "$rc:$(jqr .format)" "0:json" "a syslog channel over UDP, JSON bodies by default"
 start udp "$UPORT" "$T/udp.log"
-sleep 0.5
+await 10 test -e "$T/udp.log.ready"
+ok $? "the UDP listener is bound"
 run vc-notify forward --channel udp --once -o jsonl
 is "$rc:$(jqr .delivered):$(cursor udp)" "0:2:2" "two events sent as datagrams"
 await 5 count "$T/udp.log" 2

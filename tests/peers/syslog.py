@@ -8,6 +8,7 @@
 # {"pri", "version", "ts", "host", "app", "procid", "msgid",
 #  "sd": {SD-ID: {NAME: VALUE}}, "msg"}, or {"error": why, "raw": text}
 # when it is not RFC 5424 (a framing error also closes the connection).
+# Once it listens it creates LOG.ready (a UDP socket cannot be probed).
 import json
 import re
 import socket
@@ -92,6 +93,7 @@ def stream(conn):
 if PROTO == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", PORT))
+    open(LOG + ".ready", "w").close()
     while True:
         record(s.recvfrom(65536)[0])
 ctx = None
@@ -102,6 +104,7 @@ s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", PORT))
 s.listen(16)
+open(LOG + ".ready", "w").close()
 while True:
     c, _ = s.accept()
     if ctx is not None:
