@@ -318,7 +318,7 @@ complete -c vc-notify -n '__fish_seen_subcommand_from rule' -a 'list' -d 'the te
 complete -c vc-notify -n '__fish_use_subcommand' -a 'rule' -d 'command group'
 complete -c vc-notify -n '__fish_seen_subcommand_from rule' -a 'delete' -d 'delete a notification rule'
 complete -c vc-notify -n '__fish_use_subcommand' -a 'channel' -d 'command group'
-complete -c vc-notify -n '__fish_seen_subcommand_from channel' -a 'add' -d 'deliver the event log to a file, a webhook (its secret shown once), a Splunk HEC or Elasticsearch'
+complete -c vc-notify -n '__fish_seen_subcommand_from channel' -a 'add' -d 'deliver the event log or the audit chain to a file, a webhook (its secret shown once), a Splunk HEC, Elasticsearch, syslog or mail'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l kind -d 'where events go'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l target -d 'a file's absolute path, a webhook's URL, a collector's or Elasticsearch's base URL, udp|tcp|tls://HOST[:PORT] for syslog, an address for email'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l type -d 'only events of these types (default: all)'

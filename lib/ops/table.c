@@ -2016,7 +2016,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE | VC_OP_SECRET_OUT,
 		.fn       = vc_op_channel_add,
 		.params   = p_channel_add,
-		.summary  = "deliver the event log to a file, a webhook (its secret shown once), a Splunk HEC or Elasticsearch",
+		.summary  = "deliver the event log or the audit chain to a file, a webhook (its secret shown once), a Splunk HEC, Elasticsearch, syslog or mail",
 		.target   = "notify_channel",
 	},
 	{
