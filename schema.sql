@@ -545,7 +545,8 @@ CREATE TABLE notify_channels (
 -- carries at most), max_failures (failed deliveries in a row of the
 -- event at the cursor before it goes to notify_dead; 0: never) and
 -- index_name (the Elasticsearch index, the Splunk index; NULL: the
--- receiver's default), format (a syslog message's body, json or cef) and
+-- receiver's default), format (a syslog message's body, json or cef; a
+-- webhook's payload, json or a chat's: slack, teams, mattermost) and
 -- source: what the channel reads, the event log or the tenant's audit
 -- chain (its records with their hashes; the cursor is then an audit id);
 -- when_jq, a caller's jq condition on an event's body (json/jqprog.h's
@@ -570,7 +571,7 @@ CREATE TABLE notify_channels_v10 (
 	batch INTEGER NOT NULL DEFAULT 100 CHECK (batch BETWEEN 1 AND 10000),
 	max_failures INTEGER NOT NULL DEFAULT 5 CHECK (max_failures >= 0),
 	index_name TEXT,
-	format TEXT CHECK (format IN ('json','cef')),
+	format TEXT CHECK (format IN ('json','cef','slack','teams','mattermost')),
 	source TEXT NOT NULL DEFAULT 'events' CHECK (source IN ('events','audit')),
 	when_jq TEXT,
 	ca_pem TEXT,

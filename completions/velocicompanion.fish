@@ -326,7 +326,7 @@ complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l since -d 'deli
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l batch -d 'events a delivery carries at most (default 100; 1000 for splunk-hec, elastic)'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l max-failures -d 'failures in a row before an event goes to the dead list (default 5; 0: never)'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l index -d 'the Elasticsearch index (default velocicompanion), the Splunk index'
-complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l format -d 'a syslog message's body (default json)'
+complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l format -d 'a syslog message's body (json, cef), a webhook's payload (json, slack, teams, mattermost)'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l source -d 'what it delivers: the event log (default) or the audit chain, hashes and all'
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l when -d 'only the events whose body passes this jq condition, e.g. '.score >= 0.8''
 complete -c vc-notify -n '__fish_seen_subcommand_from channel' -l ca-file -d 'trust the CA certificates in FILE (PEM) for an https or tls:// receiver'

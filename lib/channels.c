@@ -277,8 +277,10 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	    index[0] == '_' || index[0] == '-'))
 		return vc_fail(ctx, VC_EUSAGE, "--index (splunk-hec, elastic): 1 to 255 lowercase letters,"
 		    " digits, '.', '_' or '-', not first '_' or '-'");
-	if (format != NULL && strcmp(kind, "syslog") != 0)
-		return vc_fail(ctx, VC_EUSAGE, "--format is for syslog channels");
+	if (format != NULL && !(strcmp(kind, "syslog") == 0 && (strcmp(format, "json") == 0 ||
+	    strcmp(format, "cef") == 0)) && !(strcmp(kind, "webhook") == 0 && strcmp(format, "cef") != 0))
+		return vc_fail(ctx, VC_EUSAGE, "--format: json or cef for syslog; json, slack, teams or"
+		    " mattermost for a webhook");
 	if (ca != NULL && (strncmp(target, "https://", 8) != 0 && strncmp(target, "tls://", 6) != 0))
 		return vc_fail(ctx, VC_EUSAGE, "--ca-file is for an https:// or tls:// target");
 	if (ca != NULL && (strlen(ca) > 1 << 20 || strstr(ca, "-----BEGIN CERTIFICATE-----") == NULL))
@@ -318,7 +320,8 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	    " source, when_jq, ca_pem) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
 	    NULL, "ssssssisiiisssss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
 	    since, ctx->who.username, vc_now(ctx), batch, maxf, index,
-	    strcmp(kind, "syslog") == 0 ? (format ? format : "json") : NULL, audit ? "audit" : "events",
+	    strcmp(kind, "syslog") == 0 || strcmp(kind, "webhook") == 0 ? (format ? format : "json") : NULL,
+	    audit ? "audit" : "events",
 	    when, ca);
 	free(sealed);
 	if (rc == VC_ECONFLICT)
@@ -377,6 +380,7 @@ struct channel {
 	SSL_CTX *tls;           /* syslog over TLS */
 	SSL *ssl;
 	int cef;                /* syslog: CEF bodies, else JSON */
+	char chat[16];          /* webhook: slack, teams, mattermost, or "" (the JSON batch) */
 	int audit;              /* reads the audit chain, not the event log */
 	char *when;             /* a jq condition on the body, or NULL */
 	char *ca;               /* the CAs (PEM) of an https or tls receiver, or NULL */
@@ -522,12 +526,51 @@ http_post(vc_ctx *ctx, struct channel *ch, const char *url, struct curl_slist *h
 	return 0;
 }
 
-/* POST {"channel": NAME, "events": batch (consumed)} with its signature. */
+/*
+ * A chat's message of a batch (consumed): one line an event, "TYPE #ID:
+ * SUBJECT" (the subject when the body has one), as Slack's and
+ * Mattermost's incoming webhooks take it ({"text"}), or as a Teams
+ * workflow's (a message with one Adaptive Card).
+ */
+static jv
+chat_message(const struct channel *ch, jv batch)
+{
+	jv text = jv_string_fmt("VelociCompanion, channel %s:", ch->name), card;
+
+	jv_array_foreach(batch, i, e) {
+		jv body = jv_object_get(jv_copy(e), jv_string("body"));
+		jv subj = jv_get_kind(body) == JV_KIND_OBJECT ?
+		    jv_object_get(jv_copy(body), jv_string("subject")) : jv_invalid();
+		const char *type = vc_arg_str(e, "type");
+
+		text = jv_string_concat(text, jv_string_fmt("\n%s #%lld%s%.200s", type ? type : "?",
+		    (long long)vc_arg_int(e, "id", 0), jv_get_kind(subj) == JV_KIND_STRING ? ": " : "",
+		    jv_get_kind(subj) == JV_KIND_STRING ? jv_string_value(subj) : ""));
+		jv_free(subj);
+		jv_free(body);
+		jv_free(e);
+	}
+	jv_free(batch);
+	if (strcmp(ch->chat, "teams") != 0)
+		return strcmp(ch->chat, "mattermost") == 0 ?
+		    JV_OBJECT(jv_string("text"), text, jv_string("username"), jv_string("VelociCompanion")) :
+		    JV_OBJECT(jv_string("text"), text);
+	card = JV_OBJECT(jv_string("$schema"), jv_string("http://adaptivecards.io/schemas/adaptive-card.json"),
+	    jv_string("type"), jv_string("AdaptiveCard"), jv_string("version"), jv_string("1.4"),
+	    jv_string("body"), JV_ARRAY(JV_OBJECT(jv_string("type"), jv_string("TextBlock"),
+	    jv_string("text"), text, jv_string("wrap"), jv_true())));
+	return JV_OBJECT(jv_string("type"), jv_string("message"), jv_string("attachments"),
+	    JV_ARRAY(JV_OBJECT(jv_string("contentType"), jv_string("application/vnd.microsoft.card.adaptive"),
+	    jv_string("content"), card)));
+}
+
+/* POST {"channel": NAME, "events": batch (consumed)}, or a chat's
+ * message of it, with its signature. */
 static int
 deliver_hook(vc_ctx *ctx, struct channel *ch, jv batch, int64_t first, int64_t last)
 {
-	jv body = jv_dump_string(JV_OBJECT(jv_string("channel"), jv_string(ch->name),
-	    jv_string("events"), batch), 0);
+	jv body = jv_dump_string(ch->chat[0] ? chat_message(ch, batch) :
+	    JV_OBJECT(jv_string("channel"), jv_string(ch->name), jv_string("events"), batch), 0);
 	const char *b = jv_string_value(body);
 	size_t n = (size_t)jv_string_length_bytes(jv_copy(body));
 	unsigned char mac[32];
@@ -1216,6 +1259,9 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 		snprintf(ch->index, sizeof ch->index, "%s", (const char *)sqlite3_column_text(q, 10));
 		ch->cef = sqlite3_column_type(q, 11) == SQLITE_TEXT &&
 		    strcmp((const char *)sqlite3_column_text(q, 11), "cef") == 0;
+		if (strcmp(ch->kind, "webhook") == 0 && sqlite3_column_type(q, 11) == SQLITE_TEXT &&
+		    strcmp((const char *)sqlite3_column_text(q, 11), "json") != 0)
+			snprintf(ch->chat, sizeof ch->chat, "%s", (const char *)sqlite3_column_text(q, 11));
 		ch->fd = -1;
 		ch->audit = sqlite3_column_int(q, 12);
 		if ((sqlite3_column_type(q, 13) == SQLITE_TEXT &&
