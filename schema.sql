@@ -580,3 +580,73 @@ CREATE TABLE auth_fail_bursts (
 -- days).
 CREATE INDEX events_tenant_time ON events(tenant_id, created_at);
 ALTER TABLE tenants ADD COLUMN event_retention_s INTEGER;
+
+-- migration: 12
+-- SIEM channels (issue 12): kinds splunk-hec (HTTP Event Collector),
+-- elastic (_bulk, ECS field names), syslog (RFC 5424 over UDP, TCP or
+-- TLS) and email (a mail a batch, through the outbox) join file and
+-- webhook.  SQLite cannot change a
+-- CHECK in place, so the table is rebuilt with its rows and ids kept
+-- (nothing refers to it yet).  New columns: batch (events a delivery
+-- carries at most), max_failures (failed deliveries in a row of the
+-- event at the cursor before it goes to notify_dead; 0: never) and
+-- index_name (the Elasticsearch index, the Splunk index; NULL: the
+-- receiver's default), format (a syslog message's body, json or cef; a
+-- webhook's payload, json or a chat's: slack, teams, mattermost) and
+-- source: what the channel reads, the event log or the tenant's audit
+-- chain (its records with their hashes; the cursor is then an audit id);
+-- when_jq, a caller's jq condition on an event's body (json/jqprog.h's
+-- limits; NULL: every event): the events it refuses are passed over;
+-- ca_pem, the CA certificates (PEM) an https or tls:// receiver is
+-- checked against instead of the system's.  failures now counts the failures in a row at the
+-- current cursor.
+CREATE TABLE notify_channels_v10 (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	name TEXT NOT NULL,
+	kind TEXT NOT NULL CHECK (kind IN ('file','webhook','splunk-hec','elastic','syslog','email')),
+	target TEXT NOT NULL,
+	types TEXT NOT NULL DEFAULT '*',
+	secret_sealed TEXT,
+	cursor INTEGER NOT NULL DEFAULT 0,
+	failures INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT,
+	delivered_at INTEGER,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	batch INTEGER NOT NULL DEFAULT 100 CHECK (batch BETWEEN 1 AND 10000),
+	max_failures INTEGER NOT NULL DEFAULT 5 CHECK (max_failures >= 0),
+	index_name TEXT,
+	format TEXT CHECK (format IN ('json','cef','slack','teams','mattermost')),
+	source TEXT NOT NULL DEFAULT 'events' CHECK (source IN ('events','audit')),
+	when_jq TEXT,
+	ca_pem TEXT,
+	UNIQUE (tenant_id, name)
+);
+INSERT INTO notify_channels_v10 (id, tenant_id, name, kind, target, types, secret_sealed, cursor,
+	failures, last_error, delivered_at, created_by, created_at)
+	SELECT id, tenant_id, name, kind, target, types, secret_sealed, cursor, failures, last_error,
+	delivered_at, created_by, created_at FROM notify_channels;
+-- Ids are never reused: the new table carries on from the old one's.
+DELETE FROM sqlite_sequence WHERE name = 'notify_channels_v10';
+INSERT INTO sqlite_sequence (name, seq)
+	SELECT 'notify_channels_v10', seq FROM sqlite_sequence WHERE name = 'notify_channels';
+DROP TABLE notify_channels;
+ALTER TABLE notify_channels_v10 RENAME TO notify_channels;
+
+-- The dead-letter list: an event a channel failed to deliver
+-- max_failures times in a row, set aside so that the cursor moves on.
+-- vc-notify dead retry delivers it again and removes it once taken.
+-- event_id is not a reference: the log may be pruned before a retry.
+CREATE TABLE notify_dead (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	channel_id INTEGER NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+	event_id INTEGER NOT NULL,
+	failures INTEGER NOT NULL,
+	last_error TEXT,
+	created_at INTEGER NOT NULL,
+	retried_at INTEGER,
+	UNIQUE (channel_id, event_id)
+);
+CREATE INDEX notify_dead_tenant ON notify_dead(tenant_id, id);

@@ -126,7 +126,7 @@ _vc_complete() {
 			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
 		fi ;;
 	vc-notify)
-		verbs="events events events events send list rule rule rule channel channel channel forward read "
+		verbs="events events events events send list rule rule rule channel channel channel channel forward dead dead read "
 		case "$w1 $w2" in
 		"events"*) opts="--since --type --limit --follow " ;;
 		"events prune"*) opts="--older-than " ;;
@@ -137,14 +137,17 @@ _vc_complete() {
 		"rule add"*) opts="--on --when --to " ;;
 		"rule list"*) opts="" ;;
 		"rule delete"*) opts="" ;;
-		"channel add"*) opts="--kind --target --type --since " ;;
+		"channel add"*) opts="--kind --target --type --since --batch --max-failures --index --format --source --when --ca-file --password-stdin" ;;
 		"channel list"*) opts="" ;;
+		"channel test"*) opts="" ;;
 		"channel delete"*) opts="" ;;
 		"forward"*) opts="--channel --once --follow " ;;
+		"dead list"*) opts="--channel --limit " ;;
+		"dead retry"*) opts="--all --channel " ;;
 		"read"*) opts="--all " ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = events ] && echo prune) $( [ "$w1" = events ] && echo retention) $( [ "$w1" = events ] && echo keep) $( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo delete) "
+			verbs="$( [ "$w1" = events ] && echo prune) $( [ "$w1" = events ] && echo retention) $( [ "$w1" = events ] && echo keep) $( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo test) $( [ "$w1" = channel ] && echo delete) $( [ "$w1" = dead ] && echo list) $( [ "$w1" = dead ] && echo retry) "
 		fi ;;
 	esac
 	if [[ $cur == -* ]]; then

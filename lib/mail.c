@@ -258,6 +258,13 @@ outbox_add(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subje
 	return rc;
 }
 
+int
+vc_mail_queue(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
+    const char *text)
+{
+	return outbox_add(ctx, tenant_id, to, subject, text, NULL, vc_now(ctx) + VC_CHANNEL_MAIL_TTL);
+}
+
 struct msg {
 	char id[VC_ID_LEN + 1], tenant[VC_ID_LEN + 1];
 	char to[260], subject[300];

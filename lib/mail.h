@@ -40,6 +40,15 @@ int vc_op_verify_email(vc_ctx *ctx, jv args, jv *out);
 int vc_mail_verify_queue(vc_ctx *ctx, const char *tenant_id, const char *user_id,
     const char *username, const char *email);
 
+/*
+ * Queue a plain-text mail to one address for a tenant (a channel of kind
+ * email), kept VC_CHANNEL_MAIL_TTL for its retries.  Inside the caller's
+ * transaction; sets ctx->outbox_queued.
+ */
+#define VC_CHANNEL_MAIL_TTL (7 * 24 * 3600)
+int vc_mail_queue(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
+    const char *text);
+
 struct vc_outbox_stats {
 	int sent, failed, pending;
 };

@@ -678,6 +678,7 @@ cell(jv v, char *buf, size_t n)
 		jv_free(v);
 		return;
 	case JV_KIND_NULL:
+	case JV_KIND_INVALID:   /* a column this row lacks (forward's error) */
 		snprintf(buf, n, "-");
 		jv_free(v);
 		return;

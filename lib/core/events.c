@@ -341,14 +341,21 @@ vc_op_events(vc_ctx *ctx, jv args, jv *out)
 
 /*
  * The newest event id of tenant that may go: the slowest channel's
- * cursor (an event not delivered yet is kept, whatever its age), or
- * INT64_MAX when the tenant has no channel.
+ * cursor (an event not delivered yet is kept, whatever its age) and the
+ * oldest dead letter less one (vc-notify dead retry needs its event),
+ * or INT64_MAX when the tenant has neither.
  */
 static int64_t
 prune_bound(vc_ctx *ctx, const char *tenant)
 {
-	return vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE(MIN(cursor), 9223372036854775807)"
-	    " FROM notify_channels WHERE tenant_id = ?1", "s", tenant));
+	/* An event-log channel's cursor, and an event set aside for a
+	 * retry (notify_dead), keep what they need; an audit channel's
+	 * cursor counts audit records, not events. */
+	return vc_sql_int(ctx, vc_sql(ctx, "SELECT MIN(COALESCE((SELECT MIN(cursor) FROM notify_channels"
+	    " WHERE tenant_id = ?1 AND source = 'events'), 9223372036854775807),"
+	    " COALESCE((SELECT MIN(d.event_id) - 1 FROM notify_dead d JOIN notify_channels c"
+	    " ON c.id = d.channel_id WHERE d.tenant_id = ?1 AND c.source = 'events'),"
+	    " 9223372036854775807))", "s", tenant));
 }
 
 /* One batch: the notifications of the events that go, then the events;

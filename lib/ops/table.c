@@ -752,19 +752,53 @@ static const struct vc_param p_rule_id[] = {
 static const struct vc_param p_channel_add[] = {
 	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
 	  .help = "channel name (letters, digits, . _ -)" },
-	{ .name = "kind", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "KIND", .choices = "file|webhook",
+	{ .name = "kind", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "KIND",
+	  .choices = "file|webhook|splunk-hec|elastic|syslog|email",
 	  .help = "where events go" },
 	{ .name = "target", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "PATH|URL",
-	  .help = "a file's absolute path, or a webhook's http(s) URL" },
+	  .help = "a file's absolute path, a webhook's URL, a collector's or Elasticsearch's base URL,"
+	    " udp|tcp|tls://HOST[:PORT] for syslog, an address for email" },
 	{ .name = "type", .type = VC_T_STR, .meta = "GLOB",
 	  .help = "only events of these types (default: all)" },
 	{ .name = "since", .type = VC_T_INT, .meta = "ID",
 	  .help = "deliver the events after this id (default: from now on)" },
+	{ .name = "token", .type = VC_T_STR, .flags = VC_P_SECRET, .meta = "TOKEN",
+	  .help = "the HEC token (splunk-hec), the API key (elastic), sealed" },
+	{ .name = "batch", .type = VC_T_INT, .meta = "N",
+	  .help = "events a delivery carries at most (default 100; 1000 for splunk-hec, elastic)" },
+	{ .name = "max_failures", .type = VC_T_INT, .meta = "N",
+	  .help = "failures in a row before an event goes to the dead list (default 5; 0: never)" },
+	{ .name = "index", .type = VC_T_STR, .meta = "NAME",
+	  .help = "the Elasticsearch index (default velocicompanion), the Splunk index" },
+	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "json|cef|slack|teams|mattermost",
+	  .help = "a syslog message's body (json, cef), a webhook's payload (json, slack, teams, mattermost)" },
+	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit",
+	  .help = "what it delivers: the event log (default) or the audit chain, hashes and all" },
+	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
+	  .help = "only the events whose body passes this jq condition, e.g. '.score >= 0.8'" },
+	{ .name = "ca_file", .type = VC_T_STR, .flags = VC_P_FILE, .meta = "FILE",
+	  .help = "trust the CA certificates in FILE (PEM) for an https or tls:// receiver" },
 	END
 };
 static const struct vc_param p_channel_name[] = {
 	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "NAME",
 	  .help = "channel name" },
+	END
+};
+static const struct vc_param p_dead_list[] = {
+	{ .name = "channel", .type = VC_T_STR, .meta = "NAME",
+	  .help = "only this channel's" },
+	{ .name = "limit", .type = VC_T_INT, .meta = "N",
+	  .help = "at most N, oldest first (default 1000, max 100000)" },
+	END
+};
+static const struct vc_param p_dead_retry[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS, .meta = "ID",
+	  .help = "the dead event to deliver again (its id in dead list)" },
+	{ .name = "all", .type = VC_T_BOOL,
+	  .help = "every dead event (of --channel, else of every channel)" },
+	{ .name = "channel", .type = VC_T_STR, .meta = "NAME",
+	  .help = "only this channel's" },
 	END
 };
 static const struct vc_param p_forward[] = {
@@ -2028,7 +2062,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE | VC_OP_SECRET_OUT,
 		.fn       = vc_op_channel_add,
 		.params   = p_channel_add,
-		.summary  = "deliver the event log to a file or a webhook (its secret shown once)",
+		.summary  = "deliver the event log or the audit chain to a file, a webhook (its secret shown once), a Splunk HEC, Elasticsearch, syslog or mail",
 		.target   = "notify_channel",
 	},
 	{
@@ -2041,7 +2075,19 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_channel_list,
 		.summary  = "the tenant's channels with their cursors and failures",
 		.target   = "notify_channel",
-		.columns  = "name,kind,target,types,cursor,failures,last_error,delivered_at",
+		.columns  = "name,kind,target,types,when,cursor,failures,last_error,delivered_at",
+	},
+	{
+		.name     = "notifications.channels.test",
+		.tool     = "vc-notify",
+		.verb     = "channel test",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_channel_test,
+		.params   = p_channel_name,
+		.summary  = "deliver one made-up event to a channel now, outside its cursor",
+		.target   = "notify_channel",
+		.columns  = "channel,sent,error",
 	},
 	{
 		.name     = "notifications.channels.delete",
@@ -2064,7 +2110,32 @@ const struct vc_op vc_ops[] = {
 		.params   = p_forward,
 		.summary  = "deliver the events due to each channel, from its cursor (at least once, in order)",
 		.target   = "notify_channel",
-		.columns  = "channel,delivered,cursor,error",
+		.columns  = "channel,delivered,cursor,dead,error",
+	},
+	{
+		.name     = "notifications.dead.list",
+		.tool     = "vc-notify",
+		.verb     = "dead list",
+		.method   = "GET",
+		.path     = "/api/notifications/dead",
+		.min_role = VC_ROLE_ADMIN,
+		.fn       = vc_op_dead_list,
+		.params   = p_dead_list,
+		.summary  = "the events set aside after failing max-failures times in a row",
+		.target   = "notify_dead",
+		.columns  = "id,channel,source,event_id,type,failures,last_error,created_at,retried_at",
+	},
+	{
+		.name     = "notifications.dead.retry",
+		.tool     = "vc-notify",
+		.verb     = "dead retry",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_dead_retry,
+		.params   = p_dead_retry,
+		.summary  = "deliver dead events again; those taken leave the list",
+		.target   = "notify_dead",
+		.columns  = "channel,delivered,error",
 	},
 	{
 		.name     = "notifications.read",

@@ -41,6 +41,10 @@ is "$rc:$(jqr .cursor):$(jqr .secret)" "0:0:null" "a file channel from the first
 run vc-notify channel add siem --kind file --target "$T/other.jsonl"
 is "$rc" 65 "the same name again: exit 65"
 PORT=$(free_port)
+run vc-notify channel add hook --kind webhook --target "http://127.0.0.1:$PORT/in"
+is "$rc" 77 "a webhook on loopback is refused unless the installation allows it: exit 77"
+# The receivers of this test listen on loopback.
+export VC_ALLOW_VELOCIRAPTOR=127.0.0.1
 L0=$(last)
 run vc-notify channel add hook --kind webhook --target "http://127.0.0.1:$PORT/in" --type 'case.*' -o jsonl
 is "$rc:$(jqr .cursor)" "0:$L0" "a webhook channel starts after the tenant's last event ($L0)"
@@ -156,6 +160,26 @@ kill -TERM $FP
 wait $FP
 is "$?" 0 "SIGTERM ends it with exit 0"
 is "$(jq -r 'select(.error) | .channel' "$T/follow2" | sort -u)" hook2 "the failures were printed"
+# Chat shapes: Slack, Mattermost, Teams.
+PORT3=$(free_port)
+"$PY" "$TOP/tests/peers/webhook.py" "$PORT3" "$T/chat.log" x &
+echo $! >> "$T/pids"
+await 10 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $PORT3))"
+run vc-notify channel add siem-cef --kind webhook --target "http://127.0.0.1:$PORT3/" --format cef
+is "$rc" 64 "a webhook's --format is json, slack, teams or mattermost"
+for shape in slack mattermost teams; do
+	run vc-notify channel add "$shape" --kind webhook --target "http://127.0.0.1:$PORT3/$shape" \
+		--format "$shape" --type 'case.created' --since 0 -o jsonl
+done
+run vc-notify forward --once -o jsonl
+is "$(jqr 'select(.channel == "slack" or .channel == "teams" or .channel == "mattermost") | .delivered' | sort -u)" \
+	"$(sq "SELECT COUNT(*) FROM events e JOIN tenants t ON t.id = e.tenant_id WHERE t.name = 'acme' AND type = 'case.created'")" \
+	"the chat channels took every case.created event"
+is "$(jq -r 'select(.body.text and (.body.username | not)) | .body.text' "$T/chat.log" | sed -n 2p)" \
+	"case.created #1: case 1" "Slack: {\"text\"}, one line an event with its subject"
+is "$(jq -r 'select(.body.username) | .body.username' "$T/chat.log")" VelociCompanion "Mattermost: {\"text\", \"username\"}"
+is "$(jq -r 'select(.body.type == "message") | .body.attachments[0] | "\(.contentType) \(.content.type) \(.content.body[0].text | split("\n")[1])"' "$T/chat.log")" \
+	"application/vnd.microsoft.card.adaptive AdaptiveCard case.created #1: case 1" "Teams: a message with an Adaptive Card"
 run vc-notify channel delete all
 is "$rc:$(sq "SELECT COUNT(*) FROM notify_channels WHERE name = 'all'")" "0:0" "channel delete"
 run vc-notify channel delete all

@@ -47,6 +47,17 @@ with "$ADA" vc-notify events prune --older-than 60d -o jsonl
 is "$rc:$(jqr .events):$(acme events)" "0:0:$((E_ALL + 1))" "--older-than 60d: 40-day-old events stay (and the run's audit record is one)"
 E_ALL=$(acme events)
 
+# ---- a dead letter keeps its event ---------------------------------------------------
+# vc-notify dead retry delivers the event again: pruning must not take it.
+D=$(sq "SELECT MIN(id) FROM events WHERE type = 'case.created'")
+sq "INSERT INTO notify_dead (tenant_id, channel_id, event_id, failures, created_at)
+	SELECT tenant_id, id, $D, 5, 0 FROM notify_channels WHERE name = 'siem'"
+with "$ADA" vc-notify events prune -o jsonl
+is "$rc:$(jqr .kept_after)" "0:$((D - 1))" "a dead letter bounds what goes (kept after $((D - 1)))"
+is "$(sq "SELECT COUNT(*) FROM events WHERE id = $D")" 1 "... its event is still there for a retry"
+sq "DELETE FROM notify_dead"
+E_ALL=$(acme events)
+
 # ---- the cursor bounds the age ---------------------------------------------------------
 with "$ADA" vc-notify events prune -o jsonl
 is "$rc:$(jqr .kept_after)" "0:$CUR" "prune (30 days): kept after the channel's cursor"

@@ -5,7 +5,9 @@
 # Listens on 127.0.0.1:PORT; for each POST checks X-VC-Signature
 # (HMAC-SHA256 of the body under SECRET) and appends one line to LOG:
 # {"ok": signature matched, "events": [ids], "header": X-VC-Events,
-#  "status": what it answered, "t": when}.  The first FAIL requests get 500.
+#  "status": what it answered, "t": when}, or for a chat's message
+# (a webhook of --format slack, teams or mattermost) {"ok", "body": the
+# message, "status", "t"}.  The first FAIL requests get 500.
 import hashlib
 import hmac
 import json
@@ -28,6 +30,13 @@ class Hook(BaseHTTPRequestHandler):
             status = 500
         doc = json.loads(body)
         with open(LOG, "a") as f:
+            if "events" not in doc:     # a chat's message (--format slack ...)
+                f.write(json.dumps({"ok": hmac.compare_digest(want, got), "body": doc,
+                                    "status": status, "t": time.time()}) + "\n")
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             f.write(json.dumps({"ok": hmac.compare_digest(want, got),
                                 "events": [e["id"] for e in doc["events"]],
                                 "types": [e["type"] for e in doc["events"]],
