@@ -11,6 +11,7 @@
 #include "core/audit.h"
 #include "core/events.h"
 #include "core/net.h"
+#include "core/records.h"
 #include "core/store.h"
 #include "pbint.h"
 #include "playbook.h"
@@ -103,7 +104,9 @@ vc_op_blocklist_remove(vc_ctx *ctx, jv args, jv *out)
 	    " OR CAST(id AS TEXT) = ?2)", &n, "ss", ctx->who.tenant_id, key)) != 0)
 		return rc;
 	if (n == 0)
-		return vc_fail(ctx, VC_ENOTFOUND, "no such blocklist entry: %.64s", key);
+		return vc_not_found(ctx, "blocklist", "blocklist entry",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
+		    "SELECT 1 FROM blocklist WHERE network = ?1 OR CAST(id AS TEXT) = ?1", key);
 	*out = JV_OBJECT(jv_string("removed"), jv_string(key));
 	return 0;
 }

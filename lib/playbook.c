@@ -961,9 +961,11 @@ vc_op_pb_check(vc_ctx *ctx, jv args, jv *out)
 	int rc;
 
 	(void)args;
+	*out = jv_invalid();
 	if ((rc = read_checked(ctx, &norm, out)) != 0) {
 		/* every error on its own line, the summary as the failure */
-		jv errs = jv_object_get(jv_copy(*out), jv_string("errors"));
+		jv errs = jv_get_kind(*out) == JV_KIND_OBJECT ?
+		    jv_object_get(jv_copy(*out), jv_string("errors")) : jv_array();
 
 		jv_array_foreach(errs, i, e) {
 			jv p = jv_object_get(jv_copy(e), jv_string("path"));
