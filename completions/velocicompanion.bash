@@ -149,13 +149,13 @@ _vc_complete() {
 		"check"*) opts="" ;;
 		"add"*) opts="" ;;
 		"list"*) opts="--trigger " ;;
-		"show"*) opts="--version --versions " ;;
+		"show"*) opts="--at-version --versions " ;;
 		"update"*) opts="" ;;
 		"enable"*) opts="" ;;
 		"disable"*) opts="" ;;
 		"delete"*) opts="" ;;
-		"plan"*) opts="--event --event-file --version " ;;
-		"run"*) opts="--event --event-file --version --approve " ;;
+		"plan"*) opts="--event --event-file --at-version " ;;
+		"run"*) opts="--event --event-file --at-version --approve " ;;
 		"executions"*) opts="--status --limit " ;;
 		"approve"*) opts="" ;;
 		"cancel"*) opts="" ;;

@@ -693,7 +693,7 @@ vc_op_pb_plan(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	if ((rc = event_arg(ctx, args, &event)) != 0)
 		return rc;
-	if ((rc = exec_prepare(ctx, &e, id, vc_arg_int(args, "version", 0), event)) != 0) {
+	if ((rc = exec_prepare(ctx, &e, id, vc_arg_int(args, "at_version", 0), event)) != 0) {
 		exec_release(&e);
 		jv_free(steps);
 		return rc;
@@ -763,7 +763,7 @@ vc_op_pb_run(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EPERM, "only an admin approves steps (--approve)");
 	if ((rc = event_arg(ctx, args, &event)) != 0)
 		return rc;
-	if ((rc = exec_prepare(ctx, &e, id, vc_arg_int(args, "version", 0), event)) != 0) {
+	if ((rc = exec_prepare(ctx, &e, id, vc_arg_int(args, "at_version", 0), event)) != 0) {
 		exec_release(&e);
 		return rc;
 	}
@@ -1148,7 +1148,7 @@ due_events(vc_ctx *ctx, int run, jv *out)
 	    ctx->who.tenant_id);
 	if (rc == 0)
 		rc = vc_sql_exec(ctx, "UPDATE playbook_cursors SET lease_until = ?2, lease_holder = ?3"
-		    " WHERE tenant_id = ?1 AND lease_until < ?4", &changed, "siss", ctx->who.tenant_id,
+		    " WHERE tenant_id = ?1 AND lease_until < ?4", &changed, "sisi", ctx->who.tenant_id,
 		    now + LEASE_S, holder, now);
 	if (rc == 0)
 		rc = vc_tx_commit(ctx);

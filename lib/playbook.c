@@ -1075,7 +1075,7 @@ vc_op_pb_show(vc_ctx *ctx, jv args, jv *out)
 		return vc_op_pb_execution(ctx, args, out);
 	if ((rc = vc_pb_resolve(ctx, key, id)) != 0)
 		return rc;
-	if ((rc = vc_pb_load(ctx, id, vc_arg_int(args, "version", 0), out)) != 0)
+	if ((rc = vc_pb_load(ctx, id, vc_arg_int(args, "at_version", 0), out)) != 0)
 		return rc;
 	if (vc_arg_bool(args, "versions")) {
 		sqlite3_stmt *q = vc_sql(ctx, "SELECT version, created_by, created_at FROM playbook_versions"

@@ -790,7 +790,7 @@ static const struct vc_param p_pb_id[] = {
 static const struct vc_param p_pb_show[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "ID",
 	  .help = "playbook id or name, or an execution id" },
-	{ .name = "version", .type = VC_T_INT, .meta = "N",
+	{ .name = "at_version", .type = VC_T_INT, .meta = "N",
 	  .help = "this version (default: the current one)" },
 	{ .name = "versions", .type = VC_T_BOOL,
 	  .help = "list the versions kept" },
@@ -803,7 +803,7 @@ static const struct vc_param p_pb_plan[] = {
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
 	  .help = "read the trigger event from FILE" },
-	{ .name = "version", .type = VC_T_INT, .meta = "N",
+	{ .name = "at_version", .type = VC_T_INT, .meta = "N",
 	  .help = "this version (default: the current one)" },
 	END
 };
@@ -814,7 +814,7 @@ static const struct vc_param p_pb_run[] = {
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
 	  .help = "read the trigger event from FILE" },
-	{ .name = "version", .type = VC_T_INT, .meta = "N",
+	{ .name = "at_version", .type = VC_T_INT, .meta = "N",
 	  .help = "this version (default: the current one)" },
 	{ .name = "approve", .type = VC_T_BOOL,
 	  .help = "approve the steps that require it (admin)" },
