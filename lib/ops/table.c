@@ -822,14 +822,20 @@ static const struct vc_param p_pb_run[] = {
 	  .help = "plan only: touch nothing" },
 	END
 };
+#define PB_EXEC_FILTERS \
+	{ .name = "status", .type = VC_T_STR, .meta = "STATUS", \
+	  .choices = "running|succeeded|failed|pending_approval|cancelled|expired", \
+	  .help = "only executions in this state" }, \
+	{ .name = "limit", .type = VC_T_INT, .meta = "N", \
+	  .help = "at most N, newest first (default 50, max 1000)" }
+static const struct vc_param p_pb_execs_all[] = {
+	PB_EXEC_FILTERS,
+	END
+};
 static const struct vc_param p_pb_execs[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_PATH, .meta = "PLAYBOOK",
 	  .help = "only this playbook's" },
-	{ .name = "status", .type = VC_T_STR, .meta = "STATUS",
-	  .choices = "running|succeeded|failed|pending_approval|cancelled|expired",
-	  .help = "only executions in this state" },
-	{ .name = "limit", .type = VC_T_INT, .meta = "N",
-	  .help = "at most N, newest first (default 50, max 1000)" },
+	PB_EXEC_FILTERS,
 	END
 };
 static const struct vc_param p_pb_exec_id[] = {
@@ -2289,7 +2295,7 @@ const struct vc_op vc_ops[] = {
 		.path     = "/api/playbook-executions",
 		.min_role = VC_ROLE_VIEWER,
 		.fn       = vc_op_pb_executions,
-		.params   = p_pb_execs,
+		.params   = p_pb_execs_all,
 		.summary  = "the executions of every playbook, newest first",
 		.target   = "playbook_execution",
 	},
