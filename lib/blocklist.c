@@ -193,5 +193,6 @@ vc_op_blocklist_export(vc_ctx *ctx, jv args, jv *out)
 		jv_free(r);
 	}
 	(void)first;
+	jv_free(rows);
 	return 0;
 }

@@ -89,6 +89,13 @@ member(jv o, const char *k)
 	return jv_object_get(jv_copy(o), jv_string(k));
 }
 
+/* The member k of o, o consumed. */
+static jv
+take(jv o, const char *k)
+{
+	return jv_object_get(o, jv_string(k));
+}
+
 static double
 num(jv o, const char *k, double def)
 {
@@ -271,7 +278,7 @@ act_label(vc_ctx *ctx, struct exec *e, jv p, jv *out, int add)
 {
 	char host[200], label[130], hid[VC_ID_LEN + 1];
 	const char *h = pstr(p, "host", host, sizeof host), *l = pstr(p, "label", label, sizeof label);
-	jv res = jv_invalid();
+	jv res = jv_invalid(), args;
 	int rc;
 
 	(void)e;
@@ -279,8 +286,10 @@ act_label(vc_ctx *ctx, struct exec *e, jv p, jv *out, int add)
 		return rc;
 	if ((rc = vc_host_resolve(ctx, h, hid)) != 0)
 		return rc;
-	rc = vc_op_hosts_update(ctx, JV_OBJECT(jv_string("id"), jv_string(hid), jv_string("label"),
-	    JV_ARRAY(jv_string_fmt("%c%s", add ? '+' : '-', l))), &res);
+	args = JV_OBJECT(jv_string("id"), jv_string(hid), jv_string("label"),
+	    JV_ARRAY(jv_string_fmt("%c%s", add ? '+' : '-', l)));
+	rc = vc_op_hosts_update(ctx, args, &res);
+	jv_free(args);
 	if (rc != 0)
 		return rc;
 	*out = JV_OBJECT(jv_string("host_id"), jv_string(hid), jv_string("labels"),
@@ -419,11 +428,11 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 		if (rc == 0)
 			rc = vc_audit(ctx, ctx->who.tenant_id, "playbook.action", "playbook_execution",
 			    e->id, "success", NULL, JV_OBJECT(jv_string("step"),
-			    member(jv_array_get(jv_copy(e->steps), i), "name"), jv_string("action"),
+			    take(jv_array_get(jv_copy(e->steps), i), "name"), jv_string("action"),
 			    jv_string(action), jv_string("params"), jv_copy(params), jv_string("output"),
 			    jv_copy(out)));
 		if (rc == 0 && (rc = vc_tx_commit(ctx)) == 0) {
-			jv name = member(jv_array_get(jv_copy(e->steps), i), "name");
+			jv name = take(jv_array_get(jv_copy(e->steps), i), "name");
 
 			e->outputs = jv_object_set(e->outputs, name, out);
 			return 0;
@@ -444,7 +453,7 @@ audit_failure(vc_ctx *ctx, struct exec *e, int i, const char *action, const char
 	if (vc_tx_begin(ctx) != 0)
 		return;
 	if (vc_audit(ctx, ctx->who.tenant_id, "playbook.action", "playbook_execution", e->id,
-	    "failure", why, JV_OBJECT(jv_string("step"), member(jv_array_get(jv_copy(e->steps), i),
+	    "failure", why, JV_OBJECT(jv_string("step"), take(jv_array_get(jv_copy(e->steps), i),
 	    "name"), jv_string("action"), jv_string(action))) != 0 || vc_tx_commit(ctx) != 0)
 		vc_tx_rollback(ctx);
 }
@@ -668,16 +677,16 @@ event_arg(vc_ctx *ctx, jv args, jv *ev)
 		return vc_fail(ctx, VC_EUSAGE, "--event: a JSON object");
 	}
 	/* An event of the log ({id, type, body}) stands for its body. */
-	if (jv_get_kind(member(*ev, "body")) == JV_KIND_OBJECT && jv_object_has(jv_copy(*ev),
-	    jv_string("type"))) {
-		jv b = member(*ev, "body");
+	jv b = member(*ev, "body");
 
+	if (jv_get_kind(b) == JV_KIND_OBJECT && jv_object_has(jv_copy(*ev), jv_string("type"))) {
 		b = jv_object_set(b, jv_string("event_type"), member(*ev, "type"));
 		if (jv_object_has(jv_copy(*ev), jv_string("id")))
 			b = jv_object_set(b, jv_string("event_id"), member(*ev, "id"));
 		jv_free(*ev);
 		*ev = b;
-	}
+	} else
+		jv_free(b);
 	return 0;
 }
 
@@ -747,7 +756,7 @@ vc_op_pb_run(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	{
 		jv t = member(row, "trigger_type");
-		int on = jv_get_kind(member(row, "enabled")) == JV_KIND_TRUE;
+		int on = is_true(row, "enabled");
 
 		snprintf(tt, sizeof tt, "%s", jv_string_value(t));
 		jv_free(t);
@@ -867,7 +876,7 @@ exec_load(vc_ctx *ctx, const char *id, struct exec *e, jv *row)
 	e->event = member(*row, "event");
 	e->steps = member(*row, "steps");
 	e->outputs = jv_object();
-	jv_array_foreach(jv_copy(e->steps), i, st) {
+	jv_array_foreach(e->steps, i, st) {
 		jv o = member(st, "output");
 
 		if (jv_is_valid(o) && jv_get_kind(o) != JV_KIND_NULL)
@@ -1091,7 +1100,7 @@ fires(vc_ctx *ctx, jv doc, const char *pb, const char *type, jv body)
 	/* A playbook never fires on its own executions' events (no loop). */
 	if (jv_get_kind(bpb) == JV_KIND_STRING && strcmp(jv_string_value(bpb), pb) == 0)
 		goto out;
-	jv_array_foreach(jv_copy(evs), i, g) {
+	jv_array_foreach(evs, i, g) {
 		char pat[128];
 
 		(void)i;
@@ -1175,12 +1184,12 @@ due_events(vc_ctx *ctx, int run, jv *out)
 	}
 	last = cursor;
 	rc = 0;
-	jv_array_foreach(jv_copy(evs), i, ev) {
+	jv_array_foreach(evs, i, ev) {
 		jv type = member(ev, "type"), body = member(ev, "body");
 		int64_t eid = (int64_t)num(ev, "id", 0);
 
 		(void)i;
-		jv_array_foreach(jv_copy(pbs), j, pb) {
+		jv_array_foreach(pbs, j, pb) {
 			jv pid = member(pb, "id"), doc = member(pb, "doc");
 			char key[40];
 
@@ -1232,7 +1241,7 @@ due_schedules(vc_ctx *ctx, int run, jv *out)
 
 	if (!jv_is_valid(pbs))
 		return ctx->err;
-	jv_array_foreach(jv_copy(pbs), i, pb) {
+	jv_array_foreach(pbs, i, pb) {
 		jv pid = member(pb, "id"), doc = member(pb, "doc");
 		int64_t slot = (int64_t)num(pb, "slot", 0), next = next_run(ctx, doc, now);
 		char key[40];

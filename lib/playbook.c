@@ -224,7 +224,7 @@ bad(struct chk *c, const char *path, const char *fmt, ...)
 static void
 unknown_members(struct chk *c, const char *prefix, jv o, const char *const *known)
 {
-	jv_object_foreach(jv_copy(o), k, v) {
+	jv_object_foreach(o, k, v) {
 		int ok = 0;
 		char sub[200];
 
@@ -519,7 +519,7 @@ check_step(struct chk *c, int i, jv st)
 				bad(c, sub, "%s needs the parameter %s", a->name, p + 1);
 			}
 		}
-		jv_object_foreach(jv_copy(params), k, v) {
+		jv_object_foreach(params, k, v) {
 			int ok = 0;
 
 			for (int j = 0; a->params[j] != NULL; j++) {
@@ -622,7 +622,7 @@ check_trigger(struct chk *c, jv doc)
 			jv_free(ev);
 			ev = jv_array();
 		}
-		jv_array_foreach(jv_copy(ev), i, e) {
+		jv_array_foreach(ev, i, e) {
 			char sub[64];
 
 			snprintf(sub, sizeof sub, ".trigger.events[%d]", i);
@@ -712,7 +712,7 @@ vc_pb_check_doc(vc_ctx *ctx, jv doc, jv *norm, jv *errors)
 		bad(&c, ".steps", "a playbook has 1 to %d steps (steps, or the original's actions)",
 		    STEPS_MAX);
 	else
-		jv_array_foreach(jv_copy(steps), i, st)
+		jv_array_foreach(steps, i, st)
 			ns = jv_array_append(ns, check_step(&c, i, st));
 	jv_free(steps);
 	out = jv_object_set(out, jv_string("steps"), ns);
@@ -856,21 +856,27 @@ vc_pb_render(jv v, jv scope, int plan, int *pending, char *why, size_t wn)
 		return out;
 	case JV_KIND_ARRAY:
 	case JV_KIND_OBJECT:
+	{
+		jv keys = jv_keys(jv_copy(v));
+
 		out = jv_copy(v);
-		jv_array_foreach(jv_keys(jv_copy(v)), i, k) {
+		jv_array_foreach(keys, i, k) {
 			jv r = vc_pb_render(jv_get(jv_copy(v), jv_copy(k)), scope, plan, pending, why, wn);
 
 			(void)i;
 			if (!jv_is_valid(r)) {
 				jv_free(k);
+				jv_free(keys);
 				jv_free(out);
 				jv_free(v);
 				return r;
 			}
 			out = jv_set(out, k, r);
 		}
+		jv_free(keys);
 		jv_free(v);
 		return out;
+	}
 	default:
 		return v;
 	}
