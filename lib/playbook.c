@@ -1095,20 +1095,27 @@ vc_op_pb_show(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
+/* Resolve the playbook of args and run sql on it (?1 tenant, ?2 id,
+ * ?3 v, ?4 now). */
 static int
-set_enabled(vc_ctx *ctx, jv args, jv *out, int on)
+pb_change(vc_ctx *ctx, jv args, const char *sql, int64_t v, char id[VC_ID_LEN + 1])
 {
-	char id[VC_ID_LEN + 1];
 	int rc;
 
 	if ((rc = vc_pb_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
 	vc_audit_target(ctx, "playbook", id);
-	if ((rc = vc_sql_exec(ctx, "UPDATE playbooks SET enabled = ?3, updated_at = ?4"
-	    " WHERE tenant_id = ?1 AND id = ?2", NULL, "ssii", ctx->who.tenant_id, id, (int64_t)on,
-	    vc_now(ctx))) != 0)
-		return rc;
-	return vc_pb_load(ctx, id, 0, out);
+	return vc_sql_exec(ctx, sql, NULL, "ssii", ctx->who.tenant_id, id, v, vc_now(ctx));
+}
+
+static int
+set_enabled(vc_ctx *ctx, jv args, jv *out, int on)
+{
+	char id[VC_ID_LEN + 1];
+	int rc = pb_change(ctx, args, "UPDATE playbooks SET enabled = ?3, updated_at = ?4"
+	    " WHERE tenant_id = ?1 AND id = ?2", on, id);
+
+	return rc != 0 ? rc : vc_pb_load(ctx, id, 0, out);
 }
 
 int
@@ -1127,14 +1134,11 @@ int
 vc_op_pb_delete(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1];
-	int rc;
-
-	if ((rc = vc_pb_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
-		return rc;
-	vc_audit_target(ctx, "playbook", id);
 	/* Versions and executions stay: the history of what ran. */
-	if ((rc = vc_sql_exec(ctx, "UPDATE playbooks SET deleted_at = ?3, enabled = 0"
-	    " WHERE tenant_id = ?1 AND id = ?2", NULL, "ssi", ctx->who.tenant_id, id, vc_now(ctx))) != 0)
+	int rc = pb_change(ctx, args, "UPDATE playbooks SET deleted_at = ?4, enabled = ?3"
+	    " WHERE tenant_id = ?1 AND id = ?2", 0, id);
+
+	if (rc != 0)
 		return rc;
 	*out = JV_OBJECT(jv_string("id"), jv_string(id), jv_string("deleted"), jv_true());
 	return 0;
