@@ -21,6 +21,7 @@
 #include "core/records.h"
 #include "core/store.h"
 #include "hosts.h"
+#include "hunt.h"
 #include "json/jqprog.h"
 #include "mail.h"
 #include "pbint.h"
@@ -314,6 +315,118 @@ act_block(vc_ctx *ctx, struct exec *e, jv p, jv *out)
 	return vc_pb_block_add(ctx, a, r, e->id, secs, out);
 }
 
+/* The quarantine artifact of a host's OS, by Velociraptor's names. */
+static const char *
+quarantine_artifact(const char *os)
+{
+	if (strcasestr(os, "windows") != NULL)
+		return "Windows.Remediation.Quarantine";
+	if (strcasestr(os, "linux") != NULL)
+		return "Linux.Remediation.Quarantine";
+	if (strcasestr(os, "darwin") != NULL || strcasestr(os, "mac") != NULL)
+		return "MacOS.Remediation.Quarantine";
+	return NULL;
+}
+
+/* A Velociraptor operation's records kept, never streamed to the caller. */
+static int
+vr_call(vc_ctx *ctx, int (*fn)(vc_ctx *, jv, jv *), jv args, jv *out)
+{
+	int (*emit)(vc_ctx *, jv, void *) = ctx->emit;
+	int (*emit_raw)(vc_ctx *, const char *, size_t, void *) = ctx->emit_raw;
+	int rc;
+
+	ctx->emit = NULL;
+	ctx->emit_raw = NULL;
+	*out = jv_invalid();
+	rc = fn(ctx, args, out);
+	ctx->emit = emit;
+	ctx->emit_raw = emit_raw;
+	jv_free(args);
+	return rc;
+}
+
+/*
+ * isolate_host (on) and unisolate_host, the part that talks to
+ * Velociraptor, with no transaction open: collect the quarantine artifact
+ * of the host's OS, wait for its flow within the step's timeout, and
+ * verify that the flow FINISHED and that its rows say the policy was
+ * applied (removed) and nothing failed.  Anything else fails the step
+ * with the reason.  *out gets what was learnt, failed or not.
+ */
+static int
+quarantine(vc_ctx *ctx, jv p, int on, int64_t timeout, jv *out)
+{
+	char host[200], abuf[130], hid[VC_ID_LEN + 1], cid[128] = "", os[64] = "", last[300] = "";
+	const char *h = pstr(p, "host", host, sizeof host), *a = pstr(p, "artifact", abuf, sizeof abuf);
+	const char *want = on ? "Quarantine policy applied" : "Quarantine policy removed";
+	sqlite3_stmt *q;
+	jv args, res, rows, fid;
+	int rc, found = 0, failed = 0;
+
+	*out = jv_invalid();
+	if ((rc = need(ctx, h, "host")) != 0 || (rc = vc_host_resolve(ctx, h, hid)) != 0)
+		return rc;
+	q = vc_sql(ctx, "SELECT COALESCE(client_id, ''), os FROM hosts WHERE tenant_id = ?1 AND id = ?2",
+	    "ss", ctx->who.tenant_id, hid);
+	if (q == NULL)
+		return ctx->err;
+	if (vc_sql_step(ctx, q) == 1) {
+		snprintf(cid, sizeof cid, "%s", (const char *)sqlite3_column_text(q, 0));
+		snprintf(os, sizeof os, "%s", (const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_finalize(q);
+	if (cid[0] == '\0')
+		return vc_fail(ctx, VC_EINVAL, "host %s has no Velociraptor client id", h);
+	if (a == NULL && (a = quarantine_artifact(os)) == NULL)
+		return vc_fail(ctx, VC_EINVAL, "no quarantine artifact for the OS '%s' of host %s:"
+		    " give params.artifact", os, h);
+	*out = JV_OBJECT(jv_string("host_id"), jv_string(hid), jv_string("client_id"), jv_string(cid),
+	    jv_string("artifact"), jv_string(a));
+	args = JV_OBJECT(jv_string("client"), jv_string(cid), jv_string("artifact"), jv_string(a),
+	    jv_string("wait"), jv_true(), jv_string("timeout"), jv_number((double)timeout));
+	if (!on)
+		args = jv_object_set(args, jv_string("param"), JV_ARRAY(jv_string("RemovePolicy=Y")));
+	rc = vr_call(ctx, vc_op_vr_collect, args, &res);
+	fid = jv_is_valid(res) ? jv_object_get(jv_copy(res), jv_string("flow_id")) : jv_invalid();
+	if (jv_get_kind(fid) == JV_KIND_STRING)
+		*out = jv_object_set(*out, jv_string("flow_id"), jv_copy(fid));
+	jv_free(res);
+	if (rc != 0) {
+		char msg[sizeof ctx->errmsg];
+
+		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+		jv_free(fid);
+		return vc_fail(ctx, rc == VC_ETEMP ? VC_EUNAVAIL : rc, "Velociraptor did not confirm the"
+		    " %s of %s: %s", on ? "quarantine" : "release", h, msg);
+	}
+	rc = vr_call(ctx, vc_op_vr_flow_results, JV_OBJECT(jv_string("client_id"), jv_string(cid),
+	    jv_string("flow_id"), jv_copy(fid), jv_string("artifact"), jv_string(a)), &rows);
+	jv_free(fid);
+	if (rc != 0) {
+		jv_free(rows);
+		return rc;
+	}
+	if (jv_get_kind(rows) == JV_KIND_ARRAY)
+		jv_array_foreach(rows, i, r) {
+			jv t = jv_object_get(r, jv_string("Result"));
+
+			(void)i;
+			if (jv_get_kind(t) == JV_KIND_STRING) {
+				snprintf(last, sizeof last, "%s", jv_string_value(t));
+				found |= strncmp(last, want, strlen(want)) == 0;
+				failed |= strcasestr(last, "fail") != NULL && strstr(last, "failed as expected") == NULL;
+			}
+			jv_free(t);
+		}
+	jv_free(rows);
+	*out = jv_object_set(*out, jv_string("result"), jv_string(last));
+	if (!found || failed)
+		return vc_fail(ctx, VC_EUNAVAIL, "Velociraptor ran %s on %s but it did not confirm the %s: %s",
+		    a, h, on ? "quarantine" : "release", last[0] ? last : "no result");
+	return 0;
+}
+
 static int
 act(vc_ctx *ctx, struct exec *e, const char *action, jv params, jv *out)
 {
@@ -410,15 +523,40 @@ sleep_ms(vc_ctx *ctx, int64_t ms)
 /* One attempt of step i: the action and the step's record, with its
  * audit record, in one transaction. */
 static int
-attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n)
+attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n, int64_t timeout)
 {
 	char msg[sizeof ctx->errmsg];
-	jv out;
-	int rc;
+	const struct vc_pb_action *a = vc_pb_action(action);
+	jv out = jv_invalid();
+	int rc, on = strcmp(action, "isolate_host") == 0;
 
-	if ((rc = vc_tx_begin(ctx)) != 0)
+	if (a != NULL && a->net) {
+		/* The peer first, no transaction open; then the change it
+		 * confirmed, with the record. */
+		rc = quarantine(ctx, params, on, timeout, &out);
+		audit_forget(ctx);
+		if (rc != 0) {
+			if (jv_is_valid(out))
+				step_set(e, i, "output", out);
+			return rc;
+		}
+	}
+	if ((rc = vc_tx_begin(ctx)) != 0) {
+		jv_free(out);
 		return rc;
-	rc = act(ctx, e, action, params, &out);
+	}
+	if (a != NULL && a->net) {
+		jv lp = JV_OBJECT(jv_string("host"), jv_object_get(jv_copy(out), jv_string("host_id")),
+		    jv_string("label"), jv_string("quarantined")), lo;
+
+		rc = act(ctx, e, on ? "add_label" : "remove_label", lp, &lo);
+		jv_free(lp);
+		if (rc == 0)
+			out = jv_object_set(out, jv_string("labels"), jv_object_get(lo, jv_string("labels")));
+		else
+			jv_free(out);
+	} else
+		rc = act(ctx, e, action, params, &out);
 	if (rc == 0) {
 		step_set(e, i, "status", jv_string("succeeded"));
 		step_set(e, i, "output", jv_copy(out));
@@ -523,7 +661,8 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 			tries = 1 + (int)num(def, "retries", 0);
 			backoff = (int64_t)(num(def, "backoff", 2) * 1000);
 			for (int t = 1; t <= tries && !ok; t++) {
-				if ((rc = attempt(ctx, e, i, action, params, t)) == 0)
+				if ((rc = attempt(ctx, e, i, action, params, t,
+				    (int64_t)num(def, "timeout", 60))) == 0)
 					ok = 1;
 				else if (rc == VC_ETEMP || rc == VC_EINTERNAL) {
 					jv_free(params);

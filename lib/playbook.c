@@ -38,7 +38,11 @@ const struct vc_pb_action vc_pb_actions[] = {
 	{ "add_label", { "!host", "!label", NULL }, { "host_id", "labels", NULL } },
 	{ "remove_label", { "!host", "!label", NULL }, { "host_id", "labels", NULL } },
 	{ "block_ip", { "!address", "reason", "expires", NULL }, { "entry_id", "address", NULL } },
-	{ NULL, { NULL }, { NULL } }
+	{ "isolate_host", { "!host", "artifact", NULL },
+	  { "host_id", "client_id", "flow_id", "artifact", "result", NULL }, 1 },
+	{ "unisolate_host", { "!host", "artifact", NULL },
+	  { "host_id", "client_id", "flow_id", "artifact", "result", NULL }, 1 },
+	{ NULL, { NULL }, { NULL }, 0 }
 };
 
 const struct vc_pb_action *

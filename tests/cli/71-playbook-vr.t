@@ -1,0 +1,129 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# vc-playbook isolate_host and unisolate_host against the Velociraptor API
+# double (tests/fixtures/vr): the quarantine artifact of the host's OS is
+# collected, its flow waited for and its result verified before the host
+# is labelled quarantined; a collection that Velociraptor accepts but whose
+# quarantine fails, and a client that never answers, fail the step with
+# the reason and leave the host as it was.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+"$PY" -c 'import grpc, grpc_tools' 2>/dev/null || skip_all "python3-grpcio or python3-grpc-tools is not installed"
+command -v openssl >/dev/null || skip_all "no openssl"
+command -v sqlite3 >/dev/null || skip_all "no sqlite3"
+VR=$TOP/tests/fixtures/vr
+C=$T/certs
+S=$T/state
+mkdir -p "$S"
+sq() { sqlite3 "$VC_DB" "$@"; }
+# cid N: the id of the double's fixture client N (even: windows, odd: linux).
+cid() { printf 'C.%s' "$(printf 'vc-fixture-client-%d' "$1" | sha256sum | cut -c1-16)"; }
+WIN=$(cid 0)
+LIN=$(cid 1)
+FAILS=$(cid 5)
+SILENT=$(cid 2)
+last_collect() { grep collect_client "$S/requests.jsonl" | tail -n 1 | jq -r "$@"; }
+
+PORT=$(free_port)
+sh "$VR/mkcerts.sh" "$C" "$PORT" > /dev/null 2>&1
+env VR_TEST_RUNNING_POLLS=1 VR_TEST_SILENT_CLIENTS="$SILENT" VR_TEST_QUARANTINE_FAIL="$FAILS" \
+	"$PY" "$VR/server.py" --port "$PORT" --certs "$C" --state "$S" --data-clients 6 > "$T/srv.out" 2> "$T/srv.err" &
+echo $! >> "$T/pids"
+await 60 grep -q '^listening on' "$T/srv.out"
+ok $? "the Velociraptor double starts (client $SILENT never answers, $FAILS's quarantine fails)"
+
+init_store
+export VC_ALLOW_VELOCIRAPTOR=127.0.0.1
+run vc-hunt config set --api-config "$C/api_client.yaml"
+run vc-hunt clients --sync
+is "$rc" 0 "the clients become hosts"
+is "$(sq "SELECT os FROM hosts WHERE client_id = '$WIN'") $(sq "SELECT os FROM hosts WHERE client_id = '$LIN'")" \
+	"windows linux" "with their OS"
+
+cat > "$T/iso.yaml" <<'EOF'
+name: isolate
+steps:
+  - name: isolate
+    action: isolate_host
+    params: {host: "${host}"}
+    timeout: 4
+  - name: tell
+    action: send_notification
+    params: {message: "isolated ${steps.isolate.client_id} (flow ${steps.isolate.flow_id})"}
+EOF
+cat > "$T/uniso.yaml" <<'EOF'
+name: release
+steps:
+  - name: release
+    action: unisolate_host
+    params: {host: "${host}"}
+    timeout: 4
+EOF
+run vc-playbook add "$T/iso.yaml"
+run vc-playbook add "$T/uniso.yaml"
+labels() { sq "SELECT labels FROM hosts WHERE client_id = '$1'"; }
+
+# ---- success, verified -------------------------------------------------------------
+run vc-playbook plan isolate --event "{\"host\":\"$WIN\"}" -o jsonl
+n0=$(wc -l < "$S/requests.jsonl")
+is "$rc:$(wc -l < "$S/requests.jsonl")" "0:$n0" "plan sends nothing to Velociraptor"
+run vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
+is "$rc:$(jqr .status)" "0:succeeded" "isolate_host on a Windows host succeeds"
+is "$(jqr '.steps[0].output | "\(.artifact) \(.client_id)"')" "Windows.Remediation.Quarantine $WIN" \
+	"... with Windows' quarantine artifact on its client"
+like "$(jqr .steps[0].output.result)" '^Quarantine policy applied' "... verified: the flow's rows say the policy is applied"
+FLOW=$(jqr .steps[0].output.flow_id)
+like "$FLOW" '^F\.' "... and its flow is recorded"
+is "$(last_collect '"\(.env.ClientId) \(.env.Artifacts)"')" "$WIN [\"Windows.Remediation.Quarantine\"]" \
+	"the client and artifact travel in the query's env, not its text"
+unlike "$(last_collect .vql)" "$WIN" "... the VQL names no client"
+is "$(labels "$WIN")" '["finance","quarantined"]' "the host is labelled quarantined once Velociraptor confirmed"
+is "$(jqr .steps[1].params.message)" "isolated $WIN (flow $FLOW)" "a later step reads the flow id"
+is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'velociraptor.collect' AND target_id = '$FLOW'")" 1 \
+	"the collection is audited"
+
+run vc-playbook run release --event "{\"host\":\"$WIN\"}" -o jsonl
+is "$rc:$(jqr .status)" "0:succeeded" "unisolate_host succeeds"
+is "$(last_collect '"\(.env.Artifacts) \(.env.Params)"')" '["Windows.Remediation.Quarantine"] {"RemovePolicy":"Y"}' "... asking the artifact to remove its policy"
+like "$(jqr .steps[0].output.result)" '^Quarantine policy removed' "... verified"
+is "$(labels "$WIN")" '["finance"]' "the label is gone, the others kept"
+
+run vc-playbook run isolate --event "{\"host\":\"$LIN\"}" -o jsonl
+is "$rc:$(jqr .steps[0].output.artifact)" "0:Linux.Remediation.Quarantine" "a Linux host gets Linux's artifact"
+
+# ---- accepted, but the quarantine failed ------------------------------------------------------
+run vc-playbook run isolate --event "{\"host\":\"$FAILS\"}" -o jsonl
+is "$rc" 69 "a quarantine that did not hold fails the run (exit 69)"
+is "$(jqr '"\(.status) \(.steps[0].status) \(.steps[1].status)"')" "failed failed skipped" "the record: failed, the next step skipped"
+like "$(jqr .steps[0].error)" 'did not confirm the quarantine: Quarantine failed: connection test' \
+	"the step says Velociraptor's reason"
+like "$(jqr .steps[0].output.flow_id)" '^F\.' "... and keeps the flow that ran"
+unlike "$(labels "$FAILS")" quarantined "the host is NOT labelled quarantined"
+is "$(sq "SELECT COUNT(*) FROM notifications WHERE body LIKE 'isolated $FAILS%'")" 0 "nothing claims it was isolated"
+
+# ---- a client that never answers ---------------------------------------------------------------
+t0=$(date +%s)
+run vc-playbook run isolate --event "{\"host\":\"$SILENT\"}" -o jsonl
+t1=$(date +%s)
+is "$rc:$(jqr .steps[0].status)" "69:failed" "a client that never answers fails the step"
+like "$(jqr .steps[0].error)" 'did not confirm the quarantine of C\.[0-9a-f]+: flow F\.[A-Z0-9]+ on C\.[0-9a-f]+ still RUNNING after 4 s' \
+	"... saying the flow is still running"
+ok $([ $((t1 - t0)) -ge 3 ] && [ $((t1 - t0)) -le 30 ]; echo $?) "... after the step's timeout ($((t1 - t0)) s)"
+unlike "$(labels "$SILENT")" quarantined "the host is not labelled"
+
+# ---- hosts it cannot act on -------------------------------------------------------------------------
+printf '{"hostname":"lonely","os":"windows"}\n' | vc-hosts import >/dev/null
+LONELY=$(vc-hosts list --hostname lonely -o jsonl | jq -r .id)
+run vc-playbook run isolate --event "{\"host\":\"$LONELY\"}" -o jsonl
+is "$rc:$(jqr .steps[0].error)" "65:host $LONELY has no Velociraptor client id" "a host without a Velociraptor client: refused before anything is sent"
+
+# An analyst may collect only the artifacts on the tenant's list.
+printf '%s\n' 'analyst password 1' | vc-auth user create ann --role analyst --password-stdin >/dev/null
+ANN=$(login_as ann 'analyst password 1')
+run vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
+with "$ANN" vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
+like "$rc:$(jqr .steps[0].error)" '^77:.*Windows.Remediation.Quarantine' \
+	"an analyst's run may not collect the quarantine artifact (the collect allow-list)"
+
+done_testing
