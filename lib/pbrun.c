@@ -17,6 +17,8 @@
 
 #include "cases.h"
 #include "core/audit.h"
+#include "core/curl.h"
+#include "core/net.h"
 #include "core/events.h"
 #include "core/records.h"
 #include "core/store.h"
@@ -427,6 +429,194 @@ quarantine(vc_ctx *ctx, jv p, int on, int64_t timeout, jv *out)
 	return 0;
 }
 
+/* The Velociraptor client id of a host (an id, or a client id itself). */
+static int
+client_of(vc_ctx *ctx, const char *h, char hid[VC_ID_LEN + 1], char *cid, size_t n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = need(ctx, h, "host")) != 0 || (rc = vc_host_resolve(ctx, h, hid)) != 0)
+		return rc;
+	q = vc_sql(ctx, "SELECT COALESCE(client_id, '') FROM hosts WHERE tenant_id = ?1 AND id = ?2",
+	    "ss", ctx->who.tenant_id, hid);
+	if (q == NULL)
+		return ctx->err;
+	cid[0] = '\0';
+	if (vc_sql_step(ctx, q) == 1)
+		snprintf(cid, n, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return cid[0] ? 0 : vc_fail(ctx, VC_EINVAL, "host %s has no Velociraptor client id", h);
+}
+
+/* collect_artifact: vc-hunt collect, --wait unless told otherwise;
+ * params become the artifact's KEY=VALUE parameters. */
+static int
+collect(vc_ctx *ctx, jv p, int64_t timeout, jv *out)
+{
+	char host[200], abuf[130], hid[VC_ID_LEN + 1], cid[128];
+	const char *h = pstr(p, "host", host, sizeof host), *a = pstr(p, "artifact", abuf, sizeof abuf);
+	jv args, kv = member(p, "params"), list = jv_array(), res, w = member(p, "wait");
+	int rc;
+
+	*out = jv_invalid();
+	if ((rc = client_of(ctx, h, hid, cid, sizeof cid)) != 0 || (rc = need(ctx, a, "artifact")) != 0) {
+		jv_free(kv);
+		jv_free(list);
+		jv_free(w);
+		return rc;
+	}
+	if (jv_get_kind(kv) == JV_KIND_OBJECT)
+		jv_object_foreach(kv, k, v) {
+			jv text = jv_get_kind(v) == JV_KIND_STRING ? jv_copy(v) : jv_dump_string(jv_copy(v), 0);
+
+			list = jv_array_append(list, jv_string_fmt("%s=%s", jv_string_value(k),
+			    jv_string_value(text)));
+			jv_free(text);
+			jv_free(k);
+			jv_free(v);
+		}
+	jv_free(kv);
+	args = JV_OBJECT(jv_string("client"), jv_string(cid), jv_string("artifact"), jv_string(a),
+	    jv_string("wait"), jv_bool(jv_get_kind(w) != JV_KIND_FALSE), jv_string("timeout"),
+	    jv_number((double)timeout), jv_string("param"), list);
+	jv_free(w);
+	rc = vr_call(ctx, vc_op_vr_collect, args, &res);
+	if (rc == 0) {
+		jv st = jv_object_get(jv_copy(res), jv_string("state"));
+
+		*out = JV_OBJECT(jv_string("host_id"), jv_string(hid), jv_string("client_id"), jv_string(cid),
+		    jv_string("flow_id"), jv_object_get(jv_copy(res), jv_string("flow_id")),
+		    jv_string("artifact"), jv_string(a), jv_string("state"),
+		    jv_is_valid(st) ? st : (jv_free(st), jv_string("SCHEDULED")));
+	}
+	jv_free(res);
+	return rc;
+}
+
+static size_t
+hook_discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/*
+ * webhook: POST {playbook, execution_id, step, event, body} as JSON to an
+ * http(s) URL whose host resolves to an address the installation allows
+ * (net.h: not loopback, link-local or this machine's own unless allowed),
+ * pinned to that address so that a second lookup cannot change it.
+ */
+static int
+webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout, jv *out)
+{
+	char url[2049], host[256], addr[64], why[160], pin[400], ua[64];
+	const char *u = pstr(p, "url", url, sizeof url), *hs, *he, *ps;
+	int https, port, r;
+	jv body;
+	struct curl_slist *hdr = NULL;
+	CURL *h;
+	long status = 0;
+	CURLcode cc;
+	int rc;
+
+	*out = jv_invalid();
+	if ((rc = need(ctx, u, "url")) != 0)
+		return rc;
+	https = strncmp(u, "https://", 8) == 0;
+	if (!https && strncmp(u, "http://", 7) != 0)
+		return vc_fail(ctx, VC_EINVAL, "params.url: an http:// or https:// URL");
+	if (vc_has_ctrl(u, 0) || strchr(u, ' ') != NULL || strchr(u, '@') != NULL)
+		return vc_fail(ctx, VC_EINVAL, "params.url: no spaces, control characters or user names");
+	hs = u + (https ? 8 : 7);
+	if (*hs == '[') {
+		he = strchr(hs, ']');
+		if (he == NULL)
+			return vc_fail(ctx, VC_EINVAL, "params.url: an unclosed [");
+		snprintf(host, sizeof host, "%.*s", (int)(he - hs - 1), hs + 1);
+		ps = he + 1;
+	} else {
+		he = hs + strcspn(hs, ":/?#");
+		snprintf(host, sizeof host, "%.*s", (int)(he - hs), hs);
+		ps = he;
+	}
+	port = https ? 443 : 80;
+	if (*ps == ':')
+		port = (int)strtol(ps + 1, NULL, 10);
+	if (host[0] == '\0' || port < 1 || port > 65535)
+		return vc_fail(ctx, VC_EINVAL, "params.url: no host or a bad port");
+	if ((r = vc_net_dest(host, port, addr, why, sizeof why)) != 0)
+		return vc_fail(ctx, r == -2 ? VC_EPERM : VC_EUNAVAIL, "webhook %s: %s", host, why);
+	body = JV_OBJECT(jv_string("playbook"), member(e->doc, "name"), jv_string("execution_id"),
+	    jv_string(e->id), jv_string("step"), jv_string(step), jv_string("event"),
+	    jv_copy(e->event), jv_string("body"), jv_object_has(jv_copy(p), jv_string("body")) ?
+	    member(p, "body") : jv_null());
+	body = jv_dump_string(body, 0);
+	if ((rc = vc_curl_ready(ctx)) != 0) {
+		jv_free(body);
+		return rc;
+	}
+	if ((h = curl_easy_init()) == NULL) {
+		jv_free(body);
+		return vc_fail(ctx, VC_EINTERNAL, "cannot start libcurl");
+	}
+	snprintf(pin, sizeof pin, "%s%s%s:%d:%s:%d", strchr(host, ':') ? "[" : "", host,
+	    strchr(host, ':') ? "]" : "", port, addr, port);
+	snprintf(ua, sizeof ua, "User-Agent: vc-playbook/%s", VC_VERSION);
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	hdr = curl_slist_append(hdr, ua);
+	hdr = curl_slist_append(hdr, "Expect:");
+	{
+		struct curl_slist *to = curl_slist_append(NULL, pin);
+
+		curl_easy_setopt(h, CURLOPT_URL, u);
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, to);
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, jv_string_value(body));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)jv_string_length_bytes(jv_copy(body)));
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, hook_discard);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout);
+		cc = curl_easy_perform(h);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		curl_slist_free_all(to);
+	}
+	if (cc != CURLE_OK)
+		rc = vc_fail(ctx, VC_EUNAVAIL, "webhook %s: %s", host, curl_easy_strerror(cc));
+	else if (status < 200 || status > 299)
+		rc = vc_fail(ctx, VC_EUNAVAIL, "webhook %s answered HTTP %ld", host, status);
+	else
+		*out = JV_OBJECT(jv_string("status"), jv_number((double)status));
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	jv_free(body);
+	return rc;
+}
+
+/* The part of a net action that talks to its peer, no transaction open. */
+static int
+net_part(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int64_t timeout, jv *out)
+{
+	jv name = take(jv_array_get(jv_copy(e->steps), i), "name");
+	int rc;
+
+	if (strcmp(action, "isolate_host") == 0 || strcmp(action, "unisolate_host") == 0)
+		rc = quarantine(ctx, params, strcmp(action, "isolate_host") == 0, timeout, out);
+	else if (strcmp(action, "collect_artifact") == 0)
+		rc = collect(ctx, params, timeout, out);
+	else
+		rc = webhook(ctx, e, jv_string_value(name), params, timeout, out);
+	jv_free(name);
+	audit_forget(ctx);
+	return rc;
+}
+
 static int
 act(vc_ctx *ctx, struct exec *e, const char *action, jv params, jv *out)
 {
@@ -533,8 +723,7 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 	if (a != NULL && a->net) {
 		/* The peer first, no transaction open; then the change it
 		 * confirmed, with the record. */
-		rc = quarantine(ctx, params, on, timeout, &out);
-		audit_forget(ctx);
+		rc = net_part(ctx, e, i, action, params, timeout, &out);
 		if (rc != 0) {
 			if (jv_is_valid(out))
 				step_set(e, i, "output", out);
@@ -545,7 +734,9 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 		jv_free(out);
 		return rc;
 	}
-	if (a != NULL && a->net) {
+	if (a != NULL && a->net && strstr(action, "isolate_host") == NULL) {
+		rc = 0;         /* nothing to change here: the record alone */
+	} else if (a != NULL && a->net) {
 		jv lp = JV_OBJECT(jv_string("host"), jv_object_get(jv_copy(out), jv_string("host_id")),
 		    jv_string("label"), jv_string("quarantined")), lo;
 

@@ -42,6 +42,9 @@ const struct vc_pb_action vc_pb_actions[] = {
 	  { "host_id", "client_id", "flow_id", "artifact", "result", NULL }, 1 },
 	{ "unisolate_host", { "!host", "artifact", NULL },
 	  { "host_id", "client_id", "flow_id", "artifact", "result", NULL }, 1 },
+	{ "collect_artifact", { "!host", "!artifact", "params", "wait", NULL },
+	  { "host_id", "client_id", "flow_id", "artifact", "state", NULL }, 1 },
+	{ "webhook", { "!url", "body", NULL }, { "status", NULL }, 1 },
 	{ NULL, { NULL }, { NULL }, 0 }
 };
 

@@ -126,4 +126,97 @@ with "$ANN" vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
 like "$rc:$(jqr .steps[0].error)" '^77:.*Windows.Remediation.Quarantine' \
 	"an analyst's run may not collect the quarantine artifact (the collect allow-list)"
 
+# ---- the whole chain: a hunt result scored, the score event answered ----------------------------
+# A real SMTP relay and a real webhook receiver.
+"$PY" -c 'import aiosmtpd' 2>/dev/null && HAVE_SMTP=1 || HAVE_SMTP=0
+M=$T/mail
+mkdir -p "$M"
+if [ "$HAVE_SMTP" = 1 ]; then
+	"$PY" "$TOP/tests/fixtures/smtp/smtp.py" --dir "$M" --ready "$T/smtp.port" > "$T/smtp.log" 2>&1 &
+	echo $! >> "$T/pids"
+	await 60 test -s "$T/smtp.port"
+	vc-auth mail set --url "smtp://127.0.0.1:$(cat "$T/smtp.port")" --from vc@example.test \
+		--insecure-plaintext >/dev/null
+fi
+HPORT=$(free_port)
+"$PY" "$TOP/tests/peers/webhook.py" "$HPORT" "$T/hook.log" unused &
+echo $! >> "$T/pids"
+hook_up() { curl -s -o /dev/null "http://127.0.0.1:$HPORT/"; [ $? -ne 7 ]; }
+await 60 hook_up
+cat > "$T/respond.yaml" <<EOF
+name: respond
+trigger:
+  type: event
+  events: [threat_score.created]
+  condition: '.subject_type == "host" and .classification == "critical"'
+steps:
+  - name: case
+    action: create_case
+    params: {title: "Critical host \${subject}", severity: critical, host: "\${subject_id}"}
+  - name: netstat
+    action: collect_artifact
+    params: {host: "\${subject_id}", artifact: Windows.Network.Netstat}
+    timeout: 20
+  - name: isolate
+    action: isolate_host
+    params: {host: "\${subject_id}"}
+    timeout: 20
+  - name: block
+    action: block_ip
+    params: {address: 203.0.113.7, reason: "C2 of evil.exe, case \${steps.case.case_id}"}
+  - name: mail
+    action: send_email
+    params: {to: soc@example.test, subject: "Isolated \${steps.isolate.client_id}", body: "Case \${steps.case.case_id}, flow \${steps.isolate.flow_id}"}
+  - name: hook
+    action: webhook
+    params: {url: "http://127.0.0.1:$HPORT/hook", body: {case: "\${steps.case.case_id}", flow: "\${steps.isolate.flow_id}"}}
+    retries: 1
+    backoff: 1
+EOF
+run vc-playbook add "$T/respond.yaml"
+is "$rc" 0 "the response playbook is added"
+run vc-hunt collect --client "$WIN" --artifact Windows.System.Pslist --store -o jsonl
+is "$rc" 0 "a hunt result (the host's processes) is stored"
+echo 'filename,evil.exe,critical,feed' | vc-score ioc import >/dev/null
+run vc-score analyze host "$WIN" -o jsonl
+is "$(jqr .classification)" critical "the host scores critical (evil.exe)"
+run vc-playbook due --run -o jsonl
+X=$(jqr 'select(.playbook == "respond") | .execution_id')
+is "$(jqr 'select(.playbook == "respond") | .status')" succeeded "the score event ran the response playbook"
+run vc-playbook show "$X" -o jsonl
+is "$(jqr '[.steps[].status] | join(" ")')" "succeeded succeeded succeeded succeeded succeeded succeeded" "every step succeeded"
+CASE=$(jqr .steps[0].output.case_id)
+is "$(sq "SELECT COUNT(*) FROM case_links WHERE case_id = '$CASE' AND target_id = (SELECT id FROM hosts WHERE client_id = '$WIN')")" 1 \
+	"the case is linked to the host"
+is "$(jqr '"\(.steps[1].output.artifact) \(.steps[1].output.state)"')" "Windows.Network.Netstat FINISHED" "the artifact was collected"
+like "$(labels "$WIN")" quarantined "the host was isolated, verified"
+is "$(sq "SELECT source_execution FROM blocklist WHERE network = '203.0.113.7'")" "$X" "the remote address is blocked, by this execution"
+await 20 grep -q '"doc"' "$T/hook.log"
+is "$(jq -r 'select(.doc) | "\(.doc.playbook) \(.doc.execution_id) \(.doc.body.case) \(.doc.event.subject_id != null)"' "$T/hook.log")" \
+	"respond $X $CASE true" "the webhook got the execution, the case and the event"
+if [ "$HAVE_SMTP" = 1 ]; then
+	await 30 sh -c "ls '$M' | grep -q eml"
+	like "$(cat "$M"/*.eml 2>/dev/null)" "Subject: Isolated $WIN" "the mail reached the SMTP relay"
+else
+	ok 0 "# skip no python3-aiosmtpd"
+fi
+n=$(sq "SELECT COUNT(*) FROM playbook_executions")
+run vc-playbook due --run -o jsonl
+sq "UPDATE playbook_cursors SET cursor = 0"
+run vc-playbook due --run -o jsonl
+is "$(sq "SELECT COUNT(*) FROM playbook_executions"):$(jq -s 'map(select(.doc)) | length' "$T/hook.log")" "$n:1" \
+	"the same event again does nothing: no execution, no second webhook call"
+
+# A webhook to an address the installation does not allow.
+cat > "$T/hook.yaml" <<EOF
+name: hook only
+steps:
+  - name: hook
+    action: webhook
+    params: {url: "http://127.0.0.1:$HPORT/x"}
+EOF
+run vc-playbook add "$T/hook.yaml"
+VC_ALLOW_VELOCIRAPTOR= run vc-playbook run 'hook only' -o jsonl
+like "$rc:$(jqr .steps[0].error)" '^77:webhook 127.0.0.1: .*' "a webhook to loopback is refused unless the installation allows it"
+
 done_testing

@@ -6,6 +6,8 @@
 # (HMAC-SHA256 of the body under SECRET) and appends one line to LOG:
 # {"ok": signature matched, "events": [ids], "header": X-VC-Events,
 #  "status": what it answered, "t": when}.  The first FAIL requests get 500.
+# A body without "events" (a vc-playbook webhook step) is logged as
+# {"doc": the body, "status", "agent"}.
 import hashlib
 import hmac
 import json
@@ -27,6 +29,15 @@ class Hook(BaseHTTPRequestHandler):
             fails[0] -= 1
             status = 500
         doc = json.loads(body)
+        if "events" not in doc:
+            # a playbook's webhook step: the document as it came
+            with open(LOG, "a") as f:
+                f.write(json.dumps({"doc": doc, "status": status,
+                                    "agent": self.headers.get("User-Agent")}) + "\n")
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         with open(LOG, "a") as f:
             f.write(json.dumps({"ok": hmac.compare_digest(want, got),
                                 "events": [e["id"] for e in doc["events"]],
