@@ -449,23 +449,12 @@ client_of(vc_ctx *ctx, const char *h, char hid[VC_ID_LEN + 1], char *cid, size_t
 	return cid[0] ? 0 : vc_fail(ctx, VC_EINVAL, "host %s has no Velociraptor client id", h);
 }
 
-/* collect_artifact: vc-hunt collect, --wait unless told otherwise;
- * params become the artifact's KEY=VALUE parameters. */
-static int
-collect(vc_ctx *ctx, jv p, int64_t timeout, jv *out)
+/* The KEY=VALUE list of a params object (borrowed). */
+static jv
+kv_list(jv kv)
 {
-	char host[200], abuf[130], hid[VC_ID_LEN + 1], cid[128];
-	const char *h = pstr(p, "host", host, sizeof host), *a = pstr(p, "artifact", abuf, sizeof abuf);
-	jv args, kv = member(p, "params"), list = jv_array(), res, w = member(p, "wait");
-	int rc;
+	jv list = jv_array();
 
-	*out = jv_invalid();
-	if ((rc = client_of(ctx, h, hid, cid, sizeof cid)) != 0 || (rc = need(ctx, a, "artifact")) != 0) {
-		jv_free(kv);
-		jv_free(list);
-		jv_free(w);
-		return rc;
-	}
 	if (jv_get_kind(kv) == JV_KIND_OBJECT)
 		jv_object_foreach(kv, k, v) {
 			jv text = jv_get_kind(v) == JV_KIND_STRING ? jv_copy(v) : jv_dump_string(jv_copy(v), 0);
@@ -476,7 +465,26 @@ collect(vc_ctx *ctx, jv p, int64_t timeout, jv *out)
 			jv_free(k);
 			jv_free(v);
 		}
+	return list;
+}
+
+/* collect_artifact: vc-hunt collect, --wait unless told otherwise;
+ * params become the artifact's KEY=VALUE parameters. */
+static int
+collect(vc_ctx *ctx, jv p, int64_t timeout, jv *out)
+{
+	char host[200], abuf[130], hid[VC_ID_LEN + 1], cid[128];
+	const char *h = pstr(p, "host", host, sizeof host), *a = pstr(p, "artifact", abuf, sizeof abuf);
+	jv args, kv, list, res, w;
+	int rc;
+
+	*out = jv_invalid();
+	if ((rc = client_of(ctx, h, hid, cid, sizeof cid)) != 0 || (rc = need(ctx, a, "artifact")) != 0)
+		return rc;
+	kv = member(p, "params");
+	list = kv_list(kv);
 	jv_free(kv);
+	w = member(p, "wait");
 	args = JV_OBJECT(jv_string("client"), jv_string(cid), jv_string("artifact"), jv_string(a),
 	    jv_string("wait"), jv_bool(jv_get_kind(w) != JV_KIND_FALSE), jv_string("timeout"),
 	    jv_number((double)timeout), jv_string("param"), list);
@@ -492,6 +500,80 @@ collect(vc_ctx *ctx, jv p, int64_t timeout, jv *out)
 	}
 	jv_free(res);
 	return rc;
+}
+
+/* run_hunt: vc-hunt create, keyed by the execution and step so that a
+ * retry finds the hunt it made rather than making another. */
+static int
+run_hunt(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout, jv *out)
+{
+	char abuf[130], dbuf[300], obuf[16], lbuf[130];
+	const char *a = pstr(p, "artifact", abuf, sizeof abuf), *d = pstr(p, "description", dbuf, sizeof dbuf);
+	const char *os = pstr(p, "os", obuf, sizeof obuf), *l = pstr(p, "label", lbuf, sizeof lbuf);
+	jv kv = member(p, "params"), args, res;
+	int rc, wait = is_true(p, "wait");
+
+	*out = jv_invalid();
+	if ((rc = need(ctx, a, "artifact")) != 0) {
+		jv_free(kv);
+		return rc;
+	}
+	args = JV_OBJECT(jv_string("artifact"), jv_string(a), jv_string("param"), kv_list(kv),
+	    jv_string("idempotency_key"), jv_string_fmt("playbook:%s:%s", e->id, step),
+	    jv_string("wait"), jv_bool(wait), jv_string("timeout"), jv_number((double)timeout));
+	jv_free(kv);
+	if (d != NULL)
+		args = jv_object_set(args, jv_string("description"), jv_string(d));
+	if (os != NULL)
+		args = jv_object_set(args, jv_string("os"), jv_string(os));
+	if (l != NULL)
+		args = jv_object_set(args, jv_string("label"), jv_string(l));
+	if ((rc = vr_call(ctx, vc_op_vr_hunt_create, args, &res)) == 0) {
+		jv h = jv_object_get(jv_copy(res), jv_string("hunt"));
+		jv st = jv_get_kind(h) == JV_KIND_OBJECT ? jv_object_get(h, jv_string("state")) :
+		    (jv_free(h), jv_string("RUNNING"));
+
+		*out = JV_OBJECT(jv_string("hunt_id"), jv_object_get(jv_copy(res), jv_string("hunt_id")),
+		    jv_string("artifact"), jv_string(a), jv_string("state"), st);
+	}
+	jv_free(res);
+	return rc;
+}
+
+/* wait_for: a flow (flow_id and host) or a hunt (hunt_id) to end within
+ * the step's timeout; a flow that ends in ERROR fails. */
+static int
+wait_for(vc_ctx *ctx, jv p, int64_t timeout, jv *out)
+{
+	char fbuf[130], hbuf[200], hid[VC_ID_LEN + 1], cid[128], state[32] = "";
+	const char *f = pstr(p, "flow_id", fbuf, sizeof fbuf), *h = pstr(p, "hunt_id", hbuf, sizeof hbuf);
+	jv last = jv_invalid(), st;
+	int rc;
+
+	*out = jv_invalid();
+	if ((f == NULL) == (h == NULL))
+		return vc_fail(ctx, VC_EINVAL, "params: give flow_id (with host) or hunt_id");
+	if (f != NULL) {
+		char host[200];
+
+		if ((rc = client_of(ctx, pstr(p, "host", host, sizeof host), hid, cid, sizeof cid)) != 0)
+			return rc;
+		rc = vc_hunt_wait_flow(ctx, cid, f, (uint64_t)timeout, &last);
+	} else
+		rc = vc_hunt_wait_hunt(ctx, h, (uint64_t)timeout, &last);
+	audit_forget(ctx);
+	st = jv_is_valid(last) ? jv_object_get(jv_copy(last), jv_string("state")) : jv_invalid();
+	if (jv_get_kind(st) == JV_KIND_STRING)
+		snprintf(state, sizeof state, "%s", jv_string_value(st));
+	jv_free(st);
+	jv_free(last);
+	if (rc != 0)
+		return rc;
+	*out = JV_OBJECT(jv_string(f != NULL ? "flow_id" : "hunt_id"), jv_string(f != NULL ? f : h),
+	    jv_string("state"), jv_string(state));
+	if (strcmp(state, "ERROR") == 0)
+		return vc_fail(ctx, VC_EUNAVAIL, "flow %s ended in ERROR", f != NULL ? f : h);
+	return 0;
 }
 
 static size_t
@@ -610,10 +692,18 @@ net_part(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int6
 		rc = quarantine(ctx, params, strcmp(action, "isolate_host") == 0, timeout, out);
 	else if (strcmp(action, "collect_artifact") == 0)
 		rc = collect(ctx, params, timeout, out);
+	else if (strcmp(action, "run_hunt") == 0)
+		rc = run_hunt(ctx, e, jv_string_value(name), params, timeout, out);
+	else if (strcmp(action, "wait_for") == 0)
+		rc = wait_for(ctx, params, timeout, out);
 	else
 		rc = webhook(ctx, e, jv_string_value(name), params, timeout, out);
 	jv_free(name);
 	audit_forget(ctx);
+	/* A peer that did not finish in time is the step's failure, not a
+	 * busy store to give up on. */
+	if (rc == VC_ETEMP)
+		rc = ctx->err = VC_EUNAVAIL;
 	return rc;
 }
 

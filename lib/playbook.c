@@ -45,6 +45,9 @@ const struct vc_pb_action vc_pb_actions[] = {
 	{ "collect_artifact", { "!host", "!artifact", "params", "wait", NULL },
 	  { "host_id", "client_id", "flow_id", "artifact", "state", NULL }, 1 },
 	{ "webhook", { "!url", "body", NULL }, { "status", NULL }, 1 },
+	{ "run_hunt", { "!artifact", "params", "description", "os", "label", "wait", NULL },
+	  { "hunt_id", "artifact", "state", NULL }, 1 },
+	{ "wait_for", { "flow_id", "host", "hunt_id", NULL }, { "flow_id", "hunt_id", "state", NULL }, 1 },
 	{ NULL, { NULL }, { NULL }, 0 }
 };
 

@@ -126,6 +126,38 @@ with "$ANN" vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
 like "$rc:$(jqr .steps[0].error)" '^77:.*Windows.Remediation.Quarantine' \
 	"an analyst's run may not collect the quarantine artifact (the collect allow-list)"
 
+# ---- run_hunt, wait_for ----------------------------------------------------------------------
+cat > "$T/sweep.yaml" <<'EOF'
+name: sweep
+steps:
+  - name: hunt
+    action: run_hunt
+    params: {artifact: Windows.System.Pslist, os: windows, description: "sweep by ${execution.id}"}
+  - name: hunted
+    action: wait_for
+    params: {hunt_id: "${steps.hunt.hunt_id}"}
+    timeout: 20
+  - name: later
+    action: collect_artifact
+    params: {host: "${host}", artifact: Generic.Client.Info, wait: false}
+  - name: collected
+    action: wait_for
+    params: {host: "${host}", flow_id: "${steps.later.flow_id}"}
+    timeout: 21
+EOF
+run vc-playbook add "$T/sweep.yaml"
+run vc-playbook run sweep --event "{\"host\":\"$WIN\"}" -o jsonl
+is "$rc:$(jqr '[.steps[].status] | join(" ")')" "0:succeeded succeeded succeeded succeeded" "run_hunt, wait_for a hunt, collect without waiting, wait_for its flow"
+H=$(jqr .steps[0].output.hunt_id)
+like "$H" '^H\.' "run_hunt made a hunt"
+is "$(grep 'hunt(description' "$S/requests.jsonl" | tail -n 1 | jq -r '.env.Description')" "sweep by $(jqr .id)" "... its description templated, in env"
+is "$(jqr '"\(.steps[2].output.state) \(.steps[3].output.state)"')" "SCHEDULED FINISHED" "the flow was waited for by the later step"
+sed 's/{host: "${host}", artifact: Generic.Client.Info, wait: false}/{host: "${host}", artifact: Generic.Client.Info, wait: false}\n    on_failure: stop/; s/    timeout: 21$/    timeout: 3/' "$T/sweep.yaml" > "$T/sweep2.yaml"
+run vc-playbook update sweep "$T/sweep2.yaml"
+run vc-playbook run sweep --event "{\"host\":\"$SILENT\"}" -o jsonl
+is "$rc:$(jqr '[.steps[].status] | join(" ")')" "69:succeeded succeeded succeeded failed" "wait_for a flow of a client that never answers fails after its timeout"
+like "$(jqr .steps[3].error)" 'still RUNNING after 3 s' "... saying so"
+
 # ---- the whole chain: a hunt result scored, the score event answered ----------------------------
 # A real SMTP relay and a real webhook receiver.
 "$PY" -c 'import aiosmtpd' 2>/dev/null && HAVE_SMTP=1 || HAVE_SMTP=0
