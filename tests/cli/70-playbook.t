@@ -305,6 +305,17 @@ with "$ANN" vc-playbook cancel "$X3" -o jsonl
 is "$rc:$(jqr '"\(.status) \(.steps[2].status)"')" "0:cancelled skipped" "cancel a waiting execution"
 with "$VAL" vc-playbook executions --status cancelled -o jsonl
 is "$(jqr .id)" "$X3" "executions --status lists it"
+# An approval that comes too late.
+with "$ANN" vc-score analyze artifact "$ART" --rules "$T/norules" -o jsonl
+with "$ADA" vc-playbook due --run -o jsonl
+X4=$(jqr 'select(.playbook == "on critical score") | .execution_id')
+sq "UPDATE playbook_executions SET steps = json_set(steps, '$[2].waiting_since', 1000) WHERE id = '$X4'"
+with "$ADA" vc-playbook approve "$X4"
+like "$rc:$err" "^65:.*approval of execution $X4 expired" "an approval after 24 hours is refused"
+with "$VAL" vc-playbook show "$X4" -o jsonl
+is "$(jqr '"\(.status) \(.steps[2].status)"')" "expired skipped" "... and the execution is expired, its step skipped"
+is "$(sq "SELECT COUNT(*) FROM notifications WHERE body LIKE 'case %' AND created_at > 0 AND body = 'case ' || (SELECT json_extract(steps, '$[0].output.case_id') FROM playbook_executions WHERE id = '$X4')")" 0 \
+	"... and never ran"
 
 # ---- a scheduled trigger -----------------------------------------------------------------------
 with "$ADA" vc-playbook add "$EX/nightly-digest.json" -o jsonl

@@ -158,6 +158,36 @@ run vc-playbook run sweep --event "{\"host\":\"$SILENT\"}" -o jsonl
 is "$rc:$(jqr '[.steps[].status] | join(" ")')" "69:succeeded succeeded succeeded failed" "wait_for a flow of a client that never answers fails after its timeout"
 like "$(jqr .steps[3].error)" 'still RUNNING after 3 s' "... saying so"
 
+# ---- cancel between steps ------------------------------------------------------------------------
+cat > "$T/slow.yaml" <<'EOF'
+name: slow
+steps:
+  - name: later
+    action: collect_artifact
+    params: {host: "${host}", artifact: Generic.Client.Info, wait: false}
+  - name: waits
+    action: wait_for
+    params: {host: "${host}", flow_id: "${steps.later.flow_id}"}
+    timeout: 6
+    on_failure: continue
+  - name: after
+    action: send_notification
+    params: {message: "should not run"}
+EOF
+run vc-playbook add "$T/slow.yaml"
+vc-playbook run slow --event "{\"host\":\"$SILENT\"}" -o jsonl > "$T/slow.out" 2>&1 &
+SLOWPID=$!
+running() { [ -n "$(sq "SELECT id FROM playbook_executions WHERE status = 'running' AND playbook_id = (SELECT id FROM playbooks WHERE name = 'slow')")" ]; }
+await 30 running
+XS=$(sq "SELECT id FROM playbook_executions WHERE playbook_id = (SELECT id FROM playbooks WHERE name = 'slow')")
+run vc-playbook cancel "$XS" -o jsonl
+is "$rc:$(jqr .cancel_requested)" "0:true" "cancel asks a running execution to stop"
+wait $SLOWPID
+run vc-playbook show "$XS" -o jsonl
+is "$(jqr '"\(.status) \([.steps[].status] | join(" "))"')" "cancelled succeeded failed skipped" \
+	"it stopped before its next step: the rest skipped, the execution cancelled"
+is "$(sq "SELECT COUNT(*) FROM notifications WHERE body = 'should not run'")" 0 "the step after the cancel did not run"
+
 # ---- the whole chain: a hunt result scored, the score event answered ----------------------------
 # A real SMTP relay and a real webhook receiver.
 "$PY" -c 'import aiosmtpd' 2>/dev/null && HAVE_SMTP=1 || HAVE_SMTP=0
