@@ -653,6 +653,7 @@ check_trigger(struct chk *c, jv doc)
 			/* Compiled in the jq child, exactly as it will run. */
 			if (vc_jq_open(c->ctx, "condition", jv_string_value(cond), NULL, &jq) != 0) {
 				snprintf(msg, sizeof msg, "%s", c->ctx->errmsg);
+				msg[strcspn(msg, "\n")] = '\0';      /* jq's first line says it */
 				bad(c, ".trigger.condition", "%s", msg);
 			}
 			vc_jq_close(jq);

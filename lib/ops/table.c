@@ -802,7 +802,7 @@ static const struct vc_param p_pb_plan[] = {
 	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
-	  .help = "read the trigger event from FILE" },
+	  .help = "read the trigger event from FILE (- : standard input)" },
 	{ .name = "at_version", .type = VC_T_INT, .meta = "N",
 	  .help = "this version (default: the current one)" },
 	END
@@ -813,7 +813,7 @@ static const struct vc_param p_pb_run[] = {
 	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
-	  .help = "read the trigger event from FILE" },
+	  .help = "read the trigger event from FILE (- : standard input)" },
 	{ .name = "at_version", .type = VC_T_INT, .meta = "N",
 	  .help = "this version (default: the current one)" },
 	{ .name = "approve", .type = VC_T_BOOL,

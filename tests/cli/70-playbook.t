@@ -265,6 +265,9 @@ with "$ANN" vc-score analyze artifact "$ART" --rules "$T/norules" -o jsonl
 is "$(jqr .classification)" critical "a critical score is stored (threat_score.created)"
 with "$ADA" vc-playbook due -o jsonl
 like "$(jqr .events_due)" '^[1-9]' "due says events wait"
+VC_TOKEN=$ANN vc-notify events --type threat_score.created -o jsonl | tail -n 1 > "$T/ev.json"
+run_from "$T/ev.json" env VC_TOKEN="$ADA" vc-playbook plan 'on critical score' --event-file - -o jsonl
+like "$(jqr .steps[0].params.description)" '^score 0\.[0-9]+ \(critical\)$' "plan --event-file - takes an event of the log on stdin"
 # Two processes at once: one execution.
 VC_TOKEN=$ADA vc-playbook due --run -o jsonl > "$T/d1" 2>&1 &
 p1=$!
@@ -373,5 +376,22 @@ req -H "Authorization: Bearer $VAL" "$B/api/blocklist/export?format=plain"
 is "$code" 200 "GET /api/blocklist/export"
 req -H "Authorization: Bearer $GINA" "$B/api/playbooks/$HP"
 is "$code" 404 "another tenant's playbook over HTTP: 404"
+req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"address": "192.0.2.0/28", "reason": "over http"}' "$B/api/blocklist"
+is "$code:$(printf '%s' "$body" | jq -r .address)" "201:192.0.2.0/28" "POST /api/blocklist"
+BL=$(printf '%s' "$body" | jq -r .entry_id)
+req -H "Authorization: Bearer $VAL" "$B/api/blocklist"
+like "$(printf '%s' "$body" | jq -r '[.items[].network] | join(" ")')" '192\.0\.2\.0/28' "GET /api/blocklist"
+req -X DELETE -H "Authorization: Bearer $ANN" "$B/api/blocklist/$BL"
+is "$code" 200 "DELETE /api/blocklist/{id}"
+VC_TOKEN=$ANN vc-score analyze artifact "$ART" --rules "$T/norules" >/dev/null
+X5=$(VC_TOKEN=$ADA vc-playbook due --run -o jsonl | jq -r 'select(.playbook == "on critical score") | .execution_id')
+req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{}' "$B/api/playbook-executions/$X5/approve"
+is "$code" 403 "POST /api/playbook-executions/{id}/approve: an analyst is refused"
+req -X POST -H "Authorization: Bearer $ADA" -H "$HJ" -d '{}' "$B/api/playbook-executions/$X5/approve"
+is "$code:$(printf '%s' "$body" | jq -r .status)" "200:succeeded" "... an admin approves, and it runs to the end"
+req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{}' "$B/api/playbook-executions/$X5/cancel"
+is "$code" 409 "cancelling a finished execution: 409"
+req -H "Authorization: Bearer $VAL" "$B/api/playbook-executions/$X5"
+is "$code:$(printf '%s' "$body" | jq -r '.steps[2].approved_by')" "200:ada" "GET /api/playbook-executions/{id}"
 
 done_testing
