@@ -9,6 +9,7 @@
  * of its change (with its audit record), so the record never says less
  * or more than what was done.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1413,14 +1414,20 @@ done:
 
 /* ---- triggers ----------------------------------------------------------- */
 
+static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int64_t
 vc_pb_cron_next(const struct vc_pb_cron *cr, const char *tz, int64_t t)
 {
-	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	char *old;
 	int64_t m = (t / 60 + 1) * 60, end = m + 366LL * 24 * 3600, found = -1;
 
-	/* The time zone of the schedule: localtime_r under TZ (vc-playbook
-	 * is one thread; restored after). */
+	/* The time zone of the schedule: localtime_r under TZ, restored
+	 * after.  Nothing else in the project uses local time (every time
+	 * is formatted in UTC); the lock keeps two threads of vc-serve from
+	 * changing TZ under each other. */
+	pthread_mutex_lock(&tz_mu);
+	old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
 	setenv("TZ", tz != NULL && *tz ? tz : "UTC", 1);
 	tzset();
 	for (; m < end; m += 60) {
@@ -1441,6 +1448,7 @@ vc_pb_cron_next(const struct vc_pb_cron *cr, const char *tz, int64_t t)
 	} else
 		unsetenv("TZ");
 	tzset();
+	pthread_mutex_unlock(&tz_mu);
 	return found;
 }
 
@@ -1688,6 +1696,41 @@ due_schedules(vc_ctx *ctx, int run, jv *out)
 		jv_free(pb);
 	}
 	jv_free(pbs);
+	return rc;
+}
+
+int
+vc_pb_due_all(vc_ctx *ctx, const char *actor, int *ran)
+{
+	/* unscoped: the tenants with triggers, to run each in its own name */
+	sqlite3_stmt *q = vc_sql(ctx, "SELECT DISTINCT tenant_id FROM playbooks WHERE enabled = 1"
+	    " AND deleted_at IS NULL AND trigger_type IN ('event', 'scheduled') ORDER BY tenant_id", "");
+	jv tenants = q != NULL ? vc_sql_rows(ctx, q) : jv_invalid();
+	int rc = 0;
+
+	*ran = 0;
+	if (!jv_is_valid(tenants))
+		return ctx->err;
+	jv_array_foreach(tenants, i, t) {
+		jv id = jv_object_get(t, jv_string("tenant_id")), out = jv_array();
+		int r;
+
+		(void)i;
+		memset(&ctx->who, 0, sizeof ctx->who);
+		ctx->who.actor = VC_ACTOR_SYSTEM;
+		ctx->who.role = VC_ROLE_ADMIN;
+		snprintf(ctx->who.tenant_id, sizeof ctx->who.tenant_id, "%s", jv_string_value(id));
+		snprintf(ctx->who.username, sizeof ctx->who.username, "%s", actor);
+		if ((r = due_schedules(ctx, 1, &out)) == 0)
+			r = due_events(ctx, 1, &out);
+		*ran += jv_array_length(jv_copy(out));
+		if (r != 0 && rc == 0)
+			rc = r;         /* the next tenant still runs */
+		jv_free(out);
+		jv_free(id);
+	}
+	jv_free(tenants);
+	memset(&ctx->who, 0, sizeof ctx->who);
 	return rc;
 }
 

@@ -39,6 +39,15 @@ int vc_op_blocklist_add(vc_ctx *ctx, jv args, jv *out);
 int vc_op_blocklist_remove(vc_ctx *ctx, jv args, jv *out);
 int vc_op_blocklist_export(vc_ctx *ctx, jv args, jv *out);
 /*
+ * vc-serve's scheduler: the due triggers of every tenant that has event
+ * or scheduled playbooks, each run in its tenant's name as the system
+ * actor named actor (an admin's rights), as `vc-playbook due --run`
+ * would; the lease and the idempotency keys keep it and cron from
+ * running anything twice.  *ran gets the executions started.  Leaves
+ * ctx->who empty.  0, or the first tenant's error (the others still run).
+ */
+int vc_pb_due_all(vc_ctx *ctx, const char *actor, int *ran);
+/*
  * Check a playbook document (any JSON value, borrowed): 0 and the
  * normalised document in *norm, or VC_EINVAL with every problem in
  * *errors (an array of {path, error}) and ctx naming the first.

@@ -346,7 +346,7 @@ req() {
 }
 PORT=$(free_port)
 B=http://127.0.0.1:$PORT
-vc-serve --listen "127.0.0.1:$PORT" --workers 2 2> "$T/log" &
+vc-serve --listen "127.0.0.1:$PORT" --workers 2 --playbook-interval 0 2> "$T/log" &
 echo $! >> "$T/pids"
 await 60 grep -q 'listening on' "$T/log"
 ok $? "vc-serve starts"
@@ -393,5 +393,25 @@ req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{}' "$B/api/playbook-ex
 is "$code" 409 "cancelling a finished execution: 409"
 req -H "Authorization: Bearer $VAL" "$B/api/playbook-executions/$X5"
 is "$code:$(printf '%s' "$body" | jq -r '.steps[2].approved_by')" "200:ada" "GET /api/playbook-executions/{id}"
+
+# ---- vc-serve's scheduler, racing cron ------------------------------------------------------------
+PORT2=$(free_port)
+vc-serve --listen "127.0.0.1:$PORT2" --workers 2 --playbook-interval 1 2> "$T/log2" &
+echo $! >> "$T/pids"
+await 60 grep -q 'listening on' "$T/log2"
+ok $? "a vc-serve with a playbook thread every second starts"
+VC_TOKEN=$ANN vc-score analyze artifact "$ART" --rules "$T/norules" >/dev/null
+EV=$(sq "SELECT MAX(id) FROM events WHERE type = 'threat_score.created'")
+by_serve() { [ -n "$(sq "SELECT id FROM playbook_executions WHERE event_id = $EV AND actor = 'vc-serve'")" ]; }
+await 30 by_serve
+ok $? "vc-serve's thread runs the event's playbook by itself"
+VC_TOKEN=$ANN vc-score analyze artifact "$ART" --rules "$T/norules" >/dev/null
+EV=$(sq "SELECT MAX(id) FROM events WHERE type = 'threat_score.created'")
+for i in 1 2 3 4 5; do VC_TOKEN=$ADA vc-playbook due --run >/dev/null 2>&1; sleep 0.3; done
+ran() { [ -n "$(sq "SELECT id FROM playbook_executions WHERE event_id = $EV")" ]; }
+await 30 ran
+sleep 2
+is "$(sq "SELECT COUNT(*) FROM playbook_executions e JOIN playbooks p ON p.id = e.playbook_id WHERE e.event_id = $EV AND p.name = 'on critical score'")" 1 \
+	"with cron's due --run racing it: one execution for the event"
 
 done_testing
