@@ -55,7 +55,14 @@ vc_pb_block_add(vc_ctx *ctx, const char *a, const char *reason, const char *exec
 	    " WHERE tenant_id = ?1 AND id = ?2", "si", ctx->who.tenant_id, id);
 	if (q == NULL || (rc = vc_sql_one(ctx, q, "blocklist entry", out)) != 0)
 		return ctx->err;
-	return 0;
+	/* A firewall hears of it through the event log (a vc-notify
+	 * channel of type 'blocklist.*'): at least once, after the commit. */
+	return vc_event_emit(ctx, "blocklist.added", JV_OBJECT(jv_string("entry_id"),
+	    jv_number((double)id), jv_string("subject"), jv_string(a), jv_string("network"),
+	    jv_string(a), jv_string("reason"), jv_string(reason), jv_string("source_execution"),
+	    exec_id != NULL ? jv_string(exec_id) : jv_null(), jv_string("expires_at"),
+	    jv_object_get(jv_copy(*out), jv_string("expires_at")), jv_string("by"),
+	    jv_string(ctx->who.username)), NULL);
 }
 
 int
@@ -97,18 +104,24 @@ int
 vc_op_blocklist_remove(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *key = vc_arg_str(args, "id");
-	int n = 0, rc;
+	sqlite3_stmt *q;
+	jv gone;
+	int rc;
 
 	vc_audit_target(ctx, "blocklist", key);
-	if ((rc = vc_sql_exec(ctx, "DELETE FROM blocklist WHERE tenant_id = ?1 AND (network = ?2"
-	    " OR CAST(id AS TEXT) = ?2)", &n, "ss", ctx->who.tenant_id, key)) != 0)
-		return rc;
-	if (n == 0)
+	q = vc_sql(ctx, "DELETE FROM blocklist WHERE tenant_id = ?1 AND (network = ?2"
+	    " OR CAST(id AS TEXT) = ?2) RETURNING id AS entry_id, network", "ss", ctx->who.tenant_id, key);
+	if (q == NULL)
+		return ctx->err;
+	if ((rc = vc_sql_one(ctx, q, "blocklist entry", &gone)) == VC_ENOTFOUND)
 		return vc_not_found(ctx, "blocklist", "blocklist entry",
 		    /* unscoped: existence check only, to audit a cross-tenant attempt */
 		    "SELECT 1 FROM blocklist WHERE network = ?1 OR CAST(id AS TEXT) = ?1", key);
+	if (rc != 0)
+		return rc;
 	*out = JV_OBJECT(jv_string("removed"), jv_string(key));
-	return 0;
+	return vc_event_emit(ctx, "blocklist.removed", jv_object_set(jv_object_set(gone,
+	    jv_string("subject"), jv_string(key)), jv_string("by"), jv_string(ctx->who.username)), NULL);
 }
 
 /* A CSV field: quoted when it holds a comma, quote or newline. */

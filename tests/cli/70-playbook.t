@@ -190,6 +190,14 @@ with "$VAL" vc-playbook blocklist add 192.0.2.9
 is "$rc" 77 "a viewer may not block"
 with "$ANN" vc-playbook blocklist remove 198.51.100.0/24
 is "$rc" 0 "blocklist remove by network"
+with "$ANN" vc-playbook blocklist remove 198.51.100.0/24
+is "$rc" 66 "... once"
+# A firewall's hook: the blocklist's changes through a vc-notify channel.
+with "$ADA" vc-notify channel add fw --kind file --target "$T/fw.jsonl" --type 'blocklist.*' --since 0
+with "$ADA" vc-notify forward --once
+is "$(jq -r '"\(.type) \(.body.network)"' "$T/fw.jsonl" | paste -sd, -)" \
+	"blocklist.added 203.0.113.9,blocklist.added 198.51.100.0/24,blocklist.added 2001:db8::/32,blocklist.removed 198.51.100.0/24" \
+	"every change of the blocklist is an event a channel delivers (a firewall's hook)"
 with "$GINA" vc-playbook blocklist list -o jsonl
 is "$(lines)" 0 "globex sees none of acme's blocklist"
 
