@@ -11,7 +11,7 @@
 struct vc_pb_action {
 	const char *name;
 	const char *params[8];  /* "!name": required */
-	const char *outputs[6]; /* what ${steps.NAME.FIELD} may name */
+	const char *outputs[8]; /* what ${steps.NAME.FIELD} may name */
 	int net;                /* talks to a peer: run with no transaction open */
 };
 extern const struct vc_pb_action vc_pb_actions[];

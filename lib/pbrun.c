@@ -1517,9 +1517,11 @@ trigger_run(vc_ctx *ctx, const char *pb, jv event, int64_t event_id, const char 
 	return rc;
 }
 
-/* Does the event (type, body text) fire playbook doc? */
+/* Does the event (type, body) fire playbook doc?  *jq is the
+ * playbook's condition, started on first use and kept for the batch
+ * (one jq child a playbook, not one an event). */
 static int
-fires(vc_ctx *ctx, jv doc, const char *pb, const char *type, jv body)
+fires(vc_ctx *ctx, jv doc, const char *pb, const char *type, jv body, struct vc_jq **jq)
 {
 	jv tr = member(doc, "trigger"), evs = member(tr, "events"), cond = member(tr, "condition");
 	jv bpb = member(body, "playbook_id");
@@ -1538,15 +1540,22 @@ fires(vc_ctx *ctx, jv doc, const char *pb, const char *type, jv body)
 			hit = 1;
 	}
 	if (hit && jv_get_kind(cond) == JV_KIND_STRING) {
-		struct vc_jq_limits lim = { .row_ms = 1000, .cpu_s = 2, .mem_mb = 256 };
-		struct vc_jq *jq = NULL;
+		struct vc_jq_limits lim = { .row_ms = 1000, .cpu_s = 10, .mem_mb = 256 };
 		jv text = jv_dump_string(jv_copy(body), 0);
 		char err[200];
+		int r = -1;
 
-		hit = vc_jq_open(ctx, "condition", jv_string_value(cond), &lim, &jq) == 0 &&
-		    vc_jq_test(ctx, jq, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)),
-		    err, sizeof err) == 1;
-		vc_jq_close(jq);
+		/* A condition that fails or runs out of time on an event
+		 * does not fire; a stopped child is started again for the
+		 * next one. */
+		if (*jq != NULL || vc_jq_open(ctx, "condition", jv_string_value(cond), &lim, jq) == 0)
+			r = vc_jq_test(ctx, *jq, jv_string_value(text),
+			    (size_t)jv_string_length_bytes(jv_copy(text)), err, sizeof err);
+		if (r < 0) {
+			vc_jq_close(*jq);
+			*jq = NULL;
+		}
+		hit = r == 1;
 		jv_free(text);
 		ctx->err = 0;
 		ctx->errmsg[0] = '\0';
@@ -1566,8 +1575,9 @@ due_events(vc_ctx *ctx, int run, jv *out)
 	char holder[VC_ID_LEN + 1];
 	int64_t cursor, last, now = vc_now(ctx);
 	sqlite3_stmt *q;
+	struct vc_jq **jqs;
 	jv evs, pbs;
-	int rc, changed = 0;
+	int rc, changed = 0, npb;
 
 	vc_new_id(holder);
 	if (!run) {
@@ -1612,6 +1622,12 @@ due_events(vc_ctx *ctx, int run, jv *out)
 	}
 	last = cursor;
 	rc = 0;
+	npb = jv_array_length(jv_copy(pbs));
+	if ((jqs = calloc((size_t)npb + 1, sizeof *jqs)) == NULL) {
+		jv_free(evs);
+		jv_free(pbs);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
 	jv_array_foreach(evs, i, ev) {
 		jv type = member(ev, "type"), body = member(ev, "body");
 		int64_t eid = (int64_t)num(ev, "id", 0);
@@ -1621,8 +1637,8 @@ due_events(vc_ctx *ctx, int run, jv *out)
 			jv pid = member(pb, "id"), doc = member(pb, "doc");
 			char key[40];
 
-			(void)j;
-			if (rc == 0 && fires(ctx, doc, jv_string_value(pid), jv_string_value(type), body)) {
+			if (rc == 0 && fires(ctx, doc, jv_string_value(pid), jv_string_value(type), body,
+			    &jqs[j])) {
 				jv event = jv_object_set(jv_object_set(jv_copy(body), jv_string("event_id"),
 				    jv_number((double)eid)), jv_string("event_type"), jv_copy(type));
 
@@ -1639,6 +1655,9 @@ due_events(vc_ctx *ctx, int run, jv *out)
 		jv_free(body);
 		jv_free(ev);
 	}
+	for (int k = 0; k < npb; k++)
+		vc_jq_close(jqs[k]);
+	free(jqs);
 	jv_free(evs);
 	jv_free(pbs);
 	/* Move the cursor and give the lease back (only ours). */

@@ -422,4 +422,21 @@ sleep 2
 is "$(sq "SELECT COUNT(*) FROM playbook_executions e JOIN playbooks p ON p.id = e.playbook_id WHERE e.event_id = $EV AND p.name = 'on critical score'")" 1 \
 	"with cron's due --run racing it: one execution for the event"
 
+# A runaway condition skips its playbook for that event, and nothing else.
+printf 'name: runaway\ntrigger:\n  type: event\n  events: [threat_score.created]\n  condition: "last(range(1e12)) > 0"\nsteps:\n  - action: send_notification\n    params: {message: runaway fired}\n' > "$T/runaway.yaml"
+with "$ADA" vc-playbook add "$T/runaway.yaml"
+is "$rc" 0 "a condition that never ends still compiles: it is added"
+S2=$(tail -n 1 "$T/pids")
+kill "$S2" 2>/dev/null     # the second vc-serve: its scheduler would race this due
+await 30 gone "$S2"
+VC_TOKEN=$ANN vc-score analyze artifact "$ART" --rules "$T/norules" >/dev/null
+EV=$(sq "SELECT MAX(id) FROM events WHERE type = 'threat_score.created'")
+t0=$(date +%s)
+with "$ADA" vc-playbook due --run -o jsonl
+t1=$(date +%s)
+is "$rc:$(jqr 'select(.playbook == "on critical score") | .trigger')" "0:event" "due --run still runs the other playbooks"
+is "$(sq "SELECT COUNT(*) FROM playbook_executions e JOIN playbooks p ON p.id = e.playbook_id WHERE p.name = 'runaway'")" 0 \
+	"the runaway condition fired nothing"
+ok $([ $((t1 - t0)) -lt 30 ]; echo $?) "... and was stopped by its time limit ($((t1 - t0)) s)"
+
 done_testing
