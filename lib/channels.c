@@ -214,14 +214,6 @@ deliver_file(vc_ctx *ctx, const struct channel *ch, jv batch)
 	return rc;
 }
 
-static size_t
-discard(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * n;
-}
-
 /* POST {"channel": NAME, "events": batch (consumed)} with its signature. */
 static int
 deliver_hook(vc_ctx *ctx, const struct channel *ch, jv batch, int64_t first, int64_t last)
@@ -261,7 +253,7 @@ deliver_hook(vc_ctx *ctx, const struct channel *ch, jv batch, int64_t first, int
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, b);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, vc_curl_discard);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)HOOK_TIMEOUT);

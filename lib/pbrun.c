@@ -577,14 +577,6 @@ wait_for(vc_ctx *ctx, jv p, int64_t timeout, jv *out)
 	return 0;
 }
 
-static size_t
-hook_discard(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * n;
-}
-
 /*
  * webhook: POST {playbook, execution_id, step, event, body} as JSON to an
  * http(s) URL whose host resolves to an address the installation allows
@@ -661,7 +653,7 @@ webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout, jv
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, jv_string_value(body));
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)jv_string_length_bytes(jv_copy(body)));
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, hook_discard);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, vc_curl_discard);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
 		curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout);

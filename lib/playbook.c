@@ -935,6 +935,22 @@ save_version(vc_ctx *ctx, const char *id, int64_t version, jv norm)
 	return rc;
 }
 
+/* After the playbook row was written (rc): version ver of its document
+ * and its next run; norm and name consumed. */
+static int
+save_doc(vc_ctx *ctx, const char *id, int64_t ver, jv norm, jv name, int rc)
+{
+	if (rc == 0)
+		rc = save_version(ctx, id, ver, norm);
+	if (rc == 0)
+		rc = vc_pb_schedule(ctx, id, norm);
+	if (rc == 0)
+		vc_audit_detail(ctx, "version", jv_number((double)ver));
+	jv_free(name);
+	jv_free(norm);
+	return rc;
+}
+
 static const char *
 trig_type(jv norm)
 {
@@ -1020,16 +1036,9 @@ vc_op_pb_create(vc_ctx *ctx, jv args, jv *out)
 	if (rc == VC_ECONFLICT)
 		rc = vc_fail(ctx, VC_ECONFLICT, "a playbook named '%s' exists: update it",
 		    jv_string_value(name));
-	if (rc == 0)
-		rc = save_version(ctx, id, 1, norm);
-	if (rc == 0)
-		rc = vc_pb_schedule(ctx, id, norm);
-	jv_free(name);
-	jv_free(norm);
-	if (rc != 0)
+	if ((rc = save_doc(ctx, id, 1, norm, name, rc)) != 0)
 		return rc;
 	vc_audit_target(ctx, "playbook", id);
-	vc_audit_detail(ctx, "version", jv_number(1));
 	return vc_pb_load(ctx, id, 0, out);
 }
 
@@ -1054,15 +1063,8 @@ vc_op_pb_update(vc_ctx *ctx, jv args, jv *out)
 	    ctx->who.tenant_id, id, jv_string_value(name), ver, trig_type(norm), vc_now(ctx));
 	if (rc == VC_ECONFLICT)
 		rc = vc_fail(ctx, VC_ECONFLICT, "another playbook is named '%s'", jv_string_value(name));
-	if (rc == 0)
-		rc = save_version(ctx, id, ver, norm);
-	if (rc == 0)
-		rc = vc_pb_schedule(ctx, id, norm);
-	jv_free(name);
-	jv_free(norm);
-	if (rc != 0)
+	if ((rc = save_doc(ctx, id, ver, norm, name, rc)) != 0)
 		return rc;
-	vc_audit_detail(ctx, "version", jv_number((double)ver));
 	return vc_pb_load(ctx, id, 0, out);
 }
 
