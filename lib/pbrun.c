@@ -870,6 +870,32 @@ audit_failure(vc_ctx *ctx, struct exec *e, int i, const char *action, const char
 		vc_tx_rollback(ctx);
 }
 
+/* A step's when (a jq program on the scope): 1 holds, 0 not (false,
+ * null, an error, or a program that had to be stopped). */
+static int
+when_holds(vc_ctx *ctx, struct exec *e, jv def)
+{
+	struct vc_jq_limits lim = { .row_ms = 1000, .cpu_s = 2, .mem_mb = 256 };
+	jv w = member(def, "when"), sc, text;
+	struct vc_jq *jq = NULL;
+	char err[200];
+	int r = 1;
+
+	if (jv_get_kind(w) == JV_KIND_STRING) {
+		sc = scope(e);
+		text = jv_dump_string(sc, 0);
+		r = vc_jq_open(ctx, "when", jv_string_value(w), &lim, &jq) == 0 &&
+		    vc_jq_test(ctx, jq, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)),
+		    err, sizeof err) == 1;
+		vc_jq_close(jq);
+		jv_free(text);
+		ctx->err = 0;
+		ctx->errmsg[0] = '\0';
+	}
+	jv_free(w);
+	return r;
+}
+
 /*
  * Run steps from start: each resolved, run with its retries, recorded.
  * Stops at a step that waits for approval (pending_approval), at a
@@ -902,6 +928,14 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 				step_set(e, j, "status", jv_string("skipped"));
 			jv_free(def);
 			return exec_save(ctx, e, "cancelled", "cancelled between steps", 1);
+		}
+		if (!when_holds(ctx, e, def)) {
+			step_set(e, i, "status", jv_string("skipped"));
+			step_set(e, i, "error", jv_string("when: false"));
+			jv_free(def);
+			if ((rc = exec_save(ctx, e, "running", NULL, 0)) != 0)
+				return rc;
+			continue;
 		}
 		if (is_true(def, "requires_approval")) {
 			if (!e->approve && e->approved != i) {
@@ -939,9 +973,20 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 				    (int64_t)num(def, "timeout", 60))) == 0)
 					ok = 1;
 				else if (rc == VC_ETEMP || rc == VC_EINTERNAL) {
+					/* the store or this process fails: say so in
+					 * the record if it can still be written */
+					char err[sizeof ctx->errmsg];
+
+					snprintf(err, sizeof err, "%s", ctx->errmsg);
+					step_set(e, i, "status", jv_string("failed"));
+					step_set(e, i, "error", jv_string(err));
+					for (int j = i + 1; j < n; j++)
+						step_set(e, j, "status", jv_string("skipped"));
+					exec_save(ctx, e, "failed", err, 1);
+					vc_fail(ctx, rc, "%s", err);
 					jv_free(params);
 					jv_free(def);
-					return rc;      /* the store itself fails */
+					return rc;
 				} else {
 					step_set(e, i, "attempts", jv_number(t));
 					if (t < tries)
@@ -1138,6 +1183,8 @@ vc_op_pb_plan(vc_ctx *ctx, jv args, jv *out)
 		}
 		rec = jv_object_set(rec, jv_string("requires_approval"), member(def, "requires_approval"));
 		rec = jv_object_set(rec, jv_string("on_failure"), member(def, "on_failure"));
+		if (jv_object_has(jv_copy(def), jv_string("when")))
+			rec = jv_object_set(rec, jv_string("when"), member(def, "when"));
 		if (pending)
 			rec = jv_object_set(rec, jv_string("note"),
 			    jv_string("some values come from earlier steps when it runs"));

@@ -573,6 +573,27 @@ check_step(struct chk *c, int i, jv st)
 	out = jv_object_set(out, jv_string("requires_approval"),
 	    jv_bool(jv_get_kind(ra) == JV_KIND_TRUE));
 	jv_free(ra);
+	{
+		/* when: a jq condition on {event, steps, ...}; compiled now,
+		 * in the child it will run in. */
+		jv w = jv_object_get(jv_copy(st), jv_string("when"));
+
+		snprintf(sub, sizeof sub, "%s.when", path);
+		if (jv_get_kind(w) == JV_KIND_STRING) {
+			struct vc_jq *jq = NULL;
+			char msg[sizeof c->ctx->errmsg];
+
+			if (vc_jq_open(c->ctx, "when", jv_string_value(w), NULL, &jq) != 0) {
+				snprintf(msg, sizeof msg, "%s", c->ctx->errmsg);
+				msg[strcspn(msg, "\n")] = '\0';
+				bad(c, sub, "%s", msg);
+			}
+			vc_jq_close(jq);
+			out = jv_object_set(out, jv_string("when"), jv_copy(w));
+		} else if (jv_is_valid(w) && jv_get_kind(w) != JV_KIND_NULL)
+			bad(c, sub, "when is a jq program (text) on {event, steps}");
+		jv_free(w);
+	}
 	c->names = jv_object_set(c->names, jv_string(name), jv_string(an != NULL ? an : ""));
 	jv_free(nm);
 	jv_free(act);

@@ -233,6 +233,16 @@ is "$(jqr '"\(.status) \([.steps[].status] | join(" "))"')" "failed succeeded fa
 with "$ANN" vc-playbook run 'fails midway' --event '{}' -o jsonl
 is "$(jqr '.steps[1].error')" 'params: ${host}: no such field in the event' "a template to a missing field fails its step by name"
 
+# ---- when -----------------------------------------------------------------------------------------
+printf 'name: conditional\nsteps:\n  - name: high\n    action: send_notification\n    params: {message: "high ${score}"}\n    when: ".event.score >= 0.5"\n  - name: low\n    action: send_notification\n    params: {message: "low ${score}"}\n    when: ".event.score < 0.5"\n  - name: after\n    action: send_notification\n    params: {message: "high was ${steps.high.notification_id}"}\n    when: ".steps.high != null"\n' > "$T/when.yaml"
+with "$ADA" vc-playbook add "$T/when.yaml"
+with "$ANN" vc-playbook run conditional --event '{"score": 0.7}' -o jsonl
+is "$rc:$(jqr '[.steps[].status] | join(" ")')" "0:succeeded skipped succeeded" "a step's when decides whether it runs (on the event and earlier steps)"
+is "$(jqr .steps[1].error)" "when: false" "... and a skipped step says why"
+printf 'name: badwhen\nsteps:\n  - action: send_notification\n    params: {message: x}\n    when: ".score >"\n' > "$T/badwhen.yaml"
+with "$ADA" vc-playbook check "$T/badwhen.yaml" -o jsonl
+is "$rc:$(jqr .errors[0].path)" "65:.steps[0].when" "a when that does not compile is refused at its path"
+
 # ---- approvals, cancel -----------------------------------------------------------------------
 with "$ANN" vc-playbook run quarantine-label --event "{\"host_id\":\"C.1234\"}"
 is "$rc" 77 "a step that requires approval is refused without --approve"
@@ -367,7 +377,7 @@ is "$code:$(printf '%s' "$body" | jq -r .name)" "201:over http" "POST /api/playb
 HP=$(printf '%s' "$body" | jq -r .id)
 req -H "Authorization: Bearer $VAL" "$B/api/playbooks"
 is "$code:$(printf '%s' "$body" | jq -r '[.items[].name] | sort | join(",")')" \
-	"200:Isolate High-Risk Host,fails midway,nightly-digest,on critical score,over http,quarantine-label" "GET /api/playbooks"
+	"200:Isolate High-Risk Host,conditional,fails midway,nightly-digest,on critical score,over http,quarantine-label" "GET /api/playbooks"
 req -H "Authorization: Bearer $VAL" "$B/api/playbooks/$HP"
 is "$code:$(printf '%s' "$body" | jq -r '.doc.steps | length')" "200:2" "GET /api/playbooks/{id}"
 n0=$(sq "SELECT COUNT(*) FROM playbook_executions")
