@@ -384,6 +384,9 @@ n0=$(sq "SELECT COUNT(*) FROM playbook_executions")
 req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"dry_run": true, "event": "{\"host_id\": \"C.1234\"}"}' "$B/api/playbooks/$HP/execute"
 is "$code:$(printf '%s' "$body" | jq -r '"\(.plan) \(.steps[1].params.host)"'):$(sq "SELECT COUNT(*) FROM playbook_executions")" \
 	"200:true C.1234:$n0" "POST execute with dry_run=true plans and records nothing"
+req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"event": "{\"host_id\": \"C.1234\"}"}' "$B/api/playbooks/$HP/execute?dry_run=true"
+is "$code:$(printf '%s' "$body" | jq -r .plan):$(sq "SELECT COUNT(*) FROM playbook_executions")" "200:true:$n0" \
+	"... also as ?dry_run=true in the query, the original's way"
 req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"event": "{\"host_id\": \"C.1234\"}"}' "$B/api/playbooks/$HP/execute"
 is "$code:$(printf '%s' "$body" | jq -r .status)" "200:succeeded" "POST execute runs it"
 req -H "Authorization: Bearer $VAL" "$B/api/playbooks/$HP/executions"
