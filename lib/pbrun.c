@@ -617,10 +617,20 @@ webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout, jv
 		ps = he;
 	}
 	port = https ? 443 : 80;
-	if (*ps == ':')
-		port = (int)strtol(ps + 1, NULL, 10);
-	if (host[0] == '\0' || port < 1 || port > 65535)
-		return vc_fail(ctx, VC_EINVAL, "params.url: no host or a bad port");
+	if (*ps == ':') {
+		char *pe;
+
+		port = (int)strtol(ps + 1, &pe, 10);
+		ps = pe == ps + 1 ? "!" : pe;
+	}
+	/* A host of plain name characters (or an IPv6 literal), a port of
+	 * digits, then the path: curl then reads the same host as we
+	 * checked, and the pin below holds. */
+	if (host[0] == '\0' || port < 1 || port > 65535 || (*ps != '\0' && !strchr("/?#", *ps)) ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") !=
+	    strlen(host) || strchr(u, '\\') != NULL)
+		return vc_fail(ctx, VC_EINVAL, "params.url: http(s)://HOST[:PORT]/PATH with a plain host"
+		    " name or address (no escapes, user names or backslashes)");
 	if ((r = vc_net_dest(host, port, addr, why, sizeof why)) != 0)
 		return vc_fail(ctx, r == -2 ? VC_EPERM : VC_EUNAVAIL, "webhook %s: %s", host, why);
 	body = JV_OBJECT(jv_string("playbook"), member(e->doc, "name"), jv_string("execution_id"),

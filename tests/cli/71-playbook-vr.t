@@ -280,5 +280,12 @@ EOF
 run vc-playbook add "$T/hook.yaml"
 VC_ALLOW_VELOCIRAPTOR= run vc-playbook run 'hook only' -o jsonl
 like "$rc:$(jqr .steps[0].error)" '^77:webhook 127.0.0.1: .*' "a webhook to loopback is refused unless the installation allows it"
+for url in 'http://example.org\\@127.0.0.1/' 'http://127.0.0.1:80@evil.example/' 'http://127.0.0.1:8x/' 'http://ex%61mple.org/' 'file:///etc/passwd'; do
+	printf 'name: bad hook\nsteps:\n  - action: webhook\n    params: {url: "%s"}\n' "$url" > "$T/badhook.yaml"
+	vc-playbook delete 'bad hook' >/dev/null 2>&1
+	run vc-playbook add "$T/badhook.yaml"
+	run vc-playbook run 'bad hook' -o jsonl
+	like "$rc:$(jqr .steps[0].error)" '^65:params.url: ' "webhook URL $url is refused before anything is sent"
+done
 
 done_testing
