@@ -650,3 +650,85 @@ CREATE TABLE notify_dead (
 	UNIQUE (channel_id, event_id)
 );
 CREATE INDEX notify_dead_tenant ON notify_dead(tenant_id, id);
+
+-- migration: 13
+-- Playbooks (vc-playbook).  A playbook's document is kept as normalised
+-- JSON, one row a version (never changed once written); the playbook row
+-- names the current version.  A deleted playbook keeps its versions and
+-- executions (deleted_at set), so history stays readable.
+CREATE TABLE playbooks (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	name TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	trigger_type TEXT NOT NULL CHECK (trigger_type IN ('manual','event','scheduled')),
+	enabled INTEGER NOT NULL DEFAULT 1,
+	next_run_at INTEGER,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	deleted_at INTEGER,
+	UNIQUE (tenant_id, id)
+);
+CREATE UNIQUE INDEX playbooks_name ON playbooks(tenant_id, name) WHERE deleted_at IS NULL;
+CREATE TABLE playbook_versions (
+	tenant_id TEXT NOT NULL,
+	playbook_id TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	doc TEXT NOT NULL,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (playbook_id, version),
+	FOREIGN KEY (tenant_id, playbook_id) REFERENCES playbooks(tenant_id, id)
+);
+-- One execution of a playbook version.  steps holds a record a step:
+-- its status (pending, running, succeeded, failed, skipped, waiting),
+-- resolved parameters, output, error, attempts and times.  idem_key
+-- ("event:ID", "cron:TIME") makes a trigger run a version at most once,
+-- whichever process gets there first: the second insert fails.
+CREATE TABLE playbook_executions (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL,
+	playbook_id TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	status TEXT NOT NULL CHECK (status IN ('running','succeeded','failed',
+	    'pending_approval','cancelled','expired')),
+	trigger TEXT NOT NULL,
+	idem_key TEXT,
+	event_id INTEGER,
+	event TEXT,
+	steps TEXT NOT NULL,
+	actor TEXT,
+	error TEXT,
+	cancel_requested INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	finished_at INTEGER,
+	UNIQUE (tenant_id, id),
+	FOREIGN KEY (tenant_id, playbook_id) REFERENCES playbooks(tenant_id, id)
+);
+CREATE UNIQUE INDEX playbook_executions_once ON playbook_executions(tenant_id, playbook_id,
+    version, idem_key) WHERE idem_key IS NOT NULL;
+CREATE INDEX playbook_executions_list ON playbook_executions(tenant_id, playbook_id, created_at);
+-- The last event each tenant's event triggers looked at (vc-playbook due).
+CREATE TABLE playbook_cursors (
+	tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+	cursor INTEGER NOT NULL DEFAULT 0,
+	lease_until INTEGER NOT NULL DEFAULT 0,
+	lease_holder TEXT
+);
+-- The tenant's blocklist: addresses and networks for a firewall to drop
+-- (vc-playbook blocklist export).  lo/hi are net.h keys of the range.
+CREATE TABLE blocklist (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	network TEXT NOT NULL,
+	lo BLOB NOT NULL,
+	hi BLOB NOT NULL,
+	reason TEXT NOT NULL DEFAULT '',
+	source_execution TEXT,
+	expires_at INTEGER,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	UNIQUE (tenant_id, network)
+);

@@ -24,8 +24,8 @@ usage(FILE *fp)
 	    "                [--allow-velociraptor addr|cidr] [--queue-max n] [--queue-wait s]\n"
 	    "                [--max-streams n] [--body-deadline s] [--min-body-rate bytes]\n"
 	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n"
-	    "                [--mail-interval s] [--anchor-interval min] [--anchor-file file]\n"
-	    "                [--event-retention duration]\n", fp);
+	    "                [--mail-interval s] [--playbook-interval s] [--anchor-interval min]\n"
+	    "                [--anchor-file file] [--event-retention duration]\n", fp);
 }
 
 /* The options that set a whole number of the config: long name, range. */
@@ -47,6 +47,8 @@ static const struct numopt {
 	{ "register-rate", offsetof(struct vc_serve_config, register_rate), 0, 1000000,
 	    "an hour" },
 	{ "mail-interval", offsetof(struct vc_serve_config, mail_interval), 0, 3600, "seconds" },
+	{ "playbook-interval", offsetof(struct vc_serve_config, playbook_interval), 0, 3600,
+	    "seconds" },
 };
 #define NUMOPT_BASE 1000        /* getopt_long's val of numopts[0] */
 
@@ -138,6 +140,7 @@ main(int argc, char **argv)
 		{ "auth-rate", required_argument, NULL, NUMOPT_BASE + 6 },
 		{ "register-rate", required_argument, NULL, NUMOPT_BASE + 7 },
 		{ "mail-interval", required_argument, NULL, NUMOPT_BASE + 8 },
+		{ "playbook-interval", required_argument, NULL, NUMOPT_BASE + 9 },
 		{ "anchor-interval", required_argument, NULL, 'A' },
 		{ "anchor-file", required_argument, NULL, 'F' },
 		{ "event-retention", required_argument, NULL, 'R' },

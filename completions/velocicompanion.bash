@@ -149,6 +149,31 @@ _vc_complete() {
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			verbs="$( [ "$w1" = events ] && echo prune) $( [ "$w1" = events ] && echo retention) $( [ "$w1" = events ] && echo keep) $( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo test) $( [ "$w1" = channel ] && echo delete) $( [ "$w1" = dead ] && echo list) $( [ "$w1" = dead ] && echo retry) "
 		fi ;;
+	vc-playbook)
+		verbs="check add list show update enable disable delete plan run executions approve cancel due blocklist blocklist blocklist blocklist "
+		case "$w1 $w2" in
+		"check"*) opts="" ;;
+		"add"*) opts="" ;;
+		"list"*) opts="--trigger " ;;
+		"show"*) opts="--at-version --versions " ;;
+		"update"*) opts="" ;;
+		"enable"*) opts="" ;;
+		"disable"*) opts="" ;;
+		"delete"*) opts="" ;;
+		"plan"*) opts="--event --event-file --at-version " ;;
+		"run"*) opts="--event --event-file --at-version --approve " ;;
+		"executions"*) opts="--status --limit " ;;
+		"approve"*) opts="" ;;
+		"cancel"*) opts="" ;;
+		"due"*) opts="--run " ;;
+		"blocklist list"*) opts="--all " ;;
+		"blocklist add"*) opts="--reason --expires " ;;
+		"blocklist remove"*) opts="" ;;
+		"blocklist export"*) opts="--format " ;;
+		esac
+		if [ "$COMP_CWORD" -eq 2 ]; then
+			verbs="$( [ "$w1" = blocklist ] && echo list) $( [ "$w1" = blocklist ] && echo add) $( [ "$w1" = blocklist ] && echo remove) $( [ "$w1" = blocklist ] && echo export) "
+		fi ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --db --json-errors -o -h" -- "$cur"))
@@ -162,3 +187,4 @@ complete -F _vc_complete vc-case
 complete -F _vc_complete vc-hunt
 complete -F _vc_complete vc-score
 complete -F _vc_complete vc-notify
+complete -F _vc_complete vc-playbook

@@ -456,14 +456,6 @@ deliver_file(vc_ctx *ctx, const struct channel *ch, jv batch)
 }
 
 static size_t
-discard(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * n;
-}
-
-static size_t
 keep(char *p, size_t size, size_t n, void *arg)
 {
 	vc_sbuf_put(arg, p, size * n);  /* past ANSWER_MAX the rest is dropped */
@@ -506,7 +498,7 @@ http_post(vc_ctx *ctx, struct channel *ch, const char *url, struct curl_slist *h
 	curl_easy_setopt(ch->h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(ch->h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(ch->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
-	curl_easy_setopt(ch->h, CURLOPT_WRITEFUNCTION, ans != NULL ? keep : discard);
+	curl_easy_setopt(ch->h, CURLOPT_WRITEFUNCTION, ans != NULL ? keep : vc_curl_discard);
 	curl_easy_setopt(ch->h, CURLOPT_WRITEDATA, ans);
 	curl_easy_setopt(ch->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(ch->h, CURLOPT_CONNECTTIMEOUT, 5L);

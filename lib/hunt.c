@@ -1070,6 +1070,18 @@ waiting:
 }
 
 int
+vc_hunt_wait_flow(vc_ctx *ctx, const char *client, const char *flow, uint64_t timeout, jv *last)
+{
+	return wait_flow(ctx, client, flow, timeout, last);
+}
+
+int
+vc_hunt_wait_hunt(vc_ctx *ctx, const char *hunt_id, uint64_t timeout, jv *last)
+{
+	return wait_hunt(ctx, hunt_id, timeout, last);
+}
+
+int
 vc_op_vr_hunts_list(vc_ctx *ctx, jv args, jv *out)
 {
 	return query_rows(ctx, "SELECT * FROM hunts()", NULL, 0, 120, out);

@@ -19,4 +19,12 @@ int vc_op_vr_hunt_show(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_hunt_stop(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_hunt_results(vc_ctx *ctx, jv args, jv *out);
 int vc_op_vr_query(vc_ctx *ctx, jv args, jv *out);
+/*
+ * Wait until a flow ends (FINISHED or ERROR), or a hunt (stopped, or
+ * every scheduled client finished), polling; after timeout seconds
+ * VC_ETEMP saying how far it got.  *last gets the last state seen (the
+ * caller frees it, also on failure).  No transaction may be open.
+ */
+int vc_hunt_wait_flow(vc_ctx *ctx, const char *client, const char *flow, uint64_t timeout, jv *last);
+int vc_hunt_wait_hunt(vc_ctx *ctx, const char *hunt_id, uint64_t timeout, jv *last);
 #endif

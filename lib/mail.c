@@ -241,10 +241,9 @@ vc_op_mail_test(vc_ctx *ctx, jv args, jv *out)
 /* ---- the outbox -------------------------------------------------------- */
 
 static int
-outbox_add(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
-    const char *text, const char *html, int64_t expires)
+outbox_add_id(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
+    const char *text, const char *html, int64_t expires, char id[VC_ID_LEN + 1])
 {
-	char id[VC_ID_LEN + 1];
 	int64_t now = vc_now(ctx);
 	int rc;
 
@@ -258,11 +257,35 @@ outbox_add(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subje
 	return rc;
 }
 
+static int
+outbox_add(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
+    const char *text, const char *html, int64_t expires)
+{
+	char id[VC_ID_LEN + 1];
+
+	return outbox_add_id(ctx, tenant_id, to, subject, text, html, expires, id);
+}
+
 int
 vc_mail_queue(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
     const char *text)
 {
 	return outbox_add(ctx, tenant_id, to, subject, text, NULL, vc_now(ctx) + VC_CHANNEL_MAIL_TTL);
+}
+
+/*
+ * A message of a playbook (send_email): queued for the caller's tenant,
+ * kept for a day of retries.  Inside the caller's transaction.
+ */
+int
+vc_mail_queue_checked(vc_ctx *ctx, const char *to, const char *subject, const char *text, char *id)
+{
+	int rc;
+
+	if ((rc = vc_mail_check_addr(ctx, "the recipient", to)) != 0)
+		return rc;
+	return outbox_add_id(ctx, ctx->who.tenant_id, to, subject, text, NULL,
+	    vc_now(ctx) + 24 * 3600, id);
 }
 
 struct msg {

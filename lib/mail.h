@@ -49,6 +49,14 @@ int vc_mail_verify_queue(vc_ctx *ctx, const char *tenant_id, const char *user_id
 int vc_mail_queue(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
     const char *text);
 
+/*
+ * Queue a plain-text message to one checked address for ctx's tenant
+ * (a playbook's send_email), kept for a day of retries; id[VC_ID_LEN + 1]
+ * gets the outbox row's id.  Inside the caller's transaction.
+ */
+int vc_mail_queue_checked(vc_ctx *ctx, const char *to, const char *subject, const char *text,
+    char *id);
+
 struct vc_outbox_stats {
 	int sent, failed, pending;
 };

@@ -405,7 +405,8 @@ read_totp(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 	return 0;
 }
 
-/* Options that name a file (--api-config FILE): the file's text is the value. */
+/* Options that name a file (--api-config FILE): the file's text is the
+ * value; "-" is standard input. */
 static int
 read_files(vc_ctx *ctx, const struct vc_op *op, jv *args)
 {
@@ -417,14 +418,18 @@ read_files(vc_ctx *ctx, const struct vc_op *op, jv *args)
 
 		if (!(p->flags & VC_P_FILE) || (path = vc_arg_str(*args, p->name)) == NULL)
 			continue;
-		if ((f = fopen(path, "r")) == NULL)
+		if (strcmp(path, "-") == 0)
+			f = stdin;
+		else if ((f = fopen(path, "r")) == NULL)
 			return vc_fail(ctx, VC_ENOTFOUND, "%s: %s", path, strerror(errno));
 		if ((buf = malloc(1024 * 1024 + 1)) == NULL) {
-			fclose(f);
+			if (f != stdin)
+				fclose(f);
 			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 		}
 		n = fread(buf, 1, 1024 * 1024 + 1, f);
-		fclose(f);
+		if (f != stdin)
+			fclose(f);
 		if (n > 1024 * 1024) {
 			free(buf);
 			return vc_fail(ctx, VC_ETOOBIG, "%s: larger than 1 MiB", path);

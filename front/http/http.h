@@ -67,6 +67,8 @@ struct vc_serve_config {
 	int mail_interval;      /* s between rounds of the outbox's delivery
 	                         * thread (a queued mail wakes it at once);
 	                         * 0: no delivery thread */
+	int playbook_interval;  /* s between rounds of the playbook triggers
+	                         * (vc_pb_due_all); 0: none (cron runs them) */
 	int64_t anchor_ms;      /* ms between audit anchors; 0: only at stop */
 	int64_t retention_s;    /* events and notifications older than this
 	                         * are pruned (not past a channel's cursor),

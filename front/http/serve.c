@@ -57,6 +57,7 @@
 #include "core/audit.h"
 #include "http/http.h"
 #include "http/limit.h"
+#include "playbook.h"
 #include "http/serve.h"
 #include "http/ws.h"
 #include "core/events.h"
@@ -443,11 +444,22 @@ struct vc_serve {
 	 * short transactions, off the event loop. */
 	pthread_t mth;
 	int mstarted, mstop, mkick;
-	volatile sig_atomic_t pstop;    /* cuts a prune short at stop */
+	volatile sig_atomic_t prune_stop;   /* cuts a prune short at stop */
 	pthread_mutex_t mmu;
 	pthread_cond_t mcv;
 	vc_ctx mctx;
 	int mctx_open;
+
+	/* The playbook scheduler: every playbook_interval s, the event and
+	 * cron triggers of every tenant (vc_pb_due_all), on its own store
+	 * connection; cron's `vc-playbook due --run` may run beside it (a
+	 * lease and idempotency keys keep either from running one twice). */
+	pthread_t pth;
+	int pstarted, pstop;
+	pthread_mutex_t pmu;
+	pthread_cond_t pcv;
+	vc_ctx pctx;
+	int pctx_open;
 };
 
 /* lws logs through one global hook; vc-serve runs one server a process. */
@@ -1568,7 +1580,7 @@ prune_now(struct vc_serve *srv)
 
 	vc_ctx_reset(&srv->mctx);
 	srv->mctx.who.actor = VC_ACTOR_SYSTEM;
-	srv->mctx.stop = &srv->pstop;
+	srv->mctx.stop = &srv->prune_stop;
 	if ((rc = vc_events_prune_all(&srv->mctx, srv->cfg.retention_s, 0, &out)) != VC_EOK)
 		srv_log(srv, VC_SERVE_LOG_ERROR, "event retention: %s",
 		    srv->mctx.errmsg[0] ? srv->mctx.errmsg : vc_err_name(rc));
@@ -1629,11 +1641,51 @@ mail_stop(struct vc_serve *srv)
 		return;
 	pthread_mutex_lock(&srv->mmu);
 	srv->mstop = 1;
-	srv->pstop = 1;
+	srv->prune_stop = 1;
 	pthread_cond_signal(&srv->mcv);
 	pthread_mutex_unlock(&srv->mmu);
 	pthread_join(srv->mth, NULL);
 	srv->mstarted = 0;
+}
+
+static void *
+playbook_main(void *arg)
+{
+	struct vc_serve *srv = arg;
+	struct timespec until;
+	int rc, ran;
+
+	pthread_mutex_lock(&srv->pmu);
+	while (!srv->pstop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += srv->cfg.playbook_interval;
+		while (!srv->pstop && pthread_cond_timedwait(&srv->pcv, &srv->pmu, &until) == 0)
+			;
+		if (srv->pstop)
+			break;
+		pthread_mutex_unlock(&srv->pmu);
+		vc_ctx_reset(&srv->pctx);
+		vc_store_keys_refresh(&srv->pctx);
+		rc = vc_pb_due_all(&srv->pctx, "vc-serve", &ran);
+		if (rc != VC_EOK)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "playbooks: %s", srv->pctx.errmsg);
+		pthread_mutex_lock(&srv->pmu);
+	}
+	pthread_mutex_unlock(&srv->pmu);
+	return NULL;
+}
+
+static void
+playbook_stop(struct vc_serve *srv)
+{
+	if (!srv->pstarted)
+		return;
+	pthread_mutex_lock(&srv->pmu);
+	srv->pstop = 1;
+	pthread_cond_signal(&srv->pcv);
+	pthread_mutex_unlock(&srv->pmu);
+	pthread_join(srv->pth, NULL);
+	srv->pstarted = 0;
 }
 
 static void *
@@ -3540,6 +3592,7 @@ vc_serve_free(struct vc_serve *srv)
 {
 	if (srv == NULL)
 		return;
+	playbook_stop(srv);
 	mail_stop(srv);
 	workers_stop(srv);
 	lws_teardown(srv);
@@ -3551,6 +3604,8 @@ vc_serve_free(struct vc_serve *srv)
 		vc_ctx_release(&srv->lctx);
 	if (srv->mctx_open)
 		vc_ctx_release(&srv->mctx);
+	if (srv->pctx_open)
+		vc_ctx_release(&srv->pctx);
 	for (int i = 0; i < LOOP_OPS; i++)
 		free(srv->lcache[i].body);
 	vc_limit_free(srv->lim_auth);
@@ -3573,6 +3628,8 @@ vc_serve_free(struct vc_serve *srv)
 	pthread_mutex_destroy(&srv->logmu);
 	pthread_mutex_destroy(&srv->mmu);
 	pthread_cond_destroy(&srv->mcv);
+	pthread_mutex_destroy(&srv->pmu);
+	pthread_cond_destroy(&srv->pcv);
 	free(srv);
 }
 
@@ -3607,6 +3664,8 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	pthread_mutex_init(&srv->logmu, NULL);
 	pthread_mutex_init(&srv->mmu, NULL);
 	pthread_cond_init(&srv->mcv, NULL);
+	pthread_mutex_init(&srv->pmu, NULL);
+	pthread_cond_init(&srv->pcv, NULL);
 
 	/*
 	 * Workers spend much of their time waiting, not computing: on the
@@ -3688,6 +3747,14 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 			goto fail;
 		}
 	}
+	if (cfg->playbook_interval > 0) {
+		vc_ctx_init(&srv->pctx);
+		srv->pctx_open = 1;
+		if ((rc = vc_store_open(&srv->pctx, path, 0)) != VC_EOK) {
+			vc_fail(ctx, rc, "%s", srv->pctx.errmsg);
+			goto fail;
+		}
+	}
 
 	if ((rc = listen_open(ctx, srv)) != VC_EOK)
 		goto fail;
@@ -3736,6 +3803,13 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		}
 		srv->mstarted = 1;
 	}
+	if (cfg->playbook_interval > 0) {
+		if (pthread_create(&srv->pth, NULL, playbook_main, srv) != 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "cannot start the playbook thread");
+			goto fail;
+		}
+		srv->pstarted = 1;
+	}
 	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
 	lws_sul_schedule(srv->lws, 0, &srv->wtick, ws_tick, WS_POLL_MS * LWS_US_PER_MS);
 	if (srv->cfg.anchor_ms > 0)
@@ -3764,6 +3838,7 @@ vc_serve_run(vc_ctx *ctx, struct vc_serve *srv)
 			break;
 		}
 	workers_stop(srv);
+	playbook_stop(srv);
 	mail_stop(srv);
 	/* The last word: every record written before the stop is anchored. */
 	anchor_now(srv);

@@ -45,3 +45,11 @@ vc_curl_ready(vc_ctx *ctx)
 	pthread_once(&once, load);
 	return why[0] == '\0' ? 0 : vc_fail(ctx, VC_EINTERNAL, "%s", why);
 }
+
+size_t
+vc_curl_discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}

@@ -46,5 +46,7 @@ extern struct vc_curl vc_curl;
 /* Open and initialise libcurl once per process (any thread); 0, or the
  * error set in ctx saying what is missing. */
 int vc_curl_ready(vc_ctx *ctx);
+/* A CURLOPT_WRITEFUNCTION that reads an answer's body and drops it. */
+size_t vc_curl_discard(char *p, size_t size, size_t n, void *arg);
 
 #endif

@@ -19,6 +19,7 @@
 #include "notify.h"
 #include "channels.h"
 #include "mail.h"
+#include "playbook.h"
 #include "score/ioc.h"
 #include "score/score.h"
 #include "twofa.h"
@@ -808,6 +809,115 @@ static const struct vc_param p_forward[] = {
 	  .help = "deliver what is due and exit (cron)" },
 	{ .name = "follow", .type = VC_T_BOOL,
 	  .help = "keep delivering as events come, until interrupted" },
+	END
+};
+
+/* ---- vc-playbook ---- */
+static const struct vc_param p_pb_doc[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
+	  .help = "the playbook, YAML or JSON (default: stdin)" },
+	END
+};
+static const struct vc_param p_pb_update[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
+	  .help = "playbook id or name" },
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
+	  .help = "the new version, YAML or JSON (default: stdin)" },
+	END
+};
+static const struct vc_param p_pb_list[] = {
+	{ .name = "trigger", .type = VC_T_STR, .meta = "TYPE", .choices = "manual|event|scheduled",
+	  .help = "only playbooks of this trigger" },
+	END
+};
+static const struct vc_param p_pb_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
+	  .help = "playbook id or name" },
+	END
+};
+static const struct vc_param p_pb_show[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "ID",
+	  .help = "playbook id or name, or an execution id" },
+	{ .name = "at_version", .type = VC_T_INT, .meta = "N",
+	  .help = "this version (default: the current one)" },
+	{ .name = "versions", .type = VC_T_BOOL,
+	  .help = "list the versions kept" },
+	END
+};
+static const struct vc_param p_pb_plan[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
+	  .help = "playbook id or name" },
+	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
+	  .help = "the trigger event (an object, or an event of vc-notify events)" },
+	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
+	  .help = "read the trigger event from FILE (- : standard input)" },
+	{ .name = "at_version", .type = VC_T_INT, .meta = "N",
+	  .help = "this version (default: the current one)" },
+	END
+};
+static const struct vc_param p_pb_run[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
+	  .help = "playbook id or name" },
+	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
+	  .help = "the trigger event (an object, or an event of vc-notify events)" },
+	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
+	  .help = "read the trigger event from FILE (- : standard input)" },
+	{ .name = "at_version", .type = VC_T_INT, .meta = "N",
+	  .help = "this version (default: the current one)" },
+	{ .name = "approve", .type = VC_T_BOOL,
+	  .help = "approve the steps that require it (admin)" },
+	{ .name = "dry_run", .type = VC_T_BOOL, .flags = VC_P_HTTP,
+	  .help = "plan only: touch nothing" },
+	END
+};
+#define PB_EXEC_FILTERS \
+	{ .name = "status", .type = VC_T_STR, .meta = "STATUS", \
+	  .choices = "running|succeeded|failed|pending_approval|cancelled|expired", \
+	  .help = "only executions in this state" }, \
+	{ .name = "limit", .type = VC_T_INT, .meta = "N", \
+	  .help = "at most N, newest first (default 50, max 1000)" }
+static const struct vc_param p_pb_execs_all[] = {
+	PB_EXEC_FILTERS,
+	END
+};
+static const struct vc_param p_pb_execs[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_PATH, .meta = "PLAYBOOK",
+	  .help = "only this playbook's" },
+	PB_EXEC_FILTERS,
+	END
+};
+static const struct vc_param p_pb_exec_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "EXECUTION",
+	  .help = "execution id" },
+	END
+};
+static const struct vc_param p_pb_due[] = {
+	{ .name = "run", .type = VC_T_BOOL,
+	  .help = "run what is due (default: say what is)" },
+	END
+};
+static const struct vc_param p_bl_list[] = {
+	{ .name = "all", .type = VC_T_BOOL, .flags = VC_P_CLI,
+	  .help = "expired entries too" },
+	END
+};
+static const struct vc_param p_bl_add[] = {
+	{ .name = "address", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "ADDRESS",
+	  .help = "an address or network: 192.0.2.7, 198.51.100.0/24, 2001:db8::/32" },
+	{ .name = "reason", .type = VC_T_STR, .meta = "TEXT",
+	  .help = "why, one line" },
+	{ .name = "expires", .type = VC_T_DURATION, .meta = "DURATION",
+	  .help = "drop it after this long (24h, 7d; default: never)" },
+	END
+};
+static const struct vc_param p_bl_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "ENTRY",
+	  .help = "the entry's id or its address or network" },
+	END
+};
+static const struct vc_param p_bl_export[] = {
+	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "nft|plain|json|csv",
+	  .help = "the firewall's format (default plain: one address or network a line)" },
 	END
 };
 
@@ -2149,6 +2259,262 @@ const struct vc_op vc_ops[] = {
 		.params   = p_notify_read,
 		.summary  = "mark a notification read (--all: every one)",
 		.target   = "notification",
+	},
+	{
+		.name     = "playbooks.check",
+		.tool     = "vc-playbook",
+		.verb     = "check",
+		.method   = "POST",
+		.path     = "/api/playbooks/check",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_INPUT,
+		.fn       = vc_op_pb_check,
+		.params   = p_pb_doc,
+		.summary  = "check a playbook without saving it: every error with its path",
+		.target   = "playbook",
+	},
+	{
+		.name     = "playbooks.create",
+		.tool     = "vc-playbook",
+		.verb     = "add",
+		.method   = "POST",
+		.path     = "/api/playbooks",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_CREATES | VC_OP_INPUT,
+		.fn       = vc_op_pb_create,
+		.params   = p_pb_doc,
+		.summary  = "add a playbook (version 1)",
+		.target   = "playbook",
+		.columns  = "id,name,version,trigger_type,enabled",
+	},
+	{
+		.name     = "playbooks.list",
+		.tool     = "vc-playbook",
+		.verb     = "list",
+		.method   = "GET",
+		.path     = "/api/playbooks",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_pb_list,
+		.params   = p_pb_list,
+		.summary  = "the tenant's playbooks",
+		.target   = "playbook",
+		.columns  = "id,name,version,trigger_type,enabled,next_run_at,updated_at",
+	},
+	{
+		.name     = "playbooks.show",
+		.tool     = "vc-playbook",
+		.verb     = "show",
+		.method   = "GET",
+		.path     = "/api/playbooks/{id}",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_pb_show,
+		.params   = p_pb_show,
+		.summary  = "a playbook with its document, or an execution with its steps",
+		.target   = "playbook",
+	},
+	{
+		.name     = "playbooks.update",
+		.tool     = "vc-playbook",
+		.verb     = "update",
+		.method   = "PUT",
+		.path     = "/api/playbooks/{id}",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_INPUT,
+		.fn       = vc_op_pb_update,
+		.params   = p_pb_update,
+		.summary  = "a new version of a playbook (the earlier ones are kept)",
+		.target   = "playbook",
+		.columns  = "id,name,version,trigger_type,enabled",
+	},
+	{
+		.name     = "playbooks.enable",
+		.tool     = "vc-playbook",
+		.verb     = "enable",
+		.method   = "POST",
+		.path     = "/api/playbooks/{id}/enable",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_pb_enable,
+		.params   = p_pb_id,
+		.summary  = "let a playbook run again",
+		.target   = "playbook",
+		.columns  = "id,name,version,enabled",
+	},
+	{
+		.name     = "playbooks.disable",
+		.tool     = "vc-playbook",
+		.verb     = "disable",
+		.method   = "POST",
+		.path     = "/api/playbooks/{id}/disable",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_pb_disable,
+		.params   = p_pb_id,
+		.summary  = "stop a playbook from running (triggers and by hand)",
+		.target   = "playbook",
+		.columns  = "id,name,version,enabled",
+	},
+	{
+		.name     = "playbooks.delete",
+		.tool     = "vc-playbook",
+		.verb     = "delete",
+		.method   = "DELETE",
+		.path     = "/api/playbooks/{id}",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_pb_delete,
+		.params   = p_pb_id,
+		.summary  = "delete a playbook (its versions and executions stay readable)",
+		.target   = "playbook",
+	},
+	{
+		.name     = "playbooks.plan",
+		.tool     = "vc-playbook",
+		.verb     = "plan",
+		.method   = "POST",
+		.path     = "/api/playbooks/{id}/plan",
+		.min_role = VC_ROLE_ANALYST,
+		.fn       = vc_op_pb_plan,
+		.params   = p_pb_plan,
+		.summary  = "what a run would do, step by step with resolved parameters; touches nothing",
+		.target   = "playbook",
+	},
+	{
+		.name     = "playbooks.execute",
+		.tool     = "vc-playbook",
+		.verb     = "run",
+		.method   = "POST",
+		.path     = "/api/playbooks/{id}/execute",
+		.min_role = VC_ROLE_ANALYST,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_pb_run,
+		.params   = p_pb_run,
+		.summary  = "run a playbook now, recording each step (dry_run=true: plan)",
+		.target   = "playbook",
+	},
+	{
+		.name     = "playbooks.executions",
+		.tool     = "vc-playbook",
+		.verb     = "executions",
+		.method   = "GET",
+		.path     = "/api/playbooks/{id}/executions",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_pb_executions,
+		.params   = p_pb_execs,
+		.summary  = "executions, newest first",
+		.target   = "playbook_execution",
+		.columns  = "id,playbook,version,status,trigger,event_id,actor,created_at,error",
+	},
+	{
+		.name     = "playbooks.executions.list",
+		.tool     = "vc-playbook",
+		.method   = "GET",
+		.path     = "/api/playbook-executions",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_pb_executions,
+		.params   = p_pb_execs_all,
+		.summary  = "the executions of every playbook, newest first",
+		.target   = "playbook_execution",
+	},
+	{
+		.name     = "playbooks.executions.show",
+		.tool     = "vc-playbook",
+		.method   = "GET",
+		.path     = "/api/playbook-executions/{id}",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_pb_execution,
+		.params   = p_pb_exec_id,
+		.summary  = "one execution with its steps",
+		.target   = "playbook_execution",
+	},
+	{
+		.name     = "playbooks.approve",
+		.tool     = "vc-playbook",
+		.verb     = "approve",
+		.method   = "POST",
+		.path     = "/api/playbook-executions/{id}/approve",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_pb_approve,
+		.params   = p_pb_exec_id,
+		.summary  = "approve the step an execution waits at, and go on",
+		.target   = "playbook_execution",
+	},
+	{
+		.name     = "playbooks.cancel",
+		.tool     = "vc-playbook",
+		.verb     = "cancel",
+		.method   = "POST",
+		.path     = "/api/playbook-executions/{id}/cancel",
+		.min_role = VC_ROLE_ANALYST,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_pb_cancel,
+		.params   = p_pb_exec_id,
+		.summary  = "cancel an execution (before its next step)",
+		.target   = "playbook_execution",
+	},
+	{
+		.name     = "playbooks.due",
+		.tool     = "vc-playbook",
+		.verb     = "due",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE | VC_OP_RAW,
+		.fn       = vc_op_pb_due,
+		.params   = p_pb_due,
+		.summary  = "the event and scheduled triggers due (--run: run them; for cron)",
+		.target   = "playbook",
+		.columns  = "execution_id,playbook,trigger,key,status,error",
+	},
+	{
+		.name     = "blocklist.list",
+		.tool     = "vc-playbook",
+		.verb     = "blocklist list",
+		.method   = "GET",
+		.path     = "/api/blocklist",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_blocklist_list,
+		.params   = p_bl_list,
+		.summary  = "the tenant's blocklist",
+		.target   = "blocklist",
+		.columns  = "id,network,reason,expires_at,source_execution,created_by",
+	},
+	{
+		.name     = "blocklist.add",
+		.tool     = "vc-playbook",
+		.verb     = "blocklist add",
+		.method   = "POST",
+		.path     = "/api/blocklist",
+		.min_role = VC_ROLE_ANALYST,
+		.flags    = VC_OP_WRITE | VC_OP_CREATES,
+		.fn       = vc_op_blocklist_add,
+		.params   = p_bl_add,
+		.summary  = "block an address or network (renews one already there)",
+		.target   = "blocklist",
+	},
+	{
+		.name     = "blocklist.remove",
+		.tool     = "vc-playbook",
+		.verb     = "blocklist remove",
+		.method   = "DELETE",
+		.path     = "/api/blocklist/{id}",
+		.min_role = VC_ROLE_ANALYST,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_blocklist_remove,
+		.params   = p_bl_id,
+		.summary  = "unblock an entry",
+		.target   = "blocklist",
+	},
+	{
+		.name     = "blocklist.export",
+		.tool     = "vc-playbook",
+		.verb     = "blocklist export",
+		.method   = "GET",
+		.path     = "/api/blocklist/export",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_blocklist_export,
+		.params   = p_bl_export,
+		.summary  = "the live entries for a firewall: nft, plain, json or csv",
+		.target   = "blocklist",
 	},
 	{
 		.name     = "serve.health",

@@ -34,11 +34,16 @@ A_ART=$(printf '{"Name":"x.exe","ClientId":"C.00000000000000a1"}\n' |
 A_AUDIT=$(vc-auth audit list --limit 1 -o jsonl | jq -r .id)
 A_NOTE=$(vc-notify send --to role:viewer --title "acme incident" -o jsonl | jq -r .id)
 A_RULE=$(vc-notify rule add --on 'case.*' --to role:analyst -o jsonl | jq -r .id)
+A_PB=$(vc-playbook add "$TOP/examples/playbooks/nightly-digest.json" -o jsonl | jq -r .id)
+A_EXEC=$(printf '{"name":"acme manual","actions":[{"type":"send_notification","params":{"message":"acme incident"}}]}\n' |
+	vc-playbook add -o jsonl >/dev/null && vc-playbook run 'acme manual' -o jsonl | jq -r .id)
+A_BL=$(vc-playbook blocklist add 192.0.2.66 --reason 'acme incident' -o jsonl | jq -r .entry_id)
 A_IOC=00000000-0000-4000-8000-0000000001c0
 sqlite3 "$VC_DB" "INSERT INTO iocs (id, tenant_id, type, value, created_at)
     SELECT '$A_IOC', id, 'domain', 'acme-only.example', 0 FROM tenants WHERE name = 'acme'"
 ok $([ -n "$A_USER" ] && [ -n "$A_TOKEN" ] && [ -n "$A_HOST" ] && [ -n "$A_CASE" ] &&
-	[ -n "$A_ART" ] && [ -n "$A_AUDIT" ] && [ -n "$A_NOTE" ] && [ -n "$A_RULE" ]; echo $?) "acme has a user, a token, a host, a case, an artifact and audit records"
+	[ -n "$A_ART" ] && [ -n "$A_AUDIT" ] && [ -n "$A_NOTE" ] && [ -n "$A_RULE" ] &&
+	[ -n "$A_PB" ] && [ -n "$A_EXEC" ] && [ -n "$A_BL" ]; echo $?) "acme has a user, a token, a host, a case, an artifact and audit records"
 
 # A snapshot of acme's records (not the audit log, which grows on purpose).
 ACME=$(sqlite3 "$VC_DB" "SELECT id FROM tenants WHERE name = 'acme'")
@@ -54,11 +59,14 @@ snapshot() {
 	  SELECT 'r', COUNT(*) FROM artifact_rows WHERE tenant_id = '$ACME';
 	  SELECT 'i', id, value FROM iocs WHERE tenant_id = '$ACME' ORDER BY id;
 	  SELECT 'N', COUNT(*) FROM notification_reads WHERE tenant_id = '$ACME';
-	  SELECT 'R', id, on_type FROM notify_rules WHERE tenant_id = '$ACME' ORDER BY id;"
+	  SELECT 'R', id, on_type FROM notify_rules WHERE tenant_id = '$ACME' ORDER BY id;
+	  SELECT 'p', id, version, enabled, deleted_at FROM playbooks WHERE tenant_id = '$ACME' ORDER BY id;
+	  SELECT 'e', id, status FROM playbook_executions WHERE tenant_id = '$ACME' ORDER BY id;
+	  SELECT 'b', id, network FROM blocklist WHERE tenant_id = '$ACME' ORDER BY id;"
 }
 BEFORE=$(snapshot)
 # What acme's records hold that no globex answer may show.
-SECRETS='acme-ws1|alice|acme incident|x\.exe|"name":"ci"|10\.0\.0\.1|acme-only'
+SECRETS='acme-ws1|alice|acme incident|x\.exe|"name":"ci"|10\.0\.0\.1|acme-only|nightly-digest|192\.0\.2\.66'
 
 # ---- the server --------------------------------------------------------------
 PORT=$(free_port)
@@ -97,6 +105,9 @@ for r in $(printf '%s\n' "$routes" | tr ' ' '|'); do
 	/api/threat-intel/iocs/*) id=$A_IOC ;;
 	/api/notifications/rules/*) id=$A_RULE ;;
 	/api/notifications/*) id=$A_NOTE ;;
+	/api/playbooks/*) id=$A_PB ;;
+	/api/playbook-executions/*) id=$A_EXEC ;;
+	/api/blocklist/*) id=$A_BL ;;
 	/api/threat-intel/analyze/host/*) id=$A_HOST ;;
 	/api/threat-intel/analyze/artifact/*) id=$A_ART ;;
 	*) ok 1 "route $method $path has no id mapping in this test: add one"; continue ;;

@@ -7,7 +7,9 @@
 # {"ok": signature matched, "events": [ids], "header": X-VC-Events,
 #  "status": what it answered, "t": when}, or for a chat's message
 # (a webhook of --format slack, teams or mattermost) {"ok", "body": the
-# message, "status", "t"}.  The first FAIL requests get 500.
+# message, "status", "t"}.  A body without "events" (a vc-playbook
+# webhook step) is logged as {"doc": the body, "status", "agent"}.  The
+# first FAIL requests get 500.
 import hashlib
 import hmac
 import json
@@ -29,6 +31,16 @@ class Hook(BaseHTTPRequestHandler):
             fails[0] -= 1
             status = 500
         doc = json.loads(body)
+        agent = self.headers.get("User-Agent", "")
+        if "events" not in doc and agent.startswith("vc-playbook/"):
+            # a playbook's webhook step: the document as it came
+            with open(LOG, "a") as f:
+                f.write(json.dumps({"doc": doc, "status": status,
+                                    "agent": self.headers.get("User-Agent")}) + "\n")
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         with open(LOG, "a") as f:
             if "events" not in doc:     # a chat's message (--format slack ...)
                 f.write(json.dumps({"ok": hmac.compare_digest(want, got), "body": doc,
