@@ -534,3 +534,20 @@ CREATE TABLE notify_channels (
 	created_at INTEGER NOT NULL,
 	UNIQUE (tenant_id, name)
 );
+
+-- migration: 10
+-- Report templates of a tenant (issue 14; the built-in ones live in the
+-- library).  manifest is the template's JSON, layout its HTML in the
+-- layout language of lib/report/tmpl.h; adding a template again under
+-- its name makes its next version, which reports record.
+CREATE TABLE report_templates (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	name TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	manifest TEXT NOT NULL,
+	layout TEXT NOT NULL,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, name)
+);

@@ -921,6 +921,14 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 
 	for (int i = 0; i < argc && rc == 0; i++) {
 		const char *a = argv[i];
+		/* A command that writes a file (vc-report generate) takes it
+		 * as -o FILE; its record's format is then --output only. */
+		if (strcmp(a, "-o") == 0 && find_opt(op, "out") != NULL) {
+			if (i + 1 >= argc)
+				return vc_fail(ctx, VC_EUSAGE, "%s: -o needs a file", verb);
+			*args = jv_object_set(*args, jv_string("out"), jv_string(argv[++i]));
+			continue;
+		}
 		if (global_opt(c, ctx, argc, argv, &i, &rc))
 			continue;
 		if (strcmp(a, "--password-stdin") == 0 && has_secret(op)) {

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h - vc-report: reports made from templates (report.c), the data
+ * they may ask for (sources.c), the charts drawn for them (chart.c) and
+ * the files they are written as (html, pdf.c, xlsx.c, csv, json).
+ *
+ * A template is a manifest (JSON: name, version, description, params,
+ * the sources it reads, one jq program that shapes them into the
+ * report's data, its tables and charts) and a layout (tmpl.h).  Three
+ * are built in (templates/ of the source tree, inside the library);
+ * a tenant's own are rows of report_templates.
+ *
+ * Ownership: as for every operation (ops.h); vc_report_chart returns a
+ * new string the caller owns.
+ */
+#ifndef VC_REPORT_H
+#define VC_REPORT_H
+#include "core/vc.h"
+
+/* What a report is about: the resolved ids and the period [since, until). */
+struct vc_report_in {
+	char case_id[VC_ID_LEN + 1];
+	char host_id[VC_ID_LEN + 1];
+	int64_t since, until;
+};
+
+struct vc_report_source {
+	const char *name;
+	int needs;              /* 'c' a case, 'h' a host, 'p' the period */
+	int min_role;           /* VC_ROLE_* that may read it */
+	int (*fn)(vc_ctx *ctx, const struct vc_report_in *in, jv *out);
+};
+extern const struct vc_report_source vc_report_sources[];   /* NULL-name terminated */
+const struct vc_report_source *vc_report_source(const char *name);
+
+/*
+ * An SVG chart of rows (an array of objects, borrowed): kind "bar"
+ * (label -> value), "line" (label in order -> value) or "stacked" (for
+ * each label, one segment per series value).  Text is escaped; the SVG
+ * has no script, no link and no external reference.
+ */
+jv vc_report_chart(const char *kind, const char *title, jv rows, const char *label,
+    const char *value, const char *series);
+
+/* The operations (lib/ops/table.c). */
+int vc_op_report_generate(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_verify(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_template_add(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_template_list(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_template_show(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_template_delete(vc_ctx *ctx, jv args, jv *out);
+
+/* Internal to lib/report/: writers of the other formats. */
+struct vc_report_doc {
+	jv inputs;              /* borrowed: what the report was made from */
+	jv manifest;            /* borrowed */
+	jv data;                /* borrowed: the shaped data */
+	const char *sha256;     /* hex of the data hash */
+	const char *html;       /* the HTML rendering (pdf) */
+	const char *title, *tenant, *marking;
+};
+int vc_report_pdf(vc_ctx *ctx, const struct vc_report_doc *d, const char *path, int timeout_s);
+int vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path);
+#endif
