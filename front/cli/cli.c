@@ -1033,7 +1033,9 @@ scan_front(struct cli *c, vc_ctx *ctx, int argc, char **argv, char **words, int 
 			words[(*nwords)++] = argv[i];
 			continue;
 		}
-		if (global_opt(c, ctx, argc, argv, &i, rc))
+		/* After the command's words, -o is the command's to read
+		 * (vc-report generate ... -o FILE). */
+		if (!(*nwords > 0 && strcmp(argv[i], "-o") == 0) && global_opt(c, ctx, argc, argv, &i, rc))
 			continue;
 		break;
 	}

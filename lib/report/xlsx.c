@@ -38,6 +38,8 @@ sheet_name(lxw_workbook *wb, const char *want, char *buf, size_t n)
 	for (const char *p = want; *p && k < 28; p++)
 		if (!strchr("[]:*?/\\'", *p))
 			base[k++] = *p;
+	while (k > 0 && base[k - 1] == ' ')
+		k--;
 	base[k] = '\0';
 	if (k == 0)
 		snprintf(base, sizeof base, "Sheet");
