@@ -551,3 +551,29 @@ CREATE TABLE report_templates (
 	updated_at INTEGER NOT NULL,
 	PRIMARY KEY (tenant_id, name)
 );
+-- Reports asked for over HTTP: vc-serve's report thread renders them as
+-- the user who asked (state pending -> running -> done | failed) into a
+-- file under the report directory (beside the store, or $VC_REPORT_DIR),
+-- and removes each after its tenant's report_retention_days.
+CREATE TABLE reports (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	template TEXT NOT NULL,
+	format TEXT NOT NULL,
+	request TEXT NOT NULL,
+	state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','running','done','failed')),
+	reason TEXT,
+	sha256 TEXT,
+	size INTEGER,
+	file TEXT,
+	requested_by TEXT NOT NULL,
+	requested_by_name TEXT,
+	claimed_until INTEGER,
+	created_at INTEGER NOT NULL,
+	started_at INTEGER,
+	finished_at INTEGER,
+	UNIQUE (tenant_id, id)
+);
+CREATE INDEX reports_tenant ON reports(tenant_id, created_at);
+CREATE INDEX reports_state ON reports(state, created_at);
+ALTER TABLE tenants ADD COLUMN report_retention_days INTEGER NOT NULL DEFAULT 30;

@@ -739,6 +739,40 @@ static const struct vc_param p_report_tmpl_name[] = {
 	  .help = "template name" },
 	END
 };
+static const struct vc_param p_report_request[] = {
+	{ .name = "template", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TEMPLATE",
+	  .help = "the template's name" },
+	{ .name = "case", .type = VC_T_STR, .meta = "ID", .help = "the case a case report is about" },
+	{ .name = "host", .type = VC_T_STR, .meta = "ID", .help = "the host a host report is about" },
+	{ .name = "since", .type = VC_T_TIME, .meta = "TIME", .help = "the period's start" },
+	{ .name = "until", .type = VC_T_TIME, .meta = "TIME", .help = "the period's end" },
+	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "html|pdf|xlsx|csv|json",
+	  .help = "the file's format (default html)" },
+	{ .name = "table", .type = VC_T_STR, .meta = "NAME", .help = "csv: the table (default the first)" },
+	{ .name = "marking", .type = VC_T_STR, .meta = "TEXT", .help = "the classification marking" },
+	END
+};
+static const struct vc_param p_report_list[] = {
+	{ .name = "limit", .type = VC_T_INT, .meta = "N", .help = "at most N, newest first (default 100)" },
+	END
+};
+static const struct vc_param p_report_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_PATH | VC_P_REQ, .meta = "ID",
+	  .help = "report id" },
+	END
+};
+static const struct vc_param p_report_download[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_PATH | VC_P_REQ, .meta = "ID",
+	  .help = "report id" },
+	{ .name = "out", .type = VC_T_STR, .flags = VC_P_CLI | VC_P_REQ, .meta = "FILE",
+	  .help = "where to copy it (also -o FILE)" },
+	END
+};
+static const struct vc_param p_report_retention[] = {
+	{ .name = "days", .type = VC_T_INT, .meta = "N",
+	  .help = "keep the tenant's reports N days (1 to 3650); without it, show the setting" },
+	END
+};
 static const struct vc_param p_notify_send[] = {
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
 	  .help = "role:NAME (that role and above) or user:NAME" },
@@ -1950,6 +1984,70 @@ const struct vc_op vc_ops[] = {
 		.summary  = "gather a report's data again and compare it with the hash it recorded",
 		.target   = "report",
 		.columns  = "file,template,match,sha256",
+	},
+	{
+		.name     = "reports.request",
+		.tool     = "vc-report",
+		.verb     = "request",
+		.method   = "POST",
+		.path     = "/api/reports/generate",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE | VC_OP_ACCEPTED,
+		.fn       = vc_op_report_request,
+		.params   = p_report_request,
+		.summary  = "ask vc-serve to make a report: answers at once with its id, pending",
+		.target   = "report",
+	},
+	{
+		.name     = "reports.list",
+		.tool     = "vc-report",
+		.verb     = "list",
+		.method   = "GET",
+		.path     = "/api/reports",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_report_list,
+		.params   = p_report_list,
+		.summary  = "reports asked for: yours, or all the tenant's for an admin",
+		.target   = "report",
+		.columns  = "id,template,format,state,requested_by,created_at,reason",
+	},
+	{
+		.name     = "reports.show",
+		.tool     = "vc-report",
+		.verb     = "show",
+		.method   = "GET",
+		.path     = "/api/reports/{id}",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_report_show,
+		.params   = p_report_id,
+		.summary  = "a report's state: pending, running, done or failed with the reason",
+		.target   = "report",
+	},
+	{
+		.name     = "reports.download",
+		.tool     = "vc-report",
+		.verb     = "download",
+		.method   = "GET",
+		.path     = "/api/reports/{id}/download",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_FILE,
+		.fn       = vc_op_report_download,
+		.params   = p_report_download,
+		.summary  = "a done report's file",
+		.target   = "report",
+	},
+	{
+		.name     = "reports.retention",
+		.tool     = "vc-report",
+		.verb     = "retention",
+		.method   = "PUT",
+		.path     = "/api/reports/retention",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_report_retention,
+		.params   = p_report_retention,
+		.summary  = "how many days the tenant's reports are kept",
+		.target   = "tenant",
 	},
 	{
 		.name     = "reports.templates.create",

@@ -238,8 +238,9 @@ load_template(vc_ctx *ctx, const char *name, jv *manifest, char **layout, const 
 		return ctx->err;
 	if (vc_sql_step(ctx, q) != 1) {
 		sqlite3_finalize(q);
-		return ctx->err ? ctx->err : vc_fail(ctx, VC_ENOTFOUND, "no template %.64s (vc-report template"
-		    " list shows them)", name);
+		/* unscoped: only to audit a reach for another tenant's template */
+		return ctx->err ? ctx->err : vc_not_found(ctx, "report_template", "template",
+		    "SELECT 1 FROM report_templates WHERE name = ?1", name);
 	}
 	*manifest = jv_parse((const char *)sqlite3_column_text(q, 0));
 	*layout = strdup((const char *)sqlite3_column_text(q, 1));
@@ -252,6 +253,21 @@ load_template(vc_ctx *ctx, const char *name, jv *manifest, char **layout, const 
 		return vc_fail(ctx, VC_EINTERNAL, "template %s is broken in the store", name);
 	}
 	return 0;
+}
+
+int
+vc_report_describe(vc_ctx *ctx, const char *name, jv *manifest)
+{
+	const char *origin;
+	char *layout = NULL;
+	int rc;
+
+	*manifest = jv_invalid();
+	if (name == NULL || !name_ok(name))
+		return vc_fail(ctx, VC_ENOTFOUND, "no template %.40s", name ? name : "");
+	rc = load_template(ctx, name, manifest, &layout, &origin);
+	free(layout);
+	return rc;
 }
 
 /* ---- gathering ------------------------------------------------------------ */
@@ -1003,8 +1019,10 @@ vc_op_report_template_delete(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_sql_exec(ctx, "DELETE FROM report_templates WHERE tenant_id = ?1 AND name = ?2", &n, "ss",
 	    ctx->who.tenant_id, name)) != 0)
 		return rc;
+	/* unscoped: only to audit a reach for another tenant's template */
 	if (n == 0)
-		return vc_fail(ctx, VC_ENOTFOUND, "no template %s", name);
+		return vc_not_found(ctx, "report_template", "template",
+		    "SELECT 1 FROM report_templates WHERE name = ?1", name);
 	vc_audit_target(ctx, "report_template", name);
 	*out = JV_OBJECT(jv_string("name"), jv_string(name), jv_string("deleted"), jv_true());
 	return 0;

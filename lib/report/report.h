@@ -49,6 +49,23 @@ int vc_op_report_template_add(vc_ctx *ctx, jv args, jv *out);
 int vc_op_report_template_list(vc_ctx *ctx, jv args, jv *out);
 int vc_op_report_template_show(vc_ctx *ctx, jv args, jv *out);
 int vc_op_report_template_delete(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_request(vc_ctx *ctx, jv args, jv *out);      /* jobs.c */
+int vc_op_report_list(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_show(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_download(vc_ctx *ctx, jv args, jv *out);
+int vc_op_report_retention(vc_ctx *ctx, jv args, jv *out);
+
+/* A template's manifest by name (built in, else the caller's tenant's):
+ * 0 with *manifest, or VC_ENOTFOUND. */
+int vc_report_describe(vc_ctx *ctx, const char *name, jv *manifest);
+
+/*
+ * vc-serve's report thread: render the oldest pending report as the
+ * user who asked for it, and remove reports past their retention.
+ * 1 when one was rendered (done or failed), 0 when none waits, else a
+ * VC_E code.  ctx is the thread's own (its principal is overwritten).
+ */
+int vc_report_work(vc_ctx *ctx);
 
 /* Internal to lib/report/: writers of the other formats. */
 struct vc_report_doc {

@@ -191,7 +191,7 @@ is "$($CHECK html "$T/threat.html")" ok "threat_report HTML well formed and self
 # ---- failure paths ------------------------------------------------------------------------------
 with "$VAL" vc-report generate no_such --case "$C" -o "$T/x.html"
 is "$rc" 66 "an unknown template: exit 66"
-like "$err" 'no template no_such' "... naming it"
+like "$err" 'no such template: no_such' "... naming it"
 with "$GINA" vc-report generate case_summary --case "$C" -o "$T/x.html"
 is "$rc" 66 "another tenant's case: not found (66)"
 t "... and no file" test ! -e "$T/x.html"
