@@ -126,19 +126,19 @@ _vc_complete() {
 			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
 		fi ;;
 	vc-report)
-		verbs="generate verify request list show download retention template template template template "
+		verbs="generate verify template template template template request list show download retention "
 		case "$w1 $w2" in
 		"generate"*) opts="--case --host --since --until --format --out --table --marking --timeout " ;;
 		"verify"*) opts="" ;;
+		"template add"*) opts="" ;;
+		"template list"*) opts="" ;;
+		"template show"*) opts="" ;;
+		"template delete"*) opts="" ;;
 		"request"*) opts="--template --case --host --since --until --format --table --marking " ;;
 		"list"*) opts="--limit " ;;
 		"show"*) opts="" ;;
 		"download"*) opts="--out " ;;
 		"retention"*) opts="--days " ;;
-		"template add"*) opts="" ;;
-		"template list"*) opts="" ;;
-		"template show"*) opts="" ;;
-		"template delete"*) opts="" ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			verbs="$( [ "$w1" = template ] && echo add) $( [ "$w1" = template ] && echo list) $( [ "$w1" = template ] && echo show) $( [ "$w1" = template ] && echo delete) "

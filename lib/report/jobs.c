@@ -91,6 +91,10 @@ vc_op_report_request(vc_ctx *ctx, jv args, jv *out)
 	 * what it is about, in the caller's tenant. */
 	if ((rc = vc_report_describe(ctx, vc_arg_str(args, "template"), &m)) != 0)
 		return rc;
+	if ((rc = vc_report_check_args(ctx, m, args)) != 0) {
+		jv_free(m);
+		return rc;
+	}
 	req = JV_OBJECT(jv_string("template"), jv_string(vc_arg_str(args, "template")),
 	    jv_string("format"), jv_string(fmt));
 	if (vc_arg_has(args, "case")) {
@@ -104,7 +108,7 @@ vc_op_report_request(vc_ctx *ctx, jv args, jv *out)
 		req = jv_object_set(req, jv_string("host"), jv_string(id));
 	}
 	{
-		int64_t until = vc_arg_int(args, "until", vc_now(ctx));
+		int64_t until = vc_arg_int(args, "until", vc_now(ctx) + 1);
 		int64_t since = vc_arg_int(args, "since", until - 7 * 86400);
 		req = jv_object_set(req, jv_string("since"), jv_number((double)since));
 		req = jv_object_set(req, jv_string("until"), jv_number((double)until));

@@ -270,6 +270,34 @@ vc_report_describe(vc_ctx *ctx, const char *name, jv *manifest)
 	return rc;
 }
 
+/* The manifest declares a param of this type ("case", "host"). */
+static int
+wants(jv m, const char *type)
+{
+	jv ps = member(m, "params");
+	int yes = 0;
+
+	if (jv_get_kind(ps) == JV_KIND_ARRAY)
+		jv_array_foreach(ps, i, p) {
+			yes |= strcmp(str(p, "type", ""), type) == 0;
+			jv_free(p);
+		}
+	jv_free(ps);
+	return yes;
+}
+
+int
+vc_report_check_args(vc_ctx *ctx, jv manifest, jv args)
+{
+	const char *name = str(manifest, "name", "");
+
+	if (wants(manifest, "case") && !vc_arg_has(args, "case"))
+		return vc_fail(ctx, VC_EUSAGE, "template %s needs --case", name);
+	if (wants(manifest, "host") && !vc_arg_has(args, "host"))
+		return vc_fail(ctx, VC_EUSAGE, "template %s needs --host", name);
+	return 0;
+}
+
 /* ---- gathering ------------------------------------------------------------ */
 
 struct gathered {
@@ -301,22 +329,6 @@ hash_of(jv inputs, jv data, char *hex)
 	    (unsigned long long)jv_string_length_bytes(jv_copy(s)));
 	jv_free(s);
 	sodium_bin2hex(hex, crypto_hash_sha256_BYTES * 2 + 1, h, sizeof h);
-}
-
-/* The manifest declares a param of this type ("case", "host"). */
-static int
-wants(jv m, const char *type)
-{
-	jv ps = member(m, "params");
-	int yes = 0;
-
-	if (jv_get_kind(ps) == JV_KIND_ARRAY)
-		jv_array_foreach(ps, i, p) {
-			yes |= strcmp(str(p, "type", ""), type) == 0;
-			jv_free(p);
-		}
-	jv_free(ps);
-	return yes;
 }
 
 /*
@@ -359,7 +371,7 @@ gather(vc_ctx *ctx, jv req, struct gathered *g)
 		if ((rc = vc_host_resolve(ctx, vc_arg_str(req, "host"), in.host_id)) != 0)
 			goto fail;
 	}
-	in.until = vc_arg_int(req, "until", vc_now(ctx));
+	in.until = vc_arg_int(req, "until", vc_now(ctx) + 1);
 	in.since = vc_arg_int(req, "since", in.until - 7 * 86400);
 	if (in.since >= in.until) {
 		rc = vc_fail(ctx, VC_EUSAGE, "--since must be before --until");

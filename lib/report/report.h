@@ -58,6 +58,8 @@ int vc_op_report_retention(vc_ctx *ctx, jv args, jv *out);
 /* A template's manifest by name (built in, else the caller's tenant's):
  * 0 with *manifest, or VC_ENOTFOUND. */
 int vc_report_describe(vc_ctx *ctx, const char *name, jv *manifest);
+/* VC_EUSAGE when args lack the case or host the manifest needs. */
+int vc_report_check_args(vc_ctx *ctx, jv manifest, jv args);
 
 /*
  * vc-serve's report thread: render the oldest pending report as the

@@ -283,4 +283,111 @@ is "$rc:$(jqr .deleted)" "0:true" "a tenant template is deleted"
 with "$VAL" vc-report generate host_list --case "$C" -o "$T/x.html"
 is "$rc" 66 "... and is gone"
 
+# ---- over HTTP: asked for, rendered by vc-serve's report thread, downloaded ----
+req() {
+	code=$(curl -s --max-time 30 -D "$T/h" -o "$T/b" -w '%{http_code}' "$@")
+	body=$(cat "$T/b")
+}
+# state TOKEN ID: the report's state once it is done or failed (60 s at most).
+state() {
+	_i=0
+	while [ $_i -lt 120 ]; do
+		req -H "Authorization: Bearer $1" "$B/api/reports/$2"
+		case $(printf '%s' "$body" | jq -r .state) in done|failed) break ;; esac
+		sleep 0.5
+		_i=$((_i + 1))
+	done
+	printf '%s' "$body" | jq -r .state
+}
+PORT=$(free_port)
+B=http://127.0.0.1:$PORT
+vc-serve --listen "127.0.0.1:$PORT" --workers 2 2> "$T/log" &
+echo $! >> "$T/pids"
+await 60 grep -q 'listening on' "$T/log"
+
+req -H "Authorization: Bearer $VAL" "$B/api/reports/templates"
+is "$code:$(printf '%s' "$body" | jq -r '[.items[].name] | join(" ")')" \
+	"200:case_summary host_analysis threat_report who_did_what" "GET /api/reports/templates: built in and the tenant's"
+req -H "Authorization: Bearer $VAL" -H 'Content-Type: application/json' \
+	-d "{\"template\":\"case_summary\",\"case\":\"$C\",\"format\":\"pdf\"}" "$B/api/reports/generate"
+is "$code:$(printf '%s' "$body" | jq -r .state)" "202:pending" "POST /api/reports/generate: 202, pending"
+R1=$(printf '%s' "$body" | jq -r .id)
+is "$(state "$VAL" "$R1")" done "the report thread renders it: done"
+req -H "Authorization: Bearer $VAL" "$B/api/reports/$R1"
+SIZE1=$(printf '%s' "$body" | jq -r .size)
+like "$(printf '%s' "$body" | jq -r .sha256)" '^[0-9a-f]{64}$' "... with its data hash"
+req -H "Authorization: Bearer $VAL" "$B/api/reports/$R1/download"
+is "$code" 200 "GET /api/reports/ID/download: 200"
+like "$(grep -i '^content-type:' "$T/h")" 'application/pdf' "... as application/pdf"
+like "$(grep -i '^content-disposition:' "$T/h")" "attachment; filename=\"case_summary-${R1%"${R1#????????}"}.pdf\"" "... an attachment with its name"
+pdftotext "$T/b" "$T/dl.txt"
+t "... a PDF of the case" grep -q 'Ransomware precursor on web01' "$T/dl.txt"
+is "$(stat -c %s "$T/b")" "$SIZE1" "... of the size recorded"
+
+req -H "Authorization: Bearer $ANN" -H 'Content-Type: application/json' \
+	-d '{"template":"threat_report","format":"xlsx","since":"-30d"}' "$B/api/reports/generate"
+R2=$(printf '%s' "$body" | jq -r .id)
+is "$(state "$ANN" "$R2")" done "a threat report as XLSX over HTTP"
+req -H "Authorization: Bearer $ANN" "$B/api/reports/$R2/download"
+like "$(grep -i '^content-type:' "$T/h")" 'spreadsheetml' "... downloaded with the XLSX content type"
+cp "$T/b" "$T/dl.xlsx"
+is "$(py "$T/dl.xlsx" <<'PY'
+import sys, openpyxl
+print(openpyxl.load_workbook(sys.argv[1]).sheetnames[0])
+PY
+)" "Score distribution" "... and openpyxl reads it"
+
+req -H "Authorization: Bearer $ANN" -H 'Content-Type: application/json' \
+	-d '{"template":"case_summary","format":"html"}' "$B/api/reports/generate"
+is "$code" 400 "a case report without its case: 400 at once"
+req -H "Authorization: Bearer $GINA" -H 'Content-Type: application/json' \
+	-d "{\"template\":\"case_summary\",\"case\":\"$C\"}" "$B/api/reports/generate"
+is "$code" 404 "another tenant's case: 404 at once"
+req -H "Authorization: Bearer $VAL" -H 'Content-Type: application/json' \
+	-d '{"template":"who_did_what"}' "$B/api/reports/generate"
+R3=$(printf '%s' "$body" | jq -r .id)
+is "$(state "$VAL" "$R3")" failed "a viewer's report of the audit log: failed"
+req -H "Authorization: Bearer $VAL" "$B/api/reports/$R3"
+like "$(printf '%s' "$body" | jq -r .reason)" 'needs the admin role' "... with the reason"
+req -H "Authorization: Bearer $VAL" "$B/api/reports/$R3/download"
+is "$code" 409 "... and there is nothing to download (409)"
+
+# An admin's report holds what only admins read: a viewer sees none of it.
+req -H "Authorization: Bearer $ADA" -H 'Content-Type: application/json' \
+	-d "{\"template\":\"case_summary\",\"case\":\"$C\",\"format\":\"html\"}" "$B/api/reports/generate"
+R4=$(printf '%s' "$body" | jq -r .id)
+is "$(state "$ADA" "$R4")" done "an admin's case summary over HTTP"
+req -H "Authorization: Bearer $ADA" "$B/api/reports/$R4/download"
+like "$(grep -i '^content-type:' "$T/h")" 'text/html' "... as text/html"
+t "... with the actions taken" grep -q 'cases.link' "$T/b"
+req -H "Authorization: Bearer $VAL" "$B/api/reports/$R4/download"
+is "$code" 404 "a viewer cannot download an admin's report (404)"
+req -H "Authorization: Bearer $VAL" "$B/api/reports"
+is "$(printf '%s' "$body" | jq -r "[.items[].id] | index(\"$R4\")")" null "... nor list it"
+req -H "Authorization: Bearer $ADA" "$B/api/reports"
+is "$(printf '%s' "$body" | jq -r '.items | length')" 4 "an admin lists the tenant's reports"
+req -H "Authorization: Bearer $GINA" "$B/api/reports/$R1"
+is "$code" 404 "another tenant: 404"
+req -H "Authorization: Bearer $GINA" "$B/api/reports"
+is "$(printf '%s' "$body" | jq -r '.items | length')" 0 "... and lists none"
+
+# A template over HTTP: manifest and layout as text.
+jq -n --arg l '<h1>{{t}}</h1>' '{manifest: ({name: "tiny", version: 1, sources: ["case"], params: [{name: "case", type: "case"}], jq: "{t: .case.title}"} | tojson), layout: $l}' > "$T/tiny.json"
+req -H "Authorization: Bearer $ANN" -H 'Content-Type: application/json' -d @"$T/tiny.json" "$B/api/reports/templates"
+is "$code:$(printf '%s' "$body" | jq -r .name)" "201:tiny" "POST /api/reports/templates: 201"
+req -H "Authorization: Bearer $VAL" -H 'Content-Type: application/json' -d @"$T/tiny.json" "$B/api/reports/templates"
+is "$code" 403 "... not for a viewer"
+
+# Retention: a done report past its tenant's days goes, file and all.
+with "$ADA" vc-report retention --days 1
+is "$rc:$(jqr .report_retention_days)" "0:1" "an admin sets the tenant's retention to a day"
+F1=$(sq "SELECT file FROM reports WHERE id = '$R1'")
+t "the report's file is there" test -f "$F1"
+sq "UPDATE reports SET created_at = created_at - 2 * 86400 WHERE id = '$R1'"
+req -H "Authorization: Bearer $VAL" -H 'Content-Type: application/json' \
+	-d '{"template":"threat_report","format":"json"}' "$B/api/reports/generate"
+is "$(state "$VAL" "$(printf '%s' "$body" | jq -r .id)")" done "the next report is rendered"
+is "$(sq "SELECT COUNT(*) FROM reports WHERE id = '$R1'")" 0 "... and the one past retention is gone"
+t "... its file too" not test -e "$F1"
+
 done_testing
