@@ -307,6 +307,7 @@ struct gathered {
 	jv data;                /* the jq program's output */
 	char sha256[crypto_hash_sha256_BYTES * 2 + 1];
 	char tenant[130];
+	struct vc_report_in in;
 };
 
 static void
@@ -342,7 +343,7 @@ gather(vc_ctx *ctx, jv req, struct gathered *g)
 	struct vc_report_in in = { .since = 0 };
 	struct vc_jq_limits lim = { .row_ms = 30000, .mem_mb = 1024, .values = 1 };
 	struct vc_jq *j = NULL;
-	jv srcs, src = jv_object(), v, text;
+	jv srcs, src, v, text;
 	char err[300] = "";
 	int rc;
 
@@ -393,6 +394,7 @@ gather(vc_ctx *ctx, jv req, struct gathered *g)
 	    jv_string(str(req, "marking", "CONFIDENTIAL")));
 
 	/* The sources, each as its least role allows. */
+	src = jv_object();
 	srcs = member(g->manifest, "sources");
 	jv_array_foreach(srcs, i, s) {
 		char nm[64];
@@ -465,6 +467,7 @@ gather(vc_ctx *ctx, jv req, struct gathered *g)
 	if (rc != 0)
 		goto fail;
 	hash_of(g->inputs, g->data, g->sha256);
+	g->in = in;
 	jv_free(req);
 	return 0;
 fail:
@@ -662,6 +665,56 @@ write_csv_table(vc_ctx *ctx, jv t, jv data, const char *path)
 	return 0;
 }
 
+static void
+csv_text(FILE *f, const char *p)
+{
+	if (p == NULL)
+		return;
+	if (strpbrk(p, ",\"\r\n") == NULL) {
+		fputs(p, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *p; p++) {
+		if (*p == '"')
+			fputc('"', f);
+		fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static int
+csv_row(void *arg, const char *const *cols)
+{
+	FILE *f = arg;
+
+	for (int i = 0; i < VC_REPORT_APPENDIX_COLS; i++) {
+		if (i)
+			fputc(',', f);
+		csv_text(f, cols[i]);
+	}
+	fputs("\r\n", f);
+	return ferror(f) ? VC_EINTERNAL : 0;
+}
+
+/* The appendix as CSV, row by row from the store. */
+static int
+write_csv_appendix(vc_ctx *ctx, struct gathered *g, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (f == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "%s: %s", path, strerror(errno));
+	csv_row(f, vc_report_appendix_cols);
+	rc = vc_report_appendix(ctx, &g->in, csv_row, f);
+	if ((fclose(f) != 0 || rc == VC_EINTERNAL) && rc == 0)
+		rc = vc_fail(ctx, VC_EINTERNAL, "%s: write failed", path);
+	else if (rc == VC_EINTERNAL && !ctx->err)
+		rc = vc_fail(ctx, VC_EINTERNAL, "%s: write failed", path);
+	return rc;
+}
+
 /* A chosen table to path; else every table, path-NAME.csv each. */
 static int
 write_csv(vc_ctx *ctx, struct gathered *g, const char *path, const char *only, jv *files)
@@ -688,6 +741,22 @@ write_csv(vc_ctx *ctx, struct gathered *g, const char *path, const char *only, j
 			jv_free(t);
 		}
 	jv_free(tables);
+	/* The appendix: its own file, streamed. */
+	{
+		jv ap = member(g->manifest, "appendix");
+		int want = jv_get_kind(ap) == JV_KIND_TRUE && (g->in.case_id[0] || g->in.host_id[0]);
+		jv_free(ap);
+		if (rc == 0 && want && (only == NULL || strcmp(only, "appendix") == 0)) {
+			char p[4200];
+			found = 1;
+			if (only)
+				snprintf(p, sizeof p, "%s", path);
+			else
+				snprintf(p, sizeof p, "%.*s-appendix.csv", (int)n, path);
+			if ((rc = write_csv_appendix(ctx, g, p)) == 0)
+				*files = jv_array_append(*files, jv_string(p));
+		}
+	}
 	if (rc == 0 && !found)
 		rc = vc_fail(ctx, VC_EUSAGE, only ? "template %s has no table %s" : "template %s has no table%s",
 		    str(g->inputs, "template", ""), only ? only : "");
@@ -752,7 +821,10 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 		char title[200];
 		struct vc_report_doc d = { .inputs = g.inputs, .manifest = g.manifest, .data = g.data,
 			.sha256 = g.sha256, .html = html, .tenant = g.tenant,
-			.marking = str(g.inputs, "marking", "") };
+			.marking = str(g.inputs, "marking", ""), .in = &g.in };
+		jv ap = member(g.manifest, "appendix");
+		d.appendix = jv_get_kind(ap) == JV_KIND_TRUE;
+		jv_free(ap);
 		snprintf(title, sizeof title, "%s", str(g.manifest, "title", str(g.inputs, "template", "")));
 		d.title = title;
 		rc = fmt[0] == 'p' ? vc_report_pdf(ctx, &d, path, (int)vc_arg_int(args, "timeout", 120)) :

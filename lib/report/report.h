@@ -34,6 +34,18 @@ extern const struct vc_report_source vc_report_sources[];   /* NULL-name termina
 const struct vc_report_source *vc_report_source(const char *name);
 
 /*
+ * The appendix of a case or host report: every stored artifact row of the
+ * case's artifacts (or of the host), in order, handed to fn one at a time
+ * as VC_REPORT_APPENDIX_COLS texts (NULL for none), never all at once.
+ * fn returns nonzero to stop (that value is returned).  A period report
+ * has none (0).
+ */
+#define VC_REPORT_APPENDIX_COLS 7
+extern const char *const vc_report_appendix_cols[VC_REPORT_APPENDIX_COLS];
+int vc_report_appendix(vc_ctx *ctx, const struct vc_report_in *in,
+    int (*fn)(void *arg, const char *const *cols), void *arg);
+
+/*
  * An SVG chart of rows (an array of objects, borrowed): kind "bar"
  * (label -> value), "line" (label in order -> value) or "stacked" (for
  * each label, one segment per series value).  Text is escaped; the SVG
@@ -77,6 +89,8 @@ struct vc_report_doc {
 	const char *sha256;     /* hex of the data hash */
 	const char *html;       /* the HTML rendering (pdf) */
 	const char *title, *tenant, *marking;
+	const struct vc_report_in *in;  /* for the appendix */
+	int appendix;           /* the manifest asks for one */
 };
 int vc_report_pdf(vc_ctx *ctx, const struct vc_report_doc *d, const char *path, int timeout_s);
 int vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path);

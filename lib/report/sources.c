@@ -265,3 +265,52 @@ vc_report_source(const char *name)
 			return s;
 	return NULL;
 }
+
+/* ---- the appendix: stored rows, streamed ---------------------------------- */
+
+const char *const vc_report_appendix_cols[VC_REPORT_APPENDIX_COLS] = {
+	"Artifact", "Host", "Name", "CommandLine", "Username", "SHA256", "Row"
+};
+
+/* A typed stack column: text as is; another value is "\x02" and its JSON. */
+static const char *
+untyped(const unsigned char *v)
+{
+	if (v == NULL)
+		return NULL;
+	return (const char *)(v[0] == 0x02 ? v + 1 : v);
+}
+
+int
+vc_report_appendix(vc_ctx *ctx, const struct vc_report_in *in,
+    int (*fn)(void *arg, const char *const *cols), void *arg)
+{
+	sqlite3_stmt *q;
+	const char *cols[VC_REPORT_APPENDIX_COLS];
+	int rc = 0, r;
+
+	if (in->case_id[0])
+		q = vc_sql(ctx, "SELECT a.name, h.hostname, r.stack_name, r.stack_cmdline, r.stack_user,"
+		    " r.stack_sha256, r.data FROM artifact_rows r JOIN artifacts a ON a.tenant_id = r.tenant_id"
+		    " AND a.id = r.artifact_id LEFT JOIN hosts h ON h.tenant_id = r.tenant_id AND h.id = r.host_id"
+		    " WHERE r.tenant_id = ?1 AND r.artifact_id IN (SELECT id FROM artifacts WHERE tenant_id = ?1"
+		    " AND case_id = ?2 UNION SELECT target_id FROM case_links WHERE tenant_id = ?1 AND case_id = ?2"
+		    " AND kind = 'artifact') ORDER BY r.artifact_id, r.id", "ss", ctx->who.tenant_id, in->case_id);
+	else if (in->host_id[0])
+		q = vc_sql(ctx, "SELECT a.name, h.hostname, r.stack_name, r.stack_cmdline, r.stack_user,"
+		    " r.stack_sha256, r.data FROM artifact_rows r JOIN artifacts a ON a.tenant_id = r.tenant_id"
+		    " AND a.id = r.artifact_id LEFT JOIN hosts h ON h.tenant_id = r.tenant_id AND h.id = r.host_id"
+		    " WHERE r.tenant_id = ?1 AND r.host_id = ?2 ORDER BY r.id", "ss", ctx->who.tenant_id, in->host_id);
+	else
+		return 0;
+	if (q == NULL)
+		return ctx->err;
+	while (rc == 0 && (r = vc_sql_step(ctx, q)) == 1) {
+		for (int i = 0; i < VC_REPORT_APPENDIX_COLS; i++)
+			cols[i] = i >= 2 && i <= 5 ? untyped(sqlite3_column_text(q, i)) :
+			    (const char *)sqlite3_column_text(q, i);
+		rc = fn(arg, cols);
+	}
+	sqlite3_finalize(q);
+	return rc != 0 ? rc : ctx->err;
+}

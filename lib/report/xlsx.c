@@ -154,6 +154,19 @@ table_sheet(lxw_workbook *wb, jv t, jv data, lxw_format *bold, lxw_format *datef
 	jv_free(rows);
 }
 
+/* v (borrowed) is an element of arr (borrowed).  (libjq 1.6's
+ * jv_array_indexes leaks its arguments.) */
+static int
+has(jv arr, jv v)
+{
+	int found = 0;
+
+	jv_array_foreach(arr, i, x) {
+		found |= jv_equal(x, jv_copy(v));
+	}
+	return found;
+}
+
 /*
  * The charts: their data on one sheet, a block of columns each (labels,
  * then one column per series), and a chart sheet each.
@@ -185,11 +198,9 @@ chart_sheets(lxw_workbook *wb, jv charts, jv data, lxw_format *bold)
 		/* Labels and series in first-seen order. */
 		jv_array_foreach(rows, i, r) {
 			jv l = member(r, lk), s = sk ? member(r, sk) : jv_string(str(c, "title", vk));
-			jv idx = jv_array_indexes(jv_copy(labels), JV_ARRAY(jv_copy(l)));
-			if (jv_array_length(idx) == 0)
+			if (!has(labels, l))
 				labels = jv_array_append(labels, jv_copy(l));
-			idx = jv_array_indexes(jv_copy(series), JV_ARRAY(jv_copy(s)));
-			if (jv_array_length(idx) == 0)
+			if (!has(series, s))
 				series = jv_array_append(series, jv_copy(s));
 			jv_free(l);
 			jv_free(s);
@@ -245,9 +256,54 @@ chart_sheets(lxw_workbook *wb, jv charts, jv data, lxw_format *bold)
 	}
 }
 
+/* The appendix sheet, a row at a time (the store's cursor to the
+ * workbook's temporary file): Excel's limit of rows, then it stops. */
+struct appx {
+	lxw_worksheet *ws;
+	lxw_row_t row;
+	long rows;
+	int cut;
+};
+
+#define XLSX_MAX_ROW 1048575
+
+static int
+appx_row(void *arg, const char *const *cols)
+{
+	struct appx *a = arg;
+
+	if (a->row > XLSX_MAX_ROW) {
+		a->cut = 1;
+		return 0;
+	}
+	for (int i = 0; i < VC_REPORT_APPENDIX_COLS; i++)
+		if (cols[i] != NULL)
+			worksheet_write_string(a->ws, a->row, (lxw_col_t)i, cols[i], NULL);
+	a->row++;
+	a->rows++;
+	return 0;
+}
+
+static int
+appendix_sheet(vc_ctx *ctx, lxw_workbook *wb, const struct vc_report_doc *d, lxw_format *bold,
+    struct appx *a)
+{
+	static const int widths[VC_REPORT_APPENDIX_COLS] = { 28, 18, 20, 50, 22, 20, 80 };
+
+	a->ws = workbook_add_worksheet(wb, "Appendix");
+	for (int i = 0; i < VC_REPORT_APPENDIX_COLS; i++) {
+		worksheet_set_column(a->ws, (lxw_col_t)i, (lxw_col_t)i, widths[i], NULL);
+		worksheet_write_string(a->ws, 0, (lxw_col_t)i, vc_report_appendix_cols[i], bold);
+	}
+	worksheet_freeze_panes(a->ws, 1, 0);
+	a->row = 1;
+	return vc_report_appendix(ctx, d->in, appx_row, a);
+}
+
 int
 vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path)
 {
+	struct appx a = { 0 };
 	lxw_workbook_options opt = { .constant_memory = LXW_TRUE };
 	lxw_workbook *wb = workbook_new_opt(path, &opt);
 	lxw_doc_properties props = { 0 };
@@ -280,6 +336,14 @@ vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path)
 			jv_free(t);
 		}
 	chart_sheets(wb, charts, d->data, bold);
+	if (d->appendix && d->in != NULL && (d->in->case_id[0] || d->in->host_id[0]) &&
+	    appendix_sheet(ctx, wb, d, bold, &a) != 0) {
+		workbook_close(wb);
+		jv_free(tables);
+		jv_free(charts);
+		jv_free(inputs);
+		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "%s: the appendix failed", path);
+	}
 	about = workbook_add_worksheet(wb, "About");
 	worksheet_set_column(about, 0, 0, 16, NULL);
 	worksheet_set_column(about, 1, 1, 80, NULL);
@@ -289,6 +353,12 @@ vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path)
 		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++, row++) {
 			worksheet_write_string(about, (lxw_row_t)row, 0, kv[i][0], bold);
 			worksheet_write_string(about, (lxw_row_t)row, 1, kv[i][1], NULL);
+		}
+		if (a.ws != NULL) {
+			char t[120];
+			snprintf(t, sizeof t, "%ld rows%s", a.rows, a.cut ? ", cut at the sheet's limit" : "");
+			worksheet_write_string(about, (lxw_row_t)row, 0, "Appendix", bold);
+			worksheet_write_string(about, (lxw_row_t)row, 1, t, NULL);
 		}
 	}
 	e = workbook_close(wb);

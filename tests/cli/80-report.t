@@ -9,7 +9,7 @@
 # data only admins may read.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
+sq() { sqlite3 -cmd '.timeout 10000' "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
 CHECK="/usr/bin/python3 $TOP/tests/peers/report-check.py"
 # t DESCRIPTION CMD...: ok when CMD succeeds.
@@ -126,14 +126,14 @@ print(ws.max_row - 1 == len(data["hosts"]), ws.freeze_panes, ws.auto_filter.ref)
 row = {h.value: c.value for h, c in zip(ws[1], ws[2])}
 print(type(row["Score"]).__name__, type(row["Last seen"]).__name__, row["Host"])
 print(wb["Indicators"].max_row - 1 == len(data["indicators"]), wb["Timeline"].max_row - 1 == len(data["timeline"]))
-print(len(wb.chartsheets), wb["About"]["A4"].value)
+print(len(wb.chartsheets), wb["About"]["A4"].value, wb["Appendix"].max_row - 1, wb["About"]["B6"].value)
 PY
-)" "Linked hosts,Indicators,Timeline,Evidence,Actions taken,Chart data,Newest score of each linked,About
+)" "Linked hosts,Indicators,Timeline,Evidence,Actions taken,Chart data,Newest score of each linked,Appendix,About
 ['Host', 'Address', 'OS', 'Last seen', 'Score', 'Class']
 True A2 A1:F3
 int datetime db<02>
 True True
-1 Data SHA-256" "openpyxl: sheets, header row, frozen header, autofilter, typed cells, row counts, a chart sheet"
+1 Data SHA-256 3 3 rows" "openpyxl: sheets, header row, frozen header, autofilter, typed cells, row counts, a chart sheet"
 
 # ---- CSV ------------------------------------------------------------------------------
 with "$VAL" vc-report generate case_summary --case "$C" --format csv --table timeline -o "$T/timeline.csv"
@@ -147,7 +147,15 @@ PY
 )" "['When', 'Kind', 'Who', 'What'] 5 True" "RFC 4180: header, one record per line ending CRLF"
 with "$VAL" vc-report generate case_summary --case "$C" --format csv -o "$T/all.csv"
 is "$(jqr '.files | map(sub(".*/"; "")) | join(" ")')" \
-	"all-hosts.csv all-indicators.csv all-timeline.csv all-artifacts.csv all-actions.csv" "every table, a file each"
+	"all-hosts.csv all-indicators.csv all-timeline.csv all-artifacts.csv all-actions.csv all-appendix.csv" \
+	"every table, a file each, and the appendix of stored rows"
+is "$(py "$T/all-appendix.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+print(rows[0], len(rows) - 1, sorted(r[2] for r in rows[1:]), rows[1][6].startswith("{"))
+PY
+)" "['Artifact', 'Host', 'Name', 'CommandLine', 'Username', 'SHA256', 'Row'] 3 ['explorer.exe', 'explorer.exe', 'vssadmin.exe'] True" \
+	"the appendix: every stored row of the case's artifacts"
 t "CSV keeps values as they are" grep -q '"db<02>"\|^db<02>,' "$T/all-hosts.csv"
 
 # ---- verify --------------------------------------------------------------------------
