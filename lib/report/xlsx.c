@@ -235,6 +235,15 @@ chart_sheets(lxw_workbook *wb, jv charts, jv data, lxw_format *bold)
 			}
 			jv_free(lv);
 		}
+		if (nl == 0 || ns == 0) {
+			/* Nothing to draw: no chart sheet (a chart needs a series). */
+			col += 2;
+			jv_free(labels);
+			jv_free(series);
+			jv_free(rows);
+			jv_free(c);
+			continue;
+		}
 		ch = workbook_add_chart(wb, strcmp(kind, "line") == 0 ? LXW_CHART_LINE :
 		    strcmp(kind, "stacked") == 0 ? LXW_CHART_COLUMN_STACKED : LXW_CHART_BAR);
 		for (int s = 0; s < ns && nl > 0; s++) {
