@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/report.h"
 #include "report/tmpl.h"
 #include "tap.h"
 
@@ -109,6 +110,33 @@ main(void)
 		vc_buf_adds(&b, "0123456789");
 		ok(b.over && b.len == 10, "a buffer stops at its maximum");
 		free(b.p);
+	}
+	/* The charts: the only raw output, so their text is escaped. */
+	{
+		jv rows = jv_parse("[{\"l\":\"<script>x</script>\",\"v\":3,\"s\":\"high\"},"
+		    "{\"l\":\"b&c\",\"v\":1,\"s\":\"low\"},{\"l\":\"b&c\",\"v\":2,\"s\":\"high\"}]");
+		const char *kinds[] = { "bar", "line", "stacked" };
+		for (int k = 0; k < 3; k++) {
+			jv svg = vc_report_chart(kinds[k], "T\"itle", rows, "l", "v", "s");
+			const char *t = jv_string_value(svg);
+			ok(strncmp(t, "<svg class=\"chart\"", 18) == 0 && strstr(t, "</svg>") != NULL,
+			    "%s chart: an inline SVG", kinds[k]);
+			ok(strstr(t, "<script") == NULL && strstr(t, "&lt;script&gt;x&lt;/script&gt;") != NULL &&
+			    strstr(t, "b&amp;c") != NULL && strstr(t, "T&quot;itle") != NULL,
+			    "%s chart: its text escaped", kinds[k]);
+			ok(strstr(t, "href") == NULL && strstr(t, "url(") == NULL && strstr(t, "http") == NULL,
+			    "%s chart: no reference to anything", kinds[k]);
+			jv_free(svg);
+		}
+		{
+			jv svg = vc_report_chart("stacked", "", rows, "l", "v", "s");
+			ok(strstr(jv_string_value(svg), "fill=\"#e0603a\"") != NULL, "stacked: a class has its colour");
+			jv_free(svg);
+			svg = vc_report_chart("bar", "", jv_null(), "l", "v", NULL);
+			ok(strstr(jv_string_value(svg), "no data") != NULL, "no rows: 'no data'");
+			jv_free(svg);
+		}
+		jv_free(rows);
 	}
 	vc_ctx_release(&ctx);
 	return done_testing();
