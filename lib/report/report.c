@@ -298,6 +298,14 @@ vc_report_check_args(vc_ctx *ctx, jv manifest, jv args)
 	return 0;
 }
 
+/* A step of a long report, on a terminal (the CLI's --progress). */
+static void
+step(vc_ctx *ctx, const char *what)
+{
+	if (ctx->progress != NULL)
+		ctx->progress(ctx, what, ctx->stream_arg);
+}
+
 /* ---- gathering ------------------------------------------------------------ */
 
 struct gathered {
@@ -422,6 +430,11 @@ gather(vc_ctx *ctx, jv req, struct gathered *g)
 			    tname, nm, vc_role_name(rs->min_role), vc_role_name(ctx->who.role));
 			continue;
 		}
+		{
+			char m[100];
+			snprintf(m, sizeof m, "reading %s", nm);
+			step(ctx, m);
+		}
 		if ((rc = rs->fn(ctx, &in, &out)) == 0)
 			src = jv_object_set(src, jv_string(nm), out);
 	}
@@ -439,6 +452,7 @@ gather(vc_ctx *ctx, jv req, struct gathered *g)
 	}
 
 	/* The template's jq program shapes them, in its child under limits. */
+	step(ctx, "shaping the data (jq)");
 	text = jv_dump_string(src, 0);
 	if ((rc = vc_jq_open(ctx, "jq", vc_arg_str(g->manifest, "jq"), &lim, &j)) == 0) {
 		int r = vc_jq_eval(ctx, j, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)),
@@ -806,6 +820,7 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 		jv_free(files);
 		return rc;
 	}
+	step(ctx, "writing the report");
 	if (strcmp(fmt, "html") == 0 || strcmp(fmt, "pdf") == 0)
 		rc = render_html(ctx, &g, &html, &hlen);
 	if (rc == 0 && strcmp(fmt, "html") == 0)
