@@ -331,6 +331,11 @@ like "$(grep -i '^content-disposition:' "$T/h")" "attachment; filename=\"case_su
 pdftotext "$T/b" "$T/dl.txt"
 t "... a PDF of the case" grep -q 'Ransomware precursor on web01' "$T/dl.txt"
 is "$(stat -c %s "$T/b")" "$SIZE1" "... of the size recorded"
+with "$VAL" vc-report download "$R1" -o "$T/dl-cli.pdf"
+t "vc-report download: the same file from the CLI" cmp -s "$T/b" "$T/dl-cli.pdf"
+with "$VAL" vc-report list -o jsonl
+is "$(printf '%s\n' "$out" | jq -r 'select(.id == "'"$R1"'") | "\(.state) \(.template) \(.format)"')" "done case_summary pdf" \
+	"vc-report list: the report, done"
 
 req -H "Authorization: Bearer $ANN" -H 'Content-Type: application/json' \
 	-d '{"template":"threat_report","format":"xlsx","since":"-30d"}' "$B/api/reports/generate"
