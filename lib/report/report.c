@@ -878,6 +878,9 @@ recorded(vc_ctx *ctx, const char *path, const char *buf, size_t n, jv *inputs, c
 			return vc_fail(ctx, VC_EINVAL, "%s: a PDF vc-report did not make", path);
 		*inputs = jv_parse_sized(in, (int)strcspn(in, "\n"));
 		snprintf(sha, shan, "%.*s", (int)strcspn(hs, "\n"), hs);
+	} else if (n > 4 && memcmp(buf, "PK\x03\x04", 4) == 0) {
+		if (vc_report_xlsx_recorded(buf, n, inputs, sha, shan) != 0)
+			return vc_fail(ctx, VC_EINVAL, "%s: a workbook vc-report did not make", path);
 	} else if ((p = strstr(buf, "<meta name=\"vc-report-inputs\" content=\"")) != NULL) {
 		const char *e, *h = strstr(buf, "<meta name=\"vc-report-sha256\" content=\"");
 		struct vc_buf t = { .max = MANIFEST_MAX };
@@ -909,7 +912,7 @@ recorded(vc_ctx *ctx, const char *path, const char *buf, size_t n, jv *inputs, c
 		}
 		jv_free(doc);
 		if (!jv_is_valid(*inputs))
-			return vc_fail(ctx, VC_EINVAL, "%s: not a report of vc-report (HTML, PDF or JSON)", path);
+			return vc_fail(ctx, VC_EINVAL, "%s: not a report of vc-report (HTML, PDF, XLSX or JSON)", path);
 	}
 	if (jv_get_kind(*inputs) != JV_KIND_OBJECT) {
 		jv_free(*inputs);

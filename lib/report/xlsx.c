@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xlsxwriter.h>
+#include <zlib.h>
 
 #include "report/report.h"
 
@@ -377,4 +378,136 @@ vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path)
 	if (e != LXW_NO_ERROR)
 		return vc_fail(ctx, VC_EINTERNAL, "%s: %s", path, lxw_strerror(e));
 	return 0;
+}
+
+/* ---- reading back what a workbook recorded (verify) ---------------------- */
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static unsigned
+le16(const unsigned char *p)
+{
+	return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+/* The text of entry name of the zip in buf (malloc'd), or NULL. */
+static char *
+zip_entry(const unsigned char *buf, size_t n, const char *name)
+{
+	size_t nl = strlen(name), eocd, off;
+	unsigned entries;
+
+	if (n < 22)
+		return NULL;
+	for (eocd = n - 22;; eocd--) {
+		if (le32(buf + eocd) == 0x06054b50)
+			break;
+		if (eocd == 0 || n - eocd > 65557)
+			return NULL;
+	}
+	entries = le16(buf + eocd + 10);
+	off = le32(buf + eocd + 16);
+	for (unsigned i = 0; i < entries; i++) {
+		size_t fnl, el, cl, lo, data;
+		uint32_t cs, us;
+		unsigned method;
+		if (off + 46 > n || le32(buf + off) != 0x02014b50)
+			return NULL;
+		method = le16(buf + off + 10);
+		cs = le32(buf + off + 20);
+		us = le32(buf + off + 24);
+		fnl = le16(buf + off + 28);
+		el = le16(buf + off + 30);
+		cl = le16(buf + off + 32);
+		lo = le32(buf + off + 42);
+		if (off + 46 + fnl > n)
+			return NULL;
+		if (fnl == nl && memcmp(buf + off + 46, name, nl) == 0) {
+			char *out;
+			if (lo + 30 > n || le32(buf + lo) != 0x04034b50 || us > 16 * 1024 * 1024)
+				return NULL;
+			data = lo + 30 + le16(buf + lo + 26) + le16(buf + lo + 28);
+			if (data + cs > n || (out = malloc((size_t)us + 1)) == NULL)
+				return NULL;
+			if (method == 0 && cs == us)
+				memcpy(out, buf + data, us);
+			else {
+				z_stream z = { 0 };
+				int ok = method == 8 && inflateInit2(&z, -MAX_WBITS) == Z_OK;
+				if (ok) {
+					z.next_in = (Bytef *)(uintptr_t)(buf + data);
+					z.avail_in = cs;
+					z.next_out = (Bytef *)out;
+					z.avail_out = us;
+					ok = inflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out == us;
+					inflateEnd(&z);
+				}
+				if (!ok) {
+					free(out);
+					return NULL;
+				}
+			}
+			out[us] = '\0';
+			return out;
+		}
+		off += 46 + fnl + el + cl;
+	}
+	return NULL;
+}
+
+/* The text of <tag>...</tag> in xml, its entities undone (malloc'd). */
+static char *
+xml_text(const char *xml, const char *tag)
+{
+	char open[64], close[64];
+	const char *a, *b;
+	char *out, *o;
+
+	snprintf(open, sizeof open, "<%s>", tag);
+	snprintf(close, sizeof close, "</%s>", tag);
+	if ((a = strstr(xml, open)) == NULL || (b = strstr(a, close)) == NULL)
+		return NULL;
+	a += strlen(open);
+	if ((out = o = malloc((size_t)(b - a) + 1)) == NULL)
+		return NULL;
+	while (a < b) {
+		static const struct { const char *e; char c; } ents[] = {
+			{ "&quot;", '"' }, { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&apos;", '\'' } };
+		size_t k;
+		for (k = 0; k < 5 && strncmp(a, ents[k].e, strlen(ents[k].e)) != 0; k++)
+			;
+		if (k < 5) {
+			*o++ = ents[k].c;
+			a += strlen(ents[k].e);
+		} else
+			*o++ = *a++;
+	}
+	*o = '\0';
+	return out;
+}
+
+int
+vc_report_xlsx_recorded(const char *buf, size_t n, jv *inputs, char *sha, size_t shan)
+{
+	char *core = zip_entry((const unsigned char *)buf, n, "docProps/core.xml"), *kw, *desc;
+	int rc = -1;
+
+	*inputs = jv_invalid();
+	if (core == NULL)
+		return -1;
+	kw = xml_text(core, "cp:keywords");
+	desc = xml_text(core, "dc:description");
+	if (kw != NULL && desc != NULL) {
+		snprintf(sha, shan, "%.64s", kw);
+		*inputs = jv_parse(desc);
+		rc = jv_get_kind(*inputs) == JV_KIND_OBJECT ? 0 : -1;
+	}
+	free(kw);
+	free(desc);
+	free(core);
+	return rc;
 }

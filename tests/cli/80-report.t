@@ -159,10 +159,13 @@ PY
 t "CSV keeps values as they are" grep -q '"db<02>"\|^db<02>,' "$T/all-hosts.csv"
 
 # ---- verify --------------------------------------------------------------------------
-for f in case.html case.pdf case.json; do
+for f in case.html case.pdf case.xlsx case.json; do
 	with "$VAL" vc-report verify "$T/$f"
 	is "$rc:$(jqr .match)" "0:true" "verify $f: the same data again"
 done
+printf 'PK\003\004 not a workbook' > "$T/bogus.xlsx"
+with "$VAL" vc-report verify "$T/bogus.xlsx"
+is "$rc" 65 "verify of a file vc-report did not make: 65"
 with "$ANN" vc-case note "$C" 'Backup server checked: clean.'
 with "$VAL" vc-report verify "$T/case.html"
 is "$rc:$(jqr .match)" "1:false" "verify after the timeline changed: exit 1, no match"
