@@ -20,7 +20,7 @@ HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
 PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c \
-            libssl libcrypto libpcre2-8
+            libssl libcrypto libpcre2-8 xlsxwriter
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcurl is opened at run time (lib/vr.c): headers only.
 PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
@@ -75,7 +75,8 @@ build/schema.c build/schema.h &: schema.sql scripts/embed-schema
 #   build/asan    AddressSanitizer + UBSan: unit tests and every binary
 #   build/tsan    ThreadSanitizer: the binaries (vc-serve's threads)
 #   build/fuzz    clang, libFuzzer instrumentation + ASan/UBSan
-# The built-in Sigma field map is data/sigma-map.json, pulled in by .incbin.
+# The built-in Sigma field map is data/sigma-map.json, pulled in by .incbin,
+# and so are the built-in report templates (templates/).
 define build_rules
 $(1)/%.o: %.c $$(HDRS)
 	@mkdir -p $$(@D)
@@ -85,6 +86,7 @@ $(1)/build/velociraptor.pb-c.o: build/velociraptor.pb-c.c
 	@mkdir -p $$(@D)
 	$$(call say,CC,$$@)$(2) -std=c11 -Ibuild $$(PKG_CFLAGS) $(3) -c -o $$@ $$<
 $(1)/lib/sigma/map.o: data/sigma-map.json
+$(1)/lib/report/report.o: $$(wildcard templates/*.css templates/*/*)
 $(1)/libvc.a: $$(LIB_SRC:%.c=$(1)/%.o) $$(GEN_SRC:%.c=$(1)/%.o)
 	@rm -f $$@
 	$$(call say,AR,$$@)ar rcs $$@ $$^

@@ -732,3 +732,46 @@ CREATE TABLE blocklist (
 	created_at INTEGER NOT NULL,
 	UNIQUE (tenant_id, network)
 );
+
+-- migration: 14
+-- Report templates of a tenant (issue 14; the built-in ones live in the
+-- library).  manifest is the template's JSON, layout its HTML in the
+-- layout language of lib/report/tmpl.h; adding a template again under
+-- its name makes its next version, which reports record.
+CREATE TABLE report_templates (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	name TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	manifest TEXT NOT NULL,
+	layout TEXT NOT NULL,
+	created_by TEXT,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, name)
+);
+-- Reports asked for over HTTP: vc-serve's report thread renders them as
+-- the user who asked (state pending -> running -> done | failed) into a
+-- file under the report directory (beside the store, or $VC_REPORT_DIR),
+-- and removes each after its tenant's report_retention_days.
+CREATE TABLE reports (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	template TEXT NOT NULL,
+	format TEXT NOT NULL,
+	request TEXT NOT NULL,
+	state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','running','done','failed')),
+	reason TEXT,
+	sha256 TEXT,
+	size INTEGER,
+	file TEXT,
+	requested_by TEXT NOT NULL,
+	requested_by_name TEXT,
+	claimed_until INTEGER,
+	created_at INTEGER NOT NULL,
+	started_at INTEGER,
+	finished_at INTEGER,
+	UNIQUE (tenant_id, id)
+);
+CREATE INDEX reports_tenant ON reports(tenant_id, created_at);
+CREATE INDEX reports_state ON reports(state, created_at);
+ALTER TABLE tenants ADD COLUMN report_retention_days INTEGER NOT NULL DEFAULT 30;

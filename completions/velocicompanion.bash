@@ -125,6 +125,24 @@ _vc_complete() {
 		if [ "$COMP_CWORD" -eq 2 ]; then
 			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
 		fi ;;
+	vc-report)
+		verbs="generate verify template template template template request list show download retention "
+		case "$w1 $w2" in
+		"generate"*) opts="--case --host --since --until --format --out --table --marking --timeout " ;;
+		"verify"*) opts="" ;;
+		"template add"*) opts="" ;;
+		"template list"*) opts="" ;;
+		"template show"*) opts="" ;;
+		"template delete"*) opts="" ;;
+		"request"*) opts="--template --case --host --since --until --format --table --marking " ;;
+		"list"*) opts="--limit " ;;
+		"show"*) opts="" ;;
+		"download"*) opts="--out " ;;
+		"retention"*) opts="--days " ;;
+		esac
+		if [ "$COMP_CWORD" -eq 2 ]; then
+			verbs="$( [ "$w1" = template ] && echo add) $( [ "$w1" = template ] && echo list) $( [ "$w1" = template ] && echo show) $( [ "$w1" = template ] && echo delete) "
+		fi ;;
 	vc-notify)
 		verbs="events events events events send list rule rule rule channel channel channel channel forward dead dead read "
 		case "$w1 $w2" in
@@ -186,5 +204,6 @@ complete -F _vc_complete vc-hosts
 complete -F _vc_complete vc-case
 complete -F _vc_complete vc-hunt
 complete -F _vc_complete vc-score
+complete -F _vc_complete vc-report
 complete -F _vc_complete vc-notify
 complete -F _vc_complete vc-playbook

@@ -881,6 +881,16 @@ find_opt(const struct vc_op *op, const char *name)
 	return NULL;
 }
 
+/* argv[i] is -o followed by a file rather than an output format. */
+static int
+out_file(int argc, char **argv, int i)
+{
+	const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+	return strcmp(argv[i], "-o") == 0 && v != NULL && strcmp(v, "jsonl") != 0 &&
+	    strcmp(v, "json") != 0 && strcmp(v, "table") != 0;
+}
+
 /* Global options may stand anywhere; returns 1 when argv[*i] was one. */
 static int
 global_opt(struct cli *c, vc_ctx *ctx, int argc, char **argv, int *i, int *rc)
@@ -927,6 +937,14 @@ parse_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, int argc, char **
 
 	for (int i = 0; i < argc && rc == 0; i++) {
 		const char *a = argv[i];
+		/* A command that writes a file (vc-report generate) takes it
+		 * as -o FILE; its record's format is then --output only. */
+		if (out_file(argc, argv, i) && find_opt(op, "out") != NULL) {
+			if (i + 1 >= argc)
+				return vc_fail(ctx, VC_EUSAGE, "%s: -o needs a file", verb);
+			*args = jv_object_set(*args, jv_string("out"), jv_string(argv[++i]));
+			continue;
+		}
 		if (global_opt(c, ctx, argc, argv, &i, &rc))
 			continue;
 		if (strcmp(a, "--password-stdin") == 0 && has_secret(op)) {
@@ -1031,7 +1049,9 @@ scan_front(struct cli *c, vc_ctx *ctx, int argc, char **argv, char **words, int 
 			words[(*nwords)++] = argv[i];
 			continue;
 		}
-		if (global_opt(c, ctx, argc, argv, &i, rc))
+		/* After the command's words, -o FILE (not a format) is the
+		 * command's to read (vc-report generate ... -o FILE). */
+		if (!(*nwords > 0 && out_file(argc, argv, i)) && global_opt(c, ctx, argc, argv, &i, rc))
 			continue;
 		break;
 	}

@@ -63,6 +63,7 @@
 #include "core/events.h"
 #include "notify.h"
 #include "mail.h"
+#include "report/report.h"
 
 #define KIB 1024
 #define MIB (1024 * 1024)
@@ -346,6 +347,9 @@ struct job {
 
 	int status;
 	char extra[128];        /* extra header lines */
+	int file;               /* the answer is a file (VC_OP_FILE, streamed) */
+	char octype[128];       /* ... of this type (set by the worker) */
+	char odisp[256];        /* ... and Content-Disposition header line */
 	char *resp;
 	size_t resp_len;
 };
@@ -460,6 +464,15 @@ struct vc_serve {
 	pthread_cond_t pcv;
 	vc_ctx pctx;
 	int pctx_open;
+	/* The report thread: renders reports asked for over HTTP, as their
+	 * requesters, with its own store connection; looks for pending ones
+	 * every REPORT_POLL_MS.  It holds no transaction while it renders. */
+	pthread_t rth;
+	int rstarted, rstop;
+	pthread_mutex_t rmu;
+	pthread_cond_t rcv;
+	vc_ctx rctx;
+	int rctx_open;
 };
 
 /* lws logs through one global hook; vc-serve runs one server a process. */
@@ -840,6 +853,15 @@ job_new(struct conn *c)
 	j->conn = c;
 	j->srv = c->srv;
 	j->stream = c->req.accept_jsonl;
+	{
+		/* A file (a report's download) streams, whatever Accept says. */
+		jv pa = jv_object();
+		int mok = 0;
+		const struct vc_op *fop = vc_op_route(j->method, j->path, &pa, &mok);
+		jv_free(pa);
+		if (fop != NULL && (fop->flags & VC_OP_FILE))
+			j->stream = j->file = 1;
+	}
 	j->owant = 1;
 	return j;
 }
@@ -926,7 +948,7 @@ ready_add(struct vc_serve *srv, struct job *j)
  * Returns nonzero when the reader is gone: the operation should stop.
  */
 static int
-stream_push(struct job *j, const char *s, size_t n)
+stream_push_n(struct job *j, const char *s, size_t n, int nl)
 {
 	struct vc_serve *srv = j->srv;
 	int wake = 0, rc = 0, oom = 0;
@@ -945,7 +967,8 @@ stream_push(struct job *j, const char *s, size_t n)
 			j->ooff = 0;
 		}
 		sb_add(&j->oq, s, n);
-		sb_add(&j->oq, "\n", 1);
+		if (nl)
+			sb_add(&j->oq, "\n", 1);
 		if (j->oq.oom) {
 			/* What was queued stays valid; the stream ends cut. */
 			j->oerr = 1;
@@ -964,6 +987,50 @@ stream_push(struct job *j, const char *s, size_t n)
 	if (oom)
 		srv_log(srv, VC_SERVE_LOG_ERROR, "request %s: out of memory streaming", j->rid);
 	return rc;
+}
+
+static int
+stream_push(struct job *j, const char *s, size_t n)
+{
+	return stream_push_n(j, s, n, 1);
+}
+
+/*
+ * The answer of a VC_OP_FILE operation: out (consumed) names the file,
+ * its type and name; its bytes go out as the stream, a piece at a time
+ * (the stream's bound applies: memory stays flat however large).
+ */
+static void
+file_send(struct worker *w, struct job *j, const char *opname, jv out)
+{
+	struct vc_serve *srv = w->srv;
+	const char *path = vc_arg_str(out, "file"), *ct = vc_arg_str(out, "content_type"),
+	    *fn = vc_arg_str(out, "filename");
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	char buf[64 * 1024];
+	size_t n;
+
+	if (f == NULL || ct == NULL) {
+		if (f)
+			fclose(f);
+		jv_free(out);
+		vc_fail(&w->ctx, VC_ENOTFOUND, "the report's file is gone");
+		job_error(w, j, opname, VC_ENOTFOUND);
+		return;
+	}
+	pthread_mutex_lock(&srv->mu);
+	snprintf(j->octype, sizeof j->octype, "%s", ct);
+	snprintf(j->odisp, sizeof j->odisp, "Content-Disposition: attachment; filename=\"%.150s\"\r\n",
+	    fn ? fn : "report");
+	pthread_mutex_unlock(&srv->mu);
+	jv_free(out);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		if (stream_push_n(j, buf, n, 0) != 0)
+			break;
+	if (ferror(f))
+		j->oerr = 1;
+	fclose(f);
+	j->sresp = 1;
 }
 
 /* Queue a value (consumed) as one line. */
@@ -1423,6 +1490,10 @@ job_run(struct worker *w, struct job *j)
 	 * next request this worker runs. */
 	if (ctx->store != NULL && ctx->store->in_tx)
 		vc_tx_rollback(ctx);
+	if (j->file && rc == VC_EOK && (op->flags & VC_OP_FILE)) {
+		file_send(w, j, op->name, out);
+		return;
+	}
 	if (j->stream) {
 		stream_end(w, j, op->name, rc, out);
 		return;
@@ -1560,6 +1631,63 @@ job_release(struct vc_serve *srv, struct job *j)
 	}
 }
 
+/* ---- the report thread --------------------------------------------------- */
+
+#define REPORT_POLL_MS 500
+
+static void *
+report_main(void *arg)
+{
+	struct vc_serve *srv = arg;
+	struct timespec until;
+	int rc;
+
+	pthread_mutex_lock(&srv->rmu);
+	while (!srv->rstop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += REPORT_POLL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!srv->rstop && pthread_cond_timedwait(&srv->rcv, &srv->rmu, &until) == 0)
+			;
+		if (srv->rstop)
+			break;
+		pthread_mutex_unlock(&srv->rmu);
+		/* Every pending report, one after another. */
+		do {
+			vc_ctx_reset(&srv->rctx);
+			rc = vc_report_work(&srv->rctx);
+			if (rc != 0 && rc != 1)
+				srv_log(srv, VC_SERVE_LOG_ERROR, "reports: %s", srv->rctx.errmsg);
+		} while (rc == 1 && !srv->rstop);
+		pthread_mutex_lock(&srv->rmu);
+	}
+	pthread_mutex_unlock(&srv->rmu);
+	return NULL;
+}
+
+/* Stop a helper thread (the report or mail thread) and wait for it. */
+static void
+thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, int *stop, int *started)
+{
+	if (!*started)
+		return;
+	pthread_mutex_lock(mu);
+	*stop = 1;
+	pthread_cond_signal(cv);
+	pthread_mutex_unlock(mu);
+	pthread_join(th, NULL);
+	*started = 0;
+}
+
+static void
+report_stop(struct vc_serve *srv)
+{
+	thread_stop(srv->rth, &srv->rmu, &srv->rcv, &srv->rstop, &srv->rstarted);
+}
+
 /* ---- the outbox's delivery thread --------------------------------------- */
 
 static void
@@ -1637,15 +1765,8 @@ mail_main(void *arg)
 static void
 mail_stop(struct vc_serve *srv)
 {
-	if (!srv->mstarted)
-		return;
-	pthread_mutex_lock(&srv->mmu);
-	srv->mstop = 1;
 	srv->prune_stop = 1;
-	pthread_cond_signal(&srv->mcv);
-	pthread_mutex_unlock(&srv->mmu);
-	pthread_join(srv->mth, NULL);
-	srv->mstarted = 0;
+	thread_stop(srv->mth, &srv->mmu, &srv->mcv, &srv->mstop, &srv->mstarted);
 }
 
 static void *
@@ -1930,17 +2051,23 @@ chunk_add(struct conn *c, const char *p, size_t n)
 /* Start a streamed response: 200 and its head.  HTTP/1.0 has no chunks:
  * the body ends with the connection. */
 static void
-stream_head(struct conn *c)
+stream_head(struct conn *c, struct job *j)
 {
 	struct vc_serve *srv = c->srv;
+	char ct[128], disp[256];
 
 	c->streaming = 1;
 	c->schunked = c->req.minor >= 1;
 	if (!c->schunked || srv->stopping)
 		c->close = 1;
+	/* A file's type, set by its worker before its first bytes. */
+	pthread_mutex_lock(&srv->mu);
+	snprintf(ct, sizeof ct, "%s", j != NULL && j->octype[0] ? j->octype : JSONL_TYPE);
+	snprintf(disp, sizeof disp, "%s", j != NULL ? j->odisp : "");
+	pthread_mutex_unlock(&srv->mu);
 	out_begin(c);
-	build_head(srv, &c->out, 200, c->rid, c->req.origin, c->close, NULL,
-	    JSONL_TYPE, -1, c->schunked);
+	build_head(srv, &c->out, 200, c->rid, c->req.origin, c->close, disp[0] ? disp : NULL,
+	    ct, -1, c->schunked);
 }
 
 /* The worker queued the first lines since the loop last ran dry. */
@@ -1948,7 +2075,7 @@ static void
 stream_kick(struct conn *c)
 {
 	if (!c->streaming)
-		stream_head(c);
+		stream_head(c, c->job);
 	if (c->out.oom) {
 		conn_kill(c);
 		return;
@@ -1994,7 +2121,7 @@ stream_finish(struct conn *c, struct job *j)
 
 	c->job = NULL;
 	if (!c->streaming)
-		stream_head(c);
+		stream_head(c, j);
 	if (j->oq.len > j->ooff)
 		chunk_add(c, j->oq.p + j->ooff, j->oq.len - j->ooff);
 	if (!j->oerr && c->schunked)
@@ -3594,6 +3721,7 @@ vc_serve_free(struct vc_serve *srv)
 		return;
 	playbook_stop(srv);
 	mail_stop(srv);
+	report_stop(srv);
 	workers_stop(srv);
 	lws_teardown(srv);
 	for (int i = 0; i < srv->nworkers; i++)
@@ -3606,6 +3734,8 @@ vc_serve_free(struct vc_serve *srv)
 		vc_ctx_release(&srv->mctx);
 	if (srv->pctx_open)
 		vc_ctx_release(&srv->pctx);
+	if (srv->rctx_open)
+		vc_ctx_release(&srv->rctx);
 	for (int i = 0; i < LOOP_OPS; i++)
 		free(srv->lcache[i].body);
 	vc_limit_free(srv->lim_auth);
@@ -3630,6 +3760,8 @@ vc_serve_free(struct vc_serve *srv)
 	pthread_cond_destroy(&srv->mcv);
 	pthread_mutex_destroy(&srv->pmu);
 	pthread_cond_destroy(&srv->pcv);
+	pthread_mutex_destroy(&srv->rmu);
+	pthread_cond_destroy(&srv->rcv);
 	free(srv);
 }
 
@@ -3666,6 +3798,8 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	pthread_cond_init(&srv->mcv, NULL);
 	pthread_mutex_init(&srv->pmu, NULL);
 	pthread_cond_init(&srv->pcv, NULL);
+	pthread_mutex_init(&srv->rmu, NULL);
+	pthread_cond_init(&srv->rcv, NULL);
 
 	/*
 	 * Workers spend much of their time waiting, not computing: on the
@@ -3756,6 +3890,13 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		}
 	}
 
+	vc_ctx_init(&srv->rctx);
+	srv->rctx_open = 1;
+	if ((rc = vc_store_open(&srv->rctx, path, 0)) != VC_EOK) {
+		vc_fail(ctx, rc, "%s", srv->rctx.errmsg);
+		goto fail;
+	}
+
 	if ((rc = listen_open(ctx, srv)) != VC_EOK)
 		goto fail;
 
@@ -3810,6 +3951,11 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		}
 		srv->pstarted = 1;
 	}
+	if (pthread_create(&srv->rth, NULL, report_main, srv) != 0) {
+		rc = vc_fail(ctx, VC_EINTERNAL, "cannot start the report thread");
+		goto fail;
+	}
+	srv->rstarted = 1;
 	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
 	lws_sul_schedule(srv->lws, 0, &srv->wtick, ws_tick, WS_POLL_MS * LWS_US_PER_MS);
 	if (srv->cfg.anchor_ms > 0)
@@ -3840,6 +3986,7 @@ vc_serve_run(vc_ctx *ctx, struct vc_serve *srv)
 	workers_stop(srv);
 	playbook_stop(srv);
 	mail_stop(srv);
+	report_stop(srv);
 	/* The last word: every record written before the stop is anchored. */
 	anchor_now(srv);
 	lws_teardown(srv);

@@ -8,7 +8,9 @@
  *	        (the first frame is the program, each later one a row)
  *	child:  after the program: 'K', or 'C' frame (compile error);
  *	        after each row: '1' (true), '0' (false, null or no output),
- *	        'E' frame (jq's error on that row)
+ *	        'E' frame (jq's error on that row); when the parent said
+ *	        "VCJV" instead of "VCJQ", 'V' frame (the first output as
+ *	        JSON, at most ROW_MAX bytes) instead of '1'/'0'
  * Messages from the child are at most MSG_MAX bytes, so a verdict is
  * small and bounded whatever the program does.
  */
@@ -392,7 +394,7 @@ vc_jq_open(vc_ctx *ctx, const char *what, const char *prog, const struct vc_jq_l
 		return vc_fail(ctx, VC_EINTERNAL, "%s: cannot start the program's process: %s", what,
 		    strerror(rc));
 	}
-	memcpy(hello, "VCJQ", 4);
+	memcpy(hello, j->lim.values ? "VCJV" : "VCJQ", 4);
 	put_u32(hello + 4, (uint32_t)j->lim.mem_mb);
 	put_u32(hello + 8, (uint32_t)j->lim.cpu_s);
 	deadline = mono_ms() + j->lim.row_ms + 5000;   /* the child's start-up too */
@@ -453,6 +455,61 @@ vc_jq_test(vc_ctx *ctx, struct vc_jq *j, const char *json, size_t n, char *err, 
 		vc_fail(ctx, VC_EINTERNAL, "%s: the program's process answered nonsense", j->what);
 		return -1;
 	}
+}
+
+int
+vc_jq_eval(vc_ctx *ctx, struct vc_jq *j, const char *json, size_t n, jv *out, char *err,
+    size_t errlen)
+{
+	unsigned char h[4];
+	int64_t deadline;
+	uint32_t len;
+	char v, *buf;
+	int rc;
+
+	*out = jv_null();
+	if (j->fd < 0 || !j->lim.values)
+		return vc_fail(ctx, VC_EINVAL, "%s: the program was stopped", j->what);
+	if (n > ROW_MAX)
+		return vc_fail(ctx, VC_ETOOBIG, "%s: row %ld is too large", j->what, j->rows + 1);
+	j->rows++;
+	deadline = mono_ms() + j->lim.row_ms;
+	if ((rc = send_frame(j->fd, json, n, deadline)) != 0 ||
+	    (rc = xfer(j->fd, &v, 1, 0, deadline)) != 0)
+		goto stop;
+	if (v == 'E') {
+		if ((rc = recv_msg(j->fd, err, errlen, deadline)) != 0)
+			goto stop;
+		return 2;
+	}
+	if (v != 'V' || (rc = xfer(j->fd, h, 4, 0, deadline)) != 0 || (len = get_u32(h)) > ROW_MAX) {
+		reap(j, &(int){ 0 });
+		vc_fail(ctx, VC_EINTERNAL, "%s: the program's process answered nonsense", j->what);
+		return -1;
+	}
+	if ((buf = malloc(len + 1)) == NULL) {
+		reap(j, &(int){ 0 });
+		vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		return -1;
+	}
+	if ((rc = xfer(j->fd, buf, len, 0, deadline)) != 0) {
+		free(buf);
+		goto stop;
+	}
+	jv_free(*out);
+	*out = jv_parse_sized(buf, (int)len);
+	free(buf);
+	if (!jv_is_valid(*out)) {
+		jv_free(*out);
+		*out = jv_null();
+		reap(j, &(int){ 0 });
+		vc_fail(ctx, VC_EINTERNAL, "%s: the program's process answered nonsense", j->what);
+		return -1;
+	}
+	return 0;
+stop:
+	stopped(ctx, j, rc == -2);
+	return -1;
 }
 
 void
@@ -567,9 +624,12 @@ vc_jq_child_main(void)
 	char *buf = NULL, errbuf[MSG_MAX + 1] = "";
 	size_t cap = 0, len;
 	jq_state *jq;
+	int values;
 
-	if (xfer(0, hello, sizeof hello, 0, -1) != 0 || memcmp(hello, "VCJQ", 4) != 0)
+	if (xfer(0, hello, sizeof hello, 0, -1) != 0 ||
+	    (memcmp(hello, "VCJQ", 4) != 0 && memcmp(hello, "VCJV", 4) != 0))
 		return 70;
+	values = hello[3] == 'V';
 	if (!UNDER_SANITIZER)
 		limit(RLIMIT_AS, (rlim_t)get_u32(hello + 4) * 1024 * 1024);
 	if (get_u32(hello + 8) > 0)
@@ -608,6 +668,15 @@ vc_jq_child_main(void)
 			jv ms = jv_get_kind(m) == JV_KIND_STRING ? m : jv_dump_string(m, 0);
 			int bad = child_msg('E', jv_string_value(ms));
 			jv_free(ms);
+			if (bad)
+				break;
+			continue;
+		}
+		if (values) {
+			jv s = jv_dump_string(jv_is_valid(r) ? r : (jv_free(r), jv_null()), JV_PRINT_SORTED);
+			int bad = xfer(0, "V", 1, 1, -1) != 0 ||
+			    send_frame(0, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)), -1) != 0;
+			jv_free(s);
 			if (bad)
 				break;
 			continue;

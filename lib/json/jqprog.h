@@ -41,6 +41,8 @@ struct vc_jq_limits {
 	int row_ms;             /* a row's verdict within this (default 2000) */
 	int cpu_s;              /* CPU seconds of the whole run; 0: none */
 	long mem_mb;            /* address space of the child (default 256) */
+	int values;             /* answer each row with the program's first
+	                         * output (vc_jq_eval), not a verdict */
 };
 
 struct vc_jq;
@@ -61,6 +63,15 @@ int vc_jq_open(vc_ctx *ctx, const char *what, const char *prog,
  * to be stopped (ctx: VC_EINVAL naming the limit; the handle is dead).
  */
 int vc_jq_test(vc_ctx *ctx, struct vc_jq *j, const char *json, size_t n,
+    char *err, size_t errlen);
+
+/*
+ * Run a program opened with lim->values on one row: 0 with *out the
+ * program's first output (null when it has none), 2 when it raised an
+ * error on this row (err gets jq's message), -1 when it had to be
+ * stopped (as vc_jq_test).  An output is at most 64 MiB of JSON.
+ */
+int vc_jq_eval(vc_ctx *ctx, struct vc_jq *j, const char *json, size_t n, jv *out,
     char *err, size_t errlen);
 
 void vc_jq_close(struct vc_jq *j);

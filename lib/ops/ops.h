@@ -75,8 +75,11 @@ enum {
 	                         * requires 2FA, its user has none) may run it */
 	VC_OP_TOTP = 1 << 12,   /* CLI: takes a 2FA code (totp_code) after the
 	                         * password: --totp-stdin, or asked on a terminal */
-	VC_OP_ACCEPTED = 1 << 13 /* HTTP: answers 202 Accepted: what it asked for
+	VC_OP_ACCEPTED = 1 << 13, /* HTTP: answers 202 Accepted: what it asked for
 	                         * happens after the answer (mail from the outbox) */
+	VC_OP_FILE = 1 << 15    /* HTTP: the answer is a file: the output names it
+	                         * ({file, content_type, filename}) and vc-serve
+	                         * streams its bytes */
 };
 
 struct vc_op {

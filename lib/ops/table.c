@@ -17,6 +17,7 @@
 #include "hunt.h"
 #include "core/events.h"
 #include "notify.h"
+#include "report/report.h"
 #include "channels.h"
 #include "mail.h"
 #include "playbook.h"
@@ -709,6 +710,82 @@ static const struct vc_param p_events_prune[] = {
 static const struct vc_param p_events_keep[] = {
 	{ .name = "duration", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "DURATION",
 	  .help = "keep the tenant's events this long (1h to 3660d), or default" },
+	END
+};
+static const struct vc_param p_report_generate[] = {
+	{ .name = "template", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "TEMPLATE",
+	  .help = "case_summary, host_analysis, threat_report or one of the tenant's" },
+	{ .name = "case", .type = VC_T_STR, .meta = "ID",
+	  .help = "the case a case report is about" },
+	{ .name = "host", .type = VC_T_STR, .meta = "ID",
+	  .help = "the host (id or client id) a host report is about" },
+	{ .name = "since", .type = VC_T_TIME, .meta = "TIME",
+	  .help = "the period's start (default: a week before --until)" },
+	{ .name = "until", .type = VC_T_TIME, .meta = "TIME",
+	  .help = "the period's end (default: now)" },
+	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "html|pdf|xlsx|csv|json",
+	  .help = "the file's format (default html)" },
+	{ .name = "out", .type = VC_T_STR, .flags = VC_P_CLI | VC_P_REQ, .meta = "FILE",
+	  .help = "the file to write (also -o FILE); csv: FILE-TABLE.csv for each table" },
+	{ .name = "table", .type = VC_T_STR, .meta = "NAME",
+	  .help = "csv: only this table, into FILE" },
+	{ .name = "marking", .type = VC_T_STR, .meta = "TEXT",
+	  .help = "the classification marking of every page (default CONFIDENTIAL)" },
+	{ .name = "timeout", .type = VC_T_DURATION, .meta = "DURATION",
+	  .help = "pdf: stop wkhtmltopdf after this long (default 2m)" },
+	END
+};
+static const struct vc_param p_report_verify[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_CLI, .meta = "REPORT",
+	  .help = "an HTML, PDF or JSON report vc-report made" },
+	END
+};
+static const struct vc_param p_report_tmpl_add[] = {
+	{ .name = "dir", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "DIR",
+	  .help = "a template directory: manifest.json and layout.html" },
+	{ .name = "manifest", .type = VC_T_STR, .flags = VC_P_HTTP, .meta = "JSON",
+	  .help = "the manifest's JSON text" },
+	{ .name = "layout", .type = VC_T_STR, .flags = VC_P_HTTP, .meta = "HTML",
+	  .help = "the layout's HTML text" },
+	END
+};
+static const struct vc_param p_report_tmpl_name[] = {
+	{ .name = "name", .type = VC_T_STR, .flags = VC_P_POS | VC_P_PATH | VC_P_REQ, .meta = "NAME",
+	  .help = "template name" },
+	END
+};
+static const struct vc_param p_report_request[] = {
+	{ .name = "template", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TEMPLATE",
+	  .help = "the template's name" },
+	{ .name = "case", .type = VC_T_STR, .meta = "ID", .help = "the case a case report is about" },
+	{ .name = "host", .type = VC_T_STR, .meta = "ID", .help = "the host a host report is about" },
+	{ .name = "since", .type = VC_T_TIME, .meta = "TIME", .help = "the period's start" },
+	{ .name = "until", .type = VC_T_TIME, .meta = "TIME", .help = "the period's end" },
+	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "html|pdf|xlsx|csv|json",
+	  .help = "the file's format (default html)" },
+	{ .name = "table", .type = VC_T_STR, .meta = "NAME", .help = "csv: the table (default the first)" },
+	{ .name = "marking", .type = VC_T_STR, .meta = "TEXT", .help = "the classification marking" },
+	END
+};
+static const struct vc_param p_report_list[] = {
+	{ .name = "limit", .type = VC_T_INT, .meta = "N", .help = "at most N, newest first (default 100)" },
+	END
+};
+static const struct vc_param p_report_id[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_PATH | VC_P_REQ, .meta = "ID",
+	  .help = "report id" },
+	END
+};
+static const struct vc_param p_report_download[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_PATH | VC_P_REQ, .meta = "ID",
+	  .help = "report id" },
+	{ .name = "out", .type = VC_T_STR, .flags = VC_P_CLI | VC_P_REQ, .meta = "FILE",
+	  .help = "where to copy it (also -o FILE)" },
+	END
+};
+static const struct vc_param p_report_retention[] = {
+	{ .name = "days", .type = VC_T_INT, .meta = "N",
+	  .help = "keep the tenant's reports N days (1 to 3650); without it, show the setting" },
 	END
 };
 static const struct vc_param p_notify_send[] = {
@@ -2043,6 +2120,143 @@ const struct vc_op vc_ops[] = {
 		.params   = p_ioc_id,
 		.summary  = "delete an IOC",
 		.target   = "ioc",
+	},
+	{
+		.name     = "reports.generate",
+		.tool     = "vc-report",
+		.verb     = "generate",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_report_generate,
+		.params   = p_report_generate,
+		.summary  = "make a report from a template as HTML, PDF, XLSX, CSV or JSON",
+		.target   = "report",
+		.columns  = "template,format,files,sha256",
+	},
+	{
+		.name     = "reports.verify",
+		.tool     = "vc-report",
+		.verb     = "verify",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_report_verify,
+		.params   = p_report_verify,
+		.summary  = "gather a report's data again and compare it with the hash it recorded",
+		.target   = "report",
+		.columns  = "file,template,match,sha256",
+	},
+	{
+		.name     = "reports.templates.create",
+		.tool     = "vc-report",
+		.verb     = "template add",
+		.method   = "POST",
+		.path     = "/api/reports/templates",
+		.min_role = VC_ROLE_ANALYST,
+		.flags    = VC_OP_WRITE | VC_OP_CREATES,
+		.fn       = vc_op_report_template_add,
+		.params   = p_report_tmpl_add,
+		.summary  = "add a report template to the tenant (again: its next version)",
+		.target   = "report_template",
+		.columns  = "name,version,origin,title",
+	},
+	{
+		.name     = "reports.templates.list",
+		.tool     = "vc-report",
+		.verb     = "template list",
+		.method   = "GET",
+		.path     = "/api/reports/templates",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_report_template_list,
+		.summary  = "the built-in report templates and the tenant's",
+		.target   = "report_template",
+		.columns  = "name,version,origin,title",
+	},
+	{
+		.name     = "reports.templates.show",
+		.tool     = "vc-report",
+		.verb     = "template show",
+		.method   = "GET",
+		.path     = "/api/reports/templates/{name}",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_report_template_show,
+		.params   = p_report_tmpl_name,
+		.summary  = "a report template: its manifest and layout",
+		.target   = "report_template",
+	},
+	{
+		.name     = "reports.templates.delete",
+		.tool     = "vc-report",
+		.verb     = "template delete",
+		.method   = "DELETE",
+		.path     = "/api/reports/templates/{name}",
+		.min_role = VC_ROLE_ANALYST,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_report_template_delete,
+		.params   = p_report_tmpl_name,
+		.summary  = "delete one of the tenant's report templates",
+		.target   = "report_template",
+	},
+	{
+		.name     = "reports.request",
+		.tool     = "vc-report",
+		.verb     = "request",
+		.method   = "POST",
+		.path     = "/api/reports/generate",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_WRITE | VC_OP_ACCEPTED,
+		.fn       = vc_op_report_request,
+		.params   = p_report_request,
+		.summary  = "ask vc-serve to make a report: answers at once with its id, pending",
+		.target   = "report",
+	},
+	{
+		.name     = "reports.list",
+		.tool     = "vc-report",
+		.verb     = "list",
+		.method   = "GET",
+		.path     = "/api/reports",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_report_list,
+		.params   = p_report_list,
+		.summary  = "reports asked for: yours, or all the tenant's for an admin",
+		.target   = "report",
+		.columns  = "id,template,format,state,requested_by,created_at,reason",
+	},
+	{
+		.name     = "reports.show",
+		.tool     = "vc-report",
+		.verb     = "show",
+		.method   = "GET",
+		.path     = "/api/reports/{id}",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_report_show,
+		.params   = p_report_id,
+		.summary  = "a report's state: pending, running, done or failed with the reason",
+		.target   = "report",
+	},
+	{
+		.name     = "reports.download",
+		.tool     = "vc-report",
+		.verb     = "download",
+		.method   = "GET",
+		.path     = "/api/reports/{id}/download",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_FILE,
+		.fn       = vc_op_report_download,
+		.params   = p_report_download,
+		.summary  = "a done report's file",
+		.target   = "report",
+	},
+	{
+		.name     = "reports.retention",
+		.tool     = "vc-report",
+		.verb     = "retention",
+		.method   = "PUT",
+		.path     = "/api/reports/retention",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_report_retention,
+		.params   = p_report_retention,
+		.summary  = "how many days the tenant's reports are kept",
+		.target   = "tenant",
 	},
 	{
 		.name     = "events.list",

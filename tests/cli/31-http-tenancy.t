@@ -38,12 +38,21 @@ A_PB=$(vc-playbook add "$TOP/examples/playbooks/nightly-digest.json" -o jsonl | 
 A_EXEC=$(printf '{"name":"acme manual","actions":[{"type":"send_notification","params":{"message":"acme incident"}}]}\n' |
 	vc-playbook add -o jsonl >/dev/null && vc-playbook run 'acme manual' -o jsonl | jq -r .id)
 A_BL=$(vc-playbook blocklist add 192.0.2.66 --reason 'acme incident' -o jsonl | jq -r .entry_id)
+mkdir -p "$T/tpl"
+printf '{"name":"acme_tpl","version":1,"sources":["case"],"params":[{"name":"case","type":"case"}],"jq":"{t: .case.title}"}\n' > "$T/tpl/manifest.json"
+printf '<h1>{{t}}</h1>\n' > "$T/tpl/layout.html"
+A_TPL=$(vc-report template add "$T/tpl" -o jsonl | jq -r .name)
+A_REP=00000000-0000-4000-8000-0000000002e0
+printf 'acme incident report\n' > "$T/acme-report.html"
+sqlite3 "$VC_DB" "INSERT INTO reports (id, tenant_id, template, format, request, state, file, requested_by, created_at)
+    SELECT '$A_REP', t.id, 'acme_tpl', 'html', '{}', 'done', '$T/acme-report.html', u.id, strftime('%s', 'now')
+    FROM tenants t JOIN users u ON u.tenant_id = t.id AND u.username = 'aadmin' WHERE t.name = 'acme'"
 A_IOC=00000000-0000-4000-8000-0000000001c0
 sqlite3 "$VC_DB" "INSERT INTO iocs (id, tenant_id, type, value, created_at)
     SELECT '$A_IOC', id, 'domain', 'acme-only.example', 0 FROM tenants WHERE name = 'acme'"
 ok $([ -n "$A_USER" ] && [ -n "$A_TOKEN" ] && [ -n "$A_HOST" ] && [ -n "$A_CASE" ] &&
 	[ -n "$A_ART" ] && [ -n "$A_AUDIT" ] && [ -n "$A_NOTE" ] && [ -n "$A_RULE" ] &&
-	[ -n "$A_PB" ] && [ -n "$A_EXEC" ] && [ -n "$A_BL" ]; echo $?) "acme has a user, a token, a host, a case, an artifact and audit records"
+	[ -n "$A_PB" ] && [ -n "$A_EXEC" ] && [ -n "$A_BL" ] && [ "$A_TPL" = acme_tpl ]; echo $?) "acme has a user, a token, a host, a case, an artifact and audit records"
 
 # A snapshot of acme's records (not the audit log, which grows on purpose).
 ACME=$(sqlite3 "$VC_DB" "SELECT id FROM tenants WHERE name = 'acme'")
@@ -62,7 +71,9 @@ snapshot() {
 	  SELECT 'R', id, on_type FROM notify_rules WHERE tenant_id = '$ACME' ORDER BY id;
 	  SELECT 'p', id, version, enabled, deleted_at FROM playbooks WHERE tenant_id = '$ACME' ORDER BY id;
 	  SELECT 'e', id, status FROM playbook_executions WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'b', id, network FROM blocklist WHERE tenant_id = '$ACME' ORDER BY id;"
+	  SELECT 'b', id, network FROM blocklist WHERE tenant_id = '$ACME' ORDER BY id;
+	  SELECT 'T', name, version FROM report_templates WHERE tenant_id = '$ACME' ORDER BY name;
+	  SELECT 'P', id, state FROM reports WHERE tenant_id = '$ACME' ORDER BY id;"
 }
 BEFORE=$(snapshot)
 # What acme's records hold that no globex answer may show.
@@ -104,6 +115,8 @@ for r in $(printf '%s\n' "$routes" | tr ' ' '|'); do
 	/api/velociraptor/*) id=C.00000000000000a1 ;;
 	/api/threat-intel/iocs/*) id=$A_IOC ;;
 	/api/notifications/rules/*) id=$A_RULE ;;
+	/api/reports/templates/*) id=$A_TPL ;;
+	/api/reports/*) id=$A_REP ;;
 	/api/notifications/*) id=$A_NOTE ;;
 	/api/playbooks/*) id=$A_PB ;;
 	/api/playbook-executions/*) id=$A_EXEC ;;

@@ -143,6 +143,39 @@ main(int argc, char **argv)
 	vc_jq_close(j);
 	vc_jq_close(NULL);
 
+	/* Value mode: a report's data query shapes rows into values. */
+	{
+		struct vc_jq_limits vl = { .row_ms = 2000, .values = 1 };
+		const char *rows = "{\"hosts\":[{\"n\":\"b\",\"s\":2},{\"n\":\"a\",\"s\":9}]}";
+		jv v;
+		ok(vc_jq_open(&ctx, "data.top", "[.hosts[] | select(.s > 1)] | sort_by(-.s) | map(.n)", &vl, &j) == 0,
+		    "a value program opens");
+		rc = vc_jq_eval(&ctx, j, rows, strlen(rows), &v, err, sizeof err);
+		{
+			jv d = jv_dump_string(v, 0);
+			is_str(rc == 0 ? jv_string_value(d) : ctx.errmsg, "[\"a\",\"b\"]", "its output comes back as a value");
+			jv_free(d);
+		}
+		rc = vc_jq_eval(&ctx, j, "{\"hosts\":3}", 11, &v, err, sizeof err);
+		ok(rc == 2 && strstr(err, "Cannot iterate") != NULL, "a row's error is that row's: %s", err);
+		jv_free(v);
+		rc = vc_jq_eval(&ctx, j, "{\"hosts\":[]}", 12, &v, err, sizeof err);
+		ok(rc == 0 && jv_get_kind(v) == JV_KIND_ARRAY, "the child lives on after an error");
+		jv_free(v);
+		vc_jq_close(j);
+		ok(vc_jq_open(&ctx, "data.x", "empty", &vl, &j) == 0 &&
+		    vc_jq_eval(&ctx, j, "{}", 2, &v, err, sizeof err) == 0 && jv_get_kind(v) == JV_KIND_NULL,
+		    "no output is null");
+		jv_free(v);
+		vc_jq_close(j);
+		vl.row_ms = 300;
+		ok(vc_jq_open(&ctx, "data.loop", "def f: f; f", &vl, &j) == 0, "a runaway value program opens");
+		rc = vc_jq_eval(&ctx, j, "{}", 2, &v, err, sizeof err);
+		ok(rc == -1 && strstr(ctx.errmsg, "longer than 300 ms") != NULL, "... and is stopped: %s", ctx.errmsg);
+		jv_free(v);
+		vc_jq_close(j);
+	}
+
 	ok(vc_jq_check(&ctx, "--when", ".score >= 0.8 and .classification == \"critical\"") == 0,
 	    "vc_jq_check: a playbook condition passes");
 	ok(vc_jq_check(&ctx, "--when", "$ENV") == VC_EUSAGE && strstr(ctx.errmsg, "--when") != NULL,
