@@ -22,6 +22,13 @@ start_hec() {
 	await 10 listen "$HPORT"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null; }
+# Every audit record is an event too (type audit), so the channels of
+# case events say --type 'case.*' and the ids of acme's case events are
+# asked of the store: all of them, or the Nth (from 1).
+ids() { sq "SELECT group_concat(id, ' ') FROM (SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
+	WHERE t.name = 'acme' AND e.type GLOB 'case.*' ORDER BY e.id)"; }
+ev() { sq "SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
+	WHERE t.name = 'acme' AND e.type GLOB 'case.*' ORDER BY e.id LIMIT 1 OFFSET $(($1 - 1))"; }
 
 init_store
 vc-auth tenant create globex > /dev/null
@@ -57,7 +64,7 @@ run_in "$TOKEN" vc-notify channel add hec --kind splunk-hec --target "http://127
 	--batch 0 --password-stdin
 is "$rc" 64 "--batch 0 is refused"
 run_in "$TOKEN" vc-notify channel add hec --kind splunk-hec --target "http://127.0.0.1:$HPORT/" \
-	--since 0 --batch 2 --max-failures 3 --index main --password-stdin -o jsonl
+	--type 'case.*' --since 0 --batch 2 --max-failures 3 --index main --password-stdin -o jsonl
 is "$rc:$(jqr '"\(.kind) \(.batch) \(.max_failures) \(.index) \(.cursor)"')" "0:splunk-hec 2 3 main 0" \
 	"a splunk-hec channel: batch, max-failures, index"
 unlike "$out" "$TOKEN" "the token is not shown"
@@ -85,16 +92,19 @@ run vc-notify forward --channel hec --once -o jsonl
 is "$rc:$(cursor hec):$(failures hec)" "69:0:2" "a busy HEC (503): exit 69, the cursor stays"
 like "$(jqr .error)" 'HTTP 503: Server is busy' "... with the collector's text"
 run vc-notify forward --channel hec --once -o jsonl
-is "$rc:$(jqr .delivered):$(cursor hec):$(failures hec)" "0:3:3:0" "then the three events, in batches of 2"
-is "$(jq -r .id "$T/hec.log" | paste -sd' ' -)" "1 2 3" "the HEC has them in order"
+E1=$(ev 1) E2=$(ev 2) E3=$(ev 3)
+is "$rc:$(jqr .delivered):$(cursor hec):$(failures hec)" "0:3:$E3:0" "then the three events, in batches of 2"
+is "$(jq -r .id "$T/hec.log" | paste -sd' ' -)" "$E1 $E2 $E3" "the HEC has them in order"
+is "$(ids)" "$E1 $E2 $E3" "... and they are all of acme's case events"
 is "$(jq -r '"\(.type) \(.tenant) \(.index)"' "$T/hec.log" | sort -u)" "case.created $TENANT main" \
 	"... with type, tenant and index"
 TOKEN_WAS=$TOKEN
 stop $HEC
 TOKEN=wrong start_hec
-vc-case create 'case 4' > /dev/null        # 4 is acme's
+vc-case create 'case 4' > /dev/null
+E4=$(ev 4)
 run vc-notify forward --channel hec --once -o jsonl
-is "$rc:$(cursor hec)" "69:3" "another token: 403 Invalid token, the cursor stays"
+is "$rc:$(cursor hec)" "69:$E3" "another token: 403 Invalid token, the cursor stays"
 like "$(jqr .error)" 'HTTP 403: Invalid token' "... and says so"
 stop $HEC
 TOKEN=$TOKEN_WAS
@@ -103,22 +113,23 @@ TOKEN=$TOKEN_WAS
 # fails max-failures (3) times in a row and goes to the dead list.
 vc-case create 'case 5' > /dev/null
 vc-case create 'case 6' > /dev/null
-start_hec --bad 5
+E5=$(ev 5) E6=$(ev 6)
+start_hec --bad "$E5"
 sq "UPDATE notify_channels SET failures = 0 WHERE name = 'hec'"
 run vc-notify forward --channel hec --once -o jsonl
-is "$rc:$(cursor hec):$(failures hec)" "69:4:1" "event 5 is invalid: 4 goes in a smaller batch, 5 fails once"
+is "$rc:$(cursor hec):$(failures hec)" "69:$E4:1" "event 5 is invalid: 4 goes in a smaller batch, 5 fails once"
 like "$(jqr .error)" 'Invalid data format \(event 1 of the batch\)' "... the collector named it"
 run vc-notify forward --channel hec --once -o jsonl
 run vc-notify forward --channel hec --once -o jsonl
-is "$rc:$(cursor hec):$(failures hec)" "69:4:3" "three failures in a row at event 5"
+is "$rc:$(cursor hec):$(failures hec)" "69:$E4:3" "three failures in a row at event 5"
 run vc-notify dead list -o jsonl
 is "$out" "" "nothing dead yet"
 run vc-notify forward --channel hec --once -o jsonl
-is "$rc:$(jqr '"\(.dead) \(.delivered) \(.cursor)"')" "0:1 1 6" \
+is "$rc:$(jqr '"\(.dead) \(.delivered) \(.cursor)"')" "0:1 1 $E6" \
 	"the next run sets 5 aside and delivers 6: the cursor moves on"
-is "$(jq -r .id "$T/hec.log" | paste -sd' ' -)" "1 2 3 4 6" "the HEC has all but 5"
+is "$(jq -r .id "$T/hec.log" | paste -sd' ' -)" "$E1 $E2 $E3 $E4 $E6" "the HEC has all but 5"
 run vc-notify dead list -o jsonl
-is "$(jqr '"\(.channel) \(.event_id) \(.type) \(.failures)"')" "hec 5 case.created 3" "dead list: event 5 of hec"
+is "$(jqr '"\(.channel) \(.event_id) \(.type) \(.failures)"')" "hec $E5 case.created 3" "dead list: event 5 of hec"
 like "$(jqr .last_error)" 'Invalid data format' "... with its last error"
 DEAD=$(jqr .id)
 run vc-notify dead list --channel nope
@@ -130,7 +141,7 @@ stop $HEC
 start_hec
 run vc-notify dead retry "$DEAD" -o jsonl
 is "$rc:$(jqr .delivered)" "0:1" "dead retry ID once the HEC takes it"
-is "$(jq -r .id "$T/hec.log" | tail -n 1):$(sq "SELECT COUNT(*) FROM notify_dead")" "5:0" \
+is "$(jq -r .id "$T/hec.log" | tail -n 1):$(sq "SELECT COUNT(*) FROM notify_dead")" "$E5:0" \
 	"... it arrived and left the dead list"
 run vc-notify dead retry "$DEAD"
 is "$rc" 66 "retrying it again: exit 66"
@@ -140,27 +151,27 @@ stop $HEC
 
 # ---- Elasticsearch _bulk ---------------------------------------------------------------------
 run_in "apikey-123" vc-notify channel add es --kind elastic --target "http://127.0.0.1:$EPORT" \
-	--since 0 --batch 4 --index vc-test --max-failures 2 --password-stdin -o jsonl
+	--type 'case.*' --since 0 --batch 4 --index vc-test --max-failures 2 --password-stdin -o jsonl
 is "$rc:$(jqr '"\(.kind) \(.batch) \(.index)"')" "0:elastic 4 vc-test" "an elastic channel with an API key"
-"$PY" "$TOP/tests/peers/bulk.py" "$EPORT" "$T/es.log" --key apikey-123 --bad 3 &
+"$PY" "$TOP/tests/peers/bulk.py" "$EPORT" "$T/es.log" --key apikey-123 --bad "$E3" &
 ES=$!
 echo $ES >> "$T/pids"
 await 10 listen "$EPORT"
 run vc-notify forward --channel es --once -o jsonl
-is "$rc:$(cursor es):$(failures es)" "69:2:1" "_bulk refuses item 3: 1 and 2 count, the cursor stops before 3"
-like "$(jqr .error)" 'status 400 mapper_parsing_exception: failed to parse document 3' \
+is "$rc:$(cursor es):$(failures es)" "69:$E2:1" "_bulk refuses item 3: 1 and 2 count, the cursor stops before 3"
+like "$(jqr .error)" "status 400 mapper_parsing_exception: failed to parse document $E3" \
 	"... with the item's error"
-is "$(jq -r ._id "$T/es.log" | paste -sd' ' -)" "1 2 4" "item 4 of the batch was indexed all the same"
+is "$(jq -r ._id "$T/es.log" | paste -sd' ' -)" "$E1 $E2 $E4" "item 4 of the batch was indexed all the same"
 run vc-notify forward --channel es --once -o jsonl
-is "$rc:$(cursor es):$(failures es)" "69:2:2" "3 fails again: two in a row"
+is "$rc:$(cursor es):$(failures es)" "69:$E2:2" "3 fails again: two in a row"
 run vc-notify forward --channel es --once -o jsonl
-is "$rc:$(jqr '"\(.dead) \(.cursor)"')" "0:1 6" "--max-failures 2: the next run sets 3 aside, the rest goes"
-is "$(jq -r ._id "$T/es.log" | sort -n | uniq | paste -sd' ' -)" "1 2 4 5 6" "every document but 3 is indexed"
-is "$(jq -r ._id "$T/es.log" | sort -n | uniq -d | paste -sd' ' -)" "4 5 6" \
+is "$rc:$(jqr '"\(.dead) \(.cursor)"')" "0:1 $E6" "--max-failures 2: the next run sets 3 aside, the rest goes"
+is "$(jq -r ._id "$T/es.log" | sort -n | uniq | paste -sd' ' -)" "$E1 $E2 $E4 $E5 $E6" "every document but 3 is indexed"
+is "$(jq -r ._id "$T/es.log" | sort -n | uniq -d | paste -sd' ' -)" "$E4 $E5 $E6" \
 	"4, 5 and 6 came again with the batch (at least once), under the same _id"
-is "$(jq -r 'select(._id == "1") | .doc | "\(.event.id) \(.event.kind) \(.event.action) \(.event.sequence) \(.organization.id) \(.velocicompanion.body.subject)"' "$T/es.log")" \
-	"1 event case.created 1 $TENANT case 1" "ECS: event.id, event.kind, event.action, organization.id, the body"
-like "$(jq -r 'select(._id == "1") | .doc["@timestamp"]' "$T/es.log")" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' \
+is "$(jq -r --arg id "$E1" 'select(._id == $id) | .doc | "\(.event.id) \(.event.kind) \(.event.action) \(.event.sequence) \(.organization.id) \(.velocicompanion.body.subject)"' "$T/es.log")" \
+	"$E1 event case.created $E1 $TENANT case 1" "ECS: event.id, event.kind, event.action, organization.id, the body"
+like "$(jq -r --arg id "$E1" 'select(._id == $id) | .doc["@timestamp"]' "$T/es.log")" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' \
 	"... @timestamp in RFC 3339"
 is "$(jq -r '._index' "$T/es.log" | sort -u)" vc-test "... in the channel's index"
 stop $ES
@@ -218,9 +229,11 @@ stop $HEC
 sq "INSERT INTO events (tenant_id, type, created_at, body) VALUES ('$TENANT', 'threat_score.created',
     strftime('%s','now'), json_object('score', 0.2)), ('$TENANT', 'threat_score.created',
     strftime('%s','now'), json_object('score', 0.99))"
+# The failed run is audited (an event too): the 0.99's id is asked now.
+high=$(sq "SELECT MAX(id) FROM events")
 run vc-notify forward --channel high --once -o jsonl
 is "$rc:$(jqr .cursor):$(sq "SELECT failures FROM notify_channels WHERE name = 'high'")" \
-	"69:$(( $(sq "SELECT MAX(id) FROM events") - 1 )):1" \
+	"69:$((high - 1)):1" \
 	"the HEC down: the cursor passes over the refused 0.2 and stops before 0.99"
 
 # ---- HTTPS, a CA of the channel's own ------------------------------------------------------------
