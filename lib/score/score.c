@@ -215,7 +215,7 @@ load_rules(vc_ctx *ctx, const char *path, const char *mapf, struct vc_sigma_map 
  * as installed, BINDIR/../share/velocicompanion/sigma.  Returns 0 with
  * the directory in buf, or VC_ECONFIG naming where it looked.
  */
-#define DEFAULT_RULES "rules/windows/process_creation"
+#define DEFAULT_RULES "rules/windows"
 
 int
 vc_score_default_rules(vc_ctx *ctx, char *buf, size_t n)
