@@ -6,6 +6,8 @@
  *     mapping covers (listed with why);
  *   - each regression sample matches its rule at least
  *     min_expected_matches times;
+ *   - and as many times from the .evtx beside it, read natively
+ *     (json/evtx.h), which has the same number of events;
  *   - no rule fires on any event of benign_events.jsonl;
  *   - the prefilter index changes nothing: every sample and benign event
  *     gives the same hits with the index on and off.
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json/jsonl.h"
 #include "sigma/sigma.h"
 #include "tap.h"
 
@@ -102,16 +105,55 @@ same_both_ways(struct vc_sigma_set *set, jv ev, jv *with)
 	return same;
 }
 
+static struct vc_sigma_set *set;
+static vc_ctx ctx;
+
+/* The events of the .evtx beside a .json sample path (read with
+ * vc_jsonl_open) and how many the rule id matches; -1 unreadable. */
+static int
+evtx_hits(const char *json_path, const char *id, int *got, int *same_all)
+{
+	char p[1024];
+	size_t l = strlen(json_path);
+	struct vc_jsonl r;
+	jv ev;
+	int n = 0, rc;
+
+	if (l < 5 || l + 1 > sizeof p)
+		return -1;
+	memcpy(p, json_path, l - 5);
+	memcpy(p + l - 5, ".evtx", 6);
+	if (vc_jsonl_open(&ctx, &r, p) != 0) {
+		printf("# %s: %s\n", p, ctx.errmsg);
+		return -1;
+	}
+	while ((rc = vc_jsonl_next(&ctx, &r, &ev)) != 0) {
+		jv hits;
+
+		if (rc < 0) {
+			printf("# %s\n", ctx.errmsg);
+			n = -1;
+			break;
+		}
+		if (!same_both_ways(set, ev, &hits))
+			*same_all = 0;
+		*got += count_id(hits, id);
+		jv_free(hits);
+		jv_free(ev);
+		n++;
+	}
+	vc_jsonl_release(&r);
+	return n;
+}
+
 int
 main(void)
 {
-	vc_ctx ctx;
-	struct vc_sigma_set *set = NULL;
 	struct stat st;
 	jv problems = jv_invalid();
 	char *idx, *benign;
 	size_t n;
-	int rc, same_all = 1, samples = 0, samples_ok = 0;
+	int rc, same_all = 1, samples = 0, samples_ok = 0, evtx_ok = 0;
 
 	vc_ctx_init(&ctx);
 	if (stat(DATA "/rules/windows/registry", &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -155,7 +197,7 @@ main(void)
 	for (size_t x = 0; x < sizeof indexes / sizeof indexes[0]; x++) {
 	char ipath[256];
 
-	samples = samples_ok = 0;
+	samples = samples_ok = evtx_ok = 0;
 	snprintf(ipath, sizeof ipath, "%s/%s", DATA, indexes[x].file);
 	idx = slurp(ipath, &n);
 	ok(idx != NULL, "read %s", indexes[x].file);
@@ -199,10 +241,19 @@ main(void)
 					jv_free(hits);
 					jv_free(ev);
 				}
-				jv_free(evs);
+				int njson = jv_array_length(evs);
+
 				ok(got >= want, "%s matches its sample %d times (want >= %d)",
 				    jv_string_value(id), got, want);
 				samples_ok += got >= want;
+				/* The same events from the .evtx beside it, through
+				 * the reader every tool uses. */
+				int egot = 0, nev = evtx_hits(path, jv_string_value(id), &egot, &same_all);
+
+				is_int(nev, njson, "%s: the .evtx has the %d events of the .json", path, njson);
+				ok(egot >= want, "%s matches its .evtx %d times (want >= %d)",
+				    jv_string_value(id), egot, want);
+				evtx_ok += egot >= want;
 			}
 			free(text);
 		}
@@ -212,7 +263,7 @@ main(void)
 		jv_free(minx);
 	}
 	free(idx);
-	printf("# samples: %d of %d match their rule\n", samples_ok, samples);
+	printf("# samples: %d of %d match their rule (%d from EVTX)\n", samples_ok, samples, evtx_ok);
 	is_int(samples, indexes[x].n, "%d samples in %s", indexes[x].n, indexes[x].file);
 	}
 
