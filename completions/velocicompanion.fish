@@ -175,6 +175,7 @@ complete -c vc-case -n '__fish_seen_subcommand_from artifact' -l flow -d 'Veloci
 complete -c vc-case -n '__fish_seen_subcommand_from artifact' -l hunt -d 'Velociraptor hunt id (H.x)'
 complete -c vc-case -n '__fish_seen_subcommand_from artifact' -l strict -d 'stop at the first bad line and keep nothing of its batch'
 complete -c vc-case -n '__fish_seen_subcommand_from artifact' -l progress -d 'report rows, bytes and rate on stderr even when it is not a terminal'
+complete -c vc-case -n '__fish_use_subcommand' -a 'evtx' -d 'print the records of EVTX files as parse_evtx() rows (JSONL)'
 complete -c vc-case -n '__fish_use_subcommand' -a 'artifact' -d 'command group'
 complete -c vc-case -n '__fish_seen_subcommand_from artifact' -a 'list' -d 'list artifacts'
 complete -c vc-case -n '__fish_seen_subcommand_from artifact' -l name -d 'only this artifact name'

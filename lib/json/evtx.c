@@ -7,12 +7,16 @@
  * character references; no DTD, no CDATA) and refuses the rest.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* libevtx.h includes libbfio.h when libevtx was built with it; we use
  * no libbfio handle, and Debian ships no libbfio headers. */
@@ -180,19 +184,36 @@ text_until(struct xp *x, char stop)
 	return 0;
 }
 
-/* A number for a plain decimal integer of at most 15 digits, else a string. */
+/*
+ * A number for a plain decimal integer that a double holds exactly (no
+ * leading zero, at most 2^53), else a string; "0x" and hex digits lose
+ * their leading zeros ("0x001fffff" is "0x1fffff"), as the typed hex
+ * values of the binary XML print in parse_evtx() and evtx_dump.
+ */
 static jv
 typed(const char *t, size_t n)
 {
-	size_t i = t[0] == '-' ? 1 : 0, d = n - i;
+	size_t i = n > 0 && t[0] == '-' ? 1 : 0, d = n - i, k;
 
-	if (d >= 1 && d <= 15 && (t[i] != '0' || d == 1) && (i == 0 || t[i] != '0')) {
-		size_t k;
-
+	if (d >= 1 && d <= 16 && (t[i] != '0' || d == 1)) {
 		for (k = i; k < n && t[k] >= '0' && t[k] <= '9'; k++)
 			;
-		if (k == n)
-			return jv_number(strtod(t, NULL));
+		if (k == n) {
+			double v = strtod(t, NULL);
+
+			if (v <= 9007199254740992.0 && v >= -9007199254740992.0)
+				return jv_number(v);
+		}
+	}
+	if (n > 3 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') && t[2] == '0') {
+		for (k = 2; k < n && strchr("0123456789abcdefABCDEF", t[k]) != NULL; k++)
+			;
+		if (k == n) {
+			for (k = 2; k + 1 < n && t[k] == '0'; k++)
+				;
+			jv s = jv_string_sized(t, 2);
+			return jv_string_append_buf(s, t + k, (int)(n - k));
+		}
 	}
 	return jv_string_sized(t, (int)n);
 }
@@ -258,14 +279,14 @@ elem(struct xp *x, int depth, char *name, size_t namen)
 
 	if (depth > MAX_DEPTH) {
 		x->err = "elements nested too deep";
-		return jv_invalid();
+		goto bad;
 	}
 	while (x->s < x->end && name_char(*x->s))
 		x->s++;
 	n = (size_t)(x->s - p);
 	if (n == 0 || n >= namen) {
 		x->err = "bad element name";
-		return jv_invalid();
+		goto bad;
 	}
 	memcpy(name, p, n);
 	name[n] = '\0';
@@ -311,7 +332,8 @@ elem(struct xp *x, int depth, char *name, size_t namen)
 	is_data = strcmp(name, "Data") == 0;
 	in_evdata = strcmp(name, "EventData") == 0;
 	for (int i = 0; i < na; i++) {
-		if (strcmp(at[i].name, "xmlns") == 0 || (is_data && strcmp(at[i].name, "Name") == 0))
+		if (strcmp(at[i].name, "xmlns") == 0 || ((is_data || strcmp(name, "EventData") == 0) &&
+		    strcmp(at[i].name, "Name") == 0))
 			continue;
 		obj = jv_object_set(obj, jv_string(at[i].name), jv_copy(at[i].val));
 	}
@@ -474,17 +496,37 @@ out:
 
 /* ---- files and records as a JSONL source ------------------------------------ */
 
+/*
+ * Memory stays flat because libevtx is only ever shown one chunk: the
+ * file is read 64 KiB chunk by chunk, and each chunk, behind a copy of
+ * the file header that says the file has that one chunk, is written to
+ * an anonymous memory file that libevtx opens by its /proc/self/fd path.
+ * libevtx indexes every record of a file when it opens it; so it indexes
+ * one chunk's.  A chunk that is not one is reported and skipped, one
+ * whose records libevtx cannot read is reported record by record, and
+ * reading goes on with the next.
+ */
+#define HEADER 4096
+#define CHUNK 65536
+
 struct src {
 	char **files;
 	size_t nfiles, fi;
-	libevtx_file_t *f;
-	int nrec, ri;
+	FILE *fp;               /* the file being read */
+	unsigned char head[HEADER];
+	unsigned char *chunk;   /* HEADER + CHUNK: the one-chunk file */
+	long chunkno;           /* chunks read from fp */
+	int memfd;
+	char mempath[64];
+	libevtx_file_t *f;      /* the open chunk */
+	int nrec, ri, bad_in_chunk;
+	long recno;             /* records of this file so far */
 	char *xml;
 	size_t xcap;
 };
 
 static void
-src_close_file(struct src *s)
+src_close_chunk(struct src *s)
 {
 	libevtx_error_t *e = NULL;
 
@@ -504,10 +546,15 @@ src_free(void *p)
 
 	if (s == NULL)
 		return;
-	src_close_file(s);
+	src_close_chunk(s);
+	if (s->fp != NULL)
+		fclose(s->fp);
+	if (s->memfd >= 0)
+		close(s->memfd);
 	for (size_t i = 0; i < s->nfiles; i++)
 		free(s->files[i]);
 	free(s->files);
+	free(s->chunk);
 	free(s->xml);
 	free(s);
 }
@@ -548,84 +595,191 @@ put_line(vc_ctx *ctx, struct vc_jsonl *r, jv row)
 	return 1;
 }
 
+static uint32_t
+crc32_of(const unsigned char *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+static void
+le_put(unsigned char *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Open the next file of the list: 1, 0 none left, -1 bad (reported). */
+static int
+next_file(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
+{
+	if (s->fi >= s->nfiles)
+		return 0;
+	r->name = s->files[s->fi++];
+	r->line = 0;
+	s->chunkno = s->recno = 0;
+	if ((s->fp = fopen(r->name, "rb")) == NULL) {
+		vc_fail(ctx, VC_EINVAL, "%s: %s", r->name, strerror(errno));
+		return -1;
+	}
+	if (fread(s->head, 1, HEADER, s->fp) != HEADER || memcmp(s->head, "ElfFile", 8) != 0) {
+		fclose(s->fp);
+		s->fp = NULL;
+		vc_fail(ctx, VC_EINVAL, "%s: not an EVTX file (no file header)", r->name);
+		return -1;
+	}
+	/* The one-chunk file's header: chunks 0 to 0, one of them. */
+	memcpy(s->chunk, s->head, HEADER);
+	le_put(s->chunk + 8, 0, 8);
+	le_put(s->chunk + 16, 0, 8);
+	le_put(s->chunk + 42, 1, 2);
+	le_put(s->chunk + 124, crc32_of(s->chunk, 120), 4);
+	return 1;
+}
+
+/* Open the next chunk of fp with libevtx: 1, 0 end of file, -1 bad (reported). */
+static int
+next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
+{
+	libevtx_error_t *e = NULL;
+	char msg[512];
+	size_t got;
+	long no;
+
+	for (;;) {
+		no = s->chunkno++;
+		got = fread(s->chunk + HEADER, 1, CHUNK, s->fp);
+		if (got == 0)
+			return 0;
+		/* Preallocated chunks not yet written are zeros. */
+		static const unsigned char zero[8];
+		if (memcmp(s->chunk + HEADER, zero, 8) == 0)
+			continue;
+		if (got < CHUNK) {
+			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): cut short at %zu of %d bytes; "
+			    "its records are skipped", r->name, no, HEADER + no * (long)CHUNK, got, CHUNK);
+			return -1;
+		}
+		if (memcmp(s->chunk + HEADER, "ElfChnk", 8) != 0) {
+			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): no chunk signature; "
+			    "its records are skipped", r->name, no, HEADER + no * (long)CHUNK);
+			return -1;
+		}
+		break;
+	}
+	if (pwrite(s->memfd, s->chunk, HEADER + CHUNK, 0) != HEADER + CHUNK)
+		return vc_fail(ctx, VC_EINTERNAL, "%s: cannot copy a chunk: %s", r->name, strerror(errno)), -2;
+	if (libevtx_file_initialize(&s->f, &e) != 1) {
+		libevtx_error_free(&e);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
+	}
+	s->nrec = s->ri = s->bad_in_chunk = 0;
+	if (libevtx_file_open(s->f, s->mempath, LIBEVTX_OPEN_READ, &e) != 1 ||
+	    libevtx_file_get_number_of_records(s->f, &s->nrec, &e) != 1) {
+		vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): %s; its records are skipped", r->name,
+		    no, HEADER + no * (long)CHUNK, ev_msg(&e, msg, sizeof msg));
+		src_close_chunk(s);
+		return -1;
+	}
+	return 1;
+}
+
+/* The next record of the open chunk: 1, -1 bad (reported). */
+static int
+next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
+{
+	libevtx_error_t *e = NULL;
+	libevtx_record_t *rec = NULL;
+	char msg[512];
+	size_t sz = 0;
+	jv row;
+
+	r->line = ++s->recno;
+	if (libevtx_file_get_record_by_index(s->f, s->ri++, &rec, &e) != 1 ||
+	    libevtx_record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
+		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
+		    ev_msg(&e, msg, sizeof msg));
+		libevtx_record_free(&rec, NULL);
+		s->bad_in_chunk++;
+		return -1;
+	}
+	if (sz == 0 || sz > VC_EVTX_MAX_RECORD) {
+		libevtx_record_free(&rec, NULL);
+		vc_fail(ctx, VC_EINVAL, "%s: record %ld: its XML is %zu bytes (at most %d)", r->name,
+		    s->recno, sz, VC_EVTX_MAX_RECORD);
+		return -1;
+	}
+	if (sz > s->xcap) {
+		char *b = realloc(s->xml, sz);
+
+		if (b == NULL) {
+			libevtx_record_free(&rec, NULL);
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
+		}
+		s->xml = b;
+		s->xcap = sz;
+	}
+	if (libevtx_record_get_utf8_xml_string(rec, (uint8_t *)s->xml, sz, &e) != 1) {
+		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
+		    ev_msg(&e, msg, sizeof msg));
+		libevtx_record_free(&rec, NULL);
+		s->bad_in_chunk++;
+		return -1;
+	}
+	libevtx_record_free(&rec, NULL);
+	row = vc_evtx_xml_row(s->xml, strnlen(s->xml, sz));
+	if (!jv_is_valid(row)) {
+		jv m = jv_invalid_get_msg(row);
+
+		vc_fail(ctx, VC_EINVAL, "%s: record %ld: %s", r->name, s->recno,
+		    jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "bad XML");
+		jv_free(m);
+		return -1;
+	}
+	return put_line(ctx, r, row);
+}
+
 static int
 src_next(vc_ctx *ctx, struct vc_jsonl *r)
 {
 	struct src *s = r->src;
-	libevtx_error_t *e = NULL;
-	char msg[512];
+	int rc;
 
 	for (;;) {
-		if (s->f == NULL) {
-			if (s->fi >= s->nfiles)
-				return 0;
-			r->name = s->files[s->fi++];
-			r->line = 0;
-			s->ri = s->nrec = 0;
-			if (libevtx_file_initialize(&s->f, &e) != 1)
-				return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
-			if (libevtx_file_open(s->f, r->name, LIBEVTX_OPEN_READ, &e) != 1) {
-				libevtx_file_free(&s->f, NULL);
-				s->f = NULL;
-				vc_fail(ctx, VC_EINVAL, "%s: not a readable EVTX file: %s", r->name,
-				    ev_msg(&e, msg, sizeof msg));
-				return -1;
-			}
-			if (libevtx_file_get_number_of_records(s->f, &s->nrec, &e) != 1) {
-				vc_fail(ctx, VC_EINVAL, "%s: cannot count its records: %s", r->name,
-				    ev_msg(&e, msg, sizeof msg));
-				src_close_file(s);
-				return -1;
-			}
-		}
-		if (s->ri >= s->nrec) {
-			src_close_file(s);
+		if (s->fp == NULL) {
+			if ((rc = next_file(ctx, r, s)) <= 0)
+				return rc;
 			continue;
 		}
-		libevtx_record_t *rec = NULL;
-		size_t sz = 0;
-		int i = s->ri++;
-		jv row;
-
-		r->line = i + 1;
-		if (libevtx_file_get_record_by_index(s->f, i, &rec, &e) != 1 ||
-		    libevtx_record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
-			vc_fail(ctx, VC_EINVAL, "%s: record %d: %s", r->name, i + 1, ev_msg(&e, msg, sizeof msg));
-			libevtx_record_free(&rec, NULL);
-			return -1;
-		}
-		if (sz == 0 || sz > VC_EVTX_MAX_RECORD) {
-			libevtx_record_free(&rec, NULL);
-			vc_fail(ctx, VC_EINVAL, "%s: record %d: its XML is %zu bytes (at most %d)", r->name,
-			    i + 1, sz, VC_EVTX_MAX_RECORD);
-			return -1;
-		}
-		if (sz > s->xcap) {
-			char *b = realloc(s->xml, sz);
-
-			if (b == NULL) {
-				libevtx_record_free(&rec, NULL);
-				return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
+		if (s->f == NULL) {
+			if ((rc = next_chunk(ctx, r, s)) == 0) {
+				fclose(s->fp);
+				s->fp = NULL;
+				continue;
 			}
-			s->xml = b;
-			s->xcap = sz;
+			if (rc < 0)
+				return rc;
 		}
-		if (libevtx_record_get_utf8_xml_string(rec, (uint8_t *)s->xml, sz, &e) != 1) {
-			vc_fail(ctx, VC_EINVAL, "%s: record %d: %s", r->name, i + 1, ev_msg(&e, msg, sizeof msg));
-			libevtx_record_free(&rec, NULL);
-			return -1;
-		}
-		libevtx_record_free(&rec, NULL);
-		row = vc_evtx_xml_row(s->xml, strnlen(s->xml, sz));
-		if (!jv_is_valid(row)) {
-			jv m = jv_invalid_get_msg(row);
+		if (s->ri < s->nrec)
+			return next_record(ctx, r, s);
+		/* A chunk libevtx found damaged, with no record reported. */
+		libevtx_error_t *e = NULL;
+		int bad = libevtx_file_is_corrupted(s->f, &e) == 1 && s->bad_in_chunk == 0;
 
-			vc_fail(ctx, VC_EINVAL, "%s: record %d: %s", r->name, i + 1,
-			    jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "bad XML");
-			jv_free(m);
+		libevtx_error_free(&e);
+		src_close_chunk(s);
+		if (bad) {
+			r->line = s->recno;
+			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): damaged; libevtx read %d records "
+			    "of it", r->name, s->chunkno - 1, HEADER + (s->chunkno - 1) * (long)CHUNK, s->nrec);
 			return -1;
 		}
-		return put_line(ctx, r, row);
 	}
 }
 
@@ -709,6 +863,7 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 	r->max = VC_JSONL_MAX;
 	if (s == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	s->memfd = -1;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		rc = walk(ctx, s, path, 0, &cap);
 		if (rc == 0 && s->nfiles == 0)
@@ -725,6 +880,15 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 		src_free(s);
 		return rc;
 	}
+	if ((s->chunk = malloc(HEADER + CHUNK)) == NULL) {
+		src_free(s);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	if ((s->memfd = memfd_create("vc-evtx-chunk", MFD_CLOEXEC)) < 0) {
+		src_free(s);
+		return vc_fail(ctx, VC_EINTERNAL, "memfd_create: %s", strerror(errno));
+	}
+	snprintf(s->mempath, sizeof s->mempath, "/proc/self/fd/%d", s->memfd);
 	r->src = s;
 	r->src_next = src_next;
 	r->src_free = src_free;

@@ -633,6 +633,11 @@ static const struct vc_param p_score[] = {
 	  .help = "with --stack-by: keys on at most N hosts are rare (default 1)" },
 	END
 };
+static const struct vc_param p_evtx[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
+	  .help = "an .evtx file, or a directory walked for *.evtx" },
+	END
+};
 static const struct vc_param p_stack[] = {
 	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
 	  .help = "JSONL rows (default: stdin, or -)" },
@@ -1434,6 +1439,17 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_artifacts_import,
 		.params   = p_art_import,
 		.summary  = "store JSONL rows as an artifact (streamed, batched)",
+		.target   = "artifact",
+	},
+	{
+		.name     = "artifacts.evtx",
+		.tool     = "vc-case",
+		.verb     = "evtx",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_INPUT,
+		.fn       = vc_op_evtx_rows,
+		.params   = p_evtx,
+		.summary  = "print the records of EVTX files as parse_evtx() rows (JSONL)",
 		.target   = "artifact",
 	},
 	{
