@@ -631,6 +631,8 @@ static const struct vc_param p_score[] = {
 	  .help = "rarity across the input by these fields (Name or Exe,Hash.SHA256)" },
 	{ .name = "max_hosts", .type = VC_T_INT, .meta = "N",
 	  .help = "with --stack-by: keys on at most N hosts are rare (default 1)" },
+	{ .name = "parent_rows", .type = VC_T_INT, .meta = "N",
+	  .help = "rows of one collection held to find Pslist rows' parents (default 50000; 0: none)" },
 	END
 };
 static const struct vc_param p_evtx[] = {
