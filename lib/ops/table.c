@@ -633,6 +633,12 @@ static const struct vc_param p_score[] = {
 	  .help = "with --stack-by: keys on at most N hosts are rare (default 1)" },
 	{ .name = "parent_rows", .type = VC_T_INT, .meta = "N",
 	  .help = "rows of one collection held to find Pslist rows' parents (default 50000; 0: none)" },
+	{ .name = "prevalence", .type = VC_T_BOOL,
+	  .help = "weigh each detection by the share of the input's hosts it is on" },
+	{ .name = "common", .type = VC_T_INT, .meta = "PCT",
+	  .help = "with --prevalence: on at least PCT% of hosts is common (default 20)" },
+	{ .name = "rare", .type = VC_T_INT, .meta = "PCT",
+	  .help = "with --prevalence: on at most PCT% of hosts (or one) is rare (default 1)" },
 	END
 };
 static const struct vc_param p_evtx[] = {

@@ -467,6 +467,9 @@ struct score_run {
 	struct held *held;
 	size_t nheld, capheld, heldbytes;
 	char *key;              /* its ClientId and FlowId */
+	/* --prevalence: the scored rows kept, then weighed again. */
+	struct vc_prev *prev;
+	FILE *pspool;
 };
 
 /* First pass of --stack-by: count the row's key, keep the row. */
@@ -483,21 +486,41 @@ spool_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
 	return 0;
 }
 
+/* Count a scored row (score borrowed) for --fail-on; 1 if --min keeps it. */
+static int
+counted(struct score_run *run, jv score)
+{
+	jv cls = jv_object_get(jv_copy(score), jv_string("classification"));
+	int lvl = vc_score_level(jv_get_kind(cls) == JV_KIND_STRING ? jv_string_value(cls) : "benign");
+
+	jv_free(cls);
+	run->rows++;
+	if (run->faill >= 0 && lvl >= run->faill)
+		run->over++;
+	return lvl >= run->minl;
+}
+
 /* Score one row (consumed) whose text is raw, and write it. */
 static int
 score_one(vc_ctx *ctx, struct score_run *run, const char *raw, size_t n, jv row)
 {
-	jv score, cls;
-	int lvl, rc;
+	jv score;
+	int rc;
 
-	run->rows++;
 	score = vc_scorer_row(run->sc, row, NULL);
-	cls = jv_object_get(jv_copy(score), jv_string("classification"));
-	lvl = vc_score_level(jv_string_value(cls));
-	jv_free(cls);
-	if (run->faill >= 0 && lvl >= run->faill)
-		run->over++;
-	if (lvl < run->minl) {
+	if (run->prev != NULL) {
+		/* Counted now, weighed and written when every host is known. */
+		jv line;
+
+		rc = vc_prev_add(run->prev, row, score) != 0 ? vc_fail(ctx, VC_EINTERNAL, "out of memory") : 0;
+		line = jv_dump_string(jv_object_set(row, jv_string("vc_score"), score), 0);
+		if (rc == 0 && (fputs(jv_string_value(line), run->pspool) == EOF ||
+		    fputc('\n', run->pspool) == EOF))
+			rc = vc_fail(ctx, VC_EINTERNAL, "cannot write the spool file");
+		jv_free(line);
+		return rc;
+	}
+	if (!counted(run, score)) {
 		jv_free(score);
 		jv_free(row);
 		return 0;
@@ -712,6 +735,44 @@ score_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 	return rc != 0 ? VC_JSONL_STOP : 0;     /* the reader went away */
 }
 
+/* Second pass of --prevalence: a scored row weighed again and written. */
+static int
+prev_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
+{
+	struct score_run *run = arg;
+	jv score = jv_object_get(jv_copy(row), jv_string("vc_score"));
+
+	(void)r;
+	score = vc_prev_apply(run->prev, score);
+	if (!counted(run, score)) {
+		jv_free(score);
+		jv_free(row);
+		return 0;
+	}
+	return vc_emit(ctx, jv_object_set(row, jv_string("vc_score"), score), &run->collect) != 0 ?
+	    VC_JSONL_STOP : 0;
+}
+
+/* Weigh the spooled rows by prevalence and write them. */
+static int
+prev_pass(vc_ctx *ctx, struct score_run *run)
+{
+	struct vc_jsonl_loop lp = { .mode = VC_JSONL_OBJECT, .fn = prev_row, .arg = run };
+	struct vc_jsonl sp;
+	int rc;
+
+	if (fflush(run->pspool) != 0)
+		return vc_fail(ctx, VC_EINTERNAL, "cannot write the spool file");
+	rewind(run->pspool);
+	memset(&sp, 0, sizeof sp);
+	sp.f = run->pspool;
+	sp.name = "spool";
+	sp.max = SIZE_MAX / 4;  /* lines we wrote ourselves */
+	rc = vc_jsonl_each(ctx, &sp, &lp);
+	vc_jsonl_release(&sp);  /* not its FILE: that is ours */
+	return rc;
+}
+
 int
 vc_op_score(vc_ctx *ctx, jv args, jv *out)
 {
@@ -730,8 +791,26 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EUSAGE, "no input to score");
 	if (run.parent_rows < 0 || run.parent_rows > 1000000)
 		return vc_fail(ctx, VC_EUSAGE, "--parent-rows takes 0 to 1000000 rows");
-	if ((rc = vc_scorer_new(ctx, args, &run.sc)) != 0)
+	if (vc_arg_bool(args, "prevalence")) {
+		int64_t common = vc_arg_int(args, "common", 20), rare = vc_arg_int(args, "rare", 1);
+
+		if (common < 1 || common > 100 || rare < 0 || rare >= common)
+			return vc_fail(ctx, VC_EUSAGE, "--common takes 1 to 100 (percent of hosts) and "
+			    "--rare 0 to less than --common");
+		if ((run.prev = vc_prev_new((double)common / 100, (double)rare / 100)) == NULL ||
+		    (run.pspool = tmpfile()) == NULL) {
+			vc_prev_free(run.prev);
+			return vc_fail(ctx, VC_EINTERNAL, "cannot make a spool file");
+		}
+	} else if (vc_arg_int(args, "common", -1) != -1 || vc_arg_int(args, "rare", -1) != -1) {
+		return vc_fail(ctx, VC_EUSAGE, "--common and --rare go with --prevalence");
+	}
+	if ((rc = vc_scorer_new(ctx, args, &run.sc)) != 0) {
+		vc_prev_free(run.prev);
+		if (run.pspool != NULL)
+			fclose(run.pspool);
 		return rc;
+	}
 	if (by != NULL) {
 		/* Rarity needs the whole input first: spool it, count, then score. */
 		struct vc_jsonl_loop first = { .mode = VC_JSONL_OBJECT, .fn = spool_row, .arg = &run };
@@ -771,6 +850,11 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 	rc = vc_jsonl_each(ctx, in, &lp);
 	if (rc == 0)
 		(void)flush_held(ctx, &run);    /* a failure: the reader went away */
+	if (rc == 0 && run.prev != NULL)
+		rc = prev_pass(ctx, &run);
+	vc_prev_free(run.prev);
+	if (run.pspool != NULL)
+		fclose(run.pspool);
 	for (size_t i = 0; i < run.nheld; i++) {
 		free(run.held[i].raw);
 		jv_free(run.held[i].row);
