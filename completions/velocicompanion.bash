@@ -110,9 +110,10 @@ _vc_complete() {
 			verbs="$( [ "$w1" = config ] && echo set) $( [ "$w1" = config ] && echo show) $( [ "$w1" = config ] && echo test) $( [ "$w1" = config ] && echo delete) $( [ "$w1" = allowlist ] && echo show) $( [ "$w1" = allowlist ] && echo set) $( [ "$w1" = allowlist ] && echo add) $( [ "$w1" = allowlist ] && echo remove) $( [ "$w1" = allowlist ] && echo reset) $( [ "$w1" = flow ] && echo results) "
 		fi ;;
 	vc-score)
-		verbs="stack analyze analyze scores heuristics rules rules ioc ioc ioc "
+		verbs="stack top analyze analyze scores heuristics rules rules ioc ioc ioc "
 		case "$w1 $w2" in
 		"stack"*) opts="--by --max-hosts --stored --artifact " ;;
+		"top"*) opts="--by --limit " ;;
 		"analyze host"*) opts="--rules --map " ;;
 		"analyze artifact"*) opts="--rules --map " ;;
 		"scores"*) opts="--subject --classification --min-score --since --limit " ;;

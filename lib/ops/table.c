@@ -639,11 +639,22 @@ static const struct vc_param p_score[] = {
 	  .help = "with --prevalence: on at least PCT% of hosts is common (default 20)" },
 	{ .name = "rare", .type = VC_T_INT, .meta = "PCT",
 	  .help = "with --prevalence: on at most PCT% of hosts (or one) is rare (default 1)" },
+	{ .name = "explain", .type = VC_T_BOOL,
+	  .help = "add vc_score.explain: each indicator's weight (and before prevalence) and how the score follows" },
 	END
 };
 static const struct vc_param p_evtx[] = {
 	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
 	  .help = "an .evtx file, or a directory walked for *.evtx" },
+	END
+};
+static const struct vc_param p_top[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
+	  .help = "rows scored by vc-score (default: stdin, or -)" },
+	{ .name = "by", .type = VC_T_STR, .meta = "WHAT", .choices = "host",
+	  .help = "what to rank (host, the default)" },
+	{ .name = "limit", .type = VC_T_INT, .meta = "N",
+	  .help = "the first N hosts (default 20)" },
 	END
 };
 static const struct vc_param p_stack[] = {
@@ -1798,6 +1809,18 @@ const struct vc_op vc_ops[] = {
 		.params   = p_stack,
 		.summary  = "count distinct hosts per key, rarest first",
 		.target   = "score",
+	},
+	{
+		.name     = "threat.top",
+		.tool     = "vc-score",
+		.verb     = "top",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_INPUT,
+		.fn       = vc_op_top,
+		.params   = p_top,
+		.summary  = "rank the hosts of scored rows by score, with their top indicators",
+		.target   = "score",
+		.columns  = "host,score,classification,rows,flagged",
 	},
 	{
 		.name     = "threat.analyze.host",

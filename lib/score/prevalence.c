@@ -43,8 +43,8 @@ vc_prev_free(struct vc_prev *p)
 }
 
 /* The row's host (a string). */
-static jv
-host_of(jv row)
+jv
+vc_prev_host(jv row)
 {
 	static const char *const paths[][3] = {
 		{ "ClientId" }, { "Fqdn" }, { "Hostname" }, { "Computer" },
@@ -86,7 +86,7 @@ ind_key(jv h)
 int
 vc_prev_add(struct vc_prev *p, jv row, jv score)
 {
-	jv host = host_of(row);
+	jv host = vc_prev_host(row);
 	jv inds = jv_object_get(jv_copy(score), jv_string("indicators"));
 
 	p->hosts = jv_object_set(p->hosts, jv_copy(host), jv_true());
@@ -113,6 +113,17 @@ vc_prev_add(struct vc_prev *p, jv row, jv score)
 	jv_free(inds);
 	jv_free(host);
 	return jv_is_valid(p->ind) && jv_is_valid(p->hosts) ? 0 : -1;
+}
+
+/* Member k of o as a number, -1 when it is not one. */
+static double
+num_of(jv o, const char *k)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(k));
+	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+
+	jv_free(v);
+	return d;
 }
 
 static double
@@ -167,4 +178,57 @@ vc_prev_apply(const struct vc_prev *p, jv score)
 	score = jv_object_set(score, jv_string("indicators"), out);
 	score = jv_object_set(score, jv_string("score"), jv_number(s));
 	return jv_object_set(score, jv_string("classification"), jv_string(vc_score_class(s)));
+}
+
+/* One indicator's line of an explanation. */
+static jv
+explain_ind(jv h, double *keep)
+{
+	jv k = jv_object_get(jv_copy(h), jv_string("kind")), t = jv_object_get(jv_copy(h), jv_string("title"));
+	jv pv = jv_object_get(jv_copy(h), jv_string("prevalence")), mark = jv_invalid(), line;
+	double w = num_of(h, "weight"), wb = num_of(h, "weight_before");
+
+	*keep *= 1 - (w < 0 ? 0 : w > 0.99 ? 0.99 : w);
+	line = jv_string_fmt("%s \"%s\": weight %g", jv_get_kind(k) == JV_KIND_STRING ? jv_string_value(k) : "?",
+	    jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : "?", w);
+	if (jv_get_kind(pv) == JV_KIND_OBJECT) {
+		mark = jv_object_get(jv_copy(pv), jv_string("mark"));
+		if (wb >= 0)
+			line = jv_string_concat(line, jv_string_fmt(" (%g before prevalence)", wb));
+		line = jv_string_concat(line, jv_string_fmt("; on %g of %g hosts%s%s", num_of(pv, "hosts"),
+		    num_of(pv, "of"), jv_get_kind(mark) == JV_KIND_STRING ? ": " : "",
+		    jv_get_kind(mark) == JV_KIND_STRING ? jv_string_value(mark) : ""));
+	}
+	jv_free(mark);
+	jv_free(pv);
+	jv_free(k);
+	jv_free(t);
+	return line;
+}
+
+jv
+vc_score_explain(jv score)
+{
+	jv inds = jv_object_get(jv_copy(score), jv_string("indicators")), lines = jv_array(), f;
+	double keep = 1, s = num_of(score, "score");
+	int n = 0;
+
+	if (jv_get_kind(inds) == JV_KIND_ARRAY) {
+		jv_array_foreach(inds, i, h) {
+			lines = jv_array_append(lines, explain_ind(h, &keep));
+			jv_free(h);
+			n++;
+		}
+	}
+	jv_free(inds);
+	f = jv_string(n == 0 ? "no indicator: score 0" : "score = 1 - the product of (1 - weight)");
+	if (n > 0)
+		f = jv_string_concat(f, jv_string_fmt(" = %.4f", round4(1 - keep)));
+	if (n > 0 && s < round4(1 - keep) - 0.00005)
+		f = jv_string_concat(f, jv_string_fmt(", held at %.4f: every indicator is common", s));
+	jv c = jv_object_get(jv_copy(score), jv_string("classification"));
+	f = jv_string_concat(f, jv_string_fmt(": %s", jv_get_kind(c) == JV_KIND_STRING ? jv_string_value(c) : "?"));
+	jv_free(c);
+	lines = jv_array_append(lines, f);
+	return jv_object_set(score, jv_string("explain"), lines);
 }

@@ -470,6 +470,7 @@ struct score_run {
 	/* --prevalence: the scored rows kept, then weighed again. */
 	struct vc_prev *prev;
 	FILE *pspool;
+	int explain;            /* --explain */
 };
 
 /* First pass of --stack-by: count the row's key, keep the row. */
@@ -525,6 +526,8 @@ score_one(vc_ctx *ctx, struct score_run *run, const char *raw, size_t n, jv row)
 		jv_free(row);
 		return 0;
 	}
+	if (run->explain)
+		score = vc_score_explain(score);
 	rc = emit_scored(ctx, raw, n, row, score, &run->collect);
 	jv_free(row);
 	return rc;
@@ -749,6 +752,8 @@ prev_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
 		jv_free(row);
 		return 0;
 	}
+	if (run->explain)
+		score = vc_score_explain(score);
 	return vc_emit(ctx, jv_object_set(row, jv_string("vc_score"), score), &run->collect) != 0 ?
 	    VC_JSONL_STOP : 0;
 }
@@ -781,6 +786,7 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 	struct score_run run = {
 		.minl = min ? vc_score_level(min) : 0, .faill = fail ? vc_score_level(fail) : -1,
 		.parent_rows = vc_arg_int(args, "parent_rows", PARENT_ROWS),
+		.explain = vc_arg_bool(args, "explain"),
 	};
 	struct vc_jsonl_loop lp = { .mode = VC_JSONL_TEXT, .fn = score_row, .arg = &run };
 	struct vc_jsonl spool;

@@ -161,5 +161,9 @@ struct vc_prev *vc_prev_new(double common, double rare);    /* shares, 0 to 1 */
 int vc_prev_add(struct vc_prev *p, jv row, jv score);       /* borrowed; -1 no memory */
 jv vc_prev_apply(const struct vc_prev *p, jv score);        /* consumed; the new score */
 void vc_prev_free(struct vc_prev *p);
+jv vc_prev_host(jv row);        /* borrowed; the host as above (a string) */
+/* score (consumed) with "explain": a line per indicator (its weight, and
+ * before prevalence), and how the score follows from them. */
+jv vc_score_explain(jv score);
 
 #endif

@@ -59,6 +59,27 @@ head -n 8 "$T/hunt.jsonl" > "$T/small.jsonl"
 run vc-score --rules "$T/rules" --prevalence "$T/small.jsonl"
 is "$(jqr 'select(.Name == "admin.exe") | "\(.vc_score.indicators[0].prevalence.hosts)/\(.vc_score.indicators[0].prevalence.of) \(.vc_score.indicators[0].prevalence.mark // "-") \(.vc_score.classification)"' | sort -u)" \
 	"4/4 - critical" "4 hosts: too few to judge; no mark, weights kept"
+# --explain: each indicator's weight before and after, and the score.
+run vc-score --rules "$T/rules" --prevalence --explain "$T/hunt.jsonl"
+is "$(printf '%s\n' "$out" | head -n 1 | jq -r '.vc_score.explain[0], .vc_score.explain[4]')" \
+"sigma \"Admin tool 1\": weight 0.225 (0.9 before prevalence); on 20 of 21 hosts: common
+score = 1 - the product of (1 - weight) = 0.6392, held at 0.5999: every indicator is common: medium" \
+	"--explain: a line per indicator with its weights and prevalence, then the score and why it is held"
+run vc-score --rules "$T/rules" --explain "$T/hunt.jsonl"
+is "$(printf '%s\n' "$out" | sed -n 2p | jq -r '.vc_score.explain[]')" "no indicator: score 0: benign" "--explain on a clean row"
+
+# top --by host: the hosts by score, with their top indicators.
+vc-score --rules "$T/rules" --prevalence "$T/hunt.jsonl" > "$T/scored"
+run vc-score top --by host --limit 2 "$T/scored" -o jsonl
+is "$rc:$(jqr '[.host, .score, .classification, .rows, .flagged, (.top | length), .top[0].title] | @tsv' | tr '\t\n' ' ;')" \
+	"0:C.99 0.75 high 1 1 1 Evil;C.1 0.5999 medium 2 1 3 Admin tool 1;" \
+	"top: the rare detection's host first, then the others by score (then flagged rows, then name), at most 3 indicators each"
+is "$(printf '%s\n' "$out" | sed -n 2p | jq -c '.top[0] | [.weight, .rows, .prevalence.mark]')" '[0.225,1,"common"]' \
+	"... each indicator with its weight, rows and prevalence"
+run vc-score top "$T/hunt.jsonl"
+is "$rc" 65 "top of rows that were not scored: exit 65"
+like "$err" "without vc_score: give top vc-score's output" "... saying what it takes"
+
 run vc-score --rules "$T/rules" --common 30 "$T/hunt.jsonl"
 is "$rc" 64 "--common without --prevalence: usage error"
 run vc-score --rules "$T/rules" --prevalence --common 0 "$T/hunt.jsonl"
