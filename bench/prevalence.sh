@@ -43,10 +43,11 @@ echo "| vc-score | injected rows at >= medium (recall) | rows at >= high | of th
 echo "| --- | --- | --- | --- | --- |"
 judge "plain"
 judge "--prevalence" --prevalence
+cp "$W/out" "$W/prev.out"
 judge "--prevalence --parent-rows 0 (no parents)" --prevalence --parent-rows 0
 echo
 count() { sort | uniq -c | sort -k1,1rn -k2 | head -n 8 | awk '{ c = $1; $1 = ""; printf "%s%s x%s", (NR > 1 ? "; " : ""), substr($0, 2), c } END { print "" }'; }
 echo "Indicators on rows at >= high, not injected, with --prevalence: $(awk -v truth="$W/truth" '
-	BEGIN { while ((getline l < truth) > 0) bad[l] = 1 } !(NR in bad)' "$W/out" |
+	BEGIN { while ((getline l < truth) > 0) bad[l] = 1 } !(NR in bad)' "$W/prev.out" |
 	jq -r 'select(.vc_score.classification == "high" or .vc_score.classification == "critical") |
 	.vc_score.indicators[] | .title' | count)."
