@@ -20,7 +20,7 @@ HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
 PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c \
-            libssl libcrypto libpcre2-8 xlsxwriter
+            libssl libcrypto libpcre2-8 xlsxwriter libevtx
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcurl is opened at run time (lib/vr.c): headers only.
 PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)

@@ -15,14 +15,8 @@ ROWS=${1:-1000000}
 RULES=${VC_BENCH_RULES:-rules/sigma/rules/windows/process_creation}
 case $ROWS in '' | *[!0-9]*) echo "usage: bench/score.sh [ROWS]" >&2; exit 64 ;; esac
 [ -d "$RULES" ] || { echo "bench: no Sigma rules at $RULES" >&2; exit 66; }
-command -v jq > /dev/null || { echo "bench: needs jq" >&2; exit 69; }
-[ -x /usr/bin/time ] || { echo "bench: needs GNU time (/usr/bin/time)" >&2; exit 69; }
-[ -x bin/vc-score ] || { echo "bench: build first: make all" >&2; exit 69; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/vc-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-export VC_DB="$W/vc.db" XDG_CONFIG_HOME="$W/config"
-unset VC_TOKEN VC_KEY_FILE VC_RULES
-PATH=$PWD/bin:$PATH
+. bench/lib.sh
+bench_setup
 
 echo "generating $ROWS rows ..." >&2
 bench/gen.py pslist "$ROWS" 1000 > "$W/pslist.jsonl"

@@ -60,7 +60,7 @@ _vc_complete() {
 			verbs=""
 		fi ;;
 	vc-case)
-		verbs="create list show update close delete note notes link unlink artifact artifact artifact artifact artifact "
+		verbs="create list show update close delete note notes link unlink artifact evtx artifact artifact artifact artifact "
 		case "$w1 $w2" in
 		"create"*) opts="--description --severity --assignee --tag " ;;
 		"list"*) opts="--status --severity --assignee --tag --text --sort --order --limit --offset --after --exact-total --all " ;;
@@ -73,6 +73,7 @@ _vc_complete() {
 		"link"*) opts="--host --artifact " ;;
 		"unlink"*) opts="--host --artifact " ;;
 		"artifact import"*) opts="--name --host --case --flow --hunt --strict --progress " ;;
+		"evtx"*) opts="" ;;
 		"artifact list"*) opts="--name --host --case --hunt --flow --sort --order --limit --offset --after --exact-total --all " ;;
 		"artifact show"*) opts="" ;;
 		"artifact rows"*) opts="--where --host --limit --offset " ;;
@@ -109,9 +110,10 @@ _vc_complete() {
 			verbs="$( [ "$w1" = config ] && echo set) $( [ "$w1" = config ] && echo show) $( [ "$w1" = config ] && echo test) $( [ "$w1" = config ] && echo delete) $( [ "$w1" = allowlist ] && echo show) $( [ "$w1" = allowlist ] && echo set) $( [ "$w1" = allowlist ] && echo add) $( [ "$w1" = allowlist ] && echo remove) $( [ "$w1" = allowlist ] && echo reset) $( [ "$w1" = flow ] && echo results) "
 		fi ;;
 	vc-score)
-		verbs="stack analyze analyze scores heuristics rules rules ioc ioc ioc "
+		verbs="stack top analyze analyze scores heuristics rules rules ioc ioc ioc "
 		case "$w1 $w2" in
 		"stack"*) opts="--by --max-hosts --stored --artifact " ;;
+		"top"*) opts="--by --limit " ;;
 		"analyze host"*) opts="--rules --map " ;;
 		"analyze artifact"*) opts="--rules --map " ;;
 		"scores"*) opts="--subject --classification --min-score --since --limit " ;;

@@ -654,6 +654,36 @@ vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
+/* ---- EVTX files as rows --------------------------------------------------- */
+
+static int
+evtx_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
+{
+	jv_free(rec);
+	return vc_emit_raw(ctx, r->buf, r->len, arg) != 0 ? VC_JSONL_STOP : 0;
+}
+
+int
+vc_op_evtx_rows(vc_ctx *ctx, jv args, jv *out)
+{
+	jv collect = jv_array();
+	struct vc_jsonl_loop lp = { .mode = VC_JSONL_TEXT, .fn = evtx_row, .arg = &collect };
+	int rc;
+
+	(void)args;
+	if (ctx->in == NULL || ctx->in->src == NULL) {
+		jv_free(collect);
+		return vc_fail(ctx, VC_EUSAGE, "evtx reads an .evtx file or a directory of them, not %s",
+		    ctx->in ? ctx->in->name : "nothing");
+	}
+	if ((rc = vc_jsonl_each(ctx, ctx->in, &lp)) != 0) {
+		jv_free(collect);
+		return rc;
+	}
+	*out = collect;
+	return 0;
+}
+
 /* ---- list, show, rows, delete ----------------------------------------- */
 
 static const struct vc_sort art_sorts[] = {

@@ -4,6 +4,8 @@
 #define VC_ARTIFACTS_H
 #include "core/vc.h"
 int vc_op_artifacts_import(vc_ctx *ctx, jv args, jv *out);
+/* vc-case evtx FILE|DIR: the records of EVTX files as parse_evtx() rows. */
+int vc_op_evtx_rows(vc_ctx *ctx, jv args, jv *out);
 int vc_op_artifacts_list(vc_ctx *ctx, jv args, jv *out);
 int vc_op_artifacts_show(vc_ctx *ctx, jv args, jv *out);
 int vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out);

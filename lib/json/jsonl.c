@@ -5,8 +5,18 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "json/evtx.h"
 #include "json/jsonl.h"
+
+static int
+vc_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 int
 vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
@@ -18,6 +28,8 @@ vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 		r->name = "stdin";
 		return 0;
 	}
+	if (vc_evtx_is_file(path) || vc_is_dir(path))
+		return vc_evtx_open(ctx, r, path);
 	if ((r->f = fopen(path, "r")) == NULL)
 		return vc_fail(ctx, VC_ENOTFOUND, "%s: %s", path, strerror(errno));
 	r->close_f = 1;
@@ -45,6 +57,8 @@ vc_jsonl_release(struct vc_jsonl *r)
 {
 	if (r->close_f && r->f != NULL)
 		fclose(r->f);
+	if (r->src_free != NULL)
+		r->src_free(r->src);
 	free(r->buf);
 	free(r->rbuf);
 	free(r->name_copy);
@@ -150,6 +164,8 @@ vc_jsonl_next_raw(vc_ctx *ctx, struct vc_jsonl *r)
 	size_t len;
 	int rc;
 
+	if (r->src_next != NULL)
+		return r->src_next(ctx, r);
 	for (;;) {
 		rc = raw_line(r, &len);
 		if (rc == 0)

@@ -28,9 +28,17 @@ struct vc_jsonl {
 	char *buf;              /* the text of the record last read ... */
 	size_t len;             /* ... and its length */
 	size_t cap;
+	/* Records from another source (EVTX files, json/evtx.h): src_next
+	 * puts the next one's JSON in buf/len and returns as
+	 * vc_jsonl_next_raw does; src_free is called on release. */
+	void *src;
+	int (*src_next)(vc_ctx *ctx, struct vc_jsonl *r);
+	void (*src_free)(void *src);
 };
 
-/* Read from path ("-" or NULL: stdin).  Returns VC_ENOTFOUND naming it. */
+/* Read from path ("-" or NULL: stdin).  Returns VC_ENOTFOUND naming it.
+ * An EVTX file, or a directory (of EVTX files), is read as their records
+ * (json/evtx.h). */
 int vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path);
 void vc_jsonl_mem(struct vc_jsonl *r, const char *name, const char *buf, size_t n);
 void vc_jsonl_release(struct vc_jsonl *r);

@@ -637,6 +637,30 @@ static const struct vc_param p_score[] = {
 	  .help = "rarity across the input by these fields (Name or Exe,Hash.SHA256)" },
 	{ .name = "max_hosts", .type = VC_T_INT, .meta = "N",
 	  .help = "with --stack-by: keys on at most N hosts are rare (default 1)" },
+	{ .name = "parent_rows", .type = VC_T_INT, .meta = "N",
+	  .help = "rows of one collection held to find Pslist rows' parents (default 50000; 0: none)" },
+	{ .name = "prevalence", .type = VC_T_BOOL,
+	  .help = "weigh each detection by the share of the input's hosts it is on" },
+	{ .name = "common", .type = VC_T_INT, .meta = "PCT",
+	  .help = "with --prevalence: on at least PCT% of hosts is common (default 20)" },
+	{ .name = "rare", .type = VC_T_INT, .meta = "PCT",
+	  .help = "with --prevalence: on at most PCT% of hosts (or one) is rare (default 1)" },
+	{ .name = "explain", .type = VC_T_BOOL,
+	  .help = "add vc_score.explain: each indicator's weight (and before prevalence) and how the score follows" },
+	END
+};
+static const struct vc_param p_evtx[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
+	  .help = "an .evtx file, or a directory walked for *.evtx" },
+	END
+};
+static const struct vc_param p_top[] = {
+	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
+	  .help = "rows scored by vc-score (default: stdin, or -)" },
+	{ .name = "by", .type = VC_T_STR, .meta = "WHAT", .choices = "host",
+	  .help = "what to rank (host, the default)" },
+	{ .name = "limit", .type = VC_T_INT, .meta = "N",
+	  .help = "the first N hosts (default 20)" },
 	END
 };
 static const struct vc_param p_stack[] = {
@@ -1672,6 +1696,17 @@ const struct vc_op vc_ops[] = {
 		.target   = "artifact",
 	},
 	{
+		.name     = "artifacts.evtx",
+		.tool     = "vc-case",
+		.verb     = "evtx",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_INPUT,
+		.fn       = vc_op_evtx_rows,
+		.params   = p_evtx,
+		.summary  = "print the records of EVTX files as parse_evtx() rows (JSONL)",
+		.target   = "artifact",
+	},
+	{
 		.name     = "artifacts.list",
 		.tool     = "vc-case",
 		.verb     = "artifact list",
@@ -2009,6 +2044,18 @@ const struct vc_op vc_ops[] = {
 		.params   = p_stack,
 		.summary  = "count distinct hosts per key, rarest first",
 		.target   = "score",
+	},
+	{
+		.name     = "threat.top",
+		.tool     = "vc-score",
+		.verb     = "top",
+		.min_role = VC_ROLE_VIEWER,
+		.flags    = VC_OP_INPUT,
+		.fn       = vc_op_top,
+		.params   = p_top,
+		.summary  = "rank the hosts of scored rows by score, with their top indicators",
+		.target   = "score",
+		.columns  = "host,score,classification,rows,flagged",
 	},
 	{
 		.name     = "threat.analyze.host",

@@ -215,7 +215,7 @@ load_rules(vc_ctx *ctx, const char *path, const char *mapf, struct vc_sigma_map 
  * as installed, BINDIR/../share/velocicompanion/sigma.  Returns 0 with
  * the directory in buf, or VC_ECONFIG naming where it looked.
  */
-#define DEFAULT_RULES "rules/windows/process_creation"
+#define DEFAULT_RULES "rules/windows"
 
 int
 vc_score_default_rules(vc_ctx *ctx, char *buf, size_t n)
@@ -403,7 +403,12 @@ emit_scored(vc_ctx *ctx, const char *raw, size_t n, jv row, jv score, jv *collec
 		return vc_emit(ctx, r, collect);
 	}
 	{
-		jv s = jv_dump_string(score, 0);
+		/* A parent found for the row (vc_parent) goes out before its score. */
+		jv par = jv_object_get(jv_copy(row), jv_string("vc_parent"));
+		jv s = jv_is_valid(par) && memmem(raw, n, "\"vc_parent\"", 11) == NULL ?
+		    jv_string_concat(jv_string_concat(jv_string("\"vc_parent\":"), jv_dump_string(par, 0)),
+		    jv_string(",\"vc_score\":")) : (jv_free(par), jv_string("\"vc_score\":"));
+		s = jv_string_concat(s, jv_dump_string(score, 0));
 		size_t sl = (size_t)jv_string_length_bytes(jv_copy(s));
 		char *buf = malloc(end + sl + 16);
 		int empty = 1;
@@ -420,8 +425,6 @@ emit_scored(vc_ctx *ctx, const char *raw, size_t n, jv row, jv score, jv *collec
 		n = end - 1;
 		if (!empty)
 			buf[n++] = ',';
-		memcpy(buf + n, "\"vc_score\":", 11);
-		n += 11;
 		memcpy(buf + n, jv_string_value(s), sl);
 		n += sl;
 		buf[n++] = '}';
@@ -432,6 +435,26 @@ emit_scored(vc_ctx *ctx, const char *raw, size_t n, jv row, jv score, jv *collec
 	return rc;
 }
 
+/*
+ * Parents of Pslist-shaped rows (Pid, Ppid, no parent of their own): the
+ * rows of one collection, a run of consecutive rows with the same
+ * ClientId and FlowId (or the whole input when it has neither), are held
+ * until the run ends, at most parent_rows rows and PARENT_BYTES bytes of
+ * them, so that each row's Ppid can name a row of the same collection,
+ * whichever comes first.  The parent's Pid, Name, Exe and CommandLine go
+ * into the row as "vc_parent", where the field map finds ParentImage and
+ * ParentCommandLine, and into the output.
+ */
+#define PARENT_ROWS 50000
+#define PARENT_BYTES (64 * 1024 * 1024)
+
+struct held {
+	char *raw;
+	size_t n;
+	jv row;
+	double pid, ppid;
+};
+
 /* A run of vc_op_score, between two rows. */
 struct score_run {
 	struct vc_scorer *sc;
@@ -439,6 +462,15 @@ struct score_run {
 	int minl, faill;
 	long rows, over;
 	jv collect;
+	/* Parents: the collection being held. */
+	long parent_rows;       /* 0: no parents */
+	struct held *held;
+	size_t nheld, capheld, heldbytes;
+	char *key;              /* its ClientId and FlowId */
+	/* --prevalence: the scored rows kept, then weighed again. */
+	struct vc_prev *prev;
+	FILE *pspool;
+	int explain;            /* --explain */
 };
 
 /* First pass of --stack-by: count the row's key, keep the row. */
@@ -455,12 +487,227 @@ spool_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
 	return 0;
 }
 
+/* Count a scored row (score borrowed) for --fail-on; 1 if --min keeps it. */
+static int
+counted(struct score_run *run, jv score)
+{
+	jv cls = jv_object_get(jv_copy(score), jv_string("classification"));
+	int lvl = vc_score_level(jv_get_kind(cls) == JV_KIND_STRING ? jv_string_value(cls) : "benign");
+
+	jv_free(cls);
+	run->rows++;
+	if (run->faill >= 0 && lvl >= run->faill)
+		run->over++;
+	return lvl >= run->minl;
+}
+
+/* Score one row (consumed) whose text is raw, and write it. */
+static int
+score_one(vc_ctx *ctx, struct score_run *run, const char *raw, size_t n, jv row)
+{
+	jv score;
+	int rc;
+
+	score = vc_scorer_row(run->sc, row, NULL);
+	if (run->prev != NULL) {
+		/* Counted now, weighed and written when every host is known. */
+		jv line;
+
+		rc = vc_prev_add(run->prev, row, score) != 0 ? vc_fail(ctx, VC_EINTERNAL, "out of memory") : 0;
+		line = jv_dump_string(jv_object_set(row, jv_string("vc_score"), score), 0);
+		if (rc == 0 && (fputs(jv_string_value(line), run->pspool) == EOF ||
+		    fputc('\n', run->pspool) == EOF))
+			rc = vc_fail(ctx, VC_EINTERNAL, "cannot write the spool file");
+		jv_free(line);
+		return rc;
+	}
+	if (!counted(run, score)) {
+		jv_free(score);
+		jv_free(row);
+		return 0;
+	}
+	if (run->explain)
+		score = vc_score_explain(score);
+	rc = emit_scored(ctx, raw, n, row, score, &run->collect);
+	jv_free(row);
+	return rc;
+}
+
+/* The number of key k of row, or NAN. */
+static double
+num_of(jv row, const char *k)
+{
+	jv v = jv_object_get(jv_copy(row), jv_string(k));
+	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : NAN;
+
+	jv_free(v);
+	return d;
+}
+
+/* A Pslist-shaped row: Pid and Ppid numbers, no parent or event header. */
+static int
+pslist_shaped(jv row, double *pid, double *ppid)
+{
+	static const char *const not[] = { "Parent", "ParentImage", "vc_parent", "System", "Event" };
+
+	*pid = num_of(row, "Pid");
+	*ppid = num_of(row, "Ppid");
+	if (isnan(*pid) || isnan(*ppid))
+		return 0;
+	for (size_t i = 0; i < sizeof not / sizeof not[0]; i++)
+		if (jv_object_has(jv_copy(row), jv_string(not[i])))
+			return 0;
+	return 1;
+}
+
+/* The collection key of a row: its ClientId and FlowId. */
+static char *
+collection_key(jv row)
+{
+	jv c = jv_object_get(jv_copy(row), jv_string("ClientId"));
+	jv f = jv_object_get(jv_copy(row), jv_string("FlowId"));
+	char *k = NULL;
+
+	if (asprintf(&k, "%s\x1f%s", jv_get_kind(c) == JV_KIND_STRING ? jv_string_value(c) : "",
+	    jv_get_kind(f) == JV_KIND_STRING ? jv_string_value(f) : "") < 0)
+		k = NULL;
+	jv_free(c);
+	jv_free(f);
+	return k;
+}
+
+struct pidx {
+	double pid;
+	size_t i;
+};
+
+static int
+by_pid(const void *a, const void *b)
+{
+	const struct pidx *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid ? 1 : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The parent of a held row, as vc_parent: the first row of its Pid. */
+static jv
+parent_of(jv prow)
+{
+	static const char *const keep[] = { "Pid", "Name", "Exe", "CommandLine", "Username" };
+	jv p = jv_object();
+
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+		jv v = jv_object_get(jv_copy(prow), jv_string(keep[i]));
+
+		if (jv_get_kind(v) == JV_KIND_STRING || jv_get_kind(v) == JV_KIND_NUMBER)
+			p = jv_object_set(p, jv_string(keep[i]), v);
+		else
+			jv_free(v);
+	}
+	return p;
+}
+
+/* Resolve the held rows' parents, score and write them in order. */
+static int
+flush_held(vc_ctx *ctx, struct score_run *run)
+{
+	struct pidx *ix = NULL;
+	size_t n = run->nheld;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((ix = malloc(n * sizeof *ix)) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			ix[i] = (struct pidx){ run->held[i].pid, i };
+		qsort(ix, n, sizeof *ix, by_pid);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct held *h = &run->held[i];
+		struct pidx want = { h->ppid, 0 }, *lo = ix;
+		size_t m = n;
+
+		/* The first row with that Pid (lower bound), not the row itself. */
+		while (ix != NULL && m > 0) {
+			size_t half = m / 2;
+
+			if (by_pid(&lo[half], &want) < 0) {
+				lo += half + 1;
+				m -= half + 1;
+			} else
+				m = half;
+		}
+		if (ix != NULL && lo < ix + n && lo->pid == h->ppid && lo->i != i && h->ppid != 0) {
+			jv par = parent_of(run->held[lo->i].row);
+
+			h->row = jv_object_set(h->row, jv_string("vc_parent"), par);
+		}
+	}
+	free(ix);
+	for (size_t i = 0; i < n; i++) {
+		struct held *h = &run->held[i];
+
+		if (rc == 0)
+			rc = score_one(ctx, run, h->raw, h->n, h->row);
+		else
+			jv_free(h->row);
+		free(h->raw);
+	}
+	run->nheld = run->heldbytes = 0;
+	free(run->key);
+	run->key = NULL;
+	return rc;
+}
+
+/* Hold a Pslist row (consumed) of collection key (consumed). */
+static int
+hold(vc_ctx *ctx, struct score_run *run, const char *raw, size_t n, jv row, char *key, double pid,
+    double ppid)
+{
+	int rc = 0;
+
+	/* A write that fails (the reader went away) is a stop: -1. */
+	if ((run->key != NULL && strcmp(run->key, key) != 0) ||
+	    run->nheld >= (size_t)run->parent_rows || run->heldbytes + n > PARENT_BYTES)
+		rc = flush_held(ctx, run) != 0 ? -1 : 0;
+	if (rc == 0 && run->nheld == run->capheld) {
+		size_t nc = run->capheld ? run->capheld * 2 : 256;
+		struct held *h = realloc(run->held, nc * sizeof *h);
+
+		if (h == NULL)
+			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		else {
+			run->held = h;
+			run->capheld = nc;
+		}
+	}
+	char *copy = rc == 0 ? malloc(n + 1) : NULL;
+	if (rc == 0 && copy == NULL)
+		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	if (rc != 0) {
+		free(copy);
+		free(key);
+		jv_free(row);
+		return rc;
+	}
+	memcpy(copy, raw, n);
+	copy[n] = '\0';
+	run->held[run->nheld++] = (struct held){ copy, n, row, pid, ppid };
+	run->heldbytes += n;
+	if (run->key == NULL)
+		run->key = key;
+	else
+		free(key);
+	return 0;
+}
+
 static int
 score_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 {
 	struct score_run *run = arg;
-	jv row = jv_parse_sized(r->buf, (int)r->len), score, cls;
-	int lvl, rc;
+	jv row = jv_parse_sized(r->buf, (int)r->len);
+	double pid, ppid;
+	int rc;
 
 	jv_free(rec);
 	if (jv_get_kind(row) != JV_KIND_OBJECT) {
@@ -473,21 +720,62 @@ score_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 		jv_free(row);
 		return rc;
 	}
-	run->rows++;
-	score = vc_scorer_row(run->sc, row, NULL);
-	cls = jv_object_get(jv_copy(score), jv_string("classification"));
-	lvl = vc_score_level(jv_string_value(cls));
-	jv_free(cls);
-	if (run->faill >= 0 && lvl >= run->faill)
-		run->over++;
-	if (lvl < run->minl) {
+	if (run->parent_rows > 0 && pslist_shaped(row, &pid, &ppid)) {
+		char *key = collection_key(row);
+
+		if (key == NULL) {
+			jv_free(row);
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		}
+		rc = hold(ctx, run, r->buf, r->len, row, key, pid, ppid);
+		return rc > 0 ? rc : rc < 0 ? VC_JSONL_STOP : 0;
+	}
+	/* Any other row ends the collection held, to keep the order. */
+	if ((rc = flush_held(ctx, run)) == 0)
+		rc = score_one(ctx, run, r->buf, r->len, row);
+	else
+		jv_free(row);
+	return rc != 0 ? VC_JSONL_STOP : 0;     /* the reader went away */
+}
+
+/* Second pass of --prevalence: a scored row weighed again and written. */
+static int
+prev_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
+{
+	struct score_run *run = arg;
+	jv score = jv_object_get(jv_copy(row), jv_string("vc_score"));
+
+	(void)r;
+	score = vc_prev_apply(run->prev, score);
+	if (!counted(run, score)) {
 		jv_free(score);
 		jv_free(row);
 		return 0;
 	}
-	rc = emit_scored(ctx, r->buf, r->len, row, score, &run->collect);
-	jv_free(row);
-	return rc != 0 ? VC_JSONL_STOP : 0;     /* the reader went away */
+	if (run->explain)
+		score = vc_score_explain(score);
+	return vc_emit(ctx, jv_object_set(row, jv_string("vc_score"), score), &run->collect) != 0 ?
+	    VC_JSONL_STOP : 0;
+}
+
+/* Weigh the spooled rows by prevalence and write them. */
+static int
+prev_pass(vc_ctx *ctx, struct score_run *run)
+{
+	struct vc_jsonl_loop lp = { .mode = VC_JSONL_OBJECT, .fn = prev_row, .arg = run };
+	struct vc_jsonl sp;
+	int rc;
+
+	if (fflush(run->pspool) != 0)
+		return vc_fail(ctx, VC_EINTERNAL, "cannot write the spool file");
+	rewind(run->pspool);
+	memset(&sp, 0, sizeof sp);
+	sp.f = run->pspool;
+	sp.name = "spool";
+	sp.max = SIZE_MAX / 4;  /* lines we wrote ourselves */
+	rc = vc_jsonl_each(ctx, &sp, &lp);
+	vc_jsonl_release(&sp);  /* not its FILE: that is ours */
+	return rc;
 }
 
 int
@@ -497,6 +785,8 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 	const char *by = vc_arg_str(args, "stack_by");
 	struct score_run run = {
 		.minl = min ? vc_score_level(min) : 0, .faill = fail ? vc_score_level(fail) : -1,
+		.parent_rows = vc_arg_int(args, "parent_rows", PARENT_ROWS),
+		.explain = vc_arg_bool(args, "explain"),
 	};
 	struct vc_jsonl_loop lp = { .mode = VC_JSONL_TEXT, .fn = score_row, .arg = &run };
 	struct vc_jsonl spool;
@@ -505,8 +795,28 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 
 	if (in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to score");
-	if ((rc = vc_scorer_new(ctx, args, &run.sc)) != 0)
+	if (run.parent_rows < 0 || run.parent_rows > 1000000)
+		return vc_fail(ctx, VC_EUSAGE, "--parent-rows takes 0 to 1000000 rows");
+	if (vc_arg_bool(args, "prevalence")) {
+		int64_t common = vc_arg_int(args, "common", 20), rare = vc_arg_int(args, "rare", 1);
+
+		if (common < 1 || common > 100 || rare < 0 || rare >= common)
+			return vc_fail(ctx, VC_EUSAGE, "--common takes 1 to 100 (percent of hosts) and "
+			    "--rare 0 to less than --common");
+		if ((run.prev = vc_prev_new((double)common / 100, (double)rare / 100)) == NULL ||
+		    (run.pspool = tmpfile()) == NULL) {
+			vc_prev_free(run.prev);
+			return vc_fail(ctx, VC_EINTERNAL, "cannot make a spool file");
+		}
+	} else if (vc_arg_int(args, "common", -1) != -1 || vc_arg_int(args, "rare", -1) != -1) {
+		return vc_fail(ctx, VC_EUSAGE, "--common and --rare go with --prevalence");
+	}
+	if ((rc = vc_scorer_new(ctx, args, &run.sc)) != 0) {
+		vc_prev_free(run.prev);
+		if (run.pspool != NULL)
+			fclose(run.pspool);
 		return rc;
+	}
 	if (by != NULL) {
 		/* Rarity needs the whole input first: spool it, count, then score. */
 		struct vc_jsonl_loop first = { .mode = VC_JSONL_OBJECT, .fn = spool_row, .arg = &run };
@@ -544,6 +854,19 @@ vc_op_score(vc_ctx *ctx, jv args, jv *out)
 	/* Made only now: every return above has nothing of it to free. */
 	run.collect = jv_array();
 	rc = vc_jsonl_each(ctx, in, &lp);
+	if (rc == 0)
+		(void)flush_held(ctx, &run);    /* a failure: the reader went away */
+	if (rc == 0 && run.prev != NULL)
+		rc = prev_pass(ctx, &run);
+	vc_prev_free(run.prev);
+	if (run.pspool != NULL)
+		fclose(run.pspool);
+	for (size_t i = 0; i < run.nheld; i++) {
+		free(run.held[i].raw);
+		jv_free(run.held[i].row);
+	}
+	free(run.held);
+	free(run.key);
 	if (run.spool != NULL) {
 		vc_jsonl_release(&spool);       /* not its FILE: that is ours */
 		fclose(run.spool);

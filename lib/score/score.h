@@ -23,6 +23,8 @@ int vc_score_level(const char *classification);     /* 0..4, or -1 */
 
 int vc_op_score(vc_ctx *ctx, jv args, jv *out);
 int vc_op_stack(vc_ctx *ctx, jv args, jv *out);
+/* top --by host: hosts of scored rows, highest score first (top.c). */
+int vc_op_top(vc_ctx *ctx, jv args, jv *out);
 int vc_op_analyze_host(vc_ctx *ctx, jv args, jv *out);
 int vc_op_analyze_artifact(vc_ctx *ctx, jv args, jv *out);
 int vc_op_scores(vc_ctx *ctx, jv args, jv *out);

@@ -140,4 +140,30 @@ struct vc_model_feature_info {
 };
 const struct vc_model_feature_info *vc_model_features_table(size_t *n);
 
+/*
+ * Prevalence (prevalence.c): how many of the input's hosts each detection
+ * is on.  vc_prev_add counts a scored row's indicators (all but rarity
+ * and model ones) on its host: ClientId, else Fqdn, Hostname, Computer,
+ * System.Computer or Event.System.Computer, else "(unknown)".
+ * vc_prev_apply then rewrites a vc_score object: each such indicator gets
+ * "prevalence": {"hosts": h, "of": H} and, with H at least
+ * VC_PREV_MIN_HOSTS, "mark": "common" when h / H >= common (its weight,
+ * kept as "weight_before", times VC_PREV_COMMON_FACTOR) or "rare" when
+ * h <= max(1, rare * H); the score is the noisy-OR of the new weights,
+ * and a row whose indicators are all common is held below high
+ * (VC_PREV_COMMON_CAP).
+ */
+#define VC_PREV_MIN_HOSTS 10
+#define VC_PREV_COMMON_FACTOR 0.25
+#define VC_PREV_COMMON_CAP 0.5999
+struct vc_prev;
+struct vc_prev *vc_prev_new(double common, double rare);    /* shares, 0 to 1 */
+int vc_prev_add(struct vc_prev *p, jv row, jv score);       /* borrowed; -1 no memory */
+jv vc_prev_apply(const struct vc_prev *p, jv score);        /* consumed; the new score */
+void vc_prev_free(struct vc_prev *p);
+jv vc_prev_host(jv row);        /* borrowed; the host as above (a string) */
+/* score (consumed) with "explain": a line per indicator (its weight, and
+ * before prevalence), and how the score follows from them. */
+jv vc_score_explain(jv score);
+
 #endif

@@ -1530,6 +1530,16 @@ rule_meta(struct lc *c, jv doc)
 		}
 	}
 	c->r->guard = vc_sg_guard_for(c->set, ls);
+	/* With a mapping of log sources, a rule must have one. */
+	if (c->r->guard < 0 && c->set->nguards > 0) {
+		jv d = jv_dump_string(jv_copy(ls), 0);
+
+		rc = fail(c, "logsource %s: no mapping covers it (the map's \"logsources\")",
+		    jv_string_value(d));
+		jv_free(d);
+		jv_free(tl);
+		goto out;
+	}
 	if (jv_get_kind(id) == JV_KIND_STRING &&
 	    (c->r->id = vc_sg_strndup(&c->r->arena, jv_string_value(id), strlen(jv_string_value(id)))) == NULL)
 		rc = oom(c);

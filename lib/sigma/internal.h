@@ -54,10 +54,16 @@ struct vc_sg_field {
 	struct vc_sg_cand *cand;
 };
 
-/* A logsource guard: which events rules of a logsource apply to. */
+/*
+ * A logsource guard: which events rules of a logsource apply to.  An
+ * event-log record (one with a header field: EventID or Channel) must
+ * satisfy one "when" alternative, every field of it present with one of
+ * its values; a row without a header (a Velociraptor artifact's row, a
+ * flat object) must have every field of one "rows" alternative.
+ */
 struct vc_sg_gcond {
 	int field;
-	int nval;
+	int nval;                       /* 0: the field is present (rows) */
 	const char **val;               /* lowercase */
 };
 struct vc_sg_galt {
@@ -65,8 +71,8 @@ struct vc_sg_galt {
 	struct vc_sg_gcond *c;
 };
 struct vc_sg_guard {
-	int nalt;
-	struct vc_sg_galt *alt;
+	int nalt, nrow;
+	struct vc_sg_galt *alt, *row;
 };
 
 /* ---- compiled tests ---- */
@@ -143,6 +149,8 @@ struct vc_sigma_set {
 	int nguards;
 	struct vc_sg_guard *guards;
 	jv guard_ls;                    /* array of the guards' logsource objects */
+	int nhdr;                       /* header fields of an event-log record */
+	int hdr[4];
 	/* First keys of all paths: looked up once per event, not per path. */
 	int nroots, caproots;
 	jv *roots;
@@ -184,6 +192,7 @@ struct vc_sg_ev {
 	jv event;                       /* borrowed */
 	struct vc_sg_slot *slot;
 	signed char *guard;             /* -1 unknown, 0 no, 1 yes */
+	signed char hdr;                /* has a header: -1 unknown, 0 no, 1 yes */
 	uint8_t *root_st;               /* per root: 0 not looked up, 1 absent, 2 there */
 	jv *root_val;
 	struct vc_sg_arena arena;

@@ -279,15 +279,29 @@ check_logsources(jv v)
 		jv ls = jv_get_kind(g) == JV_KIND_OBJECT ? OGET(g, "logsource") : jv_invalid();
 		jv when = jv_get_kind(g) == JV_KIND_OBJECT ? OGET(g, "when") : jv_invalid();
 
-		good = check_strings(ls, 0) && jv_get_kind(when) == JV_KIND_ARRAY;
+		jv rows = jv_get_kind(g) == JV_KIND_OBJECT ? OGET(g, "rows") : jv_invalid();
+
+		good = check_strings(ls, 0) && jv_get_kind(when) == JV_KIND_ARRAY &&
+		    (jv_get_kind(rows) == JV_KIND_INVALID || jv_get_kind(rows) == JV_KIND_ARRAY);
 		for (int j = 0, m = good ? ALEN(when) : 0; j < m && good; j++) {
 			jv alt = AGET(when, j);
 
 			good = check_strings(alt, 1);
 			jv_free(alt);
 		}
+		/* rows: [{field: true}]: the fields a header-less row must have. */
+		for (int j = 0, m = good && jv_is_valid(rows) ? ALEN(rows) : 0; j < m && good; j++) {
+			jv alt = AGET(rows, j);
+
+			good = jv_get_kind(alt) == JV_KIND_OBJECT;
+			for (int it = good ? jv_object_iter(alt) : 0; good && jv_object_iter_valid(alt, it);
+			    it = jv_object_iter_next(alt, it))
+				good = jv_get_kind(jv_object_iter_value(alt, it)) == JV_KIND_TRUE;
+			jv_free(alt);
+		}
 		jv_free(ls);
 		jv_free(when);
+		jv_free(rows);
 		jv_free(g);
 	}
 	return good;
@@ -327,7 +341,21 @@ map_problem(jv doc)
 	jv_free(v);
 	v = OGET(doc, "logsources");
 	if (!why && jv_get_kind(v) != JV_KIND_INVALID && !check_logsources(v))
-		why = "\"logsources\" must be a list of {\"logsource\": {key: string}, \"when\": [{field: string or [strings]}]}";
+		why = "\"logsources\" must be a list of {\"logsource\": {key: string}, \"when\": [{field: string or [strings]}], \"rows\": [{field: true}]}";
+	jv_free(v);
+	v = OGET(doc, "header");
+	if (!why && jv_get_kind(v) != JV_KIND_INVALID) {
+		int good = jv_get_kind(v) == JV_KIND_ARRAY && ALEN(v) >= 1 && ALEN(v) <= 4;
+
+		for (int i = 0, n = good ? ALEN(v) : 0; i < n && good; i++) {
+			jv e = AGET(v, i);
+
+			good = jv_get_kind(e) == JV_KIND_STRING;
+			jv_free(e);
+		}
+		if (!good)
+			why = "\"header\" must be a list of 1 to 4 field names";
+	}
 	jv_free(v);
 	return why;
 }
@@ -656,7 +684,8 @@ galt_compile(struct vc_sigma_set *set, jv alt, struct vc_sg_galt *ga)
 	    it = jv_object_iter_next(alt, it)) {
 		jv k = jv_object_iter_key(alt, it), av = jv_object_iter_value(alt, it);
 		struct vc_sg_gcond *gc = &ga->c[ga->n++];
-		int nv = jv_get_kind(av) == JV_KIND_ARRAY ? ALEN(av) : 1;
+		int nv = jv_get_kind(av) == JV_KIND_ARRAY ? ALEN(av) :
+		    jv_get_kind(av) == JV_KIND_TRUE ? 0 : 1;
 
 		gc->field = vc_sg_field_intern(set, jv_string_value(k));
 		gc->val = vc_sg_alloc(&set->arena, sizeof *gc->val * (size_t)(nv ? nv : 1));
@@ -686,12 +715,13 @@ vc_sg_guards_compile(struct vc_sigma_set *set, char *err, size_t errn)
 	if (ng > 0 && (set->guards = vc_sg_alloc(&set->arena, sizeof *set->guards * (size_t)ng)) == NULL)
 		rc = -1;
 	for (int i = 0; i < ng && rc == 0; i++) {
-		jv g = AGET(gs, i), when = OGET(g, "when");
+		jv g = AGET(gs, i), when = OGET(g, "when"), rows = OGET(g, "rows");
 		struct vc_sg_guard *gd = &set->guards[set->nguards++];
-		int na = ALEN(when);
+		int na = ALEN(when), nr = jv_is_valid(rows) ? ALEN(rows) : 0;
 
 		set->guard_ls = jv_array_append(set->guard_ls, OGET(g, "logsource"));
-		if ((gd->alt = vc_sg_alloc(&set->arena, sizeof *gd->alt * (size_t)(na ? na : 1))) == NULL)
+		if ((gd->alt = vc_sg_alloc(&set->arena, sizeof *gd->alt * (size_t)(na ? na : 1))) == NULL ||
+		    (gd->row = vc_sg_alloc(&set->arena, sizeof *gd->row * (size_t)(nr ? nr : 1))) == NULL)
 			rc = -1;
 		for (int j = 0; j < na && rc == 0; j++) {
 			jv alt = AGET(when, j);
@@ -699,10 +729,32 @@ vc_sg_guards_compile(struct vc_sigma_set *set, char *err, size_t errn)
 			rc = galt_compile(set, alt, &gd->alt[gd->nalt++]);
 			jv_free(alt);
 		}
+		for (int j = 0; j < nr && rc == 0; j++) {
+			jv alt = AGET(rows, j);
+
+			rc = galt_compile(set, alt, &gd->row[gd->nrow++]);
+			jv_free(alt);
+		}
 		jv_free(when);
+		jv_free(rows);
 		jv_free(g);
 	}
 	jv_free(gs);
+	/* The fields that make an event an event-log record. */
+	jv hs = OGET(set->map, "header");
+	if (jv_get_kind(hs) != JV_KIND_ARRAY) {
+		jv_free(hs);
+		hs = JV_ARRAY(jv_string("EventID"), jv_string("Channel"));
+	}
+	set->nhdr = 0;
+	for (int i = 0, n = ALEN(hs); i < n && i < 4 && rc == 0; i++) {
+		jv h = AGET(hs, i);
+
+		if ((set->hdr[set->nhdr++] = vc_sg_field_intern(set, jv_string_value(h))) < 0)
+			rc = -1;
+		jv_free(h);
+	}
+	jv_free(hs);
 	if (rc < 0)
 		snprintf(err, errn, "out of memory");
 	return rc;
@@ -713,19 +765,24 @@ vc_sg_guard_for(const struct vc_sigma_set *set, jv ls)
 {
 	if (jv_get_kind(ls) != JV_KIND_OBJECT)
 		return -1;
+	/* category and service must be the same (both absent counts),
+	 * product too when the rule names one. */
+	static const char *const keys[] = { "category", "service", "product" };
+
 	for (int i = 0; i < set->nguards; i++) {
 		jv g = AGET(set->guard_ls, i);
 		int all = 1;
 
-		for (int it = jv_object_iter(g); all && jv_object_iter_valid(g, it);
-		    it = jv_object_iter_next(g, it)) {
-			jv k = jv_object_iter_key(g, it), v = jv_object_iter_value(g, it);
-			jv mine = jv_object_get(jv_copy(ls), k);
+		for (int k = 0; k < 3 && all; k++) {
+			jv mine = OGET(ls, keys[k]), theirs = OGET(g, keys[k]);
+			int m = jv_get_kind(mine) == JV_KIND_STRING, t = jv_get_kind(theirs) == JV_KIND_STRING;
 
-			all = jv_get_kind(mine) == JV_KIND_STRING &&
-			    strcmp(jv_string_value(mine), jv_string_value(v)) == 0;
+			if (m && t)
+				all = strcmp(jv_string_value(mine), jv_string_value(theirs)) == 0;
+			else
+				all = k == 2 ? 1 : m == t;
 			jv_free(mine);
-			jv_free(v);
+			jv_free(theirs);
 		}
 		jv_free(g);
 		if (all)

@@ -37,6 +37,7 @@ vc_sg_ev_init(struct vc_sg_ev *ev, const struct vc_sigma_set *set, jv event,
 	ev->event = event;
 	ev->slot = slots;
 	ev->guard = guards;
+	ev->hdr = -1;
 	ev->root_st = root_st;
 	ev->root_val = root_val;
 	/* Only the state bytes: a slot or root is read after it is set. */
@@ -802,21 +803,36 @@ static int
 guard_pass(struct vc_sg_ev *ev, int g)
 {
 	const struct vc_sg_guard *gd = &ev->set->guards[g];
+	const struct vc_sg_galt *alts;
+	int nalt;
 
 	if (ev->guard[g] >= 0)
 		return ev->guard[g];
 	ev->guard[g] = 0;
-	for (int a = 0; a < gd->nalt; a++) {
-		const struct vc_sg_galt *alt = &gd->alt[a];
+	if (ev->hdr < 0) {
+		ev->hdr = 0;
+		for (int i = 0; i < ev->set->nhdr && !ev->hdr; i++) {
+			struct vc_sg_slot *slot = vc_sg_resolve(ev, ev->set->hdr[i]);
+
+			ev->hdr = slot->st != SG_MISSING && slot->st != SG_JNULL;
+		}
+	}
+	/* An event-log record by its header, a row by the fields it has. */
+	alts = ev->hdr ? gd->alt : gd->row;
+	nalt = ev->hdr ? gd->nalt : gd->nrow;
+	for (int a = 0; a < nalt; a++) {
+		const struct vc_sg_galt *alt = &alts[a];
 		int pass = 1;
 
 		for (int k = 0; k < alt->n && pass; k++) {
 			const struct vc_sg_gcond *gc = &alt->c[k];
 			struct vc_sg_slot *slot = vc_sg_resolve(ev, gc->field);
 
-			/* An event without the field (a Pslist row) is not
-			 * excluded by it. */
-			if (slot->st == SG_MISSING || slot->st == SG_JNULL)
+			if (slot->st == SG_MISSING || slot->st == SG_JNULL) {
+				pass = 0;
+				break;
+			}
+			if (gc->nval == 0)
 				continue;
 			pass = 0;
 			for (int i = 0; i < slot->n && !pass; i++) {

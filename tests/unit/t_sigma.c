@@ -903,6 +903,64 @@ t_mapping(void)
 	vc_sigma_free(set);
 }
 
+/* A rule applies to events of its log source only. */
+static int
+ls_hits(const char *logsource, const char *event)
+{
+	char y[512];
+	struct vc_sigma_set *set = NULL;
+	jv problems = jv_invalid();
+	int n = -2;
+
+	snprintf(y, sizeof y, "title: t\nid: ls\nlogsource: %s\n"
+	    "detection: {s: {TargetObject|contains: 'Run', Image|endswith: 'evil.exe'}, condition: s}\n", logsource);
+	if (vc_sigma_load_string(&ctx, "ls.yml", y, strlen(y), NULL, &set, &problems) != VC_EOK)
+		return -2;
+	if (jv_array_length(jv_copy(problems)) > 0)
+		n = -1;
+	else {
+		jv h = hits_of(set, event);
+
+		n = jv_is_valid(h) ? jv_array_length(h) : -2;
+	}
+	jv_free(problems);
+	vc_sigma_free(set);
+	return n;
+}
+
+static void
+t_logsources(void)
+{
+#define SYSMON(id) "{\"System\":{\"EventID\":{\"Value\":" #id "},\"Channel\":\"Microsoft-Windows-Sysmon/Operational\"}," \
+	"\"EventData\":{\"TargetObject\":\"HKLM\\\\Run\\\\x\",\"Image\":\"C:\\\\evil.exe\"}}"
+	const char *pslist = "{\"Pid\":4,\"Ppid\":1,\"Name\":\"evil.exe\",\"Exe\":\"C:\\\\evil.exe\","
+	    "\"TargetObject\":\"Run\"}";
+	const char *reg = "{category: registry_set, product: windows}";
+	const char *proc = "{category: process_creation, product: windows}";
+
+	is_int(ls_hits(reg, SYSMON(13)), 1, "registry_set fires on Sysmon EID 13");
+	is_int(ls_hits(reg, SYSMON(12)), 0, "... not on EID 12 (registry_add/delete)");
+	is_int(ls_hits(proc, SYSMON(13)), 0, "process_creation does not fire on a registry event");
+	is_int(ls_hits("{category: registry_event, product: windows}", SYSMON(12)), 1,
+	    "registry_event takes EID 12, 13 and 14");
+	is_int(ls_hits(reg, pslist), 0, "registry_set does not fire on a Pslist row");
+	is_int(ls_hits(proc, pslist), 1, "process_creation fires on a Pslist row (no event-log header)");
+	is_int(ls_hits(reg, "{\"EventID\":13,\"TargetObject\":\"Run\",\"Image\":\"x\\\\evil.exe\"}"), 0,
+	    "an event with EventID but no Channel fits no Sysmon category");
+	is_int(ls_hits("{service: security, product: windows}",
+	    "{\"Event\":{\"System\":{\"EventID\":4657,\"Channel\":\"Security\"},\"EventData\":"
+	    "{\"TargetObject\":\"Run\",\"Image\":\"evil.exe\"}}}"), 1, "service: security fires on the Security channel");
+	is_int(ls_hits("{service: security, product: windows}", SYSMON(13)), 0, "... not on Sysmon's");
+	is_int(ls_hits("{service: system, product: windows}", pslist), 0, "a service rule does not fire on a row");
+	is_int(ls_hits("{product: windows}", pslist), 1, "product: windows alone takes every Windows event and row");
+	is_int(ls_hits("{category: file_access, product: windows}", SYSMON(11)), -1,
+	    "a log source no mapping covers: the rule is skipped");
+	is_int(ls_hits("{category: process_creation, product: linux}", pslist), -1,
+	    "... so is one of another product");
+	is_int(ls_hits("{category: process_creation}", pslist), 1, "a rule without a product takes its category's mapping");
+#undef SYSMON
+}
+
 static void
 t_maps(void)
 {
@@ -930,6 +988,8 @@ t_maps(void)
 		"[]", "{\"version\":2}", "{\"version\":1,\"fields\":{\"A\":\"x\"}}",
 		"{\"version\":1,\"fields\":{\"A\":[{\"join\":1}]}}", "{\"version\":1,\"containers\":[1]}",
 		"{\"version\":1,\"logsources\":[{\"logsource\":{},\"when\":[{\"EventID\":1}]}]}",
+		"{\"version\":1,\"logsources\":[{\"logsource\":{},\"when\":[],\"rows\":[{\"A\":1}]}]}",
+		"{\"version\":1,\"header\":[]}", "{\"version\":1,\"header\":[1]}",
 		"{\"version\":1,\"attributes\":{\"containers\":[\"S\"]}}", "{not json",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1101,6 +1161,7 @@ main(void)
 	t_validation();
 	t_indicator();
 	t_mapping();
+	t_logsources();
 	t_maps();
 	t_directory();
 	t_index();
