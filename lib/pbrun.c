@@ -1163,7 +1163,7 @@ vc_op_pb_plan(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1];
 	struct exec e;
-	jv event, sc, steps = jv_array();
+	jv event, sc, steps;
 	int rc;
 
 	if ((rc = vc_pb_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
@@ -1172,9 +1172,9 @@ vc_op_pb_plan(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	if ((rc = exec_prepare(ctx, &e, id, vc_arg_int(args, "at_version", 0), event)) != 0) {
 		exec_release(&e);
-		jv_free(steps);
 		return rc;
 	}
+	steps = jv_array();
 	snprintf(e.id, sizeof e.id, "(plan)");
 	sc = scope(&e);
 	for (int i = 0, n = nsteps(&e); i < n; i++) {
