@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "core/audit.h"
+#include "core/events.h"
 #include "core/records.h"
 #include "core/store.h"
 #include "report/report.h"
@@ -272,14 +273,46 @@ purge(vc_ctx *ctx)
 	jv_free(ids);
 }
 
+/*
+ * The render's end, in one transaction: the report's row, its audit
+ * record in the tenant's chain (as the requester, or the system when
+ * the requester is gone) and a report.done or report.failed event, so
+ * that a rule or a channel can tell someone.
+ */
 static void
-finish(vc_ctx *ctx, const char *id, const char *state, const char *reason, const char *sha,
-    int64_t size, const char *file)
+finish(vc_ctx *ctx, const char *tenant, const char *id, const char *state, const char *reason,
+    const char *sha, int64_t size, const char *file)
 {
+	char reason_copy[512];
+	int done = strcmp(state, "done") == 0;
+	jv body;
+
+	/* reason may be ctx->errmsg, which the calls below may write. */
+	snprintf(reason_copy, sizeof reason_copy, "%s", reason ? reason : "");
+	ctx->err = 0;
+	ctx->errmsg[0] = '\0';
+	if (ctx->store->in_tx)
+		vc_tx_rollback(ctx);    /* a render that failed inside its own */
+	if (vc_tx_begin(ctx) != 0)
+		return;
 	/* unscoped: the renderer's own claimed row, by its id */
-	vc_sql_exec(ctx, "UPDATE reports SET state = ?2, reason = ?3, sha256 = ?4, size = NULLIF(?5, -1),"
+	if (vc_sql_exec(ctx, "UPDATE reports SET state = ?2, reason = ?3, sha256 = ?4, size = NULLIF(?5, -1),"
 	    " file = ?6, finished_at = ?7, claimed_until = NULL WHERE id = ?1", NULL, "ssssisi", id, state,
-	    reason, sha, size, file, vc_now(ctx));
+	    done ? NULL : reason_copy, sha, size, file, vc_now(ctx)) != 0 ||
+	    vc_audit(ctx, tenant, "reports.render", "report", id, done ? "success" : "failure",
+	    done ? NULL : reason_copy, jv_invalid()) != 0) {
+		vc_tx_rollback(ctx);
+		return;
+	}
+	body = JV_OBJECT(jv_string("report_id"), jv_string(id), jv_string("state"), jv_string(state),
+	    jv_string("subject"), jv_string_fmt("report %s %s", id, done ? "done" : "failed"));
+	if (!done)
+		body = jv_object_set(body, jv_string("reason"), jv_string(reason_copy));
+	else if (sha != NULL)
+		body = jv_object_set(body, jv_string("sha256"), jv_string(sha));
+	if (vc_event_emit_in(ctx, tenant, done ? "report.done" : "report.failed", body, NULL) != 0 ||
+	    vc_tx_commit(ctx) != 0)
+		vc_tx_rollback(ctx);
 }
 
 /*
@@ -338,13 +371,13 @@ vc_report_work(vc_ctx *ctx)
 	sqlite3_finalize(q);
 	t = type_of(fmt);
 	if (ctx->who.actor != VC_ACTOR_USER || t < 0 || !jv_is_valid(req)) {
-		finish(ctx, id, "failed", ctx->who.actor != VC_ACTOR_USER ? "the requester's account is disabled or gone" :
+		finish(ctx, tenant, id, "failed", ctx->who.actor != VC_ACTOR_USER ? "the requester's account is disabled or gone" :
 		    "a request this version cannot read", NULL, -1, NULL);
 		jv_free(req);
 		return 1;
 	}
 	if ((rc = report_dir(ctx, dir, sizeof dir)) != 0) {
-		finish(ctx, id, "failed", ctx->errmsg, NULL, -1, NULL);
+		finish(ctx, tenant, id, "failed", ctx->errmsg, NULL, -1, NULL);
 		jv_free(req);
 		return 1;
 	}
@@ -354,11 +387,11 @@ vc_report_work(vc_ctx *ctx)
 	jv_free(args);
 	if (rc == 0) {
 		struct stat sb;
-		finish(ctx, id, "done", NULL, vc_arg_str(out, "sha256"), stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0,
+		finish(ctx, tenant, id, "done", NULL, vc_arg_str(out, "sha256"), stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0,
 		    path);
 	} else {
 		unlink(path);
-		finish(ctx, id, "failed", ctx->errmsg, NULL, -1, NULL);
+		finish(ctx, tenant, id, "failed", ctx->errmsg, NULL, -1, NULL);
 	}
 	jv_free(out);
 	jv_free(req);

@@ -365,6 +365,12 @@ R3=$(printf '%s' "$body" | jq -r .id)
 is "$(state "$VAL" "$R3")" failed "a viewer's report of the audit log: failed"
 req -H "Authorization: Bearer $VAL" "$B/api/reports/$R3"
 like "$(printf '%s' "$body" | jq -r .reason)" 'needs the admin role' "... with the reason"
+is "$(sq "SELECT outcome || ' ' || actor_name FROM audit_logs WHERE action = 'reports.render' AND target_id IN ('$R1', '$R3') ORDER BY id")" \
+	"success val
+failure val" "each render is audited as its requester: the done one and the failed one"
+is "$(sq "SELECT type || ' ' || json_extract(body, '$.report_id') FROM events WHERE type LIKE 'report.%'
+	AND json_extract(body, '$.report_id') IN ('$R1', '$R3') ORDER BY id")" "report.done $R1
+report.failed $R3" "... and is an event (report.done, report.failed) for rules and channels"
 req -H "Authorization: Bearer $VAL" "$B/api/reports/$R3/download"
 is "$code" 409 "... and there is nothing to download (409)"
 
