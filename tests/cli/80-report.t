@@ -163,6 +163,32 @@ for f in case.html case.pdf case.xlsx case.json; do
 	with "$VAL" vc-report verify "$T/$f"
 	is "$rc:$(jqr .match)" "0:true" "verify $f: the same data again"
 done
+# A CSV carries nothing but its table: the store knows it by its bytes.
+with "$VAL" vc-report verify "$T/timeline.csv"
+is "$rc:$(jqr '[.format, .table, .intact, .match, .written_as] | join(" ")')" "0:csv timeline true true timeline.csv" \
+	"verify a CSV: found by its content, intact, its table made again is the same"
+is "$(jqr .recorded_sha256)" "$(sq "SELECT sha256 FROM report_files WHERE name = 'timeline.csv'")" \
+	"... the data hash the store recorded for it"
+for f in all-hosts.csv all-appendix.csv; do
+	with "$VAL" vc-report verify "$T/$f"
+	is "$rc:$(jqr '[.table, .match] | join(" ")')" "0:$(basename "${f#all-}" .csv) true" "verify $f: the same again"
+done
+is "$(jqr .file_sha256)" "$(sha256sum < "$T/all-appendix.csv" | cut -c1-64)" "... by the SHA-256 of the file's bytes"
+cp "$T/timeline.csv" "$T/for-the-siem.txt"
+with "$VAL" vc-report verify "$T/for-the-siem.txt"
+is "$rc:$(jqr .written_as)" "0:all-timeline.csv" "a CSV renamed is still found by its content (the newest written with it)"
+mkdir -p "$T/edited"
+sed 's/^When,/When?,/' "$T/timeline.csv" > "$T/edited/timeline.csv"
+with "$VAL" vc-report verify "$T/edited/timeline.csv"
+is "$rc:$(jqr '[.intact, .match] | join(" ")')" "65:false true" \
+	"a CSV edited after it was written: exit 65, not intact (the data it was made from is unchanged)"
+like "$err" 'timeline.csv: modified since vc-report wrote it as timeline.csv at 20' "... saying it was modified, and when it was written"
+printf 'host,score\r\nweb01,100\r\n' > "$T/other.csv"
+with "$VAL" vc-report verify "$T/other.csv"
+is "$rc" 65 "a CSV vc-report never wrote: exit 65"
+like "$err" 'other.csv: no CSV vc-report wrote for this tenant has this content or this name' "... saying so"
+with "$VAL" vc-report verify "$T/no-such.csv"
+is "$rc" 66 "a CSV that is not there: exit 66"
 printf 'PK\003\004 not a workbook' > "$T/bogus.xlsx"
 with "$VAL" vc-report verify "$T/bogus.xlsx"
 is "$rc" 65 "verify of a file vc-report did not make: 65"
@@ -170,6 +196,17 @@ with "$ANN" vc-case note "$C" 'Backup server checked: clean.'
 with "$VAL" vc-report verify "$T/case.html"
 is "$rc:$(jqr .match)" "1:false" "verify after the timeline changed: exit 1, no match"
 like "$err" 'the data differs' "... saying the data differs"
+with "$VAL" vc-report verify "$T/timeline.csv"
+is "$rc:$(jqr '[.intact, .match] | join(" ")')" "1:true false" "verify the timeline CSV after the timeline changed: intact, but exit 1"
+like "$err" 'timeline.csv: the data differs from what the file holds \(table timeline\)' "... saying its table differs"
+with "$VAL" vc-report verify "$T/all-hosts.csv"
+is "$rc:$(jqr .match):$(jqr '.sha256 == .recorded_sha256')" "0:true:false" \
+	"the hosts CSV of the same report is still current, though the report's data changed"
+with "$GINA" vc-report verify "$T/timeline.csv"
+is "$rc" 66 "another tenant cannot verify a CSV (not found)"
+like "$err" 'a report of another tenant' "... saying whose it is not"
+is "$(sq "SELECT outcome || ' ' || action || ' ' || target_type FROM audit_logs ORDER BY id DESC LIMIT 1")" \
+	"denied authz.denied report_file" "... and the attempt is audited as denied"
 with "$GINA" vc-report verify "$T/case.html"
 is "$rc" 66 "another tenant cannot verify it (not found)"
 
@@ -392,6 +429,19 @@ req -H "Authorization: Bearer $GINA" "$B/api/reports/$R1"
 is "$code" 404 "another tenant: 404"
 req -H "Authorization: Bearer $GINA" "$B/api/reports"
 is "$(printf '%s' "$body" | jq -r '.items | length')" 0 "... and lists none"
+
+# A CSV over HTTP is recorded under the name it is downloaded as.
+req -H "Authorization: Bearer $VAL" -H 'Content-Type: application/json' \
+	-d "{\"template\":\"case_summary\",\"case\":\"$C\",\"format\":\"csv\",\"table\":\"indicators\"}" "$B/api/reports/generate"
+R5=$(printf '%s' "$body" | jq -r .id)
+is "$(state "$VAL" "$R5")" done "a CSV over HTTP"
+req -H "Authorization: Bearer $VAL" "$B/api/reports/$R5/download"
+like "$(grep -i '^content-type:' "$T/h")" 'text/csv' "... downloaded as text/csv"
+N5="case_summary-${R5%"${R5#????????}"}.csv"
+cp "$T/b" "$T/$N5"
+with "$VAL" vc-report verify "$T/$N5"
+is "$rc:$(jqr '[.report_id, .table, .written_as, .intact, .match] | join(" ")')" "0:$R5 indicators $N5 true true" \
+	"verify the downloaded CSV: the report it came from, intact and current"
 
 # A template over HTTP: manifest and layout as text.
 jq -n --arg l '<h1>{{t}}</h1>' '{manifest: ({name: "tiny", version: 1, sources: ["case"], params: [{name: "case", type: "case"}], jq: "{t: .case.title}"} | tojson), layout: $l}' > "$T/tiny.json"
