@@ -538,14 +538,46 @@ table_view(jv t, jv data)
 	    jv_string(str(t, "title", str(t, "name", ""))), jv_string("columns"), cols, jv_string("rows"), out);
 }
 
-static int
-render_html(vc_ctx *ctx, struct gathered *g, char **html, size_t *hlen)
+/* Where {{%contents}} put the contents: a comment no data can make
+ * (data is escaped), replaced once the sections are known. */
+#define CONTENTS_MARK "<!--vc-contents-->"
+
+/* The contents of an HTML report: a list of links to its sections. */
+static void
+contents_html(struct vc_buf *b, jv sections)
 {
-	jv ctxv = jv_copy(g->data), charts = jv_object(), tables, all = jv_array(), meta, inputs_json;
+	if (jv_array_length(jv_copy(sections)) == 0)
+		return;
+	vc_buf_adds(b, "<nav class=\"contents\"><h2>Contents</h2>\n<ol>\n");
+	jv_array_foreach(sections, i, s) {
+		const char *id = str(s, "id", ""), *t = str(s, "title", "");
+		vc_buf_adds(b, "<li><a href=\"#");
+		vc_buf_esc(b, id, strlen(id));
+		vc_buf_adds(b, "\">");
+		vc_buf_esc(b, t, strlen(t));
+		vc_buf_adds(b, "</a></li>\n");
+		jv_free(s);
+	}
+	vc_buf_adds(b, "</ol></nav>\n");
+}
+
+/*
+ * The report as HTML in *html.  Where the layout says {{%contents}}, an
+ * HTML report lists its sections (the <h2> headings); for a PDF (pdf
+ * set) the place is left empty, its offset in *contents_at and the
+ * sections in *sections, for pdf.c to fill with their page numbers.
+ */
+static int
+render_html(vc_ctx *ctx, struct gathered *g, int pdf, char **html, size_t *hlen, jv *sections,
+    size_t *contents_at)
+{
+	jv ctxv = jv_copy(g->data), charts = jv_object(), tables, all = jv_array(), meta, inputs_json, secs;
 	struct vc_buf b = { .max = VC_TMPL_OUT_MAX };
-	char since[40], until[40], now[40], lw[100], *body;
+	char since[40], until[40], now[40], lw[100], *body, *marked;
 	size_t blen;
 	int rc;
+
+	charts = jv_object_set(charts, jv_string("contents"), jv_string(CONTENTS_MARK));
 
 	fmt_time(g->inputs, "since", since, sizeof since);
 	fmt_time(g->inputs, "until", until, sizeof until);
@@ -581,9 +613,13 @@ render_html(vc_ctx *ctx, struct gathered *g, char **html, size_t *hlen)
 	    jv_string("sha256"), jv_string(g->sha256));
 	ctxv = jv_object_set(ctxv, jv_string("report"), meta);
 	snprintf(lw, sizeof lw, "%s/layout.html", str(g->inputs, "template", ""));
-	rc = vc_tmpl_render(ctx, lw, g->layout, ctxv, charts, &body, &blen);
+	rc = vc_tmpl_render(ctx, lw, g->layout, ctxv, charts, &marked, &blen);
 	jv_free(ctxv);
 	jv_free(charts);
+	if (rc != 0)
+		return rc;
+	rc = vc_tmpl_headings(ctx, marked, blen, &body, &blen, &secs);
+	free(marked);
 	if (rc != 0)
 		return rc;
 	inputs_json = jv_dump_string(jv_copy(g->inputs), JV_PRINT_SORTED);
@@ -599,8 +635,23 @@ render_html(vc_ctx *ctx, struct gathered *g, char **html, size_t *hlen)
 	vc_buf_adds(&b, "</style></head>\n<body>\n<div class=\"marking\">");
 	vc_buf_esc(&b, str(g->inputs, "marking", ""), strlen(str(g->inputs, "marking", "")));
 	vc_buf_adds(&b, "</div>\n");
-	vc_buf_add(&b, body, blen);
+	{
+		const char *mark = strstr(body, CONTENTS_MARK);
+		size_t at = mark ? (size_t)(mark - body) : 0;
+		vc_buf_add(&b, body, at);
+		if (pdf && mark)
+			*contents_at = b.len;
+		else if (mark)
+			contents_html(&b, secs);
+		if (mark)
+			at += strlen(CONTENTS_MARK);
+		vc_buf_add(&b, body + at, blen - at);
+	}
 	free(body);
+	if (sections != NULL)
+		*sections = secs;
+	else
+		jv_free(secs);
 	vc_buf_adds(&b, "\n<footer class=\"inputs\"><p>Made by vc-report " VC_VERSION " from template ");
 	vc_buf_esc(&b, str(g->inputs, "template", ""), strlen(str(g->inputs, "template", "")));
 	vc_buf_addf(&b, " version %lld for ", (long long)vc_arg_int(g->inputs, "version", 0));
@@ -614,6 +665,10 @@ render_html(vc_ctx *ctx, struct gathered *g, char **html, size_t *hlen)
 	jv_free(inputs_json);
 	if (b.over) {
 		free(b.p);
+		if (sections != NULL) {
+			jv_free(*sections);
+			*sections = jv_invalid();
+		}
 		return vc_fail(ctx, VC_ETOOBIG, "the report is larger than %ld MiB", VC_TMPL_OUT_MAX >> 20);
 	}
 	*html = b.p;
@@ -928,9 +983,9 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 	const char *fmt = str(args, "format", "html"), *path = vc_arg_str(args, "out");
 	struct gathered g;
 	jv req = JV_OBJECT(jv_string("template"), jv_string(str(args, "template", ""))), files = jv_array();
-	jv recs = jv_array();
+	jv recs = jv_array(), sections = jv_invalid();
 	char *html = NULL;
-	size_t hlen = 0;
+	size_t hlen = 0, contents_at = SIZE_MAX;
 	int rc;
 
 	if (path == NULL)
@@ -946,7 +1001,7 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 	}
 	step(ctx, "writing the report");
 	if (strcmp(fmt, "html") == 0 || strcmp(fmt, "pdf") == 0)
-		rc = render_html(ctx, &g, &html, &hlen);
+		rc = render_html(ctx, &g, fmt[0] == 'p', &html, &hlen, &sections, &contents_at);
 	if (rc == 0 && strcmp(fmt, "html") == 0)
 		rc = write_text(ctx, path, html, hlen);
 	else if (rc == 0 && strcmp(fmt, "json") == 0) {
@@ -963,7 +1018,8 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 		char title[200];
 		struct vc_report_doc d = { .inputs = g.inputs, .manifest = g.manifest, .data = g.data,
 			.sha256 = g.sha256, .html = html, .tenant = g.tenant,
-			.marking = str(g.inputs, "marking", ""), .in = &g.in };
+			.marking = str(g.inputs, "marking", ""), .in = &g.in, .sections = sections,
+			.contents_at = contents_at };
 		jv ap = member(g.manifest, "appendix");
 		d.appendix = jv_get_kind(ap) == JV_KIND_TRUE;
 		jv_free(ap);
@@ -974,6 +1030,7 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 	}
 	free(html);
 	jv_free(recs);
+	jv_free(sections);
 	if (rc == 0) {
 		if (jv_array_length(jv_copy(files)) == 0)
 			files = jv_array_append(files, jv_string(path));

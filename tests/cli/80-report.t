@@ -107,11 +107,65 @@ pdftoppm -r 30 -gray -f 1 -l 1 "$T/case.pdf" "$T/page"
 ink=$($CHECK ink "$T"/page-1.pgm)
 t "pdftoppm: page 1 is not blank ($ink/1000 inked)" test "$ink" -gt 20
 
+# ---- a table of contents with page numbers, and bookmarks ---------------------------
+t "HTML: the contents links to each section" grep -q '<nav class="contents"><h2>Contents</h2>' "$T/case.html"
+t "... by an id each heading has" grep -q '<h2 id="s-[0-9]*">Open questions</h2>' "$T/case.html"
+t "... the link to it" grep -q '<li><a href="#s-[0-9]*">Open questions</a></li>' "$T/case.html"
+with "$ANN" vc-case create 'A long case' --severity low
+LC=$(jqr .id)
+with "$ANN" vc-case link "$LC" --host C.1000000000000001
+i=0
+while [ $i -lt 70 ]; do
+	with "$ANN" vc-case note "$LC" "Step $i of the investigation: looked at the next thing, wrote it down."
+	i=$((i + 1))
+done
+with "$VAL" vc-report generate case_summary --case "$LC" --format pdf -o "$T/long.pdf"
+is "$rc" 0 "a long case summary as PDF"
+is "$(py "$T/long.pdf" "$T/long.toc" <<'PY'
+import re, subprocess, sys
+pdf = sys.argv[1]
+n = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", pdf], capture_output=True, text=True).stdout).group(1))
+def page(i):
+    return subprocess.run(["pdftotext", "-layout", "-f", str(i), "-l", str(i), pdf, "-"],
+                          capture_output=True, text=True).stdout
+pages = [None] + [page(i) for i in range(1, n + 1)]
+lines = pages[1].splitlines()
+at = [i for i, l in enumerate(lines) if l.strip() == "Contents"][0]
+toc = [re.match(r"^\s*(\S.*?)\s{2,}(\d+)$", l) for l in lines[at + 1:]]
+toc = [(m.group(1), int(m.group(2))) for m in toc if m]
+open(sys.argv[2], "w").write(" | ".join("%s %d" % e for e in toc))
+print(" | ".join(t for t, _ in toc))
+bad = []
+for title, p in toc:
+    on = [i for i in range(2, n + 1) if any(l.strip() == title for l in pages[i].splitlines())]
+    if not on or on[0] != p:
+        bad.append("%s: listed %d, heading on %s" % (title, p, on))
+print("pages ok" if not bad else bad, n >= 3, len(set(p for _, p in toc)) >= 2)
+PY
+)" "$(printf '%s\n%s' "Linked hosts | Indicators | Timeline | Evidence | Actions taken | Open questions" "pages ok True True")" \
+	"pdftotext: the contents lists each section with the page on which it starts (not all on one)"
+pdftohtml -q -xml -i -stdout "$T/long.pdf" > "$T/long.xml"
+is "$(grep -o '<item page="[0-9]*">[^<]*</item>' "$T/long.xml" | sed 's/<item page="\([0-9]*\)">\([^<]*\)<\/item>/\2 \1/' | paste -sd'|' | sed 's/|/ | /g')" \
+	"$(cat "$T/long.toc")" "pdftohtml: a bookmark for each section, at the page the contents gives"
+cat > "$T/slowish-wk" <<SH
+#!/bin/sh
+echo \$\$ >> "$T/slowish.pids"
+sleep 2
+exec wkhtmltopdf "\$@"
+SH
+chmod +x "$T/slowish-wk"
+start=$(date +%s)
+with "$VAL" env VC_WKHTMLTOPDF="$T/slowish-wk" vc-report generate case_summary --case "$LC" --format pdf --timeout 4 -o "$T/x.pdf"
+is "$rc" 75 "the renderings of a contents share the one time limit: the second is stopped, exit 75"
+t "... within it" test $(( $(date +%s) - start )) -lt 12
+is "$(wc -l < "$T/slowish.pids")" 2 "... after the first rendering had finished"
+t "... and no PDF" test ! -e "$T/x.pdf"
+
 # ---- XLSX -------------------------------------------------------------------------
 with "$VAL" vc-report generate case_summary --case "$C" --format json -o "$T/case.json"
 is "$rc" 0 "the case summary's data as JSON"
 is "$(jq -r '.data.case.title' "$T/case.json")" 'Ransomware precursor on web01' "JSON: the gathered data"
-is "$(jq -r '.inputs | [.template, .version, .tenant] | join(" ")' "$T/case.json")" "case_summary 1 acme" \
+is "$(jq -r '.inputs | [.template, .version, .tenant] | join(" ")' "$T/case.json")" "case_summary 2 acme" \
 	"JSON: the inputs"
 with "$VAL" vc-report generate case_summary --case "$C" --format xlsx -o "$T/case.xlsx"
 is "$rc" 0 "the case summary as XLSX"
