@@ -775,3 +775,26 @@ CREATE TABLE reports (
 CREATE INDEX reports_tenant ON reports(tenant_id, created_at);
 CREATE INDEX reports_state ON reports(state, created_at);
 ALTER TABLE tenants ADD COLUMN report_retention_days INTEGER NOT NULL DEFAULT 30;
+
+-- migration: 15
+-- Each CSV file vc-report wrote (issue 14): a CSV has no place for the
+-- inputs and data hash the other formats carry inside, so
+-- `vc-report verify FILE.csv` finds them here by the SHA-256 of the
+-- file's bytes, wherever the file went and whatever it is called; name
+-- (the file's name as written, or as downloaded) only tells a modified
+-- file from an unknown one.  table_name is the table, or 'appendix'.
+CREATE TABLE report_files (
+	id INTEGER PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	file_sha256 TEXT NOT NULL,
+	name TEXT NOT NULL,
+	table_name TEXT NOT NULL,
+	inputs TEXT NOT NULL,
+	sha256 TEXT NOT NULL,
+	size INTEGER NOT NULL,
+	report_id TEXT,
+	created_by TEXT,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX report_files_sha ON report_files(file_sha256, tenant_id);
+CREATE INDEX report_files_name ON report_files(tenant_id, name, created_at);

@@ -761,7 +761,7 @@ static const struct vc_param p_report_generate[] = {
 };
 static const struct vc_param p_report_verify[] = {
 	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_CLI, .meta = "REPORT",
-	  .help = "an HTML, PDF or JSON report vc-report made" },
+	  .help = "an HTML, PDF, XLSX, CSV or JSON report vc-report made" },
 	END
 };
 static const struct vc_param p_report_tmpl_add[] = {

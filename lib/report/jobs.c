@@ -118,7 +118,10 @@ vc_op_report_request(vc_ctx *ctx, jv args, jv *out)
 		req = jv_object_set(req, jv_string("marking"), jv_string(vc_arg_str(args, "marking")));
 	/* One file a report: CSV is one table, the first unless named. */
 	if (strcmp(fmt, "csv") == 0) {
-		jv t = jv_object_get(jv_object_get(jv_copy(m), jv_string("tables")), jv_number(0));
+		jv ts = jv_object_get(jv_copy(m), jv_string("tables"));
+		jv t = jv_get_kind(ts) == JV_KIND_ARRAY && jv_array_length(jv_copy(ts)) > 0 ?
+		    jv_array_get(jv_copy(ts), 0) : jv_null();
+		jv_free(ts);
 		const char *name = vc_arg_str(args, "table") ? vc_arg_str(args, "table") : vc_arg_str(t, "name");
 		if (name == NULL) {
 			jv_free(t);
@@ -383,6 +386,10 @@ vc_report_work(vc_ctx *ctx)
 	}
 	snprintf(path, sizeof path, "%s/%s.%s", dir, id, types[t].ext);
 	args = jv_object_set(jv_copy(req), jv_string("out"), jv_string(path));
+	/* A CSV is recorded under the name it is downloaded as (verify). */
+	args = jv_object_set(args, jv_string("report_id"), jv_string(id));
+	args = jv_object_set(args, jv_string("filename"), jv_string_fmt("%s-%.8s.%s",
+	    vc_arg_str(req, "template") ? vc_arg_str(req, "template") : "", id, types[t].ext));
 	rc = vc_op_report_generate(ctx, args, &out);
 	jv_free(args);
 	if (rc == 0) {

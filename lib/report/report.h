@@ -88,6 +88,8 @@ struct vc_report_doc {
 	jv data;                /* borrowed: the shaped data */
 	const char *sha256;     /* hex of the data hash */
 	const char *html;       /* the HTML rendering (pdf) */
+	jv sections;            /* borrowed: [{id, title}] of its <h2> headings */
+	size_t contents_at;     /* where in html the contents goes, or SIZE_MAX */
 	const char *title, *tenant, *marking;
 	const struct vc_report_in *in;  /* for the appendix */
 	int appendix;           /* the manifest asks for one */
