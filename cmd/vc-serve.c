@@ -19,7 +19,7 @@
 static void
 usage(FILE *fp)
 {
-	fputs("usage: vc-serve [-hn] [--db path] [--listen addr:port] [--workers n]\n"
+	fputs("usage: vc-serve [-hn] [--db path] [--listen addr:port] [--workers n] [--active n]\n"
 	    "                [--cors-origin origin] [--max-body bytes] [--max-import bytes]\n"
 	    "                [--allow-velociraptor addr|cidr] [--queue-max n] [--queue-wait s]\n"
 	    "                [--max-streams n] [--body-deadline s] [--min-body-rate bytes]\n"
@@ -49,6 +49,7 @@ static const struct numopt {
 	{ "mail-interval", offsetof(struct vc_serve_config, mail_interval), 0, 3600, "seconds" },
 	{ "playbook-interval", offsetof(struct vc_serve_config, playbook_interval), 0, 3600,
 	    "seconds" },
+	{ "active", offsetof(struct vc_serve_config, active), 1, 256, "workers" },
 };
 #define NUMOPT_BASE 1000        /* getopt_long's val of numopts[0] */
 
@@ -141,6 +142,7 @@ main(int argc, char **argv)
 		{ "register-rate", required_argument, NULL, NUMOPT_BASE + 7 },
 		{ "mail-interval", required_argument, NULL, NUMOPT_BASE + 8 },
 		{ "playbook-interval", required_argument, NULL, NUMOPT_BASE + 9 },
+		{ "active", required_argument, NULL, NUMOPT_BASE + 10 },
 		{ "anchor-interval", required_argument, NULL, 'A' },
 		{ "anchor-file", required_argument, NULL, 'F' },
 		{ "event-retention", required_argument, NULL, 'R' },

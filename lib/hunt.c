@@ -680,7 +680,7 @@ wait_flow(vc_ctx *ctx, const char *client, const char *flow, uint64_t timeout, j
 			    (long long)(vc_now(ctx) - start));
 			ctx->progress(ctx, msg, ctx->stream_arg);
 		}
-		sleep(interval);
+		vc_sleep(interval);
 		if (interval < 5)
 			interval++;
 	}
@@ -928,7 +928,7 @@ wait_hunt(vc_ctx *ctx, const char *hunt_id, uint64_t timeout, jv *last)
 			ctx->progress(ctx, msg, ctx->stream_arg);
 		}
 		jv_free(st);
-		sleep(interval);
+		vc_sleep(interval);
 		if (interval < 5)
 			interval++;
 	}

@@ -799,8 +799,11 @@ sleep_ms(vc_ctx *ctx, int64_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
 
-	if (ctx->clock == NULL && ms > 0)
+	if (ctx->clock == NULL && ms > 0) {
+		vc_wait_begin();
 		nanosleep(&ts, NULL);
+		vc_wait_end();
+	}
 }
 
 /* One attempt of step i: the action and the step's record, with its

@@ -725,7 +725,7 @@ vc_vr_query(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_quer
 	/* UNAVAILABLE before any row: the server may be restarting; once more. */
 	if (rc != 0 && res->rows == 0 && (res->grpc_status == 14 ||
 	    (res->grpc_status == -1 && ctx->err == VC_EUNAVAIL && strstr(ctx->errmsg, "cannot reach")))) {
-		sleep(1);
+		vc_sleep(1);
 		memset(res, 0, sizeof *res);
 		res->grpc_status = -1;
 		rc = once(ctx, cfg, q, res, body, n + 5, timeout);

@@ -35,6 +35,7 @@ struct vc_serve_config {
 	char addr[64];          /* numeric IPv4 or IPv6 address to bind */
 	int port;
 	int workers;            /* worker threads; 0: 4 per CPU, 4 to 64 */
+	int active;             /* of them computing at once; 0: CPUs + 1 */
 	int queue_max;          /* requests waiting for a worker; 0: 4096 */
 	int queue_wait;         /* s a request may wait for one (then 503) */
 	int max_streams;        /* streamed requests (JSON Lines answers,

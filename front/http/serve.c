@@ -407,6 +407,10 @@ struct vc_serve {
 	struct jobq q, sq;
 	struct job *dhead, *dtail, *rhead, *rtail;
 	int qlen, qmax, wstop, sactive, smax;
+	/* The pool: workers are many (they wait on peers) but at most amax
+	 * of them compute at once; `running` counts those holding a job and
+	 * not waiting on a peer (vc_wait_begin, a stream's client). */
+	int running, amax;
 	struct ucount *users;
 	struct worker *workers;
 	int nworkers;
@@ -926,6 +930,33 @@ job_error(struct worker *w, struct job *j, const char *opname, int rc)
 
 /* ---- streams (worker side) ---------------------------------------------- */
 
+/*
+ * A worker stops computing to wait on a peer (under srv->mu): another
+ * may take a queued job meanwhile.  It counts itself back in when the
+ * wait ends, even above amax: it is in the middle of its job.
+ */
+static void
+pool_leave(struct vc_serve *srv)
+{
+	srv->running--;
+	if (srv->q.head != NULL || srv->sq.head != NULL)
+		pthread_cond_signal(&srv->cv);
+}
+
+/* The hook of vc_wait_begin/vc_wait_end in a worker. */
+static void
+pool_wait(void *arg, int waiting)
+{
+	struct vc_serve *srv = arg;
+
+	pthread_mutex_lock(&srv->mu);
+	if (waiting)
+		pool_leave(srv);
+	else
+		srv->running++;
+	pthread_mutex_unlock(&srv->mu);
+}
+
 /* Put j on the ready list (under srv->mu); 1 when the loop must be woken. */
 static int
 ready_add(struct vc_serve *srv, struct job *j)
@@ -954,9 +985,15 @@ stream_push_n(struct job *j, const char *s, size_t n, int nl)
 	int wake = 0, rc = 0, oom = 0;
 
 	pthread_mutex_lock(&srv->mu);
-	while (!j->gone && !srv->wstop && j->oq.len > j->ooff &&
+#define OUT_FULL (!j->gone && !srv->wstop && j->oq.len > j->ooff && \
 	    j->oq.len - j->ooff + n + 1 > STREAM_MAX)
-		pthread_cond_wait(&srv->scv, &srv->mu);
+	if (OUT_FULL) {
+		pool_leave(srv);
+		while (OUT_FULL)
+			pthread_cond_wait(&srv->scv, &srv->mu);
+		srv->running++;
+	}
+#undef OUT_FULL
 	if (j->gone || srv->wstop || j->oq.oom)
 		rc = 1;
 	else {
@@ -1132,8 +1169,14 @@ body_read(void *cookie, char *buf, size_t size)
 	int wake = 0;
 
 	pthread_mutex_lock(&srv->mu);
-	while (j->iq.len == j->ioff && !j->ieof && !j->iabort && !srv->wstop)
-		pthread_cond_wait(&srv->scv, &srv->mu);
+#define IN_EMPTY (j->iq.len == j->ioff && !j->ieof && !j->iabort && !srv->wstop)
+	if (IN_EMPTY) {
+		pool_leave(srv);
+		while (IN_EMPTY)
+			pthread_cond_wait(&srv->scv, &srv->mu);
+		srv->running++;
+	}
+#undef IN_EMPTY
 	if (j->iabort || srv->wstop || (j->iq.len == j->ioff && !j->ieof)) {
 		pthread_mutex_unlock(&srv->mu);
 		errno = ECONNABORTED;
@@ -1816,13 +1859,15 @@ worker_main(void *arg)
 	struct vc_serve *srv = w->srv;
 	struct job *j = NULL;
 
+	vc_wait_hook(pool_wait, srv);
 	pthread_mutex_lock(&srv->mu);
 	for (;;) {
-		while (!srv->wstop && (j = job_pick(srv)) == NULL)
+		while (!srv->wstop && (srv->running >= srv->amax || (j = job_pick(srv)) == NULL))
 			pthread_cond_wait(&srv->cv, &srv->mu);
 		if (srv->wstop)
 			break;
 		j->where = J_RUNNING;
+		srv->running++;
 		pthread_mutex_unlock(&srv->mu);
 
 		job_run(w, j);
@@ -1830,6 +1875,7 @@ worker_main(void *arg)
 			mail_kick(srv);
 
 		pthread_mutex_lock(&srv->mu);
+		srv->running--;
 		job_release(srv, j);
 		j->where = J_DONE;
 		if (srv->dtail != NULL)
@@ -3805,7 +3851,11 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	 * Workers spend much of their time waiting, not computing: on the
 	 * disk, on a Velociraptor server, on a client reading a stream or
 	 * sending an import.  So more of them than cores, each with its own
-	 * store connection (a page cache of its own: 64 at most).
+	 * store connection (a page cache of its own: 64 at most).  But only
+	 * amax compute at once, one more than the processors (the one more
+	 * covers a read that waits on the disk, which no hook reports): with
+	 * every worker runnable, the scheduler's sharing two cores among
+	 * eight put 30 ms into the tail of a busy search (bench/README.md).
 	 */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	nw = cfg->workers > 0 ? cfg->workers : ncpu > 0 ? 4 * (int)ncpu : 4;
@@ -3815,6 +3865,9 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		nw = 64;
 	if (nw > 256)
 		nw = 256;
+	srv->amax = cfg->active > 0 ? cfg->active : ncpu > 0 ? (int)ncpu + 1 : 2;
+	if (srv->amax > nw)
+		srv->amax = nw;
 	/* Requests wait for a worker (cfg.queue_wait at most, see
 	 * queue_tick): a burst is the loop's to absorb, not an error. */
 	srv->qmax = cfg->queue_max > 0 ? cfg->queue_max : 4096;

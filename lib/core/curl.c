@@ -53,3 +53,14 @@ vc_curl_discard(char *p, size_t size, size_t n, void *arg)
 	(void)arg;
 	return size * n;
 }
+
+CURLcode
+vc_curl_perform(CURL *h)
+{
+	CURLcode c;
+
+	vc_wait_begin();
+	c = vc_curl.easy_perform(h);
+	vc_wait_end();
+	return c;
+}

@@ -36,7 +36,7 @@ extern struct vc_curl vc_curl;
 #define curl_global_init vc_curl.global_init
 #define curl_easy_init vc_curl.easy_init
 #define curl_easy_setopt vc_curl.easy_setopt
-#define curl_easy_perform vc_curl.easy_perform
+#define curl_easy_perform vc_curl_perform
 #define curl_easy_getinfo vc_curl.easy_getinfo
 #define curl_easy_cleanup vc_curl.easy_cleanup
 #define curl_easy_strerror vc_curl.easy_strerror
@@ -46,6 +46,9 @@ extern struct vc_curl vc_curl;
 /* Open and initialise libcurl once per process (any thread); 0, or the
  * error set in ctx saying what is missing. */
 int vc_curl_ready(vc_ctx *ctx);
+/* curl_easy_perform, told to the wait hook (vc_wait_begin): it waits
+ * on a peer. */
+CURLcode vc_curl_perform(CURL *h);
 /* A CURLOPT_WRITEFUNCTION that reads an answer's body and drops it. */
 size_t vc_curl_discard(char *p, size_t size, size_t n, void *arg);
 

@@ -276,7 +276,9 @@ vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms)
 		if (max_ms > 0 && waited >= max_ms)
 			return VC_WAIT_TIMEOUT;
 		/* A signal cuts the sleep short; the loop then sees *stop. */
+		vc_wait_begin();
 		(void)nanosleep(&ts, NULL);
+		vc_wait_end();
 	}
 }
 
