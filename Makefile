@@ -24,8 +24,10 @@ PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl y
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Opened at run time by their first user (lib/core/dl.h), not linked:
 # headers only.  Every tool mapped and bound them (and what they need:
-# libbfio, minizip) at start, though few calls use them.
-DL_PKGS    = libcurl xlsxwriter libevtx
+# libbfio, minizip) at start, though few calls use them.  libcrypto
+# stays on the line for vc-serve's WebSocket handshake alone; with
+# --as-needed no other tool records it.
+DL_PKGS    = libcurl xlsxwriter libevtx libssl
 PKG_LIBS   := $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null)
 # Debian 12's libjq-dev and libunistring-dev ship no pkg-config file.
 EXTRA_LIBS = -ljq -lonig -lunistring -lpthread -lm
@@ -113,7 +115,7 @@ $(eval $(call build_rules,build/fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
 bin/%: cmd/%.c build/obj/libfront.a build/obj/libvc.a $(HDRS)
 	@mkdir -p bin
 	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $< \
-		build/obj/libfront.a build/obj/libvc.a $(LDFLAGS) $(LIBS)
+		build/obj/libfront.a build/obj/libvc.a $(LDFLAGS) -Wl,--as-needed $(LIBS)
 build/tests/%: tests/unit/%.c build/obj/libfront.a build/obj/libvc.a $(HDRS) tests/unit/tap.h
 	@mkdir -p build/tests
 	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(CFLAGS) -o $@ $< \

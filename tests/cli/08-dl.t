@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Libraries opened on first use (lib/core/dl.h): no tool links libcurl,
-# libxlsxwriter or libevtx (nor libbfio or minizip, which they need), so
-# a call that uses none of them does not load them; a call that needs
+# libxlsxwriter, libevtx (nor libbfio or minizip, which they need) or
+# libssl, and none but vc-serve (whose libwebsockets needs it) libcrypto,
+# so a call that uses none of them does not load them; a call that needs
 # one that cannot be loaded fails with exit 69 and a message naming the
 # file, why, and what it was needed for, and leaves nothing half-made;
 # calls that do not need it go on working.  A library is made
@@ -11,19 +12,26 @@
 . "$(dirname "$0")/lib.sh"
 
 # ---- the link ------------------------------------------------------------------------------
+needed() { readelf -d "$1" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | grep -E "^lib($2)\\." | tr '\n' ' '; }
 if command -v readelf > /dev/null; then
 	for b in "$BIN"/vc-*; do
-		n=$(readelf -d "$b" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' |
-			grep -E '^lib(curl|xlsxwriter|evtx|bfio|minizip)\.' | tr '\n' ' ')
-		is "$n" "" "$(basename "$b") links none of libcurl, libxlsxwriter, libevtx, libbfio, minizip"
+		is "$(needed "$b" 'curl|xlsxwriter|evtx|bfio|minizip|ssl')" "" \
+			"$(basename "$b") links none of libcurl, libxlsxwriter, libevtx, libbfio, minizip, libssl"
 	done
+	# The sanitizer builds link every library named (GCC drops --as-needed for them).
+	if [ "$BIN" = "$TOP/bin" ]; then
+		for b in "$BIN"/vc-*; do
+			[ "${b##*/}" = vc-serve ] && continue
+			is "$(needed "$b" crypto)" "" "$(basename "$b") does not link libcrypto"
+		done
+	fi
 fi
 # And a call that needs none of them does not load them.
 init_store
 if [ "$BIN" = "$TOP/bin" ]; then
 	LD_DEBUG=files vc-hosts list --limit 1 > /dev/null 2> "$T/ld"
-	is "$(grep -oE 'file=lib(curl|xlsxwriter|evtx|bfio|minizip)[^ ]*' "$T/ld" | sort -u | tr '\n' ' ')" "" \
-		"vc-hosts list loads none of them"
+	is "$(grep -oE 'file=lib(curl|xlsxwriter|evtx|bfio|minizip|ssl|crypto)[^ ]*' "$T/ld" | sort -u | tr '\n' ' ')" "" \
+		"vc-hosts list loads none of them, nor libcrypto"
 fi
 
 # ---- a library that is not there ----------------------------------------------------------
@@ -74,6 +82,20 @@ nolib vc-notify channel test hook -o jsonl
 is "$rc" 69 "vc-notify channel test without libcurl: exit 69"
 like "$(jqr .error)" "^cannot load libcurl\.so\.4, needed to talk to Velociraptor, mail servers and web receivers" \
 	"... saying that libcurl is missing, not that the receiver is down"
+
+# OpenSSL: a Velociraptor API config's client certificate is read with
+# it.  (The sanitizer builds link libwebsockets, and so libssl, into
+# every tool: there libssl cannot be taken away from a start.)
+sh "$TOP/tests/fixtures/vr/mkcerts.sh" "$T/certs" > /dev/null 2>&1
+if ! ldd "$BIN/vc-hunt" | grep -q 'libssl\.'; then
+	mkdir -p "$T/nossl"
+	echo 'not a shared library' > "$T/nossl/libssl.so.3"
+	run env LD_LIBRARY_PATH="$T/nossl" vc-hunt config set --api-config "$T/certs/api_client.yaml"
+	is "$rc" 69 "vc-hunt config set without libssl: exit 69, not a bad config (65)"
+	like "$err" "^vc-hunt: cannot load libssl\.so\.3, needed to speak TLS" "... saying why"
+fi
+run vc-hunt config set --api-config "$T/certs/api_client.yaml"
+is "$rc" 0 "with it, the config is taken"
 
 # ---- a library without the functions we call ----------------------------------------------
 if command -v cc > /dev/null; then
