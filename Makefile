@@ -20,10 +20,15 @@ HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
 PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c \
-            libssl libcrypto libpcre2-8 xlsxwriter libevtx
+            libssl libcrypto libpcre2-8 xlsxwriter libevtx zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libcurl is opened at run time (lib/vr.c): headers only.
-PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
+# Opened at run time by their first user (lib/core/dl.h), not linked:
+# headers only.  Every tool mapped and bound them (and what they need:
+# libbfio, minizip) at start, though few calls use them.  libcrypto
+# stays on the line for vc-serve's WebSocket handshake alone; with
+# --as-needed no other tool records it.
+DL_PKGS    = libcurl xlsxwriter libevtx libssl
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null)
 # Debian 12's libjq-dev and libunistring-dev ship no pkg-config file.
 EXTRA_LIBS = -ljq -lonig -lunistring -lpthread -lm
 LIBS       = $(PKG_LIBS) $(EXTRA_LIBS)
@@ -110,7 +115,7 @@ $(eval $(call build_rules,build/fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
 bin/%: cmd/%.c build/obj/libfront.a build/obj/libvc.a $(HDRS)
 	@mkdir -p bin
 	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $< \
-		build/obj/libfront.a build/obj/libvc.a $(LDFLAGS) $(LIBS)
+		build/obj/libfront.a build/obj/libvc.a $(LDFLAGS) -Wl,--as-needed $(LIBS)
 build/tests/%: tests/unit/%.c build/obj/libfront.a build/obj/libvc.a $(HDRS) tests/unit/tap.h
 	@mkdir -p build/tests
 	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(CFLAGS) -o $@ $< \

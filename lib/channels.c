@@ -11,10 +11,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +23,7 @@
 #include "siem.h"
 #include "smtp.h"
 #include "core/curl.h"
+#include "core/tls.h"
 #include "core/net.h"
 #include "core/audit.h"
 #include "core/events.h"
@@ -711,8 +708,10 @@ syslog_tls(vc_ctx *ctx, struct channel *ch, const char *host)
 {
 	char bare[256], why[256];
 	unsigned char tmp[16];
-	int ip;
+	int ip, rc;
 
+	if ((rc = vc_tls_ready(ctx)) != 0)
+		return rc;
 	snprintf(bare, sizeof bare, "%.*s", (int)strcspn(host + (host[0] == '['), "]"),
 	    host + (host[0] == '['));
 	ip = inet_pton(AF_INET, bare, tmp) == 1 || inet_pton(AF_INET6, bare, tmp) == 1;

@@ -123,7 +123,8 @@ vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out)
 		return rc == VC_ECONFIG ? refail(ctx, VC_EINVAL, "") : rc;
 	if ((rc = vc_vr_cert_info(ctx, cfg.cert_pem, &not_after, fp, cn, sizeof cn)) != 0) {
 		vc_vr_config_release(&cfg);
-		return refail(ctx, VC_EINVAL, "");
+		/* A certificate we cannot read is bad input; OpenSSL missing is not. */
+		return rc == VC_ECONFIG ? refail(ctx, VC_EINVAL, "") : rc;
 	}
 	/* An address can be judged now; a name only when it is dialled (no
 	 * lookup inside this transaction), where every query checks again. */

@@ -988,8 +988,12 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 	size_t hlen = 0, contents_at = SIZE_MAX;
 	int rc;
 
-	if (path == NULL)
-		return vc_fail(ctx, VC_EUSAGE, "name the report's file with -o FILE");
+	/* Without libxlsxwriter an XLSX report fails before its data is gathered. */
+	if (path == NULL || (strcmp(fmt, "xlsx") == 0 && (rc = vc_report_xlsx_ready(ctx)) != 0)) {
+		jv_free(req);
+		jv_free(files);
+		return path == NULL ? vc_fail(ctx, VC_EUSAGE, "name the report's file with -o FILE") : rc;
+	}
 	for (const char *const *k = (const char *const[]){ "case", "host", "since", "until", "marking", NULL };
 	    *k; k++)
 		if (vc_arg_has(args, *k))

@@ -96,6 +96,10 @@ struct vc_report_doc {
 };
 int vc_report_pdf(vc_ctx *ctx, const struct vc_report_doc *d, const char *path, int timeout_s);
 int vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path);
+/* Open libxlsxwriter (once; vc_report_xlsx does too): 0, or VC_EUNAVAIL
+ * with ctx saying why, so that a report asked for as XLSX fails before
+ * its data is gathered. */
+int vc_report_xlsx_ready(vc_ctx *ctx);
 /* The inputs and hash a workbook of vc_report_xlsx recorded (its
  * document properties): 0, or -1 when it holds none. */
 int vc_report_xlsx_recorded(const char *buf, size_t n, jv *inputs, char *sha, size_t shan);
