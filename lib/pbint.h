@@ -18,9 +18,15 @@ extern const struct vc_pb_action vc_pb_actions[];
 const struct vc_pb_action *vc_pb_action(const char *name);
 /* The document of ctx->in (JSON, else YAML) into *doc. */
 int vc_pb_read_doc(vc_ctx *ctx, jv *doc);
-/* A cron expression: bit n of f[i] set when value n matches field i. */
+/*
+ * A cron expression: bit n of f[i] set when value n matches field i.
+ * The two day fields follow Vixie cron (and POSIX): when both are
+ * restricted, a day matches when either does; when either begins with
+ * '*' (also '*' + '/N'), both must.
+ */
 struct vc_pb_cron {
 	uint64_t f[5];
+	int dom_star, dow_star;  /* the day-of-month, day-of-week field began with '*' */
 };
 int vc_pb_cron_parse(const char *expr, struct vc_pb_cron *cr, char *why, size_t wn);
 /* The first minute after t (seconds) that cr matches in time zone tz. */

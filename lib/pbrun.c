@@ -1483,10 +1483,15 @@ vc_pb_cron_next(const struct vc_pb_cron *cr, const char *tz, int64_t t)
 		time_t tt = (time_t)m;
 		struct tm tm;
 
+		int dom, dow;
+
 		localtime_r(&tt, &tm);
+		dom = cr->f[2] >> tm.tm_mday & 1;
+		dow = cr->f[4] >> tm.tm_wday & 1;
+		/* Vixie cron: both day fields restricted, either matches */
 		if ((cr->f[0] >> tm.tm_min & 1) && (cr->f[1] >> tm.tm_hour & 1) &&
-		    (cr->f[2] >> tm.tm_mday & 1) && (cr->f[3] >> (tm.tm_mon + 1) & 1) &&
-		    (cr->f[4] >> tm.tm_wday & 1)) {
+		    (cr->f[3] >> (tm.tm_mon + 1) & 1) &&
+		    (cr->dom_star || cr->dow_star ? dom && dow : dom || dow)) {
 			found = m;
 			break;
 		}

@@ -326,6 +326,7 @@ vc_pb_cron_parse(const char *expr, struct vc_pb_cron *cr, char *why, size_t wn)
 	char buf[256], *save = NULL, *f;
 	int i = 0;
 
+	memset(cr, 0, sizeof *cr);
 	if (strlen(expr) >= sizeof buf) {
 		snprintf(why, wn, "too long");
 		return -1;
@@ -341,6 +342,10 @@ vc_pb_cron_parse(const char *expr, struct vc_pb_cron *cr, char *why, size_t wn)
 			    what[i], f, lo[i], hi[i]);
 			return -1;
 		}
+		if (i == 2)
+			cr->dom_star = f[0] == '*';
+		else if (i == 4)
+			cr->dow_star = f[0] == '*';
 	}
 	if (i != 5) {
 		snprintf(why, wn, "five fields: minute hour day-of-month month day-of-week");

@@ -83,6 +83,23 @@ main(void)
 	is_int(cron_next("0 6 * * 1-5", "Europe/Berlin", 1774699200), 1774843200,
 	    "weekdays only: Monday 06:00 Berlin (04:00 UTC)");
 	is_int(cron_next("* * * * *", "UTC", 1774699230), 1774699260, "every minute: the next whole minute");
+	/* Both day fields restricted: either matches (Vixie cron, POSIX).
+	 * Friday 2026-01-30 12:00 UTC; 2026-02-01 is a Sunday. */
+	is_int(cron_next("0 0 1 * 1", "UTC", 1769774400), 1769904000,
+	    "1st or Monday: Sunday the 1st of February, across the month's end");
+	is_int(cron_next("0 0 1 * 1", "UTC", 1769904030), 1769990400,
+	    "... then Monday the 2nd, which is no 1st");
+	is_int(cron_next("0 0 31 * 5", "UTC", 1769817630), 1770336000,
+	    "31st or Friday, from Saturday 31 January: Friday 6 February (February has no 31st)");
+	is_int(cron_next("0 0 29 2 0", "UTC", 1772150400), 1801958400,
+	    "29 February or a Sunday of February, from 27 February 2026: Sunday 7 February 2027");
+	/* A day field that begins with '*' makes the other one decide. */
+	is_int(cron_next("0 0 * * 1", "UTC", 1769774400), 1769990400, "* * 1: Mondays only");
+	is_int(cron_next("0 0 1 * *", "UTC", 1769774400), 1769904000, "1 * *: the 1st only");
+	is_int(cron_next("0 0 */2 * 1", "UTC", 1769774400), 1770595200,
+	    "*/2 * 1: both (odd days that are Mondays): 9 February, not 1 February");
+	is_int(cron_next("0 0 1 * */7", "UTC", 1769774400), 1769904000,
+	    "1 * */7 (a day of week beginning with '*'): both, and 1 February is a Sunday");
 
 	/* template paths */
 	ok(vc_pb_ref_syntax("steps.case.case_id") == 0, "steps.case.case_id is a path");
