@@ -1125,20 +1125,28 @@ exec_show(vc_ctx *ctx, const char *id, jv *out)
 	return vc_sql_one(ctx, q, "execution", out);
 }
 
-/* The event of --event (JSON text): an object, or VC_EUSAGE. */
+/* The event of --event: an object (over HTTP), or its JSON text (the
+ * CLI, and HTTP as the first version took it); else VC_EUSAGE. */
 static int
 event_arg(vc_ctx *ctx, jv args, jv *ev)
 {
-	const char *s = vc_arg_str(args, "event");
+	jv given = jv_object_get(jv_copy(args), jv_string("event"));
+	const char *s = NULL;
 
-	if (s == NULL)
-		s = vc_arg_str(args, "event_file");
 	*ev = jv_null();
-	if (s == NULL)
+	if (jv_get_kind(given) == JV_KIND_OBJECT) {
+		*ev = given;
+		given = jv_invalid();
+	} else if ((s = vc_arg_str(args, "event")) == NULL && (s = vc_arg_str(args, "event_file")) == NULL) {
+		jv_free(given);
 		return 0;
-	if (strlen(s) > EVENT_MAX)
-		return vc_fail(ctx, VC_ETOOBIG, "--event: at most %d bytes", EVENT_MAX);
-	*ev = jv_parse(s);
+	}
+	jv_free(given);
+	if (s != NULL) {
+		if (strlen(s) > EVENT_MAX)
+			return vc_fail(ctx, VC_ETOOBIG, "--event: at most %d bytes", EVENT_MAX);
+		*ev = jv_parse(s);
+	}
 	if (jv_get_kind(*ev) != JV_KIND_OBJECT) {
 		jv_free(*ev);
 		*ev = jv_null();
@@ -1204,7 +1212,7 @@ vc_op_pb_plan(vc_ctx *ctx, jv args, jv *out)
 	jv_free(sc);
 	*out = JV_OBJECT(jv_string("plan"), jv_true(), jv_string("playbook_id"), jv_string(id),
 	    jv_string("playbook"), member(e.doc, "name"), jv_string("version"),
-	    jv_number((double)e.version), jv_string("steps"), steps);
+	    jv_number((double)e.version), jv_string("event"), jv_copy(e.event), jv_string("steps"), steps);
 	exec_release(&e);
 	return 0;
 }

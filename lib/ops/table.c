@@ -948,7 +948,7 @@ static const struct vc_param p_pb_show[] = {
 static const struct vc_param p_pb_plan[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
 	  .help = "playbook id or name" },
-	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
+	{ .name = "event", .type = VC_T_JSON, .meta = "JSON",
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
 	  .help = "read the trigger event from FILE (- : standard input)" },
@@ -959,7 +959,7 @@ static const struct vc_param p_pb_plan[] = {
 static const struct vc_param p_pb_run[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
 	  .help = "playbook id or name" },
-	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
+	{ .name = "event", .type = VC_T_JSON, .meta = "JSON",
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
 	  .help = "read the trigger event from FILE (- : standard input)" },

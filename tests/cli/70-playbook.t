@@ -389,6 +389,16 @@ is "$code:$(printf '%s' "$body" | jq -r .plan):$(sq "SELECT COUNT(*) FROM playbo
 	"... also as ?dry_run=true in the query, the original's way"
 req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"event": "{\"host_id\": \"C.1234\"}"}' "$B/api/playbooks/$HP/execute"
 is "$code:$(printf '%s' "$body" | jq -r .status)" "200:succeeded" "POST execute runs it"
+req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"event": {"host_id": "C.1234", "n": [1, {"k": "v"}]}}' "$B/api/playbooks/$HP/execute"
+is "$code:$(printf '%s' "$body" | jq -c '[.status, (.event | type), .event.n, .steps[1].params.host]')" \
+	'200:["succeeded","object",[1,{"k":"v"}],"C.1234"]' "POST execute takes the event as a nested JSON object, and answers it as one"
+req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"dry_run": true, "event": {"host_id": "C.1234"}}' "$B/api/playbooks/$HP/execute"
+is "$code:$(printf '%s' "$body" | jq -c '[.plan, .event, .steps[1].params.host]')" '200:[true,{"host_id":"C.1234"},"C.1234"]' \
+	"... so does a plan (dry_run)"
+for bad in '[1, 2]' '"not json"' '"[1]"' 7; do
+	req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d "{\"event\": $bad}" "$B/api/playbooks/$HP/execute"
+	is "$code" 400 "an event of $bad: 400"
+done
 req -H "Authorization: Bearer $VAL" "$B/api/playbooks/$HP/executions"
 is "$code:$(printf '%s' "$body" | jq -r '.items[0].status')" "200:succeeded" "GET /api/playbooks/{id}/executions"
 req -X POST -H "Authorization: Bearer $VAL" -H "$HJ" -d '{}' "$B/api/playbooks/$HP/execute"
