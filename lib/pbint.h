@@ -45,4 +45,8 @@ int vc_pb_schedule(vc_ctx *ctx, const char *id, jv norm);
  * entry {entry_id, address, ...}.  Inside the caller's transaction. */
 int vc_pb_block_add(vc_ctx *ctx, const char *a, const char *reason, const char *exec_id,
     int64_t secs, jv *out);
+/* The quarantine artifact for a host of OS os (hosts.os) in ctx's tenant:
+ * the tenant's setting, else Velociraptor's own name; "" for an OS that
+ * has none.  0, or the store's error. */
+int vc_pb_quarantine_artifact(vc_ctx *ctx, const char *os, char *buf, size_t n);
 #endif

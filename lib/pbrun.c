@@ -318,19 +318,6 @@ act_block(vc_ctx *ctx, struct exec *e, jv p, jv *out)
 	return vc_pb_block_add(ctx, a, r, e->id, secs, out);
 }
 
-/* The quarantine artifact of a host's OS, by Velociraptor's names. */
-static const char *
-quarantine_artifact(const char *os)
-{
-	if (strcasestr(os, "windows") != NULL)
-		return "Windows.Remediation.Quarantine";
-	if (strcasestr(os, "linux") != NULL)
-		return "Linux.Remediation.Quarantine";
-	if (strcasestr(os, "darwin") != NULL || strcasestr(os, "mac") != NULL)
-		return "MacOS.Remediation.Quarantine";
-	return NULL;
-}
-
 /* A Velociraptor operation's records kept, never streamed to the caller. */
 static int
 vr_call(vc_ctx *ctx, int (*fn)(vc_ctx *, jv, jv *), jv args, jv *out)
@@ -352,7 +339,9 @@ vr_call(vc_ctx *ctx, int (*fn)(vc_ctx *, jv, jv *), jv args, jv *out)
 /*
  * isolate_host (on) and unisolate_host, the part that talks to
  * Velociraptor, with no transaction open: collect the quarantine artifact
- * of the host's OS, wait for its flow within the step's timeout, and
+ * of the host's OS (the tenant's setting, else Velociraptor's name; a
+ * step's params.artifact wins), wait for its flow within the step's
+ * timeout, and
  * verify that the flow FINISHED and that its rows say the policy was
  * applied (removed) and nothing failed.  Anything else fails the step
  * with the reason.  *out gets what was learnt, failed or not.
@@ -381,9 +370,14 @@ quarantine(vc_ctx *ctx, jv p, int on, int64_t timeout, jv *out)
 	sqlite3_finalize(q);
 	if (cid[0] == '\0')
 		return vc_fail(ctx, VC_EINVAL, "host %s has no Velociraptor client id", h);
-	if (a == NULL && (a = quarantine_artifact(os)) == NULL)
-		return vc_fail(ctx, VC_EINVAL, "no quarantine artifact for the OS '%s' of host %s:"
-		    " give params.artifact", os, h);
+	if (a == NULL) {
+		if ((rc = vc_pb_quarantine_artifact(ctx, os, abuf, sizeof abuf)) != 0)
+			return rc;
+		if (abuf[0] == '\0')
+			return vc_fail(ctx, VC_EINVAL, "no quarantine artifact for the OS '%s' of host %s:"
+			    " give params.artifact", os, h);
+		a = abuf;
+	}
 	*out = JV_OBJECT(jv_string("host_id"), jv_string(hid), jv_string("client_id"), jv_string(cid),
 	    jv_string("artifact"), jv_string(a));
 	args = JV_OBJECT(jv_string("client"), jv_string(cid), jv_string("artifact"), jv_string(a),
@@ -830,14 +824,26 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 	if (a != NULL && a->net && strstr(action, "isolate_host") == NULL) {
 		rc = 0;         /* nothing to change here: the record alone */
 	} else if (a != NULL && a->net) {
-		jv lp = JV_OBJECT(jv_string("host"), jv_object_get(jv_copy(out), jv_string("host_id")),
-		    jv_string("label"), jv_string("quarantined")), lo;
+		jv hid = jv_object_get(jv_copy(out), jv_string("host_id")), lo, q;
+		jv lp = JV_OBJECT(jv_string("host"), jv_copy(hid), jv_string("label"),
+		    jv_string("quarantined"));
 
 		rc = act(ctx, e, on ? "add_label" : "remove_label", lp, &lo);
 		jv_free(lp);
-		if (rc == 0)
+		if (rc == 0) {
 			out = jv_object_set(out, jv_string("labels"), jv_object_get(lo, jv_string("labels")));
-		else
+			/* The host's own record of it, audited, and its event. */
+			rc = vc_host_quarantine(ctx, jv_string_value(hid), on, e->id, JV_OBJECT(
+			    jv_string("step"), take(jv_array_get(jv_copy(e->steps), i), "name"),
+			    jv_string("flow_id"), member(out, "flow_id"), jv_string("artifact"),
+			    member(out, "artifact"), jv_string("result"), member(out, "result")), &q);
+			if (rc == 0)
+				out = jv_object_set(out, jv_string("quarantine"), q);
+			else
+				jv_free(q);
+		}
+		jv_free(hid);
+		if (rc != 0)
 			jv_free(out);
 	} else
 		rc = act(ctx, e, action, params, &out);
