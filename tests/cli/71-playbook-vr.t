@@ -139,6 +139,8 @@ like "$(jqr .steps[0].error)" 'did not confirm the quarantine of C\.[0-9a-f]+: f
 	"... saying the flow is still running"
 ok $([ $((t1 - t0)) -ge 3 ] && [ $((t1 - t0)) -le 30 ]; echo $?) "... after the step's timeout ($((t1 - t0)) s)"
 unlike "$(labels "$SILENT")" quarantined "the host is not labelled"
+is "$(jqr '"\(.steps[0].timed_out) \(.error)"' | cut -c1-42)" "true step isolate: timed out after 4 s: Ve" \
+	"the step says it timed out, and so does the execution"
 is "$(sq "SELECT quarantined_at IS NULL FROM hosts WHERE client_id = '$SILENT'")" 1 "... and the host is not marked in quarantine"
 
 # ---- hosts it cannot act on -------------------------------------------------------------------------
