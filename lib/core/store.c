@@ -2,6 +2,7 @@
 /* store.c - open the SQLite store, migrate it, and run statements. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -412,7 +413,7 @@ vc_store_deadline(vc_ctx *ctx, int64_t ms)
 		return;
 	}
 	st->deadline = vc_mono_ms() + ms;
-	sqlite3_busy_timeout(st->db, (int)(ms < BUSY_MS ? ms : BUSY_MS));
+	sqlite3_busy_timeout(st->db, (int)(ms < INT_MAX ? ms : INT_MAX));
 	sqlite3_progress_handler(st->db, 1000, past_deadline, st);
 }
 

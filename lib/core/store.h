@@ -75,11 +75,11 @@ int vc_store_keys_refresh(vc_ctx *ctx);
 int vc_store_cache(vc_ctx *ctx, int mib);
 
 /*
- * Bound what the connection may wait for: for ms milliseconds from now
- * it waits for the write lock at most until then, and a statement still
- * running then is interrupted (both fail as VC_ETEMP, "... timed out"),
- * so a caller with a deadline never holds a transaction open past it.
- * ms 0 takes the bound away (the usual 10 s wait for the lock).
+ * Bound what the connection may wait for by a deadline ms milliseconds
+ * from now: it waits for the write lock until then (instead of the usual
+ * 10 s), and a statement still running then is interrupted (both fail as
+ * VC_ETEMP, "... timed out"), so a caller with a deadline never holds a
+ * transaction open past it.  ms 0 takes the bound away.
  */
 void vc_store_deadline(vc_ctx *ctx, int64_t ms);
 /* 1 when the bound of vc_store_deadline has passed. */
