@@ -866,8 +866,10 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 		jv_free(lp);
 		if (rc == 0) {
 			out = jv_object_set(out, jv_string("labels"), jv_object_get(lo, jv_string("labels")));
-			/* The host's own record of it, audited, and its event. */
+			/* The host's own record of it, audited, and its event
+			 * (with the playbook: it never fires on its own). */
 			rc = vc_host_quarantine(ctx, jv_string_value(hid), on, e->id, JV_OBJECT(
+			    jv_string("playbook_id"), jv_string(e->pb),
 			    jv_string("step"), take(jv_array_get(jv_copy(e->steps), i), "name"),
 			    jv_string("flow_id"), member(out, "flow_id"), jv_string("artifact"),
 			    member(out, "artifact"), jv_string("result"), member(out, "result")), &q);

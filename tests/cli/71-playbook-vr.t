@@ -94,8 +94,9 @@ is "$rc:$(jqr .client_id)" "0:$WIN" "vc-hosts list --quarantined lists it, and o
 is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.quarantine' AND target_type = 'host' AND target_id = '$(hid "$WIN")' AND json_extract(details, '$.execution_id') = '$XI' AND json_extract(details, '$.flow_id') = '$FLOW'")" 1 \
 	"the quarantine is audited on the host, with the execution and the flow"
 run vc-notify events --type host.quarantined -o jsonl
-is "$(jqr '"\(.body.client_id) \(.body.execution_id) \(.body.flow_id) \(.body.was_quarantined)"')" "$WIN $XI $FLOW false" \
-	"... and is a host.quarantined event"
+PB_ISO=$(sq "SELECT id FROM playbooks WHERE name = 'isolate'")
+is "$(printf '%s\n' "$out" | jq -r --arg pb "$PB_ISO" '"\(.body.client_id) \(.body.execution_id) \(.body.flow_id) \(.body.was_quarantined) \(.body.playbook_id == $pb)"')" \
+	"$WIN $XI $FLOW false true" "... and is a host.quarantined event, naming its playbook (which never fires on its own events)"
 
 run vc-playbook run release --event "{\"host\":\"$WIN\"}" -o jsonl
 is "$rc:$(jqr .status)" "0:succeeded" "unisolate_host succeeds"
@@ -353,6 +354,26 @@ for url in 'http://example.org\\@127.0.0.1/' 'http://127.0.0.1:80@evil.example/'
 	like "$rc:$(jqr .steps[0].error)" '^65:params.url: ' "webhook URL $url is refused before anything is sent"
 done
 
+
+# ---- a playbook on host.quarantined never fires on its own ------------------------------------------
+cat > "$T/requar.yaml" <<'EOF'
+name: requarantine
+trigger: {type: event, events: [host.quarantined]}
+steps:
+  - name: again
+    action: isolate_host
+    params: {host: "${host_id}"}
+    timeout: 10
+EOF
+run vc-playbook add "$T/requar.yaml"
+run vc-playbook due --run -o jsonl
+run vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
+run vc-playbook due --run -o jsonl
+is "$rc:$(jqr 'select(.playbook == "requarantine") | .status')" "0:succeeded" "host.quarantined fires an event playbook"
+run vc-playbook due --run -o jsonl
+is "$rc:$(jqr 'select(.playbook == "requarantine") | .status')" "0:" "... but not on the host.quarantined its own run made"
+is "$(sq "SELECT COUNT(*) FROM playbook_executions WHERE playbook_id = (SELECT id FROM playbooks WHERE name = 'requarantine')")" 1 \
+	"... once in all"
 
 # ---- over HTTP: the host's quarantine, the settings --------------------------------------------
 req() {
