@@ -837,7 +837,7 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 	const struct vc_pb_action *a = vc_pb_action(action);
 	jv out = jv_invalid();
 	int64_t deadline = vc_mono_ms() + timeout * 1000;
-	int rc, on = strcmp(action, "isolate_host") == 0, net = a != NULL && a->net;
+	int rc, on = strcmp(action, "isolate_host") == 0, net = a != NULL && a->net, late = 0;
 
 	*timedout = 0;
 	if (net) {
@@ -908,13 +908,15 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 	} else
 		jv_free(out);
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	late = vc_store_past_deadline(ctx);
+	vc_store_deadline(ctx, 0);      /* nothing may stop the rollback */
 	vc_tx_rollback(ctx);
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
 	ctx->err = rc;
 failed:
 	/* A database action's store is bounded by the step's time: a busy
 	 * store is that time running out. */
-	if (!net && (rc == VC_ETEMP || vc_store_past_deadline(ctx)))
+	if (!net && (rc == VC_ETEMP || late || vc_store_past_deadline(ctx)))
 		*timedout = 1;
 	vc_store_deadline(ctx, 0);
 	if (*timedout) {
