@@ -798,3 +798,27 @@ CREATE TABLE report_files (
 );
 CREATE INDEX report_files_sha ON report_files(file_sha256, tenant_id);
 CREATE INDEX report_files_name ON report_files(tenant_id, name, created_at);
+
+-- migration: 16
+-- A host's quarantine (vc-playbook isolate_host, unisolate_host): set only
+-- once Velociraptor confirmed the policy was applied, by the execution
+-- that ran it; released_at is set once it confirmed the policy removed.
+-- A host is quarantined while quarantined_at is set and released_at is
+-- not; both stay afterwards as the record of the last quarantine.
+ALTER TABLE hosts ADD COLUMN quarantined_at INTEGER;
+ALTER TABLE hosts ADD COLUMN quarantined_by TEXT;
+ALTER TABLE hosts ADD COLUMN released_at INTEGER;
+ALTER TABLE hosts ADD COLUMN released_by TEXT;
+CREATE INDEX hosts_quarantined ON hosts(tenant_id, quarantined_at, id)
+    WHERE quarantined_at IS NOT NULL AND released_at IS NULL;
+-- A tenant's playbook settings: the quarantine artifact of each OS that
+-- isolate_host and unisolate_host collect (NULL: Velociraptor's own
+-- name, see vc-playbook(5)); a step's params.artifact still wins.
+CREATE TABLE playbook_settings (
+	tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+	quarantine_windows TEXT,
+	quarantine_linux TEXT,
+	quarantine_macos TEXT,
+	updated_by TEXT,
+	updated_at INTEGER NOT NULL
+);

@@ -393,15 +393,6 @@ struct channel {
 #define BACKOFF_MS 1000         /* the first retry of --follow after this */
 #define BACKOFF_MAX_MS 300000   /* and never later than this */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The next try of a channel that failed: exponential, with +-20% jitter
  * so that channels (and forwarders) failing together do not retry
  * together. */
@@ -1304,7 +1295,7 @@ static int
 forward_pass(vc_ctx *ctx, struct channel *list, int n, int quiet, jv *out, long *total)
 {
 	int first = 0;
-	int64_t now = mono_ms();
+	int64_t now = vc_mono_ms();
 
 	for (int i = 0; i < n; i++) {
 		long sent = 0;
@@ -1393,7 +1384,7 @@ vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 	mail_out(ctx);
 	while (follow) {
 		/* Until an event comes, or the first channel's retry is due. */
-		int64_t wait = 0, now = mono_ms();
+		int64_t wait = 0, now = vc_mono_ms();
 		int w;
 
 		for (int i = 0; i < n; i++)

@@ -647,7 +647,9 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 #define HOST_COLS "h.id, h.client_id, h.hostname, h.fqdn, h.ip, NULLIF(h.os, '') AS os," \
 	" h.os_version, h.labels AS labels_json, h.notes, h.source," \
 	" NULLIF(h.first_seen_at, 0) AS first_seen_at, NULLIF(h.last_seen_at, 0) AS last_seen_at," \
-	" h.created_at, h.updated_at"
+	" h.created_at, h.updated_at," \
+	" h.quarantined_at IS NOT NULL AND h.released_at IS NULL AS quarantined_bool," \
+	" h.quarantined_at, h.quarantined_by, h.released_at, h.released_by"
 
 static const struct vc_sort host_sorts[] = {
 	{ "hostname", "h.hostname", 's' },
@@ -909,6 +911,10 @@ build_filters(vc_ctx *ctx, jv args, struct host_filter *hf, unsigned char lo[16]
 	jv_free(since);
 	if ((s = vc_arg_str(args, "client_id")) != NULL)
 		add_cond(hf, "h.client_id = ?@", (struct host_bind){ .type = 's', .s = s });
+	/* Few hosts are in quarantine: their list, from the partial index. */
+	if (vc_arg_bool(args, "quarantined"))
+		vc_sqlbuf_add(&hf->from, " AND h.id IN (SELECT q.id FROM hosts q WHERE q.tenant_id = ?1"
+		    " AND q.quarantined_at IS NOT NULL AND q.released_at IS NULL)");
 	return hf->from.overflow ? vc_fail(ctx, VC_EINTERNAL, "host list query too long") : 0;
 }
 
@@ -967,6 +973,59 @@ vc_op_hosts_show(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0)
 		return rc;
 	return host_json(ctx, id, out);
+}
+
+int
+vc_host_quarantine(vc_ctx *ctx, const char *id, int on, const char *exec_id, jv details, jv *out)
+{
+	int64_t now = vc_now(ctx);
+	int rc, changed = 0, was = 0;
+	jv host = jv_invalid(), body;
+
+	*out = jv_invalid();
+	if (jv_get_kind(details) != JV_KIND_OBJECT) {
+		jv_free(details);
+		details = jv_object();
+	}
+	was = vc_sql_int(ctx, vc_sql(ctx, "SELECT quarantined_at IS NOT NULL AND released_at IS NULL"
+	    " FROM hosts WHERE tenant_id = ?1 AND id = ?2", "ss", ctx->who.tenant_id, id)) == 1;
+	/* A new quarantine starts a new record; a release closes it (and
+	 * is noted even when none was open: Velociraptor removed a policy
+	 * that was put there some other way). */
+	rc = on ? vc_sql_exec(ctx, "UPDATE hosts SET quarantined_at = ?3, quarantined_by = ?4,"
+	    " released_at = NULL, released_by = NULL, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
+	    &changed, "ssis", ctx->who.tenant_id, id, now, exec_id) :
+	    vc_sql_exec(ctx, "UPDATE hosts SET released_at = ?3, released_by = ?4, updated_at = ?3"
+	    " WHERE tenant_id = ?1 AND id = ?2", &changed, "ssis", ctx->who.tenant_id, id, now, exec_id);
+	if (rc == 0 && changed != 1)
+		rc = vc_fail(ctx, VC_ENOTFOUND, "no such host");
+	if (rc == 0)
+		rc = host_json(ctx, id, &host);
+	if (rc != 0) {
+		jv_free(details);
+		return rc;
+	}
+	details = jv_object_set(details, jv_string("execution_id"), jv_string(exec_id));
+	details = jv_object_set(details, jv_string("was_quarantined"), jv_bool(was));
+	rc = vc_audit(ctx, ctx->who.tenant_id, on ? "hosts.quarantine" : "hosts.release", "host", id,
+	    "success", NULL, jv_copy(details));
+	body = jv_object_merge(details, JV_OBJECT(jv_string("host_id"), jv_string(id),
+	    jv_string("hostname"), jv_object_get(jv_copy(host), jv_string("hostname")),
+	    jv_string("client_id"), jv_object_get(jv_copy(host), jv_string("client_id")),
+	    jv_string("subject"), jv_object_get(jv_copy(host), jv_string("hostname")),
+	    jv_string("by"), jv_string(ctx->who.username)));
+	if (rc == 0)
+		rc = vc_event_emit(ctx, on ? "host.quarantined" : "host.released", body, NULL);
+	else
+		jv_free(body);
+	if (rc == 0) {
+		*out = jv_object();
+		for (const char *const *k = (const char *const[]){ "quarantined", "quarantined_at",
+		    "quarantined_by", "released_at", "released_by", NULL }; *k; k++)
+			*out = jv_object_set(*out, jv_string(*k), jv_object_get(jv_copy(host), jv_string(*k)));
+	}
+	jv_free(host);
+	return rc;
 }
 
 int

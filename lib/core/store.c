@@ -2,12 +2,14 @@
 /* store.c - open the SQLite store, migrate it, and run statements. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -15,6 +17,8 @@
 #include "schema.h"
 #include "core/store.h"
 #include "json/jdump.h"
+
+#define BUSY_MS 10000           /* the usual wait for the write lock */
 
 #define MAX_SQL_LENGTH (16 * 1024 * 1024)  /* the longest text or blob */
 
@@ -91,7 +95,11 @@ vc_sql_error(vc_ctx *ctx, int rc, const char *what)
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+		if (ctx->store != NULL && ctx->store->deadline != 0)
+			return vc_fail(ctx, VC_ETEMP, "%s: timed out waiting for the write lock", what);
 		return vc_fail(ctx, VC_ETEMP, "store busy, try again: %s", what);
+	case SQLITE_INTERRUPT:
+		return vc_fail(ctx, VC_ETEMP, "%s: timed out (the statement was stopped)", what);
 	case SQLITE_CONSTRAINT:
 		return vc_fail(ctx, VC_ECONFLICT, "%s: %s", what, msg);
 	case SQLITE_FULL:
@@ -117,10 +125,10 @@ exec_plain(vc_ctx *ctx, const char *sql)
 
 	if (rc != SQLITE_OK) {
 		int e = vc_sql_error(ctx, rc, "store");
-		if (err != NULL) {
+		/* A busy store's message says more than SQLite's. */
+		if (err != NULL && e != VC_ETEMP)
 			vc_fail(ctx, e, "store: %s", err);
-			sqlite3_free(err);
-		}
+		sqlite3_free(err);
 		return e;
 	}
 	return 0;
@@ -275,7 +283,7 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_busy_timeout(st->db, BUSY_MS);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
@@ -380,6 +388,39 @@ vc_store_close(struct vc_store *st)
 	}
 	vc_keyring_free(st->keys);
 	free(st);
+}
+
+/* SQLite's progress handler: nonzero stops the statement. */
+static int
+past_deadline(void *arg)
+{
+	const struct vc_store *st = arg;
+
+	return st->deadline != 0 && vc_mono_ms() >= st->deadline;
+}
+
+void
+vc_store_deadline(vc_ctx *ctx, int64_t ms)
+{
+	struct vc_store *st = ctx->store;
+
+	if (st == NULL || st->db == NULL)
+		return;
+	if (ms <= 0) {
+		st->deadline = 0;
+		sqlite3_busy_timeout(st->db, BUSY_MS);
+		sqlite3_progress_handler(st->db, 0, NULL, NULL);
+		return;
+	}
+	st->deadline = vc_mono_ms() + ms;
+	sqlite3_busy_timeout(st->db, (int)(ms < INT_MAX ? ms : INT_MAX));
+	sqlite3_progress_handler(st->db, 1000, past_deadline, st);
+}
+
+int
+vc_store_past_deadline(vc_ctx *ctx)
+{
+	return ctx->store != NULL && past_deadline(ctx->store);
 }
 
 int

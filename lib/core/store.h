@@ -35,6 +35,7 @@ struct vc_store {
 	 * used replaced. */
 	struct { char *sql; sqlite3_stmt *st; unsigned long used; } text[VC_SQL_TEXT];
 	unsigned long text_tick;
+	int64_t deadline;       /* vc_store_deadline: CLOCK_MONOTONIC ms, 0: none */
 };
 
 enum {
@@ -72,6 +73,17 @@ int vc_store_keys_refresh(vc_ctx *ctx);
  * WAL and reads them back again and again.
  */
 int vc_store_cache(vc_ctx *ctx, int mib);
+
+/*
+ * Bound what the connection may wait for by a deadline ms milliseconds
+ * from now: it waits for the write lock until then (instead of the usual
+ * 10 s), and a statement still running then is interrupted (both fail as
+ * VC_ETEMP, "... timed out"), so a caller with a deadline never holds a
+ * transaction open past it.  ms 0 takes the bound away.
+ */
+void vc_store_deadline(vc_ctx *ctx, int64_t ms);
+/* 1 when the bound of vc_store_deadline has passed. */
+int vc_store_past_deadline(vc_ctx *ctx);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP. */
 int vc_tx_begin(vc_ctx *ctx);

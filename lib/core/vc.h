@@ -168,6 +168,9 @@ void vc_ctx_release(vc_ctx *ctx);   /* closes the store, frees audit_details */
 void vc_ctx_reset(vc_ctx *ctx);
 int64_t vc_now(vc_ctx *ctx);        /* seconds */
 int64_t vc_now_ms(vc_ctx *ctx);
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and intervals, which a
+ * change of the wall clock must not move (never the injected clock). */
+int64_t vc_mono_ms(void);
 
 /* Record an error in ctx and return it.  Messages: lowercase, no period. */
 int vc_fail(vc_ctx *ctx, int err, const char *fmt, ...)

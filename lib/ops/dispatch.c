@@ -286,12 +286,35 @@ check_duration(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
 	return rc;
 }
 
+/* An object, or text (JSON for the handler to parse), at most 64 KiB
+ * either way. */
+static int
+check_json(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
+{
+	int rc = 0;
+
+	(void)args;
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		if (jv_string_length_bytes(jv_copy(v)) > 65536)
+			rc = vc_fail(ctx, VC_ETOOBIG, "%s is too long", p->name);
+	} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		jv text = jv_dump_string(jv_copy(v), 0);
+
+		if (jv_string_length_bytes(text) > 65536)
+			rc = vc_fail(ctx, VC_ETOOBIG, "%s is too big (at most 64 KiB as JSON)", p->name);
+	} else
+		rc = vc_fail(ctx, VC_EUSAGE, "%s must be a JSON object (or its text)", p->name);
+	jv_free(v);
+	return rc;
+}
+
 static check_fn *const checkers[] = {
 	[VC_T_STR] = check_str,
 	[VC_T_INT] = check_int,
 	[VC_T_BOOL] = check_bool,
 	[VC_T_TIME] = check_time,
 	[VC_T_DURATION] = check_duration,
+	[VC_T_JSON] = check_json,
 };
 
 /* A repeatable parameter given as an array: at most 256 strings. */

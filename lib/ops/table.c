@@ -292,6 +292,8 @@ static const struct vc_param p_hosts_list[] = {
 	  .help = "Velociraptor client id" },
 	{ .name = "seen_since", .type = VC_T_TIME, .meta = "TIME",
 	  .help = "last seen at or after (RFC 3339, -2h, -7d)" },
+	{ .name = "quarantined", .type = VC_T_BOOL,
+	  .help = "only hosts in quarantine (isolated, not released)" },
 	{ .name = "sort", .type = VC_T_STR, .meta = "FIELD", .choices = "hostname|ip|os|last_seen|first_seen|created_at",
 	  .help = "sort field (default hostname)" },
 	{ .name = "order", .type = VC_T_STR, .meta = "ORDER", .choices = "asc|desc",
@@ -948,7 +950,7 @@ static const struct vc_param p_pb_show[] = {
 static const struct vc_param p_pb_plan[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
 	  .help = "playbook id or name" },
-	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
+	{ .name = "event", .type = VC_T_JSON, .meta = "JSON",
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
 	  .help = "read the trigger event from FILE (- : standard input)" },
@@ -959,7 +961,7 @@ static const struct vc_param p_pb_plan[] = {
 static const struct vc_param p_pb_run[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
 	  .help = "playbook id or name" },
-	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
+	{ .name = "event", .type = VC_T_JSON, .meta = "JSON",
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
 	  .help = "read the trigger event from FILE (- : standard input)" },
@@ -995,6 +997,15 @@ static const struct vc_param p_pb_exec_id[] = {
 static const struct vc_param p_pb_due[] = {
 	{ .name = "run", .type = VC_T_BOOL,
 	  .help = "run what is due (default: say what is)" },
+	END
+};
+static const struct vc_param p_pb_settings[] = {
+	{ .name = "quarantine_windows", .type = VC_T_STR, .meta = "ARTIFACT",
+	  .help = "isolate_host's artifact for Windows ('': Windows.Remediation.Quarantine)" },
+	{ .name = "quarantine_linux", .type = VC_T_STR, .meta = "ARTIFACT",
+	  .help = "isolate_host's artifact for Linux ('': Linux.Remediation.Quarantine)" },
+	{ .name = "quarantine_macos", .type = VC_T_STR, .meta = "ARTIFACT",
+	  .help = "isolate_host's artifact for macOS ('': MacOS.Remediation.Quarantine)" },
 	END
 };
 static const struct vc_param p_bl_list[] = {
@@ -1513,7 +1524,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_hosts_list,
 		.summary  = "list hosts: filter, sort, page",
 		.target   = "host",
-		.columns  = "hostname,ip,os,os_version,labels,last_seen_at,client_id,id",
+		.columns  = "hostname,ip,os,os_version,labels,quarantined,last_seen_at,client_id,id",
 	},
 	{
 		.name     = "hosts.show",
@@ -2725,6 +2736,30 @@ const struct vc_op vc_ops[] = {
 		.summary  = "the event and scheduled triggers due (--run: run them; for cron)",
 		.target   = "playbook",
 		.columns  = "execution_id,playbook,trigger,key,status,error",
+	},
+	{
+		.name     = "playbooks.settings.show",
+		.tool     = "vc-playbook",
+		.verb     = "settings show",
+		.method   = "GET",
+		.path     = "/api/playbook-settings",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_pb_settings_show,
+		.summary  = "the tenant's playbook settings: the quarantine artifact of each OS",
+		.target   = "playbook_settings",
+	},
+	{
+		.name     = "playbooks.settings.set",
+		.tool     = "vc-playbook",
+		.verb     = "settings set",
+		.method   = "PUT",
+		.path     = "/api/playbook-settings",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_pb_settings_set,
+		.params   = p_pb_settings,
+		.summary  = "set the quarantine artifact of an OS ('': Velociraptor's own)",
+		.target   = "playbook_settings",
 	},
 	{
 		.name     = "blocklist.list",

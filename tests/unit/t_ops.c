@@ -149,7 +149,7 @@ main(void)
 		for (const struct vc_param *p = a->params; p && p->name; p++) {
 			ok(p->help && *p->help && (p->meta != NULL || p->type == VC_T_BOOL),
 			    "%s: parameter %s is documented", a->name, p->name);
-			ok(p->type >= VC_T_STR && p->type <= VC_T_DURATION,
+			ok(p->type >= VC_T_STR && p->type <= VC_T_JSON,
 			    "%s: parameter %s has a type", a->name, p->name);
 			if (p->flags & VC_P_PATH)
 				ok(a->path && strstr(a->path, "{") != NULL,
