@@ -20,10 +20,11 @@ HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
 PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c \
-            libssl libcrypto libpcre2-8 xlsxwriter libevtx
+            libssl libcrypto libpcre2-8 xlsxwriter libevtx libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libcurl is opened at run time (lib/vr.c): headers only.
-PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
+# libcurl and libpq are opened at run time (lib/core/curl.c, lib/core/pg.c):
+# headers only.
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl libpq,$(PKGS)) 2>/dev/null)
 # Debian 12's libjq-dev and libunistring-dev ship no pkg-config file.
 EXTRA_LIBS = -ljq -lonig -lunistring -lpthread -lm
 LIBS       = $(PKG_LIBS) $(EXTRA_LIBS)
