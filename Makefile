@@ -65,9 +65,9 @@ build/velociraptor.pb-c.c build/velociraptor.pb-c.h &: proto/velociraptor.proto
 	@mkdir -p build
 	$(call say,GEN,build/velociraptor.pb-c.c)protoc-c --c_out=build -Iproto proto/velociraptor.proto
 
-build/schema.c build/schema.h &: schema.sql scripts/embed-schema
+build/schema.c build/schema.h &: schema.sql schema-pg.sql scripts/embed-schema
 	@mkdir -p build
-	$(call say,GEN,build/schema.c)scripts/embed-schema schema.sql build/schema.c build/schema.h
+	$(call say,GEN,build/schema.c)scripts/embed-schema build/schema.c build/schema.h vc_migrations=schema.sql vc_pg_migrations=schema-pg.sql
 
 # ---- builds -------------------------------------------------------------
 # One template, several builds of the same sources, each in a folder of
