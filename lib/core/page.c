@@ -386,15 +386,15 @@ count_find(vc_ctx *ctx, const char *key, int64_t version, int64_t changes)
 int64_t
 vc_count_cached(vc_ctx *ctx, sqlite3_stmt *q)
 {
-	char *key = sqlite3_expanded_sql(q);
+	char *key = vc_stmt_key(q);
 	int64_t version = -1, changes = 0, total = -1;
 	struct counted *c = NULL;
 
 	if (key != NULL && strlen(key) < sizeof counted[0].key &&
 	    (version = vc_store_data_version(ctx)) >= 0) {
-		changes = sqlite3_total_changes64(sqlite3_db_handle(q));
+		changes = vc_total_changes(ctx);
 		if ((c = count_find(ctx, key, version, changes)) != NULL) {
-			sqlite3_free(key);
+			free(key);
 			return c->total;
 		}
 	}
@@ -409,7 +409,7 @@ vc_count_cached(vc_ctx *ctx, sqlite3_stmt *q)
 		c->total = total;
 		snprintf(c->key, sizeof c->key, "%s", key);
 	}
-	sqlite3_free(key);
+	free(key);
 	return total;
 }
 

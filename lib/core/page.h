@@ -9,7 +9,7 @@
  */
 #ifndef VC_PAGE_H
 #define VC_PAGE_H
-#include <sqlite3.h>
+#include "core/store.h"
 #include "core/vc.h"
 
 struct vc_sort {
