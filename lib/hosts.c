@@ -248,7 +248,7 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 	char id[VC_ID_LEN + 1] = "";
 	const char *labels = NULL;
 	jv ls = jv_invalid();
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int64_t now = vc_now(ctx), seen = 0;
 	int rc, stale, renamed = 0;
 
@@ -269,15 +269,15 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 	}
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1) {
-		const char *hn = (const char *)sqlite3_column_text(q, 2);
-		const char *fq = (const char *)sqlite3_column_text(q, 3);
-		snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
-		seen = sqlite3_column_int64(q, 1);
+		const char *hn = (const char *)vc_col_text(q, 2);
+		const char *fq = (const char *)vc_col_text(q, 3);
+		snprintf(id, sizeof id, "%s", (const char *)vc_col_text(q, 0));
+		seen = vc_col_int64(q, 1);
 		/* Does the search index need the new names? */
 		renamed = strcmp(hn ? hn : "", h->hostname) != 0 ||
 		    (h->fqdn[0] && strcmp(fq ? fq : "", h->fqdn) != 0);
 	}
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	if (rc < 0) {
 		jv_free(ls);
 		return ctx->err;
@@ -323,11 +323,11 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 	if (q == NULL)
 		return ctx->err;
 	if (h->has_ip && !stale)
-		sqlite3_bind_blob(q, *created ? 7 : 6, h->ip_key, 16, SQLITE_TRANSIENT);
+		vc_bind_blob(q, *created ? 7 : 6, h->ip_key, 16, VC_TRANSIENT);
 	else if (*created)
-		sqlite3_bind_blob(q, 7, "", 0, SQLITE_STATIC);
+		vc_bind_blob(q, 7, "", 0, VC_STATIC);
 	rc = vc_sql_step(ctx, q);
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	if (rc < 0)
 		return ctx->err;
 	if (((*created && !bulk) || renamed) && (rc = vc_host_search_add(ctx, id)) != 0)
@@ -520,7 +520,7 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 	long created = 0, updated = 0;
 	jv names = jv_array();
 	int64_t top = 0;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (im->n == 0) {
@@ -537,9 +537,9 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 	    vc_sql_step(ctx, q) != 1)
 		rc = ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "hosts: no largest rowid");
 	else
-		top = sqlite3_column_int64(q, 0);
+		top = vc_col_int64(q, 0);
 	if (q != NULL)
-		sqlite3_reset(q);
+		vc_stmt_reset(q);
 	for (int i = 0; i < im->n && rc == 0; i++) {
 		int c = 0;
 		if ((rc = upsert(ctx, &im->batch[i], &c, 1)) == 0)
@@ -734,12 +734,12 @@ add_cond(struct host_filter *hf, const char *cond, struct host_bind b)
  * or find its count among those counted while the store is unchanged:
  * *common says whether it reached the limit. */
 static int
-over_common(vc_ctx *ctx, sqlite3_stmt *q, int *common)
+over_common(vc_ctx *ctx, vc_stmt *q, int *common)
 {
 	int64_t n = q != NULL ? vc_count_cached(ctx, q) : -1;
 
 	if (q != NULL)
-		sqlite3_reset(q);
+		vc_stmt_reset(q);
 	if (n < 0)
 		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list probe failed");
 	*common = n > SEARCH_COMMON;
@@ -831,7 +831,7 @@ add_substring(struct host_filter *hf, int k, const char *text, int fts)
 static int
 name_bounds(vc_ctx *ctx, struct host_filter *hf, const char *text, int *found)
 {
-	sqlite3_stmt *q = vc_sql_cached(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+	vc_stmt *q = vc_sql_cached(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
 	    " SELECT i + 1 FROM n WHERE i < length(?2) - 2) SELECT max(b.lo), min(b.hi)"
 	    " FROM n JOIN host_tri_bounds b ON b.tenant_id = ?1 AND b.tri = lower(substr(?2, n.i, 3))",
 	    "ss", ctx->who.tenant_id, text);
@@ -840,17 +840,17 @@ name_bounds(vc_ctx *ctx, struct host_filter *hf, const char *text, int *found)
 	*found = 0;
 	if (q == NULL || vc_sql_step(ctx, q) != 1) {
 		if (q != NULL)
-			sqlite3_reset(q);
+			vc_stmt_reset(q);
 		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list bounds failed");
 	}
-	lo = (const char *)sqlite3_column_text(q, 0);
-	hi = (const char *)sqlite3_column_text(q, 1);
+	lo = (const char *)vc_col_text(q, 0);
+	hi = (const char *)vc_col_text(q, 1);
 	if (lo != NULL && hi != NULL) {
 		snprintf(hf->name_lo, sizeof hf->name_lo, "%s", lo);
 		snprintf(hf->name_hi, sizeof hf->name_hi, "%s", hi);
 		*found = 1;
 	}
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	return 0;
 }
 
@@ -913,21 +913,21 @@ build_filters(vc_ctx *ctx, jv args, struct host_filter *hf, unsigned char lo[16]
 }
 
 static int
-bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
+bind_filters(vc_ctx *ctx, vc_stmt *q, void *arg)
 {
 	const struct host_filter *hf = arg;
-	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
+	int rc = vc_bind_text(q, 1, ctx->who.tenant_id, -1, VC_TRANSIENT);
 
-	for (int i = 0; i < hf->n && rc == SQLITE_OK; i++) {
+	for (int i = 0; i < hf->n && rc == VC_SQL_OK; i++) {
 		const struct host_bind *b = &hf->bind[i];
 		if (b->type == 's')
-			rc = sqlite3_bind_text(q, i + 2, b->s, -1, SQLITE_TRANSIENT);
+			rc = vc_bind_text(q, i + 2, b->s, -1, VC_TRANSIENT);
 		else if (b->type == 'b')
-			rc = sqlite3_bind_blob(q, i + 2, b->b, 16, SQLITE_TRANSIENT);
+			rc = vc_bind_blob(q, i + 2, b->b, 16, VC_TRANSIENT);
 		else
-			rc = sqlite3_bind_int64(q, i + 2, b->i);
+			rc = vc_bind_int64(q, i + 2, b->i);
 	}
-	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+	return rc == VC_SQL_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", vc_sql_errstr(rc));
 }
 
 int
@@ -975,7 +975,7 @@ vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 	char id[VC_ID_LEN + 1];
 	const char *note = vc_arg_str(args, "note");
 	jv labels = jv_object_get(jv_copy(args), jv_string("label")), cur;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0) {
@@ -989,12 +989,12 @@ vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 		q = vc_sql(ctx, "SELECT labels FROM hosts WHERE tenant_id = ?1 AND id = ?2", "ss",
 		    ctx->who.tenant_id, id);
 		if (q == NULL || vc_sql_step(ctx, q) != 1) {
-			sqlite3_finalize(q);
+			vc_stmt_done(q);
 			jv_free(labels);
 			return ctx->err ? ctx->err : vc_fail(ctx, VC_ENOTFOUND, "no such host");
 		}
-		cur = jv_parse((const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+		cur = jv_parse((const char *)vc_col_text(q, 0));
+		vc_stmt_done(q);
 		if (jv_get_kind(cur) != JV_KIND_ARRAY) {
 			jv_free(cur);
 			cur = jv_array();
