@@ -25,6 +25,12 @@ BEGIN
 	EXECUTE format('CREATE POLICY tenant_rows ON %s USING (%I = current_setting(''vc.tenant_id'', true)'
 	    ' OR current_setting(''vc.tenant_id'', true) = ''*'')', tbl, col);
 END $$;
+-- SQLite's s GLOB pat (which the store writes as vc_glob(s, pat)): * and
+-- ? as LIKE's % and _, case-sensitive; character classes are not read.
+CREATE FUNCTION vc_glob(s text, pat text) RETURNS boolean IMMUTABLE LANGUAGE sql AS $$
+	SELECT s LIKE replace(replace(replace(replace(replace(pat, '\', '\\'), '%', '\%'),
+	    '_', '\_'), '*', '%'), '?', '_')
+$$;
 -- Append-only tables refuse UPDATE and DELETE; the message is the argument.
 CREATE FUNCTION vc_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

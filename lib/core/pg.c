@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <libpq-fe.h>
 
 #include "schema.h"
@@ -35,6 +36,7 @@ static struct {
 	int (*ntuples)(const PGresult *);
 	int (*nfields)(const PGresult *);
 	int (*nparams)(const PGresult *);
+	Oid (*paramtype)(const PGresult *, int);
 	char *(*fname)(const PGresult *, int);
 	Oid (*ftype)(const PGresult *, int);
 	char *(*getvalue)(const PGresult *, int, int);
@@ -55,7 +57,7 @@ pq_load(void)
 	static const char *const names[] = { "PQconnectdbParams", "PQstatus", "PQerrorMessage",
 	    "PQfinish", "PQexec", "PQexecParams", "PQprepare", "PQdescribePrepared",
 	    "PQsendQueryPrepared", "PQsetSingleRowMode", "PQgetResult", "PQresultStatus",
-	    "PQresultErrorField", "PQclear", "PQntuples", "PQnfields", "PQnparams", "PQfname",
+	    "PQresultErrorField", "PQclear", "PQntuples", "PQnfields", "PQnparams", "PQparamtype", "PQfname",
 	    "PQftype", "PQgetvalue", "PQgetlength", "PQgetisnull", "PQcmdTuples",
 	    "PQunescapeBytea", "PQfreemem", "PQsetNoticeProcessor", "PQtransactionStatus" };
 	void **slot[] = { (void **)&pq.connectdbParams, (void **)&pq.status,
@@ -63,7 +65,8 @@ pq_load(void)
 	    (void **)&pq.execParams, (void **)&pq.prepare, (void **)&pq.describePrepared,
 	    (void **)&pq.sendQueryPrepared, (void **)&pq.setSingleRowMode, (void **)&pq.getResult,
 	    (void **)&pq.resultStatus, (void **)&pq.resultErrorField, (void **)&pq.clear,
-	    (void **)&pq.ntuples, (void **)&pq.nfields, (void **)&pq.nparams, (void **)&pq.fname,
+	    (void **)&pq.ntuples, (void **)&pq.nfields, (void **)&pq.nparams, (void **)&pq.paramtype,
+	    (void **)&pq.fname,
 	    (void **)&pq.ftype, (void **)&pq.getvalue, (void **)&pq.getlength,
 	    (void **)&pq.getisnull, (void **)&pq.cmdTuples, (void **)&pq.unescapeBytea,
 	    (void **)&pq.freemem, (void **)&pq.setNoticeProcessor, (void **)&pq.transactionStatus };
@@ -234,8 +237,12 @@ pg_fail(vc_ctx *ctx, struct vc_pgconn *c, const char *state, const char *msg, co
 	m[strcspn(m, "\n")] = '\0';
 	if (state == NULL)
 		state = "";
-	c->retry = strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
-	if (c->retry)
+	/* Sticky for the transaction: its later statements fail with 25P02
+	 * (aborted), and the dispatcher asks after them all. */
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+		c->retry = 1;
+		code = VC_ETEMP;
+	} else if (c->retry && strcmp(state, "25P02") == 0)
 		code = VC_ETEMP;
 	else if (strncmp(state, "23", 2) == 0)
 		code = VC_ECONFLICT;
@@ -258,6 +265,22 @@ res_fail(vc_ctx *ctx, struct vc_pgconn *c, PGresult *r, const char *what)
 		return pg_fail(ctx, c, "", pq.errorMessage(c->c), what);
 	return pg_fail(ctx, c, pq.resultErrorField(r, PG_DIAG_SQLSTATE),
 	    pq.resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY), what);
+}
+
+/*
+ * A failure read after the caller stopped looking (the rest of a
+ * statement's rows read ahead or dropped): the transaction is lost all
+ * the same, and its next statement fails (25P02).  When PostgreSQL made
+ * it give way (40001, 40P01), the dispatcher must know that it may run
+ * it again.
+ */
+static void
+note_lost(struct vc_pgconn *c, const PGresult *r)
+{
+	const char *st = pq.resultErrorField(r, PG_DIAG_SQLSTATE);
+
+	if (st != NULL && (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0))
+		c->retry = 1;
 }
 
 /* Read the rest of the active statement's rows into it, so that the
@@ -292,6 +315,7 @@ pg_park(struct vc_pgconn *c)
 			const char *m = pq.resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 			p->err = strdup(m ? m : "unknown error");
 			snprintf(p->errstate, sizeof p->errstate, "%s", st ? st : "");
+			note_lost(c, r);
 		} else if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
 			c->changes = strtol(pq.cmdTuples(r), NULL, 10);
 			c->total += c->changes;
@@ -446,6 +470,85 @@ prep_grow(struct vc_pgconn *c)
 	return 0;
 }
 
+/*
+ * PQprepare, the parameters' types left to the server, which takes each
+ * from its first use.  SQLite's "?1 IS NULL OR col = ?1" tells nothing at
+ * the first use (42P08, "could not determine data type of parameter
+ * $1"): that parameter is then declared text, or bigint when text does
+ * not fit where it is used, and the statement prepared again.
+ */
+static PGresult *
+prep_typed(struct vc_pgconn *c, const char *name, const char *text)
+{
+	enum { TEXTOID = 25, MAXP = 64 };
+	Oid types[MAXP] = { 0 };
+	int n = 0, last = -1, tries = 0;
+	PGresult *r;
+
+	for (;;) {
+		const char *st, *msg, *d;
+		r = pq.prepare(c->c, name, text, n, n ? types : NULL);
+		if (r == NULL || pq.resultStatus(r) == PGRES_COMMAND_OK || ++tries > 2 * MAXP)
+			return r;
+		st = pq.resultErrorField(r, PG_DIAG_SQLSTATE);
+		msg = pq.resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		if (st != NULL && (strcmp(st, "42P08") == 0 || strcmp(st, "42P18") == 0) && msg != NULL &&
+		    (d = strchr(msg, '$')) != NULL) {
+			long k = strtol(d + 1, NULL, 10);
+			if (k < 1 || k > MAXP)
+				return r;
+			last = (int)k - 1;
+			types[last] = TEXTOID;
+			if (n < k)
+				n = (int)k;
+		} else if (st != NULL && last >= 0 && types[last] == TEXTOID &&
+		    (strcmp(st, "42883") == 0 || strcmp(st, "42804") == 0)) {
+			types[last] = INT8OID;
+		} else
+			return r;
+		pq.clear(r);
+	}
+}
+
+/* desc, the description of statement name (of sql): kept, or replaced
+ * by that of the statement prepared again with int8 for int4 and int2
+ * parameters.  NULL when out of memory. */
+static PGresult *
+prep_widen(struct vc_pgconn *c, const char *name, const char *sql, PGresult *desc)
+{
+	int n = pq.nparams(desc), narrow = 0;
+	Oid *types;
+	char *text = NULL, err[64], dealloc[64];
+	PGresult *r;
+
+	for (int i = 0; i < n; i++)
+		narrow |= pq.paramtype(desc, i) == INT4OID || pq.paramtype(desc, i) == INT2OID;
+	if (!narrow)
+		return desc;
+	if ((types = calloc((size_t)n, sizeof *types)) == NULL ||
+	    vc_pg_translate(sql, &text, err, sizeof err) != 0) {
+		free(types);
+		pq.clear(desc);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		types[i] = pq.paramtype(desc, i);
+		if (types[i] == INT4OID || types[i] == INT2OID)
+			types[i] = INT8OID;
+	}
+	pq.clear(desc);
+	/* The name is ours ("vc" and a number), not the caller's. */
+	snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
+	pq.clear(pq.exec(c->c, dealloc));
+	r = pq.prepare(c->c, name, text, n, types);
+	free(text);
+	free(types);
+	if (r == NULL || pq.resultStatus(r) != PGRES_COMMAND_OK)
+		return r;
+	pq.clear(r);
+	return pq.describePrepared(c->c, name);
+}
+
 /* sql prepared on the server (translated first), once per connection. */
 static struct prepared *
 prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
@@ -472,7 +575,7 @@ prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
 	}
 	snprintf(e->name, sizeof e->name, "vc%u", ++c->next_name);
 	pg_park(c);
-	r = pq.prepare(c->c, e->name, text, 0, NULL);
+	r = prep_typed(c, e->name, text);
 	free(text);
 	if (r == NULL || pq.resultStatus(r) != PGRES_COMMAND_OK) {
 		res_fail(ctx, c, r, "prepare");
@@ -484,6 +587,17 @@ prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
 	pq.clear(r);
 	r = pq.describePrepared(c->c, e->name);
 	if (r == NULL || pq.resultStatus(r) != PGRES_COMMAND_OK) {
+		res_fail(ctx, c, r, "prepare");
+		pq.clear(r);
+		free(e->sql);
+		free(e);
+		return NULL;
+	}
+	/* A parameter the server took for an int4 (beside a literal: "?3 > 0")
+	 * would refuse a value past 2^31 (a time in ms): it is declared int8,
+	 * as every integer column is, and the statement made again. */
+	if ((r = prep_widen(c, e->name, sql, r)) == NULL ||
+	    pq.resultStatus(r) != PGRES_COMMAND_OK) {
 		res_fail(ctx, c, r, "prepare");
 		pq.clear(r);
 		free(e->sql);
@@ -598,10 +712,18 @@ vc_pg_reset(struct vc_pgstmt *p)
 	PGresult *r;
 
 	if (p->state == ST_STREAM && p->conn->active == p) {
-		/* The rest of its rows are read and dropped. */
+		/* The rest of its rows are read and dropped; its change count
+		 * (an INSERT ... RETURNING) is kept. */
 		p->conn->active = NULL;
-		while ((r = pq.getResult(p->conn->c)) != NULL)
+		while ((r = pq.getResult(p->conn->c)) != NULL) {
+			if (pq.resultStatus(r) == PGRES_TUPLES_OK ||
+			    pq.resultStatus(r) == PGRES_COMMAND_OK) {
+				p->conn->changes = strtol(pq.cmdTuples(r), NULL, 10);
+				p->conn->total += p->conn->changes;
+			} else
+				note_lost(p->conn, r);
 			pq.clear(r);
+		}
 	}
 	row_clear(p);
 	pg_free_buf(p);
@@ -633,7 +755,8 @@ pg_send(vc_ctx *ctx, struct vc_pgstmt *p)
 	struct vc_pgconn *c = p->conn;
 
 	pg_park(c);
-	c->retry = 0;
+	if (!c->in_tx)
+		c->retry = 0;
 	if (!c->in_tx && strcmp(c->scope, c->want) != 0 && pg_scope(ctx, c, c->want, 0) != 0)
 		return -1;
 	if (!pq.sendQueryPrepared(c->c, p->prep->name, p->nparams, (const char *const *)p->val,
@@ -889,13 +1012,19 @@ vc_pg_version(vc_ctx *ctx)
 	int v = -1;
 
 	pg_park(c);
-	r = pq.exec(c->c, "SELECT CASE WHEN to_regclass('vc_schema_version') IS NULL THEN 0"
-	    " ELSE (SELECT coalesce(max(version), 0) FROM vc_schema_version) END");
-	/* vc_schema_version's existence is checked first: a plain SELECT of
-	 * a missing table fails the whole statement. */
-	if (r != NULL && pq.resultStatus(r) == PGRES_TUPLES_OK && pq.ntuples(r) == 1)
-		v = (int)strtol(pq.getvalue(r, 0, 0), NULL, 10);
-	else
+	/* A missing table is version 0; asked first, since naming a missing
+	 * table fails the statement (and the transaction around it). */
+	r = pq.exec(c->c, "SELECT to_regclass('vc_schema_version') IS NOT NULL");
+	if (r != NULL && pq.resultStatus(r) == PGRES_TUPLES_OK && pq.ntuples(r) == 1 &&
+	    pq.getvalue(r, 0, 0)[0] != 't')
+		v = 0;
+	else if (r != NULL && pq.resultStatus(r) == PGRES_TUPLES_OK) {
+		pq.clear(r);
+		r = pq.exec(c->c, "SELECT coalesce(max(version), 0) FROM vc_schema_version");
+		if (r != NULL && pq.resultStatus(r) == PGRES_TUPLES_OK && pq.ntuples(r) == 1)
+			v = (int)strtol(pq.getvalue(r, 0, 0), NULL, 10);
+	}
+	if (v < 0)
 		res_fail(ctx, c, r, "schema version");
 	pq.clear(r);
 	return v;
@@ -1039,6 +1168,107 @@ words(const char *s, const char *w)
 	return word_char((unsigned char)p[-1]) && word_char((unsigned char)*p) ? 0 : (size_t)(p - s);
 }
 
+/* Is c part of a simple operand: a name, t.name, or a parameter? */
+static int
+operand_char(int c)
+{
+	return word_char(c) || c == '.' || c == '?';
+}
+
+/*
+ * "L GLOB R" -> "vc_glob(L, R)" (schema-pg.sql), for operands that are a
+ * name or a parameter: L is already in o, *p is at GLOB (n long).  -1
+ * when the operands are not that simple (the caller then refuses).
+ */
+static int
+glob_call(struct out *o, const char **p, size_t n)
+{
+	size_t end = o->n, start;
+	const char *r = *p + n, *re;
+	char left[128], num[16];
+
+	while (end > 0 && isspace((unsigned char)o->s[end - 1]))
+		end--;
+	start = end;
+	while (start > 0 && operand_char((unsigned char)o->s[start - 1]))
+		start--;
+	while (isspace((unsigned char)*r))
+		r++;
+	for (re = r; operand_char((unsigned char)*re); re++)
+		;
+	if (start == end || re == r || end - start >= sizeof left || o->oom)
+		return -1;
+	memcpy(left, o->s + start, end - start);
+	left[end - start] = '\0';
+	o->n = start;
+	put(o, "vc_glob(", 8);
+	put(o, left, strlen(left));
+	put(o, ", ", 2);
+	if (*r == '?') {
+		/* The right operand is a parameter: ?N (a bare ? is not used
+		 * beside GLOB in this tree). */
+		put(o, num, (size_t)snprintf(num, sizeof num, "$%.*s", (int)(re - r - 1), r + 1));
+	} else
+		put(o, r, (size_t)(re - r));
+	put(o, ")", 1);
+	*p = re;
+	return 0;
+}
+
+/* The commas at the top level of the parentheses p starts with. */
+static int
+top_commas(const char *p)
+{
+	int depth = 0, commas = 0;
+
+	for (; *p; p++) {
+		if (*p == '\'') {
+			while (*++p && *p != '\'')
+				;
+			if (*p == '\0')
+				break;
+		} else if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			break;
+		else if (*p == ',' && depth == 1)
+			commas++;
+	}
+	return commas;
+}
+
+/* Does the output end with FROM or JOIN (a "(" after it opens a subquery)? */
+static int
+after_from(const struct out *o)
+{
+	size_t e = o->n;
+
+	while (e > 0 && isspace((unsigned char)o->s[e - 1]))
+		e--;
+	return (e >= 4 && strncasecmp(o->s + e - 4, "FROM", 4) == 0 &&
+	    (e == 4 || !word_char((unsigned char)o->s[e - 5]))) ||
+	    (e >= 4 && strncasecmp(o->s + e - 4, "JOIN", 4) == 0 &&
+	    (e == 4 || !word_char((unsigned char)o->s[e - 5])));
+}
+
+/* Does the text after a subquery's ")" name it (AS x, or a bare name)? */
+static int
+has_alias(const char *p)
+{
+	static const char *const kw[] = { "WHERE", "GROUP", "ORDER", "LIMIT", "UNION", "JOIN",
+	    "LEFT", "INNER", "CROSS", "ON", "HAVING", "WINDOW", "EXCEPT", "INTERSECT", "OFFSET",
+	    "RETURNING", "USING" };
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!word_char((unsigned char)*p) || *p == '$')
+		return 0;
+	for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+		if (words(p, kw[i]))
+			return 0;
+	return 1;
+}
+
 /* Keep one backend's part of each VC_SQL2 pair: part 1 SQLite, 2 PostgreSQL. */
 static char *
 pick(const char *sql, int part)
@@ -1076,7 +1306,8 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 	struct out o = { 0 };
 	char *text = pick(sql, 2);
 	const char *p;
-	int maxparam = 0, ignore = 0, depth = 0;
+	int maxparam = 0, ignore = 0, depth = 0, subs = 0;
+	char sub[64] = { 0 }, hex[64] = { 0 };
 	size_t returning = 0, n;
 
 	*out = NULL;
@@ -1131,10 +1362,30 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 			put(&o, num, (size_t)snprintf(num, sizeof num, "$%ld", v));
 			continue;
 		}
-		if (ch == '(')
+		if (ch == '(') {
 			depth++;
-		else if (ch == ')')
+			if (depth < (int)sizeof sub)
+				sub[depth] = after_from(&o);
+		} else if (ch == ')') {
+			int named = depth > 0 && depth < (int)sizeof sub && sub[depth];
+			if (depth > 0 && depth < (int)sizeof hex && hex[depth]) {
+				/* The end of hex(x): upper(encode(x, 'hex')). */
+				hex[depth--] = 0;
+				put(&o, ", 'hex'))", 9);
+				p++;
+				continue;
+			}
 			depth--;
+			if (named && !has_alias(p + 1)) {
+				/* PostgreSQL wants a name for a subquery in FROM. */
+				char alias[24];
+				put(&o, ")", 1);
+				put(&o, alias, (size_t)snprintf(alias, sizeof alias, " AS vc_sub%d",
+				    ++subs));
+				p++;
+				continue;
+			}
+		}
 		if (word_char(prev) && prev != '$') {
 			put(&o, p, 1);
 			p++;
@@ -1155,6 +1406,8 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 			p += n;
 			continue;
 		}
+		if ((n = words(p, "GLOB")) != 0 && glob_call(&o, &p, n) == 0)
+			continue;
 		if (words(p, "INSERT OR REPLACE") || words(p, "REPLACE INTO") || words(p, "PRAGMA") ||
 		    words(p, "GLOB") || words(p, "json_extract") || words(p, "strftime") ||
 		    words(p, "rowid")) {
@@ -1163,6 +1416,21 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 			free(text);
 			free(o.s);
 			return -1;
+		}
+		if (((n = words(p, "min")) || (n = words(p, "max"))) && p[n] == '(' &&
+		    top_commas(p + n) > 0) {
+			/* min(a, b), SQLite's scalar: least(a, b). */
+			put(&o, tolower((unsigned char)p[1]) == 'i' ? "least" : "greatest",
+			    tolower((unsigned char)p[1]) == 'i' ? 5 : 8);
+			p += n;
+			continue;
+		}
+		if ((n = words(p, "hex")) && p[n] == '(' && depth + 1 < (int)sizeof hex) {
+			/* SQLite's hex(blob), upper case: encode() writes lower. */
+			put(&o, "upper(encode(", 13);
+			hex[++depth] = 1;
+			p += n + 1;
+			continue;
 		}
 		if ((n = words(p, "ifnull"))) {
 			put(&o, "coalesce", 8);

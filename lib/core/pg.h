@@ -53,7 +53,9 @@ int64_t vc_pg_total_changes(struct vc_pgconn *c);
 /*
  * sql in PostgreSQL's dialect, into a new string (*out, free()): each
  * backend's part of VC_SQL2 texts kept, ?N and ? become $N, x'..' a
- * bytea, INSERT OR IGNORE an ON CONFLICT DO NOTHING, LIKE an ILIKE (as
+ * bytea, hex(x) upper(encode(x, 'hex')), a subquery in FROM gets a name,
+ * min(a, b) and max(a, b) least and greatest, L GLOB R vc_glob(L, R),
+ * INSERT OR IGNORE an ON CONFLICT DO NOTHING, LIKE an ILIKE (as
  * SQLite's LIKE, it ignores case), ifnull coalesce, instr strpos,
  * CAST(... AS INTEGER) a bigint, COLLATE NOCASE dropped (the columns
  * that had it are citext), LIMIT -1 LIMIT ALL.  What cannot be

@@ -301,6 +301,14 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		exists = !exists;
 		if (rc != 0)
 			goto fail;
+		/* The key file's folder, as a new SQLite store's. */
+		if (!exists && (flags & VC_STORE_CREATE) && !(flags & VC_STORE_NOKEY) &&
+		    master_key_env() == NULL && (slash = strrchr(st->key_path, '/')) != NULL &&
+		    slash != st->key_path) {
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - st->key_path), st->key_path);
+			if ((rc = mkdirs(ctx, dir)) != 0)
+				goto fail;
+		}
 		goto keys;
 	}
 	exists = stat(st->path, &sb) == 0;
@@ -711,8 +719,6 @@ vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...)
 	if (st == NULL)
 		return ctx->err;
 	rc = vc_sql_step(ctx, st);
-	if (rc >= 0 && st->pg != NULL)
-		rc = vc_sql_step(ctx, st);     /* to the end: its change count */
 	vc_stmt_done(st);
 	if (rc < 0)
 		return ctx->err;
@@ -810,8 +816,6 @@ vc_sql_exec_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 		if (vbind(ctx, st, fmt, ap) == 0)
 			rc = vc_sql_step(ctx, st);
 		va_end(ap);
-		if (rc > 0 && st->pg != NULL)
-			rc = vc_sql_step(ctx, st);
 		vc_stmt_reset(st);
 	}
 	return rc < 0 ? ctx->err : 0;
