@@ -702,6 +702,10 @@ issue(vc_ctx *ctx, const struct user *u, const char *fam, int64_t fam_exp, jv *o
 #define THROTTLE_FREE 5           /* failures before delays begin */
 #define THROTTLE_MAX_DELAY 900    /* seconds */
 #define THROTTLE_FORGET 3600      /* a quiet hour forgets the failures */
+/* The delay, 2^(failures past ?4) s up to 2^20: PostgreSQL shifts a
+ * bigint only by an int. */
+#define THROTTLE_DELAY VC_SQL2("(1 << MIN(failures - ?4, 20))", \
+	"(CAST(1 AS bigint) << CAST(LEAST(failures - ?4, 20) AS int))")
 
 static void
 throttle_key(const char *name, char *key, size_t n)
@@ -749,10 +753,11 @@ throttle_reserve(vc_ctx *ctx, const char *key, const char *what)
 	}
 	if (vc_sql_exec(ctx, "INSERT INTO auth_throttle (name, failures, last_failure_at)"
 	    " VALUES (?1, 1, ?2) ON CONFLICT (name) DO UPDATE SET"
-	    " failures = CASE WHEN last_failure_at < ?2 - ?3 THEN 1 ELSE failures + 1 END,"
+	    " failures = CASE WHEN auth_throttle.last_failure_at < ?2 - ?3 THEN 1"
+	    " ELSE auth_throttle.failures + 1 END,"
 	    " last_failure_at = ?2", NULL, "sii", key, now, (int64_t)THROTTLE_FORGET) != 0 ||
-	    vc_sql_exec(ctx, "UPDATE auth_throttle SET locked_until = ?2 + MIN(?3,"
-	    " (1 << MIN(failures - ?4, 20))) WHERE name = ?1 AND failures > ?4", NULL, "siii",
+	    vc_sql_exec(ctx, "UPDATE auth_throttle SET locked_until = ?2 + MIN(?3, " THROTTLE_DELAY ")"
+	    " WHERE name = ?1 AND failures > ?4", NULL, "siii",
 	    key, now, (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE) != 0 ||
 	    vc_tx_commit(ctx) != 0)
 		goto fail;
@@ -768,7 +773,7 @@ static int
 relock(vc_ctx *ctx, const char *key)
 {
 	return vc_sql_exec(ctx, "UPDATE auth_throttle SET last_failure_at = ?2, locked_until = CASE"
-	    " WHEN failures > ?4 THEN ?2 + MIN(?3, (1 << MIN(failures - ?4, 20))) ELSE locked_until END"
+	    " WHEN failures > ?4 THEN ?2 + MIN(?3, " THROTTLE_DELAY ") ELSE locked_until END"
 	    " WHERE name = ?1", NULL, "siii",
 	    key, vc_now(ctx), (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE);
 }
@@ -829,7 +834,8 @@ burst_count(vc_ctx *ctx, const char *tenant, const char *scope, const char *subj
 	    NULL, "si", tenant, now - BURST_WINDOW) != 0 ||
 	    vc_sql_exec(ctx, "INSERT INTO auth_fail_bursts (tenant_id, scope, subject, window_start,"
 	    " failures) VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (tenant_id, scope, subject)"
-	    " DO UPDATE SET failures = failures + 1", NULL, "sssi", tenant, scope, subject, now) != 0)
+	    " DO UPDATE SET failures = auth_fail_bursts.failures + 1", NULL, "sssi", tenant, scope, subject,
+	    now) != 0)
 		return ctx->err;
 	q = vc_sql(ctx, "UPDATE auth_fail_bursts SET reported = 1 WHERE tenant_id = ?1 AND scope = ?2"
 	    " AND subject = ?3 AND failures >= ?4 AND reported = 0 RETURNING failures, window_start",
@@ -953,7 +959,7 @@ unverified(vc_ctx *ctx, const struct user *u)
 
 	if (strcmp(u->role, "superadmin") == 0)
 		return 0;
-	q = vc_sql(ctx, "SELECT t.require_verified_email AND u.email_verified_at IS NULL"
+	q = vc_sql(ctx, "SELECT t.require_verified_email <> 0 AND u.email_verified_at IS NULL"
 	    " FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.tenant_id = ?1 AND u.id = ?2",
 	    "ss", u->tenant_id, u->id);
 	if (q == NULL)

@@ -202,8 +202,11 @@ sync_labels(vc_ctx *ctx, const char *id, jv labels, int fresh)
  * The search index of hosts (hosts_search, schema migration 7) follows
  * the host's hostname and fqdn: vc_host_search_drop before they change
  * or the host goes, vc_host_search_add once it has its new ones.  (Not
- * triggers: see schema.sql.)
+ * triggers: see schema.sql.)  On PostgreSQL the index is pg_trgm's over
+ * hosts itself (schema-pg.sql), which keeps itself: those statements
+ * do nothing there (SEARCH_NOOP).
  */
+#define SEARCH_NOOP(params) "SELECT " params " WHERE false"
 /* Widen host_tri_bounds (schema migration 10) to the hostnames of the
  * hosts that WHERE selects: each trigram's least and greatest name.  A
  * hostname has at most 255 bytes, so at most 253 trigrams. */
@@ -211,22 +214,23 @@ sync_labels(vc_ctx *ctx, const char *id, jv labels, int fresh)
 	" INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)" \
 	" SELECT h.tenant_id, lower(substr(h.hostname, n.i, 3)), min(h.hostname), max(h.hostname)" \
 	" FROM hosts h JOIN n ON n.i <= length(h.hostname) - 2 WHERE " where " GROUP BY 1, 2" \
-	" ON CONFLICT (tenant_id, tri) DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)"
+	" ON CONFLICT (tenant_id, tri) DO UPDATE SET lo = min(host_tri_bounds.lo, excluded.lo)," \
+	" hi = max(host_tri_bounds.hi, excluded.hi)"
 
 int
 vc_host_search_drop(vc_ctx *ctx, const char *id)
 {
-	return vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (hosts_search, rowid, hostname, fqdn)"
-	    " SELECT 'delete', rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1 AND id = ?2",
-	    "ss", ctx->who.tenant_id, id);
+	return vc_sql_exec_cached(ctx, VC_SQL2("INSERT INTO hosts_search (hosts_search, rowid,"
+	    " hostname, fqdn) SELECT 'delete', rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1"
+	    " AND id = ?2", SEARCH_NOOP("?1, ?2")), "ss", ctx->who.tenant_id, id);
 }
 
 int
 vc_host_search_add(vc_ctx *ctx, const char *id)
 {
-	int rc = vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (rowid, hostname, fqdn)"
+	int rc = vc_sql_exec_cached(ctx, VC_SQL2("INSERT INTO hosts_search (rowid, hostname, fqdn)"
 	    " SELECT rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1 AND id = ?2",
-	    "ss", ctx->who.tenant_id, id);
+	    SEARCH_NOOP("?1, ?2")), "ss", ctx->who.tenant_id, id);
 
 	return rc ? rc : vc_sql_exec_cached(ctx, TRI_BOUNDS("h.tenant_id = ?1 AND h.id = ?2"),
 	    "ss", ctx->who.tenant_id, id);
@@ -477,7 +481,8 @@ tri_write(vc_ctx *ctx, const struct tri_map *m)
 		if (m->slot[i].tri[0])
 			rc = vc_sql_exec_cached(ctx, "INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)"
 			    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, tri) DO UPDATE"
-			    " SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)", "ssss",
+			    " SET lo = min(host_tri_bounds.lo, excluded.lo),"
+			    " hi = max(host_tri_bounds.hi, excluded.hi)", "ssss",
 			    ctx->who.tenant_id, m->slot[i].tri, m->slot[i].lo, m->slot[i].hi);
 	return rc;
 }
@@ -508,9 +513,9 @@ batch_drop(struct host_import *im)
 static int
 search_add_new(vc_ctx *ctx, int64_t since)
 {
-	return vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (rowid, hostname, fqdn)"
+	return vc_sql_exec_cached(ctx, VC_SQL2("INSERT INTO hosts_search (rowid, hostname, fqdn)"
 	    " SELECT rowid, hostname, fqdn FROM hosts WHERE rowid > ?1 AND tenant_id = ?2",
-	    "is", since, ctx->who.tenant_id);
+	    SEARCH_NOOP("?1, ?2")), "is", since, ctx->who.tenant_id);
 }
 
 /* Write the batch in hand: one transaction, with its audit record. */
@@ -533,7 +538,8 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 		return rc;
 	}
 	/* unscoped: the largest rowid of all tenants' hosts, so that rows past it are this batch's */
-	if ((q = vc_sql_cached(ctx, "SELECT COALESCE(MAX(rowid), 0) FROM hosts", "")) == NULL ||
+	if ((q = vc_sql_cached(ctx, VC_SQL2("SELECT COALESCE(MAX(rowid), 0) FROM hosts", "SELECT 0"),
+	    "")) == NULL ||
 	    vc_sql_step(ctx, q) != 1)
 		rc = ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "hosts: no largest rowid");
 	else
@@ -749,9 +755,12 @@ over_common(vc_ctx *ctx, vc_stmt *q, int *common)
 static int
 common_text(vc_ctx *ctx, const char *m, int *common)
 {
-	/* unscoped: a plan probe; counts index entries of all tenants, never shown */
-	return over_common(ctx, vc_sql_cached(ctx, "SELECT COUNT(*) FROM (SELECT rowid FROM hosts_search"
-	    " WHERE hosts_search MATCH ?1 LIMIT ?2)", "si", m, (int64_t)SEARCH_COMMON + 1), common);
+	/* unscoped: a plan probe; counts index entries of all tenants, never shown.
+	 * PostgreSQL's answer is always "common": there the scan of add_scan
+	 * is the trigram index's (pg_trgm answers LIKE '%text%'). */
+	return over_common(ctx, vc_sql_cached(ctx, VC_SQL2("SELECT COUNT(*) FROM (SELECT rowid"
+	    " FROM hosts_search WHERE hosts_search MATCH ?1 LIMIT ?2)",
+	    "SELECT ?2 + 1 WHERE ?1 IS NOT NULL"), "si", m, (int64_t)SEARCH_COMMON + 1), common);
 }
 
 /*
@@ -777,7 +786,8 @@ add_scan(struct host_filter *hf, int k, const char *text)
 	}
 	p[n++] = '%';
 	p[n] = '\0';
-	add_cond(hf, k == 0 ? "+h.hostname LIKE ?@ ESCAPE '\\'" :
+	add_cond(hf, k == 0 ? VC_SQL2("+h.hostname LIKE ?@ ESCAPE '\\'",
+	    "CAST(h.hostname AS text) LIKE ?@ ESCAPE '\\'") :
 	    "COALESCE(h.fqdn, '') LIKE ?@ ESCAPE '\\'", (struct host_bind){ .type = 's', .s = p });
 }
 

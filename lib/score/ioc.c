@@ -688,7 +688,7 @@ import_line(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 		rc = vc_sql_exec(ctx, "INSERT INTO iocs (id, tenant_id, type, value, severity, source,"
 		    " description, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
 		    " ON CONFLICT (tenant_id, type, value) DO UPDATE SET severity = ?5,"
-		    " source = COALESCE(?6, source), description = COALESCE(?7, description)",
+		    " source = COALESCE(?6, iocs.source), description = COALESCE(?7, iocs.description)",
 		    NULL, "ssssssssi", id, ctx->who.tenant_id, l.type, norm, l.severity, l.source,
 		    l.description, ctx->who.username, vc_now(ctx));
 		if (rc == 0)
