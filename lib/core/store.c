@@ -179,11 +179,6 @@ vc_store_version(vc_ctx *ctx)
 	return v;
 }
 
-const char *
-vc_store_name(const struct vc_store *st)
-{
-	return st->path;
-}
 
 static int
 migrate(vc_ctx *ctx)

@@ -68,7 +68,7 @@ struct vc_store {
 	sqlite3 *db;                    /* SQLite; NULL on PostgreSQL */
 	struct vc_pgconn *pg;           /* PostgreSQL; NULL on SQLite */
 	struct vc_keyring *keys;
-	char path[4096];
+	char path[4096];                /* or the URL, its password hidden */
 	char key_path[4096];
 	int key_env;            /* the keyring came from $VC_MASTER_KEY */
 	struct stat key_stat;   /* the key file as it was when loaded */
@@ -102,9 +102,6 @@ void vc_store_close(struct vc_store *st);
 int vc_store_version(vc_ctx *ctx);      /* the last migration applied */
 /* Is path a PostgreSQL URL (postgresql://, postgres://)? */
 int vc_store_is_pg_url(const char *path);
-/* The store's name for messages: its path, or its URL without a
- * password. */
-const char *vc_store_name(const struct vc_store *st);
 int vc_store_latest_version(void);      /* migrations known to this build */
 /* Where the keyring came from, for messages: "VC_MASTER_KEY" or the key
  * file's path. */
