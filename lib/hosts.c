@@ -518,9 +518,10 @@ search_add_new(vc_ctx *ctx, int64_t since)
 	    SEARCH_NOOP("?1, ?2")), "is", since, ctx->who.tenant_id);
 }
 
-/* Write the batch in hand: one transaction, with its audit record. */
+/* Write the batch in hand: one transaction, with its audit record.  The
+ * batch stays in hand (batch_write drops it). */
 static int
-batch_write(vc_ctx *ctx, struct host_import *im)
+batch_try(vc_ctx *ctx, struct host_import *im)
 {
 	long created = 0, updated = 0;
 	jv names = jv_array();
@@ -534,7 +535,6 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 	}
 	if ((rc = vc_tx_begin(ctx)) != 0) {
 		jv_free(names);
-		batch_drop(im);
 		return rc;
 	}
 	/* unscoped: the largest rowid of all tenants' hosts, so that rows past it are this batch's */
@@ -558,7 +558,6 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 	if (rc == 0 && created > 0)
 		rc = tri_write(ctx, &im->tri);
 	tri_clear(&im->tri);            /* it points into the batch */
-	batch_drop(im);
 	if (rc == 0 && created > 0)
 		rc = search_add_new(ctx, top);
 	/* One event per batch, not per host: an import of 100,000 hosts
@@ -580,6 +579,26 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 		return 0;
 	}
 	vc_tx_rollback(ctx);
+	return rc;
+}
+
+/* Runs of a batch when PostgreSQL makes it give way to another writer
+ * (vc_tx_retryable): the batch is still in hand, so it is written again. */
+#define BATCH_ATTEMPTS 5
+
+static int
+batch_write(vc_ctx *ctx, struct host_import *im)
+{
+	int rc;
+
+	for (int attempt = 1; ; attempt++) {
+		if ((rc = batch_try(ctx, im)) == 0 || !vc_tx_retryable(ctx) ||
+		    attempt == BATCH_ATTEMPTS)
+			break;
+		ctx->err = 0;
+		ctx->errmsg[0] = '\0';
+	}
+	batch_drop(im);
 	return rc;
 }
 

@@ -194,6 +194,19 @@ fi
 is "$(vc-auth user list --tenant acme | wc -l | tr -d ' ')" 17 "all 15 are there"
 run vc-auth audit verify
 is "$rc:$(jqr .ok)" "0:true" "audit verify after the writers"
+# Two imports at once into one tenant: a batch that gives way is written
+# again, and both land whole.
+"$TOP/bench/gen.py" hosts 1500 | sed 's/"ws/"pa/g; s/"C\.1/"C.2/g' > "$T/pa.jsonl"
+"$TOP/bench/gen.py" hosts 1500 | sed 's/"ws/"pb/g; s/"C\.1/"C.3/g' > "$T/pb.jsonl"
+run_in "$PW2" vc-auth login alice --password-stdin
+vc-hosts import "$T/pa.jsonl" > "$T/pa.out" 2>&1 &
+vc-hosts import "$T/pb.jsonl" > "$T/pb.out" 2>&1 &
+wait
+is "$(jq -r .created "$T/pa.out") $(jq -r .created "$T/pb.out")" "1500 1500" "two imports at once: both whole"
+is "$(vc-hosts list --count | jq .count)" 3300 "acme has 3300 hosts"
+run_in "$PW" vc-auth login root --password-stdin
+run vc-auth audit verify
+is "$rc:$(jqr .ok)" "0:true" "audit verify after the imports"
 # A record changed behind the store's back (the superuser lifts the
 # append-only trigger) breaks the chain, and verify says so.
 psql_as "$SUPER" "ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update;
@@ -206,6 +219,10 @@ ok "$([ "$rc" -ne 0 ] && [ "$(jqr .ok)" = false ]; echo $?)" "a changed record f
 run_in "$PW" env -u VC_DB PGHOST="$PGD" vc-auth --db "postgres:///vc?user=vc_app" login root \
     --password-stdin
 is "$rc:$(jqr .username)" "0:root" "postgres:// and libpq's PGHOST"
+printf '[vc]\nhost=%s\ndbname=vc\nuser=vc_app\n' "$PGD" > "$T/pg_service.conf"
+run_in "$PW" env -u VC_DB PGSERVICEFILE="$T/pg_service.conf" vc-auth --db "postgresql://?service=vc" \
+    login root --password-stdin
+is "$rc:$(jqr .username)" "0:root" "a libpq service file"
 run vc-auth --db "postgresql://vc:s3cret-pw@/nosuchdb?host=$PGD" whoami
 is "$rc" 78 "a database that does not exist: exit 78"
 like "$err" "cannot open store postgresql://vc:\*\*\*@/nosuchdb" "the error names the URL"
