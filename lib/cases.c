@@ -246,7 +246,8 @@ static const struct vc_sort case_sorts[] = {
 	" AND (?2 IS NULL OR c.status = ?2)" \
 	" AND (?3 IS NULL OR c.severity = ?3)" \
 	" AND (?4 IS NULL OR COALESCE(c.assignee, '') = ?4)" \
-	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?5))" \
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM " VC_SQL2("json_each(c.tags) WHERE json_each.value", \
+	    "jsonb_array_elements_text(CAST(c.tags AS jsonb)) AS j(value) WHERE j.value") " = ?5))" \
 	" AND (?6 IS NULL OR instr(lower(c.title), lower(?6)) > 0" \
 	"   OR instr(lower(COALESCE(c.description, '')), lower(?6)) > 0)"
 #define CASE_PAGE_PARAM 7

@@ -197,8 +197,10 @@ static int
 column_exists(vc_ctx *ctx, const char *table, const char *column)
 {
 	/* unscoped: the schema catalogue, no tenant data */
-	vc_stmt *q = vc_sql(ctx, "SELECT 1 FROM sqlite_master m, pragma_table_info(m.name) c"
-	    " WHERE m.type = 'table' AND m.name = ?1 AND c.name = ?2", "ss", table, column);
+	vc_stmt *q = vc_sql(ctx, VC_SQL2("SELECT 1 FROM sqlite_master m, pragma_table_info(m.name) c"
+	    " WHERE m.type = 'table' AND m.name = ?1 AND c.name = ?2",
+	    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+	    " AND table_name = ?1 AND column_name = ?2"), "ss", table, column);
 	int rc;
 
 	if (q == NULL)

@@ -1237,18 +1237,23 @@ top_commas(const char *p)
 	return commas;
 }
 
+/* Does the output end with the word w (and maybe white space)? */
+static int
+after_word(const struct out *o, const char *w)
+{
+	size_t e = o->n, n = strlen(w);
+
+	while (e > 0 && isspace((unsigned char)o->s[e - 1]))
+		e--;
+	return e >= n && strncasecmp(o->s + e - n, w, n) == 0 &&
+	    (e == n || !word_char((unsigned char)o->s[e - n - 1]));
+}
+
 /* Does the output end with FROM or JOIN (a "(" after it opens a subquery)? */
 static int
 after_from(const struct out *o)
 {
-	size_t e = o->n;
-
-	while (e > 0 && isspace((unsigned char)o->s[e - 1]))
-		e--;
-	return (e >= 4 && strncasecmp(o->s + e - 4, "FROM", 4) == 0 &&
-	    (e == 4 || !word_char((unsigned char)o->s[e - 5]))) ||
-	    (e >= 4 && strncasecmp(o->s + e - 4, "JOIN", 4) == 0 &&
-	    (e == 4 || !word_char((unsigned char)o->s[e - 5])));
+	return after_word(o, "FROM") || after_word(o, "JOIN");
 }
 
 /* Does the text after a subquery's ")" name it (AS x, or a bare name)? */
@@ -1336,7 +1341,13 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 				}
 				q++;
 			}
-			put(&o, p, (size_t)(q - p));
+			if (ch == '\'' && after_word(&o, "AS") && memchr(p + 1, '"', (size_t)(q - p - 1)) == NULL) {
+				/* AS 'name': SQLite takes a literal for a name, PostgreSQL does not. */
+				put(&o, "\"", 1);
+				put(&o, p + 1, (size_t)(q - p - 2));
+				put(&o, "\"", 1);
+			} else
+				put(&o, p, (size_t)(q - p));
 			p = q;
 			continue;
 		}

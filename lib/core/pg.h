@@ -55,6 +55,7 @@ int64_t vc_pg_total_changes(struct vc_pgconn *c);
  * backend's part of VC_SQL2 texts kept, ?N and ? become $N, x'..' a
  * bytea, hex(x) upper(encode(x, 'hex')), a subquery in FROM gets a name,
  * min(a, b) and max(a, b) least and greatest, L GLOB R vc_glob(L, R),
+ * AS 'name' AS "name",
  * INSERT OR IGNORE an ON CONFLICT DO NOTHING, LIKE an ILIKE (as
  * SQLite's LIKE, it ignores case), ifnull coalesce, instr strpos,
  * CAST(... AS INTEGER) a bigint, COLLATE NOCASE dropped (the columns

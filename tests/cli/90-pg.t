@@ -155,6 +155,15 @@ like "$(vc-hosts list --limit 7 --after "$CUR" 2>/dev/null | head -n 1 | jq -r .
 run vc-hosts list --after "not-a-cursor"
 is "$rc" 64 "a bad cursor: exit 64"
 
+# ---- beyond the slice: cases (a JSON array searched, an alias) ----------
+run vc-case create "Beacon on ws00001" --severity high --tag c2 --tag apt
+is "$rc" 0 "vc-case create"
+vc-case create "Phish" --tag mail >/dev/null
+run vc-case list --tag c2
+is "$(jqr .title)" "Beacon on ws00001" "vc-case list --tag (a JSON array on PostgreSQL)"
+run vc-case list --text BEACON
+is "$(jqr .title)" "Beacon on ws00001" "vc-case list --text"
+
 # ---- row-level security --------------------------------------------------
 # The tools' role, asking without any tenant_id in the query: only the
 # rows of the tenant in vc.tenant_id come back.
@@ -175,6 +184,8 @@ like "$(psql_as "$APP" "SET vc.tenant_id = '*'; DELETE FROM audit_logs")" \
 
 # ---- the audit chain -----------------------------------------------------
 run_in "$PW" vc-auth login root --password-stdin
+run vc-auth mail show
+is "$rc" 66 "vc-auth mail show (AS 'from' translated): no transport yet, exit 66"
 run vc-auth audit verify
 is "$rc:$(jqr .ok)" "0:true" "audit verify: the chains are whole"
 # Writers at the same time: PostgreSQL makes some give way (40001), the
