@@ -226,6 +226,22 @@ psql_as "$SUPER" "ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update;
 run vc-auth audit verify
 ok "$([ "$rc" -ne 0 ] && [ "$(jqr .ok)" = false ]; echo $?)" "a changed record fails audit verify"
 
+# ---- vc-serve on the same store ------------------------------------------------
+PORT=$(free_port)
+vc-serve --listen "127.0.0.1:$PORT" --workers 2 > "$T/serve.log" 2>&1 &
+SRV=$!
+echo "$SRV" >> "$T/pids"
+await 60 grep -q 'listening on' "$T/serve.log"
+ok $? "vc-serve starts on PostgreSQL"
+TOK=$(curl -s -X POST -H 'Content-Type: application/json' \
+    -d "{\"username\":\"bob\",\"password\":\"$PW2\"}" "http://127.0.0.1:$PORT/api/auth/login" |
+    jq -r .access_token)
+run curl -s -H "Authorization: Bearer $TOK" "http://127.0.0.1:$PORT/api/hosts?hostname=web"
+is "$(jqr '[.items[].hostname] | join(" ")')" "gx-web01" "bob's host list over HTTP"
+kill "$SRV"
+await 60 gone "$SRV"
+ok $? "vc-serve stops"
+
 # ---- connection settings ---------------------------------------------------
 run_in "$PW" env -u VC_DB PGHOST="$PGD" vc-auth --db "postgres:///vc?user=vc_app" login root \
     --password-stdin
