@@ -490,6 +490,10 @@ prep_typed(struct vc_pgconn *c, const char *name, const char *text)
 		r = pq.prepare(c->c, name, text, n, n ? types : NULL);
 		if (r == NULL || pq.resultStatus(r) == PGRES_COMMAND_OK || ++tries > 2 * MAXP)
 			return r;
+		/* Back to before the failed attempt (a savepoint of the caller's
+		 * in a transaction; nothing to undo outside one). */
+		if (c->in_tx)
+			pq.clear(pq.exec(c->c, "ROLLBACK TO SAVEPOINT vc_prepare"));
 		st = pq.resultErrorField(r, PG_DIAG_SQLSTATE);
 		msg = pq.resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 		if (st != NULL && (strcmp(st, "42P08") == 0 || strcmp(st, "42P18") == 0) && msg != NULL &&
@@ -575,8 +579,15 @@ prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
 	}
 	snprintf(e->name, sizeof e->name, "vc%u", ++c->next_name);
 	pg_park(c);
+	/* In a transaction, a failed attempt of prep_typed would lose it:
+	 * the attempts run under a savepoint. */
+	if (c->in_tx)
+		pq.clear(pq.exec(c->c, "SAVEPOINT vc_prepare"));
 	r = prep_typed(c, e->name, text);
 	free(text);
+	if (c->in_tx)
+		pq.clear(pq.exec(c->c, r != NULL && pq.resultStatus(r) == PGRES_COMMAND_OK ?
+		    "RELEASE SAVEPOINT vc_prepare" : "ROLLBACK TO SAVEPOINT vc_prepare"));
 	if (r == NULL || pq.resultStatus(r) != PGRES_COMMAND_OK) {
 		res_fail(ctx, c, r, "prepare");
 		pq.clear(r);

@@ -155,7 +155,15 @@ like "$(vc-hosts list --limit 7 --after "$CUR" 2>/dev/null | head -n 1 | jq -r .
 run vc-hosts list --after "not-a-cursor"
 is "$rc" 64 "a bad cursor: exit 64"
 
-# ---- beyond the slice: cases (a JSON array searched, an alias) ----------
+# ---- beyond the slice: API tokens, cases (a JSON array, an alias) --------
+# token revoke prepares, inside its write transaction, a statement whose
+# parameter PostgreSQL cannot type at first ("?4 IS NULL OR ..."): the
+# attempts must not lose the transaction.
+run vc-auth token create ci --role viewer
+TID=$(jqr .id)
+run vc-auth token revoke "$TID"
+is "$rc:$(jqr '.revoked_at != null')" "0:true" "vc-auth token revoke (a first prepare inside a transaction)"
+
 run vc-case create "Beacon on ws00001" --severity high --tag c2 --tag apt
 is "$rc" 0 "vc-case create"
 vc-case create "Phish" --tag mail >/dev/null
