@@ -152,6 +152,19 @@ is "$(vc-hosts list --limit 7 --after "$CUR" 2>/dev/null | jq -r "$PROJ")" \
     "the page after a cursor is SQLite's"
 like "$(vc-hosts list --limit 7 --after "$CUR" 2>/dev/null | head -n 1 | jq -r .hostname)" "^ws00007$" \
     "and starts after the first page"
+# A rename by import, a label and a note, a delete: the search follows.
+C5=$(sed -n 5p "$T/hosts.jsonl" | jq -r .client_id)
+printf '{"client_id":"%s","os_info":{"hostname":"renamed-box"}}\n' "$C5" > "$T/ren.jsonl"
+vc-hosts import "$T/ren.jsonl" >/dev/null
+run vc-hosts list --hostname NAMED-B
+is "$(jqr .client_id)" "$C5" "a host renamed by an import is found by its new name"
+run vc-hosts update "$C5" --label +x1 --note hello
+is "$rc:$(jqr '.labels | index("x1") != null')" "0:true" "vc-hosts update"
+is "$(vc-hosts list --label x1 | jq -r .client_id)" "$C5" "and its label is found"
+run vc-hosts delete "$C5"
+is "$rc:$(vc-hosts list --hostname renamed-box | wc -l | tr -d ' ')" "0:0" "vc-hosts delete"
+printf '%s\n' "$(sed -n 5p "$T/hosts.jsonl")" > "$T/back.jsonl"
+vc-hosts import "$T/back.jsonl" >/dev/null
 run vc-hosts list --after "not-a-cursor"
 is "$rc" 64 "a bad cursor: exit 64"
 
