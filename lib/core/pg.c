@@ -207,8 +207,6 @@ vc_pg_open(vc_ctx *ctx, const char *url, struct vc_pgconn **out)
 	return 0;
 }
 
-static void pg_free_buf(struct vc_pgstmt *p);
-
 void
 vc_pg_close(struct vc_pgconn *c)
 {

@@ -286,16 +286,18 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 	if (vc_store_is_pg_url(st->path)) {
 		/* Messages name the URL, never its password. */
 		char url[sizeof st->path];
+		int fresh = 0;
+
 		memcpy(url, st->path, sizeof url);
 		vc_pg_redact(url, st->path, sizeof st->path);
 		ctx->store = st;
 		rc = vc_pg_open(ctx, url, &st->pg);
 		sodium_memzero(url, sizeof url);
 		if (rc == 0)
-			rc = vc_pg_migrate(ctx, flags & VC_STORE_CREATE, &exists);
-		exists = !exists;
+			rc = vc_pg_migrate(ctx, flags & VC_STORE_CREATE, &fresh);
 		if (rc != 0)
 			goto fail;
+		exists = !fresh;
 		/* The key file's folder, as a new SQLite store's. */
 		if (!exists && (flags & VC_STORE_CREATE) && !(flags & VC_STORE_NOKEY) &&
 		    master_key_env() == NULL && (slash = strrchr(st->key_path, '/')) != NULL &&
