@@ -217,20 +217,20 @@ literal_dest(vc_ctx *ctx, const char *url)
 static int
 last_event(vc_ctx *ctx, int audit, int64_t *id)
 {
-	sqlite3_stmt *q = vc_sql(ctx, audit ? Q_LAST_AUDIT : Q_LAST_EVENTS,
+	vc_stmt *q = vc_sql(ctx, audit ? Q_LAST_AUDIT : Q_LAST_EVENTS,
 	    "s", ctx->who.tenant_id);
 
 	if (q == NULL)
 		return ctx->err;
-	*id = vc_sql_step(ctx, q) == 1 ? sqlite3_column_int64(q, 0) : 0;
-	sqlite3_finalize(q);
+	*id = vc_sql_step(ctx, q) == 1 ? vc_col_int64(q, 0) : 0;
+	vc_stmt_done(q);
 	return ctx->err;
 }
 
 static int
 channel_json(vc_ctx *ctx, const char *name, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT " CHAN_COLS " FROM notify_channels"
+	vc_stmt *q = vc_sql(ctx, "SELECT " CHAN_COLS " FROM notify_channels"
 	    " WHERE tenant_id = ?1 AND name = ?2", "ss", ctx->who.tenant_id, name);
 
 	return q == NULL ? ctx->err : vc_sql_one(ctx, q, "channel", out);
@@ -337,7 +337,7 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_channel_list(vc_ctx *ctx, jv args, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT " CHAN_COLS " FROM notify_channels WHERE tenant_id = ?1"
+	vc_stmt *q = vc_sql(ctx, "SELECT " CHAN_COLS " FROM notify_channels WHERE tenant_id = ?1"
 	    " ORDER BY name", "s", ctx->who.tenant_id);
 
 	if (q == NULL)
@@ -919,7 +919,7 @@ queue_mail(vc_ctx *ctx, struct channel *ch, jv rows, const int64_t *ids, int n)
  * to be stopped (ctx says which limit; started again next time).
  */
 static int
-passes(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q)
+passes(vc_ctx *ctx, struct channel *ch, vc_stmt *q)
 {
 	struct vc_jq_limits lim = { .row_ms = 1000, .cpu_s = 0, .mem_mb = 256 };
 	char err[200];
@@ -929,8 +929,8 @@ passes(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q)
 		return 1;
 	if (ch->jq == NULL && vc_jq_open(ctx, "--when", ch->when, &lim, &ch->jq) != 0)
 		return -1;
-	r = vc_jq_test(ctx, ch->jq, (const char *)sqlite3_column_text(q, 3),
-	    (size_t)sqlite3_column_bytes(q, 3), err, sizeof err);
+	r = vc_jq_test(ctx, ch->jq, (const char *)vc_col_text(q, 3),
+	    (size_t)vc_col_bytes(q, 3), err, sizeof err);
 	if (r < 0) {
 		vc_jq_close(ch->jq);
 		ch->jq = NULL;
@@ -947,7 +947,7 @@ passes(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q)
  * the receiver took, ch->upto the id of the last row read.
  */
 static int
-deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int *len, int *taken)
+deliver_rows(vc_ctx *ctx, struct channel *ch, vc_stmt *q, int64_t *ids, int *len, int *taken)
 {
 	int syslog = strcmp(ch->kind, "syslog") == 0;
 	int siem = syslog || strcmp(ch->kind, "splunk-hec") == 0 || strcmp(ch->kind, "elastic") == 0;
@@ -958,7 +958,7 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 
 	*len = *taken = 0;
 	if (syslog && ends == NULL) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	}
 	vc_sbuf_init(&text, 0);
@@ -970,17 +970,17 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 			rc = -1;
 			break;
 		}
-		ch->upto = sqlite3_column_int64(q, 0);
+		ch->upto = vc_col_int64(q, 0);
 		if (p == 0)
 			continue;
-		ids[n++] = sqlite3_column_int64(q, 0);
+		ids[n++] = vc_col_int64(q, 0);
 		if (siem) {
 			struct vc_siem_event e = {
 				.id = ids[n - 1],
-				.type = (const char *)sqlite3_column_text(q, 1),
-				.created_at = sqlite3_column_int64(q, 2),
-				.body = (const char *)sqlite3_column_text(q, 3),
-				.body_n = (size_t)sqlite3_column_bytes(q, 3),
+				.type = (const char *)vc_col_text(q, 1),
+				.created_at = vc_col_int64(q, 2),
+				.body = (const char *)vc_col_text(q, 3),
+				.body_n = (size_t)vc_col_bytes(q, 3),
 				.id_prefix = ch->audit ? "audit-" : NULL,
 			};
 			if (e.type == NULL)
@@ -997,7 +997,7 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, sqlite3_stmt *q, int64_t *ids, int
 		} else
 			rows = jv_array_append(rows, vc_sql_row(q));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	vc_sbuf_release(&msg);
 	if (rc < 0) {
 		jv_free(rows);
@@ -1066,7 +1066,7 @@ note_failure(vc_ctx *ctx, struct channel *ch, int rc, const char *why)
 static int
 dead_letter(vc_ctx *ctx, struct channel *ch)
 {
-	sqlite3_stmt *q = vc_sql(ctx, ch->audit ? Q_HEAD_AUDIT : Q_HEAD_EVENTS, "sis",
+	vc_stmt *q = vc_sql(ctx, ch->audit ? Q_HEAD_AUDIT : Q_HEAD_EVENTS, "sis",
 	    ctx->who.tenant_id, ch->cursor, ch->types);
 	int64_t head;
 	int moved = 0, rc;
@@ -1114,7 +1114,7 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 	if (ids == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	for (;;) {
-		sqlite3_stmt *q;
+		vc_stmt *q;
 		int len, taken, moved = 0, limit = ch->batch, fails;
 		int64_t to;
 		char why[sizeof ctx->errmsg];
@@ -1205,7 +1205,7 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 static int
 load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed,"
+	vc_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed,"
 	    " batch, max_failures, failures, COALESCE(index_name, ''), format, source = 'audit', when_jq,"
 	    " ca_pem"
 	    " FROM notify_channels WHERE tenant_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
@@ -1219,7 +1219,7 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 		return ctx->err;
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
 		struct channel *ch, *l = realloc(*list, (size_t)(n + 1) * sizeof *l);
-		const char *sealed = (const char *)sqlite3_column_text(q, 6);
+		const char *sealed = (const char *)vc_col_text(q, 6);
 
 		if (l == NULL) {
 			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
@@ -1229,27 +1229,27 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 		ch = &l[n++];
 		*count = n;
 		memset(ch, 0, sizeof *ch);
-		ch->id = sqlite3_column_int64(q, 0);
-		ch->cursor = sqlite3_column_int64(q, 1);
-		snprintf(ch->name, sizeof ch->name, "%s", (const char *)sqlite3_column_text(q, 2));
-		snprintf(ch->kind, sizeof ch->kind, "%s", (const char *)sqlite3_column_text(q, 3));
-		snprintf(ch->target, sizeof ch->target, "%s", (const char *)sqlite3_column_text(q, 4));
-		snprintf(ch->types, sizeof ch->types, "%s", (const char *)sqlite3_column_text(q, 5));
-		ch->batch = sqlite3_column_int(q, 7);
-		ch->max_failures = sqlite3_column_int(q, 8);
-		ch->failures = sqlite3_column_int(q, 9);
-		snprintf(ch->index, sizeof ch->index, "%s", (const char *)sqlite3_column_text(q, 10));
-		ch->cef = sqlite3_column_type(q, 11) == SQLITE_TEXT &&
-		    strcmp((const char *)sqlite3_column_text(q, 11), "cef") == 0;
-		if (strcmp(ch->kind, "webhook") == 0 && sqlite3_column_type(q, 11) == SQLITE_TEXT &&
-		    strcmp((const char *)sqlite3_column_text(q, 11), "json") != 0)
-			snprintf(ch->chat, sizeof ch->chat, "%s", (const char *)sqlite3_column_text(q, 11));
+		ch->id = vc_col_int64(q, 0);
+		ch->cursor = vc_col_int64(q, 1);
+		snprintf(ch->name, sizeof ch->name, "%s", (const char *)vc_col_text(q, 2));
+		snprintf(ch->kind, sizeof ch->kind, "%s", (const char *)vc_col_text(q, 3));
+		snprintf(ch->target, sizeof ch->target, "%s", (const char *)vc_col_text(q, 4));
+		snprintf(ch->types, sizeof ch->types, "%s", (const char *)vc_col_text(q, 5));
+		ch->batch = vc_col_int(q, 7);
+		ch->max_failures = vc_col_int(q, 8);
+		ch->failures = vc_col_int(q, 9);
+		snprintf(ch->index, sizeof ch->index, "%s", (const char *)vc_col_text(q, 10));
+		ch->cef = vc_col_type(q, 11) == VC_TEXT &&
+		    strcmp((const char *)vc_col_text(q, 11), "cef") == 0;
+		if (strcmp(ch->kind, "webhook") == 0 && vc_col_type(q, 11) == VC_TEXT &&
+		    strcmp((const char *)vc_col_text(q, 11), "json") != 0)
+			snprintf(ch->chat, sizeof ch->chat, "%s", (const char *)vc_col_text(q, 11));
 		ch->fd = -1;
-		ch->audit = sqlite3_column_int(q, 12);
-		if ((sqlite3_column_type(q, 13) == SQLITE_TEXT &&
-		    (ch->when = strdup((const char *)sqlite3_column_text(q, 13))) == NULL) ||
-		    (sqlite3_column_type(q, 14) == SQLITE_TEXT &&
-		    (ch->ca = strdup((const char *)sqlite3_column_text(q, 14))) == NULL)) {
+		ch->audit = vc_col_int(q, 12);
+		if ((vc_col_type(q, 13) == VC_TEXT &&
+		    (ch->when = strdup((const char *)vc_col_text(q, 13))) == NULL) ||
+		    (vc_col_type(q, 14) == VC_TEXT &&
+		    (ch->ca = strdup((const char *)vc_col_text(q, 14))) == NULL)) {
 			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
 			break;
 		}
@@ -1262,7 +1262,7 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 			break;
 		}
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0 && name != NULL && n == 0)
@@ -1419,7 +1419,7 @@ vc_op_dead_list(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *name = vc_arg_str(args, "channel");
 	int64_t limit = vc_arg_int(args, "limit", 1000);
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	if (limit < 1 || limit > 100000)
 		return vc_fail(ctx, VC_EUSAGE, "--limit: 1 to 100000");
@@ -1457,7 +1457,7 @@ retry_one(vc_ctx *ctx, struct channel *ch, int64_t id, long *n)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	ch->retrying = 1;
 	for (;;) {
-		sqlite3_stmt *q = vc_sql(ctx, ch->audit ? Q_DEAD_AUDIT : Q_DEAD_EVENTS, "siiii",
+		vc_stmt *q = vc_sql(ctx, ch->audit ? Q_DEAD_AUDIT : Q_DEAD_EVENTS, "siiii",
 		    ctx->who.tenant_id, ch->id, id, after, (int64_t)ch->batch);
 		int len, taken, w;
 		char why[sizeof ctx->errmsg] = "";
@@ -1509,7 +1509,7 @@ vc_op_dead_retry(vc_ctx *ctx, jv args, jv *out)
 	if ((ids != NULL) == all)
 		return vc_fail(ctx, VC_EUSAGE, "give a dead event's ID or --all");
 	if (ids != NULL) {
-		sqlite3_stmt *q;
+		vc_stmt *q;
 		errno = 0;
 		id = strtoll(ids, &end, 10);
 		if (*end != '\0' || end == ids || errno != 0 || id < 1)
@@ -1520,11 +1520,11 @@ vc_op_dead_retry(vc_ctx *ctx, jv args, jv *out)
 		if (q == NULL)
 			return ctx->err;
 		if ((rc = vc_sql_step(ctx, q)) != 1) {
-			sqlite3_finalize(q);
+			vc_stmt_done(q);
 			return rc < 0 ? ctx->err : vc_fail(ctx, VC_ENOTFOUND, "no dead event %lld", (long long)id);
 		}
-		rc = load_channels(ctx, (const char *)sqlite3_column_text(q, 0), &list, &n);
-		sqlite3_finalize(q);
+		rc = load_channels(ctx, (const char *)vc_col_text(q, 0), &list, &n);
+		vc_stmt_done(q);
 	} else
 		rc = load_channels(ctx, name, &list, &n);
 	for (int i = 0; rc == 0 && i < n; i++) {
@@ -1561,7 +1561,7 @@ vc_op_channel_test(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *name = vc_arg_str(args, "name");
 	struct channel *list;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int64_t id;
 	int n = 0, len = 0, taken = 0, rc;
 

@@ -361,7 +361,7 @@ quarantine(vc_ctx *ctx, jv p, int on, int64_t deadline, jv *out)
 	char host[200], abuf[130], hid[VC_ID_LEN + 1], cid[128] = "", os[64] = "", last[300] = "";
 	const char *h = pstr(p, "host", host, sizeof host), *a = pstr(p, "artifact", abuf, sizeof abuf);
 	const char *want = on ? "Quarantine policy applied" : "Quarantine policy removed";
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv args, res, rows, fid;
 	int rc, found = 0, failed = 0;
 
@@ -373,10 +373,10 @@ quarantine(vc_ctx *ctx, jv p, int on, int64_t deadline, jv *out)
 	if (q == NULL)
 		return ctx->err;
 	if (vc_sql_step(ctx, q) == 1) {
-		snprintf(cid, sizeof cid, "%s", (const char *)sqlite3_column_text(q, 0));
-		snprintf(os, sizeof os, "%s", (const char *)sqlite3_column_text(q, 1));
+		snprintf(cid, sizeof cid, "%s", (const char *)vc_col_text(q, 0));
+		snprintf(os, sizeof os, "%s", (const char *)vc_col_text(q, 1));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (cid[0] == '\0')
 		return vc_fail(ctx, VC_EINVAL, "host %s has no Velociraptor client id", h);
 	if (a == NULL) {
@@ -439,7 +439,7 @@ quarantine(vc_ctx *ctx, jv p, int on, int64_t deadline, jv *out)
 static int
 client_of(vc_ctx *ctx, const char *h, char hid[VC_ID_LEN + 1], char *cid, size_t n)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if ((rc = need(ctx, h, "host")) != 0 || (rc = vc_host_resolve(ctx, h, hid)) != 0)
@@ -450,8 +450,8 @@ client_of(vc_ctx *ctx, const char *h, char hid[VC_ID_LEN + 1], char *cid, size_t
 		return ctx->err;
 	cid[0] = '\0';
 	if (vc_sql_step(ctx, q) == 1)
-		snprintf(cid, n, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+		snprintf(cid, n, "%s", (const char *)vc_col_text(q, 0));
+	vc_stmt_done(q);
 	return cid[0] ? 0 : vc_fail(ctx, VC_EINVAL, "host %s has no Velociraptor client id", h);
 }
 
@@ -1189,7 +1189,7 @@ out:
 static int
 exec_show(vc_ctx *ctx, const char *id, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT e.id, e.playbook_id, p.name AS playbook, e.version,"
+	vc_stmt *q = vc_sql(ctx, "SELECT e.id, e.playbook_id, p.name AS playbook, e.version,"
 	    " e.status, e.trigger, e.event_id, e.event AS event_json, e.steps AS steps_json, e.actor,"
 	    " e.error, e.cancel_requested AS cancel_requested_bool, e.created_at, e.updated_at,"
 	    " e.finished_at FROM playbook_executions e JOIN playbooks p ON p.tenant_id = e.tenant_id"
@@ -1377,7 +1377,7 @@ vc_op_pb_executions(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1] = "";
 	int64_t limit = vc_arg_int(args, "limit", LIST_DEF);
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (limit < 1 || limit > LIST_MAX)
@@ -1711,7 +1711,7 @@ due_events(vc_ctx *ctx, int run, jv *out)
 {
 	char holder[VC_ID_LEN + 1];
 	int64_t cursor, last, now = vc_now(ctx);
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	struct vc_jq **jqs;
 	jv evs, pbs;
 	int rc, changed = 0, npb;
@@ -1815,7 +1815,7 @@ static int
 due_schedules(vc_ctx *ctx, int run, jv *out)
 {
 	int64_t now = vc_now(ctx);
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT p.id, p.name, p.next_run_at AS slot, v.doc AS doc_json"
+	vc_stmt *q = vc_sql(ctx, "SELECT p.id, p.name, p.next_run_at AS slot, v.doc AS doc_json"
 	    " FROM playbooks p JOIN playbook_versions v ON v.tenant_id = p.tenant_id"
 	    " AND v.playbook_id = p.id AND v.version = p.version WHERE p.tenant_id = ?1 AND p.enabled = 1"
 	    " AND p.deleted_at IS NULL AND p.trigger_type = 'scheduled' AND p.next_run_at <= ?2"
@@ -1859,7 +1859,7 @@ int
 vc_pb_due_all(vc_ctx *ctx, const char *actor, int *ran)
 {
 	/* unscoped: the tenants with triggers, to run each in its own name */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT DISTINCT tenant_id FROM playbooks WHERE enabled = 1"
+	vc_stmt *q = vc_sql(ctx, "SELECT DISTINCT tenant_id FROM playbooks WHERE enabled = 1"
 	    " AND deleted_at IS NULL AND trigger_type IN ('event', 'scheduled') ORDER BY tenant_id", "");
 	jv tenants = q != NULL ? vc_sql_rows(ctx, q) : jv_invalid();
 	int rc = 0;

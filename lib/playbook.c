@@ -940,7 +940,7 @@ vc_pb_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
 int
 vc_pb_load(vc_ctx *ctx, const char *id, int64_t version, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT " PB_COLS ", v.doc AS doc_json, v.version AS doc_version"
+	vc_stmt *q = vc_sql(ctx, "SELECT " PB_COLS ", v.doc AS doc_json, v.version AS doc_version"
 	    " FROM playbooks p JOIN playbook_versions v ON v.playbook_id = p.id AND v.tenant_id = p.tenant_id"
 	    " WHERE p.tenant_id = ?1 AND p.id = ?2 AND v.version = CASE WHEN ?3 > 0 THEN ?3 ELSE p.version END",
 	    "ssi", ctx->who.tenant_id, id, version);
@@ -1098,7 +1098,7 @@ vc_op_pb_update(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_pb_list(vc_ctx *ctx, jv args, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT " PB_COLS " FROM playbooks p WHERE p.tenant_id = ?1"
+	vc_stmt *q = vc_sql(ctx, "SELECT " PB_COLS " FROM playbooks p WHERE p.tenant_id = ?1"
 	    " AND p.deleted_at IS NULL AND (?2 IS NULL OR p.trigger_type = ?2) ORDER BY p.name LIMIT ?3",
 	    "ssi", ctx->who.tenant_id, vc_arg_str(args, "trigger"), (int64_t)LIST_MAX);
 
@@ -1124,7 +1124,7 @@ vc_op_pb_show(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_pb_load(ctx, id, vc_arg_int(args, "at_version", 0), out)) != 0)
 		return rc;
 	if (vc_arg_bool(args, "versions")) {
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT version, created_by, created_at FROM playbook_versions"
+		vc_stmt *q = vc_sql(ctx, "SELECT version, created_by, created_at FROM playbook_versions"
 		    " WHERE tenant_id = ?1 AND playbook_id = ?2 ORDER BY version", "ss", ctx->who.tenant_id, id);
 		jv vs = q != NULL ? vc_sql_rows(ctx, q) : jv_invalid();
 
@@ -1202,7 +1202,7 @@ static const struct {
 static int
 settings_row(vc_ctx *ctx, jv *row)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT quarantine_windows, quarantine_linux, quarantine_macos,"
+	vc_stmt *q = vc_sql(ctx, "SELECT quarantine_windows, quarantine_linux, quarantine_macos,"
 	    " updated_by, updated_at FROM playbook_settings WHERE tenant_id = ?1", "s",
 	    ctx->who.tenant_id);
 	jv rows = q != NULL ? vc_sql_rows(ctx, q) : jv_invalid();

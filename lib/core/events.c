@@ -36,7 +36,7 @@ int
 vc_notify_target(vc_ctx *ctx, const char *to, char user_id[VC_ID_LEN + 1], int *min_role,
     char *canon, size_t n)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	user_id[0] = '\0';
@@ -58,10 +58,10 @@ vc_notify_target(vc_ctx *ctx, const char *to, char user_id[VC_ID_LEN + 1], int *
 	if (q == NULL)
 		return ctx->err;
 	if ((rc = vc_sql_step(ctx, q)) == 1) {
-		snprintf(user_id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-		snprintf(canon, n, "user:%s", (const char *)sqlite3_column_text(q, 1));
+		snprintf(user_id, VC_ID_LEN + 1, "%s", (const char *)vc_col_text(q, 0));
+		snprintf(canon, n, "user:%s", (const char *)vc_col_text(q, 1));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0)
@@ -76,7 +76,7 @@ vc_notify_insert(vc_ctx *ctx, const char *to, const char *title, const char *bod
 {
 	char uid[VC_ID_LEN + 1], canon[100];
 	int role, rc;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	if ((rc = vc_notify_target(ctx, to, uid, &role, canon, sizeof canon)) != 0)
 		return rc;
@@ -87,16 +87,16 @@ vc_notify_insert(vc_ctx *ctx, const char *to, const char *title, const char *bod
 	if (q == NULL)
 		return ctx->err;
 	if (role)
-		sqlite3_bind_int(q, 4, role);
+		vc_bind_int(q, 4, role);
 	if (event_id > 0)
-		sqlite3_bind_int64(q, 7, event_id);
+		vc_bind_int64(q, 7, event_id);
 	if (rule_id > 0)
-		sqlite3_bind_int64(q, 8, rule_id);
+		vc_bind_int64(q, 8, rule_id);
 	rc = vc_sql_step(ctx, q);
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
-	*id = sqlite3_last_insert_rowid(ctx->store->db);
+	*id = vc_last_insert_id(ctx);
 	return 0;
 }
 
@@ -138,7 +138,7 @@ event_title(const char *type, jv body)
 static int
 notify_on_event(vc_ctx *ctx, int64_t event_id, const char *type, jv body)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv rules, text = jv_invalid(), title = jv_invalid();
 	int rc = 0;
 
@@ -242,7 +242,7 @@ emit(vc_ctx *ctx, const char *type, jv body, int64_t *id)
 		jv_free(body);
 		return rc;
 	}
-	eid = sqlite3_last_insert_rowid(ctx->store->db);
+	eid = vc_last_insert_id(ctx);
 	if (id != NULL)
 		*id = eid;
 	return notify_on_event(ctx, eid, type, body);
@@ -251,7 +251,10 @@ emit(vc_ctx *ctx, const char *type, jv body, int64_t *id)
 int64_t
 vc_store_data_version(vc_ctx *ctx)
 {
-	return vc_sql_int(ctx, vc_sql(ctx, "PRAGMA data_version", ""));
+	/* PostgreSQL has no such counter: a value that always differs, so
+	 * that every wait looks and no count is kept (page.c). */
+	return vc_sql_int(ctx, vc_sql(ctx, VC_SQL2("PRAGMA data_version",
+	    "SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000000 AS bigint)"), ""));
 }
 
 int
@@ -287,7 +290,7 @@ vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms)
 static int
 events_after(vc_ctx *ctx, int64_t *cursor, const char *glob, int64_t limit, jv *out, int *gone)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	q = vc_sql(ctx, "SELECT id, type, created_at, body AS body_json FROM events"
@@ -297,13 +300,13 @@ events_after(vc_ctx *ctx, int64_t *cursor, const char *glob, int64_t limit, jv *
 	if (q == NULL)
 		return ctx->err;
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		*cursor = sqlite3_column_int64(q, 0);
+		*cursor = vc_col_int64(q, 0);
 		if (vc_emit(ctx, vc_sql_row(q), out) != 0) {
 			*gone = 1;
 			break;
 		}
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return rc < 0 ? ctx->err : 0;
 }
 
@@ -472,7 +475,7 @@ tenant_keep(vc_ctx *ctx, const char *tenant, int64_t dflt)
 int
 vc_events_prune_all(vc_ctx *ctx, int64_t older_than, int force, jv *out)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv tenants;
 	int rc = 0;
 

@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "core/audit.h"
 #include "core/records.h"
@@ -230,7 +229,7 @@ check_template(vc_ctx *ctx, const char *what, jv m, const char *layout, jv *out)
 static int
 load_template(vc_ctx *ctx, const char *name, jv *manifest, char **layout, const char **origin)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	*manifest = jv_invalid();
 	*layout = NULL;
@@ -252,14 +251,14 @@ load_template(vc_ctx *ctx, const char *name, jv *manifest, char **layout, const 
 	if (q == NULL)
 		return ctx->err;
 	if (vc_sql_step(ctx, q) != 1) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		/* unscoped: only to audit a reach for another tenant's template */
 		return ctx->err ? ctx->err : vc_not_found(ctx, "report_template", "template",
 		    "SELECT 1 FROM report_templates WHERE name = ?1", name);
 	}
-	*manifest = jv_parse((const char *)sqlite3_column_text(q, 0));
-	*layout = strdup((const char *)sqlite3_column_text(q, 1));
-	sqlite3_finalize(q);
+	*manifest = jv_parse((const char *)vc_col_text(q, 0));
+	*layout = strdup((const char *)vc_col_text(q, 1));
+	vc_stmt_done(q);
 	*origin = "tenant";
 	if (!jv_is_valid(*manifest) || *layout == NULL) {
 		jv_free(*manifest);
@@ -402,10 +401,10 @@ gather(vc_ctx *ctx, jv req, struct gathered *g)
 		goto fail;
 	}
 	{
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT name FROM tenants WHERE id = ?1", "s", ctx->who.tenant_id);
+		vc_stmt *q = vc_sql(ctx, "SELECT name FROM tenants WHERE id = ?1", "s", ctx->who.tenant_id);
 		if (q != NULL && vc_sql_step(ctx, q) == 1)
-			snprintf(g->tenant, sizeof g->tenant, "%s", (const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+			snprintf(g->tenant, sizeof g->tenant, "%s", (const char *)vc_col_text(q, 0));
+		vc_stmt_done(q);
 	}
 	g->inputs = JV_OBJECT(jv_string("template"), jv_string(tname),
 	    jv_string("version"), member(g->manifest, "version"), jv_string("origin"), jv_string(origin),
@@ -1162,7 +1161,7 @@ file_sha256(vc_ctx *ctx, const char *path, char hex[crypto_hash_sha256_BYTES * 2
 static int
 csv_record(vc_ctx *ctx, const char *sha, const char *name, jv *row)
 {
-	sqlite3_stmt *q = sha == NULL ?
+	vc_stmt *q = sha == NULL ?
 	    vc_sql(ctx, "SELECT " FILE_COLS " FROM report_files WHERE tenant_id = ?1 AND name = ?2"
 	    " ORDER BY created_at DESC, id DESC LIMIT 1", "ss", ctx->who.tenant_id, name) :
 	    vc_sql(ctx, "SELECT " FILE_COLS " FROM report_files WHERE tenant_id = ?1 AND file_sha256 = ?2"
@@ -1174,7 +1173,7 @@ csv_record(vc_ctx *ctx, const char *sha, const char *name, jv *row)
 		return -1;
 	if ((r = vc_sql_step(ctx, q)) == 1)
 		*row = vc_sql_row(q);
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return r;
 }
 
@@ -1201,9 +1200,9 @@ verify_csv(vc_ctx *ctx, const char *path, const char *unknown, jv *out)
 		return ctx->err;
 	if (r == 0) {
 		/* unscoped: only to tell (and audit) another tenant's report */
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM report_files WHERE file_sha256 = ?1", "s", fsha);
+		vc_stmt *q = vc_sql(ctx, "SELECT 1 FROM report_files WHERE file_sha256 = ?1", "s", fsha);
 		int other = q != NULL && vc_sql_step(ctx, q) == 1;
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		if (other) {
 			vc_deny_audit(ctx, "report_file", fsha);
 			return vc_fail(ctx, VC_ENOTFOUND, "%s: a report of another tenant", path);
@@ -1379,7 +1378,7 @@ vc_op_report_template_add(vc_ctx *ctx, jv args, jv *out)
 	char *mbuf = NULL, *lbuf = NULL, what[4200], path[4200];
 	jv m;
 	int rc = 0, version = 1;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	if (dir != NULL) {
 		snprintf(path, sizeof path, "%s/manifest.json", dir);
@@ -1418,8 +1417,8 @@ vc_op_report_template_add(vc_ctx *ctx, jv args, jv *out)
 	q = vc_sql(ctx, "SELECT version FROM report_templates WHERE tenant_id = ?1 AND name = ?2", "ss",
 	    ctx->who.tenant_id, str(m, "name", ""));
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		version = sqlite3_column_int(q, 0) + 1;
-	sqlite3_finalize(q);
+		version = vc_col_int(q, 0) + 1;
+	vc_stmt_done(q);
 	if (vc_arg_int(m, "version", 1) > version)
 		version = (int)vc_arg_int(m, "version", 1);
 	m = jv_object_set(m, jv_string("version"), jv_number(version));
@@ -1446,7 +1445,7 @@ vc_op_report_template_add(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_report_template_list(vc_ctx *ctx, jv args, jv *out)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	*out = jv_array();
 	for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
@@ -1459,11 +1458,11 @@ vc_op_report_template_list(vc_ctx *ctx, jv args, jv *out)
 	if (q == NULL)
 		return ctx->err;
 	while (vc_sql_step(ctx, q) == 1) {
-		jv m = jv_parse((const char *)sqlite3_column_text(q, 0));
+		jv m = jv_parse((const char *)vc_col_text(q, 0));
 		*out = jv_array_append(*out, summary(m, "tenant"));
 		jv_free(m);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return ctx->err;
 }
 

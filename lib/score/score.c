@@ -973,7 +973,7 @@ static int
 analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 {
 	struct vc_scorer *sc;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv best = jv_object(), hits, score, top = jv_array();
 	const char *evaluated[5];
 	long rows = 0, flagged = 0;
@@ -996,7 +996,7 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 		return ctx->err;
 	}
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		jv row = jv_parse_sized((const char *)sqlite3_column_text(q, 0), sqlite3_column_bytes(q, 0));
+		jv row = jv_parse_sized((const char *)vc_col_text(q, 0), vc_col_bytes(q, 0));
 		jv s = vc_scorer_row(sc, row, NULL);
 		jv ind = jv_object_get(jv_copy(s), jv_string("indicators"));
 		rows++;
@@ -1008,7 +1008,7 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 		jv_free(s);
 		jv_free(row);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	/* Only the signals that ran vouch for a clean result (static strings). */
 	nevaluated = sc->nevaluated;
 	memcpy(evaluated, sc->evaluated, sizeof evaluated);

@@ -17,12 +17,12 @@
 static int
 count_denials(vc_ctx *ctx)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT COUNT(*) FROM audit_logs WHERE action = 'authz.denied'", "");
+	vc_stmt *q = vc_sql(ctx, "SELECT COUNT(*) FROM audit_logs WHERE action = 'authz.denied'", "");
 	int n = -1;
 
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+		n = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	return n;
 }
 
