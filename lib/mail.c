@@ -142,9 +142,14 @@ vc_op_mail_set(vc_ctx *ctx, jv args, jv *out)
 	if (pw != NULL && (rc = vc_secret_seal(ctx, ctx->store->keys, SMTP_AD, pw, strlen(pw),
 	    &sealed)) != 0)
 		return rc;
-	rc = vc_sql_exec(ctx, "INSERT OR REPLACE INTO smtp_config (id, url, from_addr, username,"
-	    " password, insecure_plaintext, ca_pem, link_base, updated_by, updated_at)"
-	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", NULL, "ssssisssi",
+	/* The one row, replaced whole. */
+	rc = vc_sql_exec(ctx, VC_SQL2("INSERT OR REPLACE INTO", "INSERT INTO") " smtp_config (id, url,"
+	    " from_addr, username, password, insecure_plaintext, ca_pem, link_base, updated_by, updated_at)"
+	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" VC_SQL2("", " ON CONFLICT (id) DO UPDATE"
+	    " SET url = excluded.url, from_addr = excluded.from_addr, username = excluded.username,"
+	    " password = excluded.password, insecure_plaintext = excluded.insecure_plaintext,"
+	    " ca_pem = excluded.ca_pem, link_base = excluded.link_base, updated_by = excluded.updated_by,"
+	    " updated_at = excluded.updated_at"), NULL, "ssssisssi",
 	    url, from, user, sealed, (int64_t)vc_arg_bool(args, "insecure_plaintext"), ca,
 	    lb[0] ? lb : NULL, ctx->who.username, vc_now(ctx));
 	free(sealed);
