@@ -202,6 +202,7 @@ CREATE TABLE case_links (
 	kind TEXT NOT NULL CHECK (kind IN ('host','artifact')),
 	target_id TEXT NOT NULL,
 	created_at bigint NOT NULL,
+	seq bigint GENERATED ALWAYS AS IDENTITY,        -- the order of linking (SQLite's rowid)
 	PRIMARY KEY (tenant_id, case_id, kind, target_id),
 	FOREIGN KEY (tenant_id, case_id) REFERENCES cases(tenant_id, id) ON DELETE CASCADE
 );
@@ -585,6 +586,7 @@ CREATE TABLE playbook_executions (
 	created_at bigint NOT NULL,
 	updated_at bigint NOT NULL,
 	finished_at bigint,
+	seq bigint GENERATED ALWAYS AS IDENTITY,        -- the order of starting (SQLite's rowid)
 	UNIQUE (tenant_id, id),
 	FOREIGN KEY (tenant_id, playbook_id) REFERENCES playbooks(tenant_id, id)
 );
