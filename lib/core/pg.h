@@ -45,6 +45,9 @@ int vc_pg_tx_begin(vc_ctx *ctx);
 int vc_pg_tx_commit(vc_ctx *ctx);
 void vc_pg_tx_rollback(vc_ctx *ctx);
 int vc_pg_retryable(struct vc_pgconn *c);
+/* Bound lock waits and statements by CLOCK_MONOTONIC ms at (0: no bound);
+ * what vc_store_deadline does on PostgreSQL. */
+void vc_pg_deadline(struct vc_pgconn *c, int64_t at);
 
 int64_t vc_pg_last_insert_id(vc_ctx *ctx);
 int vc_pg_changes(struct vc_pgconn *c);

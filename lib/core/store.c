@@ -470,6 +470,11 @@ vc_store_deadline(vc_ctx *ctx, int64_t ms)
 {
 	struct vc_store *st = ctx->store;
 
+	if (st != NULL && st->pg != NULL) {
+		st->deadline = ms > 0 ? vc_mono_ms() + ms : 0;
+		vc_pg_deadline(st->pg, st->deadline);
+		return;
+	}
 	if (st == NULL || st->db == NULL)
 		return;
 	if (ms <= 0) {

@@ -129,7 +129,9 @@ int vc_store_cache(vc_ctx *ctx, int mib);
  * from now: it waits for the write lock until then (instead of the usual
  * 10 s), and a statement still running then is interrupted (both fail as
  * VC_ETEMP, "... timed out"), so a caller with a deadline never holds a
- * transaction open past it.  ms 0 takes the bound away.
+ * transaction open past it.  ms 0 takes the bound away.  On PostgreSQL
+ * the same by lock_timeout and statement_timeout (SET LOCAL in a
+ * transaction), set before each statement to the time left.
  */
 void vc_store_deadline(vc_ctx *ctx, int64_t ms);
 /* 1 when the bound of vc_store_deadline has passed. */

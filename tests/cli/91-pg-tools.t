@@ -157,6 +157,43 @@ both "vc-playbook executions" "[.playbook, .status, .trigger, .actor, .error]" v
 both "the label it set" ".labels" vc-hosts show "$C1"
 both "the case it made" "[.title, .severity, .tags]" sh -c 'vc-case list --tag pb'
 
+# ---- a database step's timeout (vc_store_deadline) ---------------------------------
+# Another session holds the host's row (FOR UPDATE) for 8 s: the label
+# step (timeout 1 s) gives up waiting for it after its second, not when
+# the row is given back, and the step after it runs.
+cat > "$T/slow.yaml" <<'EOF'
+name: slow store
+trigger: {type: manual}
+steps:
+  - name: label
+    action: add_label
+    params: {host: "${client}", label: slow}
+    timeout: 1
+    on_failure: continue
+  - name: after
+    action: send_notification
+    params: {to: "role:admin", message: "after the lock"}
+EOF
+run vc-playbook add "$T/slow.yaml"
+printf '%s\n' "BEGIN;" "SELECT 1 FROM hosts WHERE client_id = '$C1' FOR UPDATE;" "\\! touch $T/locked" \
+    "SELECT pg_sleep(8);" "COMMIT;" > "$T/lock.sql"
+"$PGBIN/psql" -X -q -f "$T/lock.sql" "$SUPER" > "$T/lock.out" 2>&1 &
+LOCKER=$!
+await 30 test -e "$T/locked"
+t0=$(date +%s)
+run vc-playbook run 'slow store' --event "$EVJ"
+t1=$(date +%s)
+is "$rc:$(jqr '"\(.status) \([.steps[].status] | join(" ")) \(.steps[0].timed_out)"')" "75:failed failed succeeded true" \
+    "the database step timed out waiting for the row; on_failure: continue ran the next"
+like "$(jqr .steps[0].error)" "^timed out after 1 s: .*timed out \(waiting for a lock\)" "... saying what it waited for"
+ok "$([ $((t1 - t0)) -le 5 ]; echo $?)" "... after its timeout, not the lock's 8 s ($((t1 - t0)) s)"
+wait $LOCKER
+is "$(vc-hosts show "$C1" | jq -r '.labels | index("slow")')" null "the label was not set"
+run vc-playbook run 'slow store' --event "$EVJ"
+is "$rc:$(jqr '[.steps[].status] | join(" ")')" "0:succeeded succeeded" "with the row free, it runs"
+env VC_DB="$LITE" vc-playbook add "$T/slow.yaml" > /dev/null
+env VC_DB="$LITE" vc-playbook run 'slow store' --event "$EVJ" > /dev/null
+
 # ---- vc-report -----------------------------------------------------------------
 CASE=$(vc-case list --tag pb | jq -r .id)
 LCASE=$(vc-case --db "$LITE" list --tag pb | jq -r .id)
