@@ -392,14 +392,15 @@ vc_pg_retryable(struct vc_pgconn *c)
 }
 
 int
-vc_pg_tx_begin(vc_ctx *ctx)
+vc_pg_tx_begin(vc_ctx *ctx, int claim)
 {
 	struct vc_pgconn *c = ctx->store->pg;
 	int rc;
 
 	want_scope(ctx, c);
 	c->retry = 0;
-	if ((rc = pg_exec(ctx, c, "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin")) != 0)
+	if ((rc = pg_exec(ctx, c, claim ? "BEGIN ISOLATION LEVEL READ COMMITTED" :
+	    "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin")) != 0)
 		return rc;
 	c->in_tx = 1;
 	if ((rc = pg_scope(ctx, c, c->want, 1)) != 0) {

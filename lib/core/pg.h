@@ -41,7 +41,7 @@ void vc_pg_clear(struct vc_pgstmt *p);
 void vc_pg_free(struct vc_pgstmt *p);
 char *vc_pg_key(struct vc_pgstmt *p);
 
-int vc_pg_tx_begin(vc_ctx *ctx);
+int vc_pg_tx_begin(vc_ctx *ctx, int claim);
 int vc_pg_tx_commit(vc_ctx *ctx);
 void vc_pg_tx_rollback(vc_ctx *ctx);
 int vc_pg_retryable(struct vc_pgconn *c);

@@ -494,21 +494,33 @@ vc_store_past_deadline(vc_ctx *ctx)
 	return ctx->store != NULL && past_deadline(ctx->store);
 }
 
-int
-vc_tx_begin(vc_ctx *ctx)
+static int
+tx_begin(vc_ctx *ctx, int claim)
 {
 	int rc;
 
 	if (ctx->store->in_tx)
 		return vc_fail(ctx, VC_EINTERNAL, "nested transaction");
 	if (ctx->store->pg != NULL)
-		rc = vc_pg_tx_begin(ctx);
+		rc = vc_pg_tx_begin(ctx, claim);
 	else
 		rc = exec_plain(ctx, "BEGIN IMMEDIATE");
 	if (rc != 0)
 		return rc;
 	ctx->store->in_tx = 1;
 	return 0;
+}
+
+int
+vc_tx_begin(vc_ctx *ctx)
+{
+	return tx_begin(ctx, 0);
+}
+
+int
+vc_tx_begin_claim(vc_ctx *ctx)
+{
+	return tx_begin(ctx, 1);
 }
 
 int

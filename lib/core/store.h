@@ -143,6 +143,12 @@ int vc_store_past_deadline(vc_ctx *ctx);
  * serialization failure or deadlock (40001, 40P01) is VC_ETEMP with
  * vc_tx_retryable true: the whole transaction may be run again. */
 int vc_tx_begin(vc_ctx *ctx);
+/* A transaction that takes a job from a queue: on SQLite vc_tx_begin; on
+ * PostgreSQL READ COMMITTED, so that its claim (a row read FOR UPDATE
+ * SKIP LOCKED, written in VC_SQL2) passes over the rows other instances
+ * are taking instead of waiting for them or failing to serialize.  Only
+ * for a claim and what needs no serializable view (no audit record). */
+int vc_tx_begin_claim(vc_ctx *ctx);
 int vc_tx_commit(vc_ctx *ctx);
 void vc_tx_rollback(vc_ctx *ctx);
 int vc_tx_retryable(vc_ctx *ctx);
