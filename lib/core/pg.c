@@ -1164,11 +1164,14 @@ vc_pg_migrate(vc_ctx *ctx, int create, int *fresh)
 			goto fail;
 	}
 	/* The grants reach the role the tools run as, when there is one
-	 * (see ARCHITECTURE.md). */
+	 * (see ARCHITECTURE.md): no UPDATE of the audit log or of case
+	 * notes, no DELETE from the audit log. */
 	if ((rc = pg_set_version(ctx, c, vc_pg_migrations_count)) != 0 ||
 	    (rc = pg_exec(ctx, c, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vc_app')"
 	    " THEN GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO vc_app;"
-	    " REVOKE UPDATE, DELETE ON audit_logs, case_notes FROM vc_app;"
+	    " REVOKE UPDATE, DELETE ON audit_logs FROM vc_app;"
+	    /* a case's notes go with it (vc-case delete), as on SQLite */
+	    " REVOKE UPDATE ON case_notes FROM vc_app;"
 	    " GRANT SELECT ON vc_schema_version TO vc_app;"
 	    " REVOKE INSERT, UPDATE, DELETE ON vc_schema_version FROM vc_app;"
 	    " GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO vc_app; END IF; END $$",
