@@ -1547,6 +1547,25 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 			p += n;
 			continue;
 		}
+		if ((n = words(p, "LIMIT")) && p[n + strspn(p + n, " ")] == '?') {
+			/* LIMIT ?N: SQLite takes a negative value for no limit,
+			 * PostgreSQL a NULL (and refuses a negative one). */
+			char num[64];
+			long v;
+			char *end;
+
+			p += n + strspn(p + n, " ") + 1;
+			if (isdigit((unsigned char)*p)) {
+				v = strtol(p, &end, 10);
+				p = end;
+			} else
+				v = maxparam + 1;
+			if (v > maxparam)
+				maxparam = (int)v;
+			put(&o, num, (size_t)snprintf(num, sizeof num,
+			    "LIMIT nullif(greatest($%ld, -1), -1)", v));
+			continue;
+		}
 		if (ignore && depth == 0 && (n = words(p, "RETURNING")))
 			returning = o.n;
 		put(&o, p, 1);
