@@ -36,6 +36,14 @@ CREATE FUNCTION vc_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	RAISE EXCEPTION '%', TG_ARGV[0];
 END $$;
+-- A text column that holds JSON, as JSON; text that is not JSON, as a
+-- JSON string (SQLite's CASE WHEN json_valid(t) THEN json(t) ELSE t END).
+CREATE FUNCTION vc_json_or_text(t text) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	RETURN t::json;
+EXCEPTION WHEN invalid_text_representation THEN
+	RETURN to_json(t);
+END $$;
 CREATE TABLE tenants (
 	id TEXT PRIMARY KEY,
 	name TEXT NOT NULL UNIQUE,

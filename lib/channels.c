@@ -54,12 +54,12 @@
  * to check, typed "audit." and its action.
  */
 #define SRC_EVENTS "SELECT id, type, created_at, body, tenant_id FROM events"
-#define SRC_AUDIT "SELECT id, 'audit.' || action AS type, ts_ms / 1000 AS created_at," \
-	" json_object('audit_id', id, 'ts_ms', ts_ms, 'actor_type', actor_type, 'actor_id', actor_id," \
+#define SRC_AUDIT "SELECT id, 'audit.' || action AS type, ts_ms / 1000 AS created_at, " \
+	VC_SQL2("json_object", "json_build_object") "('audit_id', id, 'ts_ms', ts_ms, 'actor_type', actor_type, 'actor_id', actor_id," \
 	" 'actor_name', actor_name, 'token_id', token_id, 'action', action, 'target_type', target_type," \
 	" 'target_id', target_id, 'outcome', outcome, 'reason', reason, 'ip', ip, 'user_agent', user_agent," \
-	" 'request_id', request_id, 'details', CASE WHEN json_valid(details) THEN json(details)" \
-	" ELSE details END, 'chain', chain, 'key_id', key_id, 'prev_mac', prev_mac, 'mac', mac) AS body," \
+	" 'request_id', request_id, 'details', " VC_SQL2("CASE WHEN json_valid(details) THEN json(details)" \
+	" ELSE details END", "vc_json_or_text(details)") ", 'chain', chain, 'key_id', key_id, 'prev_mac', prev_mac, 'mac', mac) AS body," \
 	" chain AS tenant_id FROM audit_logs"
 /* The statements, each around either source, bind tenant_id = ?1. */
 #define Q_LAST_A "SELECT COALESCE(MAX(id), 0) FROM ("

@@ -126,6 +126,28 @@ is "$(jq -c "$EV" "$T/siem-pg.jsonl")" "$(jq -c "$EV" "$T/siem-lite.jsonl")" \
 is "$(wc -l < "$T/siem-pg.jsonl" | tr -d ' ')" 2 "... the two cases"
 both "a second forward delivers nothing" ".delivered" vc-notify forward --channel siem --once
 both "vc-notify channel list" "[.name, .kind, .types, .failures, .last_error]" vc-notify channel list
+# A channel of the audit chain: each record as JSON (its details JSON too).
+env VC_DB="$APP" vc-notify channel add aud --kind file --target "$T/aud-pg.jsonl" --source audit \
+    --since 0 > /dev/null
+env VC_DB="$LITE" vc-notify channel add aud --kind file --target "$T/aud-lite.jsonl" --source audit \
+    --since 0 > /dev/null
+both "vc-notify forward of the audit chain" "[.channel, .error]" vc-notify forward --channel aud --once
+AUD='select(.type | test("^audit\\.(auth\\.init|cases\\.)")) | [.type, (.body | keys), .body.outcome,
+    (.body.details | type), .body.key_id]'
+is "$(jq -c "$AUD" "$T/aud-pg.jsonl")" "$(jq -c "$AUD" "$T/aud-lite.jsonl")" \
+    "the file channel holds the same audit records, in the same form"
+like "$(head -n 1 "$T/aud-pg.jsonl" | jq -c .body.details)" '^\{"superadmin":"root"\}$' \
+    "... their details as JSON"
+# events --follow: a negative LIMIT parameter is no limit on PostgreSQL too.
+vc-notify events --follow --type 'case.*' > "$T/follow" 2> "$T/follow.err" &
+FOL=$!
+echo "$FOL" >> "$T/pids"
+sleep 1
+each vc-case create "Followed"
+await 30 grep -q Followed "$T/follow"
+ok $? "vc-notify events --follow sees a new case"
+kill "$FOL"
+is "$(cat "$T/follow.err")" "" "... and says nothing on stderr"
 
 # ---- vc-playbook -------------------------------------------------------------
 cat > "$T/pb.yaml" <<'EOF'
