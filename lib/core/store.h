@@ -292,20 +292,32 @@ vc_col_name(vc_stmt *st, int i)
 {
 	return st->pg == NULL ? sqlite3_column_name(st->lite, i) : vc_pg_col_name(st->pg, i);
 }
-/* dtor is VC_TRANSIENT or VC_STATIC; PostgreSQL copies either way. */
+/* dtor is VC_TRANSIENT, VC_STATIC, or a function that frees the value
+ * (free): PostgreSQL copies the value, so it calls that at once (SQLite
+ * once done with it). */
 static inline int
 vc_bind_text(vc_stmt *st, int i, const char *s, int n, void (*dtor)(void *))
 {
+	int rc;
+
 	if (st->pg == NULL)
 		return sqlite3_bind_text(st->lite, i, s, n, dtor);
-	return vc_pg_bind(st->pg, i, s ? VC_TEXT : VC_NULL, s, n, 0, 0);
+	rc = vc_pg_bind(st->pg, i, s ? VC_TEXT : VC_NULL, s, n, 0, 0);
+	if (s != NULL && dtor != VC_STATIC && dtor != VC_TRANSIENT)
+		dtor((void *)s);
+	return rc;
 }
 static inline int
 vc_bind_blob(vc_stmt *st, int i, const void *p, int n, void (*dtor)(void *))
 {
+	int rc;
+
 	if (st->pg == NULL)
 		return sqlite3_bind_blob(st->lite, i, p, n, dtor);
-	return vc_pg_bind(st->pg, i, p ? VC_BLOB : VC_NULL, p, n, 0, 0);
+	rc = vc_pg_bind(st->pg, i, p ? VC_BLOB : VC_NULL, p, n, 0, 0);
+	if (p != NULL && dtor != VC_STATIC && dtor != VC_TRANSIENT)
+		dtor((void *)p);
+	return rc;
 }
 static inline int
 vc_bind_int64(vc_stmt *st, int i, int64_t v)
