@@ -558,6 +558,17 @@ vc_tx_retryable(vc_ctx *ctx)
 	return ctx->store != NULL && ctx->store->pg != NULL && vc_pg_retryable(ctx->store->pg);
 }
 
+int
+vc_tx_again(vc_ctx *ctx, int attempt)
+{
+	if (attempt >= VC_TX_AGAIN || !vc_tx_retryable(ctx))
+		return 0;
+	nanosleep(&(struct timespec){ 0, attempt * 5000000L }, NULL);
+	ctx->err = 0;
+	ctx->errmsg[0] = '\0';
+	return 1;
+}
+
 int64_t
 vc_last_insert_id(vc_ctx *ctx)
 {

@@ -152,6 +152,16 @@ int vc_tx_begin_claim(vc_ctx *ctx);
 int vc_tx_commit(vc_ctx *ctx);
 void vc_tx_rollback(vc_ctx *ctx);
 int vc_tx_retryable(vc_ctx *ctx);
+/*
+ * After a write transaction failed (and was rolled back), outside the
+ * dispatcher: 1 when it gave way to another (vc_tx_retryable) and may be
+ * run again as attempt number attempt + 1, after a short wait (ctx's
+ * error cleared); 0 when not, or after VC_TX_AGAIN attempts.  For the
+ * background writers that append to an audit chain (a report's or a
+ * mail's record) beside other instances.
+ */
+#define VC_TX_AGAIN 8
+int vc_tx_again(vc_ctx *ctx, int attempt);
 
 /*
  * Prepare sql and bind its parameters from fmt, one character each:
