@@ -309,13 +309,16 @@ outbox_claim(vc_ctx *ctx, int all, struct msg *m)
 	int rc;
 
 	memset(m, 0, sizeof *m);
-	if (vc_tx_begin(ctx) != 0)
+	/* Deliverers at once (vc-serve instances, a flush) pass over the
+	 * message another is taking (PostgreSQL; SQLite has one writer). */
+	if (vc_tx_begin_claim(ctx) != 0)
 		return -1;
 	/* unscoped: the deliverer serves every tenant's mail, row by row */
 	q = vc_sql(ctx, "SELECT id, tenant_id, recipient, subject, body_text, body_html, attempts"
 	    " FROM outbox WHERE kind = 'mail' AND sent_at IS NULL AND expires_at > ?1"
-	    " AND claimed_until <= ?1 AND (?2 OR next_attempt_at <= ?1)"
-	    " ORDER BY next_attempt_at, created_at LIMIT 1", "ii", now, (int64_t)all);
+	    " AND claimed_until <= ?1 AND (?2 <> 0 OR next_attempt_at <= ?1)"
+	    " ORDER BY next_attempt_at, created_at LIMIT 1" VC_SQL2("", " FOR UPDATE SKIP LOCKED"),
+	    "ii", now, (int64_t)all);
 	if (q == NULL)
 		goto fail;
 	if ((rc = vc_sql_step(ctx, q)) == 1) {
@@ -359,21 +362,25 @@ outbox_done(vc_ctx *ctx, const struct msg *m, const char *error)
 		delay *= 2;
 	if (delay > VC_OUTBOX_RETRY_MAX)
 		delay = VC_OUTBOX_RETRY_MAX;
-	if (vc_tx_begin(ctx) != 0) {
-		jv_free(d);
-		return;
-	}
 	d = jv_object_set(d, jv_string("attempt"), jv_number(m->attempts + 1));
-	if ((error == NULL ? vc_sql_exec(ctx, "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1,"
-	    " claimed_until = 0, body_text = NULL, body_html = NULL, last_error = NULL"
-	    " WHERE tenant_id = ?2 AND id = ?3", NULL, "iss", now, m->tenant, m->id) :
-	    vc_sql_exec(ctx, "UPDATE outbox SET attempts = attempts + 1, claimed_until = 0,"
-	    " last_error = ?1, next_attempt_at = ?2 WHERE tenant_id = ?3 AND id = ?4", NULL,
-	    "siss", error, now + delay, m->tenant, m->id)) != 0 ||
-	    vc_audit(ctx, m->tenant, "mail.deliver", "outbox", m->id,
-	    error == NULL ? "success" : "failure", error, d) != 0 ||
-	    vc_tx_commit(ctx) != 0)
+	/* Another deliverer appending to the same audit chain may make this
+	 * one give way (PostgreSQL): written again, not left to be sent twice. */
+	for (int attempt = 1; ; attempt++) {
+		if (vc_tx_begin(ctx) == 0 && (error == NULL ? vc_sql_exec(ctx, "UPDATE outbox SET sent_at = ?1,"
+		    " attempts = attempts + 1, claimed_until = 0, body_text = NULL, body_html = NULL,"
+		    " last_error = NULL WHERE tenant_id = ?2 AND id = ?3", NULL, "iss", now, m->tenant, m->id) :
+		    vc_sql_exec(ctx, "UPDATE outbox SET attempts = attempts + 1, claimed_until = 0,"
+		    " last_error = ?1, next_attempt_at = ?2 WHERE tenant_id = ?3 AND id = ?4", NULL,
+		    "siss", error, now + delay, m->tenant, m->id)) == 0 &&
+		    vc_audit(ctx, m->tenant, "mail.deliver", "outbox", m->id,
+		    error == NULL ? "success" : "failure", error, jv_copy(d)) == 0 &&
+		    vc_tx_commit(ctx) == 0)
+			break;
 		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, attempt))
+			break;
+	}
+	jv_free(d);
 }
 
 int

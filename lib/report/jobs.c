@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/audit.h"
@@ -297,38 +296,31 @@ finish(vc_ctx *ctx, const char *tenant, const char *id, const char *state, const
 	if (ctx->store->in_tx)
 		vc_tx_rollback(ctx);    /* a render that failed inside its own */
 	/* Another instance appending to the same audit chain may make this
-	 * one give way (PostgreSQL): the record is written again, a little
-	 * later each time.  Should all fail, the claim lapses and the report
-	 * is rendered again. */
-	for (int attempt = 0; attempt < 8; attempt++) {
-		if (attempt > 0 && !vc_tx_retryable(ctx))
-			return;
-		if (attempt > 0)
-			nanosleep(&(struct timespec){ 0, attempt * 5000000L }, NULL);
-		ctx->err = 0;
-		if (vc_tx_begin(ctx) != 0)
-			continue;
+	 * one give way (PostgreSQL): the record is written again.  Should
+	 * every attempt fail, the claim lapses and the report is rendered
+	 * again. */
+	for (int attempt = 1; ; attempt++) {
 		/* unscoped: the renderer's own claimed row, by its id */
-		if (vc_sql_exec(ctx, "UPDATE reports SET state = ?2, reason = ?3, sha256 = ?4,"
-		    " size = NULLIF(?5, -1), file = ?6, finished_at = ?7, claimed_until = NULL WHERE id = ?1",
-		    NULL, "ssssisi", id, state, done ? NULL : reason_copy, sha, size, file,
-		    vc_now(ctx)) != 0 ||
+		if (vc_tx_begin(ctx) == 0 && vc_sql_exec(ctx, "UPDATE reports SET state = ?2, reason = ?3,"
+		    " sha256 = ?4, size = NULLIF(?5, -1), file = ?6, finished_at = ?7, claimed_until = NULL"
+		    " WHERE id = ?1", NULL, "ssssisi", id, state, done ? NULL : reason_copy, sha, size, file,
+		    vc_now(ctx)) == 0 &&
 		    vc_audit(ctx, tenant, "reports.render", "report", id, done ? "success" : "failure",
-		    done ? NULL : reason_copy, jv_invalid()) != 0) {
-			vc_tx_rollback(ctx);
-			continue;
+		    done ? NULL : reason_copy, jv_invalid()) == 0) {
+			body = JV_OBJECT(jv_string("report_id"), jv_string(id), jv_string("state"),
+			    jv_string(state), jv_string("subject"), jv_string_fmt("report %s %s", id,
+			    done ? "done" : "failed"));
+			if (!done)
+				body = jv_object_set(body, jv_string("reason"), jv_string(reason_copy));
+			else if (sha != NULL)
+				body = jv_object_set(body, jv_string("sha256"), jv_string(sha));
+			if (vc_event_emit_in(ctx, tenant, done ? "report.done" : "report.failed", body,
+			    NULL) == 0 && vc_tx_commit(ctx) == 0)
+				return;
 		}
-		body = JV_OBJECT(jv_string("report_id"), jv_string(id), jv_string("state"),
-		    jv_string(state), jv_string("subject"), jv_string_fmt("report %s %s", id,
-		    done ? "done" : "failed"));
-		if (!done)
-			body = jv_object_set(body, jv_string("reason"), jv_string(reason_copy));
-		else if (sha != NULL)
-			body = jv_object_set(body, jv_string("sha256"), jv_string(sha));
-		if (vc_event_emit_in(ctx, tenant, done ? "report.done" : "report.failed", body,
-		    NULL) == 0 && vc_tx_commit(ctx) == 0)
-			return;
 		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, attempt))
+			return;
 	}
 }
 
