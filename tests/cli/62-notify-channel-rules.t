@@ -7,8 +7,9 @@
 # transaction and the forwarder sends it from the channel's cursor, so a
 # receiver that is down gets it again, and after --max-failures it goes
 # to the dead list; a channel's own filter and its rules together send an
-# event once; unknown channels, another tenant's, one of the audit chain,
-# and deleting a channel that rules send to.
+# event once; a playbook's send_notification to a channel; unknown
+# channels, another tenant's, one of the audit chain, and deleting a
+# channel that rules send to.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -157,6 +158,25 @@ is "$(jqr .delivered):$(jq -r .id "$T/mix.jsonl" | paste -sd' ' -)" "3:$L" \
 	"its own low cases and the rule's critical one, in order, each once (a low one both ways)"
 is "$(jq -r '.body.severity' "$T/mix.jsonl" | paste -sd' ' -)" "low critical low" \
 	"a rule's event passes whatever the channel's own --when says"
+
+# ---- a playbook's send_notification ----------------------------------------------------------
+run vc-notify channel add pb --kind file --target "$T/pb.jsonl" --source rules
+cat > "$T/pb.yaml" <<'EOF'
+name: tell pb
+trigger_type: manual
+steps:
+  - name: tell
+    action: send_notification
+    params: {to: "channel:pb", title: "From a playbook", message: "look at ${subject}"}
+EOF
+run vc-playbook add "$T/pb.yaml"
+run vc-playbook run 'tell pb' --event '{"subject": "host 9"}' -o jsonl
+PBE=$(jqr '.steps[0].output.event_id')
+is "$rc:$(jqr '.steps[0].output.notification_id')" "0:null" \
+	"a playbook's send_notification to a channel: an event, no notification"
+run vc-notify forward --channel pb --once -o jsonl
+is "$(jq -r '"\(.id) \(.type) \(.body.title): \(.body.body)"' "$T/pb.jsonl")" \
+	"$PBE notification.sent From a playbook: look at host 9" "... which the channel delivers"
 
 # ---- deleting a channel that rules send to --------------------------------------------------
 run vc-notify channel delete soc
