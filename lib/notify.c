@@ -72,6 +72,14 @@ vc_op_notify_send(vc_ctx *ctx, jv args, jv *out)
 	vc_audit_target(ctx, "notification", NULL);
 	if ((rc = vc_notify_insert(ctx, to, title, body, 0, 0, &id)) != 0)
 		return rc;
+	if (strncmp(to, "channel:", 8) == 0) {
+		/* To a channel: an event for its forwarder, not a notification. */
+		vc_audit_detail(ctx, "event_id", jv_number((double)id));
+		vc_audit_detail(ctx, "to", jv_string(to));
+		*out = JV_OBJECT(jv_string("event_id"), jv_number((double)id), jv_string("target"),
+		    jv_string(to), jv_string("title"), jv_string(title));
+		return 0;
+	}
 	vc_audit_detail(ctx, "id", jv_number((double)id));
 	vc_audit_detail(ctx, "to", jv_string(to));
 	*out = JV_OBJECT(jv_string("id"), jv_number((double)id), jv_string("target"),

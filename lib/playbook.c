@@ -32,7 +32,7 @@
 
 /* Parameters: a leading '!' marks a required one. */
 const struct vc_pb_action vc_pb_actions[] = {
-	{ "send_notification", { "!message", "title", "to", NULL }, { "notification_id", NULL } },
+	{ "send_notification", { "!message", "title", "to", NULL }, { "notification_id", "event_id", NULL } },
 	{ "send_email", { "!to", "!subject", "!body", NULL }, { "outbox_id", "to", NULL } },
 	{ "create_case", { "!title", "description", "severity", "host", "tags", NULL },
 	  { "case_id", "title", NULL } },

@@ -816,7 +816,7 @@ static const struct vc_param p_report_retention[] = {
 };
 static const struct vc_param p_notify_send[] = {
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
-	  .help = "role:NAME (that role and above) or user:NAME" },
+	  .help = "role:NAME (that role and above), user:NAME, or channel:NAME (an event its forwarder delivers)" },
 	{ .name = "title", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TITLE",
 	  .help = "one line, at most 200 characters" },
 	{ .name = "body", .type = VC_T_STR, .meta = "TEXT",
@@ -845,7 +845,7 @@ static const struct vc_param p_rule_add[] = {
 	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
 	  .help = "jq condition on the event body, e.g. '.score >= 0.8'" },
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
-	  .help = "role:NAME or user:NAME" },
+	  .help = "role:NAME, user:NAME, or channel:NAME (the event goes to that channel)" },
 	END
 };
 static const struct vc_param p_rule_id[] = {
@@ -876,8 +876,9 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "the Elasticsearch index (default velocicompanion), the Splunk index" },
 	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "json|cef|slack|teams|mattermost",
 	  .help = "a syslog message's body (json, cef), a webhook's payload (json, slack, teams, mattermost)" },
-	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit",
-	  .help = "what it delivers: the event log (default) or the audit chain, hashes and all" },
+	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit|rules",
+	  .help = "what it delivers: the event log (default), the audit chain, hashes and all, or only"
+	    " the events rules send it (rule add --to channel:NAME)" },
 	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
 	  .help = "only the events whose body passes this jq condition, e.g. '.score >= 0.8'" },
 	{ .name = "ca_file", .type = VC_T_STR, .flags = VC_P_FILE, .meta = "FILE",
@@ -2371,7 +2372,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE | VC_OP_CREATES,
 		.fn       = vc_op_notify_send,
 		.params   = p_notify_send,
-		.summary  = "send a notification to a user or a role",
+		.summary  = "send a notification to a user, a role or a channel",
 		.target   = "notification",
 	},
 	{
@@ -2408,7 +2409,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE | VC_OP_CREATES,
 		.fn       = vc_op_notify_rule_add,
 		.params   = p_rule_add,
-		.summary  = "turn events of a type (passing a jq condition) into notifications",
+		.summary  = "turn events of a type (passing a jq condition) into notifications, or send them to a channel",
 		.target   = "notify_rule",
 	},
 	{
@@ -2457,7 +2458,7 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_channel_list,
 		.summary  = "the tenant's channels with their cursors and failures",
 		.target   = "notify_channel",
-		.columns  = "name,kind,target,types,when,cursor,failures,last_error,delivered_at",
+		.columns  = "name,kind,source,target,types,when,cursor,failures,last_error,delivered_at,forwarder",
 	},
 	{
 		.name     = "notifications.channels.test",
@@ -2479,7 +2480,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE,
 		.fn       = vc_op_channel_delete,
 		.params   = p_channel_name,
-		.summary  = "delete a channel",
+		.summary  = "delete a channel (no rule may send to it)",
 		.target   = "notify_channel",
 	},
 	{
@@ -2492,7 +2493,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_forward,
 		.summary  = "deliver the events due to each channel, from its cursor (at least once, in order)",
 		.target   = "notify_channel",
-		.columns  = "channel,delivered,cursor,dead,error",
+		.columns  = "channel,delivered,cursor,dead,busy,error",
 	},
 	{
 		.name     = "notifications.dead.list",
