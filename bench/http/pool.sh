@@ -51,6 +51,10 @@ run() {
 	wrk -t2 -c32 -d"$SECS"s --timeout 10s -s bench/http/summary.lua \
 		-H "Authorization: Bearer $tok" "http://127.0.0.1:$PORT$Q" | grep '^{' > "$W/r.json"
 	kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=
+	if [ "$(jq -r .non2xx "$W/r.json")" != 0 ]; then
+		echo "bench/http/pool.sh: $_l: non-2xx answers; the server log says:" >&2
+		grep -v " 200 " "$W/serve.log" | tail -n 5 >&2 || true
+	fi
 	printf '| %s | %s | %s | %s | %s |\n' "$_l" "$(jq -r .rps "$W/r.json")" \
 		"$(jq -r .p50_ms "$W/r.json")" "$(jq -r .p99_ms "$W/r.json")" "$(jq -r .non2xx "$W/r.json")"
 }
