@@ -25,6 +25,7 @@
 #include <libevtx.h>
 
 #include "json/evtx.h"
+#include "json/zip.h"
 
 #define MAX_DEPTH 32
 
@@ -510,8 +511,9 @@ out:
 #define CHUNK 65536
 
 struct src {
-	char **files;
+	char **files;           /* paths, or ZIP:MEMBER names */
 	size_t nfiles, fi;
+	struct vc_zip *zip;     /* files[i] is its member i, or NULL */
 	FILE *fp;               /* the file being read */
 	unsigned char head[HEADER];
 	unsigned char *chunk;   /* HEADER + CHUNK: the one-chunk file */
@@ -549,6 +551,7 @@ src_free(void *p)
 	src_close_chunk(s);
 	if (s->fp != NULL)
 		fclose(s->fp);
+	vc_zip_free(s->zip);
 	if (s->memfd >= 0)
 		close(s->memfd);
 	for (size_t i = 0; i < s->nfiles; i++)
@@ -615,6 +618,13 @@ le_put(unsigned char *p, uint64_t v, int n)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* Why a read of fp failed. */
+static const char *
+read_error(const struct src *s)
+{
+	return s->zip != NULL ? vc_zip_error(s->zip) : "read error";
+}
+
 /* Open the next file of the list: 1, 0 none left, -1 bad (reported). */
 static int
 next_file(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
@@ -624,14 +634,18 @@ next_file(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	r->name = s->files[s->fi++];
 	r->line = 0;
 	s->chunkno = s->recno = 0;
-	if ((s->fp = fopen(r->name, "rb")) == NULL) {
+	if (s->zip != NULL) {
+		if ((s->fp = vc_zip_fopen(ctx, s->zip, s->fi - 1)) == NULL)
+			return -1;
+	} else if ((s->fp = fopen(r->name, "rb")) == NULL) {
 		vc_fail(ctx, VC_EINVAL, "%s: %s", r->name, strerror(errno));
 		return -1;
 	}
 	if (fread(s->head, 1, HEADER, s->fp) != HEADER || memcmp(s->head, "ElfFile", 8) != 0) {
+		vc_fail(ctx, VC_EINVAL, "%s: not an EVTX file (%s)", r->name,
+		    ferror(s->fp) ? read_error(s) : "no file header");
 		fclose(s->fp);
 		s->fp = NULL;
-		vc_fail(ctx, VC_EINVAL, "%s: not an EVTX file (no file header)", r->name);
 		return -1;
 	}
 	/* The one-chunk file's header: chunks 0 to 0, one of them. */
@@ -655,6 +669,13 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	for (;;) {
 		no = s->chunkno++;
 		got = fread(s->chunk + HEADER, 1, CHUNK, s->fp);
+		if (got == 0 && ferror(s->fp)) {
+			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): %s", r->name, no,
+			    HEADER + no * (long)CHUNK, read_error(s));
+			fclose(s->fp);
+			s->fp = NULL;
+			return -1;
+		}
 		if (got == 0)
 			return 0;
 		/* Preallocated chunks not yet written are zeros. */
@@ -662,8 +683,13 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 		if (memcmp(s->chunk + HEADER, zero, 8) == 0)
 			continue;
 		if (got < CHUNK) {
-			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): cut short at %zu of %d bytes; "
-			    "its records are skipped", r->name, no, HEADER + no * (long)CHUNK, got, CHUNK);
+			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): cut short at %zu of %d bytes%s%s; "
+			    "its records are skipped", r->name, no, HEADER + no * (long)CHUNK, got, CHUNK,
+			    ferror(s->fp) ? ": " : "", ferror(s->fp) ? read_error(s) : "");
+			if (ferror(s->fp)) {
+				fclose(s->fp);
+				s->fp = NULL;
+			}
 			return -1;
 		}
 		if (memcmp(s->chunk + HEADER, "ElfChnk", 8) != 0) {
@@ -851,6 +877,25 @@ walk(vc_ctx *ctx, struct src *s, const char *dir, int depth, size_t *cap)
 	return rc;
 }
 
+/* The .evtx members of the ZIP at path, as ZIP:MEMBER, into s->files. */
+static int
+zip_members(vc_ctx *ctx, struct src *s, const char *path)
+{
+	size_t n;
+	int rc;
+
+	if ((rc = vc_zip_open(ctx, path, ends_evtx, VC_EVTX_MAX_FILES, &s->zip)) != 0)
+		return rc;
+	if ((n = vc_zip_count(s->zip)) == 0)
+		return vc_fail(ctx, VC_EINVAL, "%s: a ZIP without .evtx files", path);
+	if ((s->files = calloc(n, sizeof *s->files)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	for (; s->nfiles < n; s->nfiles++)
+		if (asprintf(&s->files[s->nfiles], "%s:%s", path, vc_zip_name(s->zip, s->nfiles)) < 0)
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	return 0;
+}
+
 int
 vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 {
@@ -870,6 +915,8 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 			rc = vc_fail(ctx, VC_EINVAL, "%s: a directory without .evtx files", path);
 		if (rc == 0)
 			qsort(s->files, s->nfiles, sizeof *s->files, by_path);
+	} else if (vc_zip_is_file(path)) {
+		rc = zip_members(ctx, s, path);
 	} else if ((s->files = malloc(sizeof *s->files)) == NULL ||
 	    (s->files[0] = strdup(path)) == NULL) {
 		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");

@@ -9,6 +9,7 @@
 
 #include "json/evtx.h"
 #include "json/jsonl.h"
+#include "json/zip.h"
 
 static int
 vc_is_dir(const char *path)
@@ -28,7 +29,7 @@ vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 		r->name = "stdin";
 		return 0;
 	}
-	if (vc_evtx_is_file(path) || vc_is_dir(path))
+	if (vc_evtx_is_file(path) || vc_is_dir(path) || vc_zip_is_file(path))
 		return vc_evtx_open(ctx, r, path);
 	if ((r->f = fopen(path, "r")) == NULL)
 		return vc_fail(ctx, VC_ENOTFOUND, "%s: %s", path, strerror(errno));

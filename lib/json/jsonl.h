@@ -37,8 +37,8 @@ struct vc_jsonl {
 };
 
 /* Read from path ("-" or NULL: stdin).  Returns VC_ENOTFOUND naming it.
- * An EVTX file, or a directory (of EVTX files), is read as their records
- * (json/evtx.h). */
+ * An EVTX file, a directory or a ZIP archive (of EVTX files), is read as
+ * their records (json/evtx.h). */
 int vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path);
 void vc_jsonl_mem(struct vc_jsonl *r, const char *name, const char *buf, size_t n);
 void vc_jsonl_release(struct vc_jsonl *r);

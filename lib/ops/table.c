@@ -651,7 +651,7 @@ static const struct vc_param p_score[] = {
 };
 static const struct vc_param p_evtx[] = {
 	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
-	  .help = "an .evtx file, or a directory walked for *.evtx" },
+	  .help = "an .evtx file, a directory walked for *.evtx, or a ZIP holding them" },
 	END
 };
 static const struct vc_param p_top[] = {
