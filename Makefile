@@ -19,7 +19,7 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
-PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c \
+PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c zlib \
             libssl libcrypto libpcre2-8 xlsxwriter libevtx
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcurl is opened at run time (lib/vr.c): headers only.
