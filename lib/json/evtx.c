@@ -509,6 +509,7 @@ out:
  */
 #define HEADER 4096
 #define CHUNK 65536
+#define XML_FIRST (64 * 1024)   /* the XML buffer to start with */
 
 struct src {
 	char **files;           /* paths, or ZIP:MEMBER names */
@@ -576,10 +577,14 @@ ev_msg(libevtx_error_t **e, char *buf, size_t n)
 	return buf;
 }
 
+/* The row as r's next line, and as its value (vc_jsonl_value). */
 static int
 put_line(vc_ctx *ctx, struct vc_jsonl *r, jv row)
 {
-	jv s = jv_dump_string(row, 0);
+	jv s = jv_dump_string(jv_copy(row), 0);
+
+	jv_free(r->val);
+	r->val = row;
 	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
 
 	if (n + 1 > r->cap) {
@@ -716,6 +721,8 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	return 1;
 }
 
+static int xml_line(vc_ctx *ctx, struct vc_jsonl *r, struct src *s, size_t n);
+
 /* The next record of the open chunk: 1, -1 bad (reported). */
 static int
 next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
@@ -724,11 +731,23 @@ next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	libevtx_record_t *rec = NULL;
 	char msg[512];
 	size_t sz = 0;
-	jv row;
 
 	r->line = ++s->recno;
-	if (libevtx_file_get_record_by_index(s->f, s->ri++, &rec, &e) != 1 ||
-	    libevtx_record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
+	if (libevtx_file_get_record_by_index(s->f, s->ri++, &rec, &e) != 1) {
+		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
+		    ev_msg(&e, msg, sizeof msg));
+		s->bad_in_chunk++;
+		return -1;
+	}
+	/* Rendered straight into the buffer when it is large enough: asking
+	 * for the size first renders the record twice. */
+	if (s->xcap >= XML_FIRST && libevtx_record_get_utf8_xml_string(rec, (uint8_t *)s->xml,
+	    s->xcap, &e) == 1) {
+		libevtx_record_free(&rec, NULL);
+		return xml_line(ctx, r, s, s->xcap);
+	}
+	libevtx_error_free(&e);
+	if (libevtx_record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
 		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
 		    ev_msg(&e, msg, sizeof msg));
 		libevtx_record_free(&rec, NULL);
@@ -759,7 +778,15 @@ next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 		return -1;
 	}
 	libevtx_record_free(&rec, NULL);
-	row = vc_evtx_xml_row(s->xml, strnlen(s->xml, sz));
+	return xml_line(ctx, r, s, sz);
+}
+
+/* The record's XML in s->xml (at most n bytes) as r's next line. */
+static int
+xml_line(vc_ctx *ctx, struct vc_jsonl *r, struct src *s, size_t n)
+{
+	jv row = vc_evtx_xml_row(s->xml, strnlen(s->xml, n));
+
 	if (!jv_is_valid(row)) {
 		jv m = jv_invalid_get_msg(row);
 
@@ -927,7 +954,7 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 		src_free(s);
 		return rc;
 	}
-	if ((s->chunk = malloc(HEADER + CHUNK)) == NULL) {
+	if ((s->chunk = malloc(HEADER + CHUNK)) == NULL || (s->xml = malloc(XML_FIRST)) == NULL) {
 		src_free(s);
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	}
@@ -935,6 +962,7 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 		src_free(s);
 		return vc_fail(ctx, VC_EINTERNAL, "memfd_create: %s", strerror(errno));
 	}
+	s->xcap = XML_FIRST;
 	snprintf(s->mempath, sizeof s->mempath, "/proc/self/fd/%d", s->memfd);
 	r->src = s;
 	r->src_next = src_next;

@@ -60,6 +60,7 @@ vc_jsonl_release(struct vc_jsonl *r)
 		fclose(r->f);
 	if (r->src_free != NULL)
 		r->src_free(r->src);
+	jv_free(r->val);
 	free(r->buf);
 	free(r->rbuf);
 	free(r->name_copy);
@@ -189,6 +190,18 @@ vc_jsonl_next_raw(vc_ctx *ctx, struct vc_jsonl *r)
 	}
 }
 
+jv
+vc_jsonl_value(struct vc_jsonl *r)
+{
+	jv v = r->val;
+
+	r->val = jv_invalid();
+	if (jv_is_valid(v))
+		return v;
+	jv_free(v);
+	return jv_parse_sized(r->buf, (int)r->len);
+}
+
 int
 vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
 {
@@ -197,7 +210,7 @@ vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
 	*out = jv_invalid();
 	if ((rc = vc_jsonl_next_raw(ctx, r)) != 1)
 		return rc;
-	*out = jv_parse_sized(r->buf, (int)r->len);
+	*out = vc_jsonl_value(r);
 	if (!jv_is_valid(*out)) {
 		jv msg = jv_invalid_get_msg(*out);
 		vc_fail(ctx, VC_EINVAL, "%s:%ld: %s", r->name, r->line,
@@ -263,7 +276,7 @@ vc_jsonl_each(vc_ctx *ctx, struct vc_jsonl *r, struct vc_jsonl_loop *lp)
 		if (n == -1)
 			vc_bad(ctx, "%s", ctx->errmsg);     /* it names the line */
 		else if (lp->mode == VC_JSONL_OBJECT) {
-			rec = jv_parse_sized(r->buf, (int)r->len);
+			rec = vc_jsonl_value(r);
 			if (jv_get_kind(rec) != JV_KIND_OBJECT) {
 				jv_free(rec);
 				vc_bad(ctx, "%s:%ld: expected a JSON object", r->name, r->line);

@@ -705,7 +705,7 @@ static int
 score_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 {
 	struct score_run *run = arg;
-	jv row = jv_parse_sized(r->buf, (int)r->len);
+	jv row = vc_jsonl_value(r);
 	double pid, ppid;
 	int rc;
 
