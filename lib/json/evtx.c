@@ -25,6 +25,7 @@
 #include <libevtx.h>
 
 #include "json/evtx.h"
+#include "json/jdump.h"
 #include "json/zip.h"
 
 #define MAX_DEPTH 32
@@ -581,25 +582,16 @@ ev_msg(libevtx_error_t **e, char *buf, size_t n)
 static int
 put_line(vc_ctx *ctx, struct vc_jsonl *r, jv row)
 {
-	jv s = jv_dump_string(jv_copy(row), 0);
+	struct vc_jbuf b = { .s = r->buf, .cap = r->cap };
 
+	vc_jbuf_value(&b, jv_copy(row));
+	r->buf = b.s;
+	r->cap = b.cap;
 	jv_free(r->val);
 	r->val = row;
-	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
-
-	if (n + 1 > r->cap) {
-		char *b = realloc(r->buf, n + 1);
-
-		if (b == NULL) {
-			jv_free(s);
-			return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
-		}
-		r->buf = b;
-		r->cap = n + 1;
-	}
-	memcpy(r->buf, jv_string_value(s), n + 1);
-	r->len = n;
-	jv_free(s);
+	if (b.oom || b.s == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
+	r->len = b.n;
 	return 1;
 }
 
