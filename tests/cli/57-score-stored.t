@@ -5,7 +5,8 @@
 # artifact, host and FlowId, so that rules on ParentImage apply; analyze
 # hunt scores a hunt's stored rows with parents and prevalence across its
 # hosts and ranks the hosts exactly as vc-score --prevalence | vc-score
-# top does over the same rows; another tenant's hunt is not seen.
+# top does over the same rows, on the command line and over HTTP;
+# another tenant's hunt is not seen.
 . "$(dirname "$0")/lib.sh"
 init_store
 
@@ -103,6 +104,18 @@ run_in "$PW" vc-auth user create vic --role viewer --password-stdin
 V=$(login_as vic "$PW")
 with "$V" vc-score analyze hunt H.42 --rules "$T/rules" -o jsonl
 is "$rc:$(jqr .host | head -n 1)" "0:C.98" "a viewer may rank a hunt's hosts (nothing is stored)"
+# Over HTTP, for the same viewer: the hosts as the items of the answer.
+SP=$(free_port)
+VC_RULES=$T/rules vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP" --workers 2 2> "$T/serve.log" &
+echo $! >> "$T/pids"
+await 60 grep -q 'listening on' "$T/serve.log"
+code=$(curl -s --max-time 60 -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $V" \
+	"http://127.0.0.1:$SP/api/threat-intel/analyze/hunt/H.42?limit=2&common=30")
+is "$code:$(jq -r '[.items[] | "\(.host) \(.classification)"] | join(";")' "$T/b")" "200:C.98 high;C.99 high" \
+	"GET /api/threat-intel/analyze/hunt/H.42?limit=2: 200, the hunt's first hosts"
+code=$(curl -s --max-time 60 -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $V" \
+	"http://127.0.0.1:$SP/api/threat-intel/analyze/hunt/H.0")
+is "$code" 404 "... a hunt without stored rows: 404"
 run vc-auth tenant create globex
 run_in "$PW" vc-auth user create gadmin --role admin --tenant globex --password-stdin
 G=$(login_as gadmin "$PW")
