@@ -982,7 +982,7 @@ merge_hits(jv *best, jv hits)
  * row, its parent row or NULL, its host (client id, else hostname, else
  * id) or NULL.  ?1 the tenant, ?2 the subject's id.
  */
-#define WITH_PARENTS(SUBJ) \
+#define WITH_PARENTS(SUBJ, ORDER) \
 	"WITH k AS MATERIALIZED (SELECT x.artifact_id AS a, x.host_id AS h," \
 	" json_extract(x.data, '$.FlowId') AS f, json_extract(x.data, '$.Pid') AS pid, MIN(x.id) AS id" \
 	" FROM artifact_rows x WHERE x.tenant_id = ?1 AND " SUBJ("x") \
@@ -993,7 +993,7 @@ merge_hits(jv *best, jv hits)
 	" AND k.pid <> 0 AND k.id <> r.id" \
 	" LEFT JOIN artifact_rows p ON p.tenant_id = ?1 AND p.id = k.id" \
 	" LEFT JOIN hosts hs ON hs.tenant_id = ?1 AND hs.id = r.host_id" \
-	" WHERE r.tenant_id = ?1 AND " SUBJ("r") " ORDER BY r.id"
+	" WHERE r.tenant_id = ?1 AND " SUBJ("r") " ORDER BY " ORDER
 #define OF_ARTIFACT(t) t ".artifact_id = ?2"
 #define OF_HOST(t) t ".host_id = ?2"
 #define OF_HUNT(t) t ".artifact_id IN (SELECT a.id FROM artifacts a WHERE a.tenant_id = ?1" \
@@ -1005,10 +1005,12 @@ stored_rows(vc_ctx *ctx, const char *subject, const char *id)
 	const char *t = ctx->who.tenant_id;
 
 	if (strcmp(subject, "host") == 0)
-		return vc_sql(ctx, WITH_PARENTS(OF_HOST), "ss", t, id);
+		return vc_sql(ctx, WITH_PARENTS(OF_HOST, "r.id"), "ss", t, id);
+	/* By artifact, then row: the index's order (by row alone, SQLite
+	 * would walk the whole table in rowid order to avoid a sort). */
 	if (strcmp(subject, "hunt") == 0)
-		return vc_sql(ctx, WITH_PARENTS(OF_HUNT), "ss", t, id);
-	return vc_sql(ctx, WITH_PARENTS(OF_ARTIFACT), "ss", t, id);
+		return vc_sql(ctx, WITH_PARENTS(OF_HUNT, "r.artifact_id, r.id"), "ss", t, id);
+	return vc_sql(ctx, WITH_PARENTS(OF_ARTIFACT, "r.id"), "ss", t, id);
 }
 
 /* The current row of stored_rows, with vc_parent when it is Pslist-shaped
