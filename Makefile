@@ -19,11 +19,16 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
-PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c zlib \
-            libssl libcrypto libpcre2-8 xlsxwriter libevtx
+PKGS      = sqlite3 libsodium libwebsockets liboath libqrencode libpng libcurl yaml-0.1 libprotobuf-c \
+            libssl libcrypto libpcre2-8 xlsxwriter libevtx zlib libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libcurl is opened at run time (lib/vr.c): headers only.
-PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
+# Opened at run time by their first user (lib/core/dl.h, lib/core/pg.c),
+# not linked: headers only.  Every tool mapped and bound them (and what
+# they need: libbfio, minizip) at start, though few calls use them.
+# libcrypto stays on the line for vc-serve's WebSocket handshake alone;
+# with --as-needed no other tool records it.
+DL_PKGS    = libcurl xlsxwriter libevtx libssl libpq
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null)
 # Debian 12's libjq-dev and libunistring-dev ship no pkg-config file.
 EXTRA_LIBS = -ljq -lonig -lunistring -lpthread -lm
 LIBS       = $(PKG_LIBS) $(EXTRA_LIBS)
@@ -64,9 +69,9 @@ build/velociraptor.pb-c.c build/velociraptor.pb-c.h &: proto/velociraptor.proto
 	@mkdir -p build
 	$(call say,GEN,build/velociraptor.pb-c.c)protoc-c --c_out=build -Iproto proto/velociraptor.proto
 
-build/schema.c build/schema.h &: schema.sql scripts/embed-schema
+build/schema.c build/schema.h &: schema.sql schema-pg.sql scripts/embed-schema
 	@mkdir -p build
-	$(call say,GEN,build/schema.c)scripts/embed-schema schema.sql build/schema.c build/schema.h
+	$(call say,GEN,build/schema.c)scripts/embed-schema build/schema.c build/schema.h vc_migrations=schema.sql vc_pg_migrations=schema-pg.sql
 
 # ---- builds -------------------------------------------------------------
 # One template, several builds of the same sources, each in a folder of
@@ -110,7 +115,7 @@ $(eval $(call build_rules,build/fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
 bin/%: cmd/%.c build/obj/libfront.a build/obj/libvc.a $(HDRS)
 	@mkdir -p bin
 	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $< \
-		build/obj/libfront.a build/obj/libvc.a $(LDFLAGS) $(LIBS)
+		build/obj/libfront.a build/obj/libvc.a $(LDFLAGS) -Wl,--as-needed $(LIBS)
 build/tests/%: tests/unit/%.c build/obj/libfront.a build/obj/libvc.a $(HDRS) tests/unit/tap.h
 	@mkdir -p build/tests
 	$(call say,LD,$@)$(CC) $(WARN) $(INC) $(CFLAGS) -o $@ $< \

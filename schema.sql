@@ -775,3 +775,80 @@ CREATE TABLE reports (
 CREATE INDEX reports_tenant ON reports(tenant_id, created_at);
 CREATE INDEX reports_state ON reports(state, created_at);
 ALTER TABLE tenants ADD COLUMN report_retention_days INTEGER NOT NULL DEFAULT 30;
+
+-- migration: 15
+-- Each CSV file vc-report wrote (issue 14): a CSV has no place for the
+-- inputs and data hash the other formats carry inside, so
+-- `vc-report verify FILE.csv` finds them here by the SHA-256 of the
+-- file's bytes, wherever the file went and whatever it is called; name
+-- (the file's name as written, or as downloaded) only tells a modified
+-- file from an unknown one.  table_name is the table, or 'appendix'.
+CREATE TABLE report_files (
+	id INTEGER PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	file_sha256 TEXT NOT NULL,
+	name TEXT NOT NULL,
+	table_name TEXT NOT NULL,
+	inputs TEXT NOT NULL,
+	sha256 TEXT NOT NULL,
+	size INTEGER NOT NULL,
+	report_id TEXT,
+	created_by TEXT,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX report_files_sha ON report_files(file_sha256, tenant_id);
+CREATE INDEX report_files_name ON report_files(tenant_id, name, created_at);
+
+-- migration: 16
+-- A host's quarantine (vc-playbook isolate_host, unisolate_host): set only
+-- once Velociraptor confirmed the policy was applied, by the execution
+-- that ran it; released_at is set once it confirmed the policy removed.
+-- A host is quarantined while quarantined_at is set and released_at is
+-- not; both stay afterwards as the record of the last quarantine.
+ALTER TABLE hosts ADD COLUMN quarantined_at INTEGER;
+ALTER TABLE hosts ADD COLUMN quarantined_by TEXT;
+ALTER TABLE hosts ADD COLUMN released_at INTEGER;
+ALTER TABLE hosts ADD COLUMN released_by TEXT;
+CREATE INDEX hosts_quarantined ON hosts(tenant_id, quarantined_at, id)
+    WHERE quarantined_at IS NOT NULL AND released_at IS NULL;
+-- A tenant's playbook settings: the quarantine artifact of each OS that
+-- isolate_host and unisolate_host collect (NULL: Velociraptor's own
+-- name, see vc-playbook(5)); a step's params.artifact still wins.
+CREATE TABLE playbook_settings (
+	tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+	quarantine_windows TEXT,
+	quarantine_linux TEXT,
+	quarantine_macos TEXT,
+	updated_by TEXT,
+	updated_at INTEGER NOT NULL
+);
+
+-- migration: 17
+-- Rules that send to a channel, and one forwarder at a time a channel
+-- (issue 12).  A rule "--to channel:NAME" marks the event it matched for
+-- that channel, in the event's own transaction: a row of notify_sends.
+-- The channel delivers the events of its own filter (--type, --when) and
+-- those marked for it, one cursor over event ids for both (the mark is
+-- committed with its event, so a cursor past an event is past its mark);
+-- rules_only = 1 (vc-notify channel add --source rules) delivers the
+-- marked ones only.  Nothing is sent in the transaction that matched a
+-- rule: the forwarder sends, as for any event of the channel.  event_id
+-- is not a reference (the log may be pruned; never past a channel's
+-- cursor), and the marks at or below a channel's cursor are dropped as
+-- it moves.
+-- lease_holder and lease_until: the forwarder delivering the channel
+-- now (vc-serve's thread, a vc-notify forward) and until when (unix
+-- seconds) its claim holds; another forwarder leaves the channel alone
+-- until then, so two of them do not send the same batch.  A forwarder
+-- that dies leaves a claim that lapses.
+ALTER TABLE notify_channels ADD COLUMN rules_only INTEGER NOT NULL DEFAULT 0
+	CHECK (rules_only IN (0, 1));
+ALTER TABLE notify_channels ADD COLUMN lease_holder TEXT;
+ALTER TABLE notify_channels ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE notify_sends (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	channel_id INTEGER NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+	event_id INTEGER NOT NULL,
+	rule_id INTEGER,
+	PRIMARY KEY (channel_id, event_id)
+) WITHOUT ROWID;

@@ -51,7 +51,7 @@ _vc_complete() {
 		verbs="import list show update delete "
 		case "$w1 $w2" in
 		"import"*) opts="--source --strict --progress " ;;
-		"list"*) opts="--hostname --fqdn --ip --os --label --client-id --seen-since --sort --order --limit --offset --after --exact-total --all --count " ;;
+		"list"*) opts="--hostname --fqdn --ip --os --label --client-id --seen-since --quarantined --sort --order --limit --offset --after --exact-total --all --count " ;;
 		"show"*) opts="" ;;
 		"update"*) opts="--label --note " ;;
 		"delete"*) opts="" ;;
@@ -171,7 +171,7 @@ _vc_complete() {
 			verbs="$( [ "$w1" = events ] && echo prune) $( [ "$w1" = events ] && echo retention) $( [ "$w1" = events ] && echo keep) $( [ "$w1" = rule ] && echo add) $( [ "$w1" = rule ] && echo list) $( [ "$w1" = rule ] && echo delete) $( [ "$w1" = channel ] && echo add) $( [ "$w1" = channel ] && echo list) $( [ "$w1" = channel ] && echo test) $( [ "$w1" = channel ] && echo delete) $( [ "$w1" = dead ] && echo list) $( [ "$w1" = dead ] && echo retry) "
 		fi ;;
 	vc-playbook)
-		verbs="check add list show update enable disable delete plan run executions approve cancel due blocklist blocklist blocklist blocklist "
+		verbs="check add list show update enable disable delete plan run executions approve cancel due settings settings blocklist blocklist blocklist blocklist "
 		case "$w1 $w2" in
 		"check"*) opts="" ;;
 		"add"*) opts="" ;;
@@ -187,13 +187,15 @@ _vc_complete() {
 		"approve"*) opts="" ;;
 		"cancel"*) opts="" ;;
 		"due"*) opts="--run " ;;
+		"settings show"*) opts="" ;;
+		"settings set"*) opts="--quarantine-windows --quarantine-linux --quarantine-macos " ;;
 		"blocklist list"*) opts="--all " ;;
 		"blocklist add"*) opts="--reason --expires " ;;
 		"blocklist remove"*) opts="" ;;
 		"blocklist export"*) opts="--format " ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = blocklist ] && echo list) $( [ "$w1" = blocklist ] && echo add) $( [ "$w1" = blocklist ] && echo remove) $( [ "$w1" = blocklist ] && echo export) "
+			verbs="$( [ "$w1" = settings ] && echo show) $( [ "$w1" = settings ] && echo set) $( [ "$w1" = blocklist ] && echo list) $( [ "$w1" = blocklist ] && echo add) $( [ "$w1" = blocklist ] && echo remove) $( [ "$w1" = blocklist ] && echo export) "
 		fi ;;
 	esac
 	if [[ $cur == -* ]]; then

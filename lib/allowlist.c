@@ -107,7 +107,7 @@ has(jv a, const char *s)
 static int
 has_own(vc_ctx *ctx, int *own)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT COUNT(*) FROM collect_policies WHERE tenant_id = ?1", "s",
+	vc_stmt *q = vc_sql(ctx, "SELECT COUNT(*) FROM collect_policies WHERE tenant_id = ?1", "s",
 	    ctx->who.tenant_id);
 	int rc;
 
@@ -115,8 +115,8 @@ has_own(vc_ctx *ctx, int *own)
 	if (q == NULL)
 		return ctx->err;
 	if ((rc = vc_sql_step(ctx, q)) == 1)
-		*own = sqlite3_column_int(q, 0) > 0;
-	sqlite3_finalize(q);
+		*own = vc_col_int(q, 0) > 0;
+	vc_stmt_done(q);
 	return rc < 0 ? ctx->err : 0;
 }
 
@@ -125,7 +125,7 @@ has_own(vc_ctx *ctx, int *own)
 static int
 load(vc_ctx *ctx, int *own, jv *names)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	*names = jv_array();
@@ -141,15 +141,15 @@ load(vc_ctx *ctx, int *own, jv *names)
 	if (q == NULL)
 		return ctx->err;
 	while ((rc = vc_sql_step(ctx, q)) == 1)
-		*names = jv_array_append(*names, jv_string((const char *)sqlite3_column_text(q, 0)));
-	sqlite3_finalize(q);
+		*names = jv_array_append(*names, jv_string((const char *)vc_col_text(q, 0)));
+	vc_stmt_done(q);
 	return rc < 0 ? ctx->err : 0;
 }
 
 int
 vc_allowlist_check(vc_ctx *ctx, const char *artifact)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int own = 0, on = 0, rc;
 
 	if (ctx->who.role >= VC_ROLE_ADMIN)
@@ -160,10 +160,10 @@ vc_allowlist_check(vc_ctx *ctx, const char *artifact)
 	if (q == NULL)
 		return ctx->err;
 	if ((rc = vc_sql_step(ctx, q)) == 1) {
-		own = sqlite3_column_int(q, 0);
-		on = sqlite3_column_int(q, 1);
+		own = vc_col_int(q, 0);
+		on = vc_col_int(q, 1);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (!own)

@@ -111,7 +111,7 @@ struct importer {
 	vc_ctx *ctx;
 	char id[VC_ID_LEN + 1];
 	const char *host_id;            /* --host, or NULL */
-	sqlite3_stmt *ins;
+	vc_stmt *ins;
 	struct host_ent *tab;
 	size_t cap, used;
 	long rows, hosts_created;
@@ -211,7 +211,7 @@ row_host(struct importer *im, const struct vc_jscan_field *cidf,
 	vc_ctx *ctx = im->ctx;
 	char c[128], fqdn[256], name[256];
 	struct host_ent *e;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int n, rc;
 
 	out[0] = '\0';
@@ -224,12 +224,12 @@ row_host(struct importer *im, const struct vc_jscan_field *cidf,
 	q = vc_sql(ctx, "SELECT id FROM hosts WHERE tenant_id = ?1 AND client_id = ?2", "ss",
 	    ctx->who.tenant_id, c);
 	if (q == NULL || (rc = vc_sql_step(ctx, q)) < 0) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		return ctx->err;
 	}
 	if (rc == 1)
-		snprintf(out, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+		snprintf(out, VC_ID_LEN + 1, "%s", (const char *)vc_col_text(q, 0));
+	vc_stmt_done(q);
 	if (rc == 0) {
 		int fl = unquote(fqdnf, fqdn, sizeof fqdn);
 		if (fl > 0)
@@ -270,12 +270,12 @@ enum { F_CLIENT, F_FQDN, F_NAME, F_EXE, F_CMDLINE, F_USER, F_SHA256, F_HASH, F_C
  * row is then read as JSON when stacked).
  */
 static int
-bind_stack(sqlite3_stmt *q, int col, const struct vc_jscan_field *f)
+bind_stack(vc_stmt *q, int col, const struct vc_jscan_field *f)
 {
 	if (f->val == NULL || f->kind == 'z')
-		return sqlite3_bind_null(q, col), 0;
+		return vc_bind_null(q, col), 0;
 	if (f->kind == 's' && memchr(f->val, '\\', f->len) == NULL) {
-		sqlite3_bind_text(q, col, f->val + 1, (int)f->len - 2, SQLITE_STATIC);
+		vc_bind_text(q, col, f->val + 1, (int)f->len - 2, VC_STATIC);
 		return 0;
 	}
 	if (f->kind == 's') {
@@ -289,7 +289,7 @@ bind_stack(sqlite3_stmt *q, int col, const struct vc_jscan_field *f)
 			free(t);
 			return 1;
 		}
-		sqlite3_bind_text(q, col, t, (int)n, free);
+		vc_bind_text(q, col, t, (int)n, free);
 		return 0;
 	} else {
 		char *t = malloc(f->len + 1);
@@ -297,7 +297,7 @@ bind_stack(sqlite3_stmt *q, int col, const struct vc_jscan_field *f)
 			return 1;
 		t[0] = '\x02';
 		memcpy(t + 1, f->val, f->len);
-		sqlite3_bind_text(q, col, t, (int)f->len + 1, free);
+		vc_bind_text(q, col, t, (int)f->len + 1, free);
 		return 0;
 	}
 }
@@ -323,21 +323,21 @@ insert_row(struct importer *im, struct vc_jscan_field *f, const char *text, size
 
 	if (im->host_id == NULL && (rc = row_host(im, &f[F_CLIENT], &f[F_FQDN], host)) != 0)
 		return rc;
-	sqlite3_reset(im->ins);
-	sqlite3_bind_text(im->ins, 1, ctx->who.tenant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(im->ins, 2, im->id, -1, SQLITE_STATIC);
+	vc_stmt_reset(im->ins);
+	vc_bind_text(im->ins, 1, ctx->who.tenant_id, -1, VC_STATIC);
+	vc_bind_text(im->ins, 2, im->id, -1, VC_STATIC);
 	if (im->host_id != NULL)
-		sqlite3_bind_text(im->ins, 3, im->host_id, -1, SQLITE_STATIC);
+		vc_bind_text(im->ins, 3, im->host_id, -1, VC_STATIC);
 	else if (host[0] != '\0')
-		sqlite3_bind_text(im->ins, 3, host, -1, SQLITE_TRANSIENT);
+		vc_bind_text(im->ins, 3, host, -1, VC_TRANSIENT);
 	else
-		sqlite3_bind_null(im->ins, 3);
+		vc_bind_null(im->ins, 3);
 	/* The row as it came: its columns, their order and their values. */
-	sqlite3_bind_text(im->ins, 4, text, (int)len, SQLITE_STATIC);
+	vc_bind_text(im->ins, 4, text, (int)len, VC_STATIC);
 	nested_sha256(f);
 	for (int k = F_NAME; k <= F_SHA256; k++)
 		untyped |= bind_stack(im->ins, STACK_COL1 + k - F_NAME, &f[k]);
-	sqlite3_bind_int(im->ins, STACK_COL1 + F_SHA256 - F_NAME + 1, !untyped);
+	vc_bind_int(im->ins, STACK_COL1 + F_SHA256 - F_NAME + 1, !untyped);
 	if (vc_sql_step(ctx, im->ins) < 0)
 		return ctx->err;
 	im->rows++;
@@ -581,7 +581,7 @@ done:
 		    jv_string(w->name), jv_string("rows"), jv_number((double)w->im.rows),
 		    jv_string("bad_lines"), jv_number((double)w->bad),
 		    jv_string("hosts_created"), jv_number((double)w->im.hosts_created));
-	sqlite3_finalize(w->im.ins);
+	vc_stmt_done(w->im.ins);
 	vc_store_cache(ctx, 0);
 	cache_free(&w->im);
 	free(w->rows);
@@ -703,14 +703,14 @@ static const struct vc_sort art_sorts[] = {
 
 /* ?1 .. ?6 of ART_WHERE, each text or NULL. */
 static int
-bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
+bind_filters(vc_ctx *ctx, vc_stmt *q, void *arg)
 {
 	const char *const *v = arg;
-	int rc = SQLITE_OK;
+	int rc = VC_SQL_OK;
 
-	for (int i = 0; i < 6 && rc == SQLITE_OK; i++)
-		rc = sqlite3_bind_text(q, i + 1, v[i], -1, SQLITE_TRANSIENT);
-	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+	for (int i = 0; i < 6 && rc == VC_SQL_OK; i++)
+		rc = vc_bind_text(q, i + 1, v[i], -1, VC_TRANSIENT);
+	return rc == VC_SQL_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", vc_sql_errstr(rc));
 }
 
 int
@@ -757,7 +757,7 @@ int
 vc_op_artifacts_show(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1];
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if ((rc = vc_artifact_resolve(ctx, vc_arg_str(args, "id"), id)) != 0 ||
@@ -768,8 +768,8 @@ vc_op_artifacts_show(vc_ctx *ctx, jv args, jv *out)
 	q = vc_sql(ctx, "SELECT COUNT(DISTINCT host_id) FROM artifact_rows WHERE tenant_id = ?1"
 	    " AND artifact_id = ?2", "ss", ctx->who.tenant_id, id);
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		*out = jv_object_set(*out, jv_string("hosts"), jv_number(sqlite3_column_int64(q, 0)));
-	sqlite3_finalize(q);
+		*out = jv_object_set(*out, jv_string("hosts"), jv_number(vc_col_int64(q, 0)));
+	vc_stmt_done(q);
 	return 0;
 }
 
@@ -780,7 +780,7 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 	int64_t werrors = 0;
 	const char *where = vc_arg_str(args, "where"), *hk = vc_arg_str(args, "host");
 	struct vc_jq *jq = NULL;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int64_t limit = -1, offset = 0, rowno = 0;
 	jv v, collect = jv_invalid();
 	int rc;
@@ -828,8 +828,8 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 	}
 	collect = jv_array();
 	while (limit != 0 && (rc = vc_sql_step(ctx, q)) == 1) {
-		const char *text = (const char *)sqlite3_column_text(q, 0);
-		int len = sqlite3_column_bytes(q, 0), keep = 1;
+		const char *text = (const char *)vc_col_text(q, 0);
+		int len = vc_col_bytes(q, 0), keep = 1;
 
 		rowno++;
 		if (jq != NULL) {
@@ -856,7 +856,7 @@ vc_op_artifacts_rows(vc_ctx *ctx, jv args, jv *out)
 		if (limit > 0)
 			limit--;
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	vc_jq_close(jq);
 	if (werrors > 0)
 		vc_bad(ctx, "--where failed on %lld row%s, skipped (first: %s)", (long long)werrors,

@@ -57,22 +57,22 @@ copy(char *dst, size_t n, const char *src)
 }
 
 static void
-user_from_row(sqlite3_stmt *q, struct user *u)
+user_from_row(vc_stmt *q, struct user *u)
 {
-	copy(u->id, sizeof u->id, (const char *)sqlite3_column_text(q, 0));
-	copy(u->tenant_id, sizeof u->tenant_id, (const char *)sqlite3_column_text(q, 1));
-	copy(u->username, sizeof u->username, (const char *)sqlite3_column_text(q, 2));
-	copy(u->role, sizeof u->role, (const char *)sqlite3_column_text(q, 3));
-	copy(u->hash, sizeof u->hash, (const char *)sqlite3_column_text(q, 4));
-	u->disabled = sqlite3_column_int(q, 5);
-	u->token_version = sqlite3_column_int64(q, 6);
-	u->totp_on = sqlite3_column_int(q, 7);
-	u->require_2fa = sqlite3_column_int(q, 8);
+	copy(u->id, sizeof u->id, (const char *)vc_col_text(q, 0));
+	copy(u->tenant_id, sizeof u->tenant_id, (const char *)vc_col_text(q, 1));
+	copy(u->username, sizeof u->username, (const char *)vc_col_text(q, 2));
+	copy(u->role, sizeof u->role, (const char *)vc_col_text(q, 3));
+	copy(u->hash, sizeof u->hash, (const char *)vc_col_text(q, 4));
+	u->disabled = vc_col_int(q, 5);
+	u->token_version = vc_col_int64(q, 6);
+	u->totp_on = vc_col_int(q, 7);
+	u->require_2fa = vc_col_int(q, 8);
 }
 
 /* 1: found, 0: not found, <0: error. */
 static int
-load_user(vc_ctx *ctx, sqlite3_stmt *q, struct user *u)
+load_user(vc_ctx *ctx, vc_stmt *q, struct user *u)
 {
 	int rc;
 
@@ -81,7 +81,7 @@ load_user(vc_ctx *ctx, sqlite3_stmt *q, struct user *u)
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1)
 		user_from_row(q, u);
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return rc;
 }
 
@@ -117,18 +117,18 @@ find_user(vc_ctx *ctx, const char *key, struct user *u)
 static int
 find_tenant(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1], char *name, size_t namesz)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, name FROM tenants WHERE id = ?1 OR name = ?1", "s", key);
+	vc_stmt *q = vc_sql(ctx, "SELECT id, name FROM tenants WHERE id = ?1 OR name = ?1", "s", key);
 	int rc;
 
 	if (q == NULL)
 		return ctx->err;
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1) {
-		copy(id, VC_ID_LEN + 1, (const char *)sqlite3_column_text(q, 0));
+		copy(id, VC_ID_LEN + 1, (const char *)vc_col_text(q, 0));
 		if (name != NULL)
-			copy(name, namesz, (const char *)sqlite3_column_text(q, 1));
+			copy(name, namesz, (const char *)vc_col_text(q, 1));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0)
@@ -261,17 +261,17 @@ vc_op_init(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *tenant = vc_arg_str(args, "tenant");
 	const char *admin = vc_arg_str(args, "admin");
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	char tid[VC_ID_LEN + 1], uid[VC_ID_LEN + 1];
 	int rc, n = 0;
 
 	q = vc_sql(ctx, "SELECT COUNT(*) FROM tenants", "");
 	if (q == NULL || vc_sql_step(ctx, q) != 1) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		return ctx->err;
 	}
-	n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+	n = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	if (n > 0)
 		return vc_fail(ctx, VC_ECONFLICT,
 		    "store %s is already initialised; nothing changed", ctx->store->path);
@@ -595,7 +595,7 @@ vc_op_register(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *tenant = vc_arg_str(args, "tenant");
 	char tid[VC_ID_LEN + 1], uid[VC_ID_LEN + 1];
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc, found, open_ = 0;
 
 	/*
@@ -607,10 +607,10 @@ vc_op_register(vc_ctx *ctx, jv args, jv *out)
 	if (q == NULL)
 		return ctx->err;
 	if ((found = vc_sql_step(ctx, q)) == 1) {
-		copy(tid, sizeof tid, (const char *)sqlite3_column_text(q, 0));
-		open_ = sqlite3_column_int(q, 1);
+		copy(tid, sizeof tid, (const char *)vc_col_text(q, 0));
+		open_ = vc_col_int(q, 1);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (found < 0)
 		return ctx->err;
 	if (found == 1)
@@ -702,6 +702,10 @@ issue(vc_ctx *ctx, const struct user *u, const char *fam, int64_t fam_exp, jv *o
 #define THROTTLE_FREE 5           /* failures before delays begin */
 #define THROTTLE_MAX_DELAY 900    /* seconds */
 #define THROTTLE_FORGET 3600      /* a quiet hour forgets the failures */
+/* The delay, 2^(failures past ?4) s up to 2^20: PostgreSQL shifts a
+ * bigint only by an int. */
+#define THROTTLE_DELAY VC_SQL2("(1 << MIN(failures - ?4, 20))", \
+	"(CAST(1 AS bigint) << CAST(LEAST(failures - ?4, 20) AS int))")
 
 static void
 throttle_key(const char *name, char *key, size_t n)
@@ -728,7 +732,7 @@ static int
 throttle_reserve(vc_ctx *ctx, const char *key, const char *what)
 {
 	int64_t now = vc_now(ctx), until = 0;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if ((rc = vc_tx_begin(ctx)) != 0)
@@ -737,8 +741,8 @@ throttle_reserve(vc_ctx *ctx, const char *key, const char *what)
 	if (q == NULL)
 		goto fail;
 	if ((rc = vc_sql_step(ctx, q)) == 1)
-		until = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+		until = vc_col_int64(q, 0);
+	vc_stmt_done(q);
 	if (rc < 0)
 		goto fail;
 	if (until > now) {
@@ -749,10 +753,11 @@ throttle_reserve(vc_ctx *ctx, const char *key, const char *what)
 	}
 	if (vc_sql_exec(ctx, "INSERT INTO auth_throttle (name, failures, last_failure_at)"
 	    " VALUES (?1, 1, ?2) ON CONFLICT (name) DO UPDATE SET"
-	    " failures = CASE WHEN last_failure_at < ?2 - ?3 THEN 1 ELSE failures + 1 END,"
+	    " failures = CASE WHEN auth_throttle.last_failure_at < ?2 - ?3 THEN 1"
+	    " ELSE auth_throttle.failures + 1 END,"
 	    " last_failure_at = ?2", NULL, "sii", key, now, (int64_t)THROTTLE_FORGET) != 0 ||
-	    vc_sql_exec(ctx, "UPDATE auth_throttle SET locked_until = ?2 + MIN(?3,"
-	    " (1 << MIN(failures - ?4, 20))) WHERE name = ?1 AND failures > ?4", NULL, "siii",
+	    vc_sql_exec(ctx, "UPDATE auth_throttle SET locked_until = ?2 + MIN(?3, " THROTTLE_DELAY ")"
+	    " WHERE name = ?1 AND failures > ?4", NULL, "siii",
 	    key, now, (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE) != 0 ||
 	    vc_tx_commit(ctx) != 0)
 		goto fail;
@@ -768,7 +773,7 @@ static int
 relock(vc_ctx *ctx, const char *key)
 {
 	return vc_sql_exec(ctx, "UPDATE auth_throttle SET last_failure_at = ?2, locked_until = CASE"
-	    " WHEN failures > ?4 THEN ?2 + MIN(?3, (1 << MIN(failures - ?4, 20))) ELSE locked_until END"
+	    " WHEN failures > ?4 THEN ?2 + MIN(?3, " THROTTLE_DELAY ") ELSE locked_until END"
 	    " WHERE name = ?1", NULL, "siii",
 	    key, vc_now(ctx), (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE);
 }
@@ -791,14 +796,14 @@ vc_auth_throttle(vc_ctx *ctx, const char *key, const char *what)
 int
 vc_auth_throttle_failed(vc_ctx *ctx, const char *key)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int n = 0;
 
 	throttle_relock(ctx, key);
 	q = vc_sql(ctx, "SELECT failures FROM auth_throttle WHERE name = ?1", "s", key);
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+		n = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	return n;
 }
 
@@ -821,7 +826,7 @@ static int
 burst_count(vc_ctx *ctx, const char *tenant, const char *scope, const char *subject, int64_t now,
     int *crossed, int64_t *n, int64_t *start)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	*crossed = 0;
@@ -829,7 +834,8 @@ burst_count(vc_ctx *ctx, const char *tenant, const char *scope, const char *subj
 	    NULL, "si", tenant, now - BURST_WINDOW) != 0 ||
 	    vc_sql_exec(ctx, "INSERT INTO auth_fail_bursts (tenant_id, scope, subject, window_start,"
 	    " failures) VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (tenant_id, scope, subject)"
-	    " DO UPDATE SET failures = failures + 1", NULL, "sssi", tenant, scope, subject, now) != 0)
+	    " DO UPDATE SET failures = auth_fail_bursts.failures + 1", NULL, "sssi", tenant, scope, subject,
+	    now) != 0)
 		return ctx->err;
 	q = vc_sql(ctx, "UPDATE auth_fail_bursts SET reported = 1 WHERE tenant_id = ?1 AND scope = ?2"
 	    " AND subject = ?3 AND failures >= ?4 AND reported = 0 RETURNING failures, window_start",
@@ -838,10 +844,10 @@ burst_count(vc_ctx *ctx, const char *tenant, const char *scope, const char *subj
 		return ctx->err;
 	if ((rc = vc_sql_step(ctx, q)) == 1) {
 		*crossed = 1;
-		*n = sqlite3_column_int64(q, 0);
-		*start = sqlite3_column_int64(q, 1);
+		*n = vc_col_int64(q, 0);
+		*start = vc_col_int64(q, 1);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return rc < 0 ? ctx->err : 0;
 }
 
@@ -948,19 +954,19 @@ vc_auth_forget_failures(vc_ctx *ctx, const char *username)
 static int
 unverified(vc_ctx *ctx, const struct user *u)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc, refuse = 0;
 
 	if (strcmp(u->role, "superadmin") == 0)
 		return 0;
-	q = vc_sql(ctx, "SELECT t.require_verified_email AND u.email_verified_at IS NULL"
+	q = vc_sql(ctx, "SELECT t.require_verified_email <> 0 AND u.email_verified_at IS NULL"
 	    " FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.tenant_id = ?1 AND u.id = ?2",
 	    "ss", u->tenant_id, u->id);
 	if (q == NULL)
 		return -1;
 	if ((rc = vc_sql_step(ctx, q)) == 1)
-		refuse = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+		refuse = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return -1;
 	if (!refuse)
@@ -1063,14 +1069,14 @@ vc_op_whoami(vc_ctx *ctx, jv args, jv *out)
 {
 	char name[65] = "";
 	int verified = 0;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	find_tenant(ctx, ctx->who.tenant_id, (char[VC_ID_LEN + 1]){0}, name, sizeof name);
 	q = vc_sql(ctx, "SELECT email_verified_at IS NOT NULL FROM users WHERE tenant_id = ?1"
 	    " AND id = ?2", "ss", ctx->who.tenant_id, ctx->who.user_id);
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		verified = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+		verified = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	*out = jv_object();
 	*out = jv_object_set(*out, jv_string("user_id"), jv_string(ctx->who.user_id));
 	*out = jv_object_set(*out, jv_string("username"), jv_string(ctx->who.username));
@@ -1098,7 +1104,7 @@ static int
 find_refresh(vc_ctx *ctx, const char *token, struct rt_row *r)
 {
 	char h[65];
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (token == NULL || strncmp(token, "vcr_", 4) != 0 || strlen(token) > VC_TOKEN_MAX)
@@ -1112,16 +1118,16 @@ find_refresh(vc_ctx *ctx, const char *token, struct rt_row *r)
 		return -1;
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1) {
-		copy(r->id, sizeof r->id, (const char *)sqlite3_column_text(q, 0));
-		copy(r->family, sizeof r->family, (const char *)sqlite3_column_text(q, 1));
-		copy(r->tenant, sizeof r->tenant, (const char *)sqlite3_column_text(q, 2));
-		copy(r->user, sizeof r->user, (const char *)sqlite3_column_text(q, 3));
-		r->expires = sqlite3_column_int64(q, 4);
-		r->fam_expires = sqlite3_column_int64(q, 5);
-		r->used = sqlite3_column_int(q, 6);
-		r->revoked = sqlite3_column_int(q, 7);
+		copy(r->id, sizeof r->id, (const char *)vc_col_text(q, 0));
+		copy(r->family, sizeof r->family, (const char *)vc_col_text(q, 1));
+		copy(r->tenant, sizeof r->tenant, (const char *)vc_col_text(q, 2));
+		copy(r->user, sizeof r->user, (const char *)vc_col_text(q, 3));
+		r->expires = vc_col_int64(q, 4);
+		r->fam_expires = vc_col_int64(q, 5);
+		r->used = vc_col_int(q, 6);
+		r->revoked = vc_col_int(q, 7);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return rc;
 }
 
@@ -1460,7 +1466,7 @@ static int
 auth_api_token(vc_ctx *ctx, const char *cred)
 {
 	char h[65];
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc, trole, urole;
 	int64_t now = vc_now(ctx);
 
@@ -1474,28 +1480,28 @@ auth_api_token(vc_ctx *ctx, const char *cred)
 		return ctx->err;
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1) {
-		trole = vc_role_parse((const char *)sqlite3_column_text(q, 1));
-		urole = vc_role_parse((const char *)sqlite3_column_text(q, 5));
+		trole = vc_role_parse((const char *)vc_col_text(q, 1));
+		urole = vc_role_parse((const char *)vc_col_text(q, 5));
 		memset(&ctx->who, 0, sizeof ctx->who);
 		ctx->who.actor = VC_ACTOR_SERVICE;
 		/* A token never outranks its owner as the owner is now. */
 		ctx->who.role = trole < urole ? trole : urole;
-		copy(ctx->who.token_id, sizeof ctx->who.token_id, (const char *)sqlite3_column_text(q, 0));
-		copy(ctx->who.user_id, sizeof ctx->who.user_id, (const char *)sqlite3_column_text(q, 2));
-		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, (const char *)sqlite3_column_text(q, 3));
-		copy(ctx->who.username, sizeof ctx->who.username, (const char *)sqlite3_column_text(q, 4));
+		copy(ctx->who.token_id, sizeof ctx->who.token_id, (const char *)vc_col_text(q, 0));
+		copy(ctx->who.user_id, sizeof ctx->who.user_id, (const char *)vc_col_text(q, 2));
+		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, (const char *)vc_col_text(q, 3));
+		copy(ctx->who.username, sizeof ctx->who.username, (const char *)vc_col_text(q, 4));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0)
 		return vc_fail(ctx, VC_EAUTH, GENERIC_TOKEN);
 	/* Best effort: a busy store must not fail the request. */
-	sqlite3_stmt *upd = vc_sql(ctx, "UPDATE api_tokens SET last_used_at = ?1 WHERE tenant_id = ?2"
+	vc_stmt *upd = vc_sql(ctx, "UPDATE api_tokens SET last_used_at = ?1 WHERE tenant_id = ?2"
 	    " AND id = ?3", "iss", now, ctx->who.tenant_id, ctx->who.token_id);
 	if (upd != NULL)
-		sqlite3_step(upd);
-	sqlite3_finalize(upd);
+		vc_stmt_step(upd);
+	vc_stmt_done(upd);
 	ctx->err = 0;
 	return 0;
 }

@@ -25,7 +25,7 @@ vc_pb_block_add(vc_ctx *ctx, const char *a, const char *reason, const char *exec
 {
 	unsigned char lo[16], hi[16];
 	int64_t now = vc_now(ctx), id;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (a == NULL || strlen(a) > 64 || vc_cidr_range(a, lo, hi) != 0)
@@ -43,14 +43,14 @@ vc_pb_block_add(vc_ctx *ctx, const char *a, const char *reason, const char *exec
 	    secs > 0 ? now + secs : 0, ctx->who.username, now);
 	if (q == NULL)
 		return ctx->err;
-	sqlite3_bind_blob(q, 3, lo, 16, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(q, 4, hi, 16, SQLITE_TRANSIENT);
+	vc_bind_blob(q, 3, lo, 16, VC_TRANSIENT);
+	vc_bind_blob(q, 4, hi, 16, VC_TRANSIENT);
 	if ((rc = vc_sql_step(ctx, q)) != 1) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		return rc < 0 ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "blocklist: no id");
 	}
-	id = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	id = vc_col_int64(q, 0);
+	vc_stmt_done(q);
 	q = vc_sql(ctx, "SELECT id AS entry_id, network AS address, expires_at FROM blocklist"
 	    " WHERE tenant_id = ?1 AND id = ?2", "si", ctx->who.tenant_id, id);
 	if (q == NULL || (rc = vc_sql_one(ctx, q, "blocklist entry", out)) != 0)
@@ -81,7 +81,7 @@ vc_op_blocklist_add(vc_ctx *ctx, jv args, jv *out)
 	return 0;
 }
 
-static sqlite3_stmt *
+static vc_stmt *
 live(vc_ctx *ctx, int all)
 {
 	return vc_sql(ctx, "SELECT " BL_COLS " FROM blocklist WHERE tenant_id = ?1"
@@ -92,7 +92,7 @@ live(vc_ctx *ctx, int all)
 int
 vc_op_blocklist_list(vc_ctx *ctx, jv args, jv *out)
 {
-	sqlite3_stmt *q = live(ctx, vc_arg_bool(args, "all"));
+	vc_stmt *q = live(ctx, vc_arg_bool(args, "all"));
 
 	if (q == NULL)
 		return ctx->err;
@@ -104,7 +104,7 @@ int
 vc_op_blocklist_remove(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *key = vc_arg_str(args, "id");
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv gone;
 	int rc;
 
@@ -159,7 +159,7 @@ int
 vc_op_blocklist_export(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *fmt = vc_arg_str(args, "format");
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv rows;
 	int first = 1;
 

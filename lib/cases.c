@@ -142,7 +142,7 @@ case_json(vc_ctx *ctx, const char *id, jv *out)
 static int
 find_assignee(vc_ctx *ctx, const char *key, char name[65])
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT username FROM users WHERE tenant_id = ?1"
+	vc_stmt *q = vc_sql(ctx, "SELECT username FROM users WHERE tenant_id = ?1"
 	    " AND (username = ?2 OR id = ?2) AND disabled = 0", "ss", ctx->who.tenant_id, key);
 	int rc;
 
@@ -150,8 +150,8 @@ find_assignee(vc_ctx *ctx, const char *key, char name[65])
 		return ctx->err;
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1)
-		snprintf(name, 65, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+		snprintf(name, 65, "%s", (const char *)vc_col_text(q, 0));
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0)
@@ -246,24 +246,25 @@ static const struct vc_sort case_sorts[] = {
 	" AND (?2 IS NULL OR c.status = ?2)" \
 	" AND (?3 IS NULL OR c.severity = ?3)" \
 	" AND (?4 IS NULL OR COALESCE(c.assignee, '') = ?4)" \
-	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?5))" \
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM " VC_SQL2("json_each(c.tags) WHERE json_each.value", \
+	    "jsonb_array_elements_text(CAST(c.tags AS jsonb)) AS j(value) WHERE j.value") " = ?5))" \
 	" AND (?6 IS NULL OR instr(lower(c.title), lower(?6)) > 0" \
 	"   OR instr(lower(COALESCE(c.description, '')), lower(?6)) > 0)"
 #define CASE_PAGE_PARAM 7
 
 static int
-bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
+bind_filters(vc_ctx *ctx, vc_stmt *q, void *arg)
 {
 	static const char *const keys[] = { "status", "severity", "assignee", "tag", "text" };
 	const jv *args = arg;
-	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
+	int rc = vc_bind_text(q, 1, ctx->who.tenant_id, -1, VC_TRANSIENT);
 
-	for (int i = 0; i < 5 && rc == SQLITE_OK; i++) {
+	for (int i = 0; i < 5 && rc == VC_SQL_OK; i++) {
 		const char *s = vc_arg_str(*args, keys[i]);
 		if (s != NULL)
-			rc = sqlite3_bind_text(q, i + 2, s, -1, SQLITE_TRANSIENT);
+			rc = vc_bind_text(q, i + 2, s, -1, VC_TRANSIENT);
 	}
-	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+	return rc == VC_SQL_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", vc_sql_errstr(rc));
 }
 
 int
@@ -313,7 +314,7 @@ int
 vc_op_cases_show(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1];
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv links;
 	int rc;
 
@@ -323,7 +324,7 @@ vc_op_cases_show(vc_ctx *ctx, jv args, jv *out)
 	q = vc_sql(ctx, "SELECT COUNT(*) FROM case_notes WHERE tenant_id = ?1 AND case_id = ?2", "ss",
 	    ctx->who.tenant_id, id);
 	if (!jv_is_valid(links) || q == NULL || vc_sql_step(ctx, q) != 1) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		jv_free(links);
 		jv_free(*out);
 		*out = jv_invalid();
@@ -331,8 +332,8 @@ vc_op_cases_show(vc_ctx *ctx, jv args, jv *out)
 	}
 	*out = jv_object_set(*out, jv_string("links"), links);
 	*out = jv_object_set(*out, jv_string("notes_count"),
-	    jv_number((double)sqlite3_column_int64(q, 0)));
-	sqlite3_finalize(q);
+	    jv_number((double)vc_col_int64(q, 0)));
+	vc_stmt_done(q);
 	return 0;
 }
 

@@ -202,8 +202,11 @@ sync_labels(vc_ctx *ctx, const char *id, jv labels, int fresh)
  * The search index of hosts (hosts_search, schema migration 7) follows
  * the host's hostname and fqdn: vc_host_search_drop before they change
  * or the host goes, vc_host_search_add once it has its new ones.  (Not
- * triggers: see schema.sql.)
+ * triggers: see schema.sql.)  On PostgreSQL the index is pg_trgm's over
+ * hosts itself (schema-pg.sql), which keeps itself: those statements
+ * do nothing there (SEARCH_NOOP).
  */
+#define SEARCH_NOOP(params) "SELECT " params " WHERE false"
 /* Widen host_tri_bounds (schema migration 10) to the hostnames of the
  * hosts that WHERE selects: each trigram's least and greatest name.  A
  * hostname has at most 255 bytes, so at most 253 trigrams. */
@@ -211,22 +214,23 @@ sync_labels(vc_ctx *ctx, const char *id, jv labels, int fresh)
 	" INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)" \
 	" SELECT h.tenant_id, lower(substr(h.hostname, n.i, 3)), min(h.hostname), max(h.hostname)" \
 	" FROM hosts h JOIN n ON n.i <= length(h.hostname) - 2 WHERE " where " GROUP BY 1, 2" \
-	" ON CONFLICT (tenant_id, tri) DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)"
+	" ON CONFLICT (tenant_id, tri) DO UPDATE SET lo = min(host_tri_bounds.lo, excluded.lo)," \
+	" hi = max(host_tri_bounds.hi, excluded.hi)"
 
 int
 vc_host_search_drop(vc_ctx *ctx, const char *id)
 {
-	return vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (hosts_search, rowid, hostname, fqdn)"
-	    " SELECT 'delete', rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1 AND id = ?2",
-	    "ss", ctx->who.tenant_id, id);
+	return vc_sql_exec_cached(ctx, VC_SQL2("INSERT INTO hosts_search (hosts_search, rowid,"
+	    " hostname, fqdn) SELECT 'delete', rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1"
+	    " AND id = ?2", SEARCH_NOOP("?1, ?2")), "ss", ctx->who.tenant_id, id);
 }
 
 int
 vc_host_search_add(vc_ctx *ctx, const char *id)
 {
-	int rc = vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (rowid, hostname, fqdn)"
+	int rc = vc_sql_exec_cached(ctx, VC_SQL2("INSERT INTO hosts_search (rowid, hostname, fqdn)"
 	    " SELECT rowid, hostname, fqdn FROM hosts WHERE tenant_id = ?1 AND id = ?2",
-	    "ss", ctx->who.tenant_id, id);
+	    SEARCH_NOOP("?1, ?2")), "ss", ctx->who.tenant_id, id);
 
 	return rc ? rc : vc_sql_exec_cached(ctx, TRI_BOUNDS("h.tenant_id = ?1 AND h.id = ?2"),
 	    "ss", ctx->who.tenant_id, id);
@@ -248,7 +252,7 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 	char id[VC_ID_LEN + 1] = "";
 	const char *labels = NULL;
 	jv ls = jv_invalid();
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int64_t now = vc_now(ctx), seen = 0;
 	int rc, stale, renamed = 0;
 
@@ -269,15 +273,15 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 	}
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1) {
-		const char *hn = (const char *)sqlite3_column_text(q, 2);
-		const char *fq = (const char *)sqlite3_column_text(q, 3);
-		snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
-		seen = sqlite3_column_int64(q, 1);
+		const char *hn = (const char *)vc_col_text(q, 2);
+		const char *fq = (const char *)vc_col_text(q, 3);
+		snprintf(id, sizeof id, "%s", (const char *)vc_col_text(q, 0));
+		seen = vc_col_int64(q, 1);
 		/* Does the search index need the new names? */
 		renamed = strcmp(hn ? hn : "", h->hostname) != 0 ||
 		    (h->fqdn[0] && strcmp(fq ? fq : "", h->fqdn) != 0);
 	}
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	if (rc < 0) {
 		jv_free(ls);
 		return ctx->err;
@@ -323,11 +327,11 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 	if (q == NULL)
 		return ctx->err;
 	if (h->has_ip && !stale)
-		sqlite3_bind_blob(q, *created ? 7 : 6, h->ip_key, 16, SQLITE_TRANSIENT);
+		vc_bind_blob(q, *created ? 7 : 6, h->ip_key, 16, VC_TRANSIENT);
 	else if (*created)
-		sqlite3_bind_blob(q, 7, "", 0, SQLITE_STATIC);
+		vc_bind_blob(q, 7, "", 0, VC_STATIC);
 	rc = vc_sql_step(ctx, q);
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	if (rc < 0)
 		return ctx->err;
 	if (((*created && !bulk) || renamed) && (rc = vc_host_search_add(ctx, id)) != 0)
@@ -477,7 +481,8 @@ tri_write(vc_ctx *ctx, const struct tri_map *m)
 		if (m->slot[i].tri[0])
 			rc = vc_sql_exec_cached(ctx, "INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)"
 			    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, tri) DO UPDATE"
-			    " SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)", "ssss",
+			    " SET lo = min(host_tri_bounds.lo, excluded.lo),"
+			    " hi = max(host_tri_bounds.hi, excluded.hi)", "ssss",
 			    ctx->who.tenant_id, m->slot[i].tri, m->slot[i].lo, m->slot[i].hi);
 	return rc;
 }
@@ -508,19 +513,20 @@ batch_drop(struct host_import *im)
 static int
 search_add_new(vc_ctx *ctx, int64_t since)
 {
-	return vc_sql_exec_cached(ctx, "INSERT INTO hosts_search (rowid, hostname, fqdn)"
+	return vc_sql_exec_cached(ctx, VC_SQL2("INSERT INTO hosts_search (rowid, hostname, fqdn)"
 	    " SELECT rowid, hostname, fqdn FROM hosts WHERE rowid > ?1 AND tenant_id = ?2",
-	    "is", since, ctx->who.tenant_id);
+	    SEARCH_NOOP("?1, ?2")), "is", since, ctx->who.tenant_id);
 }
 
-/* Write the batch in hand: one transaction, with its audit record. */
+/* Write the batch in hand: one transaction, with its audit record.  The
+ * batch stays in hand (batch_write drops it). */
 static int
-batch_write(vc_ctx *ctx, struct host_import *im)
+batch_try(vc_ctx *ctx, struct host_import *im)
 {
 	long created = 0, updated = 0;
 	jv names = jv_array();
 	int64_t top = 0;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (im->n == 0) {
@@ -529,17 +535,17 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 	}
 	if ((rc = vc_tx_begin(ctx)) != 0) {
 		jv_free(names);
-		batch_drop(im);
 		return rc;
 	}
 	/* unscoped: the largest rowid of all tenants' hosts, so that rows past it are this batch's */
-	if ((q = vc_sql_cached(ctx, "SELECT COALESCE(MAX(rowid), 0) FROM hosts", "")) == NULL ||
+	if ((q = vc_sql_cached(ctx, VC_SQL2("SELECT COALESCE(MAX(rowid), 0) FROM hosts", "SELECT 0"),
+	    "")) == NULL ||
 	    vc_sql_step(ctx, q) != 1)
 		rc = ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "hosts: no largest rowid");
 	else
-		top = sqlite3_column_int64(q, 0);
+		top = vc_col_int64(q, 0);
 	if (q != NULL)
-		sqlite3_reset(q);
+		vc_stmt_reset(q);
 	for (int i = 0; i < im->n && rc == 0; i++) {
 		int c = 0;
 		if ((rc = upsert(ctx, &im->batch[i], &c, 1)) == 0)
@@ -552,7 +558,6 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 	if (rc == 0 && created > 0)
 		rc = tri_write(ctx, &im->tri);
 	tri_clear(&im->tri);            /* it points into the batch */
-	batch_drop(im);
 	if (rc == 0 && created > 0)
 		rc = search_add_new(ctx, top);
 	/* One event per batch, not per host: an import of 100,000 hosts
@@ -574,6 +579,26 @@ batch_write(vc_ctx *ctx, struct host_import *im)
 		return 0;
 	}
 	vc_tx_rollback(ctx);
+	return rc;
+}
+
+/* Runs of a batch when PostgreSQL makes it give way to another writer
+ * (vc_tx_retryable): the batch is still in hand, so it is written again. */
+#define BATCH_ATTEMPTS 5
+
+static int
+batch_write(vc_ctx *ctx, struct host_import *im)
+{
+	int rc;
+
+	for (int attempt = 1; ; attempt++) {
+		if ((rc = batch_try(ctx, im)) == 0 || !vc_tx_retryable(ctx) ||
+		    attempt == BATCH_ATTEMPTS)
+			break;
+		ctx->err = 0;
+		ctx->errmsg[0] = '\0';
+	}
+	batch_drop(im);
 	return rc;
 }
 
@@ -647,7 +672,9 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 #define HOST_COLS "h.id, h.client_id, h.hostname, h.fqdn, h.ip, NULLIF(h.os, '') AS os," \
 	" h.os_version, h.labels AS labels_json, h.notes, h.source," \
 	" NULLIF(h.first_seen_at, 0) AS first_seen_at, NULLIF(h.last_seen_at, 0) AS last_seen_at," \
-	" h.created_at, h.updated_at"
+	" h.created_at, h.updated_at," \
+	" h.quarantined_at IS NOT NULL AND h.released_at IS NULL AS quarantined_bool," \
+	" h.quarantined_at, h.quarantined_by, h.released_at, h.released_by"
 
 static const struct vc_sort host_sorts[] = {
 	{ "hostname", "h.hostname", 's' },
@@ -734,12 +761,12 @@ add_cond(struct host_filter *hf, const char *cond, struct host_bind b)
  * or find its count among those counted while the store is unchanged:
  * *common says whether it reached the limit. */
 static int
-over_common(vc_ctx *ctx, sqlite3_stmt *q, int *common)
+over_common(vc_ctx *ctx, vc_stmt *q, int *common)
 {
 	int64_t n = q != NULL ? vc_count_cached(ctx, q) : -1;
 
 	if (q != NULL)
-		sqlite3_reset(q);
+		vc_stmt_reset(q);
 	if (n < 0)
 		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list probe failed");
 	*common = n > SEARCH_COMMON;
@@ -749,9 +776,12 @@ over_common(vc_ctx *ctx, sqlite3_stmt *q, int *common)
 static int
 common_text(vc_ctx *ctx, const char *m, int *common)
 {
-	/* unscoped: a plan probe; counts index entries of all tenants, never shown */
-	return over_common(ctx, vc_sql_cached(ctx, "SELECT COUNT(*) FROM (SELECT rowid FROM hosts_search"
-	    " WHERE hosts_search MATCH ?1 LIMIT ?2)", "si", m, (int64_t)SEARCH_COMMON + 1), common);
+	/* unscoped: a plan probe; counts index entries of all tenants, never shown.
+	 * PostgreSQL's answer is always "common": there the scan of add_scan
+	 * is the trigram index's (pg_trgm answers LIKE '%text%'). */
+	return over_common(ctx, vc_sql_cached(ctx, VC_SQL2("SELECT COUNT(*) FROM (SELECT rowid"
+	    " FROM hosts_search WHERE hosts_search MATCH ?1 LIMIT ?2)",
+	    "SELECT ?2 + 1 WHERE ?1 IS NOT NULL"), "si", m, (int64_t)SEARCH_COMMON + 1), common);
 }
 
 /*
@@ -777,7 +807,8 @@ add_scan(struct host_filter *hf, int k, const char *text)
 	}
 	p[n++] = '%';
 	p[n] = '\0';
-	add_cond(hf, k == 0 ? "+h.hostname LIKE ?@ ESCAPE '\\'" :
+	add_cond(hf, k == 0 ? VC_SQL2("+h.hostname LIKE ?@ ESCAPE '\\'",
+	    "CAST(h.hostname AS text) LIKE ?@ ESCAPE '\\'") :
 	    "COALESCE(h.fqdn, '') LIKE ?@ ESCAPE '\\'", (struct host_bind){ .type = 's', .s = p });
 }
 
@@ -831,7 +862,7 @@ add_substring(struct host_filter *hf, int k, const char *text, int fts)
 static int
 name_bounds(vc_ctx *ctx, struct host_filter *hf, const char *text, int *found)
 {
-	sqlite3_stmt *q = vc_sql_cached(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+	vc_stmt *q = vc_sql_cached(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
 	    " SELECT i + 1 FROM n WHERE i < length(?2) - 2) SELECT max(b.lo), min(b.hi)"
 	    " FROM n JOIN host_tri_bounds b ON b.tenant_id = ?1 AND b.tri = lower(substr(?2, n.i, 3))",
 	    "ss", ctx->who.tenant_id, text);
@@ -840,17 +871,17 @@ name_bounds(vc_ctx *ctx, struct host_filter *hf, const char *text, int *found)
 	*found = 0;
 	if (q == NULL || vc_sql_step(ctx, q) != 1) {
 		if (q != NULL)
-			sqlite3_reset(q);
+			vc_stmt_reset(q);
 		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "host list bounds failed");
 	}
-	lo = (const char *)sqlite3_column_text(q, 0);
-	hi = (const char *)sqlite3_column_text(q, 1);
+	lo = (const char *)vc_col_text(q, 0);
+	hi = (const char *)vc_col_text(q, 1);
 	if (lo != NULL && hi != NULL) {
 		snprintf(hf->name_lo, sizeof hf->name_lo, "%s", lo);
 		snprintf(hf->name_hi, sizeof hf->name_hi, "%s", hi);
 		*found = 1;
 	}
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	return 0;
 }
 
@@ -909,25 +940,29 @@ build_filters(vc_ctx *ctx, jv args, struct host_filter *hf, unsigned char lo[16]
 	jv_free(since);
 	if ((s = vc_arg_str(args, "client_id")) != NULL)
 		add_cond(hf, "h.client_id = ?@", (struct host_bind){ .type = 's', .s = s });
+	/* Few hosts are in quarantine: their list, from the partial index. */
+	if (vc_arg_bool(args, "quarantined"))
+		vc_sqlbuf_add(&hf->from, " AND h.id IN (SELECT q.id FROM hosts q WHERE q.tenant_id = ?1"
+		    " AND q.quarantined_at IS NOT NULL AND q.released_at IS NULL)");
 	return hf->from.overflow ? vc_fail(ctx, VC_EINTERNAL, "host list query too long") : 0;
 }
 
 static int
-bind_filters(vc_ctx *ctx, sqlite3_stmt *q, void *arg)
+bind_filters(vc_ctx *ctx, vc_stmt *q, void *arg)
 {
 	const struct host_filter *hf = arg;
-	int rc = sqlite3_bind_text(q, 1, ctx->who.tenant_id, -1, SQLITE_TRANSIENT);
+	int rc = vc_bind_text(q, 1, ctx->who.tenant_id, -1, VC_TRANSIENT);
 
-	for (int i = 0; i < hf->n && rc == SQLITE_OK; i++) {
+	for (int i = 0; i < hf->n && rc == VC_SQL_OK; i++) {
 		const struct host_bind *b = &hf->bind[i];
 		if (b->type == 's')
-			rc = sqlite3_bind_text(q, i + 2, b->s, -1, SQLITE_TRANSIENT);
+			rc = vc_bind_text(q, i + 2, b->s, -1, VC_TRANSIENT);
 		else if (b->type == 'b')
-			rc = sqlite3_bind_blob(q, i + 2, b->b, 16, SQLITE_TRANSIENT);
+			rc = vc_bind_blob(q, i + 2, b->b, 16, VC_TRANSIENT);
 		else
-			rc = sqlite3_bind_int64(q, i + 2, b->i);
+			rc = vc_bind_int64(q, i + 2, b->i);
 	}
-	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+	return rc == VC_SQL_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", vc_sql_errstr(rc));
 }
 
 int
@@ -970,12 +1005,65 @@ vc_op_hosts_show(vc_ctx *ctx, jv args, jv *out)
 }
 
 int
+vc_host_quarantine(vc_ctx *ctx, const char *id, int on, const char *exec_id, jv details, jv *out)
+{
+	int64_t now = vc_now(ctx);
+	int rc, changed = 0, was = 0;
+	jv host = jv_invalid(), body;
+
+	*out = jv_invalid();
+	if (jv_get_kind(details) != JV_KIND_OBJECT) {
+		jv_free(details);
+		details = jv_object();
+	}
+	was = vc_sql_int(ctx, vc_sql(ctx, "SELECT quarantined_at IS NOT NULL AND released_at IS NULL"
+	    " FROM hosts WHERE tenant_id = ?1 AND id = ?2", "ss", ctx->who.tenant_id, id)) == 1;
+	/* A new quarantine starts a new record; a release closes it (and
+	 * is noted even when none was open: Velociraptor removed a policy
+	 * that was put there some other way). */
+	rc = on ? vc_sql_exec(ctx, "UPDATE hosts SET quarantined_at = ?3, quarantined_by = ?4,"
+	    " released_at = NULL, released_by = NULL, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
+	    &changed, "ssis", ctx->who.tenant_id, id, now, exec_id) :
+	    vc_sql_exec(ctx, "UPDATE hosts SET released_at = ?3, released_by = ?4, updated_at = ?3"
+	    " WHERE tenant_id = ?1 AND id = ?2", &changed, "ssis", ctx->who.tenant_id, id, now, exec_id);
+	if (rc == 0 && changed != 1)
+		rc = vc_fail(ctx, VC_ENOTFOUND, "no such host");
+	if (rc == 0)
+		rc = host_json(ctx, id, &host);
+	if (rc != 0) {
+		jv_free(details);
+		return rc;
+	}
+	details = jv_object_set(details, jv_string("execution_id"), jv_string(exec_id));
+	details = jv_object_set(details, jv_string("was_quarantined"), jv_bool(was));
+	rc = vc_audit(ctx, ctx->who.tenant_id, on ? "hosts.quarantine" : "hosts.release", "host", id,
+	    "success", NULL, jv_copy(details));
+	body = jv_object_merge(details, JV_OBJECT(jv_string("host_id"), jv_string(id),
+	    jv_string("hostname"), jv_object_get(jv_copy(host), jv_string("hostname")),
+	    jv_string("client_id"), jv_object_get(jv_copy(host), jv_string("client_id")),
+	    jv_string("subject"), jv_object_get(jv_copy(host), jv_string("hostname")),
+	    jv_string("by"), jv_string(ctx->who.username)));
+	if (rc == 0)
+		rc = vc_event_emit(ctx, on ? "host.quarantined" : "host.released", body, NULL);
+	else
+		jv_free(body);
+	if (rc == 0) {
+		*out = jv_object();
+		for (const char *const *k = (const char *const[]){ "quarantined", "quarantined_at",
+		    "quarantined_by", "released_at", "released_by", NULL }; *k; k++)
+			*out = jv_object_set(*out, jv_string(*k), jv_object_get(jv_copy(host), jv_string(*k)));
+	}
+	jv_free(host);
+	return rc;
+}
+
+int
 vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1];
 	const char *note = vc_arg_str(args, "note");
 	jv labels = jv_object_get(jv_copy(args), jv_string("label")), cur;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if ((rc = vc_host_resolve(ctx, vc_arg_str(args, "id"), id)) != 0) {
@@ -989,12 +1077,12 @@ vc_op_hosts_update(vc_ctx *ctx, jv args, jv *out)
 		q = vc_sql(ctx, "SELECT labels FROM hosts WHERE tenant_id = ?1 AND id = ?2", "ss",
 		    ctx->who.tenant_id, id);
 		if (q == NULL || vc_sql_step(ctx, q) != 1) {
-			sqlite3_finalize(q);
+			vc_stmt_done(q);
 			jv_free(labels);
 			return ctx->err ? ctx->err : vc_fail(ctx, VC_ENOTFOUND, "no such host");
 		}
-		cur = jv_parse((const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+		cur = jv_parse((const char *)vc_col_text(q, 0));
+		vc_stmt_done(q);
 		if (jv_get_kind(cur) != JV_KIND_ARRAY) {
 			jv_free(cur);
 			cur = jv_array();

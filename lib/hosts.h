@@ -20,5 +20,15 @@ int vc_op_hosts_delete(vc_ctx *ctx, jv args, jv *out);
  * the host is inserted or renamed.  Inside the writer's transaction. */
 int vc_host_search_drop(vc_ctx *ctx, const char *id);
 int vc_host_search_add(vc_ctx *ctx, const char *id);
+/*
+ * Record that Velociraptor confirmed host id's quarantine (on) or its
+ * release, by playbook execution exec_id: the host's quarantine fields,
+ * an audit record (hosts.quarantine or hosts.release, with details) and
+ * the event host.quarantined or host.released, all inside the caller's
+ * transaction.  details (an object: flow, artifact ...) is consumed.
+ * *out gets the host's quarantine fields.
+ */
+int vc_host_quarantine(vc_ctx *ctx, const char *id, int on, const char *exec_id, jv details,
+    jv *out);
 int vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int *created);
 #endif

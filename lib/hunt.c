@@ -48,7 +48,7 @@ refail(vc_ctx *ctx, int err, const char *prefix)
 static int
 load_config(vc_ctx *ctx, struct vc_vr_config *cfg, char *org, size_t orgsz)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	char ad[128], *key = NULL;
 	size_t keylen = 0;
 	int rc;
@@ -60,26 +60,26 @@ load_config(vc_ctx *ctx, struct vc_vr_config *cfg, char *org, size_t orgsz)
 		return ctx->err;
 	rc = vc_sql_step(ctx, q);
 	if (rc <= 0) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		return rc < 0 ? ctx->err : vc_fail(ctx, VC_ECONFIG,
 		    "no Velociraptor API config for this tenant: run 'vc-hunt config set --api-config FILE'");
 	}
 	snprintf(ad, sizeof ad, KEY_AD_FMT, ctx->who.tenant_id);
-	if (vc_secret_open(ctx, ctx->store->keys, ad, (const char *)sqlite3_column_text(q, 6),
+	if (vc_secret_open(ctx, ctx->store->keys, ad, (const char *)vc_col_text(q, 6),
 	    &key, &keylen) != 0) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		return refail(ctx, VC_ECONFIG, "the stored Velociraptor key does not open: ");
 	}
-	cfg->name = sqlite3_column_text(q, 0) ? strdup((const char *)sqlite3_column_text(q, 0)) : NULL;
-	snprintf(cfg->host, sizeof cfg->host, "%s", (const char *)sqlite3_column_text(q, 1));
-	cfg->port = sqlite3_column_int(q, 2);
-	snprintf(cfg->pinned, sizeof cfg->pinned, "%s", (const char *)sqlite3_column_text(q, 3));
-	cfg->ca_pem = strdup((const char *)sqlite3_column_text(q, 4));
-	cfg->cert_pem = strdup((const char *)sqlite3_column_text(q, 5));
+	cfg->name = vc_col_text(q, 0) ? strdup((const char *)vc_col_text(q, 0)) : NULL;
+	snprintf(cfg->host, sizeof cfg->host, "%s", (const char *)vc_col_text(q, 1));
+	cfg->port = vc_col_int(q, 2);
+	snprintf(cfg->pinned, sizeof cfg->pinned, "%s", (const char *)vc_col_text(q, 3));
+	cfg->ca_pem = strdup((const char *)vc_col_text(q, 4));
+	cfg->cert_pem = strdup((const char *)vc_col_text(q, 5));
 	cfg->key_pem = strndup(key, keylen);
 	vc_secret_free(key, keylen);
-	snprintf(org, orgsz, "%s", sqlite3_column_text(q, 7) ? (const char *)sqlite3_column_text(q, 7) : "");
-	sqlite3_finalize(q);
+	snprintf(org, orgsz, "%s", vc_col_text(q, 7) ? (const char *)vc_col_text(q, 7) : "");
+	vc_stmt_done(q);
 	if (cfg->ca_pem == NULL || cfg->cert_pem == NULL || cfg->key_pem == NULL) {
 		vc_vr_config_release(cfg);
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
@@ -123,7 +123,8 @@ vc_op_vr_config_set(vc_ctx *ctx, jv args, jv *out)
 		return rc == VC_ECONFIG ? refail(ctx, VC_EINVAL, "") : rc;
 	if ((rc = vc_vr_cert_info(ctx, cfg.cert_pem, &not_after, fp, cn, sizeof cn)) != 0) {
 		vc_vr_config_release(&cfg);
-		return refail(ctx, VC_EINVAL, "");
+		/* A certificate we cannot read is bad input; OpenSSL missing is not. */
+		return rc == VC_ECONFIG ? refail(ctx, VC_EINVAL, "") : rc;
 	}
 	/* An address can be judged now; a name only when it is dialled (no
 	 * lookup inside this transaction), where every query checks again. */
@@ -680,7 +681,7 @@ wait_flow(vc_ctx *ctx, const char *client, const char *flow, uint64_t timeout, j
 			    (long long)(vc_now(ctx) - start));
 			ctx->progress(ctx, msg, ctx->stream_arg);
 		}
-		sleep(interval);
+		vc_sleep(interval);
 		if (interval < 5)
 			interval++;
 	}
@@ -928,7 +929,7 @@ wait_hunt(vc_ctx *ctx, const char *hunt_id, uint64_t timeout, jv *last)
 			ctx->progress(ctx, msg, ctx->stream_arg);
 		}
 		jv_free(st);
-		sleep(interval);
+		vc_sleep(interval);
 		if (interval < 5)
 			interval++;
 	}
@@ -976,7 +977,7 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 	struct vc_vr_env env[7];
 	int nenv = 0, rc;
 	jv params, h, arts, spec, tags, labels = jv_invalid(), row;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0)
 		return rc;
@@ -991,8 +992,8 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 		if (q == NULL)
 			return ctx->err;
 		if (vc_sql_step(ctx, q) == 1)
-			snprintf(hunt_id, sizeof hunt_id, "%s", (const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+			snprintf(hunt_id, sizeof hunt_id, "%s", (const char *)vc_col_text(q, 0));
+		vc_stmt_done(q);
 		if (hunt_id[0] != '\0') {
 			if ((rc = hunt_row(ctx, hunt_id, &h)) != 0)
 				return rc;

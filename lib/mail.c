@@ -33,9 +33,9 @@ copy(char *dst, size_t n, const char *src)
 }
 
 static const char *
-col(sqlite3_stmt *q, int i)
+col(vc_stmt *q, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(q, i);
+	const char *s = (const char *)vc_col_text(q, i);
 
 	return s ? s : "";
 }
@@ -63,7 +63,7 @@ transport_free(struct transport *t)
 static int
 transport_load(vc_ctx *ctx, struct transport *t, int open_pw)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	memset(t, 0, sizeof *t);
@@ -75,18 +75,18 @@ transport_load(vc_ctx *ctx, struct transport *t, int open_pw)
 		copy(t->url, sizeof t->url, col(q, 0));
 		copy(t->from, sizeof t->from, col(q, 1));
 		copy(t->user, sizeof t->user, col(q, 2));
-		t->insecure = sqlite3_column_int(q, 4);
+		t->insecure = vc_col_int(q, 4);
 		copy(t->link, sizeof t->link, col(q, 6));
-		if (sqlite3_column_type(q, 5) != SQLITE_NULL && (t->ca_pem = strdup(col(q, 5))) == NULL) {
+		if (vc_col_type(q, 5) != VC_NULL && (t->ca_pem = strdup(col(q, 5))) == NULL) {
 			vc_fail(ctx, VC_EINTERNAL, "out of memory");
 			rc = -1;
 		}
-		if (rc == 1 && open_pw && sqlite3_column_type(q, 3) != SQLITE_NULL &&
+		if (rc == 1 && open_pw && vc_col_type(q, 3) != VC_NULL &&
 		    vc_secret_open(ctx, ctx->store->keys, SMTP_AD, col(q, 3), &t->password,
 		    &t->pwlen) != 0)
 			rc = -1;
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		transport_free(t);
 	return rc;
@@ -159,7 +159,7 @@ vc_op_mail_set(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_mail_show(vc_ctx *ctx, jv args, jv *out)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv o;
 	int rc;
 
@@ -177,15 +177,15 @@ vc_op_mail_show(vc_ctx *ctx, jv args, jv *out)
 	    "  ORDER BY next_attempt_at DESC LIMIT 1)"
 	    " FROM outbox WHERE kind = 'mail'", "i", vc_now(ctx));
 	if (q == NULL || vc_sql_step(ctx, q) != 1) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		return ctx->err;
 	}
 	o = jv_object();
-	o = jv_object_set(o, jv_string("queued"), jv_number(sqlite3_column_int(q, 0)));
-	o = jv_object_set(o, jv_string("expired"), jv_number(sqlite3_column_int(q, 1)));
-	o = jv_object_set(o, jv_string("last_error"), sqlite3_column_type(q, 2) == SQLITE_NULL ?
+	o = jv_object_set(o, jv_string("queued"), jv_number(vc_col_int(q, 0)));
+	o = jv_object_set(o, jv_string("expired"), jv_number(vc_col_int(q, 1)));
+	o = jv_object_set(o, jv_string("last_error"), vc_col_type(q, 2) == VC_NULL ?
 	    jv_null() : jv_string(col(q, 2)));
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	*out = jv_object_set(*out, jv_string("outbox"), o);
 	return 0;
 }
@@ -300,7 +300,7 @@ static int
 outbox_claim(vc_ctx *ctx, int all, struct msg *m)
 {
 	int64_t now = vc_now(ctx);
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	memset(m, 0, sizeof *m);
@@ -319,14 +319,14 @@ outbox_claim(vc_ctx *ctx, int all, struct msg *m)
 		copy(m->to, sizeof m->to, col(q, 2));
 		copy(m->subject, sizeof m->subject, col(q, 3));
 		m->text = strdup(col(q, 4));
-		m->html = sqlite3_column_type(q, 5) == SQLITE_NULL ? NULL : strdup(col(q, 5));
-		m->attempts = sqlite3_column_int(q, 6);
-		if (m->text == NULL || (sqlite3_column_type(q, 5) != SQLITE_NULL && m->html == NULL)) {
+		m->html = vc_col_type(q, 5) == VC_NULL ? NULL : strdup(col(q, 5));
+		m->attempts = vc_col_int(q, 6);
+		if (m->text == NULL || (vc_col_type(q, 5) != VC_NULL && m->html == NULL)) {
 			vc_fail(ctx, VC_EINTERNAL, "out of memory");
 			rc = -1;
 		}
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		goto fail;
 	if (rc == 1 && vc_sql_exec(ctx, "UPDATE outbox SET claimed_until = ?1 WHERE tenant_id = ?2"
@@ -406,11 +406,11 @@ vc_outbox_deliver(vc_ctx *ctx, int all, struct vc_outbox_stats *st)
 	transport_free(&t);
 	ctx->err = 0;
 	/* unscoped: counts the installation's queue */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT COUNT(*) FROM outbox WHERE kind = 'mail'"
+	vc_stmt *q = vc_sql(ctx, "SELECT COUNT(*) FROM outbox WHERE kind = 'mail'"
 	    " AND sent_at IS NULL AND expires_at > ?1", "i", vc_now(ctx));
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		st->pending = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+		st->pending = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	ctx->err = 0;
 	/* The caller may say why the round stopped. */
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", why);
@@ -566,7 +566,7 @@ token_mail(vc_ctx *ctx, const char *purpose, const char *tenant_id, const char *
 	char *text = NULL, *html = NULL;
 	int64_t now = vc_now(ctx), exp = now + (reset ? VC_RESET_TTL : VC_VERIFY_TTL);
 	struct letter l;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	q = vc_sql(ctx, "SELECT t.name, (SELECT link_base FROM smtp_config WHERE id = 1)"
@@ -577,7 +577,7 @@ token_mail(vc_ctx *ctx, const char *purpose, const char *tenant_id, const char *
 		copy(tname, sizeof tname, col(q, 0));
 		copy(link, sizeof link, col(q, 1));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	vc_token_new(reset ? "vcpr_" : "vcev_", tok);
@@ -632,7 +632,7 @@ vc_op_reset_request(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *key = vc_arg_str(args, "account");
 	int64_t since = vc_now(ctx) - 3600;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc = 0, found = 0, mailed = 0, limited = 0;
 	jv users;
 
@@ -703,7 +703,7 @@ static int
 token_take(vc_ctx *ctx, const char *purpose, const char *token, struct tok *t)
 {
 	char h[65];
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int64_t now = vc_now(ctx), exp = 0;
 	int rc, used = 0, same = 0, disabled = 0, changes = 0;
 
@@ -727,12 +727,12 @@ token_take(vc_ctx *ctx, const char *purpose, const char *token, struct tok *t)
 		copy(t->user, sizeof t->user, col(q, 2));
 		copy(t->username, sizeof t->username, col(q, 3));
 		copy(t->email, sizeof t->email, col(q, 4));
-		exp = sqlite3_column_int64(q, 5);
-		used = sqlite3_column_int(q, 6);
-		same = sqlite3_column_int(q, 7);
-		disabled = sqlite3_column_int(q, 8);
+		exp = vc_col_int64(q, 5);
+		used = vc_col_int(q, 6);
+		same = vc_col_int(q, 7);
+		disabled = vc_col_int(q, 8);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 1) {
@@ -763,12 +763,12 @@ reset_notice(vc_ctx *ctx, const struct tok *t)
 	char when[32], text[800], html[1200], tname[80] = "";
 	const char *from = ctx->front == VC_FRONT_HTTP && ctx->ip[0] ? ctx->ip :
 	    "the command line on the server";
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	q = vc_sql(ctx, "SELECT name FROM tenants WHERE id = ?1", "s", t->tenant);
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
 		copy(tname, sizeof tname, col(q, 0));
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	vc_time_fmt(vc_now(ctx), when, sizeof when);
 	snprintf(text, sizeof text, "The password of the VelociCompanion account %s in tenant %s\n"
 	    "was reset with a link mailed to this address.\n\nFrom: %s\nAt:   %s\n\n"

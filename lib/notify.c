@@ -30,7 +30,7 @@
 static int
 show(vc_ctx *ctx, int64_t id, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT " N_COLS N_FROM " AND n.id = ?4", "ssii",
+	vc_stmt *q = vc_sql(ctx, "SELECT " N_COLS N_FROM " AND n.id = ?4", "ssii",
 	    ctx->who.tenant_id, ctx->who.user_id, (int64_t)ctx->who.role, id);
 
 	if (q == NULL)
@@ -72,6 +72,14 @@ vc_op_notify_send(vc_ctx *ctx, jv args, jv *out)
 	vc_audit_target(ctx, "notification", NULL);
 	if ((rc = vc_notify_insert(ctx, to, title, body, 0, 0, &id)) != 0)
 		return rc;
+	if (strncmp(to, "channel:", 8) == 0) {
+		/* To a channel: an event for its forwarder, not a notification. */
+		vc_audit_detail(ctx, "event_id", jv_number((double)id));
+		vc_audit_detail(ctx, "to", jv_string(to));
+		*out = JV_OBJECT(jv_string("event_id"), jv_number((double)id), jv_string("target"),
+		    jv_string(to), jv_string("title"), jv_string(title));
+		return 0;
+	}
 	vc_audit_detail(ctx, "id", jv_number((double)id));
 	vc_audit_detail(ctx, "to", jv_string(to));
 	*out = JV_OBJECT(jv_string("id"), jv_number((double)id), jv_string("target"),
@@ -82,7 +90,7 @@ vc_op_notify_send(vc_ctx *ctx, jv args, jv *out)
 int
 vc_notify_visible(vc_ctx *ctx, int64_t since, int64_t limit, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT " N_COLS N_FROM " AND n.id > ?4 ORDER BY n.id LIMIT ?5",
+	vc_stmt *q = vc_sql(ctx, "SELECT " N_COLS N_FROM " AND n.id > ?4 ORDER BY n.id LIMIT ?5",
 	    "ssiii", ctx->who.tenant_id, ctx->who.user_id, (int64_t)ctx->who.role, since, limit);
 
 	if (q == NULL)
@@ -95,7 +103,7 @@ int
 vc_notify_after(vc_ctx *ctx, int64_t since, int64_t limit, jv *out)
 {
 	/* unscoped: vc-serve fans each row out to its tenant's readers only */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT n.id, n.target, n.title, n.body, n.event_id, n.rule_id,"
+	vc_stmt *q = vc_sql(ctx, "SELECT n.id, n.target, n.title, n.body, n.event_id, n.rule_id,"
 	    " n.created_by, n.created_at, NULL AS read_at, n.tenant_id AS _tenant, n.user_id AS _user,"
 	    " n.min_role AS _min_role FROM notifications n WHERE n.id > ?1 ORDER BY n.id LIMIT ?2",
 	    "ii", since, limit);
@@ -124,7 +132,7 @@ int
 vc_op_notify_list(vc_ctx *ctx, jv args, jv *out)
 {
 	int64_t limit = vc_arg_int(args, "limit", LIST_DEF), since = vc_arg_int(args, "since", 0);
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv rows;
 
 	if (limit < 1 || limit > LIST_MAX)
@@ -203,7 +211,7 @@ vc_op_notify_rule_add(vc_ctx *ctx, jv args, jv *out)
 	const char *to = vc_arg_str(args, "to");
 	char uid[VC_ID_LEN + 1], canon[100];
 	struct vc_jq *jq = NULL;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int role, rc, count = 0;
 	int64_t id;
 
@@ -220,8 +228,8 @@ vc_op_notify_rule_add(vc_ctx *ctx, jv args, jv *out)
 	if (q == NULL)
 		return ctx->err;
 	if (vc_sql_step(ctx, q) == 1)
-		count = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+		count = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	if (count >= RULES_MAX)
 		return vc_fail(ctx, VC_ECONFLICT, "a tenant has at most %d rules", RULES_MAX);
 	rc = vc_sql_exec(ctx, "INSERT INTO notify_rules (tenant_id, on_type, when_jq, target, created_by,"
@@ -229,7 +237,7 @@ vc_op_notify_rule_add(vc_ctx *ctx, jv args, jv *out)
 	    canon, ctx->who.username, vc_now(ctx));
 	if (rc != 0)
 		return rc;
-	id = sqlite3_last_insert_rowid(ctx->store->db);
+	id = vc_last_insert_id(ctx);
 	{
 		char ids[24];
 		snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -245,7 +253,7 @@ vc_op_notify_rule_add(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_notify_rule_list(vc_ctx *ctx, jv args, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT id, on_type AS \"on\", when_jq AS \"when\","
+	vc_stmt *q = vc_sql(ctx, "SELECT id, on_type AS \"on\", when_jq AS \"when\","
 	    " target AS \"to\", created_by, created_at FROM notify_rules WHERE tenant_id = ?1"
 	    " ORDER BY id", "s", ctx->who.tenant_id);
 

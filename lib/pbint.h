@@ -18,9 +18,15 @@ extern const struct vc_pb_action vc_pb_actions[];
 const struct vc_pb_action *vc_pb_action(const char *name);
 /* The document of ctx->in (JSON, else YAML) into *doc. */
 int vc_pb_read_doc(vc_ctx *ctx, jv *doc);
-/* A cron expression: bit n of f[i] set when value n matches field i. */
+/*
+ * A cron expression: bit n of f[i] set when value n matches field i.
+ * The two day fields follow Vixie cron (and POSIX): when both are
+ * restricted, a day matches when either does; when either begins with
+ * '*' (also '*' + '/N'), both must.
+ */
 struct vc_pb_cron {
 	uint64_t f[5];
+	int dom_star, dow_star;  /* the day-of-month, day-of-week field began with '*' */
 };
 int vc_pb_cron_parse(const char *expr, struct vc_pb_cron *cr, char *why, size_t wn);
 /* The first minute after t (seconds) that cr matches in time zone tz. */
@@ -39,4 +45,8 @@ int vc_pb_schedule(vc_ctx *ctx, const char *id, jv norm);
  * entry {entry_id, address, ...}.  Inside the caller's transaction. */
 int vc_pb_block_add(vc_ctx *ctx, const char *a, const char *reason, const char *exec_id,
     int64_t secs, jv *out);
+/* The quarantine artifact for a host of OS os (hosts.os) in ctx's tenant:
+ * the tenant's setting, else Velociraptor's own name; "" for an OS that
+ * has none.  0, or the store's error. */
+int vc_pb_quarantine_artifact(vc_ctx *ctx, const char *os, char *buf, size_t n);
 #endif

@@ -204,7 +204,14 @@ act_notify(vc_ctx *ctx, struct exec *e, jv p, jv *out)
 	if ((rc = vc_notify_insert(ctx, r != NULL ? r : "role:analyst", t != NULL ? t : def, m,
 	    e->event_id, 0, &id)) != 0)
 		return rc;
-	*out = JV_OBJECT(jv_string("notification_id"), jv_number((double)id));
+	/* To a channel it is an event (notification.sent) its forwarder
+	 * delivers, not a notification. */
+	if (r != NULL && strncmp(r, "channel:", 8) == 0)
+		*out = JV_OBJECT(jv_string("notification_id"), jv_null(), jv_string("event_id"),
+		    jv_number((double)id));
+	else
+		*out = JV_OBJECT(jv_string("notification_id"), jv_number((double)id), jv_string("event_id"),
+		    e->event_id > 0 ? jv_number((double)e->event_id) : jv_null());
 	return 0;
 }
 
@@ -318,17 +325,13 @@ act_block(vc_ctx *ctx, struct exec *e, jv p, jv *out)
 	return vc_pb_block_add(ctx, a, r, e->id, secs, out);
 }
 
-/* The quarantine artifact of a host's OS, by Velociraptor's names. */
-static const char *
-quarantine_artifact(const char *os)
+/* Whole seconds left before deadline (ms), at least 1. */
+static int64_t
+left_s(int64_t deadline)
 {
-	if (strcasestr(os, "windows") != NULL)
-		return "Windows.Remediation.Quarantine";
-	if (strcasestr(os, "linux") != NULL)
-		return "Linux.Remediation.Quarantine";
-	if (strcasestr(os, "darwin") != NULL || strcasestr(os, "mac") != NULL)
-		return "MacOS.Remediation.Quarantine";
-	return NULL;
+	int64_t ms = deadline - vc_mono_ms();
+
+	return ms < 1000 ? 1 : (ms + 999) / 1000;
 }
 
 /* A Velociraptor operation's records kept, never streamed to the caller. */
@@ -352,18 +355,20 @@ vr_call(vc_ctx *ctx, int (*fn)(vc_ctx *, jv, jv *), jv args, jv *out)
 /*
  * isolate_host (on) and unisolate_host, the part that talks to
  * Velociraptor, with no transaction open: collect the quarantine artifact
- * of the host's OS, wait for its flow within the step's timeout, and
- * verify that the flow FINISHED and that its rows say the policy was
- * applied (removed) and nothing failed.  Anything else fails the step
- * with the reason.  *out gets what was learnt, failed or not.
+ * of the host's OS (the tenant's setting, else Velociraptor's name; a
+ * step's params.artifact wins), wait for its flow and read its rows, each
+ * within what is left of the step's time (deadline, vc_mono_ms), and verify
+ * that the flow FINISHED and that its rows say the policy was applied
+ * (removed) and nothing failed.  Anything else fails the step with the
+ * reason.  *out gets what was learnt, failed or not.
  */
 static int
-quarantine(vc_ctx *ctx, jv p, int on, int64_t timeout, jv *out)
+quarantine(vc_ctx *ctx, jv p, int on, int64_t deadline, jv *out)
 {
 	char host[200], abuf[130], hid[VC_ID_LEN + 1], cid[128] = "", os[64] = "", last[300] = "";
 	const char *h = pstr(p, "host", host, sizeof host), *a = pstr(p, "artifact", abuf, sizeof abuf);
 	const char *want = on ? "Quarantine policy applied" : "Quarantine policy removed";
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv args, res, rows, fid;
 	int rc, found = 0, failed = 0;
 
@@ -375,19 +380,24 @@ quarantine(vc_ctx *ctx, jv p, int on, int64_t timeout, jv *out)
 	if (q == NULL)
 		return ctx->err;
 	if (vc_sql_step(ctx, q) == 1) {
-		snprintf(cid, sizeof cid, "%s", (const char *)sqlite3_column_text(q, 0));
-		snprintf(os, sizeof os, "%s", (const char *)sqlite3_column_text(q, 1));
+		snprintf(cid, sizeof cid, "%s", (const char *)vc_col_text(q, 0));
+		snprintf(os, sizeof os, "%s", (const char *)vc_col_text(q, 1));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (cid[0] == '\0')
 		return vc_fail(ctx, VC_EINVAL, "host %s has no Velociraptor client id", h);
-	if (a == NULL && (a = quarantine_artifact(os)) == NULL)
-		return vc_fail(ctx, VC_EINVAL, "no quarantine artifact for the OS '%s' of host %s:"
-		    " give params.artifact", os, h);
+	if (a == NULL) {
+		if ((rc = vc_pb_quarantine_artifact(ctx, os, abuf, sizeof abuf)) != 0)
+			return rc;
+		if (abuf[0] == '\0')
+			return vc_fail(ctx, VC_EINVAL, "no quarantine artifact for the OS '%s' of host %s:"
+			    " give params.artifact", os, h);
+		a = abuf;
+	}
 	*out = JV_OBJECT(jv_string("host_id"), jv_string(hid), jv_string("client_id"), jv_string(cid),
 	    jv_string("artifact"), jv_string(a));
 	args = JV_OBJECT(jv_string("client"), jv_string(cid), jv_string("artifact"), jv_string(a),
-	    jv_string("wait"), jv_true(), jv_string("timeout"), jv_number((double)timeout));
+	    jv_string("wait"), jv_true(), jv_string("timeout"), jv_number((double)left_s(deadline)));
 	if (!on)
 		args = jv_object_set(args, jv_string("param"), JV_ARRAY(jv_string("RemovePolicy=Y")));
 	rc = vr_call(ctx, vc_op_vr_collect, args, &res);
@@ -400,11 +410,13 @@ quarantine(vc_ctx *ctx, jv p, int on, int64_t timeout, jv *out)
 
 		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
 		jv_free(fid);
-		return vc_fail(ctx, rc == VC_ETEMP ? VC_EUNAVAIL : rc, "Velociraptor did not confirm the"
-		    " %s of %s: %s", on ? "quarantine" : "release", h, msg);
+		/* VC_ETEMP stays: the flow did not end in time (net_part) */
+		return vc_fail(ctx, rc, "Velociraptor did not confirm the %s of %s: %s",
+		    on ? "quarantine" : "release", h, msg);
 	}
 	rc = vr_call(ctx, vc_op_vr_flow_results, JV_OBJECT(jv_string("client_id"), jv_string(cid),
-	    jv_string("flow_id"), jv_copy(fid), jv_string("artifact"), jv_string(a)), &rows);
+	    jv_string("flow_id"), jv_copy(fid), jv_string("artifact"), jv_string(a),
+	    jv_string("timeout"), jv_number((double)left_s(deadline))), &rows);
 	jv_free(fid);
 	if (rc != 0) {
 		jv_free(rows);
@@ -434,7 +446,7 @@ quarantine(vc_ctx *ctx, jv p, int on, int64_t timeout, jv *out)
 static int
 client_of(vc_ctx *ctx, const char *h, char hid[VC_ID_LEN + 1], char *cid, size_t n)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if ((rc = need(ctx, h, "host")) != 0 || (rc = vc_host_resolve(ctx, h, hid)) != 0)
@@ -445,8 +457,8 @@ client_of(vc_ctx *ctx, const char *h, char hid[VC_ID_LEN + 1], char *cid, size_t
 		return ctx->err;
 	cid[0] = '\0';
 	if (vc_sql_step(ctx, q) == 1)
-		snprintf(cid, n, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+		snprintf(cid, n, "%s", (const char *)vc_col_text(q, 0));
+	vc_stmt_done(q);
 	return cid[0] ? 0 : vc_fail(ctx, VC_EINVAL, "host %s has no Velociraptor client id", h);
 }
 
@@ -584,7 +596,7 @@ wait_for(vc_ctx *ctx, jv p, int64_t timeout, jv *out)
  * pinned to that address so that a second lookup cannot change it.
  */
 static int
-webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout, jv *out)
+webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout_ms, jv *out)
 {
 	char url[2049], host[256], addr[64], why[160], pin[400], ua[64];
 	const char *u = pstr(p, "url", url, sizeof url), *hs, *he, *ps;
@@ -597,6 +609,8 @@ webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout, jv
 	int rc;
 
 	*out = jv_invalid();
+	if (timeout_ms < 1)
+		timeout_ms = 1;         /* curl would take 0 for no limit */
 	if ((rc = need(ctx, u, "url")) != 0)
 		return rc;
 	https = strncmp(u, "https://", 8) == 0;
@@ -665,8 +679,8 @@ webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout, jv
 		    (curl_off_t)jv_string_length_bytes(jv_copy(body)));
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, vc_curl_discard);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-		curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_ms < 5000 ? timeout_ms : 5000));
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 		cc = curl_easy_perform(h);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -684,27 +698,35 @@ webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout, jv
 	return rc;
 }
 
-/* The part of a net action that talks to its peer, no transaction open. */
+/*
+ * The part of a net action that talks to its peer, no transaction open,
+ * within the step's time (deadline, vc_mono_ms).  *timedout is set when the
+ * peer did not finish in that time.
+ */
 static int
-net_part(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int64_t timeout, jv *out)
+net_part(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int64_t deadline,
+    int *timedout, jv *out)
 {
 	jv name = take(jv_array_get(jv_copy(e->steps), i), "name");
 	int rc;
 
 	if (strcmp(action, "isolate_host") == 0 || strcmp(action, "unisolate_host") == 0)
-		rc = quarantine(ctx, params, strcmp(action, "isolate_host") == 0, timeout, out);
+		rc = quarantine(ctx, params, strcmp(action, "isolate_host") == 0, deadline, out);
 	else if (strcmp(action, "collect_artifact") == 0)
-		rc = collect(ctx, params, timeout, out);
+		rc = collect(ctx, params, left_s(deadline), out);
 	else if (strcmp(action, "run_hunt") == 0)
-		rc = run_hunt(ctx, e, jv_string_value(name), params, timeout, out);
+		rc = run_hunt(ctx, e, jv_string_value(name), params, left_s(deadline), out);
 	else if (strcmp(action, "wait_for") == 0)
-		rc = wait_for(ctx, params, timeout, out);
+		rc = wait_for(ctx, params, left_s(deadline), out);
 	else
-		rc = webhook(ctx, e, jv_string_value(name), params, timeout, out);
+		rc = webhook(ctx, e, jv_string_value(name), params, deadline - vc_mono_ms(), out);
 	jv_free(name);
 	audit_forget(ctx);
-	/* A peer that did not finish in time is the step's failure, not a
-	 * busy store to give up on. */
+	/* A peer that did not finish in time (VC_ETEMP from a wait, or
+	 * any failure once the time is up) is the step's timeout, and a
+	 * service that was unavailable, not a busy store to give up on. */
+	if (rc != 0 && (rc == VC_ETEMP || vc_mono_ms() >= deadline))
+		*timedout = 1;
 	if (rc == VC_ETEMP)
 		rc = ctx->err = VC_EUNAVAIL;
 	return rc;
@@ -799,46 +821,78 @@ sleep_ms(vc_ctx *ctx, int64_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
 
-	if (ctx->clock == NULL && ms > 0)
+	if (ctx->clock == NULL && ms > 0) {
+		vc_wait_begin();
 		nanosleep(&ts, NULL);
+		vc_wait_end();
+	}
 }
 
-/* One attempt of step i: the action and the step's record, with its
- * audit record, in one transaction. */
+/*
+ * One attempt of step i within timeout seconds.  A network action talks
+ * to its peer first, with no transaction open, each call bounded by what
+ * is left of the time; then what the peer confirmed (for isolation, the
+ * host's label and quarantine fields) is written with the step's record
+ * and its audit record in one transaction, which is written whatever the
+ * time: it records what happened.  A database action is that one
+ * transaction alone, bounded by the time: waiting for the store's write
+ * lock or running past it stops it, rolled back.  *timedout is set when
+ * the attempt failed because its time ran out.
+ */
 static int
-attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n, int64_t timeout)
+attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n, int64_t timeout,
+    int *timedout)
 {
 	char msg[sizeof ctx->errmsg];
 	const struct vc_pb_action *a = vc_pb_action(action);
 	jv out = jv_invalid();
-	int rc, on = strcmp(action, "isolate_host") == 0;
+	int64_t deadline = vc_mono_ms() + timeout * 1000;
+	int rc, on = strcmp(action, "isolate_host") == 0, net = a != NULL && a->net, late = 0;
 
-	if (a != NULL && a->net) {
+	*timedout = 0;
+	if (net) {
 		/* The peer first, no transaction open; then the change it
 		 * confirmed, with the record. */
-		rc = net_part(ctx, e, i, action, params, timeout, &out);
+		rc = net_part(ctx, e, i, action, params, deadline, timedout, &out);
 		if (rc != 0) {
 			if (jv_is_valid(out))
 				step_set(e, i, "output", out);
-			return rc;
+			goto failed;
 		}
-	}
+	} else
+		vc_store_deadline(ctx, deadline - vc_mono_ms());
 	if ((rc = vc_tx_begin(ctx)) != 0) {
 		jv_free(out);
-		return rc;
+		goto failed;
 	}
-	if (a != NULL && a->net && strstr(action, "isolate_host") == NULL) {
+	if (net && strstr(action, "isolate_host") == NULL) {
 		rc = 0;         /* nothing to change here: the record alone */
-	} else if (a != NULL && a->net) {
-		jv lp = JV_OBJECT(jv_string("host"), jv_object_get(jv_copy(out), jv_string("host_id")),
-		    jv_string("label"), jv_string("quarantined")), lo;
+	} else if (net) {
+		jv hid = jv_object_get(jv_copy(out), jv_string("host_id")), lo, q;
+		jv lp = JV_OBJECT(jv_string("host"), jv_copy(hid), jv_string("label"),
+		    jv_string("quarantined"));
 
 		rc = act(ctx, e, on ? "add_label" : "remove_label", lp, &lo);
 		jv_free(lp);
-		if (rc == 0)
+		if (rc == 0) {
 			out = jv_object_set(out, jv_string("labels"), jv_object_get(lo, jv_string("labels")));
-		else
+			/* The host's own record of it, audited, and its event
+			 * (with the playbook: it never fires on its own). */
+			rc = vc_host_quarantine(ctx, jv_string_value(hid), on, e->id, JV_OBJECT(
+			    jv_string("playbook_id"), jv_string(e->pb),
+			    jv_string("step"), take(jv_array_get(jv_copy(e->steps), i), "name"),
+			    jv_string("flow_id"), member(out, "flow_id"), jv_string("artifact"),
+			    member(out, "artifact"), jv_string("result"), member(out, "result")), &q);
+			if (rc == 0)
+				out = jv_object_set(out, jv_string("quarantine"), q);
+			else
+				jv_free(q);
+		}
+		jv_free(hid);
+		if (rc != 0) {
 			jv_free(out);
+			out = jv_invalid();
+		}
 	} else
 		rc = act(ctx, e, action, params, &out);
 	if (rc == 0) {
@@ -856,15 +910,29 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 		if (rc == 0 && (rc = vc_tx_commit(ctx)) == 0) {
 			jv name = take(jv_array_get(jv_copy(e->steps), i), "name");
 
+			vc_store_deadline(ctx, 0);
 			e->outputs = jv_object_set(e->outputs, name, out);
 			return 0;
 		}
 		jv_free(out);
-	}
+	} else
+		jv_free(out);
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	late = vc_store_past_deadline(ctx);
+	vc_store_deadline(ctx, 0);      /* nothing may stop the rollback */
 	vc_tx_rollback(ctx);
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
 	ctx->err = rc;
+failed:
+	/* A database action's store is bounded by the step's time: a busy
+	 * store is that time running out. */
+	if (!net && (rc == VC_ETEMP || late || vc_store_past_deadline(ctx)))
+		*timedout = 1;
+	vc_store_deadline(ctx, 0);
+	if (*timedout) {
+		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+		rc = vc_fail(ctx, rc, "timed out after %lld s: %s", (long long)timeout, msg);
+	}
 	return rc;
 }
 
@@ -922,7 +990,7 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 	for (int i = start; i < n; i++) {
 		jv def = step_def(e, i), params, sc;
 		char why[300], action[64];
-		int pending = 0, tries, ok = 0;
+		int pending = 0, tries, ok = 0, last_to = 0;
 		int64_t backoff, t0;
 		jv a = member(def, "action");
 
@@ -969,9 +1037,16 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 			step_set(e, i, "attempts", jv_number(0));
 			vc_fail(ctx, VC_EINVAL, "params: %s", why);
 		} else {
+			const struct vc_pb_action *pa = vc_pb_action(action);
+
 			step_set(e, i, "status", jv_string("running"));
 			step_set(e, i, "params", jv_copy(params));
-			if ((rc = exec_save(ctx, e, "running", NULL, 0)) != 0) {
+			/* A network action is recorded running before it talks
+			 * to its peer (a process killed meanwhile leaves it
+			 * saying it may have happened); a database action is
+			 * recorded in its own transaction, where it either
+			 * happens or does not. */
+			if (pa != NULL && pa->net && (rc = exec_save(ctx, e, "running", NULL, 0)) != 0) {
 				jv_free(params);
 				jv_free(def);
 				return rc;
@@ -979,10 +1054,12 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 			tries = 1 + (int)num(def, "retries", 0);
 			backoff = (int64_t)(num(def, "backoff", 2) * 1000);
 			for (int t = 1; t <= tries && !ok; t++) {
+				int to = 0;
+
 				if ((rc = attempt(ctx, e, i, action, params, t,
-				    (int64_t)num(def, "timeout", 60))) == 0)
+				    (int64_t)num(def, "timeout", 60), &to)) == 0)
 					ok = 1;
-				else if (rc == VC_ETEMP || rc == VC_EINTERNAL) {
+				else if (!to && (rc == VC_ETEMP || rc == VC_EINTERNAL)) {
 					/* the store or this process fails: say so in
 					 * the record if it can still be written */
 					char err[sizeof ctx->errmsg];
@@ -998,7 +1075,10 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 					jv_free(def);
 					return rc;
 				} else {
+					/* a failure, a timeout among them: tried again
+					 * after the backoff, then on_failure decides */
 					step_set(e, i, "attempts", jv_number(t));
+					last_to = to;
 					if (t < tries)
 						sleep_ms(ctx, backoff << (t - 1));
 				}
@@ -1011,6 +1091,8 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 			snprintf(err, sizeof err, "%s", ctx->errmsg);
 			step_set(e, i, "status", jv_string("failed"));
 			step_set(e, i, "error", jv_string(err));
+			if (last_to)
+				step_set(e, i, "timed_out", jv_true());
 			step_set(e, i, "finished_at", jv_number((double)vc_now_ms(ctx) / 1000));
 			audit_failure(ctx, e, i, action, err);
 			e->failed = 1;
@@ -1114,7 +1196,7 @@ out:
 static int
 exec_show(vc_ctx *ctx, const char *id, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT e.id, e.playbook_id, p.name AS playbook, e.version,"
+	vc_stmt *q = vc_sql(ctx, "SELECT e.id, e.playbook_id, p.name AS playbook, e.version,"
 	    " e.status, e.trigger, e.event_id, e.event AS event_json, e.steps AS steps_json, e.actor,"
 	    " e.error, e.cancel_requested AS cancel_requested_bool, e.created_at, e.updated_at,"
 	    " e.finished_at FROM playbook_executions e JOIN playbooks p ON p.tenant_id = e.tenant_id"
@@ -1125,20 +1207,28 @@ exec_show(vc_ctx *ctx, const char *id, jv *out)
 	return vc_sql_one(ctx, q, "execution", out);
 }
 
-/* The event of --event (JSON text): an object, or VC_EUSAGE. */
+/* The event of --event: an object (over HTTP), or its JSON text (the
+ * CLI, and HTTP as the first version took it); else VC_EUSAGE. */
 static int
 event_arg(vc_ctx *ctx, jv args, jv *ev)
 {
-	const char *s = vc_arg_str(args, "event");
+	jv given = jv_object_get(jv_copy(args), jv_string("event"));
+	const char *s = NULL;
 
-	if (s == NULL)
-		s = vc_arg_str(args, "event_file");
 	*ev = jv_null();
-	if (s == NULL)
+	if (jv_get_kind(given) == JV_KIND_OBJECT) {
+		*ev = given;
+		given = jv_invalid();
+	} else if ((s = vc_arg_str(args, "event")) == NULL && (s = vc_arg_str(args, "event_file")) == NULL) {
+		jv_free(given);
 		return 0;
-	if (strlen(s) > EVENT_MAX)
-		return vc_fail(ctx, VC_ETOOBIG, "--event: at most %d bytes", EVENT_MAX);
-	*ev = jv_parse(s);
+	}
+	jv_free(given);
+	if (s != NULL) {
+		if (strlen(s) > EVENT_MAX)
+			return vc_fail(ctx, VC_ETOOBIG, "--event: at most %d bytes", EVENT_MAX);
+		*ev = jv_parse(s);
+	}
 	if (jv_get_kind(*ev) != JV_KIND_OBJECT) {
 		jv_free(*ev);
 		*ev = jv_null();
@@ -1204,7 +1294,7 @@ vc_op_pb_plan(vc_ctx *ctx, jv args, jv *out)
 	jv_free(sc);
 	*out = JV_OBJECT(jv_string("plan"), jv_true(), jv_string("playbook_id"), jv_string(id),
 	    jv_string("playbook"), member(e.doc, "name"), jv_string("version"),
-	    jv_number((double)e.version), jv_string("steps"), steps);
+	    jv_number((double)e.version), jv_string("event"), jv_copy(e.event), jv_string("steps"), steps);
 	exec_release(&e);
 	return 0;
 }
@@ -1294,7 +1384,7 @@ vc_op_pb_executions(vc_ctx *ctx, jv args, jv *out)
 {
 	char id[VC_ID_LEN + 1] = "";
 	int64_t limit = vc_arg_int(args, "limit", LIST_DEF);
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (limit < 1 || limit > LIST_MAX)
@@ -1483,10 +1573,15 @@ vc_pb_cron_next(const struct vc_pb_cron *cr, const char *tz, int64_t t)
 		time_t tt = (time_t)m;
 		struct tm tm;
 
+		int dom, dow;
+
 		localtime_r(&tt, &tm);
+		dom = cr->f[2] >> tm.tm_mday & 1;
+		dow = cr->f[4] >> tm.tm_wday & 1;
+		/* Vixie cron: both day fields restricted, either matches */
 		if ((cr->f[0] >> tm.tm_min & 1) && (cr->f[1] >> tm.tm_hour & 1) &&
-		    (cr->f[2] >> tm.tm_mday & 1) && (cr->f[3] >> (tm.tm_mon + 1) & 1) &&
-		    (cr->f[4] >> tm.tm_wday & 1)) {
+		    (cr->f[3] >> (tm.tm_mon + 1) & 1) &&
+		    (cr->dom_star || cr->dow_star ? dom && dow : dom || dow)) {
 			found = m;
 			break;
 		}
@@ -1623,7 +1718,7 @@ due_events(vc_ctx *ctx, int run, jv *out)
 {
 	char holder[VC_ID_LEN + 1];
 	int64_t cursor, last, now = vc_now(ctx);
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	struct vc_jq **jqs;
 	jv evs, pbs;
 	int rc, changed = 0, npb;
@@ -1727,7 +1822,7 @@ static int
 due_schedules(vc_ctx *ctx, int run, jv *out)
 {
 	int64_t now = vc_now(ctx);
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT p.id, p.name, p.next_run_at AS slot, v.doc AS doc_json"
+	vc_stmt *q = vc_sql(ctx, "SELECT p.id, p.name, p.next_run_at AS slot, v.doc AS doc_json"
 	    " FROM playbooks p JOIN playbook_versions v ON v.tenant_id = p.tenant_id"
 	    " AND v.playbook_id = p.id AND v.version = p.version WHERE p.tenant_id = ?1 AND p.enabled = 1"
 	    " AND p.deleted_at IS NULL AND p.trigger_type = 'scheduled' AND p.next_run_at <= ?2"
@@ -1771,7 +1866,7 @@ int
 vc_pb_due_all(vc_ctx *ctx, const char *actor, int *ran)
 {
 	/* unscoped: the tenants with triggers, to run each in its own name */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT DISTINCT tenant_id FROM playbooks WHERE enabled = 1"
+	vc_stmt *q = vc_sql(ctx, "SELECT DISTINCT tenant_id FROM playbooks WHERE enabled = 1"
 	    " AND deleted_at IS NULL AND trigger_type IN ('event', 'scheduled') ORDER BY tenant_id", "");
 	jv tenants = q != NULL ? vc_sql_rows(ctx, q) : jv_invalid();
 	int rc = 0;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "allowlist.h"
 #include "core/audit.h"
 #include "core/records.h"
 #include "core/store.h"
@@ -31,7 +32,7 @@
 
 /* Parameters: a leading '!' marks a required one. */
 const struct vc_pb_action vc_pb_actions[] = {
-	{ "send_notification", { "!message", "title", "to", NULL }, { "notification_id", NULL } },
+	{ "send_notification", { "!message", "title", "to", NULL }, { "notification_id", "event_id", NULL } },
 	{ "send_email", { "!to", "!subject", "!body", NULL }, { "outbox_id", "to", NULL } },
 	{ "create_case", { "!title", "description", "severity", "host", "tags", NULL },
 	  { "case_id", "title", NULL } },
@@ -39,9 +40,9 @@ const struct vc_pb_action vc_pb_actions[] = {
 	{ "remove_label", { "!host", "!label", NULL }, { "host_id", "labels", NULL } },
 	{ "block_ip", { "!address", "reason", "expires", NULL }, { "entry_id", "address", NULL } },
 	{ "isolate_host", { "!host", "artifact", NULL },
-	  { "host_id", "client_id", "flow_id", "artifact", "result", "labels", NULL }, 1 },
+	  { "host_id", "client_id", "flow_id", "artifact", "result", "labels", "quarantine", NULL }, 1 },
 	{ "unisolate_host", { "!host", "artifact", NULL },
-	  { "host_id", "client_id", "flow_id", "artifact", "result", "labels", NULL }, 1 },
+	  { "host_id", "client_id", "flow_id", "artifact", "result", "labels", "quarantine", NULL }, 1 },
 	{ "collect_artifact", { "!host", "!artifact", "params", "wait", NULL },
 	  { "host_id", "client_id", "flow_id", "artifact", "state", NULL }, 1 },
 	{ "webhook", { "!url", "body", NULL }, { "status", NULL }, 1 },
@@ -326,6 +327,7 @@ vc_pb_cron_parse(const char *expr, struct vc_pb_cron *cr, char *why, size_t wn)
 	char buf[256], *save = NULL, *f;
 	int i = 0;
 
+	memset(cr, 0, sizeof *cr);
 	if (strlen(expr) >= sizeof buf) {
 		snprintf(why, wn, "too long");
 		return -1;
@@ -341,6 +343,10 @@ vc_pb_cron_parse(const char *expr, struct vc_pb_cron *cr, char *why, size_t wn)
 			    what[i], f, lo[i], hi[i]);
 			return -1;
 		}
+		if (i == 2)
+			cr->dom_star = f[0] == '*';
+		else if (i == 4)
+			cr->dow_star = f[0] == '*';
 	}
 	if (i != 5) {
 		snprintf(why, wn, "five fields: minute hour day-of-month month day-of-week");
@@ -934,7 +940,7 @@ vc_pb_resolve(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1])
 int
 vc_pb_load(vc_ctx *ctx, const char *id, int64_t version, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT " PB_COLS ", v.doc AS doc_json, v.version AS doc_version"
+	vc_stmt *q = vc_sql(ctx, "SELECT " PB_COLS ", v.doc AS doc_json, v.version AS doc_version"
 	    " FROM playbooks p JOIN playbook_versions v ON v.playbook_id = p.id AND v.tenant_id = p.tenant_id"
 	    " WHERE p.tenant_id = ?1 AND p.id = ?2 AND v.version = CASE WHEN ?3 > 0 THEN ?3 ELSE p.version END",
 	    "ssi", ctx->who.tenant_id, id, version);
@@ -1092,7 +1098,7 @@ vc_op_pb_update(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_pb_list(vc_ctx *ctx, jv args, jv *out)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT " PB_COLS " FROM playbooks p WHERE p.tenant_id = ?1"
+	vc_stmt *q = vc_sql(ctx, "SELECT " PB_COLS " FROM playbooks p WHERE p.tenant_id = ?1"
 	    " AND p.deleted_at IS NULL AND (?2 IS NULL OR p.trigger_type = ?2) ORDER BY p.name LIMIT ?3",
 	    "ssi", ctx->who.tenant_id, vc_arg_str(args, "trigger"), (int64_t)LIST_MAX);
 
@@ -1118,7 +1124,7 @@ vc_op_pb_show(vc_ctx *ctx, jv args, jv *out)
 	if ((rc = vc_pb_load(ctx, id, vc_arg_int(args, "at_version", 0), out)) != 0)
 		return rc;
 	if (vc_arg_bool(args, "versions")) {
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT version, created_by, created_at FROM playbook_versions"
+		vc_stmt *q = vc_sql(ctx, "SELECT version, created_by, created_at FROM playbook_versions"
 		    " WHERE tenant_id = ?1 AND playbook_id = ?2 ORDER BY version", "ss", ctx->who.tenant_id, id);
 		jv vs = q != NULL ? vc_sql_rows(ctx, q) : jv_invalid();
 
@@ -1176,4 +1182,136 @@ vc_op_pb_delete(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	*out = JV_OBJECT(jv_string("id"), jv_string(id), jv_string("deleted"), jv_true());
 	return 0;
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+/* The quarantine artifact of each OS: Velociraptor's own names, unless
+ * the tenant set its own (vc-playbook settings set). */
+static const struct {
+	const char *os;         /* the word in hosts.os */
+	const char *col;        /* playbook_settings' column, also the setting's name */
+	const char *def;
+} quarantine_os[] = {
+	{ "windows", "quarantine_windows", "Windows.Remediation.Quarantine" },
+	{ "linux", "quarantine_linux", "Linux.Remediation.Quarantine" },
+	{ "darwin", "quarantine_macos", "MacOS.Remediation.Quarantine" },
+};
+#define QUARANTINE_OS (sizeof quarantine_os / sizeof quarantine_os[0])
+
+static int
+settings_row(vc_ctx *ctx, jv *row)
+{
+	vc_stmt *q = vc_sql(ctx, "SELECT quarantine_windows, quarantine_linux, quarantine_macos,"
+	    " updated_by, updated_at FROM playbook_settings WHERE tenant_id = ?1", "s",
+	    ctx->who.tenant_id);
+	jv rows = q != NULL ? vc_sql_rows(ctx, q) : jv_invalid();
+
+	if (!jv_is_valid(rows))
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	*row = jv_array_length(jv_copy(rows)) > 0 ? jv_array_get(jv_copy(rows), 0) : jv_object();
+	jv_free(rows);
+	return 0;
+}
+
+int
+vc_pb_quarantine_artifact(vc_ctx *ctx, const char *os, char *buf, size_t n)
+{
+	jv row;
+	int rc;
+
+	for (size_t i = 0; i < QUARANTINE_OS; i++) {
+		/* "mac" too: an OS given by hand as macos */
+		if (strcasestr(os, quarantine_os[i].os) == NULL &&
+		    (i != 2 || strcasestr(os, "mac") == NULL))
+			continue;
+		if ((rc = settings_row(ctx, &row)) != 0)
+			return rc;
+		jv v = jv_object_get(row, jv_string(quarantine_os[i].col));
+
+		snprintf(buf, n, "%s", jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) :
+		    quarantine_os[i].def);
+		jv_free(v);
+		return 0;
+	}
+	buf[0] = '\0';
+	return 0;
+}
+
+/* The settings in force: each name, and whether it is the default. */
+static int
+settings_show(vc_ctx *ctx, jv *out)
+{
+	jv row, arts = jv_object();
+	int rc;
+
+	if ((rc = settings_row(ctx, &row)) != 0)
+		return rc;
+	for (size_t i = 0; i < QUARANTINE_OS; i++) {
+		jv v = jv_object_get(jv_copy(row), jv_string(quarantine_os[i].col));
+		int set = jv_get_kind(v) == JV_KIND_STRING;
+
+		arts = jv_object_set(arts, jv_string(quarantine_os[i].col + 11), JV_OBJECT(
+		    jv_string("artifact"), set ? v : (jv_free(v), jv_string(quarantine_os[i].def)),
+		    jv_string("default"), jv_bool(!set)));
+	}
+	*out = JV_OBJECT(jv_string("quarantine_artifacts"), arts);
+	/* who set them last, and when (null: nobody yet) */
+	for (const char *const *k = (const char *const[]){ "updated_by", "updated_at", NULL }; *k; k++) {
+		jv v = jv_object_get(jv_copy(row), jv_string(*k));
+
+		*out = jv_object_set(*out, jv_string(*k), jv_is_valid(v) ? v : (jv_free(v), jv_null()));
+	}
+	jv_free(row);
+	return 0;
+}
+
+int
+vc_op_pb_settings_show(vc_ctx *ctx, jv args, jv *out)
+{
+	(void)args;
+	return settings_show(ctx, out);
+}
+
+/*
+ * Set the quarantine artifact of the OSes given: a name Velociraptor
+ * accepts, or "" for Velociraptor's own again.  The others stay.
+ */
+int
+vc_op_pb_settings_set(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *v[QUARANTINE_OS];
+	int rc, given = 0;
+
+	vc_audit_target(ctx, "playbook_settings", NULL);
+	for (size_t i = 0; i < QUARANTINE_OS; i++) {
+		v[i] = vc_arg_str(args, quarantine_os[i].col);
+		given |= v[i] != NULL;
+		if (v[i] != NULL && *v[i] != '\0' && (rc = vc_artifact_name_check(ctx, v[i])) != 0) {
+			char msg[sizeof ctx->errmsg];
+
+			snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+			return vc_fail(ctx, rc, "%s: %s", quarantine_os[i].col, msg);
+		}
+	}
+	if (!given)
+		return vc_fail(ctx, VC_EUSAGE, "give --quarantine-windows, --quarantine-linux or"
+		    " --quarantine-macos (an artifact name, or '' for Velociraptor's own)");
+	rc = vc_sql_exec(ctx, "INSERT INTO playbook_settings (tenant_id, updated_at) VALUES (?1, ?2)"
+	    " ON CONFLICT (tenant_id) DO NOTHING", NULL, "si", ctx->who.tenant_id, vc_now(ctx));
+	/* One statement for the three: an absent one (?N IS NULL) stays,
+	 * "" goes back to the default (NULL). */
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE playbook_settings SET"
+		    " quarantine_windows = CASE WHEN ?2 IS NULL THEN quarantine_windows ELSE NULLIF(?2, '') END,"
+		    " quarantine_linux = CASE WHEN ?3 IS NULL THEN quarantine_linux ELSE NULLIF(?3, '') END,"
+		    " quarantine_macos = CASE WHEN ?4 IS NULL THEN quarantine_macos ELSE NULLIF(?4, '') END,"
+		    " updated_by = ?5, updated_at = ?6 WHERE tenant_id = ?1", NULL, "sssssi",
+		    ctx->who.tenant_id, v[0], v[1], v[2], ctx->who.username, vc_now(ctx));
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < QUARANTINE_OS; i++)
+		if (v[i] != NULL)
+			vc_audit_detail(ctx, quarantine_os[i].col, *v[i] ? jv_string(v[i]) : jv_null());
+	return settings_show(ctx, out);
 }

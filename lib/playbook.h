@@ -34,6 +34,8 @@ int vc_op_pb_execution(vc_ctx *ctx, jv args, jv *out);
 int vc_op_pb_approve(vc_ctx *ctx, jv args, jv *out);
 int vc_op_pb_cancel(vc_ctx *ctx, jv args, jv *out);
 int vc_op_pb_due(vc_ctx *ctx, jv args, jv *out);
+int vc_op_pb_settings_show(vc_ctx *ctx, jv args, jv *out);
+int vc_op_pb_settings_set(vc_ctx *ctx, jv args, jv *out);
 int vc_op_blocklist_list(vc_ctx *ctx, jv args, jv *out);
 int vc_op_blocklist_add(vc_ctx *ctx, jv args, jv *out);
 int vc_op_blocklist_remove(vc_ctx *ctx, jv args, jv *out);

@@ -111,7 +111,7 @@ tpl_names(const char *tpl, const char *names[TPL_MAX], size_t lens[TPL_MAX])
 
 /* One row of a scan: the values the template names, by name. */
 struct row {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	const char *names[TPL_MAX];
 	size_t lens[TPL_MAX];
 	int n;
@@ -197,14 +197,16 @@ static int
 column_exists(vc_ctx *ctx, const char *table, const char *column)
 {
 	/* unscoped: the schema catalogue, no tenant data */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT 1 FROM sqlite_master m, pragma_table_info(m.name) c"
-	    " WHERE m.type = 'table' AND m.name = ?1 AND c.name = ?2", "ss", table, column);
+	vc_stmt *q = vc_sql(ctx, VC_SQL2("SELECT 1 FROM sqlite_master m, pragma_table_info(m.name) c"
+	    " WHERE m.type = 'table' AND m.name = ?1 AND c.name = ?2",
+	    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+	    " AND table_name = ?1 AND column_name = ?2"), "ss", table, column);
 	int rc;
 
 	if (q == NULL)
 		return -1;
 	rc = vc_sql_step(ctx, q);
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return rc;
 }
 
@@ -215,7 +217,7 @@ row_value(const char *col, void *arg)
 
 	for (int i = 0; i < r->n; i++)
 		if (strlen(col) == r->lens[i] && memcmp(col, r->names[i], r->lens[i]) == 0) {
-			const char *v = (const char *)sqlite3_column_text(r->q, 3 + i);
+			const char *v = (const char *)vc_col_text(r->q, 3 + i);
 			return v != NULL ? v : "";
 		}
 	return NULL;
@@ -254,21 +256,21 @@ scan_column(vc_ctx *ctx, const struct vc_sealed_column *sc, scan_fn *fn, void *a
 	if ((r.q = vc_sql(ctx, b.s, "")) == NULL)
 		return ctx->err;
 	while ((rc = vc_sql_step(ctx, r.q)) == 1) {
-		const char *name = (const char *)sqlite3_column_text(r.q, 1);
-		const char *blob = (const char *)sqlite3_column_text(r.q, 2);
+		const char *name = (const char *)vc_col_text(r.q, 1);
+		const char *blob = (const char *)vc_col_text(r.q, 2);
 
 		if (vc_sealed_ad(sc, row_value, &r, ad, sizeof ad) != 0) {
-			sqlite3_finalize(r.q);
+			vc_stmt_done(r.q);
 			return vc_fail(ctx, VC_EINTERNAL, "%s.%s: cannot make the associated data",
 			    sc->table, sc->column);
 		}
-		if ((rc = fn(ctx, sc, sqlite3_column_int64(r.q, 0), name ? name : "", blob, ad,
+		if ((rc = fn(ctx, sc, vc_col_int64(r.q, 0), name ? name : "", blob, ad,
 		    arg)) != 0) {
-			sqlite3_finalize(r.q);
+			vc_stmt_done(r.q);
 			return rc;
 		}
 	}
-	sqlite3_finalize(r.q);
+	vc_stmt_done(r.q);
 	return rc < 0 ? ctx->err : 0;
 }
 
@@ -346,7 +348,7 @@ vc_op_key_list(vc_ctx *ctx, jv args, jv *out)
 {
 	const struct vc_keyring *kr = ctx->store->keys;
 	jv counts, audits;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	(void)args;
@@ -363,11 +365,11 @@ vc_op_key_list(vc_ctx *ctx, jv args, jv *out)
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
 		char k[24];
 
-		snprintf(k, sizeof k, "%lld", (long long)sqlite3_column_int64(q, 0));
+		snprintf(k, sizeof k, "%lld", (long long)vc_col_int64(q, 0));
 		audits = jv_object_set(audits, jv_string(k),
-		    jv_number((double)sqlite3_column_int64(q, 1)));
+		    jv_number((double)vc_col_int64(q, 1)));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0) {
 		jv_free(counts);
 		jv_free(audits);

@@ -29,7 +29,7 @@ vc_case_timeline(vc_ctx *ctx, const char *case_id, const char *kind, const char 
 	    vc_now(ctx));
 
 	if (rc == 0 && note_id != NULL)
-		*note_id = (int64_t)sqlite3_last_insert_rowid(ctx->store->db);
+		*note_id = (int64_t)vc_last_insert_id(ctx);
 	return rc;
 }
 
@@ -56,7 +56,7 @@ int
 vc_case_target_label(vc_ctx *ctx, const char *kind, const char *target_id, jv *label)
 {
 	int host = strcmp(kind, "host") == 0, rc;
-	sqlite3_stmt *q = host ?
+	vc_stmt *q = host ?
 	    vc_sql(ctx, "SELECT hostname FROM hosts WHERE tenant_id = ?1 AND id = ?2", "ss",
 		ctx->who.tenant_id, target_id) :
 	    vc_sql(ctx, "SELECT name FROM artifacts WHERE tenant_id = ?1 AND id = ?2", "ss",
@@ -66,9 +66,9 @@ vc_case_target_label(vc_ctx *ctx, const char *kind, const char *target_id, jv *l
 		return ctx->err;
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1)
-		*label = host ? jv_string_fmt("host %s", (const char *)sqlite3_column_text(q, 0)) :
-		    jv_string_fmt("artifact %s (%s)", (const char *)sqlite3_column_text(q, 0), target_id);
-	sqlite3_finalize(q);
+		*label = host ? jv_string_fmt("host %s", (const char *)vc_col_text(q, 0)) :
+		    jv_string_fmt("artifact %s (%s)", (const char *)vc_col_text(q, 0), target_id);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0)

@@ -383,7 +383,7 @@ state_release(struct totp_state *st)
 static int
 load_state(vc_ctx *ctx, const char *tid, const char *uid, struct totp_state *st)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	memset(st, 0, sizeof *st);
@@ -393,14 +393,14 @@ load_state(vc_ctx *ctx, const char *tid, const char *uid, struct totp_state *st)
 	if (q == NULL)
 		return ctx->err;
 	if ((rc = vc_sql_step(ctx, q)) == 1) {
-		const char *s = (const char *)sqlite3_column_text(q, 1);
-		st->enabled = sqlite3_column_int(q, 0);
+		const char *s = (const char *)vc_col_text(q, 1);
+		st->enabled = vc_col_int(q, 0);
 		st->sealed = s ? strdup(s) : NULL;
-		st->last = sqlite3_column_int64(q, 2);
-		snprintf(st->hash, sizeof st->hash, "%s", (const char *)sqlite3_column_text(q, 3));
-		st->require = sqlite3_column_int(q, 4);
+		st->last = vc_col_int64(q, 2);
+		snprintf(st->hash, sizeof st->hash, "%s", (const char *)vc_col_text(q, 3));
+		st->require = vc_col_int(q, 4);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0)
@@ -545,13 +545,13 @@ int
 vc_twofa_enabled(vc_ctx *ctx, const char *username)
 {
 	/* unscoped: a login names no tenant; usernames are global */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT totp_enabled_at IS NOT NULL FROM users"
+	vc_stmt *q = vc_sql(ctx, "SELECT totp_enabled_at IS NOT NULL FROM users"
 	    " WHERE username = ?1", "s", username);
 	int on = 0;
 
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		on = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+		on = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	ctx->err = 0;
 	return on;
 }

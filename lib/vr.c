@@ -16,16 +16,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 #include <yaml.h>
 
 #include "json/jscan.h"
 #include "velociraptor.pb-c.h"
 #include "core/curl.h"
+#include "core/tls.h"
 #include "core/net.h"
 #include "vr.h"
 
@@ -197,12 +194,17 @@ out:
 int
 vc_vr_cert_info(vc_ctx *ctx, const char *pem, int64_t *not_after, char fp[65], char *cn, size_t cnsz)
 {
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO *b;
+	X509 *x;
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	struct tm tm;
+	int rc;
 
+	if ((rc = vc_tls_ready(ctx)) != 0)
+		return rc;
+	b = BIO_new_mem_buf(pem, -1);
+	x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
 	if (x == NULL)
 		return vc_fail(ctx, VC_ECONFIG, "client_cert is not a readable X.509 certificate");
@@ -676,7 +678,8 @@ vc_vr_query(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_quer
 
 	memset(res, 0, sizeof *res);
 	res->grpc_status = -1;
-	if ((rc = vc_curl_ready(ctx)) != 0)
+	/* OpenSSL too: the TLS version, and the reasons of a failed handshake. */
+	if ((rc = vc_curl_ready(ctx)) != 0 || (rc = vc_tls_ready(ctx)) != 0)
 		return rc;
 	if (q->nenv < 0 || q->nenv > 64)
 		return vc_fail(ctx, VC_EUSAGE, "too many query variables");
@@ -725,7 +728,7 @@ vc_vr_query(vc_ctx *ctx, const struct vc_vr_config *cfg, const struct vc_vr_quer
 	/* UNAVAILABLE before any row: the server may be restarting; once more. */
 	if (rc != 0 && res->rows == 0 && (res->grpc_status == 14 ||
 	    (res->grpc_status == -1 && ctx->err == VC_EUNAVAIL && strstr(ctx->errmsg, "cannot reach")))) {
-		sleep(1);
+		vc_sleep(1);
 		memset(res, 0, sizeof *res);
 		res->grpc_status = -1;
 		rc = once(ctx, cfg, q, res, body, n + 5, timeout);

@@ -12,7 +12,8 @@ libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libpcre2-
 mandoc curl openssl python3 python3-websockets python3-grpcio python3-grpc-tools python3-protobuf
 clang libfuzzer-14-dev
 libqrencode-dev libpng-dev oathtool zbar-tools python3-aiosmtpd
-wkhtmltopdf libxlsxwriter-dev poppler-utils python3-openpyxl chromium libevtx-dev"
+wkhtmltopdf libxlsxwriter-dev poppler-utils python3-openpyxl chromium libevtx-dev
+libpq-dev postgresql postgresql-contrib"
 [ $# -eq 0 ] || PKGS="$*"
 missing=""
 for p in $PKGS; do

@@ -63,6 +63,7 @@
 #include "core/events.h"
 #include "notify.h"
 #include "mail.h"
+#include "channels.h"
 #include "report/report.h"
 
 #define KIB 1024
@@ -407,6 +408,10 @@ struct vc_serve {
 	struct jobq q, sq;
 	struct job *dhead, *dtail, *rhead, *rtail;
 	int qlen, qmax, wstop, sactive, smax;
+	/* The pool: workers are many (they wait on peers) but at most amax
+	 * of them compute at once; `running` counts those holding a job and
+	 * not waiting on a peer (vc_wait_begin, a stream's client). */
+	int running, amax;
 	struct ucount *users;
 	struct worker *workers;
 	int nworkers;
@@ -473,6 +478,20 @@ struct vc_serve {
 	pthread_cond_t rcv;
 	vc_ctx rctx;
 	int rctx_open;
+	/* The channels' forwarder: every tenant's channels (but files),
+	 * as vc-notify forward delivers them, on its own store connection;
+	 * it looks at the store's data_version every forward_interval s and
+	 * makes a pass when another connection committed (or a failed
+	 * channel's retry is due).  It claims a channel before delivering,
+	 * so a vc-notify forward from cron may run beside it (channels.h).
+	 * fwd_stop (written and read atomically) cuts a delivery short. */
+	pthread_t fth;
+	int fstarted, fstop;
+	volatile sig_atomic_t fwd_stop;
+	pthread_mutex_t fmu;
+	pthread_cond_t fcv;
+	vc_ctx fctx;
+	int fctx_open;
 };
 
 /* lws logs through one global hook; vc-serve runs one server a process. */
@@ -926,6 +945,33 @@ job_error(struct worker *w, struct job *j, const char *opname, int rc)
 
 /* ---- streams (worker side) ---------------------------------------------- */
 
+/*
+ * A worker stops computing to wait on a peer (under srv->mu): another
+ * may take a queued job meanwhile.  It counts itself back in when the
+ * wait ends, even above amax: it is in the middle of its job.
+ */
+static void
+pool_leave(struct vc_serve *srv)
+{
+	srv->running--;
+	if (srv->q.head != NULL || srv->sq.head != NULL)
+		pthread_cond_signal(&srv->cv);
+}
+
+/* The hook of vc_wait_begin/vc_wait_end in a worker. */
+static void
+pool_wait(void *arg, int waiting)
+{
+	struct vc_serve *srv = arg;
+
+	pthread_mutex_lock(&srv->mu);
+	if (waiting)
+		pool_leave(srv);
+	else
+		srv->running++;
+	pthread_mutex_unlock(&srv->mu);
+}
+
 /* Put j on the ready list (under srv->mu); 1 when the loop must be woken. */
 static int
 ready_add(struct vc_serve *srv, struct job *j)
@@ -954,9 +1000,15 @@ stream_push_n(struct job *j, const char *s, size_t n, int nl)
 	int wake = 0, rc = 0, oom = 0;
 
 	pthread_mutex_lock(&srv->mu);
-	while (!j->gone && !srv->wstop && j->oq.len > j->ooff &&
+#define OUT_FULL (!j->gone && !srv->wstop && j->oq.len > j->ooff && \
 	    j->oq.len - j->ooff + n + 1 > STREAM_MAX)
-		pthread_cond_wait(&srv->scv, &srv->mu);
+	if (OUT_FULL) {
+		pool_leave(srv);
+		while (OUT_FULL)
+			pthread_cond_wait(&srv->scv, &srv->mu);
+		srv->running++;
+	}
+#undef OUT_FULL
 	if (j->gone || srv->wstop || j->oq.oom)
 		rc = 1;
 	else {
@@ -1132,8 +1184,14 @@ body_read(void *cookie, char *buf, size_t size)
 	int wake = 0;
 
 	pthread_mutex_lock(&srv->mu);
-	while (j->iq.len == j->ioff && !j->ieof && !j->iabort && !srv->wstop)
-		pthread_cond_wait(&srv->scv, &srv->mu);
+#define IN_EMPTY (j->iq.len == j->ioff && !j->ieof && !j->iabort && !srv->wstop)
+	if (IN_EMPTY) {
+		pool_leave(srv);
+		while (IN_EMPTY)
+			pthread_cond_wait(&srv->scv, &srv->mu);
+		srv->running++;
+	}
+#undef IN_EMPTY
 	if (j->iabort || srv->wstop || (j->iq.len == j->ioff && !j->ieof)) {
 		pthread_mutex_unlock(&srv->mu);
 		errno = ECONNABORTED;
@@ -1765,7 +1823,7 @@ mail_main(void *arg)
 static void
 mail_stop(struct vc_serve *srv)
 {
-	srv->prune_stop = 1;
+	__atomic_store_n(&srv->prune_stop, 1, __ATOMIC_RELAXED);
 	thread_stop(srv->mth, &srv->mmu, &srv->mcv, &srv->mstop, &srv->mstarted);
 }
 
@@ -1809,6 +1867,98 @@ playbook_stop(struct vc_serve *srv)
 	srv->pstarted = 0;
 }
 
+/* ---- the channels' forwarder -------------------------------------------- */
+
+/* What a pass did, for the log: failures and events set aside. */
+static void
+forward_log(struct vc_serve *srv, jv recs)
+{
+	jv_array_foreach(recs, i, r) {
+		const char *err = vc_arg_str(r, "error"), *ch = vc_arg_str(r, "channel");
+		const char *tn = vc_arg_str(r, "tenant_id");
+		int64_t dead = vc_arg_int(r, "dead", 0);
+
+		(void)i;
+		if (err != NULL)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "forward: tenant %s, channel %s: %s (retried"
+			    " with backoff)", tn ? tn : "?", ch ? ch : "?", err);
+		if (dead > 0)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "forward: tenant %s, channel %s: %lld event%s set"
+			    " aside (vc-notify dead list)", tn ? tn : "?", ch ? ch : "?", (long long)dead,
+			    dead == 1 ? "" : "s");
+		jv_free(r);
+	}
+	jv_free(recs);
+}
+
+static void *
+forward_main(void *arg)
+{
+	struct vc_serve *srv = arg;
+	struct vc_forwarder *f = NULL;
+	struct timespec until;
+	int64_t ver = -1, retry_at = 0;
+
+	if (vc_forwarder_new(&srv->fctx, "vc-serve", &f) != VC_EOK) {
+		srv_log(srv, VC_SERVE_LOG_ERROR, "forward: %s", srv->fctx.errmsg);
+		return NULL;
+	}
+	pthread_mutex_lock(&srv->fmu);
+	while (!srv->fstop) {
+		int64_t v, now, wait_ms;
+		pthread_mutex_unlock(&srv->fmu);
+		/* The version before the pass: a commit during it is seen by
+		 * the next look, and makes another pass. */
+		vc_ctx_reset(&srv->fctx);
+		srv->fctx.stop = &srv->fwd_stop;
+		v = vc_store_data_version(&srv->fctx);
+		now = mono_ms();
+		if (v < 0)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "forward: %s", srv->fctx.errmsg);
+		else if (v != ver || (retry_at > 0 && now >= retry_at)) {
+			jv recs = jv_invalid();
+			int64_t retry_ms = 0;
+
+			ver = v;
+			vc_store_keys_refresh(&srv->fctx);
+			if (vc_forwarder_pass(&srv->fctx, f, "vc-serve", &recs, &retry_ms) != VC_EOK &&
+			    jv_array_length(jv_copy(recs)) == 0)
+				srv_log(srv, VC_SERVE_LOG_ERROR, "forward: %s", srv->fctx.errmsg);
+			forward_log(srv, recs);
+			retry_at = retry_ms > 0 ? mono_ms() + retry_ms : 0;
+			/* An email channel queued a mail: the mail thread sends it. */
+			if (srv->fctx.outbox_queued && srv->mstarted)
+				mail_kick(srv);
+		}
+		now = mono_ms();
+		wait_ms = (int64_t)srv->cfg.forward_interval * 1000;
+		if (retry_at > 0 && retry_at - now < wait_ms)
+			wait_ms = retry_at - now > 10 ? retry_at - now : 10;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)(wait_ms / 1000);
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&srv->fmu);
+		while (!srv->fstop && pthread_cond_timedwait(&srv->fcv, &srv->fmu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&srv->fmu);
+	vc_forwarder_free(f);
+	return NULL;
+}
+
+/* Stop the forwarder: a delivery under way is cut short (its batch
+ * comes again next time), then the thread is joined. */
+static void
+forward_stop(struct vc_serve *srv)
+{
+	__atomic_store_n(&srv->fwd_stop, 1, __ATOMIC_RELAXED);
+	thread_stop(srv->fth, &srv->fmu, &srv->fcv, &srv->fstop, &srv->fstarted);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -1816,13 +1966,15 @@ worker_main(void *arg)
 	struct vc_serve *srv = w->srv;
 	struct job *j = NULL;
 
+	vc_wait_hook(pool_wait, srv);
 	pthread_mutex_lock(&srv->mu);
 	for (;;) {
-		while (!srv->wstop && (j = job_pick(srv)) == NULL)
+		while (!srv->wstop && (srv->running >= srv->amax || (j = job_pick(srv)) == NULL))
 			pthread_cond_wait(&srv->cv, &srv->mu);
 		if (srv->wstop)
 			break;
 		j->where = J_RUNNING;
+		srv->running++;
 		pthread_mutex_unlock(&srv->mu);
 
 		job_run(w, j);
@@ -1830,6 +1982,7 @@ worker_main(void *arg)
 			mail_kick(srv);
 
 		pthread_mutex_lock(&srv->mu);
+		srv->running--;
 		job_release(srv, j);
 		j->where = J_DONE;
 		if (srv->dtail != NULL)
@@ -3719,6 +3872,7 @@ vc_serve_free(struct vc_serve *srv)
 {
 	if (srv == NULL)
 		return;
+	forward_stop(srv);
 	playbook_stop(srv);
 	mail_stop(srv);
 	report_stop(srv);
@@ -3736,6 +3890,8 @@ vc_serve_free(struct vc_serve *srv)
 		vc_ctx_release(&srv->pctx);
 	if (srv->rctx_open)
 		vc_ctx_release(&srv->rctx);
+	if (srv->fctx_open)
+		vc_ctx_release(&srv->fctx);
 	for (int i = 0; i < LOOP_OPS; i++)
 		free(srv->lcache[i].body);
 	vc_limit_free(srv->lim_auth);
@@ -3762,6 +3918,8 @@ vc_serve_free(struct vc_serve *srv)
 	pthread_cond_destroy(&srv->pcv);
 	pthread_mutex_destroy(&srv->rmu);
 	pthread_cond_destroy(&srv->rcv);
+	pthread_mutex_destroy(&srv->fmu);
+	pthread_cond_destroy(&srv->fcv);
 	free(srv);
 }
 
@@ -3800,12 +3958,18 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	pthread_cond_init(&srv->pcv, NULL);
 	pthread_mutex_init(&srv->rmu, NULL);
 	pthread_cond_init(&srv->rcv, NULL);
+	pthread_mutex_init(&srv->fmu, NULL);
+	pthread_cond_init(&srv->fcv, NULL);
 
 	/*
 	 * Workers spend much of their time waiting, not computing: on the
 	 * disk, on a Velociraptor server, on a client reading a stream or
 	 * sending an import.  So more of them than cores, each with its own
-	 * store connection (a page cache of its own: 64 at most).
+	 * store connection (a page cache of its own: 64 at most).  But only
+	 * amax compute at once, one more than the processors (the one more
+	 * covers a read that waits on the disk, which no hook reports): with
+	 * every worker runnable, the scheduler's sharing two cores among
+	 * eight put 30 ms into the tail of a busy search (bench/README.md).
 	 */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	nw = cfg->workers > 0 ? cfg->workers : ncpu > 0 ? 4 * (int)ncpu : 4;
@@ -3815,6 +3979,9 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		nw = 64;
 	if (nw > 256)
 		nw = 256;
+	srv->amax = cfg->active > 0 ? cfg->active : ncpu > 0 ? (int)ncpu + 1 : 2;
+	if (srv->amax > nw)
+		srv->amax = nw;
 	/* Requests wait for a worker (cfg.queue_wait at most, see
 	 * queue_tick): a burst is the loop's to absorb, not an error. */
 	srv->qmax = cfg->queue_max > 0 ? cfg->queue_max : 4096;
@@ -3896,6 +4063,14 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		vc_fail(ctx, rc, "%s", srv->rctx.errmsg);
 		goto fail;
 	}
+	if (cfg->forward_interval > 0) {
+		vc_ctx_init(&srv->fctx);
+		srv->fctx_open = 1;
+		if ((rc = vc_store_open(&srv->fctx, path, 0)) != VC_EOK) {
+			vc_fail(ctx, rc, "%s", srv->fctx.errmsg);
+			goto fail;
+		}
+	}
 
 	if ((rc = listen_open(ctx, srv)) != VC_EOK)
 		goto fail;
@@ -3956,6 +4131,13 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		goto fail;
 	}
 	srv->rstarted = 1;
+	if (cfg->forward_interval > 0) {
+		if (pthread_create(&srv->fth, NULL, forward_main, srv) != 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "cannot start the forwarder thread");
+			goto fail;
+		}
+		srv->fstarted = 1;
+	}
 	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
 	lws_sul_schedule(srv->lws, 0, &srv->wtick, ws_tick, WS_POLL_MS * LWS_US_PER_MS);
 	if (srv->cfg.anchor_ms > 0)
@@ -3983,7 +4165,11 @@ vc_serve_run(vc_ctx *ctx, struct vc_serve *srv)
 			rc = vc_fail(ctx, VC_EINTERNAL, "the event loop failed");
 			break;
 		}
+	/* The forwarder first: a delivery under way is cut short now, while
+	 * the workers finish their requests. */
+	__atomic_store_n(&srv->fwd_stop, 1, __ATOMIC_RELAXED);
 	workers_stop(srv);
+	forward_stop(srv);
 	playbook_stop(srv);
 	mail_stop(srv);
 	report_stop(srv);

@@ -115,13 +115,13 @@ clean(const char *s, size_t max)
 
 /* Fill r from a SELECT_REC row; the strings live until the next step. */
 static void
-rec_from_row(sqlite3_stmt *q, struct rec *r)
+rec_from_row(vc_stmt *q, struct rec *r)
 {
-	r->id = sqlite3_column_int64(q, 0);
-	r->ts_ms = sqlite3_column_int64(q, 1);
-	r->key_id = sqlite3_column_int64(q, 2);
+	r->id = vc_col_int64(q, 0);
+	r->ts_ms = vc_col_int64(q, 1);
+	r->key_id = vc_col_int64(q, 2);
 	for (int i = 0; i < F__N; i++)
-		r->f[i] = (const char *)sqlite3_column_text(q, 3 + i);
+		r->f[i] = (const char *)vc_col_text(q, 3 + i);
 	if (r->f[F_CHAIN] == NULL)
 		r->f[F_CHAIN] = "";
 }
@@ -201,7 +201,7 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 	unsigned char prev[32], mac[32];
 	char prev_hex[65], mac_hex[65];
 	char *ua = NULL, *rsn = NULL, *det = NULL, *name = NULL, *tid = NULL;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	memset(&r, 0, sizeof r);
@@ -237,14 +237,14 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 	if ((rc = vc_sql_step(ctx, q)) == 1) {
 		struct rec head;
 		unsigned char head_prev[32], want[32];
-		const char *ph = (const char *)sqlite3_column_text(q, 18);
-		const char *h = (const char *)sqlite3_column_text(q, 19);
+		const char *ph = (const char *)vc_col_text(q, 18);
+		const char *h = (const char *)vc_col_text(q, 19);
 
 		rec_from_row(q, &head);
 		if (h == NULL || ph == NULL ||
 		    sodium_hex2bin(prev, sizeof prev, h, strlen(h), NULL, NULL, NULL) != 0 ||
 		    sodium_hex2bin(head_prev, sizeof head_prev, ph, strlen(ph), NULL, NULL, NULL) != 0) {
-			sqlite3_finalize(q);
+			vc_stmt_done(q);
 			vc_fail(ctx, VC_EINTERNAL, "audit chain head is damaged");
 			goto fail;
 		}
@@ -255,21 +255,21 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 			vc_fail(ctx, VC_ECONFIG, "audit record %lld does not verify with %s%s:"
 			    " the key is not this store's, or the record was altered; nothing written",
 			    (long long)head.id, st->key_env ? "" : "key file ", vc_store_key_source(st));
-			sqlite3_finalize(q);
+			vc_stmt_done(q);
 			goto fail;
 		}
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		goto fail;
 	/* unscoped: record ids are one sequence over every chain */
 	q = vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM audit_logs", "");
 	if (q == NULL || vc_sql_step(ctx, q) != 1) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		goto fail;
 	}
-	r.id = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	r.id = vc_col_int64(q, 0);
+	vc_stmt_done(q);
 
 	r.ts_ms = vc_now_ms(ctx);
 	r.key_id = vc_keyring_newest(st->keys);
@@ -333,7 +333,7 @@ fail:
 
 /* One audit row as the JSON users see. */
 static jv
-rec_json(sqlite3_stmt *q, int with_mac)
+rec_json(vc_stmt *q, int with_mac)
 {
 	char t[40];
 	jv o = jv_object();
@@ -343,11 +343,11 @@ rec_json(sqlite3_stmt *q, int with_mac)
 		"user_agent", "request_id", "details",
 	};
 
-	o = jv_object_set(o, jv_string("id"), jv_number((double)sqlite3_column_int64(q, 0)));
-	vc_time_fmt_ms(sqlite3_column_int64(q, 1), t, sizeof t);
+	o = jv_object_set(o, jv_string("id"), jv_number((double)vc_col_int64(q, 0)));
+	vc_time_fmt_ms(vc_col_int64(q, 1), t, sizeof t);
 	o = jv_object_set(o, jv_string("time"), jv_string(t));
 	for (int i = F_TENANT; i < F__N; i++) {
-		const char *s = (const char *)sqlite3_column_text(q, 3 + i);
+		const char *s = (const char *)vc_col_text(q, 3 + i);
 		jv v = s ? jv_string(s) : jv_null();
 		if (i == F_DETAILS && s != NULL) {
 			jv_free(v);
@@ -360,11 +360,11 @@ rec_json(sqlite3_stmt *q, int with_mac)
 		o = jv_object_set(o, jv_string(keys[i]), v);
 	}
 	if (with_mac) {
-		o = jv_object_set(o, jv_string("key_id"), jv_number((double)sqlite3_column_int64(q, 2)));
+		o = jv_object_set(o, jv_string("key_id"), jv_number((double)vc_col_int64(q, 2)));
 		o = jv_object_set(o, jv_string("prev_mac"),
-		    jv_string((const char *)sqlite3_column_text(q, 18)));
+		    jv_string((const char *)vc_col_text(q, 18)));
 		o = jv_object_set(o, jv_string("mac"),
-		    jv_string((const char *)sqlite3_column_text(q, 19)));
+		    jv_string((const char *)vc_col_text(q, 19)));
 	}
 	return o;
 }
@@ -438,7 +438,7 @@ vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 	int asc = order != NULL && strcmp(order, "asc") == 0;
 	int64_t since, until, limit = 100, past = asc ? 0 : INT64_MAX;
 	jv v;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	char prefix[128];
 
 	if (scope(ctx, args, &tenant) != 0)
@@ -483,7 +483,7 @@ vc_op_audit_list(vc_ctx *ctx, jv args, jv *out)
 	int rc;
 	while ((rc = vc_sql_step(ctx, q)) == 1)
 		*out = jv_array_append(*out, rec_json(q, 0));
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0) {
 		jv_free(*out);
 		*out = jv_invalid();
@@ -499,7 +499,7 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 	const char *tenant = ctx->who.role == VC_ROLE_SUPERADMIN ? NULL : ctx->who.tenant_id;
 	char *end;
 	long long id;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (ids == NULL || (id = strtoll(ids, &end, 10), *end != '\0') || id <= 0)
@@ -511,7 +511,7 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1)
 		*out = rec_json(q, 1);
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0) {
@@ -520,7 +520,7 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 			q = vc_sql(ctx, "SELECT 1 FROM audit_logs WHERE id = ?1", "i", (int64_t)id);
 			if (q != NULL && vc_sql_step(ctx, q) == 1)
 				vc_deny_audit(ctx, "audit", ids);
-			sqlite3_finalize(q);
+			vc_stmt_done(q);
 		}
 		return vc_fail(ctx, VC_ENOTFOUND, "no audit record %lld", id);
 	}
@@ -538,7 +538,7 @@ int
 vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *tenant = NULL, *anchors = vc_arg_str(args, "anchors");
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 	int64_t n = 0, bad = 0, nanchors = 0;
 	int cut = 0;
@@ -558,8 +558,8 @@ vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out)
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
 		struct rec r;
 		unsigned char prev[32], mac[32], want[32];
-		const char *prev_hex = (const char *)sqlite3_column_text(q, 18);
-		const char *mac_hex = (const char *)sqlite3_column_text(q, 19);
+		const char *prev_hex = (const char *)vc_col_text(q, 18);
+		const char *mac_hex = (const char *)vc_col_text(q, 19);
 		jv head;
 
 		n++;
@@ -592,7 +592,7 @@ vc_op_audit_verify(vc_ctx *ctx, jv args, jv *out)
 			break;
 		heads = jv_object_set(heads, jv_string(r.f[F_CHAIN]), jv_string(mac_hex));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	jv_free(heads);
 	if (rc < 0)
 		return ctx->err;
@@ -673,7 +673,7 @@ append_file(vc_ctx *ctx, const char *path, const char *text, size_t n)
 int
 vc_audit_anchor(vc_ctx *ctx, const char *file, jv *out)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv lines = jv_string("");
 	int64_t now = vc_now(ctx);
 	int rc;
@@ -689,9 +689,9 @@ vc_audit_anchor(vc_ctx *ctx, const char *file, jv *out)
 	if (q == NULL)
 		goto fail;
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		const char *chain = (const char *)sqlite3_column_text(q, 0);
-		const char *mac = (const char *)sqlite3_column_text(q, 2);
-		int64_t id = sqlite3_column_int64(q, 1);
+		const char *chain = (const char *)vc_col_text(q, 0);
+		const char *mac = (const char *)vc_col_text(q, 2);
+		int64_t id = vc_col_int64(q, 1);
 		char line[256];
 		jv o;
 
@@ -708,7 +708,7 @@ vc_audit_anchor(vc_ctx *ctx, const char *file, jv *out)
 		o = jv_object_set(o, jv_string("line"), jv_string(line));
 		*out = jv_array_append(*out, o);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		goto fail;
 	if (file != NULL && *file != '\0' && jv_string_length_bytes(jv_copy(lines)) > 0 &&
@@ -771,7 +771,7 @@ anchor_parse(char *s, struct anchor *a)
 static void
 chain_name(vc_ctx *ctx, const char *chain, char *buf, size_t n)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	if (*chain == '\0') {
 		snprintf(buf, n, "the platform chain");
@@ -779,10 +779,10 @@ chain_name(vc_ctx *ctx, const char *chain, char *buf, size_t n)
 	}
 	snprintf(buf, n, "tenant %.64s", chain);
 	q = vc_sql(ctx, "SELECT name FROM tenants WHERE id = ?1", "s", chain);
-	if (q != NULL && vc_sql_step(ctx, q) == 1 && sqlite3_column_text(q, 0) != NULL)
-		snprintf(buf, n, "tenant %.64s (%.64s)", (const char *)sqlite3_column_text(q, 0),
+	if (q != NULL && vc_sql_step(ctx, q) == 1 && vc_col_text(q, 0) != NULL)
+		snprintf(buf, n, "tenant %.64s (%.64s)", (const char *)vc_col_text(q, 0),
 		    chain);
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 }
 
 /*
@@ -793,7 +793,7 @@ static int
 anchor_check(vc_ctx *ctx, const struct anchor *a, char *why, size_t n)
 {
 	char who[160];
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 	int64_t head = 0;
 
@@ -805,10 +805,10 @@ anchor_check(vc_ctx *ctx, const struct anchor *a, char *why, size_t n)
 		return -1;
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1) {
-		const char *mac = (const char *)sqlite3_column_text(q, 0);
+		const char *mac = (const char *)vc_col_text(q, 0);
 		int same = mac != NULL && strcmp(mac, a->mac) == 0;
 
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		if (same)
 			return 0;
 		chain_name(ctx, a->tenant, who, sizeof who);
@@ -816,18 +816,18 @@ anchor_check(vc_ctx *ctx, const struct anchor *a, char *why, size_t n)
 		    (long long)a->id, a->time ? " of " : "", a->time ? a->time : "");
 		return 1;
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return -1;
 	/* unscoped: as above, the anchored chain */
 	q = vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) FROM audit_logs WHERE chain = ?1", "s",
 	    a->tenant);
 	if (q == NULL || vc_sql_step(ctx, q) != 1) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		return -1;
 	}
-	head = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	head = vc_col_int64(q, 0);
+	vc_stmt_done(q);
 	chain_name(ctx, a->tenant, who, sizeof who);
 	if (head < a->id)
 		snprintf(why, n, "%.200s: its newest records were removed: the chain ends at record "

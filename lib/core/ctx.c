@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "core/vc.h"
@@ -182,6 +183,45 @@ vc_now(vc_ctx *ctx)
 	return (int64_t)time(NULL);
 }
 
+static _Thread_local struct {
+	void (*fn)(void *, int);
+	void *arg;
+	int depth;
+} waiter;
+
+void
+vc_wait_hook(void (*fn)(void *, int), void *arg)
+{
+	waiter.fn = fn;
+	waiter.arg = arg;
+	waiter.depth = 0;
+}
+
+void
+vc_wait_begin(void)
+{
+	if (waiter.depth++ == 0 && waiter.fn != NULL)
+		waiter.fn(waiter.arg, 1);
+}
+
+void
+vc_wait_end(void)
+{
+	if (waiter.depth > 0 && --waiter.depth == 0 && waiter.fn != NULL)
+		waiter.fn(waiter.arg, 0);
+}
+
+unsigned
+vc_sleep(unsigned s)
+{
+	unsigned left;
+
+	vc_wait_begin();
+	left = sleep(s);
+	vc_wait_end();
+	return left;
+}
+
 int64_t
 vc_now_ms(vc_ctx *ctx)
 {
@@ -190,6 +230,15 @@ vc_now_ms(vc_ctx *ctx)
 	if (ctx != NULL && ctx->clock != NULL)
 		return ctx->clock(ctx->clock_arg) * 1000;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+vc_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

@@ -18,16 +18,17 @@
 
 #include "vc.h"
 
+/* The library's own prototypes (core/dl.h). */
 struct vc_curl {
-	CURLcode (*global_init)(long);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
 };
 extern struct vc_curl vc_curl;
 
@@ -36,16 +37,19 @@ extern struct vc_curl vc_curl;
 #define curl_global_init vc_curl.global_init
 #define curl_easy_init vc_curl.easy_init
 #define curl_easy_setopt vc_curl.easy_setopt
-#define curl_easy_perform vc_curl.easy_perform
+#define curl_easy_perform vc_curl_perform
 #define curl_easy_getinfo vc_curl.easy_getinfo
 #define curl_easy_cleanup vc_curl.easy_cleanup
 #define curl_easy_strerror vc_curl.easy_strerror
 #define curl_slist_append vc_curl.slist_append
 #define curl_slist_free_all vc_curl.slist_free_all
 
-/* Open and initialise libcurl once per process (any thread); 0, or the
- * error set in ctx saying what is missing. */
+/* Open and initialise libcurl once per process (any thread); 0, or
+ * VC_EUNAVAIL with ctx saying what is missing (core/dl.h). */
 int vc_curl_ready(vc_ctx *ctx);
+/* curl_easy_perform, told to the wait hook (vc_wait_begin): it waits
+ * on a peer. */
+CURLcode vc_curl_perform(CURL *h);
 /* A CURLOPT_WRITEFUNCTION that reads an answer's body and drops it. */
 size_t vc_curl_discard(char *p, size_t size, size_t n, void *arg);
 

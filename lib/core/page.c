@@ -143,42 +143,42 @@ vc_page_sql(const struct vc_page *pg, struct vc_sqlbuf *b, const char *idexpr, i
 }
 
 int
-vc_page_bind(vc_ctx *ctx, sqlite3_stmt *st, const struct vc_page *pg, int first)
+vc_page_bind(vc_ctx *ctx, vc_stmt *st, const struct vc_page *pg, int first)
 {
-	int rc = SQLITE_OK;
+	int rc = VC_SQL_OK;
 
 	if (pg->has_after) {
 		jv v = jv_array_get(jv_copy(pg->after), 0), id = jv_array_get(jv_copy(pg->after), 1);
 		/* A cursor is user input: range-check before the cast (UB past int64). */
 		if (pg->sort->type == 'i' && jv_get_kind(v) == JV_KIND_NUMBER &&
 		    jv_number_value(v) >= -9e18 && jv_number_value(v) <= 9e18)
-			rc = sqlite3_bind_int64(st, first, (sqlite3_int64)jv_number_value(v));
+			rc = vc_bind_int64(st, first, (int64_t)jv_number_value(v));
 		else if (pg->sort->type == 'b' && jv_get_kind(v) == JV_KIND_STRING) {
 			unsigned char bin[64];
 			size_t n = 0;
 			const char *hex = jv_string_value(v);
 			if (sodium_hex2bin(bin, sizeof bin, hex, strlen(hex), NULL, &n, NULL) != 0)
-				rc = SQLITE_MISMATCH;
+				rc = VC_SQL_MISMATCH;
 			else
-				rc = sqlite3_bind_blob(st, first, bin, (int)n, SQLITE_TRANSIENT);
+				rc = vc_bind_blob(st, first, bin, (int)n, VC_TRANSIENT);
 		} else if (pg->sort->type == 's' && jv_get_kind(v) == JV_KIND_STRING)
-			rc = sqlite3_bind_text(st, first, jv_string_value(v), -1, SQLITE_TRANSIENT);
+			rc = vc_bind_text(st, first, jv_string_value(v), -1, VC_TRANSIENT);
 		else
-			rc = SQLITE_MISMATCH;
-		if (rc == SQLITE_OK)
+			rc = VC_SQL_MISMATCH;
+		if (rc == VC_SQL_OK)
 			rc = jv_get_kind(id) == JV_KIND_STRING ?
-			    sqlite3_bind_text(st, first + 1, jv_string_value(id), -1, SQLITE_TRANSIENT) :
-			    SQLITE_MISMATCH;
+			    vc_bind_text(st, first + 1, jv_string_value(id), -1, VC_TRANSIENT) :
+			    VC_SQL_MISMATCH;
 		jv_free(v);
 		jv_free(id);
-		if (rc == SQLITE_MISMATCH)
+		if (rc == VC_SQL_MISMATCH)
 			return vc_fail(ctx, VC_EUSAGE, "not a cursor of this list");
 	}
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, first + 2, pg->limit);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, first + 3, pg->offset);
-	return rc == SQLITE_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", sqlite3_errstr(rc));
+	if (rc == VC_SQL_OK)
+		rc = vc_bind_int64(st, first + 2, pg->limit);
+	if (rc == VC_SQL_OK)
+		rc = vc_bind_int64(st, first + 3, pg->offset);
+	return rc == VC_SQL_OK ? 0 : vc_fail(ctx, VC_EINTERNAL, "bind: %s", vc_sql_errstr(rc));
 }
 
 jv
@@ -202,7 +202,7 @@ vc_page_cursor(const struct vc_page *pg, jv row)
 }
 
 int
-vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, jv *out)
+vc_page_collect(vc_ctx *ctx, vc_stmt *q, const struct vc_page *pg, int64_t total, jv *out)
 {
 	jv items = jv_array(), last = jv_invalid(), keys = jv_invalid();
 	int64_t n = 0;
@@ -220,7 +220,7 @@ vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t 
 		n++;
 	}
 	jv_free(keys);
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	if (rc < 0) {
 		jv_free(items);
 		jv_free(last);
@@ -239,17 +239,17 @@ vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t 
 
 /* A column's value as vc_sql_row makes it for a name without a suffix. */
 static jv
-col_value(sqlite3_stmt *q, int i)
+col_value(vc_stmt *q, int i)
 {
-	switch (sqlite3_column_type(q, i)) {
-	case SQLITE_NULL:
+	switch (vc_col_type(q, i)) {
+	case VC_NULL:
 		return jv_null();
-	case SQLITE_INTEGER:
-		return jv_number((double)sqlite3_column_int64(q, i));
-	case SQLITE_FLOAT:
-		return jv_number(sqlite3_column_double(q, i));
+	case VC_INTEGER:
+		return jv_number((double)vc_col_int64(q, i));
+	case VC_FLOAT:
+		return jv_number(vc_col_double(q, i));
 	default:
-		return jv_string_sized((const char *)sqlite3_column_text(q, i), sqlite3_column_bytes(q, i));
+		return jv_string_sized((const char *)vc_col_text(q, i), vc_col_bytes(q, i));
 	}
 }
 
@@ -260,7 +260,7 @@ col_value(sqlite3_stmt *q, int i)
  * rows by vc_sql_row_json.  *out is null.
  */
 static int
-page_collect_raw(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, int exact,
+page_collect_raw(vc_ctx *ctx, vc_stmt *q, const struct vc_page *pg, int64_t total, int exact,
     jv *out)
 {
 	struct vc_jbuf b = { 0 };
@@ -268,10 +268,10 @@ page_collect_raw(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t
 	int64_t n = 0;
 	int rc, isort = -1, iid = -1;
 
-	for (int i = 0; i < sqlite3_column_count(q); i++) {
-		if (strcmp(sqlite3_column_name(q, i), "_sort") == 0)
+	for (int i = 0; i < vc_col_count(q); i++) {
+		if (strcmp(vc_col_name(q, i), "_sort") == 0)
 			isort = i;
-		else if (strcmp(sqlite3_column_name(q, i), "id") == 0)
+		else if (strcmp(vc_col_name(q, i), "id") == 0)
 			iid = i;
 	}
 	vc_jbuf_str(&b, "{\"items\":[");
@@ -284,7 +284,7 @@ page_collect_raw(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t
 		sortv = isort >= 0 ? col_value(q, isort) : jv_null();
 		id = iid >= 0 ? col_value(q, iid) : jv_null();
 	}
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	if (rc < 0) {
 		jv_free(sortv);
 		jv_free(id);
@@ -315,12 +315,12 @@ page_collect_raw(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t
 }
 
 /* The prepared "SELECT what from" of a list with its filters bound. */
-static sqlite3_stmt *
+static vc_stmt *
 list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const char *what,
     int64_t bound)
 {
 	struct vc_sqlbuf b = { .n = 0 };
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	char lim[40];
 
 	/* A bounded count stops at bound rows: "SELECT COUNT(*) FROM
@@ -344,7 +344,7 @@ list_query(vc_ctx *ctx, const struct vc_list *l, const struct vc_page *pg, const
 	if ((q = vc_sql_text(ctx, b.s)) == NULL)
 		return NULL;
 	if (l->bind(ctx, q, l->arg) != 0 || (pg != NULL && vc_page_bind(ctx, q, pg, l->first) != 0)) {
-		sqlite3_reset(q);
+		vc_stmt_reset(q);
 		return NULL;
 	}
 	return q;
@@ -384,22 +384,22 @@ count_find(vc_ctx *ctx, const char *key, int64_t version, int64_t changes)
 }
 
 int64_t
-vc_count_cached(vc_ctx *ctx, sqlite3_stmt *q)
+vc_count_cached(vc_ctx *ctx, vc_stmt *q)
 {
-	char *key = sqlite3_expanded_sql(q);
+	char *key = vc_stmt_key(q);
 	int64_t version = -1, changes = 0, total = -1;
 	struct counted *c = NULL;
 
 	if (key != NULL && strlen(key) < sizeof counted[0].key &&
 	    (version = vc_store_data_version(ctx)) >= 0) {
-		changes = sqlite3_total_changes64(sqlite3_db_handle(q));
+		changes = vc_total_changes(ctx);
 		if ((c = count_find(ctx, key, version, changes)) != NULL) {
-			sqlite3_free(key);
+			free(key);
 			return c->total;
 		}
 	}
 	if (vc_sql_step(ctx, q) == 1)
-		total = sqlite3_column_int64(q, 0);
+		total = vc_col_int64(q, 0);
 	if (total >= 0 && version >= 0 && key != NULL && strlen(key) < sizeof counted[0].key) {
 		c = &counted[counted_next++ % COUNT_CACHE];
 		c->db = ctx->store;
@@ -409,7 +409,7 @@ vc_count_cached(vc_ctx *ctx, sqlite3_stmt *q)
 		c->total = total;
 		snprintf(c->key, sizeof c->key, "%s", key);
 	}
-	sqlite3_free(key);
+	free(key);
 	return total;
 }
 
@@ -417,7 +417,7 @@ int
 vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 {
 	struct vc_page pg;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int64_t total, bound = 0;
 	int rc, exact = l->count_only || vc_arg_bool(args, "exact_total");
 
@@ -438,11 +438,11 @@ vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out)
 		bound = VC_TOTAL_BOUND + pg.offset + pg.limit + 1;
 	if ((q = list_query(ctx, l, NULL, "COUNT(*)", bound)) == NULL ||
 	    (total = bound > 0 ? vc_count_cached(ctx, q) : vc_sql_step(ctx, q) == 1 ?
-	    sqlite3_column_int64(q, 0) : -1) < 0) {
-		sqlite3_reset(q);
+	    vc_col_int64(q, 0) : -1) < 0) {
+		vc_stmt_reset(q);
 		goto fail;
 	}
-	sqlite3_reset(q);
+	vc_stmt_reset(q);
 	if (l->count_only) {
 		vc_page_release(&pg);
 		*out = JV_OBJECT(jv_string("count"), jv_number((double)total));

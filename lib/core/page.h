@@ -9,7 +9,7 @@
  */
 #ifndef VC_PAGE_H
 #define VC_PAGE_H
-#include <sqlite3.h>
+#include "core/store.h"
 #include "core/vc.h"
 
 struct vc_sort {
@@ -56,13 +56,13 @@ void vc_page_release(struct vc_page *pg);
 /* Append ", <sort expr> AS _sort" to a select list (blobs as hex). */
 void vc_page_select(const struct vc_page *pg, struct vc_sqlbuf *b);
 void vc_page_sql(const struct vc_page *pg, struct vc_sqlbuf *b, const char *idexpr, int first);
-int vc_page_bind(vc_ctx *ctx, sqlite3_stmt *st, const struct vc_page *pg, int first);
+int vc_page_bind(vc_ctx *ctx, vc_stmt *st, const struct vc_page *pg, int first);
 /*
  * Step q (a page query whose select list ends with _sort, from
  * vc_sql_text: reset here, not finalized) into *out = {items, total, next_cursor}.  next_cursor is null
  * when the page is not full.  Returns 0 or the error of ctx.
  */
-int vc_page_collect(vc_ctx *ctx, sqlite3_stmt *q, const struct vc_page *pg, int64_t total, jv *out);
+int vc_page_collect(vc_ctx *ctx, vc_stmt *q, const struct vc_page *pg, int64_t total, jv *out);
 /* The cursor that continues after row (which has "_sort" and "id"). */
 jv vc_page_cursor(const struct vc_page *pg, jv row);
 
@@ -84,7 +84,7 @@ struct vc_list {
 	const char *cols, *from;
 	const char *idexpr;             /* "h.id" */
 	int first;
-	int (*bind)(vc_ctx *ctx, sqlite3_stmt *q, void *arg);
+	int (*bind)(vc_ctx *ctx, vc_stmt *q, void *arg);
 	void *arg;
 	int count_only;
 	int raw;                        /* its page may be written as text when
@@ -99,5 +99,5 @@ int vc_page_list(vc_ctx *ctx, const struct vc_list *l, jv args, jv *out);
  * the store is unchanged (see page.c), else by stepping q, which the
  * caller resets or finalizes.  -1 when it failed (the error is in ctx).
  */
-int64_t vc_count_cached(vc_ctx *ctx, sqlite3_stmt *q);
+int64_t vc_count_cached(vc_ctx *ctx, vc_stmt *q);
 #endif

@@ -22,11 +22,11 @@ int
 vc_not_found(vc_ctx *ctx, const char *type, const char *what, const char *unscoped,
     const char *key)
 {
-	sqlite3_stmt *q = vc_sql(ctx, unscoped, "s", key);
+	vc_stmt *q = vc_sql(ctx, unscoped, "s", key);
 
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
 		vc_deny_audit(ctx, type, key);
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", what, key);
 }
 
@@ -34,7 +34,7 @@ int
 vc_resolve_id(vc_ctx *ctx, const char *type, const char *key, const char *scoped,
     const char *unscoped, char id[VC_ID_LEN + 1])
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (key == NULL || *key == '\0')
@@ -43,8 +43,8 @@ vc_resolve_id(vc_ctx *ctx, const char *type, const char *key, const char *scoped
 		return ctx->err;
 	rc = vc_sql_step(ctx, q);
 	if (rc == 1)
-		snprintf(id, VC_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+		snprintf(id, VC_ID_LEN + 1, "%s", (const char *)vc_col_text(q, 0));
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 1)

@@ -1,20 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* store.c - open the SQLite store, migrate it, and run statements. */
+/* store.c - open the store, migrate it, and run statements (SQLite here,
+ * PostgreSQL in pg.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "schema.h"
+#include "core/pg.h"
 #include "core/store.h"
 #include "json/jdump.h"
+
+#define BUSY_MS 10000           /* the usual wait for the write lock */
 
 #define MAX_SQL_LENGTH (16 * 1024 * 1024)  /* the longest text or blob */
 
@@ -44,16 +50,19 @@ mkdirs(vc_ctx *ctx, const char *dir)
 }
 
 int
-vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n)
+vc_store_is_pg_url(const char *path)
 {
-	const char *p = explicit_path, *base, *home;
+	return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
+}
+
+/* The store's path when nothing names one. */
+static int
+default_path(vc_ctx *ctx, char *out, size_t n)
+{
+	const char *base, *home;
 	int len;
 
-	if (p == NULL || *p == '\0')
-		p = getenv("VC_DB");
-	if (p != NULL && *p != '\0')
-		len = snprintf(out, n, "%s", p);
-	else if ((base = getenv("XDG_DATA_HOME")) != NULL && *base == '/')
+	if ((base = getenv("XDG_DATA_HOME")) != NULL && *base == '/')
 		len = snprintf(out, n, "%s/velocicompanion/vc.db", base);
 	else if ((home = getenv("HOME")) != NULL && *home == '/')
 		len = snprintf(out, n, "%s/.local/share/velocicompanion/vc.db", home);
@@ -65,12 +74,39 @@ vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n)
 	return 0;
 }
 
+int
+vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n)
+{
+	const char *p = explicit_path;
+	int len;
+
+	if (p == NULL || *p == '\0')
+		p = getenv("VC_DB");
+	if (p != NULL && strncmp(p, "sqlite:", 7) == 0)
+		p += 7;
+	if (p == NULL || *p == '\0')
+		return default_path(ctx, out, n);
+	len = snprintf(out, n, "%s", p);
+	if (len < 0 || (size_t)len >= n)
+		return vc_fail(ctx, VC_ECONFIG, "store path too long");
+	return 0;
+}
+
 static int
 key_path(vc_ctx *ctx, const char *db, char *out, size_t n)
 {
 	const char *p = getenv("VC_KEY_FILE"), *slash;
+	char lite[4096];
 	int len;
 
+	/* A PostgreSQL store keeps its key where the default SQLite store
+	 * would: no file lives beside a URL. */
+	if ((p == NULL || *p == '\0') && vc_store_is_pg_url(db)) {
+		int rc = default_path(ctx, lite, sizeof lite);
+		if (rc != 0)
+			return rc;
+		db = lite;
+	}
 	if (p != NULL && *p != '\0')
 		len = snprintf(out, n, "%s", p);
 	else if ((slash = strrchr(db, '/')) != NULL)
@@ -91,7 +127,11 @@ vc_sql_error(vc_ctx *ctx, int rc, const char *what)
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+		if (ctx->store != NULL && ctx->store->deadline != 0)
+			return vc_fail(ctx, VC_ETEMP, "%s: timed out waiting for the write lock", what);
 		return vc_fail(ctx, VC_ETEMP, "store busy, try again: %s", what);
+	case SQLITE_INTERRUPT:
+		return vc_fail(ctx, VC_ETEMP, "%s: timed out (the statement was stopped)", what);
 	case SQLITE_CONSTRAINT:
 		return vc_fail(ctx, VC_ECONFLICT, "%s: %s", what, msg);
 	case SQLITE_FULL:
@@ -117,10 +157,10 @@ exec_plain(vc_ctx *ctx, const char *sql)
 
 	if (rc != SQLITE_OK) {
 		int e = vc_sql_error(ctx, rc, "store");
-		if (err != NULL) {
+		/* A busy store's message says more than SQLite's. */
+		if (err != NULL && e != VC_ETEMP)
 			vc_fail(ctx, e, "store: %s", err);
-			sqlite3_free(err);
-		}
+		sqlite3_free(err);
 		return e;
 	}
 	return 0;
@@ -135,14 +175,18 @@ vc_store_latest_version(void)
 int
 vc_store_version(vc_ctx *ctx)
 {
-	sqlite3_stmt *st = vc_sql(ctx, "PRAGMA user_version", "");
+	vc_stmt *st;
 	int v = -1;
 
+	if (ctx->store->pg != NULL)
+		return vc_pg_version(ctx);
+	st = vc_sql(ctx, "PRAGMA user_version", "");
 	if (st != NULL && vc_sql_step(ctx, st) == 1)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+		v = vc_col_int(st, 0);
+	vc_stmt_done(st);
 	return v;
 }
+
 
 static int
 migrate(vc_ctx *ctx)
@@ -247,6 +291,31 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		free(st);
 		return rc;
 	}
+	if (vc_store_is_pg_url(st->path)) {
+		/* Messages name the URL, never its password. */
+		char url[sizeof st->path];
+		int fresh = 0;
+
+		memcpy(url, st->path, sizeof url);
+		vc_pg_redact(url, st->path, sizeof st->path);
+		ctx->store = st;
+		rc = vc_pg_open(ctx, url, &st->pg);
+		sodium_memzero(url, sizeof url);
+		if (rc == 0)
+			rc = vc_pg_migrate(ctx, flags & VC_STORE_CREATE, &fresh);
+		if (rc != 0)
+			goto fail;
+		exists = !fresh;
+		/* The key file's folder, as a new SQLite store's. */
+		if (!exists && (flags & VC_STORE_CREATE) && !(flags & VC_STORE_NOKEY) &&
+		    master_key_env() == NULL && (slash = strrchr(st->key_path, '/')) != NULL &&
+		    slash != st->key_path) {
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - st->key_path), st->key_path);
+			if ((rc = mkdirs(ctx, dir)) != 0)
+				goto fail;
+		}
+		goto keys;
+	}
 	exists = stat(st->path, &sb) == 0;
 	if (!exists && !(flags & VC_STORE_CREATE)) {
 		free(st);
@@ -275,7 +344,7 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_busy_timeout(st->db, BUSY_MS);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
@@ -286,6 +355,7 @@ vc_store_open(vc_ctx *ctx, const char *path, int flags)
 		goto fail;
 	if ((rc = migrate(ctx)) != 0)
 		goto fail;
+keys:
 	if (!(flags & VC_STORE_NOKEY) && (env = master_key_env()) != NULL) {
 		/* The keyring from the environment (a systemd credential)
 		 * wins over any key file, which is then neither read nor made. */
@@ -355,6 +425,9 @@ vc_store_cache(vc_ctx *ctx, int mib)
 {
 	char sql[64];
 
+	/* PostgreSQL's cache is the server's (shared_buffers). */
+	if (ctx->store->pg != NULL)
+		return 0;
 	snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", mib > 0 ? -1024 * mib : -2000);
 	return exec_plain(ctx, sql);
 }
@@ -364,13 +437,14 @@ vc_store_close(struct vc_store *st)
 {
 	if (st == NULL)
 		return;
+	for (int i = 0; i < VC_SQL_CACHE; i++)
+		vc_stmt_done(st->cache[i].st);
+	for (int i = 0; i < VC_SQL_TEXT; i++) {
+		vc_stmt_done(st->text[i].st);
+		free(st->text[i].sql);
+	}
+	vc_pg_close(st->pg);
 	if (st->db != NULL) {
-		for (int i = 0; i < VC_SQL_CACHE; i++)
-			sqlite3_finalize(st->cache[i].st);
-		for (int i = 0; i < VC_SQL_TEXT; i++) {
-			sqlite3_finalize(st->text[i].st);
-			free(st->text[i].sql);
-		}
 		/* Keeps the planner's statistics fresh; cheap when nothing
 		 * changed.  analysis_limit makes ANALYZE sample at most about
 		 * 400 rows of each index: the first call after a million-row
@@ -382,6 +456,39 @@ vc_store_close(struct vc_store *st)
 	free(st);
 }
 
+/* SQLite's progress handler: nonzero stops the statement. */
+static int
+past_deadline(void *arg)
+{
+	const struct vc_store *st = arg;
+
+	return st->deadline != 0 && vc_mono_ms() >= st->deadline;
+}
+
+void
+vc_store_deadline(vc_ctx *ctx, int64_t ms)
+{
+	struct vc_store *st = ctx->store;
+
+	if (st == NULL || st->db == NULL)
+		return;
+	if (ms <= 0) {
+		st->deadline = 0;
+		sqlite3_busy_timeout(st->db, BUSY_MS);
+		sqlite3_progress_handler(st->db, 0, NULL, NULL);
+		return;
+	}
+	st->deadline = vc_mono_ms() + ms;
+	sqlite3_busy_timeout(st->db, (int)(ms < INT_MAX ? ms : INT_MAX));
+	sqlite3_progress_handler(st->db, 1000, past_deadline, st);
+}
+
+int
+vc_store_past_deadline(vc_ctx *ctx)
+{
+	return ctx->store != NULL && past_deadline(ctx->store);
+}
+
 int
 vc_tx_begin(vc_ctx *ctx)
 {
@@ -389,7 +496,11 @@ vc_tx_begin(vc_ctx *ctx)
 
 	if (ctx->store->in_tx)
 		return vc_fail(ctx, VC_EINTERNAL, "nested transaction");
-	if ((rc = exec_plain(ctx, "BEGIN IMMEDIATE")) != 0)
+	if (ctx->store->pg != NULL)
+		rc = vc_pg_tx_begin(ctx);
+	else
+		rc = exec_plain(ctx, "BEGIN IMMEDIATE");
+	if (rc != 0)
 		return rc;
 	ctx->store->in_tx = 1;
 	return 0;
@@ -398,9 +509,13 @@ vc_tx_begin(vc_ctx *ctx)
 int
 vc_tx_commit(vc_ctx *ctx)
 {
-	int rc = exec_plain(ctx, "COMMIT");
+	int rc;
 
-	if (rc != 0) {
+	if (ctx->store->pg != NULL) {
+		ctx->store->in_tx = 0;
+		return vc_pg_tx_commit(ctx);
+	}
+	if ((rc = exec_plain(ctx, "COMMIT")) != 0) {
 		vc_tx_rollback(ctx);
 		return rc;
 	}
@@ -412,14 +527,153 @@ void
 vc_tx_rollback(vc_ctx *ctx)
 {
 	if (ctx->store && ctx->store->in_tx) {
-		sqlite3_exec(ctx->store->db, "ROLLBACK", NULL, NULL, NULL);
+		if (ctx->store->pg != NULL)
+			vc_pg_tx_rollback(ctx);
+		else
+			sqlite3_exec(ctx->store->db, "ROLLBACK", NULL, NULL, NULL);
 		ctx->store->in_tx = 0;
 	}
 }
 
+int
+vc_tx_retryable(vc_ctx *ctx)
+{
+	return ctx->store != NULL && ctx->store->pg != NULL && vc_pg_retryable(ctx->store->pg);
+}
+
+int64_t
+vc_last_insert_id(vc_ctx *ctx)
+{
+	if (ctx->store->pg != NULL)
+		return vc_pg_last_insert_id(ctx);
+	return sqlite3_last_insert_rowid(ctx->store->db);
+}
+
+int
+vc_changes(vc_ctx *ctx)
+{
+	if (ctx->store->pg != NULL)
+		return vc_pg_changes(ctx->store->pg);
+	return sqlite3_changes(ctx->store->db);
+}
+
+int64_t
+vc_total_changes(vc_ctx *ctx)
+{
+	if (ctx->store->pg != NULL)
+		return vc_pg_total_changes(ctx->store->pg);
+	return sqlite3_total_changes64(ctx->store->db);
+}
+
+const char *
+vc_sql_errstr(int rc)
+{
+	return sqlite3_errstr(rc);
+}
+
+void
+vc_stmt_done(vc_stmt *st)
+{
+	if (st == NULL)
+		return;
+	if (st->pg != NULL)
+		vc_pg_free(st->pg);
+	else
+		sqlite3_finalize(st->lite);
+	free(st);
+}
+
+int
+vc_stmt_reset(vc_stmt *st)
+{
+	if (st == NULL)
+		return SQLITE_OK;
+	if (st->pg != NULL) {
+		vc_pg_reset(st->pg);
+		return SQLITE_OK;
+	}
+	return sqlite3_reset(st->lite);
+}
+
+int
+vc_stmt_step(vc_stmt *st)
+{
+	if (st->pg != NULL) {
+		int rc = vc_pg_step(NULL, st->pg);
+		return rc > 0 ? SQLITE_ROW : rc == 0 ? SQLITE_DONE : SQLITE_ERROR;
+	}
+	return sqlite3_step(st->lite);
+}
+
+char *
+vc_stmt_key(vc_stmt *st)
+{
+	char *k, *s;
+
+	if (st->pg != NULL)
+		return vc_pg_key(st->pg);
+	if ((s = sqlite3_expanded_sql(st->lite)) == NULL)
+		return NULL;
+	k = strdup(s);
+	sqlite3_free(s);
+	return k;
+}
+
+/* Reset st and drop its bindings: a cached statement about to be used. */
+static void
+stmt_rewind(vc_stmt *st)
+{
+	if (st->pg != NULL) {
+		vc_pg_reset(st->pg);
+		vc_pg_clear(st->pg);
+	} else {
+		sqlite3_reset(st->lite);
+		sqlite3_clear_bindings(st->lite);
+	}
+}
+
+/*
+ * Prepare sql for the store's backend: a new vc_stmt, or NULL with ctx
+ * set.  persist: kept by a cache, used again and again.
+ */
+static vc_stmt *
+prepare(vc_ctx *ctx, const char *sql, int persist)
+{
+	vc_stmt *st = calloc(1, sizeof *st);
+	char *lite = NULL;
+	int rc;
+
+	if (st == NULL) {
+		vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	if (ctx->store->pg != NULL) {
+		if ((st->pg = vc_pg_prepare(ctx, sql)) == NULL) {
+			free(st);
+			return NULL;
+		}
+		return st;
+	}
+	/* A VC_SQL2 text: SQLite's part. */
+	if (strchr(sql, '\001') != NULL && (sql = lite = vc_sql_lite_text(sql)) == NULL) {
+		free(st);
+		vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	rc = sqlite3_prepare_v3(ctx->store->db, sql, -1, persist ? SQLITE_PREPARE_PERSISTENT : 0,
+	    &st->lite, NULL);
+	free(lite);
+	if (rc != SQLITE_OK) {
+		vc_sql_error(ctx, rc, "prepare");
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
 /* Bind fmt's parameters to st (see vc_sql); 0, or -1 with ctx set. */
 static int
-vbind(vc_ctx *ctx, sqlite3_stmt *st, const char *fmt, va_list ap)
+vbind(vc_ctx *ctx, vc_stmt *st, const char *fmt, va_list ap)
 {
 	int rc, i = 1;
 
@@ -427,15 +681,15 @@ vbind(vc_ctx *ctx, sqlite3_stmt *st, const char *fmt, va_list ap)
 		switch (*f) {
 		case 's': {
 			const char *s = va_arg(ap, const char *);
-			rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT)
-			    : sqlite3_bind_null(st, i);
+			rc = s ? vc_bind_text(st, i, s, -1, SQLITE_TRANSIENT)
+			    : vc_bind_null(st, i);
 			break;
 		}
 		case 'i':
-			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			rc = vc_bind_int64(st, i, va_arg(ap, int64_t));
 			break;
 		case 'n':
-			rc = sqlite3_bind_null(st, i);
+			rc = vc_bind_null(st, i);
 			break;
 		default:
 			rc = SQLITE_MISUSE;
@@ -448,29 +702,25 @@ vbind(vc_ctx *ctx, sqlite3_stmt *st, const char *fmt, va_list ap)
 	return 0;
 }
 
-static sqlite3_stmt *
+static vc_stmt *
 vsql(vc_ctx *ctx, const char *sql, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	vc_stmt *st = prepare(ctx, sql, 0);
 
-	rc = sqlite3_prepare_v2(ctx->store->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		vc_sql_error(ctx, rc, "prepare");
+	if (st == NULL)
 		return NULL;
-	}
 	if (vbind(ctx, st, fmt, ap) != 0) {
-		sqlite3_finalize(st);
+		vc_stmt_done(st);
 		return NULL;
 	}
 	return st;
 }
 
-sqlite3_stmt *
+vc_stmt *
 vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
-	sqlite3_stmt *st;
+	vc_stmt *st;
 
 	va_start(ap, fmt);
 	st = vsql(ctx, sql, fmt, ap);
@@ -479,10 +729,13 @@ vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 }
 
 int
-vc_sql_step(vc_ctx *ctx, sqlite3_stmt *st)
+vc_sql_step(vc_ctx *ctx, vc_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int rc;
 
+	if (st->pg != NULL)
+		return vc_pg_step(ctx, st->pg);
+	rc = sqlite3_step(st->lite);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
@@ -495,7 +748,7 @@ int
 vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...)
 {
 	va_list ap;
-	sqlite3_stmt *st;
+	vc_stmt *st;
 	int rc;
 
 	va_start(ap, fmt);
@@ -504,77 +757,69 @@ vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...)
 	if (st == NULL)
 		return ctx->err;
 	rc = vc_sql_step(ctx, st);
-	sqlite3_finalize(st);
+	vc_stmt_done(st);
 	if (rc < 0)
 		return ctx->err;
 	if (changes != NULL)
-		*changes = sqlite3_changes(ctx->store->db);
+		*changes = vc_changes(ctx);
 	return 0;
 }
 
 /* The statement of sql from the store's cache, prepared on first use,
  * reset and without bindings; NULL with ctx set. */
-static sqlite3_stmt *
+static vc_stmt *
 cache_get(vc_ctx *ctx, const char *sql)
 {
 	struct vc_store *s = ctx->store;
-	sqlite3_stmt *st = NULL;
-	int i, rc;
+	vc_stmt *st = NULL;
+	int i;
 
 	for (i = 0; i < VC_SQL_CACHE && s->cache[i].sql != NULL; i++)
 		if (s->cache[i].sql == sql)
 			break;
 	if (i < VC_SQL_CACHE && s->cache[i].sql == sql) {
 		st = s->cache[i].st;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+		stmt_rewind(st);
 		return st;
 	}
-	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-	if (rc != SQLITE_OK) {
-		vc_sql_error(ctx, rc, "prepare");
+	if ((st = prepare(ctx, sql, 1)) == NULL)
 		return NULL;
-	}
 	/* A full cache still answers: the newest entry is replaced. */
 	if (i == VC_SQL_CACHE) {
 		i--;
-		sqlite3_finalize(s->cache[i].st);
+		vc_stmt_done(s->cache[i].st);
 	}
 	s->cache[i].sql = sql;
 	s->cache[i].st = st;
 	return st;
 }
 
-sqlite3_stmt *
+vc_stmt *
 vc_sql_text(vc_ctx *ctx, const char *sql)
 {
 	struct vc_store *s = ctx->store;
-	sqlite3_stmt *st = NULL;
+	vc_stmt *st = NULL;
 	char *copy;
-	int i, old = 0, rc;
+	int i, old = 0;
 
 	for (i = 0; i < VC_SQL_TEXT; i++) {
 		if (s->text[i].sql != NULL && strcmp(s->text[i].sql, sql) == 0) {
 			st = s->text[i].st;
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
+			stmt_rewind(st);
 			s->text[i].used = ++s->text_tick;
 			return st;
 		}
 		if (s->text[i].used < s->text[old].used)
 			old = i;
 	}
-	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-	if (rc != SQLITE_OK) {
-		vc_sql_error(ctx, rc, "prepare");
+	if ((st = prepare(ctx, sql, 1)) == NULL)
 		return NULL;
-	}
 	if ((copy = strdup(sql)) == NULL) {
-		sqlite3_finalize(st);
+		vc_stmt_done(st);
 		vc_fail(ctx, VC_EINTERNAL, "out of memory");
 		return NULL;
 	}
-	sqlite3_finalize(s->text[old].st);
+	vc_stmt_done(s->text[old].st);
 	free(s->text[old].sql);
 	s->text[old].sql = copy;
 	s->text[old].st = st;
@@ -582,10 +827,10 @@ vc_sql_text(vc_ctx *ctx, const char *sql)
 	return st;
 }
 
-sqlite3_stmt *
+vc_stmt *
 vc_sql_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = cache_get(ctx, sql);
+	vc_stmt *st = cache_get(ctx, sql);
 	va_list ap;
 	int rc;
 
@@ -600,7 +845,7 @@ vc_sql_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 int
 vc_sql_exec_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = cache_get(ctx, sql);
+	vc_stmt *st = cache_get(ctx, sql);
 	va_list ap;
 	int rc = -1;
 
@@ -609,7 +854,7 @@ vc_sql_exec_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 		if (vbind(ctx, st, fmt, ap) == 0)
 			rc = vc_sql_step(ctx, st);
 		va_end(ap);
-		sqlite3_reset(st);
+		vc_stmt_reset(st);
 	}
 	return rc < 0 ? ctx->err : 0;
 }
@@ -623,7 +868,7 @@ has_suffix(const char *s, const char *suf)
 }
 
 jv
-vc_sql_row(sqlite3_stmt *st)
+vc_sql_row(vc_stmt *st)
 {
 	jv keys = jv_invalid(), o = vc_sql_row_keys(st, &keys);
 
@@ -634,7 +879,7 @@ vc_sql_row(sqlite3_stmt *st)
 /* The key of column i: its name, made once per statement into *keys
  * (an array, indexed by column) and shared by every row. */
 static jv
-col_key(sqlite3_stmt *st, jv *keys, int i, size_t cut)
+col_key(vc_stmt *st, jv *keys, int i, size_t cut)
 {
 	jv k;
 
@@ -642,7 +887,7 @@ col_key(sqlite3_stmt *st, jv *keys, int i, size_t cut)
 		*keys = jv_array();
 	k = jv_array_get(jv_copy(*keys), i);
 	if (jv_get_kind(k) != JV_KIND_STRING) {
-		const char *name = sqlite3_column_name(st, i);
+		const char *name = vc_col_name(st, i);
 		jv_free(k);
 		k = jv_string_sized(name, (int)(strlen(name) - cut));
 		*keys = jv_array_set(*keys, i, jv_copy(k));
@@ -662,17 +907,17 @@ plain_ascii(const unsigned char *p, int n)
 }
 
 void
-vc_sql_row_json(sqlite3_stmt *st, struct vc_jbuf *b, const char *skip)
+vc_sql_row_json(vc_stmt *st, struct vc_jbuf *b, const char *skip)
 {
-	int n = sqlite3_column_count(st), first = 1;
+	int n = vc_col_count(st), first = 1;
 
 	vc_jbuf_put(b, "{", 1);
 	for (int i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i);
-		int t = sqlite3_column_type(st, i);
+		const char *name = vc_col_name(st, i);
+		int t = vc_col_type(st, i);
 		/* The branches of vc_sql_row, in its order: a NULL keeps its
 		 * column's whole name, suffix and all. */
-		int cut = t != SQLITE_NULL && !(has_suffix(name, "_at") && t == SQLITE_INTEGER) &&
+		int cut = t != VC_NULL && !(has_suffix(name, "_at") && t == VC_INTEGER) &&
 		    (has_suffix(name, "_bool") || has_suffix(name, "_json"));
 
 		if (skip != NULL && strcmp(name, skip) == 0)
@@ -682,29 +927,29 @@ vc_sql_row_json(sqlite3_stmt *st, struct vc_jbuf *b, const char *skip)
 		first = 0;
 		vc_jbuf_string(b, name, strlen(name) - (cut ? 5 : 0));
 		vc_jbuf_put(b, ":", 1);
-		if (t == SQLITE_NULL) {
+		if (t == VC_NULL) {
 			vc_jbuf_put(b, "null", 4);
-		} else if (has_suffix(name, "_at") && t == SQLITE_INTEGER) {
+		} else if (has_suffix(name, "_at") && t == VC_INTEGER) {
 			char buf[32];
-			vc_time_fmt(sqlite3_column_int64(st, i), buf, sizeof buf);
+			vc_time_fmt(vc_col_int64(st, i), buf, sizeof buf);
 			vc_jbuf_value(b, jv_string(buf));
 		} else if (has_suffix(name, "_bool")) {
-			vc_jbuf_str(b, sqlite3_column_int64(st, i) != 0 ? "true" : "false");
+			vc_jbuf_str(b, vc_col_int64(st, i) != 0 ? "true" : "false");
 		} else if (has_suffix(name, "_json")) {
-			const char *s = (const char *)sqlite3_column_text(st, i);
-			jv v = jv_parse_sized(s, sqlite3_column_bytes(st, i));
+			const char *s = (const char *)vc_col_text(st, i);
+			jv v = jv_parse_sized(s, vc_col_bytes(st, i));
 			if (!jv_is_valid(v)) {
 				jv_free(v);
 				v = jv_null();
 			}
 			vc_jbuf_value(b, v);
-		} else if (t == SQLITE_INTEGER) {
-			vc_jbuf_number(b, (double)sqlite3_column_int64(st, i));
-		} else if (t == SQLITE_FLOAT) {
-			vc_jbuf_number(b, sqlite3_column_double(st, i));
+		} else if (t == VC_INTEGER) {
+			vc_jbuf_number(b, (double)vc_col_int64(st, i));
+		} else if (t == VC_FLOAT) {
+			vc_jbuf_number(b, vc_col_double(st, i));
 		} else {
-			const unsigned char *s = sqlite3_column_text(st, i);
-			int len = sqlite3_column_bytes(st, i);
+			const unsigned char *s = vc_col_text(st, i);
+			int len = vc_col_bytes(st, i);
 			if (plain_ascii(s, len))
 				vc_jbuf_string(b, (const char *)s, (size_t)len);
 			else
@@ -715,42 +960,42 @@ vc_sql_row_json(sqlite3_stmt *st, struct vc_jbuf *b, const char *skip)
 }
 
 jv
-vc_sql_row_keys(sqlite3_stmt *st, jv *keys)
+vc_sql_row_keys(vc_stmt *st, jv *keys)
 {
 	jv o = jv_object();
-	int n = sqlite3_column_count(st);
+	int n = vc_col_count(st);
 
 	for (int i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i);
-		int t = sqlite3_column_type(st, i);
+		const char *name = vc_col_name(st, i);
+		int t = vc_col_type(st, i);
 		jv v;
 
-		if (t == SQLITE_NULL) {
+		if (t == VC_NULL) {
 			v = jv_null();
-		} else if (has_suffix(name, "_at") && t == SQLITE_INTEGER) {
+		} else if (has_suffix(name, "_at") && t == VC_INTEGER) {
 			char buf[32];
-			vc_time_fmt(sqlite3_column_int64(st, i), buf, sizeof buf);
+			vc_time_fmt(vc_col_int64(st, i), buf, sizeof buf);
 			v = jv_string(buf);
 		} else if (has_suffix(name, "_bool")) {
 			o = jv_object_set(o, col_key(st, keys, i, 5),
-			    jv_bool(sqlite3_column_int64(st, i) != 0));
+			    jv_bool(vc_col_int64(st, i) != 0));
 			continue;
 		} else if (has_suffix(name, "_json")) {
-			const char *s = (const char *)sqlite3_column_text(st, i);
-			v = jv_parse_sized(s, sqlite3_column_bytes(st, i));
+			const char *s = (const char *)vc_col_text(st, i);
+			v = jv_parse_sized(s, vc_col_bytes(st, i));
 			if (!jv_is_valid(v)) {
 				jv_free(v);
 				v = jv_null();
 			}
 			o = jv_object_set(o, col_key(st, keys, i, 5), v);
 			continue;
-		} else if (t == SQLITE_INTEGER) {
-			v = jv_number((double)sqlite3_column_int64(st, i));
-		} else if (t == SQLITE_FLOAT) {
-			v = jv_number(sqlite3_column_double(st, i));
+		} else if (t == VC_INTEGER) {
+			v = jv_number((double)vc_col_int64(st, i));
+		} else if (t == VC_FLOAT) {
+			v = jv_number(vc_col_double(st, i));
 		} else {
-			v = jv_string_sized((const char *)sqlite3_column_text(st, i),
-			    sqlite3_column_bytes(st, i));
+			v = jv_string_sized((const char *)vc_col_text(st, i),
+			    vc_col_bytes(st, i));
 		}
 		o = jv_object_set(o, col_key(st, keys, i, 0), v);
 	}
@@ -758,20 +1003,20 @@ vc_sql_row_keys(sqlite3_stmt *st, jv *keys)
 }
 
 int64_t
-vc_sql_int(vc_ctx *ctx, sqlite3_stmt *q)
+vc_sql_int(vc_ctx *ctx, vc_stmt *q)
 {
 	int64_t v = -1;
 
 	if (q == NULL)
 		return -1;
 	if (vc_sql_step(ctx, q) == 1)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+		v = vc_col_int64(q, 0);
+	vc_stmt_done(q);
 	return v;
 }
 
 jv
-vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st)
+vc_sql_rows(vc_ctx *ctx, vc_stmt *st)
 {
 	jv a = jv_array(), keys = jv_invalid();
 	int rc;
@@ -783,7 +1028,7 @@ vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st)
 	while ((rc = vc_sql_step(ctx, st)) == 1)
 		a = jv_array_append(a, vc_sql_row_keys(st, &keys));
 	jv_free(keys);
-	sqlite3_finalize(st);
+	vc_stmt_done(st);
 	if (rc < 0) {
 		jv_free(a);
 		return jv_invalid();
@@ -792,7 +1037,7 @@ vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st)
 }
 
 int
-vc_sql_one(vc_ctx *ctx, sqlite3_stmt *st, const char *what, jv *out)
+vc_sql_one(vc_ctx *ctx, vc_stmt *st, const char *what, jv *out)
 {
 	int rc;
 
@@ -801,7 +1046,7 @@ vc_sql_one(vc_ctx *ctx, sqlite3_stmt *st, const char *what, jv *out)
 	rc = vc_sql_step(ctx, st);
 	if (rc == 1)
 		*out = vc_sql_row(st);
-	sqlite3_finalize(st);
+	vc_stmt_done(st);
 	if (rc < 0)
 		return ctx->err;
 	if (rc == 0)

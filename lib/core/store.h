@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store.h - the SQLite store: opening, migrations, transactions, and the
- * few statement helpers every module uses.  All SQL of the project lives
- * in lib/ and goes through sqlite3_prepare_v2 + bind; nothing is ever
- * formatted into SQL text.
+ * store.h - the store: opening, migrations, transactions, and the
+ * statement helpers every module uses.  Two backends sit behind it:
+ * SQLite (a file: the default) and PostgreSQL (a postgresql:// URL,
+ * lib/core/pg.c, libpq opened on first use).  All SQL of the project
+ * lives in lib/, is written in SQLite's dialect with ? parameters, and
+ * goes through vc_sql* + bind; nothing is ever formatted into SQL text.
+ * PostgreSQL gets it translated when it is prepared (pg.c says what is
+ * translated); a statement that must differ names both texts at its one
+ * site with VC_SQL2.
  *
  * Ownership: vc_store_open puts a store into ctx->store; vc_ctx_release
- * (or vc_store_close) closes it.  Statements from vc_sql_prepare belong
- * to the caller, who finalizes them (vc_sql_* helpers do so themselves).
+ * (or vc_store_close) closes it.  Statements from vc_sql belong to the
+ * caller, who ends them with vc_stmt_done (vc_sql_* helpers do so
+ * themselves); those of vc_sql_cached and vc_sql_text belong to the store.
  */
 #ifndef VC_STORE_H
 #define VC_STORE_H
@@ -17,24 +23,63 @@
 #include "core/vc.h"
 
 struct vc_keyring;
+struct vc_pgconn;
+struct vc_pgstmt;
 
 #define VC_SQL_CACHE 24
 #define VC_SQL_TEXT 16
 
+/*
+ * A statement of either backend.  Handlers read it only through the
+ * vc_col_* / vc_bind_* / vc_stmt_* calls below, which on SQLite are the
+ * sqlite3_* calls they replace behind one test of a pointer.
+ */
+typedef struct vc_stmt {
+	sqlite3_stmt *lite;             /* SQLite's statement, or NULL */
+	struct vc_pgstmt *pg;           /* PostgreSQL's, or NULL */
+} vc_stmt;
+
+/*
+ * One statement whose text differs between the backends, both texts at
+ * its one site: VC_SQL2("SELECT ... strftime(...)", "SELECT ... now()").
+ * The result is one string literal (so vc_sql_cached still keys it by
+ * address) that may also be built into a longer text (vc_sqlbuf_add);
+ * each backend keeps its own part when the text is prepared.
+ */
+#define VC_SQL2(lite, pg) "\001" lite "\002" pg "\003"
+
+/* Column types (vc_col_type), results and bind lifetimes: SQLite's own
+ * numbers, which PostgreSQL's side maps to. */
+enum {
+	VC_INTEGER = SQLITE_INTEGER,
+	VC_FLOAT = SQLITE_FLOAT,
+	VC_TEXT = SQLITE_TEXT,
+	VC_BLOB = SQLITE_BLOB,
+	VC_NULL = SQLITE_NULL
+};
+#define VC_SQL_OK SQLITE_OK
+#define VC_SQL_MISMATCH SQLITE_MISMATCH
+#define VC_ROW SQLITE_ROW
+#define VC_DONE SQLITE_DONE
+#define VC_TRANSIENT SQLITE_TRANSIENT
+#define VC_STATIC SQLITE_STATIC
+
 struct vc_store {
-	sqlite3 *db;
+	sqlite3 *db;                    /* SQLite; NULL on PostgreSQL */
+	struct vc_pgconn *pg;           /* PostgreSQL; NULL on SQLite */
 	struct vc_keyring *keys;
-	char path[4096];
+	char path[4096];                /* or the URL, its password hidden */
 	char key_path[4096];
 	int key_env;            /* the keyring came from $VC_MASTER_KEY */
 	struct stat key_stat;   /* the key file as it was when loaded */
 	int in_tx;
 	/* vc_sql_cached's statements, keyed by the address of their SQL. */
-	struct { const char *sql; sqlite3_stmt *st; } cache[VC_SQL_CACHE];
+	struct { const char *sql; vc_stmt *st; } cache[VC_SQL_CACHE];
 	/* vc_sql_text's statements, keyed by their text, least recently
 	 * used replaced. */
-	struct { char *sql; sqlite3_stmt *st; unsigned long used; } text[VC_SQL_TEXT];
+	struct { char *sql; vc_stmt *st; unsigned long used; } text[VC_SQL_TEXT];
 	unsigned long text_tick;
+	int64_t deadline;       /* vc_store_deadline: CLOCK_MONOTONIC ms, 0: none */
 };
 
 enum {
@@ -44,14 +89,20 @@ enum {
 
 /*
  * Resolve the store path: explicit path, else $VC_DB, else
- * $XDG_DATA_HOME/velocicompanion/vc.db (~/.local/share/...).  The
- * keyring is $VC_MASTER_KEY (base64 of key file text) when set and not
- * empty, else the key file $VC_KEY_FILE, else "vc.key" beside the store.
+ * $XDG_DATA_HOME/velocicompanion/vc.db (~/.local/share/...).  A path may
+ * be written sqlite:PATH; a postgresql:// or postgres:// URL selects
+ * PostgreSQL (libpq's own settings, PGHOST, PGSSLMODE, a service file,
+ * fill in what the URL leaves out).  The keyring is $VC_MASTER_KEY
+ * (base64 of key file text) when set and not empty, else the key file
+ * $VC_KEY_FILE, else "vc.key" beside the store (beside the default
+ * SQLite store for a PostgreSQL one).
  */
 int vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n);
 int vc_store_open(vc_ctx *ctx, const char *path, int flags);
 void vc_store_close(struct vc_store *st);
-int vc_store_version(vc_ctx *ctx);      /* PRAGMA user_version */
+int vc_store_version(vc_ctx *ctx);      /* the last migration applied */
+/* Is path a PostgreSQL URL (postgresql://, postgres://)? */
+int vc_store_is_pg_url(const char *path);
 int vc_store_latest_version(void);      /* migrations known to this build */
 /* Where the keyring came from, for messages: "VC_MASTER_KEY" or the key
  * file's path. */
@@ -73,10 +124,26 @@ int vc_store_keys_refresh(vc_ctx *ctx);
  */
 int vc_store_cache(vc_ctx *ctx, int mib);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP. */
+/*
+ * Bound what the connection may wait for by a deadline ms milliseconds
+ * from now: it waits for the write lock until then (instead of the usual
+ * 10 s), and a statement still running then is interrupted (both fail as
+ * VC_ETEMP, "... timed out"), so a caller with a deadline never holds a
+ * transaction open past it.  ms 0 takes the bound away.
+ */
+void vc_store_deadline(vc_ctx *ctx, int64_t ms);
+/* 1 when the bound of vc_store_deadline has passed. */
+int vc_store_past_deadline(vc_ctx *ctx);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP.  On
+ * PostgreSQL: BEGIN ISOLATION LEVEL SERIALIZABLE (what SQLite's one
+ * writer gives), the caller's tenant set for row-level security, and a
+ * serialization failure or deadlock (40001, 40P01) is VC_ETEMP with
+ * vc_tx_retryable true: the whole transaction may be run again. */
 int vc_tx_begin(vc_ctx *ctx);
 int vc_tx_commit(vc_ctx *ctx);
 void vc_tx_rollback(vc_ctx *ctx);
+int vc_tx_retryable(vc_ctx *ctx);
 
 /*
  * Prepare sql and bind its parameters from fmt, one character each:
@@ -85,23 +152,23 @@ void vc_tx_rollback(vc_ctx *ctx);
  *   n  NULL
  * Returns the statement, or NULL with an error in ctx.
  */
-sqlite3_stmt *vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...);
+vc_stmt *vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...);
 /*
  * vc_sql for the statements of a hot loop (an import's per-row SQL):
  * prepared once per store and kept, keyed by the address of sql (a
  * string literal), reset and re-bound at each call.  The store owns the
- * statement: never finalize it; it is reset at the next call (step it
- * to its end, or sqlite3_reset it, to release its read).
+ * statement: never end it; it is reset at the next call (step it
+ * to its end, or vc_stmt_reset it, to release its read).
  */
-sqlite3_stmt *vc_sql_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...);
+vc_stmt *vc_sql_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...);
 /* vc_sql_exec through the cache: for statements that return no rows. */
 int vc_sql_exec_cached(vc_ctx *ctx, const char *sql, const char *fmt, ...);
 /* Run a statement that returns no rows; *changes (may be NULL) gets
- * sqlite3_changes.  Finalizes it.  Constraint violations -> VC_ECONFLICT. */
+ * vc_changes.  Ends it.  Constraint violations -> VC_ECONFLICT. */
 int vc_sql_exec(vc_ctx *ctx, const char *sql, int *changes, const char *fmt, ...);
 /* Step a prepared statement: SQLITE_ROW -> 1, SQLITE_DONE -> 0, error ->
  * -1 with ctx set. */
-int vc_sql_step(vc_ctx *ctx, sqlite3_stmt *st);
+int vc_sql_step(vc_ctx *ctx, vc_stmt *st);
 /*
  * The current row as a JSON object keyed by column name.  Integers stay
  * numbers, except columns named *_at which become RFC 3339 text; columns
@@ -114,26 +181,147 @@ int vc_sql_step(vc_ctx *ctx, sqlite3_stmt *st);
  * prepared again.  Reset and without bindings; the caller binds, steps
  * and resets it, never finalizes it.  NULL with ctx set.
  */
-sqlite3_stmt *vc_sql_text(vc_ctx *ctx, const char *sql);
-jv vc_sql_row(sqlite3_stmt *st);
+vc_stmt *vc_sql_text(vc_ctx *ctx, const char *sql);
+jv vc_sql_row(vc_stmt *st);
 /* The same, its keys made once per statement: *keys starts as
  * jv_invalid() and is freed by the caller after the last row. */
-jv vc_sql_row_keys(sqlite3_stmt *st, jv *keys);
+jv vc_sql_row_keys(vc_stmt *st, jv *keys);
 /* The JSON text of vc_sql_row(st) without column skip (NULL: none),
  * appended to b: the same bytes vc_json_dump would write for it, without
  * making the value first. */
 struct vc_jbuf;
-void vc_sql_row_json(sqlite3_stmt *st, struct vc_jbuf *b, const char *skip);
+void vc_sql_row_json(vc_stmt *st, struct vc_jbuf *b, const char *skip);
 /* Step st to the end, collecting vc_sql_row()s into an array; finalizes.
  * Returns the array or jv_invalid with ctx set. */
-jv vc_sql_rows(vc_ctx *ctx, sqlite3_stmt *st);
+jv vc_sql_rows(vc_ctx *ctx, vc_stmt *st);
 /* The one integer q selects (q finalized), or -1: no row, or the error
  * set in ctx. */
-int64_t vc_sql_int(vc_ctx *ctx, sqlite3_stmt *q);
+int64_t vc_sql_int(vc_ctx *ctx, vc_stmt *q);
 /* The one row of st as an object (finalizes st): VC_ENOTFOUND "no such
  * WHAT" when there is none. */
-int vc_sql_one(vc_ctx *ctx, sqlite3_stmt *st, const char *what, jv *out);
+int vc_sql_one(vc_ctx *ctx, vc_stmt *st, const char *what, jv *out);
 /* Map an SQLite error to a VC_E code with a message. */
 int vc_sql_error(vc_ctx *ctx, int rc, const char *what);
+
+/*
+ * The id the last INSERT of this connection gave its row (SQLite's
+ * last_insert_rowid; PostgreSQL's lastval(), the last value a sequence,
+ * an identity column, handed out in this session), and the rows the last
+ * INSERT, UPDATE or DELETE changed.
+ */
+int64_t vc_last_insert_id(vc_ctx *ctx);
+int vc_changes(vc_ctx *ctx);
+/* Every change of this connection since it opened (SQLite's
+ * total_changes). */
+int64_t vc_total_changes(vc_ctx *ctx);
+/* The statement's text with its bound values, for a cache key: free it
+ * with free(); NULL when out of memory. */
+char *vc_stmt_key(vc_stmt *st);
+/* The message of a bind's result code. */
+const char *vc_sql_errstr(int rc);
+
+/* ---- statements, either backend ---------------------------------------
+ * The sqlite3_* calls of the same names, for either backend: columns from
+ * 0, parameters from 1.  On PostgreSQL a value is read as text and
+ * converted (a boolean is 1 or 0, bytea its bytes); the text of a blob or
+ * a boolean lasts until the next step, as SQLite's. */
+void vc_stmt_done(vc_stmt *st);         /* sqlite3_finalize; NULL is fine */
+int vc_stmt_reset(vc_stmt *st);         /* sqlite3_reset */
+int vc_stmt_step(vc_stmt *st);          /* sqlite3_step: VC_ROW, VC_DONE or an error */
+
+const unsigned char *vc_pg_col_text(struct vc_pgstmt *p, int i);
+const void *vc_pg_col_blob(struct vc_pgstmt *p, int i);
+int vc_pg_col_bytes(struct vc_pgstmt *p, int i);
+int64_t vc_pg_col_int64(struct vc_pgstmt *p, int i);
+double vc_pg_col_double(struct vc_pgstmt *p, int i);
+int vc_pg_col_type(struct vc_pgstmt *p, int i);
+int vc_pg_col_count(struct vc_pgstmt *p);
+const char *vc_pg_col_name(struct vc_pgstmt *p, int i);
+int vc_pg_bind(struct vc_pgstmt *p, int i, int type, const void *v, int n, int64_t iv, double dv);
+
+static inline const unsigned char *
+vc_col_text(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_column_text(st->lite, i) : vc_pg_col_text(st->pg, i);
+}
+static inline const void *
+vc_col_blob(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_column_blob(st->lite, i) : vc_pg_col_blob(st->pg, i);
+}
+static inline int
+vc_col_bytes(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_column_bytes(st->lite, i) : vc_pg_col_bytes(st->pg, i);
+}
+static inline int64_t
+vc_col_int64(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_column_int64(st->lite, i) : vc_pg_col_int64(st->pg, i);
+}
+static inline int
+vc_col_int(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_column_int(st->lite, i) : (int)vc_pg_col_int64(st->pg, i);
+}
+static inline double
+vc_col_double(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_column_double(st->lite, i) : vc_pg_col_double(st->pg, i);
+}
+static inline int
+vc_col_type(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_column_type(st->lite, i) : vc_pg_col_type(st->pg, i);
+}
+static inline int
+vc_col_count(vc_stmt *st)
+{
+	return st->pg == NULL ? sqlite3_column_count(st->lite) : vc_pg_col_count(st->pg);
+}
+static inline const char *
+vc_col_name(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_column_name(st->lite, i) : vc_pg_col_name(st->pg, i);
+}
+/* dtor is VC_TRANSIENT or VC_STATIC; PostgreSQL copies either way. */
+static inline int
+vc_bind_text(vc_stmt *st, int i, const char *s, int n, void (*dtor)(void *))
+{
+	if (st->pg == NULL)
+		return sqlite3_bind_text(st->lite, i, s, n, dtor);
+	return vc_pg_bind(st->pg, i, s ? VC_TEXT : VC_NULL, s, n, 0, 0);
+}
+static inline int
+vc_bind_blob(vc_stmt *st, int i, const void *p, int n, void (*dtor)(void *))
+{
+	if (st->pg == NULL)
+		return sqlite3_bind_blob(st->lite, i, p, n, dtor);
+	return vc_pg_bind(st->pg, i, p ? VC_BLOB : VC_NULL, p, n, 0, 0);
+}
+static inline int
+vc_bind_int64(vc_stmt *st, int i, int64_t v)
+{
+	return st->pg == NULL ? sqlite3_bind_int64(st->lite, i, v) :
+	    vc_pg_bind(st->pg, i, VC_INTEGER, NULL, 0, v, 0);
+}
+static inline int
+vc_bind_int(vc_stmt *st, int i, int v)
+{
+	return st->pg == NULL ? sqlite3_bind_int(st->lite, i, v) :
+	    vc_pg_bind(st->pg, i, VC_INTEGER, NULL, 0, v, 0);
+}
+static inline int
+vc_bind_double(vc_stmt *st, int i, double v)
+{
+	return st->pg == NULL ? sqlite3_bind_double(st->lite, i, v) :
+	    vc_pg_bind(st->pg, i, VC_FLOAT, NULL, 0, 0, v);
+}
+static inline int
+vc_bind_null(vc_stmt *st, int i)
+{
+	return st->pg == NULL ? sqlite3_bind_null(st->lite, i) :
+	    vc_pg_bind(st->pg, i, VC_NULL, NULL, 0, 0, 0);
+}
 
 #endif

@@ -168,6 +168,9 @@ void vc_ctx_release(vc_ctx *ctx);   /* closes the store, frees audit_details */
 void vc_ctx_reset(vc_ctx *ctx);
 int64_t vc_now(vc_ctx *ctx);        /* seconds */
 int64_t vc_now_ms(vc_ctx *ctx);
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and intervals, which a
+ * change of the wall clock must not move (never the injected clock). */
+int64_t vc_mono_ms(void);
 
 /* Record an error in ctx and return it.  Messages: lowercase, no period. */
 int vc_fail(vc_ctx *ctx, int err, const char *fmt, ...)
@@ -202,6 +205,18 @@ int vc_is_id(const char *s);
 /* FNV-1a of n bytes: for the in-memory hash tables (not for security). */
 uint64_t vc_hash(const char *s, size_t n);
 uint64_t vc_hash_str(const char *s);
+
+/*
+ * Waiting on a peer: a thread about to wait for something that is not
+ * this machine's processor (a network answer, a polling interval) says
+ * so, and says when it is back.  vc-serve's workers set a hook so that
+ * another worker computes meanwhile (front/http/serve.c, "the pool");
+ * elsewhere these cost a thread-local test.  Pairs nest.
+ */
+void vc_wait_hook(void (*fn)(void *arg, int waiting), void *arg);
+void vc_wait_begin(void);
+void vc_wait_end(void);
+unsigned vc_sleep(unsigned s);      /* sleep(3) between the two */
 
 /* Time formatting: RFC 3339 UTC ("2026-11-27T23:35:30Z"). */
 void vc_time_fmt(int64_t t, char *buf, size_t n);

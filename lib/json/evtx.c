@@ -5,6 +5,10 @@
  * reader here turns that text into the row.  The XML reader takes only
  * what libevtx writes (elements, attributes, text, the five entities and
  * character references; no DTD, no CDATA) and refuses the rest.
+ *
+ * libevtx (with libbfio, which it needs) is opened by the first EVTX
+ * file read (core/dl.h), not linked: every CLI call mapped and bound it
+ * at start.  Its calls go through the table ev.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,9 +28,28 @@
 #undef LIBEVTX_HAVE_BFIO
 #include <libevtx.h>
 
+#include "core/dl.h"
 #include "json/evtx.h"
 #include "json/jdump.h"
 #include "json/zip.h"
+
+/* ev.file_open is libevtx_file_open, with the library's own prototype. */
+#define EVTX_FUNCS(X) \
+	X(error_free) X(error_sprint) X(file_initialize) X(file_open) X(file_close) X(file_free) \
+	X(file_get_number_of_records) X(file_get_record_by_index) X(file_is_corrupted) \
+	X(record_get_utf8_xml_string_size) X(record_get_utf8_xml_string) X(record_free)
+
+static struct {
+#define EVTX_PTR(f) __typeof__(libevtx_##f) *f;
+	EVTX_FUNCS(EVTX_PTR)
+} ev;
+
+static const struct vc_dl_sym ev_syms[] = {
+#define EVTX_SYM(f) VC_DL_SYM(ev, f, "libevtx_" #f),
+	EVTX_FUNCS(EVTX_SYM)
+};
+
+VC_DL_LIB(libevtx, "libevtx.so.1", "read EVTX files", ev_syms, NULL);
 
 #define MAX_DEPTH 32
 
@@ -535,10 +558,10 @@ src_close_chunk(struct src *s)
 	libevtx_error_t *e = NULL;
 
 	if (s->f != NULL) {
-		libevtx_file_close(s->f, &e);
-		libevtx_error_free(&e);
-		libevtx_file_free(&s->f, &e);
-		libevtx_error_free(&e);
+		ev.file_close(s->f, &e);
+		ev.error_free(&e);
+		ev.file_free(&s->f, &e);
+		ev.error_free(&e);
 		s->f = NULL;
 	}
 }
@@ -569,12 +592,12 @@ static const char *
 ev_msg(libevtx_error_t **e, char *buf, size_t n)
 {
 	snprintf(buf, n, "unreadable");
-	if (*e != NULL && libevtx_error_sprint(*e, buf, n) <= 0)
+	if (*e != NULL && ev.error_sprint(*e, buf, n) <= 0)
 		snprintf(buf, n, "unreadable");
 	for (char *c = buf; *c; c++)
 		if (*c == '\n' || *c == '\r')
 			*c = ' ';
-	libevtx_error_free(e);
+	ev.error_free(e);
 	return buf;
 }
 
@@ -698,13 +721,13 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	}
 	if (pwrite(s->memfd, s->chunk, HEADER + CHUNK, 0) != HEADER + CHUNK)
 		return vc_fail(ctx, VC_EINTERNAL, "%s: cannot copy a chunk: %s", r->name, strerror(errno)), -2;
-	if (libevtx_file_initialize(&s->f, &e) != 1) {
-		libevtx_error_free(&e);
+	if (ev.file_initialize(&s->f, &e) != 1) {
+		ev.error_free(&e);
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
 	}
 	s->nrec = s->ri = s->bad_in_chunk = 0;
-	if (libevtx_file_open(s->f, s->mempath, LIBEVTX_OPEN_READ, &e) != 1 ||
-	    libevtx_file_get_number_of_records(s->f, &s->nrec, &e) != 1) {
+	if (ev.file_open(s->f, s->mempath, LIBEVTX_OPEN_READ, &e) != 1 ||
+	    ev.file_get_number_of_records(s->f, &s->nrec, &e) != 1) {
 		vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): %s; its records are skipped", r->name,
 		    no, HEADER + no * (long)CHUNK, ev_msg(&e, msg, sizeof msg));
 		src_close_chunk(s);
@@ -725,7 +748,7 @@ next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	size_t sz = 0;
 
 	r->line = ++s->recno;
-	if (libevtx_file_get_record_by_index(s->f, s->ri++, &rec, &e) != 1) {
+	if (ev.file_get_record_by_index(s->f, s->ri++, &rec, &e) != 1) {
 		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
 		    ev_msg(&e, msg, sizeof msg));
 		s->bad_in_chunk++;
@@ -733,21 +756,21 @@ next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	}
 	/* Rendered straight into the buffer when it is large enough: asking
 	 * for the size first renders the record twice. */
-	if (s->xcap >= XML_FIRST && libevtx_record_get_utf8_xml_string(rec, (uint8_t *)s->xml,
+	if (s->xcap >= XML_FIRST && ev.record_get_utf8_xml_string(rec, (uint8_t *)s->xml,
 	    s->xcap, &e) == 1) {
-		libevtx_record_free(&rec, NULL);
+		ev.record_free(&rec, NULL);
 		return xml_line(ctx, r, s, s->xcap);
 	}
-	libevtx_error_free(&e);
-	if (libevtx_record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
+	ev.error_free(&e);
+	if (ev.record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
 		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
 		    ev_msg(&e, msg, sizeof msg));
-		libevtx_record_free(&rec, NULL);
+		ev.record_free(&rec, NULL);
 		s->bad_in_chunk++;
 		return -1;
 	}
 	if (sz == 0 || sz > VC_EVTX_MAX_RECORD) {
-		libevtx_record_free(&rec, NULL);
+		ev.record_free(&rec, NULL);
 		vc_fail(ctx, VC_EINVAL, "%s: record %ld: its XML is %zu bytes (at most %d)", r->name,
 		    s->recno, sz, VC_EVTX_MAX_RECORD);
 		return -1;
@@ -756,20 +779,20 @@ next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 		char *b = realloc(s->xml, sz);
 
 		if (b == NULL) {
-			libevtx_record_free(&rec, NULL);
+			ev.record_free(&rec, NULL);
 			return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
 		}
 		s->xml = b;
 		s->xcap = sz;
 	}
-	if (libevtx_record_get_utf8_xml_string(rec, (uint8_t *)s->xml, sz, &e) != 1) {
+	if (ev.record_get_utf8_xml_string(rec, (uint8_t *)s->xml, sz, &e) != 1) {
 		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
 		    ev_msg(&e, msg, sizeof msg));
-		libevtx_record_free(&rec, NULL);
+		ev.record_free(&rec, NULL);
 		s->bad_in_chunk++;
 		return -1;
 	}
-	libevtx_record_free(&rec, NULL);
+	ev.record_free(&rec, NULL);
 	return xml_line(ctx, r, s, sz);
 }
 
@@ -815,9 +838,9 @@ src_next(vc_ctx *ctx, struct vc_jsonl *r)
 			return next_record(ctx, r, s);
 		/* A chunk libevtx found damaged, with no record reported. */
 		libevtx_error_t *e = NULL;
-		int bad = libevtx_file_is_corrupted(s->f, &e) == 1 && s->bad_in_chunk == 0;
+		int bad = ev.file_is_corrupted(s->f, &e) == 1 && s->bad_in_chunk == 0;
 
-		libevtx_error_free(&e);
+		ev.error_free(&e);
 		src_close_chunk(s);
 		if (bad) {
 			r->line = s->recno;
@@ -942,6 +965,9 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 	} else {
 		s->nfiles = 1;
 	}
+	/* The library once there is something for it to read. */
+	if (rc == 0)
+		rc = vc_dl_ready(ctx, &libevtx);
 	if (rc != 0) {
 		src_free(s);
 		return rc;

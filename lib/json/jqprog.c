@@ -176,15 +176,6 @@ vc_jq_check(vc_ctx *ctx, const char *what, const char *prog)
 
 /* ---- framing ---------------------------------------------------------- */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Move n bytes; deadline < 0 blocks.  0, or -1 (closed, error), -2 (late). */
 static int
 xfer(int fd, void *buf, size_t n, int out, int64_t deadline)
@@ -195,7 +186,7 @@ xfer(int fd, void *buf, size_t n, int out, int64_t deadline)
 		ssize_t r;
 		if (deadline >= 0) {
 			struct pollfd pf = { .fd = fd, .events = out ? POLLOUT : POLLIN };
-			int64_t left = deadline - mono_ms();
+			int64_t left = deadline - vc_mono_ms();
 			int pr;
 			if (left <= 0)
 				return -2;
@@ -296,9 +287,9 @@ stopped(vc_ctx *ctx, struct vc_jq *j, int late)
 	}
 	/* It closed its end: let it finish dying, then read the cause. */
 	if (j->pid > 0) {
-		int64_t until = mono_ms() + 1000;
+		int64_t until = vc_mono_ms() + 1000;
 		pid_t r;
-		while ((r = waitpid(j->pid, &status, WNOHANG)) == 0 && mono_ms() < until)
+		while ((r = waitpid(j->pid, &status, WNOHANG)) == 0 && vc_mono_ms() < until)
 			usleep(1000);
 		if (r == j->pid)
 			j->pid = -1;
@@ -397,7 +388,7 @@ vc_jq_open(vc_ctx *ctx, const char *what, const char *prog, const struct vc_jq_l
 	memcpy(hello, j->lim.values ? "VCJV" : "VCJQ", 4);
 	put_u32(hello + 4, (uint32_t)j->lim.mem_mb);
 	put_u32(hello + 8, (uint32_t)j->lim.cpu_s);
-	deadline = mono_ms() + j->lim.row_ms + 5000;   /* the child's start-up too */
+	deadline = vc_mono_ms() + j->lim.row_ms + 5000;   /* the child's start-up too */
 	if ((rc = xfer(j->fd, hello, sizeof hello, 1, deadline)) != 0 ||
 	    (rc = send_frame(j->fd, prog, strlen(prog), deadline)) != 0 ||
 	    (rc = xfer(j->fd, &reply, 1, 0, deadline)) != 0) {
@@ -433,7 +424,7 @@ vc_jq_test(vc_ctx *ctx, struct vc_jq *j, const char *json, size_t n, char *err, 
 	if (n > ROW_MAX)
 		return vc_fail(ctx, VC_ETOOBIG, "%s: row %ld is too large", j->what, j->rows + 1);
 	j->rows++;
-	deadline = mono_ms() + j->lim.row_ms;
+	deadline = vc_mono_ms() + j->lim.row_ms;
 	if ((rc = send_frame(j->fd, json, n, deadline)) != 0 ||
 	    (rc = xfer(j->fd, &v, 1, 0, deadline)) != 0) {
 		stopped(ctx, j, rc == -2);
@@ -473,7 +464,7 @@ vc_jq_eval(vc_ctx *ctx, struct vc_jq *j, const char *json, size_t n, jv *out, ch
 	if (n > ROW_MAX)
 		return vc_fail(ctx, VC_ETOOBIG, "%s: row %ld is too large", j->what, j->rows + 1);
 	j->rows++;
-	deadline = mono_ms() + j->lim.row_ms;
+	deadline = vc_mono_ms() + j->lim.row_ms;
 	if ((rc = send_frame(j->fd, json, n, deadline)) != 0 ||
 	    (rc = xfer(j->fd, &v, 1, 0, deadline)) != 0)
 		goto stop;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/audit.h"
 #include "ops/ops.h"
@@ -286,12 +287,35 @@ check_duration(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
 	return rc;
 }
 
+/* An object, or text (JSON for the handler to parse), at most 64 KiB
+ * either way. */
+static int
+check_json(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
+{
+	int rc = 0;
+
+	(void)args;
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		if (jv_string_length_bytes(jv_copy(v)) > 65536)
+			rc = vc_fail(ctx, VC_ETOOBIG, "%s is too long", p->name);
+	} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		jv text = jv_dump_string(jv_copy(v), 0);
+
+		if (jv_string_length_bytes(text) > 65536)
+			rc = vc_fail(ctx, VC_ETOOBIG, "%s is too big (at most 64 KiB as JSON)", p->name);
+	} else
+		rc = vc_fail(ctx, VC_EUSAGE, "%s must be a JSON object (or its text)", p->name);
+	jv_free(v);
+	return rc;
+}
+
 static check_fn *const checkers[] = {
 	[VC_T_STR] = check_str,
 	[VC_T_INT] = check_int,
 	[VC_T_BOOL] = check_bool,
 	[VC_T_TIME] = check_time,
 	[VC_T_DURATION] = check_duration,
+	[VC_T_JSON] = check_json,
 };
 
 /* A repeatable parameter given as an array: at most 256 strings. */
@@ -353,6 +377,9 @@ bad:
 	jv_free(args);
 	return jv_invalid();
 }
+
+/* Runs of a write operation when PostgreSQL makes it give way. */
+#define TX_ATTEMPTS 5
 
 /* Write one audit record in a transaction of its own. */
 static void
@@ -419,24 +446,37 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 		jv_free(args);
 		goto failed;
 	}
-	if ((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW) &&
-	    (rc = vc_tx_begin(ctx)) != 0) {
-		jv_free(args);
-		return rc;
+	for (int attempt = 1; ; attempt++) {
+		if ((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW) &&
+		    (rc = vc_tx_begin(ctx)) != 0) {
+			jv_free(args);
+			return rc;
+		}
+		rc = op->fn(ctx, args, out);    /* borrowed: freed below */
+		if (rc == 0 && (op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW)) {
+			rc = vc_audit(ctx, audit_tenant(ctx), op->name, ctx->audit_target_type[0] ?
+			    ctx->audit_target_type : op->target, ctx->audit_target_id, "success", NULL,
+			    jv_copy(ctx->audit_details));
+			if (rc == 0)
+				rc = vc_tx_commit(ctx);
+			else
+				vc_tx_rollback(ctx);
+		}
+		/* PostgreSQL refused the transaction for another one it ran
+		 * beside (40001, 40P01): run the whole of it again, as long as
+		 * it read no input that is gone now. */
+		if (rc == 0 || !(op->flags & VC_OP_WRITE) || (op->flags & VC_OP_RAW) ||
+		    !vc_tx_retryable(ctx) || ctx->in != NULL || attempt == TX_ATTEMPTS)
+			break;
+		vc_tx_rollback(ctx);
+		jv_free(*out);
+		*out = jv_invalid();
+		ctx->err = 0;
+		ctx->errmsg[0] = '\0';
+		ctx->audited = ctx->denied = ctx->audit_failure = 0;
+		nanosleep(&(struct timespec){ 0, attempt * 5000000L }, NULL);
 	}
-	rc = op->fn(ctx, args, out);
 	jv_free(args);
-	if (rc == 0 && (op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW)) {
-		rc = vc_audit(ctx, audit_tenant(ctx), op->name, ctx->audit_target_type[0] ?
-		    ctx->audit_target_type : op->target, ctx->audit_target_id, "success", NULL,
-		    jv_copy(ctx->audit_details));
-		if (rc == 0)
-			rc = vc_tx_commit(ctx);
-		else
-			vc_tx_rollback(ctx);
-		if (rc == 0)
-			return 0;
-	}
 	if (rc == 0)
 		return 0;
 

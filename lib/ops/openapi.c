@@ -47,7 +47,7 @@ vc_op_openapi(vc_ctx *ctx, jv args, jv *out)
 
 static const char *const type_names[] = {
 	[VC_T_STR] = "string", [VC_T_INT] = "integer", [VC_T_BOOL] = "boolean",
-	[VC_T_TIME] = "string", [VC_T_DURATION] = "string",
+	[VC_T_TIME] = "string", [VC_T_DURATION] = "string", [VC_T_JSON] = "object",
 };
 
 /* A parameter's schema: its type, its choices as an enum, its help. */
@@ -55,6 +55,13 @@ static jv
 param_schema(const struct vc_param *p)
 {
 	jv schema = JV_OBJECT(jv_string("type"), jv_string(type_names[p->type]));
+
+	/* an object, or (as the first playbook API had it) its JSON text */
+	if (p->type == VC_T_JSON) {
+		jv_free(schema);
+		schema = JV_OBJECT(jv_string("oneOf"), JV_ARRAY(JV_OBJECT(jv_string("type"),
+		    jv_string("object")), JV_OBJECT(jv_string("type"), jv_string("string"))));
+	}
 
 	if (p->choices != NULL) {
 		jv e = jv_array();

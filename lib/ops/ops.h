@@ -35,7 +35,9 @@
 
 #include "core/vc.h"
 
-enum vc_ptype { VC_T_STR = 0, VC_T_INT, VC_T_BOOL, VC_T_TIME, VC_T_DURATION };
+/* VC_T_JSON: a JSON object, or its text (the CLI gives text; over HTTP
+ * either, the object the natural form); the handler reads both. */
+enum vc_ptype { VC_T_STR = 0, VC_T_INT, VC_T_BOOL, VC_T_TIME, VC_T_DURATION, VC_T_JSON };
 
 enum {
 	VC_P_POS = 1 << 0,      /* CLI: positional argument */

@@ -292,6 +292,8 @@ static const struct vc_param p_hosts_list[] = {
 	  .help = "Velociraptor client id" },
 	{ .name = "seen_since", .type = VC_T_TIME, .meta = "TIME",
 	  .help = "last seen at or after (RFC 3339, -2h, -7d)" },
+	{ .name = "quarantined", .type = VC_T_BOOL,
+	  .help = "only hosts in quarantine (isolated, not released)" },
 	{ .name = "sort", .type = VC_T_STR, .meta = "FIELD", .choices = "hostname|ip|os|last_seen|first_seen|created_at",
 	  .help = "sort field (default hostname)" },
 	{ .name = "order", .type = VC_T_STR, .meta = "ORDER", .choices = "asc|desc",
@@ -777,7 +779,7 @@ static const struct vc_param p_report_generate[] = {
 };
 static const struct vc_param p_report_verify[] = {
 	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_CLI, .meta = "REPORT",
-	  .help = "an HTML, PDF or JSON report vc-report made" },
+	  .help = "an HTML, PDF, XLSX, CSV or JSON report vc-report made" },
 	END
 };
 static const struct vc_param p_report_tmpl_add[] = {
@@ -830,7 +832,7 @@ static const struct vc_param p_report_retention[] = {
 };
 static const struct vc_param p_notify_send[] = {
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
-	  .help = "role:NAME (that role and above) or user:NAME" },
+	  .help = "role:NAME (that role and above), user:NAME, or channel:NAME (an event its forwarder delivers)" },
 	{ .name = "title", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TITLE",
 	  .help = "one line, at most 200 characters" },
 	{ .name = "body", .type = VC_T_STR, .meta = "TEXT",
@@ -859,7 +861,7 @@ static const struct vc_param p_rule_add[] = {
 	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
 	  .help = "jq condition on the event body, e.g. '.score >= 0.8'" },
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
-	  .help = "role:NAME or user:NAME" },
+	  .help = "role:NAME, user:NAME, or channel:NAME (the event goes to that channel)" },
 	END
 };
 static const struct vc_param p_rule_id[] = {
@@ -890,8 +892,9 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "the Elasticsearch index (default velocicompanion), the Splunk index" },
 	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "json|cef|slack|teams|mattermost",
 	  .help = "a syslog message's body (json, cef), a webhook's payload (json, slack, teams, mattermost)" },
-	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit",
-	  .help = "what it delivers: the event log (default) or the audit chain, hashes and all" },
+	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit|rules",
+	  .help = "what it delivers: the event log (default), the audit chain, hashes and all, or only"
+	    " the events rules send it (rule add --to channel:NAME)" },
 	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
 	  .help = "only the events whose body passes this jq condition, e.g. '.score >= 0.8'" },
 	{ .name = "ca_file", .type = VC_T_STR, .flags = VC_P_FILE, .meta = "FILE",
@@ -964,7 +967,7 @@ static const struct vc_param p_pb_show[] = {
 static const struct vc_param p_pb_plan[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
 	  .help = "playbook id or name" },
-	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
+	{ .name = "event", .type = VC_T_JSON, .meta = "JSON",
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
 	  .help = "read the trigger event from FILE (- : standard input)" },
@@ -975,7 +978,7 @@ static const struct vc_param p_pb_plan[] = {
 static const struct vc_param p_pb_run[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "PLAYBOOK",
 	  .help = "playbook id or name" },
-	{ .name = "event", .type = VC_T_STR, .meta = "JSON",
+	{ .name = "event", .type = VC_T_JSON, .meta = "JSON",
 	  .help = "the trigger event (an object, or an event of vc-notify events)" },
 	{ .name = "event_file", .type = VC_T_STR, .flags = VC_P_FILE | VC_P_CLI, .meta = "FILE",
 	  .help = "read the trigger event from FILE (- : standard input)" },
@@ -1011,6 +1014,15 @@ static const struct vc_param p_pb_exec_id[] = {
 static const struct vc_param p_pb_due[] = {
 	{ .name = "run", .type = VC_T_BOOL,
 	  .help = "run what is due (default: say what is)" },
+	END
+};
+static const struct vc_param p_pb_settings[] = {
+	{ .name = "quarantine_windows", .type = VC_T_STR, .meta = "ARTIFACT",
+	  .help = "isolate_host's artifact for Windows ('': Windows.Remediation.Quarantine)" },
+	{ .name = "quarantine_linux", .type = VC_T_STR, .meta = "ARTIFACT",
+	  .help = "isolate_host's artifact for Linux ('': Linux.Remediation.Quarantine)" },
+	{ .name = "quarantine_macos", .type = VC_T_STR, .meta = "ARTIFACT",
+	  .help = "isolate_host's artifact for macOS ('': MacOS.Remediation.Quarantine)" },
 	END
 };
 static const struct vc_param p_bl_list[] = {
@@ -1529,7 +1541,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_hosts_list,
 		.summary  = "list hosts: filter, sort, page",
 		.target   = "host",
-		.columns  = "hostname,ip,os,os_version,labels,last_seen_at,client_id,id",
+		.columns  = "hostname,ip,os,os_version,labels,quarantined,last_seen_at,client_id,id",
 	},
 	{
 		.name     = "hosts.show",
@@ -2389,7 +2401,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE | VC_OP_CREATES,
 		.fn       = vc_op_notify_send,
 		.params   = p_notify_send,
-		.summary  = "send a notification to a user or a role",
+		.summary  = "send a notification to a user, a role or a channel",
 		.target   = "notification",
 	},
 	{
@@ -2426,7 +2438,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE | VC_OP_CREATES,
 		.fn       = vc_op_notify_rule_add,
 		.params   = p_rule_add,
-		.summary  = "turn events of a type (passing a jq condition) into notifications",
+		.summary  = "turn events of a type (passing a jq condition) into notifications, or send them to a channel",
 		.target   = "notify_rule",
 	},
 	{
@@ -2475,7 +2487,7 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_channel_list,
 		.summary  = "the tenant's channels with their cursors and failures",
 		.target   = "notify_channel",
-		.columns  = "name,kind,target,types,when,cursor,failures,last_error,delivered_at",
+		.columns  = "name,kind,source,target,types,when,cursor,failures,last_error,delivered_at,forwarder",
 	},
 	{
 		.name     = "notifications.channels.test",
@@ -2497,7 +2509,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE,
 		.fn       = vc_op_channel_delete,
 		.params   = p_channel_name,
-		.summary  = "delete a channel",
+		.summary  = "delete a channel (no rule may send to it)",
 		.target   = "notify_channel",
 	},
 	{
@@ -2510,7 +2522,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_forward,
 		.summary  = "deliver the events due to each channel, from its cursor (at least once, in order)",
 		.target   = "notify_channel",
-		.columns  = "channel,delivered,cursor,dead,error",
+		.columns  = "channel,delivered,cursor,dead,busy,error",
 	},
 	{
 		.name     = "notifications.dead.list",
@@ -2754,6 +2766,30 @@ const struct vc_op vc_ops[] = {
 		.summary  = "the event and scheduled triggers due (--run: run them; for cron)",
 		.target   = "playbook",
 		.columns  = "execution_id,playbook,trigger,key,status,error",
+	},
+	{
+		.name     = "playbooks.settings.show",
+		.tool     = "vc-playbook",
+		.verb     = "settings show",
+		.method   = "GET",
+		.path     = "/api/playbook-settings",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_pb_settings_show,
+		.summary  = "the tenant's playbook settings: the quarantine artifact of each OS",
+		.target   = "playbook_settings",
+	},
+	{
+		.name     = "playbooks.settings.set",
+		.tool     = "vc-playbook",
+		.verb     = "settings set",
+		.method   = "PUT",
+		.path     = "/api/playbook-settings",
+		.min_role = VC_ROLE_ADMIN,
+		.flags    = VC_OP_WRITE,
+		.fn       = vc_op_pb_settings_set,
+		.params   = p_pb_settings,
+		.summary  = "set the quarantine artifact of an OS ('': Velociraptor's own)",
+		.target   = "playbook_settings",
 	},
 	{
 		.name     = "blocklist.list",

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sqlite3.h>
 
 #include "core/audit.h"
 #include "core/events.h"
@@ -118,7 +117,10 @@ vc_op_report_request(vc_ctx *ctx, jv args, jv *out)
 		req = jv_object_set(req, jv_string("marking"), jv_string(vc_arg_str(args, "marking")));
 	/* One file a report: CSV is one table, the first unless named. */
 	if (strcmp(fmt, "csv") == 0) {
-		jv t = jv_object_get(jv_object_get(jv_copy(m), jv_string("tables")), jv_number(0));
+		jv ts = jv_object_get(jv_copy(m), jv_string("tables"));
+		jv t = jv_get_kind(ts) == JV_KIND_ARRAY && jv_array_length(jv_copy(ts)) > 0 ?
+		    jv_array_get(jv_copy(ts), 0) : jv_null();
+		jv_free(ts);
 		const char *name = vc_arg_str(args, "table") ? vc_arg_str(args, "table") : vc_arg_str(t, "name");
 		if (name == NULL) {
 			jv_free(t);
@@ -162,7 +164,7 @@ vc_op_report_list(vc_ctx *ctx, jv args, jv *out)
 static int
 one(vc_ctx *ctx, const char *id, jv *out, char *file, size_t fn)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc;
 
 	if (id == NULL || !vc_is_id(id))
@@ -251,7 +253,7 @@ static void
 purge(vc_ctx *ctx)
 {
 	/* unscoped: the renderer keeps every tenant's reports by its own setting */
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT r.id, r.file FROM reports r JOIN tenants t ON t.id = r.tenant_id"
+	vc_stmt *q = vc_sql(ctx, "SELECT r.id, r.file FROM reports r JOIN tenants t ON t.id = r.tenant_id"
 	    " WHERE r.state IN ('done', 'failed') AND r.created_at < ?1 - t.report_retention_days * 86400"
 	    " LIMIT 500", "i", vc_now(ctx));
 	jv ids = jv_array();
@@ -259,12 +261,12 @@ purge(vc_ctx *ctx)
 	if (q == NULL)
 		return;
 	while (vc_sql_step(ctx, q) == 1) {
-		const char *f = (const char *)sqlite3_column_text(q, 1);
+		const char *f = (const char *)vc_col_text(q, 1);
 		if (f != NULL)
 			unlink(f);
-		ids = jv_array_append(ids, jv_string((const char *)sqlite3_column_text(q, 0)));
+		ids = jv_array_append(ids, jv_string((const char *)vc_col_text(q, 0)));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	jv_array_foreach(ids, i, id) {
 		/* unscoped: the row just read by its id, any tenant */
 		vc_sql_exec(ctx, "DELETE FROM reports WHERE id = ?1", NULL, "s", jv_string_value(id));
@@ -327,7 +329,7 @@ vc_report_work(vc_ctx *ctx)
 	char id[VC_ID_LEN + 1] = "", tenant[VC_ID_LEN + 1] = "", user[VC_ID_LEN + 1] = "";
 	char dir[4096], path[4300], fmt[16] = "";
 	jv req = jv_invalid(), args, out = jv_invalid();
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc, t;
 
 	ctx->who.actor = VC_ACTOR_SYSTEM;
@@ -340,13 +342,13 @@ vc_report_work(vc_ctx *ctx)
 	    " AND claimed_until < ?1) ORDER BY created_at, id LIMIT 1)"
 	    " RETURNING id, tenant_id, requested_by, format, request", "ii", vc_now(ctx), (int64_t)CLAIM_S);
 	if (q != NULL && vc_sql_step(ctx, q) == 1) {
-		snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
-		snprintf(tenant, sizeof tenant, "%s", (const char *)sqlite3_column_text(q, 1));
-		snprintf(user, sizeof user, "%s", (const char *)sqlite3_column_text(q, 2));
-		snprintf(fmt, sizeof fmt, "%s", (const char *)sqlite3_column_text(q, 3));
-		req = jv_parse((const char *)sqlite3_column_text(q, 4));
+		snprintf(id, sizeof id, "%s", (const char *)vc_col_text(q, 0));
+		snprintf(tenant, sizeof tenant, "%s", (const char *)vc_col_text(q, 1));
+		snprintf(user, sizeof user, "%s", (const char *)vc_col_text(q, 2));
+		snprintf(fmt, sizeof fmt, "%s", (const char *)vc_col_text(q, 3));
+		req = jv_parse((const char *)vc_col_text(q, 4));
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (ctx->err != 0 || (rc = vc_tx_commit(ctx)) != 0) {
 		rc = ctx->err;
 		vc_tx_rollback(ctx);
@@ -361,14 +363,14 @@ vc_report_work(vc_ctx *ctx)
 	q = vc_sql(ctx, "SELECT role, username FROM users WHERE tenant_id = ?1 AND id = ?2 AND disabled = 0",
 	    "ss", tenant, user);
 	if (q != NULL && vc_sql_step(ctx, q) == 1) {
-		int role = vc_role_parse((const char *)sqlite3_column_text(q, 0));
+		int role = vc_role_parse((const char *)vc_col_text(q, 0));
 		ctx->who.actor = VC_ACTOR_USER;
 		ctx->who.role = role < 0 ? VC_ROLE_ANON : role;
-		snprintf(ctx->who.username, sizeof ctx->who.username, "%s", (const char *)sqlite3_column_text(q, 1));
+		snprintf(ctx->who.username, sizeof ctx->who.username, "%s", (const char *)vc_col_text(q, 1));
 		snprintf(ctx->who.user_id, sizeof ctx->who.user_id, "%s", user);
 		snprintf(ctx->who.tenant_id, sizeof ctx->who.tenant_id, "%s", tenant);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	t = type_of(fmt);
 	if (ctx->who.actor != VC_ACTOR_USER || t < 0 || !jv_is_valid(req)) {
 		finish(ctx, tenant, id, "failed", ctx->who.actor != VC_ACTOR_USER ? "the requester's account is disabled or gone" :
@@ -383,6 +385,10 @@ vc_report_work(vc_ctx *ctx)
 	}
 	snprintf(path, sizeof path, "%s/%s.%s", dir, id, types[t].ext);
 	args = jv_object_set(jv_copy(req), jv_string("out"), jv_string(path));
+	/* A CSV is recorded under the name it is downloaded as (verify). */
+	args = jv_object_set(args, jv_string("report_id"), jv_string(id));
+	args = jv_object_set(args, jv_string("filename"), jv_string_fmt("%s-%.8s.%s",
+	    vc_arg_str(req, "template") ? vc_arg_str(req, "template") : "", id, types[t].ext));
 	rc = vc_op_report_generate(ctx, args, &out);
 	jv_free(args);
 	if (rc == 0) {

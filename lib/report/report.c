@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "core/audit.h"
 #include "core/records.h"
@@ -75,22 +74,37 @@ member(jv o, const char *key)
 	return jv_get_kind(o) == JV_KIND_OBJECT ? jv_object_get(jv_copy(o), jv_string(key)) : jv_invalid();
 }
 
+/* A regular file opened for reading, its size in *sb; NULL with the
+ * error in ctx. */
+static FILE *
+open_file(vc_ctx *ctx, const char *path, struct stat *sb)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL) {
+		vc_fail(ctx, errno == ENOENT ? VC_ENOTFOUND : VC_EUSAGE, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), sb) != 0 || !S_ISREG(sb->st_mode)) {
+		fclose(f);
+		vc_fail(ctx, VC_EUSAGE, "%s: not a file", path);
+		return NULL;
+	}
+	return f;
+}
+
 /* A whole file, at most max bytes, NUL-terminated. */
 static int
 slurp(vc_ctx *ctx, const char *path, long max, char **out, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
 	struct stat sb;
+	FILE *f = open_file(ctx, path, &sb);
 	char *buf;
 	size_t n;
 
 	*out = NULL;
 	if (f == NULL)
-		return vc_fail(ctx, errno == ENOENT ? VC_ENOTFOUND : VC_EUSAGE, "%s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		fclose(f);
-		return vc_fail(ctx, VC_EUSAGE, "%s: not a file", path);
-	}
+		return ctx->err;
 	if (sb.st_size > max) {
 		fclose(f);
 		return vc_fail(ctx, VC_ETOOBIG, "%s: larger than %ld bytes", path, max);
@@ -215,7 +229,7 @@ check_template(vc_ctx *ctx, const char *what, jv m, const char *layout, jv *out)
 static int
 load_template(vc_ctx *ctx, const char *name, jv *manifest, char **layout, const char **origin)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	*manifest = jv_invalid();
 	*layout = NULL;
@@ -237,14 +251,14 @@ load_template(vc_ctx *ctx, const char *name, jv *manifest, char **layout, const 
 	if (q == NULL)
 		return ctx->err;
 	if (vc_sql_step(ctx, q) != 1) {
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		/* unscoped: only to audit a reach for another tenant's template */
 		return ctx->err ? ctx->err : vc_not_found(ctx, "report_template", "template",
 		    "SELECT 1 FROM report_templates WHERE name = ?1", name);
 	}
-	*manifest = jv_parse((const char *)sqlite3_column_text(q, 0));
-	*layout = strdup((const char *)sqlite3_column_text(q, 1));
-	sqlite3_finalize(q);
+	*manifest = jv_parse((const char *)vc_col_text(q, 0));
+	*layout = strdup((const char *)vc_col_text(q, 1));
+	vc_stmt_done(q);
 	*origin = "tenant";
 	if (!jv_is_valid(*manifest) || *layout == NULL) {
 		jv_free(*manifest);
@@ -387,10 +401,10 @@ gather(vc_ctx *ctx, jv req, struct gathered *g)
 		goto fail;
 	}
 	{
-		sqlite3_stmt *q = vc_sql(ctx, "SELECT name FROM tenants WHERE id = ?1", "s", ctx->who.tenant_id);
+		vc_stmt *q = vc_sql(ctx, "SELECT name FROM tenants WHERE id = ?1", "s", ctx->who.tenant_id);
 		if (q != NULL && vc_sql_step(ctx, q) == 1)
-			snprintf(g->tenant, sizeof g->tenant, "%s", (const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+			snprintf(g->tenant, sizeof g->tenant, "%s", (const char *)vc_col_text(q, 0));
+		vc_stmt_done(q);
 	}
 	g->inputs = JV_OBJECT(jv_string("template"), jv_string(tname),
 	    jv_string("version"), member(g->manifest, "version"), jv_string("origin"), jv_string(origin),
@@ -523,14 +537,46 @@ table_view(jv t, jv data)
 	    jv_string(str(t, "title", str(t, "name", ""))), jv_string("columns"), cols, jv_string("rows"), out);
 }
 
-static int
-render_html(vc_ctx *ctx, struct gathered *g, char **html, size_t *hlen)
+/* Where {{%contents}} put the contents: a comment no data can make
+ * (data is escaped), replaced once the sections are known. */
+#define CONTENTS_MARK "<!--vc-contents-->"
+
+/* The contents of an HTML report: a list of links to its sections. */
+static void
+contents_html(struct vc_buf *b, jv sections)
 {
-	jv ctxv = jv_copy(g->data), charts = jv_object(), tables, all = jv_array(), meta, inputs_json;
+	if (jv_array_length(jv_copy(sections)) == 0)
+		return;
+	vc_buf_adds(b, "<nav class=\"contents\"><h2>Contents</h2>\n<ol>\n");
+	jv_array_foreach(sections, i, s) {
+		const char *id = str(s, "id", ""), *t = str(s, "title", "");
+		vc_buf_adds(b, "<li><a href=\"#");
+		vc_buf_esc(b, id, strlen(id));
+		vc_buf_adds(b, "\">");
+		vc_buf_esc(b, t, strlen(t));
+		vc_buf_adds(b, "</a></li>\n");
+		jv_free(s);
+	}
+	vc_buf_adds(b, "</ol></nav>\n");
+}
+
+/*
+ * The report as HTML in *html.  Where the layout says {{%contents}}, an
+ * HTML report lists its sections (the <h2> headings); for a PDF (pdf
+ * set) the place is left empty, its offset in *contents_at and the
+ * sections in *sections, for pdf.c to fill with their page numbers.
+ */
+static int
+render_html(vc_ctx *ctx, struct gathered *g, int pdf, char **html, size_t *hlen, jv *sections,
+    size_t *contents_at)
+{
+	jv ctxv = jv_copy(g->data), charts = jv_object(), tables, all = jv_array(), meta, inputs_json, secs;
 	struct vc_buf b = { .max = VC_TMPL_OUT_MAX };
-	char since[40], until[40], now[40], lw[100], *body;
+	char since[40], until[40], now[40], lw[100], *body, *marked;
 	size_t blen;
 	int rc;
+
+	charts = jv_object_set(charts, jv_string("contents"), jv_string(CONTENTS_MARK));
 
 	fmt_time(g->inputs, "since", since, sizeof since);
 	fmt_time(g->inputs, "until", until, sizeof until);
@@ -566,9 +612,13 @@ render_html(vc_ctx *ctx, struct gathered *g, char **html, size_t *hlen)
 	    jv_string("sha256"), jv_string(g->sha256));
 	ctxv = jv_object_set(ctxv, jv_string("report"), meta);
 	snprintf(lw, sizeof lw, "%s/layout.html", str(g->inputs, "template", ""));
-	rc = vc_tmpl_render(ctx, lw, g->layout, ctxv, charts, &body, &blen);
+	rc = vc_tmpl_render(ctx, lw, g->layout, ctxv, charts, &marked, &blen);
 	jv_free(ctxv);
 	jv_free(charts);
+	if (rc != 0)
+		return rc;
+	rc = vc_tmpl_headings(ctx, marked, blen, &body, &blen, &secs);
+	free(marked);
 	if (rc != 0)
 		return rc;
 	inputs_json = jv_dump_string(jv_copy(g->inputs), JV_PRINT_SORTED);
@@ -584,8 +634,23 @@ render_html(vc_ctx *ctx, struct gathered *g, char **html, size_t *hlen)
 	vc_buf_adds(&b, "</style></head>\n<body>\n<div class=\"marking\">");
 	vc_buf_esc(&b, str(g->inputs, "marking", ""), strlen(str(g->inputs, "marking", "")));
 	vc_buf_adds(&b, "</div>\n");
-	vc_buf_add(&b, body, blen);
+	{
+		const char *mark = strstr(body, CONTENTS_MARK);
+		size_t at = mark ? (size_t)(mark - body) : 0;
+		vc_buf_add(&b, body, at);
+		if (pdf && mark)
+			*contents_at = b.len;
+		else if (mark)
+			contents_html(&b, secs);
+		if (mark)
+			at += strlen(CONTENTS_MARK);
+		vc_buf_add(&b, body + at, blen - at);
+	}
 	free(body);
+	if (sections != NULL)
+		*sections = secs;
+	else
+		jv_free(secs);
 	vc_buf_adds(&b, "\n<footer class=\"inputs\"><p>Made by vc-report " VC_VERSION " from template ");
 	vc_buf_esc(&b, str(g->inputs, "template", ""), strlen(str(g->inputs, "template", "")));
 	vc_buf_addf(&b, " version %lld for ", (long long)vc_arg_int(g->inputs, "version", 0));
@@ -599,6 +664,10 @@ render_html(vc_ctx *ctx, struct gathered *g, char **html, size_t *hlen)
 	jv_free(inputs_json);
 	if (b.over) {
 		free(b.p);
+		if (sections != NULL) {
+			jv_free(*sections);
+			*sections = jv_invalid();
+		}
 		return vc_fail(ctx, VC_ETOOBIG, "the report is larger than %ld MiB", VC_TMPL_OUT_MAX >> 20);
 	}
 	*html = b.p;
@@ -641,18 +710,60 @@ csv_field(FILE *f, jv v)
 	jv_free(s);
 }
 
+/*
+ * A CSV being written: into a file (or nowhere: verify only hashes what
+ * it would write) and through SHA-256 on the way, so that the file can
+ * be recorded by the hash of its bytes without reading it again.
+ */
+struct csv_out {
+	FILE *file;             /* NULL: hashed only */
+	crypto_hash_sha256_state st;
+	int64_t size;
+	int bad;
+};
+
+static ssize_t
+csv_out_write(void *cookie, const char *buf, size_t n)
+{
+	struct csv_out *o = cookie;
+
+	crypto_hash_sha256_update(&o->st, (const unsigned char *)buf, n);
+	o->size += (int64_t)n;
+	if (o->file != NULL && fwrite(buf, 1, n, o->file) != n) {
+		o->bad = 1;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+static FILE *
+csv_open(struct csv_out *o, FILE *file)
+{
+	memset(o, 0, sizeof *o);
+	o->file = file;
+	crypto_hash_sha256_init(&o->st);
+	return fopencookie(o, "w", (cookie_io_functions_t){ .write = csv_out_write });
+}
+
+/* Close f (opened by csv_open on o): 0 with the hex hash, or -1 when a
+ * write failed. */
 static int
-write_csv_table(vc_ctx *ctx, jv t, jv data, const char *path)
+csv_close(FILE *f, struct csv_out *o, char hex[crypto_hash_sha256_BYTES * 2 + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	int bad = ferror(f);
+
+	bad |= fclose(f) != 0;
+	crypto_hash_sha256_final(&o->st, h);
+	sodium_bin2hex(hex, crypto_hash_sha256_BYTES * 2 + 1, h, sizeof h);
+	return bad || o->bad ? -1 : 0;
+}
+
+static void
+csv_table(FILE *f, jv t, jv data)
 {
 	jv cols = member(t, "columns"), rows = member(data, str(t, "rows", ""));
-	FILE *f = fopen(path, "w");
-	int bad;
 
-	if (f == NULL) {
-		jv_free(cols);
-		jv_free(rows);
-		return vc_fail(ctx, VC_EUSAGE, "%s: %s", path, strerror(errno));
-	}
 	jv_array_foreach(cols, k, c) {
 		if (k)
 			fputc(',', f);
@@ -673,10 +784,6 @@ write_csv_table(vc_ctx *ctx, jv t, jv data, const char *path)
 		}
 	jv_free(cols);
 	jv_free(rows);
-	bad = ferror(f);
-	if (fclose(f) != 0 || bad)
-		return vc_fail(ctx, VC_EINTERNAL, "%s: write failed", path);
-	return 0;
 }
 
 static void
@@ -711,31 +818,60 @@ csv_row(void *arg, const char *const *cols)
 	return ferror(f) ? VC_EINTERNAL : 0;
 }
 
-/* The appendix as CSV, row by row from the store. */
+/*
+ * One CSV of a gathered report: table t (a manifest table), or the
+ * appendix of stored rows when t is null, streamed row by row from the
+ * store.  Written to path, or only hashed when path is NULL.  *hex gets
+ * the SHA-256 of its bytes and *size their count.
+ */
 static int
-write_csv_appendix(vc_ctx *ctx, struct gathered *g, const char *path)
+csv_file(vc_ctx *ctx, struct gathered *g, jv t, const char *path, char *hex, int64_t *size)
 {
-	FILE *f = fopen(path, "w");
-	int rc;
+	struct csv_out o;
+	FILE *file = NULL, *f;
+	int rc = 0, bad;
 
-	if (f == NULL)
+	if (path != NULL && (file = fopen(path, "w")) == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "%s: %s", path, strerror(errno));
-	csv_row(f, vc_report_appendix_cols);
-	rc = vc_report_appendix(ctx, &g->in, csv_row, f);
-	if ((fclose(f) != 0 || rc == VC_EINTERNAL) && rc == 0)
-		rc = vc_fail(ctx, VC_EINTERNAL, "%s: write failed", path);
-	else if (rc == VC_EINTERNAL && !ctx->err)
-		rc = vc_fail(ctx, VC_EINTERNAL, "%s: write failed", path);
+	if ((f = csv_open(&o, file)) == NULL) {
+		if (file)
+			fclose(file);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	if (jv_is_valid(t))
+		csv_table(f, t, g->data);
+	else {
+		csv_row(f, vc_report_appendix_cols);
+		rc = vc_report_appendix(ctx, &g->in, csv_row, f);
+	}
+	bad = csv_close(f, &o, hex);
+	if (file != NULL)
+		bad |= fclose(file) != 0;
+	*size = o.size;
+	if (rc == VC_EINTERNAL || (rc == 0 && bad))
+		return ctx->err && rc ? rc : vc_fail(ctx, VC_EINTERNAL, "%s: write failed", path ? path : "CSV");
 	return rc;
 }
 
-/* A chosen table to path; else every table, path-NAME.csv each. */
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* A chosen table to path; else every table, path-NAME.csv each.  Each
+ * file written is added to *files, and to *recs as {name, table, sha,
+ * size} for report_files. */
 static int
-write_csv(vc_ctx *ctx, struct gathered *g, const char *path, const char *only, jv *files)
+write_csv(vc_ctx *ctx, struct gathered *g, const char *path, const char *only, jv *files, jv *recs)
 {
 	jv tables = member(g->manifest, "tables");
 	size_t n = strlen(path);
 	int rc = 0, found = 0;
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+	int64_t size;
 
 	if (n > 4 && strcmp(path + n - 4, ".csv") == 0)
 		n -= 4;
@@ -749,8 +885,12 @@ write_csv(vc_ctx *ctx, struct gathered *g, const char *path, const char *only, j
 					snprintf(p, sizeof p, "%s", path);
 				else
 					snprintf(p, sizeof p, "%.*s-%s.csv", (int)n, path, nm);
-				if ((rc = write_csv_table(ctx, t, g->data, p)) == 0)
+				if ((rc = csv_file(ctx, g, t, p, hex, &size)) == 0) {
 					*files = jv_array_append(*files, jv_string(p));
+					*recs = jv_array_append(*recs, JV_OBJECT(jv_string("name"), jv_string(base_name(p)),
+					    jv_string("table"), jv_string(nm), jv_string("sha"), jv_string(hex),
+					    jv_string("size"), jv_number((double)size)));
+				}
 			}
 			jv_free(t);
 		}
@@ -767,13 +907,49 @@ write_csv(vc_ctx *ctx, struct gathered *g, const char *path, const char *only, j
 				snprintf(p, sizeof p, "%s", path);
 			else
 				snprintf(p, sizeof p, "%.*s-appendix.csv", (int)n, path);
-			if ((rc = write_csv_appendix(ctx, g, p)) == 0)
+			if ((rc = csv_file(ctx, g, jv_invalid(), p, hex, &size)) == 0) {
 				*files = jv_array_append(*files, jv_string(p));
+				*recs = jv_array_append(*recs, JV_OBJECT(jv_string("name"), jv_string(base_name(p)),
+				    jv_string("table"), jv_string("appendix"), jv_string("sha"), jv_string(hex),
+				    jv_string("size"), jv_number((double)size)));
+			}
 		}
 	}
 	if (rc == 0 && !found)
 		rc = vc_fail(ctx, VC_EUSAGE, only ? "template %s has no table %s" : "template %s has no table%s",
 		    str(g->inputs, "template", ""), only ? only : "");
+	return rc;
+}
+
+/*
+ * Record the CSV files just written (recs of write_csv) in report_files,
+ * in a short transaction of their own (a report is made holding none):
+ * what `verify` finds a CSV by.  name_as, when given, is the name the
+ * file is downloaded as (a report of vc-serve's), report_id its id.
+ */
+static int
+record_csv(vc_ctx *ctx, struct gathered *g, jv recs, const char *report_id, const char *name_as)
+{
+	jv in = jv_dump_string(jv_copy(g->inputs), JV_PRINT_SORTED);
+	int rc = 0, own = !ctx->store->in_tx;
+
+	if (own && (rc = vc_tx_begin(ctx)) != 0) {
+		jv_free(in);
+		return rc;
+	}
+	jv_array_foreach(recs, i, r) {
+		if (rc == 0)
+			rc = vc_sql_exec(ctx, "INSERT INTO report_files (tenant_id, file_sha256, name, table_name, inputs,"
+			    " sha256, size, report_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			    NULL, "ssssssissi", ctx->who.tenant_id, str(r, "sha", ""), name_as ? name_as : str(r, "name", ""),
+			    str(r, "table", ""), jv_string_value(in), g->sha256, vc_arg_int(r, "size", 0), report_id,
+			    ctx->who.username, vc_now(ctx));
+		jv_free(r);
+	}
+	jv_free(in);
+	if (!own || (rc == 0 && (rc = vc_tx_commit(ctx)) == 0))
+		return rc;
+	vc_tx_rollback(ctx);
 	return rc;
 }
 
@@ -806,23 +982,29 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 	const char *fmt = str(args, "format", "html"), *path = vc_arg_str(args, "out");
 	struct gathered g;
 	jv req = JV_OBJECT(jv_string("template"), jv_string(str(args, "template", ""))), files = jv_array();
+	jv recs = jv_array(), sections = jv_invalid();
 	char *html = NULL;
-	size_t hlen = 0;
+	size_t hlen = 0, contents_at = SIZE_MAX;
 	int rc;
 
-	if (path == NULL)
-		return vc_fail(ctx, VC_EUSAGE, "name the report's file with -o FILE");
+	/* Without libxlsxwriter an XLSX report fails before its data is gathered. */
+	if (path == NULL || (strcmp(fmt, "xlsx") == 0 && (rc = vc_report_xlsx_ready(ctx)) != 0)) {
+		jv_free(req);
+		jv_free(files);
+		return path == NULL ? vc_fail(ctx, VC_EUSAGE, "name the report's file with -o FILE") : rc;
+	}
 	for (const char *const *k = (const char *const[]){ "case", "host", "since", "until", "marking", NULL };
 	    *k; k++)
 		if (vc_arg_has(args, *k))
 			req = jv_object_set(req, jv_string(*k), member(args, *k));
 	if ((rc = gather(ctx, req, &g)) != 0) {
 		jv_free(files);
+		jv_free(recs);
 		return rc;
 	}
 	step(ctx, "writing the report");
 	if (strcmp(fmt, "html") == 0 || strcmp(fmt, "pdf") == 0)
-		rc = render_html(ctx, &g, &html, &hlen);
+		rc = render_html(ctx, &g, fmt[0] == 'p', &html, &hlen, &sections, &contents_at);
 	if (rc == 0 && strcmp(fmt, "html") == 0)
 		rc = write_text(ctx, path, html, hlen);
 	else if (rc == 0 && strcmp(fmt, "json") == 0) {
@@ -830,13 +1012,17 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 		jv s2 = jv_string_concat(s, jv_string("\n"));
 		rc = write_text(ctx, path, jv_string_value(s2), (size_t)jv_string_length_bytes(jv_copy(s2)));
 		jv_free(s2);
-	} else if (rc == 0 && strcmp(fmt, "csv") == 0)
-		rc = write_csv(ctx, &g, path, vc_arg_str(args, "table"), &files);
-	else if (rc == 0 && (strcmp(fmt, "pdf") == 0 || strcmp(fmt, "xlsx") == 0)) {
+	} else if (rc == 0 && strcmp(fmt, "csv") == 0) {
+		/* report_id and filename: set by vc-serve's report thread only
+		 * (the operation table lets no caller pass them). */
+		if ((rc = write_csv(ctx, &g, path, vc_arg_str(args, "table"), &files, &recs)) == 0)
+			rc = record_csv(ctx, &g, recs, vc_arg_str(args, "report_id"), vc_arg_str(args, "filename"));
+	} else if (rc == 0 && (strcmp(fmt, "pdf") == 0 || strcmp(fmt, "xlsx") == 0)) {
 		char title[200];
 		struct vc_report_doc d = { .inputs = g.inputs, .manifest = g.manifest, .data = g.data,
 			.sha256 = g.sha256, .html = html, .tenant = g.tenant,
-			.marking = str(g.inputs, "marking", ""), .in = &g.in };
+			.marking = str(g.inputs, "marking", ""), .in = &g.in, .sections = sections,
+			.contents_at = contents_at };
 		jv ap = member(g.manifest, "appendix");
 		d.appendix = jv_get_kind(ap) == JV_KIND_TRUE;
 		jv_free(ap);
@@ -846,6 +1032,8 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 		    vc_report_xlsx(ctx, &d, path);
 	}
 	free(html);
+	jv_free(recs);
+	jv_free(sections);
 	if (rc == 0) {
 		if (jv_array_length(jv_copy(files)) == 0)
 			files = jv_array_append(files, jv_string(path));
@@ -922,36 +1110,225 @@ recorded(vc_ctx *ctx, const char *path, const char *buf, size_t n, jv *inputs, c
 	return 0;
 }
 
+/* Gather again the report inputs (borrowed) recorded. */
+static int
+regather(vc_ctx *ctx, jv inputs, struct gathered *g)
+{
+	jv req = JV_OBJECT(jv_string("template"), member(inputs, "template"),
+	    jv_string("since"), member(inputs, "since"), jv_string("until"), member(inputs, "until"),
+	    jv_string("marking"), member(inputs, "marking"));
+
+	if (vc_arg_has(inputs, "case"))
+		req = jv_object_set(req, jv_string("case"), member(inputs, "case"));
+	if (vc_arg_has(inputs, "host"))
+		req = jv_object_set(req, jv_string("host"), member(inputs, "host"));
+	return gather(ctx, req, g);
+}
+
+/* The SHA-256 of a whole file, read in pieces (a CSV may be large). */
+static int
+file_sha256(vc_ctx *ctx, const char *path, char hex[crypto_hash_sha256_BYTES * 2 + 1])
+{
+	crypto_hash_sha256_state st;
+	unsigned char h[crypto_hash_sha256_BYTES], buf[65536];
+	struct stat sb;
+	FILE *f = open_file(ctx, path, &sb);
+	size_t n;
+	int bad;
+
+	if (f == NULL)
+		return ctx->err;
+	crypto_hash_sha256_init(&st);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		crypto_hash_sha256_update(&st, buf, n);
+	bad = ferror(f);
+	fclose(f);
+	if (bad)
+		return vc_fail(ctx, VC_EINTERNAL, "%s: read failed", path);
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2hex(hex, crypto_hash_sha256_BYTES * 2 + 1, h, sizeof h);
+	return 0;
+}
+
+#define FILE_COLS "name, table_name, inputs, sha256, file_sha256, created_at, created_by, report_id"
+
+/*
+ * The report_files row of the caller's tenant for a file's content (sha)
+ * or, sha NULL, its name: the newest; of several with the same content
+ * (a table written twice, or empty in two reports) the newest written
+ * under the file's own name first.  1 with *row, 0 for none, or -1.
+ */
+static int
+csv_record(vc_ctx *ctx, const char *sha, const char *name, jv *row)
+{
+	vc_stmt *q = sha == NULL ?
+	    vc_sql(ctx, "SELECT " FILE_COLS " FROM report_files WHERE tenant_id = ?1 AND name = ?2"
+	    " ORDER BY created_at DESC, id DESC LIMIT 1", "ss", ctx->who.tenant_id, name) :
+	    vc_sql(ctx, "SELECT " FILE_COLS " FROM report_files WHERE tenant_id = ?1 AND file_sha256 = ?2"
+	    " ORDER BY name = ?3 DESC, created_at DESC, id DESC LIMIT 1", "sss", ctx->who.tenant_id, sha, name);
+	int r;
+
+	*row = jv_invalid();
+	if (q == NULL)
+		return -1;
+	if ((r = vc_sql_step(ctx, q)) == 1)
+		*row = vc_sql_row(q);
+	vc_stmt_done(q);
+	return r;
+}
+
+/*
+ * verify of a CSV: it carries no inputs, so it is found in report_files
+ * by the SHA-256 of its bytes; then its table is made again from the
+ * inputs recorded (only hashed, never written) and compared with it.
+ * Unknown content with a name vc-report wrote for the tenant is a
+ * modified file.  unknown: the message for a file neither finds.
+ */
+static int
+verify_csv(vc_ctx *ctx, const char *path, const char *unknown, jv *out)
+{
+	char fsha[crypto_hash_sha256_BYTES * 2 + 1], now[crypto_hash_sha256_BYTES * 2 + 1];
+	const char *when;
+	jv row, inputs;
+	struct gathered g;
+	int rc, r, intact = 1, match;
+	int64_t size;
+
+	if ((rc = file_sha256(ctx, path, fsha)) != 0)
+		return rc;
+	if ((r = csv_record(ctx, fsha, base_name(path), &row)) < 0)
+		return ctx->err;
+	if (r == 0) {
+		/* unscoped: only to tell (and audit) another tenant's report */
+		vc_stmt *q = vc_sql(ctx, "SELECT 1 FROM report_files WHERE file_sha256 = ?1", "s", fsha);
+		int other = q != NULL && vc_sql_step(ctx, q) == 1;
+		vc_stmt_done(q);
+		if (other) {
+			vc_deny_audit(ctx, "report_file", fsha);
+			return vc_fail(ctx, VC_ENOTFOUND, "%s: a report of another tenant", path);
+		}
+		if ((r = csv_record(ctx, NULL, base_name(path), &row)) < 0)
+			return ctx->err;
+		if (r == 0)
+			return vc_fail(ctx, VC_EINVAL, "%s: %s", path, unknown ? unknown :
+			    "no CSV vc-report wrote for this tenant has this content or this name");
+		intact = 0;
+	}
+	inputs = jv_parse(str(row, "inputs", ""));
+	if (jv_get_kind(inputs) != JV_KIND_OBJECT) {
+		jv_free(inputs);
+		jv_free(row);
+		return vc_fail(ctx, VC_EINTERNAL, "%s: its recorded inputs are not JSON", path);
+	}
+	if ((rc = regather(ctx, inputs, &g)) != 0) {
+		jv_free(inputs);
+		jv_free(row);
+		return rc;
+	}
+	/* Its table again, as it would be written now. */
+	{
+		const char *tn = str(row, "table_name", "");
+		jv tables = member(g.manifest, "tables"), t = jv_invalid();
+		int found = strcmp(tn, "appendix") == 0;
+		if (jv_get_kind(tables) == JV_KIND_ARRAY)
+			jv_array_foreach(tables, i, x) {
+				if (!found && strcmp(str(x, "name", ""), tn) == 0) {
+					found = 1;
+					t = jv_copy(x);
+				}
+				jv_free(x);
+			}
+		jv_free(tables);
+		now[0] = '\0';
+		if (found)
+			rc = csv_file(ctx, &g, t, NULL, now, &size);
+		jv_free(t);
+	}
+	if (rc == 0) {
+		const char *wsha = str(row, "file_sha256", "");
+		int same_version = vc_arg_int(g.inputs, "version", 0) == vc_arg_int(inputs, "version", -1);
+		match = now[0] != '\0' && strcmp(now, wsha) == 0;
+		when = str(row, "created_at", "");
+		*out = JV_OBJECT(jv_string("file"), jv_string(path), jv_string("format"), jv_string("csv"),
+		    jv_string("template"), member(inputs, "template"), jv_string("table"),
+		    jv_string(str(row, "table_name", "")), jv_string("intact"), jv_bool(intact),
+		    jv_string("match"), jv_bool(match), jv_string("file_sha256"), jv_string(fsha),
+		    jv_string("written_sha256"), jv_string(wsha));
+		*out = jv_object_merge(*out, JV_OBJECT(jv_string("written_as"), jv_string(str(row, "name", "")),
+		    jv_string("written_at"), jv_string(when), jv_string("written_by"), member(row, "created_by"),
+		    jv_string("report_id"), member(row, "report_id"), jv_string("recorded_sha256"),
+		    jv_string(str(row, "sha256", "")), jv_string("sha256"), jv_string(g.sha256),
+		    jv_string("template_version_same"), jv_bool(same_version)));
+		if (!intact)
+			rc = vc_fail(ctx, VC_EINVAL, "%s: modified since vc-report wrote it as %s at %s: no CSV of"
+			    " this tenant has its content (SHA-256 %.12s..., written %.12s...)", path,
+			    str(row, "name", ""), when, fsha, wsha);
+		else if (now[0] == '\0')
+			rc = vc_fail(ctx, VC_EFINDINGS, "%s: template %s has no table %s any more", path,
+			    str(inputs, "template", ""), str(row, "table_name", ""));
+		else if (!match)
+			rc = vc_fail(ctx, VC_EFINDINGS, "%s: the data differs from what the file holds (table %s)%s",
+			    path, str(row, "table_name", ""), same_version ? "" : " (its template has a new version)");
+	}
+	jv_free(inputs);
+	jv_free(row);
+	gathered_free(&g);
+	return rc;
+}
+
+/* Whether a file may carry its inputs inside: PDF, XLSX, HTML or JSON;
+ * anything else is looked up as a CSV. */
+static int
+sniff(const char *path)
+{
+	unsigned char b[8] = "";
+	FILE *f = fopen(path, "rb");
+	size_t n, i = 0;
+
+	if (f == NULL)
+		return 0;
+	n = fread(b, 1, sizeof b, f);
+	fclose(f);
+	if (n >= 4 && (memcmp(b, "%PDF", 4) == 0 || memcmp(b, "PK\x03\x04", 4) == 0))
+		return 2;
+	while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+		i++;
+	return i < n && (b[i] == '<' || b[i] == '{') ? 1 : 0;
+}
+
 int
 vc_op_report_verify(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *path = vc_arg_str(args, "file");
-	char *buf, sha[80] = "";
+	char *buf, sha[80] = "", msg[sizeof ctx->errmsg];
 	size_t n;
-	jv inputs, req;
+	jv inputs;
 	struct gathered g;
-	int rc;
+	int rc, kind;
 
 	if (path == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "name the report to verify");
+	if ((kind = sniff(path)) == 0)
+		return verify_csv(ctx, path, NULL, out);
 	if ((rc = slurp(ctx, path, FILE_MAX, &buf, &n)) != 0)
 		return rc;
 	rc = recorded(ctx, path, buf, n, &inputs, sha, sizeof sha);
 	free(buf);
+	if (rc != 0 && kind == 1 && rc == VC_EINVAL) {
+		/* Text that is no report of ours may be a CSV we wrote. */
+		const char *p = strstr(ctx->errmsg, ": ");
+		snprintf(msg, sizeof msg, "%s", p ? p + 2 : ctx->errmsg);
+		ctx->err = 0;
+		ctx->errmsg[0] = '\0';
+		return verify_csv(ctx, path, msg, out);
+	}
 	if (rc != 0)
 		return rc;
 	if (strcmp(str(inputs, "tenant_id", ""), ctx->who.tenant_id) != 0) {
 		jv_free(inputs);
 		return vc_fail(ctx, VC_ENOTFOUND, "%s: a report of another tenant", path);
 	}
-	req = JV_OBJECT(jv_string("template"), member(inputs, "template"),
-	    jv_string("since"), member(inputs, "since"), jv_string("until"), member(inputs, "until"),
-	    jv_string("marking"), member(inputs, "marking"));
-	if (vc_arg_has(inputs, "case"))
-		req = jv_object_set(req, jv_string("case"), member(inputs, "case"));
-	if (vc_arg_has(inputs, "host"))
-		req = jv_object_set(req, jv_string("host"), member(inputs, "host"));
-	if ((rc = gather(ctx, req, &g)) != 0) {
+	if ((rc = regather(ctx, inputs, &g)) != 0) {
 		jv_free(inputs);
 		return rc;
 	}
@@ -1001,7 +1378,7 @@ vc_op_report_template_add(vc_ctx *ctx, jv args, jv *out)
 	char *mbuf = NULL, *lbuf = NULL, what[4200], path[4200];
 	jv m;
 	int rc = 0, version = 1;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	if (dir != NULL) {
 		snprintf(path, sizeof path, "%s/manifest.json", dir);
@@ -1040,8 +1417,8 @@ vc_op_report_template_add(vc_ctx *ctx, jv args, jv *out)
 	q = vc_sql(ctx, "SELECT version FROM report_templates WHERE tenant_id = ?1 AND name = ?2", "ss",
 	    ctx->who.tenant_id, str(m, "name", ""));
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		version = sqlite3_column_int(q, 0) + 1;
-	sqlite3_finalize(q);
+		version = vc_col_int(q, 0) + 1;
+	vc_stmt_done(q);
 	if (vc_arg_int(m, "version", 1) > version)
 		version = (int)vc_arg_int(m, "version", 1);
 	m = jv_object_set(m, jv_string("version"), jv_number(version));
@@ -1068,7 +1445,7 @@ vc_op_report_template_add(vc_ctx *ctx, jv args, jv *out)
 int
 vc_op_report_template_list(vc_ctx *ctx, jv args, jv *out)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	*out = jv_array();
 	for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
@@ -1081,11 +1458,11 @@ vc_op_report_template_list(vc_ctx *ctx, jv args, jv *out)
 	if (q == NULL)
 		return ctx->err;
 	while (vc_sql_step(ctx, q) == 1) {
-		jv m = jv_parse((const char *)sqlite3_column_text(q, 0));
+		jv m = jv_parse((const char *)vc_col_text(q, 0));
 		*out = jv_array_append(*out, summary(m, "tenant"));
 		jv_free(m);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return ctx->err;
 }
 

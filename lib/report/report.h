@@ -88,12 +88,18 @@ struct vc_report_doc {
 	jv data;                /* borrowed: the shaped data */
 	const char *sha256;     /* hex of the data hash */
 	const char *html;       /* the HTML rendering (pdf) */
+	jv sections;            /* borrowed: [{id, title}] of its <h2> headings */
+	size_t contents_at;     /* where in html the contents goes, or SIZE_MAX */
 	const char *title, *tenant, *marking;
 	const struct vc_report_in *in;  /* for the appendix */
 	int appendix;           /* the manifest asks for one */
 };
 int vc_report_pdf(vc_ctx *ctx, const struct vc_report_doc *d, const char *path, int timeout_s);
 int vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path);
+/* Open libxlsxwriter (once; vc_report_xlsx does too): 0, or VC_EUNAVAIL
+ * with ctx saying why, so that a report asked for as XLSX fails before
+ * its data is gathered. */
+int vc_report_xlsx_ready(vc_ctx *ctx);
 /* The inputs and hash a workbook of vc_report_xlsx recorded (its
  * document properties): 0, or -1 when it holds none. */
 int vc_report_xlsx_recorded(const char *buf, size_t n, jv *inputs, char *sha, size_t shan);

@@ -9,7 +9,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <sqlite3.h>
 
 #include "cases.h"
 #include "hosts.h"
@@ -23,7 +22,7 @@
 	" AND s.subject_type = 'host' AND s.subject_id = h.id ORDER BY s.created_at DESC, s.id DESC LIMIT 1)"
 
 static int
-rows(vc_ctx *ctx, sqlite3_stmt *q, jv *out)
+rows(vc_ctx *ctx, vc_stmt *q, jv *out)
 {
 	*out = vc_sql_rows(ctx, q);
 	return jv_is_valid(*out) ? 0 : ctx->err;
@@ -296,7 +295,7 @@ int
 vc_report_appendix(vc_ctx *ctx, const struct vc_report_in *in,
     int (*fn)(void *arg, const char *const *cols), void *arg)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	const char *cols[VC_REPORT_APPENDIX_COLS];
 	int rc = 0, r;
 
@@ -318,10 +317,10 @@ vc_report_appendix(vc_ctx *ctx, const struct vc_report_in *in,
 		return ctx->err;
 	while (rc == 0 && (r = vc_sql_step(ctx, q)) == 1) {
 		for (int i = 0; i < VC_REPORT_APPENDIX_COLS; i++)
-			cols[i] = i >= 2 && i <= 5 ? untyped(sqlite3_column_text(q, i)) :
-			    (const char *)sqlite3_column_text(q, i);
+			cols[i] = i >= 2 && i <= 5 ? untyped(vc_col_text(q, i)) :
+			    (const char *)vc_col_text(q, i);
 		rc = fn(arg, cols);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return rc != 0 ? rc : ctx->err;
 }

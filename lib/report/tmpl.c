@@ -444,3 +444,105 @@ vc_tmpl_render(vc_ctx *ctx, const char *what, const char *tpl, jv data, jv chart
 	*outlen = r.out.len;
 	return 0;
 }
+
+/* ---- sections: the <h2> headings of a rendered page ------------------ */
+
+/* Append to t the text of s (n bytes): tags dropped, entities undone,
+ * runs of white space made one space. */
+static void
+heading_text(struct vc_buf *t, const char *s, size_t n)
+{
+	static const struct { const char *ent, *to; } ents[] = {
+		{ "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" }, { "&#39;", "'" },
+		{ "&nbsp;", " " }, { "&middot;", "\xc2\xb7" }, { "&ndash;", "\xe2\x80\x93" },
+		{ "&mdash;", "\xe2\x80\x94" },
+	};
+	int space = 0;
+
+	for (size_t i = 0; i < n; ) {
+		size_t k;
+		if (s[i] == '<') {
+			const char *e = memchr(s + i, '>', n - i);
+			i = e ? (size_t)(e - s) + 1 : n;
+			continue;
+		}
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			space = t->len > 0;
+			i++;
+			continue;
+		}
+		if (space)
+			vc_buf_add(t, " ", 1);
+		space = 0;
+		for (k = 0; s[i] == '&' && k < sizeof ents / sizeof ents[0]; k++)
+			if (n - i >= strlen(ents[k].ent) && memcmp(s + i, ents[k].ent, strlen(ents[k].ent)) == 0)
+				break;
+		if (s[i] == '&' && k < sizeof ents / sizeof ents[0]) {
+			vc_buf_adds(t, ents[k].to);
+			i += strlen(ents[k].ent);
+		} else
+			vc_buf_add(t, s + i++, 1);
+	}
+}
+
+int
+vc_tmpl_headings(vc_ctx *ctx, const char *html, size_t n, char **out, size_t *outlen, jv *sections)
+{
+	struct vc_buf b = { .max = VC_TMPL_OUT_MAX };
+	size_t i = 0, from = 0;
+	int count = 0;
+
+	*out = NULL;
+	*sections = jv_array();
+	while (i + 4 <= n) {
+		const char *open = memmem(html + i, n - i, "<h2", 3), *end, *close, *id;
+		struct vc_buf t = { .max = VC_TMPL_TITLE_MAX };
+		char idbuf[32];
+		size_t idn;
+
+		if (open == NULL)
+			break;
+		i = (size_t)(open - html) + 3;
+		if (i >= n || (html[i] != ' ' && html[i] != '>'))
+			continue;
+		if ((end = memchr(html + i, '>', n - i)) == NULL ||
+		    (close = memmem(end, n - (size_t)(end - html), "</h2>", 5)) == NULL)
+			break;
+		id = memmem(html + i, (size_t)(end - html) - i, " id=\"", 5);
+		if (id != NULL) {
+			const char *q;
+			id += 5;
+			q = memchr(id, '"', (size_t)(end - id));
+			idn = q ? (size_t)(q - id) : 0;
+		} else {
+			/* Give it one, just after "<h2". */
+			vc_buf_add(&b, html + from, i - from);
+			idn = (size_t)snprintf(idbuf, sizeof idbuf, "s-%d", count + 1);
+			vc_buf_addf(&b, " id=\"%s\"", idbuf);
+			from = i;
+			id = idbuf;
+		}
+		heading_text(&t, end + 1, (size_t)(close - end - 1));
+		if (count < VC_TMPL_SECTIONS_MAX)
+			*sections = jv_array_append(*sections, JV_OBJECT(jv_string("id"), jv_string_sized(id, (int)idn),
+			    jv_string("title"), jv_string(t.p ? t.p : "")));
+		count++;
+		free(t.p);
+		i = (size_t)(close - html) + 5;
+	}
+	vc_buf_add(&b, html + from, n - from);
+	if (b.over) {
+		free(b.p);
+		jv_free(*sections);
+		*sections = jv_invalid();
+		return vc_fail(ctx, VC_ETOOBIG, "the report is larger than %ld MiB", VC_TMPL_OUT_MAX >> 20);
+	}
+	if (b.p == NULL && (b.p = strdup("")) == NULL) {
+		jv_free(*sections);
+		*sections = jv_invalid();
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	*out = b.p;
+	*outlen = b.len;
+	return 0;
+}

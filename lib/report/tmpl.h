@@ -12,7 +12,9 @@
  *	                           would be skipped
  *	{{! comment }}             nothing
  *	{{%name}}                  a chart the renderer drew (trusted SVG),
- *	                           inserted as is: the only unescaped output
+ *	                           inserted as is: the only unescaped output;
+ *	                           {{%contents}} is the report's contents,
+ *	                           made from its <h2> headings (report.c)
  *
  * There is no way to insert a data value unescaped ({{{x}}} and {{&x}}
  * are refused), so nothing a report's data holds can become markup.  A
@@ -41,6 +43,18 @@ int vc_tmpl_check(vc_ctx *ctx, const char *what, const char *tpl);
  */
 int vc_tmpl_render(vc_ctx *ctx, const char *what, const char *tpl, jv data, jv charts,
     char **out, size_t *outlen);
+
+/*
+ * The sections of a rendered page, for its contents: each <h2 ...>
+ * element of html (n bytes; lowercase, as the templates write it), in
+ * order, as {id, title}: its id attribute, else "s-N" (its place), added
+ * to the copy in *out (length *outlen); the title is its text with tags
+ * dropped, entities undone and white space made single spaces.  At most
+ * VC_TMPL_SECTIONS_MAX are listed.  0, or VC_ETOOBIG past VC_TMPL_OUT_MAX.
+ */
+#define VC_TMPL_SECTIONS_MAX 200
+#define VC_TMPL_TITLE_MAX 400
+int vc_tmpl_headings(vc_ctx *ctx, const char *html, size_t n, char **out, size_t *outlen, jv *sections);
 
 /* Append s (n bytes) HTML-escaped to a growing buffer; for the charts. */
 struct vc_buf {

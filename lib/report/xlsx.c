@@ -7,6 +7,10 @@
  * with the inputs and hash.  constant_memory: each row goes to a
  * temporary file as it is written, so a sheet of a million rows costs
  * no more memory than one of ten.
+ *
+ * libxlsxwriter is opened on first use (core/dl.h): with what it needs
+ * in turn it was mapped and bound by every CLI call at start.  Its calls
+ * go through the table xl, typed by the library's own prototypes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +18,36 @@
 #include <xlsxwriter.h>
 #include <zlib.h>
 
+#include "core/dl.h"
 #include "report/report.h"
+
+#define XLSX_FUNCS(X) \
+	X(workbook_new_opt) X(workbook_close) X(workbook_set_properties) \
+	X(workbook_set_custom_property_string) X(workbook_add_format) X(workbook_add_worksheet) \
+	X(workbook_add_chart) X(workbook_add_chartsheet) X(workbook_get_worksheet_by_name) \
+	X(workbook_get_chartsheet_by_name) X(worksheet_write_string) X(worksheet_write_number) \
+	X(worksheet_write_datetime) X(worksheet_write_boolean) X(worksheet_set_column) \
+	X(worksheet_freeze_panes) X(worksheet_autofilter) X(format_set_bold) X(format_set_num_format) \
+	X(chart_add_series) X(chart_series_set_categories) X(chart_series_set_values) \
+	X(chart_series_set_name_range) X(chart_title_set_name) X(chartsheet_set_chart) X(lxw_strerror)
+
+static struct {
+#define XLSX_PTR(f) __typeof__(f) *f;
+	XLSX_FUNCS(XLSX_PTR)
+} xl;
+
+static const struct vc_dl_sym xl_syms[] = {
+#define XLSX_SYM(f) VC_DL_SYM(xl, f, #f),
+	XLSX_FUNCS(XLSX_SYM)
+};
+
+VC_DL_LIB(libxlsxwriter, "libxlsxwriter.so.4", "write XLSX reports", xl_syms, NULL);
+
+int
+vc_report_xlsx_ready(vc_ctx *ctx)
+{
+	return vc_dl_ready(ctx, &libxlsxwriter);
+}
 
 static jv
 member(jv o, const char *key)
@@ -45,8 +78,8 @@ sheet_name(lxw_workbook *wb, const char *want, char *buf, size_t n)
 	if (k == 0)
 		snprintf(base, sizeof base, "Sheet");
 	snprintf(buf, n, "%s", base);
-	for (int i = 2; workbook_get_worksheet_by_name(wb, buf) != NULL ||
-	    workbook_get_chartsheet_by_name(wb, buf) != NULL; i++)
+	for (int i = 2; xl.workbook_get_worksheet_by_name(wb, buf) != NULL ||
+	    xl.workbook_get_chartsheet_by_name(wb, buf) != NULL; i++)
 		snprintf(buf, n, "%.26s %d", base, i);
 }
 
@@ -85,22 +118,22 @@ write_cell(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, jv v, const char *type, 
 
 	switch (jv_get_kind(v)) {
 	case JV_KIND_NUMBER:
-		worksheet_write_number(ws, r, c, jv_number_value(v), NULL);
+		xl.worksheet_write_number(ws, r, c, jv_number_value(v), NULL);
 		break;
 	case JV_KIND_STRING:
 		if (strcmp(type, "date") == 0 && as_date(jv_string_value(v), &dt))
-			worksheet_write_datetime(ws, r, c, &dt, datef);
+			xl.worksheet_write_datetime(ws, r, c, &dt, datef);
 		else
-			worksheet_write_string(ws, r, c, jv_string_value(v), NULL);
+			xl.worksheet_write_string(ws, r, c, jv_string_value(v), NULL);
 		break;
 	case JV_KIND_TRUE:
 	case JV_KIND_FALSE:
-		worksheet_write_boolean(ws, r, c, jv_get_kind(v) == JV_KIND_TRUE, NULL);
+		xl.worksheet_write_boolean(ws, r, c, jv_get_kind(v) == JV_KIND_TRUE, NULL);
 		break;
 	case JV_KIND_ARRAY:
 	case JV_KIND_OBJECT: {
 		jv s = jv_dump_string(jv_copy(v), 0);
-		worksheet_write_string(ws, r, c, jv_string_value(s), NULL);
+		xl.worksheet_write_string(ws, r, c, jv_string_value(s), NULL);
 		jv_free(s);
 		break;
 	}
@@ -120,7 +153,7 @@ table_sheet(lxw_workbook *wb, jv t, jv data, lxw_format *bold, lxw_format *datef
 	lxw_worksheet *ws;
 
 	sheet_name(wb, str(t, "title", str(t, "name", "Table")), name, sizeof name);
-	ws = workbook_add_worksheet(wb, name);
+	ws = xl.workbook_add_worksheet(wb, name);
 	/* Widths from the header and the first 500 rows; set before any row. */
 	jv_array_foreach(cols, k, c) {
 		int w = (int)strlen(str(c, "title", str(c, "key", "")));
@@ -132,14 +165,14 @@ table_sheet(lxw_workbook *wb, jv t, jv data, lxw_format *bold, lxw_format *datef
 		}
 		if (strcmp(str(c, "type", ""), "date") == 0 && w < 20)
 			w = 20;
-		worksheet_set_column(ws, (lxw_col_t)k, (lxw_col_t)k, w < 8 ? 8 : w > 60 ? 60 : w + 2, NULL);
+		xl.worksheet_set_column(ws, (lxw_col_t)k, (lxw_col_t)k, w < 8 ? 8 : w > 60 ? 60 : w + 2, NULL);
 		jv_free(c);
 	}
-	worksheet_freeze_panes(ws, 1, 0);
+	xl.worksheet_freeze_panes(ws, 1, 0);
 	if (nc > 0)
-		worksheet_autofilter(ws, 0, 0, (lxw_row_t)nr, (lxw_col_t)(nc - 1));
+		xl.worksheet_autofilter(ws, 0, 0, (lxw_row_t)nr, (lxw_col_t)(nc - 1));
 	jv_array_foreach(cols, k, c) {
-		worksheet_write_string(ws, 0, (lxw_col_t)k, str(c, "title", str(c, "key", "")), bold);
+		xl.worksheet_write_string(ws, 0, (lxw_col_t)k, str(c, "title", str(c, "key", "")), bold);
 		jv_free(c);
 	}
 	for (int i = 0; i < nr; i++) {
@@ -182,7 +215,7 @@ chart_sheets(lxw_workbook *wb, jv charts, jv data, lxw_format *bold)
 	if (jv_get_kind(charts) != JV_KIND_ARRAY || jv_array_length(jv_copy(charts)) == 0)
 		return;
 	sheet_name(wb, "Chart data", dname, sizeof dname);
-	ws = workbook_add_worksheet(wb, dname);
+	ws = xl.workbook_add_worksheet(wb, dname);
 	jv_array_foreach(charts, ci, c) {
 		const char *kind = str(c, "kind", "bar"), *lk = str(c, "label", "label"),
 		    *vk = str(c, "value", "value"), *sk = vc_arg_str(c, "series");
@@ -209,7 +242,7 @@ chart_sheets(lxw_workbook *wb, jv charts, jv data, lxw_format *bold)
 		}
 		nl = jv_array_length(jv_copy(labels));
 		ns = jv_array_length(jv_copy(series));
-		worksheet_write_string(ws, 0, (lxw_col_t)col, str(c, "title", ""), bold);
+		xl.worksheet_write_string(ws, 0, (lxw_col_t)col, str(c, "title", ""), bold);
 		for (int s = 0; s < ns; s++) {
 			jv sv = jv_array_get(jv_copy(series), s);
 			write_cell(ws, 0, (lxw_col_t)(col + 1 + s), sv, "text", NULL);
@@ -231,7 +264,7 @@ chart_sheets(lxw_workbook *wb, jv charts, jv data, lxw_format *bold)
 					jv_free(v);
 					jv_free(r);
 				}
-				worksheet_write_number(ws, (lxw_row_t)(l + 1), (lxw_col_t)(col + 1 + s), sum, NULL);
+				xl.worksheet_write_number(ws, (lxw_row_t)(l + 1), (lxw_col_t)(col + 1 + s), sum, NULL);
 				jv_free(sv);
 			}
 			jv_free(lv);
@@ -245,19 +278,19 @@ chart_sheets(lxw_workbook *wb, jv charts, jv data, lxw_format *bold)
 			jv_free(c);
 			continue;
 		}
-		ch = workbook_add_chart(wb, strcmp(kind, "line") == 0 ? LXW_CHART_LINE :
+		ch = xl.workbook_add_chart(wb, strcmp(kind, "line") == 0 ? LXW_CHART_LINE :
 		    strcmp(kind, "stacked") == 0 ? LXW_CHART_COLUMN_STACKED : LXW_CHART_BAR);
 		for (int s = 0; s < ns && nl > 0; s++) {
-			lxw_chart_series *se = chart_add_series(ch, NULL, NULL);
-			chart_series_set_categories(se, dname, 1, (lxw_col_t)col, (lxw_row_t)nl, (lxw_col_t)col);
-			chart_series_set_values(se, dname, 1, (lxw_col_t)(col + 1 + s), (lxw_row_t)nl,
+			lxw_chart_series *se = xl.chart_add_series(ch, NULL, NULL);
+			xl.chart_series_set_categories(se, dname, 1, (lxw_col_t)col, (lxw_row_t)nl, (lxw_col_t)col);
+			xl.chart_series_set_values(se, dname, 1, (lxw_col_t)(col + 1 + s), (lxw_row_t)nl,
 			    (lxw_col_t)(col + 1 + s));
-			chart_series_set_name_range(se, dname, 0, (lxw_col_t)(col + 1 + s));
+			xl.chart_series_set_name_range(se, dname, 0, (lxw_col_t)(col + 1 + s));
 		}
-		chart_title_set_name(ch, str(c, "title", str(c, "name", "")));
+		xl.chart_title_set_name(ch, str(c, "title", str(c, "name", "")));
 		sheet_name(wb, str(c, "title", str(c, "name", "Chart")), name, sizeof name);
-		cs = workbook_add_chartsheet(wb, name);
-		chartsheet_set_chart(cs, ch);
+		cs = xl.workbook_add_chartsheet(wb, name);
+		xl.chartsheet_set_chart(cs, ch);
 		col += ns + 2;
 		jv_free(labels);
 		jv_free(series);
@@ -288,7 +321,7 @@ appx_row(void *arg, const char *const *cols)
 	}
 	for (int i = 0; i < VC_REPORT_APPENDIX_COLS; i++)
 		if (cols[i] != NULL)
-			worksheet_write_string(a->ws, a->row, (lxw_col_t)i, cols[i], NULL);
+			xl.worksheet_write_string(a->ws, a->row, (lxw_col_t)i, cols[i], NULL);
 	a->row++;
 	a->rows++;
 	return 0;
@@ -300,12 +333,12 @@ appendix_sheet(vc_ctx *ctx, lxw_workbook *wb, const struct vc_report_doc *d, lxw
 {
 	static const int widths[VC_REPORT_APPENDIX_COLS] = { 28, 18, 20, 50, 22, 20, 80 };
 
-	a->ws = workbook_add_worksheet(wb, "Appendix");
+	a->ws = xl.workbook_add_worksheet(wb, "Appendix");
 	for (int i = 0; i < VC_REPORT_APPENDIX_COLS; i++) {
-		worksheet_set_column(a->ws, (lxw_col_t)i, (lxw_col_t)i, widths[i], NULL);
-		worksheet_write_string(a->ws, 0, (lxw_col_t)i, vc_report_appendix_cols[i], bold);
+		xl.worksheet_set_column(a->ws, (lxw_col_t)i, (lxw_col_t)i, widths[i], NULL);
+		xl.worksheet_write_string(a->ws, 0, (lxw_col_t)i, vc_report_appendix_cols[i], bold);
 	}
-	worksheet_freeze_panes(a->ws, 1, 0);
+	xl.worksheet_freeze_panes(a->ws, 1, 0);
 	a->row = 1;
 	return vc_report_appendix(ctx, d->in, appx_row, a);
 }
@@ -315,7 +348,8 @@ vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path)
 {
 	struct appx a = { 0 };
 	lxw_workbook_options opt = { .constant_memory = LXW_TRUE };
-	lxw_workbook *wb = workbook_new_opt(path, &opt);
+	int wb_ready = vc_report_xlsx_ready(ctx);
+	lxw_workbook *wb;
 	lxw_doc_properties props = { 0 };
 	lxw_format *bold, *datef;
 	lxw_worksheet *about;
@@ -324,7 +358,13 @@ vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path)
 	lxw_error e;
 	int row = 0;
 
-	if (wb == NULL) {
+	if (wb_ready != 0) {
+		jv_free(tables);
+		jv_free(charts);
+		jv_free(inputs);
+		return wb_ready;
+	}
+	if ((wb = xl.workbook_new_opt(path, &opt)) == NULL) {
 		jv_free(tables);
 		jv_free(charts);
 		jv_free(inputs);
@@ -334,12 +374,12 @@ vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path)
 	props.company = (char *)d->tenant;
 	props.keywords = (char *)d->sha256;
 	props.comments = (char *)jv_string_value(inputs);
-	workbook_set_properties(wb, &props);
-	workbook_set_custom_property_string(wb, "vc-report-sha256", d->sha256);
-	bold = workbook_add_format(wb);
-	format_set_bold(bold);
-	datef = workbook_add_format(wb);
-	format_set_num_format(datef, "yyyy-mm-dd hh:mm:ss");
+	xl.workbook_set_properties(wb, &props);
+	xl.workbook_set_custom_property_string(wb, "vc-report-sha256", d->sha256);
+	bold = xl.workbook_add_format(wb);
+	xl.format_set_bold(bold);
+	datef = xl.workbook_add_format(wb);
+	xl.format_set_num_format(datef, "yyyy-mm-dd hh:mm:ss");
 	if (jv_get_kind(tables) == JV_KIND_ARRAY)
 		jv_array_foreach(tables, i, t) {
 			table_sheet(wb, t, d->data, bold, datef);
@@ -348,35 +388,35 @@ vc_report_xlsx(vc_ctx *ctx, const struct vc_report_doc *d, const char *path)
 	chart_sheets(wb, charts, d->data, bold);
 	if (d->appendix && d->in != NULL && (d->in->case_id[0] || d->in->host_id[0]) &&
 	    appendix_sheet(ctx, wb, d, bold, &a) != 0) {
-		workbook_close(wb);
+		xl.workbook_close(wb);
 		jv_free(tables);
 		jv_free(charts);
 		jv_free(inputs);
 		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "%s: the appendix failed", path);
 	}
-	about = workbook_add_worksheet(wb, "About");
-	worksheet_set_column(about, 0, 0, 16, NULL);
-	worksheet_set_column(about, 1, 1, 80, NULL);
+	about = xl.workbook_add_worksheet(wb, "About");
+	xl.worksheet_set_column(about, 0, 0, 16, NULL);
+	xl.worksheet_set_column(about, 1, 1, 80, NULL);
 	{
 		const char *kv[][2] = { { "Report", d->title }, { "Tenant", d->tenant }, { "Marking", d->marking },
 			{ "Data SHA-256", d->sha256 }, { "Inputs", jv_string_value(inputs) } };
 		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++, row++) {
-			worksheet_write_string(about, (lxw_row_t)row, 0, kv[i][0], bold);
-			worksheet_write_string(about, (lxw_row_t)row, 1, kv[i][1], NULL);
+			xl.worksheet_write_string(about, (lxw_row_t)row, 0, kv[i][0], bold);
+			xl.worksheet_write_string(about, (lxw_row_t)row, 1, kv[i][1], NULL);
 		}
 		if (a.ws != NULL) {
 			char t[120];
 			snprintf(t, sizeof t, "%ld rows%s", a.rows, a.cut ? ", cut at the sheet's limit" : "");
-			worksheet_write_string(about, (lxw_row_t)row, 0, "Appendix", bold);
-			worksheet_write_string(about, (lxw_row_t)row, 1, t, NULL);
+			xl.worksheet_write_string(about, (lxw_row_t)row, 0, "Appendix", bold);
+			xl.worksheet_write_string(about, (lxw_row_t)row, 1, t, NULL);
 		}
 	}
-	e = workbook_close(wb);
+	e = xl.workbook_close(wb);
 	jv_free(tables);
 	jv_free(charts);
 	jv_free(inputs);
 	if (e != LXW_NO_ERROR)
-		return vc_fail(ctx, VC_EINTERNAL, "%s: %s", path, lxw_strerror(e));
+		return vc_fail(ctx, VC_EINTERNAL, "%s: %s", path, xl.lxw_strerror(e));
 	return 0;
 }
 

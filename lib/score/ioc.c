@@ -405,7 +405,7 @@ int
 vc_ioc_load(vc_ctx *ctx, jv files, struct vc_ioc_set **out)
 {
 	struct vc_ioc_set *set = calloc(1, sizeof *set);
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	size_t cap = 0;
 	int rc = 0;
 
@@ -420,15 +420,15 @@ vc_ioc_load(vc_ctx *ctx, jv files, struct vc_ioc_set **out)
 			return ctx->err;
 		}
 		while ((rc = vc_sql_step(ctx, q)) == 1)
-			if (set_add(set, &cap, (const char *)sqlite3_column_text(q, 0),
-			    (const char *)sqlite3_column_text(q, 1), (const char *)sqlite3_column_text(q, 2),
-			    (const char *)sqlite3_column_text(q, 3),
-			    (const char *)sqlite3_column_text(q, 4)) != 0) {
+			if (set_add(set, &cap, (const char *)vc_col_text(q, 0),
+			    (const char *)vc_col_text(q, 1), (const char *)vc_col_text(q, 2),
+			    (const char *)vc_col_text(q, 3),
+			    (const char *)vc_col_text(q, 4)) != 0) {
 				rc = -1;
 				vc_fail(ctx, VC_EINTERNAL, "out of memory");
 				break;
 			}
-		sqlite3_finalize(q);
+		vc_stmt_done(q);
 		if (rc < 0) {
 			vc_ioc_free(set);
 			return ctx->err;
@@ -688,7 +688,7 @@ import_line(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 		rc = vc_sql_exec(ctx, "INSERT INTO iocs (id, tenant_id, type, value, severity, source,"
 		    " description, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
 		    " ON CONFLICT (tenant_id, type, value) DO UPDATE SET severity = ?5,"
-		    " source = COALESCE(?6, source), description = COALESCE(?7, description)",
+		    " source = COALESCE(?6, iocs.source), description = COALESCE(?7, iocs.description)",
 		    NULL, "ssssssssi", id, ctx->who.tenant_id, l.type, norm, l.severity, l.source,
 		    l.description, ctx->who.username, vc_now(ctx));
 		if (rc == 0)

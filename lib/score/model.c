@@ -248,7 +248,7 @@ by_id(const void *a, const void *b)
 static int
 load_fleet(vc_ctx *ctx, struct fleet *f)
 {
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv seen;
 	int rc;
 
@@ -261,14 +261,14 @@ load_fleet(vc_ctx *ctx, struct fleet *f)
 	if (q == NULL)
 		return ctx->err;
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		const char *text = (const char *)sqlite3_column_text(q, 0);
-		const char *hid = (const char *)sqlite3_column_text(q, 1);
-		const char *art = (const char *)sqlite3_column_text(q, 2);
+		const char *text = (const char *)vc_col_text(q, 0);
+		const char *hid = (const char *)vc_col_text(q, 1);
+		const char *art = (const char *)vc_col_text(q, 2);
 		struct host *h;
 		jv row, hold = jv_invalid();
 		if (text == NULL)
 			continue;
-		row = jv_parse_sized(text, sqlite3_column_bytes(q, 0));
+		row = jv_parse_sized(text, vc_col_bytes(q, 0));
 		if (jv_get_kind(row) != JV_KIND_OBJECT) {
 			jv_free(row);
 			continue;
@@ -293,7 +293,7 @@ load_fleet(vc_ctx *ctx, struct fleet *f)
 		jv_free(hold);
 		jv_free(row);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0) {
 		fleet_release(f);
 		return ctx->err;
@@ -593,7 +593,7 @@ static long
 find(vc_ctx *ctx, const struct fleet *f, const char *id)
 {
 	jv at = jv_object_get(jv_copy(f->index), jv_string(id));
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	long pos = -1;
 
 	if (jv_get_kind(at) == JV_KIND_NUMBER)
@@ -608,7 +608,7 @@ find(vc_ctx *ctx, const struct fleet *f, const char *id)
 		return -1;
 	if (vc_sql_step(ctx, q) == 1)
 		for (int c = 0; c < 4 && pos < 0; c++) {
-			const char *name = (const char *)sqlite3_column_text(q, c);
+			const char *name = (const char *)vc_col_text(q, c);
 			if (name == NULL)
 				continue;
 			at = jv_object_get(jv_copy(f->index), jv_string(name));
@@ -616,7 +616,7 @@ find(vc_ctx *ctx, const struct fleet *f, const char *id)
 				pos = (long)jv_number_value(at);
 			jv_free(at);
 		}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	return pos;
 }
 

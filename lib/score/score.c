@@ -982,7 +982,7 @@ merge_hits(jv *best, jv hits)
  * row, its parent row or NULL, its host (client id, else hostname, else
  * id) or NULL.  ?1 the tenant, ?2 the subject's id.
  */
-#define WITH_PARENTS(SUBJ, ORDER) \
+#define WITH_PARENTS_LITE(SUBJ, ORDER) \
 	"WITH k AS MATERIALIZED (SELECT x.artifact_id AS a, x.host_id AS h," \
 	" json_extract(x.data, '$.FlowId') AS f, json_extract(x.data, '$.Pid') AS pid, MIN(x.id) AS id" \
 	" FROM artifact_rows x WHERE x.tenant_id = ?1 AND " SUBJ("x") \
@@ -994,12 +994,26 @@ merge_hits(jv *best, jv hits)
 	" LEFT JOIN artifact_rows p ON p.tenant_id = ?1 AND p.id = k.id" \
 	" LEFT JOIN hosts hs ON hs.tenant_id = ?1 AND hs.id = r.host_id" \
 	" WHERE r.tenant_id = ?1 AND " SUBJ("r") " ORDER BY " ORDER
+/* The same for PostgreSQL: jsonb members, IS NOT DISTINCT FROM for IS. */
+#define WITH_PARENTS_PG(SUBJ, ORDER) \
+	"WITH k AS MATERIALIZED (SELECT x.artifact_id AS a, x.host_id AS h," \
+	" x.data::jsonb ->> 'FlowId' AS f, x.data::jsonb -> 'Pid' AS pid, MIN(x.id) AS id" \
+	" FROM artifact_rows x WHERE x.tenant_id = ?1 AND " SUBJ("x") \
+	" AND x.data::jsonb -> 'Pid' IS NOT NULL GROUP BY 1, 2, 3, 4)" \
+	" SELECT r.data, p.data, COALESCE(hs.client_id, hs.hostname, r.host_id) FROM artifact_rows r" \
+	" LEFT JOIN k ON k.a = r.artifact_id AND k.h IS NOT DISTINCT FROM r.host_id" \
+	" AND k.f IS NOT DISTINCT FROM r.data::jsonb ->> 'FlowId' AND k.pid = r.data::jsonb -> 'Ppid'" \
+	" AND k.pid <> '0'::jsonb AND k.id <> r.id" \
+	" LEFT JOIN artifact_rows p ON p.tenant_id = ?1 AND p.id = k.id" \
+	" LEFT JOIN hosts hs ON hs.tenant_id = ?1 AND hs.id = r.host_id" \
+	" WHERE r.tenant_id = ?1 AND " SUBJ("r") " ORDER BY " ORDER
+#define WITH_PARENTS(SUBJ, ORDER) VC_SQL2(WITH_PARENTS_LITE(SUBJ, ORDER), WITH_PARENTS_PG(SUBJ, ORDER))
 #define OF_ARTIFACT(t) t ".artifact_id = ?2"
 #define OF_HOST(t) t ".host_id = ?2"
 #define OF_HUNT(t) t ".artifact_id IN (SELECT a.id FROM artifacts a WHERE a.tenant_id = ?1" \
 	" AND a.hunt_id = ?2 AND a.state = 'complete')"
 
-static sqlite3_stmt *
+static vc_stmt *
 stored_rows(vc_ctx *ctx, const char *subject, const char *id)
 {
 	const char *t = ctx->who.tenant_id;
@@ -1016,15 +1030,15 @@ stored_rows(vc_ctx *ctx, const char *subject, const char *id)
 /* The current row of stored_rows, with vc_parent when it is Pslist-shaped
  * and has one. */
 static jv
-stored_row(sqlite3_stmt *q)
+stored_row(vc_stmt *q)
 {
-	jv row = jv_parse_sized((const char *)sqlite3_column_text(q, 0), sqlite3_column_bytes(q, 0));
+	jv row = jv_parse_sized((const char *)vc_col_text(q, 0), vc_col_bytes(q, 0));
 	double pid, ppid;
 
 	if (jv_get_kind(row) != JV_KIND_OBJECT)
 		return row;
-	if (sqlite3_column_type(q, 1) != SQLITE_NULL && pslist_shaped(row, &pid, &ppid)) {
-		jv prow = jv_parse_sized((const char *)sqlite3_column_text(q, 1), sqlite3_column_bytes(q, 1));
+	if (vc_col_type(q, 1) != VC_NULL && pslist_shaped(row, &pid, &ppid)) {
+		jv prow = jv_parse_sized((const char *)vc_col_text(q, 1), vc_col_bytes(q, 1));
 
 		if (jv_get_kind(prow) == JV_KIND_OBJECT)
 			row = jv_object_set(row, jv_string("vc_parent"), parent_of(prow));
@@ -1037,7 +1051,7 @@ static int
 analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 {
 	struct vc_scorer *sc;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	jv best = jv_object(), hits, score, top = jv_array();
 	const char *evaluated[5];
 	long rows = 0, flagged = 0;
@@ -1067,7 +1081,7 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 		jv_free(s);
 		jv_free(row);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	/* Only the signals that ran vouch for a clean result (static strings). */
 	nevaluated = sc->nevaluated;
 	memcpy(evaluated, sc->evaluated, sizeof evaluated);
@@ -1184,7 +1198,7 @@ vc_op_analyze_hunt(vc_ctx *ctx, jv args, jv *out)
 	struct vc_scorer *sc = NULL;
 	struct vc_prev *prev = NULL;
 	struct vc_top *top = NULL;
-	sqlite3_stmt *q = NULL;
+	vc_stmt *q = NULL;
 	FILE *spool = NULL;
 	long rows = 0;
 	int rc;
@@ -1207,8 +1221,8 @@ vc_op_analyze_hunt(vc_ctx *ctx, jv args, jv *out)
 	}
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
 		jv row = stored_row(q);
-		jv host = sqlite3_column_type(q, 2) != SQLITE_NULL ?
-		    jv_string((const char *)sqlite3_column_text(q, 2)) : vc_prev_host(row);
+		jv host = vc_col_type(q, 2) != VC_NULL ?
+		    jv_string((const char *)vc_col_text(q, 2)) : vc_prev_host(row);
 		jv s = vc_scorer_row(sc, row, NULL);
 		jv ind = jv_object_get(jv_copy(s), jv_string("indicators"));
 
@@ -1264,7 +1278,7 @@ vc_op_analyze_hunt(vc_ctx *ctx, jv args, jv *out)
 	*out = vc_top_rank(top, limit);
 	rc = jv_is_valid(*out) ? 0 : vc_fail(ctx, VC_EINTERNAL, "out of memory");
 out:
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (spool != NULL)
 		fclose(spool);
 	vc_top_free(top);

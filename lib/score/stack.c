@@ -625,10 +625,10 @@ typed_cols(const struct vc_stack *s, const char *cols[MAX_FIELDS])
 
 /* A typed column's value back as JSON: see bind_stack in lib/artifacts.c. */
 static jv
-typed_value(sqlite3_stmt *q, int col)
+typed_value(vc_stmt *q, int col)
 {
-	const char *t = (const char *)sqlite3_column_text(q, col);
-	int n = sqlite3_column_bytes(q, col);
+	const char *t = (const char *)vc_col_text(q, col);
+	int n = vc_col_bytes(q, col);
 
 	if (t == NULL)
 		return jv_null();
@@ -640,11 +640,11 @@ typed_value(sqlite3_stmt *q, int col)
 /* Does the current row of q hold, in columns 0 .. ncol-1, the values
  * kept in prev (plen (size_t)-1 for NULL)? */
 static int
-same_run(sqlite3_stmt *q, int ncol, char **prev, const size_t *plen)
+same_run(vc_stmt *q, int ncol, char **prev, const size_t *plen)
 {
 	for (int c = 0; c < ncol; c++) {
-		const char *t = (const char *)sqlite3_column_text(q, c);
-		size_t n = (size_t)sqlite3_column_bytes(q, c);
+		const char *t = (const char *)vc_col_text(q, c);
+		size_t n = (size_t)vc_col_bytes(q, c);
 		if (t == NULL ? plen[c] != (size_t)-1 : plen[c] != n || memcmp(prev[c], t, n) != 0)
 			return 0;
 	}
@@ -667,7 +667,7 @@ stack_typed(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name, const ch
 	size_t plen[MAX_FIELDS];
 	int ncol = (int)s->nfields, rc = 0;
 	long ei = -1;
-	sqlite3_stmt *q;
+	vc_stmt *q;
 
 	vc_sqlbuf_add(&b, "SELECT ");
 	for (int c = 0; c < ncol; c++) {
@@ -689,8 +689,8 @@ stack_typed(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name, const ch
 		if (prev[0] == NULL || !same_run(q, ncol, prev, plen)) {
 			jv key = jv_object();
 			for (int c = 0; c < ncol; c++) {
-				const char *t = (const char *)sqlite3_column_text(q, c);
-				size_t n = (size_t)sqlite3_column_bytes(q, c);
+				const char *t = (const char *)vc_col_text(q, c);
+				size_t n = (size_t)vc_col_bytes(q, c);
 				free(prev[c]);
 				if ((prev[c] = malloc(n + 1)) == NULL) {
 					s->oom = 1;
@@ -704,9 +704,9 @@ stack_typed(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name, const ch
 			jv_free(key);
 		}
 		if (ei >= 0)
-			entry_add(s, ei, (const char *)sqlite3_column_text(q, ncol), 1);
+			entry_add(s, ei, (const char *)vc_col_text(q, ncol), 1);
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	for (int c = 0; c < ncol; c++)
 		free(prev[c]);
 	return rc < 0 ? ctx->err : 0;
@@ -716,7 +716,7 @@ int
 vc_stack_from_store(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name)
 {
 	const char *cols[MAX_FIELDS];
-	sqlite3_stmt *q;
+	vc_stmt *q;
 	int rc, fast;
 
 	if (s == NULL)
@@ -735,9 +735,9 @@ vc_stack_from_store(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name)
 	if (q == NULL)
 		return ctx->err;
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		const char *text = (const char *)sqlite3_column_text(q, 0);
-		const char *host = (const char *)sqlite3_column_text(q, 1);
-		int n = sqlite3_column_bytes(q, 0);
+		const char *text = (const char *)vc_col_text(q, 0);
+		const char *host = (const char *)vc_col_text(q, 1);
+		int n = vc_col_bytes(q, 0);
 		jv row;
 		if (text == NULL)
 			continue;
@@ -752,7 +752,7 @@ vc_stack_from_store(vc_ctx *ctx, struct vc_stack *s, const char *artifact_name)
 		if (s->oom)
 			break;
 	}
-	sqlite3_finalize(q);
+	vc_stmt_done(q);
 	if (rc < 0)
 		return ctx->err;
 	if (s->oom)

@@ -109,6 +109,16 @@ is "$(trickled t2)" "HTTP/1.1 200 OK" "the first import completes"
 is "$(trickled t3)" "HTTP/1.1 200 OK" "... and then the second"
 stop two
 
+# ---- the pool: a stream waiting on its client is not computing ----------------
+serve pool --workers 3 --active 1 --queue-wait 3 --min-body-rate 0
+trickle t9 "$ANN" 0.3
+sleep 1
+req -H "Authorization: Bearer $GUS" "$B/api/hosts?limit=1"
+is "$code" 200 "--active 1 and an import trickling in: a plain request is served"
+ok "$([ "$secs" -le 1 ]; echo $?)" "... at once ($secs s): the import's worker waits on its client, it does not compute"
+is "$(trickled t9)" "HTTP/1.1 200 OK" "the import completes"
+stop pool
+
 # ---- streams per user ---------------------------------------------------------
 serve three --workers 8 --max-streams 2 --min-body-rate 0
 trickle t4 "$ANN" 0.3

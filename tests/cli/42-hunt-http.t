@@ -325,6 +325,28 @@ is "$code:$(json .org_id)" "200:OTEST" "a config with org OTEST"
 api "$VIC" GET /api/velociraptor/clients
 is "$(json '[.items[].client_id | select(endswith("-OTEST"))] | length'):$(last .org_id)" "5:OTEST" \
 	"... org_id in the request"
+# The pool: a worker waiting on Velociraptor is not computing, so with one
+# active worker (--active 1) a search is served while a slow query waits.
+SP2=$(free_port)
+vc-serve --db "$VC_DB" --listen "127.0.0.1:$SP2" --workers 4 --active 1 \
+	--allow-velociraptor 127.0.0.1/32 2> "$T/serve2.log" &
+echo $! >> "$T/pids"
+await 60 grep -q 'listening on' "$T/serve2.log" 2>/dev/null
+mode slow
+curl -s --max-time 60 -o /dev/null -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $VIC" \
+	"http://127.0.0.1:$SP2/api/velociraptor/clients" > "$T/slowq" &
+SLOWQ=$!
+sleep 0.5
+quick=$(curl -s --max-time 60 -o /dev/null -w '%{http_code} %{time_total}' -H "Authorization: Bearer $VIC" \
+	"http://127.0.0.1:$SP2/api/hosts?limit=1")
+wait $SLOWQ
+mode ''
+set -- $(cat "$T/slowq")
+is "$1:$(awk -v t="$2" 'BEGIN { print (t >= 1.9) }')" "200:1" "--active 1: a Velociraptor query in slow mode takes its 2 s ($2 s)"
+set -- $quick
+is "$1:$(awk -v t="$2" 'BEGIN { print (t < 1.0) }')" "200:1" \
+	"... and meanwhile a search is served by another worker ($2 s), not after it"
+
 api "$GINA" GET /api/velociraptor/config
 is "$code" 404 "another tenant's admin cannot see the config: 404"
 api "$GINA" GET /api/velociraptor/clients

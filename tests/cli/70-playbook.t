@@ -233,6 +233,67 @@ is "$(jqr '"\(.status) \([.steps[].status] | join(" "))"')" "failed succeeded fa
 with "$ANN" vc-playbook run 'fails midway' --event '{}' -o jsonl
 is "$(jqr '.steps[1].error')" 'params: ${host}: no such field in the event' "a template to a missing field fails its step by name"
 
+# ---- a step's timeout holds for a database action too ------------------------------------------------
+# Another process takes the store's write lock once the first step is
+# recorded, and holds it 6 s: the label step (timeout 1 s, one retry)
+# times out waiting for it, twice, and on_failure decides what follows.
+cat > "$T/lock.py" <<'PYEOF'
+import sqlite3, sys, time
+db, name, hold, flag = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+c = sqlite3.connect(db, timeout=30, isolation_level=None)
+q = ("SELECT 1 FROM playbook_executions e JOIN playbooks p ON p.id = e.playbook_id"
+     " WHERE p.name = ? AND e.status = 'running' AND json_extract(e.steps, '$[0].status') = 'succeeded'")
+end = time.time() + 60
+while c.execute(q, (name,)).fetchone() is None:
+    if time.time() > end:
+        sys.exit(1)
+    time.sleep(0.02)
+c.execute("BEGIN IMMEDIATE")
+open(flag, "w").write("%.3f\n" % time.time())
+time.sleep(hold)
+c.execute("COMMIT")
+PYEOF
+cat > "$T/slowstore.yaml" <<'YEOF'
+name: slow store
+steps:
+  - name: first
+    action: send_notification
+    params: {message: "before the lock"}
+  - name: label
+    action: add_label
+    params: {host: "${host}", label: x}
+    timeout: 1
+    retries: 1
+    backoff: 2
+    on_failure: continue
+  - name: after
+    action: send_notification
+    params: {message: "after the lock"}
+YEOF
+with "$ADA" vc-playbook add "$T/slowstore.yaml"
+"$PY" "$T/lock.py" "$VC_DB" "slow store" 6 "$T/locked" &
+LOCKER=$!
+t0=$(date +%s)
+with "$ANN" vc-playbook run 'slow store' --event '{"host":"C.nosuch"}' -o jsonl
+t1=$(date +%s)
+wait $LOCKER
+ok $(test -s "$T/locked"; echo $?) "another process took the write lock mid-run: no transaction was held open across the step"
+is "$rc" 75 "a step that timed out fails the run with exit 75"
+is "$(jqr '"\(.status) \([.steps[].status] | join(" ")) \(.steps[1].attempts) \(.steps[1].timed_out)"')" \
+	"failed succeeded failed succeeded 2 true" "the database step timed out on each of its 2 tries; on_failure: continue ran the next"
+like "$(jqr .steps[1].error)" "^timed out after 1 s: .*write lock" "... and its error says it timed out, waiting for what"
+is "$(sq "SELECT COUNT(*) FROM notifications WHERE body = 'after the lock'")" 1 "the step after it ran once the lock was given back"
+ok $([ $((t1 - t0)) -ge 3 ] && [ $((t1 - t0)) -le 30 ]; echo $?) "... within the lock's hold, not the store's own 10 s wait a try ($((t1 - t0)) s)"
+sed '/    on_failure: continue/d' "$T/slowstore.yaml" > "$T/slowstop.yaml"
+with "$ADA" vc-playbook update 'slow store' "$T/slowstop.yaml"
+rm -f "$T/locked"
+"$PY" "$T/lock.py" "$VC_DB" "slow store" 5 "$T/locked" &
+LOCKER=$!
+with "$ANN" vc-playbook run 'slow store' --event '{"host":"C.nosuch"}' -o jsonl
+wait $LOCKER
+is "$rc:$(jqr '"\(.status) \([.steps[].status] | join(" ")) \(.steps[1].timed_out)"')" "75:failed succeeded failed skipped true" \
+	"on_failure: stop after a timeout skips the rest"
+
 # ---- when -----------------------------------------------------------------------------------------
 printf 'name: conditional\nsteps:\n  - name: high\n    action: send_notification\n    params: {message: "high ${score}"}\n    when: ".event.score >= 0.5"\n  - name: low\n    action: send_notification\n    params: {message: "low ${score}"}\n    when: ".event.score < 0.5"\n  - name: after\n    action: send_notification\n    params: {message: "high was ${steps.high.notification_id}"}\n    when: ".steps.high != null"\n' > "$T/when.yaml"
 with "$ADA" vc-playbook add "$T/when.yaml"
@@ -377,7 +438,7 @@ is "$code:$(printf '%s' "$body" | jq -r .name)" "201:over http" "POST /api/playb
 HP=$(printf '%s' "$body" | jq -r .id)
 req -H "Authorization: Bearer $VAL" "$B/api/playbooks"
 is "$code:$(printf '%s' "$body" | jq -r '[.items[].name] | sort | join(",")')" \
-	"200:Isolate High-Risk Host,conditional,fails midway,nightly-digest,on critical score,over http,quarantine-label" "GET /api/playbooks"
+	"200:Isolate High-Risk Host,conditional,fails midway,nightly-digest,on critical score,over http,quarantine-label,slow store" "GET /api/playbooks"
 req -H "Authorization: Bearer $VAL" "$B/api/playbooks/$HP"
 is "$code:$(printf '%s' "$body" | jq -r '.doc.steps | length')" "200:2" "GET /api/playbooks/{id}"
 n0=$(sq "SELECT COUNT(*) FROM playbook_executions")
@@ -389,6 +450,16 @@ is "$code:$(printf '%s' "$body" | jq -r .plan):$(sq "SELECT COUNT(*) FROM playbo
 	"... also as ?dry_run=true in the query, the original's way"
 req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"event": "{\"host_id\": \"C.1234\"}"}' "$B/api/playbooks/$HP/execute"
 is "$code:$(printf '%s' "$body" | jq -r .status)" "200:succeeded" "POST execute runs it"
+req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"event": {"host_id": "C.1234", "n": [1, {"k": "v"}]}}' "$B/api/playbooks/$HP/execute"
+is "$code:$(printf '%s' "$body" | jq -c '[.status, (.event | type), .event.n, .steps[1].params.host]')" \
+	'200:["succeeded","object",[1,{"k":"v"}],"C.1234"]' "POST execute takes the event as a nested JSON object, and answers it as one"
+req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d '{"dry_run": true, "event": {"host_id": "C.1234"}}' "$B/api/playbooks/$HP/execute"
+is "$code:$(printf '%s' "$body" | jq -c '[.plan, .event, .steps[1].params.host]')" '200:[true,{"host_id":"C.1234"},"C.1234"]' \
+	"... so does a plan (dry_run)"
+for bad in '[1, 2]' '"not json"' '"[1]"' 7; do
+	req -X POST -H "Authorization: Bearer $ANN" -H "$HJ" -d "{\"event\": $bad}" "$B/api/playbooks/$HP/execute"
+	is "$code" 400 "an event of $bad: 400"
+done
 req -H "Authorization: Bearer $VAL" "$B/api/playbooks/$HP/executions"
 is "$code:$(printf '%s' "$body" | jq -r '.items[0].status')" "200:succeeded" "GET /api/playbooks/{id}/executions"
 req -X POST -H "Authorization: Bearer $VAL" -H "$HJ" -d '{}' "$B/api/playbooks/$HP/execute"

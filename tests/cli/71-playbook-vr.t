@@ -79,15 +79,40 @@ is "$(last_collect '"\(.env.ClientId) \(.env.Artifacts)"')" "$WIN [\"Windows.Rem
 	"the client and artifact travel in the query's env, not its text"
 unlike "$(last_collect .vql)" "$WIN" "... the VQL names no client"
 is "$(labels "$WIN")" '["finance","quarantined"]' "the host is labelled quarantined once Velociraptor confirmed"
+XI=$(jqr .id)
+hid() { sq "SELECT id FROM hosts WHERE client_id = '$1'"; }
+is "$(jqr '.steps[0].output.quarantine | "\(.quarantined) \(.quarantined_by) \(.released_at)"')" "true $XI null" \
+	"the step's output carries the host's quarantine"
 is "$(jqr .steps[1].params.message)" "isolated $WIN (flow $FLOW)" "a later step reads the flow id"
 is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'velociraptor.collect' AND target_id = '$FLOW'")" 1 \
 	"the collection is audited"
+run vc-hosts show "$WIN" -o jsonl
+is "$(jqr '"\(.quarantined) \(.quarantined_by) \(.quarantined_at != null) \(.released_at)"')" "true $XI true null" \
+	"vc-hosts show: the host is in quarantine, put there by this execution"
+run vc-hosts list --quarantined -o jsonl
+is "$rc:$(jqr .client_id)" "0:$WIN" "vc-hosts list --quarantined lists it, and only it"
+is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.quarantine' AND target_type = 'host' AND target_id = '$(hid "$WIN")' AND json_extract(details, '$.execution_id') = '$XI' AND json_extract(details, '$.flow_id') = '$FLOW'")" 1 \
+	"the quarantine is audited on the host, with the execution and the flow"
+run vc-notify events --type host.quarantined -o jsonl
+PB_ISO=$(sq "SELECT id FROM playbooks WHERE name = 'isolate'")
+is "$(printf '%s\n' "$out" | jq -r --arg pb "$PB_ISO" '"\(.body.client_id) \(.body.execution_id) \(.body.flow_id) \(.body.was_quarantined) \(.body.playbook_id == $pb)"')" \
+	"$WIN $XI $FLOW false true" "... and is a host.quarantined event, naming its playbook (which never fires on its own events)"
 
 run vc-playbook run release --event "{\"host\":\"$WIN\"}" -o jsonl
 is "$rc:$(jqr .status)" "0:succeeded" "unisolate_host succeeds"
 is "$(last_collect '"\(.env.Artifacts) \(.env.Params)"')" '["Windows.Remediation.Quarantine"] {"RemovePolicy":"Y"}' "... asking the artifact to remove its policy"
 like "$(jqr .steps[0].output.result)" '^Quarantine policy removed' "... verified"
 is "$(labels "$WIN")" '["finance"]' "the label is gone, the others kept"
+XR=$(jqr .id)
+run vc-hosts show "$WIN" -o jsonl
+is "$(jqr '"\(.quarantined) \(.quarantined_by) \(.released_by) \(.released_at != null)"')" "false $XI $XR true" \
+	"released: no longer in quarantine, and both executions are kept on the host"
+run vc-hosts list --quarantined -o jsonl
+is "$rc:$out" "0:" "... nor listed by --quarantined"
+run vc-notify events --type host.released -o jsonl
+is "$(jqr '"\(.body.client_id) \(.body.execution_id) \(.body.was_quarantined)"')" "$WIN $XR true" "the release is a host.released event"
+is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.release' AND target_id = '$(hid "$WIN")' AND json_extract(details, '$.execution_id') = '$XR'")" 1 \
+	"... and audited"
 
 run vc-playbook run isolate --event "{\"host\":\"$LIN\"}" -o jsonl
 is "$rc:$(jqr .steps[0].output.artifact)" "0:Linux.Remediation.Quarantine" "a Linux host gets Linux's artifact"
@@ -100,6 +125,10 @@ like "$(jqr .steps[0].error)" 'did not confirm the quarantine: Quarantine failed
 	"the step says Velociraptor's reason"
 like "$(jqr .steps[0].output.flow_id)" '^F\.' "... and keeps the flow that ran"
 unlike "$(labels "$FAILS")" quarantined "the host is NOT labelled quarantined"
+run vc-hosts show "$FAILS" -o jsonl
+is "$(jqr '"\(.quarantined) \(.quarantined_at) \(.quarantined_by)"')" "false null null" "... nor marked in quarantine"
+is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'host.quarantined' AND json_extract(body, '$.client_id') = '$FAILS'")$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.quarantine' AND target_id = '$(hid "$FAILS")'")" \
+	00 "... with no host.quarantined event and no audit record of one"
 is "$(sq "SELECT COUNT(*) FROM notifications WHERE body LIKE 'isolated $FAILS%'")" 0 "nothing claims it was isolated"
 
 # ---- a client that never answers ---------------------------------------------------------------
@@ -111,6 +140,9 @@ like "$(jqr .steps[0].error)" 'did not confirm the quarantine of C\.[0-9a-f]+: f
 	"... saying the flow is still running"
 ok $([ $((t1 - t0)) -ge 3 ] && [ $((t1 - t0)) -le 30 ]; echo $?) "... after the step's timeout ($((t1 - t0)) s)"
 unlike "$(labels "$SILENT")" quarantined "the host is not labelled"
+is "$(jqr '"\(.steps[0].timed_out) \(.error)"' | cut -c1-42)" "true step isolate: timed out after 4 s: Ve" \
+	"the step says it timed out, and so does the execution"
+is "$(sq "SELECT quarantined_at IS NULL FROM hosts WHERE client_id = '$SILENT'")" 1 "... and the host is not marked in quarantine"
 
 # ---- hosts it cannot act on -------------------------------------------------------------------------
 printf '{"hostname":"lonely","os":"windows"}\n' | vc-hosts import >/dev/null
@@ -125,6 +157,40 @@ run vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
 with "$ANN" vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
 like "$rc:$(jqr .steps[0].error)" '^77:.*Windows.Remediation.Quarantine' \
 	"an analyst's run may not collect the quarantine artifact (the collect allow-list)"
+
+# ---- the quarantine artifact of each OS: the tenant's settings -----------------------------
+run vc-playbook settings show -o jsonl
+is "$(jqr '.quarantine_artifacts | "\(.windows.artifact) \(.linux.artifact) \(.macos.artifact) \(.linux.default)"')" \
+	"Windows.Remediation.Quarantine Linux.Remediation.Quarantine MacOS.Remediation.Quarantine true" \
+	"settings show: Velociraptor's own names by default"
+run vc-playbook settings set --quarantine-linux 'Custom.Quarantine;drop'
+like "$rc:$err" "^64:.*quarantine_linux: not an artifact name" "a name that is no artifact name is refused"
+run vc-playbook settings set
+is "$rc" 64 "settings set with nothing to set: exit 64"
+with "$ANN" vc-playbook settings set --quarantine-linux Custom.Remediation.Quarantine
+is "$rc" 77 "an analyst may not change them"
+with "$ANN" vc-playbook settings show -o jsonl
+is "$rc:$(jqr .quarantine_artifacts.linux.default)" "0:true" "... but reads them, unchanged"
+run vc-playbook settings set --quarantine-linux Custom.Remediation.Quarantine -o jsonl
+is "$rc:$(jqr '.quarantine_artifacts | "\(.linux.artifact) \(.linux.default) \(.windows.default)"')" \
+	"0:Custom.Remediation.Quarantine false true" "an admin sets Linux's; Windows' stays the default"
+is "$(sq "SELECT json_extract(details, '$.quarantine_linux') FROM audit_logs WHERE action = 'playbooks.settings.set' AND outcome = 'success'")" \
+	Custom.Remediation.Quarantine "the change is audited with the name"
+run vc-playbook run isolate --event "{\"host\":\"$LIN\"}" -o jsonl
+is "$rc:$(jqr .steps[0].output.artifact):$(last_collect -c .env.Artifacts)" \
+	'0:Custom.Remediation.Quarantine:["Custom.Remediation.Quarantine"]' "isolate_host collects the tenant's artifact on a Linux host"
+run vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
+is "$rc:$(jqr .steps[0].output.artifact)" "0:Windows.Remediation.Quarantine" "... and still Velociraptor's own on a Windows host"
+sed 's/params: {host: "${host}"}/params: {host: "${host}", artifact: Linux.Remediation.Quarantine}/' "$T/iso.yaml" | sed 's/^name: isolate/name: isolate-own/' > "$T/iso-own.yaml"
+run vc-playbook add "$T/iso-own.yaml"
+run vc-playbook run isolate-own --event "{\"host\":\"$LIN\"}" -o jsonl
+is "$rc:$(jqr .steps[0].output.artifact)" "0:Linux.Remediation.Quarantine" "a step's params.artifact still wins over the setting"
+run vc-playbook settings set --quarantine-linux Nobody.Remediation.Quarantine
+run vc-playbook run isolate --event "{\"host\":\"$LIN\"}" -o jsonl
+like "$rc:$(jqr .steps[0].error)" "^65:Velociraptor did not confirm the quarantine of C\.[0-9a-f]+: .*Unknown artifact Nobody.Remediation.Quarantine" \
+	"a setting naming an artifact Velociraptor lacks fails the step, saying so"
+run vc-playbook settings set --quarantine-linux '' -o jsonl
+is "$rc:$(jqr '.quarantine_artifacts.linux | "\(.artifact) \(.default)"')" "0:Linux.Remediation.Quarantine true" "'' gives Velociraptor's own name back"
 
 # ---- run_hunt, wait_for ----------------------------------------------------------------------
 cat > "$T/sweep.yaml" <<'EOF'
@@ -287,5 +353,56 @@ for url in 'http://example.org\\@127.0.0.1/' 'http://127.0.0.1:80@evil.example/'
 	run vc-playbook run 'bad hook' -o jsonl
 	like "$rc:$(jqr .steps[0].error)" '^65:params.url: ' "webhook URL $url is refused before anything is sent"
 done
+
+
+# ---- a playbook on host.quarantined never fires on its own ------------------------------------------
+cat > "$T/requar.yaml" <<'EOF'
+name: requarantine
+trigger: {type: event, events: [host.quarantined]}
+steps:
+  - name: again
+    action: isolate_host
+    params: {host: "${host_id}"}
+    timeout: 10
+EOF
+run vc-playbook add "$T/requar.yaml"
+run vc-playbook due --run -o jsonl
+run vc-playbook run isolate --event "{\"host\":\"$WIN\"}" -o jsonl
+run vc-playbook due --run -o jsonl
+is "$rc:$(jqr 'select(.playbook == "requarantine") | .status')" "0:succeeded" "host.quarantined fires an event playbook"
+run vc-playbook due --run -o jsonl
+is "$rc:$(jqr 'select(.playbook == "requarantine") | .status')" "0:" "... but not on the host.quarantined its own run made"
+is "$(sq "SELECT COUNT(*) FROM playbook_executions WHERE playbook_id = (SELECT id FROM playbooks WHERE name = 'requarantine')")" 1 \
+	"... once in all"
+
+# ---- over HTTP: the host's quarantine, the settings --------------------------------------------
+req() {
+	code=$(curl -s --max-time 20 -o "$T/b" -w '%{http_code}' "$@")
+	body=$(cat "$T/b")
+}
+printf '%s\n' 'viewer password 1' | vc-auth user create vic --role viewer --password-stdin >/dev/null
+VIC=$(login_as vic 'viewer password 1')
+ROOT=$(login_as root "$ROOT_PW")
+SPORT=$(free_port)
+B=http://127.0.0.1:$SPORT
+vc-serve --listen "127.0.0.1:$SPORT" --workers 2 --playbook-interval 0 2> "$T/serve.log" &
+echo $! >> "$T/pids"
+await 60 grep -q 'listening on' "$T/serve.log"
+ok $? "vc-serve starts"
+req -H "Authorization: Bearer $VIC" "$B/api/hosts/$(hid "$WIN")"
+is "$code:$(printf '%s' "$body" | jq -r '"\(.quarantined) \(.quarantined_by != null) \(.quarantined_at != null)"')" "200:true true true" \
+	"GET /api/hosts/{id}: the host's quarantine"
+req -H "Authorization: Bearer $VIC" "$B/api/hosts?quarantined=true"
+is "$code:$(printf '%s' "$body" | jq -r '[.items[].client_id] | sort | join(" ")')" "200:$(printf '%s\n' "$WIN" "$LIN" | sort | paste -sd' ' -)" \
+	"GET /api/hosts?quarantined=true: the hosts in quarantine"
+req -H "Authorization: Bearer $VIC" "$B/api/playbook-settings"
+is "$code:$(printf '%s' "$body" | jq -r .quarantine_artifacts.macos.artifact)" "200:MacOS.Remediation.Quarantine" "GET /api/playbook-settings"
+req -X PUT -H "Authorization: Bearer $VIC" -H 'Content-Type: application/json' -d '{"quarantine_macos": "Custom.Remediation.Quarantine"}' "$B/api/playbook-settings"
+is "$code" 403 "PUT /api/playbook-settings: a viewer is refused"
+req -X PUT -H "Authorization: Bearer $ROOT" -H 'Content-Type: application/json' -d '{"quarantine_macos": "Custom.Remediation.Quarantine"}' "$B/api/playbook-settings"
+is "$code:$(printf '%s' "$body" | jq -r '.quarantine_artifacts.macos | "\(.artifact) \(.default)"')" "200:Custom.Remediation.Quarantine false" \
+	"... an admin sets one"
+req -X PUT -H "Authorization: Bearer $ROOT" -H 'Content-Type: application/json' -d '{"quarantine_macos": "../etc"}' "$B/api/playbook-settings"
+is "$code" 400 "... a bad name: 400"
 
 done_testing

@@ -107,11 +107,65 @@ pdftoppm -r 30 -gray -f 1 -l 1 "$T/case.pdf" "$T/page"
 ink=$($CHECK ink "$T"/page-1.pgm)
 t "pdftoppm: page 1 is not blank ($ink/1000 inked)" test "$ink" -gt 20
 
+# ---- a table of contents with page numbers, and bookmarks ---------------------------
+t "HTML: the contents links to each section" grep -q '<nav class="contents"><h2>Contents</h2>' "$T/case.html"
+t "... by an id each heading has" grep -q '<h2 id="s-[0-9]*">Open questions</h2>' "$T/case.html"
+t "... the link to it" grep -q '<li><a href="#s-[0-9]*">Open questions</a></li>' "$T/case.html"
+with "$ANN" vc-case create 'A long case' --severity low
+LC=$(jqr .id)
+with "$ANN" vc-case link "$LC" --host C.1000000000000001
+i=0
+while [ $i -lt 70 ]; do
+	with "$ANN" vc-case note "$LC" "Step $i of the investigation: looked at the next thing, wrote it down."
+	i=$((i + 1))
+done
+with "$VAL" vc-report generate case_summary --case "$LC" --format pdf -o "$T/long.pdf"
+is "$rc" 0 "a long case summary as PDF"
+is "$(py "$T/long.pdf" "$T/long.toc" <<'PY'
+import re, subprocess, sys
+pdf = sys.argv[1]
+n = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", pdf], capture_output=True, text=True).stdout).group(1))
+def page(i):
+    return subprocess.run(["pdftotext", "-layout", "-f", str(i), "-l", str(i), pdf, "-"],
+                          capture_output=True, text=True).stdout
+pages = [None] + [page(i) for i in range(1, n + 1)]
+lines = pages[1].splitlines()
+at = [i for i, l in enumerate(lines) if l.strip() == "Contents"][0]
+toc = [re.match(r"^\s*(\S.*?)\s{2,}(\d+)$", l) for l in lines[at + 1:]]
+toc = [(m.group(1), int(m.group(2))) for m in toc if m]
+open(sys.argv[2], "w").write(" | ".join("%s %d" % e for e in toc))
+print(" | ".join(t for t, _ in toc))
+bad = []
+for title, p in toc:
+    on = [i for i in range(2, n + 1) if any(l.strip() == title for l in pages[i].splitlines())]
+    if not on or on[0] != p:
+        bad.append("%s: listed %d, heading on %s" % (title, p, on))
+print("pages ok" if not bad else bad, n >= 3, len(set(p for _, p in toc)) >= 2)
+PY
+)" "$(printf '%s\n%s' "Linked hosts | Indicators | Timeline | Evidence | Actions taken | Open questions" "pages ok True True")" \
+	"pdftotext: the contents lists each section with the page on which it starts (not all on one)"
+pdftohtml -q -xml -i -stdout "$T/long.pdf" > "$T/long.xml"
+is "$(grep -o '<item page="[0-9]*">[^<]*</item>' "$T/long.xml" | sed 's/<item page="\([0-9]*\)">\([^<]*\)<\/item>/\2 \1/' | paste -sd'|' | sed 's/|/ | /g')" \
+	"$(cat "$T/long.toc")" "pdftohtml: a bookmark for each section, at the page the contents gives"
+cat > "$T/slowish-wk" <<SH
+#!/bin/sh
+echo \$\$ >> "$T/slowish.pids"
+sleep 2
+exec wkhtmltopdf "\$@"
+SH
+chmod +x "$T/slowish-wk"
+start=$(date +%s)
+with "$VAL" env VC_WKHTMLTOPDF="$T/slowish-wk" vc-report generate case_summary --case "$LC" --format pdf --timeout 4 -o "$T/x.pdf"
+is "$rc" 75 "the renderings of a contents share the one time limit: the second is stopped, exit 75"
+t "... within it" test $(( $(date +%s) - start )) -lt 12
+is "$(wc -l < "$T/slowish.pids")" 2 "... after the first rendering had finished"
+t "... and no PDF" test ! -e "$T/x.pdf"
+
 # ---- XLSX -------------------------------------------------------------------------
 with "$VAL" vc-report generate case_summary --case "$C" --format json -o "$T/case.json"
 is "$rc" 0 "the case summary's data as JSON"
 is "$(jq -r '.data.case.title' "$T/case.json")" 'Ransomware precursor on web01' "JSON: the gathered data"
-is "$(jq -r '.inputs | [.template, .version, .tenant] | join(" ")' "$T/case.json")" "case_summary 1 acme" \
+is "$(jq -r '.inputs | [.template, .version, .tenant] | join(" ")' "$T/case.json")" "case_summary 2 acme" \
 	"JSON: the inputs"
 with "$VAL" vc-report generate case_summary --case "$C" --format xlsx -o "$T/case.xlsx"
 is "$rc" 0 "the case summary as XLSX"
@@ -163,6 +217,32 @@ for f in case.html case.pdf case.xlsx case.json; do
 	with "$VAL" vc-report verify "$T/$f"
 	is "$rc:$(jqr .match)" "0:true" "verify $f: the same data again"
 done
+# A CSV carries nothing but its table: the store knows it by its bytes.
+with "$VAL" vc-report verify "$T/timeline.csv"
+is "$rc:$(jqr '[.format, .table, .intact, .match, .written_as] | join(" ")')" "0:csv timeline true true timeline.csv" \
+	"verify a CSV: found by its content, intact, its table made again is the same"
+is "$(jqr .recorded_sha256)" "$(sq "SELECT sha256 FROM report_files WHERE name = 'timeline.csv'")" \
+	"... the data hash the store recorded for it"
+for f in all-hosts.csv all-appendix.csv; do
+	with "$VAL" vc-report verify "$T/$f"
+	is "$rc:$(jqr '[.table, .match] | join(" ")')" "0:$(basename "${f#all-}" .csv) true" "verify $f: the same again"
+done
+is "$(jqr .file_sha256)" "$(sha256sum < "$T/all-appendix.csv" | cut -c1-64)" "... by the SHA-256 of the file's bytes"
+cp "$T/timeline.csv" "$T/for-the-siem.txt"
+with "$VAL" vc-report verify "$T/for-the-siem.txt"
+is "$rc:$(jqr .written_as)" "0:all-timeline.csv" "a CSV renamed is still found by its content (the newest written with it)"
+mkdir -p "$T/edited"
+sed 's/^When,/When?,/' "$T/timeline.csv" > "$T/edited/timeline.csv"
+with "$VAL" vc-report verify "$T/edited/timeline.csv"
+is "$rc:$(jqr '[.intact, .match] | join(" ")')" "65:false true" \
+	"a CSV edited after it was written: exit 65, not intact (the data it was made from is unchanged)"
+like "$err" 'timeline.csv: modified since vc-report wrote it as timeline.csv at 20' "... saying it was modified, and when it was written"
+printf 'host,score\r\nweb01,100\r\n' > "$T/other.csv"
+with "$VAL" vc-report verify "$T/other.csv"
+is "$rc" 65 "a CSV vc-report never wrote: exit 65"
+like "$err" 'other.csv: no CSV vc-report wrote for this tenant has this content or this name' "... saying so"
+with "$VAL" vc-report verify "$T/no-such.csv"
+is "$rc" 66 "a CSV that is not there: exit 66"
 printf 'PK\003\004 not a workbook' > "$T/bogus.xlsx"
 with "$VAL" vc-report verify "$T/bogus.xlsx"
 is "$rc" 65 "verify of a file vc-report did not make: 65"
@@ -170,6 +250,17 @@ with "$ANN" vc-case note "$C" 'Backup server checked: clean.'
 with "$VAL" vc-report verify "$T/case.html"
 is "$rc:$(jqr .match)" "1:false" "verify after the timeline changed: exit 1, no match"
 like "$err" 'the data differs' "... saying the data differs"
+with "$VAL" vc-report verify "$T/timeline.csv"
+is "$rc:$(jqr '[.intact, .match] | join(" ")')" "1:true false" "verify the timeline CSV after the timeline changed: intact, but exit 1"
+like "$err" 'timeline.csv: the data differs from what the file holds \(table timeline\)' "... saying its table differs"
+with "$VAL" vc-report verify "$T/all-hosts.csv"
+is "$rc:$(jqr .match):$(jqr '.sha256 == .recorded_sha256')" "0:true:false" \
+	"the hosts CSV of the same report is still current, though the report's data changed"
+with "$GINA" vc-report verify "$T/timeline.csv"
+is "$rc" 66 "another tenant cannot verify a CSV (not found)"
+like "$err" 'a report of another tenant' "... saying whose it is not"
+is "$(sq "SELECT outcome || ' ' || action || ' ' || target_type FROM audit_logs ORDER BY id DESC LIMIT 1")" \
+	"denied authz.denied report_file" "... and the attempt is audited as denied"
 with "$GINA" vc-report verify "$T/case.html"
 is "$rc" 66 "another tenant cannot verify it (not found)"
 
@@ -392,6 +483,19 @@ req -H "Authorization: Bearer $GINA" "$B/api/reports/$R1"
 is "$code" 404 "another tenant: 404"
 req -H "Authorization: Bearer $GINA" "$B/api/reports"
 is "$(printf '%s' "$body" | jq -r '.items | length')" 0 "... and lists none"
+
+# A CSV over HTTP is recorded under the name it is downloaded as.
+req -H "Authorization: Bearer $VAL" -H 'Content-Type: application/json' \
+	-d "{\"template\":\"case_summary\",\"case\":\"$C\",\"format\":\"csv\",\"table\":\"indicators\"}" "$B/api/reports/generate"
+R5=$(printf '%s' "$body" | jq -r .id)
+is "$(state "$VAL" "$R5")" done "a CSV over HTTP"
+req -H "Authorization: Bearer $VAL" "$B/api/reports/$R5/download"
+like "$(grep -i '^content-type:' "$T/h")" 'text/csv' "... downloaded as text/csv"
+N5="case_summary-${R5%"${R5#????????}"}.csv"
+cp "$T/b" "$T/$N5"
+with "$VAL" vc-report verify "$T/$N5"
+is "$rc:$(jqr '[.report_id, .table, .written_as, .intact, .match] | join(" ")')" "0:$R5 indicators $N5 true true" \
+	"verify the downloaded CSV: the report it came from, intact and current"
 
 # A template over HTTP: manifest and layout as text.
 jq -n --arg l '<h1>{{t}}</h1>' '{manifest: ({name: "tiny", version: 1, sources: ["case"], params: [{name: "case", type: "case"}], jq: "{t: .case.title}"} | tojson), layout: $l}' > "$T/tiny.json"

@@ -17,12 +17,12 @@
 static int
 count_denials(vc_ctx *ctx)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT COUNT(*) FROM audit_logs WHERE action = 'authz.denied'", "");
+	vc_stmt *q = vc_sql(ctx, "SELECT COUNT(*) FROM audit_logs WHERE action = 'authz.denied'", "");
 	int n = -1;
 
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
+		n = vc_col_int(q, 0);
+	vc_stmt_done(q);
 	return n;
 }
 
@@ -149,7 +149,7 @@ main(void)
 		for (const struct vc_param *p = a->params; p && p->name; p++) {
 			ok(p->help && *p->help && (p->meta != NULL || p->type == VC_T_BOOL),
 			    "%s: parameter %s is documented", a->name, p->name);
-			ok(p->type >= VC_T_STR && p->type <= VC_T_DURATION,
+			ok(p->type >= VC_T_STR && p->type <= VC_T_JSON,
 			    "%s: parameter %s has a type", a->name, p->name);
 			if (p->flags & VC_P_PATH)
 				ok(a->path && strstr(a->path, "{") != NULL,

@@ -4,11 +4,16 @@
  * lib/pbrun.c): cron fields and their ranges, the next run in a time
  * zone across a daylight saving change, template paths, and templates
  * rendered as values (a lone template keeps its JSON kind; text around
- * templates makes text; an event's text never becomes anything else).
+ * templates makes text; an event's text never becomes anything else),
+ * and the store's deadline that bounds a step's database action (the
+ * wait for the write lock, a statement that runs too long).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/store.h"
 #include "pbint.h"
 #include "tap.h"
 
@@ -55,6 +60,60 @@ render(const char *tmpl, const char *scope, int plan)
 	return out;
 }
 
+/* vc_store_deadline: a second connection holds the write lock; the
+ * first, under a deadline, gives up when it passes, not after the usual
+ * 10 s; a statement that runs past it is stopped; without it, both work. */
+static void
+deadline_tests(void)
+{
+	char dir[] = "/tmp/t_playbook.XXXXXX", db[64];
+	vc_ctx a, b;
+	int64_t t0;
+	int rc;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(db, sizeof db, "%s/vc.db", dir);
+	vc_ctx_init(&a);
+	vc_ctx_init(&b);
+	ok(vc_store_open(&a, db, VC_STORE_CREATE | VC_STORE_NOKEY) == 0, "store: %s", a.errmsg);
+	ok(vc_store_open(&b, db, VC_STORE_NOKEY) == 0, "a second connection: %s", b.errmsg);
+	ok(vc_tx_begin(&b) == 0, "the second takes the write lock");
+	vc_store_deadline(&a, 300);
+	t0 = vc_mono_ms();
+	rc = vc_tx_begin(&a);
+	is_int(rc, VC_ETEMP, "under a deadline of 300 ms, the first gives up waiting for the lock");
+	ok(strstr(a.errmsg, "timed out waiting for the write lock") != NULL, "... saying so: %s", a.errmsg);
+	ok(vc_mono_ms() - t0 >= 250 && vc_mono_ms() - t0 < 3000, "... when the deadline passes (%lld ms)",
+	    (long long)(vc_mono_ms() - t0));
+	ok(vc_store_past_deadline(&a), "... which has passed");
+	vc_tx_rollback(&b);
+	vc_store_deadline(&a, 200);
+	t0 = vc_mono_ms();
+	rc = vc_sql_exec(&a, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    " WHERE i < 1000000000) SELECT COUNT(*) FROM n", NULL, "");
+	is_int(rc, VC_ETEMP, "a statement running past the deadline is stopped");
+	ok(vc_mono_ms() - t0 < 3000, "... soon after it (%lld ms)", (long long)(vc_mono_ms() - t0));
+	vc_store_deadline(&a, 0);
+	ok(!vc_store_past_deadline(&a), "no deadline: none passed");
+	rc = vc_sql_exec(&a, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    " WHERE i < 200000) SELECT COUNT(*) FROM n", NULL, "");
+	is_int(rc, 0, "without it, the statement runs to its end");
+	ok(vc_tx_begin(&a) == 0, "... and the lock is taken as usual");
+	vc_tx_rollback(&a);
+	vc_ctx_release(&a);
+	vc_ctx_release(&b);
+	for (const char *const *x = (const char *const[]){ "", "-wal", "-shm", NULL }; *x; x++) {
+		char f[80];
+
+		snprintf(f, sizeof f, "%s%s", db, *x);
+		unlink(f);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -83,6 +142,23 @@ main(void)
 	is_int(cron_next("0 6 * * 1-5", "Europe/Berlin", 1774699200), 1774843200,
 	    "weekdays only: Monday 06:00 Berlin (04:00 UTC)");
 	is_int(cron_next("* * * * *", "UTC", 1774699230), 1774699260, "every minute: the next whole minute");
+	/* Both day fields restricted: either matches (Vixie cron, POSIX).
+	 * Friday 2026-01-30 12:00 UTC; 2026-02-01 is a Sunday. */
+	is_int(cron_next("0 0 1 * 1", "UTC", 1769774400), 1769904000,
+	    "1st or Monday: Sunday the 1st of February, across the month's end");
+	is_int(cron_next("0 0 1 * 1", "UTC", 1769904030), 1769990400,
+	    "... then Monday the 2nd, which is no 1st");
+	is_int(cron_next("0 0 31 * 5", "UTC", 1769817630), 1770336000,
+	    "31st or Friday, from Saturday 31 January: Friday 6 February (February has no 31st)");
+	is_int(cron_next("0 0 29 2 0", "UTC", 1772150400), 1801958400,
+	    "29 February or a Sunday of February, from 27 February 2026: Sunday 7 February 2027");
+	/* A day field that begins with '*' makes the other one decide. */
+	is_int(cron_next("0 0 * * 1", "UTC", 1769774400), 1769990400, "* * 1: Mondays only");
+	is_int(cron_next("0 0 1 * *", "UTC", 1769774400), 1769904000, "1 * *: the 1st only");
+	is_int(cron_next("0 0 */2 * 1", "UTC", 1769774400), 1770595200,
+	    "*/2 * 1: both (odd days that are Mondays): 9 February, not 1 February");
+	is_int(cron_next("0 0 1 * */7", "UTC", 1769774400), 1769904000,
+	    "1 * */7 (a day of week beginning with '*'): both, and 1 February is a Sunday");
 
 	/* template paths */
 	ok(vc_pb_ref_syntax("steps.case.case_id") == 0, "steps.case.case_id is a path");
@@ -105,5 +181,6 @@ main(void)
 	is_str(render("\"${steps.x.y}\"", sc, 1), "\"${steps.x.y}\" (pending)", "... and stays a template in a plan");
 	is_str(render("\"${score\"", sc, 0), "!unterminated ${", "an unterminated template");
 	is_str(render("{\"n\": 3, \"b\": true}", sc, 0), "{\"n\":3,\"b\":true}", "values without templates stay");
+	deadline_tests();
 	return done_testing();
 }

@@ -20,23 +20,23 @@
 static void
 same_rows(sqlite3 *db, const char *sql, const char *skip)
 {
-	sqlite3_stmt *st = NULL;
+	vc_stmt st = { NULL, NULL };
 	int n = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, sql, -1, &st.lite, NULL) != SQLITE_OK) {
 		ok(0, "prepare %s: %s", sql, sqlite3_errmsg(db));
 		return;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (sqlite3_step(st.lite) == SQLITE_ROW) {
 		struct vc_jbuf b = { 0 };
-		jv v = vc_sql_row(st);
+		jv v = vc_sql_row(&st);
 		size_t len = 0;
 		char *want;
 
 		if (skip != NULL)
 			v = jv_object_delete(v, jv_string(skip));
 		want = vc_json_dump(v, &len);
-		vc_sql_row_json(st, &b, skip);
+		vc_sql_row_json(&st, &b, skip);
 		ok(want != NULL && b.s != NULL && !b.oom && b.n == len && memcmp(b.s, want, len) == 0,
 		    "row %d of %.60s", ++n, sql);
 		if (want != NULL && b.s != NULL && (b.n != len || memcmp(b.s, want, len) != 0))
@@ -44,7 +44,7 @@ same_rows(sqlite3 *db, const char *sql, const char *skip)
 		free(want);
 		free(b.s);
 	}
-	sqlite3_finalize(st);
+	sqlite3_finalize(st.lite);
 	ok(n > 0, "rows of %.60s", sql);
 }
 

@@ -104,12 +104,12 @@ crypto_pwhash_str_verify(const char str[crypto_pwhash_STRBYTES], const char *con
 static void
 stored_hash(vc_ctx *ctx, const char *name, char *buf, size_t n)
 {
-	sqlite3_stmt *q = vc_sql(ctx, "SELECT password_hash FROM users WHERE username = ?1", "s", name);
+	vc_stmt *q = vc_sql(ctx, "SELECT password_hash FROM users WHERE username = ?1", "s", name);
 
 	buf[0] = '\0';
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
-		snprintf(buf, n, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+		snprintf(buf, n, "%s", (const char *)vc_col_text(q, 0));
+	vc_stmt_done(q);
 }
 
 /* The parameters of an argon2id hash string: all but the salt and hash. */
@@ -201,12 +201,12 @@ main(void)
 	fake_now += 60;
 	ctx.who.role = VC_ROLE_SUPERADMIN;
 	{
-		sqlite3_stmt *q;
+		vc_stmt *q;
 		char tid[VC_ID_LEN + 1] = "";
 		q = vc_sql(&ctx, "SELECT tenant_id FROM users WHERE username = 'root'", "");
 		if (q != NULL && vc_sql_step(&ctx, q) == 1)
-			snprintf(tid, sizeof tid, "%s", (const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+			snprintf(tid, sizeof tid, "%s", (const char *)vc_col_text(q, 0));
+		vc_stmt_done(q);
 		snprintf(ctx.who.tenant_id, sizeof ctx.who.tenant_id, "%s", tid);
 		ctx.who.actor = VC_ACTOR_USER;
 	}
@@ -234,7 +234,7 @@ main(void)
 	/* SEC-PW-02: a hash with weaker parameters is upgraded at login. */
 	{
 		char weak[crypto_pwhash_STRBYTES], now_hash[256] = "";
-		sqlite3_stmt *q;
+		vc_stmt *q;
 		ok(crypto_pwhash_str(weak, PW, strlen(PW), crypto_pwhash_OPSLIMIT_MIN,
 		    crypto_pwhash_MEMLIMIT_MIN) == 0, "make a MIN-parameter hash");
 		rc = vc_sql_exec(&ctx, "UPDATE users SET password_hash = ?1 WHERE username = 'alice'",
@@ -245,8 +245,8 @@ main(void)
 		jv_free(tok);
 		q = vc_sql(&ctx, "SELECT password_hash FROM users WHERE username = 'alice'", "");
 		if (q != NULL && vc_sql_step(&ctx, q) == 1)
-			snprintf(now_hash, sizeof now_hash, "%s", (const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+			snprintf(now_hash, sizeof now_hash, "%s", (const char *)vc_col_text(q, 0));
+		vc_stmt_done(q);
 		ok(strncmp(now_hash, "$argon2id$v=19$m=65536,t=2,p=1$", 31) == 0 && strlen(now_hash) > 40,
 		    "the stored hash now has the current parameters (%.32s)", now_hash);
 	}

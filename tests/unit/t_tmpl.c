@@ -138,6 +138,36 @@ main(void)
 		}
 		jv_free(rows);
 	}
+	/* The sections of a rendered page, for its contents. */
+	{
+		static const char page[] = "<h1>Case</h1>\n<h2 id=\"t-hosts\">Linked hosts</h2><p>x</p>\n"
+		    "<h2>Actions &amp; <b>their</b>\n  outcome</h2><h2x>not one</h2x><h3>nor this</h3>\n"
+		    "<h2 class=\"c\">Open &lt;questions&gt;</h2>";
+		char *out;
+		size_t n;
+		jv secs;
+		ok(vc_tmpl_headings(&ctx, page, strlen(page), &out, &n, &secs) == 0, "headings: a page");
+		{
+			jv s = jv_dump_string(jv_copy(secs), 0);
+			is_str(jv_string_value(s), "[{\"id\":\"t-hosts\",\"title\":\"Linked hosts\"},"
+			    "{\"id\":\"s-2\",\"title\":\"Actions & their outcome\"},"
+			    "{\"id\":\"s-3\",\"title\":\"Open <questions>\"}]",
+			    "headings: each <h2> in order, its id or one by its place, its text without tags or entities");
+			jv_free(s);
+		}
+		ok(strstr(out, "<h2 id=\"t-hosts\">Linked hosts</h2>") != NULL &&
+		    strstr(out, "<h2 id=\"s-2\">Actions &amp; <b>their</b>") != NULL &&
+		    strstr(out, "<h2 id=\"s-3\" class=\"c\">Open &lt;questions&gt;</h2>") != NULL &&
+		    strstr(out, "<h2x>not one</h2x><h3>nor this</h3>") != NULL && n == strlen(out),
+		    "headings: ids added where there were none, the rest of the page as it was");
+		free(out);
+		jv_free(secs);
+		ok(vc_tmpl_headings(&ctx, "<p>no heading</p><h2 unclosed", 29, &out, &n, &secs) == 0 &&
+		    jv_array_length(jv_copy(secs)) == 0 && strcmp(out, "<p>no heading</p><h2 unclosed") == 0,
+		    "headings: none, and an unclosed one, leave the page as it was");
+		free(out);
+		jv_free(secs);
+	}
 	vc_ctx_release(&ctx);
 	return done_testing();
 }
