@@ -653,7 +653,7 @@ static const struct vc_param p_score[] = {
 };
 static const struct vc_param p_evtx[] = {
 	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
-	  .help = "an .evtx file, or a directory walked for *.evtx" },
+	  .help = "an .evtx file, a directory walked for *.evtx, or a ZIP holding them" },
 	END
 };
 static const struct vc_param p_top[] = {
@@ -686,6 +686,22 @@ static const struct vc_param p_analyze[] = {
 	          "rules (default: $VC_RULES, else the shipped set)" },
 	{ .name = "map", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
 	  .help = "field map replacing the built-in one" },
+	END
+};
+static const struct vc_param p_analyze_hunt[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "HUNT",
+	  .help = "the hunt id its stored artifacts carry (vc-case artifact import --hunt)" },
+	{ .name = "rules", .type = VC_T_STR, .flags = VC_P_MULTI | VC_P_CLI, .meta = "DIR|FILE",
+	  .help = "Sigma rules; repeatable; \"default\" names the shipped set, \"none\" no "
+	          "rules (default: $VC_RULES, else the shipped set)" },
+	{ .name = "map", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
+	  .help = "field map replacing the built-in one" },
+	{ .name = "common", .type = VC_T_INT, .meta = "PCT",
+	  .help = "a detection on at least PCT percent of the hosts is common (default 20)" },
+	{ .name = "rare", .type = VC_T_INT, .meta = "PCT",
+	  .help = "a detection on at most PCT percent of the hosts is rare (default 1)" },
+	{ .name = "limit", .type = VC_T_INT, .meta = "N",
+	  .help = "the first N hosts (default 20)" },
 	END
 };
 static const struct vc_param p_scores[] = {
@@ -2094,6 +2110,19 @@ const struct vc_op vc_ops[] = {
 		.params   = p_analyze,
 		.summary  = "score an artifact's rows; keep the result",
 		.target   = "artifact",
+	},
+	{
+		.name     = "threat.analyze.hunt",
+		.tool     = "vc-score",
+		.verb     = "analyze hunt",
+		.method   = "GET",
+		.path     = "/api/threat-intel/analyze/hunt/{id}",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_analyze_hunt,
+		.params   = p_analyze_hunt,
+		.summary  = "score a hunt's stored rows with parents and prevalence; rank its hosts",
+		.target   = "score",
+		.columns  = "host,score,classification,rows,flagged",
 	},
 	{
 		.name     = "threat.scores",
