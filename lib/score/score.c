@@ -1251,6 +1251,9 @@ vc_op_analyze_hunt(vc_ctx *ctx, jv args, jv *out)
 		goto out;
 	}
 	if (rows == 0) {
+		vc_not_found(ctx, "hunt", "hunt",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
+		    "SELECT 1 FROM artifacts WHERE hunt_id = ?1", hunt);
 		rc = vc_fail(ctx, VC_ENOTFOUND, "hunt %s: no stored rows (import its results with "
 		    "vc-case artifact import --hunt)", hunt);
 		goto out;

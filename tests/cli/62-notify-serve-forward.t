@@ -126,6 +126,9 @@ is "$(got)" "$WANT" "all $N, in order"
 like "$(jq -r 'select(.busy != null) | .busy' "$T/cron.out" | sort -u | paste -sd' ' -)" '^vc-serve@' \
 	"cron's runs found the channel busy, held by vc-serve"
 unlike "$(jq -r '.error // empty' "$T/cron.out")" '.' "... which is no error"
+# (The cursor moves once the receiver has answered: wait for it too.)
+cursor_is() { [ "$(cursor "$1")" = "$2" ]; }
+await 20 cursor_is hec "${WANT##* }"
 is "$(cursor hec)" "${WANT##* }" "the cursor is at the last one"
 
 # ---- the receiver down: retried with backoff --------------------------------------------------
@@ -138,10 +141,13 @@ await 20 sh -c "[ \$(sqlite3 '$VC_DB' \"SELECT failures FROM notify_channels WHE
 ok $? "vc-serve tries again and again while the collector is down"
 like "$(cat "$T/serve.log")" "forward: tenant [0-9a-f-]+, channel hec: .*retried with backoff" "... and says so in its log"
 start_hec
-await 20 has "$DOWN"
+# The next try comes after the backoff (1 s, doubled each failure, +-20%):
+# a loaded machine may have counted a few failures more before this.
+await 90 has "$DOWN"
 ok $? "the collector back: the event arrives"
 await 10 sh -c "[ \$(sqlite3 '$VC_DB' \"SELECT failures FROM notify_channels WHERE name = 'hec'\") -eq 0 ]"
 ok $? "... and the failures are cleared"
+await 20 cursor_is hec "$DOWN"
 is "$(cursor hec)" "$DOWN" "the cursor is at it"
 
 # ---- a stop in the middle of a delivery ------------------------------------------------------------
