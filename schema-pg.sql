@@ -701,3 +701,21 @@ CREATE TABLE notify_sends (
 	PRIMARY KEY (channel_id, event_id)
 );
 SELECT vc_tenant_rls('notify_sends');
+
+-- migration: 18
+CREATE TABLE notify_files (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	channel_id bigint NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+	event_id bigint NOT NULL,
+	name TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	size bigint NOT NULL,
+	sha256 TEXT NOT NULL,
+	data bytea NOT NULL,
+	created_at bigint NOT NULL,
+	PRIMARY KEY (channel_id, event_id)
+);
+ALTER TABLE outbox ADD COLUMN attach_name TEXT;
+ALTER TABLE outbox ADD COLUMN attach_type TEXT;
+ALTER TABLE outbox ADD COLUMN attach_data bytea;
+SELECT vc_tenant_rls('notify_files');

@@ -852,3 +852,32 @@ CREATE TABLE notify_sends (
 	rule_id INTEGER,
 	PRIMARY KEY (channel_id, event_id)
 ) WITHOUT ROWID;
+
+-- migration: 18
+-- A file mailed with a notification (vc-notify send --to channel:NAME
+-- --attach FILE, a channel of kind email): read when it is sent, kept
+-- here with the event it goes with and the channel it is for, in the
+-- event's transaction.  The channel's forwarder queues the event as a
+-- mail of its own with the file (its bytes copied to the outbox row, in
+-- the transaction that moves the cursor); the row goes with the event's
+-- mark as the cursor moves past it, or with the channel.  name is the
+-- file's base name, sanitised; content_type by its extension; sha256 of
+-- data, which is at most 10 MiB.  The audit log has name, size and
+-- sha256, never data.
+-- The outbox keeps one file a mail (attach_*), dropped once sent with
+-- the bodies.
+CREATE TABLE notify_files (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	channel_id INTEGER NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+	event_id INTEGER NOT NULL,
+	name TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	size INTEGER NOT NULL,
+	sha256 TEXT NOT NULL,
+	data BLOB NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (channel_id, event_id)
+) WITHOUT ROWID;
+ALTER TABLE outbox ADD COLUMN attach_name TEXT;
+ALTER TABLE outbox ADD COLUMN attach_type TEXT;
+ALTER TABLE outbox ADD COLUMN attach_data BLOB;

@@ -153,7 +153,7 @@ _vc_complete() {
 		"events prune"*) opts="--older-than " ;;
 		"events retention"*) opts="" ;;
 		"events keep"*) opts="" ;;
-		"send"*) opts="--to --title --body " ;;
+		"send"*) opts="--to --title --body --attach " ;;
 		"list"*) opts="--unread --since --limit " ;;
 		"rule add"*) opts="--on --when --to " ;;
 		"rule list"*) opts="" ;;

@@ -360,6 +360,7 @@ complete -c vc-notify -n '__fish_use_subcommand' -a 'send' -d 'send a notificati
 complete -c vc-notify -n '__fish_seen_subcommand_from send' -l to -d 'role:NAME (that role and above), user:NAME, or channel:NAME (an event its forwarder delivers)'
 complete -c vc-notify -n '__fish_seen_subcommand_from send' -l title -d 'one line, at most 200 characters'
 complete -c vc-notify -n '__fish_seen_subcommand_from send' -l body -d 'the text, at most 4000 bytes'
+complete -c vc-notify -n '__fish_seen_subcommand_from send' -l attach -d 'mail FILE with it (at most 10 MiB; to a channel of kind email only); over HTTP {name, data: base64}'
 complete -c vc-notify -n '__fish_use_subcommand' -a 'list' -d 'your notifications, newest first'
 complete -c vc-notify -n '__fish_seen_subcommand_from list' -l unread -d 'only those not read yet'
 complete -c vc-notify -n '__fish_seen_subcommand_from list' -l since -d 'only those after this id'

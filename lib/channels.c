@@ -944,39 +944,95 @@ syslog_append(struct vc_sbuf *text, struct vc_sbuf *msg, struct channel *ch, con
 }
 
 /*
+ * A notification sent to the channel with a file (vc-notify send
+ * --attach, kept in notify_files): a mail of its own, its title the
+ * subject, its text the body, the file attached.  1 when event e had a
+ * file (queued), 0 when not, <0 on an error.  Inside queue_mail's
+ * transaction.
+ */
+static int
+queue_file_mail(vc_ctx *ctx, struct channel *ch, jv e)
+{
+	int64_t id = vc_arg_int(e, "id", 0);
+	jv body = jv_object_get(jv_copy(e), jv_string("body"));
+	const char *title = jv_get_kind(body) == JV_KIND_OBJECT ? vc_arg_str(body, "title") : NULL;
+	const char *text = jv_get_kind(body) == JV_KIND_OBJECT ? vc_arg_str(body, "body") : NULL;
+	const char *by = jv_get_kind(body) == JV_KIND_OBJECT ? vc_arg_str(body, "by") : NULL;
+	vc_stmt *q;
+	jv mail;
+	int rc;
+
+	q = vc_sql(ctx, "SELECT name, content_type, data FROM notify_files WHERE tenant_id = ?1"
+	    " AND channel_id = ?2 AND event_id = ?3", "sii", ctx->who.tenant_id, ch->id, id);
+	if (q == NULL) {
+		jv_free(body);
+		return -1;
+	}
+	if ((rc = vc_sql_step(ctx, q)) != 1) {
+		vc_stmt_done(q);
+		jv_free(body);
+		return rc < 0 ? -1 : 0;
+	}
+	mail = jv_string_fmt("%s%s\n-- \nSent by %s with vc-notify send through the channel %s"
+	    " (event %lld), with the file %s.\n", text ? text : "", text && text[0] ? "\n" : "",
+	    by ? by : "VelociCompanion", ch->name, (long long)id, (const char *)vc_col_text(q, 0));
+	rc = vc_mail_queue_file(ctx, ctx->who.tenant_id, ch->target, title ? title : "VelociCompanion",
+	    jv_string_value(mail), (const char *)vc_col_text(q, 0), (const char *)vc_col_text(q, 1),
+	    vc_col_blob(q, 2), (size_t)vc_col_bytes(q, 2));
+	vc_stmt_done(q);
+	jv_free(mail);
+	jv_free(body);
+	return rc != 0 ? -1 : 1;
+}
+
+/*
  * An email channel: the batch becomes one plain-text mail in the outbox
  * (lib/mail.h), queued in the transaction that moves the cursor, so it is
  * queued exactly once; the outbox then delivers it, retrying, through the
- * installation's SMTP transport (vc-auth mail set).  A dead retry only
+ * installation's SMTP transport (vc-auth mail set).  A notification sent
+ * with a file is a mail of its own (queue_file_mail).  A dead retry only
  * queues.
  */
 static int
-queue_mail(vc_ctx *ctx, struct channel *ch, jv rows, const int64_t *ids, int n)
+queue_mail(vc_ctx *ctx, struct channel *ch, jv rows)
 {
 	char subject[200];
-	jv text;
-	int moved = 0, rc;
+	jv text = jv_invalid();
+	int64_t first = 0, last = 0;
+	int moved = 0, left = 0, rc;
 
-	snprintf(subject, sizeof subject, "VelociCompanion: %d event%s (%lld to %lld)", n,
-	    n == 1 ? "" : "s", (long long)ids[0], (long long)ids[n - 1]);
-	text = jv_string_fmt("%d event%s of the channel %s, one a line as JSON.\n\n", n,
-	    n == 1 ? "" : "s", ch->name);
-	jv_array_foreach(rows, i, e) {
-		jv line = jv_dump_string(e, 0);
-		text = jv_string_append_str(jv_string_concat(text, line), "\n");
-	}
-	if ((rc = vc_tx_begin(ctx)) != 0) {
-		jv_free(text);
+	if ((rc = vc_tx_begin(ctx)) != 0)
 		return rc;
+	jv_array_foreach(rows, i, e) {
+		int r = rc == 0 ? queue_file_mail(ctx, ch, e) : 0;
+
+		if (r < 0)
+			rc = ctx->err ? ctx->err : VC_EINTERNAL;
+		if (rc != 0 || r == 1) {
+			jv_free(e);
+			continue;
+		}
+		if (left++ == 0) {
+			first = vc_arg_int(e, "id", 0);
+			text = jv_string("");
+		}
+		last = vc_arg_int(e, "id", 0);
+		text = jv_string_append_str(jv_string_concat(text, jv_dump_string(e, 0)), "\n");
 	}
-	rc = vc_mail_queue(ctx, ctx->who.tenant_id, ch->target, subject, jv_string_value(text));
+	if (rc == 0 && left > 0) {
+		snprintf(subject, sizeof subject, "VelociCompanion: %d event%s (%lld to %lld)", left,
+		    left == 1 ? "" : "s", (long long)first, (long long)last);
+		text = jv_string_concat(jv_string_fmt("%d event%s of the channel %s, one a line as"
+		    " JSON.\n\n", left, left == 1 ? "" : "s", ch->name), text);
+		rc = vc_mail_queue(ctx, ctx->who.tenant_id, ch->target, subject, jv_string_value(text));
+	}
+	jv_free(text);
 	if (rc == 0 && !ch->retrying)
 		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0, last_error = NULL,"
 		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiii",
 		    ctx->who.tenant_id, ch->id, ch->upto, ch->cursor, vc_now(ctx));
 	if (rc == 0 && moved)
 		rc = drop_marks(ctx, ch, ch->upto);
-	jv_free(text);
 	if (rc != 0 || (!ch->retrying && !moved)) {
 		vc_tx_rollback(ctx);
 		ch->committed = rc == 0 ? 2 : 0;
@@ -1104,7 +1160,7 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, vc_stmt *q, int64_t *ids, int *len
 		rc = deliver_siem(ctx, ch, &text, n, taken);
 	else {
 		rc = strcmp(ch->kind, "file") == 0 ? deliver_file(ctx, ch, jv_copy(rows)) :
-		    strcmp(ch->kind, "email") == 0 ? queue_mail(ctx, ch, rows, ids, n) :
+		    strcmp(ch->kind, "email") == 0 ? queue_mail(ctx, ch, rows) :
 		    deliver_hook(ctx, ch, jv_copy(rows), ids[0], ids[n - 1]);
 		if (rc == 0)
 			*taken = n;
@@ -1175,9 +1231,16 @@ batch_stmt(vc_ctx *ctx, const struct channel *ch, int limit)
 static int
 drop_marks(vc_ctx *ctx, const struct channel *ch, int64_t upto)
 {
+	int rc;
+
 	if (ch->audit)
 		return 0;
-	return vc_sql_exec(ctx, "DELETE FROM notify_sends WHERE tenant_id = ?1 AND channel_id = ?2"
+	/* The files sent with them too: mailed (queued) by now, or the
+	 * events went to the dead list (retried without their file). */
+	if ((rc = vc_sql_exec(ctx, "DELETE FROM notify_sends WHERE tenant_id = ?1 AND channel_id = ?2"
+	    " AND event_id <= ?3", NULL, "sii", ctx->who.tenant_id, ch->id, upto)) != 0)
+		return rc;
+	return vc_sql_exec(ctx, "DELETE FROM notify_files WHERE tenant_id = ?1 AND channel_id = ?2"
 	    " AND event_id <= ?3", NULL, "sii", ctx->who.tenant_id, ch->id, upto);
 }
 

@@ -837,6 +837,9 @@ static const struct vc_param p_notify_send[] = {
 	  .help = "one line, at most 200 characters" },
 	{ .name = "body", .type = VC_T_STR, .meta = "TEXT",
 	  .help = "the text, at most 4000 bytes" },
+	{ .name = "attach", .type = VC_T_JSON, .flags = VC_P_BLOB, .meta = "FILE",
+	  .help = "mail FILE with it (at most 10 MiB; to a channel of kind email only);"
+	  " over HTTP {name, data: base64}" },
 	END
 };
 static const struct vc_param p_notify_list[] = {
