@@ -3,7 +3,8 @@
 # bench/http/pool.sh [HOSTS] [SECONDS] [RUNS] - the 32-client host search
 # against vc-serve's pool settings, interleaved runs on one store:
 # the defaults, every worker computing (--active at the worker count, the
-# pool before --active existed), and --workers 3.  Prints a Markdown
+# pool before --active existed), --workers at processors + 1, and
+# --active at the processor count.  Prints a Markdown
 # table of req/s, p50 and p99 per run.  Needs wrk and jq
 # (bench/install-deps.sh).
 set -eu
@@ -38,7 +39,8 @@ PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); prin
 # run LABEL ARGS...: one vc-serve with ARGS, one wrk run, one table row.
 run() {
 	_l=$1; shift
-	vc-serve --listen "127.0.0.1:$PORT" "$@" 2> "$W/serve.log" &
+	# wrk's 32 connections and the login's: above the default 32 an address.
+	vc-serve --listen "127.0.0.1:$PORT" --max-conns-per-ip 2000 "$@" 2> "$W/serve.log" &
 	SPID=$!
 	i=0
 	until curl -s -o /dev/null "http://127.0.0.1:$PORT/health"; do
@@ -68,5 +70,6 @@ while [ $r -lt "$RUNS" ]; do
 	run "defaults ($NW workers, --active $((NCPU + 1)))"
 	run "--active $NW (every worker computes)" --active "$NW"
 	run "--workers $((NCPU + 1))" --workers $((NCPU + 1))
+	run "--active $NCPU" --active "$NCPU"
 	r=$((r + 1))
 done

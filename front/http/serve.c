@@ -3328,6 +3328,9 @@ conn_open(struct vc_serve *srv, struct conn *c, struct lws *wsi)
 		 * here: lws may not report RAW_CLOSE for a refused adoption. */
 		(void)!send(lws_get_socket_fd(wsi), busy_reply, sizeof busy_reply - 1,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		/* No request was read, so no access line: the log says why. */
+		srv_log(srv, VC_SERVE_LOG_ERROR, "%s: connection refused with 503: more than"
+		    " --max-conns-per-ip %d open", c->ip, srv->cfg.max_conns_per_ip);
 		ip_dec(srv, c->ip);
 		c->srv = NULL;
 		return -1;
