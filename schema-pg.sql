@@ -697,3 +697,35 @@ CREATE TABLE playbook_settings (
 	updated_at bigint NOT NULL
 );
 SELECT vc_tenant_rls('playbook_settings');
+
+-- migration: 17
+ALTER TABLE notify_channels ADD COLUMN rules_only bigint NOT NULL DEFAULT 0
+	CHECK (rules_only IN (0, 1));
+ALTER TABLE notify_channels ADD COLUMN lease_holder TEXT;
+ALTER TABLE notify_channels ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
+CREATE TABLE notify_sends (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	channel_id bigint NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+	event_id bigint NOT NULL,
+	rule_id bigint,
+	PRIMARY KEY (channel_id, event_id)
+);
+SELECT vc_tenant_rls('notify_sends');
+
+-- migration: 18
+CREATE TABLE notify_files (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	channel_id bigint NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+	event_id bigint NOT NULL,
+	name TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	size bigint NOT NULL,
+	sha256 TEXT NOT NULL,
+	data bytea NOT NULL,
+	created_at bigint NOT NULL,
+	PRIMARY KEY (channel_id, event_id)
+);
+ALTER TABLE outbox ADD COLUMN attach_name TEXT;
+ALTER TABLE outbox ADD COLUMN attach_type TEXT;
+ALTER TABLE outbox ADD COLUMN attach_data bytea;
+SELECT vc_tenant_rls('notify_files');

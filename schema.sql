@@ -822,3 +822,62 @@ CREATE TABLE playbook_settings (
 	updated_by TEXT,
 	updated_at INTEGER NOT NULL
 );
+
+-- migration: 17
+-- Rules that send to a channel, and one forwarder at a time a channel
+-- (issue 12).  A rule "--to channel:NAME" marks the event it matched for
+-- that channel, in the event's own transaction: a row of notify_sends.
+-- The channel delivers the events of its own filter (--type, --when) and
+-- those marked for it, one cursor over event ids for both (the mark is
+-- committed with its event, so a cursor past an event is past its mark);
+-- rules_only = 1 (vc-notify channel add --source rules) delivers the
+-- marked ones only.  Nothing is sent in the transaction that matched a
+-- rule: the forwarder sends, as for any event of the channel.  event_id
+-- is not a reference (the log may be pruned; never past a channel's
+-- cursor), and the marks at or below a channel's cursor are dropped as
+-- it moves.
+-- lease_holder and lease_until: the forwarder delivering the channel
+-- now (vc-serve's thread, a vc-notify forward) and until when (unix
+-- seconds) its claim holds; another forwarder leaves the channel alone
+-- until then, so two of them do not send the same batch.  A forwarder
+-- that dies leaves a claim that lapses.
+ALTER TABLE notify_channels ADD COLUMN rules_only INTEGER NOT NULL DEFAULT 0
+	CHECK (rules_only IN (0, 1));
+ALTER TABLE notify_channels ADD COLUMN lease_holder TEXT;
+ALTER TABLE notify_channels ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE notify_sends (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	channel_id INTEGER NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+	event_id INTEGER NOT NULL,
+	rule_id INTEGER,
+	PRIMARY KEY (channel_id, event_id)
+) WITHOUT ROWID;
+
+-- migration: 18
+-- A file mailed with a notification (vc-notify send --to channel:NAME
+-- --attach FILE, a channel of kind email): read when it is sent, kept
+-- here with the event it goes with and the channel it is for, in the
+-- event's transaction.  The channel's forwarder queues the event as a
+-- mail of its own with the file (its bytes copied to the outbox row, in
+-- the transaction that moves the cursor); the row goes with the event's
+-- mark as the cursor moves past it, or with the channel.  name is the
+-- file's base name, sanitised; content_type by its extension; sha256 of
+-- data, which is at most 10 MiB.  The audit log has name, size and
+-- sha256, never data.
+-- The outbox keeps one file a mail (attach_*), dropped once sent with
+-- the bodies.
+CREATE TABLE notify_files (
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	channel_id INTEGER NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+	event_id INTEGER NOT NULL,
+	name TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	size INTEGER NOT NULL,
+	sha256 TEXT NOT NULL,
+	data BLOB NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (channel_id, event_id)
+) WITHOUT ROWID;
+ALTER TABLE outbox ADD COLUMN attach_name TEXT;
+ALTER TABLE outbox ADD COLUMN attach_type TEXT;
+ALTER TABLE outbox ADD COLUMN attach_data BLOB;

@@ -1,28 +1,36 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# bench/evtx.sh [MIB] - EVTX read natively through every Windows Sigma
-# rule, against `jq -c .` over the same events as JSON Lines, side by side
-# in one run.  The EVTX file (MIB MiB, default 1024) is made by
-# bench/mkevtx.py from the 64 KiB chunks of SigmaHQ's regression samples
-# (rules/sigma/regression_data), repeated; its JSONL twin is what
-# `vc-case evtx` prints of it.  For each: wall time, records per second
+# bench/evtx.sh [MIB] [dense|sparse] - EVTX read natively through every
+# Windows Sigma rule, against `jq -c .` over the same events as JSON
+# Lines, side by side in one run.  The EVTX file (MIB MiB, default 1024)
+# is made by bench/mkevtx.py from the 64 KiB chunks of SigmaHQ's
+# regression samples (rules/sigma/regression_data): dense (the default),
+# each chunk filled with records as a real log's is, by --dense; sparse,
+# the samples' chunks as they are (one to five records each), repeated.
+# Its JSONL twin is what `vc-case evtx` prints of it.  For each: wall time, records per second
 # and peak memory (GNU time's maximum resident set size).  Then the same
 # over a tenth of the file, to show that memory does not grow with it.
 # Needs jq, python3 and /usr/bin/time.  Results go to stdout as Markdown.
 set -eu
 cd "$(dirname "$0")/.."
 MIB=${1:-1024}
-case $MIB in '' | *[!0-9]*) echo "usage: bench/evtx.sh [MIB]" >&2; exit 64 ;; esac
+SET=${2:-dense}
+case $MIB:$SET in
+'' | *[!0-9]*:* | *:*[!a-z]* | *:) echo "usage: bench/evtx.sh [MIB] [dense|sparse]" >&2; exit 64 ;;
+*:dense) DENSE=--dense ;;
+*:sparse) DENSE= ;;
+*) echo "usage: bench/evtx.sh [MIB] [dense|sparse]" >&2; exit 64 ;;
+esac
 . bench/lib.sh
 bench_setup
 
 CHUNKS=$((MIB * 16))
 [ "$CHUNKS" -le 65535 ] || { echo "bench: at most 4095 MiB (65535 chunks)" >&2; exit 64; }
-echo "making a $MIB MiB EVTX file ..." >&2
-# shellcheck disable=SC2046
-python3 bench/mkevtx.py "$W/big.evtx" "$CHUNKS" $(find rules/sigma/regression_data -name '*.evtx' | sort)
-# shellcheck disable=SC2046
-python3 bench/mkevtx.py "$W/tenth.evtx" "$((CHUNKS / 10))" $(find rules/sigma/regression_data -name '*.evtx' | sort)
+echo "making a $MIB MiB EVTX file ($SET chunks) ..." >&2
+# shellcheck disable=SC2046,SC2086
+python3 bench/mkevtx.py $DENSE "$W/big.evtx" "$CHUNKS" $(find rules/sigma/regression_data -name '*.evtx' | sort)
+# shellcheck disable=SC2046,SC2086
+python3 bench/mkevtx.py $DENSE "$W/tenth.evtx" "$((CHUNKS / 10))" $(find rules/sigma/regression_data -name '*.evtx' | sort)
 echo 'benchmark password 1' | vc-auth init --tenant bench --admin bench --password-stdin > /dev/null
 echo 'benchmark password 1' | vc-auth login bench --password-stdin > /dev/null
 vc-case evtx "$W/big.evtx" > "$W/big.jsonl"
@@ -47,7 +55,7 @@ run_one() {
 		printf "%s %.2f %s\n", $1, cpu, $4 > w }' "$W/t"
 }
 
-echo "## EVTX: $nrules Sigma rules over $N records ($MIB MiB of EVTX, $(($(wc -c < "$W/big.jsonl") / 1048576)) MiB as JSONL)"
+echo "## EVTX: $nrules Sigma rules over $N records ($MIB MiB of EVTX, $SET chunks, $(($(wc -c < "$W/big.jsonl") / 1048576)) MiB as JSONL)"
 echo
 echo "| tool | records | wall s | CPU s | records per CPU s | peak MiB |"
 echo "| --- | --- | --- | --- | --- | --- |"

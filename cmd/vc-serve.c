@@ -24,8 +24,9 @@ usage(FILE *fp)
 	    "                [--allow-velociraptor addr|cidr] [--queue-max n] [--queue-wait s]\n"
 	    "                [--max-streams n] [--body-deadline s] [--min-body-rate bytes]\n"
 	    "                [--max-conns-per-ip n] [--auth-rate n] [--register-rate n]\n"
-	    "                [--mail-interval s] [--playbook-interval s] [--anchor-interval min]\n"
-	    "                [--anchor-file file] [--event-retention duration]\n", fp);
+	    "                [--mail-interval s] [--playbook-interval s] [--forward-interval s]\n"
+	    "                [--anchor-interval min] [--anchor-file file]\n"
+	    "                [--event-retention duration]\n", fp);
 }
 
 /* The options that set a whole number of the config: long name, range. */
@@ -50,6 +51,8 @@ static const struct numopt {
 	{ "playbook-interval", offsetof(struct vc_serve_config, playbook_interval), 0, 3600,
 	    "seconds" },
 	{ "active", offsetof(struct vc_serve_config, active), 1, 256, "workers" },
+	{ "forward-interval", offsetof(struct vc_serve_config, forward_interval), 0, 3600,
+	    "seconds" },
 };
 #define NUMOPT_BASE 1000        /* getopt_long's val of numopts[0] */
 
@@ -143,6 +146,7 @@ main(int argc, char **argv)
 		{ "mail-interval", required_argument, NULL, NUMOPT_BASE + 8 },
 		{ "playbook-interval", required_argument, NULL, NUMOPT_BASE + 9 },
 		{ "active", required_argument, NULL, NUMOPT_BASE + 10 },
+		{ "forward-interval", required_argument, NULL, NUMOPT_BASE + 11 },
 		{ "anchor-interval", required_argument, NULL, 'A' },
 		{ "anchor-file", required_argument, NULL, 'F' },
 		{ "event-retention", required_argument, NULL, 'R' },

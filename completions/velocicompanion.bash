@@ -110,12 +110,13 @@ _vc_complete() {
 			verbs="$( [ "$w1" = config ] && echo set) $( [ "$w1" = config ] && echo show) $( [ "$w1" = config ] && echo test) $( [ "$w1" = config ] && echo delete) $( [ "$w1" = allowlist ] && echo show) $( [ "$w1" = allowlist ] && echo set) $( [ "$w1" = allowlist ] && echo add) $( [ "$w1" = allowlist ] && echo remove) $( [ "$w1" = allowlist ] && echo reset) $( [ "$w1" = flow ] && echo results) "
 		fi ;;
 	vc-score)
-		verbs="stack top analyze analyze scores heuristics rules rules ioc ioc ioc "
+		verbs="stack top analyze analyze analyze scores heuristics rules rules ioc ioc ioc "
 		case "$w1 $w2" in
 		"stack"*) opts="--by --max-hosts --stored --artifact " ;;
 		"top"*) opts="--by --limit " ;;
 		"analyze host"*) opts="--rules --map " ;;
 		"analyze artifact"*) opts="--rules --map " ;;
+		"analyze hunt"*) opts="--rules --map --common --rare --limit " ;;
 		"scores"*) opts="--subject --classification --min-score --since --limit " ;;
 		"heuristics"*) opts="" ;;
 		"rules list"*) opts="--rules --map " ;;
@@ -125,7 +126,7 @@ _vc_complete() {
 		"ioc delete"*) opts="" ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
+			verbs="$( [ "$w1" = analyze ] && echo host) $( [ "$w1" = analyze ] && echo artifact) $( [ "$w1" = analyze ] && echo hunt) $( [ "$w1" = rules ] && echo list) $( [ "$w1" = rules ] && echo check) $( [ "$w1" = ioc ] && echo import) $( [ "$w1" = ioc ] && echo list) $( [ "$w1" = ioc ] && echo delete) "
 		fi ;;
 	vc-report)
 		verbs="generate verify template template template template request list show download retention "
@@ -152,7 +153,7 @@ _vc_complete() {
 		"events prune"*) opts="--older-than " ;;
 		"events retention"*) opts="" ;;
 		"events keep"*) opts="" ;;
-		"send"*) opts="--to --title --body " ;;
+		"send"*) opts="--to --title --body --attach " ;;
 		"list"*) opts="--unread --since --limit " ;;
 		"rule add"*) opts="--on --when --to " ;;
 		"rule list"*) opts="" ;;

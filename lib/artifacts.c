@@ -673,7 +673,7 @@ vc_op_evtx_rows(vc_ctx *ctx, jv args, jv *out)
 	(void)args;
 	if (ctx->in == NULL || ctx->in->src == NULL) {
 		jv_free(collect);
-		return vc_fail(ctx, VC_EUSAGE, "evtx reads an .evtx file or a directory of them, not %s",
+		return vc_fail(ctx, VC_EUSAGE, "evtx reads an .evtx file or a directory or ZIP archive of them, not %s",
 		    ctx->in ? ctx->in->name : "nothing");
 	}
 	if ((rc = vc_jsonl_each(ctx, ctx->in, &lp)) != 0) {

@@ -42,9 +42,15 @@
 #define UDP_MAX 65000           /* bytes of a syslog datagram; longer ones are cut */
 #define SECRET_AD_FMT "%s|notify_channel|%s"    /* tenant, channel name */
 #define FOLLOW_POLL_MS 100
-#define CHAN_COLS "id, name, kind, target, types, cursor, failures, last_error, delivered_at," \
-	" created_by, created_at, batch, max_failures, index_name AS \"index\", format, source," \
-	" when_jq AS \"when\", ca_pem IS NOT NULL AS ca_bool"
+#define LEASE_S 60               /* a forwarder's claim on a channel holds this long */
+#define LEASE_RENEW_MS 20000    /* and is renewed after this much work */
+#define CHAN_COLS "id, name, kind, target, CASE WHEN rules_only = 1 THEN NULL ELSE types END" \
+	" AS types, cursor, failures, last_error, delivered_at, created_by, created_at, batch, max_failures, index_name AS \"index\", format," \
+	" CASE WHEN rules_only = 1 THEN 'rules' ELSE source END AS source," \
+	" when_jq AS \"when\", ca_pem IS NOT NULL AS ca_bool," \
+	" CASE WHEN lease_until > unixepoch() THEN lease_holder END AS forwarder," \
+	" (SELECT json_group_array(r.id) FROM notify_rules r WHERE r.tenant_id = ?1" \
+	" AND r.target = 'channel:' || notify_channels.name) AS rules_json"
 
 /*
  * What a channel reads, as rows (id, type, created_at, body, tenant_id):
@@ -66,14 +72,33 @@
 #define Q_LAST_B ") WHERE tenant_id = ?1"
 #define Q_LAST_EVENTS Q_LAST_A SRC_EVENTS Q_LAST_B
 #define Q_LAST_AUDIT Q_LAST_A SRC_AUDIT Q_LAST_B
-#define Q_HEAD_A "SELECT id FROM ("
-#define Q_HEAD_B ") WHERE tenant_id = ?1 AND id > ?2 AND type GLOB ?3 ORDER BY id LIMIT 1"
-#define Q_HEAD_EVENTS Q_HEAD_A SRC_EVENTS Q_HEAD_B
-#define Q_HEAD_AUDIT Q_HEAD_A SRC_AUDIT Q_HEAD_B
-#define Q_BATCH_A "SELECT id, type, created_at, body AS body_json FROM ("
-#define Q_BATCH_B ") WHERE tenant_id = ?1 AND id > ?2 AND type GLOB ?3 ORDER BY id LIMIT ?4"
-#define Q_BATCH_EVENTS Q_BATCH_A SRC_EVENTS Q_BATCH_B
-#define Q_BATCH_AUDIT Q_BATCH_A SRC_AUDIT Q_BATCH_B
+/*
+ * The head of a channel (the first event it would deliver after the
+ * cursor ?2) and a batch (at most ?4) as (id, type, created_at,
+ * body_json, _sent): of the event log, those of its types (?3) and those
+ * a rule marked for it (notify_sends, channel ?5; _sent 1, which no
+ * --when refuses); of the audit chain, those of its types; for a
+ * channel of rules only (--source rules), the marked ones.
+ */
+#define Q_HEAD_EVENTS "SELECT e.id FROM events e LEFT JOIN notify_sends s ON s.tenant_id = ?1" \
+	" AND s.channel_id = ?4 AND s.event_id = e.id WHERE e.tenant_id = ?1 AND e.id > ?2" \
+	" AND (e.type GLOB ?3 OR s.event_id IS NOT NULL) ORDER BY e.id LIMIT 1"
+#define Q_HEAD_AUDIT "SELECT id FROM (" SRC_AUDIT ") WHERE tenant_id = ?1 AND id > ?2" \
+	" AND type GLOB ?3 AND ?4 IS NOT NULL ORDER BY id LIMIT 1"
+#define Q_HEAD_RULES "SELECT s.event_id FROM notify_sends s JOIN events e ON e.tenant_id = ?1" \
+	" AND e.id = s.event_id WHERE s.tenant_id = ?1 AND s.channel_id = ?4 AND s.event_id > ?2" \
+	" ORDER BY s.event_id LIMIT 1"
+#define Q_BATCH_EVENTS "SELECT e.id, e.type, e.created_at, e.body AS body_json," \
+	" s.event_id IS NOT NULL AS _sent FROM events e LEFT JOIN notify_sends s ON s.tenant_id = ?1" \
+	" AND s.channel_id = ?5 AND s.event_id = e.id WHERE e.tenant_id = ?1 AND e.id > ?2" \
+	" AND (e.type GLOB ?3 OR s.event_id IS NOT NULL) ORDER BY e.id LIMIT ?4"
+#define Q_BATCH_AUDIT "SELECT id, type, created_at, body AS body_json, 0 AS _sent FROM (" \
+	SRC_AUDIT ") WHERE tenant_id = ?1 AND id > ?2 AND type GLOB ?3 AND ?5 IS NOT NULL" \
+	" ORDER BY id LIMIT ?4"
+#define Q_BATCH_RULES "SELECT e.id, e.type, e.created_at, e.body AS body_json, 1 AS _sent" \
+	" FROM notify_sends s JOIN events e ON e.tenant_id = ?1 AND e.id = s.event_id" \
+	" WHERE s.tenant_id = ?1 AND s.channel_id = ?5 AND s.event_id > ?2" \
+	" ORDER BY s.event_id LIMIT ?4"
 #define Q_DEAD_A "SELECT e.id, e.type, e.created_at, e.body AS body_json FROM notify_dead d JOIN ("
 #define Q_DEAD_B ") e ON e.id = d.event_id AND e.tenant_id = d.tenant_id" \
 	" WHERE d.tenant_id = ?1 AND d.channel_id = ?2 AND (?3 = 0 OR d.id = ?3)" \
@@ -252,6 +277,7 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	const char *when = vc_arg_str(args, "when"), *ca = vc_arg_str(args, "ca_file");
 	struct vc_jq *jq = NULL;
 	int audit = source != NULL && strcmp(source, "audit") == 0;
+	int rules = source != NULL && strcmp(source, "rules") == 0;
 	char secret[VC_TOKEN_MAX] = "", ad[200], *sealed = NULL;
 	int64_t since = vc_arg_int(args, "since", -1);
 	int siem = kind != NULL && (strcmp(kind, "splunk-hec") == 0 || strcmp(kind, "elastic") == 0);
@@ -265,6 +291,10 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	if (types != NULL && (types[0] == '\0' || strlen(types) > 128 || vc_has_ctrl(types, 0)))
 		return vc_fail(ctx, VC_EUSAGE, "--type takes a glob of 1 to 128 characters");
+	if (rules && (types != NULL || when != NULL))
+		return vc_fail(ctx, VC_EUSAGE, "a channel of --source rules delivers what its rules send"
+		    " it: the rules choose (vc-notify rule add --on TYPE --when JQ --to channel:%s),"
+		    " not --type or --when", name);
 	if (batch < 1 || batch > BATCH_MAX)
 		return vc_fail(ctx, VC_EUSAGE, "--batch: 1 to %d events", BATCH_MAX);
 	if (maxf < 0 || maxf > 1000000)
@@ -314,12 +344,13 @@ vc_op_channel_add(vc_ctx *ctx, jv args, jv *out)
 	}
 	rc = vc_sql_exec(ctx, "INSERT INTO notify_channels (tenant_id, name, kind, target, types,"
 	    " secret_sealed, cursor, created_by, created_at, batch, max_failures, index_name, format,"
-	    " source, when_jq, ca_pem) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
-	    NULL, "ssssssisiiisssss", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
+	    " source, when_jq, ca_pem, rules_only) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+	    "?14,?15,?16,?17)",
+	    NULL, "ssssssisiiisssssi", ctx->who.tenant_id, name, kind, target, types ? types : "*", sealed,
 	    since, ctx->who.username, vc_now(ctx), batch, maxf, index,
 	    strcmp(kind, "syslog") == 0 || strcmp(kind, "webhook") == 0 ? (format ? format : "json") : NULL,
 	    audit ? "audit" : "events",
-	    when, ca);
+	    when, ca, (int64_t)rules);
 	free(sealed);
 	if (rc == VC_ECONFLICT)
 		rc = vc_fail(ctx, VC_ECONFLICT, "the tenant has a channel %s already", name);
@@ -350,12 +381,30 @@ int
 vc_op_channel_delete(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *name = vc_arg_str(args, "name");
+	char ids[400] = "";
+	vc_stmt *q;
 	int n = 0, rc;
 
 	vc_audit_target(ctx, "notify_channel", NULL);
 	vc_audit_detail(ctx, "name", jv_string(name ? name : ""));
 	if ((rc = channel_json(ctx, name, out)) != 0)
 		return rc;
+	/* A rule that sends to it would send to nothing (or, were a channel
+	 * of that name added later, to that one): its rules go first. */
+	q = vc_sql(ctx, "SELECT group_concat(id, ', ') FROM (SELECT id FROM notify_rules"
+	    " WHERE tenant_id = ?1 AND target = 'channel:' || ?2 ORDER BY id)", "ss",
+	    ctx->who.tenant_id, name);
+	if (q == NULL)
+		return ctx->err;
+	if ((rc = vc_sql_step(ctx, q)) == 1 && vc_col_type(q, 0) == VC_TEXT)
+		snprintf(ids, sizeof ids, "%s", (const char *)vc_col_text(q, 0));
+	vc_stmt_done(q);
+	if (rc < 0)
+		return ctx->err;
+	if (ids[0] != '\0')
+		return vc_fail(ctx, VC_ECONFLICT, "rule%s %s send%s to channel %s: delete %s first"
+		    " (vc-notify rule delete ID)", strchr(ids, ',') ? "s" : "", ids,
+		    strchr(ids, ',') ? "" : "s", name, strchr(ids, ',') ? "them" : "it");
 	return vc_sql_exec(ctx, "DELETE FROM notify_channels WHERE tenant_id = ?1 AND name = ?2", &n,
 	    "ss", ctx->who.tenant_id, name);
 }
@@ -364,6 +413,7 @@ vc_op_channel_delete(vc_ctx *ctx, jv args, jv *out)
 
 struct channel {
 	int64_t id, cursor;
+	char tenant[VC_ID_LEN + 1];
 	char name[65], kind[16], target[2049], types[129], index[256];
 	char *key;              /* a webhook's secret, a token: vc_secret_free'd */
 	size_t keylen;
@@ -388,7 +438,16 @@ struct channel {
 				 * it moved by another forwarder (2) */
 	int fails;              /* failed passes in a row (--follow) */
 	int64_t retry_ms;       /* not tried again before (--follow) */
+	int rules_only;         /* delivers only what rules marked for it */
+	const char *holder;     /* the forwarder's name in lease_holder (NULL: no lease) */
+	int64_t lease_ms;       /* when the lease was last taken or renewed (mono_ms) */
+	int seen;               /* still in the store (a forwarder's reload) */
+	int broken;             /* its secret or CA does not open: this error, why */
+	char why[512];
+	char host[256];         /* syslog: this machine's name */
 };
+
+static int drop_marks(vc_ctx *ctx, const struct channel *ch, int64_t upto);
 
 #define BACKOFF_MS 1000         /* the first retry of --follow after this */
 #define BACKOFF_MAX_MS 300000   /* and never later than this */
@@ -459,6 +518,17 @@ free_headers(struct curl_slist *hdr)
 	curl_slist_free_all(hdr);
 }
 
+/* libcurl's progress callback: nonzero aborts the transfer when the
+ * forwarder is asked to stop (vc-serve shutting down). */
+static int
+xfer_stop(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	vc_ctx *ctx = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return ctx->stop != NULL && __atomic_load_n(ctx->stop, __ATOMIC_RELAXED) != 0;
+}
+
 /*
  * POST body to url on the channel's connection, dialling only the
  * address the installation allows; *status gets the HTTP status and ans
@@ -491,6 +561,9 @@ http_post(vc_ctx *ctx, struct channel *ch, const char *url, struct curl_slist *h
 	curl_easy_setopt(ch->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(ch->h, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(ch->h, CURLOPT_TIMEOUT, (long)HOOK_TIMEOUT);
+	curl_easy_setopt(ch->h, CURLOPT_XFERINFOFUNCTION, xfer_stop);
+	curl_easy_setopt(ch->h, CURLOPT_XFERINFODATA, ctx);
+	curl_easy_setopt(ch->h, CURLOPT_NOPROGRESS, ctx->stop != NULL ? 0L : 1L);
 	if (ch->ca != NULL) {
 		struct curl_blob ca = { ch->ca, strlen(ch->ca), CURL_BLOB_COPY };
 		curl_easy_setopt(ch->h, CURLOPT_CAINFO_BLOB, &ca);
@@ -526,6 +599,15 @@ chat_message(const struct channel *ch, jv batch)
 		text = jv_string_concat(text, jv_string_fmt("\n%s #%lld%s%.200s", type ? type : "?",
 		    (long long)vc_arg_int(e, "id", 0), jv_get_kind(subj) == JV_KIND_STRING ? ": " : "",
 		    jv_get_kind(subj) == JV_KIND_STRING ? jv_string_value(subj) : ""));
+		/* A notification sent by hand (vc-notify send --to channel:)
+		 * is its text too. */
+		if (type != NULL && strcmp(type, "notification.sent") == 0 &&
+		    jv_get_kind(body) == JV_KIND_OBJECT) {
+			jv t = jv_object_get(jv_copy(body), jv_string("body"));
+			if (jv_get_kind(t) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(t)) > 0)
+				text = jv_string_concat(text, jv_string_fmt("\n%.1000s", jv_string_value(t)));
+			jv_free(t);
+		}
 		jv_free(subj);
 		jv_free(body);
 		jv_free(e);
@@ -844,16 +926,13 @@ deliver_syslog(vc_ctx *ctx, struct channel *ch, const struct vc_sbuf *text, cons
 
 /* Append one syslog message of e to text, framed for a stream. */
 static void
-syslog_append(struct vc_sbuf *text, struct vc_sbuf *msg, const struct channel *ch, const char *tenant,
+syslog_append(struct vc_sbuf *text, struct vc_sbuf *msg, struct channel *ch, const char *tenant,
     const struct vc_siem_event *e)
 {
-	static char host[256];
 	char len[24];
 
-	if (host[0] == '\0' && gethostname(host, sizeof host - 1) != 0)
-		snprintf(host, sizeof host, "-");
 	msg->n = 0;
-	vc_siem_syslog_append(msg, host, tenant, ch->cef, e);
+	vc_siem_syslog_append(msg, ch->host, tenant, ch->cef, e);
 	if (strncmp(ch->target, "udp:", 4) != 0) {
 		snprintf(len, sizeof len, "%zu ", msg->n);
 		vc_sbuf_str(text, len);
@@ -865,37 +944,95 @@ syslog_append(struct vc_sbuf *text, struct vc_sbuf *msg, const struct channel *c
 }
 
 /*
+ * A notification sent to the channel with a file (vc-notify send
+ * --attach, kept in notify_files): a mail of its own, its title the
+ * subject, its text the body, the file attached.  1 when event e had a
+ * file (queued), 0 when not, <0 on an error.  Inside queue_mail's
+ * transaction.
+ */
+static int
+queue_file_mail(vc_ctx *ctx, struct channel *ch, jv e)
+{
+	int64_t id = vc_arg_int(e, "id", 0);
+	jv body = jv_object_get(jv_copy(e), jv_string("body"));
+	const char *title = jv_get_kind(body) == JV_KIND_OBJECT ? vc_arg_str(body, "title") : NULL;
+	const char *text = jv_get_kind(body) == JV_KIND_OBJECT ? vc_arg_str(body, "body") : NULL;
+	const char *by = jv_get_kind(body) == JV_KIND_OBJECT ? vc_arg_str(body, "by") : NULL;
+	vc_stmt *q;
+	jv mail;
+	int rc;
+
+	q = vc_sql(ctx, "SELECT name, content_type, data FROM notify_files WHERE tenant_id = ?1"
+	    " AND channel_id = ?2 AND event_id = ?3", "sii", ctx->who.tenant_id, ch->id, id);
+	if (q == NULL) {
+		jv_free(body);
+		return -1;
+	}
+	if ((rc = vc_sql_step(ctx, q)) != 1) {
+		vc_stmt_done(q);
+		jv_free(body);
+		return rc < 0 ? -1 : 0;
+	}
+	mail = jv_string_fmt("%s%s\n-- \nSent by %s with vc-notify send through the channel %s"
+	    " (event %lld), with the file %s.\n", text ? text : "", text && text[0] ? "\n" : "",
+	    by ? by : "VelociCompanion", ch->name, (long long)id, (const char *)vc_col_text(q, 0));
+	rc = vc_mail_queue_file(ctx, ctx->who.tenant_id, ch->target, title ? title : "VelociCompanion",
+	    jv_string_value(mail), (const char *)vc_col_text(q, 0), (const char *)vc_col_text(q, 1),
+	    vc_col_blob(q, 2), (size_t)vc_col_bytes(q, 2));
+	vc_stmt_done(q);
+	jv_free(mail);
+	jv_free(body);
+	return rc != 0 ? -1 : 1;
+}
+
+/*
  * An email channel: the batch becomes one plain-text mail in the outbox
  * (lib/mail.h), queued in the transaction that moves the cursor, so it is
  * queued exactly once; the outbox then delivers it, retrying, through the
- * installation's SMTP transport (vc-auth mail set).  A dead retry only
+ * installation's SMTP transport (vc-auth mail set).  A notification sent
+ * with a file is a mail of its own (queue_file_mail).  A dead retry only
  * queues.
  */
 static int
-queue_mail(vc_ctx *ctx, struct channel *ch, jv rows, const int64_t *ids, int n)
+queue_mail(vc_ctx *ctx, struct channel *ch, jv rows)
 {
 	char subject[200];
-	jv text;
-	int moved = 0, rc;
+	jv text = jv_invalid();
+	int64_t first = 0, last = 0;
+	int moved = 0, left = 0, rc;
 
-	snprintf(subject, sizeof subject, "VelociCompanion: %d event%s (%lld to %lld)", n,
-	    n == 1 ? "" : "s", (long long)ids[0], (long long)ids[n - 1]);
-	text = jv_string_fmt("%d event%s of the channel %s, one a line as JSON.\n\n", n,
-	    n == 1 ? "" : "s", ch->name);
-	jv_array_foreach(rows, i, e) {
-		jv line = jv_dump_string(e, 0);
-		text = jv_string_append_str(jv_string_concat(text, line), "\n");
-	}
-	if ((rc = vc_tx_begin(ctx)) != 0) {
-		jv_free(text);
+	if ((rc = vc_tx_begin(ctx)) != 0)
 		return rc;
+	jv_array_foreach(rows, i, e) {
+		int r = rc == 0 ? queue_file_mail(ctx, ch, e) : 0;
+
+		if (r < 0)
+			rc = ctx->err ? ctx->err : VC_EINTERNAL;
+		if (rc != 0 || r == 1) {
+			jv_free(e);
+			continue;
+		}
+		if (left++ == 0) {
+			first = vc_arg_int(e, "id", 0);
+			text = jv_string("");
+		}
+		last = vc_arg_int(e, "id", 0);
+		text = jv_string_append_str(jv_string_concat(text, jv_dump_string(e, 0)), "\n");
 	}
-	rc = vc_mail_queue(ctx, ctx->who.tenant_id, ch->target, subject, jv_string_value(text));
+	if (rc == 0 && left > 0) {
+		snprintf(subject, sizeof subject, "VelociCompanion: %d event%s (%lld to %lld)", left,
+		    left == 1 ? "" : "s", (long long)first, (long long)last);
+		text = jv_string_concat(jv_string_fmt("%d event%s of the channel %s, one a line as"
+		    " JSON.\n\n", left, left == 1 ? "" : "s", ch->name), text);
+		rc = vc_mail_queue(ctx, ctx->who.tenant_id, ch->target, subject, jv_string_value(text));
+	}
+	jv_free(text);
 	if (rc == 0 && !ch->retrying)
 		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0, last_error = NULL,"
 		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiii",
 		    ctx->who.tenant_id, ch->id, ch->upto, ch->cursor, vc_now(ctx));
-	jv_free(text);
+	if (rc == 0 && moved)
+		rc = drop_marks(ctx, ch, ch->upto);
 	if (rc != 0 || (!ch->retrying && !moved)) {
 		vc_tx_rollback(ctx);
 		ch->committed = rc == 0 ? 2 : 0;
@@ -914,9 +1051,10 @@ queue_mail(vc_ctx *ctx, struct channel *ch, jv rows, const int64_t *ids, int n)
 
 /*
  * Does the event of q's row pass the channel's --when?  1 yes (or no
- * condition, or a dead retry: it passed once), 0 no (also when the
- * program fails on this body, as a rule's does), -1 when the program had
- * to be stopped (ctx says which limit; started again next time).
+ * condition, or a dead retry: it passed once, or a rule sent it: the
+ * rule's condition held), 0 no (also when the program fails on this
+ * body, as a rule's does), -1 when the program had to be stopped (ctx
+ * says which limit; started again next time).
  */
 static int
 passes(vc_ctx *ctx, struct channel *ch, vc_stmt *q)
@@ -925,7 +1063,8 @@ passes(vc_ctx *ctx, struct channel *ch, vc_stmt *q)
 	char err[200];
 	int r;
 
-	if (ch->when == NULL || ch->retrying)
+	if (ch->when == NULL || ch->retrying ||
+	    (vc_col_count(q) > 4 && vc_col_int(q, 4) != 0))
 		return 1;
 	if (ch->jq == NULL && vc_jq_open(ctx, "--when", ch->when, &lim, &ch->jq) != 0)
 		return -1;
@@ -964,6 +1103,10 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, vc_stmt *q, int64_t *ids, int *len
 	vc_sbuf_init(&text, 0);
 	vc_sbuf_init(&msg, 0);
 	ch->upto = 0;
+	/* This machine's name in each message (the channel's own copy: a
+	 * forwarder's channels may be worked on by a thread of vc-serve). */
+	if (syslog && ch->host[0] == '\0' && gethostname(ch->host, sizeof ch->host - 1) != 0)
+		snprintf(ch->host, sizeof ch->host, "-");
 	while (n < ch->batch && (rc = vc_sql_step(ctx, q)) == 1) {
 		int p = passes(ctx, ch, q);
 		if (p < 0) {
@@ -995,7 +1138,8 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, vc_stmt *q, int64_t *ids, int *len
 				vc_siem_ecs_append(&text, ctx->who.tenant_id,
 				    ch->index[0] ? ch->index : DEFAULT_INDEX, &e);
 		} else
-			rows = jv_array_append(rows, vc_sql_row(q));
+			/* The event as the log has it: id, type, created_at, body. */
+			rows = jv_array_append(rows, jv_object_delete(vc_sql_row(q), jv_string("_sent")));
 	}
 	vc_stmt_done(q);
 	vc_sbuf_release(&msg);
@@ -1016,7 +1160,7 @@ deliver_rows(vc_ctx *ctx, struct channel *ch, vc_stmt *q, int64_t *ids, int *len
 		rc = deliver_siem(ctx, ch, &text, n, taken);
 	else {
 		rc = strcmp(ch->kind, "file") == 0 ? deliver_file(ctx, ch, jv_copy(rows)) :
-		    strcmp(ch->kind, "email") == 0 ? queue_mail(ctx, ch, rows, ids, n) :
+		    strcmp(ch->kind, "email") == 0 ? queue_mail(ctx, ch, rows) :
 		    deliver_hook(ctx, ch, jv_copy(rows), ids[0], ids[n - 1]);
 		if (rc == 0)
 			*taken = n;
@@ -1058,6 +1202,48 @@ note_failure(vc_ctx *ctx, struct channel *ch, int rc, const char *why)
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
 }
 
+/* Is the forwarder asked to stop?  Read atomically: vc-serve's main
+ * thread raises the flag while its forwarder thread delivers. */
+static int
+stopping(vc_ctx *ctx)
+{
+	return ctx->stop != NULL && __atomic_load_n(ctx->stop, __ATOMIC_RELAXED) != 0;
+}
+
+/* The statement of the channel's head after `after` (an id). */
+static vc_stmt *
+head_stmt(vc_ctx *ctx, const struct channel *ch, int64_t after)
+{
+	return vc_sql(ctx, ch->audit ? Q_HEAD_AUDIT : ch->rules_only ? Q_HEAD_RULES : Q_HEAD_EVENTS,
+	    "sisi", ctx->who.tenant_id, after, ch->types, ch->id);
+}
+
+/* The statement of the channel's next batch, at most limit events. */
+static vc_stmt *
+batch_stmt(vc_ctx *ctx, const struct channel *ch, int limit)
+{
+	return vc_sql(ctx, ch->audit ? Q_BATCH_AUDIT : ch->rules_only ? Q_BATCH_RULES : Q_BATCH_EVENTS,
+	    "sisii", ctx->who.tenant_id, ch->cursor, ch->types, (int64_t)limit, ch->id);
+}
+
+/* Inside the transaction that moved the cursor to upto: the rules' marks
+ * it passed are of no more use. */
+static int
+drop_marks(vc_ctx *ctx, const struct channel *ch, int64_t upto)
+{
+	int rc;
+
+	if (ch->audit)
+		return 0;
+	/* The files sent with them too: mailed (queued) by now, or the
+	 * events went to the dead list (retried without their file). */
+	if ((rc = vc_sql_exec(ctx, "DELETE FROM notify_sends WHERE tenant_id = ?1 AND channel_id = ?2"
+	    " AND event_id <= ?3", NULL, "sii", ctx->who.tenant_id, ch->id, upto)) != 0)
+		return rc;
+	return vc_sql_exec(ctx, "DELETE FROM notify_files WHERE tenant_id = ?1 AND channel_id = ?2"
+	    " AND event_id <= ?3", NULL, "sii", ctx->who.tenant_id, ch->id, upto);
+}
+
 /*
  * The event at the head of the channel failed max_failures times in a
  * row: it goes to the dead list and the cursor past it, in one
@@ -1066,8 +1252,7 @@ note_failure(vc_ctx *ctx, struct channel *ch, int rc, const char *why)
 static int
 dead_letter(vc_ctx *ctx, struct channel *ch)
 {
-	vc_stmt *q = vc_sql(ctx, ch->audit ? Q_HEAD_AUDIT : Q_HEAD_EVENTS, "sis",
-	    ctx->who.tenant_id, ch->cursor, ch->types);
+	vc_stmt *q = head_stmt(ctx, ch, ch->cursor);
 	int64_t head;
 	int moved = 0, rc;
 
@@ -1087,6 +1272,8 @@ dead_letter(vc_ctx *ctx, struct channel *ch)
 		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0 WHERE"
 		    " tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siii", ctx->who.tenant_id,
 		    ch->id, head, ch->cursor);
+	if (rc == 0 && moved)
+		rc = drop_marks(ctx, ch, head);
 	if (rc != 0 || (rc = vc_tx_commit(ctx)) != 0) {
 		vc_tx_rollback(ctx);
 		return rc;
@@ -1098,6 +1285,88 @@ dead_letter(vc_ctx *ctx, struct channel *ch)
 		ch->dead++;
 	}
 	return moved ? 0 : 1;
+}
+
+/* ---- leases: one forwarder at a time a channel --------------------------- */
+
+/*
+ * Claim the channel for this forwarder (ch->holder) for LEASE_S seconds:
+ * 0 when it is ours (its cursor and failures read again: another
+ * forwarder may have moved them), 1 when another holds it (busy gets its
+ * name), or an error.
+ */
+static int
+lease_take(vc_ctx *ctx, struct channel *ch, char *busy, size_t bn)
+{
+	int64_t now = vc_now(ctx);
+	vc_stmt *q;
+	int changed = 0, rc;
+
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	rc = vc_sql_exec(ctx, "UPDATE notify_channels SET lease_holder = ?3, lease_until = ?4"
+	    " WHERE tenant_id = ?1 AND id = ?2 AND (lease_until <= ?5 OR lease_holder = ?3)", &changed,
+	    "sisii", ctx->who.tenant_id, ch->id, ch->holder, now + LEASE_S, now);
+	q = rc == 0 ? vc_sql(ctx, "SELECT cursor, failures, lease_holder FROM notify_channels"
+	    " WHERE tenant_id = ?1 AND id = ?2", "si", ctx->who.tenant_id, ch->id) : NULL;
+	if (q == NULL || (rc = vc_sql_step(ctx, q)) < 0) {
+		vc_stmt_done(q);
+		vc_tx_rollback(ctx);
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	}
+	if (rc == 1 && changed) {
+		ch->cursor = vc_col_int64(q, 0);
+		ch->failures = vc_col_int(q, 1);
+	} else if (rc == 1)
+		snprintf(busy, bn, "%s", vc_col_type(q, 2) == VC_TEXT ?
+		    (const char *)vc_col_text(q, 2) : "another forwarder");
+	else
+		snprintf(busy, bn, "deleted");
+	vc_stmt_done(q);
+	if ((rc = vc_tx_commit(ctx)) != 0) {
+		vc_tx_rollback(ctx);
+		return rc;
+	}
+	ch->lease_ms = vc_mono_ms();
+	return changed ? 0 : 1;
+}
+
+/* Keep the claim for LEASE_S more: 0, or 1 when it lapsed and another
+ * forwarder holds the channel now (this one stops there). */
+static int
+lease_renew(vc_ctx *ctx, struct channel *ch)
+{
+	int64_t now = vc_now(ctx);
+	int changed = 0, rc;
+
+	if ((rc = vc_tx_begin(ctx)) != 0)
+		return rc;
+	if ((rc = vc_sql_exec(ctx, "UPDATE notify_channels SET lease_until = ?4 WHERE tenant_id = ?1"
+	    " AND id = ?2 AND lease_holder = ?3", &changed, "sisi", ctx->who.tenant_id, ch->id,
+	    ch->holder, now + LEASE_S)) != 0 || (rc = vc_tx_commit(ctx)) != 0) {
+		vc_tx_rollback(ctx);
+		return rc;
+	}
+	ch->lease_ms = vc_mono_ms();
+	return changed ? 0 : 1;
+}
+
+/* Give the claim back (if it is still ours), keeping ctx's error. */
+static void
+lease_give(vc_ctx *ctx, struct channel *ch)
+{
+	int err = ctx->err;
+	char msg[sizeof ctx->errmsg];
+
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	if (vc_tx_begin(ctx) == 0) {
+		if (vc_sql_exec(ctx, "UPDATE notify_channels SET lease_holder = NULL, lease_until = 0"
+		    " WHERE tenant_id = ?1 AND id = ?2 AND lease_holder = ?3", NULL, "sis",
+		    ctx->who.tenant_id, ch->id, ch->holder) != 0 || vc_tx_commit(ctx) != 0)
+			vc_tx_rollback(ctx);
+	}
+	ctx->err = err;
+	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
 }
 
 /*
@@ -1119,8 +1388,16 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 		int64_t to;
 		char why[sizeof ctx->errmsg];
 
-		if (ctx->stop != NULL && *ctx->stop)
+		if (stopping(ctx))
 			break;
+		/* A long run keeps its claim; one that lapsed (a batch that
+		 * took longer than the lease) leaves the channel to the
+		 * forwarder that took it. */
+		if (ch->holder != NULL && vc_mono_ms() - ch->lease_ms >= LEASE_RENEW_MS &&
+		    (rc = lease_renew(ctx, ch)) != 0) {
+			rc = rc == 1 ? 0 : rc;
+			break;
+		}
 		if (ch->max_failures > 0 && ch->failures >= ch->max_failures) {
 			if ((rc = dead_letter(ctx, ch)) != 0) {
 				rc = rc == 1 ? 0 : rc;  /* 1: the other forwarder carries on */
@@ -1130,15 +1407,19 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 		}
 		if (ch->limit > 0 && ch->limit < limit)
 			limit = ch->limit;
-		q = vc_sql(ctx, ch->audit ? Q_BATCH_AUDIT : Q_BATCH_EVENTS, "sisi",
-		    ctx->who.tenant_id, ch->cursor, ch->types, (int64_t)limit);
-		if (q == NULL) {
+		if ((q = batch_stmt(ctx, ch, limit)) == NULL) {
 			rc = ctx->err;
 			break;
 		}
 		rc = deliver_rows(ctx, ch, q, ids, &len, &taken);
 		if (ch->upto == 0 && rc == 0)
 			break;          /* nothing left */
+		if (rc != 0 && stopping(ctx)) {
+			/* Cut short by a stop (vc-serve shutting down): not the
+			 * receiver's failure; the batch comes again. */
+			rc = 0;
+			break;
+		}
 		if (rc != 0)
 			snprintf(why, sizeof why, "%s", ctx->errmsg);
 		/* The collector named a bad event past the head: the ones
@@ -1178,7 +1459,8 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 		    " delivered_at = CASE WHEN ?8 > 0 THEN ?5 ELSE delivered_at END"
 		    " WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiiiisi",
 		    ctx->who.tenant_id, ch->id, to, ch->cursor, vc_now(ctx), (int64_t)fails,
-		    rc != 0 ? why : NULL, (int64_t)taken) != 0 || vc_tx_commit(ctx) != 0) {
+		    rc != 0 ? why : NULL, (int64_t)taken) != 0 ||
+		    (moved && drop_marks(ctx, ch, to) != 0) || vc_tx_commit(ctx) != 0) {
 			vc_tx_rollback(ctx);
 			rc = ctx->err;
 			break;
@@ -1201,16 +1483,91 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 	return rc;
 }
 
-/* The channels to forward (one when name is given) into *list. */
+/* The columns a forwarder reads of a channel (channel_from_row). */
+#define LOAD_COLS "id, cursor, name, kind, target, types, secret_sealed, batch, max_failures," \
+	" failures, COALESCE(index_name, ''), format, source = 'audit', when_jq, ca_pem, tenant_id," \
+	" rules_only"
+
+/* Fill ch (zeroed) from a row of LOAD_COLS, its secret opened. */
+static int
+channel_from_row(vc_ctx *ctx, vc_stmt *q, struct channel *ch)
+{
+	const char *sealed = (const char *)vc_col_text(q, 6);
+	char ad[200];
+
+	ch->fd = -1;
+	ch->id = vc_col_int64(q, 0);
+	ch->cursor = vc_col_int64(q, 1);
+	snprintf(ch->name, sizeof ch->name, "%s", (const char *)vc_col_text(q, 2));
+	snprintf(ch->kind, sizeof ch->kind, "%s", (const char *)vc_col_text(q, 3));
+	snprintf(ch->target, sizeof ch->target, "%s", (const char *)vc_col_text(q, 4));
+	snprintf(ch->types, sizeof ch->types, "%s", (const char *)vc_col_text(q, 5));
+	ch->batch = vc_col_int(q, 7);
+	ch->max_failures = vc_col_int(q, 8);
+	ch->failures = vc_col_int(q, 9);
+	snprintf(ch->index, sizeof ch->index, "%s", (const char *)vc_col_text(q, 10));
+	ch->cef = vc_col_type(q, 11) == VC_TEXT &&
+	    strcmp((const char *)vc_col_text(q, 11), "cef") == 0;
+	if (strcmp(ch->kind, "webhook") == 0 && vc_col_type(q, 11) == VC_TEXT &&
+	    strcmp((const char *)vc_col_text(q, 11), "json") != 0)
+		snprintf(ch->chat, sizeof ch->chat, "%s", (const char *)vc_col_text(q, 11));
+	ch->audit = vc_col_int(q, 12);
+	snprintf(ch->tenant, sizeof ch->tenant, "%s", (const char *)vc_col_text(q, 15));
+	ch->rules_only = vc_col_int(q, 16);
+	if ((vc_col_type(q, 13) == VC_TEXT &&
+	    (ch->when = strdup((const char *)vc_col_text(q, 13))) == NULL) ||
+	    (vc_col_type(q, 14) == VC_TEXT &&
+	    (ch->ca = strdup((const char *)vc_col_text(q, 14))) == NULL))
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	if (ch->batch < 1 || ch->batch > BATCH_MAX)
+		ch->batch = BATCH;
+	snprintf(ad, sizeof ad, SECRET_AD_FMT, ch->tenant, ch->name);
+	if (sealed != NULL &&
+	    vc_secret_open(ctx, ctx->store->keys, ad, sealed, &ch->key, &ch->keylen) != 0)
+		return vc_fail(ctx, VC_ECONFIG, "channel %s: its secret does not open", ch->name);
+	return 0;
+}
+
+/* Close the channel's connection (a new one is made when needed). */
+static void
+hang_up(struct channel *ch)
+{
+	if (ch->h != NULL)
+		curl_easy_cleanup(ch->h);
+	ch->h = NULL;
+	syslog_close(ch);
+}
+
+static void
+free_channel(struct channel *ch)
+{
+	if (ch->key != NULL)
+		vc_secret_free(ch->key, ch->keylen);
+	if (ch->h != NULL)
+		curl_easy_cleanup(ch->h);
+	syslog_close(ch);
+	vc_jq_close(ch->jq);
+	free(ch->when);
+	free(ch->ca);
+	if (ch->tls != NULL)
+		SSL_CTX_free(ch->tls);
+}
+
+static void
+free_channels(struct channel *list, int n)
+{
+	for (int i = 0; i < n; i++)
+		free_channel(&list[i]);
+	free(list);
+}
+
+/* The channels to deliver (one when name is given) into *list: ctx's
+ * tenant's (dead retry, channel test). */
 static int
 load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 {
-	vc_stmt *q = vc_sql(ctx, "SELECT id, cursor, name, kind, target, types, secret_sealed,"
-	    " batch, max_failures, failures, COALESCE(index_name, ''), format, source = 'audit', when_jq,"
-	    " ca_pem"
-	    " FROM notify_channels WHERE tenant_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
-	    "ss", ctx->who.tenant_id, name);
-	char ad[200];
+	vc_stmt *q = vc_sql(ctx, "SELECT " LOAD_COLS " FROM notify_channels WHERE tenant_id = ?1"
+	    " AND (?2 IS NULL OR name = ?2) ORDER BY name", "ss", ctx->who.tenant_id, name);
 	int rc, n = 0;
 
 	*list = NULL;
@@ -1218,49 +1575,17 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 	if (q == NULL)
 		return ctx->err;
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		struct channel *ch, *l = realloc(*list, (size_t)(n + 1) * sizeof *l);
-		const char *sealed = (const char *)vc_col_text(q, 6);
+		struct channel *l = realloc(*list, (size_t)(n + 1) * sizeof *l);
 
 		if (l == NULL) {
 			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
 			break;
 		}
 		*list = l;
-		ch = &l[n++];
-		*count = n;
-		memset(ch, 0, sizeof *ch);
-		ch->id = vc_col_int64(q, 0);
-		ch->cursor = vc_col_int64(q, 1);
-		snprintf(ch->name, sizeof ch->name, "%s", (const char *)vc_col_text(q, 2));
-		snprintf(ch->kind, sizeof ch->kind, "%s", (const char *)vc_col_text(q, 3));
-		snprintf(ch->target, sizeof ch->target, "%s", (const char *)vc_col_text(q, 4));
-		snprintf(ch->types, sizeof ch->types, "%s", (const char *)vc_col_text(q, 5));
-		ch->batch = vc_col_int(q, 7);
-		ch->max_failures = vc_col_int(q, 8);
-		ch->failures = vc_col_int(q, 9);
-		snprintf(ch->index, sizeof ch->index, "%s", (const char *)vc_col_text(q, 10));
-		ch->cef = vc_col_type(q, 11) == VC_TEXT &&
-		    strcmp((const char *)vc_col_text(q, 11), "cef") == 0;
-		if (strcmp(ch->kind, "webhook") == 0 && vc_col_type(q, 11) == VC_TEXT &&
-		    strcmp((const char *)vc_col_text(q, 11), "json") != 0)
-			snprintf(ch->chat, sizeof ch->chat, "%s", (const char *)vc_col_text(q, 11));
-		ch->fd = -1;
-		ch->audit = vc_col_int(q, 12);
-		if ((vc_col_type(q, 13) == VC_TEXT &&
-		    (ch->when = strdup((const char *)vc_col_text(q, 13))) == NULL) ||
-		    (vc_col_type(q, 14) == VC_TEXT &&
-		    (ch->ca = strdup((const char *)vc_col_text(q, 14))) == NULL)) {
-			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		memset(&l[n], 0, sizeof l[n]);
+		*count = ++n;
+		if ((rc = channel_from_row(ctx, q, &l[n - 1])) != 0)
 			break;
-		}
-		if (ch->batch < 1 || ch->batch > BATCH_MAX)
-			ch->batch = BATCH;
-		snprintf(ad, sizeof ad, SECRET_AD_FMT, ctx->who.tenant_id, ch->name);
-		if (sealed != NULL &&
-		    vc_secret_open(ctx, ctx->store->keys, ad, sealed, &ch->key, &ch->keylen) != 0) {
-			rc = vc_fail(ctx, VC_ECONFIG, "channel %s: its secret does not open", ch->name);
-			break;
-		}
 	}
 	vc_stmt_done(q);
 	if (rc < 0)
@@ -1270,62 +1595,253 @@ load_channels(vc_ctx *ctx, const char *name, struct channel **list, int *count)
 	return rc;
 }
 
-static void
-free_channels(struct channel *list, int n)
+/* ---- the forwarder --------------------------------------------------------- */
+
+struct vc_forwarder {
+	struct channel *list;
+	int n;
+	int all;                /* every tenant's channels but files (vc-serve) */
+	char name[65];          /* only this one ("": every one of ctx's tenant) */
+	char holder[160];       /* its name in the channels' leases */
+	struct vc_principal who; /* the caller (not all) */
+};
+
+/*
+ * Read the channels again: those deleted since are dropped, new ones
+ * added (a channel's settings never change: a channel is added or
+ * deleted, its id never reused), so that a forwarder that runs for long
+ * keeps its connections and jq children and sees what was added.  A
+ * channel whose secret does not open is kept with its error (broken).
+ */
+static int
+forwarder_load(vc_ctx *ctx, struct vc_forwarder *f)
 {
-	for (int i = 0; i < n; i++) {
-		if (list[i].key != NULL)
-			vc_secret_free(list[i].key, list[i].keylen);
-		if (list[i].h != NULL)
-			curl_easy_cleanup(list[i].h);
-		syslog_close(&list[i]);
-		vc_jq_close(list[i].jq);
-		free(list[i].when);
-		free(list[i].ca);
-		if (list[i].tls != NULL)
-			SSL_CTX_free(list[i].tls);
+	vc_stmt *q;
+	int rc, k = 0;
+
+	if (f->all)
+		/* unscoped: vc-serve's forwarder delivers every tenant's channels, each as its tenant */
+		q = vc_sql(ctx, "SELECT " LOAD_COLS " FROM notify_channels WHERE kind <> 'file'"
+		    " ORDER BY tenant_id, name", "");
+	else
+		q = vc_sql(ctx, "SELECT " LOAD_COLS " FROM notify_channels WHERE tenant_id = ?1"
+		    " AND (?2 IS NULL OR name = ?2) ORDER BY name", "ss", f->who.tenant_id,
+		    f->name[0] ? f->name : NULL);
+	if (q == NULL)
+		return ctx->err;
+	for (int i = 0; i < f->n; i++)
+		f->list[i].seen = 0;
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		int64_t id = vc_col_int64(q, 0);
+		struct channel *l, *ch = NULL;
+
+		for (int i = 0; i < f->n && ch == NULL; i++)
+			if (f->list[i].id == id)
+				ch = &f->list[i];
+		if (ch != NULL) {
+			ch->seen = 1;
+			continue;
+		}
+		if ((l = realloc(f->list, (size_t)(f->n + 1) * sizeof *l)) == NULL) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+			break;
+		}
+		f->list = l;
+		ch = &l[f->n++];
+		memset(ch, 0, sizeof *ch);
+		if (channel_from_row(ctx, q, ch) != 0) {
+			ch->broken = ctx->err;
+			snprintf(ch->why, sizeof ch->why, "%s", ctx->errmsg);
+			ctx->err = 0;
+			ctx->errmsg[0] = '\0';
+		}
+		ch->holder = f->holder;
+		ch->seen = 1;
 	}
-	free(list);
+	vc_stmt_done(q);
+	if (rc < 0)
+		return ctx->err;
+	for (int i = 0; i < f->n; i++)
+		if (f->list[i].seen)
+			f->list[k++] = f->list[i];
+		else
+			free_channel(&f->list[i]);
+	f->n = k;
+	return rc;
 }
 
-/* One pass over the channels; the first failure is returned, the other
- * channels still go.  Each channel's outcome is emitted.  Following
- * (quiet), a channel that failed waits for its backoff. */
-static int
-forward_pass(vc_ctx *ctx, struct channel *list, int n, int quiet, jv *out, long *total)
+/* Act for the channel's tenant (vc-serve's forwarder: the system, with
+ * an admin's rights there), or as the caller. */
+static void
+forwarder_act(vc_ctx *ctx, const struct vc_forwarder *f, const struct channel *ch, const char *tool)
 {
-	int first = 0;
+	if (!f->all) {
+		ctx->who = f->who;
+		return;
+	}
+	memset(&ctx->who, 0, sizeof ctx->who);
+	ctx->who.actor = VC_ACTOR_SYSTEM;
+	ctx->who.role = VC_ROLE_ADMIN;
+	snprintf(ctx->who.tenant_id, sizeof ctx->who.tenant_id, "%s", ch->tenant);
+	snprintf(ctx->who.username, sizeof ctx->who.username, "%s", tool);
+}
+
+/*
+ * Has the channel something to deliver?  Its row is read again (cursor,
+ * failures: another forwarder may have moved them): 1 when an event
+ * waits after the cursor or the head is due for the dead list, 0 when
+ * not (nothing is written: an idle pass costs two reads a channel), -1
+ * when the channel is gone, or an error (> 1).
+ */
+static int
+channel_due(vc_ctx *ctx, struct channel *ch)
+{
+	vc_stmt *q = vc_sql(ctx, "SELECT cursor, failures FROM notify_channels"
+	    " WHERE tenant_id = ?1 AND id = ?2", "si", ctx->who.tenant_id, ch->id);
+	int rc;
+
+	if (q == NULL)
+		return ctx->err;
+	if ((rc = vc_sql_step(ctx, q)) == 1) {
+		ch->cursor = vc_col_int64(q, 0);
+		ch->failures = vc_col_int(q, 1);
+	}
+	vc_stmt_done(q);
+	if (rc <= 0)
+		return rc < 0 ? ctx->err : -1;
+	if (ch->max_failures > 0 && ch->failures >= ch->max_failures)
+		return 1;
+	if ((q = head_stmt(ctx, ch, ch->cursor)) == NULL)
+		return ctx->err;
+	rc = vc_sql_step(ctx, q);
+	vc_stmt_done(q);
+	return rc < 0 ? ctx->err : rc;
+}
+
+/*
+ * One pass over the forwarder's channels; the first failure is returned,
+ * the other channels still go.  Each channel's outcome is emitted
+ * (quiet: only when it did something or failed).  A channel that failed
+ * waits for its backoff (quiet), one with nothing new is not claimed,
+ * one another forwarder holds is left to it ("busy").
+ */
+static int
+forwarder_pass(vc_ctx *ctx, struct vc_forwarder *f, const char *tool, int quiet, jv *out,
+    long *total)
+{
+	int first = 0, rc;
 	int64_t now = vc_mono_ms();
 
-	for (int i = 0; i < n; i++) {
+	if ((rc = forwarder_load(ctx, f)) != 0)
+		return rc;
+	for (int i = 0; i < f->n && !stopping(ctx); i++) {
+		struct channel *ch = &f->list[i];
+		char busy[160] = "";
 		long sent = 0;
-		int rc;
 		jv rec;
 
-		if (quiet && list[i].fails > 0 && now < list[i].retry_ms)
+		if (quiet && ch->fails > 0 && now < ch->retry_ms)
 			continue;
-		list[i].dead = 0;
-		rc = forward_one(ctx, &list[i], &sent);
-		rec = JV_OBJECT(jv_string("channel"), jv_string(list[i].name), jv_string("delivered"),
-		    jv_number(sent), jv_string("cursor"), jv_number((double)list[i].cursor));
-		if (list[i].dead > 0)
-			rec = jv_object_set(rec, jv_string("dead"), jv_number(list[i].dead));
+		forwarder_act(ctx, f, ch, tool);
+		ch->dead = 0;
+		if (ch->broken)
+			rc = vc_fail(ctx, ch->broken, "%s", ch->why);
+		else if ((rc = channel_due(ctx, ch)) == -1)
+			continue;       /* deleted since the list was read */
+		else if (rc == 1 && (rc = lease_take(ctx, ch, busy, sizeof busy)) == 0) {
+			rc = forward_one(ctx, ch, &sent);
+			lease_give(ctx, ch);
+			/* vc-serve holds no connection between passes: a
+			 * collector sees one while there is something to send. */
+			if (f->all)
+				hang_up(ch);
+		}
+		if (rc == 1)
+			rc = 0;         /* another forwarder holds it */
+		if (quiet && rc == 0 && sent == 0 && ch->dead == 0) {
+			ch->fails = 0;
+			continue;       /* following, a channel with nothing new says nothing */
+		}
+		rec = JV_OBJECT(jv_string("channel"), jv_string(ch->name), jv_string("delivered"),
+		    jv_number(sent), jv_string("cursor"), jv_number((double)ch->cursor));
+		if (f->all)
+			rec = jv_object_set(rec, jv_string("tenant_id"), jv_string(ch->tenant));
+		if (ch->dead > 0)
+			rec = jv_object_set(rec, jv_string("dead"), jv_number(ch->dead));
+		if (busy[0] != '\0')
+			rec = jv_object_set(rec, jv_string("busy"), jv_string(busy));
 		if (rc != 0) {
 			rec = jv_object_set(rec, jv_string("error"), jv_string(ctx->errmsg));
 			if (first == 0)
 				first = rc;
-			list[i].fails++;
-			backoff(&list[i], now);
+			ch->fails++;
+			backoff(ch, now);
 		} else
-			list[i].fails = 0;
+			ch->fails = 0;
 		*total += sent;
-		/* Following, a channel with nothing new says nothing. */
-		if (sent > 0 || rc != 0 || list[i].dead > 0 || !quiet)
-			vc_emit(ctx, rec, out);
-		else
-			jv_free(rec);
+		vc_emit(ctx, rec, out);
 	}
+	if (!f->all)
+		ctx->who = f->who;
+	else
+		memset(&ctx->who, 0, sizeof ctx->who);
 	return first;
+}
+
+/* Make a forwarder: its name in the leases is TOOL@HOST:PID:RANDOM. */
+static int
+forwarder_new(vc_ctx *ctx, const char *tool, int all, const char *name, struct vc_forwarder **out)
+{
+	struct vc_forwarder *f = calloc(1, sizeof *f);
+	char host[64] = "", rnd[9];
+	unsigned char r[4];
+
+	*out = NULL;
+	if (f == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+		snprintf(host, sizeof host, "localhost");
+	randombytes_buf(r, sizeof r);
+	sodium_bin2hex(rnd, sizeof rnd, r, sizeof r);
+	snprintf(f->holder, sizeof f->holder, "%s@%s:%ld:%s", tool, host, (long)getpid(), rnd);
+	f->all = all;
+	f->who = ctx->who;
+	snprintf(f->name, sizeof f->name, "%s", name ? name : "");
+	*out = f;
+	return 0;
+}
+
+int
+vc_forwarder_new(vc_ctx *ctx, const char *tool, struct vc_forwarder **out)
+{
+	return forwarder_new(ctx, tool, 1, NULL, out);
+}
+
+int
+vc_forwarder_pass(vc_ctx *ctx, struct vc_forwarder *f, const char *tool, jv *out,
+    int64_t *retry_ms)
+{
+	long total = 0;
+	int64_t now, wait = 0;
+	int rc;
+
+	*out = jv_array();
+	rc = forwarder_pass(ctx, f, tool, 1, out, &total);
+	now = vc_mono_ms();
+	for (int i = 0; i < f->n; i++)
+		if (f->list[i].fails > 0 && (wait == 0 || f->list[i].retry_ms - now < wait))
+			wait = f->list[i].retry_ms - now > 0 ? f->list[i].retry_ms - now : 1;
+	*retry_ms = wait;
+	return rc;
+}
+
+void
+vc_forwarder_free(struct vc_forwarder *f)
+{
+	if (f == NULL)
+		return;
+	free_channels(f->list, f->n);
+	free(f);
 }
 
 /* The one audit record of a RAW operation's run (details consumed):
@@ -1366,8 +1882,8 @@ int
 vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *name = vc_arg_str(args, "channel");
-	int once = vc_arg_bool(args, "once"), follow = vc_arg_bool(args, "follow"), n = 0, rc;
-	struct channel *list;
+	int once = vc_arg_bool(args, "once"), follow = vc_arg_bool(args, "follow"), rc;
+	struct vc_forwarder *f;
 	long total = 0;
 	int64_t ver;
 	char msg[sizeof ctx->errmsg];
@@ -1376,20 +1892,24 @@ vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EUSAGE, "give --once (cron) or --follow (a service)");
 	if ((ver = vc_store_data_version(ctx)) < 0)
 		return ctx->err;
-	if ((rc = load_channels(ctx, name, &list, &n)) != 0) {
-		free_channels(list, n);
+	if ((rc = forwarder_new(ctx, "vc-notify", 0, name, &f)) != 0)
+		return rc;
+	if ((rc = forwarder_load(ctx, f)) == 0 && name != NULL && f->n == 0)
+		rc = vc_fail(ctx, VC_ENOTFOUND, "no channel %.64s", name);
+	if (rc != 0) {
+		vc_forwarder_free(f);
 		return rc;
 	}
-	rc = forward_pass(ctx, list, n, 0, out, &total);
+	rc = forwarder_pass(ctx, f, "vc-notify", 0, out, &total);
 	mail_out(ctx);
 	while (follow) {
 		/* Until an event comes, or the first channel's retry is due. */
 		int64_t wait = 0, now = vc_mono_ms();
 		int w;
 
-		for (int i = 0; i < n; i++)
-			if (list[i].fails > 0 && (wait == 0 || list[i].retry_ms - now < wait))
-				wait = list[i].retry_ms - now > 0 ? list[i].retry_ms - now : 1;
+		for (int i = 0; i < f->n; i++)
+			if (f->list[i].fails > 0 && (wait == 0 || f->list[i].retry_ms - now < wait))
+				wait = f->list[i].retry_ms - now > 0 ? f->list[i].retry_ms - now : 1;
 		w = vc_store_wait_change(ctx, &ver, FOLLOW_POLL_MS, wait);
 		if (w == 0) {
 			rc = 0;         /* a signal: the failures were reported */
@@ -1399,10 +1919,10 @@ vc_op_forward(vc_ctx *ctx, jv args, jv *out)
 			rc = w;
 			break;
 		}
-		rc = forward_pass(ctx, list, n, 1, out, &total);
+		rc = forwarder_pass(ctx, f, "vc-notify", 1, out, &total);
 		mail_out(ctx);
 	}
-	free_channels(list, n);
+	vc_forwarder_free(f);
 	/* One audit record for the run, with its outcome. */
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
 	audit_run(ctx, "notifications.forward", "notify_channel", rc == 0 ? NULL : msg,

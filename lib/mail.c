@@ -278,6 +278,27 @@ vc_mail_queue(vc_ctx *ctx, const char *tenant_id, const char *to, const char *su
 	return outbox_add(ctx, tenant_id, to, subject, text, NULL, vc_now(ctx) + VC_CHANNEL_MAIL_TTL);
 }
 
+int
+vc_mail_queue_file(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
+    const char *text, const char *name, const char *type, const void *data, size_t n)
+{
+	char id[VC_ID_LEN + 1];
+	vc_stmt *q;
+	int rc;
+
+	if ((rc = outbox_add_id(ctx, tenant_id, to, subject, text, NULL,
+	    vc_now(ctx) + VC_CHANNEL_MAIL_TTL, id)) != 0)
+		return rc;
+	q = vc_sql(ctx, "UPDATE outbox SET attach_name = ?1, attach_type = ?2, attach_data = ?3"
+	    " WHERE tenant_id = ?4 AND id = ?5", "sssss", name, type, NULL, tenant_id, id);
+	if (q == NULL)
+		return ctx->err;
+	vc_bind_blob(q, 3, n ? data : (const void *)"", (int)n, VC_STATIC);
+	rc = vc_sql_step(ctx, q);
+	vc_stmt_done(q);
+	return rc < 0 ? ctx->err : 0;
+}
+
 /*
  * A message of a playbook (send_email): queued for the caller's tenant,
  * kept for a day of retries.  Inside the caller's transaction.
@@ -298,7 +319,20 @@ struct msg {
 	char to[260], subject[300];
 	char *text, *html;
 	int attempts;
+	char attach_name[220], attach_type[220];
+	unsigned char *attach;          /* malloc'd, or NULL: no file */
+	size_t attach_n;
 };
+
+static void
+msg_free(struct msg *m)
+{
+	free(m->text);
+	free(m->html);
+	free(m->attach);
+	m->text = m->html = NULL;
+	m->attach = NULL;
+}
 
 /* Claim the next due message for VC_OUTBOX_CLAIM seconds: 1, 0 none, <0. */
 static int
@@ -314,9 +348,9 @@ outbox_claim(vc_ctx *ctx, int all, struct msg *m)
 	if (vc_tx_begin_claim(ctx) != 0)
 		return -1;
 	/* unscoped: the deliverer serves every tenant's mail, row by row */
-	q = vc_sql(ctx, "SELECT id, tenant_id, recipient, subject, body_text, body_html, attempts"
-	    " FROM outbox WHERE kind = 'mail' AND sent_at IS NULL AND expires_at > ?1"
-	    " AND claimed_until <= ?1 AND (?2 <> 0 OR next_attempt_at <= ?1)"
+	q = vc_sql(ctx, "SELECT id, tenant_id, recipient, subject, body_text, body_html, attempts,"
+	    " attach_name, attach_type, attach_data FROM outbox WHERE kind = 'mail' AND sent_at IS NULL"
+	    " AND expires_at > ?1 AND claimed_until <= ?1 AND (?2 <> 0 OR next_attempt_at <= ?1)"
 	    " ORDER BY next_attempt_at, created_at LIMIT 1" VC_SQL2("", " FOR UPDATE SKIP LOCKED"),
 	    "ii", now, (int64_t)all);
 	if (q == NULL)
@@ -329,7 +363,17 @@ outbox_claim(vc_ctx *ctx, int all, struct msg *m)
 		m->text = strdup(col(q, 4));
 		m->html = vc_col_type(q, 5) == VC_NULL ? NULL : strdup(col(q, 5));
 		m->attempts = vc_col_int(q, 6);
-		if (m->text == NULL || (vc_col_type(q, 5) != VC_NULL && m->html == NULL)) {
+		if (vc_col_type(q, 7) != VC_NULL && vc_col_type(q, 9) != VC_NULL) {
+			const void *b = vc_col_blob(q, 9);
+
+			copy(m->attach_name, sizeof m->attach_name, col(q, 7));
+			copy(m->attach_type, sizeof m->attach_type, col(q, 8));
+			m->attach_n = (size_t)vc_col_bytes(q, 9);
+			if ((m->attach = malloc(m->attach_n + 1)) != NULL && m->attach_n > 0)
+				memcpy(m->attach, b, m->attach_n);
+		}
+		if (m->text == NULL || (vc_col_type(q, 5) != VC_NULL && m->html == NULL) ||
+		    (m->attach_name[0] && m->attach == NULL)) {
 			vc_fail(ctx, VC_EINTERNAL, "out of memory");
 			rc = -1;
 		}
@@ -345,9 +389,7 @@ outbox_claim(vc_ctx *ctx, int all, struct msg *m)
 	return rc;
 fail:
 	vc_tx_rollback(ctx);
-	free(m->text);
-	free(m->html);
-	m->text = m->html = NULL;
+	msg_free(m);
 	return -1;
 }
 
@@ -357,6 +399,10 @@ outbox_done(vc_ctx *ctx, const struct msg *m, const char *error)
 {
 	int64_t now = vc_now(ctx), delay = VC_OUTBOX_RETRY;
 	jv d = jv_object_set(jv_object(), jv_string("subject"), jv_string(m->subject));
+
+	if (m->attach_name[0])  /* the file's name and size, never its bytes */
+		d = jv_object_set(jv_object_set(d, jv_string("attachment"), jv_string(m->attach_name)),
+		    jv_string("attachment_size"), jv_number((double)m->attach_n));
 
 	for (int i = 0; i < m->attempts && delay < VC_OUTBOX_RETRY_MAX; i++)
 		delay *= 2;
@@ -368,7 +414,8 @@ outbox_done(vc_ctx *ctx, const struct msg *m, const char *error)
 	for (int attempt = 1; ; attempt++) {
 		if (vc_tx_begin(ctx) == 0 && (error == NULL ? vc_sql_exec(ctx, "UPDATE outbox SET sent_at = ?1,"
 		    " attempts = attempts + 1, claimed_until = 0, body_text = NULL, body_html = NULL,"
-		    " last_error = NULL WHERE tenant_id = ?2 AND id = ?3", NULL, "iss", now, m->tenant, m->id) :
+		    " attach_data = NULL, last_error = NULL WHERE tenant_id = ?2 AND id = ?3", NULL, "iss",
+		    now, m->tenant, m->id) :
 		    vc_sql_exec(ctx, "UPDATE outbox SET attempts = attempts + 1, claimed_until = 0,"
 		    " last_error = ?1, next_attempt_at = ?2 WHERE tenant_id = ?3 AND id = ?4", NULL,
 		    "siss", error, now + delay, m->tenant, m->id)) == 0 &&
@@ -399,7 +446,8 @@ vc_outbox_deliver(vc_ctx *ctx, int all, struct vc_outbox_stats *st)
 		if ((rc = outbox_claim(ctx, all, &m)) <= 0)
 			break;
 		struct vc_mail mail = { .to = m.to, .subject = m.subject, .text = m.text,
-			.html = m.html };
+			.html = m.html, .attach_name = m.attach_name[0] ? m.attach_name : NULL,
+			.attach_type = m.attach_type, .attach_data = m.attach, .attach_n = m.attach_n };
 		sendrc = transport_send(ctx, &t, &mail);
 		if (sendrc != 0)
 			snprintf(why, sizeof why, "%s", ctx->errmsg);
@@ -407,8 +455,7 @@ vc_outbox_deliver(vc_ctx *ctx, int all, struct vc_outbox_stats *st)
 		sodium_memzero(m.text, strlen(m.text));
 		if (m.html != NULL)
 			sodium_memzero(m.html, strlen(m.html));
-		free(m.text);
-		free(m.html);
+		msg_free(&m);
 		if (sendrc != 0) {
 			st->failed++;
 			break;  /* the relay is likely down: the rest waits for the next round */

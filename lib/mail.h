@@ -48,6 +48,10 @@ int vc_mail_verify_queue(vc_ctx *ctx, const char *tenant_id, const char *user_id
 #define VC_CHANNEL_MAIL_TTL (7 * 24 * 3600)
 int vc_mail_queue(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
     const char *text);
+/* The same with one file (name a plain base name, type its MIME type,
+ * n bytes of data), mailed as multipart/mixed. */
+int vc_mail_queue_file(vc_ctx *ctx, const char *tenant_id, const char *to, const char *subject,
+    const char *text, const char *name, const char *type, const void *data, size_t n);
 
 /*
  * Queue a plain-text message to one checked address for ctx's tenant

@@ -3,18 +3,23 @@
  * notify.c - notifications: sent by hand or made by rules from events,
  * listed and marked read by their readers.  See notify.h.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sodium.h>
 
 #include "core/store.h"
 #include "core/audit.h"
 #include "core/events.h"
 #include "core/records.h"
 #include "json/jqprog.h"
+#include "crypto/crypto.h"
 #include "notify.h"
 
 #define TITLE_MAX 200
 #define BODY_MAX 4000
+#define VC_ATTACH_MAX (10 * 1024 * 1024)     /* --attach: a file's bytes at most */
 #define LIST_DEF 50
 #define LIST_MAX 1000
 #define RULES_MAX 100           /* per tenant: each may start a jq child */
@@ -53,11 +58,202 @@ num_id(const char *s)
 	return *end == '\0' && id > 0 ? (int64_t)id : 0;
 }
 
+struct attachment;
+static int send_one(vc_ctx *ctx, const char *to, const char *title, const char *body,
+    const struct attachment *a, int64_t cid, int64_t *idp, jv *out);
+
+/* ---- a file mailed with a notification (--attach) ----------------------- */
+
+struct attachment {
+	char name[101];                 /* the base name, sanitised */
+	const char *type;               /* its content type, by its extension */
+	unsigned char *data;            /* malloc'd */
+	size_t n;
+	char sha256[65];
+};
+
+/* The content type a mail reader needs for name, by its extension. */
+static const char *
+content_type(const char *name)
+{
+	static const char *const types[][2] = {
+		{ ".pdf", "application/pdf" },
+		{ ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+		{ ".csv", "text/csv" },
+		{ ".html", "text/html" },
+		{ ".htm", "text/html" },
+		{ ".json", "application/json" },
+	};
+	const char *dot = strrchr(name, '.');
+
+	for (size_t i = 0; dot != NULL && i < sizeof types / sizeof types[0]; i++)
+		if (strcasecmp(dot, types[i][0]) == 0)
+			return types[i][1];
+	return "application/octet-stream";
+}
+
+/*
+ * A file's name as a mail header may carry it: the part after the last
+ * slash, letters, digits, '.', '-' and '_' kept, anything else '_', no
+ * leading dot, at most 100 bytes (the extension kept); "attachment" when
+ * nothing is left.
+ */
+static void
+safe_name(const char *in, char out[101])
+{
+	const char *base = strrchr(in, '/'), *dot;
+	size_t n = 0, len;
+
+	base = base != NULL ? base + 1 : in;
+	while (*base == '.')
+		base++;
+	len = strlen(base);
+	dot = strrchr(base, '.');
+	for (size_t i = 0; i < len && n < 100; i++) {
+		unsigned char c = (unsigned char)base[i];
+		/* Too long: keep the head and the extension (up to 16 bytes). */
+		if (len > 100 && dot != NULL && base + len - dot <= 16 && n == 100 - (size_t)(base + len - dot))
+			i = (size_t)(dot - base), c = '.';
+		out[n++] = (isalnum(c) && c < 0x80) || c == '.' || c == '-' || c == '_' ? (char)c : '_';
+	}
+	out[n] = '\0';
+	if (n == 0)
+		snprintf(out, 101, "attachment");
+}
+
+/* args.attach ({name, data: base64}) decoded and checked into *a. */
+static int
+attachment_read(vc_ctx *ctx, jv v, struct attachment *a)
+{
+	jv name = jv_object_get(jv_copy(v), jv_string("name"));
+	jv data = jv_object_get(jv_copy(v), jv_string("data"));
+	size_t len, cap;
+	int rc = 0;
+
+	memset(a, 0, sizeof *a);
+	if (jv_get_kind(name) != JV_KIND_STRING || jv_get_kind(data) != JV_KIND_STRING) {
+		rc = vc_fail(ctx, VC_EUSAGE, "--attach is {name, data}: a file name and its bytes"
+		    " in base64");
+		goto out;
+	}
+	len = (size_t)jv_string_length_bytes(jv_copy(data));
+	cap = len / 4 * 3 + 3;
+	/* A coarse bound first (the text may hold line breaks); the bytes
+	 * decoded are checked exactly below. */
+	if (cap > VC_ATTACH_MAX + VC_ATTACH_MAX / 4) {
+		rc = vc_fail(ctx, VC_ETOOBIG, "the attachment is larger than %d MiB",
+		    VC_ATTACH_MAX / (1024 * 1024));
+		goto out;
+	}
+	if ((a->data = malloc(cap + 1)) == NULL) {
+		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		goto out;
+	}
+	if (sodium_base642bin(a->data, cap, jv_string_value(data), len, "\r\n", &a->n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+		rc = vc_fail(ctx, VC_EINVAL, "the attachment's data is not base64");
+		goto out;
+	}
+	if (a->n > VC_ATTACH_MAX) {
+		rc = vc_fail(ctx, VC_ETOOBIG, "the attachment is larger than %d MiB",
+		    VC_ATTACH_MAX / (1024 * 1024));
+		goto out;
+	}
+	safe_name(jv_string_value(name), a->name);
+	a->type = content_type(a->name);
+	vc_sha256_hex((const char *)a->data, a->n, a->sha256);
+out:
+	jv_free(name);
+	jv_free(data);
+	if (rc != 0) {
+		free(a->data);
+		a->data = NULL;
+	}
+	return rc;
+}
+
+/* The channel to may take a file: one of kind email.  0 or an error. */
+static int
+attachment_channel(vc_ctx *ctx, const char *to, int64_t *cid)
+{
+	char canon[100], kind[32] = "";
+	vc_stmt *q;
+	int rc;
+
+	if (to == NULL || strncmp(to, "channel:", 8) != 0)
+		return vc_fail(ctx, VC_EUSAGE, "--attach goes to a channel of kind email"
+		    " (--to channel:NAME): a notification to a role or a user carries no file");
+	if ((rc = vc_notify_channel(ctx, to, cid, canon, sizeof canon)) != 0)
+		return rc;
+	q = vc_sql(ctx, "SELECT kind FROM notify_channels WHERE tenant_id = ?1 AND id = ?2", "si",
+	    ctx->who.tenant_id, *cid);
+	if (q == NULL)
+		return ctx->err;
+	if ((rc = vc_sql_step(ctx, q)) == 1)
+		snprintf(kind, sizeof kind, "%s", (const char *)vc_col_text(q, 0));
+	vc_stmt_done(q);
+	if (rc < 0)
+		return ctx->err;
+	if (strcmp(kind, "email") != 0)
+		return vc_fail(ctx, VC_EUSAGE, "--attach: channel %.64s is of kind %s; only a channel"
+		    " of kind email mails a file", to + 8, kind);
+	return 0;
+}
+
+/* Keep the file with the event it goes with, for the channel's
+ * forwarder (lib/channels.c), in the event's transaction. */
+static int
+attachment_store(vc_ctx *ctx, int64_t cid, int64_t event_id, const struct attachment *a)
+{
+	vc_stmt *q = vc_sql(ctx, "INSERT INTO notify_files (tenant_id, channel_id, event_id, name,"
+	    " content_type, size, sha256, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	    "siississi", ctx->who.tenant_id, cid, event_id, a->name, a->type, (int64_t)a->n,
+	    a->sha256, NULL, vc_now(ctx));
+	int rc;
+
+	if (q == NULL)
+		return ctx->err;
+	vc_bind_blob(q, 8, a->n ? (const void *)a->data : (const void *)"", (int)a->n, VC_TRANSIENT);
+	rc = vc_sql_step(ctx, q);
+	vc_stmt_done(q);
+	return rc < 0 ? ctx->err : 0;
+}
+
 int
 vc_op_notify_send(vc_ctx *ctx, jv args, jv *out)
 {
 	const char *to = vc_arg_str(args, "to"), *title = vc_arg_str(args, "title");
 	const char *body = vc_arg_str(args, "body");
+	jv attach = jv_object_get(jv_copy(args), jv_string("attach"));
+	struct attachment a = { .data = NULL };
+	int64_t id, cid = 0;
+	int rc, has = jv_is_valid(attach) && jv_get_kind(attach) != JV_KIND_NULL;
+
+	if (has) {
+		if (jv_get_kind(attach) != JV_KIND_OBJECT) {
+			jv_free(attach);
+			return vc_fail(ctx, VC_EUSAGE, "--attach is {name, data}: a file name and its"
+			    " bytes in base64");
+		}
+		if ((rc = attachment_channel(ctx, to, &cid)) != 0) {
+			jv_free(attach);
+			return rc;
+		}
+		rc = attachment_read(ctx, attach, &a);
+		jv_free(attach);
+		if (rc != 0)
+			return rc;
+	} else
+		jv_free(attach);
+	rc = send_one(ctx, to, title, body, has ? &a : NULL, cid, &id, out);
+	free(a.data);
+	return rc;
+}
+
+static int
+send_one(vc_ctx *ctx, const char *to, const char *title, const char *body,
+    const struct attachment *a, int64_t cid, int64_t *idp, jv *out)
+{
 	int64_t id;
 	int rc;
 
@@ -72,6 +268,27 @@ vc_op_notify_send(vc_ctx *ctx, jv args, jv *out)
 	vc_audit_target(ctx, "notification", NULL);
 	if ((rc = vc_notify_insert(ctx, to, title, body, 0, 0, &id)) != 0)
 		return rc;
+	*idp = id;
+	if (strncmp(to, "channel:", 8) == 0) {
+		/* To a channel: an event for its forwarder, not a notification. */
+		vc_audit_detail(ctx, "event_id", jv_number((double)id));
+		vc_audit_detail(ctx, "to", jv_string(to));
+		*out = JV_OBJECT(jv_string("event_id"), jv_number((double)id), jv_string("target"),
+		    jv_string(to), jv_string("title"), jv_string(title));
+		if (a != NULL) {
+			/* What the file was, never what it holds. */
+			jv d = JV_OBJECT(jv_string("name"), jv_string(a->name), jv_string("content_type"),
+			    jv_string(a->type), jv_string("size"), jv_number((double)a->n),
+			    jv_string("sha256"), jv_string(a->sha256));
+			if ((rc = attachment_store(ctx, cid, id, a)) != 0) {
+				jv_free(d);
+				return rc;
+			}
+			vc_audit_detail(ctx, "attachment", jv_copy(d));
+			*out = jv_object_set(*out, jv_string("attachment"), d);
+		}
+		return 0;
+	}
 	vc_audit_detail(ctx, "id", jv_number((double)id));
 	vc_audit_detail(ctx, "to", jv_string(to));
 	*out = JV_OBJECT(jv_string("id"), jv_number((double)id), jv_string("target"),

@@ -4,7 +4,9 @@
  *
  * A notification is for one user (target "user:NAME") or for every user
  * of the tenant whose role is at least NAME ("role:NAME"); read state is
- * kept per reader.  Rules ("on TYPE-GLOB when JQ to TARGET") run when an
+ * kept per reader.  A target "channel:NAME" is no notification: the event
+ * (a rule's, or notification.sent for one sent by hand) is marked for
+ * that channel, whose forwarder delivers it (channels.h).  Rules ("on TYPE-GLOB when JQ to TARGET") run when an
  * event is emitted, in the transaction of the change that emitted it
  * (core/events.c): the notification exists exactly when the change does.  The condition is a caller's jq program and runs under the limits
  * of json/jqprog.h; a condition that fails on an event (an error, a

@@ -204,7 +204,14 @@ act_notify(vc_ctx *ctx, struct exec *e, jv p, jv *out)
 	if ((rc = vc_notify_insert(ctx, r != NULL ? r : "role:analyst", t != NULL ? t : def, m,
 	    e->event_id, 0, &id)) != 0)
 		return rc;
-	*out = JV_OBJECT(jv_string("notification_id"), jv_number((double)id));
+	/* To a channel it is an event (notification.sent) its forwarder
+	 * delivers, not a notification. */
+	if (r != NULL && strncmp(r, "channel:", 8) == 0)
+		*out = JV_OBJECT(jv_string("notification_id"), jv_null(), jv_string("event_id"),
+		    jv_number((double)id));
+	else
+		*out = JV_OBJECT(jv_string("notification_id"), jv_number((double)id), jv_string("event_id"),
+		    e->event_id > 0 ? jv_number((double)e->event_id) : jv_null());
 	return 0;
 }
 

@@ -32,7 +32,7 @@
 
 /* Parameters: a leading '!' marks a required one. */
 const struct vc_pb_action vc_pb_actions[] = {
-	{ "send_notification", { "!message", "title", "to", NULL }, { "notification_id", NULL } },
+	{ "send_notification", { "!message", "title", "to", NULL }, { "notification_id", "event_id", NULL } },
 	{ "send_email", { "!to", "!subject", "!body", NULL }, { "outbox_id", "to", NULL } },
 	{ "create_case", { "!title", "description", "severity", "host", "tags", NULL },
 	  { "case_id", "title", NULL } },
@@ -1191,13 +1191,37 @@ vc_op_pb_delete(vc_ctx *ctx, jv args, jv *out)
 static const struct {
 	const char *os;         /* the word in hosts.os */
 	const char *col;        /* playbook_settings' column, also the setting's name */
+	const char *env;        /* the installation's name, for every tenant */
 	const char *def;
 } quarantine_os[] = {
-	{ "windows", "quarantine_windows", "Windows.Remediation.Quarantine" },
-	{ "linux", "quarantine_linux", "Linux.Remediation.Quarantine" },
-	{ "darwin", "quarantine_macos", "MacOS.Remediation.Quarantine" },
+	{ "windows", "quarantine_windows", "VC_QUARANTINE_WINDOWS", "Windows.Remediation.Quarantine" },
+	{ "linux", "quarantine_linux", "VC_QUARANTINE_LINUX", "Linux.Remediation.Quarantine" },
+	{ "darwin", "quarantine_macos", "VC_QUARANTINE_MACOS", "MacOS.Remediation.Quarantine" },
 };
 #define QUARANTINE_OS (sizeof quarantine_os / sizeof quarantine_os[0])
+
+/*
+ * The name in force for OS i when the tenant set none: the installation's
+ * (its environment variable, checked as any artifact name) or
+ * Velociraptor's own.  *source says which; an unusable variable is
+ * VC_ECONFIG naming it.
+ */
+static int
+quarantine_fallback(vc_ctx *ctx, size_t i, const char **name, const char **source)
+{
+	const char *e = getenv(quarantine_os[i].env);
+
+	if (e == NULL || *e == '\0') {
+		*name = quarantine_os[i].def;
+		*source = "velociraptor";
+		return 0;
+	}
+	if (vc_artifact_name_check(ctx, e) != 0)
+		return vc_fail(ctx, VC_ECONFIG, "%s: not an artifact name", quarantine_os[i].env);
+	*name = e;
+	*source = "installation";
+	return 0;
+}
 
 static int
 settings_row(vc_ctx *ctx, jv *row)
@@ -1228,11 +1252,14 @@ vc_pb_quarantine_artifact(vc_ctx *ctx, const char *os, char *buf, size_t n)
 		if ((rc = settings_row(ctx, &row)) != 0)
 			return rc;
 		jv v = jv_object_get(row, jv_string(quarantine_os[i].col));
+		const char *name, *source;
 
-		snprintf(buf, n, "%s", jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) :
-		    quarantine_os[i].def);
+		if (jv_get_kind(v) == JV_KIND_STRING)
+			snprintf(buf, n, "%s", jv_string_value(v));
+		else if ((rc = quarantine_fallback(ctx, i, &name, &source)) == 0)
+			snprintf(buf, n, "%s", name);
 		jv_free(v);
-		return 0;
+		return rc;
 	}
 	buf[0] = '\0';
 	return 0;
@@ -1250,10 +1277,20 @@ settings_show(vc_ctx *ctx, jv *out)
 	for (size_t i = 0; i < QUARANTINE_OS; i++) {
 		jv v = jv_object_get(jv_copy(row), jv_string(quarantine_os[i].col));
 		int set = jv_get_kind(v) == JV_KIND_STRING;
+		const char *name = NULL, *source = "tenant";
 
+		if (!set && (rc = quarantine_fallback(ctx, i, &name, &source)) != 0) {
+			jv_free(v);
+			jv_free(row);
+			jv_free(arts);
+			return rc;
+		}
+		/* default: Velociraptor's own name, neither the tenant's nor
+		 * the installation's */
 		arts = jv_object_set(arts, jv_string(quarantine_os[i].col + 11), JV_OBJECT(
-		    jv_string("artifact"), set ? v : (jv_free(v), jv_string(quarantine_os[i].def)),
-		    jv_string("default"), jv_bool(!set)));
+		    jv_string("artifact"), set ? v : (jv_free(v), jv_string(name)),
+		    jv_string("default"), jv_bool(!set && strcmp(source, "velociraptor") == 0),
+		    jv_string("source"), jv_string(source)));
 	}
 	*out = JV_OBJECT(jv_string("quarantine_artifacts"), arts);
 	/* who set them last, and when (null: nobody yet) */

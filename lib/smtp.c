@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * smtp.c - one mail message, formatted (RFC 5322, MIME multipart/
- * alternative) and sent over SMTP with libcurl: STARTTLS required on
- * smtp:// unless the relay is declared plaintext, TLS from the start on
- * smtps://, no other protocol reachable.
+ * alternative, in a multipart/mixed with a file when it has one) and
+ * sent over SMTP with libcurl: STARTTLS required on smtp:// unless the
+ * relay is declared plaintext, TLS from the start on smtps://, no other
+ * protocol reachable.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -114,11 +115,28 @@ put_body(vc_ctx *ctx, FILE *f, const char *s)
 	return 0;
 }
 
+/* n bytes in base64, lines of 76 characters, CRLF ends. */
+static void
+put_base64(FILE *f, const unsigned char *p, size_t n)
+{
+	char line[77];
+
+	for (size_t i = 0; i < n; i += 57) {
+		size_t k = n - i < 57 ? n - i : 57;
+
+		sodium_bin2base64(line, sizeof line, p + i, k, sodium_base64_VARIANT_ORIGINAL);
+		fputs(line, f);
+		fputs("\r\n", f);
+	}
+}
+
 int
 vc_mail_format(vc_ctx *ctx, const char *from, const struct vc_mail *m, int64_t now,
     char **out, size_t *n)
 {
-	char date[64], mid[33], boundary[33];
+	char date[64], mid[33], boundary[33], outer[33];
+	/* The text's limit, and room for the file in base64 lines. */
+	size_t max = MAX_MESSAGE + (m->attach_name != NULL ? (m->attach_n + 2) / 3 * 4 / 76 * 78 + 78 : 0);
 	const char *dom;
 	FILE *f;
 	int rc;
@@ -129,6 +147,12 @@ vc_mail_format(vc_ctx *ctx, const char *from, const struct vc_mail *m, int64_t n
 	    (rc = vc_mail_check_addr(ctx, "the recipient", m->to)) != 0 ||
 	    (rc = header_ok(ctx, "subject", m->subject)) != 0)
 		return rc;
+	if (m->attach_name != NULL && (m->attach_type == NULL ||
+	    strspn(m->attach_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") != strlen(m->attach_name) || m->attach_name[0] == '\0' ||
+	    strlen(m->attach_name) > 200 || strpbrk(m->attach_type, "\r\n\";") != NULL ||
+	    strlen(m->attach_type) > 200))
+		return vc_fail(ctx, VC_EINVAL, "the mail's file has a name or a type a header cannot carry");
 	if (m->text == NULL)
 		return vc_fail(ctx, VC_EINVAL, "mail without a text");
 	dom = strchr(from, '@') + 1;
@@ -140,6 +164,12 @@ vc_mail_format(vc_ctx *ctx, const char *from, const struct vc_mail *m, int64_t n
 	fprintf(f, "Date: %s\r\nMessage-ID: <%s@%s>\r\nFrom: <%s>\r\nTo: <%s>\r\n"
 	    "Subject: %s\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n",
 	    date, mid, dom, from, m->to, m->subject);
+	if (m->attach_name != NULL) {
+		/* The text (and HTML) first, then the file. */
+		random_hex(outer, 16);
+		fprintf(f, "Content-Type: multipart/mixed; boundary=\"vc-%s\"\r\n\r\n"
+		    "This is a message in MIME format.\r\n\r\n--vc-%s\r\n", outer, outer);
+	}
 	if (m->html == NULL) {
 		fputs("Content-Type: text/plain; charset=utf-8\r\n"
 		    "Content-Transfer-Encoding: 8bit\r\n\r\n", f);
@@ -156,10 +186,18 @@ vc_mail_format(vc_ctx *ctx, const char *from, const struct vc_mail *m, int64_t n
 			rc = put_body(ctx, f, m->html);
 		fprintf(f, "\r\n--vc-%s--\r\n", boundary);
 	}
+	if (m->attach_name != NULL) {
+		fprintf(f, "\r\n--vc-%s\r\nContent-Type: %s; name=\"%s\"\r\n"
+		    "Content-Disposition: attachment; filename=\"%s\"\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\n", outer, m->attach_type,
+		    m->attach_name, m->attach_name);
+		put_base64(f, m->attach_data, m->attach_n);
+		fprintf(f, "\r\n--vc-%s--\r\n", outer);
+	}
 	if (fclose(f) != 0 && rc == 0)
 		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	if (rc == 0 && *n > MAX_MESSAGE)
-		rc = vc_fail(ctx, VC_ETOOBIG, "the mail is over %d bytes", MAX_MESSAGE);
+	if (rc == 0 && *n > max)
+		rc = vc_fail(ctx, VC_ETOOBIG, "the mail is over %zu bytes", max);
 	if (rc != 0) {
 		free(*out);
 		*out = NULL;

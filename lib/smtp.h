@@ -2,7 +2,7 @@
 /*
  * smtp.h - sending one mail message over SMTP with libcurl, and the
  * message itself (RFC 5322 headers, a multipart/alternative body of text
- * and HTML).
+ * and HTML, in a multipart/mixed with a file when there is one).
  *
  * Ownership: the structs only point at strings the caller owns; a
  * message made by vc_mail_format is malloc'd and freed by the caller.
@@ -29,6 +29,13 @@ struct vc_mail {
 	const char *subject;
 	const char *text;       /* plain text part */
 	const char *html;       /* HTML part; NULL: text only */
+	/* One file with it (multipart/mixed: the text, then the file in
+	 * base64); attach_name NULL: none.  The name is a plain base name
+	 * (lib/notify.c makes it so), the type a MIME type. */
+	const char *attach_name;
+	const char *attach_type;
+	const unsigned char *attach_data;
+	size_t attach_n;
 };
 
 /* 0 when url is smtp:// or smtps:// with a host; VC_EINVAL otherwise. */

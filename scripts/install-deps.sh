@@ -6,7 +6,7 @@
 # those packages instead (bench/install-deps.sh).
 set -eu
 PKGS="build-essential pkg-config
-libsqlite3-dev sqlite3 libjq-dev libonig-dev jq libsodium-dev
+libsqlite3-dev sqlite3 libjq-dev libonig-dev jq libsodium-dev zlib1g-dev
 libwebsockets-dev libunistring-dev liboath-dev
 libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libpcre2-dev
 mandoc curl openssl python3 python3-websockets python3-grpcio python3-grpc-tools python3-protobuf

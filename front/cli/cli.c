@@ -405,6 +405,57 @@ read_totp(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 	return 0;
 }
 
+/* An option that names a file of any bytes (--attach FILE): the value
+ * becomes {name, data}, its base name and its bytes in base64. */
+static int
+read_blob(vc_ctx *ctx, const struct vc_param *p, jv *args)
+{
+	const char *path = vc_arg_str(*args, p->name), *base;
+	unsigned char *buf;
+	char *b64;
+	size_t n, bn;
+	FILE *f;
+	jv v = jv_object_get(jv_copy(*args), jv_string(p->name));
+
+	if (jv_get_kind(v) != JV_KIND_STRING || path == NULL) {
+		jv_free(v);
+		return 0;       /* not given, or given as the object already */
+	}
+	jv_free(v);
+	if ((f = fopen(path, "rb")) == NULL)
+		return vc_fail(ctx, VC_ENOTFOUND, "--%s %s: %s", p->name, path, strerror(errno));
+	if ((buf = malloc(VC_BLOB_MAX + 1)) == NULL) {
+		fclose(f);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	n = fread(buf, 1, VC_BLOB_MAX + 1, f);
+	if (ferror(f)) {
+		fclose(f);
+		free(buf);
+		return vc_fail(ctx, VC_EINTERNAL, "--%s %s: %s", p->name, path, strerror(errno));
+	}
+	fclose(f);
+	if (n > VC_BLOB_MAX) {
+		free(buf);
+		return vc_fail(ctx, VC_ETOOBIG, "--%s %s: larger than %d MiB, the most a file may be",
+		    p->name, path, VC_BLOB_MAX / (1024 * 1024));
+	}
+	bn = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	if ((b64 = malloc(bn)) == NULL) {
+		free(buf);
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	sodium_bin2base64(b64, bn, buf, n, sodium_base64_VARIANT_ORIGINAL);
+	free(buf);
+	base = strrchr(path, '/');
+	base = base != NULL ? base + 1 : path;
+	v = jv_object_set(jv_object(), jv_string("name"), jv_string(base));
+	v = jv_object_set(v, jv_string("data"), jv_string(b64));
+	free(b64);
+	*args = jv_object_set(*args, jv_string(p->name), v);
+	return 0;
+}
+
 /* Options that name a file (--api-config FILE): the file's text is the
  * value; "-" is standard input. */
 static int
@@ -415,7 +466,10 @@ read_files(vc_ctx *ctx, const struct vc_op *op, jv *args)
 		char *buf;
 		size_t n;
 		FILE *f;
+		int rc;
 
+		if ((p->flags & VC_P_BLOB) && (rc = read_blob(ctx, p, args)) != 0)
+			return rc;
 		if (!(p->flags & VC_P_FILE) || (path = vc_arg_str(*args, p->name)) == NULL)
 			continue;
 		if (strcmp(path, "-") == 0)

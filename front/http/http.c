@@ -129,6 +129,7 @@ vc_serve_config_init(struct vc_serve_config *cfg)
 	cfg->register_rate = 10;
 	cfg->mail_interval = 5;
 	cfg->playbook_interval = 60;
+	cfg->forward_interval = 1;
 	cfg->idle_timeout = 60;
 	cfg->write_timeout = 30;
 	cfg->drain_timeout = 5;

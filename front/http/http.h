@@ -70,6 +70,9 @@ struct vc_serve_config {
 	                         * 0: no delivery thread */
 	int playbook_interval;  /* s between rounds of the playbook triggers
 	                         * (vc_pb_due_all); 0: none (cron runs them) */
+	int forward_interval;   /* s between looks of the channels' forwarder
+	                         * at the store (a pass when it changed);
+	                         * 0: none (vc-notify forward from cron) */
 	int64_t anchor_ms;      /* ms between audit anchors; 0: only at stop */
 	int64_t retention_s;    /* events and notifications older than this
 	                         * are pruned (not past a channel's cursor),
@@ -85,7 +88,7 @@ struct vc_serve_config {
  * body deadline 60 s, minimum body rate 1 KiB/s, drain 5 s, queue wait
  * 5 s, 2 streams a user, 32 connections an address, 30 credential
  * requests a minute and 10 registrations an hour an address, audit
- * anchors every 5 minutes. */
+ * anchors every 5 minutes, the forwarder looking every second. */
 void vc_serve_config_init(struct vc_serve_config *cfg);
 
 /* Parse "ADDR:PORT" or "[V6ADDR]:PORT" (numeric) into cfg (VC_EUSAGE). */

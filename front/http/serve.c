@@ -63,6 +63,7 @@
 #include "core/events.h"
 #include "notify.h"
 #include "mail.h"
+#include "channels.h"
 #include "report/report.h"
 
 #define KIB 1024
@@ -477,6 +478,20 @@ struct vc_serve {
 	pthread_cond_t rcv;
 	vc_ctx rctx;
 	int rctx_open;
+	/* The channels' forwarder: every tenant's channels (but files),
+	 * as vc-notify forward delivers them, on its own store connection;
+	 * it looks at the store's data_version every forward_interval s and
+	 * makes a pass when another connection committed (or a failed
+	 * channel's retry is due).  It claims a channel before delivering,
+	 * so a vc-notify forward from cron may run beside it (channels.h).
+	 * fwd_stop (written and read atomically) cuts a delivery short. */
+	pthread_t fth;
+	int fstarted, fstop;
+	volatile sig_atomic_t fwd_stop;
+	pthread_mutex_t fmu;
+	pthread_cond_t fcv;
+	vc_ctx fctx;
+	int fctx_open;
 };
 
 /* lws logs through one global hook; vc-serve runs one server a process. */
@@ -1808,7 +1823,7 @@ mail_main(void *arg)
 static void
 mail_stop(struct vc_serve *srv)
 {
-	srv->prune_stop = 1;
+	__atomic_store_n(&srv->prune_stop, 1, __ATOMIC_RELAXED);
 	thread_stop(srv->mth, &srv->mmu, &srv->mcv, &srv->mstop, &srv->mstarted);
 }
 
@@ -1850,6 +1865,98 @@ playbook_stop(struct vc_serve *srv)
 	pthread_mutex_unlock(&srv->pmu);
 	pthread_join(srv->pth, NULL);
 	srv->pstarted = 0;
+}
+
+/* ---- the channels' forwarder -------------------------------------------- */
+
+/* What a pass did, for the log: failures and events set aside. */
+static void
+forward_log(struct vc_serve *srv, jv recs)
+{
+	jv_array_foreach(recs, i, r) {
+		const char *err = vc_arg_str(r, "error"), *ch = vc_arg_str(r, "channel");
+		const char *tn = vc_arg_str(r, "tenant_id");
+		int64_t dead = vc_arg_int(r, "dead", 0);
+
+		(void)i;
+		if (err != NULL)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "forward: tenant %s, channel %s: %s (retried"
+			    " with backoff)", tn ? tn : "?", ch ? ch : "?", err);
+		if (dead > 0)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "forward: tenant %s, channel %s: %lld event%s set"
+			    " aside (vc-notify dead list)", tn ? tn : "?", ch ? ch : "?", (long long)dead,
+			    dead == 1 ? "" : "s");
+		jv_free(r);
+	}
+	jv_free(recs);
+}
+
+static void *
+forward_main(void *arg)
+{
+	struct vc_serve *srv = arg;
+	struct vc_forwarder *f = NULL;
+	struct timespec until;
+	int64_t ver = -1, retry_at = 0;
+
+	if (vc_forwarder_new(&srv->fctx, "vc-serve", &f) != VC_EOK) {
+		srv_log(srv, VC_SERVE_LOG_ERROR, "forward: %s", srv->fctx.errmsg);
+		return NULL;
+	}
+	pthread_mutex_lock(&srv->fmu);
+	while (!srv->fstop) {
+		int64_t v, now, wait_ms;
+		pthread_mutex_unlock(&srv->fmu);
+		/* The version before the pass: a commit during it is seen by
+		 * the next look, and makes another pass. */
+		vc_ctx_reset(&srv->fctx);
+		srv->fctx.stop = &srv->fwd_stop;
+		v = vc_store_data_version(&srv->fctx);
+		now = mono_ms();
+		if (v < 0)
+			srv_log(srv, VC_SERVE_LOG_ERROR, "forward: %s", srv->fctx.errmsg);
+		else if (v != ver || (retry_at > 0 && now >= retry_at)) {
+			jv recs = jv_invalid();
+			int64_t retry_ms = 0;
+
+			ver = v;
+			vc_store_keys_refresh(&srv->fctx);
+			if (vc_forwarder_pass(&srv->fctx, f, "vc-serve", &recs, &retry_ms) != VC_EOK &&
+			    jv_array_length(jv_copy(recs)) == 0)
+				srv_log(srv, VC_SERVE_LOG_ERROR, "forward: %s", srv->fctx.errmsg);
+			forward_log(srv, recs);
+			retry_at = retry_ms > 0 ? mono_ms() + retry_ms : 0;
+			/* An email channel queued a mail: the mail thread sends it. */
+			if (srv->fctx.outbox_queued && srv->mstarted)
+				mail_kick(srv);
+		}
+		now = mono_ms();
+		wait_ms = (int64_t)srv->cfg.forward_interval * 1000;
+		if (retry_at > 0 && retry_at - now < wait_ms)
+			wait_ms = retry_at - now > 10 ? retry_at - now : 10;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)(wait_ms / 1000);
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&srv->fmu);
+		while (!srv->fstop && pthread_cond_timedwait(&srv->fcv, &srv->fmu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&srv->fmu);
+	vc_forwarder_free(f);
+	return NULL;
+}
+
+/* Stop the forwarder: a delivery under way is cut short (its batch
+ * comes again next time), then the thread is joined. */
+static void
+forward_stop(struct vc_serve *srv)
+{
+	__atomic_store_n(&srv->fwd_stop, 1, __ATOMIC_RELAXED);
+	thread_stop(srv->fth, &srv->fmu, &srv->fcv, &srv->fstop, &srv->fstarted);
 }
 
 static void *
@@ -3221,6 +3328,9 @@ conn_open(struct vc_serve *srv, struct conn *c, struct lws *wsi)
 		 * here: lws may not report RAW_CLOSE for a refused adoption. */
 		(void)!send(lws_get_socket_fd(wsi), busy_reply, sizeof busy_reply - 1,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		/* No request was read, so no access line: the log says why. */
+		srv_log(srv, VC_SERVE_LOG_ERROR, "%s: connection refused with 503: more than"
+		    " --max-conns-per-ip %d open", c->ip, srv->cfg.max_conns_per_ip);
 		ip_dec(srv, c->ip);
 		c->srv = NULL;
 		return -1;
@@ -3765,6 +3875,7 @@ vc_serve_free(struct vc_serve *srv)
 {
 	if (srv == NULL)
 		return;
+	forward_stop(srv);
 	playbook_stop(srv);
 	mail_stop(srv);
 	report_stop(srv);
@@ -3782,6 +3893,8 @@ vc_serve_free(struct vc_serve *srv)
 		vc_ctx_release(&srv->pctx);
 	if (srv->rctx_open)
 		vc_ctx_release(&srv->rctx);
+	if (srv->fctx_open)
+		vc_ctx_release(&srv->fctx);
 	for (int i = 0; i < LOOP_OPS; i++)
 		free(srv->lcache[i].body);
 	vc_limit_free(srv->lim_auth);
@@ -3808,6 +3921,8 @@ vc_serve_free(struct vc_serve *srv)
 	pthread_cond_destroy(&srv->pcv);
 	pthread_mutex_destroy(&srv->rmu);
 	pthread_cond_destroy(&srv->rcv);
+	pthread_mutex_destroy(&srv->fmu);
+	pthread_cond_destroy(&srv->fcv);
 	free(srv);
 }
 
@@ -3846,6 +3961,8 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 	pthread_cond_init(&srv->pcv, NULL);
 	pthread_mutex_init(&srv->rmu, NULL);
 	pthread_cond_init(&srv->rcv, NULL);
+	pthread_mutex_init(&srv->fmu, NULL);
+	pthread_cond_init(&srv->fcv, NULL);
 
 	/*
 	 * Workers spend much of their time waiting, not computing: on the
@@ -3949,6 +4066,14 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		vc_fail(ctx, rc, "%s", srv->rctx.errmsg);
 		goto fail;
 	}
+	if (cfg->forward_interval > 0) {
+		vc_ctx_init(&srv->fctx);
+		srv->fctx_open = 1;
+		if ((rc = vc_store_open(&srv->fctx, path, 0)) != VC_EOK) {
+			vc_fail(ctx, rc, "%s", srv->fctx.errmsg);
+			goto fail;
+		}
+	}
 
 	if ((rc = listen_open(ctx, srv)) != VC_EOK)
 		goto fail;
@@ -4009,6 +4134,13 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		goto fail;
 	}
 	srv->rstarted = 1;
+	if (cfg->forward_interval > 0) {
+		if (pthread_create(&srv->fth, NULL, forward_main, srv) != 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "cannot start the forwarder thread");
+			goto fail;
+		}
+		srv->fstarted = 1;
+	}
 	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
 	lws_sul_schedule(srv->lws, 0, &srv->wtick, ws_tick, WS_POLL_MS * LWS_US_PER_MS);
 	if (srv->cfg.anchor_ms > 0)
@@ -4036,7 +4168,11 @@ vc_serve_run(vc_ctx *ctx, struct vc_serve *srv)
 			rc = vc_fail(ctx, VC_EINTERNAL, "the event loop failed");
 			break;
 		}
+	/* The forwarder first: a delivery under way is cut short now, while
+	 * the workers finish their requests. */
+	__atomic_store_n(&srv->fwd_stop, 1, __ATOMIC_RELAXED);
 	workers_stop(srv);
+	forward_stop(srv);
 	playbook_stop(srv);
 	mail_stop(srv);
 	report_stop(srv);

@@ -50,9 +50,13 @@ vc_notify_target(vc_ctx *ctx, const char *to, char user_id[VC_ID_LEN + 1], int *
 		snprintf(canon, n, "role:%s", vc_role_name(r));
 		return 0;
 	}
+	if (to != NULL && strncmp(to, "channel:", 8) == 0) {
+		int64_t cid;
+		return vc_notify_channel(ctx, to, &cid, canon, n);
+	}
 	if (to == NULL || strncmp(to, "user:", 5) != 0 || to[5] == '\0')
-		return vc_fail(ctx, VC_EUSAGE, "a target is role:NAME or user:NAME, not '%.64s'",
-		    to ? to : "");
+		return vc_fail(ctx, VC_EUSAGE, "a target is role:NAME, user:NAME or channel:NAME, not"
+		    " '%.64s'", to ? to : "");
 	q = vc_sql(ctx, "SELECT id, username FROM users WHERE tenant_id = ?1"
 	    " AND (username = ?2 OR id = ?2)", "ss", ctx->who.tenant_id, to + 5);
 	if (q == NULL)
@@ -69,6 +73,82 @@ vc_notify_target(vc_ctx *ctx, const char *to, char user_id[VC_ID_LEN + 1], int *
 	return 0;
 }
 
+int
+vc_notify_channel(vc_ctx *ctx, const char *to, int64_t *id, char *canon, size_t n)
+{
+	const char *name = to != NULL && strncmp(to, "channel:", 8) == 0 ? to + 8 : NULL;
+	vc_stmt *q;
+	int rc, audit = 0;
+
+	*id = 0;
+	if (name == NULL || name[0] == '\0' || strlen(name) > 64)
+		return vc_fail(ctx, VC_EUSAGE, "a channel target is channel:NAME, not '%.64s'",
+		    to ? to : "");
+	q = vc_sql(ctx, "SELECT id, source = 'audit' FROM notify_channels WHERE tenant_id = ?1"
+	    " AND name = ?2", "ss", ctx->who.tenant_id, name);
+	if (q == NULL)
+		return ctx->err;
+	if ((rc = vc_sql_step(ctx, q)) == 1) {
+		*id = vc_col_int64(q, 0);
+		audit = vc_col_int(q, 1);
+	}
+	vc_stmt_done(q);
+	if (rc < 0)
+		return ctx->err;
+	/* Another tenant's channel of that name is no more found than a
+	 * missing one: names are the tenant's own. */
+	if (rc == 0)
+		return vc_fail(ctx, VC_ENOTFOUND, "no channel %.64s in your tenant (vc-notify channel"
+		    " list)", name);
+	if (audit) {
+		*id = 0;
+		return vc_fail(ctx, VC_EUSAGE, "channel %.64s delivers the audit chain (--source audit),"
+		    " not events: a rule or a notification goes to a channel of the event log"
+		    " (--source events or rules)", name);
+	}
+	snprintf(canon, n, "channel:%s", name);
+	return 0;
+}
+
+int
+vc_notify_mark(vc_ctx *ctx, int64_t channel_id, int64_t event_id, int64_t rule_id)
+{
+	vc_stmt *q = vc_sql(ctx, "INSERT OR IGNORE INTO notify_sends (tenant_id, channel_id,"
+	    " event_id, rule_id) VALUES (?1, ?2, ?3, ?4)", "siin", ctx->who.tenant_id, channel_id,
+	    event_id);
+	int rc;
+
+	if (q == NULL)
+		return ctx->err;
+	if (rule_id > 0)
+		vc_bind_int64(q, 4, rule_id);
+	rc = vc_sql_step(ctx, q);
+	vc_stmt_done(q);
+	return rc < 0 ? ctx->err : 0;
+}
+
+/*
+ * A notification to a channel: an event of its own (notification.sent:
+ * to, title, subject, body, by) marked for the channel, which delivers it
+ * as it delivers any; *id gets the event's id.
+ */
+static int
+channel_send(vc_ctx *ctx, const char *to, const char *title, const char *body, int64_t *id)
+{
+	char canon[100];
+	int64_t cid;
+	int rc;
+
+	if ((rc = vc_notify_channel(ctx, to, &cid, canon, sizeof canon)) != 0)
+		return rc;
+	if ((rc = vc_event_emit(ctx, "notification.sent", JV_OBJECT(jv_string("to"), jv_string(canon),
+	    jv_string("title"), jv_string(title), jv_string("subject"), jv_string(title),
+	    jv_string("body"), jv_string(body), jv_string("by"),
+	    ctx->who.username[0] ? jv_string(ctx->who.username) : jv_null()), id)) != 0)
+		return rc;
+	return vc_notify_mark(ctx, cid, *id, 0);
+}
+
 /* Insert one notification; *id gets its id. */
 int
 vc_notify_insert(vc_ctx *ctx, const char *to, const char *title, const char *body, int64_t event_id,
@@ -78,6 +158,8 @@ vc_notify_insert(vc_ctx *ctx, const char *to, const char *title, const char *bod
 	int role, rc;
 	vc_stmt *q;
 
+	if (to != NULL && strncmp(to, "channel:", 8) == 0)
+		return channel_send(ctx, to, title, body, id);
 	if ((rc = vc_notify_target(ctx, to, uid, &role, canon, sizeof canon)) != 0)
 		return rc;
 	q = vc_sql(ctx, "INSERT INTO notifications (tenant_id, target, user_id, min_role, title, body,"
@@ -165,9 +247,20 @@ notify_on_event(vc_ctx *ctx, int64_t event_id, const char *type, jv body)
 		}
 		if (rc == 0 && (prog == NULL || condition(ctx, prog, jv_string_value(text),
 		    (size_t)jv_string_length_bytes(jv_copy(text))))) {
-			rc = vc_notify_insert(ctx, to, jv_string_value(title), jv_string_value(text), event_id,
-			    (int64_t)jv_number_value(rid), &nid);
-			/* A rule whose user is gone notifies nobody. */
+			char canon[100];
+			int64_t cid;
+
+			/* To a channel: the event is marked for it, and its
+			 * forwarder sends it later (nothing is sent here). */
+			if (to != NULL && strncmp(to, "channel:", 8) == 0) {
+				if ((rc = vc_notify_channel(ctx, to, &cid, canon, sizeof canon)) == 0)
+					rc = vc_notify_mark(ctx, cid, event_id, (int64_t)jv_number_value(rid));
+				else if (rc == VC_EUSAGE)
+					rc = VC_ENOTFOUND;      /* not a channel it may send to: none */
+			} else
+				rc = vc_notify_insert(ctx, to, jv_string_value(title), jv_string_value(text),
+				    event_id, (int64_t)jv_number_value(rid), &nid);
+			/* A rule whose user or channel is gone notifies nobody. */
 			if (rc == VC_ENOTFOUND) {
 				rc = 0;
 				ctx->err = 0;
@@ -402,7 +495,9 @@ vc_events_prune(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *out)
 	int no = 0, rc;
 
 	do {
-		if (ctx->stop != NULL && *ctx->stop)
+		/* Atomically: vc-serve's main thread raises it while its mail
+		 * thread prunes. */
+		if (ctx->stop != NULL && __atomic_load_n(ctx->stop, __ATOMIC_RELAXED))
 			break;
 		if ((rc = prune_batch(ctx, tenant, cutoff, &n, &notes)) != 0)
 			return rc;

@@ -32,15 +32,29 @@ int vc_event_emit_in(vc_ctx *ctx, const char *tenant, const char *type, jv body,
 /*
  * Notifications, the writing side (the rules run here, so every tool that
  * emits an event makes its notifications; lib/notify.c holds the rest).
- * vc_notify_target resolves "role:NAME" (*min_role gets its rank) or
- * "user:NAME" in ctx's tenant (user_id gets the id) and writes the
- * target as stored into canon.  vc_notify_insert adds one notification
+ * vc_notify_target resolves "role:NAME" (*min_role gets its rank),
+ * "user:NAME" in ctx's tenant (user_id gets the id) or "channel:NAME"
+ * (neither set; see vc_notify_channel) and writes the target as stored
+ * into canon.  vc_notify_insert adds one notification
  * (event_id, rule_id 0: none); *id gets its id.  Inside a transaction.
  */
 int vc_notify_target(vc_ctx *ctx, const char *to, char user_id[VC_ID_LEN + 1], int *min_role,
     char *canon, size_t n);
 int vc_notify_insert(vc_ctx *ctx, const char *to, const char *title, const char *body,
     int64_t event_id, int64_t rule_id, int64_t *id);
+/*
+ * Channels as targets.  vc_notify_channel resolves "channel:NAME" in
+ * ctx's tenant: *id gets the channel's id and canon the target as stored;
+ * VC_ENOTFOUND when the tenant has no such channel (another tenant's is
+ * not found either), VC_EUSAGE for a channel of the audit chain.
+ * vc_notify_mark marks an event for a channel (rule_id 0: by hand), in
+ * the event's transaction; the channel's forwarder delivers it
+ * (channels.h).  vc_notify_insert to "channel:NAME" sends by hand: an
+ * event notification.sent {to, title, subject, body, by} marked for the
+ * channel, *id its event id.
+ */
+int vc_notify_channel(vc_ctx *ctx, const char *to, int64_t *id, char *canon, size_t n);
+int vc_notify_mark(vc_ctx *ctx, int64_t channel_id, int64_t event_id, int64_t rule_id);
 /* 1 when s holds a control character (newlines: but \n and \t). */
 int vc_has_ctrl(const char *s, int newlines);
 

@@ -30,6 +30,8 @@
 
 #include "core/dl.h"
 #include "json/evtx.h"
+#include "json/jdump.h"
+#include "json/zip.h"
 
 /* ev.file_open is libevtx_file_open, with the library's own prototype. */
 #define EVTX_FUNCS(X) \
@@ -531,10 +533,12 @@ out:
  */
 #define HEADER 4096
 #define CHUNK 65536
+#define XML_FIRST (64 * 1024)   /* the XML buffer to start with */
 
 struct src {
-	char **files;
+	char **files;           /* paths, or ZIP:MEMBER names */
 	size_t nfiles, fi;
+	struct vc_zip *zip;     /* files[i] is its member i, or NULL */
 	FILE *fp;               /* the file being read */
 	unsigned char head[HEADER];
 	unsigned char *chunk;   /* HEADER + CHUNK: the one-chunk file */
@@ -572,6 +576,7 @@ src_free(void *p)
 	src_close_chunk(s);
 	if (s->fp != NULL)
 		fclose(s->fp);
+	vc_zip_free(s->zip);
 	if (s->memfd >= 0)
 		close(s->memfd);
 	for (size_t i = 0; i < s->nfiles; i++)
@@ -596,25 +601,20 @@ ev_msg(libevtx_error_t **e, char *buf, size_t n)
 	return buf;
 }
 
+/* The row as r's next line, and as its value (vc_jsonl_value). */
 static int
 put_line(vc_ctx *ctx, struct vc_jsonl *r, jv row)
 {
-	jv s = jv_dump_string(row, 0);
-	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+	struct vc_jbuf b = { .s = r->buf, .cap = r->cap };
 
-	if (n + 1 > r->cap) {
-		char *b = realloc(r->buf, n + 1);
-
-		if (b == NULL) {
-			jv_free(s);
-			return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
-		}
-		r->buf = b;
-		r->cap = n + 1;
-	}
-	memcpy(r->buf, jv_string_value(s), n + 1);
-	r->len = n;
-	jv_free(s);
+	vc_jbuf_value(&b, jv_copy(row));
+	r->buf = b.s;
+	r->cap = b.cap;
+	jv_free(r->val);
+	r->val = row;
+	if (b.oom || b.s == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
+	r->len = b.n;
 	return 1;
 }
 
@@ -638,6 +638,13 @@ le_put(unsigned char *p, uint64_t v, int n)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* Why a read of fp failed. */
+static const char *
+read_error(const struct src *s)
+{
+	return s->zip != NULL ? vc_zip_error(s->zip) : "read error";
+}
+
 /* Open the next file of the list: 1, 0 none left, -1 bad (reported). */
 static int
 next_file(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
@@ -647,14 +654,18 @@ next_file(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	r->name = s->files[s->fi++];
 	r->line = 0;
 	s->chunkno = s->recno = 0;
-	if ((s->fp = fopen(r->name, "rb")) == NULL) {
+	if (s->zip != NULL) {
+		if ((s->fp = vc_zip_fopen(ctx, s->zip, s->fi - 1)) == NULL)
+			return -1;
+	} else if ((s->fp = fopen(r->name, "rb")) == NULL) {
 		vc_fail(ctx, VC_EINVAL, "%s: %s", r->name, strerror(errno));
 		return -1;
 	}
 	if (fread(s->head, 1, HEADER, s->fp) != HEADER || memcmp(s->head, "ElfFile", 8) != 0) {
+		vc_fail(ctx, VC_EINVAL, "%s: not an EVTX file (%s)", r->name,
+		    ferror(s->fp) ? read_error(s) : "no file header");
 		fclose(s->fp);
 		s->fp = NULL;
-		vc_fail(ctx, VC_EINVAL, "%s: not an EVTX file (no file header)", r->name);
 		return -1;
 	}
 	/* The one-chunk file's header: chunks 0 to 0, one of them. */
@@ -678,6 +689,13 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	for (;;) {
 		no = s->chunkno++;
 		got = fread(s->chunk + HEADER, 1, CHUNK, s->fp);
+		if (got == 0 && ferror(s->fp)) {
+			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): %s", r->name, no,
+			    HEADER + no * (long)CHUNK, read_error(s));
+			fclose(s->fp);
+			s->fp = NULL;
+			return -1;
+		}
 		if (got == 0)
 			return 0;
 		/* Preallocated chunks not yet written are zeros. */
@@ -685,8 +703,13 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 		if (memcmp(s->chunk + HEADER, zero, 8) == 0)
 			continue;
 		if (got < CHUNK) {
-			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): cut short at %zu of %d bytes; "
-			    "its records are skipped", r->name, no, HEADER + no * (long)CHUNK, got, CHUNK);
+			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): cut short at %zu of %d bytes%s%s; "
+			    "its records are skipped", r->name, no, HEADER + no * (long)CHUNK, got, CHUNK,
+			    ferror(s->fp) ? ": " : "", ferror(s->fp) ? read_error(s) : "");
+			if (ferror(s->fp)) {
+				fclose(s->fp);
+				s->fp = NULL;
+			}
 			return -1;
 		}
 		if (memcmp(s->chunk + HEADER, "ElfChnk", 8) != 0) {
@@ -713,6 +736,8 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	return 1;
 }
 
+static int xml_line(vc_ctx *ctx, struct vc_jsonl *r, struct src *s, size_t n);
+
 /* The next record of the open chunk: 1, -1 bad (reported). */
 static int
 next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
@@ -721,11 +746,23 @@ next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 	libevtx_record_t *rec = NULL;
 	char msg[512];
 	size_t sz = 0;
-	jv row;
 
 	r->line = ++s->recno;
-	if (ev.file_get_record_by_index(s->f, s->ri++, &rec, &e) != 1 ||
-	    ev.record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
+	if (ev.file_get_record_by_index(s->f, s->ri++, &rec, &e) != 1) {
+		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
+		    ev_msg(&e, msg, sizeof msg));
+		s->bad_in_chunk++;
+		return -1;
+	}
+	/* Rendered straight into the buffer when it is large enough: asking
+	 * for the size first renders the record twice. */
+	if (s->xcap >= XML_FIRST && ev.record_get_utf8_xml_string(rec, (uint8_t *)s->xml,
+	    s->xcap, &e) == 1) {
+		ev.record_free(&rec, NULL);
+		return xml_line(ctx, r, s, s->xcap);
+	}
+	ev.error_free(&e);
+	if (ev.record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
 		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
 		    ev_msg(&e, msg, sizeof msg));
 		ev.record_free(&rec, NULL);
@@ -756,7 +793,15 @@ next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 		return -1;
 	}
 	ev.record_free(&rec, NULL);
-	row = vc_evtx_xml_row(s->xml, strnlen(s->xml, sz));
+	return xml_line(ctx, r, s, sz);
+}
+
+/* The record's XML in s->xml (at most n bytes) as r's next line. */
+static int
+xml_line(vc_ctx *ctx, struct vc_jsonl *r, struct src *s, size_t n)
+{
+	jv row = vc_evtx_xml_row(s->xml, strnlen(s->xml, n));
+
 	if (!jv_is_valid(row)) {
 		jv m = jv_invalid_get_msg(row);
 
@@ -874,6 +919,25 @@ walk(vc_ctx *ctx, struct src *s, const char *dir, int depth, size_t *cap)
 	return rc;
 }
 
+/* The .evtx members of the ZIP at path, as ZIP:MEMBER, into s->files. */
+static int
+zip_members(vc_ctx *ctx, struct src *s, const char *path)
+{
+	size_t n;
+	int rc;
+
+	if ((rc = vc_zip_open(ctx, path, ends_evtx, VC_EVTX_MAX_FILES, &s->zip)) != 0)
+		return rc;
+	if ((n = vc_zip_count(s->zip)) == 0)
+		return vc_fail(ctx, VC_EINVAL, "%s: a ZIP without .evtx files", path);
+	if ((s->files = calloc(n, sizeof *s->files)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	for (; s->nfiles < n; s->nfiles++)
+		if (asprintf(&s->files[s->nfiles], "%s:%s", path, vc_zip_name(s->zip, s->nfiles)) < 0)
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	return 0;
+}
+
 int
 vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 {
@@ -893,6 +957,8 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 			rc = vc_fail(ctx, VC_EINVAL, "%s: a directory without .evtx files", path);
 		if (rc == 0)
 			qsort(s->files, s->nfiles, sizeof *s->files, by_path);
+	} else if (vc_zip_is_file(path)) {
+		rc = zip_members(ctx, s, path);
 	} else if ((s->files = malloc(sizeof *s->files)) == NULL ||
 	    (s->files[0] = strdup(path)) == NULL) {
 		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
@@ -906,7 +972,7 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 		src_free(s);
 		return rc;
 	}
-	if ((s->chunk = malloc(HEADER + CHUNK)) == NULL) {
+	if ((s->chunk = malloc(HEADER + CHUNK)) == NULL || (s->xml = malloc(XML_FIRST)) == NULL) {
 		src_free(s);
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	}
@@ -914,6 +980,7 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 		src_free(s);
 		return vc_fail(ctx, VC_EINTERNAL, "memfd_create: %s", strerror(errno));
 	}
+	s->xcap = XML_FIRST;
 	snprintf(s->mempath, sizeof s->mempath, "/proc/self/fd/%d", s->memfd);
 	r->src = s;
 	r->src_next = src_next;

@@ -36,11 +36,14 @@ int vc_evtx_is_file(const char *path);
 jv vc_evtx_xml_row(const char *xml, size_t n);
 
 /*
- * Make r read EVTX: path is one .evtx file or a directory, walked for
- * *.evtx files (any case) in byte order of their paths.  Each record
+ * Make r read EVTX: path is one .evtx file, a directory, walked for
+ * *.evtx files (any case) in byte order of their paths, or a ZIP archive
+ * (a triage collection), whose *.evtx members are read in place, in byte
+ * order of their names, within the limits of json/zip.h.  Each record
  * comes out of vc_jsonl_next_raw / vc_jsonl_each as one line of JSON;
- * r->name is the file it is from and r->line the record's number in
- * that file (from 1).  A record libevtx cannot read is a bad line:
+ * r->name is the file it is from ("ZIP:MEMBER" for a member) and
+ * r->line the record's number in that file (from 1).  A member the ZIP
+ * refuses (encrypted, too large, a bomb) is one bad line naming it.  A record libevtx cannot read is a bad line:
  * "FILE: record N: reason", and reading goes on with the next one; a
  * file that cannot be opened is one bad line naming it.  Returns 0, or
  * VC_ENOTFOUND / VC_EINVAL (ctx says why) when path has no EVTX at all.

@@ -9,6 +9,7 @@
 
 #include "json/evtx.h"
 #include "json/jsonl.h"
+#include "json/zip.h"
 
 static int
 vc_is_dir(const char *path)
@@ -28,7 +29,7 @@ vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 		r->name = "stdin";
 		return 0;
 	}
-	if (vc_evtx_is_file(path) || vc_is_dir(path))
+	if (vc_evtx_is_file(path) || vc_is_dir(path) || vc_zip_is_file(path))
 		return vc_evtx_open(ctx, r, path);
 	if ((r->f = fopen(path, "r")) == NULL)
 		return vc_fail(ctx, VC_ENOTFOUND, "%s: %s", path, strerror(errno));
@@ -59,6 +60,7 @@ vc_jsonl_release(struct vc_jsonl *r)
 		fclose(r->f);
 	if (r->src_free != NULL)
 		r->src_free(r->src);
+	jv_free(r->val);
 	free(r->buf);
 	free(r->rbuf);
 	free(r->name_copy);
@@ -188,6 +190,18 @@ vc_jsonl_next_raw(vc_ctx *ctx, struct vc_jsonl *r)
 	}
 }
 
+jv
+vc_jsonl_value(struct vc_jsonl *r)
+{
+	jv v = r->val;
+
+	r->val = jv_invalid();
+	if (jv_is_valid(v))
+		return v;
+	jv_free(v);
+	return jv_parse_sized(r->buf, (int)r->len);
+}
+
 int
 vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
 {
@@ -196,7 +210,7 @@ vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out)
 	*out = jv_invalid();
 	if ((rc = vc_jsonl_next_raw(ctx, r)) != 1)
 		return rc;
-	*out = jv_parse_sized(r->buf, (int)r->len);
+	*out = vc_jsonl_value(r);
 	if (!jv_is_valid(*out)) {
 		jv msg = jv_invalid_get_msg(*out);
 		vc_fail(ctx, VC_EINVAL, "%s:%ld: %s", r->name, r->line,
@@ -262,7 +276,7 @@ vc_jsonl_each(vc_ctx *ctx, struct vc_jsonl *r, struct vc_jsonl_loop *lp)
 		if (n == -1)
 			vc_bad(ctx, "%s", ctx->errmsg);     /* it names the line */
 		else if (lp->mode == VC_JSONL_OBJECT) {
-			rec = jv_parse_sized(r->buf, (int)r->len);
+			rec = vc_jsonl_value(r);
 			if (jv_get_kind(rec) != JV_KIND_OBJECT) {
 				jv_free(rec);
 				vc_bad(ctx, "%s:%ld: expected a JSON object", r->name, r->line);

@@ -34,11 +34,14 @@ struct vc_jsonl {
 	void *src;
 	int (*src_next)(vc_ctx *ctx, struct vc_jsonl *r);
 	void (*src_free)(void *src);
+	/* A source may leave the record it made as a value here too (else
+	 * invalid), so that it need not be parsed back: see vc_jsonl_value. */
+	jv val;
 };
 
 /* Read from path ("-" or NULL: stdin).  Returns VC_ENOTFOUND naming it.
- * An EVTX file, or a directory (of EVTX files), is read as their records
- * (json/evtx.h). */
+ * An EVTX file, a directory or a ZIP archive (of EVTX files), is read as
+ * their records (json/evtx.h). */
 int vc_jsonl_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path);
 void vc_jsonl_mem(struct vc_jsonl *r, const char *name, const char *buf, size_t n);
 void vc_jsonl_release(struct vc_jsonl *r);
@@ -55,6 +58,12 @@ int vc_jsonl_next(vc_ctx *ctx, struct vc_jsonl *r, jv *out);
  * where), -2 read error.
  */
 int vc_jsonl_next_raw(vc_ctx *ctx, struct vc_jsonl *r);
+/*
+ * The record last read by vc_jsonl_next_raw as a value, the caller's:
+ * the one its source made (once; the source's rows are objects), else
+ * r->buf parsed (invalid with jq's message when it is not JSON).
+ */
+jv vc_jsonl_value(struct vc_jsonl *r);
 
 /*
  * The read loop of every import: vc_jsonl_each reads r to its end and

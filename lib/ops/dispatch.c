@@ -288,21 +288,22 @@ check_duration(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
 }
 
 /* An object, or text (JSON for the handler to parse), at most 64 KiB
- * either way. */
+ * either way (a file's bytes, VC_P_BLOB: an object of VC_BLOB_JSON_MAX). */
 static int
 check_json(vc_ctx *ctx, const struct vc_param *p, jv v, jv *args)
 {
-	int rc = 0;
+	int max = (p->flags & VC_P_BLOB) ? VC_BLOB_JSON_MAX : 65536, rc = 0;
 
 	(void)args;
-	if (jv_get_kind(v) == JV_KIND_STRING) {
-		if (jv_string_length_bytes(jv_copy(v)) > 65536)
+	if (jv_get_kind(v) == JV_KIND_STRING && !(p->flags & VC_P_BLOB)) {
+		if (jv_string_length_bytes(jv_copy(v)) > max)
 			rc = vc_fail(ctx, VC_ETOOBIG, "%s is too long", p->name);
 	} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
 		jv text = jv_dump_string(jv_copy(v), 0);
 
-		if (jv_string_length_bytes(text) > 65536)
-			rc = vc_fail(ctx, VC_ETOOBIG, "%s is too big (at most 64 KiB as JSON)", p->name);
+		if (jv_string_length_bytes(text) > max)
+			rc = vc_fail(ctx, VC_ETOOBIG, "%s is too big (at most %d KiB as JSON)", p->name,
+			    max / 1024);
 	} else
 		rc = vc_fail(ctx, VC_EUSAGE, "%s must be a JSON object (or its text)", p->name);
 	jv_free(v);

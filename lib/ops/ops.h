@@ -48,8 +48,15 @@ enum {
 	VC_P_HTTP = 1 << 5,     /* HTTP only (not a CLI option) */
 	VC_P_CREDS = 1 << 6,    /* CLI: taken from the saved credentials */
 	VC_P_MULTI = 1 << 7,    /* may repeat: an array of strings */
-	VC_P_FILE = 1 << 8      /* CLI: the option names a file; its text is the value */
+	VC_P_FILE = 1 << 8,     /* CLI: the option names a file; its text is the value */
+	VC_P_BLOB = 1 << 9      /* CLI: the option names a file of any bytes (at most
+	                         * VC_BLOB_MAX): the value is {name: its base name,
+	                         * data: its bytes in base64}; HTTP: that object */
 };
+
+/* A VC_P_BLOB file's bytes at most, and its value's JSON text at most. */
+#define VC_BLOB_MAX (10 * 1024 * 1024)
+#define VC_BLOB_JSON_MAX ((VC_BLOB_MAX + 2) / 3 * 4 + 8192)
 
 struct vc_param {
 	const char *name;       /* JSON key; CLI --name with '_' as '-' */

@@ -653,7 +653,7 @@ static const struct vc_param p_score[] = {
 };
 static const struct vc_param p_evtx[] = {
 	{ .name = "file", .type = VC_T_STR, .flags = VC_P_POS | VC_P_CLI, .meta = "FILE",
-	  .help = "an .evtx file, or a directory walked for *.evtx" },
+	  .help = "an .evtx file, a directory walked for *.evtx, or a ZIP holding them" },
 	END
 };
 static const struct vc_param p_top[] = {
@@ -686,6 +686,22 @@ static const struct vc_param p_analyze[] = {
 	          "rules (default: $VC_RULES, else the shipped set)" },
 	{ .name = "map", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
 	  .help = "field map replacing the built-in one" },
+	END
+};
+static const struct vc_param p_analyze_hunt[] = {
+	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ | VC_P_PATH, .meta = "HUNT",
+	  .help = "the hunt id its stored artifacts carry (vc-case artifact import --hunt)" },
+	{ .name = "rules", .type = VC_T_STR, .flags = VC_P_MULTI | VC_P_CLI, .meta = "DIR|FILE",
+	  .help = "Sigma rules; repeatable; \"default\" names the shipped set, \"none\" no "
+	          "rules (default: $VC_RULES, else the shipped set)" },
+	{ .name = "map", .type = VC_T_STR, .flags = VC_P_CLI, .meta = "FILE",
+	  .help = "field map replacing the built-in one" },
+	{ .name = "common", .type = VC_T_INT, .meta = "PCT",
+	  .help = "a detection on at least PCT percent of the hosts is common (default 20)" },
+	{ .name = "rare", .type = VC_T_INT, .meta = "PCT",
+	  .help = "a detection on at most PCT percent of the hosts is rare (default 1)" },
+	{ .name = "limit", .type = VC_T_INT, .meta = "N",
+	  .help = "the first N hosts (default 20)" },
 	END
 };
 static const struct vc_param p_scores[] = {
@@ -816,11 +832,14 @@ static const struct vc_param p_report_retention[] = {
 };
 static const struct vc_param p_notify_send[] = {
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
-	  .help = "role:NAME (that role and above) or user:NAME" },
+	  .help = "role:NAME (that role and above), user:NAME, or channel:NAME (an event its forwarder delivers)" },
 	{ .name = "title", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TITLE",
 	  .help = "one line, at most 200 characters" },
 	{ .name = "body", .type = VC_T_STR, .meta = "TEXT",
 	  .help = "the text, at most 4000 bytes" },
+	{ .name = "attach", .type = VC_T_JSON, .flags = VC_P_BLOB, .meta = "FILE",
+	  .help = "mail FILE with it (at most 10 MiB; to a channel of kind email only);"
+	  " over HTTP {name, data: base64}" },
 	END
 };
 static const struct vc_param p_notify_list[] = {
@@ -845,7 +864,7 @@ static const struct vc_param p_rule_add[] = {
 	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
 	  .help = "jq condition on the event body, e.g. '.score >= 0.8'" },
 	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ, .meta = "TARGET",
-	  .help = "role:NAME or user:NAME" },
+	  .help = "role:NAME, user:NAME, or channel:NAME (the event goes to that channel)" },
 	END
 };
 static const struct vc_param p_rule_id[] = {
@@ -876,8 +895,9 @@ static const struct vc_param p_channel_add[] = {
 	  .help = "the Elasticsearch index (default velocicompanion), the Splunk index" },
 	{ .name = "format", .type = VC_T_STR, .meta = "FORMAT", .choices = "json|cef|slack|teams|mattermost",
 	  .help = "a syslog message's body (json, cef), a webhook's payload (json, slack, teams, mattermost)" },
-	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit",
-	  .help = "what it delivers: the event log (default) or the audit chain, hashes and all" },
+	{ .name = "source", .type = VC_T_STR, .meta = "SOURCE", .choices = "events|audit|rules",
+	  .help = "what it delivers: the event log (default), the audit chain, hashes and all, or only"
+	    " the events rules send it (rule add --to channel:NAME)" },
 	{ .name = "when", .type = VC_T_STR, .meta = "JQ",
 	  .help = "only the events whose body passes this jq condition, e.g. '.score >= 0.8'" },
 	{ .name = "ca_file", .type = VC_T_STR, .flags = VC_P_FILE, .meta = "FILE",
@@ -2095,6 +2115,19 @@ const struct vc_op vc_ops[] = {
 		.target   = "artifact",
 	},
 	{
+		.name     = "threat.analyze.hunt",
+		.tool     = "vc-score",
+		.verb     = "analyze hunt",
+		.method   = "GET",
+		.path     = "/api/threat-intel/analyze/hunt/{id}",
+		.min_role = VC_ROLE_VIEWER,
+		.fn       = vc_op_analyze_hunt,
+		.params   = p_analyze_hunt,
+		.summary  = "score a hunt's stored rows with parents and prevalence; rank its hosts",
+		.target   = "score",
+		.columns  = "host,score,classification,rows,flagged",
+	},
+	{
 		.name     = "threat.scores",
 		.tool     = "vc-score",
 		.verb     = "scores",
@@ -2371,7 +2404,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE | VC_OP_CREATES,
 		.fn       = vc_op_notify_send,
 		.params   = p_notify_send,
-		.summary  = "send a notification to a user or a role",
+		.summary  = "send a notification to a user, a role or a channel",
 		.target   = "notification",
 	},
 	{
@@ -2408,7 +2441,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE | VC_OP_CREATES,
 		.fn       = vc_op_notify_rule_add,
 		.params   = p_rule_add,
-		.summary  = "turn events of a type (passing a jq condition) into notifications",
+		.summary  = "turn events of a type (passing a jq condition) into notifications, or send them to a channel",
 		.target   = "notify_rule",
 	},
 	{
@@ -2457,7 +2490,7 @@ const struct vc_op vc_ops[] = {
 		.fn       = vc_op_channel_list,
 		.summary  = "the tenant's channels with their cursors and failures",
 		.target   = "notify_channel",
-		.columns  = "name,kind,target,types,when,cursor,failures,last_error,delivered_at",
+		.columns  = "name,kind,source,target,types,when,cursor,failures,last_error,delivered_at,forwarder",
 	},
 	{
 		.name     = "notifications.channels.test",
@@ -2479,7 +2512,7 @@ const struct vc_op vc_ops[] = {
 		.flags    = VC_OP_WRITE,
 		.fn       = vc_op_channel_delete,
 		.params   = p_channel_name,
-		.summary  = "delete a channel",
+		.summary  = "delete a channel (no rule may send to it)",
 		.target   = "notify_channel",
 	},
 	{
@@ -2492,7 +2525,7 @@ const struct vc_op vc_ops[] = {
 		.params   = p_forward,
 		.summary  = "deliver the events due to each channel, from its cursor (at least once, in order)",
 		.target   = "notify_channel",
-		.columns  = "channel,delivered,cursor,dead,error",
+		.columns  = "channel,delivered,cursor,dead,busy,error",
 	},
 	{
 		.name     = "notifications.dead.list",

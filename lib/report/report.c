@@ -991,6 +991,7 @@ vc_op_report_generate(vc_ctx *ctx, jv args, jv *out)
 	if (path == NULL || (strcmp(fmt, "xlsx") == 0 && (rc = vc_report_xlsx_ready(ctx)) != 0)) {
 		jv_free(req);
 		jv_free(files);
+		jv_free(recs);
 		return path == NULL ? vc_fail(ctx, VC_EUSAGE, "name the report's file with -o FILE") : rc;
 	}
 	for (const char *const *k = (const char *const[]){ "case", "host", "since", "until", "marking", NULL };

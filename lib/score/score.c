@@ -705,7 +705,7 @@ static int
 score_row(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 {
 	struct score_run *run = arg;
-	jv row = jv_parse_sized(r->buf, (int)r->len);
+	jv row = vc_jsonl_value(r);
 	double pid, ppid;
 	int rc;
 
@@ -969,6 +969,84 @@ merge_hits(jv *best, jv hits)
 	jv_free(hits);
 }
 
+/*
+ * Stored rows with their parents, resolved in SQL.  A Pslist-shaped row's
+ * parent is the first row (lowest id) of the same artifact, host and
+ * FlowId whose Pid is the row's Ppid, not the row itself: one artifact
+ * is one import, so this is the collection of the streaming filter
+ * (ClientId + FlowId, or one file).  The candidates, one per (artifact,
+ * host, FlowId, Pid), are materialized once per query, and SQLite joins
+ * each row to them through an automatic index on those four, so the
+ * cost is one sort of the subject's rows rather than a lookup per row
+ * over the table; no index is kept in the store for it.  Columns: the
+ * row, its parent row or NULL, its host (client id, else hostname, else
+ * id) or NULL.  ?1 the tenant, ?2 the subject's id.
+ */
+#define WITH_PARENTS_LITE(SUBJ, ORDER) \
+	"WITH k AS MATERIALIZED (SELECT x.artifact_id AS a, x.host_id AS h," \
+	" json_extract(x.data, '$.FlowId') AS f, json_extract(x.data, '$.Pid') AS pid, MIN(x.id) AS id" \
+	" FROM artifact_rows x WHERE x.tenant_id = ?1 AND " SUBJ("x") \
+	" AND json_extract(x.data, '$.Pid') IS NOT NULL GROUP BY 1, 2, 3, 4)" \
+	" SELECT r.data, p.data, COALESCE(hs.client_id, hs.hostname, r.host_id) FROM artifact_rows r" \
+	" LEFT JOIN k ON k.a = r.artifact_id AND k.h IS r.host_id" \
+	" AND k.f IS json_extract(r.data, '$.FlowId') AND k.pid = json_extract(r.data, '$.Ppid')" \
+	" AND k.pid <> 0 AND k.id <> r.id" \
+	" LEFT JOIN artifact_rows p ON p.tenant_id = ?1 AND p.id = k.id" \
+	" LEFT JOIN hosts hs ON hs.tenant_id = ?1 AND hs.id = r.host_id" \
+	" WHERE r.tenant_id = ?1 AND " SUBJ("r") " ORDER BY " ORDER
+/* The same for PostgreSQL: jsonb members, IS NOT DISTINCT FROM for IS. */
+#define WITH_PARENTS_PG(SUBJ, ORDER) \
+	"WITH k AS MATERIALIZED (SELECT x.artifact_id AS a, x.host_id AS h," \
+	" x.data::jsonb ->> 'FlowId' AS f, x.data::jsonb -> 'Pid' AS pid, MIN(x.id) AS id" \
+	" FROM artifact_rows x WHERE x.tenant_id = ?1 AND " SUBJ("x") \
+	" AND x.data::jsonb -> 'Pid' IS NOT NULL GROUP BY 1, 2, 3, 4)" \
+	" SELECT r.data, p.data, COALESCE(hs.client_id, hs.hostname, r.host_id) FROM artifact_rows r" \
+	" LEFT JOIN k ON k.a = r.artifact_id AND k.h IS NOT DISTINCT FROM r.host_id" \
+	" AND k.f IS NOT DISTINCT FROM r.data::jsonb ->> 'FlowId' AND k.pid = r.data::jsonb -> 'Ppid'" \
+	" AND k.pid <> '0'::jsonb AND k.id <> r.id" \
+	" LEFT JOIN artifact_rows p ON p.tenant_id = ?1 AND p.id = k.id" \
+	" LEFT JOIN hosts hs ON hs.tenant_id = ?1 AND hs.id = r.host_id" \
+	" WHERE r.tenant_id = ?1 AND " SUBJ("r") " ORDER BY " ORDER
+#define WITH_PARENTS(SUBJ, ORDER) VC_SQL2(WITH_PARENTS_LITE(SUBJ, ORDER), WITH_PARENTS_PG(SUBJ, ORDER))
+#define OF_ARTIFACT(t) t ".artifact_id = ?2"
+#define OF_HOST(t) t ".host_id = ?2"
+#define OF_HUNT(t) t ".artifact_id IN (SELECT a.id FROM artifacts a WHERE a.tenant_id = ?1" \
+	" AND a.hunt_id = ?2 AND a.state = 'complete')"
+
+static vc_stmt *
+stored_rows(vc_ctx *ctx, const char *subject, const char *id)
+{
+	const char *t = ctx->who.tenant_id;
+
+	if (strcmp(subject, "host") == 0)
+		return vc_sql(ctx, WITH_PARENTS(OF_HOST, "r.id"), "ss", t, id);
+	/* By artifact, then row: the index's order (by row alone, SQLite
+	 * would walk the whole table in rowid order to avoid a sort). */
+	if (strcmp(subject, "hunt") == 0)
+		return vc_sql(ctx, WITH_PARENTS(OF_HUNT, "r.artifact_id, r.id"), "ss", t, id);
+	return vc_sql(ctx, WITH_PARENTS(OF_ARTIFACT, "r.id"), "ss", t, id);
+}
+
+/* The current row of stored_rows, with vc_parent when it is Pslist-shaped
+ * and has one. */
+static jv
+stored_row(vc_stmt *q)
+{
+	jv row = jv_parse_sized((const char *)vc_col_text(q, 0), vc_col_bytes(q, 0));
+	double pid, ppid;
+
+	if (jv_get_kind(row) != JV_KIND_OBJECT)
+		return row;
+	if (vc_col_type(q, 1) != VC_NULL && pslist_shaped(row, &pid, &ppid)) {
+		jv prow = jv_parse_sized((const char *)vc_col_text(q, 1), vc_col_bytes(q, 1));
+
+		if (jv_get_kind(prow) == JV_KIND_OBJECT)
+			row = jv_object_set(row, jv_string("vc_parent"), parent_of(prow));
+		jv_free(prow);
+	}
+	return row;
+}
+
 static int
 analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 {
@@ -984,19 +1062,14 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 		jv_free(top);
 		return rc;
 	}
-	q = strcmp(subject, "host") == 0 ?
-	    vc_sql(ctx, "SELECT r.data FROM artifact_rows r WHERE r.tenant_id = ?1 AND r.host_id = ?2"
-	    " ORDER BY r.id", "ss", ctx->who.tenant_id, id) :
-	    vc_sql(ctx, "SELECT r.data FROM artifact_rows r WHERE r.tenant_id = ?1 AND r.artifact_id = ?2"
-	    " ORDER BY r.id", "ss", ctx->who.tenant_id, id);
-	if (q == NULL) {
+	if ((q = stored_rows(ctx, subject, id)) == NULL) {
 		vc_scorer_free(sc);
 		jv_free(best);
 		jv_free(top);
 		return ctx->err;
 	}
 	while ((rc = vc_sql_step(ctx, q)) == 1) {
-		jv row = jv_parse_sized((const char *)vc_col_text(q, 0), vc_col_bytes(q, 0));
+		jv row = stored_row(q);
 		jv s = vc_scorer_row(sc, row, NULL);
 		jv ind = jv_object_get(jv_copy(s), jv_string("indicators"));
 		rows++;
@@ -1106,6 +1179,115 @@ int
 vc_op_analyze_artifact(vc_ctx *ctx, jv args, jv *out)
 {
 	return analyze_id(ctx, args, "artifact", vc_artifact_resolve, out);
+}
+
+/*
+ * analyze hunt: every stored row of the hunt's artifacts scored, with
+ * parents (stored_rows) and with prevalence across the hunt's hosts, in
+ * two passes: the first scores each row and counts its detections'
+ * hosts, writing the flagged rows' scores to a spool file (memory grows
+ * with hosts and detections, not rows); the second weighs them by
+ * prevalence.  The hosts come out ranked as vc-score top ranks them.
+ */
+int
+vc_op_analyze_hunt(vc_ctx *ctx, jv args, jv *out)
+{
+	const char *hunt = vc_arg_str(args, "id");
+	int64_t limit = vc_arg_int(args, "limit", 20);
+	int64_t common = vc_arg_int(args, "common", 20), rare = vc_arg_int(args, "rare", 1);
+	struct vc_scorer *sc = NULL;
+	struct vc_prev *prev = NULL;
+	struct vc_top *top = NULL;
+	vc_stmt *q = NULL;
+	FILE *spool = NULL;
+	long rows = 0;
+	int rc;
+
+	if (limit < 1 || limit > 100000)
+		return vc_fail(ctx, VC_EUSAGE, "--limit takes 1 to 100000");
+	if (common < 1 || common > 100 || rare < 0 || rare >= common)
+		return vc_fail(ctx, VC_EUSAGE, "--common takes 1 to 100 (percent of hosts) and "
+		    "--rare 0 to less than --common");
+	if ((rc = vc_scorer_new(ctx, args, &sc)) != 0)
+		return rc;
+	if ((prev = vc_prev_new((double)common / 100, (double)rare / 100)) == NULL ||
+	    (top = vc_top_new()) == NULL || (spool = tmpfile()) == NULL) {
+		rc = vc_fail(ctx, VC_EINTERNAL, "cannot make a spool file");
+		goto out;
+	}
+	if ((q = stored_rows(ctx, "hunt", hunt)) == NULL) {
+		rc = ctx->err;
+		goto out;
+	}
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		jv row = stored_row(q);
+		jv host = vc_col_type(q, 2) != VC_NULL ?
+		    jv_string((const char *)vc_col_text(q, 2)) : vc_prev_host(row);
+		jv s = vc_scorer_row(sc, row, NULL);
+		jv ind = jv_object_get(jv_copy(s), jv_string("indicators"));
+
+		rows++;
+		/* The host counted by prevalence is the stored one. */
+		jv hrow = JV_OBJECT(jv_string("ClientId"), jv_copy(host));
+		rc = vc_prev_add(prev, hrow, s);
+		jv_free(hrow);
+		if (rc == 0 && jv_array_length(ind) > 0) {
+			jv line = jv_dump_string(JV_OBJECT(jv_string("h"), host, jv_string("s"), s), 0);
+
+			if (fprintf(spool, "%s\n", jv_string_value(line)) < 0)
+				rc = -1;
+			jv_free(line);
+		} else {
+			vc_top_add(top, host, s);
+		}
+		jv_free(row);
+		if (rc != 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory or spool space");
+			goto out;
+		}
+	}
+	if (rc < 0) {
+		rc = ctx->err;
+		goto out;
+	}
+	if (rows == 0) {
+		vc_not_found(ctx, "hunt", "hunt",
+		    /* unscoped: existence check only, to audit a cross-tenant attempt */
+		    "SELECT 1 FROM artifacts WHERE hunt_id = ?1", hunt);
+		rc = vc_fail(ctx, VC_ENOTFOUND, "hunt %s: no stored rows (import its results with "
+		    "vc-case artifact import --hunt)", hunt);
+		goto out;
+	}
+	/* Second pass: the flagged rows, weighed by prevalence. */
+	if (fflush(spool) != 0) {
+		rc = vc_fail(ctx, VC_EINTERNAL, "cannot write the spool file");
+		goto out;
+	}
+	rewind(spool);
+	{
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+
+		while ((n = getline(&line, &cap, spool)) > 0) {
+			jv v = jv_parse_sized(line, (int)n);
+
+			vc_top_add(top, jv_object_get(jv_copy(v), jv_string("h")),
+			    vc_prev_apply(prev, jv_object_get(jv_copy(v), jv_string("s"))));
+			jv_free(v);
+		}
+		free(line);
+	}
+	*out = vc_top_rank(top, limit);
+	rc = jv_is_valid(*out) ? 0 : vc_fail(ctx, VC_EINTERNAL, "out of memory");
+out:
+	vc_stmt_done(q);
+	if (spool != NULL)
+		fclose(spool);
+	vc_top_free(top);
+	vc_prev_free(prev);
+	vc_scorer_free(sc);
+	return rc;
 }
 
 int

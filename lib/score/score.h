@@ -27,6 +27,9 @@ int vc_op_stack(vc_ctx *ctx, jv args, jv *out);
 int vc_op_top(vc_ctx *ctx, jv args, jv *out);
 int vc_op_analyze_host(vc_ctx *ctx, jv args, jv *out);
 int vc_op_analyze_artifact(vc_ctx *ctx, jv args, jv *out);
+/* analyze hunt: the hunt's stored rows scored with parents and prevalence,
+ * its hosts ranked as top ranks them. */
+int vc_op_analyze_hunt(vc_ctx *ctx, jv args, jv *out);
 int vc_op_scores(vc_ctx *ctx, jv args, jv *out);
 int vc_op_heuristics(vc_ctx *ctx, jv args, jv *out);
 int vc_op_rules_check(vc_ctx *ctx, jv args, jv *out);

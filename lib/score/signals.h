@@ -162,6 +162,20 @@ int vc_prev_add(struct vc_prev *p, jv row, jv score);       /* borrowed; -1 no m
 jv vc_prev_apply(const struct vc_prev *p, jv score);        /* consumed; the new score */
 void vc_prev_free(struct vc_prev *p);
 jv vc_prev_host(jv row);        /* borrowed; the host as above (a string) */
+/*
+ * Hosts ranked (top.c): vc_top_add counts one scored row of host (both
+ * consumed) into t; vc_top_rank gives the first limit hosts, highest
+ * score first (then most flagged rows, then name), each {"host",
+ * "score", "classification", "rows", "flagged", "top": its
+ * VC_TOP_INDICATORS strongest indicators}, and empties t (invalid: no
+ * memory).
+ */
+#define VC_TOP_INDICATORS 3
+struct vc_top;
+struct vc_top *vc_top_new(void);
+void vc_top_add(struct vc_top *t, jv host, jv score);
+jv vc_top_rank(struct vc_top *t, int64_t limit);
+void vc_top_free(struct vc_top *t);
 /* score (consumed) with "explain": a line per indicator (its weight, and
  * before prevalence), and how the score follows from them. */
 jv vc_score_explain(jv score);

@@ -11,11 +11,29 @@
 #include "score/score.h"
 #include "score/signals.h"
 
-#define TOP_INDICATORS 3
 
-struct top_run {
+struct vc_top {
 	jv hosts;               /* host -> {score, rows, flagged, inds: {key: {...}}} */
 };
+
+struct vc_top *
+vc_top_new(void)
+{
+	struct vc_top *t = calloc(1, sizeof *t);
+
+	if (t != NULL)
+		t->hosts = jv_object();
+	return t;
+}
+
+void
+vc_top_free(struct vc_top *t)
+{
+	if (t == NULL)
+		return;
+	jv_free(t->hosts);
+	free(t);
+}
 
 /* Take member k out of *o (so that changing it does not copy it). */
 static jv
@@ -40,23 +58,12 @@ num(jv o, const char *k)
 	return d;
 }
 
-static int
-top_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
+void
+vc_top_add(struct vc_top *t, jv host, jv sc)
 {
-	struct top_run *t = arg;
-	jv sc = jv_object_get(jv_copy(row), jv_string("vc_score")), host, h, inds, ins;
-	double score;
+	jv h, inds, ins;
+	double score = num(sc, "score");
 
-	(void)r;
-	if (jv_get_kind(sc) != JV_KIND_OBJECT) {
-		jv_free(sc);
-		jv_free(row);
-		return vc_fail(ctx, VC_EINVAL, "a row without vc_score: give top vc-score's output"),
-		    VC_JSONL_BAD;
-	}
-	host = vc_prev_host(row);
-	jv_free(row);
-	score = num(sc, "score");
 	h = take(&t->hosts, jv_copy(host));
 	if (!jv_is_valid(h)) {
 		jv_free(h);
@@ -105,6 +112,22 @@ top_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
 	jv_free(inds);
 	h = jv_object_set(h, jv_string("inds"), ins);
 	t->hosts = jv_object_set(t->hosts, host, h);
+}
+
+static int
+top_row(vc_ctx *ctx, struct vc_jsonl *r, jv row, void *arg)
+{
+	jv sc = jv_object_get(jv_copy(row), jv_string("vc_score"));
+
+	(void)r;
+	if (jv_get_kind(sc) != JV_KIND_OBJECT) {
+		jv_free(sc);
+		jv_free(row);
+		return vc_fail(ctx, VC_EINVAL, "a row without vc_score: give top vc-score's output"),
+		    VC_JSONL_BAD;
+	}
+	vc_top_add(arg, vc_prev_host(row), sc);
+	jv_free(row);
 	return 0;
 }
 
@@ -158,39 +181,17 @@ members(jv o, int *n)
 	return v;
 }
 
-int
-vc_op_top(vc_ctx *ctx, jv args, jv *out)
+jv
+vc_top_rank(struct vc_top *t, int64_t limit)
 {
-	struct top_run t = { .hosts = jv_object() };
-	struct vc_jsonl_loop lp = { .mode = VC_JSONL_OBJECT, .fn = top_row, .arg = &t };
-	int64_t limit = vc_arg_int(args, "limit", 20);
-	const char *by = vc_arg_str(args, "by");
 	jv *hs, res = jv_array();
-	int n, rc;
+	int n;
 
-	if (by != NULL && strcmp(by, "host") != 0) {
-		jv_free(t.hosts);
+	hs = members(t->hosts, &n);
+	t->hosts = jv_object();
+	if (hs == NULL) {
 		jv_free(res);
-		return vc_fail(ctx, VC_EUSAGE, "top ranks by host only");
-	}
-	if (limit < 1 || limit > 100000) {
-		jv_free(t.hosts);
-		jv_free(res);
-		return vc_fail(ctx, VC_EUSAGE, "--limit takes 1 to 100000");
-	}
-	if (ctx->in == NULL) {
-		jv_free(t.hosts);
-		jv_free(res);
-		return vc_fail(ctx, VC_EUSAGE, "no input: give top vc-score's output");
-	}
-	if ((rc = vc_jsonl_each(ctx, ctx->in, &lp)) != 0) {
-		jv_free(t.hosts);
-		jv_free(res);
-		return rc;
-	}
-	if ((hs = members(t.hosts, &n)) == NULL) {
-		jv_free(res);
-		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		return jv_invalid();
 	}
 	qsort(hs, (size_t)n, sizeof *hs, by_score);
 	for (int i = 0; i < n; i++) {
@@ -201,7 +202,7 @@ vc_op_top(vc_ctx *ctx, jv args, jv *out)
 			if ((iv = members(ins, &ni)) != NULL) {
 				qsort(iv, (size_t)ni, sizeof *iv, by_weight);
 				for (int j = 0; j < ni; j++) {
-					if (j < TOP_INDICATORS)
+					if (j < VC_TOP_INDICATORS)
 						list = jv_array_append(list, iv[j]);
 					else
 						jv_free(iv[j]);
@@ -215,6 +216,32 @@ vc_op_top(vc_ctx *ctx, jv args, jv *out)
 			jv_free(hs[i]);
 	}
 	free(hs);
-	*out = res;
-	return 0;
+	return res;
+}
+
+int
+vc_op_top(vc_ctx *ctx, jv args, jv *out)
+{
+	struct vc_top *t;
+	struct vc_jsonl_loop lp = { .mode = VC_JSONL_OBJECT, .fn = top_row };
+	int64_t limit = vc_arg_int(args, "limit", 20);
+	const char *by = vc_arg_str(args, "by");
+	int rc;
+
+	if (by != NULL && strcmp(by, "host") != 0)
+		return vc_fail(ctx, VC_EUSAGE, "top ranks by host only");
+	if (limit < 1 || limit > 100000)
+		return vc_fail(ctx, VC_EUSAGE, "--limit takes 1 to 100000");
+	if (ctx->in == NULL)
+		return vc_fail(ctx, VC_EUSAGE, "no input: give top vc-score's output");
+	if ((t = vc_top_new()) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	lp.arg = t;
+	if ((rc = vc_jsonl_each(ctx, ctx->in, &lp)) == 0) {
+		*out = vc_top_rank(t, limit);
+		if (!jv_is_valid(*out))
+			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
+	vc_top_free(t);
+	return rc;
 }

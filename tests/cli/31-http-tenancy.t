@@ -30,7 +30,8 @@ printf '{"client_id":"C.00000000000000a1","hostname":"acme-ws1","ip":"10.0.0.1",
 A_HOST=$(vc-hosts show C.00000000000000a1 -o jsonl | jq -r .id)
 A_CASE=$(vc-case create "acme incident" -o jsonl | jq -r .id)
 A_ART=$(printf '{"Name":"x.exe","ClientId":"C.00000000000000a1"}\n' |
-	vc-case artifact import --name Windows.System.Pslist --case "$A_CASE" -o jsonl | jq -r .id)
+	vc-case artifact import --name Windows.System.Pslist --case "$A_CASE" --hunt H.ACME0001 -o jsonl | jq -r .id)
+A_HUNT=H.ACME0001
 A_AUDIT=$(vc-auth audit list --limit 1 -o jsonl | jq -r .id)
 A_NOTE=$(vc-notify send --to role:viewer --title "acme incident" -o jsonl | jq -r .id)
 A_RULE=$(vc-notify rule add --on 'case.*' --to role:analyst -o jsonl | jq -r .id)
@@ -123,6 +124,7 @@ for r in $(printf '%s\n' "$routes" | tr ' ' '|'); do
 	/api/blocklist/*) id=$A_BL ;;
 	/api/threat-intel/analyze/host/*) id=$A_HOST ;;
 	/api/threat-intel/analyze/artifact/*) id=$A_ART ;;
+	/api/threat-intel/analyze/hunt/*) id=$A_HUNT ;;
 	*) ok 1 "route $method $path has no id mapping in this test: add one"; continue ;;
 	esac
 	url=$B$(printf '%s' "$path" | sed "s/{[a-z_]*}/$id/g")

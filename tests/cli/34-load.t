@@ -165,6 +165,27 @@ req -H "Authorization: Bearer $GUS" -H 'Content-Type: application/json' -d '{"ti
 is "$code" 201 "a body sent at once is fine"
 stop four
 
+# ---- connections per address --------------------------------------------------------
+serve conns --max-conns-per-ip 2
+/usr/bin/python3 - "${B##*:}" > "$T/conns.out" 2>&1 <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(5)
+try:
+    print(s.recv(4096).decode(errors="replace").split("\r\n")[0])
+except (socket.timeout, ConnectionResetError) as e:
+    print("no answer: %s" % e)
+PY
+is "$(cat "$T/conns.out")" "HTTP/1.1 503 Service Unavailable" "a third connection from one address over --max-conns-per-ip 2: 503"
+await 10 grep -q '127.0.0.1: connection refused with 503: more than --max-conns-per-ip 2 open' "$T/conns.log"
+ok $? "... and the log says so, with the address"
+req "$B/health"
+is "$code" 200 "once they are closed, the address connects again"
+stop conns
+
 # ---- per-address limits ---------------------------------------------------------
 vc-auth tenant create openhouse --allow-registration > /dev/null
 serve five --auth-rate 3 --register-rate 2

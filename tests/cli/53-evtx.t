@@ -38,7 +38,7 @@ is "$(wc -l < "$T/ours" | tr -d ' '):$(cmp -s "$T/ours" "$T/theirs"; echo $?)" "
 
 run vc-case evtx "$SIGMA/benign_events.jsonl"
 is "$rc" 64 "vc-case evtx of a JSONL file: usage error"
-like "$err" "evtx reads an .evtx file or a directory of them" "... saying what it reads"
+like "$err" "evtx reads an .evtx file or a directory or ZIP archive of them" "... saying what it reads"
 mkdir -p "$T/empty"
 run vc-case evtx "$T/empty"
 is "$rc" 65 "a directory without .evtx files: exit 65"

@@ -7,17 +7,11 @@
 . "$(dirname "$0")/lib.sh"
 init_store
 
-row() { # PID PPID NAME EXE CMDLINE CLIENT FLOW
-	jq -cn --argjson pid "$1" --argjson ppid "$2" --arg n "$3" --arg e "$4" --arg c "$5" --arg cl "$6" --arg f "$7" \
-	    '{Pid: $pid, Ppid: $ppid, Name: $n, Exe: $e, CommandLine: $c, ClientId: $cl, FlowId: $f}'
-}
-CMD='C:\Windows\System32\cmd.exe'
-W3WP='C:\Windows\System32\inetsrv\w3wp.exe'
 {
-	row 500 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.1 F.1
-	row 4 1 w3wp.exe "$W3WP" 'w3wp.exe -ap DefaultAppPool' C.1 F.1
-	row 600 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.1 F.1
-	row 500 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.2 F.2
+	ps_row 500 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.1 F.1
+	ps_row 4 1 w3wp.exe "$W3WP" 'w3wp.exe -ap DefaultAppPool' C.1 F.1
+	ps_row 600 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.1 F.1
+	ps_row 500 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.2 F.2
 } > "$T/ps.jsonl"
 WEB="Suspicious Process By Web Server Process"
 
@@ -54,9 +48,9 @@ run vc-score --parent-rows -1 "$T/ps.jsonl"
 is "$rc" 64 "--parent-rows -1: usage error"
 # A row of another shape ends the collection held (the order is kept).
 {
-	row 500 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.1 F.1
+	ps_row 500 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.1 F.1
 	echo '{"Note":"not a process"}'
-	row 4 1 w3wp.exe "$W3WP" 'w3wp.exe -ap DefaultAppPool' C.1 F.1
+	ps_row 4 1 w3wp.exe "$W3WP" 'w3wp.exe -ap DefaultAppPool' C.1 F.1
 } > "$T/mixed.jsonl"
 run vc-score "$T/mixed.jsonl"
 is "$(jqr '[(.Pid // "x"), (.vc_parent.Name // "-")] | @tsv' | tr '\t\n' ' ;')" "500 -;x -;4 -;" \

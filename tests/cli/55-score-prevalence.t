@@ -9,34 +9,11 @@
 . "$(dirname "$0")/lib.sh"
 init_store
 
+# Four critical rules on "admintool", one high rule on evil.exe.
 mkdir -p "$T/rules"
-for i in 1 2 3 4; do
-	cat > "$T/rules/r$i.yml" <<EOR
-title: Admin tool $i
-id: 00000000-0000-4000-8000-00000000000$i
-status: test
-author: Tester
-level: critical
-logsource: {category: process_creation, product: windows}
-detection: {sel: {CommandLine|contains: 'admintool'}, condition: sel}
-EOR
-done
-cat > "$T/rules/evil.yml" <<'EOR'
-title: Evil
-id: 00000000-0000-4000-8000-0000000000ee
-status: test
-author: Tester
-level: high
-logsource: {category: process_creation, product: windows}
-detection: {sel: {Name: evil.exe}, condition: sel}
-EOR
+cp "$TOP"/tests/fixtures/prevalence-rules/*.yml "$T/rules/"
 # 20 hosts, each with admintool; a 21st runs evil.exe.
-: > "$T/hunt.jsonl"
-for h in $(seq 1 20); do
-	jq -cn --arg c "C.$h" '{Pid: 10, Ppid: 1, Name: "admin.exe", CommandLine: "admintool --inventory", ClientId: $c}' >> "$T/hunt.jsonl"
-	jq -cn --arg c "C.$h" '{Pid: 11, Ppid: 1, Name: "notepad.exe", CommandLine: "notepad", ClientId: $c}' >> "$T/hunt.jsonl"
-done
-jq -cn '{Pid: 66, Ppid: 1, Name: "evil.exe", CommandLine: "evil", ClientId: "C.99"}' >> "$T/hunt.jsonl"
+admin_hunt "$T/hunt.jsonl"
 
 run vc-score --rules "$T/rules" "$T/hunt.jsonl"
 is "$(jqr 'select(.Name == "admin.exe") | .vc_score.classification' | sort -u)" "critical" \

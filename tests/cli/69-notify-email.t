@@ -71,4 +71,82 @@ is "$rc:$(nmail)" "0:3" "mail flush --all once the relay is back: the third mail
 run vc-notify forward --channel soc --once -o jsonl
 is "$(jqr .delivered):$(nmail)" "0:3" "nothing is sent twice"
 
+# A file mailed with a notification (vc-notify send --attach): the
+# weekly threat_report of vc-report(1)'s cron example, a real PDF, read
+# when it is sent, kept with its event, queued by the forwarder as a
+# mail of its own (multipart/mixed) and read back by Python's email
+# parser: the same bytes, the type by the extension, the text there.
+rm -f "$M"/*
+run vc-report generate threat_report --since -7d --format pdf -o "$T/threat.pdf"
+is "$rc:$(head -c 5 "$T/threat.pdf")" "0:%PDF-" "a threat_report as PDF"
+SHA=$(sha256sum "$T/threat.pdf" | cut -d' ' -f1)
+SIZE=$(stat -c %s "$T/threat.pdf")
+vc-notify channel add reports --kind email --target reports@example.test --source rules > /dev/null
+run vc-notify send --to channel:reports --title 'Weekly threat report' \
+	--body 'The threat report of the week is attached.' --attach "$T/threat.pdf" -o jsonl
+is "$rc:$(jqr .attachment.name):$(jqr .attachment.content_type):$(jqr .attachment.size):$(jqr .attachment.sha256)" \
+	"0:threat.pdf:application/pdf:$SIZE:$SHA" "send --attach: the file's name, type, size and SHA-256"
+SENT=$(jqr .event_id)
+is "$(sq "SELECT name || ' ' || size || ' ' || length(data) FROM notify_files WHERE event_id = $SENT")" \
+	"threat.pdf $SIZE $SIZE" "... kept with the event, in the store"
+is "$(sq "SELECT json_extract(details, '$.attachment.sha256') || ' ' || (details LIKE '%JVBER%')
+	FROM audit_logs WHERE action = 'notifications.send' ORDER BY rowid DESC LIMIT 1")" "$SHA 0" \
+	"... the audit has its SHA-256, never its bytes"
+run vc-notify forward --channel reports --once -o jsonl
+is "$rc:$(jqr .delivered):$(nmail)" "0:1:1" "forward: one mail"
+is "$(sq "SELECT COUNT(*) FROM notify_files") $(sq "SELECT COUNT(*) FROM outbox WHERE attach_data IS NOT NULL")" \
+	"0 0" "... the file is dropped from the store once sent"
+mailpy() {
+	"$PY" - "$@" <<'PYEOF'
+import email, email.policy, hashlib, sys
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+parts = [p for p in msg.walk() if not p.is_multipart()]
+att = [p for p in parts if p.get_content_disposition() == "attachment"]
+text = [p for p in parts if p.get_content_type() == "text/plain"]
+a = att[0] if att else None
+print(msg.get_content_type(), msg["Subject"], len(att),
+      a.get_content_type() if a else "-", a.get_filename() if a else "-",
+      hashlib.sha256(a.get_payload(decode=True)).hexdigest() if a else "-",
+      int(bool(text) and sys.argv[2] in text[0].get_content()))
+PYEOF
+}
+is "$(mailpy "$M"/*.eml 'The threat report of the week is attached.')" \
+	"multipart/mixed Weekly threat report 1 application/pdf threat.pdf $SHA 1" \
+	"the mail: multipart/mixed, the text, the PDF with the same SHA-256"
+is "$(cat "$M"/*.rcpt)" reports@example.test "... to the channel's address"
+
+rm -f "$M"/*
+printf 'host,score\nws1,90\n' > "$T/odd name (1).CSV"
+run vc-notify send --to channel:reports --title 'Scores' --attach "$T/odd name (1).CSV" -o jsonl
+is "$rc:$(jqr .attachment.name):$(jqr .attachment.content_type)" "0:odd_name__1_.CSV:text/csv" \
+	"a name is sanitised, the type by the extension (any case)"
+vc-notify forward --channel reports --once > /dev/null
+is "$(mailpy "$M"/*.eml Sent | cut -d' ' -f4-6)" \
+	"text/csv odd_name__1_.CSV $(sha256sum "$T/odd name (1).CSV" | cut -d' ' -f1)" "... and so it is mailed"
+
+run vc-notify send --to channel:reports --title x --attach "$T/no-such.pdf"
+is "$rc" 66 "--attach of a missing file: exit 66"
+like "$(cat "$T/err")" "no-such.pdf" "... naming it"
+head -c $((10 * 1024 * 1024 + 1)) /dev/zero > "$T/big.bin"
+run vc-notify send --to channel:reports --title x --attach "$T/big.bin"
+is "$rc" 65 "--attach of a file over 10 MiB: exit 65"
+like "$(cat "$T/err")" "larger than 10 MiB" "... saying so"
+head -c $((10 * 1024 * 1024)) /dev/zero > "$T/max.bin"
+run vc-notify send --to channel:reports --title 'ten MiB' --attach "$T/max.bin" -o jsonl
+is "$rc:$(jqr .attachment.size):$(jqr .attachment.content_type)" "0:10485760:application/octet-stream" \
+	"a file of 10 MiB is taken, of an unknown type"
+VC_ALLOW_VELOCIRAPTOR=127.0.0.1 vc-notify channel add hook --kind webhook --target http://127.0.0.1:9/in --source rules > /dev/null
+run vc-notify send --to channel:hook --title x --attach "$T/threat.pdf"
+is "$rc" 64 "--attach to a webhook channel: exit 64"
+like "$(cat "$T/err")" "only a channel of kind email" "... saying why"
+run vc-notify send --to role:analyst --title x --attach "$T/threat.pdf"
+is "$rc" 64 "--attach to a role: exit 64"
+is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'notification.sent'")" 3 \
+	"nothing refused made an event"
+rm -f "$M"/*
+run vc-notify forward --channel reports --once -o jsonl
+is "$rc:$(nmail):$(mailpy "$M"/*.eml x | cut -d' ' -f5-7)" \
+	"0:1:application/octet-stream max.bin $(sha256sum "$T/max.bin" | cut -d' ' -f1)" \
+	"the 10 MiB file goes through the outbox and the relay whole"
+
 done_testing

@@ -191,6 +191,23 @@ like "$rc:$(jqr .steps[0].error)" "^65:Velociraptor did not confirm the quaranti
 	"a setting naming an artifact Velociraptor lacks fails the step, saying so"
 run vc-playbook settings set --quarantine-linux '' -o jsonl
 is "$rc:$(jqr '.quarantine_artifacts.linux | "\(.artifact) \(.default)"')" "0:Linux.Remediation.Quarantine true" "'' gives Velociraptor's own name back"
+# The installation's names (VC_QUARANTINE_*), under every tenant's own.
+export VC_QUARANTINE_LINUX=Custom.Remediation.Quarantine
+run vc-playbook settings show -o jsonl
+is "$rc:$(jqr '.quarantine_artifacts.linux | "\(.artifact) \(.default) \(.source)"'):$(jqr .quarantine_artifacts.windows.source)" \
+	"0:Custom.Remediation.Quarantine false installation:velociraptor" "VC_QUARANTINE_LINUX names the installation's artifact for Linux"
+run vc-playbook run isolate --event "{\"host\":\"$LIN\"}" -o jsonl
+is "$rc:$(jqr .steps[0].output.artifact):$(last_collect -c .env.Artifacts)" \
+	'0:Custom.Remediation.Quarantine:["Custom.Remediation.Quarantine"]' "... and isolate_host collects it"
+run vc-playbook settings set --quarantine-linux Linux.Remediation.Quarantine -o jsonl
+is "$rc:$(jqr '.quarantine_artifacts.linux | "\(.artifact) \(.source)"')" "0:Linux.Remediation.Quarantine tenant" \
+	"a tenant's own name wins over the installation's"
+run vc-playbook settings set --quarantine-linux '' -o jsonl
+export VC_QUARANTINE_LINUX='Custom;Quarantine'
+run vc-playbook run isolate --event "{\"host\":\"$LIN\"}" -o jsonl
+like "$rc:$err$(jqr .steps[0].error 2>/dev/null)" "VC_QUARANTINE_LINUX: not an artifact name" \
+	"an installation name that is no artifact name fails, naming the variable"
+unset VC_QUARANTINE_LINUX
 
 # ---- run_hunt, wait_for ----------------------------------------------------------------------
 cat > "$T/sweep.yaml" <<'EOF'

@@ -239,6 +239,21 @@ kill "$SRV"
 await 60 gone "$SRV"
 ok $? "vc-serve stops"
 
+# Stored Pslist rows get their parents in SQL (jsonb members on this side),
+# and a hunt's hosts are ranked from them.
+{
+	ps_row 500 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.p1 F.1
+	ps_row 4 1 w3wp.exe "$W3WP" 'w3wp.exe -ap DefaultAppPool' C.p1 F.1
+	ps_row 500 4 cmd.exe "$CMD" 'cmd.exe /c whoami' C.p2 F.2
+} > "$T/ps.jsonl"
+run vc-case artifact import "$T/ps.jsonl" --name Windows.System.Pslist --hunt H.pg
+PSA=$(jqr .id)
+run vc-score analyze artifact "$PSA"
+is "$rc:$(jqr '[.indicators[] | select(.title == "Suspicious Process By Web Server Process") | .rows] | add')" "0:1" \
+	"vc-score analyze artifact: the row whose parent is w3wp.exe is flagged by a ParentImage rule"
+run vc-score analyze hunt H.pg
+is "$rc:$(jqr '"\(.host) \(.classification)"' | head -n 1)" "0:C.p1 high" "vc-score analyze hunt: its hosts ranked"
+
 # ---- connection settings ---------------------------------------------------
 run_in "$PW" env -u VC_DB PGHOST="$PGD" vc-auth --db "postgres:///vc?user=vc_app" login root \
     --password-stdin

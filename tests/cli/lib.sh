@@ -107,6 +107,24 @@ run_in() {
 	out=$(cat "$T/out")
 	err=$(cat "$T/err")
 }
+# ps_row PID PPID NAME EXE CMDLINE CLIENT FLOW: a Pslist row (54, 57);
+# CMD and W3WP: two Exe paths they use.
+ps_row() {
+	jq -cn --argjson pid "$1" --argjson ppid "$2" --arg n "$3" --arg e "$4" --arg c "$5" --arg cl "$6" --arg f "$7" \
+	    '{Pid: $pid, Ppid: $ppid, Name: $n, Exe: $e, CommandLine: $c, ClientId: $cl, FlowId: $f}'
+}
+CMD='C:\Windows\System32\cmd.exe'
+W3WP='C:\Windows\System32\inetsrv\w3wp.exe'
+# admin_hunt FILE: a hunt's Pslist rows (55, 57): hosts C.1 to C.20 each
+# run "admintool" and notepad, C.99 runs evil.exe.
+admin_hunt() {
+	: > "$1"
+	for _h in $(seq 1 20); do
+		jq -cn --arg c "C.$_h" '{Pid: 10, Ppid: 1, Name: "admin.exe", CommandLine: "admintool --inventory", ClientId: $c}' >> "$1"
+		jq -cn --arg c "C.$_h" '{Pid: 11, Ppid: 1, Name: "notepad.exe", CommandLine: "notepad", ClientId: $c}' >> "$1"
+	done
+	jq -cn '{Pid: 66, Ppid: 1, Name: "evil.exe", CommandLine: "evil", ClientId: "C.99"}' >> "$1"
+}
 # jqr FILTER: jq -r over $out.
 jqr() { printf '%s\n' "$out" | jq -r "$1"; }
 done_testing() {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # hec.py - a Splunk HTTP Event Collector for the tests and bench/.
 #   hec.py PORT LOG TOKEN [--fail N] [--bad ID] [--die-after N] [--count-only]
-#          [--tls CERT KEY]
+#          [--tls CERT KEY] [--delay SECONDS]
 # Listens on 127.0.0.1:PORT for POST /services/collector/event, the
 # events concatenated JSON objects (Splunk's batch form), and answers as
 # Splunk does: 401 {"text":"Token is required","code":2} without an
@@ -19,11 +19,14 @@
 # data format","code":6,"invalid-event-number":K} (K its place, from 0)
 # and nothing of it is kept.  --count-only: events are counted, not
 # parsed or logged (the benchmark); the count is written to LOG at exit
-# (SIGTERM).  --tls: HTTPS with that certificate and key.
+# (SIGTERM).  --tls: HTTPS with that certificate and key.  --delay: each
+# batch taken is logged, then answered SECONDS later (a slow collector: a
+# forwarder stopped meanwhile never sees the answer).
 import json
 import os
 import signal
 import sys
+import time
 
 from collector import Handler, serve
 
@@ -31,6 +34,7 @@ args = sys.argv[1:]
 PORT, LOG, TOKEN = int(args[0]), args[1], args[2]
 opts = {"--fail": 0, "--bad": -1, "--die-after": 0}
 count_only = "--count-only" in args
+delay = float(args[args.index("--delay") + 1]) if "--delay" in args else 0.0
 for k in opts:
     if k in args:
         opts[k] = int(args[args.index(k) + 1])
@@ -85,7 +89,12 @@ class Hec(Handler):
         seen[0] += len(evs)
         if opts["--die-after"] and seen[0] >= opts["--die-after"]:
             os.kill(os.getpid(), signal.SIGKILL)
-        self.answer(200, {"text": "Success", "code": 0})
+        if delay > 0:
+            time.sleep(delay)
+        try:
+            self.answer(200, {"text": "Success", "code": 0})
+        except OSError:
+            pass        # the forwarder went away (--delay)
 
 
 tls = args[args.index("--tls") + 1:args.index("--tls") + 3] if "--tls" in args else None

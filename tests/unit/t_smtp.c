@@ -102,6 +102,31 @@ test_format(void)
 		ok(rc == VC_EINVAL && msg == NULL, "a line over 998 bytes is refused");
 		free(longline);
 	}
+	{
+		/* A file: multipart/mixed, the text first, the bytes in base64. */
+		static const unsigned char pdf[] = "%PDF-1.4\n\0\xff";
+		m.text = "See the file.";
+		m.attach_name = "threat.pdf";
+		m.attach_type = "application/pdf";
+		m.attach_data = pdf;
+		m.attach_n = sizeof pdf - 1;
+		rc = vc_mail_format(&ctx, "vc@example.test", &m, 0, &msg, &n);
+		is_int(rc, 0, "a message with a file is made");
+		ok(msg != NULL && strstr(msg, "Content-Type: multipart/mixed; boundary=") != NULL,
+		    "with a file: multipart/mixed");
+		ok(msg != NULL && strstr(msg, "Content-Type: application/pdf; name=\"threat.pdf\"\r\n"
+		    "Content-Disposition: attachment; filename=\"threat.pdf\"\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKAP8=\r\n") != NULL,
+		    "the file's part: its type, its name, its bytes in base64");
+		ok(msg != NULL && strstr(msg, "See the file.") < strstr(msg, "JVBER"),
+		    "the text comes before the file");
+		ok(msg != NULL && crlf_only(msg), "CRLF line ends only");
+		free(msg);
+		m.attach_name = "a\"; x=\".pdf";
+		rc = vc_mail_format(&ctx, "vc@example.test", &m, 0, &msg, &n);
+		ok(rc == VC_EINVAL && msg == NULL, "a file name a header cannot carry is refused");
+		m.attach_name = NULL;
+	}
 	vc_ctx_release(&ctx);
 }
 
