@@ -1518,6 +1518,12 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 			p += n + 1;
 			continue;
 		}
+		if ((n = words(p, "unixepoch")) && strncmp(p + n, "()", 2) == 0) {
+			/* unixepoch(), the time now in whole seconds. */
+			put(&o, "floor(extract(epoch FROM now()))::bigint", 40);
+			p += n + 2;
+			continue;
+		}
 		if ((n = words(p, "ifnull"))) {
 			put(&o, "coalesce", 8);
 			p += n;
