@@ -126,6 +126,14 @@ is "$(jq -c "$EV" "$T/siem-pg.jsonl")" "$(jq -c "$EV" "$T/siem-lite.jsonl")" \
 is "$(wc -l < "$T/siem-pg.jsonl" | tr -d ' ')" 2 "... the two cases"
 both "a second forward delivers nothing" ".delivered" vc-notify forward --channel siem --once
 both "vc-notify channel list" "[.name, .kind, .types, .failures, .last_error]" vc-notify channel list
+# A rule that sends to a channel; the channel's test event.
+both "vc-notify rule add --to channel:" "$RULE" vc-notify rule add --on case.closed --to channel:siem
+both "the channel lists its rule" "[.name, (.rules | length), .forwarder]" vc-notify channel list
+both "vc-notify channel test" "." vc-notify channel test siem
+is "$(tail -n 1 "$T/siem-pg.jsonl" | jq -c '[.id, .type, (.created_at | test("^20")), .body]')" \
+    '[0,"notify.test",true,{"test":true,"channel":"siem","by":"root"}]' "... a test event in the file, as on SQLite"
+is "$(tail -n 1 "$T/siem-lite.jsonl" | jq -c '[.id, .type, (.created_at | test("^20")), .body]')" \
+    '[0,"notify.test",true,{"test":true,"channel":"siem","by":"root"}]' "... (SQLite's)"
 # A channel of the audit chain: each record as JSON (its details JSON too).
 env VC_DB="$APP" vc-notify channel add aud --kind file --target "$T/aud-pg.jsonl" --source audit \
     --since 0 > /dev/null
@@ -201,9 +209,11 @@ p1=$!
 vc-playbook due --run > "$T/d2" 2>&1 &
 p2=$!
 wait $p1 $p2
-is "$(cat "$T/d1" "$T/d2" | jq -r '"\(.playbook) \(.trigger) \(.status)"')" "ioc hit event succeeded" \
-    "two due --run at once: the event ran the playbook once"
-env VC_DB="$LITE" vc-playbook due --run > /dev/null
+env VC_DB="$LITE" vc-playbook due --run > "$T/dl"
+is "$(cat "$T/d1" "$T/d2" | jq -r '"\(.playbook) \(.trigger) \(.status)"' | sort)" \
+    "$(jq -r '"\(.playbook) \(.trigger) \(.status)"' "$T/dl" | sort)" \
+    "two due --run at once: the playbook ran once an event, as one due --run on SQLite"
+is "$(cat "$T/d1" "$T/d2" | jq -r .key | sort | uniq -d)" "" "... no event twice"
 both "its execution" "[.playbook, .status, .trigger]" vc-playbook executions 'ioc hit'
 both "due --run again: nothing" "." sh -c 'vc-playbook due --run | wc -l'
 each vc-playbook add "$TOP/examples/playbooks/nightly-digest.json" || ok 1 "vc-playbook add (a schedule)"
