@@ -36,6 +36,14 @@ CREATE FUNCTION vc_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	RAISE EXCEPTION '%', TG_ARGV[0];
 END $$;
+-- A text column that holds JSON, as JSON; text that is not JSON, as a
+-- JSON string (SQLite's CASE WHEN json_valid(t) THEN json(t) ELSE t END).
+CREATE FUNCTION vc_json_or_text(t text) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	RETURN t::json;
+EXCEPTION WHEN invalid_text_representation THEN
+	RETURN to_json(t);
+END $$;
 CREATE TABLE tenants (
 	id TEXT PRIMARY KEY,
 	name TEXT NOT NULL UNIQUE,
@@ -202,6 +210,7 @@ CREATE TABLE case_links (
 	kind TEXT NOT NULL CHECK (kind IN ('host','artifact')),
 	target_id TEXT NOT NULL,
 	created_at bigint NOT NULL,
+	seq bigint GENERATED ALWAYS AS IDENTITY,        -- the order of linking (SQLite's rowid)
 	PRIMARY KEY (tenant_id, case_id, kind, target_id),
 	FOREIGN KEY (tenant_id, case_id) REFERENCES cases(tenant_id, id) ON DELETE CASCADE
 );
@@ -585,6 +594,7 @@ CREATE TABLE playbook_executions (
 	created_at bigint NOT NULL,
 	updated_at bigint NOT NULL,
 	finished_at bigint,
+	seq bigint GENERATED ALWAYS AS IDENTITY,        -- the order of starting (SQLite's rowid)
 	UNIQUE (tenant_id, id),
 	FOREIGN KEY (tenant_id, playbook_id) REFERENCES playbooks(tenant_id, id)
 );

@@ -293,7 +293,7 @@ links_of(vc_ctx *ctx, const char *id)
 	    " (SELECT a.name FROM artifacts a WHERE a.tenant_id = l.tenant_id AND a.id = l.target_id)"
 	    "   AS name"
 	    " FROM case_links l WHERE l.tenant_id = ?1 AND l.case_id = ?2"
-	    " ORDER BY l.rowid LIMIT ?3", "ssi", ctx->who.tenant_id, id, (int64_t)TIMELINE_MAX));
+	    " ORDER BY " VC_SQL2("l.rowid", "l.seq") " LIMIT ?3", "ssi", ctx->who.tenant_id, id, (int64_t)TIMELINE_MAX));
 	jv out = jv_array();
 
 	if (!jv_is_valid(rows)) {

@@ -49,7 +49,8 @@
 	" CASE WHEN rules_only = 1 THEN 'rules' ELSE source END AS source," \
 	" when_jq AS \"when\", ca_pem IS NOT NULL AS ca_bool," \
 	" CASE WHEN lease_until > unixepoch() THEN lease_holder END AS forwarder," \
-	" (SELECT json_group_array(r.id) FROM notify_rules r WHERE r.tenant_id = ?1" \
+	" (SELECT " VC_SQL2("json_group_array(r.id)", "coalesce(json_agg(r.id ORDER BY r.id), '[]')") \
+	" FROM notify_rules r WHERE r.tenant_id = ?1" \
 	" AND r.target = 'channel:' || notify_channels.name) AS rules_json"
 
 /*
@@ -60,12 +61,12 @@
  * to check, typed "audit." and its action.
  */
 #define SRC_EVENTS "SELECT id, type, created_at, body, tenant_id FROM events"
-#define SRC_AUDIT "SELECT id, 'audit.' || action AS type, ts_ms / 1000 AS created_at," \
-	" json_object('audit_id', id, 'ts_ms', ts_ms, 'actor_type', actor_type, 'actor_id', actor_id," \
+#define SRC_AUDIT "SELECT id, 'audit.' || action AS type, ts_ms / 1000 AS created_at, " \
+	VC_SQL2("json_object", "json_build_object") "('audit_id', id, 'ts_ms', ts_ms, 'actor_type', actor_type, 'actor_id', actor_id," \
 	" 'actor_name', actor_name, 'token_id', token_id, 'action', action, 'target_type', target_type," \
 	" 'target_id', target_id, 'outcome', outcome, 'reason', reason, 'ip', ip, 'user_agent', user_agent," \
-	" 'request_id', request_id, 'details', CASE WHEN json_valid(details) THEN json(details)" \
-	" ELSE details END, 'chain', chain, 'key_id', key_id, 'prev_mac', prev_mac, 'mac', mac) AS body," \
+	" 'request_id', request_id, 'details', " VC_SQL2("CASE WHEN json_valid(details) THEN json(details)" \
+	" ELSE details END", "vc_json_or_text(details)") ", 'chain', chain, 'key_id', key_id, 'prev_mac', prev_mac, 'mac', mac) AS body," \
 	" chain AS tenant_id FROM audit_logs"
 /* The statements, each around either source, bind tenant_id = ?1. */
 #define Q_LAST_A "SELECT COALESCE(MAX(id), 0) FROM ("
@@ -2093,8 +2094,9 @@ vc_op_channel_test(vc_ctx *ctx, jv args, jv *out)
 	}
 	/* One made-up event, id 0, from no table: the cursor is not its. */
 	list[0].retrying = 1;
-	q = vc_sql(ctx, "SELECT 0 AS id, 'notify.test' AS type, ?1 AS created_at,"
-	    " json_object('test', json('true'), 'channel', ?2, 'by', ?3) AS body_json", "iss",
+	q = vc_sql(ctx, "SELECT 0 AS id, 'notify.test' AS type, CAST(?1 AS INTEGER) AS created_at,"
+	    " " VC_SQL2("json_object('test', json('true'), 'channel', ?2, 'by', ?3)",
+	    "json_build_object('test', true, 'channel', ?2::text, 'by', ?3::text)") " AS body_json", "iss",
 	    vc_now(ctx), list[0].name, ctx->who.username);
 	rc = q == NULL ? ctx->err : deliver_rows(ctx, &list[0], q, &id, &len, &taken);
 	if (rc == 0 && taken != 1)

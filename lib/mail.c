@@ -142,9 +142,14 @@ vc_op_mail_set(vc_ctx *ctx, jv args, jv *out)
 	if (pw != NULL && (rc = vc_secret_seal(ctx, ctx->store->keys, SMTP_AD, pw, strlen(pw),
 	    &sealed)) != 0)
 		return rc;
-	rc = vc_sql_exec(ctx, "INSERT OR REPLACE INTO smtp_config (id, url, from_addr, username,"
-	    " password, insecure_plaintext, ca_pem, link_base, updated_by, updated_at)"
-	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", NULL, "ssssisssi",
+	/* The one row, replaced whole. */
+	rc = vc_sql_exec(ctx, VC_SQL2("INSERT OR REPLACE INTO", "INSERT INTO") " smtp_config (id, url,"
+	    " from_addr, username, password, insecure_plaintext, ca_pem, link_base, updated_by, updated_at)"
+	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" VC_SQL2("", " ON CONFLICT (id) DO UPDATE"
+	    " SET url = excluded.url, from_addr = excluded.from_addr, username = excluded.username,"
+	    " password = excluded.password, insecure_plaintext = excluded.insecure_plaintext,"
+	    " ca_pem = excluded.ca_pem, link_base = excluded.link_base, updated_by = excluded.updated_by,"
+	    " updated_at = excluded.updated_at"), NULL, "ssssisssi",
 	    url, from, user, sealed, (int64_t)vc_arg_bool(args, "insecure_plaintext"), ca,
 	    lb[0] ? lb : NULL, ctx->who.username, vc_now(ctx));
 	free(sealed);
@@ -338,13 +343,16 @@ outbox_claim(vc_ctx *ctx, int all, struct msg *m)
 	int rc;
 
 	memset(m, 0, sizeof *m);
-	if (vc_tx_begin(ctx) != 0)
+	/* Deliverers at once (vc-serve instances, a flush) pass over the
+	 * message another is taking (PostgreSQL; SQLite has one writer). */
+	if (vc_tx_begin_claim(ctx) != 0)
 		return -1;
 	/* unscoped: the deliverer serves every tenant's mail, row by row */
 	q = vc_sql(ctx, "SELECT id, tenant_id, recipient, subject, body_text, body_html, attempts,"
-	    " attach_name, attach_type, attach_data FROM outbox WHERE kind = 'mail' AND sent_at IS NULL AND expires_at > ?1"
-	    " AND claimed_until <= ?1 AND (?2 OR next_attempt_at <= ?1)"
-	    " ORDER BY next_attempt_at, created_at LIMIT 1", "ii", now, (int64_t)all);
+	    " attach_name, attach_type, attach_data FROM outbox WHERE kind = 'mail' AND sent_at IS NULL"
+	    " AND expires_at > ?1 AND claimed_until <= ?1 AND (?2 <> 0 OR next_attempt_at <= ?1)"
+	    " ORDER BY next_attempt_at, created_at LIMIT 1" VC_SQL2("", " FOR UPDATE SKIP LOCKED"),
+	    "ii", now, (int64_t)all);
 	if (q == NULL)
 		goto fail;
 	if ((rc = vc_sql_step(ctx, q)) == 1) {
@@ -400,22 +408,26 @@ outbox_done(vc_ctx *ctx, const struct msg *m, const char *error)
 		delay *= 2;
 	if (delay > VC_OUTBOX_RETRY_MAX)
 		delay = VC_OUTBOX_RETRY_MAX;
-	if (vc_tx_begin(ctx) != 0) {
-		jv_free(d);
-		return;
-	}
 	d = jv_object_set(d, jv_string("attempt"), jv_number(m->attempts + 1));
-	if ((error == NULL ? vc_sql_exec(ctx, "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1,"
-	    " claimed_until = 0, body_text = NULL, body_html = NULL, attach_data = NULL,"
-	    " last_error = NULL"
-	    " WHERE tenant_id = ?2 AND id = ?3", NULL, "iss", now, m->tenant, m->id) :
-	    vc_sql_exec(ctx, "UPDATE outbox SET attempts = attempts + 1, claimed_until = 0,"
-	    " last_error = ?1, next_attempt_at = ?2 WHERE tenant_id = ?3 AND id = ?4", NULL,
-	    "siss", error, now + delay, m->tenant, m->id)) != 0 ||
-	    vc_audit(ctx, m->tenant, "mail.deliver", "outbox", m->id,
-	    error == NULL ? "success" : "failure", error, d) != 0 ||
-	    vc_tx_commit(ctx) != 0)
+	/* Another deliverer appending to the same audit chain may make this
+	 * one give way (PostgreSQL): written again, not left to be sent twice. */
+	for (int attempt = 1; ; attempt++) {
+		if (vc_tx_begin(ctx) == 0 && (error == NULL ? vc_sql_exec(ctx, "UPDATE outbox SET sent_at = ?1,"
+		    " attempts = attempts + 1, claimed_until = 0, body_text = NULL, body_html = NULL,"
+		    " attach_data = NULL, last_error = NULL WHERE tenant_id = ?2 AND id = ?3", NULL, "iss",
+		    now, m->tenant, m->id) :
+		    vc_sql_exec(ctx, "UPDATE outbox SET attempts = attempts + 1, claimed_until = 0,"
+		    " last_error = ?1, next_attempt_at = ?2 WHERE tenant_id = ?3 AND id = ?4", NULL,
+		    "siss", error, now + delay, m->tenant, m->id)) == 0 &&
+		    vc_audit(ctx, m->tenant, "mail.deliver", "outbox", m->id,
+		    error == NULL ? "success" : "failure", error, jv_copy(d)) == 0 &&
+		    vc_tx_commit(ctx) == 0)
+			break;
 		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, attempt))
+			break;
+	}
+	jv_free(d);
 }
 
 int

@@ -1395,7 +1395,7 @@ vc_op_pb_executions(vc_ctx *ctx, jv args, jv *out)
 	    " e.trigger, e.event_id, e.actor, e.error, e.created_at, e.finished_at"
 	    " FROM playbook_executions e JOIN playbooks p ON p.tenant_id = e.tenant_id"
 	    " AND p.id = e.playbook_id WHERE e.tenant_id = ?1 AND (?2 = '' OR e.playbook_id = ?2)"
-	    " AND (?3 IS NULL OR e.status = ?3) ORDER BY e.created_at DESC, e.rowid DESC LIMIT ?4",
+	    " AND (?3 IS NULL OR e.status = ?3) ORDER BY e.created_at DESC, " VC_SQL2("e.rowid", "e.seq") " DESC LIMIT ?4",
 	    "sssi", ctx->who.tenant_id, id, vc_arg_str(args, "status"), limit);
 	if (q == NULL)
 		return ctx->err;

@@ -223,9 +223,10 @@ row_value(const char *col, void *arg)
 	return NULL;
 }
 
-/* What a scan calls for each sealed value: row id, the row's name (the
- * registry's id column), the blob and its associated data. */
-typedef int scan_fn(vc_ctx *ctx, const struct vc_sealed_column *sc, int64_t rowid,
+/* What a scan calls for each sealed value: the row's place (SQLite's rowid,
+ * PostgreSQL's ctid, as text), the row's name (the registry's id column),
+ * the blob and its associated data. */
+typedef int scan_fn(vc_ctx *ctx, const struct vc_sealed_column *sc, const char *rowid,
     const char *name, const char *blob, const char *ad, void *arg);
 
 /*
@@ -249,7 +250,10 @@ scan_column(vc_ctx *ctx, const struct vc_sealed_column *sc, scan_fn *fn, void *a
 	if ((r.n = tpl_names(sc->ad, r.names, r.lens)) < 0)
 		return vc_fail(ctx, VC_EINTERNAL, "bad associated data template for %s.%s",
 		    sc->table, sc->column);
-	sql_make(&b, "SELECT rowid, $I, $C$X FROM $T WHERE $C IS NOT NULL ORDER BY rowid", sc, &r);
+	/* A row's place: PostgreSQL has no rowid; its ctid holds while the
+	 * rekey's transaction lasts (the UPDATE checks the blob besides). */
+	sql_make(&b, VC_SQL2("SELECT rowid", "SELECT ctid::text") ", $I, $C$X FROM $T"
+	    " WHERE $C IS NOT NULL ORDER BY " VC_SQL2("rowid", "ctid"), sc, &r);
 	if (b.bad)
 		return vc_fail(ctx, VC_EINTERNAL, "bad registry entry %s.%s", sc->table, sc->column);
 	/* unscoped: the installation key's sealed values, in every tenant (superadmin) */
@@ -264,7 +268,9 @@ scan_column(vc_ctx *ctx, const struct vc_sealed_column *sc, scan_fn *fn, void *a
 			return vc_fail(ctx, VC_EINTERNAL, "%s.%s: cannot make the associated data",
 			    sc->table, sc->column);
 		}
-		if ((rc = fn(ctx, sc, vc_col_int64(r.q, 0), name ? name : "", blob, ad,
+		const char *place = (const char *)vc_col_text(r.q, 0);
+
+		if ((rc = fn(ctx, sc, place ? place : "", name ? name : "", blob, ad,
 		    arg)) != 0) {
 			vc_stmt_done(r.q);
 			return rc;
@@ -278,7 +284,7 @@ scan_column(vc_ctx *ctx, const struct vc_sealed_column *sc, scan_fn *fn, void *a
 
 /* Sealed values per key id: counts[kid] in a jv object keyed by the id. */
 static int
-count_kid(vc_ctx *ctx, const struct vc_sealed_column *sc, int64_t rowid, const char *name,
+count_kid(vc_ctx *ctx, const struct vc_sealed_column *sc, const char *rowid, const char *name,
     const char *blob, const char *ad, void *arg)
 {
 	jv *counts = arg;
@@ -400,11 +406,11 @@ vc_op_key_list(vc_ctx *ctx, jv args, jv *out)
 
 struct rekey {
 	int64_t rows, resealed;
-	jv todo;                /* [[rowid, new blob], ...] */
+	jv todo;                /* [[row's place, new blob, old blob], ...] */
 };
 
 static int
-rekey_row(vc_ctx *ctx, const struct vc_sealed_column *sc, int64_t rowid, const char *name,
+rekey_row(vc_ctx *ctx, const struct vc_sealed_column *sc, const char *rowid, const char *name,
     const char *blob, const char *ad, void *arg)
 {
 	struct rekey *rk = arg;
@@ -432,7 +438,7 @@ rekey_row(vc_ctx *ctx, const struct vc_sealed_column *sc, int64_t rowid, const c
 	vc_secret_free(plain, n);
 	if (rc != 0)
 		return rc;
-	rk->todo = jv_array_append(rk->todo, JV_ARRAY(jv_number((double)rowid),
+	rk->todo = jv_array_append(rk->todo, JV_ARRAY(jv_string(rowid),
 	    jv_string(sealed), jv_string(blob)));
 	free(sealed);
 	rk->resealed++;
@@ -447,7 +453,8 @@ rekey_write(vc_ctx *ctx, const struct vc_sealed_column *sc, jv todo)
 	struct sqlbuf b = { .n = 0 };
 	int rc = 0;
 
-	sql_make(&b, "UPDATE $T SET $C = ?1 WHERE rowid = ?2 AND $C = ?3", sc, NULL);
+	sql_make(&b, "UPDATE $T SET $C = ?1 WHERE " VC_SQL2("rowid = ?2", "ctid = ?2::tid")
+	    " AND $C = ?3", sc, NULL);
 	if (b.bad)
 		return vc_fail(ctx, VC_EINTERNAL, "bad registry entry %s.%s", sc->table, sc->column);
 	jv_array_foreach(todo, i, e) {
@@ -456,8 +463,8 @@ rekey_write(vc_ctx *ctx, const struct vc_sealed_column *sc, jv todo)
 		int changes = 0;
 
 		/* unscoped: re-sealing every tenant's secrets under the newest installation key */
-		rc = vc_sql_exec(ctx, b.s, &changes, "sis", jv_string_value(nb),
-		    (int64_t)jv_number_value(id), jv_string_value(ob));
+		rc = vc_sql_exec(ctx, b.s, &changes, "sss", jv_string_value(nb),
+		    jv_string_value(id), jv_string_value(ob));
 		jv_free(id);
 		jv_free(nb);
 		jv_free(ob);

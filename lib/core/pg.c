@@ -117,6 +117,9 @@ struct vc_pgconn {
 	int retry;              /* the last failure was 40001 or 40P01 */
 	char want[VC_ID_LEN + 2];   /* vc.tenant_id the next statement needs */
 	char scope[VC_ID_LEN + 2];  /* vc.tenant_id of the session, "" unknown */
+	int64_t deadline;       /* vc_pg_deadline: CLOCK_MONOTONIC ms, 0 none */
+	int tmo_session;        /* the session's timeouts are a deadline's */
+	int tmo_local;          /* this transaction's: 0 untouched, 1 a deadline's, 2 default */
 };
 
 enum { ST_IDLE, ST_STREAM, ST_BUFFERED, ST_DONE };
@@ -246,6 +249,10 @@ pg_fail(vc_ctx *ctx, struct vc_pgconn *c, const char *state, const char *msg, co
 		code = VC_ECONFLICT;
 	else if (strcmp(state, "42501") == 0)
 		code = VC_EPERM;
+	else if (c->deadline != 0 && (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0))
+		/* statement_timeout or lock_timeout of vc_pg_deadline */
+		return ctx == NULL ? VC_ETEMP : vc_fail(ctx, VC_ETEMP, "%s: timed out (%s)", what,
+		    state[1] == '7' ? "the statement was stopped" : "waiting for a lock");
 	else if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
 	    strncmp(state, "57P", 3) == 0 || state[0] == '\0')
 		code = VC_ETEMP;
@@ -385,14 +392,15 @@ vc_pg_retryable(struct vc_pgconn *c)
 }
 
 int
-vc_pg_tx_begin(vc_ctx *ctx)
+vc_pg_tx_begin(vc_ctx *ctx, int claim)
 {
 	struct vc_pgconn *c = ctx->store->pg;
 	int rc;
 
 	want_scope(ctx, c);
 	c->retry = 0;
-	if ((rc = pg_exec(ctx, c, "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin")) != 0)
+	if ((rc = pg_exec(ctx, c, claim ? "BEGIN ISOLATION LEVEL READ COMMITTED" :
+	    "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin")) != 0)
 		return rc;
 	c->in_tx = 1;
 	if ((rc = pg_scope(ctx, c, c->want, 1)) != 0) {
@@ -409,6 +417,7 @@ vc_pg_tx_commit(vc_ctx *ctx)
 	int rc = pg_exec(ctx, c, "COMMIT", "commit");
 
 	c->in_tx = 0;
+	c->tmo_local = 0;
 	if (rc != 0 && pq.transactionStatus(c->c) != PQTRANS_IDLE)
 		pg_exec(NULL, c, "ROLLBACK", "rollback");
 	return rc;
@@ -422,6 +431,7 @@ vc_pg_tx_rollback(vc_ctx *ctx)
 
 	pg_exec(NULL, c, "ROLLBACK", "rollback");
 	c->in_tx = 0;
+	c->tmo_local = 0;
 	/* A session setting made in the transaction went with it. */
 	c->scope[0] = '\0';
 	c->retry = retry;
@@ -757,6 +767,57 @@ vc_pg_free(struct vc_pgstmt *p)
 	free(p);
 }
 
+void
+vc_pg_deadline(struct vc_pgconn *c, int64_t at)
+{
+	c->deadline = at;
+}
+
+/*
+ * The bound of vc_pg_deadline on the next statement: lock_timeout the
+ * time left, statement_timeout 50 ms more (for the transaction with SET
+ * LOCAL, else for the session), set again before each statement while
+ * a deadline holds (a round trip each: only a playbook's database step
+ * has one).  Without a deadline, timeouts a deadline left are put back
+ * to the server's own: a transaction's at once (SET LOCAL ... TO
+ * DEFAULT), the session's at its first statement outside one (a RESET
+ * inside a transaction would go with its rollback).
+ */
+static int
+pg_timeouts(vc_ctx *ctx, struct vc_pgconn *c)
+{
+	char sql[160];
+	int64_t left;
+
+	if (c->deadline == 0) {
+		if (c->in_tx && c->tmo_local != 2 && (c->tmo_local == 1 || c->tmo_session)) {
+			c->tmo_local = 2;
+			return pg_exec(ctx, c, "SET LOCAL statement_timeout TO DEFAULT;"
+			    " SET LOCAL lock_timeout TO DEFAULT", "store timeouts");
+		}
+		if (!c->in_tx && c->tmo_session) {
+			c->tmo_session = 0;
+			return pg_exec(ctx, c, "RESET statement_timeout; RESET lock_timeout",
+			    "store timeouts");
+		}
+		return 0;
+	}
+	if ((left = c->deadline - vc_mono_ms()) <= 0) {
+		if (ctx != NULL)
+			vc_fail(ctx, VC_ETEMP, "query: timed out (the deadline has passed)");
+		return VC_ETEMP;
+	}
+	/* A statement's bound a little past the lock's, so that a wait for
+	 * a lock is reported as one. */
+	snprintf(sql, sizeof sql, "SET%s statement_timeout = %lld; SET%s lock_timeout = %lld",
+	    c->in_tx ? " LOCAL" : "", (long long)left + 50, c->in_tx ? " LOCAL" : "", (long long)left);
+	if (c->in_tx)
+		c->tmo_local = 1;
+	else
+		c->tmo_session = 1;
+	return pg_exec(ctx, c, sql, "store timeouts");
+}
+
 /* Send the statement with its parameters, rows to come one at a time. */
 static int
 pg_send(vc_ctx *ctx, struct vc_pgstmt *p)
@@ -767,6 +828,8 @@ pg_send(vc_ctx *ctx, struct vc_pgstmt *p)
 	if (!c->in_tx)
 		c->retry = 0;
 	if (!c->in_tx && strcmp(c->scope, c->want) != 0 && pg_scope(ctx, c, c->want, 0) != 0)
+		return -1;
+	if ((c->deadline != 0 || c->tmo_session || c->tmo_local == 1) && pg_timeouts(ctx, c) != 0)
 		return -1;
 	if (!pq.sendQueryPrepared(c->c, p->prep->name, p->nparams, (const char *const *)p->val,
 	    p->len, p->fmt, 0)) {
@@ -1101,11 +1164,14 @@ vc_pg_migrate(vc_ctx *ctx, int create, int *fresh)
 			goto fail;
 	}
 	/* The grants reach the role the tools run as, when there is one
-	 * (see ARCHITECTURE.md). */
+	 * (see ARCHITECTURE.md): no UPDATE of the audit log or of case
+	 * notes, no DELETE from the audit log. */
 	if ((rc = pg_set_version(ctx, c, vc_pg_migrations_count)) != 0 ||
 	    (rc = pg_exec(ctx, c, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vc_app')"
 	    " THEN GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO vc_app;"
-	    " REVOKE UPDATE, DELETE ON audit_logs, case_notes FROM vc_app;"
+	    " REVOKE UPDATE, DELETE ON audit_logs FROM vc_app;"
+	    /* a case's notes go with it (vc-case delete), as on SQLite */
+	    " REVOKE UPDATE ON case_notes FROM vc_app;"
 	    " GRANT SELECT ON vc_schema_version TO vc_app;"
 	    " REVOKE INSERT, UPDATE, DELETE ON vc_schema_version FROM vc_app;"
 	    " GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO vc_app; END IF; END $$",
@@ -1452,6 +1518,12 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 			p += n + 1;
 			continue;
 		}
+		if ((n = words(p, "unixepoch")) && strncmp(p + n, "()", 2) == 0) {
+			/* unixepoch(), the time now in whole seconds. */
+			put(&o, "floor(extract(epoch FROM now()))::bigint", 40);
+			p += n + 2;
+			continue;
+		}
 		if ((n = words(p, "ifnull"))) {
 			put(&o, "coalesce", 8);
 			p += n;
@@ -1479,6 +1551,25 @@ vc_pg_translate(const char *sql, char **out, char *err, size_t errlen)
 		if ((n = words(p, "LIMIT -1"))) {
 			put(&o, "LIMIT ALL", 9);
 			p += n;
+			continue;
+		}
+		if ((n = words(p, "LIMIT")) && p[n + strspn(p + n, " ")] == '?') {
+			/* LIMIT ?N: SQLite takes a negative value for no limit,
+			 * PostgreSQL a NULL (and refuses a negative one). */
+			char num[64];
+			long v;
+			char *end;
+
+			p += n + strspn(p + n, " ") + 1;
+			if (isdigit((unsigned char)*p)) {
+				v = strtol(p, &end, 10);
+				p = end;
+			} else
+				v = maxparam + 1;
+			if (v > maxparam)
+				maxparam = (int)v;
+			put(&o, num, (size_t)snprintf(num, sizeof num,
+			    "LIMIT nullif(greatest($%ld, -1), -1)", v));
 			continue;
 		}
 		if (ignore && depth == 0 && (n = words(p, "RETURNING")))

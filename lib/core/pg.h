@@ -41,10 +41,13 @@ void vc_pg_clear(struct vc_pgstmt *p);
 void vc_pg_free(struct vc_pgstmt *p);
 char *vc_pg_key(struct vc_pgstmt *p);
 
-int vc_pg_tx_begin(vc_ctx *ctx);
+int vc_pg_tx_begin(vc_ctx *ctx, int claim);
 int vc_pg_tx_commit(vc_ctx *ctx);
 void vc_pg_tx_rollback(vc_ctx *ctx);
 int vc_pg_retryable(struct vc_pgconn *c);
+/* Bound lock waits and statements by CLOCK_MONOTONIC ms at (0: no bound);
+ * what vc_store_deadline does on PostgreSQL. */
+void vc_pg_deadline(struct vc_pgconn *c, int64_t at);
 
 int64_t vc_pg_last_insert_id(vc_ctx *ctx);
 int vc_pg_changes(struct vc_pgconn *c);

@@ -470,6 +470,11 @@ vc_store_deadline(vc_ctx *ctx, int64_t ms)
 {
 	struct vc_store *st = ctx->store;
 
+	if (st != NULL && st->pg != NULL) {
+		st->deadline = ms > 0 ? vc_mono_ms() + ms : 0;
+		vc_pg_deadline(st->pg, st->deadline);
+		return;
+	}
 	if (st == NULL || st->db == NULL)
 		return;
 	if (ms <= 0) {
@@ -489,21 +494,33 @@ vc_store_past_deadline(vc_ctx *ctx)
 	return ctx->store != NULL && past_deadline(ctx->store);
 }
 
-int
-vc_tx_begin(vc_ctx *ctx)
+static int
+tx_begin(vc_ctx *ctx, int claim)
 {
 	int rc;
 
 	if (ctx->store->in_tx)
 		return vc_fail(ctx, VC_EINTERNAL, "nested transaction");
 	if (ctx->store->pg != NULL)
-		rc = vc_pg_tx_begin(ctx);
+		rc = vc_pg_tx_begin(ctx, claim);
 	else
 		rc = exec_plain(ctx, "BEGIN IMMEDIATE");
 	if (rc != 0)
 		return rc;
 	ctx->store->in_tx = 1;
 	return 0;
+}
+
+int
+vc_tx_begin(vc_ctx *ctx)
+{
+	return tx_begin(ctx, 0);
+}
+
+int
+vc_tx_begin_claim(vc_ctx *ctx)
+{
+	return tx_begin(ctx, 1);
 }
 
 int
@@ -539,6 +556,17 @@ int
 vc_tx_retryable(vc_ctx *ctx)
 {
 	return ctx->store != NULL && ctx->store->pg != NULL && vc_pg_retryable(ctx->store->pg);
+}
+
+int
+vc_tx_again(vc_ctx *ctx, int attempt)
+{
+	if (attempt >= VC_TX_AGAIN || !vc_tx_retryable(ctx))
+		return 0;
+	nanosleep(&(struct timespec){ 0, attempt * 5000000L }, NULL);
+	ctx->err = 0;
+	ctx->errmsg[0] = '\0';
+	return 1;
 }
 
 int64_t

@@ -129,7 +129,9 @@ int vc_store_cache(vc_ctx *ctx, int mib);
  * from now: it waits for the write lock until then (instead of the usual
  * 10 s), and a statement still running then is interrupted (both fail as
  * VC_ETEMP, "... timed out"), so a caller with a deadline never holds a
- * transaction open past it.  ms 0 takes the bound away.
+ * transaction open past it.  ms 0 takes the bound away.  On PostgreSQL
+ * the same by lock_timeout and statement_timeout (SET LOCAL in a
+ * transaction), set before each statement to the time left.
  */
 void vc_store_deadline(vc_ctx *ctx, int64_t ms);
 /* 1 when the bound of vc_store_deadline has passed. */
@@ -141,9 +143,25 @@ int vc_store_past_deadline(vc_ctx *ctx);
  * serialization failure or deadlock (40001, 40P01) is VC_ETEMP with
  * vc_tx_retryable true: the whole transaction may be run again. */
 int vc_tx_begin(vc_ctx *ctx);
+/* A transaction that takes a job from a queue: on SQLite vc_tx_begin; on
+ * PostgreSQL READ COMMITTED, so that its claim (a row read FOR UPDATE
+ * SKIP LOCKED, written in VC_SQL2) passes over the rows other instances
+ * are taking instead of waiting for them or failing to serialize.  Only
+ * for a claim and what needs no serializable view (no audit record). */
+int vc_tx_begin_claim(vc_ctx *ctx);
 int vc_tx_commit(vc_ctx *ctx);
 void vc_tx_rollback(vc_ctx *ctx);
 int vc_tx_retryable(vc_ctx *ctx);
+/*
+ * After a write transaction failed (and was rolled back), outside the
+ * dispatcher: 1 when it gave way to another (vc_tx_retryable) and may be
+ * run again as attempt number attempt + 1, after a short wait (ctx's
+ * error cleared); 0 when not, or after VC_TX_AGAIN attempts.  For the
+ * background writers that append to an audit chain (a report's or a
+ * mail's record) beside other instances.
+ */
+#define VC_TX_AGAIN 8
+int vc_tx_again(vc_ctx *ctx, int attempt);
 
 /*
  * Prepare sql and bind its parameters from fmt, one character each:
@@ -284,20 +302,32 @@ vc_col_name(vc_stmt *st, int i)
 {
 	return st->pg == NULL ? sqlite3_column_name(st->lite, i) : vc_pg_col_name(st->pg, i);
 }
-/* dtor is VC_TRANSIENT or VC_STATIC; PostgreSQL copies either way. */
+/* dtor is VC_TRANSIENT, VC_STATIC, or a function that frees the value
+ * (free): PostgreSQL copies the value, so it calls that at once (SQLite
+ * once done with it). */
 static inline int
 vc_bind_text(vc_stmt *st, int i, const char *s, int n, void (*dtor)(void *))
 {
+	int rc;
+
 	if (st->pg == NULL)
 		return sqlite3_bind_text(st->lite, i, s, n, dtor);
-	return vc_pg_bind(st->pg, i, s ? VC_TEXT : VC_NULL, s, n, 0, 0);
+	rc = vc_pg_bind(st->pg, i, s ? VC_TEXT : VC_NULL, s, n, 0, 0);
+	if (s != NULL && dtor != VC_STATIC && dtor != VC_TRANSIENT)
+		dtor((void *)s);
+	return rc;
 }
 static inline int
 vc_bind_blob(vc_stmt *st, int i, const void *p, int n, void (*dtor)(void *))
 {
+	int rc;
+
 	if (st->pg == NULL)
 		return sqlite3_bind_blob(st->lite, i, p, n, dtor);
-	return vc_pg_bind(st->pg, i, p ? VC_BLOB : VC_NULL, p, n, 0, 0);
+	rc = vc_pg_bind(st->pg, i, p ? VC_BLOB : VC_NULL, p, n, 0, 0);
+	if (p != NULL && dtor != VC_STATIC && dtor != VC_TRANSIENT)
+		dtor((void *)p);
+	return rc;
 }
 static inline int
 vc_bind_int64(vc_stmt *st, int i, int64_t v)

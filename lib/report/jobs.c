@@ -295,26 +295,33 @@ finish(vc_ctx *ctx, const char *tenant, const char *id, const char *state, const
 	ctx->errmsg[0] = '\0';
 	if (ctx->store->in_tx)
 		vc_tx_rollback(ctx);    /* a render that failed inside its own */
-	if (vc_tx_begin(ctx) != 0)
-		return;
-	/* unscoped: the renderer's own claimed row, by its id */
-	if (vc_sql_exec(ctx, "UPDATE reports SET state = ?2, reason = ?3, sha256 = ?4, size = NULLIF(?5, -1),"
-	    " file = ?6, finished_at = ?7, claimed_until = NULL WHERE id = ?1", NULL, "ssssisi", id, state,
-	    done ? NULL : reason_copy, sha, size, file, vc_now(ctx)) != 0 ||
-	    vc_audit(ctx, tenant, "reports.render", "report", id, done ? "success" : "failure",
-	    done ? NULL : reason_copy, jv_invalid()) != 0) {
+	/* Another instance appending to the same audit chain may make this
+	 * one give way (PostgreSQL): the record is written again.  Should
+	 * every attempt fail, the claim lapses and the report is rendered
+	 * again. */
+	for (int attempt = 1; ; attempt++) {
+		/* unscoped: the renderer's own claimed row, by its id */
+		if (vc_tx_begin(ctx) == 0 && vc_sql_exec(ctx, "UPDATE reports SET state = ?2, reason = ?3,"
+		    " sha256 = ?4, size = NULLIF(?5, -1), file = ?6, finished_at = ?7, claimed_until = NULL"
+		    " WHERE id = ?1", NULL, "ssssisi", id, state, done ? NULL : reason_copy, sha, size, file,
+		    vc_now(ctx)) == 0 &&
+		    vc_audit(ctx, tenant, "reports.render", "report", id, done ? "success" : "failure",
+		    done ? NULL : reason_copy, jv_invalid()) == 0) {
+			body = JV_OBJECT(jv_string("report_id"), jv_string(id), jv_string("state"),
+			    jv_string(state), jv_string("subject"), jv_string_fmt("report %s %s", id,
+			    done ? "done" : "failed"));
+			if (!done)
+				body = jv_object_set(body, jv_string("reason"), jv_string(reason_copy));
+			else if (sha != NULL)
+				body = jv_object_set(body, jv_string("sha256"), jv_string(sha));
+			if (vc_event_emit_in(ctx, tenant, done ? "report.done" : "report.failed", body,
+			    NULL) == 0 && vc_tx_commit(ctx) == 0)
+				return;
+		}
 		vc_tx_rollback(ctx);
-		return;
+		if (!vc_tx_again(ctx, attempt))
+			return;
 	}
-	body = JV_OBJECT(jv_string("report_id"), jv_string(id), jv_string("state"), jv_string(state),
-	    jv_string("subject"), jv_string_fmt("report %s %s", id, done ? "done" : "failed"));
-	if (!done)
-		body = jv_object_set(body, jv_string("reason"), jv_string(reason_copy));
-	else if (sha != NULL)
-		body = jv_object_set(body, jv_string("sha256"), jv_string(sha));
-	if (vc_event_emit_in(ctx, tenant, done ? "report.done" : "report.failed", body, NULL) != 0 ||
-	    vc_tx_commit(ctx) != 0)
-		vc_tx_rollback(ctx);
 }
 
 /*
@@ -333,13 +340,15 @@ vc_report_work(vc_ctx *ctx)
 	int rc, t;
 
 	ctx->who.actor = VC_ACTOR_SYSTEM;
-	if ((rc = vc_tx_begin(ctx)) != 0)
+	/* Several vc-serve instances on one PostgreSQL store take reports
+	 * side by side: each passes over the row another is taking. */
+	if ((rc = vc_tx_begin_claim(ctx)) != 0)
 		return rc;
 	purge(ctx);
 	/* unscoped: the renderer serves every tenant, each report as its requester */
 	q = vc_sql(ctx, "UPDATE reports SET state = 'running', started_at = ?1, claimed_until = ?1 + ?2"
 	    " WHERE id = (SELECT id FROM reports WHERE state = 'pending' OR (state = 'running'"
-	    " AND claimed_until < ?1) ORDER BY created_at, id LIMIT 1)"
+	    " AND claimed_until < ?1) ORDER BY created_at, id LIMIT 1" VC_SQL2("", " FOR UPDATE SKIP LOCKED") ")"
 	    " RETURNING id, tenant_id, requested_by, format, request", "ii", vc_now(ctx), (int64_t)CLAIM_S);
 	if (q != NULL && vc_sql_step(ctx, q) == 1) {
 		snprintf(id, sizeof id, "%s", (const char *)vc_col_text(q, 0));

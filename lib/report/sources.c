@@ -16,7 +16,9 @@
 #include "core/store.h"
 #include "report/report.h"
 
-#define T(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
+/* Seconds since the epoch (col) as an ISO 8601 time in UTC. */
+#define T(col) VC_SQL2("strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')", \
+	"to_char(to_timestamp(" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 /* The newest score of host h (a column expression). */
 #define LATEST(col) "(SELECT " col " FROM threat_scores s WHERE s.tenant_id = h.tenant_id" \
 	" AND s.subject_type = 'host' AND s.subject_id = h.id ORDER BY s.created_at DESC, s.id DESC LIMIT 1)"
@@ -82,7 +84,7 @@ static int
 src_case_actions(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 {
 	return rows(ctx, vc_sql(ctx, "SELECT action, actor_type, actor_name, outcome,"
-	    " strftime('%Y-%m-%dT%H:%M:%SZ', ts_ms / 1000, 'unixepoch') AS at FROM audit_logs"
+	    " " T("ts_ms / 1000") " AS at FROM audit_logs"
 	    " WHERE tenant_id = ?1 AND target_id = ?2 ORDER BY id LIMIT 1000", "ss",
 	    ctx->who.tenant_id, in->case_id), out);
 }
@@ -126,11 +128,12 @@ src_host_cases(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 static int
 src_host_rare(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 {
-	return rows(ctx, vc_sql(ctx, "SELECT name, rows, (SELECT COUNT(DISTINCT x.host_id) FROM"
+	return rows(ctx, vc_sql(ctx, VC_SQL2("", "SELECT * FROM (") "SELECT name, rows,"
+	    " (SELECT COUNT(DISTINCT x.host_id) FROM"
 	    " artifact_rows x WHERE x.tenant_id = ?1 AND x.stack_name = r.name AND x.stack_typed = 1) AS hosts"
 	    " FROM (SELECT stack_name AS name, COUNT(*) AS rows FROM artifact_rows WHERE tenant_id = ?1"
 	    " AND host_id = ?2 AND stack_typed = 1 AND stack_name IS NOT NULL GROUP BY stack_name) r"
-	    " WHERE hosts <= 2 ORDER BY hosts, name LIMIT 100", "ss", ctx->who.tenant_id, in->host_id), out);
+	    VC_SQL2("", ") AS rare") " WHERE hosts <= 2 ORDER BY hosts, name LIMIT 100", "ss", ctx->who.tenant_id, in->host_id), out);
 }
 
 /* ---- a period of the tenant ---------------------------------------------- */
@@ -139,9 +142,12 @@ src_host_rare(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 static int
 src_score_distribution(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 {
-	return rows(ctx, vc_sql(ctx, "SELECT classification, COUNT(*) AS hosts FROM (SELECT subject_id,"
-	    " classification, MAX(created_at) FROM threat_scores WHERE tenant_id = ?1 AND subject_type = 'host'"
-	    " AND created_at >= ?2 AND created_at < ?3 GROUP BY subject_id) GROUP BY classification",
+	return rows(ctx, vc_sql(ctx, "SELECT classification, COUNT(*) AS hosts FROM (SELECT "
+	    VC_SQL2("subject_id, classification, MAX(created_at)",
+	    "DISTINCT ON (subject_id) subject_id, classification") " FROM threat_scores"
+	    " WHERE tenant_id = ?1 AND subject_type = 'host' AND created_at >= ?2 AND created_at < ?3 "
+	    VC_SQL2("GROUP BY subject_id", "ORDER BY subject_id, created_at DESC, id DESC")
+	    ") GROUP BY classification" VC_SQL2("", " ORDER BY classification"),
 	    "sii", ctx->who.tenant_id, in->since, in->until), out);
 }
 
@@ -149,7 +155,8 @@ src_score_distribution(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 static int
 src_scores_daily(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 {
-	return rows(ctx, vc_sql(ctx, "SELECT date(created_at / 86400 * 86400, 'unixepoch') AS day,"
+	return rows(ctx, vc_sql(ctx, "SELECT " VC_SQL2("date(created_at / 86400 * 86400, 'unixepoch')",
+	    "to_char(to_timestamp(created_at / 86400 * 86400) AT TIME ZONE 'UTC', 'YYYY-MM-DD')") " AS day,"
 	    " classification, COUNT(*) AS scores FROM threat_scores WHERE tenant_id = ?1"
 	    " AND created_at >= ?2 AND created_at < ?3 GROUP BY created_at / 86400, classification"
 	    " ORDER BY day, classification", "sii", ctx->who.tenant_id, in->since, in->until), out);
@@ -159,7 +166,9 @@ static int
 src_top_hosts(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 {
 	return rows(ctx, vc_sql(ctx, "SELECT h.id, h.hostname, h.os, t.score, t.classification, t.scores"
-	    " FROM (SELECT subject_id, MAX(score_milli) / 1000.0 AS score, classification, COUNT(*) AS scores"
+	    " FROM (SELECT subject_id, MAX(score_milli) / 1000.0 AS score, "
+	    VC_SQL2("classification", "(array_agg(classification ORDER BY score_milli DESC))[1] AS classification")
+	    ", COUNT(*) AS scores"
 	    " FROM threat_scores WHERE tenant_id = ?1 AND subject_type = 'host' AND created_at >= ?2"
 	    " AND created_at < ?3 GROUP BY subject_id ORDER BY MAX(score_milli) DESC, subject_id LIMIT 20) t"
 	    " JOIN hosts h ON h.tenant_id = ?1 AND h.id = t.subject_id ORDER BY t.score DESC, h.hostname",
@@ -175,13 +184,17 @@ src_top_hosts(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 static int
 src_top_indicators(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 {
-	return rows(ctx, vc_sql(ctx, "SELECT json_extract(j.value, '$.kind') AS kind,"
+	return rows(ctx, vc_sql(ctx, VC_SQL2("SELECT json_extract(j.value, '$.kind') AS kind,"
 	    " json_extract(j.value, '$.id') AS id, MIN(json_extract(j.value, '$.title')) AS title,"
-	    " MIN(json_extract(j.value, '$.tags')) AS tags_json, SUM(g.n) AS hosts"
-	    " FROM (SELECT indicators, COUNT(*) AS n FROM (SELECT subject_id, indicators, MAX(created_at)"
+	    " MIN(json_extract(j.value, '$.tags')) AS tags_json",
+	    "SELECT j->>'kind' AS kind, j->>'id' AS id, MIN(j->>'title') AS title,"
+	    " MIN((j->'tags')::text) AS tags_json") ", SUM(g.n) AS hosts"
+	    " FROM (SELECT indicators, COUNT(*) AS n FROM (SELECT "
+	    VC_SQL2("subject_id, indicators, MAX(created_at)", "DISTINCT ON (subject_id) subject_id, indicators")
 	    " FROM threat_scores WHERE tenant_id = ?1 AND subject_type = 'host' AND created_at >= ?2"
-	    " AND created_at < ?3 GROUP BY subject_id) GROUP BY indicators) g, json_each(g.indicators) j"
-	    " GROUP BY 1, 2 ORDER BY hosts DESC, 2 LIMIT 100", "sii", ctx->who.tenant_id, in->since,
+	    " AND created_at < ?3 " VC_SQL2("GROUP BY subject_id", "ORDER BY subject_id, created_at DESC, id DESC")
+	    ") GROUP BY indicators) g, " VC_SQL2("json_each(g.indicators)", "jsonb_array_elements(g.indicators::jsonb)")
+	    " j GROUP BY 1, 2 ORDER BY hosts DESC, 2 LIMIT 100", "sii", ctx->who.tenant_id, in->since,
 	    in->until), out);
 }
 
@@ -237,7 +250,7 @@ static int
 src_audit(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 {
 	return rows(ctx, vc_sql(ctx, "SELECT action, actor_name, outcome, target_type, target_id,"
-	    " strftime('%Y-%m-%dT%H:%M:%SZ', ts_ms / 1000, 'unixepoch') AS at FROM audit_logs"
+	    " " T("ts_ms / 1000") " AS at FROM audit_logs"
 	    " WHERE tenant_id = ?1 AND ts_ms >= ?2 * 1000 AND ts_ms < ?3 * 1000 ORDER BY id LIMIT 5000",
 	    "sii", ctx->who.tenant_id, in->since, in->until), out);
 }

@@ -66,6 +66,17 @@ main(void)
 	    "SELECT coalesce(a, 0), strpos(b, 'x'), CAST(c AS bigint) FROM t", "ifnull, instr, AS INTEGER");
 	is_str(pg("SELECT name FROM t ORDER BY name COLLATE NOCASE LIMIT -1"),
 	    "SELECT name FROM t ORDER BY name  LIMIT ALL", "COLLATE NOCASE, LIMIT -1");
+	is_str(pg("SELECT CASE WHEN lease_until > unixepoch() THEN x END FROM t"),
+	    "SELECT CASE WHEN lease_until > floor(extract(epoch FROM now()))::bigint THEN x END FROM t",
+	    "unixepoch(): now, in whole seconds");
+	is_str(pg("SELECT unixepoch(a) FROM t"), "SELECT unixepoch(a) FROM t",
+	    "unixepoch with an argument is not translated");
+	is_str(pg("SELECT a FROM t WHERE b = ? ORDER BY a LIMIT ?3 OFFSET ?4"),
+	    "SELECT a FROM t WHERE b = $1 ORDER BY a LIMIT nullif(greatest($3, -1), -1) OFFSET $4",
+	    "LIMIT ?N: a negative value is no limit");
+	is_str(pg("SELECT a FROM t WHERE b = ? LIMIT ? OFFSET ?"),
+	    "SELECT a FROM t WHERE b = $1 LIMIT nullif(greatest($2, -1), -1) OFFSET $3",
+	    "LIMIT ?: numbered in order");
 	is_str(pg("SELECT max(a), min(a, ?1), MAX(b, (1 + c), d) FROM t"),
 	    "SELECT max(a), least(a, $1), greatest(b, (1 + c), d) FROM t",
 	    "min and max of several are least and greatest; aggregates stay");
