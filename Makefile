@@ -177,6 +177,11 @@ check: deps
 	@scripts/run-tests build/tests/t_* build/asan/tests/t_* $(CLI_TESTS) \
 		VC_TEST_BIN=build/asan/bin $(CLI_TESTS)
 
+# make check-pg: the shell suite on PostgreSQL (one server for the run,
+# a database for each test: scripts/run-tests VC_TEST_DB=pg).
+check-pg: all
+	@scripts/run-tests VC_TEST_DB=pg $(CLI_TESTS)
+
 test: $(BINS) $(UNITS) $(ASAN_UNITS) $(FUZZERS)
 	@scripts/run-tests
 
@@ -212,4 +217,4 @@ install: all
 clean:
 	rm -rf build bin demo
 
-.PHONY: all deps deps-check demo check test fuzz san san-bins lint install clean completions
+.PHONY: all deps deps-check demo check check-pg test fuzz san san-bins lint install clean completions

@@ -4,6 +4,7 @@
 # a copy of the tree passes, then one offence of each kind is planted in
 # it and lint must name the file and line of each, and nothing else.
 . "$(dirname "$0")/lib.sh"
+no_store "the sources and the tree"
 bin_only "lint reads the sources, not the binaries"
 
 run "$TOP/scripts/lint"

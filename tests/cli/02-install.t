@@ -3,6 +3,7 @@
 # make install honours PREFIX and DESTDIR and installs binaries, man pages
 # and completions; the installed binary runs.
 . "$(dirname "$0")/lib.sh"
+no_store "make install and its files"
 bin_only "make install installs bin/"
 
 run make -s -C "$TOP" install DESTDIR="$T/root" PREFIX=/opt/vc

@@ -14,6 +14,7 @@
 #  - the completions made by `make all` exist, are current, parse, and
 #    name every vc-auth command.
 . "$(dirname "$0")/lib.sh"
+no_store "the manuals, the completions and -h"
 bin_only "the manuals and completions are checked against bin/"
 cd "$TOP" || exit 70
 

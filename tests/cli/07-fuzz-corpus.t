@@ -6,6 +6,7 @@
 # under ASan, UBSan and LeakSanitizer.  `make test` builds the targets
 # (build/fuzz/f_NAME); fuzzing itself is `make fuzz` (scripts/fuzz).
 . "$(dirname "$0")/lib.sh"
+no_store "the fuzzers over their corpora"
 cd "$TOP" || exit 70
 
 for src in tests/fuzz/f_*.c; do

@@ -20,7 +20,6 @@ run_in() {
 	err=$(cat "$T/err")
 	cat "$T/err" >> "$T/all-stderr"
 }
-sq() { sqlite3 "$VC_DB" "$@"; }
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 mode() { stat -c %a "$1"; }
 CREDS=$XDG_CONFIG_HOME/velocicompanion/credentials

@@ -3,7 +3,6 @@
 # vc-auth user create/list/show/update/disable/enable and the role rules.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
 audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE $1"; }
 

@@ -3,7 +3,6 @@
 # vc-auth token create/list/revoke: API tokens for cron and CI.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 PW='sturdy tuna lantern'
 audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE $1"; }

@@ -4,7 +4,6 @@
 # append-only rule and the HMAC chain.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
 total() { sq "SELECT COUNT(*) FROM audit_logs"; }
 last() { sq "SELECT action||' '||outcome FROM audit_logs ORDER BY id DESC LIMIT 1"; }

@@ -5,7 +5,6 @@
 # tenant of whoever tried (their own admins and auditors see it there).
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
 denials() { sq "SELECT COUNT(*) FROM audit_logs WHERE action='authz.denied' AND outcome='denied' AND $1"; }
 MISSING=0b0e5a5e-0000-4000-8000-000000000000

@@ -4,7 +4,6 @@
 # at the same time, key rotation.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 mode() { stat -c %a "$1"; }
 KEY=$T/vc.key
 PW='sturdy tuna lantern'

@@ -7,7 +7,6 @@
 
 init_store
 fail() { printf '%s\n' 'not the password!' | vc-auth login "$1" --password-stdin >/dev/null 2>&1; }
-sq() { sqlite3 "$VC_DB" "$@"; }
 # locked NAME: "FAILURES SECONDS", the failures in a row and the length of
 # the lock that the throttle stored for NAME.
 locked() { sq "SELECT failures || ' ' || (locked_until - last_failure_at) FROM auth_throttle WHERE name = '$1'"; }

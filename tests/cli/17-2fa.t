@@ -15,7 +15,6 @@ command -v zbarimg > /dev/null || skip_all "no zbarimg (Debian package zbar-tool
 
 init_store
 PW='sturdy tuna lantern'
-sq() { sqlite3 "$VC_DB" "$@"; }
 for u in alice bob carl; do
 	printf '%s\n' "$PW" | vc-auth user create "$u" --role analyst --password-stdin > /dev/null
 done

@@ -10,7 +10,6 @@
 
 PW='sturdy tuna lantern'
 A=$T/anchors
-sq() { sqlite3 "$VC_DB" "$@"; }
 tid() { sq "SELECT id FROM tenants WHERE name = '$1'"; }
 head_of() { sq "SELECT id || ' ' || mac FROM audit_logs WHERE chain = '$1' ORDER BY id DESC LIMIT 1"; }
 # anchor_of FILE TENANT_ID: "id mac" of the last anchor of that chain in FILE.

@@ -17,7 +17,6 @@ C=$T/certs
 S=$T/state
 mkdir -p "$S"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 mode() { stat -c %a "$1"; }
 # kid_of BLOB: the key id in a sealed blob's header (bytes 1..4).
 kid_of() { printf '%s' "$1" | base64 -d 2>/dev/null | od -An -tu1 -j1 -N4 | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }'; }

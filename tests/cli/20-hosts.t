@@ -6,7 +6,6 @@
 # update, delete; roles; tenant isolation; the audit trail.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 GEN=$TOP/bench/gen.py
 PW='sturdy tuna lantern'
 # utc SECONDS: RFC 3339 UTC.

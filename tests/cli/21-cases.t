@@ -4,7 +4,6 @@
 # and paging; roles; tenant isolation; the audit trail of every change.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
 # bodies CASE: the timeline of CASE, one body per line, from the store.
 bodies() { sq "SELECT body FROM case_notes WHERE case_id='$1' ORDER BY id"; }

@@ -7,7 +7,6 @@
 # roles; tenant isolation.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 GEN=$TOP/bench/gen.py
 PW='sturdy tuna lantern'
 skip() { _n=$((_n + 1)); echo "ok $_n # skip $1"; }

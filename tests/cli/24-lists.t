@@ -11,7 +11,6 @@
 # --progress reports an import in a pipe, nothing does without it.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 # lines: the lines of $out (0 for none).
 lines() { if [ -z "$out" ]; then echo 0; else printf '%s\n' "$out" | wc -l | tr -d ' '; fi; }
 # oracle COLUMN SUBSTR: the ids of the hosts whose COLUMN contains SUBSTR

@@ -15,7 +15,6 @@ NDJSON='Content-Type: application/x-ndjson'
 ACCEPT='Accept: application/x-ndjson'
 N=200000
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 # req CURL-ARGS...: one request; sets $code, $body, $cerr (curl's exit)
 # and $T/h (headers).  The deadline only stops a hung server: a 122 MiB
 # import takes a TSan build on a busy machine more than a minute.

@@ -24,7 +24,6 @@ PSL=Windows.System.Pslist
 FIXTURE_HUNT=H.D0VQ8C7SHB4EK
 mkdir -p "$S" "$Y"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 # srv_start PORT STATE LOG ARGS...: start the double (environment from
 # $SRV_ENV) and wait for its "listening" line; $SRV is its pid.
 srv_start() {

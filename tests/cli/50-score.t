@@ -17,7 +17,6 @@ RULES=$SIGMA/rules/windows/process_creation
 GEN=$TOP/bench/gen.py
 PW='sturdy tuna lantern'
 unset VC_RULES
-sq() { sqlite3 "$VC_DB" "$@"; }
 lines() { if [ -z "$out" ]; then echo 0; else printf '%s\n' "$out" | wc -l | tr -d ' '; fi; }
 cid() { printf 'C.%016x' $((0x1000000000000000 + $1 * 7919)); }
 # ind FILTER: jq -r FILTER over the indicators of every row of $out.

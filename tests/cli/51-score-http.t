@@ -17,7 +17,6 @@ NDJSON='Content-Type: application/x-ndjson'
 ACCEPT='Accept: application/x-ndjson'
 MISSING=0b0e5a5e-0000-4000-8000-000000000000
 unset VC_RULES
-sq() { sqlite3 "$VC_DB" "$@"; }
 
 # req CURL-ARGS...: one request; sets $code and $body.
 req() {

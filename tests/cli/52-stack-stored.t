@@ -9,7 +9,6 @@
 # escaped text, case, failed imports and --artifact all agree.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 
 init_store
 "$TOP/bench/gen.py" pslist 3000 40 > "$T/ps.jsonl"

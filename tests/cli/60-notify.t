@@ -6,7 +6,6 @@
 # HTTP; roles and tenant isolation.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
 # lines: the lines of $out (0 for none).
 lines() { if [ -z "$out" ]; then echo 0; else printf '%s\n' "$out" | wc -l | tr -d ' '; fi; }

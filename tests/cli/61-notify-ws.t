@@ -13,7 +13,6 @@ PY=/usr/bin/python3
 "$PY" -c 'import websockets' 2>/dev/null || skip_all "no python3-websockets (make deps)"
 WSC="$PY $TOP/tests/peers/ws-client.py"
 PW='sturdy tuna lantern'
-sq() { sqlite3 "$VC_DB" "$@"; }
 # msgs FILE FILTER: jq -r FILTER over the client's output FILE.
 msgs() { jq -r "$2" "$1"; }
 

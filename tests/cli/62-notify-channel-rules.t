@@ -14,7 +14,6 @@
 
 PY=/usr/bin/python3
 PW='sturdy tuna lantern'
-sq() { sqlite3 "$VC_DB" "$@"; }
 cursor() { sq "SELECT cursor FROM notify_channels WHERE name = '$1'"; }
 failures() { sq "SELECT failures FROM notify_channels WHERE name = '$1'"; }
 listen() { "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null; }

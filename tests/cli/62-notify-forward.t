@@ -9,7 +9,6 @@
 
 PY=/usr/bin/python3
 PW='sturdy tuna lantern'
-sq() { sqlite3 "$VC_DB" "$@"; }
 cursor() { sq "SELECT cursor FROM notify_channels WHERE name = '$1'"; }
 lines() { if [ -z "$out" ]; then echo 0; else printf '%s\n' "$out" | wc -l | tr -d ' '; fi; }
 # Every audit record is an event too (type audit), so the ids of acme's

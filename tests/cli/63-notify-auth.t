@@ -10,7 +10,6 @@
 
 PW='sturdy tuna lantern'
 BAD='not the password!'
-sq() { sqlite3 "$VC_DB" "$@"; }
 fail_cli() { printf '%s\n' "$BAD" | vc-auth login "$1" --password-stdin > /dev/null 2>&1; }
 nfail() { sq "SELECT COUNT(*) FROM events WHERE type = 'auth.login_failed'"; }
 

@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 
 PW='sturdy tuna lantern'
-sq() { sqlite3 "$VC_DB" "$@"; }
 acme() { sq "SELECT COUNT(*) FROM $1 WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'acme')"; }
 age() { sq "UPDATE events SET created_at = created_at - $1; UPDATE notifications SET created_at = created_at - $1"; }
 DAY=86400

@@ -11,7 +11,6 @@
 
 PY=/usr/bin/python3
 TOKEN=8d2f6c1e-5a4b-4c3d-9e8f-0a1b2c3d4e5f
-sq() { sqlite3 "$VC_DB" "$@"; }
 cursor() { sq "SELECT cursor FROM notify_channels WHERE name = '$1'"; }
 failures() { sq "SELECT failures FROM notify_channels WHERE name = '$1'"; }
 listen() { "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null; }

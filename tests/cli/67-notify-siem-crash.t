@@ -14,7 +14,6 @@
 PY=/usr/bin/python3
 N=100000
 TOKEN=5b0c7f3e-hec-crash-test
-sq() { sqlite3 "$VC_DB" "$@"; }
 listen() { "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null; }
 cursor_is() { [ "$(sq "SELECT cursor FROM notify_channels WHERE name = 'hec'")" = "$1" ]; }
 logged() { [ "$(wc -l < "$T/hec.log")" -ge "$1" ]; }

@@ -10,7 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
-sq() { sqlite3 "$VC_DB" "$@"; }
 cursor() { sq "SELECT cursor FROM notify_channels WHERE name = '$1'"; }
 listen() { "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null; }
 count() { [ "$(wc -l < "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }

@@ -13,7 +13,6 @@ PY=/usr/bin/python3
 "$PY" -c 'import aiosmtpd' 2>/dev/null || skip_all "python3-aiosmtpd is not installed"
 M=$T/mail
 mkdir -p "$M"
-sq() { sqlite3 "$VC_DB" "$@"; }
 cursor() { sq "SELECT cursor FROM notify_channels WHERE name = '$1'"; }
 nmail() { ls "$M" | grep -c '\.eml$'; }
 ev() { sq "SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id

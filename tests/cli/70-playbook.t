@@ -11,7 +11,6 @@
 PY=/usr/bin/python3
 "$PY" -c 'import aiosmtpd' 2>/dev/null || skip_all "python3-aiosmtpd is not installed"
 command -v sqlite3 >/dev/null || skip_all "no sqlite3"
-sq() { sqlite3 "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
 EX=$TOP/examples/playbooks
 lines() { if [ -z "$out" ]; then echo 0; else printf '%s\n' "$out" | wc -l | tr -d ' '; fi; }

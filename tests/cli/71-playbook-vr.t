@@ -16,7 +16,6 @@ VR=$TOP/tests/fixtures/vr
 C=$T/certs
 S=$T/state
 mkdir -p "$S"
-sq() { sqlite3 "$VC_DB" "$@"; }
 # cid N: the id of the double's fixture client N (even: windows, odd: linux).
 cid() { printf 'C.%s' "$(printf 'vc-fixture-client-%d' "$1" | sha256sum | cut -c1-16)"; }
 WIN=$(cid 0)

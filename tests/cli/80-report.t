@@ -9,7 +9,6 @@
 # data only admins may read.
 . "$(dirname "$0")/lib.sh"
 
-sq() { sqlite3 -cmd '.timeout 10000' "$VC_DB" "$@"; }
 PW='sturdy tuna lantern'
 CHECK="/usr/bin/python3 $TOP/tests/peers/report-check.py"
 # t DESCRIPTION CMD...: ok when CMD succeeds.

@@ -20,6 +20,56 @@ export VC_DB=$T/vc.db
 unset VC_TOKEN VC_KEY_FILE VC_ALLOW_VELOCIRAPTOR
 mkdir -p "$HOME"
 trap 't_cleanup' EXIT
+# The store: a SQLite file in $T, or in a run on PostgreSQL (VC_TEST_DB=pg,
+# which scripts/run-tests sets with the folder of the server it started in
+# VC_TEST_PG_DIR) a database of this test's own, made from the server's
+# "vc" (its extensions and grants) and owned by the schema's owner, which
+# the tools connect as (row-level security is forced on it too); dropped
+# at exit.  STORE_PG is 1 then.  Tests read and write the store behind the
+# tools' back with sq (below), which sees every tenant on both.
+STORE_PG=0
+if [ "${VC_TEST_DB:-sqlite}" = pg ]; then
+	if [ -z "${VC_TEST_PG_DIR:-}" ] || [ ! -e "$VC_TEST_PG_DIR/url-owner" ]; then
+		echo "Bail out! a run on PostgreSQL without its server (VC_TEST_PG_DIR: see scripts/run-tests)"
+		exit 1
+	fi
+	PGBIN=${PG_BINDIR:-$(pg_config --bindir 2>/dev/null)}
+	[ -x "$PGBIN/psql" ] || PGBIN=/usr/lib/postgresql/15/bin
+	_pgdb=vc_$(basename "$T" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z')
+	_pgsuper="postgresql:///postgres?host=$VC_TEST_PG_DIR&user=vc_super"
+	if ! "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$_pgsuper" \
+	    -c "CREATE DATABASE $_pgdb OWNER vc TEMPLATE vc" >"$T/pgdb.err" 2>&1; then
+		echo "Bail out! cannot make this test's database: $(cat "$T/pgdb.err")"
+		exit 1
+	fi
+	STORE_PG=1
+	VC_DB="postgresql:///$_pgdb?host=$VC_TEST_PG_DIR&user=vc"
+	SQ_URL="postgresql:///$_pgdb?host=$VC_TEST_PG_DIR&user=vc_super"
+fi
+# sq SQL...: run each SQL on the store as its superuser (sqlite3, or psql
+# as the server's superuser, which row-level security does not hold):
+# the rows as "a|b|c" lines on both.  SQL written for one backend only
+# belongs in an "if [ "$STORE_PG" = 1 ]".
+sq() {
+	if [ "$STORE_PG" = 1 ]; then
+		for _q in "$@"; do
+			"$PGBIN/psql" -X -At -q -v ON_ERROR_STOP=1 "$SQ_URL" -c "$_q" || return
+		done
+	else
+		sqlite3 -cmd '.timeout 10000' "$VC_DB" "$@"
+	fi
+}
+# no_store WHY: skip this test on PostgreSQL because it does not touch the
+# store (the tree, the docs, the fuzzers): the SQLite pass runs it.
+no_store() {
+	[ "$STORE_PG" = 0 ] || skip_all "the store is not involved ($1): the pass on SQLite runs it"
+}
+# sqlite_only WHY: skip this test on PostgreSQL, saying why (what it
+# checks is the SQLite file itself, and the PostgreSQL tests 90 to 9x
+# check the same of the server).
+sqlite_only() {
+	[ "$STORE_PG" = 0 ] || skip_all "on SQLite only: $1"
+}
 # Background processes (servers) are stopped and waited for: a sanitizer
 # build reports leaks, and anything else it finds, as it exits, and the
 # test runner must see that report when the test ends.
@@ -29,6 +79,9 @@ t_cleanup() {
 	for p in $_pids; do
 		await 60 gone "$p" || kill -KILL "$p" 2>/dev/null
 	done
+	if [ "$STORE_PG" = 1 ]; then
+		"$PGBIN/psql" -X -q "$_pgsuper" -c "DROP DATABASE IF EXISTS $_pgdb WITH (FORCE)" >/dev/null 2>&1
+	fi
 	rm -rf "$T"
 }
 # gone PID: process PID has ended (an unreaped child, a zombie, counts
@@ -78,13 +131,19 @@ ok() {
 # is GOT WANT DESCRIPTION
 is() {
 	if [ "$1" = "$2" ]; then ok 0 "$3"; else
-		ok 1 "$3"; echo "#   got:  '$1'"; echo "#   want: '$2'"
+		ok 1 "$3"; echo "#   got:  '$1'"; echo "#   want: '$2'"; last_err
 	fi
+}
+# last_err: after a failed check, what the last command run by run/with
+# said on stderr (its first lines), which is usually why.
+last_err() {
+	[ -n "${err:-}" ] && printf '%s\n' "$err" | head -n 3 | sed 's/^/#   stderr: /'
+	return 0
 }
 # like GOT REGEX DESCRIPTION (grep -E)
 like() {
 	if printf '%s\n' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else
-		ok 1 "$3"; echo "#   got:  '$1'"; echo "#   want match: '$2'"
+		ok 1 "$3"; echo "#   got:  '$1'"; echo "#   want match: '$2'"; last_err
 	fi
 }
 unlike() {
@@ -192,6 +251,7 @@ same() {
 # binaries the test FAILS (the issue wants no silent pass); VC_SKIP_PG=1
 # turns that into a skip, loudly.
 pg_start() {
+	[ "$STORE_PG" = 0 ] || skip_all "a test of the PostgreSQL backend beside its SQLite twin: it runs in the pass on SQLite"
 	PGBIN=${PG_BINDIR:-$(pg_config --bindir 2>/dev/null)}
 	[ -x "$PGBIN/initdb" ] || PGBIN=/usr/lib/postgresql/15/bin
 	if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/psql" ]; then
