@@ -49,7 +49,7 @@ static struct {
 	PGTransactionStatusType (*transactionStatus)(const PGconn *);
 } pq;
 
-static char pq_why[160];
+static char pq_why[256];
 
 static void
 pq_load(void)
@@ -73,12 +73,15 @@ pq_load(void)
 	void *h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
 
 	if (h == NULL) {
-		snprintf(pq_why, sizeof pq_why, "cannot load libpq (install libpq5): %s", dlerror());
+		snprintf(pq_why, sizeof pq_why,
+		    "cannot load libpq.so.5, needed to use a PostgreSQL store (install libpq5): %s", dlerror());
 		return;
 	}
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if ((*slot[i] = dlsym(h, names[i])) == NULL) {
-			snprintf(pq_why, sizeof pq_why, "libpq has no %s", names[i]);
+			snprintf(pq_why, sizeof pq_why,
+			    "libpq.so.5 has no %s, needed to use a PostgreSQL store (another version?)",
+			    names[i]);
 			return;
 		}
 }
@@ -89,7 +92,8 @@ pq_ready(vc_ctx *ctx)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, pq_load);
-	return pq_why[0] == '\0' ? 0 : vc_fail(ctx, VC_ECONFIG, "%s", pq_why);
+	/* Unavailable (exit 69), as any library opened at its first use (dl.h). */
+	return pq_why[0] == '\0' ? 0 : vc_fail(ctx, VC_EUNAVAIL, "%s", pq_why);
 }
 
 /* ---- connections and statements ----------------------------------------- */
