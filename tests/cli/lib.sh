@@ -59,6 +59,20 @@ sq() {
 		sqlite3 -cmd '.timeout 10000' "$VC_DB" "$@"
 	fi
 }
+# SQ_NOW: the SQL for the time now in seconds since the epoch (an integer),
+# for sq on either backend.  A list of values in one line: sq "SELECT x
+# ... ORDER BY ..." | paste -sd, - (no group_concat or string_agg).
+SQ_NOW="CAST(strftime('%s','now') AS INTEGER)"
+[ "$STORE_PG" = 0 ] || SQ_NOW='extract(epoch from now())::bigint'
+# sq_dump: all of the store, schema and rows, as text (sqlite3's .dump,
+# pg_dump), to look for what must not be in it.
+sq_dump() {
+	if [ "$STORE_PG" = 1 ]; then
+		"$PGBIN/pg_dump" --no-owner "$SQ_URL"
+	else
+		sqlite3 -cmd '.timeout 10000' "$VC_DB" .dump
+	fi
+}
 # no_store WHY: skip this test on PostgreSQL because it does not touch the
 # store (the tree, the docs, the fuzzers): the SQLite pass runs it.
 no_store() {
