@@ -114,10 +114,17 @@ find_user(vc_ctx *ctx, const char *key, struct user *u)
 	    "SELECT 1 FROM users WHERE id = ?1 OR username = ?1", key);
 }
 
+/*
+ * The tenant named by key (id or name), of any tenant: the callers tell
+ * another tenant's from the caller's own, to answer it as a missing one
+ * and audit the attempt.
+ */
 static int
 find_tenant(vc_ctx *ctx, const char *key, char id[VC_ID_LEN + 1], char *name, size_t namesz)
 {
-	vc_stmt *q = vc_sql(ctx, "SELECT id, name FROM tenants WHERE id = ?1 OR name = ?1", "s", key);
+	/* unscoped: checked against the caller's tenant by every caller */
+	vc_stmt *q = vc_unscoped(vc_sql(ctx, "SELECT id, name FROM tenants"
+	    " WHERE id = ?1 OR name = ?1", "s", key));
 	int rc;
 
 	if (q == NULL)

@@ -522,7 +522,8 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 	if (rc == 0) {
 		if (tenant != NULL) {
 			/* unscoped: existence check only, to audit a cross-tenant attempt */
-			q = vc_sql(ctx, "SELECT 1 FROM audit_logs WHERE id = ?1", "i", (int64_t)id);
+			q = vc_unscoped(vc_sql(ctx, "SELECT 1 FROM audit_logs WHERE id = ?1", "i",
+			    (int64_t)id));
 			if (q != NULL && vc_sql_step(ctx, q) == 1)
 				vc_deny_audit(ctx, "audit", ids);
 			vc_stmt_done(q);

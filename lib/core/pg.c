@@ -121,6 +121,8 @@ struct vc_pgconn {
 	int retry;              /* the last failure was 40001 or 40P01 */
 	char want[VC_ID_LEN + 2];   /* vc.tenant_id the next statement needs */
 	char scope[VC_ID_LEN + 2];  /* vc.tenant_id of the session, "" unknown */
+	char tx_scope[VC_ID_LEN + 2]; /* the transaction's, from its begin */
+	char tx_now[VC_ID_LEN + 2]; /* in force in it (an unscoped read's "*") */
 	int64_t deadline;       /* vc_pg_deadline: CLOCK_MONOTONIC ms, 0 none */
 	int tmo_session;        /* the session's timeouts are a deadline's */
 	int tmo_local;          /* this transaction's: 0 untouched, 1 a deadline's, 2 default */
@@ -143,6 +145,7 @@ struct vc_pgstmt {
 	/* A bytea column of the current row, decoded on demand. */
 	unsigned char **blob;
 	size_t *bloblen;
+	int unscoped;           /* runs with vc.tenant_id '*' (vc_unscoped) */
 };
 
 /* Notices (a NOTICE from a migration's IF NOT EXISTS) are not errors,
@@ -389,6 +392,12 @@ want_scope(vc_ctx *ctx, struct vc_pgconn *c)
 		snprintf(c->want, sizeof c->want, "%s", s);
 }
 
+void
+vc_pg_unscoped(struct vc_pgstmt *p)
+{
+	p->unscoped = 1;
+}
+
 int
 vc_pg_retryable(struct vc_pgconn *c)
 {
@@ -411,6 +420,8 @@ vc_pg_tx_begin(vc_ctx *ctx, int claim)
 		vc_pg_tx_rollback(ctx);
 		return rc;
 	}
+	snprintf(c->tx_scope, sizeof c->tx_scope, "%s", c->want);
+	snprintf(c->tx_now, sizeof c->tx_now, "%s", c->want);
 	return 0;
 }
 
@@ -831,8 +842,15 @@ pg_send(vc_ctx *ctx, struct vc_pgstmt *p)
 	pg_park(c);
 	if (!c->in_tx)
 		c->retry = 0;
-	if (!c->in_tx && strcmp(c->scope, c->want) != 0 && pg_scope(ctx, c, c->want, 0) != 0)
+	if (!c->in_tx && strcmp(c->scope, p->unscoped ? "*" : c->want) != 0 &&
+	    pg_scope(ctx, c, p->unscoped ? "*" : c->want, 0) != 0)
 		return -1;
+	/* In a transaction its own scope holds, but for an unscoped read. */
+	if (c->in_tx && strcmp(c->tx_now, p->unscoped ? "*" : c->tx_scope) != 0) {
+		if (pg_scope(ctx, c, p->unscoped ? "*" : c->tx_scope, 1) != 0)
+			return -1;
+		snprintf(c->tx_now, sizeof c->tx_now, "%s", p->unscoped ? "*" : c->tx_scope);
+	}
 	if ((c->deadline != 0 || c->tmo_session || c->tmo_local == 1) && pg_timeouts(ctx, c) != 0)
 		return -1;
 	if (!pq.sendQueryPrepared(c->c, p->prep->name, p->nparams, (const char *const *)p->val,

@@ -40,6 +40,8 @@ void vc_pg_reset(struct vc_pgstmt *p);
 void vc_pg_clear(struct vc_pgstmt *p);
 void vc_pg_free(struct vc_pgstmt *p);
 char *vc_pg_key(struct vc_pgstmt *p);
+/* Run p over every tenant's rows (vc.tenant_id '*'): vc_unscoped. */
+void vc_pg_unscoped(struct vc_pgstmt *p);
 
 int vc_pg_tx_begin(vc_ctx *ctx, int claim);
 int vc_pg_tx_commit(vc_ctx *ctx);

@@ -22,7 +22,7 @@ int
 vc_not_found(vc_ctx *ctx, const char *type, const char *what, const char *unscoped,
     const char *key)
 {
-	vc_stmt *q = vc_sql(ctx, unscoped, "s", key);
+	vc_stmt *q = vc_unscoped(vc_sql(ctx, unscoped, "s", key));
 
 	if (q != NULL && vc_sql_step(ctx, q) == 1)
 		vc_deny_audit(ctx, type, key);

@@ -756,6 +756,14 @@ vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 	return st;
 }
 
+vc_stmt *
+vc_unscoped(vc_stmt *st)
+{
+	if (st != NULL && st->pg != NULL)
+		vc_pg_unscoped(st->pg);
+	return st;
+}
+
 int
 vc_sql_step(vc_ctx *ctx, vc_stmt *st)
 {

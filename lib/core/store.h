@@ -172,6 +172,17 @@ int vc_tx_again(vc_ctx *ctx, int attempt);
  */
 vc_stmt *vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...);
 /*
+ * Mark st (of vc_sql, not yet stepped; NULL passes through) as a read
+ * that must see other tenants' rows, as it does on SQLite: the checks
+ * that tell another tenant's record from a missing one, to answer both
+ * alike and audit the attempt ("unscoped: existence check only").  On
+ * PostgreSQL it runs with row-level security's vc.tenant_id '*', also
+ * in a transaction; the statements after it get the caller's tenant
+ * again.  Never for rows shown to the caller.  Returns st:
+ * q = vc_unscoped(vc_sql(ctx, "SELECT 1 FROM ... WHERE id = ?1", "s", id));
+ */
+vc_stmt *vc_unscoped(vc_stmt *st);
+/*
  * vc_sql for the statements of a hot loop (an import's per-row SQL):
  * prepared once per store and kept, keyed by the address of sql (a
  * string literal), reset and re-bound at each call.  The store owns the

@@ -123,7 +123,7 @@ run vc-auth user update root --role admin
 is "$rc" 77 "a superadmin cannot change their own role either"
 with "$ADA" vc-auth user update ann --role superadmin
 is "$rc" 64 "nobody grants superadmin: exit 64"
-is "$(sq "SELECT group_concat(role, ' ') FROM (SELECT role FROM users WHERE username IN ('ada','root','ann') ORDER BY username)")" \
+is "$(sq "SELECT role FROM users WHERE username IN ('ada','root','ann') ORDER BY username" | paste -sd' ' -)" \
 	"admin analyst superadmin" "no role changed"
 with "$ADA" vc-auth user disable ada
 is "$rc" 77 "an admin cannot disable themselves"
