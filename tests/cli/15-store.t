@@ -5,18 +5,26 @@
 . "$(dirname "$0")/lib.sh"
 
 mode() { stat -c %a "$1"; }
-KEY=$T/vc.key
+# The store made by init: a file, or a PostgreSQL database's tables; the
+# key file beside the SQLite file, or where the default store's would be.
+if [ "$STORE_PG" = 1 ]; then
+	KEY=$XDG_DATA_HOME/velocicompanion/vc.key
+	has_store() { [ "$(sq "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'tenants'")" = 1 ]; }
+else
+	KEY=$T/vc.key
+	has_store() { [ -f "$VC_DB" ]; }
+fi
 PW='sturdy tuna lantern'
 
 # ---- where the store is ------------------------------------------------
 run vc-auth whoami
 is "$rc" 78 "no store yet: exit 78"
 like "$err" "^vc-auth: no store at .*run 'vc-auth init' first" "says to run init"
-ok "$([ ! -e "$VC_DB" ]; echo $?)" "a command other than init creates no store"
+ok "$(if has_store; then echo 1; else echo 0; fi)" "a command other than init creates no store"
 
 init_store
 ok $? "init and login via \$VC_DB"
-ok "$([ -f "$VC_DB" ] && [ -f "$KEY" ]; echo $?)" "store and key beside it"
+ok "$(has_store && [ -f "$KEY" ]; echo $?)" "store and key (beside it on SQLite)"
 
 OTHER=$T/other/b.db
 run_in "$PW" env -u VC_DB vc-auth --db "$OTHER" init --tenant beta --admin broot --password-stdin
