@@ -78,9 +78,9 @@ is "$((checked + throttled))" 12 "twelve parallel guesses: each refused (checked
 ok $([ "$checked" -le 6 ]; echo $?) "... at most six of them checked ($checked), the rest throttled ($throttled)"
 
 # The delay doubles and is capped at 15 minutes.
-sqlite3 "$VC_DB" "UPDATE auth_throttle SET failures = 40, locked_until = 0 WHERE name = 'nosuchuser'"
+sq "UPDATE auth_throttle SET failures = 40, locked_until = 0 WHERE name = 'nosuchuser'"
 fail nosuchuser
-w=$(sqlite3 "$VC_DB" "SELECT locked_until - last_failure_at FROM auth_throttle WHERE name = 'nosuchuser'")
+w=$(sq "SELECT locked_until - last_failure_at FROM auth_throttle WHERE name = 'nosuchuser'")
 is "$w" 900 "the wait is capped at 900 s"
 
 as root "$ROOT_PW"
@@ -111,10 +111,10 @@ for i in 1 2 3 4 5 6; do
 	printf '%s\n%s\n' 'not the password!' 'a brand new password 1' |
 		XDG_CONFIG_HOME=$T/cfg-pat vc-auth passwd --password-stdin > /dev/null 2>&1
 done
-is "$(sqlite3 "$VC_DB" "SELECT failures, locked_until - last_failure_at FROM auth_throttle WHERE name LIKE 'passwd:%'")" "6|2" \
+is "$(sq "SELECT failures, locked_until - last_failure_at FROM auth_throttle WHERE name LIKE 'passwd:%'")" "6|2" \
 	"six wrong current passwords: counted for the account, locked 2 s"
 # However slow the machine, the lock is in force for the next call.
-sqlite3 "$VC_DB" "UPDATE auth_throttle SET locked_until = locked_until + 60 WHERE name LIKE 'passwd:%'"
+sq "UPDATE auth_throttle SET locked_until = locked_until + 60 WHERE name LIKE 'passwd:%'"
 run_in "$ROOT_PW
 a brand new password 1" env XDG_CONFIG_HOME="$T/cfg-pat" vc-auth passwd --password-stdin
 like "$rc:$err" '^75:vc-auth: too many wrong passwords: retry in [0-9]+ s$' \
