@@ -36,7 +36,7 @@ login() {
 		run_in "$2" vc-auth login "$1" --password-stdin
 	fi
 }
-audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE action = '$1' AND outcome = '$2' AND ifnull(reason, '') LIKE '$3'"; }
+audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE action = '$1' AND outcome = '$2' AND coalesce(reason, '') LIKE '$3'"; }
 
 # ---- setup --------------------------------------------------------------
 as alice "$PW"
@@ -66,10 +66,11 @@ REC2=$(jqr '.recovery_codes[1]')
 REC3=$(jqr '.recovery_codes[2]')
 is "$(jqr .qr_code)" null "the command line gets no PNG data URI (it has --qr)"
 is "$(zbarimg -q --raw "$T/qr.png" 2>/dev/null)" "$URI" "--qr FILE.png: zbarimg decodes the PNG to the otpauth URI"
-is "$(sq "SELECT totp_enabled_at IS NULL FROM users WHERE username = 'alice'")" 1 "2FA is not on before verify"
+is "$(sq "SELECT CASE WHEN totp_enabled_at IS NULL THEN 1 ELSE 0 END FROM users WHERE username = 'alice'")" 1 "2FA is not on before verify"
 is "$(sq "SELECT COUNT(*) FROM recovery_codes r JOIN users u ON u.id = r.user_id WHERE u.username = 'alice'")" 10 \
 	"ten recovery codes stored (the first setup's are gone)"
-sq .dump > "$T/dump"
+sq_dump > "$T/dump"
+like "$(grep -c 'argon2id' "$T/dump")" '^[1-9]' "the store's dump holds its rows"
 unlike "$(cat "$T/dump")" "$SECRET|$OLD" "the store holds no base32 secret (sealed at rest)"
 unlike "$(cat "$T/dump")" "$REC1|$(printf '%s' "$REC1" | tr -d -)" "... and no recovery code"
 
@@ -79,7 +80,7 @@ GOOD=$(fresh alice "$SECRET")
 WRONG=$(oathtool --totp -b "$SECRET" -N "@$(( $(date +%s) + 3600 ))")
 run vc-auth 2fa verify "$WRONG"
 is "$rc:$err" "77:vc-auth: wrong or already used code: 2FA stays off" "verify with a wrong code: refused (77)"
-is "$(sq "SELECT totp_enabled_at IS NULL FROM users WHERE username = 'alice'")" 1 "... 2FA still off"
+is "$(sq "SELECT CASE WHEN totp_enabled_at IS NULL THEN 1 ELSE 0 END FROM users WHERE username = 'alice'")" 1 "... 2FA still off"
 is "$(audits auth.2fa.verify failure 'wrong 2FA code')" 1 "... audited as a failure"
 run vc-auth 2fa verify "$GOOD"
 is "$rc:$(jqr .totp_enabled)" "0:true" "verify with oathtool's code: 2FA on"
@@ -138,10 +139,10 @@ run_in "wrong $PW" vc-auth 2fa disable "$REC3" --password-stdin
 is "$rc:$err" "77:vc-auth: the current password is wrong" "disable with a wrong password and a good code: refused"
 run_in "$PW" vc-auth 2fa disable "$WRONG" --password-stdin
 is "$rc:$err" "77:vc-auth: wrong or already used code: 2FA stays on" "disable with a wrong code: refused"
-is "$(sq "SELECT totp_enabled_at IS NOT NULL FROM users WHERE username = 'alice'")" 1 "... 2FA still on"
+is "$(sq "SELECT CASE WHEN totp_enabled_at IS NOT NULL THEN 1 ELSE 0 END FROM users WHERE username = 'alice'")" 1 "... 2FA still on"
 run_in "$PW" vc-auth 2fa disable "$REC2" --password-stdin
 is "$rc:$(jqr .totp_enabled)" "0:false" "password and a recovery code: 2FA off"
-is "$(sq "SELECT (totp_secret IS NULL) || (totp_enabled_at IS NULL) || (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id) FROM users u WHERE username = 'alice'")" \
+is "$(sq "SELECT CASE WHEN totp_secret IS NULL THEN '1' ELSE '0' END || CASE WHEN totp_enabled_at IS NULL THEN '1' ELSE '0' END || (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id) FROM users u WHERE username = 'alice'")" \
 	"110" "... the secret and the recovery codes are gone"
 is "$(audits auth.2fa.disable success '%recovery code')" 1 "... audited"
 login alice "$PW"
@@ -256,7 +257,7 @@ with "$ROOT_API" vc-auth user update dan --reset-2fa
 like "$rc:$err" '^77:vc-auth: an API token cannot reset two-factor' "an API token cannot reset 2FA"
 run vc-auth user update dan --reset-2fa
 is "$rc:$(jqr .totp_enabled)" "0:false" "an admin resets dan's 2FA"
-is "$(sq "SELECT (totp_secret IS NULL) || (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id) FROM users u WHERE username = 'dan'")" \
+is "$(sq "SELECT CASE WHEN totp_secret IS NULL THEN '1' ELSE '0' END || (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id) FROM users u WHERE username = 'dan'")" \
 	"10" "... the secret and the recovery codes are gone"
 with "$DAN" vc-auth whoami
 is "$rc" 77 "... and dan's sessions have ended"
