@@ -539,8 +539,10 @@ vc_op_key_rotate(vc_ctx *ctx, jv args, jv *out)
 
 	(void)args;
 	if ((rc = need_file(ctx, "rotate")) != 0 ||
-	    (rc = vc_keyring_rotate(ctx, ctx->store->key_path)) != 0 ||
-	    (rc = vc_store_keys_refresh(ctx)) != 0)
+	    (rc = vc_keyring_rotate(ctx, ctx->store->key_path)) != 0)
+		return rc;
+	ctx->done_outside = 1;      /* the key file has the new key */
+	if ((rc = vc_store_keys_refresh(ctx)) != 0)
 		return rc;
 	kid = vc_keyring_newest(ctx->store->keys);
 	vc_audit_target(ctx, "key", "");
@@ -615,8 +617,10 @@ vc_op_key_retire(vc_ctx *ctx, jv args, jv *out)
 		    "rekey' first", (unsigned)kid, (long long)n, n == 1 ? "" : "s");
 	if ((rc = tokens_expired(ctx, kr, kid)) != 0)
 		return rc;
-	if ((rc = vc_keyring_retire(ctx, ctx->store->key_path, kid)) != 0 ||
-	    (rc = vc_store_keys_refresh(ctx)) != 0)
+	if ((rc = vc_keyring_retire(ctx, ctx->store->key_path, kid)) != 0)
+		return rc;
+	ctx->done_outside = 1;      /* the key file says it is retired */
+	if ((rc = vc_store_keys_refresh(ctx)) != 0)
 		return rc;
 	memset(&ki, 0, sizeof ki);
 	for (size_t i = 0; i < vc_keyring_count(ctx->store->keys); i++)

@@ -115,6 +115,11 @@ struct vc_ctx {
 	int outbox_queued;              /* the operation queued mail (lib/mail.h):
 	                                 * the front door delivers it after the
 	                                 * answer, outside any transaction */
+	int done_outside;               /* the operation changed what a rollback
+	                                 * cannot undo (the key file), and wrote
+	                                 * nothing in the store: when its
+	                                 * transaction gives way (PostgreSQL), only
+	                                 * its audit record is written again */
 
 	/*
 	 * Streaming, set by the front door.  in: the records an import reads

@@ -413,7 +413,7 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 	*out = jv_invalid();
 	ctx->err = 0;
 	ctx->errmsg[0] = '\0';
-	ctx->audited = ctx->denied = ctx->audit_failure = 0;
+	ctx->audited = ctx->denied = ctx->audit_failure = ctx->done_outside = 0;
 	if (!(op->flags & VC_OP_PUBLIC) && ctx->who.actor == VC_ACTOR_ANON) {
 		jv_free(args);
 		return vc_fail(ctx, VC_EAUTH, "authentication required");
@@ -447,13 +447,21 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 		jv_free(args);
 		goto failed;
 	}
-	for (int attempt = 1; ; attempt++) {
+	for (int attempt = 1, ran = 0; ; attempt++) {
 		if ((op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW) &&
 		    (rc = vc_tx_begin(ctx)) != 0) {
 			jv_free(args);
 			return rc;
 		}
-		rc = op->fn(ctx, args, out);    /* borrowed: freed below */
+		/* An operation that changed something outside the store
+		 * (ctx->done_outside) and succeeded is not run twice (that was
+		 * a second key): its answer stands, its audit record is
+		 * written again. */
+		if (!ran)
+			rc = op->fn(ctx, args, out);    /* borrowed: freed below */
+		else
+			rc = 0;
+		ran = rc == 0 && ctx->done_outside;
 		if (rc == 0 && (op->flags & VC_OP_WRITE) && !(op->flags & VC_OP_RAW)) {
 			rc = vc_audit(ctx, audit_tenant(ctx), op->name, ctx->audit_target_type[0] ?
 			    ctx->audit_target_type : op->target, ctx->audit_target_id, "success", NULL,
@@ -465,13 +473,17 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 		}
 		/* PostgreSQL refused the transaction for another one it ran
 		 * beside (40001, 40P01): run the whole of it again, as long as
-		 * it read no input that is gone now. */
+		 * it read no input that is gone now and did nothing outside the
+		 * store before it failed. */
 		if (rc == 0 || !(op->flags & VC_OP_WRITE) || (op->flags & VC_OP_RAW) ||
-		    !vc_tx_retryable(ctx) || ctx->in != NULL || attempt == TX_ATTEMPTS)
+		    !vc_tx_retryable(ctx) || (ctx->in != NULL && !ran) || attempt == TX_ATTEMPTS ||
+		    (ctx->done_outside && !ran))
 			break;
 		vc_tx_rollback(ctx);
-		jv_free(*out);
-		*out = jv_invalid();
+		if (!ran) {
+			jv_free(*out);
+			*out = jv_invalid();
+		}
 		ctx->err = 0;
 		ctx->errmsg[0] = '\0';
 		ctx->audited = ctx->denied = ctx->audit_failure = 0;

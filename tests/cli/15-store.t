@@ -5,13 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 
 mode() { stat -c %a "$1"; }
-# The store made by init: a file, or a PostgreSQL database's tables; the
-# key file beside the SQLite file, or where the default store's would be.
+KEY=$STORE_KEY
+# The store made by init: a file, or a PostgreSQL database's tables.
 if [ "$STORE_PG" = 1 ]; then
-	KEY=$XDG_DATA_HOME/velocicompanion/vc.key
 	has_store() { [ "$(sq "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'tenants'")" = 1 ]; }
 else
-	KEY=$T/vc.key
 	has_store() { [ -f "$VC_DB" ]; }
 fi
 PW='sturdy tuna lantern'

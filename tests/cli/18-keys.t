@@ -9,7 +9,7 @@
 # rotations at once.
 . "$(dirname "$0")/lib.sh"
 
-KEY=$T/vc.key
+KEY=$STORE_KEY
 PW='sturdy tuna lantern'
 PY=/usr/bin/python3
 VR=$TOP/tests/fixtures/vr
@@ -26,7 +26,7 @@ jwt_kid() {
 		awk '{ while (length($0) % 4) $0 = $0 "="; print }' | base64 -d | jq -r .kid
 }
 saved_at() { jq -r --arg k "$VC_DB" '.[$k].access_token' "$XDG_CONFIG_HOME/velocicompanion/credentials"; }
-tmp_left() { ls -a "$T" | grep -c '^vc\.key\.tmp' ; }
+tmp_left() { ls -a "$(dirname "$KEY")" | grep -c '^vc\.key\.tmp' ; }
 # keys_of: the ids of the key file, one a line.
 keys_of() { cut -d: -f1 "$KEY" | tr '\n' ' ' | sed 's/ $//'; }
 
@@ -96,7 +96,7 @@ with "$GINA" vc-hunt config test
 is "$rc:$(jqr .ok)" "0:true" "so does globex's"
 run vc-auth key rekey
 is "$rc:$(jqr '[.resealed] | add' | jq -s add)" "0:0" "a second rekey has nothing to do"
-is "$(sq "SELECT json_extract(details, '\$.resealed') FROM audit_logs WHERE action = 'auth.keys.rekey' ORDER BY id" | tr '\n' ,)" "1,0," \
+is "$(sq "SELECT details FROM audit_logs WHERE action = 'auth.keys.rekey' ORDER BY id" | jq -r .resealed | tr '\n' ,)" "1,0," \
 	"rekeys are audited with their counts"
 # A blob that does not open stops the rekey, which changes nothing.
 good=$(sq "SELECT key_sealed FROM velociraptor_configs WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'globex')")
@@ -212,6 +212,8 @@ wait "$p2"; r2=$?
 is "$r1:$r2" "0:0" "two rotations at once both succeed"
 is "$(keys_of)" "1 2 3 4 5" "... with keys 4 and 5, none lost"
 is "$(jq -r .key_id "$T/r1" "$T/r2" | sort | tr '\n' ,)" "4,5," "... each reporting its own"
+is "$(sq "SELECT details FROM audit_logs WHERE action = 'auth.keys.rotate' AND outcome = 'success'" | jq -r .key_id | sort -n | tr '\n' ,)" \
+	"2,3,4,5," "... and each rotation audited once, with its key"
 is "$(mode "$KEY"):$(tmp_left)" "600:0" "still 0600, no temporary file left"
 
 # ---- a key file of an earlier version --------------------------------------------

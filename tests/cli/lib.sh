@@ -59,6 +59,10 @@ sq() {
 		sqlite3 -cmd '.timeout 10000' "$VC_DB" "$@"
 	fi
 }
+# STORE_KEY: the key file that vc-auth init makes for $VC_DB: beside the
+# SQLite file, or for a PostgreSQL store where the default store's would be.
+STORE_KEY=$T/vc.key
+[ "$STORE_PG" = 0 ] || STORE_KEY=$XDG_DATA_HOME/velocicompanion/vc.key
 # SQ_NOW: the SQL for the time now in seconds since the epoch (an integer),
 # for sq on either backend.  A list of values in one line: sq "SELECT x
 # ... ORDER BY ..." | paste -sd, - (no group_concat or string_agg).
