@@ -43,7 +43,7 @@ last_mail() {
 }
 # token_in FILE PREFIX: the token of that kind in a message.
 token_in() { grep -o "Token: $2[A-Za-z0-9_-]*" "$1" | head -n 1 | cut -d' ' -f2; }
-sql() { sqlite3 "$VC_DB" "$1"; }
+sql() { sq "$1"; }
 
 init_store || exit 1
 smtp_start plain
@@ -64,9 +64,13 @@ is "$(jqr '.password_set')" true "show says a password is set"
 unlike "$out" 'relay secret 42' "the password is not shown"
 run vc-auth mail show -o json
 unlike "$out" 'relay secret' "mail show never prints the password"
-is "$(sql "SELECT password LIKE '%relay secret%' FROM smtp_config")" 0 "the password is sealed in the store"
-grep -q 'relay secret 42' "$VC_DB" "$VC_DB-wal" 2>/dev/null
-ok $([ $? -ne 0 ]; echo $?) "no copy of the password in the store files"
+is "$(sql "SELECT CASE WHEN password LIKE '%relay secret%' THEN 1 ELSE 0 END FROM smtp_config")" 0 "the password is sealed in the store"
+if [ "$STORE_PG" = 1 ]; then
+	sq_dump | grep -q 'relay secret 42'
+else
+	grep -q 'relay secret 42' "$VC_DB" "$VC_DB-wal" 2>/dev/null
+fi
+ok $([ $? -ne 0 ]; echo $?) "no copy of the password in the store files (in its dump on PostgreSQL)"
 
 # STARTTLS is required unless the relay is declared plaintext.
 run vc-auth mail test to@example.test
@@ -204,8 +208,8 @@ unlike "$(cat "$f")" 'vcpr_|Token' "in a mail with no token"
 # Expiry: one hour.  The token's times are moved back in the store.
 # age MINUTES: make the unused reset tokens MINUTES old.
 age() {
-	sql "UPDATE auth_tokens SET created_at = CAST(strftime('%s','now') AS INTEGER) - $1 * 60,
-		expires_at = CAST(strftime('%s','now') AS INTEGER) - $1 * 60 + 3600
+	sql "UPDATE auth_tokens SET created_at = $SQ_NOW - $1 * 60,
+		expires_at = $SQ_NOW - $1 * 60 + 3600
 		WHERE purpose = 'reset' AND used_at IS NULL"
 }
 run vc-auth password-reset request alice@example.test
