@@ -628,7 +628,11 @@ batch_copy(vc_ctx *ctx, struct host_import *im, int *created, int *ncreated)
 	int rc;
 
 	*ncreated = 0;
-	if ((rc = stage_batch(ctx, im)) != 0)
+	/* The stage's size, for the planner (no autovacuum for temporary
+	 * tables): without it a join with hosts may be planned as a nested
+	 * loop over a stage it takes for a few rows, which 20,000 rows make
+	 * minutes.  One cheap column: the sample is all it needs. */
+	if ((rc = stage_batch(ctx, im)) != 0 || (rc = vc_store_exec(ctx, "ANALYZE vc_host_stage (rnd)")) != 0)
 		return rc;
 	/* unscoped: the session's own staging table of this batch */
 	if ((rc = vc_sql_exec_cached(ctx, "UPDATE vc_host_stage AS s SET rnd = r.n FROM (SELECT seq,"

@@ -563,6 +563,11 @@ copy_table(struct copy *cp, const struct copy_table *t, int64_t *copied)
 			snprintf(msg, sizeof msg, "%s: %lld rows copied", t->name, (long long)*copied);
 			ctx->progress(ctx, msg, ctx->stream_arg);
 		}
+		if (step == 0 && n < CHUNK_ROWS) {
+			/* The source had no more: no empty chunk to ask for. */
+			jv_free(last);
+			return 0;
+		}
 	}
 }
 
