@@ -62,6 +62,9 @@ with "$A" vc-playbook add "$T/pb.yaml"
 with "$A" vc-playbook run tell
 is "$rc" 0 "a playbook run"
 VC_TOKEN=$A vc-auth token create ci --role viewer > /dev/null
+VC_TOKEN=$A vc-playbook blocklist add 198.51.100.0/24 --reason scanner > /dev/null
+printf 'pw\n' | vc-auth mail set --url smtp://127.0.0.1:2525 --from vc@example.test --user u \
+    --password-stdin > /dev/null
 run vc-auth audit verify
 is "$rc:$(jqr .ok)" "0:true" "the source's audit chains verify"
 
@@ -128,6 +131,7 @@ same_answer "vc-auth tenant list" env VC_TOKEN="$ROOT" vc-auth tenant list
 same_answer "vc-auth user list" env VC_TOKEN="$ROOT" vc-auth user list
 same_answer "vc-hosts list --all" env VC_TOKEN="$A" vc-hosts list --all
 same_answer "vc-hosts list --search" env VC_TOKEN="$A" vc-hosts list --search ws0 --all
+same_answer "vc-hosts list --ip (addresses are bytea there)" env VC_TOKEN="$A" vc-hosts list --ip 10.0.0.0/8 --all
 same_answer "globex's vc-hosts list" env VC_TOKEN="$B" vc-hosts list --all
 same_answer "vc-case list" env VC_TOKEN="$A" vc-case list
 same_answer "vc-case notes" env VC_TOKEN="$A" vc-case notes "$CASE"
@@ -143,6 +147,11 @@ same_answer "vc-notify events" env VC_TOKEN="$A" vc-notify events
 same_answer "vc-playbook list" env VC_TOKEN="$A" vc-playbook list
 same_answer "vc-playbook executions" env VC_TOKEN="$A" vc-playbook executions tell
 same_answer "vc-auth token list" env VC_TOKEN="$A" vc-auth token list
+same_answer "vc-playbook blocklist list (networks are bytea there)" env VC_TOKEN="$A" vc-playbook blocklist list
+same_answer "vc-auth key list (the sealed mail password counted)" env VC_TOKEN="$ROOT" vc-auth key list
+run env VC_DB="$OWNER" VC_TOKEN="$ROOT" vc-auth key rekey
+is "$rc:$(printf '%s\n' "$out" | jq -s 'map(.secrets) | add')" "0:1" \
+    "vc-auth key rekey opens the copied secret (sealed on SQLite, the same key)"
 for t in $(VC_TOKEN=$ROOT vc-auth tenant list -o jsonl | jq -r .id); do
 	run env VC_TOKEN="$ROOT" vc-auth audit verify --tenant-id "$t"
 	is "$rc:$(jqr .ok)" "0:true" "audit verify of tenant $t on the copy"
