@@ -4,7 +4,7 @@ _vc_complete() {
 	local w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}
 	case ${COMP_WORDS[0]##*/} in
 	vc-auth)
-		verbs="init tenant tenant tenant user user user user user user register login whoami refresh logout passwd 2fa 2fa 2fa token token token key key key key mail mail mail mail password-reset password-reset verify-email audit audit audit audit "
+		verbs="init tenant tenant tenant user user user user user user register login whoami refresh logout passwd 2fa 2fa 2fa token token token key key key key store mail mail mail mail password-reset password-reset verify-email audit audit audit audit "
 		case "$w1 $w2" in
 		"init"*) opts="--tenant --admin --email --password-stdin" ;;
 		"tenant create"*) opts="--allow-registration " ;;
@@ -32,6 +32,7 @@ _vc_complete() {
 		"key list"*) opts="" ;;
 		"key rekey"*) opts="" ;;
 		"key retire"*) opts="" ;;
+		"store copy"*) opts="--from --to " ;;
 		"mail set"*) opts="--url --from --user --insecure-plaintext --ca-file --link-base --password-stdin" ;;
 		"mail show"*) opts="" ;;
 		"mail test"*) opts="" ;;
@@ -45,7 +46,7 @@ _vc_complete() {
 		"audit show"*) opts="" ;;
 		esac
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			verbs="$( [ "$w1" = tenant ] && echo create) $( [ "$w1" = tenant ] && echo list) $( [ "$w1" = tenant ] && echo update) $( [ "$w1" = user ] && echo create) $( [ "$w1" = user ] && echo list) $( [ "$w1" = user ] && echo show) $( [ "$w1" = user ] && echo update) $( [ "$w1" = user ] && echo disable) $( [ "$w1" = user ] && echo enable) $( [ "$w1" = 2fa ] && echo setup) $( [ "$w1" = 2fa ] && echo verify) $( [ "$w1" = 2fa ] && echo disable) $( [ "$w1" = token ] && echo create) $( [ "$w1" = token ] && echo list) $( [ "$w1" = token ] && echo revoke) $( [ "$w1" = key ] && echo rotate) $( [ "$w1" = key ] && echo list) $( [ "$w1" = key ] && echo rekey) $( [ "$w1" = key ] && echo retire) $( [ "$w1" = mail ] && echo set) $( [ "$w1" = mail ] && echo show) $( [ "$w1" = mail ] && echo test) $( [ "$w1" = mail ] && echo flush) $( [ "$w1" = password-reset ] && echo request) $( [ "$w1" = password-reset ] && echo confirm) $( [ "$w1" = audit ] && echo list) $( [ "$w1" = audit ] && echo verify) $( [ "$w1" = audit ] && echo anchor) $( [ "$w1" = audit ] && echo show) "
+			verbs="$( [ "$w1" = tenant ] && echo create) $( [ "$w1" = tenant ] && echo list) $( [ "$w1" = tenant ] && echo update) $( [ "$w1" = user ] && echo create) $( [ "$w1" = user ] && echo list) $( [ "$w1" = user ] && echo show) $( [ "$w1" = user ] && echo update) $( [ "$w1" = user ] && echo disable) $( [ "$w1" = user ] && echo enable) $( [ "$w1" = 2fa ] && echo setup) $( [ "$w1" = 2fa ] && echo verify) $( [ "$w1" = 2fa ] && echo disable) $( [ "$w1" = token ] && echo create) $( [ "$w1" = token ] && echo list) $( [ "$w1" = token ] && echo revoke) $( [ "$w1" = key ] && echo rotate) $( [ "$w1" = key ] && echo list) $( [ "$w1" = key ] && echo rekey) $( [ "$w1" = key ] && echo retire) $( [ "$w1" = store ] && echo copy) $( [ "$w1" = mail ] && echo set) $( [ "$w1" = mail ] && echo show) $( [ "$w1" = mail ] && echo test) $( [ "$w1" = mail ] && echo flush) $( [ "$w1" = password-reset ] && echo request) $( [ "$w1" = password-reset ] && echo confirm) $( [ "$w1" = audit ] && echo list) $( [ "$w1" = audit ] && echo verify) $( [ "$w1" = audit ] && echo anchor) $( [ "$w1" = audit ] && echo show) "
 		fi ;;
 	vc-hosts)
 		verbs="import list show update delete "

@@ -263,33 +263,39 @@ enum { F_CLIENT, F_FQDN, F_NAME, F_EXE, F_CMDLINE, F_USER, F_SHA256, F_HASH, F_C
 #define STACK_COL1 5            /* ?5: stack_name, the first typed column */
 
 /*
- * Bind a stack field's typed column (see schema.sql): a string as its
- * text, null or absent as NULL, anything else as "\x02" and its JSON
- * text.  An escaped string is decoded by jq.  Returns 0, or 1 when the
- * value cannot be typed (a string that itself starts with "\x02": the
- * row is then read as JSON when stacked).
+ * A stack field's typed column (see schema.sql): a string as its text,
+ * null or absent as NULL (*v NULL), anything else as "\x02" and its JSON
+ * text.  An escaped string is decoded here, not by jq, into memory the
+ * caller frees (*own).  Returns 0, or 1 when the value cannot be typed
+ * (a string that itself starts with "\x02": the row is then read as
+ * JSON when stacked).
  */
 static int
-bind_stack(vc_stmt *q, int col, const struct vc_jscan_field *f)
+stack_value(const struct vc_jscan_field *f, const char **v, size_t *n, char **own)
 {
+	*v = NULL;
+	*n = 0;
+	*own = NULL;
 	if (f->val == NULL || f->kind == 'z')
-		return vc_bind_null(q, col), 0;
+		return 0;
 	if (f->kind == 's' && memchr(f->val, '\\', f->len) == NULL) {
-		vc_bind_text(q, col, f->val + 1, (int)f->len - 2, VC_STATIC);
+		*v = f->val + 1;
+		*n = f->len - 2;
 		return 0;
 	}
 	if (f->kind == 's') {
-		/* Escaped text (every Windows path): decoded here, not by jq. */
+		/* Escaped text (every Windows path). */
 		char *t = malloc(f->len);
-		size_t n;
+		size_t len;
 		if (t == NULL)
 			return 1;
-		n = vc_jscan_unescape(f->val + 1, f->len - 2, t);
-		if (n > 0 && t[0] == '\x02') {
+		len = vc_jscan_unescape(f->val + 1, f->len - 2, t);
+		if (len > 0 && t[0] == '\x02') {
 			free(t);
 			return 1;
 		}
-		vc_bind_text(q, col, t, (int)n, free);
+		*v = *own = t;
+		*n = len;
 		return 0;
 	} else {
 		char *t = malloc(f->len + 1);
@@ -297,9 +303,28 @@ bind_stack(vc_stmt *q, int col, const struct vc_jscan_field *f)
 			return 1;
 		t[0] = '\x02';
 		memcpy(t + 1, f->val, f->len);
-		vc_bind_text(q, col, t, (int)f->len + 1, free);
+		*v = *own = t;
+		*n = f->len + 1;
 		return 0;
 	}
+}
+
+/* Bind a stack field's typed column (stack_value); 1 when untyped. */
+static int
+bind_stack(vc_stmt *q, int col, const struct vc_jscan_field *f)
+{
+	const char *v;
+	char *own;
+	size_t n;
+	int untyped = stack_value(f, &v, &n, &own);
+
+	if (v == NULL)
+		vc_bind_null(q, col);
+	else if (own != NULL)
+		vc_bind_text(q, col, own, (int)n, free);       /* the statement frees it */
+	else
+		vc_bind_text(q, col, v, (int)n, VC_STATIC);     /* the batch's text */
+	return untyped;
 }
 
 /* Hash.SHA256 when the row has no member of that name: inside Hash. */
@@ -442,6 +467,93 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 	return 0;
 }
 
+/* The stored fields of the batch's row i, as ROW_FIELDS. */
+static void
+pending_fields(const struct vc_artifact_writer *w, long i, struct vc_jscan_field *f)
+{
+	const struct pending *p = &w->rows[i];
+
+	for (int k = 0; k < F_COUNT; k++) {
+		f[k].val = p->f[k].kind ? w->text + p->off + p->f[k].off : NULL;
+		f[k].len = p->f[k].len;
+		f[k].kind = p->f[k].kind;
+	}
+}
+
+/*
+ * The batch on PostgreSQL: its hosts looked up (and made) first, then
+ * its rows in one COPY into vc_row_stage (the session's, emptied at each
+ * commit: row-level security refuses COPY into artifact_rows itself) and
+ * one INSERT ... SELECT from there, in the batch's order.  Inside the
+ * batch's transaction.
+ */
+static int
+batch_copy(struct vc_artifact_writer *w)
+{
+	vc_ctx *ctx = w->im.ctx;
+	char (*hosts)[VC_ID_LEN + 1] = NULL;
+	int64_t copied = 0;
+	int rc = 0;
+
+	if (w->im.host_id == NULL) {
+		if ((hosts = calloc((size_t)w->n, sizeof *hosts)) == NULL)
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		for (long i = 0; i < w->n && rc == 0; i++) {
+			struct vc_jscan_field f[F_COUNT] = ROW_FIELDS;
+			pending_fields(w, i, f);
+			rc = row_host(&w->im, &f[F_CLIENT], &f[F_FQDN], hosts[i]);
+		}
+	}
+	if (rc == 0)
+		rc = vc_store_exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS vc_row_stage (seq bigint,"
+		    " host_id text, data text, stack_name text, stack_exe text, stack_cmdline text,"
+		    " stack_user text, stack_sha256 text, stack_typed bigint) ON COMMIT DELETE ROWS");
+	if (rc == 0)
+		rc = vc_copy_begin(ctx, "COPY vc_row_stage (seq, host_id, data, stack_name, stack_exe,"
+		    " stack_cmdline, stack_user, stack_sha256, stack_typed) FROM STDIN");
+	if (rc != 0) {
+		free(hosts);
+		return rc;
+	}
+	for (long i = 0; i < w->n && rc == 0; i++) {
+		struct vc_jscan_field f[F_COUNT] = ROW_FIELDS;
+		const struct pending *p = &w->rows[i];
+		int untyped = 0;
+		pending_fields(w, i, f);
+		vc_copy_int(ctx, i);
+		if (w->im.host_id != NULL)
+			vc_copy_str(ctx, w->im.host_id);
+		else
+			vc_copy_str(ctx, hosts[i][0] ? hosts[i] : NULL);
+		vc_copy_text(ctx, w->text + p->off, p->len);
+		nested_sha256(f);
+		for (int k = F_NAME; k <= F_SHA256; k++) {
+			const char *v;
+			char *own;
+			size_t n;
+			untyped |= stack_value(&f[k], &v, &n, &own);
+			vc_copy_text(ctx, v, n);
+			free(own);
+		}
+		vc_copy_int(ctx, !untyped);
+		rc = vc_copy_row(ctx);
+	}
+	free(hosts);
+	if (rc != 0) {
+		vc_copy_abort(ctx);
+		return rc;
+	}
+	if ((rc = vc_copy_end(ctx, &copied)) != 0 ||
+	    (rc = vc_sql_exec_cached(ctx, "INSERT INTO artifact_rows (tenant_id, artifact_id, host_id,"
+	    " data, stack_name, stack_exe, stack_cmdline, stack_user, stack_sha256, stack_typed)"
+	    " SELECT ?1, ?2, host_id, data, stack_name, stack_exe, stack_cmdline, stack_user,"
+	    " stack_sha256, stack_typed FROM vc_row_stage ORDER BY seq", "ss",
+	    ctx->who.tenant_id, w->im.id)) != 0)
+		return rc;
+	w->im.rows += w->n;
+	return 0;
+}
+
 /* Write the batch in hand in one transaction; the first also audits that
  * the import began, so a killed import leaves a trace in the log. */
 static int
@@ -455,15 +567,12 @@ batch_write(struct vc_artifact_writer *w)
 		return 0;
 	if ((rc = vc_tx_begin(ctx)) != 0)
 		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
-	for (long i = 0; i < w->n && rc == 0; i++) {
-		struct pending *p = &w->rows[i];
+	if (vc_store_copies(ctx))
+		rc = batch_copy(w);
+	for (long i = 0; i < w->n && rc == 0 && !vc_store_copies(ctx); i++) {
 		struct vc_jscan_field f[F_COUNT] = ROW_FIELDS;
-		for (int k = 0; k < F_COUNT; k++) {
-			f[k].val = p->f[k].kind ? w->text + p->off + p->f[k].off : NULL;
-			f[k].len = p->f[k].len;
-			f[k].kind = p->f[k].kind;
-		}
-		rc = insert_row(&w->im, f, w->text + p->off, p->len);
+		pending_fields(w, i, f);
+		rc = insert_row(&w->im, f, w->text + w->rows[i].off, w->rows[i].len);
 	}
 	if (rc == 0)
 		rc = finish(ctx, &w->im, "importing", w->bad);

@@ -244,27 +244,31 @@ nz(const char *s)
 
 /* Insert or update one host; *created says which.  Inside a transaction.
  * Its statements are prepared once per store (vc_sql_cached): an import
- * runs them for every record.  With bulk, a new host is left for
- * search_add_new to index at the end of the batch. */
+ * runs them for every record.  In a batch (bulk >= 0, the largest rowid
+ * before it), a new host is left for search_add_new to index at the end
+ * of the batch, and so is one the batch made and now renames: FTS5 must
+ * never be told to delete a row it was not given (that damages it). */
 static int
-upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
+upsert(vc_ctx *ctx, struct host_in *h, int *created, int64_t bulk)
 {
 	char id[VC_ID_LEN + 1] = "";
 	const char *labels = NULL;
 	jv ls = jv_invalid();
 	vc_stmt *q;
 	int64_t now = vc_now(ctx), seen = 0;
-	int rc, stale, renamed = 0;
+	int rc, stale, renamed = 0, fresh = 0;
 
 	if (jv_is_valid(h->labels)) {
 		ls = jv_dump_string(jv_copy(h->labels), 0);
 		labels = jv_string_value(ls);
 	}
 	if (h->client_id[0])
-		q = vc_sql_cached(ctx, "SELECT id, last_seen_at, hostname, fqdn FROM hosts"
+		q = vc_sql_cached(ctx, VC_SQL2("SELECT id, last_seen_at, hostname, fqdn, rowid",
+		    "SELECT id, last_seen_at, hostname, fqdn, 0") " FROM hosts"
 		    " WHERE tenant_id = ?1 AND client_id = ?2", "ss", ctx->who.tenant_id, h->client_id);
 	else
-		q = vc_sql_cached(ctx, "SELECT id, last_seen_at, hostname, fqdn FROM hosts WHERE tenant_id = ?1"
+		q = vc_sql_cached(ctx, VC_SQL2("SELECT id, last_seen_at, hostname, fqdn, rowid",
+		    "SELECT id, last_seen_at, hostname, fqdn, 0") " FROM hosts WHERE tenant_id = ?1"
 		    " AND client_id IS NULL AND hostname = ?2 ORDER BY created_at LIMIT 1", "ss",
 		    ctx->who.tenant_id, h->hostname);
 	if (q == NULL) {
@@ -277,6 +281,7 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 		const char *fq = (const char *)vc_col_text(q, 3);
 		snprintf(id, sizeof id, "%s", (const char *)vc_col_text(q, 0));
 		seen = vc_col_int64(q, 1);
+		fresh = bulk >= 0 && vc_col_int64(q, 4) > bulk;
 		/* Does the search index need the new names? */
 		renamed = strcmp(hn ? hn : "", h->hostname) != 0 ||
 		    (h->fqdn[0] && strcmp(fq ? fq : "", h->fqdn) != 0);
@@ -291,7 +296,7 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 	stale = rc == 1 && h->last_seen > 0 && h->last_seen < seen;
 	if (stale)
 		renamed = 0;
-	if (renamed && vc_host_search_drop(ctx, id) != 0) {
+	if (renamed && !fresh && vc_host_search_drop(ctx, id) != 0) {
 		jv_free(ls);
 		return ctx->err;
 	}
@@ -334,7 +339,12 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int bulk)
 	vc_stmt_reset(q);
 	if (rc < 0)
 		return ctx->err;
-	if (((*created && !bulk) || renamed) && (rc = vc_host_search_add(ctx, id)) != 0)
+	if (renamed && fresh)
+		rc = vc_sql_exec_cached(ctx, TRI_BOUNDS("h.tenant_id = ?1 AND h.id = ?2"), "ss",
+		    ctx->who.tenant_id, id);
+	else if ((*created && bulk < 0) || renamed)
+		rc = vc_host_search_add(ctx, id);
+	if (rc != 0)
 		return rc;
 	/* A stale record left hosts.labels alone: host_labels too. */
 	return jv_is_valid(h->labels) && !stale ? sync_labels(ctx, id, h->labels, *created) : 0;
@@ -351,7 +361,7 @@ vc_host_upsert_json(vc_ctx *ctx, jv rec, const char *mode, const char **why, int
 		jv_free(h.labels);
 		return VC_EINVAL;
 	}
-	rc = upsert(ctx, &h, created, 0);
+	rc = upsert(ctx, &h, created, -1);
 	jv_free(h.labels);
 	return rc;
 }
@@ -471,12 +481,37 @@ tri_clear(struct tri_map *m)
 	m->used = 0;
 }
 
-/* Widen host_tri_bounds by the map. */
+/* Widen host_tri_bounds by the map: on PostgreSQL by one COPY into a
+ * table of the session's and one statement, not a round trip a trigram. */
 static int
 tri_write(vc_ctx *ctx, const struct tri_map *m)
 {
 	int rc = 0;
 
+	if (vc_store_copies(ctx)) {
+		if ((rc = vc_store_exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS vc_tri_stage"
+		    " (tri text, lo citext, hi citext) ON COMMIT DELETE ROWS")) != 0 ||
+		    (rc = vc_copy_begin(ctx, "COPY vc_tri_stage (tri, lo, hi) FROM STDIN")) != 0)
+			return rc;
+		for (size_t i = 0; i < m->cap && rc == 0; i++)
+			if (m->slot[i].tri[0]) {
+				vc_copy_str(ctx, m->slot[i].tri);
+				vc_copy_str(ctx, m->slot[i].lo);
+				vc_copy_str(ctx, m->slot[i].hi);
+				rc = vc_copy_row(ctx);
+			}
+		if (rc != 0) {
+			vc_copy_abort(ctx);
+			return rc;
+		}
+		if ((rc = vc_copy_end(ctx, NULL)) != 0)
+			return rc;
+		return vc_sql_exec_cached(ctx, VC_SQL2("SELECT ?1 WHERE false",
+		    "INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi) SELECT ?1, tri, lo, hi"
+		    " FROM vc_tri_stage ON CONFLICT (tenant_id, tri) DO UPDATE"
+		    " SET lo = least(host_tri_bounds.lo, excluded.lo),"
+		    " hi = greatest(host_tri_bounds.hi, excluded.hi)"), "s", ctx->who.tenant_id);
+	}
 	for (size_t i = 0; i < m->cap && rc == 0; i++)
 		if (m->slot[i].tri[0])
 			rc = vc_sql_exec_cached(ctx, "INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)"
@@ -492,6 +527,7 @@ struct host_import {
 	long created, updated;                  /* committed */
 	struct host_in *batch;                  /* read, not yet written */
 	int n;
+	int *created_at;                        /* PostgreSQL: the batch's new hosts */
 	struct tri_map tri;                     /* the batch's new names */
 };
 
@@ -516,6 +552,153 @@ search_add_new(vc_ctx *ctx, int64_t since)
 	return vc_sql_exec_cached(ctx, VC_SQL2("INSERT INTO hosts_search (rowid, hostname, fqdn)"
 	    " SELECT rowid, hostname, fqdn FROM hosts WHERE rowid > ?1 AND tenant_id = ?2",
 	    SEARCH_NOOP("?1, ?2")), "is", since, ctx->who.tenant_id);
+}
+
+/*
+ * The batch on PostgreSQL: one COPY into vc_host_stage (a table of the
+ * session's, emptied at each commit), then a few statements over all of
+ * it, which do what upsert does a host at a time: match each record to
+ * its host (by client_id, else by hostname), insert the new ones (ids
+ * made here, UUIDv7, in the batch's order), update the others (a stale
+ * record only its first sighting), put their labels in host_labels,
+ * widen the trigram bounds of renamed hosts.  Records of one host within
+ * a batch must see each other's writes, as one by one: the second and
+ * later records of a key go in later passes (rnd), one statement set
+ * each.  Each created host's index in the batch goes to created[],
+ * in order; *ncreated counts them.
+ */
+#define STAGE_KEY "PARTITION BY client_id, CASE WHEN client_id IS NULL THEN hostname END"
+#define NOT_STALE "NOT (s.last_seen > 0 AND s.last_seen < s.old_last)"
+/* An earlier first sighting wins (upsert's rule). */
+#define FIRST_SEEN "first_seen_at = CASE WHEN h.first_seen_at = 0 OR (s.first_seen > 0 AND" \
+	" s.first_seen < h.first_seen_at) THEN s.first_seen ELSE h.first_seen_at END"
+
+static int
+stage_batch(vc_ctx *ctx, struct host_import *im)
+{
+	int rc;
+
+	if ((rc = vc_store_exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS vc_host_stage ("
+	    " seq bigint, client_id text, hostname citext, fqdn text, ip text, ip_key bytea,"
+	    " os text, os_version text, labels text, source text, first_seen bigint,"
+	    " last_seen bigint, new_id text, rnd bigint NOT NULL DEFAULT 1, host_id text,"
+	    " old_last bigint, old_hostname text, old_fqdn text, created boolean,"
+	    " stale boolean, renamed boolean) ON COMMIT DELETE ROWS")) != 0 ||
+	    (rc = vc_copy_begin(ctx, "COPY vc_host_stage (seq, client_id, hostname, fqdn, ip,"
+	    " ip_key, os, os_version, labels, source, first_seen, last_seen, new_id)"
+	    " FROM STDIN")) != 0)
+		return rc;
+	for (int i = 0; i < im->n && rc == 0; i++) {
+		struct host_in *h = &im->batch[i];
+		char id[VC_ID_LEN + 1];
+		vc_new_id_v7(id);
+		vc_copy_int(ctx, i);
+		vc_copy_str(ctx, nz(h->client_id));
+		vc_copy_str(ctx, h->hostname);
+		vc_copy_str(ctx, nz(h->fqdn));
+		vc_copy_str(ctx, nz(h->ip));
+		vc_copy_blob(ctx, h->has_ip ? h->ip_key : NULL, 16);
+		vc_copy_str(ctx, nz(h->os));
+		vc_copy_str(ctx, nz(h->os_version));
+		if (jv_is_valid(h->labels)) {
+			jv ls = jv_dump_string(jv_copy(h->labels), 0);
+			vc_copy_str(ctx, jv_string_value(ls));
+			jv_free(ls);
+		} else
+			vc_copy_null(ctx);
+		vc_copy_str(ctx, h->source);
+		vc_copy_int(ctx, h->first_seen);
+		vc_copy_int(ctx, h->last_seen);
+		vc_copy_str(ctx, id);
+		rc = vc_copy_row(ctx);
+	}
+	if (rc != 0) {
+		vc_copy_abort(ctx);
+		return rc;
+	}
+	return vc_copy_end(ctx, NULL);
+}
+
+static int
+batch_copy(vc_ctx *ctx, struct host_import *im, int *created, int *ncreated)
+{
+	int64_t now = vc_now(ctx), passes;
+	const char *t = ctx->who.tenant_id;
+	vc_stmt *q;
+	int rc;
+
+	*ncreated = 0;
+	/* The stage's size, for the planner (no autovacuum for temporary
+	 * tables): without it a join with hosts may be planned as a nested
+	 * loop over a stage it takes for a few rows, which 20,000 rows make
+	 * minutes.  One cheap column: the sample is all it needs. */
+	if ((rc = stage_batch(ctx, im)) != 0 || (rc = vc_store_exec(ctx, "ANALYZE vc_host_stage (rnd)")) != 0)
+		return rc;
+	/* unscoped: the session's own staging table of this batch */
+	if ((rc = vc_sql_exec_cached(ctx, "UPDATE vc_host_stage AS s SET rnd = r.n FROM (SELECT seq,"
+	    " row_number() OVER (" STAGE_KEY " ORDER BY seq) AS n FROM vc_host_stage) AS r"
+	    " WHERE s.seq = r.seq AND r.n > 1", "")) != 0)
+		return rc;
+	/* unscoped: the session's own staging table of this batch */
+	if ((passes = vc_sql_int(ctx, vc_sql(ctx, "SELECT max(rnd) FROM vc_host_stage", ""))) < 1)
+		return ctx->err ? ctx->err : vc_fail(ctx, VC_EINTERNAL, "hosts: an empty stage");
+	for (int64_t p = 1; p <= passes; p++) {
+		if ((rc = vc_sql_exec_cached(ctx, "UPDATE vc_host_stage AS s SET host_id = h.id,"
+		    " old_last = h.last_seen_at, old_hostname = h.hostname, old_fqdn = h.fqdn"
+		    " FROM hosts AS h WHERE s.rnd = ?2 AND s.client_id IS NOT NULL"
+		    " AND h.tenant_id = ?1 AND h.client_id = s.client_id", "si", t, p)) != 0 ||
+		    (rc = vc_sql_exec_cached(ctx, "UPDATE vc_host_stage AS s SET host_id = m.id,"
+		    " old_last = m.last_seen_at, old_hostname = m.hostname, old_fqdn = m.fqdn"
+		    " FROM (SELECT u.seq, h.id, h.last_seen_at, h.hostname, h.fqdn"
+		    " FROM vc_host_stage AS u CROSS JOIN LATERAL (SELECT id, last_seen_at, hostname, fqdn"
+		    " FROM hosts WHERE tenant_id = ?1 AND client_id IS NULL AND hostname = u.hostname"
+		    " ORDER BY created_at LIMIT 1) AS h WHERE u.rnd = ?2 AND u.client_id IS NULL) AS m"
+		    " WHERE s.seq = m.seq", "si", t, p)) != 0 ||
+		    /* unscoped: the session's own staging table of this batch */
+		    (rc = vc_sql_exec_cached(ctx, "UPDATE vc_host_stage AS s SET created = s.host_id IS NULL,"
+		    " stale = s.host_id IS NOT NULL AND NOT " NOT_STALE ","
+		    " renamed = s.host_id IS NOT NULL AND " NOT_STALE " AND (s.old_hostname <> s.hostname::text"
+		    " OR (s.fqdn IS NOT NULL AND coalesce(s.old_fqdn, '') <> s.fqdn)),"
+		    " host_id = coalesce(s.host_id, s.new_id) WHERE s.rnd = ?1", "i", p)) != 0 ||
+		    (rc = vc_sql_exec_cached(ctx, "INSERT INTO hosts (id, tenant_id, client_id, hostname,"
+		    " fqdn, ip, ip_key, os, os_version, labels, source, first_seen_at, last_seen_at,"
+		    " created_at, updated_at) SELECT new_id, ?1, client_id, hostname, fqdn, ip,"
+		    " coalesce(ip_key, x''), coalesce(os, ''), os_version, coalesce(labels, '[]'), source,"
+		    " CASE WHEN first_seen <> 0 THEN first_seen ELSE last_seen END, last_seen, ?3, ?3"
+		    " FROM vc_host_stage WHERE rnd = ?2 AND created ORDER BY seq", "sii", t, p, now)) != 0 ||
+		    (rc = vc_sql_exec_cached(ctx, "UPDATE hosts AS h SET " FIRST_SEEN ","
+		    " updated_at = ?3 FROM vc_host_stage AS s"
+		    " WHERE s.rnd = ?2 AND s.stale AND h.tenant_id = ?1 AND h.id = s.host_id",
+		    "sii", t, p, now)) != 0 ||
+		    (rc = vc_sql_exec_cached(ctx, "UPDATE hosts AS h SET hostname = s.hostname,"
+		    " fqdn = coalesce(s.fqdn, h.fqdn), ip = coalesce(s.ip, h.ip),"
+		    " ip_key = CASE WHEN s.ip IS NULL THEN h.ip_key ELSE s.ip_key END,"
+		    " os = coalesce(s.os, h.os), os_version = coalesce(s.os_version, h.os_version),"
+		    " labels = coalesce(s.labels, h.labels), source = s.source, " FIRST_SEEN ","
+		    " last_seen_at = greatest(h.last_seen_at, s.last_seen), updated_at = ?3"
+		    " FROM vc_host_stage AS s WHERE s.rnd = ?2 AND NOT s.created AND NOT s.stale"
+		    " AND h.tenant_id = ?1 AND h.id = s.host_id", "sii", t, p, now)) != 0 ||
+		    (rc = vc_sql_exec_cached(ctx, "DELETE FROM host_labels AS l USING vc_host_stage AS s"
+		    " WHERE s.rnd = ?2 AND NOT s.created AND NOT s.stale AND s.labels IS NOT NULL"
+		    " AND l.tenant_id = ?1 AND l.host_id = s.host_id", "si", t, p)) != 0 ||
+		    (rc = vc_sql_exec_cached(ctx, "INSERT INTO host_labels (tenant_id, host_id, label)"
+		    " SELECT ?1, s.host_id, e.label FROM vc_host_stage AS s CROSS JOIN LATERAL"
+		    " json_array_elements_text(s.labels::json) AS e(label) WHERE s.rnd = ?2"
+		    " AND NOT s.stale AND s.labels IS NOT NULL ON CONFLICT DO NOTHING", "si", t, p)) != 0 ||
+		    (rc = vc_sql_exec_cached(ctx, TRI_BOUNDS("h.tenant_id = ?1 AND h.id IN"
+		    " (SELECT host_id FROM vc_host_stage WHERE rnd = ?2 AND renamed)"), "si", t, p)) != 0)
+			return rc;
+	}
+	/* unscoped: the session's own staging table of this batch */
+	if ((q = vc_sql_cached(ctx, "SELECT seq FROM vc_host_stage WHERE created ORDER BY seq", "")) == NULL)
+		return ctx->err;
+	while ((rc = vc_sql_step(ctx, q)) == 1) {
+		int64_t i = vc_col_int64(q, 0);
+		if (i >= 0 && i < im->n)
+			created[(*ncreated)++] = (int)i;
+	}
+	vc_stmt_reset(q);
+	return rc < 0 ? ctx->err : 0;
 }
 
 /* Write the batch in hand: one transaction, with its audit record.  The
@@ -546,9 +729,23 @@ batch_try(vc_ctx *ctx, struct host_import *im)
 		top = vc_col_int64(q, 0);
 	if (q != NULL)
 		vc_stmt_reset(q);
-	for (int i = 0; i < im->n && rc == 0; i++) {
+	if (rc == 0 && vc_store_copies(ctx)) {
+		int nc = 0;
+		if ((rc = batch_copy(ctx, im, im->created_at, &nc)) == 0) {
+			created = nc;
+			updated = im->n - nc;
+		}
+		for (int k = 0; k < nc && rc == 0; k++) {
+			const char *hn = im->batch[im->created_at[k]].hostname;
+			if (tri_add_name(&im->tri, hn) != 0)
+				rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+			else if (k < HOST_EVENT_NAMES)
+				names = jv_array_append(names, jv_string(hn));
+		}
+	}
+	for (int i = 0; i < im->n && rc == 0 && !vc_store_copies(ctx); i++) {
 		int c = 0;
-		if ((rc = upsert(ctx, &im->batch[i], &c, 1)) == 0)
+		if ((rc = upsert(ctx, &im->batch[i], &c, top)) == 0)
 			c ? created++ : updated++;
 		if (rc == 0 && c && tri_add_name(&im->tri, im->batch[i].hostname) != 0)
 			rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
@@ -637,8 +834,11 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 	vc_audit_target(ctx, "host", NULL);
 	if (ctx->in == NULL)
 		return vc_fail(ctx, VC_EUSAGE, "no input to import");
-	if ((im.batch = calloc(IMPORT_BATCH, sizeof *im.batch)) == NULL)
+	if ((im.batch = calloc(IMPORT_BATCH, sizeof *im.batch)) == NULL ||
+	    (vc_store_copies(ctx) && (im.created_at = calloc(IMPORT_BATCH, sizeof *im.created_at)) == NULL)) {
+		free(im.batch);
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	}
 	/* A batch writes a host into nine indexes, most at random places:
 	 * their pages stay in memory for the import (see vc_store_cache). */
 	vc_store_cache(ctx, IMPORT_CACHE_MIB);
@@ -647,6 +847,7 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 		/* --strict: nothing of the batch with the bad line is kept. */
 		batch_drop(&im);
 		free(im.batch);
+		free(im.created_at);
 		free(im.tri.slot);
 		vc_store_cache(ctx, 0);
 		return vc_fail(ctx, VC_EINVAL, "stopped at the first bad line (--strict); this batch was not stored");
@@ -655,6 +856,7 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 		rc = batch_write(ctx, &im);
 	batch_drop(&im);
 	free(im.batch);
+	free(im.created_at);
 	free(im.tri.slot);
 	vc_store_cache(ctx, 0);
 	if (rc != 0)

@@ -1161,10 +1161,16 @@ command_line(struct cli *c, vc_ctx *ctx, int argc, char **argv, const struct vc_
 }
 
 static int
-open_store(struct cli *c, vc_ctx *ctx, const struct vc_op *op)
+open_store(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv args)
 {
 	char *real;
-	int rc = vc_store_open(ctx, c->db, (op->flags & VC_OP_NOSTORE) ? VC_STORE_CREATE : 0);
+	int rc;
+
+	/* An option may name the store instead of --db (store copy --from). */
+	for (const struct vc_param *p = op->params; p && p->name; p++)
+		if ((p->flags & VC_P_STORE) && vc_arg_str(args, p->name) != NULL)
+			c->db = vc_arg_str(args, p->name);
+	rc = vc_store_open(ctx, c->db, (op->flags & VC_OP_NOSTORE) ? VC_STORE_CREATE : 0);
 
 	if (rc != 0)
 		return rc;
@@ -1207,7 +1213,7 @@ complete_args(struct cli *c, vc_ctx *ctx, const struct vc_op *op, jv *args)
 	int rc;
 
 	if ((rc = read_files(ctx, op, args)) != 0 || (rc = read_secrets(c, ctx, op, args)) != 0 ||
-	    (rc = open_store(c, ctx, op)) != 0 || (rc = read_totp(c, ctx, op, args)) != 0)
+	    (rc = open_store(c, ctx, op, *args)) != 0 || (rc = read_totp(c, ctx, op, args)) != 0)
 		return rc;
 	return creds_args(c, ctx, op, args);
 }

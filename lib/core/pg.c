@@ -47,6 +47,8 @@ static struct {
 	void (*freemem)(void *);
 	PQnoticeProcessor (*setNoticeProcessor)(PGconn *, PQnoticeProcessor, void *);
 	PGTransactionStatusType (*transactionStatus)(const PGconn *);
+	int (*putCopyData)(PGconn *, const char *, int);
+	int (*putCopyEnd)(PGconn *, const char *);
 } pq;
 
 static char pq_why[256];
@@ -59,7 +61,8 @@ pq_load(void)
 	    "PQsendQueryPrepared", "PQsetSingleRowMode", "PQgetResult", "PQresultStatus",
 	    "PQresultErrorField", "PQclear", "PQntuples", "PQnfields", "PQnparams", "PQparamtype", "PQfname",
 	    "PQftype", "PQgetvalue", "PQgetlength", "PQgetisnull", "PQcmdTuples",
-	    "PQunescapeBytea", "PQfreemem", "PQsetNoticeProcessor", "PQtransactionStatus" };
+	    "PQunescapeBytea", "PQfreemem", "PQsetNoticeProcessor", "PQtransactionStatus",
+	    "PQputCopyData", "PQputCopyEnd" };
 	void **slot[] = { (void **)&pq.connectdbParams, (void **)&pq.status,
 	    (void **)&pq.errorMessage, (void **)&pq.finish, (void **)&pq.exec,
 	    (void **)&pq.execParams, (void **)&pq.prepare, (void **)&pq.describePrepared,
@@ -69,7 +72,8 @@ pq_load(void)
 	    (void **)&pq.fname,
 	    (void **)&pq.ftype, (void **)&pq.getvalue, (void **)&pq.getlength,
 	    (void **)&pq.getisnull, (void **)&pq.cmdTuples, (void **)&pq.unescapeBytea,
-	    (void **)&pq.freemem, (void **)&pq.setNoticeProcessor, (void **)&pq.transactionStatus };
+	    (void **)&pq.freemem, (void **)&pq.setNoticeProcessor, (void **)&pq.transactionStatus,
+	    (void **)&pq.putCopyData, (void **)&pq.putCopyEnd };
 	void *h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
 
 	if (h == NULL) {
@@ -126,6 +130,13 @@ struct vc_pgconn {
 	int64_t deadline;       /* vc_pg_deadline: CLOCK_MONOTONIC ms, 0 none */
 	int tmo_session;        /* the session's timeouts are a deadline's */
 	int tmo_local;          /* this transaction's: 0 untouched, 1 a deadline's, 2 default */
+	/* A COPY FROM STDIN under way (vc_copy_*): the rows not yet sent. */
+	int copying;
+	int copy_oom;           /* a field did not fit: the COPY fails at its end */
+	int copy_first;         /* the next field is the row's first */
+	char *cbuf;
+	size_t clen, ccap;
+	int64_t copy_rows;
 };
 
 enum { ST_IDLE, ST_STREAM, ST_BUFFERED, ST_DONE };
@@ -229,6 +240,7 @@ vc_pg_close(struct vc_pgconn *c)
 			free(c->prep[i]);
 		}
 	free(c->prep);
+	free(c->cbuf);
 	if (c->c != NULL)
 		pq.finish(c->c);
 	free(c);
@@ -444,6 +456,8 @@ vc_pg_tx_rollback(vc_ctx *ctx)
 	struct vc_pgconn *c = ctx->store->pg;
 	int retry = c->retry;
 
+	if (c->copying)
+		vc_pg_copy_end(ctx, 1, NULL);
 	pg_exec(NULL, c, "ROLLBACK", "rollback");
 	c->in_tx = 0;
 	c->tmo_local = 0;
@@ -839,6 +853,11 @@ pg_send(vc_ctx *ctx, struct vc_pgstmt *p)
 {
 	struct vc_pgconn *c = p->conn;
 
+	if (c->copying) {
+		if (ctx != NULL)
+			vc_fail(ctx, VC_EINTERNAL, "query: a COPY is under way on this connection");
+		return -1;
+	}
 	pg_park(c);
 	if (!c->in_tx)
 		c->retry = 0;
@@ -1057,6 +1076,206 @@ vc_pg_key(struct vc_pgstmt *p)
 	}
 	*o = '\0';
 	return k;
+}
+
+/* ---- COPY ... FROM STDIN -------------------------------------------------- */
+
+#define COPY_CHUNK (256 * 1024)         /* what goes to the server at once */
+
+int
+vc_pg_exec(vc_ctx *ctx, const char *sql)
+{
+	struct vc_pgconn *c = ctx->store->pg;
+
+	want_scope(ctx, c);
+	if (c->copying)
+		return vc_fail(ctx, VC_EINTERNAL, "store: a COPY is under way on this connection");
+	if (!c->in_tx && strcmp(c->scope, c->want) != 0 && pg_scope(ctx, c, c->want, 0) != 0)
+		return ctx->err;
+	return pg_exec(ctx, c, sql, "store");
+}
+
+int
+vc_pg_copy_begin(vc_ctx *ctx, const char *sql)
+{
+	struct vc_pgconn *c = ctx->store->pg;
+	PGresult *r;
+	int rc = 0;
+
+	want_scope(ctx, c);
+	if (c->copying)
+		return vc_fail(ctx, VC_EINTERNAL, "copy: a COPY is under way on this connection");
+	pg_park(c);
+	if (!c->in_tx && strcmp(c->scope, c->want) != 0 && pg_scope(ctx, c, c->want, 0) != 0)
+		return ctx->err;
+	r = pq.exec(c->c, sql);
+	if (r == NULL || pq.resultStatus(r) != PGRES_COPY_IN)
+		rc = res_fail(ctx, c, r, "copy");
+	pq.clear(r);
+	if (rc != 0)
+		return rc;
+	c->copying = 1;
+	c->copy_oom = 0;
+	c->copy_first = 1;
+	c->clen = 0;
+	c->copy_rows = 0;
+	return 0;
+}
+
+static void
+copy_put(struct vc_pgconn *c, const char *s, size_t n)
+{
+	if (c->copy_oom)
+		return;
+	if (c->clen + n > c->ccap) {
+		size_t cap = c->ccap ? c->ccap : COPY_CHUNK + 4096;
+		char *b;
+		while (cap < c->clen + n)
+			cap *= 2;
+		if ((b = realloc(c->cbuf, cap)) == NULL) {
+			c->copy_oom = 1;
+			return;
+		}
+		c->cbuf = b;
+		c->ccap = cap;
+	}
+	memcpy(c->cbuf + c->clen, s, n);
+	c->clen += n;
+}
+
+static void
+copy_sep(struct vc_pgconn *c)
+{
+	if (!c->copy_first)
+		copy_put(c, "\t", 1);
+	c->copy_first = 0;
+}
+
+/* The text format's escapes: a backslash, a tab, a line end; a NUL ends
+ * the value, as it ends a text parameter. */
+void
+vc_pg_copy_text(struct vc_pgconn *c, const char *s, size_t n)
+{
+	const char *run;
+
+	copy_sep(c);
+	if (s == NULL) {
+		copy_put(c, "\\N", 2);
+		return;
+	}
+	run = s;
+	for (size_t i = 0; i < n; i++) {
+		const char *e;
+		switch (s[i]) {
+		case '\\': e = "\\\\"; break;
+		case '\t': e = "\\t"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\0': n = i; e = ""; break;
+		default: continue;
+		}
+		copy_put(c, run, (size_t)(s + i - run));
+		copy_put(c, e, strlen(e));
+		run = s + i + 1;
+	}
+	if (run < s + n)
+		copy_put(c, run, (size_t)(s + n - run));
+}
+
+void
+vc_pg_copy_int(struct vc_pgconn *c, int64_t v)
+{
+	char num[32];
+
+	copy_sep(c);
+	copy_put(c, num, (size_t)snprintf(num, sizeof num, "%" PRId64, v));
+}
+
+void
+vc_pg_copy_blob(struct vc_pgconn *c, const void *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	char pair[2];
+
+	copy_sep(c);
+	if (p == NULL) {
+		copy_put(c, "\\N", 2);
+		return;
+	}
+	/* bytea's hex input, its backslash escaped for COPY. */
+	copy_put(c, "\\\\x", 3);
+	for (size_t i = 0; i < n; i++) {
+		pair[0] = hx[b[i] >> 4];
+		pair[1] = hx[b[i] & 15];
+		copy_put(c, pair, 2);
+	}
+}
+
+int
+vc_pg_copy_row(vc_ctx *ctx)
+{
+	struct vc_pgconn *c = ctx->store->pg;
+
+	if (!c->copying)
+		return vc_fail(ctx, VC_EINTERNAL, "copy: no COPY under way");
+	copy_put(c, "\n", 1);
+	c->copy_first = 1;
+	c->copy_rows++;
+	if (c->copy_oom)
+		return vc_fail(ctx, VC_EINTERNAL, "copy: out of memory");
+	if (c->clen >= COPY_CHUNK) {
+		if (pq.putCopyData(c->c, c->cbuf, (int)c->clen) != 1)
+			return pg_fail(ctx, c, "", pq.errorMessage(c->c), "copy");
+		c->clen = 0;
+	}
+	return 0;
+}
+
+int
+vc_pg_copy_end(vc_ctx *ctx, int abort, int64_t *rows)
+{
+	struct vc_pgconn *c = ctx->store->pg;
+	PGresult *r;
+	int rc = 0, sent;
+
+	if (!c->copying)
+		return abort ? 0 : vc_fail(ctx, VC_EINTERNAL, "copy: no COPY under way");
+	if (c->copy_oom && !abort)
+		rc = vc_fail(ctx, VC_EINTERNAL, "copy: out of memory");
+	if (rc == 0 && !abort && c->clen > 0 && pq.putCopyData(c->c, c->cbuf, (int)c->clen) != 1)
+		rc = pg_fail(ctx, c, "", pq.errorMessage(c->c), "copy");
+	c->clen = 0;
+	/* A message for the server makes it fail the COPY (and the
+	 * transaction): nothing of it is kept. */
+	sent = pq.putCopyEnd(c->c, abort || rc != 0 ? "cancelled by the client" : NULL);
+	c->copying = 0;
+	if (sent != 1 && rc == 0 && !abort)
+		rc = pg_fail(ctx, c, "", pq.errorMessage(c->c), "copy");
+	while ((r = pq.getResult(c->c)) != NULL) {
+		if (rc == 0 && !abort && pq.resultStatus(r) != PGRES_COMMAND_OK)
+			rc = res_fail(ctx, c, r, "copy");
+		else if (pq.resultStatus(r) == PGRES_COMMAND_OK) {
+			c->changes = strtol(pq.cmdTuples(r), NULL, 10);
+			c->total += c->changes;
+		}
+		pq.clear(r);
+	}
+	if (rows != NULL)
+		*rows = rc == 0 ? c->changes : 0;
+	/* Keep the buffer of an ordinary COPY for the next; not a big one. */
+	if (c->ccap > 4 * COPY_CHUNK) {
+		free(c->cbuf);
+		c->cbuf = NULL;
+		c->ccap = 0;
+	}
+	return rc;
+}
+
+int
+vc_pg_copying(struct vc_pgconn *c)
+{
+	return c->copying;
 }
 
 /* ---- the connection's counters ------------------------------------------ */

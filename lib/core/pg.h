@@ -51,6 +51,16 @@ int vc_pg_retryable(struct vc_pgconn *c);
  * what vc_store_deadline does on PostgreSQL. */
 void vc_pg_deadline(struct vc_pgconn *c, int64_t at);
 
+/* What store.h's vc_store_exec and vc_copy_* do on PostgreSQL. */
+int vc_pg_exec(vc_ctx *ctx, const char *sql);
+int vc_pg_copy_begin(vc_ctx *ctx, const char *sql);
+void vc_pg_copy_text(struct vc_pgconn *c, const char *s, size_t n);
+void vc_pg_copy_int(struct vc_pgconn *c, int64_t v);
+void vc_pg_copy_blob(struct vc_pgconn *c, const void *p, size_t n);
+int vc_pg_copy_row(vc_ctx *ctx);
+int vc_pg_copy_end(vc_ctx *ctx, int abort, int64_t *rows);
+int vc_pg_copying(struct vc_pgconn *c);
+
 int64_t vc_pg_last_insert_id(vc_ctx *ctx);
 int vc_pg_changes(struct vc_pgconn *c);
 int64_t vc_pg_total_changes(struct vc_pgconn *c);

@@ -432,6 +432,86 @@ vc_store_cache(vc_ctx *ctx, int mib)
 	return exec_plain(ctx, sql);
 }
 
+/* ---- bulk writes (store.h) ---------------------------------------------- */
+
+int
+vc_store_copies(vc_ctx *ctx)
+{
+	return ctx->store != NULL && ctx->store->pg != NULL;
+}
+
+int
+vc_store_exec(vc_ctx *ctx, const char *sql)
+{
+	if (ctx->store->pg != NULL)
+		return vc_pg_exec(ctx, sql);
+	return exec_plain(ctx, sql);
+}
+
+int
+vc_copy_begin(vc_ctx *ctx, const char *sql)
+{
+	if (ctx->store->pg == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "copy: this store (SQLite) has no COPY");
+	return vc_pg_copy_begin(ctx, sql);
+}
+
+void
+vc_copy_text(vc_ctx *ctx, const char *s, size_t n)
+{
+	if (ctx->store->pg != NULL)
+		vc_pg_copy_text(ctx->store->pg, s, n);
+}
+
+void
+vc_copy_str(vc_ctx *ctx, const char *s)
+{
+	vc_copy_text(ctx, s, s ? strlen(s) : 0);
+}
+
+void
+vc_copy_int(vc_ctx *ctx, int64_t v)
+{
+	if (ctx->store->pg != NULL)
+		vc_pg_copy_int(ctx->store->pg, v);
+}
+
+void
+vc_copy_blob(vc_ctx *ctx, const void *p, size_t n)
+{
+	if (ctx->store->pg != NULL)
+		vc_pg_copy_blob(ctx->store->pg, p, n);
+}
+
+void
+vc_copy_null(vc_ctx *ctx)
+{
+	vc_copy_text(ctx, NULL, 0);
+}
+
+int
+vc_copy_row(vc_ctx *ctx)
+{
+	if (ctx->store->pg == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "copy: this store (SQLite) has no COPY");
+	return vc_pg_copy_row(ctx);
+}
+
+int
+vc_copy_end(vc_ctx *ctx, int64_t *rows)
+{
+	if (ctx->store->pg == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "copy: this store (SQLite) has no COPY");
+	return vc_pg_copy_end(ctx, 0, rows);
+}
+
+void
+vc_copy_abort(vc_ctx *ctx)
+{
+	if (ctx->store != NULL && ctx->store->pg != NULL)
+		vc_pg_copy_end(ctx, 1, NULL);
+}
+
 void
 vc_store_close(struct vc_store *st)
 {

@@ -164,6 +164,38 @@ int vc_tx_retryable(vc_ctx *ctx);
 int vc_tx_again(vc_ctx *ctx, int attempt);
 
 /*
+ * Bulk writes: PostgreSQL's COPY ... FROM STDIN, rows streamed in its
+ * text format (a chunk of 256 KiB at a time, so memory stays flat
+ * however many rows go).  SQLite has no such protocol: its bulk paths
+ * keep their prepared inserts, and these calls fail there
+ * (vc_store_copies says which store the caller has).  Row-level
+ * security refuses COPY into a tenant-owned table: a bulk path copies
+ * into a temporary table of its own and moves the rows on with one
+ * INSERT ... SELECT, in the same transaction.  While a COPY is under
+ * way the connection runs nothing else (a statement fails).
+ *
+ *   vc_copy_begin(ctx, "COPY t (a, b) FROM STDIN")
+ *   per row: vc_copy_text / _int / _blob / _null per column, vc_copy_row
+ *   vc_copy_end(ctx, &rows)    (or vc_copy_abort: nothing is kept)
+ *
+ * A field that cannot be kept (out of memory) fails the row or the end.
+ */
+int vc_store_copies(vc_ctx *ctx);       /* 1: the store takes COPY (PostgreSQL) */
+/* Run a fixed text without parameters or rows (CREATE TEMP TABLE, a
+ * TRUNCATE of one): either backend. */
+int vc_store_exec(vc_ctx *ctx, const char *sql);
+int vc_copy_begin(vc_ctx *ctx, const char *sql);
+void vc_copy_text(vc_ctx *ctx, const char *s, size_t n);   /* s NULL: NULL */
+void vc_copy_str(vc_ctx *ctx, const char *s);              /* NUL-ended; NULL: NULL */
+void vc_copy_int(vc_ctx *ctx, int64_t v);
+void vc_copy_blob(vc_ctx *ctx, const void *p, size_t n);   /* p NULL: NULL */
+void vc_copy_null(vc_ctx *ctx);
+int vc_copy_row(vc_ctx *ctx);
+/* The COPY's end: *rows (may be NULL) gets the rows the server took. */
+int vc_copy_end(vc_ctx *ctx, int64_t *rows);
+void vc_copy_abort(vc_ctx *ctx);
+
+/*
  * Prepare sql and bind its parameters from fmt, one character each:
  *   s  const char * (NULL binds NULL)
  *   i  int64_t

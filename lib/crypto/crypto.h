@@ -58,6 +58,9 @@ int vc_keyring_has(const struct vc_keyring *kr, uint32_t kid);
 /* The keys in id order: count, and the i-th one's public facts (never
  * key material).  info returns -1 when i is out of range. */
 size_t vc_keyring_count(const struct vc_keyring *kr);
+/* 1 when a and b hold the same keys (ids, states and material, compared
+ * in constant time), else 0. */
+int vc_keyring_same(const struct vc_keyring *a, const struct vc_keyring *b);
 int vc_keyring_info(const struct vc_keyring *kr, size_t i,
     struct vc_key_info *info);
 /* Creation time of key kid: 0 when unknown, -1 when not in the ring. */

@@ -777,6 +777,21 @@ vc_keyring_subkey(const struct vc_keyring *kr, uint32_t kid,
 	return 0;
 }
 
+int
+vc_keyring_same(const struct vc_keyring *a, const struct vc_keyring *b)
+{
+	if (a == NULL || b == NULL || a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct vc_key *x = &a->keys[i], *y = &b->keys[i];
+		if (x->id != y->id || (x->retired != 0) != (y->retired != 0) ||
+		    sodium_memcmp(x->key, y->key, sizeof x->key) != 0 ||
+		    sodium_memcmp(x->audit, y->audit, sizeof x->audit) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 size_t
 vc_keyring_count(const struct vc_keyring *kr)
 {

@@ -49,9 +49,11 @@ enum {
 	VC_P_CREDS = 1 << 6,    /* CLI: taken from the saved credentials */
 	VC_P_MULTI = 1 << 7,    /* may repeat: an array of strings */
 	VC_P_FILE = 1 << 8,     /* CLI: the option names a file; its text is the value */
-	VC_P_BLOB = 1 << 9      /* CLI: the option names a file of any bytes (at most
+	VC_P_BLOB = 1 << 9,     /* CLI: the option names a file of any bytes (at most
 	                         * VC_BLOB_MAX): the value is {name: its base name,
 	                         * data: its bytes in base64}; HTTP: that object */
+	VC_P_STORE = 1 << 10    /* CLI: the option names the store the command opens
+	                         * and logs in to, instead of --db (store copy --from) */
 };
 
 /* A VC_P_BLOB file's bytes at most, and its value's JSON text at most. */

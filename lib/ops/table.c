@@ -11,6 +11,7 @@
 #include "artifacts.h"
 #include "core/audit.h"
 #include "secrets.h"
+#include "storecopy.h"
 #include "auth.h"
 #include "cases.h"
 #include "hosts.h"
@@ -173,6 +174,13 @@ static const struct vc_param p_token_id[] = {
 static const struct vc_param p_key_id[] = {
 	{ .name = "id", .type = VC_T_STR, .flags = VC_P_POS | VC_P_REQ, .meta = "ID",
 	  .help = "key id (vc-auth key list)" },
+	END
+};
+static const struct vc_param p_store_copy[] = {
+	{ .name = "from", .type = VC_T_STR, .flags = VC_P_REQ | VC_P_CLI | VC_P_STORE,
+	  .meta = "SQLITE_PATH", .help = "the SQLite store to copy (the one logged in to)" },
+	{ .name = "to", .type = VC_T_STR, .flags = VC_P_REQ | VC_P_CLI, .meta = "URL",
+	  .help = "the PostgreSQL store: a postgresql:// URL of its schema's owner" },
 	END
 };
 static const struct vc_param p_mail_set[] = {
@@ -1386,6 +1394,17 @@ const struct vc_op vc_ops[] = {
 		.params   = p_key_id,
 		.summary  = "remove an old key that nothing uses any more",
 		.target   = "key",
+	},
+	{
+		.name     = "auth.store.copy",
+		.tool     = "vc-auth",
+		.verb     = "store copy",
+		.min_role = VC_ROLE_SUPERADMIN,
+		.fn       = vc_op_store_copy,
+		.params   = p_store_copy,
+		.summary  = "copy the whole installation from SQLite into PostgreSQL (resumable, counted)",
+		.target   = "store",
+		.columns  = "table,source,target,copied,ok",
 	},
 	{
 		.name     = "auth.mail.set",

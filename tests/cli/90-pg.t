@@ -254,6 +254,46 @@ is "$rc:$(jqr '[.indicators[] | select(.title == "Suspicious Process By Web Serv
 run vc-score analyze hunt H.pg
 is "$rc:$(jqr '"\(.host) \(.classification)"' | head -n 1)" "0:C.p1 high" "vc-score analyze hunt: its hosts ranked"
 
+# ---- imports by COPY: a batch with every hazard --------------------------
+# One batch that holds the same host several times (by client_id, by a
+# hostname in another case), a stale record, a rename, labels with a tab
+# and a backslash, a name with a line end, and bad lines: the answer,
+# the bad lines' numbers and the hosts are SQLite's.  (The SQLite twin
+# itself used to fail here: a host made and renamed in one batch.)
+run_in "$PW2" vc-auth login alice --password-stdin
+cat > "$T/hz.jsonl" <<'EOF'
+{"client_id":"H.1","hostname":"hz-alpha","ip":"10.9.0.1","os":"Windows","labels":["a","b"],"last_seen":1000}
+{"client_id":"H.2","hostname":"hz-beta","fqdn":"hz-beta.corp","ip":"2001:db8::1","last_seen":2000}
+{"hostname":"HZ-Gamma","os":"linux","last_seen":100}
+{"hostname":"hz-gamma","os":"linux2","last_seen":200,"labels":["x"]}
+not json
+{"client_id":"H.1","hostname":"hz-alpha2","ip":"10.9.0.2","last_seen":900,"first_seen":5}
+{"client_id":"H.1","hostname":"hz-alpha3","last_seen":1100,"labels":[]}
+{"client_id":"H.3","ip":"bogus"}
+{"fqdn":"hz-delta.corp.example","last_seen":"2024-01-01T00:00:00Z","labels":["t\tab","back\\slash"]}
+{"client_id":"H.4","hostname":"hz-eps\nilon","os_version":"10.0"}
+{"hostname":"hz-gamma","last_seen":150}
+{"client_id":"H.5","os_info":{"hostname":"hz-vr","fqdn":"hz-vr.corp","system":"linux"},"last_ip":"10.9.0.5","last_seen_at":1700000000000000}
+EOF
+vc-hosts import "$T/hz.jsonl" > "$T/hz.pg" 2> "$T/hz.pg.err"
+is "$?" 65 "an import with bad lines on PostgreSQL: exit 65, the good lines kept"
+vc-hosts --db "$LITE" import "$T/hz.jsonl" > "$T/hz.lite" 2> "$T/hz.lite.err"
+is "$?" 65 "... and on SQLite"
+same "$T/hz.pg" "$T/hz.lite" "the same answer: created, updated, bad lines"
+is "$(jq -c '[.created, .updated, .bad_lines]' "$T/hz.pg")" "[6,4,2]" "6 made, 4 updated, 2 bad"
+same "$T/hz.pg.err" "$T/hz.lite.err" "the bad lines named by number, as on SQLite"
+like "$(tr '\n' ' ' < "$T/hz.pg.err")" "hz.jsonl:5: .*hz.jsonl:8: ip is not" "lines 5 and 8"
+both "the batch's hosts" --hostname hz --all
+both "the renamed host by its last name" --hostname alpha3 --all
+both "labels with a tab and a backslash" --label 'back\slash' --all
+both "a label of a host named twice in the batch" --label x --all
+printf '%s\n' '{"client_id":"H.2","hostname":"hz-beta","labels":["z"],"last_seen":3000}' \
+    '{"client_id":"H.1","hostname":"hz-alpha3","last_seen":10}' > "$T/hz2.jsonl"
+vc-hosts import "$T/hz2.jsonl" > "$T/hz2.pg"
+vc-hosts --db "$LITE" import "$T/hz2.jsonl" > "$T/hz2.lite"
+same "$T/hz2.pg" "$T/hz2.lite" "a second import: updated as on SQLite"
+both "labels replaced, a stale record kept out" --hostname hz --all
+
 # ---- connection settings ---------------------------------------------------
 run_in "$PW" env -u VC_DB PGHOST="$PGD" vc-auth --db "postgres:///vc?user=vc_app" login root \
     --password-stdin

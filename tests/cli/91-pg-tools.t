@@ -307,6 +307,35 @@ both "... and it is gone" "." sh -c 'vc-case list --tag pb | wc -l'
 like "$(psql_as "$APP" "SET vc.tenant_id = '*'; UPDATE case_notes SET body = 'x'")" "permission denied|append-only" \
     "a note cannot be changed"
 
+# ---- a large artifact import by COPY: bad lines, flat memory -------------
+# 150,000 rows with a few bad lines among them (an unfinished row, a
+# number, a row over the line limit is not needed: the numbers suffice):
+# the answer and the bad lines' numbers are SQLite's, the typed stack
+# columns answer the same stacks, and the peak memory of the import is
+# that of one of 30,000 rows: the rows are streamed, a batch at a time.
+"$TOP/bench/gen.py" pslist 150000 60 | awk 'NR == 7 { print "{\"Name\": oops" }
+    NR == 77777 { print "42" } { print }' > "$T/big.jsonl"
+sed -n "1,6p;8,30001p" "$T/big.jsonl" > "$T/small.jsonl"
+/usr/bin/time -f %M -o "$T/rss.small" vc-case artifact import --name Small.Pslist "$T/small.jsonl" \
+    > /dev/null 2>&1
+/usr/bin/time -f %M -o "$T/rss.big" vc-case artifact import --name Big.Pslist "$T/big.jsonl" \
+    > "$T/big.pg" 2> "$T/big.pg.err"
+is "$?" 65 "150,000 rows with bad lines: exit 65, the good rows kept"
+vc-case --db "$LITE" artifact import --name Small.Pslist "$T/small.jsonl" > /dev/null 2>&1
+vc-case --db "$LITE" artifact import --name Big.Pslist "$T/big.jsonl" > "$T/big.lite" 2> "$T/big.lite.err"
+is "$(jq -c '[.rows, .bad_lines, .hosts_created]' "$T/big.pg")" \
+    "$(jq -c '[.rows, .bad_lines, .hosts_created]' "$T/big.lite")" "the same rows, bad lines and new hosts as SQLite"
+is "$(jq -c '[.rows, .bad_lines]' "$T/big.pg")" "[150000,2]" "150,000 rows kept, 2 bad"
+same "$T/big.pg.err" "$T/big.lite.err" "the bad lines named by number, as on SQLite"
+like "$(tr '\n' ' ' < "$T/big.pg.err")" "big.jsonl:7: .*big.jsonl:77778: " "lines 7 and 77778"
+small=$(tail -n 1 "$T/rss.small") big=$(tail -n 1 "$T/rss.big")
+ok "$([ "$big" -le $((small + small / 4 + 8192)) ]; echo $?)" \
+    "peak memory stays flat: 150,000 rows $big KiB, 30,000 rows $small KiB"
+for f in Name CommandLine Hash.SHA256; do
+	both "vc-score stack --by $f over the large import" "$STK" vc-score stack --by "$f" --stored \
+	    --artifact Big.Pslist
+done
+
 run vc-auth audit verify
 is "$rc:$(jqr .ok)" "0:true" "audit verify: the chains are whole"
 done_testing
