@@ -522,10 +522,9 @@ vc_op_audit_show(vc_ctx *ctx, jv args, jv *out)
 	if (rc == 0) {
 		if (tenant != NULL) {
 			/* unscoped: existence check only, to audit a cross-tenant attempt */
-			q = vc_sql(ctx, "SELECT 1 FROM audit_logs WHERE id = ?1", "i", (int64_t)id);
-			if (q != NULL && vc_sql_step(ctx, q) == 1)
+			if (vc_sql_exists_unscoped(ctx, "SELECT 1 FROM audit_logs WHERE id = ?1", "i",
+			    (int64_t)id) == 1)
 				vc_deny_audit(ctx, "audit", ids);
-			vc_stmt_done(q);
 		}
 		return vc_fail(ctx, VC_ENOTFOUND, "no audit record %lld", id);
 	}

@@ -117,6 +117,7 @@ struct vc_pgconn {
 	int retry;              /* the last failure was 40001 or 40P01 */
 	char want[VC_ID_LEN + 2];   /* vc.tenant_id the next statement needs */
 	char scope[VC_ID_LEN + 2];  /* vc.tenant_id of the session, "" unknown */
+	int every;              /* vc_pg_every_tenant: every tenant's rows for now */
 	int64_t deadline;       /* vc_pg_deadline: CLOCK_MONOTONIC ms, 0 none */
 	int tmo_session;        /* the session's timeouts are a deadline's */
 	int tmo_local;          /* this transaction's: 0 untouched, 1 a deadline's, 2 default */
@@ -378,11 +379,34 @@ want_scope(vc_ctx *ctx, struct vc_pgconn *c)
 {
 	const char *s = ctx->who.tenant_id;
 
-	if (ctx->who.actor == VC_ACTOR_ANON || ctx->who.actor == VC_ACTOR_SYSTEM ||
+	if (c->every || ctx->who.actor == VC_ACTOR_ANON || ctx->who.actor == VC_ACTOR_SYSTEM ||
 	    ctx->who.role >= VC_ROLE_SUPERADMIN || s[0] == '\0')
 		s = "*";
 	if (strcmp(c->want, s) != 0)
 		snprintf(c->want, sizeof c->want, "%s", s);
+}
+
+int
+vc_pg_every_tenant(vc_ctx *ctx, int on)
+{
+	struct vc_pgconn *c = ctx->store->pg;
+	int rc;
+
+	c->every = on;
+	want_scope(ctx, c);
+	/* Outside a transaction the next statement sets the session's; a
+	 * transaction that failed runs nothing more, and its setting goes
+	 * with its rollback. */
+	if (!c->in_tx)
+		return 0;
+	pg_park(c);
+	if (pq.transactionStatus(c->c) == PQTRANS_INERROR)
+		return 0;
+	if ((rc = pg_scope(ctx, c, c->want, 1)) != 0 && on) {
+		c->every = 0;
+		want_scope(ctx, c);
+	}
+	return rc;
 }
 
 int

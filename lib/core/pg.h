@@ -45,6 +45,11 @@ int vc_pg_tx_begin(vc_ctx *ctx, int claim);
 int vc_pg_tx_commit(vc_ctx *ctx);
 void vc_pg_tx_rollback(vc_ctx *ctx);
 int vc_pg_retryable(struct vc_pgconn *c);
+/* Let the statements that follow see every tenant's rows (on), or the
+ * caller's again (off): vc.tenant_id '*' for row-level security, set at
+ * once in a transaction (SET LOCAL), else by the next statement.  0, or
+ * the error of setting it (the transaction is then lost). */
+int vc_pg_every_tenant(vc_ctx *ctx, int on);
 /* Bound lock waits and statements by CLOCK_MONOTONIC ms at (0: no bound);
  * what vc_store_deadline does on PostgreSQL. */
 void vc_pg_deadline(struct vc_pgconn *c, int64_t at);

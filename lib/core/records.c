@@ -22,11 +22,8 @@ int
 vc_not_found(vc_ctx *ctx, const char *type, const char *what, const char *unscoped,
     const char *key)
 {
-	vc_stmt *q = vc_sql(ctx, unscoped, "s", key);
-
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
+	if (vc_sql_exists_unscoped(ctx, unscoped, "s", key) == 1)
 		vc_deny_audit(ctx, type, key);
-	vc_stmt_done(q);
 	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", what, key);
 }
 

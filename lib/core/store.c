@@ -757,6 +757,26 @@ vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...)
 }
 
 int
+vc_sql_exists_unscoped(vc_ctx *ctx, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	vc_stmt *st;
+	int rc, pg = ctx->store->pg != NULL;
+
+	if (pg && vc_pg_every_tenant(ctx, 1) != 0)
+		return -1;
+	va_start(ap, fmt);
+	st = vsql(ctx, sql, fmt, ap);
+	va_end(ap);
+	rc = st == NULL ? -1 : vc_sql_step(ctx, st);
+	vc_stmt_done(st);
+	/* Closed again even after a failure (which lost a transaction). */
+	if (pg && vc_pg_every_tenant(ctx, 0) != 0)
+		rc = -1;
+	return rc;
+}
+
+int
 vc_sql_step(vc_ctx *ctx, vc_stmt *st)
 {
 	int rc;

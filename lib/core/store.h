@@ -172,6 +172,14 @@ int vc_tx_again(vc_ctx *ctx, int attempt);
  */
 vc_stmt *vc_sql(vc_ctx *ctx, const char *sql, const char *fmt, ...);
 /*
+ * Whether sql (bound from fmt as vc_sql) returns a row, whatever tenant
+ * it belongs to: 1 yes, 0 no, -1 with ctx set.  Only for the existence
+ * check that tells a reach for another tenant's record from a missing
+ * one, to audit it (an "unscoped:" statement): on PostgreSQL row-level
+ * security lets this one statement see every tenant's rows.
+ */
+int vc_sql_exists_unscoped(vc_ctx *ctx, const char *sql, const char *fmt, ...);
+/*
  * vc_sql for the statements of a hot loop (an import's per-row SQL):
  * prepared once per store and kept, keyed by the address of sql (a
  * string literal), reset and re-bound at each call.  The store owns the
