@@ -183,7 +183,7 @@ is "$rc" 64 "a bad --source: usage error"
 
 # ---- list filters -------------------------------------------------------------
 # A store of its own, with hosts whose facts the filters tell apart.
-export VC_DB=$T/list.db
+new_store list
 init_store
 {
 	printf '{"client_id":"C.f000000000000001","hostname":"web01","ip":"10.1.2.3","os":"linux","labels":["web","prod"],"last_seen":%s}\n' $((NOW - 72000))
@@ -509,10 +509,15 @@ is "$(jq -r 'select(.action == "hosts.update" and .outcome == "success") | "\(.a
 	"ann $ann_host,root $web01,root $web01,root $web01," "updates, naming the host"
 is "$(jq -r 'select(.action == "hosts.delete" and .outcome == "success") | "\(.actor) \(.target_id)"' "$T/audit" | sort | tr '\n' ',')" \
 	"ada $ann_host,root $v6host," "deletes, naming the host"
-is "$(sq "SELECT (SELECT COUNT(*) FROM hosts h, json_each(h.labels) j WHERE NOT EXISTS
+# each_label: the rows (value) of a host h's labels, in the store's dialect.
+each_label='json_each(h.labels) j'
+[ "$STORE_PG" = 1 ] && each_label='jsonb_array_elements_text(h.labels::jsonb) j(value)'
+is "$(sq "SELECT (SELECT COUNT(*) FROM hosts h, $each_label WHERE NOT EXISTS
 	(SELECT 1 FROM host_labels l WHERE l.tenant_id = h.tenant_id AND l.host_id = h.id AND l.label = j.value))
-	+ (SELECT COUNT(*) FROM host_labels l WHERE NOT EXISTS (SELECT 1 FROM hosts h, json_each(h.labels) j
-	WHERE h.tenant_id = l.tenant_id AND h.id = l.host_id AND j.value = l.label))")" 0 \
+	+ (SELECT COUNT(*) FROM host_labels l WHERE NOT EXISTS (SELECT 1 FROM hosts h, $each_label
+	WHERE h.tenant_id = l.tenant_id AND h.id = l.host_id AND j.value = l.label))
+	+ (SELECT COUNT(*) FROM hosts h, $each_label)
+	- (SELECT COUNT(*) FROM host_labels)")" 0 \
 	"the label index agrees with every host's labels"
 run vc-auth audit verify
 is "$rc:$(jqr .ok)" "0:true" "the audit chain verifies"

@@ -119,7 +119,7 @@ is "$rc" 0 "an analyst adds a note"
 NOTE=$(jqr .id)
 is "$(jqr '[.case_id, .author, .kind, .body] | join("|")')" "$A|ann|note|Blocked the domain at the proxy" "the note record"
 is "$(jqr 'keys_unsorted | join(",")')" "id,case_id,created_at,author,kind,body" "the note record's members"
-is "$(sq "SELECT author_id = (SELECT id FROM users WHERE username='ann') FROM case_notes WHERE id=$NOTE")" 1 \
+is "$(sq "SELECT COUNT(*) FROM case_notes WHERE id=$NOTE AND author_id = (SELECT id FROM users WHERE username='ann')")" 1 \
 	"the note keeps its author's id"
 with "$ANN" vc-case note "$A" ''
 is "$rc" 65 "an empty note: exit 65"

@@ -57,9 +57,12 @@ is "$rc:$(jqr .rows)" "0:4" "odd rows import"
 vc-case artifact rows "$(jqr .id)" > "$T/odd.out"
 same "$T/odd.out" "$T/odd.jsonl" "big integers, number spellings, escapes, spacing, key order and duplicate keys survive"
 
-# Each row belongs to the host of its ClientId.
+# Each row belongs to the host of its ClientId.  row_client: a row r's
+# ClientId, in the store's dialect.
+row_client="json_extract(r.data, '\$.ClientId')"
+[ "$STORE_PG" = 1 ] && row_client="(r.data::jsonb ->> 'ClientId')"
 is "$(sq "SELECT COUNT(*) FROM artifact_rows r JOIN hosts h ON h.tenant_id = r.tenant_id AND h.id = r.host_id
-	WHERE r.artifact_id='$A1' AND h.client_id = json_extract(r.data, '\$.ClientId')")" 2000 \
+	WHERE r.artifact_id='$A1' AND h.client_id = $row_client")" 2000 \
 	"every row is linked to the host of its ClientId"
 run vc-hosts list --limit 1000
 is "$(lines)" 20 "vc-hosts lists the 20 hosts"
@@ -86,7 +89,7 @@ is "$rc:$(jqr .hosts_created)" "0:9" "a hunt over 30 clients, 21 known: 9 hosts 
 A2=$(jqr .id)
 is "$(vc-hosts list --count)" '{"count":30}' "30 hosts now, no duplicates"
 is "$(sq "SELECT DISTINCT h.hostname FROM artifact_rows r JOIN hosts h ON h.id = r.host_id
-	WHERE r.artifact_id='$A2' AND json_extract(r.data, '\$.ClientId') = '$(cid 25)'")" known25 \
+	WHERE r.artifact_id='$A2' AND $row_client = '$(cid 25)'")" known25 \
 	"rows of a known client link to that host, whatever its name"
 is "$(vc-hosts show "$(cid 25)" | jq -r '.hostname + " " + .ip')" "known25 10.0.0.25" "which keeps its facts"
 

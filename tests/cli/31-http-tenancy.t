@@ -45,36 +45,38 @@ printf '<h1>{{t}}</h1>\n' > "$T/tpl/layout.html"
 A_TPL=$(vc-report template add "$T/tpl" -o jsonl | jq -r .name)
 A_REP=00000000-0000-4000-8000-0000000002e0
 printf 'acme incident report\n' > "$T/acme-report.html"
-sqlite3 "$VC_DB" "INSERT INTO reports (id, tenant_id, template, format, request, state, file, requested_by, created_at)
-    SELECT '$A_REP', t.id, 'acme_tpl', 'html', '{}', 'done', '$T/acme-report.html', u.id, strftime('%s', 'now')
+now_sql="CAST(strftime('%s', 'now') AS INTEGER)"
+[ "$STORE_PG" = 1 ] && now_sql='extract(epoch FROM now())::bigint'
+sq "INSERT INTO reports (id, tenant_id, template, format, request, state, file, requested_by, created_at)
+    SELECT '$A_REP', t.id, 'acme_tpl', 'html', '{}', 'done', '$T/acme-report.html', u.id, $now_sql
     FROM tenants t JOIN users u ON u.tenant_id = t.id AND u.username = 'aadmin' WHERE t.name = 'acme'"
 A_IOC=00000000-0000-4000-8000-0000000001c0
-sqlite3 "$VC_DB" "INSERT INTO iocs (id, tenant_id, type, value, created_at)
+sq "INSERT INTO iocs (id, tenant_id, type, value, created_at)
     SELECT '$A_IOC', id, 'domain', 'acme-only.example', 0 FROM tenants WHERE name = 'acme'"
 ok $([ -n "$A_USER" ] && [ -n "$A_TOKEN" ] && [ -n "$A_HOST" ] && [ -n "$A_CASE" ] &&
 	[ -n "$A_ART" ] && [ -n "$A_AUDIT" ] && [ -n "$A_NOTE" ] && [ -n "$A_RULE" ] &&
 	[ -n "$A_PB" ] && [ -n "$A_EXEC" ] && [ -n "$A_BL" ] && [ "$A_TPL" = acme_tpl ]; echo $?) "acme has a user, a token, a host, a case, an artifact and audit records"
 
 # A snapshot of acme's records (not the audit log, which grows on purpose).
-ACME=$(sqlite3 "$VC_DB" "SELECT id FROM tenants WHERE name = 'acme'")
+ACME=$(sq "SELECT id FROM tenants WHERE name = 'acme'")
 snapshot() {
-	sqlite3 "$VC_DB" "
-	  SELECT 'u', id, username, role, disabled, token_version, email FROM users WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'k', id, revoked_at FROM api_tokens WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'h', id, hostname, labels, notes FROM hosts WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'c', id, title, status, severity, tags FROM cases WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'n', COUNT(*) FROM case_notes WHERE tenant_id = '$ACME';
-	  SELECT 'l', COUNT(*) FROM case_links WHERE tenant_id = '$ACME';
-	  SELECT 'a', id, row_count FROM artifacts WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'r', COUNT(*) FROM artifact_rows WHERE tenant_id = '$ACME';
-	  SELECT 'i', id, value FROM iocs WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'N', COUNT(*) FROM notification_reads WHERE tenant_id = '$ACME';
-	  SELECT 'R', id, on_type FROM notify_rules WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'p', id, version, enabled, deleted_at FROM playbooks WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'e', id, status FROM playbook_executions WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'b', id, network FROM blocklist WHERE tenant_id = '$ACME' ORDER BY id;
-	  SELECT 'T', name, version FROM report_templates WHERE tenant_id = '$ACME' ORDER BY name;
-	  SELECT 'P', id, state FROM reports WHERE tenant_id = '$ACME' ORDER BY id;"
+	sq \
+	    "SELECT 'u', id, username, role, disabled, token_version, email FROM users WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'k', id, revoked_at FROM api_tokens WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'h', id, hostname, labels, notes FROM hosts WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'c', id, title, status, severity, tags FROM cases WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'n', COUNT(*) FROM case_notes WHERE tenant_id = '$ACME'" \
+	    "SELECT 'l', COUNT(*) FROM case_links WHERE tenant_id = '$ACME'" \
+	    "SELECT 'a', id, row_count FROM artifacts WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'r', COUNT(*) FROM artifact_rows WHERE tenant_id = '$ACME'" \
+	    "SELECT 'i', id, value FROM iocs WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'N', COUNT(*) FROM notification_reads WHERE tenant_id = '$ACME'" \
+	    "SELECT 'R', id, on_type FROM notify_rules WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'p', id, version, enabled, deleted_at FROM playbooks WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'e', id, status FROM playbook_executions WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'b', id, network FROM blocklist WHERE tenant_id = '$ACME' ORDER BY id" \
+	    "SELECT 'T', name, version FROM report_templates WHERE tenant_id = '$ACME' ORDER BY name" \
+	    "SELECT 'P', id, state FROM reports WHERE tenant_id = '$ACME' ORDER BY id"
 }
 BEFORE=$(snapshot)
 # What acme's records hold that no globex answer may show.
@@ -91,7 +93,7 @@ G=$(printf '%s' "$body" | jq -r .access_token)
 is "$code" 200 "globex's admin logs in over HTTP"
 
 denied() {
-	sqlite3 "$VC_DB" "SELECT COUNT(*) FROM audit_logs WHERE action = 'authz.denied'
+	sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'authz.denied'
 	    AND tenant_id = (SELECT id FROM tenants WHERE name = 'globex')"
 }
 

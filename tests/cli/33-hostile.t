@@ -140,7 +140,7 @@ done
 is "$slow" 0 "while a host import trickles in, another tenant creates cases and imports hosts, each in seconds"
 wait $TP
 is "$(cat "$T/trickle.out")" "HTTP/1.1 200 OK" "... and the trickled import completes"
-is "$(sqlite3 "$VC_DB" "SELECT COUNT(*) FROM hosts WHERE hostname LIKE 'trickle%'")" 4 "... with its four hosts"
+is "$(sq "SELECT COUNT(*) FROM hosts WHERE hostname LIKE 'trickle%'")" 4 "... with its four hosts"
 
 # An import killed midway is not 'importing' forever: it shows as
 # interrupted, its start is in the audit log, and it can be deleted.
@@ -152,7 +152,7 @@ exec 3> "$T/fifo"
 for i in range(25000): sys.stdout.write("{\"n\":%d}\n" % i)' >&3
 i=0
 while [ $i -lt 300 ]; do
-	n=$(sqlite3 "$VC_DB" "SELECT row_count FROM artifacts WHERE name = 'Test.Killed'")
+	n=$(sq "SELECT row_count FROM artifacts WHERE name = 'Test.Killed'")
 	[ "${n:-0}" -gt 0 ] && break
 	sleep 0.1
 	i=$((i + 1))

@@ -155,7 +155,7 @@ print(s.recv(65536).decode(errors="replace").replace("\r\n", "|"))
 PY
 like "$(cat "$T/slow.out")" "^HTTP/1.1 408 " "a body slower than --body-deadline: 408"
 like "$(cat "$T/slow.out")" "request body took too long" "... saying why"
-is "$(sqlite3 "$VC_DB" "SELECT COUNT(*) FROM cases WHERE title = 'slow case'")" 0 "... and nothing was made of it"
+is "$(sq "SELECT COUNT(*) FROM cases WHERE title = 'slow case'")" 0 "... and nothing was made of it"
 # An import of 20 bytes a second, under --min-body-rate 200.
 trickle t8 "$ANN" 1
 await 30 gone "$(cat "$T/t8.tpid")"

@@ -444,7 +444,8 @@ is "$(jq -r '(reduce .indicators[].weight as $w (1; . * (1 - $w))) as $k | (1 - 
 is "$(sq "SELECT COUNT(*) FROM threat_scores WHERE subject_type = 'artifact' AND subject_id = '$A'")" 1 "kept in threat_scores"
 with "$ANN" vc-score analyze artifact "$A" --rules "$RULES"
 is "$rc:$(sq "SELECT COUNT(*) FROM threat_scores WHERE subject_id = '$A'")" "0:2" "analyzed again: two rows, the history is kept"
-is "$(sq "SELECT COUNT(DISTINCT id) || ' ' || group_concat(DISTINCT model_version) FROM threat_scores")" "2 vc-score/1" \
+is "$(sq "SELECT COUNT(DISTINCT id) || ' ' || MIN(model_version) || ' ' || MAX(model_version) FROM threat_scores")" \
+	"2 vc-score/1 vc-score/1" \
 	"each with its own id and the model version"
 EH=$(jq -r 'select(.Name == "evil.exe") | .ClientId' "$PS" | head -n 1)
 with "$ANN" vc-score analyze host "$EH" --rules "$RULES"

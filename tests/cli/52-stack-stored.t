@@ -3,7 +3,7 @@
 # vc-score stack --stored over typed columns (issue 10): for the fields
 # an import copies into columns (Name, CommandLine, Username,
 # Hash.SHA256) and for fields it does not (read as JSON), the counts
-# equal what sqlite3 computes with json_extract and GROUP BY over the
+# equal what the store computes with its JSON reading and GROUP BY over the
 # same store; rows stored without typed columns (before migration 7),
 # rows whose host only the row names, values that are not strings,
 # escaped text, case, failed imports and --artifact all agree.
@@ -32,18 +32,29 @@ run vc-case artifact import --name Windows.System.Pslist "$T/ps.jsonl"
 failed=$(jqr .artifact_id)
 sq "UPDATE artifacts SET state = 'failed' WHERE id = '$failed'"
 
-# want FIELD [ARTIFACT]: "key hosts rows" lines by sqlite3's json_extract
-# and GROUP BY, keys lower-cased as the stack folds them.  A dotted field
+# member NAME, path A.B: a row r's JSON member named NAME, or at the path
+# A.B, as SQL of the store: SQLite's json_extract, or on PostgreSQL the
+# json (not jsonb: a member's text as stored) operator #>>, which gives
+# the same text (strings unquoted, the rest as JSON text).
+if [ "$STORE_PG" = 1 ]; then
+	member() { printf "(r.data::json #>> '{\"%s\"}')" "$1"; }
+	path() { printf "(r.data::json #>> '{%s}')" "$(printf '%s' "$1" | tr . ,)"; }
+else
+	member() { printf "json_extract(r.data, '\$.\"%s\"')" "$1"; }
+	path() { printf "json_extract(r.data, '\$.%s')" "$1"; }
+fi
+# want FIELD [ARTIFACT]: "key hosts rows" lines by the store's own JSON
+# reading and GROUP BY, keys lower-cased as the stack folds them.  A dotted field
 # is a member of that name if the row has one, else a path (as the stack
 # reads it).
 want() {
-	_e="json_extract(r.data, '\$.$1')"
-	case $1 in *.*) _e="COALESCE(json_extract(r.data, '\$.\"$1\"'), $_e)" ;; esac
+	_e=$(path "$1")
+	case $1 in *.*) _e="COALESCE($(member "$1"), $_e)" ;; esac
 	_w=""
 	[ -z "${2:-}" ] || _w="AND a.name = '$2'"
 	sq "SELECT lower(CAST($_e AS TEXT)),
-	    COUNT(DISTINCT COALESCE(r.host_id, a.host_id, NULLIF(json_extract(r.data, '\$.ClientId'), ''),
-	      NULLIF(json_extract(r.data, '\$.Fqdn'), ''), '(unknown)')), COUNT(*)
+	    COUNT(DISTINCT COALESCE(r.host_id, a.host_id, NULLIF($(path ClientId), ''),
+	      NULLIF($(path Fqdn), ''), '(unknown)')), COUNT(*)
 	    FROM artifact_rows r JOIN artifacts a ON a.tenant_id = r.tenant_id AND a.id = r.artifact_id
 	    WHERE a.state <> 'failed' AND $_e IS NOT NULL $_w
 	    GROUP BY 1 ORDER BY 1" | tr '|' ' '
@@ -72,7 +83,7 @@ is "$(jqr 'select(.key.Name == "lone.exe") | .host_ids[0]')" orphan.corp.example
 # keys: the stack's keys (folded), hosts and rows, sorted.
 keys() { vc-score stack --by "$1" --stored | jq -c '[(.key | tojson | ascii_downcase), .hosts, .rows]' | sorted; }
 before=$(keys Name,Hash.SHA256)
-sq "UPDATE artifact_rows SET stack_typed = 0, stack_name = NULL WHERE rowid % 3 = 0"
+sq "UPDATE artifact_rows SET stack_typed = 0, stack_name = NULL WHERE id % 3 = 0"
 is "$(keys Name,Hash.SHA256)" "$before" "rows without typed columns (stack_typed 0) give the same stack"
 is "$(got Name)" "$(want Name | sorted)" "and the same counts as json_extract"
 # A value the columns cannot hold as text is left to JSON.

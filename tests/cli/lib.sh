@@ -98,7 +98,9 @@ t_cleanup() {
 		await 60 gone "$p" || kill -KILL "$p" 2>/dev/null
 	done
 	if [ "$STORE_PG" = 1 ]; then
-		"$PGBIN/psql" -X -q "$_pgsuper" -c "DROP DATABASE IF EXISTS $_pgdb WITH (FORCE)" >/dev/null 2>&1
+		for _d in $_pgdb $(cat "$T/pgdbs" 2>/dev/null); do
+			"$PGBIN/psql" -X -q "$_pgsuper" -c "DROP DATABASE IF EXISTS $_d WITH (FORCE)" >/dev/null 2>&1
+		done
 	fi
 	rm -rf "$T"
 }
@@ -207,6 +209,27 @@ jqr() { printf '%s\n' "$out" | jq -r "$1"; }
 done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]
+}
+
+# new_store NAME: point VC_DB, and sq, at another store of this test's,
+# empty: $T/NAME.db, or on PostgreSQL a database of its own made as the
+# first one was and dropped at exit.  Prints nothing; status 1 when the
+# database cannot be made.
+new_store() {
+	if [ "$STORE_PG" = 1 ]; then
+		_nsdb=${_pgdb}_$(printf '%s' "$1" | tr -dc 'a-zA-Z0-9_' | tr 'A-Z' 'a-z')
+		"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$_pgsuper" \
+		    -c "CREATE DATABASE $_nsdb OWNER vc TEMPLATE vc" >"$T/pgdb.err" 2>&1 || {
+			echo "# cannot make a database for store $1: $(cat "$T/pgdb.err")"
+			return 1
+		}
+		echo "$_nsdb" >> "$T/pgdbs"
+		VC_DB="postgresql:///$_nsdb?host=$VC_TEST_PG_DIR&user=vc"
+		SQ_URL="postgresql:///$_nsdb?host=$VC_TEST_PG_DIR&user=vc_super"
+	else
+		VC_DB=$T/$1.db
+	fi
+	export VC_DB
 }
 
 ROOT_PW='correct horse battery'
