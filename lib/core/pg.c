@@ -117,6 +117,7 @@ struct vc_pgconn {
 	int retry;              /* the last failure was 40001 or 40P01 */
 	char want[VC_ID_LEN + 2];   /* vc.tenant_id the next statement needs */
 	char scope[VC_ID_LEN + 2];  /* vc.tenant_id of the session, "" unknown */
+	int all;                /* vc_pg_all_tenants: '*' whatever want says */
 	int64_t deadline;       /* vc_pg_deadline: CLOCK_MONOTONIC ms, 0 none */
 	int tmo_session;        /* the session's timeouts are a deadline's */
 	int tmo_local;          /* this transaction's: 0 untouched, 1 a deadline's, 2 default */
@@ -383,6 +384,21 @@ want_scope(vc_ctx *ctx, struct vc_pgconn *c)
 		s = "*";
 	if (strcmp(c->want, s) != 0)
 		snprintf(c->want, sizeof c->want, "%s", s);
+}
+
+/*
+ * Every tenant's rows for the statements sent until it is turned off: in
+ * a transaction its setting changes there and back (SET LOCAL), outside
+ * one the next statement sets the session's (pg_send).
+ */
+int
+vc_pg_all_tenants(vc_ctx *ctx, int on)
+{
+	struct vc_pgconn *c = ctx->store->pg;
+
+	want_scope(ctx, c);
+	c->all = on != 0;
+	return c->in_tx ? pg_scope(ctx, c, c->all ? "*" : c->want, 1) : 0;
 }
 
 int
@@ -827,7 +843,8 @@ pg_send(vc_ctx *ctx, struct vc_pgstmt *p)
 	pg_park(c);
 	if (!c->in_tx)
 		c->retry = 0;
-	if (!c->in_tx && strcmp(c->scope, c->want) != 0 && pg_scope(ctx, c, c->want, 0) != 0)
+	if (!c->in_tx && strcmp(c->scope, c->all ? "*" : c->want) != 0 &&
+	    pg_scope(ctx, c, c->all ? "*" : c->want, 0) != 0)
 		return -1;
 	if ((c->deadline != 0 || c->tmo_session || c->tmo_local == 1) && pg_timeouts(ctx, c) != 0)
 		return -1;

@@ -48,6 +48,8 @@ int vc_pg_retryable(struct vc_pgconn *c);
 /* Bound lock waits and statements by CLOCK_MONOTONIC ms at (0: no bound);
  * what vc_store_deadline does on PostgreSQL. */
 void vc_pg_deadline(struct vc_pgconn *c, int64_t at);
+/* vc_store_all_tenants on PostgreSQL: vc.tenant_id '*' while on. */
+int vc_pg_all_tenants(vc_ctx *ctx, int on);
 
 int64_t vc_pg_last_insert_id(vc_ctx *ctx);
 int vc_pg_changes(struct vc_pgconn *c);

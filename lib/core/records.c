@@ -19,14 +19,26 @@ vc_deny_audit(vc_ctx *ctx, const char *type, const char *id)
 }
 
 int
+vc_in_any_tenant(vc_ctx *ctx, const char *unscoped, const char *key)
+{
+	vc_stmt *q;
+	int r = -1;
+
+	if (vc_store_all_tenants(ctx, 1) == 0 && (q = vc_sql(ctx, unscoped, "s", key)) != NULL) {
+		r = vc_sql_step(ctx, q);
+		vc_stmt_done(q);
+	}
+	if (vc_store_all_tenants(ctx, 0) != 0)
+		r = -1;
+	return r;
+}
+
+int
 vc_not_found(vc_ctx *ctx, const char *type, const char *what, const char *unscoped,
     const char *key)
 {
-	vc_stmt *q = vc_sql(ctx, unscoped, "s", key);
-
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
+	if (vc_in_any_tenant(ctx, unscoped, key) == 1)
 		vc_deny_audit(ctx, type, key);
-	vc_stmt_done(q);
 	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", what, key);
 }
 

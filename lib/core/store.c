@@ -494,6 +494,14 @@ vc_store_past_deadline(vc_ctx *ctx)
 	return ctx->store != NULL && past_deadline(ctx->store);
 }
 
+int
+vc_store_all_tenants(vc_ctx *ctx, int on)
+{
+	if (ctx->store == NULL || ctx->store->pg == NULL)
+		return 0;
+	return vc_pg_all_tenants(ctx, on);
+}
+
 static int
 tx_begin(vc_ctx *ctx, int claim)
 {

@@ -137,6 +137,16 @@ void vc_store_deadline(vc_ctx *ctx, int64_t ms);
 /* 1 when the bound of vc_store_deadline has passed. */
 int vc_store_past_deadline(vc_ctx *ctx);
 
+/*
+ * on 1: the statements that follow see every tenant's rows, until called
+ * with 0.  Only around an unscoped: query that must look past the
+ * caller's tenant (an existence check that audits a reach for another
+ * tenant's record): on PostgreSQL row-level security otherwise shows the
+ * caller's tenant only (vc.tenant_id '*' meanwhile, in the transaction
+ * or the session); nothing on SQLite.  0, or an error set in ctx.
+ */
+int vc_store_all_tenants(vc_ctx *ctx, int on);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP.  On
  * PostgreSQL: BEGIN ISOLATION LEVEL SERIALIZABLE (what SQLite's one
  * writer gives), the caller's tenant set for row-level security, and a
