@@ -313,6 +313,25 @@ with "$ANN" vc-playbook run 'slow store' --event '{"host":"C.nosuch"}' -o jsonl
 wait $LOCKER
 is "$rc:$(jqr '"\(.status) \([.steps[].status] | join(" ")) \(.steps[1].timed_out)"')" "75:failed succeeded failed skipped true" \
 	"on_failure: stop after a timeout skips the rest"
+# On PostgreSQL a process's first statement on a table waits for the
+# table's lock already as it is prepared: the step's timeout holds there
+# too (SQLite's write lock is taken at BEGIN, checked above).
+if [ "$STORE_PG" = 1 ]; then
+	printf 'name: locked from the start\nsteps:\n  - name: label\n    action: add_label\n    params: {host: "${host}", label: x}\n    timeout: 1\n' > "$T/held.yaml"
+	with "$ADA" vc-playbook add "$T/held.yaml"
+	printf '%s\n' "BEGIN;" "LOCK TABLE hosts IN ACCESS EXCLUSIVE MODE;" "\\! touch $T/held" \
+	    "SELECT pg_sleep(8);" "COMMIT;" > "$T/held.sql"
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -f "$T/held.sql" "$SQ_URL" > "$T/held.out" 2>&1 &
+	HOLDER=$!
+	await 30 test -e "$T/held"
+	t0=$(date +%s)
+	with "$ANN" vc-playbook run 'locked from the start' --event '{"host":"C.nosuch"}' -o jsonl
+	t1=$(date +%s)
+	wait $HOLDER
+	like "$rc:$(jqr '"\(.steps[0].status) \(.steps[0].timed_out) \(.steps[0].error)"')" \
+	    "^75:failed true timed out after 1 s: .*$WAITED" "a table locked before the run: its first statement times out as it is prepared"
+	ok $([ $((t1 - t0)) -le 5 ]; echo $?) "... at the step's timeout, not the lock's 8 s ($((t1 - t0)) s)"
+fi
 
 # ---- when -----------------------------------------------------------------------------------------
 printf 'name: conditional\nsteps:\n  - name: high\n    action: send_notification\n    params: {message: "high ${score}"}\n    when: ".event.score >= 0.5"\n  - name: low\n    action: send_notification\n    params: {message: "low ${score}"}\n    when: ".event.score < 0.5"\n  - name: after\n    action: send_notification\n    params: {message: "high was ${steps.high.notification_id}"}\n    when: ".steps.high != null"\n' > "$T/when.yaml"
