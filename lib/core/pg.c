@@ -590,6 +590,8 @@ prep_widen(struct vc_pgconn *c, const char *name, const char *sql, PGresult *des
 	return pq.describePrepared(c->c, name);
 }
 
+static int pg_bound(vc_ctx *ctx, struct vc_pgconn *c);
+
 /* sql prepared on the server (translated first), once per connection. */
 static struct prepared *
 prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
@@ -616,6 +618,12 @@ prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
 	}
 	snprintf(e->name, sizeof e->name, "vc%u", ++c->next_name);
 	pg_park(c);
+	if (pg_bound(ctx, c) != 0) {
+		free(text);
+		free(e->sql);
+		free(e);
+		return NULL;
+	}
 	/* In a transaction, a failed attempt of prep_typed would lose it:
 	 * the attempts run under a savepoint. */
 	if (c->in_tx)
@@ -847,6 +855,17 @@ pg_timeouts(vc_ctx *ctx, struct vc_pgconn *c)
 	return pg_exec(ctx, c, sql, "store timeouts");
 }
 
+/* The timeouts of a deadline (or the defaults again after one) before a
+ * statement is sent or prepared: preparing takes the locks of its tables
+ * too, and waits for them. */
+static int
+pg_bound(vc_ctx *ctx, struct vc_pgconn *c)
+{
+	if (c->deadline != 0 || c->tmo_session || c->tmo_local == 1)
+		return pg_timeouts(ctx, c);
+	return 0;
+}
+
 /* Send the statement with its parameters, rows to come one at a time. */
 static int
 pg_send(vc_ctx *ctx, struct vc_pgstmt *p)
@@ -870,7 +889,7 @@ pg_send(vc_ctx *ctx, struct vc_pgstmt *p)
 			return -1;
 		snprintf(c->tx_now, sizeof c->tx_now, "%s", p->unscoped ? "*" : c->tx_scope);
 	}
-	if ((c->deadline != 0 || c->tmo_session || c->tmo_local == 1) && pg_timeouts(ctx, c) != 0)
+	if (pg_bound(ctx, c) != 0)
 		return -1;
 	if (!pq.sendQueryPrepared(c->c, p->prep->name, p->nparams, (const char *const *)p->val,
 	    p->len, p->fmt, 0)) {

@@ -19,14 +19,21 @@ vc_deny_audit(vc_ctx *ctx, const char *type, const char *id)
 }
 
 int
+vc_in_any_tenant(vc_ctx *ctx, const char *unscoped, const char *key)
+{
+	vc_stmt *q = vc_unscoped(vc_sql(ctx, unscoped, "s", key));
+	int r = q == NULL ? -1 : vc_sql_step(ctx, q);
+
+	vc_stmt_done(q);
+	return r;
+}
+
+int
 vc_not_found(vc_ctx *ctx, const char *type, const char *what, const char *unscoped,
     const char *key)
 {
-	vc_stmt *q = vc_unscoped(vc_sql(ctx, unscoped, "s", key));
-
-	if (q != NULL && vc_sql_step(ctx, q) == 1)
+	if (vc_in_any_tenant(ctx, unscoped, key) == 1)
 		vc_deny_audit(ctx, type, key);
-	vc_stmt_done(q);
 	return vc_fail(ctx, VC_ENOTFOUND, "no such %s: %.64s", what, key);
 }
 

@@ -13,6 +13,13 @@
 void vc_deny_audit(vc_ctx *ctx, const char *type, const char *id);
 
 /*
+ * Does unscoped (?1 the key) find a row in any tenant?  1, 0, or -1 with
+ * ctx set.  Every tenant is looked at on PostgreSQL too, past row-level
+ * security (vc_unscoped): only for an existence check.
+ */
+int vc_in_any_tenant(vc_ctx *ctx, const char *unscoped, const char *key);
+
+/*
  * The end of a lookup or change in the caller's tenant that found no key:
  * VC_ENOTFOUND "no such WHAT: KEY".  unscoped asks whether key exists in
  * any tenant (?1 the key); when it does, the attempt is noted as one on a

@@ -92,29 +92,59 @@ vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n)
 	return 0;
 }
 
+/* The path of name in db's folder: beside a SQLite store, or for a
+ * PostgreSQL one (no folder) where the default SQLite store would be. */
 static int
-key_path(vc_ctx *ctx, const char *db, char *out, size_t n)
+beside(vc_ctx *ctx, const char *db, const char *name, char *out, size_t n)
 {
-	const char *p = getenv("VC_KEY_FILE"), *slash;
+	const char *slash;
 	char lite[4096];
 	int len;
 
-	/* A PostgreSQL store keeps its key where the default SQLite store
-	 * would: no file lives beside a URL. */
-	if ((p == NULL || *p == '\0') && vc_store_is_pg_url(db)) {
+	if (vc_store_is_pg_url(db)) {
 		int rc = default_path(ctx, lite, sizeof lite);
 		if (rc != 0)
 			return rc;
 		db = lite;
 	}
-	if (p != NULL && *p != '\0')
-		len = snprintf(out, n, "%s", p);
-	else if ((slash = strrchr(db, '/')) != NULL)
-		len = snprintf(out, n, "%.*s/vc.key", (int)(slash - db), db);
+	if ((slash = strrchr(db, '/')) != NULL)
+		len = snprintf(out, n, "%.*s/%s", (int)(slash - db), db, name);
 	else
-		len = snprintf(out, n, "vc.key");
+		len = snprintf(out, n, "%s", name);
+	if (len < 0 || (size_t)len >= n)
+		return vc_fail(ctx, VC_ECONFIG, "%s: path too long", name);
+	return 0;
+}
+
+static int
+key_path(vc_ctx *ctx, const char *db, char *out, size_t n)
+{
+	const char *p = getenv("VC_KEY_FILE");
+	int len;
+
+	if (p == NULL || *p == '\0')
+		return beside(ctx, db, "vc.key", out, n);
+	len = snprintf(out, n, "%s", p);
 	if (len < 0 || (size_t)len >= n)
 		return vc_fail(ctx, VC_ECONFIG, "key file path too long");
+	return 0;
+}
+
+int
+vc_store_beside(vc_ctx *ctx, const char *name, char *out, size_t n)
+{
+	const char *slash;
+	char dir[4096];
+	int rc;
+
+	if ((rc = beside(ctx, ctx->store->path, name, out, n)) != 0)
+		return rc;
+	/* The folder exists beside a SQLite store; for PostgreSQL's it may
+	 * not yet (the key given by VC_MASTER_KEY). */
+	if (ctx->store->pg != NULL && (slash = strrchr(out, '/')) != NULL && slash != out) {
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - out), out);
+		return mkdirs(ctx, dir);
+	}
 	return 0;
 }
 

@@ -101,6 +101,13 @@ int vc_store_path(vc_ctx *ctx, const char *explicit_path, char *out, size_t n);
 int vc_store_open(vc_ctx *ctx, const char *path, int flags);
 void vc_store_close(struct vc_store *st);
 int vc_store_version(vc_ctx *ctx);      /* the last migration applied */
+/*
+ * The path of name in the open store's folder, into out: beside the SQLite
+ * file, or for a PostgreSQL store where the default SQLite store would be
+ * (as its key file), that folder made if missing.  For the files a store
+ * keeps besides its rows (rendered reports).
+ */
+int vc_store_beside(vc_ctx *ctx, const char *name, char *out, size_t n);
 /* Is path a PostgreSQL URL (postgresql://, postgres://)? */
 int vc_store_is_pg_url(const char *path);
 int vc_store_latest_version(void);      /* migrations known to this build */
@@ -136,6 +143,7 @@ int vc_store_cache(vc_ctx *ctx, int mib);
 void vc_store_deadline(vc_ctx *ctx, int64_t ms);
 /* 1 when the bound of vc_store_deadline has passed. */
 int vc_store_past_deadline(vc_ctx *ctx);
+
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP.  On
  * PostgreSQL: BEGIN ISOLATION LEVEL SERIALIZABLE (what SQLite's one

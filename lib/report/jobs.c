@@ -46,22 +46,18 @@ type_of(const char *fmt)
 	return -1;
 }
 
-/* The report directory: $VC_REPORT_DIR, else "reports" beside the store. */
+/* The report directory: $VC_REPORT_DIR, else "reports" beside the store
+ * (vc_store_beside: for PostgreSQL, the default SQLite store's folder). */
 static int
 report_dir(vc_ctx *ctx, char *buf, size_t n)
 {
 	const char *env = getenv("VC_REPORT_DIR");
-	char *slash;
+	int rc;
 
 	if (env != NULL && *env == '/')
 		snprintf(buf, n, "%s", env);
-	else {
-		snprintf(buf, n, "%s", ctx->store->path);
-		if ((slash = strrchr(buf, '/')) == NULL)
-			snprintf(buf, n, "reports");
-		else
-			snprintf(slash + 1, n - (size_t)(slash + 1 - buf), "reports");
-	}
+	else if ((rc = vc_store_beside(ctx, "reports", buf, n)) != 0)
+		return rc;
 	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
 		return vc_fail(ctx, VC_ECONFIG, "%s: %s", buf, strerror(errno));
 	return 0;

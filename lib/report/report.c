@@ -1201,11 +1201,10 @@ verify_csv(vc_ctx *ctx, const char *path, const char *unknown, jv *out)
 		return ctx->err;
 	if (r == 0) {
 		/* unscoped: only to tell (and audit) another tenant's report */
-		vc_stmt *q = vc_unscoped(vc_sql(ctx, "SELECT 1 FROM report_files"
-		    " WHERE file_sha256 = ?1", "s", fsha));
-		int other = q != NULL && vc_sql_step(ctx, q) == 1;
-		vc_stmt_done(q);
-		if (other) {
+		if ((r = vc_in_any_tenant(ctx, "SELECT 1 FROM report_files WHERE file_sha256 = ?1",
+		    fsha)) < 0)
+			return ctx->err;
+		if (r == 1) {
 			vc_deny_audit(ctx, "report_file", fsha);
 			return vc_fail(ctx, VC_ENOTFOUND, "%s: a report of another tenant", path);
 		}

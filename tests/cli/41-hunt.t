@@ -477,7 +477,7 @@ ok $([ "$(jqr .hunt_id)" != "$HI" ]; echo $?) "... with another id"
 with "$ADA" vc-hunt create --artifact "$PSL" --idempotency-key ''
 is "$rc" 64 "an empty idempotency key: exit 64"
 
-is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'hunt.created' AND json_extract(body, '$.hunt_id') = '$HI'")" 1 \
+is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'hunt.created' AND $(sq_json body hunt_id) = '$HI'")" 1 \
 	"a hunt.created event for the hunt, not for its idempotent rerun"
 with "$ADA" vc-hunt create --artifact "$PSL" --os windows --wait --timeout 30
 is "$rc:$(jqr .hunt.stats.total_finished_clients)" "0:3" "create --wait: until every scheduled client finished"

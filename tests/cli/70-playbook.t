@@ -181,7 +181,7 @@ is "$(printf '%s\n' "$out" | grep -v '^#')" "add element inet filter vc_blocklis
 add element inet filter vc_blocklist4 { 203.0.113.9 }
 add element inet filter vc_blocklist6 { 2001:db8::/32 }" "export nft: elements of the v4 and v6 sets"
 with "$VAL" vc-playbook blocklist export --format csv
-is "$(printf '%s\n' "$out" | sed -n 3p)" "203.0.113.9,case $CASE,$X1,$(jqr . >/dev/null; sq "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', expires_at, 'unixepoch') FROM blocklist WHERE network = '203.0.113.9'")" \
+is "$(printf '%s\n' "$out" | sed -n 3p)" "203.0.113.9,case $CASE,$X1,$(date -u -d "@$(sq "SELECT expires_at FROM blocklist WHERE network = '203.0.113.9'")" +%Y-%m-%dT%H:%M:%SZ)" \
 	"export csv: network, reason, the execution that blocked it, the expiry"
 with "$VAL" vc-playbook blocklist export --format json
 is "$(jqr .network | paste -sd' ' -)" "198.51.100.0/24 203.0.113.9 2001:db8::/32" "export json: the records"
@@ -236,6 +236,9 @@ is "$(jqr '.steps[1].error')" 'params: ${host}: no such field in the event' "a t
 # Another process takes the store's write lock once the first step is
 # recorded, and holds it 6 s: the label step (timeout 1 s, one retry)
 # times out waiting for it, twice, and on_failure decides what follows.
+# PostgreSQL has no lock of the whole store: there the other session
+# takes the hosts table (ACCESS EXCLUSIVE, which even a read waits for),
+# and the step's wait ends as lock_timeout says.
 cat > "$T/lock.py" <<'PYEOF'
 import sqlite3, sys, time
 db, name, hold, flag = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
@@ -252,6 +255,24 @@ open(flag, "w").write("%.3f\n" % time.time())
 time.sleep(hold)
 c.execute("COMMIT")
 PYEOF
+# locker NAME HOLD FLAG: that other process, on either backend.
+locker() {
+	if [ "$STORE_PG" = 0 ]; then
+		"$PY" "$T/lock.py" "$VC_DB" "$1" "$2" "$3"
+		return
+	fi
+	printf '%s\n' "SET lock_timeout = '60s';" \
+	    "DO \$\$ DECLARE t timestamptz := clock_timestamp() + interval '60 s'; BEGIN" \
+	    "  WHILE NOT EXISTS (SELECT 1 FROM playbook_executions e JOIN playbooks p ON p.id = e.playbook_id" \
+	    "      WHERE p.name = '$1' AND e.status = 'running' AND $(sq_json e.steps 0.status) = 'succeeded') LOOP" \
+	    "    IF clock_timestamp() > t THEN RAISE EXCEPTION 'the run never recorded its first step'; END IF;" \
+	    "    PERFORM pg_sleep(0.02);" \
+	    "  END LOOP; END \$\$;" \
+	    "BEGIN;" "LOCK TABLE hosts IN ACCESS EXCLUSIVE MODE;" "\\! date +%s > $3" \
+	    "SELECT pg_sleep($2);" "COMMIT;" > "$T/lock.sql"
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -f "$T/lock.sql" "$SQ_URL" > "$T/lock.out" 2>&1
+}
+if [ "$STORE_PG" = 1 ]; then WAITED='timed out \(waiting for a lock\)'; else WAITED='write lock'; fi
 cat > "$T/slowstore.yaml" <<'YEOF'
 name: slow store
 steps:
@@ -270,7 +291,7 @@ steps:
     params: {message: "after the lock"}
 YEOF
 with "$ADA" vc-playbook add "$T/slowstore.yaml"
-"$PY" "$T/lock.py" "$VC_DB" "slow store" 6 "$T/locked" &
+locker "slow store" 6 "$T/locked" &
 LOCKER=$!
 t0=$(date +%s)
 with "$ANN" vc-playbook run 'slow store' --event '{"host":"C.nosuch"}' -o jsonl
@@ -280,18 +301,37 @@ ok $(test -s "$T/locked"; echo $?) "another process took the write lock mid-run:
 is "$rc" 75 "a step that timed out fails the run with exit 75"
 is "$(jqr '"\(.status) \([.steps[].status] | join(" ")) \(.steps[1].attempts) \(.steps[1].timed_out)"')" \
 	"failed succeeded failed succeeded 2 true" "the database step timed out on each of its 2 tries; on_failure: continue ran the next"
-like "$(jqr .steps[1].error)" "^timed out after 1 s: .*write lock" "... and its error says it timed out, waiting for what"
+like "$(jqr .steps[1].error)" "^timed out after 1 s: .*$WAITED" "... and its error says it timed out, waiting for what"
 is "$(sq "SELECT COUNT(*) FROM notifications WHERE body = 'after the lock'")" 1 "the step after it ran once the lock was given back"
 ok $([ $((t1 - t0)) -ge 3 ] && [ $((t1 - t0)) -le 30 ]; echo $?) "... within the lock's hold, not the store's own 10 s wait a try ($((t1 - t0)) s)"
 sed '/    on_failure: continue/d' "$T/slowstore.yaml" > "$T/slowstop.yaml"
 with "$ADA" vc-playbook update 'slow store' "$T/slowstop.yaml"
 rm -f "$T/locked"
-"$PY" "$T/lock.py" "$VC_DB" "slow store" 5 "$T/locked" &
+locker "slow store" 5 "$T/locked" &
 LOCKER=$!
 with "$ANN" vc-playbook run 'slow store' --event '{"host":"C.nosuch"}' -o jsonl
 wait $LOCKER
 is "$rc:$(jqr '"\(.status) \([.steps[].status] | join(" ")) \(.steps[1].timed_out)"')" "75:failed succeeded failed skipped true" \
 	"on_failure: stop after a timeout skips the rest"
+# On PostgreSQL a process's first statement on a table waits for the
+# table's lock already as it is prepared: the step's timeout holds there
+# too (SQLite's write lock is taken at BEGIN, checked above).
+if [ "$STORE_PG" = 1 ]; then
+	printf 'name: locked from the start\nsteps:\n  - name: label\n    action: add_label\n    params: {host: "${host}", label: x}\n    timeout: 1\n' > "$T/held.yaml"
+	with "$ADA" vc-playbook add "$T/held.yaml"
+	printf '%s\n' "BEGIN;" "LOCK TABLE hosts IN ACCESS EXCLUSIVE MODE;" "\\! touch $T/held" \
+	    "SELECT pg_sleep(8);" "COMMIT;" > "$T/held.sql"
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -f "$T/held.sql" "$SQ_URL" > "$T/held.out" 2>&1 &
+	HOLDER=$!
+	await 30 test -e "$T/held"
+	t0=$(date +%s)
+	with "$ANN" vc-playbook run 'locked from the start' --event '{"host":"C.nosuch"}' -o jsonl
+	t1=$(date +%s)
+	wait $HOLDER
+	like "$rc:$(jqr '"\(.steps[0].status) \(.steps[0].timed_out) \(.steps[0].error)"')" \
+	    "^75:failed true timed out after 1 s: .*$WAITED" "a table locked before the run: its first statement times out as it is prepared"
+	ok $([ $((t1 - t0)) -le 5 ]; echo $?) "... at the step's timeout, not the lock's 8 s ($((t1 - t0)) s)"
+fi
 
 # ---- when -----------------------------------------------------------------------------------------
 printf 'name: conditional\nsteps:\n  - name: high\n    action: send_notification\n    params: {message: "high ${score}"}\n    when: ".event.score >= 0.5"\n  - name: low\n    action: send_notification\n    params: {message: "low ${score}"}\n    when: ".event.score < 0.5"\n  - name: after\n    action: send_notification\n    params: {message: "high was ${steps.high.notification_id}"}\n    when: ".steps.high != null"\n' > "$T/when.yaml"
@@ -366,9 +406,10 @@ with "$ADA" vc-playbook due --run -o jsonl
 is "$(sq "SELECT COUNT(*) FROM playbook_executions e JOIN playbooks p ON p.id = e.playbook_id WHERE p.name = 'on critical score'")" 1 \
 	"the same event again (cursor rewound): the idempotency key keeps it from running twice"
 EID=$(sq "SELECT event_id FROM playbook_executions WHERE id = '$X2'")
+if [ "$STORE_PG" = 1 ]; then UNIQ='duplicate key value violates unique constraint "playbook_executions_once"'; else UNIQ='UNIQUE constraint failed'; fi
 sq "INSERT INTO playbook_executions (id, tenant_id, playbook_id, version, status, trigger, idem_key, steps, created_at, updated_at)
     SELECT 'dup', tenant_id, playbook_id, version, 'running', 'event', idem_key, '[]', 0, 0 FROM playbook_executions WHERE id = '$X2'" 2> "$T/dup"
-like "$?:$(cat "$T/dup")" '^[1-9][0-9]*:.*UNIQUE constraint failed' "the store itself refuses a second execution for one playbook version and event"
+like "$?:$(cat "$T/dup")" "^[1-9][0-9]*:.*$UNIQ" "the store itself refuses a second execution for one playbook version and event"
 with "$ANN" vc-playbook approve "$X2"
 is "$rc" 77 "an analyst may not approve"
 with "$ADA" vc-playbook approve "$X2" -o jsonl
@@ -390,12 +431,16 @@ is "$(jqr .id)" "$X3" "executions --status lists it"
 with "$ANN" vc-score analyze artifact "$ART" --rules "$T/norules" -o jsonl
 with "$ADA" vc-playbook due --run -o jsonl
 X4=$(jqr 'select(.playbook == "on critical score") | .execution_id')
-sq "UPDATE playbook_executions SET steps = json_set(steps, '$[2].waiting_since', 1000) WHERE id = '$X4'"
+if [ "$STORE_PG" = 1 ]; then
+	sq "UPDATE playbook_executions SET steps = jsonb_set(steps::jsonb, '{2,waiting_since}', '1000')::text WHERE id = '$X4'"
+else
+	sq "UPDATE playbook_executions SET steps = json_set(steps, '$[2].waiting_since', 1000) WHERE id = '$X4'"
+fi
 with "$ADA" vc-playbook approve "$X4"
 like "$rc:$err" "^65:.*approval of execution $X4 expired" "an approval after 24 hours is refused"
 with "$VAL" vc-playbook show "$X4" -o jsonl
 is "$(jqr '"\(.status) \(.steps[2].status)"')" "expired skipped" "... and the execution is expired, its step skipped"
-is "$(sq "SELECT COUNT(*) FROM notifications WHERE body LIKE 'case %' AND created_at > 0 AND body = 'case ' || (SELECT json_extract(steps, '$[0].output.case_id') FROM playbook_executions WHERE id = '$X4')")" 0 \
+is "$(sq "SELECT COUNT(*) FROM notifications WHERE body LIKE 'case %' AND created_at > 0 AND body = 'case ' || (SELECT $(sq_json steps 0.output.case_id) FROM playbook_executions WHERE id = '$X4')")" 0 \
 	"... and never ran"
 
 # ---- a scheduled trigger -----------------------------------------------------------------------

@@ -90,7 +90,7 @@ is "$(jqr '"\(.quarantined) \(.quarantined_by) \(.quarantined_at != null) \(.rel
 	"vc-hosts show: the host is in quarantine, put there by this execution"
 run vc-hosts list --quarantined -o jsonl
 is "$rc:$(jqr .client_id)" "0:$WIN" "vc-hosts list --quarantined lists it, and only it"
-is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.quarantine' AND target_type = 'host' AND target_id = '$(hid "$WIN")' AND json_extract(details, '$.execution_id') = '$XI' AND json_extract(details, '$.flow_id') = '$FLOW'")" 1 \
+is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.quarantine' AND target_type = 'host' AND target_id = '$(hid "$WIN")' AND $(sq_json details execution_id) = '$XI' AND $(sq_json details flow_id) = '$FLOW'")" 1 \
 	"the quarantine is audited on the host, with the execution and the flow"
 run vc-notify events --type host.quarantined -o jsonl
 PB_ISO=$(sq "SELECT id FROM playbooks WHERE name = 'isolate'")
@@ -110,7 +110,7 @@ run vc-hosts list --quarantined -o jsonl
 is "$rc:$out" "0:" "... nor listed by --quarantined"
 run vc-notify events --type host.released -o jsonl
 is "$(jqr '"\(.body.client_id) \(.body.execution_id) \(.body.was_quarantined)"')" "$WIN $XR true" "the release is a host.released event"
-is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.release' AND target_id = '$(hid "$WIN")' AND json_extract(details, '$.execution_id') = '$XR'")" 1 \
+is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.release' AND target_id = '$(hid "$WIN")' AND $(sq_json details execution_id) = '$XR'")" 1 \
 	"... and audited"
 
 run vc-playbook run isolate --event "{\"host\":\"$LIN\"}" -o jsonl
@@ -126,7 +126,7 @@ like "$(jqr .steps[0].output.flow_id)" '^F\.' "... and keeps the flow that ran"
 unlike "$(labels "$FAILS")" quarantined "the host is NOT labelled quarantined"
 run vc-hosts show "$FAILS" -o jsonl
 is "$(jqr '"\(.quarantined) \(.quarantined_at) \(.quarantined_by)"')" "false null null" "... nor marked in quarantine"
-is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'host.quarantined' AND json_extract(body, '$.client_id') = '$FAILS'")$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.quarantine' AND target_id = '$(hid "$FAILS")'")" \
+is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'host.quarantined' AND $(sq_json body client_id) = '$FAILS'")$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'hosts.quarantine' AND target_id = '$(hid "$FAILS")'")" \
 	00 "... with no host.quarantined event and no audit record of one"
 is "$(sq "SELECT COUNT(*) FROM notifications WHERE body LIKE 'isolated $FAILS%'")" 0 "nothing claims it was isolated"
 
@@ -141,7 +141,7 @@ ok $([ $((t1 - t0)) -ge 3 ] && [ $((t1 - t0)) -le 30 ]; echo $?) "... after the 
 unlike "$(labels "$SILENT")" quarantined "the host is not labelled"
 is "$(jqr '"\(.steps[0].timed_out) \(.error)"' | cut -c1-42)" "true step isolate: timed out after 4 s: Ve" \
 	"the step says it timed out, and so does the execution"
-is "$(sq "SELECT quarantined_at IS NULL FROM hosts WHERE client_id = '$SILENT'")" 1 "... and the host is not marked in quarantine"
+is "$(sq "SELECT COUNT(*) FROM hosts WHERE client_id = '$SILENT' AND quarantined_at IS NULL")" 1 "... and the host is not marked in quarantine"
 
 # ---- hosts it cannot act on -------------------------------------------------------------------------
 printf '{"hostname":"lonely","os":"windows"}\n' | vc-hosts import >/dev/null
@@ -173,7 +173,7 @@ is "$rc:$(jqr .quarantine_artifacts.linux.default)" "0:true" "... but reads them
 run vc-playbook settings set --quarantine-linux Custom.Remediation.Quarantine -o jsonl
 is "$rc:$(jqr '.quarantine_artifacts | "\(.linux.artifact) \(.linux.default) \(.windows.default)"')" \
 	"0:Custom.Remediation.Quarantine false true" "an admin sets Linux's; Windows' stays the default"
-is "$(sq "SELECT json_extract(details, '$.quarantine_linux') FROM audit_logs WHERE action = 'playbooks.settings.set' AND outcome = 'success'")" \
+is "$(sq "SELECT $(sq_json details quarantine_linux) FROM audit_logs WHERE action = 'playbooks.settings.set' AND outcome = 'success'")" \
 	Custom.Remediation.Quarantine "the change is audited with the name"
 run vc-playbook run isolate --event "{\"host\":\"$LIN\"}" -o jsonl
 is "$rc:$(jqr .steps[0].output.artifact):$(last_collect -c .env.Artifacts)" \

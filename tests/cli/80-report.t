@@ -54,7 +54,11 @@ with "$ANN" vc-case note "$C" 'Was the backup server touched too?'
 with "$ANN" vc-score analyze host C.1000000000000001
 with "$ANN" vc-score analyze host C.1000000000000002
 is "$(sq "SELECT COUNT(*) FROM threat_scores")" 2 "setup: a case, two linked hosts, two scores"
-SIGMA_TITLE=$(sq "SELECT json_extract(j.value, '\$.title') FROM threat_scores, json_each(indicators) j WHERE json_extract(j.value, '\$.kind') = 'sigma' LIMIT 1")
+if [ "$STORE_PG" = 1 ]; then
+	SIGMA_TITLE=$(sq "SELECT j->>'title' FROM threat_scores, jsonb_array_elements(indicators::jsonb) j WHERE j->>'kind' = 'sigma' LIMIT 1")
+else
+	SIGMA_TITLE=$(sq "SELECT json_extract(j.value, '\$.title') FROM threat_scores, json_each(indicators) j WHERE json_extract(j.value, '\$.kind') = 'sigma' LIMIT 1")
+fi
 like "$SIGMA_TITLE" 'Shadow Cop' "setup: the Sigma rule for deleting shadow copies fired on web01"
 
 # ---- templates ------------------------------------------------------------------
@@ -458,8 +462,8 @@ like "$(printf '%s' "$body" | jq -r .reason)" 'needs the admin role' "... with t
 is "$(sq "SELECT outcome || ' ' || actor_name FROM audit_logs WHERE action = 'reports.render' AND target_id IN ('$R1', '$R3') ORDER BY id")" \
 	"success val
 failure val" "each render is audited as its requester: the done one and the failed one"
-is "$(sq "SELECT type || ' ' || json_extract(body, '$.report_id') FROM events WHERE type LIKE 'report.%'
-	AND json_extract(body, '$.report_id') IN ('$R1', '$R3') ORDER BY id")" "report.done $R1
+is "$(sq "SELECT type || ' ' || $(sq_json body report_id) FROM events WHERE type LIKE 'report.%'
+	AND $(sq_json body report_id) IN ('$R1', '$R3') ORDER BY id")" "report.done $R1
 report.failed $R3" "... and is an event (report.done, report.failed) for rules and channels"
 req -H "Authorization: Bearer $VAL" "$B/api/reports/$R3/download"
 is "$code" 409 "... and there is nothing to download (409)"

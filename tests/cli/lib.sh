@@ -77,6 +77,17 @@ sq_dump() {
 		sqlite3 -cmd '.timeout 10000' "$VC_DB" .dump
 	fi
 }
+# sq_json COLUMN PATH: the SQL for the value at PATH (members and array
+# indexes joined by dots: hunt_id, 0.output.case_id) in the JSON text of
+# COLUMN, as text, for sq on either backend (json_extract on SQLite, #>>
+# on PostgreSQL; a number reads the same, a boolean 1 or true).
+sq_json() {
+	if [ "$STORE_PG" = 1 ]; then
+		printf "(%s::jsonb #>> '{%s}')" "$1" "$(printf '%s' "$2" | tr . ,)"
+	else
+		printf "json_extract(%s, '\$%s')" "$1" "$(printf '.%s' "$2" | sed -E 's/\.([0-9]+)/[\1]/g')"
+	fi
+}
 # no_store WHY: skip this test on PostgreSQL because it does not touch the
 # store (the tree, the docs, the fuzzers): the SQLite pass runs it.
 no_store() {
