@@ -691,6 +691,41 @@ evd_add(struct vc_sg_ev *ev, int field, const char *path, jv val)
 	return 0;
 }
 
+/*
+ * The event's scalars joined by NUL bytes (lowercased unless cased), so
+ * that a keyword's "contains" test is one search of the event: no
+ * literal holds a NUL, so one found lies inside a single scalar.  NULL
+ * when out of memory.
+ */
+static const char *
+kw_hay(struct vc_sg_ev *ev, int cased, size_t *n)
+{
+	size_t len = 0;
+	char *h;
+
+	if (ev->kw_hay[cased] != NULL) {
+		*n = ev->kw_hayn[cased];
+		return ev->kw_hay[cased];
+	}
+	for (int i = 0; i < ev->kw_n; i++)
+		len += ev->kw_sv[i].n + 1;
+	if ((h = vc_sg_alloc(&ev->arena, len + 1)) == NULL) {
+		ev->oom = 1;
+		return NULL;
+	}
+	len = 0;
+	for (int i = 0; i < ev->kw_n; i++) {
+		struct vc_sg_sv *sv = &ev->kw_sv[i];
+
+		memcpy(h + len, cased ? sv->s : vc_sg_low(ev, sv), sv->n);
+		len += sv->n;
+		h[len++] = '\0';
+	}
+	ev->kw_hay[cased] = h;
+	*n = ev->kw_hayn[cased] = len;
+	return h;
+}
+
 static int
 keyword_eval(struct vc_sg_ev *ev, const struct vc_sg_item *it)
 {
@@ -703,10 +738,24 @@ keyword_eval(struct vc_sg_ev *ev, const struct vc_sg_item *it)
 	for (int g = 0; g < it->n; g++) {
 		int hit = -1;
 
-		for (int i = 0; i < ev->kw_n && hit < 0; i++)
-			for (int j = 0; j < it->g[g].n && hit < 0; j++)
-				if (sv_test(ev, &it->g[g].m[j], &ev->kw_sv[i]))
+		/* The first scalar that any variant matches. */
+		for (int j = 0; j < it->g[g].n; j++) {
+			const struct vc_sg_m *m = &it->g[g].m[j];
+			int upto = hit >= 0 ? hit : ev->kw_n;
+
+			if (m->kind == SG_CONTAINS && m->n > 0 && memchr(m->s, 0, m->n) == NULL) {
+				size_t hn;
+				const char *h = kw_hay(ev, m->cased, &hn);
+
+				if (h != NULL && memmem(h, hn, m->s, m->n) == NULL)
+					continue;
+			}
+			for (int i = 0; i < upto; i++)
+				if (sv_test(ev, m, &ev->kw_sv[i])) {
 					hit = i;
+					break;
+				}
+		}
 		if (hit >= 0 && first < 0)
 			first = hit;
 		if (it->all && hit < 0) {
@@ -799,8 +848,8 @@ node_eval(struct vc_sg_ev *ev, const struct vc_sg_rule *r, const struct vc_sg_no
 }
 
 /* A rule's logsource guard: does this event belong to it? */
-static int
-guard_pass(struct vc_sg_ev *ev, int g)
+int
+vc_sg_guard_pass(struct vc_sg_ev *ev, int g)
 {
 	const struct vc_sg_guard *gd = &ev->set->guards[g];
 	const struct vc_sg_galt *alts;
@@ -853,7 +902,7 @@ int
 vc_sg_rule_eval(struct vc_sg_ev *ev, const struct vc_sg_rule *r)
 {
 	evd_truncate(ev, 0);
-	if (r->guard >= 0 && !guard_pass(ev, r->guard))
+	if (r->guard >= 0 && !vc_sg_guard_pass(ev, r->guard))
 		return 0;
 	return node_eval(ev, r, r->cond);
 }
