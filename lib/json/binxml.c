@@ -19,6 +19,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "core/vc.h"
 #include "json/binxml.h"
 
 #define CHUNK VC_BINXML_CHUNK
@@ -814,15 +815,17 @@ r_value(struct vc_binxml *d, const struct val *v, size_t *aoff, double *num)
 		if (sgn) {
 			int64_t s = isz == 1 ? (int8_t)u : isz == 2 ? (int16_t)u : isz == 4 ? (int32_t)u : (int64_t)u;
 
-			if (tb_fmt(d, "%lld", (long long)s) < 0)
+			if (tb_grow(d, 21) < 0)
 				return -1;
+			d->tn += vc_fmt_i64(d->tb + d->tn, s);
 			if (s <= 9007199254740992LL && s >= -9007199254740992LL) {
 				*num = (double)s;
 				goto item_num;
 			}
 		} else {
-			if (tb_fmt(d, "%llu", (unsigned long long)u) < 0)
+			if (tb_grow(d, 21) < 0)
 				return -1;
+			d->tn += vc_fmt_u64(d->tb + d->tn, u);
 			if (u <= 9007199254740992ULL) {
 				*num = (double)u;
 				goto item_num;

@@ -109,34 +109,44 @@ vc_heuristics_table(size_t *n)
 /* Event-log shapes keep their fields one level down. */
 static const char *const containers[] = { "", "EventData", "Event.EventData", NULL };
 
+#define NBOX 3
+
+/* The row's containers that are objects (else invalid), looked up once. */
+static void
+boxes_of(jv row, jv box[NBOX])
+{
+	for (int c = 0; c < NBOX; c++) {
+		box[c] = c == 0 ? jv_copy(row) : vc_row_get(row, containers[c]);
+		if (jv_get_kind(box[c]) != JV_KIND_OBJECT) {
+			jv_free(box[c]);
+			box[c] = jv_invalid();
+		}
+	}
+}
+
 /*
- * The value at the first of names (in any container) that holds one: a
- * non-empty string when text, else anything but null.  *out gets it
- * (owned by the caller; invalid when none) and where the path it came
+ * The value at the first of names (in any container of box) that holds
+ * one: a non-empty string when text, else anything but null.  *out gets
+ * it (owned by the caller; invalid when none) and where the path it came
  * from.  Returns its kind.
  */
 static jv_kind
-find_field(jv row, const char *const *names, int text, jv *out, char *where, size_t wn)
+find_field(const jv box[NBOX], const char *const *names, int text, jv *out, char *where, size_t wn)
 {
-	for (int c = 0; containers[c]; c++) {
-		jv box = c == 0 ? jv_copy(row) : vc_row_get(row, containers[c]);
-		if (jv_get_kind(box) != JV_KIND_OBJECT) {
-			jv_free(box);
+	for (int c = 0; c < NBOX; c++) {
+		if (!jv_is_valid(box[c]))
 			continue;
-		}
 		for (int i = 0; names[i]; i++) {
-			jv v = vc_row_get(box, names[i]);
+			jv v = vc_row_get(box[c], names[i]);
 			jv_kind k = jv_get_kind(v);
 			if (text ? k == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) > 0 :
 			    k != JV_KIND_INVALID && k != JV_KIND_NULL) {
-				jv_free(box);
 				*out = v;
 				snprintf(where, wn, "%s%s%s", containers[c], c ? "." : "", names[i]);
 				return k;
 			}
 			jv_free(v);
 		}
-		jv_free(box);
 	}
 	*out = jv_invalid();
 	return JV_KIND_INVALID;
@@ -144,9 +154,9 @@ find_field(jv row, const char *const *names, int text, jv *out, char *where, siz
 
 /* The first non-empty string of names: its value lives in *hold. */
 static const char *
-str_of(jv row, const char *const *names, jv *hold, char *where, size_t wn)
+str_of(const jv box[NBOX], const char *const *names, jv *hold, char *where, size_t wn)
 {
-	if (find_field(row, names, 1, hold, where, wn) != JV_KIND_STRING)
+	if (find_field(box, names, 1, hold, where, wn) != JV_KIND_STRING)
 		return NULL;
 	return jv_string_value(*hold);
 }
@@ -196,22 +206,23 @@ proc_load(struct proc *p, jv row)
 	static const char *const deleted[] = { "Deleted", NULL };
 	static const char *const signedf[] = { "Signed", NULL };
 	char sf[64];
-	jv v;
+	jv v, box[NBOX];
 	int k;
 
 	memset(p, 0, sizeof *p);
 	for (int i = 0; i < 6; i++)
 		p->hold[i] = jv_invalid();
-	p->image = str_of(row, image, &p->hold[0], p->image_f, sizeof p->image_f);
-	p->name = str_of(row, name, &p->hold[1], p->name_f, sizeof p->name_f);
-	p->cmd = str_of(row, cmd, &p->hold[2], p->cmd_f, sizeof p->cmd_f);
-	p->parent = str_of(row, parent, &p->hold[3], p->parent_f, sizeof p->parent_f);
-	p->trusted = str_of(row, trusted, &p->hold[4], p->trusted_f, sizeof p->trusted_f);
-	k = find_field(row, deleted, 0, &v, p->deleted_f, sizeof p->deleted_f);
+	boxes_of(row, box);
+	p->image = str_of(box, image, &p->hold[0], p->image_f, sizeof p->image_f);
+	p->name = str_of(box, name, &p->hold[1], p->name_f, sizeof p->name_f);
+	p->cmd = str_of(box, cmd, &p->hold[2], p->cmd_f, sizeof p->cmd_f);
+	p->parent = str_of(box, parent, &p->hold[3], p->parent_f, sizeof p->parent_f);
+	p->trusted = str_of(box, trusted, &p->hold[4], p->trusted_f, sizeof p->trusted_f);
+	k = find_field(box, deleted, 0, &v, p->deleted_f, sizeof p->deleted_f);
 	p->deleted = k == JV_KIND_TRUE ||
 	    (k == JV_KIND_STRING && strcasecmp(jv_string_value(v), "true") == 0);
 	jv_free(v);
-	k = find_field(row, signedf, 0, &v, sf, sizeof sf);
+	k = find_field(box, signedf, 0, &v, sf, sizeof sf);
 	p->unsigned_bool = k == JV_KIND_FALSE ||
 	    (k == JV_KIND_STRING && strcasecmp(jv_string_value(v), "false") == 0);
 	if (p->unsigned_bool && p->trusted == NULL) {
@@ -219,6 +230,8 @@ proc_load(struct proc *p, jv row)
 		snprintf(p->trusted_f, sizeof p->trusted_f, "%s", sf);
 	}
 	jv_free(v);
+	for (int c = 0; c < NBOX; c++)
+		jv_free(box[c]);
 	lower_base(p->image ? p->image : p->name, p->base, sizeof p->base);
 	lower_base(p->parent, p->pbase, sizeof p->pbase);
 	if (p->cmd != NULL) {

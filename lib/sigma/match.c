@@ -109,6 +109,8 @@ num_fmt(double d, char *buf, size_t n)
 {
 	int k;
 
+	if (d == floor(d) && fabs(d) < 1e15 && n >= 21 && !(d == 0 && signbit(d)))
+		return vc_fmt_i64(buf, (int64_t)d);
 	if (d == floor(d) && fabs(d) < 1e15)
 		k = snprintf(buf, n, "%.0f", d);
 	else {
