@@ -202,7 +202,10 @@ struct vc_sg_ev {
 	struct vc_sg_evd *evd;
 	int kw_n, kw_cap;               /* scalars for keywords; kw_n -1: not yet */
 	struct vc_sg_sv *kw_sv;
-	const char **kw_path;
+	int *kw_at;                     /* per scalar: its member in kw_key, or -1 */
+	int kw_nkey, kw_capkey;         /* object members walked: */
+	const char **kw_key;            /* the member's key (the event's own text) */
+	int *kw_up;                     /* the member it is inside, or -1 */
 	char *kw_hay[2];                /* the scalars joined by NUL: lowercase, cased */
 	size_t kw_hayn[2];
 	int oom;
