@@ -49,6 +49,7 @@ struct name {
 struct node {
 	unsigned char kind;
 	unsigned char optional; /* N_SUBST */
+	unsigned char kept;     /* in the chunk's arena: may keep a value */
 	uint16_t idx;           /* N_SUBST: the value's index */
 	const struct name *name;        /* N_ELEM, N_ATTR */
 	const char *s;          /* N_TEXT: UTF-8 */
@@ -56,6 +57,7 @@ struct node {
 	struct node *attrs;     /* N_ELEM */
 	struct node *kids;      /* N_ELEM: content; N_ATTR: its value */
 	struct node *next;
+	jv val;                 /* N_ATTR of literal text: its row value, once made */
 };
 
 struct tpl {
@@ -106,6 +108,7 @@ struct vc_binxml {
 	int stop;
 	const char *damaged;
 	char dmsg[128];
+	jv kept;                /* array of the values nodes keep (freed by reset) */
 	char *tb;               /* text being rendered */
 	size_t tn, tcap;
 	long elems;
@@ -494,6 +497,8 @@ new_node(struct vc_binxml *d, struct arena *a, int kind)
 		return fail(d, "out of memory"), NULL;
 	memset(n, 0, sizeof *n);
 	n->kind = (unsigned char)kind;
+	n->kept = a == &d->chunk_arena;
+	n->val = jv_invalid();
 	return n;
 }
 
@@ -1077,6 +1082,16 @@ i_elem(struct vc_binxml *d, const struct node *e, const struct vals *vs, struct 
 					goto bad;
 				}
 			}
+			/* A literal value (most names of Data) is made once a chunk. */
+			if (jv_is_valid(a->val)) {
+				b.na++;
+				if ((a->name->flags & F_NAME) && (f & F_DATA)) {
+					jv_free(b.dname);
+					b.dname = jv_copy(a->val);
+				} else if (!((a->name->flags & F_NAME) && (f & F_EVDATA)))
+					b.obj = jv_object_set(b.obj, jv_copy(a->name->key), jv_copy(a->val));
+				continue;
+			}
 			do {
 				int anum;
 				double an;
@@ -1090,6 +1105,12 @@ i_elem(struct vc_binxml *d, const struct node *e, const struct vals *vs, struct 
 					continue;
 				}
 				av = text_value(d, t0, anum, an);
+				if (a->kept && a->kids->kind == N_TEXT && a->kids->next == NULL &&
+				    !(a->name->flags & F_SYSTEMTIME)) {
+					/* d->kept holds it; the node borrows it. */
+					((struct node *)a)->val = jv_copy(av);
+					d->kept = jv_array_append(d->kept, a->val);
+				}
 				if ((a->name->flags & F_SYSTEMTIME) && (f & F_TIMECREATED) &&
 				    jv_get_kind(av) == JV_KIND_STRING) {
 					double st;
@@ -1308,7 +1329,11 @@ i_fragment(struct vc_binxml *d, size_t p, size_t end, int deps, struct eb *paren
 struct vc_binxml *
 vc_binxml_new(void)
 {
-	return calloc(1, sizeof(struct vc_binxml));
+	struct vc_binxml *d = calloc(1, sizeof *d);
+
+	if (d != NULL)
+		d->kept = jv_array();
+	return d;
 }
 
 static void
@@ -1321,6 +1346,8 @@ reset(struct vc_binxml *d)
 		}
 	memset(d->names, 0, sizeof d->names);
 	memset(d->tpls, 0, sizeof d->tpls);
+	jv_free(d->kept);
+	d->kept = jv_array();
 	d->nnames = d->ntpls = 0;
 	arena_reset(&d->chunk_arena);
 	arena_reset(&d->rec_arena);
@@ -1332,6 +1359,7 @@ vc_binxml_free(struct vc_binxml *d)
 	if (d == NULL)
 		return;
 	reset(d);
+	jv_free(d->kept);
 	arena_free(&d->chunk_arena);
 	arena_free(&d->rec_arena);
 	free(d->tb);
