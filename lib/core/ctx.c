@@ -397,6 +397,31 @@ vc_hash_str(const char *s)
 	return vc_hash(s, strlen(s));
 }
 
+size_t
+vc_fmt_u64(char *buf, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = t[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+size_t
+vc_fmt_i64(char *buf, int64_t v)
+{
+	if (v >= 0)
+		return vc_fmt_u64(buf, (uint64_t)v);
+	buf[0] = '-';
+	return 1 + vc_fmt_u64(buf + 1, 0 - (uint64_t)v);
+}
+
 /* The digits of v, w of them, at p. */
 static void
 digits(char *p, int64_t v, int w)

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evtx.c - EVTX files as parse_evtx() rows (see evtx.h).  libevtx reads
- * the file and renders each record's binary XML as XML text; a small XML
- * reader here turns that text into the row.  The XML reader takes only
- * what libevtx writes (elements, attributes, text, the five entities and
- * character references; no DTD, no CDATA) and refuses the rest.
- *
- * libevtx (with libbfio, which it needs) is opened by the first EVTX
- * file read (core/dl.h), not linked: every CLI call mapped and bound it
- * at start.  Its calls go through the table ev.
+ * evtx.c - EVTX files as parse_evtx() rows (see evtx.h): files, a
+ * directory walked, ZIP archives read in place, chunk by chunk; each
+ * chunk's records decoded by json/binxml.c.  Also a small XML reader,
+ * vc_evtx_xml_row, that makes the same row out of a record's XML as
+ * libevtx renders it: the reference the decoder is tested against
+ * (tests/unit/t_evtx.c).  It takes only what libevtx writes (elements,
+ * attributes, text, the five entities and character references; no DTD,
+ * no CDATA) and refuses the rest.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,39 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-/* libevtx.h includes libbfio.h when libevtx was built with it; we use
- * no libbfio handle, and Debian ships no libbfio headers. */
-#include <libevtx/features.h>
-#undef LIBEVTX_HAVE_BFIO
-#include <libevtx.h>
-
-#include "core/dl.h"
+#include "json/binxml.h"
 #include "json/evtx.h"
 #include "json/jdump.h"
 #include "json/zip.h"
-
-/* ev.file_open is libevtx_file_open, with the library's own prototype. */
-#define EVTX_FUNCS(X) \
-	X(error_free) X(error_sprint) X(file_initialize) X(file_open) X(file_close) X(file_free) \
-	X(file_get_number_of_records) X(file_get_record_by_index) X(file_is_corrupted) \
-	X(record_get_utf8_xml_string_size) X(record_get_utf8_xml_string) X(record_free)
-
-static struct {
-#define EVTX_PTR(f) __typeof__(libevtx_##f) *f;
-	EVTX_FUNCS(EVTX_PTR)
-} ev;
-
-static const struct vc_dl_sym ev_syms[] = {
-#define EVTX_SYM(f) VC_DL_SYM(ev, f, "libevtx_" #f),
-	EVTX_FUNCS(EVTX_SYM)
-};
-
-VC_DL_LIB(libevtx, "libevtx.so.1", "read EVTX files", ev_syms, NULL);
 
 #define MAX_DEPTH 32
 
@@ -209,59 +182,6 @@ text_until(struct xp *x, char stop)
 	return 0;
 }
 
-/*
- * A number for a plain decimal integer that a double holds exactly (no
- * leading zero, at most 2^53), else a string; "0x" and hex digits lose
- * their leading zeros ("0x001fffff" is "0x1fffff"), as the typed hex
- * values of the binary XML print in parse_evtx() and evtx_dump.
- */
-static jv
-typed(const char *t, size_t n)
-{
-	size_t i = n > 0 && t[0] == '-' ? 1 : 0, d = n - i, k;
-
-	if (d >= 1 && d <= 16 && (t[i] != '0' || d == 1)) {
-		for (k = i; k < n && t[k] >= '0' && t[k] <= '9'; k++)
-			;
-		if (k == n) {
-			double v = strtod(t, NULL);
-
-			if (v <= 9007199254740992.0 && v >= -9007199254740992.0)
-				return jv_number(v);
-		}
-	}
-	if (n > 3 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') && t[2] == '0') {
-		for (k = 2; k < n && strchr("0123456789abcdefABCDEF", t[k]) != NULL; k++)
-			;
-		if (k == n) {
-			for (k = 2; k + 1 < n && t[k] == '0'; k++)
-				;
-			jv s = jv_string_sized(t, 2);
-			return jv_string_append_buf(s, t + k, (int)(n - k));
-		}
-	}
-	return jv_string_sized(t, (int)n);
-}
-
-/* "2026-03-11T05:16:41.816327300Z" as seconds since 1970; NAN if not. */
-static double
-systime(const char *t)
-{
-	struct tm tm;
-	const char *p;
-	double frac = 0, scale = 0.1;
-
-	memset(&tm, 0, sizeof tm);
-	if ((p = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-		return -1;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	if (*p != 'Z' || p[1] != '\0')
-		return -1;
-	return (double)timegm(&tm) + frac;
-}
-
 struct attr {
 	char name[64];
 	jv val;
@@ -351,7 +271,7 @@ elem(struct xp *x, int depth, char *name, size_t namen)
 		x->s++;
 		memcpy(at[na].name, p, n);
 		at[na].name[n] = '\0';
-		at[na].val = typed(x->tbuf, x->tlen);
+		at[na].val = vc_binxml_typed(x->tbuf, x->tlen);
 		na++;
 	}
 	is_data = strcmp(name, "Data") == 0;
@@ -442,25 +362,25 @@ built:
 			if (strcmp(at[i].name, "Name") == 0 && jv_get_kind(at[i].val) == JV_KIND_STRING)
 				obj = jv_object_set(obj, jv_string("#name"), jv_copy(at[i].val));
 		if (jv_is_valid(text)) {
-			jv t = jv_string_value(text)[0] ? typed(jv_string_value(text),
+			jv t = jv_string_value(text)[0] ? vc_binxml_typed(jv_string_value(text),
 			    (size_t)jv_string_length_bytes(jv_copy(text))) : jv_copy(text);
 			obj = jv_object_set(obj, jv_string("#text"), t);
 		}
 	} else if (strcmp(name, "EventID") == 0) {
 		/* Always {"Value": N}, with Qualifiers when there are some. */
 		if (jv_is_valid(text))
-			obj = jv_object_set(obj, jv_string("Value"), typed(jv_string_value(text),
+			obj = jv_object_set(obj, jv_string("Value"), vc_binxml_typed(jv_string_value(text),
 			    (size_t)jv_string_length_bytes(jv_copy(text))));
 	} else if (strcmp(name, "TimeCreated") == 0) {
 		jv st = jv_object_get(jv_copy(obj), jv_string("SystemTime"));
-		double t = jv_get_kind(st) == JV_KIND_STRING ? systime(jv_string_value(st)) : -1;
+		double t = jv_get_kind(st) == JV_KIND_STRING ? vc_binxml_systime(jv_string_value(st)) : -1;
 
 		if (t >= 0)
 			obj = jv_object_set(obj, jv_string("SystemTime"), jv_number(t));
 		jv_free(st);
 	} else if (na == 0 && kids == 0) {
 		jv_free(obj);
-		obj = jv_is_valid(text) ? typed(jv_string_value(text),
+		obj = jv_is_valid(text) ? vc_binxml_typed(jv_string_value(text),
 		    (size_t)jv_string_length_bytes(jv_copy(text))) : jv_null();
 	} else if (jv_is_valid(text)) {
 		obj = jv_object_set(obj, jv_string("Value"), jv_copy(text));
@@ -522,49 +442,35 @@ out:
 /* ---- files and records as a JSONL source ------------------------------------ */
 
 /*
- * Memory stays flat because libevtx is only ever shown one chunk: the
- * file is read 64 KiB chunk by chunk, and each chunk, behind a copy of
- * the file header that says the file has that one chunk, is written to
- * an anonymous memory file that libevtx opens by its /proc/self/fd path.
- * libevtx indexes every record of a file when it opens it; so it indexes
- * one chunk's.  A chunk that is not one is reported and skipped, one
- * whose records libevtx cannot read is reported record by record, and
- * reading goes on with the next.
+ * Memory stays flat: the file is read one 64 KiB chunk at a time, and the
+ * decoder keeps only that chunk's names and templates.  A chunk that is
+ * not one is reported and skipped, a record that cannot be read is
+ * reported and reading goes on with the next (or the next chunk, when
+ * the record's size cannot be trusted).
  */
 #define HEADER 4096
-#define CHUNK 65536
-#define XML_FIRST (64 * 1024)   /* the XML buffer to start with */
+#define CHUNK VC_BINXML_CHUNK
 
-struct src {
-	char **files;           /* paths, or ZIP:MEMBER names */
-	size_t nfiles, fi;
-	struct vc_zip *zip;     /* files[i] is its member i, or NULL */
-	FILE *fp;               /* the file being read */
-	unsigned char head[HEADER];
-	unsigned char *chunk;   /* HEADER + CHUNK: the one-chunk file */
-	long chunkno;           /* chunks read from fp */
-	int memfd;
-	char mempath[64];
-	libevtx_file_t *f;      /* the open chunk */
-	int nrec, ri, bad_in_chunk;
-	long recno;             /* records of this file so far */
-	char *xml;
-	size_t xcap;
+struct input {
+	char *path;
+	int zip;                /* a ZIP archive: its .evtx members are read */
 };
 
-static void
-src_close_chunk(struct src *s)
-{
-	libevtx_error_t *e = NULL;
-
-	if (s->f != NULL) {
-		ev.file_close(s->f, &e);
-		ev.error_free(&e);
-		ev.file_free(&s->f, &e);
-		ev.error_free(&e);
-		s->f = NULL;
-	}
-}
+struct src {
+	struct input *in;       /* files, in byte order of their paths */
+	size_t nin, ii;
+	struct vc_zip *zip;     /* the ZIP being read, or NULL */
+	const char *zpath;
+	size_t zi, zn;
+	char *member;           /* "ZIP:MEMBER" of the member being read */
+	FILE *fp;               /* the file being read */
+	unsigned char head[HEADER];
+	unsigned char *chunk;
+	long chunkno;           /* chunks read from fp */
+	int in_chunk, bad_in_chunk, good_in_chunk;
+	long recno;             /* records of this file so far */
+	struct vc_binxml *dec;
+};
 
 static void
 src_free(void *p)
@@ -573,32 +479,16 @@ src_free(void *p)
 
 	if (s == NULL)
 		return;
-	src_close_chunk(s);
 	if (s->fp != NULL)
 		fclose(s->fp);
 	vc_zip_free(s->zip);
-	if (s->memfd >= 0)
-		close(s->memfd);
-	for (size_t i = 0; i < s->nfiles; i++)
-		free(s->files[i]);
-	free(s->files);
+	for (size_t i = 0; i < s->nin; i++)
+		free(s->in[i].path);
+	free(s->in);
+	free(s->member);
 	free(s->chunk);
-	free(s->xml);
+	vc_binxml_free(s->dec);
 	free(s);
-}
-
-/* libevtx's message, on one line, and the error freed. */
-static const char *
-ev_msg(libevtx_error_t **e, char *buf, size_t n)
-{
-	snprintf(buf, n, "unreadable");
-	if (*e != NULL && ev.error_sprint(*e, buf, n) <= 0)
-		snprintf(buf, n, "unreadable");
-	for (char *c = buf; *c; c++)
-		if (*c == '\n' || *c == '\r')
-			*c = ' ';
-	ev.error_free(e);
-	return buf;
 }
 
 /* The row as r's next line, and as its value (vc_jsonl_value). */
@@ -618,26 +508,6 @@ put_line(vc_ctx *ctx, struct vc_jsonl *r, jv row)
 	return 1;
 }
 
-static uint32_t
-crc32_of(const unsigned char *p, size_t n)
-{
-	uint32_t c = 0xFFFFFFFFu;
-
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-	}
-	return ~c;
-}
-
-static void
-le_put(unsigned char *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* Why a read of fp failed. */
 static const char *
 read_error(const struct src *s)
@@ -645,22 +515,69 @@ read_error(const struct src *s)
 	return s->zip != NULL ? vc_zip_error(s->zip) : "read error";
 }
 
-/* Open the next file of the list: 1, 0 none left, -1 bad (reported). */
+static int
+ends_with(const char *n, const char *ext)
+{
+	size_t l = strlen(n), e = strlen(ext);
+
+	return l > e && strcasecmp(n + l - e, ext) == 0;
+}
+
+static int
+ends_evtx(const char *n)
+{
+	return ends_with(n, ".evtx");
+}
+
+/*
+ * Open the next file of the inputs (a ZIP's members one by one): 1, 0
+ * none left, -1 bad (reported).
+ */
 static int
 next_file(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 {
-	if (s->fi >= s->nfiles)
-		return 0;
-	r->name = s->files[s->fi++];
+	for (;;) {
+		if (s->zip != NULL && s->zi < s->zn) {
+			size_t i = s->zi++;
+
+			free(s->member);
+			if (asprintf(&s->member, "%s:%s", s->zpath, vc_zip_name(s->zip, i)) < 0) {
+				s->member = NULL;
+				return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
+			}
+			r->name = s->member;
+			if ((s->fp = vc_zip_fopen(ctx, s->zip, i)) == NULL)
+				return -1;
+			break;
+		}
+		if (s->zip != NULL) {
+			vc_zip_free(s->zip);
+			s->zip = NULL;
+		}
+		if (s->ii >= s->nin)
+			return 0;
+		struct input *in = &s->in[s->ii++];
+
+		r->name = in->path;
+		r->line = 0;
+		if (in->zip) {
+			int rc = vc_zip_open(ctx, in->path, ends_evtx, VC_EVTX_MAX_FILES, &s->zip);
+
+			if (rc != 0)
+				return -1;
+			s->zpath = in->path;
+			s->zi = 0;
+			s->zn = vc_zip_count(s->zip);
+			continue;
+		}
+		if ((s->fp = fopen(in->path, "rb")) == NULL) {
+			vc_fail(ctx, VC_EINVAL, "%s: %s", in->path, strerror(errno));
+			return -1;
+		}
+		break;
+	}
 	r->line = 0;
 	s->chunkno = s->recno = 0;
-	if (s->zip != NULL) {
-		if ((s->fp = vc_zip_fopen(ctx, s->zip, s->fi - 1)) == NULL)
-			return -1;
-	} else if ((s->fp = fopen(r->name, "rb")) == NULL) {
-		vc_fail(ctx, VC_EINVAL, "%s: %s", r->name, strerror(errno));
-		return -1;
-	}
 	if (fread(s->head, 1, HEADER, s->fp) != HEADER || memcmp(s->head, "ElfFile", 8) != 0) {
 		vc_fail(ctx, VC_EINVAL, "%s: not an EVTX file (%s)", r->name,
 		    ferror(s->fp) ? read_error(s) : "no file header");
@@ -668,27 +585,20 @@ next_file(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 		s->fp = NULL;
 		return -1;
 	}
-	/* The one-chunk file's header: chunks 0 to 0, one of them. */
-	memcpy(s->chunk, s->head, HEADER);
-	le_put(s->chunk + 8, 0, 8);
-	le_put(s->chunk + 16, 0, 8);
-	le_put(s->chunk + 42, 1, 2);
-	le_put(s->chunk + 124, crc32_of(s->chunk, 120), 4);
 	return 1;
 }
 
-/* Open the next chunk of fp with libevtx: 1, 0 end of file, -1 bad (reported). */
+/* Read and load the next chunk of fp: 1, 0 end of file, -1 bad (reported). */
 static int
 next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 {
-	libevtx_error_t *e = NULL;
-	char msg[512];
+	char msg[256];
 	size_t got;
 	long no;
 
 	for (;;) {
 		no = s->chunkno++;
-		got = fread(s->chunk + HEADER, 1, CHUNK, s->fp);
+		got = fread(s->chunk, 1, CHUNK, s->fp);
 		if (got == 0 && ferror(s->fp)) {
 			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): %s", r->name, no,
 			    HEADER + no * (long)CHUNK, read_error(s));
@@ -700,7 +610,7 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 			return 0;
 		/* Preallocated chunks not yet written are zeros. */
 		static const unsigned char zero[8];
-		if (memcmp(s->chunk + HEADER, zero, 8) == 0)
+		if (memcmp(s->chunk, zero, 8) == 0)
 			continue;
 		if (got < CHUNK) {
 			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): cut short at %zu of %d bytes%s%s; "
@@ -712,112 +622,26 @@ next_chunk(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
 			}
 			return -1;
 		}
-		if (memcmp(s->chunk + HEADER, "ElfChnk", 8) != 0) {
-			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): no chunk signature; "
-			    "its records are skipped", r->name, no, HEADER + no * (long)CHUNK);
-			return -1;
-		}
 		break;
 	}
-	if (pwrite(s->memfd, s->chunk, HEADER + CHUNK, 0) != HEADER + CHUNK)
-		return vc_fail(ctx, VC_EINTERNAL, "%s: cannot copy a chunk: %s", r->name, strerror(errno)), -2;
-	if (ev.file_initialize(&s->f, &e) != 1) {
-		ev.error_free(&e);
-		return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
-	}
-	s->nrec = s->ri = s->bad_in_chunk = 0;
-	if (ev.file_open(s->f, s->mempath, LIBEVTX_OPEN_READ, &e) != 1 ||
-	    ev.file_get_number_of_records(s->f, &s->nrec, &e) != 1) {
+	if (vc_binxml_load(s->dec, s->chunk, msg, sizeof msg) != 0) {
 		vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): %s; its records are skipped", r->name,
-		    no, HEADER + no * (long)CHUNK, ev_msg(&e, msg, sizeof msg));
-		src_close_chunk(s);
+		    no, HEADER + no * (long)CHUNK, msg);
 		return -1;
 	}
+	s->in_chunk = 1;
+	s->bad_in_chunk = s->good_in_chunk = 0;
 	return 1;
-}
-
-static int xml_line(vc_ctx *ctx, struct vc_jsonl *r, struct src *s, size_t n);
-
-/* The next record of the open chunk: 1, -1 bad (reported). */
-static int
-next_record(vc_ctx *ctx, struct vc_jsonl *r, struct src *s)
-{
-	libevtx_error_t *e = NULL;
-	libevtx_record_t *rec = NULL;
-	char msg[512];
-	size_t sz = 0;
-
-	r->line = ++s->recno;
-	if (ev.file_get_record_by_index(s->f, s->ri++, &rec, &e) != 1) {
-		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
-		    ev_msg(&e, msg, sizeof msg));
-		s->bad_in_chunk++;
-		return -1;
-	}
-	/* Rendered straight into the buffer when it is large enough: asking
-	 * for the size first renders the record twice. */
-	if (s->xcap >= XML_FIRST && ev.record_get_utf8_xml_string(rec, (uint8_t *)s->xml,
-	    s->xcap, &e) == 1) {
-		ev.record_free(&rec, NULL);
-		return xml_line(ctx, r, s, s->xcap);
-	}
-	ev.error_free(&e);
-	if (ev.record_get_utf8_xml_string_size(rec, &sz, &e) != 1) {
-		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
-		    ev_msg(&e, msg, sizeof msg));
-		ev.record_free(&rec, NULL);
-		s->bad_in_chunk++;
-		return -1;
-	}
-	if (sz == 0 || sz > VC_EVTX_MAX_RECORD) {
-		ev.record_free(&rec, NULL);
-		vc_fail(ctx, VC_EINVAL, "%s: record %ld: its XML is %zu bytes (at most %d)", r->name,
-		    s->recno, sz, VC_EVTX_MAX_RECORD);
-		return -1;
-	}
-	if (sz > s->xcap) {
-		char *b = realloc(s->xml, sz);
-
-		if (b == NULL) {
-			ev.record_free(&rec, NULL);
-			return vc_fail(ctx, VC_EINTERNAL, "out of memory"), -2;
-		}
-		s->xml = b;
-		s->xcap = sz;
-	}
-	if (ev.record_get_utf8_xml_string(rec, (uint8_t *)s->xml, sz, &e) != 1) {
-		vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno, s->chunkno - 1,
-		    ev_msg(&e, msg, sizeof msg));
-		ev.record_free(&rec, NULL);
-		s->bad_in_chunk++;
-		return -1;
-	}
-	ev.record_free(&rec, NULL);
-	return xml_line(ctx, r, s, sz);
-}
-
-/* The record's XML in s->xml (at most n bytes) as r's next line. */
-static int
-xml_line(vc_ctx *ctx, struct vc_jsonl *r, struct src *s, size_t n)
-{
-	jv row = vc_evtx_xml_row(s->xml, strnlen(s->xml, n));
-
-	if (!jv_is_valid(row)) {
-		jv m = jv_invalid_get_msg(row);
-
-		vc_fail(ctx, VC_EINVAL, "%s: record %ld: %s", r->name, s->recno,
-		    jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "bad XML");
-		jv_free(m);
-		return -1;
-	}
-	return put_line(ctx, r, row);
 }
 
 static int
 src_next(vc_ctx *ctx, struct vc_jsonl *r)
 {
 	struct src *s = r->src;
+	char msg[512];
+	uint64_t id;
 	int rc;
+	jv row;
 
 	for (;;) {
 		if (s->fp == NULL) {
@@ -825,7 +649,7 @@ src_next(vc_ctx *ctx, struct vc_jsonl *r)
 				return rc;
 			continue;
 		}
-		if (s->f == NULL) {
+		if (!s->in_chunk) {
 			if ((rc = next_chunk(ctx, r, s)) == 0) {
 				fclose(s->fp);
 				s->fp = NULL;
@@ -834,18 +658,26 @@ src_next(vc_ctx *ctx, struct vc_jsonl *r)
 			if (rc < 0)
 				return rc;
 		}
-		if (s->ri < s->nrec)
-			return next_record(ctx, r, s);
-		/* A chunk libevtx found damaged, with no record reported. */
-		libevtx_error_t *e = NULL;
-		int bad = ev.file_is_corrupted(s->f, &e) == 1 && s->bad_in_chunk == 0;
-
-		ev.error_free(&e);
-		src_close_chunk(s);
-		if (bad) {
+		rc = vc_binxml_next(s->dec, &row, &id, msg, sizeof msg);
+		if (rc == 1) {
+			r->line = ++s->recno;
+			s->good_in_chunk++;
+			return put_line(ctx, r, row);
+		}
+		if (rc < 0) {
+			r->line = ++s->recno;
+			s->bad_in_chunk++;
+			vc_fail(ctx, VC_EINVAL, "%s: record %ld (chunk %ld): %s", r->name, s->recno,
+			    s->chunkno - 1, msg);
+			return -1;
+		}
+		/* The chunk's end; one whose checksums fail, with no record reported. */
+		s->in_chunk = 0;
+		if (vc_binxml_damaged(s->dec) != NULL && s->bad_in_chunk == 0) {
 			r->line = s->recno;
-			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): damaged; libevtx read %d records "
-			    "of it", r->name, s->chunkno - 1, HEADER + (s->chunkno - 1) * (long)CHUNK, s->nrec);
+			vc_fail(ctx, VC_EINVAL, "%s: chunk %ld (offset %ld): damaged: %s; %d records of it read",
+			    r->name, s->chunkno - 1, HEADER + (s->chunkno - 1) * (long)CHUNK,
+			    vc_binxml_damaged(s->dec), s->good_in_chunk);
 			return -1;
 		}
 	}
@@ -854,18 +686,34 @@ src_next(vc_ctx *ctx, struct vc_jsonl *r)
 static int
 by_path(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct input *)a)->path, ((const struct input *)b)->path);
 }
 
+/* Add path to the inputs (taking it). */
 static int
-ends_evtx(const char *n)
+add_input(vc_ctx *ctx, struct src *s, char *path, int zip, size_t *cap)
 {
-	size_t l = strlen(n);
+	if (s->nin == VC_EVTX_MAX_FILES) {
+		free(path);
+		return vc_fail(ctx, VC_EINVAL, "more than %d EVTX files and ZIP archives", VC_EVTX_MAX_FILES);
+	}
+	if (s->nin == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct input *f = realloc(s->in, nc * sizeof *f);
 
-	return l > 5 && strcasecmp(n + l - 5, ".evtx") == 0;
+		if (f == NULL) {
+			free(path);
+			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+		}
+		s->in = f;
+		*cap = nc;
+	}
+	s->in[s->nin].path = path;
+	s->in[s->nin++].zip = zip;
+	return 0;
 }
 
-/* The .evtx files under dir, depth first, into s->files. */
+/* The .evtx files and .zip archives under dir, depth first, into s->in. */
 static int
 walk(vc_ctx *ctx, struct src *s, const char *dir, int depth, size_t *cap)
 {
@@ -892,50 +740,15 @@ walk(vc_ctx *ctx, struct src *s, const char *dir, int depth, size_t *cap)
 			free(p);
 			continue;
 		}
-		if (!S_ISREG(st.st_mode) || !ends_evtx(de->d_name)) {
+		if (S_ISREG(st.st_mode) && ends_evtx(de->d_name))
+			rc = add_input(ctx, s, p, 0, cap);
+		else if (S_ISREG(st.st_mode) && ends_with(de->d_name, ".zip") && vc_zip_is_file(p))
+			rc = add_input(ctx, s, p, 1, cap);
+		else
 			free(p);
-			continue;
-		}
-		if (s->nfiles == VC_EVTX_MAX_FILES) {
-			free(p);
-			rc = vc_fail(ctx, VC_EINVAL, "%s: more than %d EVTX files", dir, VC_EVTX_MAX_FILES);
-			break;
-		}
-		if (s->nfiles == *cap) {
-			size_t nc = *cap ? *cap * 2 : 16;
-			char **f = realloc(s->files, nc * sizeof *f);
-
-			if (f == NULL) {
-				free(p);
-				rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
-				break;
-			}
-			s->files = f;
-			*cap = nc;
-		}
-		s->files[s->nfiles++] = p;
 	}
 	closedir(d);
 	return rc;
-}
-
-/* The .evtx members of the ZIP at path, as ZIP:MEMBER, into s->files. */
-static int
-zip_members(vc_ctx *ctx, struct src *s, const char *path)
-{
-	size_t n;
-	int rc;
-
-	if ((rc = vc_zip_open(ctx, path, ends_evtx, VC_EVTX_MAX_FILES, &s->zip)) != 0)
-		return rc;
-	if ((n = vc_zip_count(s->zip)) == 0)
-		return vc_fail(ctx, VC_EINVAL, "%s: a ZIP without .evtx files", path);
-	if ((s->files = calloc(n, sizeof *s->files)) == NULL)
-		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	for (; s->nfiles < n; s->nfiles++)
-		if (asprintf(&s->files[s->nfiles], "%s:%s", path, vc_zip_name(s->zip, s->nfiles)) < 0)
-			return vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	return 0;
 }
 
 int
@@ -944,47 +757,45 @@ vc_evtx_open(vc_ctx *ctx, struct vc_jsonl *r, const char *path)
 	struct src *s = calloc(1, sizeof *s);
 	struct stat st;
 	size_t cap = 0;
+	char *p = NULL;
 	int rc = 0;
 
 	memset(r, 0, sizeof *r);
 	r->max = VC_JSONL_MAX;
 	if (s == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	s->memfd = -1;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		rc = walk(ctx, s, path, 0, &cap);
-		if (rc == 0 && s->nfiles == 0)
+		if (rc == 0 && s->nin == 0)
 			rc = vc_fail(ctx, VC_EINVAL, "%s: a directory without .evtx files", path);
 		if (rc == 0)
-			qsort(s->files, s->nfiles, sizeof *s->files, by_path);
-	} else if (vc_zip_is_file(path)) {
-		rc = zip_members(ctx, s, path);
-	} else if ((s->files = malloc(sizeof *s->files)) == NULL ||
-	    (s->files[0] = strdup(path)) == NULL) {
+			qsort(s->in, s->nin, sizeof *s->in, by_path);
+	} else if ((p = strdup(path)) == NULL) {
 		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	} else if (vc_zip_is_file(path)) {
+		/* Opened here too, so that a ZIP without logs is this call's error. */
+		struct vc_zip *z = NULL;
+
+		if ((rc = vc_zip_open(ctx, path, ends_evtx, VC_EVTX_MAX_FILES, &z)) == 0 &&
+		    vc_zip_count(z) == 0)
+			rc = vc_fail(ctx, VC_EINVAL, "%s: a ZIP without .evtx files", path);
+		vc_zip_free(z);
+		if (rc == 0)
+			rc = add_input(ctx, s, p, 1, &cap);
+		else
+			free(p);
 	} else {
-		s->nfiles = 1;
+		rc = add_input(ctx, s, p, 0, &cap);
 	}
-	/* The library once there is something for it to read. */
-	if (rc == 0)
-		rc = vc_dl_ready(ctx, &libevtx);
+	if (rc == 0 && ((s->chunk = malloc(CHUNK)) == NULL || (s->dec = vc_binxml_new()) == NULL))
+		rc = vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	if (rc != 0) {
 		src_free(s);
 		return rc;
 	}
-	if ((s->chunk = malloc(HEADER + CHUNK)) == NULL || (s->xml = malloc(XML_FIRST)) == NULL) {
-		src_free(s);
-		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	}
-	if ((s->memfd = memfd_create("vc-evtx-chunk", MFD_CLOEXEC)) < 0) {
-		src_free(s);
-		return vc_fail(ctx, VC_EINTERNAL, "memfd_create: %s", strerror(errno));
-	}
-	s->xcap = XML_FIRST;
-	snprintf(s->mempath, sizeof s->mempath, "/proc/self/fd/%d", s->memfd);
 	r->src = s;
 	r->src_next = src_next;
 	r->src_free = src_free;
-	r->name = s->files[0];
+	r->name = s->in[0].path;
 	return 0;
 }

@@ -13,8 +13,8 @@
  * digits) becomes a number, as the typed values of the binary XML are in
  * parse_evtx(); everything else is a string.
  *
- * Reading is streaming: libevtx reads one chunk at a time, and one
- * record's text at most VC_EVTX_MAX_RECORD bytes is held.
+ * Reading is streaming: one chunk at a time, its records decoded by
+ * json/binxml.h.
  */
 #ifndef VC_EVTX_H
 #define VC_EVTX_H
@@ -23,7 +23,6 @@
 #include "core/vc.h"
 #include "json/jsonl.h"
 
-#define VC_EVTX_MAX_RECORD (4 * 1024 * 1024)    /* longest record XML */
 #define VC_EVTX_MAX_FILES 100000                /* files of one directory walk */
 
 /* 1 if path is a regular file that starts with the EVTX signature. */
@@ -31,20 +30,24 @@ int vc_evtx_is_file(const char *path);
 
 /*
  * One record's XML (as libevtx renders it) as a row.  Returns the row or
- * an invalid jv with a message (bad XML, too deep).
+ * an invalid jv with a message (bad XML, too deep).  The reference the
+ * native decoder is tested against (tests/unit/t_evtx.c).
  */
 jv vc_evtx_xml_row(const char *xml, size_t n);
 
 /*
  * Make r read EVTX: path is one .evtx file, a directory, walked for
- * *.evtx files (any case) in byte order of their paths, or a ZIP archive
+ * *.evtx files and *.zip archives (any case) in byte order of their
+ * paths (a ZIP found there without .evtx members is passed over, one
+ * that cannot be read is one bad line naming it), or a ZIP archive
  * (a triage collection), whose *.evtx members are read in place, in byte
  * order of their names, within the limits of json/zip.h.  Each record
  * comes out of vc_jsonl_next_raw / vc_jsonl_each as one line of JSON;
  * r->name is the file it is from ("ZIP:MEMBER" for a member) and
  * r->line the record's number in that file (from 1).  A member the ZIP
- * refuses (encrypted, too large, a bomb) is one bad line naming it.  A record libevtx cannot read is a bad line:
- * "FILE: record N: reason", and reading goes on with the next one; a
+ * refuses (encrypted, too large, a bomb) is one bad line naming it.  A
+ * record that cannot be decoded is a bad line: "FILE: record N (chunk
+ * C): reason", and reading goes on with the next one; a
  * file that cannot be opened is one bad line naming it.  Returns 0, or
  * VC_ENOTFOUND / VC_EINVAL (ctx says why) when path has no EVTX at all.
  */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vc.h"
 #include "json/jdump.h"
 
 static void
@@ -82,8 +83,7 @@ put_number(struct vc_jbuf *o, double d)
 	char buf[32];
 
 	if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
-		snprintf(buf, sizeof buf, "%lld", (long long)(int64_t)d);
-		put_str(o, buf);
+		put(o, buf, vc_fmt_i64(buf, (int64_t)d));
 	} else {
 		jv s = jv_dump_string(jv_number(d), 0);
 

@@ -109,6 +109,65 @@ vc_heuristics_table(size_t *n)
 /* Event-log shapes keep their fields one level down. */
 static const char *const containers[] = { "", "EventData", "Event.EventData", NULL };
 
+#define NBOX 3
+
+/* The first keys of every name proc_load looks for. */
+static const char *const comps[] = {
+	"Exe", "Image", "NewProcessName", "Name", "ProcessName", "CommandLine", "Cmdline",
+	"ParentImage", "ParentName", "Parent", "ParentProcessName", "Authenticode", "Signature",
+	"Deleted", "Signed",
+};
+#define NCOMP (sizeof comps / sizeof comps[0])
+
+/* Those keys' values in the row's containers (invalid: not there). */
+struct boxes {
+	jv val[NBOX][NCOMP];
+};
+
+/* Index of the first key of name in comps[] (its length in *len), or -1. */
+static int
+comp_of(const char *name, size_t *len)
+{
+	*len = strcspn(name, ".");
+	for (size_t i = 0; i < NCOMP; i++)
+		if (strncmp(comps[i], name, *len) == 0 && comps[i][*len] == '\0')
+			return (int)i;
+	return -1;
+}
+
+/* The row's containers, each walked once for the keys of comps[]. */
+static void
+boxes_of(jv row, struct boxes *bx)
+{
+	for (int c = 0; c < NBOX; c++) {
+		jv box = c == 0 ? jv_copy(row) : vc_row_get(row, containers[c]);
+
+		for (size_t i = 0; i < NCOMP; i++)
+			bx->val[c][i] = jv_invalid();
+		if (jv_get_kind(box) == JV_KIND_OBJECT)
+			jv_object_foreach(box, k, v) {
+				size_t len;
+				int i = comp_of(jv_string_value(k), &len);
+
+				if (i >= 0 && len == (size_t)jv_string_length_bytes(jv_copy(k))) {
+					jv_free(bx->val[c][i]);
+					bx->val[c][i] = v;
+				} else
+					jv_free(v);
+				jv_free(k);
+			}
+		jv_free(box);
+	}
+}
+
+static void
+boxes_free(struct boxes *bx)
+{
+	for (int c = 0; c < NBOX; c++)
+		for (size_t i = 0; i < NCOMP; i++)
+			jv_free(bx->val[c][i]);
+}
+
 /*
  * The value at the first of names (in any container) that holds one: a
  * non-empty string when text, else anything but null.  *out gets it
@@ -116,27 +175,33 @@ static const char *const containers[] = { "", "EventData", "Event.EventData", NU
  * from.  Returns its kind.
  */
 static jv_kind
-find_field(jv row, const char *const *names, int text, jv *out, char *where, size_t wn)
+find_field(const struct boxes *bx, const char *const *names, int text, jv *out, char *where, size_t wn)
 {
-	for (int c = 0; containers[c]; c++) {
-		jv box = c == 0 ? jv_copy(row) : vc_row_get(row, containers[c]);
-		if (jv_get_kind(box) != JV_KIND_OBJECT) {
-			jv_free(box);
-			continue;
-		}
+	for (int c = 0; c < NBOX; c++) {
 		for (int i = 0; names[i]; i++) {
-			jv v = vc_row_get(box, names[i]);
+			size_t len;
+			int ci = comp_of(names[i], &len);
+			jv v;
+
+			if (ci < 0 || !jv_is_valid(bx->val[c][ci]))
+				continue;
+			v = jv_copy(bx->val[c][ci]);
+			if (names[i][len] == '.') {
+				jv sub = jv_get_kind(v) == JV_KIND_OBJECT ? vc_row_get(v, names[i] + len + 1) :
+				    jv_invalid();
+
+				jv_free(v);
+				v = sub;
+			}
 			jv_kind k = jv_get_kind(v);
 			if (text ? k == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) > 0 :
 			    k != JV_KIND_INVALID && k != JV_KIND_NULL) {
-				jv_free(box);
 				*out = v;
 				snprintf(where, wn, "%s%s%s", containers[c], c ? "." : "", names[i]);
 				return k;
 			}
 			jv_free(v);
 		}
-		jv_free(box);
 	}
 	*out = jv_invalid();
 	return JV_KIND_INVALID;
@@ -144,9 +209,9 @@ find_field(jv row, const char *const *names, int text, jv *out, char *where, siz
 
 /* The first non-empty string of names: its value lives in *hold. */
 static const char *
-str_of(jv row, const char *const *names, jv *hold, char *where, size_t wn)
+str_of(const struct boxes *box, const char *const *names, jv *hold, char *where, size_t wn)
 {
-	if (find_field(row, names, 1, hold, where, wn) != JV_KIND_STRING)
+	if (find_field(box, names, 1, hold, where, wn) != JV_KIND_STRING)
 		return NULL;
 	return jv_string_value(*hold);
 }
@@ -196,22 +261,24 @@ proc_load(struct proc *p, jv row)
 	static const char *const deleted[] = { "Deleted", NULL };
 	static const char *const signedf[] = { "Signed", NULL };
 	char sf[64];
+	struct boxes bx, *box = &bx;
 	jv v;
 	int k;
 
 	memset(p, 0, sizeof *p);
 	for (int i = 0; i < 6; i++)
 		p->hold[i] = jv_invalid();
-	p->image = str_of(row, image, &p->hold[0], p->image_f, sizeof p->image_f);
-	p->name = str_of(row, name, &p->hold[1], p->name_f, sizeof p->name_f);
-	p->cmd = str_of(row, cmd, &p->hold[2], p->cmd_f, sizeof p->cmd_f);
-	p->parent = str_of(row, parent, &p->hold[3], p->parent_f, sizeof p->parent_f);
-	p->trusted = str_of(row, trusted, &p->hold[4], p->trusted_f, sizeof p->trusted_f);
-	k = find_field(row, deleted, 0, &v, p->deleted_f, sizeof p->deleted_f);
+	boxes_of(row, &bx);
+	p->image = str_of(box, image, &p->hold[0], p->image_f, sizeof p->image_f);
+	p->name = str_of(box, name, &p->hold[1], p->name_f, sizeof p->name_f);
+	p->cmd = str_of(box, cmd, &p->hold[2], p->cmd_f, sizeof p->cmd_f);
+	p->parent = str_of(box, parent, &p->hold[3], p->parent_f, sizeof p->parent_f);
+	p->trusted = str_of(box, trusted, &p->hold[4], p->trusted_f, sizeof p->trusted_f);
+	k = find_field(box, deleted, 0, &v, p->deleted_f, sizeof p->deleted_f);
 	p->deleted = k == JV_KIND_TRUE ||
 	    (k == JV_KIND_STRING && strcasecmp(jv_string_value(v), "true") == 0);
 	jv_free(v);
-	k = find_field(row, signedf, 0, &v, sf, sizeof sf);
+	k = find_field(box, signedf, 0, &v, sf, sizeof sf);
 	p->unsigned_bool = k == JV_KIND_FALSE ||
 	    (k == JV_KIND_STRING && strcasecmp(jv_string_value(v), "false") == 0);
 	if (p->unsigned_bool && p->trusted == NULL) {
@@ -219,6 +286,7 @@ proc_load(struct proc *p, jv row)
 		snprintf(p->trusted_f, sizeof p->trusted_f, "%s", sf);
 	}
 	jv_free(v);
+	boxes_free(&bx);
 	lower_base(p->image ? p->image : p->name, p->base, sizeof p->base);
 	lower_base(p->parent, p->pbase, sizeof p->pbase);
 	if (p->cmd != NULL) {

@@ -29,6 +29,7 @@
 
 #include "core/events.h"
 #include "score/ioc.h"
+#include "json/jdump.h"
 #include "json/jscan.h"
 #include "json/jsonl.h"
 #include "score/score.h"
@@ -403,34 +404,36 @@ emit_scored(vc_ctx *ctx, const char *raw, size_t n, jv row, jv score, jv *collec
 		return vc_emit(ctx, r, collect);
 	}
 	{
-		/* A parent found for the row (vc_parent) goes out before its score. */
+		/* The row's own bytes, then a parent found for it (vc_parent)
+		 * and its score, written by vc_jbuf (jv_dump_string's bytes,
+		 * without its character-at-a-time appends). */
 		jv par = jv_object_get(jv_copy(row), jv_string("vc_parent"));
-		jv s = jv_is_valid(par) && memmem(raw, n, "\"vc_parent\"", 11) == NULL ?
-		    jv_string_concat(jv_string_concat(jv_string("\"vc_parent\":"), jv_dump_string(par, 0)),
-		    jv_string(",\"vc_score\":")) : (jv_free(par), jv_string("\"vc_score\":"));
-		s = jv_string_concat(s, jv_dump_string(score, 0));
-		size_t sl = (size_t)jv_string_length_bytes(jv_copy(s));
-		char *buf = malloc(end + sl + 16);
+		struct vc_jbuf b = { 0 };
 		int empty = 1;
-		if (buf == NULL) {
-			jv_free(s);
-			return -1;
-		}
+
 		for (size_t i = start + 1; i + 1 < end; i++)
 			if (raw[i] != ' ' && raw[i] != '\t') {
 				empty = 0;
 				break;
 			}
-		memcpy(buf, raw, end - 1);
-		n = end - 1;
+		vc_jbuf_put(&b, raw, end - 1);
 		if (!empty)
-			buf[n++] = ',';
-		memcpy(buf + n, jv_string_value(s), sl);
-		n += sl;
-		buf[n++] = '}';
-		rc = vc_emit_raw(ctx, buf, n, collect);
-		free(buf);
-		jv_free(s);
+			vc_jbuf_put(&b, ",", 1);
+		if (jv_is_valid(par) && memmem(raw, n, "\"vc_parent\"", 11) == NULL) {
+			vc_jbuf_str(&b, "\"vc_parent\":");
+			vc_jbuf_value(&b, par);
+			vc_jbuf_put(&b, ",", 1);
+		} else
+			jv_free(par);
+		vc_jbuf_str(&b, "\"vc_score\":");
+		vc_jbuf_value(&b, score);
+		vc_jbuf_put(&b, "}", 1);
+		if (b.oom) {
+			free(b.s);
+			return -1;
+		}
+		rc = vc_emit_raw(ctx, b.s, b.n, collect);
+		free(b.s);
 	}
 	return rc;
 }

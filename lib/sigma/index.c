@@ -61,6 +61,10 @@ struct ixf {
 	int32_t *dict;                  /* next state on the fail chain with an output, or -1 */
 	int npat;
 	struct pat *pat;
+	/* The logsource guards of the rules with literals here (-1: a rule
+	 * has none): an event that passes none of them is not scanned. */
+	int nguards;
+	int *guards;
 };
 
 struct vc_sg_index {
@@ -464,6 +468,29 @@ vc_sg_index_free(struct vc_sg_index *ix)
 	free(ix);
 }
 
+/* The distinct guards of the rules of n entries of one field, into f. */
+static int
+field_guards(struct vc_sg_index *ix, const struct vc_sigma_set *set, struct ixf *f,
+    const struct entry *e, int n)
+{
+	f->nguards = 0;
+	if ((f->guards = vc_sg_alloc(&ix->arena, sizeof *f->guards * (size_t)n)) == NULL)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int g = set->rules[e[i].rule / 2]->guard, k;
+
+		if (g < 0) {
+			f->nguards = -1;
+			return 0;
+		}
+		for (k = 0; k < f->nguards && f->guards[k] != g; k++)
+			;
+		if (k == f->nguards)
+			f->guards[f->nguards++] = g;
+	}
+	return 0;
+}
+
 int
 vc_sg_index_build(struct vc_sigma_set *set)
 {
@@ -532,6 +559,8 @@ vc_sg_index_build(struct vc_sigma_set *set)
 		ix->f = p;
 		memset(&ix->f[ix->nf], 0, sizeof *ix->f);
 		ix->f[ix->nf].field = e[i].field;
+		if (field_guards(ix, set, &ix->f[ix->nf], e + i, (int)(j - i)) < 0)
+			goto out;
 		if (build_field(ix, &ix->f[ix->nf++], e + i, (int)(j - i)) < 0)
 			goto out;
 		ix->literals += ix->f[ix->nf - 1].npat;
@@ -566,8 +595,18 @@ vc_sg_index_scan(struct vc_sg_ev *ev, const struct vc_sg_index *ix, uint64_t *co
 {
 	for (int i = 0; i < ix->nf; i++) {
 		const struct ixf *f = &ix->f[i];
-		struct vc_sg_slot *slot = vc_sg_resolve(ev, f->field);
+		struct vc_sg_slot *slot;
+		int g = 0;
 
+		/* Rules only of log sources this event is not from: skipped
+		 * (vc_sg_rule_eval would refuse them by their guard anyway). */
+		if (f->nguards >= 0) {
+			while (g < f->nguards && !vc_sg_guard_pass(ev, f->guards[g]))
+				g++;
+			if (g == f->nguards)
+				continue;
+		}
+		slot = vc_sg_resolve(ev, f->field);
 		if (slot->st != SG_PRESENT)
 			continue;
 		for (int k = 0; k < slot->n; k++) {

@@ -202,7 +202,12 @@ struct vc_sg_ev {
 	struct vc_sg_evd *evd;
 	int kw_n, kw_cap;               /* scalars for keywords; kw_n -1: not yet */
 	struct vc_sg_sv *kw_sv;
-	const char **kw_path;
+	int *kw_at;                     /* per scalar: its member in kw_key, or -1 */
+	int kw_nkey, kw_capkey;         /* object members walked: */
+	const char **kw_key;            /* the member's key (the event's own text) */
+	int *kw_up;                     /* the member it is inside, or -1 */
+	char *kw_hay[2];                /* the scalars joined by NUL: lowercase, cased */
+	size_t kw_hayn[2];
 	int oom;
 };
 
@@ -231,6 +236,8 @@ void vc_sg_ev_release(struct vc_sg_ev *ev);
 struct vc_sg_slot *vc_sg_resolve(struct vc_sg_ev *ev, int field);
 const char *vc_sg_low(struct vc_sg_ev *ev, struct vc_sg_sv *sv);
 int vc_sg_rule_eval(struct vc_sg_ev *ev, const struct vc_sg_rule *r);
+/* 1 if the event passes logsource guard g (worked out once per event). */
+int vc_sg_guard_pass(struct vc_sg_ev *ev, int g);
 
 /* sigma_index.c */
 int vc_sg_index_build(struct vc_sigma_set *set);

@@ -109,6 +109,8 @@ num_fmt(double d, char *buf, size_t n)
 {
 	int k;
 
+	if (d == floor(d) && fabs(d) < 1e15 && n >= 21 && !(d == 0 && signbit(d)))
+		return vc_fmt_i64(buf, (int64_t)d);
 	if (d == floor(d) && fabs(d) < 1e15)
 		k = snprintf(buf, n, "%.0f", d);
 	else {
@@ -612,8 +614,30 @@ m_test(struct vc_sg_ev *ev, const struct vc_sg_m *m, struct vc_sg_slot *slot)
 
 /* ---- keywords: any scalar of the event ---- */
 
+/* Append to a growing arena array of elem-byte items (n used, *cap). */
+static void *
+kw_grow(struct vc_sg_ev *ev, void *a, int n, int *cap, size_t elem)
+{
+	int nc = *cap ? *cap * 2 : 64;
+	void *p = vc_sg_alloc(&ev->arena, elem * (size_t)nc);
+
+	if (p == NULL) {
+		ev->oom = 1;
+		return NULL;
+	}
+	if (n)
+		memcpy(p, a, elem * (size_t)n);
+	*cap = nc;
+	return p;
+}
+
+/*
+ * Every scalar of v, for keywords.  A scalar's path is not written out
+ * here (only a matched one's is, for its evidence): each object member
+ * is noted with its key and the member it is inside.
+ */
 static void
-kw_walk(struct vc_sg_ev *ev, jv v, const char *path, int depth)
+kw_walk(struct vc_sg_ev *ev, jv v, int at, int depth)
 {
 	jv_kind k = jv_get_kind(v);
 
@@ -622,18 +646,24 @@ kw_walk(struct vc_sg_ev *ev, jv v, const char *path, int depth)
 	if (k == JV_KIND_OBJECT) {
 		for (int it = jv_object_iter(v); jv_object_iter_valid(v, it); it = jv_object_iter_next(v, it)) {
 			jv key = jv_object_iter_key(v, it), x = jv_object_iter_value(v, it);
-			size_t pl = strlen(path), kl = strlen(jv_string_value(key));
-			char *p = vc_sg_alloc(&ev->arena, pl + kl + 2);
 
-			if (p == NULL)
-				ev->oom = 1;
-			else {
-				memcpy(p, path, pl);
-				if (pl)
-					p[pl++] = '.';
-				memcpy(p + pl, jv_string_value(key), kl);
-				kw_walk(ev, x, p, depth + 1);
+			if (ev->kw_nkey == ev->kw_capkey) {
+				int cap = ev->kw_capkey;
+				const char **kk = kw_grow(ev, ev->kw_key, ev->kw_nkey, &cap, sizeof *kk);
+				int *up = kk ? kw_grow(ev, ev->kw_up, ev->kw_nkey, &ev->kw_capkey, sizeof *up) : NULL;
+
+				if (up == NULL) {
+					jv_free(key);
+					jv_free(x);
+					return;
+				}
+				ev->kw_key = kk;
+				ev->kw_up = up;
 			}
+			/* The event is borrowed for the whole call: its keys stay. */
+			ev->kw_key[ev->kw_nkey] = jv_string_value(key);
+			ev->kw_up[ev->kw_nkey] = at;
+			kw_walk(ev, x, ev->kw_nkey++, depth + 1);
 			jv_free(key);
 			jv_free(x);
 		}
@@ -643,31 +673,49 @@ kw_walk(struct vc_sg_ev *ev, jv v, const char *path, int depth)
 		for (int i = 0, n = jv_array_length(jv_copy(v)); i < n; i++) {
 			jv x = jv_array_get(jv_copy(v), i);
 
-			kw_walk(ev, x, path, depth + 1);
+			kw_walk(ev, x, at, depth + 1);
 			jv_free(x);
 		}
 		return;
 	}
 	if (ev->kw_n == ev->kw_cap) {
-		int nc = ev->kw_cap ? ev->kw_cap * 2 : 64;
-		struct vc_sg_sv *a = vc_sg_alloc(&ev->arena, sizeof *a * (size_t)nc);
-		const char **pa = vc_sg_alloc(&ev->arena, sizeof *pa * (size_t)nc);
+		int cap = ev->kw_cap;
+		struct vc_sg_sv *a = kw_grow(ev, ev->kw_sv, ev->kw_n, &cap, sizeof *a);
+		int *pa = a ? kw_grow(ev, ev->kw_at, ev->kw_n, &ev->kw_cap, sizeof *pa) : NULL;
 
-		if (a == NULL || pa == NULL) {
-			ev->oom = 1;
+		if (pa == NULL)
 			return;
-		}
-		if (ev->kw_n) {
-			memcpy(a, ev->kw_sv, sizeof *a * (size_t)ev->kw_n);
-			memcpy(pa, ev->kw_path, sizeof *pa * (size_t)ev->kw_n);
-		}
 		ev->kw_sv = a;
-		ev->kw_path = pa;
-		ev->kw_cap = nc;
+		ev->kw_at = pa;
 	}
 	/* The event is borrowed for the whole call: its strings stay. */
 	if (scalar_sv(ev, v, &ev->kw_sv[ev->kw_n]))
-		ev->kw_path[ev->kw_n++] = path;
+		ev->kw_at[ev->kw_n++] = at;
+}
+
+/* The dotted path of member at ("" for the top), in the arena. */
+static const char *
+kw_path(struct vc_sg_ev *ev, int at)
+{
+	size_t len = 0;
+	char *p;
+
+	for (int m = at; m >= 0; m = ev->kw_up[m])
+		len += strlen(ev->kw_key[m]) + 1;
+	if ((p = vc_sg_alloc(&ev->arena, len + 1)) == NULL) {
+		ev->oom = 1;
+		return "";
+	}
+	p[len > 0 ? len - 1 : 0] = '\0';
+	for (int m = at; m >= 0; m = ev->kw_up[m]) {
+		size_t kl = strlen(ev->kw_key[m]);
+
+		len -= kl + 1;
+		memcpy(p + len, ev->kw_key[m], kl);
+		if (len > 0)
+			p[len - 1] = '.';
+	}
+	return p;
 }
 
 static int
@@ -691,6 +739,41 @@ evd_add(struct vc_sg_ev *ev, int field, const char *path, jv val)
 	return 0;
 }
 
+/*
+ * The event's scalars joined by NUL bytes (lowercased unless cased), so
+ * that a keyword's "contains" test is one search of the event: no
+ * literal holds a NUL, so one found lies inside a single scalar.  NULL
+ * when out of memory.
+ */
+static const char *
+kw_hay(struct vc_sg_ev *ev, int cased, size_t *n)
+{
+	size_t len = 0;
+	char *h;
+
+	if (ev->kw_hay[cased] != NULL) {
+		*n = ev->kw_hayn[cased];
+		return ev->kw_hay[cased];
+	}
+	for (int i = 0; i < ev->kw_n; i++)
+		len += ev->kw_sv[i].n + 1;
+	if ((h = vc_sg_alloc(&ev->arena, len + 1)) == NULL) {
+		ev->oom = 1;
+		return NULL;
+	}
+	len = 0;
+	for (int i = 0; i < ev->kw_n; i++) {
+		struct vc_sg_sv *sv = &ev->kw_sv[i];
+
+		memcpy(h + len, cased ? sv->s : vc_sg_low(ev, sv), sv->n);
+		len += sv->n;
+		h[len++] = '\0';
+	}
+	ev->kw_hay[cased] = h;
+	*n = ev->kw_hayn[cased] = len;
+	return h;
+}
+
 static int
 keyword_eval(struct vc_sg_ev *ev, const struct vc_sg_item *it)
 {
@@ -698,15 +781,29 @@ keyword_eval(struct vc_sg_ev *ev, const struct vc_sg_item *it)
 
 	if (ev->kw_n < 0) {
 		ev->kw_n = 0;
-		kw_walk(ev, ev->event, "", 0);
+		kw_walk(ev, ev->event, -1, 0);
 	}
 	for (int g = 0; g < it->n; g++) {
 		int hit = -1;
 
-		for (int i = 0; i < ev->kw_n && hit < 0; i++)
-			for (int j = 0; j < it->g[g].n && hit < 0; j++)
-				if (sv_test(ev, &it->g[g].m[j], &ev->kw_sv[i]))
+		/* The first scalar that any variant matches. */
+		for (int j = 0; j < it->g[g].n; j++) {
+			const struct vc_sg_m *m = &it->g[g].m[j];
+			int upto = hit >= 0 ? hit : ev->kw_n;
+
+			if (m->kind == SG_CONTAINS && m->n > 0 && memchr(m->s, 0, m->n) == NULL) {
+				size_t hn;
+				const char *h = kw_hay(ev, m->cased, &hn);
+
+				if (h != NULL && memmem(h, hn, m->s, m->n) == NULL)
+					continue;
+			}
+			for (int i = 0; i < upto; i++)
+				if (sv_test(ev, m, &ev->kw_sv[i])) {
 					hit = i;
+					break;
+				}
+		}
 		if (hit >= 0 && first < 0)
 			first = hit;
 		if (it->all && hit < 0) {
@@ -721,7 +818,7 @@ keyword_eval(struct vc_sg_ev *ev, const struct vc_sg_item *it)
 	if (it->neg)
 		return !res;
 	if (res && ev->collect && first >= 0)
-		evd_add(ev, -1, ev->kw_path[first],
+		evd_add(ev, -1, kw_path(ev, ev->kw_at[first]),
 		    jv_string_sized(ev->kw_sv[first].s, (int)ev->kw_sv[first].n));
 	return res;
 }
@@ -799,8 +896,8 @@ node_eval(struct vc_sg_ev *ev, const struct vc_sg_rule *r, const struct vc_sg_no
 }
 
 /* A rule's logsource guard: does this event belong to it? */
-static int
-guard_pass(struct vc_sg_ev *ev, int g)
+int
+vc_sg_guard_pass(struct vc_sg_ev *ev, int g)
 {
 	const struct vc_sg_guard *gd = &ev->set->guards[g];
 	const struct vc_sg_galt *alts;
@@ -853,7 +950,7 @@ int
 vc_sg_rule_eval(struct vc_sg_ev *ev, const struct vc_sg_rule *r)
 {
 	evd_truncate(ev, 0);
-	if (r->guard >= 0 && !guard_pass(ev, r->guard))
+	if (r->guard >= 0 && !vc_sg_guard_pass(ev, r->guard))
 		return 0;
 	return node_eval(ev, r, r->cond);
 }

@@ -125,6 +125,28 @@ is "$(cut -f 1 "$T/index" | sort -u | comm -23 - "$T/fired")" "" "every sample's
 run vc-case artifact import "$T/triage.zip" --name Windows.EventLogs.Evtx -o jsonl
 is "$rc:$(jqr .rows)" "0:$want" "vc-case artifact import ZIP: every member's records stored"
 
+# ---- a ZIP in a walked directory ---------------------------------------------------------
+mkdir -p "$T/walk/host1" "$T/walk/host2"
+cp "$SIGMA/$first" "$T/walk/host1/System.evtx"
+cp "$T/triage.zip" "$T/walk/host2/Collection-WS042.ZIP"
+mkzip "$T/walk/host2/other.zip" -- "notes/readme.evtx.txt=$SIGMA/$first"
+run vc-case evtx "$T/walk"
+is "$rc:$err" "0:" "vc-case evtx DIR holding a ZIP: exit 0"
+is "$(rows)" "$(($(vc-case evtx "$SIGMA/$first" | wc -l) + want))" \
+	"... the loose .evtx file's records and every .evtx member's of the ZIP (any case of .zip)"
+is "$(printf '%s\n' "$out" | tail -n 1)" "$(vc-case evtx "$T/triage.zip" | tail -n 1)" "... the members' rows as from the ZIP itself"
+run vc-score "$T/walk"
+printf '%s\n' "$out" | jq -r '.vc_score.indicators[] | select(.kind == "sigma") | .id' | sort -u > "$T/fired"
+is "$rc:$(cut -f 1 "$T/index" | sort -u | comm -23 - "$T/fired")" "0:" "vc-score DIR: every sample's rule fires, from inside the ZIP"
+printf 'PK\003\004 not really' > "$T/walk/host1/broken.zip"
+run vc-case evtx "$T/walk"
+is "$rc:$(rows)" "65:$(($(vc-case evtx "$SIGMA/$first" | wc -l) + want))" "a broken .zip in the directory: exit 65, the rest read"
+like "$err" "walk/host1/broken.zip: not a ZIP archive" "... the error naming it"
+mkdir -p "$T/onlyzip"
+cp "$T/walk/host2/other.zip" "$T/onlyzip/"
+run vc-case evtx "$T/onlyzip"
+is "$rc:$(rows)" "0:0" "a directory whose only ZIP holds no .evtx: nothing read, no error"
+
 # ---- damage ------------------------------------------------------------------------------
 one=$(sed -n 2p "$T/index" | cut -f 2)
 n1=$(vc-case evtx "$SIGMA/$one" | wc -l)

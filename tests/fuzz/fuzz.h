@@ -65,4 +65,25 @@ fuzz_cstr(const uint8_t *data, size_t size, size_t max)
 	return s;
 }
 
+#ifdef JV_H
+/* An EVTX row (json/evtx.h): an object whose EventData, when an object,
+ * has no "#name" or "#text" left over, and whose text reads back as the
+ * same value.  row is not consumed. */
+static inline void
+check_evtx_row(jv row)
+{
+	check(jv_get_kind(row) == JV_KIND_OBJECT);
+	jv ed = jv_object_get(jv_copy(row), jv_string("EventData"));
+	if (jv_get_kind(ed) == JV_KIND_OBJECT) {
+		check(!jv_object_has(jv_copy(ed), jv_string("#name")));
+		check(!jv_object_has(jv_copy(ed), jv_string("#text")));
+	}
+	jv_free(ed);
+	jv s = jv_dump_string(jv_copy(row), 0);
+	jv back = jv_parse(jv_string_value(s));
+	check(jv_equal(back, jv_copy(row)));
+	jv_free(s);
+}
+#endif
+
 #endif
