@@ -316,10 +316,19 @@ emit(vc_ctx *ctx, const char *type, jv body, int64_t *id)
 	jv text;
 	int64_t eid;
 	int rc;
+	char lock[96];
 
 	if (jv_get_kind(body) != JV_KIND_OBJECT) {
 		jv_free(body);
 		return vc_fail(ctx, VC_EINTERNAL, "event %s: body is not an object", type);
+	}
+	/* A tenant's events one transaction at a time from here to its
+	 * commit (PostgreSQL; SQLite's one writer does so already): ids in
+	 * commit order, which the cursors of channels and triggers rely on. */
+	snprintf(lock, sizeof lock, "vc events %s", ctx->who.tenant_id);
+	if ((rc = vc_store_xact_lock(ctx, lock)) != 0) {
+		jv_free(body);
+		return rc;
 	}
 	text = jv_dump_string(jv_copy(body), 0);
 	if (jv_string_length_bytes(jv_copy(text)) > EVENT_BODY_MAX) {
