@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The background work of several instances on one PostgreSQL store
-# (issue 16).  The scheduler runs once across instances: two `vc-playbook
+# (issue 16).  Logins of one user on several instances at once all
+# succeed (the transactions that gave way run again).  The scheduler runs
+# once across instances: two `vc-playbook
 # due --run` started at the same moment, many times over, run each
 # scheduled slot once and both end with exit 0 (the one that finds the
 # tenant's advisory lock held says so); a held lock is reported, not
@@ -23,6 +25,19 @@ export VC_DB="$APP"
 run_in "$PW" vc-auth login root --password-stdin
 sq() { psql_as "$SUPER" "$1"; }
 TEN=$(sq "SELECT id FROM tenants WHERE name = 'acme'")
+
+# ---- logins of one user at once (VC_OP_RAW: its transactions run again) ------------
+bad=""
+for r in 1 2 3; do
+	for i in 1 2 3 4; do
+		( printf '%s\n' "$PW" | vc-auth login root --password-stdin > "$T/login$i" 2>&1 ) &
+		eval "L$i=\$!"
+	done
+	for i in 1 2 3 4; do
+		eval "wait \$L$i" || bad="$bad round $r: $(cat "$T/login$i");"
+	done
+done
+is "$bad" "" "four logins of one user at once, three rounds: each succeeds (none told to try again)"
 
 # ---- the scheduler: once across instances ---------------------------------------
 run vc-playbook add "$TOP/examples/playbooks/nightly-digest.json"
