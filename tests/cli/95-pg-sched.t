@@ -137,10 +137,11 @@ run_in "$TOKEN" vc-notify channel add hec --kind splunk-hec --target "http://127
 	--type 'case.*' --batch 2 --password-stdin
 is "$rc" 0 "a splunk-hec channel of case events, batches of 2"
 start_hec --delay 0.2
-# Two instances, each forwarding every second.
+# Two instances, each forwarding every second and running the
+# playbook triggers every second.
 start_inst() {
 	p=$(free_port)
-	vc-serve --listen "127.0.0.1:$p" --workers 1 --playbook-interval 0 --forward-interval 1 \
+	vc-serve --listen "127.0.0.1:$p" --workers 1 --playbook-interval 1 --forward-interval 1 \
 	    > "$T/$1.log" 2>&1 &
 	eval "PID_$1=$!"
 	echo $! >> "$T/pids"
@@ -148,6 +149,17 @@ start_inst() {
 }
 start_inst a
 start_inst b
+# Their schedulers: each slot that comes due runs once.
+for i in 1 2 3 4 5; do
+	sq "UPDATE playbooks SET next_run_at = $((9000 + i)) WHERE name = 'nightly-digest'" > /dev/null
+	await 30 sh -c "[ \"\$(\"$PGBIN/psql\" -X -At '$SUPER' -c \"SELECT count(*) FROM playbook_executions
+	    WHERE idem_key = 'cron:$((9000 + i))' AND status = 'succeeded'\")\" = 1 ]" || break
+done
+is "$(sq "SELECT count(*) || ' ' || count(DISTINCT idem_key) FROM playbook_executions
+    WHERE idem_key LIKE 'cron:900_'")" "5 5" "two instances' schedulers: five slots come due, each runs once"
+is "$(sq "SELECT count(DISTINCT claimed_by) FROM playbook_executions WHERE idem_key LIKE 'cron:900_'")" 0 \
+    "... and holds no claim once done"
+is "$(grep -h 'playbooks:' "$T/a.log" "$T/b.log")" "" "... no scheduler error in either log"
 # Cases written by three writers at once, while both forward.
 for w in 1 2 3; do
 	( for i in $(seq 1 10); do vc-case create "writer $w case $i" > /dev/null; done ) &
