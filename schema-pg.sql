@@ -729,3 +729,9 @@ ALTER TABLE outbox ADD COLUMN attach_name TEXT;
 ALTER TABLE outbox ADD COLUMN attach_type TEXT;
 ALTER TABLE outbox ADD COLUMN attach_data bytea;
 SELECT vc_tenant_rls('notify_files');
+
+-- migration: 19
+ALTER TABLE playbook_executions ADD COLUMN claimed_by TEXT;
+ALTER TABLE playbook_executions ADD COLUMN claimed_until bigint NOT NULL DEFAULT 0;
+CREATE INDEX playbook_executions_lapsed ON playbook_executions(tenant_id, claimed_until)
+    WHERE status = 'running';

@@ -881,3 +881,18 @@ CREATE TABLE notify_files (
 ALTER TABLE outbox ADD COLUMN attach_name TEXT;
 ALTER TABLE outbox ADD COLUMN attach_type TEXT;
 ALTER TABLE outbox ADD COLUMN attach_data BLOB;
+
+-- migration: 19
+-- Playbook executions claimed by the process running them (issue 16),
+-- so that any instance may go on with one whose process died: claimed_by
+-- names the runner (TOOL@HOST:PID:RANDOM), claimed_until (unix seconds)
+-- is when its claim lapses.  The runner holds it for the step under way
+-- (its timeout times its tries, with their backoff, and a margin) and
+-- writes every record of the execution only while the claim is its own;
+-- a waiting (pending_approval) or finished execution holds none.  A
+-- running execution whose claim lapsed is taken over (vc-playbook due
+-- --run, vc-serve's scheduler) and goes on from the step it had reached.
+ALTER TABLE playbook_executions ADD COLUMN claimed_by TEXT;
+ALTER TABLE playbook_executions ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX playbook_executions_lapsed ON playbook_executions(tenant_id, claimed_until)
+    WHERE status = 'running';

@@ -740,43 +740,51 @@ throttle_key(const char *name, char *key, size_t n)
  * VC_ERATE ("too many WHAT: retry in N s", with Retry-After), or a store
  * error.
  */
+struct reserve {
+	const char *key, *what;
+};
+
 static int
-throttle_reserve(vc_ctx *ctx, const char *key, const char *what)
+reserve_body(vc_ctx *ctx, void *arg)
 {
+	const struct reserve *r = arg;
 	int64_t now = vc_now(ctx), until = 0;
 	vc_stmt *q;
 	int rc;
 
-	if ((rc = vc_tx_begin(ctx)) != 0)
-		return rc;
-	q = vc_sql(ctx, "SELECT locked_until FROM auth_throttle WHERE name = ?1", "s", key);
+	q = vc_sql(ctx, "SELECT locked_until FROM auth_throttle WHERE name = ?1", "s", r->key);
 	if (q == NULL)
-		goto fail;
+		return ctx->err;
 	if ((rc = vc_sql_step(ctx, q)) == 1)
 		until = vc_col_int64(q, 0);
 	vc_stmt_done(q);
 	if (rc < 0)
-		goto fail;
+		return ctx->err ? ctx->err : VC_EINTERNAL;
 	if (until > now) {
-		vc_tx_rollback(ctx);
 		ctx->retry_after = (int)(until - now);
 		copy(ctx->audit_reason, sizeof ctx->audit_reason, "throttled after repeated failures");
-		return vc_fail(ctx, VC_ERATE, "too many %s: retry in %lld s", what, (long long)(until - now));
+		return vc_fail(ctx, VC_ERATE, "too many %s: retry in %lld s", r->what,
+		    (long long)(until - now));
 	}
-	if (vc_sql_exec(ctx, "INSERT INTO auth_throttle (name, failures, last_failure_at)"
+	if ((rc = vc_sql_exec(ctx, "INSERT INTO auth_throttle (name, failures, last_failure_at)"
 	    " VALUES (?1, 1, ?2) ON CONFLICT (name) DO UPDATE SET"
 	    " failures = CASE WHEN auth_throttle.last_failure_at < ?2 - ?3 THEN 1"
 	    " ELSE auth_throttle.failures + 1 END,"
-	    " last_failure_at = ?2", NULL, "sii", key, now, (int64_t)THROTTLE_FORGET) != 0 ||
-	    vc_sql_exec(ctx, "UPDATE auth_throttle SET locked_until = ?2 + MIN(?3, " THROTTLE_DELAY ")"
+	    " last_failure_at = ?2", NULL, "sii", r->key, now, (int64_t)THROTTLE_FORGET)) != 0)
+		return rc;
+	return vc_sql_exec(ctx, "UPDATE auth_throttle SET locked_until = ?2 + MIN(?3, " THROTTLE_DELAY ")"
 	    " WHERE name = ?1 AND failures > ?4", NULL, "siii",
-	    key, now, (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE) != 0 ||
-	    vc_tx_commit(ctx) != 0)
-		goto fail;
-	return 0;
-fail:
-	vc_tx_rollback(ctx);
-	return ctx->err ? ctx->err : VC_EINTERNAL;
+	    r->key, now, (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE);
+}
+
+/* In a transaction of its own, made again when it gave way to another
+ * (attempts of one name on several instances at once). */
+static int
+throttle_reserve(vc_ctx *ctx, const char *key, const char *what)
+{
+	struct reserve r = { key, what };
+
+	return vc_tx_run(ctx, 0, reserve_body, &r);
 }
 
 /* After a failed check: the lock, if any, runs from now, not from the
@@ -1002,7 +1010,7 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	const char *name = vc_arg_str(args, "username"), *pw = vc_arg_str(args, "password");
 	struct user u;
 	char newhash[VC_PW_HASH_MAX] = "", key[65];
-	int rc, found, rehash = 0, recovery = 0;
+	int rc, found, rehash = 0, recovery = 0, tries = 0;
 
 	memset(&u, 0, sizeof u);
 	if (name == NULL || pw == NULL)
@@ -1028,6 +1036,10 @@ vc_op_login(vc_ctx *ctx, jv args, jv *out)
 	}
 	if (rehash && (rc = vc_password_hash(ctx, pw, newhash)) != 0)
 		return rc;
+	/* The password checked, the rest is one transaction, made again
+	 * when it gave way to another (a login of the same user on another
+	 * instance): everything it writes is in hand. */
+again:
 	if ((rc = vc_tx_begin(ctx)) != 0)
 		goto out;
 	/* The code is spent in the transaction that issues the tokens; it is
@@ -1071,6 +1083,8 @@ fail:
 	vc_tx_rollback(ctx);
 	jv_free(*out);
 	*out = jv_invalid();
+	if (vc_tx_again(ctx, ++tries))
+		goto again;
 out:
 	sodium_memzero(newhash, sizeof newhash);
 	return rc;
@@ -1153,10 +1167,12 @@ revoke_family(vc_ctx *ctx, const struct rt_row *r)
 
 /*
  * Rotate a refresh token (VC_OP_RAW: a reuse must revoke the family and
- * be audited even though the call fails).
+ * be audited even though the call fails), in one transaction, which
+ * vc_op_refresh makes again when it gave way to another (the same token
+ * presented twice at once: the second then finds it used).
  */
-int
-vc_op_refresh(vc_ctx *ctx, jv args, jv *out)
+static int
+refresh_once(vc_ctx *ctx, jv args, jv *out)
 {
 	struct rt_row r;
 	struct user u;
@@ -1220,6 +1236,21 @@ vc_op_refresh(vc_ctx *ctx, jv args, jv *out)
 fail:
 	vc_tx_rollback(ctx);
 	return ctx->err ? ctx->err : rc;
+}
+
+int
+vc_op_refresh(vc_ctx *ctx, jv args, jv *out)
+{
+	int rc;
+
+	for (int a = 1; ; a++) {
+		if ((rc = refresh_once(ctx, args, out)) == 0 || !vc_tx_again(ctx, a))
+			return rc;
+		jv_free(*out);
+		*out = jv_invalid();
+		ctx->audited = 0;
+		ctx->audit_reason[0] = '\0';
+	}
 }
 
 int

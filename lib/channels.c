@@ -1192,12 +1192,14 @@ note_failure(vc_ctx *ctx, struct channel *ch, int rc, const char *why)
 
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
 	ch->failures += count;
-	if (vc_tx_begin(ctx) == 0) {
+	for (int a = 1; vc_tx_begin(ctx) == 0; a++) {
 		if (vc_sql_exec(ctx, "UPDATE notify_channels SET failures = failures + ?4, last_error = ?3"
 		    " WHERE tenant_id = ?1 AND id = ?2", NULL, "sisi", ctx->who.tenant_id, ch->id, why,
-		    (int64_t)count) != 0 ||
-		    vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
+		    (int64_t)count) == 0 && vc_tx_commit(ctx) == 0)
+			break;
+		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, a))
+			break;
 	}
 	ctx->err = err;
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
@@ -1303,7 +1305,10 @@ lease_take(vc_ctx *ctx, struct channel *ch, char *busy, size_t bn)
 	vc_stmt *q;
 	int changed = 0, rc;
 
-	if ((rc = vc_tx_begin(ctx)) != 0)
+	/* READ COMMITTED on PostgreSQL: a forwarder that claims at the
+	 * same moment waits for the other's claim and then finds the
+	 * channel held (busy), instead of failing to serialize. */
+	if ((rc = vc_tx_begin_claim(ctx)) != 0)
 		return rc;
 	rc = vc_sql_exec(ctx, "UPDATE notify_channels SET lease_holder = ?3, lease_until = ?4"
 	    " WHERE tenant_id = ?1 AND id = ?2 AND (lease_until <= ?5 OR lease_holder = ?3)", &changed,
@@ -1340,7 +1345,7 @@ lease_renew(vc_ctx *ctx, struct channel *ch)
 	int64_t now = vc_now(ctx);
 	int changed = 0, rc;
 
-	if ((rc = vc_tx_begin(ctx)) != 0)
+	if ((rc = vc_tx_begin_claim(ctx)) != 0)
 		return rc;
 	if ((rc = vc_sql_exec(ctx, "UPDATE notify_channels SET lease_until = ?4 WHERE tenant_id = ?1"
 	    " AND id = ?2 AND lease_holder = ?3", &changed, "sisi", ctx->who.tenant_id, ch->id,
@@ -1360,7 +1365,7 @@ lease_give(vc_ctx *ctx, struct channel *ch)
 	char msg[sizeof ctx->errmsg];
 
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-	if (vc_tx_begin(ctx) == 0) {
+	if (vc_tx_begin_claim(ctx) == 0) {
 		if (vc_sql_exec(ctx, "UPDATE notify_channels SET lease_holder = NULL, lease_until = 0"
 		    " WHERE tenant_id = ?1 AND id = ?2 AND lease_holder = ?3", NULL, "sis",
 		    ctx->who.tenant_id, ch->id, ch->holder) != 0 || vc_tx_commit(ctx) != 0)
@@ -1368,6 +1373,45 @@ lease_give(vc_ctx *ctx, struct channel *ch)
 	}
 	ctx->err = err;
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
+}
+
+/* A cursor's move after a delivery (move_cursor). */
+struct move {
+	struct channel *ch;
+	int64_t to;
+	int fails, taken, moved;
+	const char *why;
+};
+
+static int
+move_body(vc_ctx *ctx, void *arg)
+{
+	struct move *m = arg;
+	int rc;
+
+	m->moved = 0;
+	rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = ?6, last_error = ?7,"
+	    " delivered_at = CASE WHEN ?8 > 0 THEN ?5 ELSE delivered_at END"
+	    " WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &m->moved, "siiiiisi",
+	    ctx->who.tenant_id, m->ch->id, m->to, m->ch->cursor, vc_now(ctx), (int64_t)m->fails, m->why,
+	    (int64_t)m->taken);
+	if (rc == 0 && m->moved)
+		rc = drop_marks(ctx, m->ch, m->to);
+	return rc;
+}
+
+/* The transaction that moves the cursor from ch->cursor to `to` after a
+ * delivery, made again when it gave way to another (vc_tx_run): 0 with
+ * *moved 1, or 0 with *moved 0 when another forwarder moved it first. */
+static int
+move_cursor(vc_ctx *ctx, struct channel *ch, int64_t to, int fails, const char *why, int taken,
+    int *moved)
+{
+	struct move m = { .ch = ch, .to = to, .fails = fails, .taken = taken, .why = why };
+	int rc = vc_tx_run(ctx, 0, move_body, &m);
+
+	*moved = m.moved;
+	return rc;
 }
 
 /*
@@ -1454,15 +1498,10 @@ forward_one(vc_ctx *ctx, struct channel *ch, long *n)
 			}
 			break;
 		}
-		/* Only forward: another forwarder may have moved it meanwhile. */
-		if (vc_tx_begin(ctx) != 0 ||
-		    vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = ?6, last_error = ?7,"
-		    " delivered_at = CASE WHEN ?8 > 0 THEN ?5 ELSE delivered_at END"
-		    " WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiiiisi",
-		    ctx->who.tenant_id, ch->id, to, ch->cursor, vc_now(ctx), (int64_t)fails,
-		    rc != 0 ? why : NULL, (int64_t)taken) != 0 ||
-		    (moved && drop_marks(ctx, ch, to) != 0) || vc_tx_commit(ctx) != 0) {
-			vc_tx_rollback(ctx);
+		/* Only forward: another forwarder may have moved it meanwhile.
+		 * A move that gave way to another transaction (PostgreSQL) is
+		 * made again: the batch went, and must not go twice. */
+		if (move_cursor(ctx, ch, to, fails, rc != 0 ? why : NULL, taken, &moved) != 0) {
 			rc = ctx->err;
 			break;
 		}
@@ -1794,17 +1833,11 @@ static int
 forwarder_new(vc_ctx *ctx, const char *tool, int all, const char *name, struct vc_forwarder **out)
 {
 	struct vc_forwarder *f = calloc(1, sizeof *f);
-	char host[64] = "", rnd[9];
-	unsigned char r[4];
 
 	*out = NULL;
 	if (f == NULL)
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
-	if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
-		snprintf(host, sizeof host, "localhost");
-	randombytes_buf(r, sizeof r);
-	sodium_bin2hex(rnd, sizeof rnd, r, sizeof r);
-	snprintf(f->holder, sizeof f->holder, "%s@%s:%ld:%s", tool, host, (long)getpid(), rnd);
+	vc_claimant(tool, f->holder, sizeof f->holder);
 	f->all = all;
 	f->who = ctx->who;
 	snprintf(f->name, sizeof f->name, "%s", name ? name : "");

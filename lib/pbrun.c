@@ -34,6 +34,8 @@
 #define EVENT_MAX 65536         /* bytes of an event given by hand */
 #define DUE_BATCH 500           /* events looked at in one due */
 #define LEASE_S 300             /* s a due holds its tenant's event cursor */
+#define CLAIM_MARGIN_S 30       /* s an execution's claim holds beyond its step's time */
+#define RESUME_BATCH 20         /* lapsed executions a due takes over at most */
 #define LIST_DEF 50
 #define LIST_MAX 1000
 
@@ -51,6 +53,10 @@ struct exec {
 	int failed;             /* a step failed */
 	int fail_rc;            /* the VC_E* of the last step that failed */
 	char fail_msg[700];     /* and what it said */
+	char holder[160];       /* this runner's claim on it (vc_claimant) */
+	int64_t hold_s;         /* s the next record written claims it for */
+	int64_t held_until;     /* when the claim it holds lapses (unix s) */
+	int lost;               /* the claim went to another runner: stop */
 };
 
 static void
@@ -768,6 +774,16 @@ terminal(const char *status)
 	return strcmp(status, "running") != 0 && strcmp(status, "pending_approval") != 0;
 }
 
+/* The execution's claim lapsed and another runner holds it: this one
+ * stops (the other goes on from the last record). */
+static int
+taken_over(vc_ctx *ctx, struct exec *e)
+{
+	e->lost = 1;
+	return vc_fail(ctx, VC_ECONFLICT, "execution %s was taken over by another runner: this"
+	    " one's claim lapsed", e->id);
+}
+
 /* Write the execution's steps and status in the open transaction; emit
  * playbook.execution.STATUS when told. */
 static int
@@ -775,13 +791,22 @@ exec_write(vc_ctx *ctx, struct exec *e, const char *status, const char *error, i
 {
 	jv text = jv_dump_string(jv_copy(e->steps), 0);
 	int64_t now = vc_now(ctx);
+	int changed = 0, run = strcmp(status, "running") == 0;
+	/* Written only while the claim is this runner's (or nobody's: a
+	 * waiting execution); a running one stays claimed, the rest not. */
 	int rc = vc_sql_exec(ctx, "UPDATE playbook_executions SET status = ?3, steps = ?4, error = ?5,"
-	    " updated_at = ?6, finished_at = CASE WHEN ?7 THEN ?6 ELSE NULL END"
-	    " WHERE tenant_id = ?1 AND id = ?2", NULL, "sssssii", ctx->who.tenant_id, e->id, status,
-	    jv_string_value(text), error, now, (int64_t)terminal(status));
+	    " updated_at = ?6, finished_at = CASE WHEN ?7 THEN ?6 ELSE NULL END,"
+	    " claimed_by = CASE WHEN ?10 THEN ?8 END, claimed_until = CASE WHEN ?10 THEN ?9 ELSE 0 END"
+	    " WHERE tenant_id = ?1 AND id = ?2 AND (claimed_by IS NULL OR claimed_by = ?8)", &changed,
+	    "sssssiisii", ctx->who.tenant_id, e->id, status, jv_string_value(text), error, now,
+	    (int64_t)terminal(status), e->holder, now + e->hold_s, (int64_t)run);
 	char type[64];
 
 	jv_free(text);
+	if (rc == 0 && changed != 1)
+		rc = taken_over(ctx, e);
+	if (rc == 0)
+		e->held_until = run ? now + e->hold_s : 0;
 	if (rc == 0 && emit) {
 		snprintf(type, sizeof type, "playbook.execution.%s", status);
 		rc = vc_event_emit(ctx, type, JV_OBJECT(jv_string("execution_id"), jv_string(e->id),
@@ -794,19 +819,59 @@ exec_write(vc_ctx *ctx, struct exec *e, const char *status, const char *error, i
 	return rc;
 }
 
-/* exec_write in a transaction of its own. */
+/* What one of the short transactions below writes (vc_tx_run's arg). */
+struct txw {
+	struct exec *e;
+	const char *status, *error, *id, *holder;
+	int emit, changed;
+	int64_t until, now;
+};
+
+static int
+save_body(vc_ctx *ctx, void *arg)
+{
+	struct txw *w = arg;
+
+	return exec_write(ctx, w->e, w->status, w->error, w->emit);
+}
+
+/* exec_write in a transaction of its own, written again when it gave
+ * way to another (PostgreSQL's 40001: the record is still in memory). */
 static int
 exec_save(vc_ctx *ctx, struct exec *e, const char *status, const char *error, int emit)
 {
+	struct txw w = { .e = e, .status = status, .error = error, .emit = emit };
+
+	return vc_tx_run(ctx, 0, save_body, &w);
+}
+
+static int
+hold_body(vc_ctx *ctx, void *arg)
+{
+	struct txw *w = arg;
+
+	return vc_sql_exec(ctx, "UPDATE playbook_executions SET claimed_until = ?4 WHERE tenant_id = ?1"
+	    " AND id = ?2 AND claimed_by = ?3 AND status = 'running'", &w->changed, "sssi",
+	    ctx->who.tenant_id, w->e->id, w->e->holder, w->until);
+}
+
+/* Hold the claim on a running execution until s seconds from now (a
+ * step about to take that long): 0, or VC_ECONFLICT when it lapsed and
+ * another runner holds it now. */
+static int
+claim_hold(vc_ctx *ctx, struct exec *e, int64_t s)
+{
+	struct txw w = { .e = e, .until = vc_now(ctx) + s };
 	int rc;
 
-	if ((rc = vc_tx_begin(ctx)) != 0)
+	if (w.until <= e->held_until)
+		return 0;
+	if ((rc = vc_tx_run(ctx, 1, hold_body, &w)) != 0)
 		return rc;
-	if ((rc = exec_write(ctx, e, status, error, emit)) != 0) {
-		vc_tx_rollback(ctx);
-		return rc;
-	}
-	return vc_tx_commit(ctx);
+	if (w.changed != 1)
+		return taken_over(ctx, e);
+	e->held_until = w.until;
+	return 0;
 }
 
 static int
@@ -845,24 +910,31 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 {
 	char msg[sizeof ctx->errmsg];
 	const struct vc_pb_action *a = vc_pb_action(action);
-	jv out = jv_invalid();
+	jv out = jv_invalid(), peer = jv_invalid();
 	int64_t deadline = vc_mono_ms() + timeout * 1000;
 	int rc, on = strcmp(action, "isolate_host") == 0, net = a != NULL && a->net, late = 0;
+	int tx_try = 1;
 
 	*timedout = 0;
 	if (net) {
 		/* The peer first, no transaction open; then the change it
 		 * confirmed, with the record. */
-		rc = net_part(ctx, e, i, action, params, deadline, timedout, &out);
+		rc = net_part(ctx, e, i, action, params, deadline, timedout, &peer);
 		if (rc != 0) {
-			if (jv_is_valid(out))
-				step_set(e, i, "output", out);
+			if (jv_is_valid(peer))
+				step_set(e, i, "output", peer);
 			goto failed;
 		}
 	} else
 		vc_store_deadline(ctx, deadline - vc_mono_ms());
+	/* The transaction is made again when it gave way to another
+	 * (PostgreSQL's 40001): nothing of it happened, and what the peer
+	 * said is still in hand. */
+again:
+	out = jv_copy(peer);
 	if ((rc = vc_tx_begin(ctx)) != 0) {
 		jv_free(out);
+		jv_free(peer);
 		goto failed;
 	}
 	if (net && strstr(action, "isolate_host") == NULL) {
@@ -912,6 +984,7 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 
 			vc_store_deadline(ctx, 0);
 			e->outputs = jv_object_set(e->outputs, name, out);
+			jv_free(peer);
 			return 0;
 		}
 		jv_free(out);
@@ -921,6 +994,12 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 	late = vc_store_past_deadline(ctx);
 	vc_store_deadline(ctx, 0);      /* nothing may stop the rollback */
 	vc_tx_rollback(ctx);
+	if (!late && !e->lost && (net || deadline - vc_mono_ms() > 0) && vc_tx_again(ctx, tx_try++)) {
+		if (!net)
+			vc_store_deadline(ctx, deadline - vc_mono_ms());
+		goto again;
+	}
+	jv_free(peer);
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
 	ctx->err = rc;
 failed:
@@ -940,12 +1019,15 @@ failed:
 static void
 audit_failure(vc_ctx *ctx, struct exec *e, int i, const char *action, const char *why)
 {
-	if (vc_tx_begin(ctx) != 0)
-		return;
-	if (vc_audit(ctx, ctx->who.tenant_id, "playbook.action", "playbook_execution", e->id,
-	    "failure", why, JV_OBJECT(jv_string("step"), take(jv_array_get(jv_copy(e->steps), i),
-	    "name"), jv_string("action"), jv_string(action))) != 0 || vc_tx_commit(ctx) != 0)
+	for (int a = 1; vc_tx_begin(ctx) == 0; a++) {
+		if (vc_audit(ctx, ctx->who.tenant_id, "playbook.action", "playbook_execution", e->id,
+		    "failure", why, JV_OBJECT(jv_string("step"), take(jv_array_get(jv_copy(e->steps), i),
+		    "name"), jv_string("action"), jv_string(action))) == 0 && vc_tx_commit(ctx) == 0)
+			return;
 		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, a))
+			return;
+	}
 }
 
 /* A step's when (a jq program on the scope): 1 holds, 0 not (false,
@@ -975,11 +1057,39 @@ when_holds(vc_ctx *ctx, struct exec *e, jv def)
 }
 
 /*
+ * Where a step taken over from a runner that died stands: the tries it
+ * used (a try under way when it died counts: its network action may
+ * have happened) and, in *why, the last one's error.  status is
+ * "retrying" (between tries) or "running" (a network action's try under
+ * way).
+ */
+static int
+tries_used(struct exec *e, int i, const char *status, char *why, size_t n)
+{
+	jv st = jv_array_get(jv_copy(e->steps), i), err = member(st, "error");
+	int used = (int)num(st, "attempts", 0);
+
+	if (strcmp(status, "running") == 0) {
+		used++;
+		snprintf(why, n, "interrupted: the process running it stopped (it may have happened)");
+		step_set(e, i, "interrupted", jv_true());
+	} else
+		snprintf(why, n, "%s", jv_get_kind(err) == JV_KIND_STRING ? jv_string_value(err) : "failed");
+	jv_free(err);
+	jv_free(st);
+	return used;
+}
+
+/*
  * Run steps from start: each resolved, run with its retries, recorded.
  * Stops at a step that waits for approval (pending_approval), at a
- * failed step whose on_failure is stop, or at a cancel.  0, or the
- * error of the store (a failed step is the execution's status, not an
- * error of the operation).
+ * failed step whose on_failure is stop, or at a cancel.  A step taken
+ * over from a runner that died ("retrying", or a network action left
+ * "running") goes on with the tries it has left.  Each try is claimed
+ * for its timeout and a margin, each wait between tries for the wait;
+ * a claim lost to another runner stops this one (VC_ECONFLICT).  0, or
+ * the error of the store (a failed step is the execution's status, not
+ * an error of the operation).
  */
 static int
 run_from(vc_ctx *ctx, struct exec *e, int start)
@@ -989,15 +1099,18 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 
 	for (int i = start; i < n; i++) {
 		jv def = step_def(e, i), params, sc;
-		char why[300], action[64];
-		int pending = 0, tries, ok = 0, last_to = 0;
-		int64_t backoff, t0;
+		char why[300], action[64], lost[300] = "";
+		int pending = 0, tries, ok = 0, last_to = 0, used = 0, resumed;
+		int64_t backoff, t0, timeout;
 		jv a = member(def, "action");
+		const struct vc_pb_action *pa;
 
 		snprintf(action, sizeof action, "%s", jv_string_value(a));
 		jv_free(a);
-		if (strcmp(step_status(e, i, buf, sizeof buf), "pending") != 0 &&
-		    strcmp(buf, "waiting") != 0) {
+		pa = vc_pb_action(action);
+		step_status(e, i, buf, sizeof buf);
+		resumed = strcmp(buf, "retrying") == 0 || strcmp(buf, "running") == 0;
+		if (strcmp(buf, "pending") != 0 && strcmp(buf, "waiting") != 0 && !resumed) {
 			jv_free(def);
 			continue;
 		}
@@ -1007,7 +1120,9 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 			jv_free(def);
 			return exec_save(ctx, e, "cancelled", "cancelled between steps", 1);
 		}
-		if (!when_holds(ctx, e, def)) {
+		if (resumed)
+			used = tries_used(e, i, buf, lost, sizeof lost);
+		else if (!when_holds(ctx, e, def)) {
 			step_set(e, i, "status", jv_string("skipped"));
 			step_set(e, i, "error", jv_string("when: false"));
 			jv_free(def);
@@ -1015,7 +1130,7 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 				return rc;
 			continue;
 		}
-		if (is_true(def, "requires_approval")) {
+		if (!resumed && is_true(def, "requires_approval")) {
 			if (!e->approve && e->approved != i) {
 				step_set(e, i, "status", jv_string("waiting"));
 				step_set(e, i, "waiting_since", jv_number((double)vc_now(ctx)));
@@ -1028,43 +1143,72 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 		params = vc_pb_render(member(def, "params"), sc, 0, &pending, why, sizeof why);
 		jv_free(sc);
 		t0 = vc_now_ms(ctx);
-		step_set(e, i, "started_at", jv_number((double)t0 / 1000));
+		if (!resumed)
+			step_set(e, i, "started_at", jv_number((double)t0 / 1000));
+		tries = 1 + (int)num(def, "retries", 0);
+		backoff = (int64_t)(num(def, "backoff", 2) * 1000);
+		timeout = (int64_t)num(def, "timeout", 60);
 		if (!jv_is_valid(params)) {
 			/* A reference to nothing fails the same way every time. */
 			jv_free(params);
 			step_set(e, i, "status", jv_string("failed"));
 			step_set(e, i, "error", jv_string_fmt("params: %s", why));
-			step_set(e, i, "attempts", jv_number(0));
+			step_set(e, i, "attempts", jv_number(used));
 			vc_fail(ctx, VC_EINVAL, "params: %s", why);
+		} else if (used >= tries) {
+			/* Taken over with no try left: the last one's failure. */
+			jv_free(params);
+			vc_fail(ctx, VC_EUNAVAIL, "%s", lost);
+			step_set(e, i, "attempts", jv_number(used));
 		} else {
-			const struct vc_pb_action *pa = vc_pb_action(action);
-
-			step_set(e, i, "status", jv_string("running"));
 			step_set(e, i, "params", jv_copy(params));
-			/* A network action is recorded running before it talks
-			 * to its peer (a process killed meanwhile leaves it
-			 * saying it may have happened); a database action is
-			 * recorded in its own transaction, where it either
-			 * happens or does not. */
-			if (pa != NULL && pa->net && (rc = exec_save(ctx, e, "running", NULL, 0)) != 0) {
-				jv_free(params);
-				jv_free(def);
-				return rc;
-			}
-			tries = 1 + (int)num(def, "retries", 0);
-			backoff = (int64_t)(num(def, "backoff", 2) * 1000);
-			for (int t = 1; t <= tries && !ok; t++) {
+			for (int t = used + 1; t <= tries && !ok; t++) {
 				int to = 0;
 
-				if ((rc = attempt(ctx, e, i, action, params, t,
-				    (int64_t)num(def, "timeout", 60), &to)) == 0)
+				/*
+				 * A network action is recorded running before
+				 * each try talks to its peer (a process killed
+				 * meanwhile leaves it saying it may have
+				 * happened); a database action is recorded in
+				 * its own transaction, where it either happens
+				 * or does not.  Either holds the claim for the
+				 * try's time.
+				 */
+				e->hold_s = timeout + CLAIM_MARGIN_S;
+				step_set(e, i, "status", jv_string("running"));
+				rc = pa != NULL && pa->net ? exec_save(ctx, e, "running", NULL, 0) :
+				    claim_hold(ctx, e, e->hold_s);
+				if (rc != 0) {
+					jv_free(params);
+					jv_free(def);
+					return rc;
+				}
+				if (t > used + 1 || resumed) {
+					jv st = jv_array_get(jv_copy(e->steps), i);
+					int64_t at = (int64_t)(num(st, "next_try_at", 0) * 1000);
+
+					/* a wait another runner began ends when it
+					 * would have */
+					if (t == used + 1 && at > vc_now_ms(ctx))
+						sleep_ms(ctx, at - vc_now_ms(ctx) < backoff << used ?
+						    at - vc_now_ms(ctx) : backoff << used);
+					st = jv_object_delete(st, jv_string("next_try_at"));
+					e->steps = jv_array_set(e->steps, i, jv_object_delete(st,
+					    jv_string("error")));
+				}
+				if ((rc = attempt(ctx, e, i, action, params, t, timeout, &to)) == 0)
 					ok = 1;
-				else if (!to && (rc == VC_ETEMP || rc == VC_EINTERNAL)) {
+				else if (e->lost) {
+					jv_free(params);
+					jv_free(def);
+					return rc;
+				} else if (!to && (rc == VC_ETEMP || rc == VC_EINTERNAL)) {
 					/* the store or this process fails: say so in
 					 * the record if it can still be written */
 					char err[sizeof ctx->errmsg];
 
 					snprintf(err, sizeof err, "%s", ctx->errmsg);
+					e->hold_s = CLAIM_MARGIN_S;
 					step_set(e, i, "status", jv_string("failed"));
 					step_set(e, i, "error", jv_string(err));
 					for (int j = i + 1; j < n; j++)
@@ -1076,15 +1220,36 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 					return rc;
 				} else {
 					/* a failure, a timeout among them: tried again
-					 * after the backoff, then on_failure decides */
+					 * after the backoff (recorded, so that another
+					 * runner goes on if this one dies), then
+					 * on_failure decides */
 					step_set(e, i, "attempts", jv_number(t));
 					last_to = to;
-					if (t < tries)
-						sleep_ms(ctx, backoff << (t - 1));
+					if (t < tries) {
+						char err[sizeof ctx->errmsg];
+						int64_t wait = backoff << (t - 1);
+						int erc = ctx->err;
+
+						snprintf(err, sizeof err, "%s", ctx->errmsg);
+						step_set(e, i, "status", jv_string("retrying"));
+						step_set(e, i, "error", jv_string(err));
+						step_set(e, i, "next_try_at", jv_number((double)(vc_now_ms(ctx) +
+						    wait) / 1000));
+						e->hold_s = wait / 1000 + 1 + timeout + CLAIM_MARGIN_S;
+						if ((rc = exec_save(ctx, e, "running", NULL, 0)) != 0) {
+							jv_free(params);
+							jv_free(def);
+							return rc;
+						}
+						sleep_ms(ctx, wait);
+						ctx->err = erc;
+						snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", err);
+					}
 				}
 			}
 			jv_free(params);
 		}
+		e->hold_s = CLAIM_MARGIN_S;
 		if (!ok) {
 			char err[sizeof ctx->errmsg];
 
@@ -1127,6 +1292,16 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 
 /* ---- starting one ------------------------------------------------------- */
 
+/* This process's name on the executions it runs, and the claim's
+ * length between steps. */
+static void
+exec_claimant(vc_ctx *ctx, struct exec *e)
+{
+	vc_claimant(ctx->who.username[0] != '\0' ? ctx->who.username : "vc-playbook", e->holder,
+	    sizeof e->holder);
+	e->hold_s = CLAIM_MARGIN_S;
+}
+
 static int
 exec_prepare(vc_ctx *ctx, struct exec *e, const char *pb, int64_t version, jv event)
 {
@@ -1137,6 +1312,7 @@ exec_prepare(vc_ctx *ctx, struct exec *e, const char *pb, int64_t version, jv ev
 	e->doc = e->steps = e->outputs = jv_invalid();
 	e->event = event;
 	e->approved = -1;
+	exec_claimant(ctx, e);
 	snprintf(e->pb, sizeof e->pb, "%s", pb);
 	if ((rc = vc_pb_load(ctx, pb, version, &row)) != 0)
 		return rc;
@@ -1170,24 +1346,30 @@ exec_insert(vc_ctx *ctx, struct exec *e, const char *trigger, const char *key)
 	int rc;
 
 	vc_new_id(e->id);
-	if ((rc = vc_tx_begin(ctx)) != 0)
-		goto out;
-	rc = vc_sql_exec(ctx, "INSERT INTO playbook_executions (id, tenant_id, playbook_id, version,"
-	    " status, trigger, idem_key, event_id, event, steps, actor, created_at, updated_at)"
-	    " VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, NULLIF(?7, 0), ?8, ?9, ?10, ?11, ?11)", NULL,
-	    "sssississsi", e->id, ctx->who.tenant_id, e->pb, e->version, trigger, key, e->event_id,
-	    jv_string_value(ev), jv_string_value(steps), ctx->who.username, now);
-	if (rc == 0)
-		rc = vc_audit(ctx, ctx->who.tenant_id, "playbooks.execute", "playbook", e->pb, "success",
-		    NULL, JV_OBJECT(jv_string("execution_id"), jv_string(e->id), jv_string("version"),
-		    jv_number((double)e->version), jv_string("trigger"), jv_string(trigger)));
-	if (rc == 0)
-		rc = exec_write(ctx, e, "running", NULL, 1);
-	if (rc == 0)
-		rc = vc_tx_commit(ctx);
-	else
+	/* Written again when it gave way to another transaction; one that
+	 * inserted the same key first makes it VC_ECONFLICT. */
+	for (int a = 1; ; a++) {
+		if ((rc = vc_tx_begin(ctx)) != 0)
+			break;
+		rc = vc_sql_exec(ctx, "INSERT INTO playbook_executions (id, tenant_id, playbook_id, version,"
+		    " status, trigger, idem_key, event_id, event, steps, actor, created_at, updated_at,"
+		    " claimed_by, claimed_until) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, NULLIF(?7, 0),"
+		    " ?8, ?9, ?10, ?11, ?11, ?12, ?13)", NULL, "sssississsisi", e->id,
+		    ctx->who.tenant_id, e->pb, e->version, trigger, key, e->event_id, jv_string_value(ev),
+		    jv_string_value(steps), ctx->who.username, now, e->holder, now + e->hold_s);
+		if (rc == 0)
+			rc = vc_audit(ctx, ctx->who.tenant_id, "playbooks.execute", "playbook", e->pb,
+			    "success", NULL, JV_OBJECT(jv_string("execution_id"), jv_string(e->id),
+			    jv_string("version"), jv_number((double)e->version), jv_string("trigger"),
+			    jv_string(trigger)));
+		if (rc == 0)
+			rc = exec_write(ctx, e, "running", NULL, 1);
+		if (rc == 0 && (rc = vc_tx_commit(ctx)) == 0)
+			break;
 		vc_tx_rollback(ctx);
-out:
+		if (!vc_tx_again(ctx, a))
+			break;
+	}
 	jv_free(steps);
 	jv_free(ev);
 	return rc;
@@ -1412,6 +1594,7 @@ exec_load(vc_ctx *ctx, const char *id, struct exec *e, jv *row)
 	memset(e, 0, sizeof *e);
 	e->doc = e->steps = e->outputs = e->event = jv_invalid();
 	e->approved = -1;
+	exec_claimant(ctx, e);
 	{
 		jv a = JV_OBJECT(jv_string("id"), jv_string(id != NULL ? id : ""));
 
@@ -1487,9 +1670,10 @@ vc_op_pb_approve(vc_ctx *ctx, jv args, jv *out)
 				rc = vc_fail(ctx, VC_ECONFLICT, "the approval of execution %s expired", id);
 			goto done;
 		}
-		rc = vc_sql_exec(ctx, "UPDATE playbook_executions SET status = 'running', updated_at = ?3"
-		    " WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending_approval'", &changed, "ssi",
-		    ctx->who.tenant_id, id, vc_now(ctx));
+		rc = vc_sql_exec(ctx, "UPDATE playbook_executions SET status = 'running', updated_at = ?3,"
+		    " claimed_by = ?4, claimed_until = ?5"
+		    " WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending_approval'", &changed, "ssisi",
+		    ctx->who.tenant_id, id, vc_now(ctx), e.holder, vc_now(ctx) + e.hold_s);
 		if (rc == 0 && changed == 1)
 			rc = vc_audit(ctx, ctx->who.tenant_id, "playbooks.approve", "playbook_execution", id,
 			    "success", NULL, JV_OBJECT(jv_string("step"), jv_number(waiting + 1)));
@@ -1499,6 +1683,8 @@ vc_op_pb_approve(vc_ctx *ctx, jv args, jv *out)
 			vc_tx_rollback(ctx);
 		if (rc == 0 && changed != 1)
 			rc = vc_fail(ctx, VC_ECONFLICT, "execution %s is not pending approval", id);
+		if (rc == 0)
+			e.held_until = vc_now(ctx) + e.hold_s;
 		if (rc != 0)
 			goto done;
 	}
@@ -1624,13 +1810,29 @@ vc_pb_schedule(vc_ctx *ctx, const char *id, jv norm)
 	    " WHERE tenant_id = ?1 AND id = ?2", NULL, "ssi", ctx->who.tenant_id, id, n);
 }
 
+/* The line of due --run for an execution it ran. */
+static int
+due_emit(vc_ctx *ctx, const char *id, const char *trigger, const char *key, jv *out)
+{
+	jv rec;
+	int rc;
+
+	if ((rc = exec_show(ctx, id, &rec)) != 0)
+		return rc;
+	vc_emit(ctx, JV_OBJECT(jv_string("execution_id"), member(rec, "id"), jv_string("playbook"),
+	    member(rec, "playbook"), jv_string("trigger"), jv_string(trigger), jv_string("key"),
+	    jv_string(key), jv_string("status"), member(rec, "status"), jv_string("error"),
+	    member(rec, "error")), out);
+	jv_free(rec);
+	return 0;
+}
+
 /* Start and run one triggered execution unless its key ran already. */
 static int
 trigger_run(vc_ctx *ctx, const char *pb, jv event, int64_t event_id, const char *trigger,
     const char *key, jv *out)
 {
 	struct exec e;
-	jv rec;
 	int rc;
 
 	if ((rc = exec_prepare(ctx, &e, pb, 0, event)) != 0) {
@@ -1648,15 +1850,8 @@ trigger_run(vc_ctx *ctx, const char *pb, jv event, int64_t event_id, const char 
 	}
 	if (rc == 0)
 		rc = run_from(ctx, &e, 0);
-	if (rc == 0 && (rc = exec_show(ctx, e.id, &rec)) == 0) {
-		jv slim = JV_OBJECT(jv_string("execution_id"), member(rec, "id"), jv_string("playbook"),
-		    member(rec, "playbook"), jv_string("trigger"), jv_string(trigger), jv_string("key"),
-		    jv_string(key), jv_string("status"), member(rec, "status"), jv_string("error"),
-		    member(rec, "error"));
-
-		jv_free(rec);
-		vc_emit(ctx, slim, out);
-	}
+	if (rc == 0)
+		rc = due_emit(ctx, e.id, trigger, key, out);
 	exec_release(&e);
 	return rc;
 }
@@ -1712,6 +1907,21 @@ out:
 	return hit;
 }
 
+static int
+lease_body(vc_ctx *ctx, void *arg)
+{
+	struct txw *w = arg;
+	int rc = vc_sql_exec(ctx, "INSERT OR IGNORE INTO playbook_cursors (tenant_id) VALUES (?1)", NULL,
+	    "s", ctx->who.tenant_id);
+
+	w->changed = 0;
+	if (rc == 0)
+		rc = vc_sql_exec(ctx, "UPDATE playbook_cursors SET lease_until = ?2, lease_holder = ?3"
+		    " WHERE tenant_id = ?1 AND lease_until < ?4", &w->changed, "sisi", ctx->who.tenant_id,
+		    w->now + LEASE_S, w->holder, w->now);
+	return rc;
+}
+
 /* The tenant's event triggers over the events after the cursor. */
 static int
 due_events(vc_ctx *ctx, int run, jv *out)
@@ -1733,20 +1943,13 @@ due_events(vc_ctx *ctx, int run, jv *out)
 		return 0;
 	}
 	/* The lease: one due at a time reads a tenant's events. */
-	if ((rc = vc_tx_begin(ctx)) != 0)
-		return rc;
-	rc = vc_sql_exec(ctx, "INSERT OR IGNORE INTO playbook_cursors (tenant_id) VALUES (?1)", NULL, "s",
-	    ctx->who.tenant_id);
-	if (rc == 0)
-		rc = vc_sql_exec(ctx, "UPDATE playbook_cursors SET lease_until = ?2, lease_holder = ?3"
-		    " WHERE tenant_id = ?1 AND lease_until < ?4", &changed, "sisi", ctx->who.tenant_id,
-		    now + LEASE_S, holder, now);
-	if (rc == 0)
-		rc = vc_tx_commit(ctx);
-	else
-		vc_tx_rollback(ctx);
-	if (rc != 0)
-		return rc;
+	{
+		struct txw w = { .holder = holder, .now = now };
+
+		if ((rc = vc_tx_run(ctx, 0, lease_body, &w)) != 0)
+			return rc;
+		changed = w.changed;
+	}
 	if (changed != 1)
 		return 0;       /* another due holds it; the key would stop a double run anyway */
 	cursor = vc_sql_int(ctx, vc_sql(ctx, "SELECT cursor FROM playbook_cursors WHERE tenant_id = ?1",
@@ -1805,13 +2008,14 @@ due_events(vc_ctx *ctx, int run, jv *out)
 	jv_free(evs);
 	jv_free(pbs);
 	/* Move the cursor and give the lease back (only ours). */
-	if (vc_tx_begin(ctx) == 0) {
+	for (int a = 1; vc_tx_begin(ctx) == 0; a++) {
 		if (vc_sql_exec(ctx, "UPDATE playbook_cursors SET cursor = MAX(cursor, ?2), lease_until = 0"
 		    " WHERE tenant_id = ?1 AND lease_holder = ?3", NULL, "sis", ctx->who.tenant_id, last,
-		    holder) == 0)
-			vc_tx_commit(ctx);
-		else
-			vc_tx_rollback(ctx);
+		    holder) == 0 && vc_tx_commit(ctx) == 0)
+			break;
+		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, a))
+			break;
 	}
 	return rc;
 }
@@ -1842,14 +2046,17 @@ due_schedules(vc_ctx *ctx, int run, jv *out)
 		if (!run)
 			vc_emit(ctx, JV_OBJECT(jv_string("playbook"), member(pb, "name"), jv_string("due_at"),
 			    jv_number((double)slot)), out);
-		else if (rc == 0 && (rc = vc_tx_begin(ctx)) == 0) {
-			rc = vc_sql_exec(ctx, "UPDATE playbooks SET next_run_at = NULLIF(?3, -1) WHERE"
-			    " tenant_id = ?1 AND id = ?2 AND next_run_at = ?4", &changed, "ssii",
-			    ctx->who.tenant_id, jv_string_value(pid), next, slot);
-			if (rc == 0)
-				rc = vc_tx_commit(ctx);
-			else
+		else if (rc == 0) {
+			for (int a = 1; (rc = vc_tx_begin(ctx)) == 0; a++) {
+				rc = vc_sql_exec(ctx, "UPDATE playbooks SET next_run_at = NULLIF(?3, -1) WHERE"
+				    " tenant_id = ?1 AND id = ?2 AND next_run_at = ?4", &changed, "ssii",
+				    ctx->who.tenant_id, jv_string_value(pid), next, slot);
+				if (rc == 0 && (rc = vc_tx_commit(ctx)) == 0)
+					break;
 				vc_tx_rollback(ctx);
+				if (!vc_tx_again(ctx, a))
+					break;
+			}
 			snprintf(key, sizeof key, "cron:%lld", (long long)slot);
 			if (rc == 0 && changed == 1)
 				rc = trigger_run(ctx, jv_string_value(pid), jv_null(), 0, "scheduled", key, out);
@@ -1862,12 +2069,166 @@ due_schedules(vc_ctx *ctx, int run, jv *out)
 	return rc;
 }
 
+/* Claim one running execution of the tenant whose claim lapsed, for
+ * holder: 1 and its id, 0 when there is none, or an error. */
+static int
+claim_lapsed(vc_ctx *ctx, const char *holder, char id[VC_ID_LEN + 1])
+{
+	int64_t now = vc_now(ctx);
+	vc_stmt *q;
+	int rc;
+
+	for (int a = 1; ; a++) {
+		id[0] = '\0';
+		if ((rc = vc_tx_begin_claim(ctx)) != 0)
+			return rc;
+		q = vc_sql(ctx, "UPDATE playbook_executions SET claimed_by = ?3, claimed_until = ?4"
+		    " WHERE tenant_id = ?1 AND id = (SELECT id FROM playbook_executions WHERE tenant_id = ?1"
+		    " AND status = 'running' AND claimed_until < ?2 ORDER BY claimed_until, id LIMIT 1"
+		    VC_SQL2("", " FOR UPDATE SKIP LOCKED") ") RETURNING id", "sisi", ctx->who.tenant_id, now,
+		    holder, now + CLAIM_MARGIN_S);
+		if (q != NULL && vc_sql_step(ctx, q) == 1)
+			snprintf(id, VC_ID_LEN + 1, "%s", (const char *)vc_col_text(q, 0));
+		vc_stmt_done(q);
+		if (ctx->err == 0 && (rc = vc_tx_commit(ctx)) == 0)
+			return id[0] != '\0';
+		rc = ctx->err ? ctx->err : rc;
+		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, a))
+			return rc;
+	}
+}
+
+static int
+refuse_body(vc_ctx *ctx, void *arg)
+{
+	struct txw *w = arg;
+	int rc = vc_sql_exec(ctx, "UPDATE playbook_executions SET status = 'failed', error = ?4,"
+	    " finished_at = ?5, updated_at = ?5, claimed_by = NULL, claimed_until = 0"
+	    " WHERE tenant_id = ?1 AND id = ?2 AND claimed_by = ?3", NULL, "sssi",
+	    ctx->who.tenant_id, w->id, w->holder, w->error, vc_now(ctx));
+
+	if (rc == 0)
+		rc = vc_audit(ctx, ctx->who.tenant_id, "playbooks.resume", "playbook_execution", w->id,
+		    "failure", w->error, jv_invalid());
+	return rc;
+}
+
+static int
+resume_body(vc_ctx *ctx, void *arg)
+{
+	struct txw *w = arg;
+
+	return vc_audit(ctx, ctx->who.tenant_id, "playbooks.resume", "playbook_execution", w->id,
+	    "success", NULL, JV_OBJECT(jv_string("by"), jv_string(w->holder)));
+}
+
+/* An execution that cannot be carried on (its playbook's version is
+ * gone): failed, so that it is not taken over again and again. */
+static int
+resume_refused(vc_ctx *ctx, const char *id, const char *holder)
+{
+	char why[sizeof ctx->errmsg + 40];
+	struct txw w = { .id = id, .holder = holder, .error = why };
+
+	snprintf(why, sizeof why, "could not be taken over: %s", ctx->errmsg);
+	return vc_tx_run(ctx, 0, refuse_body, &w);
+}
+
+/*
+ * The tenant's executions left running by a runner that died (their
+ * claim lapsed): each claimed by this process (FOR UPDATE SKIP LOCKED on
+ * PostgreSQL, so that instances taking them at once pass over each
+ * other's), audited, and carried on from the step it had reached.
+ * Without run, how many there are (a line only when there are some).
+ */
+static int
+due_resume(vc_ctx *ctx, int run, jv *out)
+{
+	int rc = 0;
+
+	if (!run) {
+		int64_t k = vc_sql_int(ctx, vc_sql(ctx, "SELECT COUNT(*) FROM playbook_executions"
+		    " WHERE tenant_id = ?1 AND status = 'running' AND claimed_until < ?2", "si",
+		    ctx->who.tenant_id, vc_now(ctx)));
+
+		if (k < 0)
+			return ctx->err;
+		if (k > 0)
+			vc_emit(ctx, JV_OBJECT(jv_string("executions_lapsed"), jv_number((double)k)), out);
+		return 0;
+	}
+	for (int k = 0; k < RESUME_BATCH && rc == 0; k++) {
+		char id[VC_ID_LEN + 1], holder[160];
+		struct exec e;
+		jv row = jv_invalid();
+
+		vc_claimant(ctx->who.username[0] != '\0' ? ctx->who.username : "vc-playbook", holder,
+		    sizeof holder);
+		if ((rc = claim_lapsed(ctx, holder, id)) != 1)
+			return rc;
+		if ((rc = exec_load(ctx, id, &e, &row)) != 0) {
+			rc = resume_refused(ctx, id, holder);
+		} else {
+			struct txw w = { .id = id, .holder = holder };
+
+			snprintf(e.holder, sizeof e.holder, "%s", holder);
+			e.held_until = vc_now(ctx) + CLAIM_MARGIN_S;
+			rc = vc_tx_run(ctx, 0, resume_body, &w);
+			if (rc == 0)
+				rc = run_from(ctx, &e, 0);
+			if (rc == 0)
+				rc = due_emit(ctx, id, "resumed", id, out);
+			if (e.lost) {
+				/* a third runner has it now: not this one's failure */
+				ctx->err = 0;
+				ctx->errmsg[0] = '\0';
+				rc = 0;
+			}
+		}
+		jv_free(row);
+		exec_release(&e);
+	}
+	return rc;
+}
+
+/* The lock one due --run of a tenant holds across every instance. */
+static void
+due_lock(const vc_ctx *ctx, char *out, size_t n)
+{
+	snprintf(out, n, "vc-playbook due %s", ctx->who.tenant_id);
+}
+
+/* One tenant's due work under its lock: 0 (with busy set when another
+ * instance holds the lock), or an error. */
+static int
+due_run(vc_ctx *ctx, jv *out, int *busy)
+{
+	char lock[128];
+	int rc, got;
+
+	due_lock(ctx, lock, sizeof lock);
+	*busy = 0;
+	if ((got = vc_store_trylock(ctx, lock)) < 0)
+		return ctx->err;
+	if (got == 0) {
+		*busy = 1;
+		return 0;
+	}
+	if ((rc = due_schedules(ctx, 1, out)) == 0 && (rc = due_events(ctx, 1, out)) == 0)
+		rc = due_resume(ctx, 1, out);
+	vc_store_unlock(ctx, lock);
+	return rc;
+}
+
 int
 vc_pb_due_all(vc_ctx *ctx, const char *actor, int *ran)
 {
-	/* unscoped: the tenants with triggers, to run each in its own name */
-	vc_stmt *q = vc_sql(ctx, "SELECT DISTINCT tenant_id FROM playbooks WHERE enabled = 1"
-	    " AND deleted_at IS NULL AND trigger_type IN ('event', 'scheduled') ORDER BY tenant_id", "");
+	/* unscoped: the tenants with triggers or executions to take over, to run each in its own name */
+	vc_stmt *q = vc_sql(ctx, "SELECT tenant_id FROM playbooks WHERE enabled = 1"
+	    " AND deleted_at IS NULL AND trigger_type IN ('event', 'scheduled') UNION"
+	    " SELECT tenant_id FROM playbook_executions WHERE status = 'running' AND claimed_until < ?1"
+	    " ORDER BY tenant_id", "i", vc_now(ctx));
 	jv tenants = q != NULL ? vc_sql_rows(ctx, q) : jv_invalid();
 	int rc = 0;
 
@@ -1876,7 +2237,7 @@ vc_pb_due_all(vc_ctx *ctx, const char *actor, int *ran)
 		return ctx->err;
 	jv_array_foreach(tenants, i, t) {
 		jv id = jv_object_get(t, jv_string("tenant_id")), out = jv_array();
-		int r;
+		int r, busy;
 
 		(void)i;
 		memset(&ctx->who, 0, sizeof ctx->who);
@@ -1884,8 +2245,7 @@ vc_pb_due_all(vc_ctx *ctx, const char *actor, int *ran)
 		ctx->who.role = VC_ROLE_ADMIN;
 		snprintf(ctx->who.tenant_id, sizeof ctx->who.tenant_id, "%s", jv_string_value(id));
 		snprintf(ctx->who.username, sizeof ctx->who.username, "%s", actor);
-		if ((r = due_schedules(ctx, 1, &out)) == 0)
-			r = due_events(ctx, 1, &out);
+		r = due_run(ctx, &out, &busy);
 		*ran += jv_array_length(jv_copy(out));
 		if (r != 0 && rc == 0)
 			rc = r;         /* the next tenant still runs */
@@ -1900,12 +2260,18 @@ vc_pb_due_all(vc_ctx *ctx, const char *actor, int *ran)
 int
 vc_op_pb_due(vc_ctx *ctx, jv args, jv *out)
 {
-	int run = vc_arg_bool(args, "run"), rc;
+	int run = vc_arg_bool(args, "run"), rc, busy = 0;
 
 	*out = jv_array();
-	if ((rc = due_schedules(ctx, run, out)) != 0)
-		return rc;
-	rc = due_events(ctx, run, out);
+	if (run)
+		rc = due_run(ctx, out, &busy);
+	else if ((rc = due_schedules(ctx, 0, out)) == 0 && (rc = due_events(ctx, 0, out)) == 0)
+		rc = due_resume(ctx, 0, out);
+	/* Another instance runs them now: nothing to do here, and no
+	 * failure (a cron job beside vc-serve's scheduler). */
+	if (rc == 0 && busy)
+		vc_emit(ctx, JV_OBJECT(jv_string("busy"), jv_string("another instance is running"
+		    " this tenant's due playbooks")), out);
 	ctx->audited = 1;       /* each execution audited itself */
 	return rc;
 }

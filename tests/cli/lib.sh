@@ -334,4 +334,27 @@ pg_cleanup() {
 	rm -rf "$PGD"
 	t_cleanup
 }
+# at_once OUT1 OUT2 CMD...: CMD twice, started at the same moment, each
+# one's stdout and stderr in OUT1 and OUT2; their exit statuses in $r1, $r2.
+at_once() {
+	_o1=$1 _o2=$2; shift 2
+	"$@" > "$_o1" 2>&1 &
+	_p1=$!
+	"$@" > "$_o2" 2>&1 &
+	_p2=$!
+	wait $_p1
+	r1=$?
+	wait $_p2
+	r2=$?
+}
+# peer PORT CMD...: a test peer (a receiver, a collector) started in the
+# background, killed at the end, awaited until it accepts connections on
+# 127.0.0.1:PORT (10 s at most); its pid in $PEER.
+peer() {
+	_pp=$1; shift
+	"$@" &
+	PEER=$!
+	echo $PEER >> "$T/pids"
+	await 10 /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $_pp))" 2>/dev/null
+}
 psql_as() { "$PGBIN/psql" -X -At -q -v ON_ERROR_STOP=1 "$1" -c "$2" 2>&1; }
