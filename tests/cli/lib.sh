@@ -59,6 +59,24 @@ sq() {
 		sqlite3 -cmd '.timeout 10000' "$VC_DB" "$@"
 	fi
 }
+# Pieces of SQL for sq in the store's dialect.  sq_json COLUMN PATH: the
+# text at a JSON path ('$.a.b') of a column of JSON text (numbers as
+# text on PostgreSQL: CAST it to compare with one).  sq_now: the time now
+# in whole seconds.
+sq_json() {
+	if [ "$STORE_PG" = 1 ]; then
+		printf "((%s)::jsonb #>> '{%s}')" "$1" "$(printf '%s' "${2#\$.}" | tr '.[' ',,' | tr -d ']')"
+	else
+		printf "json_extract(%s, '%s')" "$1" "$2"
+	fi
+}
+sq_now() {
+	if [ "$STORE_PG" = 1 ]; then
+		printf 'floor(extract(epoch FROM now()))::bigint'
+	else
+		printf "CAST(strftime('%%s', 'now') AS INTEGER)"
+	fi
+}
 # no_store WHY: skip this test on PostgreSQL because it does not touch the
 # store (the tree, the docs, the fuzzers): the SQLite pass runs it.
 no_store() {
