@@ -392,7 +392,8 @@ vc_op_channel_delete(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	/* A rule that sends to it would send to nothing (or, were a channel
 	 * of that name added later, to that one): its rules go first. */
-	q = vc_sql(ctx, "SELECT group_concat(id, ', ') FROM (SELECT id FROM notify_rules"
+	q = vc_sql(ctx, "SELECT " VC_SQL2("group_concat(id, ', ')", "string_agg(id::text, ', ' ORDER BY id)")
+	    " FROM (SELECT id FROM notify_rules"
 	    " WHERE tenant_id = ?1 AND target = 'channel:' || ?2 ORDER BY id)", "ss",
 	    ctx->who.tenant_id, name);
 	if (q == NULL)

@@ -92,7 +92,7 @@ is "$rc" 64 "a negative --since: exit 64"
 with "$VAL" vc-notify events --limit 0
 is "$rc" 64 "--limit 0: exit 64"
 # Ids only grow: AUTOINCREMENT never reuses one.
-ids=$(sq "SELECT group_concat(id) FROM (SELECT id FROM events ORDER BY id)")
+ids=$(sq "SELECT id FROM events ORDER BY id" | paste -sd, -)
 is "$ids" "$(seq -s, 1 "$(sq "SELECT COUNT(*) FROM events")")" "ids run 1, 2, 3 ... in the order written"
 
 # Tenant isolation: globex sees none of it, and its own events only.

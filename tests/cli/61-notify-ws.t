@@ -56,7 +56,7 @@ is "$(msgs "$T/silent" .closed)" 1008 "no authentication: closed with 1008"
 ms=$(msgs "$T/silent" ._ms)
 ok $([ "$ms" -ge 4500 ] && [ "$ms" -le 7000 ]; echo $?) "... after 5 s ($ms ms)"
 # Expiry: the same claims, signed with the store's key, expiring in 3 s.
-SHORT=$($WSC - mint "$T/vc.key" "$ANN" 3)
+SHORT=$($WSC - mint "$STORE_KEY" "$ANN" 3)
 $WSC "$WS" listen --token "$SHORT" --wait 8 > "$T/expiry"
 is "$(msgs "$T/expiry" '.type // empty')" authenticated "a token expiring in 3 s is accepted"
 is "$(msgs "$T/expiry" '.closed // empty')" 4001 "... and the socket is closed with 4001 when it expires"
@@ -108,12 +108,15 @@ $WSC "$WS" listen --token "$ANN" --count $BURST --wait 40 > "$T/fast" &
 F=$!
 await 10 grep -q authenticated "$T/fast"
 sleep 0.3
-# 1500 notifications of 4000 bytes each (6 MB), written by sqlite3 in one
-# transaction: far more than the slow reader's buffers and queue hold.
+# 1500 notifications of 4000 bytes each (6 MB), written behind the
+# server's back in one transaction: far more than the slow reader's
+# buffers and queue hold.
+x4000="printf('%.4000c', 'x')"
+[ "$STORE_PG" = 1 ] && x4000="repeat('x', 4000)"
 sq "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $BURST)
     INSERT INTO notifications (tenant_id, target, min_role, title, body, created_at)
     SELECT (SELECT id FROM tenants WHERE name = 'acme'), 'role:viewer', 1, 'burst ' || i,
-    printf('%.4000c', 'x'), strftime('%s', 'now') FROM n"
+    $x4000, $(sq_now) FROM n"
 wait $F
 is "$(msgs "$T/fast" 'select(.type == "notification") | .id' | wc -l | tr -d ' ')" $BURST \
 	"a client that reads gets all $BURST"

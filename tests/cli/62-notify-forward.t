@@ -13,8 +13,7 @@ cursor() { sq "SELECT cursor FROM notify_channels WHERE name = '$1'"; }
 lines() { if [ -z "$out" ]; then echo 0; else printf '%s\n' "$out" | wc -l | tr -d ' '; fi; }
 # Every audit record is an event too (type audit), so the ids of acme's
 # case events are asked of the store: ids GLOB, the last of acme's.
-ids() { sq "SELECT group_concat(id, ' ') FROM (SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
-	WHERE t.name = 'acme' AND e.type GLOB '$1' ORDER BY e.id)"; }
+ids() { tenant_events acme "$1"; }
 last() { sq "SELECT MAX(e.id) FROM events e JOIN tenants t ON t.id = e.tenant_id WHERE t.name = 'acme'"; }
 
 init_store

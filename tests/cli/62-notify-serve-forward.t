@@ -24,8 +24,7 @@ start_hec() {
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null; }
 # The ids of tenant $1's case events, in order.
-cases() { sq "SELECT COALESCE(group_concat(id, ' '), '') FROM (SELECT e.id FROM events e
-	JOIN tenants t ON t.id = e.tenant_id WHERE t.name = '$1' AND e.type GLOB 'case.*' ORDER BY e.id)"; }
+cases() { tenant_events "$1" 'case.*'; }
 # The ids the HEC took, in the order it took them.
 got() { jq -r .id "$T/hec.log" 2>/dev/null | paste -sd' ' -; }
 has() { [ "$(got)" = "$1" ]; }
@@ -113,9 +112,9 @@ await 20 test -s "$T/hec.log"
 ) &
 CRON=$!
 N=$(sq "SELECT COUNT(*) FROM events e JOIN tenants t ON t.id = e.tenant_id WHERE t.name = 'acme'
-	AND e.type GLOB 'case.*' AND e.id > $BEFORE")
-WANT=$(sq "SELECT group_concat(id, ' ') FROM (SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
-	WHERE t.name = 'acme' AND e.type GLOB 'case.*' AND e.id > $BEFORE ORDER BY e.id)")
+	AND $(sq_glob e.type 'case.*') AND e.id > $BEFORE")
+WANT=$(sq "SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
+	WHERE t.name = 'acme' AND $(sq_glob e.type 'case.*') AND e.id > $BEFORE ORDER BY e.id" | paste -sd' ' -)
 await 60 has "$WANT"
 ok $? "the 20 events arrive, vc-serve and cron forwarding the same channel"
 touch "$T/cron.stop"
@@ -136,7 +135,9 @@ stop $HEC
 vc-case create 'while down' > /dev/null
 DOWN=$(cases acme)
 DOWN=${DOWN##* }
-await 20 sh -c "[ \$(sqlite3 '$VC_DB' \"SELECT failures FROM notify_channels WHERE name = 'hec'\") -ge 2 ]"
+# failures_are NAME OP N: the channel's failures compare so (test's -ge, -eq).
+failures_are() { [ "$(failures "$1")" "$2" "$3" ]; }
+await 20 failures_are hec -ge 2
 ok $? "vc-serve tries again and again while the collector is down"
 like "$(cat "$T/serve.log")" "forward: tenant [0-9a-f-]+, channel hec: .*retried with backoff" "... and says so in its log"
 start_hec
@@ -144,7 +145,7 @@ start_hec
 # a loaded machine may have counted a few failures more before this.
 await 90 has "$DOWN"
 ok $? "the collector back: the event arrives"
-await 10 sh -c "[ \$(sqlite3 '$VC_DB' \"SELECT failures FROM notify_channels WHERE name = 'hec'\") -eq 0 ]"
+await 10 failures_are hec -eq 0
 ok $? "... and the failures are cleared"
 await 20 cursor_is hec "$DOWN"
 is "$(cursor hec)" "$DOWN" "the cursor is at it"

@@ -48,8 +48,8 @@ for i in 1 2 3 4 5 6; do fail_cli nobody; done
 is "$(nfail)" 1 "failures naming no user: no tenant's event"
 is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE chain = '' AND action = 'auth.login' AND outcome = 'failure'")" $((p0 + 6)) \
 	"... they are in the platform chain"
-is "$(sq "SELECT COUNT(*) FROM events WHERE json_extract(body, '$.action') = 'auth.login' AND
-	json_extract(body, '$.outcome') = 'failure' AND body LIKE '%nobody%'")" 0 "... which is not mirrored"
+is "$(sq "SELECT COUNT(*) FROM events WHERE $(sq_json body '$.action') = 'auth.login' AND
+	$(sq_json body '$.outcome') = 'failure' AND body LIKE '%nobody%'")" 0 "... which is not mirrored"
 # A closed window starts a new burst (time moved on by 6 minutes).
 sq "UPDATE auth_fail_bursts SET window_start = window_start - 360"
 sq "DELETE FROM auth_throttle"
@@ -102,7 +102,7 @@ is "$(jqr '"\(.body.action) \(.body.outcome) \(.body.actor) \(.body.target_id)"'
 is "$(jqr '"\(.body.mac) \(.body.prev_mac) \(.body.key_id)"')" \
 	"$(sq "SELECT mac || ' ' || prev_mac || ' ' || key_id FROM audit_logs WHERE id = $SEQ")" \
 	"... with its seq, mac, previous mac and key: its place in the chain"
-is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE tenant_id IS NOT NULL AND id > (SELECT MIN(json_extract(body, '$.seq'))
+is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE tenant_id IS NOT NULL AND id > (SELECT MIN(CAST($(sq_json body '$.seq') AS INTEGER))
 	FROM events WHERE type = 'audit')")" \
 	"$(sq "SELECT COUNT(*) - 1 FROM events WHERE type = 'audit'")" "every tenant audit record since is an event"
 with "$ADA" vc-notify list -o jsonl
@@ -114,7 +114,7 @@ is "$rc" 0 "the chain still verifies"
 VAL=$(printf '%s\n' "$PW" | vc-auth user create vic --role viewer --password-stdin > /dev/null && login_as vic "$PW")
 with "$VAL" vc-case create 'not allowed'
 is "$rc" 77 "a viewer cannot create a case"
-is "$(sq "SELECT json_extract(body, '$.action') || ' ' || json_extract(body, '$.outcome') FROM events
+is "$(sq "SELECT $(sq_json body '$.action') || ' ' || $(sq_json body '$.outcome') FROM events
 	WHERE type = 'audit' ORDER BY id DESC LIMIT 1")" "authz.denied denied" "... and the denial is an audit event"
 # A superadmin acting in another tenant: the event is that tenant's.
 run vc-auth user create gus --role viewer --tenant globex --password-stdin <<EOF

@@ -63,7 +63,7 @@ is "$rc:$(jqr .kept_after)" "0:$CUR" "prune (30 days): kept after the channel's 
 left=$(sq "SELECT MIN(id) FROM events WHERE tenant_id = (SELECT tenant_id FROM users WHERE username = 'ann')")
 ok $([ "$left" -gt "$CUR" ]; echo $?) "... every event up to the cursor went (the oldest left: $left)"
 is "$(jqr .events)" "$((E_ALL + 1 - $(acme events)))" "... it says how many"
-is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'case.created' AND json_extract(body, '$.subject') LIKE 'old case%'")" 2 \
+is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'case.created' AND $(sq_json body '$.subject') LIKE 'old case%'")" 2 \
 	"the two cases the channel has not had are kept, whatever their age"
 is "$(sq "SELECT COUNT(*) FROM notifications n WHERE n.event_id IS NOT NULL AND NOT EXISTS
 	(SELECT 1 FROM events e WHERE e.id = n.event_id)")" 0 "no notification is left without its event"
@@ -75,9 +75,9 @@ is "$(sq "SELECT COUNT(*) FROM events e JOIN tenants t ON t.id = e.tenant_id WHE
 run vc-notify forward --once -o jsonl
 is "$(jqr .delivered):$(jq -r .body.subject "$T/siem.jsonl" | tail -n 2 | paste -sd, -)" \
 	"2:old case 4,old case 5" "the channel then delivers what was kept: nothing was lost"
-is "$(sq "SELECT json_extract(body, '$.action') || ' ' || json_extract(body, '$.outcome') || ' '
-	|| json_extract(body, '$.actor') FROM events WHERE type = 'audit'
-	AND json_extract(body, '$.action') = 'events.prune' ORDER BY id DESC LIMIT 1")" \
+is "$(sq "SELECT $(sq_json body '$.action') || ' ' || $(sq_json body '$.outcome') || ' '
+	|| $(sq_json body '$.actor') FROM events WHERE type = 'audit'
+	AND $(sq_json body '$.action') = 'events.prune' ORDER BY id DESC LIMIT 1")" \
 	"events.prune success ada" "each prune is audited"
 
 # ---- a superadmin: every tenant; recent events stay -------------------------------------
@@ -87,7 +87,7 @@ is "$(sq "SELECT COUNT(*) FROM events e JOIN tenants t ON t.id = e.tenant_id WHE
 	AND e.type = 'case.created'")" 0 "... globex's old events too"
 with "$ANN" vc-case create 'new case'
 run vc-notify events prune -o jsonl
-is "$(sq "SELECT COUNT(*) FROM events WHERE json_extract(body, '$.subject') = 'new case'")" 1 \
+is "$(sq "SELECT COUNT(*) FROM events WHERE $(sq_json body '$.subject') = 'new case'")" 1 \
 	"a new event stays"
 
 # ---- vc-serve: at start, then hourly ------------------------------------------------------
@@ -116,10 +116,12 @@ wait $SP
 vc-serve --listen "127.0.0.1:$PORT" 2> "$T/log2" &
 SP=$!
 echo $SP >> "$T/pids"
-await 30 sh -c "[ \$(sqlite3 '$VC_DB' \"SELECT COUNT(*) FROM events WHERE created_at < strftime('%s','now') - 30 * 86400\") -eq 0 ]"
+none_older() { [ "$(sq "SELECT COUNT(*) FROM events WHERE created_at < $(sq_now) - $1")" -eq 0 ]; }
+await 30 none_older $((30 * DAY))
 ok $? "vc-serve (default 30 days) prunes at start"
-is "$(sq "SELECT COUNT(*) FROM events WHERE json_extract(body, '$.action') = 'events.prune'
-	AND json_extract(body, '$.actor_type') = 'system' AND json_extract(body, '$.details.older_than_s') = 30 * 86400")" 2 \
+is "$(sq "SELECT COUNT(*) FROM events WHERE $(sq_json body '$.action') = 'events.prune'
+	AND $(sq_json body '$.actor_type') = 'system'
+	AND CAST($(sq_json body '$.details.older_than_s') AS INTEGER) = 30 * 86400")" 2 \
 	"... audited as the system, in each tenant"
 kill -TERM $SP
 wait $SP
@@ -139,7 +141,7 @@ VC_TOKEN=$ANN vc-case create 'kept case' > /dev/null
 VC_TOKEN=$GINA vc-case create 'short-lived case' > /dev/null
 age $((10 * DAY))
 run vc-notify events prune -o jsonl
-is "$(sq "SELECT group_concat(json_extract(body, '$.subject')) FROM events WHERE type = 'case.created'")" \
+is "$(sq "SELECT $(sq_json body '$.subject') FROM events WHERE type = 'case.created' ORDER BY id" | paste -sd, -)" \
 	"kept case" "a prune without --older-than keeps each tenant's own time: 45 days in acme, 2 in globex"
 with "$ADA" vc-notify events keep default -o jsonl
 is "$(jqr .source)" installation "events keep default: the installation's again"

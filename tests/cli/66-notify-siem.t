@@ -24,10 +24,8 @@ stop() { kill "$1"; wait "$1" 2>/dev/null; }
 # Every audit record is an event too (type audit), so the channels of
 # case events say --type 'case.*' and the ids of acme's case events are
 # asked of the store: all of them, or the Nth (from 1).
-ids() { sq "SELECT group_concat(id, ' ') FROM (SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
-	WHERE t.name = 'acme' AND e.type GLOB 'case.*' ORDER BY e.id)"; }
-ev() { sq "SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
-	WHERE t.name = 'acme' AND e.type GLOB 'case.*' ORDER BY e.id LIMIT 1 OFFSET $(($1 - 1))"; }
+ids() { tenant_events acme 'case.*'; }
+ev() { tenant_events acme 'case.*' "$1"; }
 
 init_store
 vc-auth tenant create globex > /dev/null
@@ -215,7 +213,7 @@ is "$rc:$(jqr .when)" "0:.score >= 0.8" "a channel of the scores of 0.8 and abov
 first=$(( $(sq "SELECT MAX(id) FROM events") + 1 ))
 for sc in 0.5 0.9 0.1 0.8 0.95 0.3; do
 	sq "INSERT INTO events (tenant_id, type, created_at, body) VALUES ('$TENANT', 'threat_score.created',
-	    strftime('%s','now'), json_object('score', $sc, 'subject', 'host-$sc'))"
+	    $(sq_now), '{\"score\":$sc,\"subject\":\"host-$sc\"}')"
 done
 : > "$T/hec.log"
 start_hec
@@ -226,8 +224,7 @@ is "$(jq -r .id "$T/hec.log" | paste -sd' ' -)" "$((first + 1)) $((first + 3)) $
 	"the HEC got 0.9, 0.8 and 0.95, in order"
 stop $HEC
 sq "INSERT INTO events (tenant_id, type, created_at, body) VALUES ('$TENANT', 'threat_score.created',
-    strftime('%s','now'), json_object('score', 0.2)), ('$TENANT', 'threat_score.created',
-    strftime('%s','now'), json_object('score', 0.99))"
+    $(sq_now), '{\"score\":0.2}'), ('$TENANT', 'threat_score.created', $(sq_now), '{\"score\":0.99}')"
 # The failed run is audited (an event too): the 0.99's id is asked now.
 high=$(sq "SELECT MAX(id) FROM events")
 run vc-notify forward --channel high --once -o jsonl

@@ -28,10 +28,11 @@ ok $? "a splunk-hec channel of the scores, from the first event"
 # No tool makes 100,000 events at once (each import or score run adds a
 # few), so they are written as the tools write them, in one transaction:
 # a type, the tenant, a time and a JSON body.
+body="json_object('score', (i % 100) / 100.0, 'subject', 'host-' || i)"
+[ "$STORE_PG" = 1 ] && body="json_build_object('score', ((i % 100) / 100.0)::float8, 'subject', 'host-' || i)::text"
 sq "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
     INSERT INTO events (tenant_id, type, created_at, body)
-    SELECT '$TENANT', 'threat_score.created', 1796000000 + i / 100,
-    json_object('score', (i % 100) / 100.0, 'subject', 'host-' || i) FROM n"
+    SELECT '$TENANT', 'threat_score.created', 1796000000 + i / 100, $body FROM n"
 FIRST=$(sq "SELECT MIN(id) FROM events WHERE type = 'threat_score.created'")
 LAST=$(sq "SELECT MAX(id) FROM events WHERE type = 'threat_score.created'")
 is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'threat_score.created'"):$((LAST - FIRST + 1))" "$N:$N" \

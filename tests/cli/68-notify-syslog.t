@@ -13,10 +13,8 @@ PY=/usr/bin/python3
 cursor() { sq "SELECT cursor FROM notify_channels WHERE name = '$1'"; }
 listen() { "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null; }
 count() { [ "$(wc -l < "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
-ids() { sq "SELECT group_concat(id, ' ') FROM (SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
-	WHERE t.name = 'acme' AND e.type GLOB 'case.*' ORDER BY e.id)"; }
-ev() { sq "SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
-	WHERE t.name = 'acme' AND e.type GLOB 'case.*' ORDER BY e.id LIMIT 1 OFFSET $(($1 - 1))"; }
+ids() { tenant_events acme 'case.*'; }
+ev() { tenant_events acme 'case.*' "$1"; }
 start() {         # start PROTO PORT LOG [CERT KEY]
 	"$PY" "$TOP/tests/peers/syslog.py" "$@" &
 	LST=$!

@@ -15,8 +15,7 @@ M=$T/mail
 mkdir -p "$M"
 cursor() { sq "SELECT cursor FROM notify_channels WHERE name = '$1'"; }
 nmail() { ls "$M" | grep -c '\.eml$'; }
-ev() { sq "SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
-	WHERE t.name = 'acme' AND e.type GLOB 'case.*' ORDER BY e.id LIMIT 1 OFFSET $(($1 - 1))"; }
+ev() { tenant_events acme 'case.*' "$1"; }
 relay() {
 	rm -f "$T/relay.port"
 	"$PY" "$TOP/tests/fixtures/smtp/smtp.py" --dir "$M" --ready "$T/relay.port" > "$T/relay.log" 2>&1 &
@@ -88,8 +87,8 @@ is "$rc:$(jqr .attachment.name):$(jqr .attachment.content_type):$(jqr .attachmen
 SENT=$(jqr .event_id)
 is "$(sq "SELECT name || ' ' || size || ' ' || length(data) FROM notify_files WHERE event_id = $SENT")" \
 	"threat.pdf $SIZE $SIZE" "... kept with the event, in the store"
-is "$(sq "SELECT json_extract(details, '$.attachment.sha256') || ' ' || (details LIKE '%JVBER%')
-	FROM audit_logs WHERE action = 'notifications.send' ORDER BY rowid DESC LIMIT 1")" "$SHA 0" \
+is "$(sq "SELECT $(sq_json details '$.attachment.sha256') || ' ' || CASE WHEN details LIKE '%JVBER%' THEN 1 ELSE 0 END
+	FROM audit_logs WHERE action = 'notifications.send' ORDER BY id DESC LIMIT 1")" "$SHA 0" \
 	"... the audit has its SHA-256, never its bytes"
 run vc-notify forward --channel reports --once -o jsonl
 is "$rc:$(jqr .delivered):$(nmail)" "0:1:1" "forward: one mail"

@@ -46,6 +46,10 @@ if [ "${VC_TEST_DB:-sqlite}" = pg ]; then
 	VC_DB="postgresql:///$_pgdb?host=$VC_TEST_PG_DIR&user=vc"
 	SQ_URL="postgresql:///$_pgdb?host=$VC_TEST_PG_DIR&user=vc_super"
 fi
+# The store's installation key file: beside a SQLite file, or where a
+# PostgreSQL store's is (under $XDG_DATA_HOME).
+STORE_KEY=$T/vc.key
+[ "$STORE_PG" = 1 ] && STORE_KEY=$XDG_DATA_HOME/velocicompanion/vc.key
 # sq SQL...: run each SQL on the store as its superuser (sqlite3, or psql
 # as the server's superuser, which row-level security does not hold):
 # the rows as "a|b|c" lines on both.  SQL written for one backend only
@@ -77,15 +81,45 @@ sq_dump() {
 		sqlite3 -cmd '.timeout 10000' "$VC_DB" .dump
 	fi
 }
-# sq_json COLUMN PATH: the SQL for the value at PATH (members and array
-# indexes joined by dots: hunt_id, 0.output.case_id) in the JSON text of
-# COLUMN, as text, for sq on either backend (json_extract on SQLite, #>>
-# on PostgreSQL; a number reads the same, a boolean 1 or true).
-sq_json() {
+# Pieces of SQL for sq in the store's dialect.  sq_json COLUMN PATH: the
+# text at a JSON path of a column of JSON text, the path as SQLite writes
+# it ('$.a[0].b') or as members and indexes joined by dots ('a.0.b')
+# (numbers as text on PostgreSQL: CAST it to compare with one; a boolean
+# reads 1 on SQLite, true on PostgreSQL).  sq_now: the time now
+# in whole seconds.  sq_glob EXPR PATTERN: EXPR GLOB 'PATTERN' (* and ?
+# only on PostgreSQL: schema-pg.sql's vc_glob).
+sq_glob() {
 	if [ "$STORE_PG" = 1 ]; then
-		printf "(%s::jsonb #>> '{%s}')" "$1" "$(printf '%s' "$2" | tr . ,)"
+		printf "vc_glob(%s, '%s')" "$1" "$2"
 	else
-		printf "json_extract(%s, '\$%s')" "$1" "$(printf '.%s' "$2" | sed -E 's/\.([0-9]+)/[\1]/g')"
+		printf "%s GLOB '%s'" "$1" "$2"
+	fi
+}
+sq_json() {
+	case $2 in
+	\$*) _jp=$2 ;;
+	*) _jp=\$$(printf '.%s' "$2" | sed -E 's/\.([0-9]+)/[\1]/g') ;;
+	esac
+	if [ "$STORE_PG" = 1 ]; then
+		printf "((%s)::jsonb #>> '{%s}')" "$1" \
+		    "$(printf '%s' "${_jp#\$}" | sed 's/^\.//' | tr '.[' ',,' | tr -d ']' | sed 's/^,//')"
+	else
+		printf "json_extract(%s, '%s')" "$1" "$_jp"
+	fi
+}
+# tenant_events TENANT GLOB [N]: the ids of the events of the tenant named
+# TENANT whose type matches GLOB, in order, on one line; with N, only the
+# Nth of them (from 1).
+tenant_events() {
+	sq "SELECT e.id FROM events e JOIN tenants t ON t.id = e.tenant_id
+	WHERE t.name = '$1' AND $(sq_glob e.type "$2") ORDER BY e.id${3:+ LIMIT 1 OFFSET $(($3 - 1))}" |
+		paste -sd' ' -
+}
+sq_now() {
+	if [ "$STORE_PG" = 1 ]; then
+		printf 'floor(extract(epoch FROM now()))::bigint'
+	else
+		printf "CAST(strftime('%%s', 'now') AS INTEGER)"
 	fi
 }
 # no_store WHY: skip this test on PostgreSQL because it does not touch the
