@@ -175,12 +175,14 @@ SERVE_TESTS = $(shell grep -l '^[^#]*vc-serve --' $(CLI_TESTS))
 
 # make check: the unit tests (plain and under ASan/UBSan) and the shell
 # suite against bin/, then the shell suite against the ASan/UBSan build,
-# in one run of the test runner.
+# then the shell suite against bin/ on PostgreSQL (a server the runner
+# starts: scripts/pg-test-server), in one run of the test runner.
 check: deps
 	$(MAKE) all
 	$(MAKE) $(UNITS) $(ASAN_UNITS) $(ASAN_BINS) $(FUZZERS)
 	@scripts/run-tests build/tests/t_* build/asan/tests/t_* $(CLI_TESTS) \
-		VC_TEST_BIN=build/asan/bin $(CLI_TESTS)
+		VC_TEST_BIN=build/asan/bin $(CLI_TESTS) \
+		VC_TEST_BIN=bin VC_TEST_DB=pg $(CLI_TESTS)
 
 # make check-pg: the shell suite on PostgreSQL (one server for the run,
 # a database for each test: scripts/run-tests VC_TEST_DB=pg).
