@@ -762,16 +762,68 @@ pg_free_buf(struct vc_pgstmt *p)
 	p->err = NULL;
 }
 
+/*
+ * A read whose reader stopped with many rows still to come (a client
+ * that hung up on a streamed list of 200,000 rows) is cancelled rather
+ * than read to its end.  PQgetCancel, PQcancel and PQfreeCancel are
+ * looked up apart from pq's table, when first needed.
+ */
+enum { DROP_BEFORE_CANCEL = 256 };
+static struct {
+	PGcancel *(*get)(PGconn *);
+	int (*cancel)(PGcancel *, char *, int);
+	void (*free)(PGcancel *);
+} pqc;
+
+static void
+pqc_load(void)
+{
+	void *h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+
+	if (h == NULL)
+		return;
+	*(void **)&pqc.get = dlsym(h, "PQgetCancel");
+	*(void **)&pqc.cancel = dlsym(h, "PQcancel");
+	*(void **)&pqc.free = dlsym(h, "PQfreeCancel");
+	if (pqc.get == NULL || pqc.cancel == NULL || pqc.free == NULL)
+		pqc.get = NULL;
+}
+
+/* Cancel p's statement when it only reads and runs outside a transaction
+ * (a cancelled one would be lost); its remaining rows, and then its
+ * error, still arrive, and are dropped.  Best effort. */
+static void
+pg_cancel_read(struct vc_pgstmt *p)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const char *s = p->prep->sql;
+	char why[256];
+	PGcancel *k;
+
+	while (*s == '\001' || isspace((unsigned char)*s))
+		s++;
+	if (p->conn->in_tx || strncasecmp(s, "SELECT", 6) != 0)
+		return;
+	pthread_once(&once, pqc_load);
+	if (pqc.get == NULL || (k = pqc.get(p->conn->c)) == NULL)
+		return;
+	(void)pqc.cancel(k, why, sizeof why);
+	pqc.free(k);
+}
+
 void
 vc_pg_reset(struct vc_pgstmt *p)
 {
 	PGresult *r;
+	int n = 0;
 
 	if (p->state == ST_STREAM && p->conn->active == p) {
 		/* The rest of its rows are read and dropped; its change count
 		 * (an INSERT ... RETURNING) is kept. */
 		p->conn->active = NULL;
 		while ((r = pq.getResult(p->conn->c)) != NULL) {
+			if (++n == DROP_BEFORE_CANCEL && pq.resultStatus(r) == PGRES_SINGLE_TUPLE)
+				pg_cancel_read(p);
 			if (pq.resultStatus(r) == PGRES_TUPLES_OK ||
 			    pq.resultStatus(r) == PGRES_COMMAND_OK) {
 				p->conn->changes = strtol(pq.cmdTuples(r), NULL, 10);
