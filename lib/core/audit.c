@@ -262,8 +262,12 @@ vc_audit(vc_ctx *ctx, const char *tenant_id, const char *action,
 	vc_stmt_done(q);
 	if (rc < 0)
 		goto fail;
-	/* unscoped: record ids are one sequence over every chain */
-	q = vc_sql(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM audit_logs", "");
+	/* unscoped: record ids are one sequence over every chain.  On
+	 * PostgreSQL that is the column's own sequence: a MAX(id) there
+	 * sees only the rows row-level security shows (the caller's
+	 * tenant's), and would give another tenant's id again. */
+	q = vc_sql(ctx, VC_SQL2("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_logs",
+	    "SELECT nextval(pg_get_serial_sequence('audit_logs', 'id'))"), "");
 	if (q == NULL || vc_sql_step(ctx, q) != 1) {
 		vc_stmt_done(q);
 		goto fail;
