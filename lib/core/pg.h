@@ -49,6 +49,14 @@ int vc_pg_retryable(struct vc_pgconn *c);
  * what vc_store_deadline does on PostgreSQL. */
 void vc_pg_deadline(struct vc_pgconn *c, int64_t at);
 
+/* A connection of its own that LISTENs to topic (a plain identifier);
+ * its socket, to poll; what arrived since the last read (*got the
+ * notifications; their payloads are not kept), or VC_ETEMP once the
+ * connection is lost (close it and listen again).  vc_pg_close ends it. */
+int vc_pg_listen(vc_ctx *ctx, const char *url, const char *topic, struct vc_pgconn **out);
+int vc_pg_listen_fd(const struct vc_pgconn *c);
+int vc_pg_listen_read(vc_ctx *ctx, struct vc_pgconn *c, int *got);
+
 int64_t vc_pg_last_insert_id(vc_ctx *ctx);
 int vc_pg_changes(struct vc_pgconn *c);
 int64_t vc_pg_total_changes(struct vc_pgconn *c);
