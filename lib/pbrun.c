@@ -848,6 +848,7 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 	jv out = jv_invalid();
 	int64_t deadline = vc_mono_ms() + timeout * 1000;
 	int rc, on = strcmp(action, "isolate_host") == 0, net = a != NULL && a->net, late = 0;
+	int attempt = 0;
 
 	*timedout = 0;
 	if (net) {
@@ -861,6 +862,7 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 		}
 	} else
 		vc_store_deadline(ctx, deadline - vc_mono_ms());
+begin:
 	if ((rc = vc_tx_begin(ctx)) != 0) {
 		jv_free(out);
 		goto failed;
@@ -921,6 +923,13 @@ attempt(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int n
 	late = vc_store_past_deadline(ctx);
 	vc_store_deadline(ctx, 0);      /* nothing may stop the rollback */
 	vc_tx_rollback(ctx);
+	/* A database action that gave way to another writer (PostgreSQL)
+	 * has not failed: it runs again while its time lasts. */
+	if (!net && !late && deadline > vc_mono_ms() && vc_tx_again(ctx, ++attempt)) {
+		out = jv_invalid();
+		vc_store_deadline(ctx, deadline - vc_mono_ms());
+		goto begin;
+	}
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
 	ctx->err = rc;
 failed:
