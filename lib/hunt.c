@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -961,6 +962,88 @@ hunt_done_event(vc_ctx *ctx, const char *hunt_id, jv last)
 	ctx->err = err;
 }
 
+#define IDEM_STALE_S 300        /* a key held longer, with no hunt: its holder died */
+#define IDEM_WAIT_MS 90000      /* how long a request waits for its key's hunt */
+#define IDEM_POLL_MS 100
+
+/*
+ * Take an idempotency key before Velociraptor is asked for a hunt: a row
+ * of hunt_requests with no hunt yet (hunt_id ''), inserted or nothing,
+ * so that of two requests with one key at once (two instances, two
+ * workers) only one asks for a hunt.  0 with hunt_id set: the key has
+ * its hunt.  0 with hunt_id "": the key is the caller's, to record the
+ * hunt under (idem_record) or give back (idem_release).  The other
+ * request waits, up to IDEM_WAIT_MS, for the hunt of the one that holds
+ * the key, and takes over a key held past IDEM_STALE_S; VC_ETEMP when
+ * the wait runs out.
+ */
+static int
+idem_take(vc_ctx *ctx, const char *key, char *hunt_id, size_t n)
+{
+	struct timespec ts = { 0, IDEM_POLL_MS * 1000000L };
+	vc_stmt *q;
+	int rc, changed, waited = 0;
+
+	for (;;) {
+		int64_t now = vc_now(ctx), at = 0;
+		int found;
+
+		hunt_id[0] = '\0';
+		changed = 0;
+		if ((rc = vc_sql_exec(ctx, "INSERT OR IGNORE INTO hunt_requests (tenant_id, idem_key, hunt_id,"
+		    " created_at) VALUES (?1, ?2, '', ?3)", &changed, "ssi", ctx->who.tenant_id, key,
+		    now)) != 0)
+			return rc;
+		if (changed == 1)
+			return 0;
+		q = vc_sql(ctx, "SELECT hunt_id, created_at FROM hunt_requests WHERE tenant_id = ?1"
+		    " AND idem_key = ?2", "ss", ctx->who.tenant_id, key);
+		if (q == NULL)
+			return ctx->err;
+		if ((found = vc_sql_step(ctx, q)) == 1) {
+			snprintf(hunt_id, n, "%s", (const char *)vc_col_text(q, 0));
+			at = vc_col_int64(q, 1);
+		}
+		vc_stmt_done(q);
+		if (found < 0)
+			return ctx->err;
+		if (hunt_id[0] != '\0')
+			return 0;
+		if (found == 0)
+			continue;       /* given back: take it */
+		if (at < now - IDEM_STALE_S) {
+			if ((rc = vc_sql_exec(ctx, "UPDATE hunt_requests SET created_at = ?3 WHERE tenant_id = ?1"
+			    " AND idem_key = ?2 AND hunt_id = '' AND created_at = ?4", &changed, "ssii",
+			    ctx->who.tenant_id, key, now, at)) != 0)
+				return rc;
+			if (changed == 1)
+				return 0;
+			continue;
+		}
+		if (waited >= IDEM_WAIT_MS)
+			return vc_fail(ctx, VC_ETEMP, "another request with idempotency key %.128s is"
+			    " creating its hunt: try again", key);
+		vc_wait_begin();
+		(void)nanosleep(&ts, NULL);
+		vc_wait_end();
+		waited += IDEM_POLL_MS;
+	}
+}
+
+/* The key taken by idem_take goes back: no hunt was made. */
+static void
+idem_release(vc_ctx *ctx, const char *key)
+{
+	int err = ctx->err;
+	char msg[sizeof ctx->errmsg];
+
+	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+	(void)vc_sql_exec(ctx, "DELETE FROM hunt_requests WHERE tenant_id = ?1 AND idem_key = ?2"
+	    " AND hunt_id = ''", NULL, "ss", ctx->who.tenant_id, key);
+	ctx->err = err;
+	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
+}
+
 /* hunt() takes its parameters in spec= ({artifact: {param: value}}): it has no env=. */
 #define VQL_HUNT(condition) "SELECT hunt(description=Description," \
 	" artifacts=parse_json(data=Artifacts), spec=parse_json(data=Spec)," \
@@ -977,7 +1060,6 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 	struct vc_vr_env env[7];
 	int nenv = 0, rc;
 	jv params, h, arts, spec, tags, labels = jv_invalid(), row;
-	vc_stmt *q;
 
 	if ((rc = artifact_arg(ctx, args, 1, &artifact)) != 0)
 		return rc;
@@ -987,13 +1069,8 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 		return vc_fail(ctx, VC_EUSAGE, "an idempotency key is 1 to 128 characters");
 	/* A rerun with the same key gets the hunt of the first run. */
 	if (key != NULL) {
-		q = vc_sql(ctx, "SELECT hunt_id FROM hunt_requests WHERE tenant_id = ?1 AND idem_key = ?2",
-		    "ss", ctx->who.tenant_id, key);
-		if (q == NULL)
-			return ctx->err;
-		if (vc_sql_step(ctx, q) == 1)
-			snprintf(hunt_id, sizeof hunt_id, "%s", (const char *)vc_col_text(q, 0));
-		vc_stmt_done(q);
+		if ((rc = idem_take(ctx, key, hunt_id, sizeof hunt_id)) != 0)
+			return rc;
 		if (hunt_id[0] != '\0') {
 			if ((rc = hunt_row(ctx, hunt_id, &h)) != 0)
 				return rc;
@@ -1004,8 +1081,11 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 		}
 		snprintf(tag, sizeof tag, "vc:idem:%s", key);
 	}
-	if ((rc = params_json(ctx, args, &params)) != 0)
+	if ((rc = params_json(ctx, args, &params)) != 0) {
+		if (key != NULL)
+			idem_release(ctx, key);
 		return rc;
+	}
 	/* Artifacts, Spec, Tags and Labels travel as JSON text in env. */
 	arts = jv_dump_string(JV_ARRAY(jv_string(artifact)), 0);
 	spec = jv_dump_string(JV_OBJECT(jv_string(artifact), jv_parse(jv_string_value(params))), 0);
@@ -1039,22 +1119,31 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 			rc = vc_fail(ctx, VC_EINVAL, "Velociraptor made no hunt");
 	}
 	jv_free(row);
-	if (rc != 0)
+	if (rc != 0) {
+		if (key != NULL)
+			idem_release(ctx, key);
 		return rc;
+	}
 	vc_audit_target(ctx, "hunt", hunt_id);
 	*out = JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id), jv_string("artifact"),
 	    jv_string(artifact), jv_string("existing"), jv_false());
-	if (vc_tx_begin(ctx) == 0) {
-		if ((key != NULL && vc_sql_exec(ctx, "INSERT INTO hunt_requests (tenant_id, idem_key,"
-		    " hunt_id, created_at) VALUES (?1, ?2, ?3, ?4)", NULL, "sssi", ctx->who.tenant_id,
-		    key, hunt_id, vc_now(ctx)) != 0) ||
+	/* The hunt under its key, its audit record and its event; written
+	 * again when it gave way to another writer (PostgreSQL). */
+	for (int attempt = 1; ; attempt++) {
+		if (vc_tx_begin(ctx) == 0 &&
+		    (key == NULL || vc_sql_exec(ctx, "UPDATE hunt_requests SET hunt_id = ?3, created_at = ?4"
+		    " WHERE tenant_id = ?1 AND idem_key = ?2", NULL, "sssi", ctx->who.tenant_id, key, hunt_id,
+		    vc_now(ctx)) == 0) &&
 		    vc_audit(ctx, ctx->who.tenant_id, "velociraptor.hunts.create", "hunt", hunt_id, "success",
-		    NULL, jv_copy(*out)) != 0 ||
+		    NULL, jv_copy(*out)) == 0 &&
 		    vc_event_emit(ctx, "hunt.created", JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id),
 		    jv_string("subject"), jv_string(hunt_id), jv_string("artifact"), jv_string(artifact),
 		    jv_string("description"), desc ? jv_string(desc) : jv_null(), jv_string("by"),
-		    jv_string(ctx->who.username)), NULL) != 0 || vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
+		    jv_string(ctx->who.username)), NULL) == 0 && vc_tx_commit(ctx) == 0)
+			break;
+		vc_tx_rollback(ctx);
+		if (!vc_tx_again(ctx, attempt))
+			break;
 	}
 	ctx->audited = 1;
 waiting:

@@ -29,7 +29,9 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -442,6 +444,19 @@ struct vc_serve {
 	int64_t ws_seen;        /* the newest notification fanned out */
 	int ws_more;            /* the last fan-out was a full batch */
 	lws_sorted_usec_list_t wtick;
+	/* On PostgreSQL the loop does not poll: the listener thread holds a
+	 * connection of its own that LISTENs to the notifications' topic and
+	 * raises ws_wake (then wakes the loop) when one committed anywhere,
+	 * or when it connected again after a loss (what committed meanwhile
+	 * told nobody); the loop then reads from ws_seen as ever. */
+	int ws_listen;
+	atomic_int ws_wake;
+	pthread_t nth;
+	int nstarted;
+	int npipe[2];           /* its stop: a byte written to npipe[1] */
+	vc_ctx nctx;            /* its errors; no store */
+	int nctx_open;
+	char dbpath[4096];
 	struct ipent *ipt[IPT_SIZE];
 
 	pthread_mutex_t logmu;
@@ -1959,6 +1974,90 @@ forward_stop(struct vc_serve *srv)
 	thread_stop(srv->fth, &srv->fmu, &srv->fcv, &srv->fstop, &srv->fstarted);
 }
 
+/* ---- the notifications' listener (PostgreSQL) ---------------------------- */
+
+#define LISTEN_RETRY_MS 100     /* the first wait before connecting again */
+#define LISTEN_RETRY_MAX_MS 2000
+
+static void
+listen_wake(struct vc_serve *srv)
+{
+	atomic_store(&srv->ws_wake, 1);
+	lws_cancel_service(srv->lws);
+}
+
+/*
+ * The listener thread: a connection of its own LISTENs to the
+ * notifications' topic, and poll(2) waits on its socket and on the stop
+ * pipe, so a commit anywhere (another instance, a CLI) wakes the loop at
+ * once and nothing polls the store.  A lost connection is made again at
+ * once, then every LISTEN_RETRY_MS doubled up to LISTEN_RETRY_MAX_MS;
+ * each new one wakes the loop too, which reads from the last id it saw:
+ * a notification committed while nobody listened is found there.
+ */
+static void *
+listen_main(void *arg)
+{
+	struct vc_serve *srv = arg;
+	struct vc_listener *l = NULL;
+	int wait_ms = 0, lost = 0, said = 0;
+
+	for (;;) {
+		struct pollfd pf[2] = { { srv->npipe[0], POLLIN, 0 }, { -1, POLLIN, 0 } };
+		int got, timeout = -1;
+
+		if (l == NULL) {
+			vc_ctx_reset(&srv->nctx);
+			if (vc_store_listen(&srv->nctx, srv->dbpath, VC_TOPIC_NOTIFICATIONS, &l) == 0) {
+				if (lost)
+					srv_log(srv, VC_SERVE_LOG_ERROR, "notifications: listening again");
+				lost = said = wait_ms = 0;
+				listen_wake(srv);
+			} else {
+				if (!said)
+					srv_log(srv, VC_SERVE_LOG_ERROR, "notifications: cannot listen: %s"
+					    " (trying again)", srv->nctx.errmsg);
+				said = lost = 1;
+				wait_ms = wait_ms == 0 ? LISTEN_RETRY_MS : wait_ms * 2;
+				if (wait_ms > LISTEN_RETRY_MAX_MS)
+					wait_ms = LISTEN_RETRY_MAX_MS;
+				timeout = wait_ms;
+			}
+		}
+		if (l != NULL)
+			pf[1].fd = vc_store_listen_fd(l);
+		if (poll(pf, 2, timeout) < 0 && errno != EINTR) {
+			srv_log(srv, VC_SERVE_LOG_ERROR, "notifications: poll: %s", strerror(errno));
+			break;
+		}
+		if (pf[0].revents != 0)
+			break;
+		if (l == NULL || pf[1].revents == 0)
+			continue;
+		vc_ctx_reset(&srv->nctx);
+		if (vc_store_listen_read(&srv->nctx, l, &got) != 0) {
+			srv_log(srv, VC_SERVE_LOG_ERROR, "notifications: %s (listening again)",
+			    srv->nctx.errmsg);
+			vc_store_listen_close(l);
+			l = NULL;
+			lost = 1;
+		} else if (got > 0)
+			listen_wake(srv);
+	}
+	vc_store_listen_close(l);
+	return NULL;
+}
+
+static void
+listen_stop(struct vc_serve *srv)
+{
+	if (!srv->nstarted)
+		return;
+	(void)!write(srv->npipe[1], "", 1);
+	pthread_join(srv->nth, NULL);
+	srv->nstarted = 0;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -3004,25 +3103,40 @@ ws_fan_out(struct vc_serve *srv)
 	srv->ws_more = n == WS_FAN;
 }
 
-/* The poll: did another connection commit?  Then push. */
+/*
+ * Did another connection commit?  Then push.  On SQLite PRAGMA
+ * data_version says so; on PostgreSQL the listener thread's ws_wake.
+ */
+static void
+ws_poll(struct vc_serve *srv)
+{
+	int changed;
+
+	if (srv->ws_authed <= 0)
+		return;
+	if (srv->ws_listen)
+		changed = atomic_exchange(&srv->ws_wake, 0);
+	else {
+		int64_t v = vc_store_data_version(&srv->lctx);
+
+		changed = v >= 0 && v != srv->ws_ver;
+		if (v >= 0)
+			srv->ws_ver = v;
+	}
+	if (changed || srv->ws_more)
+		ws_fan_out(srv);
+	for (struct conn *c = srv->conns; c != NULL; c = c->next)
+		if (c->state == CS_WS && c->ws != NULL && c->ws->authed && !c->ws->closing &&
+		    c->ws->more)
+			ws_push(c, WS_BATCH);
+}
+
 static void
 ws_tick(lws_sorted_usec_list_t *sul)
 {
 	struct vc_serve *srv = lws_container_of(sul, struct vc_serve, wtick);
 
-	if (srv->ws_authed > 0) {
-		int64_t v = vc_store_data_version(&srv->lctx);
-		int changed = v >= 0 && v != srv->ws_ver;
-
-		if (v >= 0)
-			srv->ws_ver = v;
-		if (changed || srv->ws_more)
-			ws_fan_out(srv);
-		for (struct conn *c = srv->conns; c != NULL; c = c->next)
-			if (c->state == CS_WS && c->ws != NULL && c->ws->authed && !c->ws->closing &&
-			    c->ws->more)
-				ws_push(c, WS_BATCH);
-	}
+	ws_poll(srv);
 	if (!srv->stopping)
 		lws_sul_schedule(srv->lws, 0, &srv->wtick, ws_tick, WS_POLL_MS * LWS_US_PER_MS);
 }
@@ -3752,6 +3866,9 @@ serve_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		drain_done(srv);
+		/* The listener saw a commit: push now, not at the next tick. */
+		if (srv->ws_listen && atomic_load(&srv->ws_wake) && !srv->stopping)
+			ws_poll(srv);
 		if (atomic_load(&srv->stop) && !srv->stopping)
 			begin_stop(srv);
 		return 0;
@@ -3875,6 +3992,7 @@ vc_serve_free(struct vc_serve *srv)
 {
 	if (srv == NULL)
 		return;
+	listen_stop(srv);
 	forward_stop(srv);
 	playbook_stop(srv);
 	mail_stop(srv);
@@ -3895,6 +4013,11 @@ vc_serve_free(struct vc_serve *srv)
 		vc_ctx_release(&srv->rctx);
 	if (srv->fctx_open)
 		vc_ctx_release(&srv->fctx);
+	if (srv->nctx_open)
+		vc_ctx_release(&srv->nctx);
+	for (int i = 0; i < 2; i++)
+		if (srv->npipe[i] >= 0)
+			close(srv->npipe[i]);
 	for (int i = 0; i < LOOP_OPS; i++)
 		free(srv->lcache[i].body);
 	vc_limit_free(srv->lim_auth);
@@ -3950,6 +4073,7 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
 	srv->cfg = *cfg;
 	srv->lfd = -1;
+	srv->npipe[0] = srv->npipe[1] = -1;
 	pthread_mutex_init(&srv->mu, NULL);
 	pthread_cond_init(&srv->cv, NULL);
 	pthread_cond_init(&srv->scv, NULL);
@@ -4075,6 +4199,18 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		}
 	}
 
+	/* PostgreSQL: the notifications' listener (started with the loop). */
+	if (vc_store_is_pg_url(path)) {
+		vc_ctx_init(&srv->nctx);
+		srv->nctx_open = 1;
+		snprintf(srv->dbpath, sizeof srv->dbpath, "%s", path);
+		if (pipe2(srv->npipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "pipe: %s", strerror(errno));
+			goto fail;
+		}
+		srv->ws_listen = 1;
+	}
+
 	if ((rc = listen_open(ctx, srv)) != VC_EOK)
 		goto fail;
 
@@ -4141,6 +4277,13 @@ vc_serve_new(vc_ctx *ctx, const struct vc_serve_config *cfg, struct vc_serve **o
 		}
 		srv->fstarted = 1;
 	}
+	if (srv->ws_listen) {
+		if (pthread_create(&srv->nth, NULL, listen_main, srv) != 0) {
+			rc = vc_fail(ctx, VC_EINTERNAL, "cannot start the notifications' listener thread");
+			goto fail;
+		}
+		srv->nstarted = 1;
+	}
 	lws_sul_schedule(srv->lws, 0, &srv->qtick, queue_tick, QUEUE_TICK_MS * LWS_US_PER_MS);
 	lws_sul_schedule(srv->lws, 0, &srv->wtick, ws_tick, WS_POLL_MS * LWS_US_PER_MS);
 	if (srv->cfg.anchor_ms > 0)
@@ -4171,6 +4314,7 @@ vc_serve_run(vc_ctx *ctx, struct vc_serve *srv)
 	/* The forwarder first: a delivery under way is cut short now, while
 	 * the workers finish their requests. */
 	__atomic_store_n(&srv->fwd_stop, 1, __ATOMIC_RELAXED);
+	listen_stop(srv);
 	workers_stop(srv);
 	forward_stop(srv);
 	playbook_stop(srv);

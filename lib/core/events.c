@@ -160,7 +160,8 @@ vc_notify_insert(vc_ctx *ctx, const char *to, const char *title, const char *bod
 
 	if (to != NULL && strncmp(to, "channel:", 8) == 0)
 		return channel_send(ctx, to, title, body, id);
-	if ((rc = vc_notify_target(ctx, to, uid, &role, canon, sizeof canon)) != 0)
+	if ((rc = vc_notify_target(ctx, to, uid, &role, canon, sizeof canon)) != 0 ||
+	    (rc = vc_store_announce(ctx, VC_TOPIC_NOTIFICATIONS)) != 0)
 		return rc;
 	q = vc_sql(ctx, "INSERT INTO notifications (tenant_id, target, user_id, min_role, title, body,"
 	    " event_id, rule_id, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",

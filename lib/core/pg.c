@@ -49,6 +49,9 @@ static struct {
 	PGTransactionStatusType (*transactionStatus)(const PGconn *);
 	int (*putCopyData)(PGconn *, const char *, int);
 	int (*putCopyEnd)(PGconn *, const char *);
+	int (*socket)(const PGconn *);
+	int (*consumeInput)(PGconn *);
+	PGnotify *(*notifies)(PGconn *);
 } pq;
 
 static char pq_why[256];
@@ -62,7 +65,8 @@ pq_load(void)
 	    "PQresultErrorField", "PQclear", "PQntuples", "PQnfields", "PQnparams", "PQparamtype", "PQfname",
 	    "PQftype", "PQgetvalue", "PQgetlength", "PQgetisnull", "PQcmdTuples",
 	    "PQunescapeBytea", "PQfreemem", "PQsetNoticeProcessor", "PQtransactionStatus",
-	    "PQputCopyData", "PQputCopyEnd" };
+	    "PQputCopyData", "PQputCopyEnd",
+	    "PQsocket", "PQconsumeInput", "PQnotifies" };
 	void **slot[] = { (void **)&pq.connectdbParams, (void **)&pq.status,
 	    (void **)&pq.errorMessage, (void **)&pq.finish, (void **)&pq.exec,
 	    (void **)&pq.execParams, (void **)&pq.prepare, (void **)&pq.describePrepared,
@@ -73,7 +77,8 @@ pq_load(void)
 	    (void **)&pq.ftype, (void **)&pq.getvalue, (void **)&pq.getlength,
 	    (void **)&pq.getisnull, (void **)&pq.cmdTuples, (void **)&pq.unescapeBytea,
 	    (void **)&pq.freemem, (void **)&pq.setNoticeProcessor, (void **)&pq.transactionStatus,
-	    (void **)&pq.putCopyData, (void **)&pq.putCopyEnd };
+	    (void **)&pq.putCopyData, (void **)&pq.putCopyEnd,
+	    (void **)&pq.socket, (void **)&pq.consumeInput, (void **)&pq.notifies };
 	void *h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
 
 	if (h == NULL) {
@@ -122,6 +127,7 @@ struct vc_pgconn {
 	unsigned next_name;
 	int64_t changes, total;
 	int in_tx;
+	char locked[VC_ID_LEN + 2]; /* the tenant whose write lock it holds, "" none */
 	int retry;              /* the last failure was 40001 or 40P01 */
 	char want[VC_ID_LEN + 2];   /* vc.tenant_id the next statement needs */
 	char scope[VC_ID_LEN + 2];  /* vc.tenant_id of the session, "" unknown */
@@ -200,11 +206,16 @@ vc_pg_redact(const char *url, char *out, size_t n)
 #undef PUT
 }
 
-int
-vc_pg_open(vc_ctx *ctx, const char *url, struct vc_pgconn **out)
+/*
+ * Connect by libpq's keys[] and vals[], the URL among them as "dbname"
+ * (expanded: a key before it is a default the URL may override, one after
+ * it overrides the URL); libpq's environment and service file fill in
+ * the rest.
+ */
+static int
+pg_connect(vc_ctx *ctx, const char *const *keys, const char *const *vals, const char *url,
+    struct vc_pgconn **out)
 {
-	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding", NULL };
-	const char *vals[] = { url, "velocicompanion", "UTF8", NULL };
 	struct vc_pgconn *c;
 	int rc;
 
@@ -226,6 +237,15 @@ vc_pg_open(vc_ctx *ctx, const char *url, struct vc_pgconn **out)
 	pq.setNoticeProcessor(c->c, quiet, NULL);
 	*out = c;
 	return 0;
+}
+
+int
+vc_pg_open(vc_ctx *ctx, const char *url, struct vc_pgconn **out)
+{
+	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding", NULL };
+	const char *vals[] = { url, "velocicompanion", "UTF8", NULL };
+
+	return pg_connect(ctx, keys, vals, url, out);
 }
 
 void
@@ -416,6 +436,52 @@ vc_pg_retryable(struct vc_pgconn *c)
 	return c->retry;
 }
 
+/*
+ * A tenant's writers take turns (a session lock, taken before BEGIN):
+ * each appends to the tenant's audit chain, which SERIALIZABLE lets only
+ * one of two concurrent transactions do, so without turns all but one
+ * of several writers at once fail and run again, and again.  Taken
+ * before the transaction's snapshot, the lock lets the next writer see
+ * the last one's record.  The tenant is the caller's home tenant (a
+ * superadmin's too, whose records go to it); nothing for what acts for
+ * no tenant.  Under a deadline the wait is bounded by lock_timeout.
+ */
+static int pg_timeouts(vc_ctx *ctx, struct vc_pgconn *c);
+
+static int
+tenant_lock(vc_ctx *ctx, struct vc_pgconn *c)
+{
+	const char *v[] = { ctx->who.tenant_id };
+	PGresult *r;
+	int rc = 0;
+
+	if (ctx->who.tenant_id[0] == '\0')
+		return 0;
+	pg_park(c);
+	if (c->deadline != 0 && (rc = pg_timeouts(ctx, c)) != 0)
+		return rc;
+	r = pq.execParams(c->c, "SELECT pg_advisory_lock(7402, hashtext($1))", 1, NULL, v, NULL,
+	    NULL, 0);
+	if (r == NULL || pq.resultStatus(r) != PGRES_TUPLES_OK)
+		rc = res_fail(ctx, c, r, "tenant write lock");
+	else
+		snprintf(c->locked, sizeof c->locked, "%s", ctx->who.tenant_id);
+	pq.clear(r);
+	return rc;
+}
+
+static void
+tenant_unlock(struct vc_pgconn *c)
+{
+	const char *v[] = { c->locked };
+
+	if (c->locked[0] == '\0')
+		return;
+	pq.clear(pq.execParams(c->c, "SELECT pg_advisory_unlock(7402, hashtext($1))", 1, NULL, v,
+	    NULL, NULL, 0));
+	c->locked[0] = '\0';
+}
+
 int
 vc_pg_tx_begin(vc_ctx *ctx, int claim)
 {
@@ -424,9 +490,13 @@ vc_pg_tx_begin(vc_ctx *ctx, int claim)
 
 	want_scope(ctx, c);
 	c->retry = 0;
-	if ((rc = pg_exec(ctx, c, claim ? "BEGIN ISOLATION LEVEL READ COMMITTED" :
-	    "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin")) != 0)
+	if (!claim && (rc = tenant_lock(ctx, c)) != 0)
 		return rc;
+	if ((rc = pg_exec(ctx, c, claim ? "BEGIN ISOLATION LEVEL READ COMMITTED" :
+	    "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin")) != 0) {
+		tenant_unlock(c);
+		return rc;
+	}
 	c->in_tx = 1;
 	if ((rc = pg_scope(ctx, c, c->want, 1)) != 0) {
 		vc_pg_tx_rollback(ctx);
@@ -447,6 +517,7 @@ vc_pg_tx_commit(vc_ctx *ctx)
 	c->tmo_local = 0;
 	if (rc != 0 && pq.transactionStatus(c->c) != PQTRANS_IDLE)
 		pg_exec(NULL, c, "ROLLBACK", "rollback");
+	tenant_unlock(c);
 	return rc;
 }
 
@@ -459,6 +530,7 @@ vc_pg_tx_rollback(vc_ctx *ctx)
 	if (c->copying)
 		vc_pg_copy_end(ctx, 1, NULL);
 	pg_exec(NULL, c, "ROLLBACK", "rollback");
+	tenant_unlock(c);
 	c->in_tx = 0;
 	c->tmo_local = 0;
 	/* A session setting made in the transaction went with it. */
@@ -1386,6 +1458,63 @@ vc_pg_total_changes(struct vc_pgconn *c)
 	return c->total;
 }
 
+/* ---- LISTEN: wake-ups from other connections ---------------------------- */
+
+int
+vc_pg_listen(vc_ctx *ctx, const char *url, const char *topic, struct vc_pgconn **out)
+{
+	/* A dead peer is found by TCP keepalives within about a minute
+	 * (defaults the URL may override): a listener only reads, so it
+	 * would not notice otherwise. */
+	const char *keys[] = { "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "dbname", "fallback_application_name", "client_encoding", NULL };
+	const char *vals[] = { "30", "10", "3", url, "velocicompanion-listen", "UTF8", NULL };
+	char sql[80];
+	size_t n = strlen(topic);
+	int rc;
+
+	*out = NULL;
+	/* LISTEN takes no parameter: the topic is one of the store's own
+	 * names (store.h), checked to be a plain identifier. */
+	if (n == 0 || n > 48 || strspn(topic, "abcdefghijklmnopqrstuvwxyz_") != n)
+		return vc_fail(ctx, VC_EINTERNAL, "bad topic name '%.64s'", topic);
+	if ((rc = pg_connect(ctx, keys, vals, url, out)) != 0)
+		return rc;
+	snprintf(sql, sizeof sql, "LISTEN %s", topic);
+	if ((rc = pg_exec(ctx, *out, sql, "listen")) != 0) {
+		vc_pg_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int
+vc_pg_listen_fd(const struct vc_pgconn *c)
+{
+	return pq.socket(c->c);
+}
+
+int
+vc_pg_listen_read(vc_ctx *ctx, struct vc_pgconn *c, int *got)
+{
+	PGnotify *n;
+
+	*got = 0;
+	if (!pq.consumeInput(c->c) || pq.status(c->c) != CONNECTION_OK) {
+		char msg[512];
+
+		snprintf(msg, sizeof msg, "%s", pq.errorMessage(c->c));
+		msg[strcspn(msg, "\n")] = '\0';
+		return vc_fail(ctx, VC_ETEMP, "lost the connection to %s: %s", c->name,
+		    msg[0] ? msg : "closed");
+	}
+	while ((n = pq.notifies(c->c)) != NULL) {
+		(*got)++;
+		pq.freemem(n);
+	}
+	return 0;
+}
+
 /* ---- migrations ---------------------------------------------------------- */
 
 int
@@ -1475,6 +1604,13 @@ vc_pg_migrate(vc_ctx *ctx, int create, int *fresh)
 		if ((rc = pg_exec(ctx, c, vc_pg_migrations[i], mig)) != 0)
 			goto fail;
 	}
+	/* Audit record ids come from the column's sequence (audit.c); a
+	 * store whose records were numbered by hand before (MAX + 1) gets
+	 * the sequence moved past them. */
+	/* unscoped: every chain's records, under vc.tenant_id '*' */
+	if ((rc = pg_exec(ctx, c, "SELECT setval(pg_get_serial_sequence('audit_logs', 'id'),"
+	    " (SELECT COALESCE(MAX(id), 0) + 1 FROM audit_logs), false)", "migrate")) != 0)
+		goto fail;
 	/* The grants reach the role the tools run as, when there is one
 	 * (see ARCHITECTURE.md): no UPDATE of the audit log or of case
 	 * notes, no DELETE from the audit log. */

@@ -60,6 +60,13 @@ void vc_pg_copy_blob(struct vc_pgconn *c, const void *p, size_t n);
 int vc_pg_copy_row(vc_ctx *ctx);
 int vc_pg_copy_end(vc_ctx *ctx, int abort, int64_t *rows);
 int vc_pg_copying(struct vc_pgconn *c);
+/* A connection of its own that LISTENs to topic (a plain identifier);
+ * its socket, to poll; what arrived since the last read (*got the
+ * notifications; their payloads are not kept), or VC_ETEMP once the
+ * connection is lost (close it and listen again).  vc_pg_close ends it. */
+int vc_pg_listen(vc_ctx *ctx, const char *url, const char *topic, struct vc_pgconn **out);
+int vc_pg_listen_fd(const struct vc_pgconn *c);
+int vc_pg_listen_read(vc_ctx *ctx, struct vc_pgconn *c, int *got);
 
 int64_t vc_pg_last_insert_id(vc_ctx *ctx);
 int vc_pg_changes(struct vc_pgconn *c);

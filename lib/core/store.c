@@ -731,12 +731,22 @@ vc_tx_retryable(vc_ctx *ctx)
 	return ctx->store != NULL && ctx->store->pg != NULL && vc_pg_retryable(ctx->store->pg);
 }
 
+void
+vc_tx_backoff(int attempt)
+{
+	/* attempt x 5 ms and as much again at random: transactions that
+	 * collided must not all come back at the same moment. */
+	long ms = attempt * 5L + (long)randombytes_uniform((uint32_t)attempt * 5 + 1);
+
+	nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000L }, NULL);
+}
+
 int
 vc_tx_again(vc_ctx *ctx, int attempt)
 {
 	if (attempt >= VC_TX_AGAIN || !vc_tx_retryable(ctx))
 		return 0;
-	nanosleep(&(struct timespec){ 0, attempt * 5000000L }, NULL);
+	vc_tx_backoff(attempt);
 	ctx->err = 0;
 	ctx->errmsg[0] = '\0';
 	return 1;
@@ -756,6 +766,60 @@ vc_tx_run(vc_ctx *ctx, int claim, int (*body)(vc_ctx *ctx, void *arg), void *arg
 		if (!vc_tx_again(ctx, a))
 			return rc;
 	}
+}
+
+int
+vc_store_announce(vc_ctx *ctx, const char *topic)
+{
+	if (ctx->store->pg == NULL)
+		return 0;
+	/* The two-key form: its keys are apart from the migrations' lock. */
+	return vc_sql_exec(ctx, "SELECT pg_advisory_xact_lock(7400, hashtext(?1)), pg_notify(?1, '')",
+	    NULL, "s", topic);
+}
+
+struct vc_listener {
+	struct vc_pgconn *pg;
+};
+
+int
+vc_store_listen(vc_ctx *ctx, const char *url, const char *topic, struct vc_listener **out)
+{
+	struct vc_listener *l;
+	int rc;
+
+	*out = NULL;
+	if (!vc_store_is_pg_url(url))
+		return vc_fail(ctx, VC_EUSAGE, "only a PostgreSQL store has listeners");
+	if ((l = calloc(1, sizeof *l)) == NULL)
+		return vc_fail(ctx, VC_EINTERNAL, "out of memory");
+	if ((rc = vc_pg_listen(ctx, url, topic, &l->pg)) != 0) {
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+int
+vc_store_listen_fd(const struct vc_listener *l)
+{
+	return vc_pg_listen_fd(l->pg);
+}
+
+int
+vc_store_listen_read(vc_ctx *ctx, struct vc_listener *l, int *got)
+{
+	return vc_pg_listen_read(ctx, l->pg, got);
+}
+
+void
+vc_store_listen_close(struct vc_listener *l)
+{
+	if (l == NULL)
+		return;
+	vc_pg_close(l->pg);
+	free(l);
 }
 
 int64_t

@@ -241,6 +241,40 @@ int vc_copy_row(vc_ctx *ctx);
 int vc_copy_end(vc_ctx *ctx, int64_t *rows);
 void vc_copy_abort(vc_ctx *ctx);
 
+/* The wait before running a transaction that gave way again as attempt
+ * number attempt + 1: attempt x 5 ms and up to as much again at random,
+ * so that the transactions that collided come back apart. */
+void vc_tx_backoff(int attempt);
+
+/*
+ * Appends that readers elsewhere follow by id (vc-serve pushing new
+ * notifications to its WebSocket clients).  A writer calls
+ * vc_store_announce(ctx, topic) in its transaction just before it
+ * appends a row of topic's table.  On PostgreSQL that takes topic's
+ * transaction lock, so that the topic's rows commit in the order of
+ * their ids (a reader whose cursor is the last id it saw never passes a
+ * row that commits after it), and queues NOTIFY topic, which the commit
+ * sends (a rollback, nothing); the notification carries nothing, the
+ * table is the data.  On SQLite it does nothing: one writer at a time
+ * orders the rows, and readers look at PRAGMA data_version.
+ *
+ * A listener (PostgreSQL only: vc_store_listen fails with VC_EUSAGE on
+ * another store) is a connection of its own, made from the store's URL,
+ * that LISTENs to topic: poll its fd for reading, then
+ * vc_store_listen_read: *got the notifications that came (0 when it
+ * was something else), or VC_ETEMP when the connection is lost; then
+ * close it and listen again, reading the table from the last id seen,
+ * since what was committed meanwhile sent its notifications to nobody.
+ * Ownership: vc_store_listen_close frees the listener.
+ */
+#define VC_TOPIC_NOTIFICATIONS "vc_notifications"
+int vc_store_announce(vc_ctx *ctx, const char *topic);
+struct vc_listener;
+int vc_store_listen(vc_ctx *ctx, const char *url, const char *topic, struct vc_listener **out);
+int vc_store_listen_fd(const struct vc_listener *l);
+int vc_store_listen_read(vc_ctx *ctx, struct vc_listener *l, int *got);
+void vc_store_listen_close(struct vc_listener *l);
+
 /*
  * Prepare sql and bind its parameters from fmt, one character each:
  *   s  const char * (NULL binds NULL)

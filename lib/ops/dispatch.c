@@ -379,8 +379,10 @@ bad:
 	return jv_invalid();
 }
 
-/* Runs of a write operation when PostgreSQL makes it give way. */
-#define TX_ATTEMPTS 5
+/* Runs of a write operation when PostgreSQL makes it give way: writers
+ * of one tenant all append to its audit chain, so each collision lets
+ * one through and the others come back (vc_tx_backoff). */
+#define TX_ATTEMPTS VC_TX_AGAIN
 
 /* Write one audit record in a transaction of its own. */
 static void
@@ -487,7 +489,7 @@ vc_op_call(vc_ctx *ctx, const struct vc_op *op, jv args, jv *out)
 		ctx->err = 0;
 		ctx->errmsg[0] = '\0';
 		ctx->audited = ctx->denied = ctx->audit_failure = 0;
-		nanosleep(&(struct timespec){ 0, attempt * 5000000L }, NULL);
+		vc_tx_backoff(attempt);
 	}
 	jv_free(args);
 	if (rc == 0)

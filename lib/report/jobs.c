@@ -28,6 +28,15 @@
 #include "report/report.h"
 
 #define CLAIM_S 900             /* a claim lapses after this: the renderer died */
+/*
+ * On PostgreSQL a renderer also holds a session lock on its report's id
+ * (pg_advisory_lock(CLAIM_LOCK, hashtext(id)), taken in the claim's
+ * transaction) until it recorded the end: a renderer that dies, whatever
+ * kills it, loses its connection and the lock with it, and its report
+ * is claimed again at once instead of after CLAIM_S.  Two ids of one
+ * hash only make a dead renderer's report wait for CLAIM_S.
+ */
+#define CLAIM_LOCK "7401"
 
 static const struct { const char *fmt, *ext, *ctype; } types[] = {
 	{ "html", "html", "text/html; charset=utf-8" },
@@ -326,14 +335,17 @@ finish(vc_ctx *ctx, const char *tenant, const char *id, const char *state, const
  * failed.  ctx is the thread's own; its principal is set for each
  * report to the user who asked for it.
  */
+static int render(vc_ctx *ctx, const char *id, const char *tenant, const char *user,
+    const char *fmt, jv req);
+
 int
 vc_report_work(vc_ctx *ctx)
 {
 	char id[VC_ID_LEN + 1] = "", tenant[VC_ID_LEN + 1] = "", user[VC_ID_LEN + 1] = "";
-	char dir[4096], path[4300], fmt[16] = "";
-	jv req = jv_invalid(), args, out = jv_invalid();
+	char fmt[16] = "";
+	jv req = jv_invalid();
 	vc_stmt *q;
-	int rc, t;
+	int rc;
 
 	ctx->who.actor = VC_ACTOR_SYSTEM;
 	/* Several vc-serve instances on one PostgreSQL store take reports
@@ -344,7 +356,8 @@ vc_report_work(vc_ctx *ctx)
 	/* unscoped: the renderer serves every tenant, each report as its requester */
 	q = vc_sql(ctx, "UPDATE reports SET state = 'running', started_at = ?1, claimed_until = ?1 + ?2"
 	    " WHERE id = (SELECT id FROM reports WHERE state = 'pending' OR (state = 'running'"
-	    " AND claimed_until < ?1) ORDER BY created_at, id LIMIT 1" VC_SQL2("", " FOR UPDATE SKIP LOCKED") ")"
+	    " AND (claimed_until < ?1" VC_SQL2("", " OR pg_try_advisory_xact_lock(" CLAIM_LOCK
+	    ", hashtext(id))") ")) ORDER BY created_at, id LIMIT 1" VC_SQL2("", " FOR UPDATE SKIP LOCKED") ")"
 	    " RETURNING id, tenant_id, requested_by, format, request", "ii", vc_now(ctx), (int64_t)CLAIM_S);
 	if (q != NULL && vc_sql_step(ctx, q) == 1) {
 		snprintf(id, sizeof id, "%s", (const char *)vc_col_text(q, 0));
@@ -354,6 +367,10 @@ vc_report_work(vc_ctx *ctx)
 		req = jv_parse((const char *)vc_col_text(q, 4));
 	}
 	vc_stmt_done(q);
+	/* unscoped: the lock of the report just claimed, by its id */
+	if (ctx->err == 0 && id[0] != '\0')
+		(void)vc_sql_exec(ctx, VC_SQL2("SELECT ?1", "SELECT pg_try_advisory_lock(" CLAIM_LOCK
+		    ", hashtext(?1))"), NULL, "s", id);
 	if (ctx->err != 0 || (rc = vc_tx_commit(ctx)) != 0) {
 		rc = ctx->err;
 		vc_tx_rollback(ctx);
@@ -364,6 +381,22 @@ vc_report_work(vc_ctx *ctx)
 		jv_free(req);
 		return 0;
 	}
+	rc = render(ctx, id, tenant, user, fmt, req);
+	/* unscoped: the lock of the report rendered, by its id */
+	(void)vc_sql_exec(ctx, VC_SQL2("SELECT ?1", "SELECT pg_advisory_unlock(" CLAIM_LOCK
+	    ", hashtext(?1))"), NULL, "s", id);
+	return rc;
+}
+
+/* Render the report claimed, as its requester, and record its end: 1. */
+static int
+render(vc_ctx *ctx, const char *id, const char *tenant, const char *user, const char *fmt, jv req)
+{
+	char dir[4096], path[4300];
+	jv args, out = jv_invalid();
+	vc_stmt *q;
+	int rc, t;
+
 	/* As the requester is now: a disabled or demoted user gets no more. */
 	q = vc_sql(ctx, "SELECT role, username FROM users WHERE tenant_id = ?1 AND id = ?2 AND disabled = 0",
 	    "ss", tenant, user);

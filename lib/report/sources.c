@@ -232,7 +232,7 @@ src_hunts(vc_ctx *ctx, const struct vc_report_in *in, jv *out)
 {
 	return rows(ctx, vc_sql(ctx, "SELECT hunt_id, " T("MIN(at)") " AS started, SUM(arts) AS artifacts,"
 	    " SUM(nrows) AS rows FROM (SELECT hunt_id, created_at AS at, 0 AS arts, 0 AS nrows FROM hunt_requests"
-	    " WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 UNION ALL SELECT hunt_id,"
+	    " WHERE tenant_id = ?1 AND hunt_id <> '' AND created_at >= ?2 AND created_at < ?3 UNION ALL SELECT hunt_id,"
 	    " created_at, 1, row_count FROM artifacts WHERE tenant_id = ?1 AND hunt_id IS NOT NULL"
 	    " AND created_at >= ?2 AND created_at < ?3) GROUP BY hunt_id ORDER BY MIN(at) LIMIT 1000", "sii",
 	    ctx->who.tenant_id, in->since, in->until), out);
