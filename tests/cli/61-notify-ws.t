@@ -111,12 +111,15 @@ sleep 0.3
 # 1500 notifications of 4000 bytes each (6 MB), written behind the
 # server's back in one transaction: far more than the slow reader's
 # buffers and queue hold.
-x4000="printf('%.4000c', 'x')"
-[ "$STORE_PG" = 1 ] && x4000="repeat('x', 4000)"
+# On PostgreSQL vc-serve learns of new rows by LISTEN: a writer behind its
+# back announces them as the tools do (vc_store_announce), in the same
+# transaction (psql -c runs both statements in one).
+x4000="printf('%.4000c', 'x')" announce=""
+[ "$STORE_PG" = 1 ] && x4000="repeat('x', 4000)" announce="; SELECT pg_notify('vc_notifications', '')"
 sq "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $BURST)
     INSERT INTO notifications (tenant_id, target, min_role, title, body, created_at)
     SELECT (SELECT id FROM tenants WHERE name = 'acme'), 'role:viewer', 1, 'burst ' || i,
-    $x4000, $(sq_now) FROM n"
+    $x4000, $(sq_now) FROM n$announce" > /dev/null
 wait $F
 is "$(msgs "$T/fast" 'select(.type == "notification") | .id' | wc -l | tr -d ' ')" $BURST \
 	"a client that reads gets all $BURST"
