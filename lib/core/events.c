@@ -377,7 +377,11 @@ vc_store_wait_change(vc_ctx *ctx, int64_t *ver, int poll_ms, int64_t max_ms)
 			*ver = v;
 		else if (v != *ver) {
 			*ver = v;
-			return 1;
+			/* PostgreSQL's version differs at every call: there a
+			 * change is only ever "maybe", so it is said after one
+			 * poll's sleep, not at once (a follower would spin). */
+			if (waited > 0 || !vc_store_copies(ctx))
+				return 1;
 		}
 		if (max_ms > 0 && waited >= max_ms)
 			return VC_WAIT_TIMEOUT;
