@@ -8,9 +8,10 @@
 -- On open every migration above the version in vc_schema_version runs in
 -- one transaction, under an advisory lock (lib/core/pg.c).
 -- Types: INTEGER is bigint, BLOB bytea, AUTOINCREMENT an identity column;
--- the NOCASE columns are citext (extension citext), host search uses
--- pg_trgm.  Both extensions are created by a superuser before the first
--- open (ARCHITECTURE.md, "Store boundary").
+-- the NOCASE columns are citext (extension citext), migration 7 uses
+-- pg_trgm (its index dropped again by 20).  Both extensions are created
+-- by a superuser before the first open (ARCHITECTURE.md, "Store
+-- boundary").
 
 -- migration: 1
 -- Row-level security: a tenant-owned table shows and takes only the rows
@@ -735,3 +736,45 @@ ALTER TABLE playbook_executions ADD COLUMN claimed_by TEXT;
 ALTER TABLE playbook_executions ADD COLUMN claimed_until bigint NOT NULL DEFAULT 0;
 CREATE INDEX playbook_executions_lapsed ON playbook_executions(tenant_id, claimed_until)
     WHERE status = 'running';
+
+-- migration: 20
+-- Under the forced row-level security policies the planner puts only
+-- leakproof comparisons into an index scan ahead of the policy's test,
+-- and citext's (=, <, <=, >=, >) are not: every lookup of a host by
+-- name (an import, a score's subject), the walk of a search between a
+-- trigram's bounds and the keyset cursor of a list sorted by hostname
+-- read all of the tenant's hosts.  hostname_key is the name folded as
+-- SQLite's NOCASE folds it (ASCII letters only), in byte order
+-- (COLLATE "C", as NOCASE compares): text's comparisons are leakproof,
+-- so these are index scans again, and both stores fold and sort names
+-- alike.  The statements compare hostname_key with vc_nocase(?), whose
+-- argument names no column.  host_tri_bounds keeps keys, not names:
+-- a trigger folds what is written there (the import's bounds, a copy of
+-- a SQLite store's names), which NOCASE ordered as the keys order.
+CREATE FUNCTION vc_nocase(s text) RETURNS text IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql AS $$
+	SELECT translate(s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+$$;
+ALTER TABLE hosts ADD COLUMN hostname_key text COLLATE "C"
+	GENERATED ALWAYS AS (vc_nocase(hostname::text)) STORED;
+DROP INDEX hosts_hostname;
+CREATE INDEX hosts_hostname ON hosts(tenant_id, hostname_key, id);
+DROP INDEX hosts_os_hostname;
+CREATE INDEX hosts_os_hostname ON hosts(tenant_id, os, hostname_key, id);
+-- The trigram index of migration 7 answers no query of the tools' role
+-- (LIKE is not leakproof) and costs every write of a host.
+DROP INDEX hosts_search;
+ALTER TABLE host_tri_bounds ALTER COLUMN lo TYPE text COLLATE "C",
+	ALTER COLUMN hi TYPE text COLLATE "C";
+DELETE FROM host_tri_bounds;
+INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)
+	SELECT h.tenant_id, substr(h.hostname_key, n.i, 3), min(h.hostname_key), max(h.hostname_key)
+	FROM hosts h JOIN generate_series(1, 253) AS n(i) ON n.i <= length(h.hostname_key) - 2
+	GROUP BY 1, 2;
+CREATE FUNCTION vc_tri_bounds_fold() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.lo := vc_nocase(NEW.lo);
+	NEW.hi := vc_nocase(NEW.hi);
+	RETURN NEW;
+END $$;
+CREATE TRIGGER host_tri_bounds_fold BEFORE INSERT OR UPDATE ON host_tri_bounds
+	FOR EACH ROW EXECUTE FUNCTION vc_tri_bounds_fold();

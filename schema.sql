@@ -896,3 +896,9 @@ ALTER TABLE playbook_executions ADD COLUMN claimed_by TEXT;
 ALTER TABLE playbook_executions ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX playbook_executions_lapsed ON playbook_executions(tenant_id, claimed_until)
     WHERE status = 'running';
+
+-- migration: 20
+-- PostgreSQL only (schema-pg.sql): a lower-cased key of each hostname,
+-- so that a lookup, a sort and a bounded walk by hostname are index
+-- scans there under row-level security.  Here the NOCASE column and its
+-- indexes do that already; nothing changes.

@@ -215,30 +215,6 @@ PIDS="$PIDS $!"
 await "http://127.0.0.1:$NP/health"
 load s-pgn 2 32 "http://127.0.0.1:$NP$Q"
 
-# What if: row-level security lets the planner use an index only for
-# comparisons marked LEAKPROOF (so that a row of another tenant could
-# not leak through an error or a side effect before the policy
-# filtered it).  The search's ILIKE and citext bounds are not, so on the
-# tools' role (vc_app) it scans the table.  Marked (as the superuser:
-# a decision for the installation, not made by the schema), both
-# instances restarted so that no plan made before is kept.
-echo "searching: the same, the comparisons marked LEAKPROOF ..." >&2
-for f in 'texticlike(text, text)' 'texticnlike(text, text)' 'citext_eq(citext, citext)' \
-    'citext_ne(citext, citext)' 'citext_lt(citext, citext)' 'citext_le(citext, citext)' \
-    'citext_gt(citext, citext)' 'citext_ge(citext, citext)'; do
-	psql_su "ALTER FUNCTION $f LEAKPROOF" >/dev/null
-done
-for p in $APID $BPID; do kill "$p"; wait "$p" 2>/dev/null || true; done
-serve "$APP"
-AP2=$SP
-serve "$APP"
-BP2=$SP
-sed -i -e "s/127.0.0.1:$AP;/127.0.0.1:$AP2;/" -e "s/127.0.0.1:$BP;/127.0.0.1:$BP2;/" "$W/nginx.conf"
-"$NGINX" -c "$W/nginx.conf" -s reload 2>> "$W/nginx/stderr"
-sleep 2
-await "http://127.0.0.1:$NP/health"
-load s-pgl 2 32 "http://127.0.0.1:$NP$Q"
-
 sum() { jq -rn --slurpfile a "$W/$1.json" --slurpfile b "$W/$2.json" '$a[0].rps + $b[0].rps | . * 10 | round / 10'; }
 max() { jq -rn --slurpfile a "$W/$1.json" --slurpfile b "$W/$2.json" "[\$a[0].$3, \$b[0].$3] | max"; }
 read -r hl _ < "$W/hosts-lite.t"
@@ -254,5 +230,4 @@ row "SQLite, one vc-serve, wrk -t2 -c32" s-lite
 row "PostgreSQL, one vc-serve, wrk -t2 -c32" s-pg1
 echo "| PostgreSQL, two vc-serve, wrk -t1 -c16 against each at once (added; the worse p50, p99) | $(sum s-pga s-pgb) | $(max s-pga s-pgb p50_ms) | $(max s-pga s-pgb p99_ms) | $(jq -rn --slurpfile a "$W/s-pga.json" --slurpfile b "$W/s-pgb.json" '$a[0].non2xx + $b[0].non2xx') |"
 row "PostgreSQL, two vc-serve behind nginx (round robin), wrk -t2 -c32" s-pgn
-row "the same, ILIKE and citext's comparisons marked LEAKPROOF (see below)" s-pgl
 echo

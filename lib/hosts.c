@@ -202,9 +202,10 @@ sync_labels(vc_ctx *ctx, const char *id, jv labels, int fresh)
  * The search index of hosts (hosts_search, schema migration 7) follows
  * the host's hostname and fqdn: vc_host_search_drop before they change
  * or the host goes, vc_host_search_add once it has its new ones.  (Not
- * triggers: see schema.sql.)  On PostgreSQL the index is pg_trgm's over
- * hosts itself (schema-pg.sql), which keeps itself: those statements
- * do nothing there (SEARCH_NOOP).
+ * triggers: see schema.sql.)  PostgreSQL has no such index (under
+ * row-level security a trigram index cannot answer the tools' role:
+ * schema-pg.sql, migration 20): those statements do nothing there
+ * (SEARCH_NOOP).
  */
 #define SEARCH_NOOP(params) "SELECT " params " WHERE false"
 /* Widen host_tri_bounds (schema migration 10) to the hostnames of the
@@ -212,7 +213,8 @@ sync_labels(vc_ctx *ctx, const char *id, jv labels, int fresh)
  * hostname has at most 255 bytes, so at most 253 trigrams. */
 #define TRI_BOUNDS(where) "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 253)" \
 	" INSERT INTO host_tri_bounds (tenant_id, tri, lo, hi)" \
-	" SELECT h.tenant_id, lower(substr(h.hostname, n.i, 3)), min(h.hostname), max(h.hostname)" \
+	VC_SQL2(" SELECT h.tenant_id, lower(substr(h.hostname, n.i, 3)), min(h.hostname), max(h.hostname)", \
+	" SELECT h.tenant_id, substr(h.hostname_key, n.i, 3), min(h.hostname_key), max(h.hostname_key)") \
 	" FROM hosts h JOIN n ON n.i <= length(h.hostname) - 2 WHERE " where " GROUP BY 1, 2" \
 	" ON CONFLICT (tenant_id, tri) DO UPDATE SET lo = min(host_tri_bounds.lo, excluded.lo)," \
 	" hi = max(host_tri_bounds.hi, excluded.hi)"
@@ -235,6 +237,16 @@ vc_host_search_add(vc_ctx *ctx, const char *id)
 	return rc ? rc : vc_sql_exec_cached(ctx, TRI_BOUNDS("h.tenant_id = ?1 AND h.id = ?2"),
 	    "ss", ctx->who.tenant_id, id);
 }
+
+/*
+ * PostgreSQL: the hosts without a client id named key.  Not "client_id
+ * IS NULL", which the (tenant_id, client_id) key's index answers too: a
+ * planner that has not yet seen the hosts (a first import, before
+ * autovacuum's ANALYZE) may take that index and read every such host a
+ * record (20,000 of them: 25 ms each); written so, only hosts_hostname's
+ * key can be an index condition.  (client_id is never '': nz().)
+ */
+#define UNCLAIMED_NAME(key) "hostname_key = " key " AND coalesce(client_id, '') = ''"
 
 static const char *
 nz(const char *s)
@@ -269,7 +281,8 @@ upsert(vc_ctx *ctx, struct host_in *h, int *created, int64_t bulk)
 	else
 		q = vc_sql_cached(ctx, VC_SQL2("SELECT id, last_seen_at, hostname, fqdn, rowid",
 		    "SELECT id, last_seen_at, hostname, fqdn, 0") " FROM hosts WHERE tenant_id = ?1"
-		    " AND client_id IS NULL AND hostname = ?2 ORDER BY created_at LIMIT 1", "ss",
+		    " AND " VC_SQL2("client_id IS NULL AND hostname = ?2", UNCLAIMED_NAME("vc_nocase(?2)"))
+		    " ORDER BY created_at LIMIT 1", "ss",
 		    ctx->who.tenant_id, h->hostname);
 	if (q == NULL) {
 		jv_free(ls);
@@ -490,7 +503,7 @@ tri_write(vc_ctx *ctx, const struct tri_map *m)
 
 	if (vc_store_copies(ctx)) {
 		if ((rc = vc_store_exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS vc_tri_stage"
-		    " (tri text, lo citext, hi citext) ON COMMIT DELETE ROWS")) != 0 ||
+		    " (tri text, lo text, hi text) ON COMMIT DELETE ROWS")) != 0 ||
 		    (rc = vc_copy_begin(ctx, "COPY vc_tri_stage (tri, lo, hi) FROM STDIN")) != 0)
 			return rc;
 		for (size_t i = 0; i < m->cap && rc == 0; i++)
@@ -651,7 +664,7 @@ batch_copy(vc_ctx *ctx, struct host_import *im, int *created, int *ncreated)
 		    " old_last = m.last_seen_at, old_hostname = m.hostname, old_fqdn = m.fqdn"
 		    " FROM (SELECT u.seq, h.id, h.last_seen_at, h.hostname, h.fqdn"
 		    " FROM vc_host_stage AS u CROSS JOIN LATERAL (SELECT id, last_seen_at, hostname, fqdn"
-		    " FROM hosts WHERE tenant_id = ?1 AND client_id IS NULL AND hostname = u.hostname"
+		    " FROM hosts WHERE tenant_id = ?1 AND " UNCLAIMED_NAME("vc_nocase(u.hostname::text)")
 		    " ORDER BY created_at LIMIT 1) AS h WHERE u.rnd = ?2 AND u.client_id IS NULL) AS m"
 		    " WHERE s.seq = m.seq", "si", t, p)) != 0 ||
 		    /* unscoped: the session's own staging table of this batch */
@@ -879,7 +892,7 @@ vc_op_hosts_import(vc_ctx *ctx, jv args, jv *out)
 	" h.quarantined_at, h.quarantined_by, h.released_at, h.released_by"
 
 static const struct vc_sort host_sorts[] = {
-	{ "hostname", "h.hostname", 's' },
+	{ "hostname", VC_SQL2("h.hostname", "h.hostname_key"), 's' },
 	{ "ip", "h.ip_key", 'b' },
 	{ "os", "h.os", 's' },
 	{ "last_seen", "h.last_seen_at", 'i' },
@@ -979,8 +992,9 @@ static int
 common_text(vc_ctx *ctx, const char *m, int *common)
 {
 	/* unscoped: a plan probe; counts index entries of all tenants, never shown.
-	 * PostgreSQL's answer is always "common": there the scan of add_scan
-	 * is the trigram index's (pg_trgm answers LIKE '%text%'). */
+	 * PostgreSQL's answer is always "common": it has no trigram index
+	 * the tools' role may use, the sort's index is walked (between the
+	 * text's bounds when sorted by name). */
 	return over_common(ctx, vc_sql_cached(ctx, VC_SQL2("SELECT COUNT(*) FROM (SELECT rowid"
 	    " FROM hosts_search WHERE hosts_search MATCH ?1 LIMIT ?2)",
 	    "SELECT ?2 + 1 WHERE ?1 IS NOT NULL"), "si", m, (int64_t)SEARCH_COMMON + 1), common);
@@ -1010,7 +1024,7 @@ add_scan(struct host_filter *hf, int k, const char *text)
 	p[n++] = '%';
 	p[n] = '\0';
 	add_cond(hf, k == 0 ? VC_SQL2("+h.hostname LIKE ?@ ESCAPE '\\'",
-	    "CAST(h.hostname AS text) LIKE ?@ ESCAPE '\\'") :
+	    "h.hostname_key LIKE vc_nocase(?@) ESCAPE '\\'") :
 	    "COALESCE(h.fqdn, '') LIKE ?@ ESCAPE '\\'", (struct host_bind){ .type = 's', .s = p });
 }
 
@@ -1064,9 +1078,15 @@ add_substring(struct host_filter *hf, int k, const char *text, int fts)
 static int
 name_bounds(vc_ctx *ctx, struct host_filter *hf, const char *text, int *found)
 {
-	vc_stmt *q = vc_sql_cached(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+	/* (PostgreSQL: the trigrams as one array, so that the lookup is an
+	 * index condition under row-level security; see schema-pg.sql,
+	 * migration 20.) */
+	vc_stmt *q = vc_sql_cached(ctx, VC_SQL2("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
 	    " SELECT i + 1 FROM n WHERE i < length(?2) - 2) SELECT max(b.lo), min(b.hi)"
 	    " FROM n JOIN host_tri_bounds b ON b.tenant_id = ?1 AND b.tri = lower(substr(?2, n.i, 3))",
+	    "SELECT max(b.lo), min(b.hi) FROM host_tri_bounds b WHERE b.tenant_id = ?1"
+	    " AND b.tri = ANY(ARRAY(SELECT vc_nocase(substr(?2, i, 3))"
+	    " FROM generate_series(1, length(?2) - 2) AS i))"),
 	    "ss", ctx->who.tenant_id, text);
 	const char *lo, *hi;
 
@@ -1106,8 +1126,10 @@ build_filters(vc_ctx *ctx, jv args, struct host_filter *hf, unsigned char lo[16]
 		    (rc = name_bounds(ctx, hf, name, &bounded)) != 0)
 			return rc;
 		if (bounded) {
-			add_cond(hf, "h.hostname >= ?@", (struct host_bind){ .type = 's', .s = hf->name_lo });
-			add_cond(hf, "h.hostname <= ?@", (struct host_bind){ .type = 's', .s = hf->name_hi });
+			add_cond(hf, VC_SQL2("h.hostname >= ?@", "h.hostname_key >= ?@"),
+			    (struct host_bind){ .type = 's', .s = hf->name_lo });
+			add_cond(hf, VC_SQL2("h.hostname <= ?@", "h.hostname_key <= ?@"),
+			    (struct host_bind){ .type = 's', .s = hf->name_hi });
 		}
 	}
 	if ((s = vc_arg_str(args, "fqdn")) != NULL) {

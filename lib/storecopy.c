@@ -255,7 +255,8 @@ source_has(vc_ctx *ctx, const char *name)
 }
 
 /*
- * The columns to copy: the target's, in its order, each one the source
+ * The columns to copy: the target's, in its order (not those it
+ * generates, hosts.hostname_key), each one the source
  * has too; an identity column the source lacks (case_links.seq) takes
  * the source's rowid.  A source column the target lacks would be lost:
  * refused.
@@ -268,7 +269,8 @@ columns(struct copy *cp, const struct copy_table *t, struct column *cols, int *n
 	int n = 0, rc, found;
 
 	q = vc_sql(dst, "SELECT column_name, data_type, is_identity FROM information_schema.columns"
-	    " WHERE table_schema = current_schema() AND table_name = ?1 ORDER BY ordinal_position",
+	    " WHERE table_schema = current_schema() AND table_name = ?1 AND is_generated = 'NEVER'"
+	    " ORDER BY ordinal_position",
 	    "s", t->name);
 	if (q == NULL)
 		return vc_fail(ctx, dst->err, "%s", dst->errmsg);

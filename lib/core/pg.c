@@ -116,7 +116,12 @@ struct prepared {
 	char *sql;              /* the SQLite text it was made from */
 	char name[16];
 	PGresult *desc;         /* parameters and columns */
+	int refs;               /* statements (vc_pgstmt) made from it */
 };
+
+/* Statements a connection keeps prepared on the server before it lets go
+ * of those no statement holds (prep_trim). */
+#define PREP_MAX 256
 
 struct vc_pgconn {
 	PGconn *c;
@@ -664,6 +669,47 @@ prep_widen(struct vc_pgconn *c, const char *name, const char *sql, PGresult *des
 
 static int pg_bound(vc_ctx *ctx, struct vc_pgconn *c);
 
+static void
+prep_drop(struct vc_pgconn *c, struct prepared *e)
+{
+	char dealloc[64];
+
+	snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", e->name);
+	pq.clear(pq.exec(c->c, dealloc));
+	pq.clear(e->desc);
+	free(e->sql);
+	free(e);
+}
+
+/*
+ * The texts a connection sees are many over a long life (a host list's
+ * filters combine into thousands), and each prepared one holds memory on
+ * the server: at PREP_MAX, those no statement holds are deallocated
+ * (the statements held are few: the store's cache, VC_SQL_CACHE).  Only
+ * between transactions, where a DEALLOCATE cannot fail one.
+ */
+static void
+prep_trim(struct vc_pgconn *c)
+{
+	struct prepared **old = c->prep;
+	size_t cap = c->capprep;
+
+	if (c->nprep < PREP_MAX || c->in_tx || pq.transactionStatus(c->c) != PQTRANS_IDLE)
+		return;
+	if ((c->prep = calloc(cap, sizeof *c->prep)) == NULL) {
+		c->prep = old;
+		return;
+	}
+	c->nprep = 0;
+	for (size_t i = 0; i < cap; i++)
+		if (old[i] != NULL && old[i]->refs > 0) {
+			*prep_slot(c, old[i]->sql) = old[i];
+			c->nprep++;
+		} else if (old[i] != NULL)
+			prep_drop(c, old[i]);
+	free(old);
+}
+
 /* sql prepared on the server (translated first), once per connection. */
 static struct prepared *
 prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
@@ -674,6 +720,8 @@ prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
 
 	if (c->capprep > 0 && *(slot = prep_slot(c, sql)) != NULL)
 		return *slot;
+	pg_park(c);
+	prep_trim(c);
 	if ((c->nprep + 1) * 2 > c->capprep && prep_grow(c) != 0) {
 		vc_fail(ctx, VC_EINTERNAL, "out of memory");
 		return NULL;
@@ -689,7 +737,6 @@ prep_get(vc_ctx *ctx, struct vc_pgconn *c, const char *sql)
 		return NULL;
 	}
 	snprintf(e->name, sizeof e->name, "vc%u", ++c->next_name);
-	pg_park(c);
 	if (pg_bound(ctx, c) != 0) {
 		free(text);
 		free(e->sql);
@@ -752,6 +799,7 @@ vc_pg_prepare(vc_ctx *ctx, const char *sql)
 		goto oom;
 	p->conn = c;
 	p->prep = e;
+	e->refs++;
 	p->nparams = pq.nparams(e->desc);
 	p->ncols = pq.nfields(e->desc);
 	if ((p->nparams > 0 && ((p->val = calloc((size_t)p->nparams, sizeof *p->val)) == NULL ||
@@ -919,6 +967,8 @@ vc_pg_free(struct vc_pgstmt *p)
 		vc_pg_reset(p);
 	if (p->val != NULL)
 		vc_pg_clear(p);
+	if (p->prep != NULL)
+		p->prep->refs--;
 	free(p->val);
 	free(p->len);
 	free(p->fmt);

@@ -602,7 +602,8 @@ find(vc_ctx *ctx, const struct fleet *f, const char *id)
 	if (pos >= 0)
 		return pos;
 	q = vc_sql(ctx, "SELECT id, client_id, fqdn, hostname FROM hosts WHERE tenant_id = ?1"
-	    " AND (id = ?2 OR client_id = ?2 OR fqdn = ?2 OR hostname = ?2) ORDER BY id LIMIT 1", "ss",
+	    " AND (id = ?2 OR client_id = ?2 OR fqdn = ?2 OR "
+	    VC_SQL2("hostname = ?2", "hostname_key = vc_nocase(?2)") ") ORDER BY id LIMIT 1", "ss",
 	    ctx->who.tenant_id, id);
 	if (q == NULL)
 		return -1;

@@ -117,6 +117,34 @@ both "seen since" --seen-since 2025-11-27T00:00:00Z --sort first_seen --limit 50
 both "sorted by os then id, descending" --sort os --order desc --limit 60 --offset 10
 run vc-hosts list --hostname ws00 --count
 is "$out" "$(vc-hosts --db "$LITE" list --hostname ws00 --count)" "--count agrees"
+# Under row-level security only leakproof comparisons may be index
+# conditions (schema-pg.sql, migration 20; citext's are not): for the
+# tools' role, sequential scans priced out, a host's lookup by name, the
+# walk of a search between its trigrams' bounds and the bounds' own
+# lookup are index scans, not scans of the tenant's hosts.
+psql_as "$OWNER" "ANALYZE hosts; ANALYZE host_tri_bounds" >/dev/null
+plan_app() { psql_as "$APP" "SET vc.tenant_id = '$ACME'; SET enable_seqscan = off; EXPLAIN $1"; }
+like "$(plan_app "SELECT id FROM hosts WHERE tenant_id = '$ACME' AND client_id IS NULL
+    AND hostname_key = vc_nocase('WS00001')")" \
+    "Index Cond: .*hostname_key = " "a lookup by name is an index scan under row-level security"
+like "$(plan_app "SELECT id FROM hosts h WHERE h.tenant_id = '$ACME' AND h.os = 'windows'
+    AND h.hostname_key >= 'ws0' AND h.hostname_key <= 'ws1' ORDER BY h.hostname_key, h.id LIMIT 50")" \
+    "Index Cond: .*hostname_key >= " "a walk between bounds is an index range"
+like "$(plan_app "SELECT max(b.lo) FROM host_tri_bounds b WHERE b.tenant_id = '$ACME'
+    AND b.tri = ANY(ARRAY(SELECT vc_nocase(substr('WS0', i, 3)) FROM generate_series(1, 1) AS i))")" \
+    "Index Cond: .*tri = ANY" "the bounds of a search's trigrams are read by index"
+is "$(psql_as "$OWNER" "SET vc.tenant_id = '*'; SELECT lo || ' ' || hi FROM host_tri_bounds WHERE tenant_id = '$ACME' AND tri = 'ws0'")" \
+    "ws00000 ws00299" "trigram bounds are folded keys"
+printf '{"hostname":"ZZ-Upper-01","os":"windows"}\n' > "$T/up.jsonl"
+printf '{"hostname":"zz-UPPER-01","ip":"198.51.100.9"}\n' > "$T/up2.jsonl"
+run vc-hosts import "$T/up.jsonl"
+run vc-hosts import "$T/up2.jsonl"
+is "$(jqr '"\(.created) \(.updated)"')" "0 1" "a name in other case is the same host (by its key)"
+is "$(psql_as "$OWNER" "SET vc.tenant_id = '*'; SELECT lo || ' ' || hi FROM host_tri_bounds WHERE tenant_id = '$ACME' AND tri = 'zz-'")" \
+    "zz-upper-01 zz-upper-01" "bounds written by an import are folded"
+is "$(vc-hosts list --hostname uPPer-0 | jq -r '"\(.hostname) \(.ip)"')" "zz-UPPER-01 198.51.100.9" \
+    "and the host is found by any case of a part of its name"
+vc-hosts delete "$(vc-hosts list --hostname upper-01 | jq -r .id)" >/dev/null
 # Keyset paging: each store's cursor of page 1 gives its page 2 (a
 # cursor holds the last host's id, which differs between the stores).
 vc-hosts list --limit 7 2>"$T/p1.err" >/dev/null
