@@ -262,6 +262,9 @@ SLOWPID=$!
 running() { [ -n "$(sq "SELECT id FROM playbook_executions WHERE status = 'running' AND playbook_id = (SELECT id FROM playbooks WHERE name = 'slow')")" ]; }
 await 30 running
 XS=$(sq "SELECT id FROM playbook_executions WHERE playbook_id = (SELECT id FROM playbooks WHERE name = 'slow')")
+# the cancel is to land while the second step waits, not between the first two
+waiting() { [ "$(vc-playbook show "$XS" -o jsonl | jq -r '.steps[1].status')" = running ]; }
+await 30 waiting
 run vc-playbook cancel "$XS" -o jsonl
 is "$rc:$(jqr .cancel_requested)" "0:true" "cancel asks a running execution to stop"
 wait $SLOWPID

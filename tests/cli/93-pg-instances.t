@@ -60,8 +60,13 @@ start A VC_REPORT_DIR="$T/ra" VC_WKHTMLTOPDF="$T/slow-wk"
 ok $? "instance A starts"
 start B VC_REPORT_DIR="$T/rb"
 ok $? "instance B starts"
-is "$(psql_as "$SUPER" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'velocicompanion-listen'
-    AND query = 'LISTEN vc_notifications'")" 2 "each instance listens on a connection of its own"
+# an instance says it listens (HTTP) before its listener has connected
+listeners() {
+	[ "$(psql_as "$SUPER" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'velocicompanion-listen'
+	    AND query = 'LISTEN vc_notifications'")" = "$1" ]
+}
+await 10 listeners 2
+ok $? "each instance listens on a connection of its own"
 
 # ---- notifications across instances ------------------------------------------
 WSA=ws://127.0.0.1:$PORT_A/api/notifications/ws
@@ -154,8 +159,7 @@ r=$(msgs "$T/ws3" 'select(.type == "notification") | ._t')
 ok $([ $((r - t0)) -lt 5000 ]; echo $?) "... within 5 s of the role's return ($((r - t0)) ms)"
 grep -q 'notifications: listening again' "$T/A.log"
 ok $? "A says it listens again"
-await 10 sh -c "[ \"\$(\"$PGBIN/psql\" -X -At '$SUPER' -c \"SELECT count(*) FROM pg_stat_activity
-    WHERE application_name = 'velocicompanion-listen'\")\" = 2 ]"
+await 10 listeners 2
 ok $? "both instances listen again"
 
 # ---- a report asked of A, rendered by B -------------------------------------------------
