@@ -63,6 +63,31 @@ sq() {
 		sqlite3 -cmd '.timeout 10000' "$VC_DB" "$@"
 	fi
 }
+# flaky TABLE EVENTS N (PostgreSQL only): the next N statements that do
+# EVENTS ("INSERT", "UPDATE", "INSERT OR UPDATE") to TABLE fail as a
+# transaction fails that gave way to another one (40001), so that a test
+# sees the store run the transaction again.  flaky_hits TABLE: how many
+# such statements ran, failed or not (a test checks that the failures
+# did happen); flaky_off TABLE removes it.  The counter is a sequence:
+# it is not rolled back with the transaction it failed.
+flaky() {
+	[ "$STORE_PG" = 1 ] || { echo "# flaky: PostgreSQL only"; return 1; }
+	sq "CREATE OR REPLACE FUNCTION vc_test_flaky() RETURNS trigger LANGUAGE plpgsql
+	    SECURITY DEFINER AS \$f\$ BEGIN
+		IF nextval(TG_ARGV[0]::regclass) <= TG_ARGV[1]::bigint THEN
+			RAISE EXCEPTION 'a failure the test injected (% on %)', TG_OP, TG_TABLE_NAME
+			    USING ERRCODE = '40001';
+		END IF;
+		RETURN NULL;
+	    END \$f\$" \
+	    "SET client_min_messages TO warning; DROP TRIGGER IF EXISTS vc_test_flaky ON $1;
+	    DROP SEQUENCE IF EXISTS vc_test_flaky_$1" \
+	    "CREATE SEQUENCE vc_test_flaky_$1" \
+	    "CREATE TRIGGER vc_test_flaky AFTER $2 ON $1 FOR EACH STATEMENT
+	    EXECUTE FUNCTION vc_test_flaky('vc_test_flaky_$1', '$3')"
+}
+flaky_hits() { sq "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM vc_test_flaky_$1"; }
+flaky_off() { sq "DROP TRIGGER IF EXISTS vc_test_flaky ON $1"; }
 # STORE_KEY: the key file that vc-auth init makes for $VC_DB: beside the
 # SQLite file, or for a PostgreSQL store where the default store's would be.
 STORE_KEY=$T/vc.key
