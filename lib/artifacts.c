@@ -409,10 +409,36 @@ vc_artifact_writer_id(const struct vc_artifact_writer *w)
 	return w->im.id;
 }
 
+/* The artifact's row (and its link to a case): vc_tx_run's body. */
+struct opening {
+	struct vc_artifact_writer *w;
+	const struct vc_artifact_spec *spec;
+	const char *case_id, *who;
+};
+
+static int
+open_body(vc_ctx *ctx, void *arg)
+{
+	struct opening *o = arg;
+	const struct vc_artifact_spec *spec = o->spec;
+	int rc;
+
+	rc = vc_sql_exec(ctx, "INSERT INTO artifacts (id, tenant_id, name, host_id, case_id, flow_id,"
+	    " hunt_id, source, created_by, created_at, updated_at, importer)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11)",
+	    NULL, "sssssssssis", o->w->im.id, ctx->who.tenant_id, spec->name, o->w->im.host_id,
+	    o->case_id, spec->flow, spec->hunt, spec->source ? spec->source : "import",
+	    ctx->who.username, vc_now(ctx), o->who);
+	if (rc == 0 && o->case_id != NULL)
+		rc = vc_case_link_add(ctx, o->case_id, "artifact", o->w->im.id);
+	return rc;
+}
+
 int
 vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_artifact_writer **wp)
 {
 	struct vc_artifact_writer *w;
+	struct opening made;
 	char case_id[VC_ID_LEN + 1], who[128];
 	int rc;
 
@@ -434,21 +460,12 @@ vc_artifact_open(vc_ctx *ctx, const struct vc_artifact_spec *spec, struct vc_art
 	 * crash leaves a visible, honest record rather than orphan rows. */
 	vc_new_id(w->im.id);
 	vc_audit_target(ctx, "artifact", w->im.id);
-	if ((rc = vc_tx_begin(ctx)) != 0) {
-		free(w);
-		return rc;
-	}
 	importer_id(who, sizeof who);
-	rc = vc_sql_exec(ctx, "INSERT INTO artifacts (id, tenant_id, name, host_id, case_id, flow_id,"
-	    " hunt_id, source, created_by, created_at, updated_at, importer)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11)",
-	    NULL, "sssssssssis", w->im.id, ctx->who.tenant_id, spec->name, w->im.host_id,
-	    spec->case_key ? case_id : NULL, spec->flow, spec->hunt,
-	    spec->source ? spec->source : "import", ctx->who.username, vc_now(ctx), who);
-	if (rc == 0 && spec->case_key != NULL)
-		rc = vc_case_link_add(ctx, case_id, "artifact", w->im.id);
-	if (rc != 0 || (rc = vc_tx_commit(ctx)) != 0) {
-		vc_tx_rollback(ctx);
+	made.w = w;
+	made.spec = spec;
+	made.case_id = spec->case_key ? case_id : NULL;
+	made.who = who;
+	if ((rc = vc_tx_run(ctx, 0, open_body, &made)) != 0) {
 		free(w);
 		return rc;
 	}
@@ -554,19 +571,14 @@ batch_copy(struct vc_artifact_writer *w)
 	return 0;
 }
 
-/* Write the batch in hand in one transaction; the first also audits that
- * the import began, so a killed import leaves a trace in the log. */
+/* The batch in hand, into the open transaction; the first batch also
+ * audits that the import began, so a killed import leaves a trace. */
 static int
-batch_write(struct vc_artifact_writer *w)
+batch_once(struct vc_artifact_writer *w)
 {
 	vc_ctx *ctx = w->im.ctx;
-	long before = w->im.rows;
-	int rc;
+	int rc = 0;
 
-	if (w->n == 0)
-		return 0;
-	if ((rc = vc_tx_begin(ctx)) != 0)
-		return rc == VC_EINVAL ? VC_EINTERNAL : rc;
 	if (vc_store_copies(ctx))
 		rc = batch_copy(w);
 	for (long i = 0; i < w->n && rc == 0 && !vc_store_copies(ctx); i++) {
@@ -580,14 +592,42 @@ batch_write(struct vc_artifact_writer *w)
 		rc = vc_audit(ctx, ctx->who.tenant_id, "artifacts.import.begin", "artifact", w->im.id,
 		    "success", NULL, JV_OBJECT(jv_string("name"), jv_string(w->name),
 		    jv_string("rows"), jv_number((double)w->im.rows)));
-	if (rc == 0 && (rc = vc_tx_commit(ctx)) == 0) {
-		w->began = 1;
-		w->n = 0;
-		w->tlen = 0;
+	return rc;
+}
+
+/*
+ * Write the batch in hand in one transaction.  One that gave way to
+ * another (PostgreSQL) is written again from the batch, which stays in
+ * hand until it is stored; the hosts the failed try made went with it,
+ * so the cache that may name them is dropped.
+ */
+static int
+batch_write(struct vc_artifact_writer *w)
+{
+	vc_ctx *ctx = w->im.ctx;
+	long before = w->im.rows, made = w->im.hosts_created;
+	int rc;
+
+	if (w->n == 0)
 		return 0;
+	for (int a = 1; ; a++) {
+		if ((rc = vc_tx_begin(ctx)) != 0)
+			break;
+		if ((rc = batch_once(w)) == 0 && (rc = vc_tx_commit(ctx)) == 0) {
+			w->began = 1;
+			w->n = 0;
+			w->tlen = 0;
+			return 0;
+		}
+		vc_tx_rollback(ctx);
+		w->im.rows = before;
+		if (w->im.hosts_created != made) {
+			cache_free(&w->im);
+			w->im.hosts_created = made;
+		}
+		if (!vc_tx_again(ctx, a))
+			break;
 	}
-	vc_tx_rollback(ctx);
-	w->im.rows = before;
 	return rc == VC_EINVAL ? VC_EINTERNAL : rc;
 }
 
@@ -648,9 +688,39 @@ vc_artifact_write(struct vc_artifact_writer *w, const char *json, size_t n)
 	return 0;
 }
 
+/* The import's end: its state, audit record and event (vc_tx_run's body). */
+struct ending {
+	struct vc_artifact_writer *w;
+	int how;
+	const char *reason;
+};
+
+static int
+close_body(vc_ctx *ctx, void *arg)
+{
+	struct ending *e = arg;
+	struct vc_artifact_writer *w = e->w;
+	int rc, done = e->how == VC_ARTIFACT_COMPLETE;
+
+	if ((rc = finish(ctx, &w->im, done ? "complete" : "failed", w->bad)) != 0 ||
+	    (rc = vc_audit(ctx, ctx->who.tenant_id, "artifacts.import", "artifact", w->im.id,
+	    done ? "success" : "failure", e->reason,
+	    JV_OBJECT(jv_string("name"), jv_string(w->name), jv_string("rows"),
+	    jv_number((double)w->im.rows), jv_string("bad_lines"), jv_number((double)w->bad),
+	    jv_string("hosts_created"), jv_number((double)w->im.hosts_created)))) != 0 || !done)
+		return rc;
+	return vc_event_emit(ctx, "artifact.imported",
+	    JV_OBJECT(jv_string("artifact_id"), jv_string(w->im.id), jv_string("subject"),
+	    jv_string(w->name), jv_string("rows"), jv_number((double)w->im.rows),
+	    jv_string("bad_lines"), jv_number((double)w->bad), jv_string("hosts_created"),
+	    jv_number((double)w->im.hosts_created), jv_string("by"),
+	    jv_string(ctx->who.username)), NULL);
+}
+
 int
 vc_artifact_close(struct vc_artifact_writer *w, int how, const char *reason, jv *out)
 {
+	struct ending ending;
 	vc_ctx *ctx = w->im.ctx;
 	char msg[sizeof ctx->errmsg];
 	int rc = 0, wrc = 0, err = ctx->err;
@@ -665,26 +735,11 @@ vc_artifact_close(struct vc_artifact_writer *w, int how, const char *reason, jv 
 		err = wrc;
 		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
 	}
-	if (vc_tx_begin(ctx) != 0)
-		goto done;
-	if ((rc = finish(ctx, &w->im, how == VC_ARTIFACT_COMPLETE ? "complete" : "failed",
-	    w->bad)) != 0 ||
-	    (rc = vc_audit(ctx, ctx->who.tenant_id, "artifacts.import", "artifact", w->im.id,
-	    how == VC_ARTIFACT_COMPLETE ? "success" : "failure", reason,
-	    JV_OBJECT(jv_string("name"), jv_string(w->name), jv_string("rows"),
-	    jv_number((double)w->im.rows), jv_string("bad_lines"), jv_number((double)w->bad),
-	    jv_string("hosts_created"), jv_number((double)w->im.hosts_created)))) != 0 ||
-	    (how == VC_ARTIFACT_COMPLETE && (rc = vc_event_emit(ctx, "artifact.imported",
-	    JV_OBJECT(jv_string("artifact_id"), jv_string(w->im.id), jv_string("subject"),
-	    jv_string(w->name), jv_string("rows"), jv_number((double)w->im.rows),
-	    jv_string("bad_lines"), jv_number((double)w->bad), jv_string("hosts_created"),
-	    jv_number((double)w->im.hosts_created), jv_string("by"),
-	    jv_string(ctx->who.username)), NULL)) != 0) ||
-	    (rc = vc_tx_commit(ctx)) != 0)
-		vc_tx_rollback(ctx);
-	else
+	ending.w = w;
+	ending.how = how;
+	ending.reason = reason;
+	if ((rc = vc_tx_run(ctx, 0, close_body, &ending)) == 0)
 		ctx->audited = 1;
-done:
 	if (out != NULL)
 		*out = JV_OBJECT(jv_string("id"), jv_string(w->im.id), jv_string("name"),
 		    jv_string(w->name), jv_string("rows"), jv_number((double)w->im.rows),

@@ -4,6 +4,7 @@
 # byte, each linked to its host by ClientId), --host and --case, rows with
 # --where, --host, --limit and --offset; bad lines and --strict; flat
 # memory over 200000 rows; list filters, sorting and paging; delete;
+# on PostgreSQL, transactions of an import that gave way run again;
 # roles; tenant isolation.
 . "$(dirname "$0")/lib.sh"
 
@@ -393,5 +394,40 @@ fi
 run vc-auth audit list --resource-type artifact --action artifacts.delete
 is "$(printf '%s\n' "$out" | jq -r 'select(.outcome == "success") | .target_id' | sort | tr '\n' ' ')" \
 	"$(printf '%s\n' "$A1" $A4 | sort | tr '\n' ' ')" "deletes are audited, naming the artifact"
+
+# ---- PostgreSQL: a transaction that gives way to another is run again ----------------------
+if [ "$STORE_PG" = 1 ]; then
+	# Five clients nobody has seen; the artifact's row, the hosts the
+	# batch makes, its rows and the artifact's state each fail once or
+	# twice as a transaction fails that gave way (40001).
+	"$GEN" pslist 300 5 | sed 's/"C\.1/"C.f/; s/"ws0/"rt0/' > "$T/retry.jsonl"
+	flaky artifacts "INSERT OR UPDATE" 2
+	flaky hosts INSERT 1
+	flaky artifact_rows INSERT 2
+	with "$ANN" vc-case artifact import "$T/retry.jsonl" --name Retry.Pslist
+	is "$rc:$(jqr '"\(.rows) \(.hosts_created)"')" "0:300 5" \
+	    "transactions of an import that gave way (40001) run again: exit 0, 300 rows, 5 hosts made"
+	R=$(jqr .id)
+	# (the batch ran four times: its first host failed, then its rows twice)
+	is "$(flaky_hits artifacts) $(flaky_hits hosts) $(flaky_hits artifact_rows)" "5 16 3" \
+	    "... after failing: the artifact's insert and update, a host's insert, the rows' insert twice"
+	is "$(sq "SELECT count(*) FROM artifact_rows WHERE artifact_id = '$R'")" 300 "... each row stored once"
+	is "$(sq "SELECT count(*) FROM hosts WHERE client_id LIKE 'C.f%'")" 5 "... each host made once"
+	is "$(art "$R" '"\(.state) \(.row_count)"')" "complete 300" "... the artifact complete"
+	is "$(sq "SELECT string_agg(action, ' ' ORDER BY id) FROM audit_logs WHERE target_id = '$R'")" \
+	    "artifacts.import.begin artifacts.import" "... audited once"
+	flaky artifacts "INSERT OR UPDATE" 0
+	flaky hosts INSERT 0
+	flaky artifact_rows INSERT 50
+	with "$ANN" vc-case artifact import "$T/retry.jsonl" --name Retry.Again
+	is "$rc" 75 "a batch that gives way every time: exit 75"
+	like "$err" "serializ|gave way|try again" "... saying to try again ($err)"
+	R=$(sq "SELECT id FROM artifacts WHERE name = 'Retry.Again'")
+	is "$(art "$R" '"\(.state) \(.row_count)"'):$(sq "SELECT count(*) FROM artifact_rows WHERE artifact_id = '$R'")" \
+	    "failed 0:0" "... the artifact marked failed, no row of it stored"
+	flaky_off artifacts
+	flaky_off hosts
+	flaky_off artifact_rows
+fi
 
 done_testing
