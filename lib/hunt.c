@@ -682,6 +682,8 @@ wait_flow(vc_ctx *ctx, const char *client, const char *flow, uint64_t timeout, j
 			    (long long)(vc_now(ctx) - start));
 			ctx->progress(ctx, msg, ctx->stream_arg);
 		}
+		if (ctx->tick != NULL && (rc = ctx->tick(ctx, ctx->tick_arg)) != 0)
+			return rc;
 		vc_sleep(interval);
 		if (interval < 5)
 			interval++;
@@ -930,6 +932,8 @@ wait_hunt(vc_ctx *ctx, const char *hunt_id, uint64_t timeout, jv *last)
 			ctx->progress(ctx, msg, ctx->stream_arg);
 		}
 		jv_free(st);
+		if (ctx->tick != NULL && (rc = ctx->tick(ctx, ctx->tick_arg)) != 0)
+			return rc;
 		vc_sleep(interval);
 		if (interval < 5)
 			interval++;

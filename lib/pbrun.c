@@ -35,6 +35,7 @@
 #define DUE_BATCH 500           /* events looked at in one due */
 #define LEASE_S 300             /* s a due holds its tenant's event cursor */
 #define CLAIM_MARGIN_S 30       /* s an execution's claim holds beyond its step's time */
+#define WAIT_HOLD_S 60          /* a wait_for step claims this much of its time at once */
 #define RESUME_BATCH 20         /* lapsed executions a due takes over at most */
 #define LIST_DEF 50
 #define LIST_MAX 1000
@@ -57,6 +58,7 @@ struct exec {
 	int64_t hold_s;         /* s the next record written claims it for */
 	int64_t held_until;     /* when the claim it holds lapses (unix s) */
 	int lost;               /* the claim went to another runner: stop */
+	int cancel_seen;        /* a wait_for step ended for a cancel */
 };
 
 static void
@@ -709,6 +711,8 @@ webhook(vc_ctx *ctx, struct exec *e, const char *step, jv p, int64_t timeout_ms,
  * within the step's time (deadline, vc_mono_ms).  *timedout is set when the
  * peer did not finish in that time.
  */
+static int wait_tick(vc_ctx *ctx, void *arg);
+
 static int
 net_part(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int64_t deadline,
     int *timedout, jv *out)
@@ -722,8 +726,13 @@ net_part(vc_ctx *ctx, struct exec *e, int i, const char *action, jv params, int6
 		rc = collect(ctx, params, left_s(deadline), out);
 	else if (strcmp(action, "run_hunt") == 0)
 		rc = run_hunt(ctx, e, jv_string_value(name), params, left_s(deadline), out);
-	else if (strcmp(action, "wait_for") == 0)
+	else if (strcmp(action, "wait_for") == 0) {
+		ctx->tick = wait_tick;
+		ctx->tick_arg = e;
 		rc = wait_for(ctx, params, left_s(deadline), out);
+		ctx->tick = NULL;
+		ctx->tick_arg = NULL;
+	}
 	else
 		rc = webhook(ctx, e, jv_string_value(name), params, deadline - vc_mono_ms(), out);
 	jv_free(name);
@@ -879,6 +888,45 @@ cancel_asked(vc_ctx *ctx, struct exec *e)
 {
 	return vc_sql_int(ctx, vc_sql(ctx, "SELECT cancel_requested FROM playbook_executions"
 	    " WHERE tenant_id = ?1 AND id = ?2", "ss", ctx->who.tenant_id, e->id)) == 1;
+}
+
+/*
+ * Between the polls of a wait_for step (ctx->tick).  The step claims the
+ * execution WAIT_HOLD_S at a time, not its whole timeout (up to an hour,
+ * which a dead runner would hold): the claim is renewed here when the
+ * store says it runs short, so that another runner takes over within a
+ * minute and a half of a crash.  A cancel asked meanwhile ends the wait,
+ * and so does a claim that went to another runner.
+ */
+static int
+wait_tick(vc_ctx *ctx, void *arg)
+{
+	struct exec *e = arg;
+	int64_t until = 0;
+	int cancel = 0, ours = 0, r;
+	vc_stmt *q = vc_sql(ctx, "SELECT cancel_requested, claimed_until, claimed_by FROM"
+	    " playbook_executions WHERE tenant_id = ?1 AND id = ?2", "ss", ctx->who.tenant_id, e->id);
+
+	if (q == NULL || (r = vc_sql_step(ctx, q)) < 0) {
+		vc_stmt_done(q);
+		return ctx->err;
+	}
+	if (r == 1) {
+		cancel = vc_col_int64(q, 0) == 1;
+		until = vc_col_int64(q, 1);
+		ours = vc_col_text(q, 2) != NULL && strcmp((const char *)vc_col_text(q, 2), e->holder) == 0;
+	}
+	vc_stmt_done(q);
+	if (cancel) {
+		e->cancel_seen = 1;
+		return vc_fail(ctx, VC_ECONFLICT, "cancelled while it waited");
+	}
+	if (!ours)
+		return taken_over(ctx, e);
+	if (until - vc_now(ctx) >= WAIT_HOLD_S)
+		return 0;
+	e->held_until = until;
+	return claim_hold(ctx, e, WAIT_HOLD_S + CLAIM_MARGIN_S);
 }
 
 static void
@@ -1174,7 +1222,8 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 				 * or does not.  Either holds the claim for the
 				 * try's time.
 				 */
-				e->hold_s = timeout + CLAIM_MARGIN_S;
+				e->hold_s = (strcmp(action, "wait_for") == 0 && timeout > WAIT_HOLD_S ?
+				    WAIT_HOLD_S : timeout) + CLAIM_MARGIN_S;
 				step_set(e, i, "status", jv_string("running"));
 				rc = pa != NULL && pa->net ? exec_save(ctx, e, "running", NULL, 0) :
 				    claim_hold(ctx, e, e->hold_s);
@@ -1202,6 +1251,16 @@ run_from(vc_ctx *ctx, struct exec *e, int start)
 					jv_free(params);
 					jv_free(def);
 					return rc;
+				} else if (e->cancel_seen) {
+					step_set(e, i, "status", jv_string("failed"));
+					step_set(e, i, "error", jv_string("cancelled while it waited"));
+					step_set(e, i, "attempts", jv_number(t));
+					step_set(e, i, "finished_at", jv_number((double)vc_now_ms(ctx) / 1000));
+					for (int j = i + 1; j < n; j++)
+						step_set(e, j, "status", jv_string("skipped"));
+					jv_free(params);
+					jv_free(def);
+					return exec_save(ctx, e, "cancelled", "cancelled while a step waited", 1);
 				} else if (!to && (rc == VC_ETEMP || rc == VC_EINTERNAL)) {
 					/* the store or this process fails: say so in
 					 * the record if it can still be written */

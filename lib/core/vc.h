@@ -140,6 +140,12 @@ struct vc_ctx {
 	volatile sig_atomic_t *stop;
 	/* Progress of a long wait ("flow F.1: RUNNING, 12 s"); NULL: quiet. */
 	void (*progress)(vc_ctx *ctx, const char *msg, void *arg);
+	/* Called between the polls of a long wait (a flow's or a hunt's
+	 * end), with no transaction open: nonzero ends the wait with that
+	 * error, ctx's message set.  A playbook's runner renews its claim
+	 * and looks for a cancel there.  NULL: nothing. */
+	int (*tick)(vc_ctx *ctx, void *arg);
+	void *tick_arg;
 	int (*emit)(vc_ctx *ctx, jv rec, void *arg);
 	int (*emit_raw)(vc_ctx *ctx, const char *json, size_t n, void *arg);
 	void (*report)(vc_ctx *ctx, const char *msg, void *arg);

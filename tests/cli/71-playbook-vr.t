@@ -250,7 +250,7 @@ steps:
   - name: waits
     action: wait_for
     params: {host: "${host}", flow_id: "${steps.later.flow_id}"}
-    timeout: 6
+    timeout: 600
     on_failure: continue
   - name: after
     action: send_notification
@@ -265,12 +265,25 @@ XS=$(sq "SELECT id FROM playbook_executions WHERE playbook_id = (SELECT id FROM 
 # the cancel is to land while the second step waits, not between the first two
 waiting() { [ "$(vc-playbook show "$XS" -o jsonl | jq -r '.steps[1].status')" = running ]; }
 await 30 waiting
+# A wait of ten minutes claims the execution a minute and a half at a
+# time (a dead runner's is taken over that soon), renewed as it polls.
+left() { sq "SELECT claimed_until - $SQ_NOW FROM playbook_executions WHERE id = '$XS'"; }
+L=$(left)
+ok "$([ "$L" -gt 30 ] && [ "$L" -le 90 ]; echo $?)" "a wait_for of 600 s claims the execution for 90 s at most ($L s left)"
+sq "UPDATE playbook_executions SET claimed_until = $SQ_NOW + 10 WHERE id = '$XS'"
+renewed() { [ "$(left)" -gt 60 ]; }
+await 15 renewed
+ok $? "... renewed while it waits, once it runs short ($(left) s left)"
+t0=$(date +%s)
 run vc-playbook cancel "$XS" -o jsonl
 is "$rc:$(jqr .cancel_requested)" "0:true" "cancel asks a running execution to stop"
 wait $SLOWPID
+t1=$(date +%s)
+ok "$([ $((t1 - t0)) -le 10 ]; echo $?)" "... the wait ends at its next poll, not at its timeout ($((t1 - t0)) s)"
 run vc-playbook show "$XS" -o jsonl
 is "$(jqr '"\(.status) \([.steps[].status] | join(" "))"')" "cancelled succeeded failed skipped" \
-	"it stopped before its next step: the rest skipped, the execution cancelled"
+	"the execution cancelled: the waiting step failed, the rest skipped"
+is "$(jqr .steps[1].error)" "cancelled while it waited" "... the step saying why"
 is "$(sq "SELECT COUNT(*) FROM notifications WHERE body = 'should not run'")" 0 "the step after the cancel did not run"
 
 # ---- the whole chain: a hunt result scored, the score event answered ----------------------------
