@@ -987,25 +987,30 @@ queue_file_mail(vc_ctx *ctx, struct channel *ch, jv e)
 	return rc != 0 ? -1 : 1;
 }
 
-/*
- * An email channel: the batch becomes one plain-text mail in the outbox
- * (lib/mail.h), queued in the transaction that moves the cursor, so it is
- * queued exactly once; the outbox then delivers it, retrying, through the
- * installation's SMTP transport (vc-auth mail set).  A notification sent
- * with a file is a mail of its own (queue_file_mail).  A dead retry only
- * queues.
- */
+/* An email channel's batch (vc_tx_run's arg): moved, whether its
+ * cursor moved (set afresh at each attempt). */
+struct mailq {
+	struct channel *ch;
+	jv rows;
+	int moved;
+};
+
+/* queue_mail's body's answer when another forwarder moved the cursor
+ * first: roll back, nothing queued (no error code of vc.h). */
+#define MAIL_PASSED (-2)
+
 static int
-queue_mail(vc_ctx *ctx, struct channel *ch, jv rows)
+queue_mail_body(vc_ctx *ctx, void *arg)
 {
+	struct mailq *m = arg;
+	struct channel *ch = m->ch;
 	char subject[200];
 	jv text = jv_invalid();
 	int64_t first = 0, last = 0;
-	int moved = 0, left = 0, rc;
+	int left = 0, rc = 0;
 
-	if ((rc = vc_tx_begin(ctx)) != 0)
-		return rc;
-	jv_array_foreach(rows, i, e) {
+	m->moved = 0;
+	jv_array_foreach(m->rows, i, e) {
 		int r = rc == 0 ? queue_file_mail(ctx, ch, e) : 0;
 
 		if (r < 0)
@@ -1031,17 +1036,36 @@ queue_mail(vc_ctx *ctx, struct channel *ch, jv rows)
 	jv_free(text);
 	if (rc == 0 && !ch->retrying)
 		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0, last_error = NULL,"
-		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siiii",
+		    " delivered_at = ?5 WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?4", &m->moved, "siiii",
 		    ctx->who.tenant_id, ch->id, ch->upto, ch->cursor, vc_now(ctx));
-	if (rc == 0 && moved)
+	if (rc == 0 && m->moved)
 		rc = drop_marks(ctx, ch, ch->upto);
-	if (rc != 0 || (!ch->retrying && !moved)) {
-		vc_tx_rollback(ctx);
-		ch->committed = rc == 0 ? 2 : 0;
-		return rc;
+	if (rc == 0 && !ch->retrying && !m->moved)
+		rc = MAIL_PASSED;
+	return rc;
+}
+
+/*
+ * An email channel: the batch becomes one plain-text mail in the outbox
+ * (lib/mail.h), queued in the transaction that moves the cursor, so it is
+ * queued exactly once (made again when it gave way to another: nothing
+ * has left yet); the outbox then delivers it, retrying, through the
+ * installation's SMTP transport (vc-auth mail set).  A notification sent
+ * with a file is a mail of its own (queue_file_mail).  A dead retry only
+ * queues.
+ */
+static int
+queue_mail(vc_ctx *ctx, struct channel *ch, jv rows)
+{
+	struct mailq m = { .ch = ch, .rows = rows };
+	int rc = vc_tx_run(ctx, 0, queue_mail_body, &m);
+
+	if (rc == MAIL_PASSED) {
+		ch->committed = 2;
+		return 0;
 	}
-	if ((rc = vc_tx_commit(ctx)) != 0) {
-		vc_tx_rollback(ctx);
+	if (rc != 0) {
+		ch->committed = 0;
 		return rc;
 	}
 	if (!ch->retrying) {
@@ -1248,50 +1272,106 @@ drop_marks(vc_ctx *ctx, const struct channel *ch, int64_t upto)
 	    " AND event_id <= ?3", NULL, "sii", ctx->who.tenant_id, ch->id, upto);
 }
 
+/* A cursor's move: after a delivery (move_cursor), or past a dead
+ * event (dead_letter); to, the event at the head there. */
+struct move {
+	struct channel *ch;
+	int64_t to;
+	int fails, taken, moved;
+	const char *why;
+};
+
 /*
  * The event at the head of the channel failed max_failures times in a
  * row: it goes to the dead list and the cursor past it, in one
  * transaction, only if the cursor is still where this forwarder saw it.
  */
 static int
-dead_letter(vc_ctx *ctx, struct channel *ch)
+dead_body(vc_ctx *ctx, void *arg)
 {
-	vc_stmt *q = head_stmt(ctx, ch, ch->cursor);
-	int64_t head;
-	int moved = 0, rc;
+	struct move *m = arg;
+	int rc;
 
-	if (q == NULL)
-		return ctx->err;
-	if ((head = vc_sql_int(ctx, q)) < 0) {
-		ch->failures = 0;
-		return ctx->err;
-	}
-	if ((rc = vc_tx_begin(ctx)) != 0)
-		return rc;
+	m->moved = 0;
 	rc = vc_sql_exec(ctx, "INSERT OR IGNORE INTO notify_dead (tenant_id, channel_id, event_id, failures,"
 	    " last_error, created_at) SELECT ?1, ?2, ?3, failures, last_error, ?4 FROM notify_channels"
 	    " WHERE tenant_id = ?1 AND id = ?2 AND cursor = ?5", NULL, "siiii", ctx->who.tenant_id,
-	    ch->id, head, vc_now(ctx), ch->cursor);
+	    m->ch->id, m->to, vc_now(ctx), m->ch->cursor);
 	if (rc == 0)
 		rc = vc_sql_exec(ctx, "UPDATE notify_channels SET cursor = ?3, failures = 0 WHERE"
-		    " tenant_id = ?1 AND id = ?2 AND cursor = ?4", &moved, "siii", ctx->who.tenant_id,
-		    ch->id, head, ch->cursor);
-	if (rc == 0 && moved)
-		rc = drop_marks(ctx, ch, head);
-	if (rc != 0 || (rc = vc_tx_commit(ctx)) != 0) {
-		vc_tx_rollback(ctx);
-		return rc;
+		    " tenant_id = ?1 AND id = ?2 AND cursor = ?4", &m->moved, "siii", ctx->who.tenant_id,
+		    m->ch->id, m->to, m->ch->cursor);
+	if (rc == 0 && m->moved)
+		rc = drop_marks(ctx, m->ch, m->to);
+	return rc;
+}
+
+static int
+dead_letter(vc_ctx *ctx, struct channel *ch)
+{
+	vc_stmt *q = head_stmt(ctx, ch, ch->cursor);
+	struct move m = { .ch = ch };
+	int rc;
+
+	if (q == NULL)
+		return ctx->err;
+	if ((m.to = vc_sql_int(ctx, q)) < 0) {
+		ch->failures = 0;
+		return ctx->err;
 	}
+	/* Made again when it gave way to another (vc_tx_run). */
+	if ((rc = vc_tx_run(ctx, 0, dead_body, &m)) != 0)
+		return rc;
 	ch->failures = 0;
 	ch->limit = 0;
-	if (moved) {
-		ch->cursor = head;
+	if (m.moved) {
+		ch->cursor = m.to;
 		ch->dead++;
 	}
-	return moved ? 0 : 1;
+	return m.moved ? 0 : 1;
 }
 
 /* ---- leases: one forwarder at a time a channel --------------------------- */
+
+/* A lease's transaction (vc_tx_run's arg): what it read, set afresh at
+ * each attempt. */
+struct lease {
+	struct channel *ch;
+	int64_t now, cursor;
+	int changed, failures;
+	char busy[160];
+};
+
+static int
+take_body(vc_ctx *ctx, void *arg)
+{
+	struct lease *l = arg;
+	vc_stmt *q;
+	int rc;
+
+	l->changed = 0;
+	l->busy[0] = '\0';
+	if ((rc = vc_sql_exec(ctx, "UPDATE notify_channels SET lease_holder = ?3, lease_until = ?4"
+	    " WHERE tenant_id = ?1 AND id = ?2 AND (lease_until <= ?5 OR lease_holder = ?3)", &l->changed,
+	    "sisii", ctx->who.tenant_id, l->ch->id, l->ch->holder, l->now + LEASE_S, l->now)) != 0)
+		return rc;
+	q = vc_sql(ctx, "SELECT cursor, failures, lease_holder FROM notify_channels"
+	    " WHERE tenant_id = ?1 AND id = ?2", "si", ctx->who.tenant_id, l->ch->id);
+	if (q == NULL || (rc = vc_sql_step(ctx, q)) < 0) {
+		vc_stmt_done(q);
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	}
+	if (rc == 1 && l->changed) {
+		l->cursor = vc_col_int64(q, 0);
+		l->failures = vc_col_int(q, 1);
+	} else if (rc == 1)
+		snprintf(l->busy, sizeof l->busy, "%s", vc_col_type(q, 2) == VC_TEXT ?
+		    (const char *)vc_col_text(q, 2) : "another forwarder");
+	else
+		snprintf(l->busy, sizeof l->busy, "deleted");
+	vc_stmt_done(q);
+	return 0;
+}
 
 /*
  * Claim the channel for this forwarder (ch->holder) for LEASE_S seconds:
@@ -1302,40 +1382,33 @@ dead_letter(vc_ctx *ctx, struct channel *ch)
 static int
 lease_take(vc_ctx *ctx, struct channel *ch, char *busy, size_t bn)
 {
-	int64_t now = vc_now(ctx);
-	vc_stmt *q;
-	int changed = 0, rc;
+	struct lease l = { .ch = ch, .now = vc_now(ctx) };
+	int rc;
 
 	/* READ COMMITTED on PostgreSQL: a forwarder that claims at the
 	 * same moment waits for the other's claim and then finds the
-	 * channel held (busy), instead of failing to serialize. */
-	if ((rc = vc_tx_begin_claim(ctx)) != 0)
+	 * channel held (busy), instead of failing to serialize; a
+	 * deadlock (40P01) is taken again (vc_tx_run). */
+	if ((rc = vc_tx_run(ctx, 1, take_body, &l)) != 0)
 		return rc;
-	rc = vc_sql_exec(ctx, "UPDATE notify_channels SET lease_holder = ?3, lease_until = ?4"
-	    " WHERE tenant_id = ?1 AND id = ?2 AND (lease_until <= ?5 OR lease_holder = ?3)", &changed,
-	    "sisii", ctx->who.tenant_id, ch->id, ch->holder, now + LEASE_S, now);
-	q = rc == 0 ? vc_sql(ctx, "SELECT cursor, failures, lease_holder FROM notify_channels"
-	    " WHERE tenant_id = ?1 AND id = ?2", "si", ctx->who.tenant_id, ch->id) : NULL;
-	if (q == NULL || (rc = vc_sql_step(ctx, q)) < 0) {
-		vc_stmt_done(q);
-		vc_tx_rollback(ctx);
-		return ctx->err ? ctx->err : VC_EINTERNAL;
-	}
-	if (rc == 1 && changed) {
-		ch->cursor = vc_col_int64(q, 0);
-		ch->failures = vc_col_int(q, 1);
-	} else if (rc == 1)
-		snprintf(busy, bn, "%s", vc_col_type(q, 2) == VC_TEXT ?
-		    (const char *)vc_col_text(q, 2) : "another forwarder");
-	else
-		snprintf(busy, bn, "deleted");
-	vc_stmt_done(q);
-	if ((rc = vc_tx_commit(ctx)) != 0) {
-		vc_tx_rollback(ctx);
-		return rc;
-	}
+	if (l.changed) {
+		ch->cursor = l.cursor;
+		ch->failures = l.failures;
+	} else
+		snprintf(busy, bn, "%s", l.busy);
 	ch->lease_ms = vc_mono_ms();
-	return changed ? 0 : 1;
+	return l.changed ? 0 : 1;
+}
+
+static int
+renew_body(vc_ctx *ctx, void *arg)
+{
+	struct lease *l = arg;
+
+	l->changed = 0;
+	return vc_sql_exec(ctx, "UPDATE notify_channels SET lease_until = ?4 WHERE tenant_id = ?1"
+	    " AND id = ?2 AND lease_holder = ?3", &l->changed, "sisi", ctx->who.tenant_id, l->ch->id,
+	    l->ch->holder, l->now + LEASE_S);
 }
 
 /* Keep the claim for LEASE_S more: 0, or 1 when it lapsed and another
@@ -1343,46 +1416,38 @@ lease_take(vc_ctx *ctx, struct channel *ch, char *busy, size_t bn)
 static int
 lease_renew(vc_ctx *ctx, struct channel *ch)
 {
-	int64_t now = vc_now(ctx);
-	int changed = 0, rc;
+	struct lease l = { .ch = ch, .now = vc_now(ctx) };
+	int rc;
 
-	if ((rc = vc_tx_begin_claim(ctx)) != 0)
+	if ((rc = vc_tx_run(ctx, 1, renew_body, &l)) != 0)
 		return rc;
-	if ((rc = vc_sql_exec(ctx, "UPDATE notify_channels SET lease_until = ?4 WHERE tenant_id = ?1"
-	    " AND id = ?2 AND lease_holder = ?3", &changed, "sisi", ctx->who.tenant_id, ch->id,
-	    ch->holder, now + LEASE_S)) != 0 || (rc = vc_tx_commit(ctx)) != 0) {
-		vc_tx_rollback(ctx);
-		return rc;
-	}
 	ch->lease_ms = vc_mono_ms();
-	return changed ? 0 : 1;
+	return l.changed ? 0 : 1;
+}
+
+static int
+give_body(vc_ctx *ctx, void *arg)
+{
+	struct lease *l = arg;
+
+	return vc_sql_exec(ctx, "UPDATE notify_channels SET lease_holder = NULL, lease_until = 0"
+	    " WHERE tenant_id = ?1 AND id = ?2 AND lease_holder = ?3", NULL, "sis",
+	    ctx->who.tenant_id, l->ch->id, l->ch->holder);
 }
 
 /* Give the claim back (if it is still ours), keeping ctx's error. */
 static void
 lease_give(vc_ctx *ctx, struct channel *ch)
 {
+	struct lease l = { .ch = ch };
 	int err = ctx->err;
 	char msg[sizeof ctx->errmsg];
 
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-	if (vc_tx_begin_claim(ctx) == 0) {
-		if (vc_sql_exec(ctx, "UPDATE notify_channels SET lease_holder = NULL, lease_until = 0"
-		    " WHERE tenant_id = ?1 AND id = ?2 AND lease_holder = ?3", NULL, "sis",
-		    ctx->who.tenant_id, ch->id, ch->holder) != 0 || vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
-	}
+	(void)vc_tx_run(ctx, 1, give_body, &l);
 	ctx->err = err;
 	snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", msg);
 }
-
-/* A cursor's move after a delivery (move_cursor). */
-struct move {
-	struct channel *ch;
-	int64_t to;
-	int fails, taken, moved;
-	const char *why;
-};
 
 static int
 move_body(vc_ctx *ctx, void *arg)
@@ -1879,20 +1944,32 @@ vc_forwarder_free(struct vc_forwarder *f)
 	free(f);
 }
 
+/* A run's audit record (vc_tx_run's arg). */
+struct run_rec {
+	const char *action, *target, *why;
+	jv details;
+};
+
+static int
+run_rec_body(vc_ctx *ctx, void *arg)
+{
+	struct run_rec *r = arg;
+
+	return vc_audit(ctx, ctx->who.tenant_id, r->action, r->target, NULL,
+	    r->why == NULL ? "success" : "failure", r->why, jv_copy(r->details));
+}
+
 /* The one audit record of a RAW operation's run (details consumed):
- * success, or failure with why; ctx->audited once written. */
+ * success, or failure with why; ctx->audited once written.  Written
+ * again when it gave way to another (the run itself is not redone). */
 static void
 audit_run(vc_ctx *ctx, const char *action, const char *target, const char *why, jv details)
 {
-	if (vc_tx_begin(ctx) != 0) {
-		jv_free(details);
-		return;
-	}
-	if (vc_audit(ctx, ctx->who.tenant_id, action, target, NULL, why == NULL ? "success" : "failure",
-	    why, details) != 0 || vc_tx_commit(ctx) != 0)
-		vc_tx_rollback(ctx);
-	else
+	struct run_rec r = { action, target, why, details };
+
+	if (vc_tx_run(ctx, 0, run_rec_body, &r) == 0)
 		ctx->audited = 1;
+	jv_free(details);
 }
 
 /* Send the mail that email channels queued (the outbox's own retries
@@ -2002,10 +2079,39 @@ vc_op_dead_list(vc_ctx *ctx, jv args, jv *out)
  * counts on the ones not taken and ends this channel's retry.  *n gets
  * how many went.  Events pruned from the log since stay listed.
  */
+/* A dead retry's batch delivered (vc_tx_run's arg): ids[0..taken) went,
+ * ids[taken..len) failed with why (NULL: none did). */
+struct dead_done {
+	struct channel *ch;
+	const int64_t *ids;
+	int64_t after;
+	int len, taken;
+	const char *why;
+};
+
+static int
+dead_done_body(vc_ctx *ctx, void *arg)
+{
+	struct dead_done *d = arg;
+	int rc = 0;
+
+	if (d->taken > 0)
+		rc = vc_sql_exec(ctx, "DELETE FROM notify_dead WHERE tenant_id = ?1 AND channel_id = ?2"
+		    " AND event_id > ?3 AND event_id <= ?4", NULL, "siii", ctx->who.tenant_id, d->ch->id,
+		    d->after, d->ids[d->taken - 1]);
+	if (rc == 0 && d->why != NULL)
+		rc = vc_sql_exec(ctx, "UPDATE notify_dead SET failures = failures + 1, last_error = ?5,"
+		    " retried_at = ?6 WHERE tenant_id = ?1 AND channel_id = ?2 AND event_id >= ?3"
+		    " AND event_id <= ?4", NULL, "siiisi", ctx->who.tenant_id, d->ch->id, d->ids[d->taken],
+		    d->ids[d->len - 1], d->why, vc_now(ctx));
+	return rc;
+}
+
 static int
 retry_one(vc_ctx *ctx, struct channel *ch, int64_t id, long *n)
 {
 	int64_t *ids = malloc((size_t)ch->batch * sizeof *ids), after = 0;
+	struct dead_done d;
 	int rc = 0;
 
 	if (ids == NULL)
@@ -2026,17 +2132,11 @@ retry_one(vc_ctx *ctx, struct channel *ch, int64_t id, long *n)
 			break;
 		if (rc != 0)
 			snprintf(why, sizeof why, "%s", ctx->errmsg);
-		if ((w = vc_tx_begin(ctx)) == 0 && taken > 0)
-			w = vc_sql_exec(ctx, "DELETE FROM notify_dead WHERE tenant_id = ?1 AND channel_id = ?2"
-			    " AND event_id > ?3 AND event_id <= ?4", NULL, "siii", ctx->who.tenant_id, ch->id,
-			    after, ids[taken - 1]);
-		if (w == 0 && rc != 0)
-			w = vc_sql_exec(ctx, "UPDATE notify_dead SET failures = failures + 1, last_error = ?5,"
-			    " retried_at = ?6 WHERE tenant_id = ?1 AND channel_id = ?2 AND event_id >= ?3"
-			    " AND event_id <= ?4", NULL, "siiisi", ctx->who.tenant_id, ch->id, ids[taken],
-			    ids[len - 1], why, vc_now(ctx));
-		if (w != 0 || (w = vc_tx_commit(ctx)) != 0) {
-			vc_tx_rollback(ctx);
+		/* What went leaves the list, what did not counts one more
+		 * failure: written again when it gave way to another (the
+		 * batch went, and must not go twice). */
+		d = (struct dead_done){ ch, ids, after, len, taken, rc != 0 ? why : NULL };
+		if ((w = vc_tx_run(ctx, 0, dead_done_body, &d)) != 0) {
 			rc = w;
 			break;
 		}

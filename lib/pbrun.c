@@ -832,7 +832,7 @@ exec_write(vc_ctx *ctx, struct exec *e, const char *status, const char *error, i
 struct txw {
 	struct exec *e;
 	const char *status, *error, *id, *holder;
-	int emit, changed;
+	int emit, changed, step;
 	int64_t until, now;
 };
 
@@ -1691,6 +1691,24 @@ exec_load(vc_ctx *ctx, const char *id, struct exec *e, jv *row)
 	return 0;
 }
 
+/* An approval takes the execution waiting at step w->step, audited. */
+static int
+approve_body(vc_ctx *ctx, void *arg)
+{
+	struct txw *w = arg;
+	int rc;
+
+	w->changed = 0;
+	rc = vc_sql_exec(ctx, "UPDATE playbook_executions SET status = 'running', updated_at = ?3,"
+	    " claimed_by = ?4, claimed_until = ?5"
+	    " WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending_approval'", &w->changed, "ssisi",
+	    ctx->who.tenant_id, w->e->id, w->now, w->e->holder, w->now + w->e->hold_s);
+	if (rc == 0 && w->changed == 1)
+		rc = vc_audit(ctx, ctx->who.tenant_id, "playbooks.approve", "playbook_execution", w->e->id,
+		    "success", NULL, JV_OBJECT(jv_string("step"), jv_number(w->step + 1)));
+	return rc;
+}
+
 int
 vc_op_pb_approve(vc_ctx *ctx, jv args, jv *out)
 {
@@ -1698,6 +1716,7 @@ vc_op_pb_approve(vc_ctx *ctx, jv args, jv *out)
 	struct exec e;
 	jv row = jv_invalid();
 	int rc, changed = 0, waiting = -1;
+	struct txw w;
 	char buf[32];
 
 	vc_audit_target(ctx, "playbook_execution", id);
@@ -1715,31 +1734,18 @@ vc_op_pb_approve(vc_ctx *ctx, jv args, jv *out)
 		int64_t since = (int64_t)num(st, "waiting_since", 0);
 
 		jv_free(st);
-		/* Claimed by one approver: the status moves only once. */
-		if ((rc = vc_tx_begin(ctx)) != 0)
-			goto done;
+		/* Claimed by one approver: the status moves only once (each
+		 * made again when it gave way to another: nothing has run). */
 		if (vc_now(ctx) - since > VC_PB_APPROVAL_TTL) {
 			step_set(&e, waiting, "status", jv_string("skipped"));
-			rc = exec_write(ctx, &e, "expired", "no approval in time", 1);
-			if (rc == 0)
-				rc = vc_tx_commit(ctx);
-			else
-				vc_tx_rollback(ctx);
+			rc = exec_save(ctx, &e, "expired", "no approval in time", 1);
 			if (rc == 0)
 				rc = vc_fail(ctx, VC_ECONFLICT, "the approval of execution %s expired", id);
 			goto done;
 		}
-		rc = vc_sql_exec(ctx, "UPDATE playbook_executions SET status = 'running', updated_at = ?3,"
-		    " claimed_by = ?4, claimed_until = ?5"
-		    " WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending_approval'", &changed, "ssisi",
-		    ctx->who.tenant_id, id, vc_now(ctx), e.holder, vc_now(ctx) + e.hold_s);
-		if (rc == 0 && changed == 1)
-			rc = vc_audit(ctx, ctx->who.tenant_id, "playbooks.approve", "playbook_execution", id,
-			    "success", NULL, JV_OBJECT(jv_string("step"), jv_number(waiting + 1)));
-		if (rc == 0 && changed == 1)
-			rc = vc_tx_commit(ctx);
-		else
-			vc_tx_rollback(ctx);
+		w = (struct txw){ .e = &e, .step = waiting, .now = vc_now(ctx) };
+		rc = vc_tx_run(ctx, 0, approve_body, &w);
+		changed = w.changed;
 		if (rc == 0 && changed != 1)
 			rc = vc_fail(ctx, VC_ECONFLICT, "execution %s is not pending approval", id);
 		if (rc == 0)

@@ -472,7 +472,7 @@ prune_bound(vc_ctx *ctx, const char *tenant)
 
 struct prune {
 	const char *tenant;
-	int64_t cutoff;
+	int64_t cutoff, bound;
 	int ev, no;
 };
 
@@ -515,11 +515,30 @@ prune_batch(vc_ctx *ctx, const char *tenant, int64_t cutoff, int64_t *n, int64_t
 	return 0;
 }
 
+/* What is not an event's: vc_events_prune's last transaction. */
+static int
+prune_rest_body(vc_ctx *ctx, void *arg)
+{
+	struct prune *p = arg;
+	int rc;
+
+	p->no = 0;
+	if ((rc = vc_sql_exec(ctx, "DELETE FROM notifications WHERE tenant_id = ?1 AND event_id IS NULL"
+	    " AND created_at < ?2", &p->no, "si", p->tenant, p->cutoff)) != 0 ||
+	    (rc = vc_sql_exec(ctx, "DELETE FROM auth_fail_bursts WHERE tenant_id = ?1 AND window_start < ?2",
+	    NULL, "si", p->tenant, vc_now(ctx) - 86400)) != 0)
+		return rc;
+	if ((p->bound = prune_bound(ctx, p->tenant)) < 0)
+		return ctx->err ? ctx->err : VC_EINTERNAL;
+	return 0;
+}
+
 int
 vc_events_prune(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *out)
 {
 	int64_t cutoff = vc_now(ctx) - older_than, events = 0, notes = 0, n, bound;
-	int no = 0, rc;
+	struct prune p = { .tenant = tenant, .cutoff = cutoff };
+	int no, rc;
 
 	do {
 		/* Atomically: vc-serve's main thread raises it while its mail
@@ -531,17 +550,11 @@ vc_events_prune(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *out)
 		events += n;
 	} while (n >= PRUNE_BATCH);
 	/* Notifications sent by hand (no event), and closed windows of
-	 * failed logins. */
-	if ((rc = vc_tx_begin(ctx)) != 0)
+	 * failed logins, made again when it gave way to another. */
+	if ((rc = vc_tx_run(ctx, 0, prune_rest_body, &p)) != 0)
 		return rc;
-	if (vc_sql_exec(ctx, "DELETE FROM notifications WHERE tenant_id = ?1 AND event_id IS NULL"
-	    " AND created_at < ?2", &no, "si", tenant, cutoff) != 0 ||
-	    vc_sql_exec(ctx, "DELETE FROM auth_fail_bursts WHERE tenant_id = ?1 AND window_start < ?2",
-	    NULL, "si", tenant, vc_now(ctx) - 86400) != 0 ||
-	    (bound = prune_bound(ctx, tenant)) < 0 || vc_tx_commit(ctx) != 0) {
-		vc_tx_rollback(ctx);
-		return ctx->err ? ctx->err : VC_EINTERNAL;
-	}
+	no = p.no;
+	bound = p.bound;
 	*out = JV_OBJECT(jv_string("tenant_id"), jv_string(tenant),
 	    jv_string("events"), jv_number((double)events),
 	    jv_string("notifications"), jv_number((double)(notes + no)));
@@ -556,29 +569,42 @@ vc_events_prune(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *out)
 	return 0;
 }
 
-/* Prune one tenant and audit it in a transaction of its own: a person's
- * run always, the system's hourly one when it removed something or
- * failed. */
+/* A prune's audit record (vc_tx_run's arg): row, its result when rc is 0. */
+struct prune_rec {
+	const char *tenant, *msg;
+	int64_t older_than;
+	int rc;
+	jv row;
+};
+
+static int
+prune_rec_body(vc_ctx *ctx, void *arg)
+{
+	struct prune_rec *r = arg;
+	jv d = r->rc == 0 ? JV_OBJECT(jv_string("events"), jv_object_get(jv_copy(r->row),
+	    jv_string("events")), jv_string("notifications"), jv_object_get(jv_copy(r->row),
+	    jv_string("notifications")), jv_string("older_than_s"), jv_number((double)r->older_than)) :
+	    jv_invalid();
+
+	return vc_audit(ctx, r->tenant, "events.prune", "event", NULL, r->rc == 0 ? "success" : "failure",
+	    r->rc == 0 ? NULL : r->msg, d);
+}
+
+/* Prune one tenant and audit it in a transaction of its own (written
+ * again when it gave way to another): a person's run always, the
+ * system's hourly one when it removed something or failed. */
 static int
 prune_audited(vc_ctx *ctx, const char *tenant, int64_t older_than, jv *row)
 {
 	int rc = vc_events_prune(ctx, tenant, older_than, row);
 	char msg[sizeof ctx->errmsg];
+	struct prune_rec r = { tenant, msg, older_than, rc, *row };
 
 	snprintf(msg, sizeof msg, "%s", ctx->errmsg);
 	if (rc == 0 && ctx->who.actor == VC_ACTOR_SYSTEM && vc_arg_int(*row, "events", 0) == 0 &&
 	    vc_arg_int(*row, "notifications", 0) == 0)
 		return 0;
-	if (vc_tx_begin(ctx) == 0) {
-		jv d = rc == 0 ? JV_OBJECT(jv_string("events"), jv_object_get(jv_copy(*row),
-		    jv_string("events")), jv_string("notifications"), jv_object_get(jv_copy(*row),
-		    jv_string("notifications")), jv_string("older_than_s"), jv_number((double)older_than)) :
-		    jv_invalid();
-
-		if (vc_audit(ctx, tenant, "events.prune", "event", NULL, rc == 0 ? "success" : "failure",
-		    rc == 0 ? NULL : msg, d) != 0 || vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
-	}
+	(void)vc_tx_run(ctx, 0, prune_rec_body, &r);
 	if (rc != 0)
 		vc_fail(ctx, rc, "%s", msg);
 	return rc;

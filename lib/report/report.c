@@ -921,35 +921,46 @@ write_csv(vc_ctx *ctx, struct gathered *g, const char *path, const char *only, j
 	return rc;
 }
 
+/* The rows of record_csv (vc_tx_run's arg). */
+struct csv_rec {
+	struct gathered *g;
+	jv recs;
+	const char *in, *report_id, *name_as;
+};
+
+static int
+csv_rec_body(vc_ctx *ctx, void *arg)
+{
+	struct csv_rec *c = arg;
+	int rc = 0;
+
+	jv_array_foreach(c->recs, i, r) {
+		if (rc == 0)
+			rc = vc_sql_exec(ctx, "INSERT INTO report_files (tenant_id, file_sha256, name, table_name, inputs,"
+			    " sha256, size, report_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			    NULL, "ssssssissi", ctx->who.tenant_id, str(r, "sha", ""),
+			    c->name_as ? c->name_as : str(r, "name", ""), str(r, "table", ""), c->in, c->g->sha256,
+			    vc_arg_int(r, "size", 0), c->report_id, ctx->who.username, vc_now(ctx));
+		jv_free(r);
+	}
+	return rc;
+}
+
 /*
  * Record the CSV files just written (recs of write_csv) in report_files,
- * in a short transaction of their own (a report is made holding none):
- * what `verify` finds a CSV by.  name_as, when given, is the name the
- * file is downloaded as (a report of vc-serve's), report_id its id.
+ * in a short transaction of their own (a report is made holding none),
+ * written again when it gave way to another (the files stay as they
+ * are): what `verify` finds a CSV by.  name_as, when given, is the name
+ * the file is downloaded as (a report of vc-serve's), report_id its id.
  */
 static int
 record_csv(vc_ctx *ctx, struct gathered *g, jv recs, const char *report_id, const char *name_as)
 {
 	jv in = jv_dump_string(jv_copy(g->inputs), JV_PRINT_SORTED);
-	int rc = 0, own = !ctx->store->in_tx;
+	struct csv_rec c = { g, recs, jv_string_value(in), report_id, name_as };
+	int rc = ctx->store->in_tx ? csv_rec_body(ctx, &c) : vc_tx_run(ctx, 0, csv_rec_body, &c);
 
-	if (own && (rc = vc_tx_begin(ctx)) != 0) {
-		jv_free(in);
-		return rc;
-	}
-	jv_array_foreach(recs, i, r) {
-		if (rc == 0)
-			rc = vc_sql_exec(ctx, "INSERT INTO report_files (tenant_id, file_sha256, name, table_name, inputs,"
-			    " sha256, size, report_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-			    NULL, "ssssssissi", ctx->who.tenant_id, str(r, "sha", ""), name_as ? name_as : str(r, "name", ""),
-			    str(r, "table", ""), jv_string_value(in), g->sha256, vc_arg_int(r, "size", 0), report_id,
-			    ctx->who.username, vc_now(ctx));
-		jv_free(r);
-	}
 	jv_free(in);
-	if (!own || (rc == 0 && (rc = vc_tx_commit(ctx)) == 0))
-		return rc;
-	vc_tx_rollback(ctx);
 	return rc;
 }
 

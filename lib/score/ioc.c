@@ -670,12 +670,32 @@ struct ioc_import {
 	long added;
 };
 
+/* One line's row (vc_tx_run's arg). */
+struct ioc_row {
+	struct ioc_line *l;
+	const char *id, *norm;
+};
+
+static int
+ioc_row_body(vc_ctx *ctx, void *arg)
+{
+	struct ioc_row *w = arg;
+
+	return vc_sql_exec(ctx, "INSERT INTO iocs (id, tenant_id, type, value, severity, source,"
+	    " description, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
+	    " ON CONFLICT (tenant_id, type, value) DO UPDATE SET severity = ?5,"
+	    " source = COALESCE(?6, iocs.source), description = COALESCE(?7, iocs.description)",
+	    NULL, "ssssssssi", w->id, ctx->who.tenant_id, w->l->type, w->norm, w->l->severity,
+	    w->l->source, w->l->description, ctx->who.username, vc_now(ctx));
+}
+
 static int
 import_line(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 {
 	struct ioc_import *im = arg;
 	struct ioc_line l;
 	char norm[MAX_STRING + 1], id[VC_ID_LEN + 1];
+	struct ioc_row w = { &l, id, norm };
 	int rc;
 
 	jv_free(rec);
@@ -684,23 +704,21 @@ import_line(vc_ctx *ctx, struct vc_jsonl *r, jv rec, void *arg)
 		return rc < 0 ? VC_JSONL_BAD : 0;
 	}
 	vc_new_id(id);
-	if ((rc = vc_tx_begin(ctx)) == 0) {
-		rc = vc_sql_exec(ctx, "INSERT INTO iocs (id, tenant_id, type, value, severity, source,"
-		    " description, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
-		    " ON CONFLICT (tenant_id, type, value) DO UPDATE SET severity = ?5,"
-		    " source = COALESCE(?6, iocs.source), description = COALESCE(?7, iocs.description)",
-		    NULL, "ssssssssi", id, ctx->who.tenant_id, l.type, norm, l.severity, l.source,
-		    l.description, ctx->who.username, vc_now(ctx));
-		if (rc == 0)
-			rc = vc_tx_commit(ctx);
-		else
-			vc_tx_rollback(ctx);
-	}
+	/* Made again when it gave way to another (the line is in memory). */
+	rc = vc_tx_run(ctx, 0, ioc_row_body, &w);
 	jv_free(l.rec);
 	if (rc != 0)
 		return rc;
 	im->added++;
 	return 0;
+}
+
+/* The import's one audit record (vc_tx_run's body; arg: its details). */
+static int
+ioc_audit_body(vc_ctx *ctx, void *arg)
+{
+	return vc_audit(ctx, ctx->who.tenant_id, "iocs.import", "ioc", NULL, "success", NULL,
+	    jv_copy(*(jv *)arg));
 }
 
 int
@@ -719,11 +737,7 @@ vc_op_ioc_import(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	*out = JV_OBJECT(jv_string("imported"), jv_number((double)im.added),
 	    jv_string("bad_lines"), jv_number((double)ctx->bad_count));
-	if (vc_tx_begin(ctx) == 0) {
-		if (vc_audit(ctx, ctx->who.tenant_id, "iocs.import", "ioc", NULL, "success", NULL,
-		    jv_copy(*out)) != 0 || vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
-	}
+	(void)vc_tx_run(ctx, 0, ioc_audit_body, out);
 	ctx->audited = 1;
 	return 0;
 }

@@ -1050,6 +1050,41 @@ stored_row(vc_stmt *q)
 	return row;
 }
 
+/* An analysis's row, audit record and event (vc_tx_run's arg). */
+struct score_row {
+	const char *subject, *id;
+	long rows, flagged;
+	jv is, sv, cv, cl;
+	char sid[VC_ID_LEN + 1];
+};
+
+static int
+score_row_body(vc_ctx *ctx, void *arg)
+{
+	struct score_row *w = arg;
+	int rc;
+
+	rc = vc_sql_exec(ctx, "INSERT INTO threat_scores (id, tenant_id, subject_type, subject_id,"
+	    " score_milli, confidence_milli, classification, indicators, rows_scored, rows_flagged,"
+	    " model_version, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	    NULL, "ssssiissiissi", w->sid, ctx->who.tenant_id, w->subject, w->id,
+	    (int64_t)(jv_number_value(w->sv) * 1000 + 0.5), (int64_t)(jv_number_value(w->cv) * 1000 + 0.5),
+	    jv_string_value(w->cl), jv_string_value(w->is), (int64_t)w->rows, (int64_t)w->flagged,
+	    VC_SCORE_MODEL_VERSION, ctx->who.username, vc_now(ctx));
+	if (rc == 0)
+		rc = vc_audit(ctx, ctx->who.tenant_id, "threat.analyze", w->subject, w->id, "success", NULL,
+		    JV_OBJECT(jv_string("score"), jv_copy(w->sv), jv_string("classification"), jv_copy(w->cl)));
+	if (rc == 0)
+		rc = vc_event_emit(ctx, "threat_score.created", JV_OBJECT(jv_string("score_id"),
+		    jv_string(w->sid), jv_string("subject_type"), jv_string(w->subject),
+		    jv_string("subject_id"), jv_string(w->id), jv_string("subject"),
+		    jv_string_fmt("%s %s", w->subject, w->id), jv_string("score"), jv_copy(w->sv),
+		    jv_string("confidence"), jv_copy(w->cv), jv_string("classification"), jv_copy(w->cl),
+		    jv_string("rows_flagged"), jv_number(w->flagged), jv_string("by"),
+		    jv_string(ctx->who.username)), NULL);
+	return rc;
+}
+
 static int
 analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 {
@@ -1108,49 +1143,29 @@ analyze(vc_ctx *ctx, jv args, const char *subject, const char *id, jv *out)
 	}
 	jv_free(top);
 	score = vc_score_combine(hits, evaluated, nevaluated);
-	/* Keep the history: every analysis is a new row, with the model version. */
+	/* Keep the history: every analysis is a new row, with the model
+	 * version, written again when it gave way to another. */
 	{
 		jv ind = jv_object_get(jv_copy(score), jv_string("indicators"));
-		jv is = jv_dump_string(ind, 0);
-		jv sv = jv_object_get(jv_copy(score), jv_string("score"));
-		jv cv = jv_object_get(jv_copy(score), jv_string("confidence"));
-		jv cl = jv_object_get(jv_copy(score), jv_string("classification"));
-		char sid[VC_ID_LEN + 1];
-		vc_new_id(sid);
-		rc = vc_tx_begin(ctx);
+		struct score_row w = { .subject = subject, .id = id, .rows = rows, .flagged = flagged };
+
+		w.is = jv_dump_string(ind, 0);
+		w.sv = jv_object_get(jv_copy(score), jv_string("score"));
+		w.cv = jv_object_get(jv_copy(score), jv_string("confidence"));
+		w.cl = jv_object_get(jv_copy(score), jv_string("classification"));
+		vc_new_id(w.sid);
+		rc = vc_tx_run(ctx, 0, score_row_body, &w);
 		if (rc == 0)
-			rc = vc_sql_exec(ctx, "INSERT INTO threat_scores (id, tenant_id, subject_type, subject_id,"
-			    " score_milli, confidence_milli, classification, indicators, rows_scored, rows_flagged,"
-			    " model_version, created_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-			    NULL, "ssssiissiissi", sid, ctx->who.tenant_id, subject, id,
-			    (int64_t)(jv_number_value(sv) * 1000 + 0.5), (int64_t)(jv_number_value(cv) * 1000 + 0.5),
-			    jv_string_value(cl), jv_string_value(is), (int64_t)rows, (int64_t)flagged,
-			    VC_SCORE_MODEL_VERSION, ctx->who.username, vc_now(ctx));
-		if (rc == 0)
-			rc = vc_audit(ctx, ctx->who.tenant_id, "threat.analyze", subject, id, "success", NULL,
-			    JV_OBJECT(jv_string("score"), jv_copy(sv), jv_string("classification"), jv_copy(cl)));
-		if (rc == 0)
-			rc = vc_event_emit(ctx, "threat_score.created", JV_OBJECT(jv_string("score_id"),
-			    jv_string(sid), jv_string("subject_type"), jv_string(subject),
-			    jv_string("subject_id"), jv_string(id), jv_string("subject"),
-			    jv_string_fmt("%s %s", subject, id), jv_string("score"), jv_copy(sv),
-			    jv_string("confidence"), jv_copy(cv), jv_string("classification"), jv_copy(cl),
-			    jv_string("rows_flagged"), jv_number(flagged), jv_string("by"),
-			    jv_string(ctx->who.username)), NULL);
-		if (rc == 0)
-			rc = vc_tx_commit(ctx);
-		else
-			vc_tx_rollback(ctx);
-		ctx->audited = 1;
-		jv_free(is);
-		jv_free(sv);
-		jv_free(cv);
-		jv_free(cl);
+			ctx->audited = 1;       /* else the dispatcher records the failure */
+		jv_free(w.is);
+		jv_free(w.sv);
+		jv_free(w.cv);
+		jv_free(w.cl);
 		if (rc != 0) {
 			jv_free(score);
 			return rc;
 		}
-		*out = JV_OBJECT(jv_string("id"), jv_string(sid), jv_string("subject_type"), jv_string(subject),
+		*out = JV_OBJECT(jv_string("id"), jv_string(w.sid), jv_string("subject_type"), jv_string(subject),
 		    jv_string("subject_id"), jv_string(id), jv_string("rows_scored"), jv_number(rows),
 		    jv_string("rows_flagged"), jv_number(flagged), jv_string("model_version"),
 		    jv_string(VC_SCORE_MODEL_VERSION));

@@ -122,4 +122,38 @@ G=$(login_as gadmin "$PW")
 with "$G" vc-score analyze hunt H.42
 is "$rc" 66 "another tenant does not see the hunt's rows: exit 66"
 
+# ---- a transaction that gave way is made again (PostgreSQL) -------------------------------
+# iocs import and analyze open their own transactions: one that gave way
+# to another (40001) is run again, its effects once.
+if [ "$STORE_PG" = 1 ]; then
+	printf 'type,value\nfilename,retry-one.exe\nfilename,retry-two.exe\n' > "$T/retry.csv"
+	flaky iocs INSERT 2
+	flaky audit_logs INSERT 1
+	run vc-score ioc import "$T/retry.csv"
+	is "$rc:$out" '0:{"imported":2,"bad_lines":0}' "ioc import, a row's transaction given way twice: exit 0, both imported"
+	is "$(flaky_hits iocs):$(flaky_hits audit_logs)" "4:2" "... the failures happened (4 inserts for 2 rows, 2 of the audit record)"
+	flaky_off iocs
+	flaky_off audit_logs
+	is "$(sq "SELECT COUNT(*) FROM iocs WHERE value LIKE 'retry-%'")" 2 "... each IOC stored once"
+	is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'iocs.import'")" 1 "... one audit record"
+	n_sc=$(sq "SELECT COUNT(*) FROM threat_scores WHERE subject_id = '$A'")
+	n_au=$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'threat.analyze' AND target_id = '$A'")
+	n_ev=$(sq "SELECT COUNT(*) FROM events WHERE type = 'threat_score.created'")
+	flaky threat_scores INSERT 2
+	run vc-score analyze artifact "$A" -o jsonl
+	is "$rc:$err:$(jqr .rows_flagged)" "0::2" "analyze, its transaction given way twice: exit 0, the same result"
+	ok $([ "$(flaky_hits threat_scores)" -ge 3 ]; echo $?) "... the failures happened"
+	is "$(sq "SELECT COUNT(*) FROM threat_scores WHERE subject_id = '$A'")" $((n_sc + 1)) "... one score row"
+	is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'threat.analyze' AND target_id = '$A'")" \
+		$((n_au + 1)) "... one audit record"
+	is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'threat_score.created'")" $((n_ev + 1)) "... one event"
+	flaky threat_scores INSERT 50
+	run vc-score analyze artifact "$A" -o jsonl
+	is "$rc" 75 "analyze whose transaction gives way every time: exit 75"
+	like "$err" 'try again' "... and says to try again"
+	flaky_off threat_scores
+	is "$(sq "SELECT COUNT(*) FROM threat_scores WHERE subject_id = '$A'"):$(sq "SELECT COUNT(*) FROM events
+	    WHERE type = 'threat_score.created'")" "$((n_sc + 1)):$((n_ev + 1))" "... nothing of it stored"
+fi
+
 done_testing

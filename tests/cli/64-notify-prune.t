@@ -147,4 +147,37 @@ with "$ADA" vc-notify events keep default -o jsonl
 is "$(jqr .source)" installation "events keep default: the installation's again"
 is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'events.keep'")" 3 "each change is audited"
 
+# ---- a transaction that gave way is made again (PostgreSQL) ---------------------------------
+# Each of a prune's transactions (a batch, the rest, its audit record)
+# is run again when it gave way to another (40001); past the retries the
+# prune fails, exit 75, and its batch stays.
+if [ "$STORE_PG" = 1 ]; then
+	for i in 1 2; do VC_TOKEN=$ANN vc-case create "retried case $i" > /dev/null; done
+	age $((10 * DAY))
+	old=$(sq "SELECT COUNT(*) FROM events WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'acme')
+	    AND created_at < $(sq_now) - 2 * $DAY")
+	n_au=$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'events.prune'")
+	flaky events DELETE 50
+	with "$ADA" vc-notify events prune --older-than 2d -o jsonl
+	is "$rc:$(sq "SELECT COUNT(*) FROM events WHERE type = 'case.created' AND $(sq_json body '$.subject') LIKE 'retried case%'")" \
+		"75:2" "a batch that gives way every time: exit 75, its events stay"
+	like "$err" 'try again' "... and it says to try again"
+	flaky_off events
+	flaky events DELETE 1
+	flaky auth_fail_bursts DELETE 2
+	flaky audit_logs INSERT 1
+	with "$ADA" vc-notify events prune --older-than 2d -o jsonl
+	is "$rc:$(jqr .events)" "0:$old" "prune, each of its transactions given way: exit 0, every old event went"
+	is "$(flaky_hits events):$(flaky_hits auth_fail_bursts):$(flaky_hits audit_logs)" "2:3:2" \
+		"... the failures happened, each transaction made again"
+	flaky_off events
+	flaky_off auth_fail_bursts
+	flaky_off audit_logs
+	is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'case.created' AND $(sq_json body '$.subject') LIKE 'retried case%'")" \
+		0 "... the old cases' events went"
+	is "$(sq "SELECT outcome FROM audit_logs WHERE action = 'events.prune' AND id > 0 ORDER BY id" | tail -n 2 | paste -sd, -)" \
+		"failure,success" "... one record of the failed run, one of this one"
+	is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'events.prune'")" $((n_au + 2)) "... and no more"
+fi
+
 done_testing

@@ -266,4 +266,59 @@ is "$rc" 77 "... nor retry them"
 is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'notifications.dead.retry'")" 4 \
 	"each dead retry is audited: two taken, one refused, one not found"
 
+# ---- a transaction that gave way is made again (PostgreSQL) ----------------------------------
+# A batch that went stays sent: the claim, the cursor's move, the dead
+# list and the run's audit record are written again when their
+# transaction gave way to another (40001), the events not sent again.
+if [ "$STORE_PG" = 1 ]; then
+	RPORT=$(free_port)
+	"$PY" "$TOP/tests/peers/hec.py" "$RPORT" "$T/hecr.log" "$TOKEN" &
+	echo $! >> "$T/pids"
+	await 10 listen "$RPORT"
+	run_in "$TOKEN" vc-notify channel add retry --kind splunk-hec --target "http://127.0.0.1:$RPORT" \
+		--type 'case.*' --since 0 --password-stdin
+	audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE action = '$1'"; }
+	n_fw=$(audits notifications.forward) n_ct=$(audits notifications.channels.test)
+	n_dr=$(audits notifications.dead.retry)
+	n=$(ids | wc -w | tr -d ' ')
+	flaky notify_channels UPDATE 1
+	flaky notify_sends DELETE 2
+	flaky audit_logs INSERT 1
+	run vc-notify forward --channel retry --once -o jsonl
+	is "$rc:$(jqr .delivered):$(cursor retry)" "0:$n:$(ev "$n")" \
+		"forward, its claim, cursor move and audit record given way: exit 0, every event, the cursor at the last"
+	is "$(flaky_hits notify_channels):$(flaky_hits notify_sends):$(flaky_hits audit_logs)" "6:3:2" \
+		"... the failures happened (the claim taken twice, the move made three times, the record written twice)"
+	flaky_off notify_channels
+	flaky_off notify_sends
+	is "$(jq -r .id "$T/hecr.log" | paste -sd' ' -)" "$(ids)" "... the HEC got each event once"
+	is "$(audits notifications.forward)" $((n_fw + 1)) "... one audit record of the run"
+	flaky audit_logs INSERT 1
+	run vc-notify channel test retry -o jsonl
+	is "$rc:$(jqr .sent):$(flaky_hits audit_logs)" "0:true:2" "channel test, its audit record given way: exit 0"
+	is "$(jq -r 'select(.type == "notify.test") | .id' "$T/hecr.log"):$(audits notifications.channels.test)" \
+		"0:$((n_ct + 1))" "... the test event sent once, one audit record"
+	sq "INSERT INTO notify_dead (tenant_id, channel_id, event_id, failures, created_at)
+	    SELECT tenant_id, id, $(ev 2), 3, 0 FROM notify_channels WHERE name = 'retry'"
+	flaky notify_dead DELETE 2
+	flaky audit_logs INSERT 1
+	run vc-notify dead retry --all --channel retry -o jsonl
+	is "$rc:$(jqr .delivered):$(sq "SELECT COUNT(*) FROM notify_dead")" "0:1:0" \
+		"dead retry, leaving the list given way twice: exit 0, it went and left the list"
+	is "$(flaky_hits notify_dead):$(flaky_hits audit_logs)" "3:2" "... the failures happened"
+	flaky_off notify_dead
+	flaky_off audit_logs
+	is "$(jq -r 'select(.type == "case.created") | .id' "$T/hecr.log" | grep -c "^$(ev 2)\$")" 2 \
+		"... the HEC got it once more, not once for each attempt"
+	is "$(audits notifications.dead.retry)" $((n_dr + 1)) "... one audit record"
+	# Past the retries: the batch went once, the cursor stays (it goes again next time).
+	vc-case create 'case 7' > /dev/null
+	flaky notify_sends DELETE 50
+	run vc-notify forward --channel retry --once -o jsonl
+	is "$rc:$(cursor retry)" "75:$(ev "$n")" "a cursor's move that gives way every time: exit 75, the cursor stays"
+	like "$(jqr .error)" 'try again' "... and says to try again"
+	is "$(jq -r .id "$T/hecr.log" | grep -c "^$(ev 7)\$")" 1 "... the event went once"
+	flaky_off notify_sends
+fi
+
 done_testing

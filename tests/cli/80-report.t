@@ -267,6 +267,20 @@ is "$(sq "SELECT outcome || ' ' || action || ' ' || target_type FROM audit_logs 
 with "$GINA" vc-report verify "$T/case.html"
 is "$rc" 66 "another tenant cannot verify it (not found)"
 
+# A CSV's record, in a transaction that gave way to another (PostgreSQL):
+# written again, each file once.
+if [ "$STORE_PG" = 1 ]; then
+	n_rf=$(sq "SELECT COUNT(*) FROM report_files")
+	flaky report_files INSERT 2
+	with "$VAL" vc-report generate case_summary --case "$C" --format csv -o "$T/again.csv"
+	is "$rc:$(jqr '.files | length')" "0:6" "CSV files whose record gave way twice: exit 0, six files"
+	ok $([ "$(flaky_hits report_files)" -ge 3 ]; echo $?) "... the failures happened"
+	flaky_off report_files
+	is "$(sq "SELECT COUNT(*) FROM report_files")" $((n_rf + 6)) "... each recorded once"
+	with "$VAL" vc-report verify "$T/again-hosts.csv"
+	is "$rc:$(jqr .match)" "0:true" "... and verify finds it"
+fi
+
 # ---- host_analysis and threat_report ------------------------------------------------------
 with "$VAL" vc-report generate host_analysis --host C.1000000000000001 -o "$T/host.html"
 is "$rc" 0 "host_analysis as HTML"
