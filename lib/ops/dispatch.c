@@ -384,18 +384,32 @@ bad:
  * one through and the others come back (vc_tx_backoff). */
 #define TX_ATTEMPTS VC_TX_AGAIN
 
-/* Write one audit record in a transaction of its own. */
+/* One audit record (audit_alone's, vc_tx_run's body). */
+struct alone {
+	const char *tenant, *action, *outcome, *reason;
+	jv details;
+};
+
+static int
+alone_body(vc_ctx *ctx, void *arg)
+{
+	struct alone *a = arg;
+
+	return vc_audit(ctx, a->tenant, a->action, ctx->audit_target_type, ctx->audit_target_id,
+	    a->outcome, a->reason, jv_copy(a->details));
+}
+
+/* Write one audit record in a transaction of its own (written again when
+ * it gave way to another). */
 static void
 audit_alone(vc_ctx *ctx, const char *tenant, const char *action, const char *outcome,
     const char *reason, jv details)
 {
-	if (ctx->store == NULL || ctx->store->keys == NULL || vc_tx_begin(ctx) != 0) {
-		jv_free(details);
-		return;
-	}
-	if (vc_audit(ctx, tenant, action, ctx->audit_target_type, ctx->audit_target_id,
-	    outcome, reason, details) != 0 || vc_tx_commit(ctx) != 0)
-		vc_tx_rollback(ctx);
+	struct alone a = { tenant, action, outcome, reason, details };
+
+	if (ctx->store != NULL && ctx->store->keys != NULL)
+		(void)vc_tx_run(ctx, 0, alone_body, &a);
+	jv_free(details);
 }
 
 static const char *
