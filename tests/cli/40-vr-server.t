@@ -6,6 +6,7 @@
 # by a grpcio client and by curl over HTTP/2, row batching, the VQL it
 # understands, the request log, org_id, and each injected failure mode.
 . "$(dirname "$0")/lib.sh"
+no_store "the Velociraptor double on its own"
 
 PY=/usr/bin/python3
 VR=$TOP/tests/fixtures/vr

@@ -5,6 +5,7 @@
 # on ParentImage and ParentCommandLine apply to them; the bound of rows
 # held; --parent-rows 0; the output order; rescoring scored rows.
 . "$(dirname "$0")/lib.sh"
+no_store "vc-score as a filter"
 init_store
 
 {

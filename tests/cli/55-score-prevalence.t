@@ -7,6 +7,7 @@
 # hosts of how many; too few hosts, no marks; --min after the weighing;
 # the option checks.
 . "$(dirname "$0")/lib.sh"
+no_store "vc-score as a filter"
 init_store
 
 # Four critical rules on "admintool", one high rule on evil.exe.
