@@ -566,8 +566,36 @@ if [ "$STORE_PG" = 1 ]; then
 	is "$(sq "SELECT type FROM events WHERE $(sq_json body hunt_id) = '$HF' ORDER BY id" | paste -sd, -)" \
 		"hunt.created,hunt.completed" "... one hunt.created event, one hunt.completed"
 	is "$(sq "SELECT hunt_id FROM hunt_requests WHERE idem_key = '$KEY-flaky'")" "$HF" "... the key has the hunt"
-	with "$ADA" vc-hunt create --artifact "$PSL" --os windows --idempotency-key "$KEY-flaky"
-	is "$rc:$(jqr .hunt_id):$(jqr .existing)" "0:$HF:true" "... which the key's rerun gets"
+	# The rerun writes only hunt.completed, when its --wait sees the end.
+	flaky events INSERT 2
+	with "$ADA" vc-hunt create --artifact "$PSL" --os windows --idempotency-key "$KEY-flaky" --wait --timeout 30
+	is "$rc:$(jqr .hunt_id):$(jqr .existing)" "0:$HF:true" "... which the key's rerun gets, its hunt.completed given way twice"
+	hits events 2
+	is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'hunt.completed' AND $(sq_json body hunt_id) = '$HF'")" 2 \
+		"... and written once more"
+
+	# --store: the artifact's record, a batch of its rows and its end
+	# each given way; each written once, the rows streamed out once.
+	a0=$(audits artifacts.import) n0=$(nreq)
+	e0=$(sq "SELECT COUNT(*) FROM events WHERE type = 'artifact.imported'")
+	flaky artifacts INSERT 1
+	flaky artifact_rows INSERT 1
+	flaky events INSERT 1
+	with "$ANN" vc-hunt flow results "$W" "$F2" --artifact "$PSL" --store
+	is "$rc:$(lines)" "0:32" "flow results --store, its record, rows and end given way once each: the 32 rows"
+	hits artifacts 1
+	hits artifact_rows 1
+	hits events 1
+	AF=$(sq "SELECT id FROM artifacts WHERE flow_id = '$F2' ORDER BY created_at DESC, id DESC LIMIT 1")
+	is "$(sq "SELECT row_count || ' ' || state FROM artifacts WHERE id = '$AF'"):$(sq "SELECT COUNT(*) FROM artifact_rows WHERE artifact_id = '$AF'")" \
+		"32 complete:32" "... stored once, complete"
+	is "$(( $(nreq) - n0 )):$(( $(audits artifacts.import) - a0 )):$(( $(sq "SELECT COUNT(*) FROM events WHERE type = 'artifact.imported'") - e0 ))" \
+		"1:1:1" "... with one request to Velociraptor, one audit record, one event"
+	flaky artifact_rows INSERT 2
+	with "$ANN" vc-hunt -o json results "$H" --artifact "$PSL" --store
+	is "$rc:$(jqr .stored.rows)" "0:200" "hunt results --store, its rows given way twice: 200 rows"
+	hits artifact_rows 2
+	is "$(sq "SELECT COUNT(*) FROM artifact_rows WHERE artifact_id = '$(jqr .stored.id)'")" 200 "... each stored once"
 
 	a0=$(audits velociraptor.hunts.stop)
 	ns=$(grep -c '"SELECT hunt_update(' "$S/requests.jsonl")
