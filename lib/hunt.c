@@ -46,6 +46,62 @@ refail(vc_ctx *ctx, int err, const char *prefix)
 	return vc_fail(ctx, err, "%s%s", prefix, msg);
 }
 
+/* ---- what a call to Velociraptor leaves in the store --------------------- */
+
+/*
+ * What an operation records after Velociraptor answered (a flow
+ * scheduled, a hunt made or stopped, a sync done), in a transaction of
+ * its own that opens after the call: vc_tx_run writes it again when it
+ * gave way to another (PostgreSQL's 40001, 40P01), never the call
+ * before it.  Each part is there or not: an idempotency key's hunt, an
+ * audit record (action), an event.
+ */
+struct record {
+	const char *key, *hunt_id;      /* hunt_requests: key's hunt is hunt_id */
+	const char *action, *type, *id; /* the audit record, a success */
+	jv details;                     /* borrowed */
+	const char *event;              /* the event's type */
+	jv body;                        /* borrowed */
+};
+
+static int
+record_body(vc_ctx *ctx, void *arg)
+{
+	const struct record *r = arg;
+	int rc = 0;
+
+	if (r->key != NULL)
+		rc = vc_sql_exec(ctx, "UPDATE hunt_requests SET hunt_id = ?3, created_at = ?4"
+		    " WHERE tenant_id = ?1 AND idem_key = ?2", NULL, "sssi", ctx->who.tenant_id, r->key,
+		    r->hunt_id, vc_now(ctx));
+	if (rc == 0 && r->action != NULL)
+		rc = vc_audit(ctx, ctx->who.tenant_id, r->action, r->type, r->id, "success", NULL,
+		    jv_copy(r->details));
+	if (rc == 0 && r->event != NULL)
+		rc = vc_event_emit(ctx, r->event, jv_copy(r->body), NULL);
+	return rc;
+}
+
+/*
+ * Write r (record_body).  When it cannot be written, what Velociraptor
+ * did stands: the error says so (done: "flow F.1 on C.1 is scheduled"),
+ * and the operation's output, which survives a RAW operation's failure,
+ * names it too.
+ */
+static int
+record(vc_ctx *ctx, const struct record *r, const char *done)
+{
+	char prefix[300];
+	int rc = vc_tx_run(ctx, 0, record_body, (void *)r);
+
+	if (rc == 0) {
+		ctx->audited = 1;
+		return 0;
+	}
+	snprintf(prefix, sizeof prefix, "%s, but not recorded: ", done);
+	return refail(ctx, rc, prefix);
+}
+
 static int
 load_config(vc_ctx *ctx, struct vc_vr_config *cfg, char *org, size_t orgsz)
 {
@@ -207,45 +263,77 @@ struct sink {
 	int error_logs;         /* ERROR: / VQL Error lines seen */
 };
 
-static int
-sync_pending(struct sink *k)
-{
-	vc_ctx *ctx = k->ctx;
-	long created0 = k->created;
-	int rc;
+/* A batch of client rows made hosts (vc_tx_run's arg): what the last
+ * attempt counted, set afresh by each. */
+struct sync_tx {
+	jv pending;             /* borrowed */
+	long created, updated;
+	jv bad;                 /* why each bad row is */
+};
 
-	if (jv_array_length(jv_copy(k->pending)) == 0)
-		return 0;
-	if ((rc = vc_tx_begin(ctx)) != 0)
-		return rc;
-	jv_array_foreach(k->pending, i, rec) {
+static int
+sync_body(vc_ctx *ctx, void *arg)
+{
+	struct sync_tx *s = arg;
+	int rc = 0;
+
+	s->created = s->updated = 0;
+	jv_free(s->bad);
+	s->bad = jv_array();
+	jv_array_foreach(s->pending, i, rec) {
 		const char *why = NULL;
 		int created = 0;
 		if (rc == 0) {
 			int r = vc_host_upsert_json(ctx, rec, "velociraptor", &why, &created);
-			if (r == VC_EINVAL) {
-				k->bad++;
-				vc_bad(ctx, "client row %d: %s", i + 1, why);
-			} else if (r != 0)
+			if (r == VC_EINVAL)
+				s->bad = jv_array_append(s->bad, jv_string_fmt("client row %d: %s", i + 1,
+				    why ? why : ctx->errmsg));
+			else if (r != 0)
 				rc = r;
 			else
-				created ? k->created++ : k->updated++;
+				created ? s->created++ : s->updated++;
 		}
 		jv_free(rec);
 	}
+	/* One event for the batch's new hosts, not one per host. */
+	if (rc == 0 && s->created > 0)
+		rc = vc_event_emit(ctx, "host.new", JV_OBJECT(jv_string("count"),
+		    jv_number((double)s->created), jv_string("subject"),
+		    jv_string_fmt("%ld new hosts", s->created), jv_string("source"),
+		    jv_string("velociraptor"), jv_string("by"), jv_string(ctx->who.username)), NULL);
+	return rc;
+}
+
+/* The client rows in hand become hosts, in a transaction written again
+ * when it gave way to another (the rows are still in memory). */
+static int
+sync_pending(struct sink *k)
+{
+	vc_ctx *ctx = k->ctx;
+	struct sync_tx s = { .pending = k->pending, .bad = jv_array() };
+	int rc;
+
+	if (jv_array_length(jv_copy(k->pending)) == 0) {
+		jv_free(s.bad);
+		return 0;
+	}
+	rc = vc_tx_run(ctx, 0, sync_body, &s);
+	if (rc == 0) {
+		k->created += s.created;
+		k->updated += s.updated;
+	}
+	/* Bad rows are bad whatever became of the batch: each said once. */
+	jv_array_foreach(s.bad, i, why) {
+		k->bad++;
+		vc_bad(ctx, "%s", jv_string_value(why));
+		jv_free(why);
+	}
+	jv_free(s.bad);
 	jv_free(k->pending);
 	k->pending = jv_array();
-	/* One event for the batch's new hosts, not one per host. */
-	if (rc == 0 && k->created > created0)
-		rc = vc_event_emit(ctx, "host.new", JV_OBJECT(jv_string("count"),
-		    jv_number((double)(k->created - created0)), jv_string("subject"),
-		    jv_string_fmt("%ld new hosts", k->created - created0), jv_string("source"),
-		    jv_string("velociraptor"), jv_string("by"), jv_string(ctx->who.username)), NULL);
-	if (rc == 0)
-		rc = vc_tx_commit(ctx);
-	else
-		vc_tx_rollback(ctx);
-	return rc;
+	if (rc != 0)
+		return refail(ctx, rc, "hosts from Velociraptor not stored: ");
+	return 0;
 }
 
 static int
@@ -589,12 +677,9 @@ vc_op_vr_clients(vc_ctx *ctx, jv args, jv *out)
 			*out = JV_OBJECT(jv_string("clients"), jv_number(res.rows),
 			    jv_string("created"), jv_number(k.created), jv_string("updated"), jv_number(k.updated),
 			    jv_string("bad"), jv_number(k.bad));
-			if (vc_tx_begin(ctx) == 0) {
-				if (vc_audit(ctx, ctx->who.tenant_id, "velociraptor.clients.sync", "host", NULL,
-				    "success", NULL, jv_copy(*out)) != 0 || vc_tx_commit(ctx) != 0)
-					vc_tx_rollback(ctx);
-			}
-			ctx->audited = 1;
+			struct record r = { .action = "velociraptor.clients.sync", .type = "host",
+				.details = *out };
+			rc = record(ctx, &r, "the clients are synced");
 		} else
 			*out = rows_out(&k);
 	}
@@ -835,12 +920,14 @@ vc_op_vr_collect(vc_ctx *ctx, jv args, jv *out)
 	*out = JV_OBJECT(jv_string("client_id"), jv_string(client), jv_string("flow_id"),
 	    jv_string(flow_id), jv_string("artifact"), jv_string(artifact));
 	/* The collection is scheduled whatever happens next: audit it now. */
-	if (vc_tx_begin(ctx) == 0) {
-		if (vc_audit(ctx, ctx->who.tenant_id, "velociraptor.collect", "flow", flow_id, "success",
-		    NULL, jv_copy(*out)) != 0 || vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
+	{
+		struct record r = { .action = "velociraptor.collect", .type = "flow", .id = flow_id,
+			.details = *out };
+		char done[300];
+		snprintf(done, sizeof done, "flow %.64s on %.64s is scheduled", flow_id, client);
+		if ((rc = record(ctx, &r, done)) != 0)
+			return rc;
 	}
-	ctx->audited = 1;
 	if (!wait)
 		return 0;
 	if ((rc = wait_flow(ctx, client, flow_id, timeout, &flow)) != 0) {
@@ -949,20 +1036,16 @@ static void
 hunt_done_event(vc_ctx *ctx, const char *hunt_id, jv last)
 {
 	jv st = jv_object_get(jv_copy(last), jv_string("state"));
+	struct record r = { .event = "hunt.completed" };
 	int err = ctx->err;
 
-	if (vc_tx_begin(ctx) != 0) {
-		jv_free(st);
-		ctx->err = err;
-		return;
-	}
-	if (vc_event_emit(ctx, "hunt.completed", JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id),
+	r.body = JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id),
 	    jv_string("subject"), jv_string(hunt_id), jv_string("state"),
 	    jv_get_kind(st) == JV_KIND_STRING ? st : (jv_free(st), jv_null()),
 	    jv_string("clients_scheduled"), jv_number(num_at(last, "stats", "total_clients_scheduled")),
-	    jv_string("clients_finished"), jv_number(num_at(last, "stats", "total_finished_clients"))),
-	    NULL) != 0 || vc_tx_commit(ctx) != 0)
-		vc_tx_rollback(ctx);
+	    jv_string("clients_finished"), jv_number(num_at(last, "stats", "total_finished_clients")));
+	(void)vc_tx_run(ctx, 0, record_body, &r);
+	jv_free(r.body);
 	ctx->err = err;
 }
 
@@ -1131,25 +1214,21 @@ vc_op_vr_hunt_create(vc_ctx *ctx, jv args, jv *out)
 	vc_audit_target(ctx, "hunt", hunt_id);
 	*out = JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id), jv_string("artifact"),
 	    jv_string(artifact), jv_string("existing"), jv_false());
-	/* The hunt under its key, its audit record and its event; written
-	 * again when it gave way to another writer (PostgreSQL). */
-	for (int attempt = 1; ; attempt++) {
-		if (vc_tx_begin(ctx) == 0 &&
-		    (key == NULL || vc_sql_exec(ctx, "UPDATE hunt_requests SET hunt_id = ?3, created_at = ?4"
-		    " WHERE tenant_id = ?1 AND idem_key = ?2", NULL, "sssi", ctx->who.tenant_id, key, hunt_id,
-		    vc_now(ctx)) == 0) &&
-		    vc_audit(ctx, ctx->who.tenant_id, "velociraptor.hunts.create", "hunt", hunt_id, "success",
-		    NULL, jv_copy(*out)) == 0 &&
-		    vc_event_emit(ctx, "hunt.created", JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id),
+	/* The hunt under its key, its audit record and its event. */
+	{
+		struct record r = { .key = key, .hunt_id = hunt_id, .action = "velociraptor.hunts.create",
+			.type = "hunt", .id = hunt_id, .details = *out, .event = "hunt.created" };
+		char done[200];
+		r.body = JV_OBJECT(jv_string("hunt_id"), jv_string(hunt_id),
 		    jv_string("subject"), jv_string(hunt_id), jv_string("artifact"), jv_string(artifact),
 		    jv_string("description"), desc ? jv_string(desc) : jv_null(), jv_string("by"),
-		    jv_string(ctx->who.username)), NULL) == 0 && vc_tx_commit(ctx) == 0)
-			break;
-		vc_tx_rollback(ctx);
-		if (!vc_tx_again(ctx, attempt))
-			break;
+		    jv_string(ctx->who.username));
+		snprintf(done, sizeof done, "hunt %.64s is made on Velociraptor", hunt_id);
+		rc = record(ctx, &r, done);
+		jv_free(r.body);
+		if (rc != 0)
+			return rc;
 	}
-	ctx->audited = 1;
 waiting:
 	if (vc_arg_bool(args, "wait")) {
 		jv last;
@@ -1205,12 +1284,14 @@ vc_op_vr_hunt_stop(vc_ctx *ctx, jv args, jv *out)
 		return rc;
 	vc_audit_target(ctx, "hunt", id);
 	/* No transaction around the network call: audit after it. */
-	if (vc_tx_begin(ctx) == 0) {
-		if (vc_audit(ctx, ctx->who.tenant_id, "velociraptor.hunts.stop", "hunt", id, "success",
-		    NULL, jv_invalid()) != 0 || vc_tx_commit(ctx) != 0)
-			vc_tx_rollback(ctx);
+	{
+		struct record r = { .action = "velociraptor.hunts.stop", .type = "hunt", .id = id,
+			.details = jv_invalid() };
+		char done[200];
+		snprintf(done, sizeof done, "hunt %.64s is stopped on Velociraptor", id);
+		if ((rc = record(ctx, &r, done)) != 0)
+			return rc;
 	}
-	ctx->audited = 1;
 	return hunt_row(ctx, id, out);
 }
 

@@ -521,6 +521,105 @@ with "$ADA" vc-hunt query 'SELECT nosuch1() AS a, nosuch2() AS b FROM scope()'
 is "$rc:$out" '65:{"a":null,"b":null}' "ERROR: logs: exit 65, after the row"
 is "$(printf '%s\n' "$err" | grep -c 'ERROR:Function nosuch[12] not found')" 2 "... every ERROR line shown, not only the first"
 
+# ---- PostgreSQL: what gives way is written again, never asked again -----------------------------
+# What an operation writes after Velociraptor answered is written in a
+# transaction of its own; when that gives way to another (40001) it is
+# written again, and Velociraptor is not asked again.
+if [ "$STORE_PG" = 1 ]; then
+	# audits ACTION: its records of success so far.
+	audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE action = '$1' AND outcome = 'success'"; }
+	# hits TABLE N: flaky's statements on TABLE ran at least N + 1 times.
+	hits() { ok $([ "$(flaky_hits "$1")" -ge $(($2 + 1)) ]; echo $?) "... the injected failures on $1 ($2) happened"; flaky_off "$1"; }
+	a0=$(audits velociraptor.clients.sync) n0=$(nreq)
+	flaky hosts UPDATE 2
+	flaky audit_logs INSERT 1
+	with "$ANN" vc-hunt clients --sync
+	is "$rc:$(jqr '"\(.clients) \(.created) \(.updated) \(.bad)"')" "0:5 0 5 0" \
+		"clients --sync, its hosts given way twice and its audit record once: done"
+	hits hosts 2
+	hits audit_logs 1
+	is "$(( $(nreq) - n0 )):$(( $(audits velociraptor.clients.sync) - a0 ))" "1:1" \
+		"... with one request to Velociraptor, one audit record"
+
+	a0=$(audits velociraptor.collect) n0=$(nreq)
+	flaky audit_logs INSERT 2
+	with "$ANN" vc-hunt collect --client "$W" --artifact "$PSL"
+	is "$rc:$(jqr .client_id)" "0:$W" "collect, its audit record given way twice: done"
+	FF=$(jqr .flow_id)
+	hits audit_logs 2
+	is "$(( $(nreq) - n0 )):$(( $(audits velociraptor.collect) - a0 ))" "1:1" \
+		"... with one collect_client() request, one audit record"
+	is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'velociraptor.collect' AND target_id = '$FF'")" 1 \
+		"... of its flow"
+
+	nh=$(grep -c '"SELECT hunt(' "$S/requests.jsonl") a0=$(audits velociraptor.hunts.create)
+	flaky hunt_requests UPDATE 1
+	flaky events INSERT 2
+	with "$ADA" vc-hunt create --artifact "$PSL" --os windows --idempotency-key "$KEY-flaky" --wait --timeout 30
+	is "$rc:$(jqr .existing):$(jqr .hunt.stats.total_finished_clients)" "0:false:3" \
+		"create --wait, its key's hunt given way once and its events twice: done"
+	HF=$(jqr .hunt_id)
+	hits hunt_requests 1
+	hits events 2
+	is "$(( $(grep -c '"SELECT hunt(' "$S/requests.jsonl") - nh )):$(( $(audits velociraptor.hunts.create) - a0 ))" "1:1" \
+		"... with one hunt() request, one audit record"
+	is "$(sq "SELECT type FROM events WHERE $(sq_json body hunt_id) = '$HF' ORDER BY id" | paste -sd, -)" \
+		"hunt.created,hunt.completed" "... one hunt.created event, one hunt.completed"
+	is "$(sq "SELECT hunt_id FROM hunt_requests WHERE idem_key = '$KEY-flaky'")" "$HF" "... the key has the hunt"
+	# The rerun writes only hunt.completed, when its --wait sees the end.
+	flaky events INSERT 2
+	with "$ADA" vc-hunt create --artifact "$PSL" --os windows --idempotency-key "$KEY-flaky" --wait --timeout 30
+	is "$rc:$(jqr .hunt_id):$(jqr .existing)" "0:$HF:true" "... which the key's rerun gets, its hunt.completed given way twice"
+	hits events 2
+	is "$(sq "SELECT COUNT(*) FROM events WHERE type = 'hunt.completed' AND $(sq_json body hunt_id) = '$HF'")" 2 \
+		"... and written once more"
+
+	# --store: the artifact's record, a batch of its rows and its end
+	# each given way; each written once, the rows streamed out once.
+	a0=$(audits artifacts.import) n0=$(nreq)
+	e0=$(sq "SELECT COUNT(*) FROM events WHERE type = 'artifact.imported'")
+	flaky artifacts INSERT 1
+	flaky artifact_rows INSERT 1
+	flaky events INSERT 1
+	with "$ANN" vc-hunt flow results "$W" "$F2" --artifact "$PSL" --store
+	is "$rc:$(lines)" "0:32" "flow results --store, its record, rows and end given way once each: the 32 rows"
+	hits artifacts 1
+	hits artifact_rows 1
+	hits events 1
+	AF=$(sq "SELECT id FROM artifacts WHERE flow_id = '$F2' ORDER BY created_at DESC, id DESC LIMIT 1")
+	is "$(sq "SELECT row_count || ' ' || state FROM artifacts WHERE id = '$AF'"):$(sq "SELECT COUNT(*) FROM artifact_rows WHERE artifact_id = '$AF'")" \
+		"32 complete:32" "... stored once, complete"
+	is "$(( $(nreq) - n0 )):$(( $(audits artifacts.import) - a0 )):$(( $(sq "SELECT COUNT(*) FROM events WHERE type = 'artifact.imported'") - e0 ))" \
+		"1:1:1" "... with one request to Velociraptor, one audit record, one event"
+	flaky artifact_rows INSERT 2
+	with "$ANN" vc-hunt -o json results "$H" --artifact "$PSL" --store
+	is "$rc:$(jqr .stored.rows)" "0:200" "hunt results --store, its rows given way twice: 200 rows"
+	hits artifact_rows 2
+	is "$(sq "SELECT COUNT(*) FROM artifact_rows WHERE artifact_id = '$(jqr .stored.id)'")" 200 "... each stored once"
+
+	a0=$(audits velociraptor.hunts.stop)
+	ns=$(grep -c '"SELECT hunt_update(' "$S/requests.jsonl")
+	flaky audit_logs INSERT 2
+	with "$ADA" vc-hunt stop "$HF"
+	is "$rc:$(jqr .state)" "0:STOPPED" "stop, its audit record given way twice: done"
+	hits audit_logs 2
+	is "$(( $(grep -c '"SELECT hunt_update(' "$S/requests.jsonl") - ns )):$(( $(audits velociraptor.hunts.stop) - a0 ))" \
+		"1:1" "... with one hunt_update() request, one audit record"
+
+	# Failures past the retries: the batch is not written, not half.
+	hosts0=$(sq "SELECT id, hostname, last_seen_at, updated_at FROM hosts ORDER BY id" | md5sum)
+	a0=$(audits velociraptor.clients.sync) e0=$(sq "SELECT COUNT(*) FROM events")
+	flaky hosts UPDATE 50
+	with "$ANN" vc-hunt clients --sync
+	is "$rc" 75 "clients --sync given way at every try: exit 75"
+	like "$err" "^vc-hunt: hosts from Velociraptor not stored: .*injected" "... saying what was not stored and why"
+	h=$(flaky_hits hosts)
+	ok $([ "$h" -ge 2 ] && [ "$h" -lt 50 ]; echo $?) "... after a bounded number of tries ($h)"
+	flaky_off hosts
+	is "$(sq "SELECT id, hostname, last_seen_at, updated_at FROM hosts ORDER BY id" | md5sum):$(audits velociraptor.clients.sync):$(sq "SELECT COUNT(*) FROM events")" \
+		"$hosts0:$a0:$e0" "... no host, audit record or event written"
+fi
+
 # ---- failures of the server ------------------------------------------------------------------
 mode permission_denied
 with "$VIC" vc-hunt clients
