@@ -86,7 +86,8 @@ record_body(vc_ctx *ctx, void *arg)
  * Write r (record_body).  When it cannot be written, what Velociraptor
  * did stands: the error says so (done: "flow F.1 on C.1 is scheduled"),
  * and the operation's output, which survives a RAW operation's failure,
- * names it too.
+ * names it too.  A busy store is then not "try again" (exit 75), which a
+ * script would take as leave to collect again, but exit 70.
  */
 static int
 record(vc_ctx *ctx, const struct record *r, const char *done)
@@ -99,7 +100,7 @@ record(vc_ctx *ctx, const struct record *r, const char *done)
 		return 0;
 	}
 	snprintf(prefix, sizeof prefix, "%s, but not recorded: ", done);
-	return refail(ctx, rc, prefix);
+	return refail(ctx, rc == VC_ETEMP ? VC_EINTERNAL : rc, prefix);
 }
 
 static int

@@ -551,6 +551,12 @@ if [ "$STORE_PG" = 1 ]; then
 		"... with one collect_client() request, one audit record"
 	is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'velociraptor.collect' AND target_id = '$FF'")" 1 \
 		"... of its flow"
+	flaky audit_logs INSERT 50
+	with "$ANN" vc-hunt collect --client "$W" --artifact "$PSL"
+	is "$rc" 70 "collect whose record gives way every time: exit 70, not 75 (a rerun would collect again)"
+	like "$err" 'flow F\..* is scheduled, but not recorded' "... saying what Velociraptor did"
+	like "$(jqr .flow_id)" '^F\.' "... the output naming the flow"
+	flaky_off audit_logs
 
 	nh=$(grep -c '"SELECT hunt(' "$S/requests.jsonl") a0=$(audits velociraptor.hunts.create)
 	flaky hunt_requests UPDATE 1
