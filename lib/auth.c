@@ -798,13 +798,21 @@ relock(vc_ctx *ctx, const char *key)
 	    key, vc_now(ctx), (int64_t)THROTTLE_MAX_DELAY, (int64_t)THROTTLE_FREE);
 }
 
+static int
+relock_body(vc_ctx *ctx, void *arg)
+{
+	const struct reserve *r = arg;
+
+	return relock(ctx, r->key);
+}
+
+/* relock in a transaction of its own, made again when it gave way. */
 static void
 throttle_relock(vc_ctx *ctx, const char *key)
 {
-	if (vc_tx_begin(ctx) != 0)
-		return;
-	if (relock(ctx, key) != 0 || vc_tx_commit(ctx) != 0)
-		vc_tx_rollback(ctx);
+	struct reserve r = { key, NULL };
+
+	vc_tx_run(ctx, 0, relock_body, &r);
 }
 
 int
@@ -906,24 +914,41 @@ login_burst(vc_ctx *ctx, const struct user *u)
 	    jv_string("window_s"), jv_number(BURST_WINDOW), jv_string("first_at"), jv_string(t)), NULL);
 }
 
+struct refusal {
+	const struct user *u;
+	int found;
+	const char *key;
+};
+
+static int
+refused_body(vc_ctx *ctx, void *arg)
+{
+	const struct refusal *f = arg;
+	int rc;
+
+	if ((rc = relock(ctx, f->key)) != 0)
+		return rc;
+	return f->found ? login_burst(ctx, f->u) : 0;
+}
+
 /* A failed login: the same answer whatever failed; the name's throttle
  * counts it (the attempt was reserved before the hash), and a burst of
- * them is an event, in the transaction that records the failure. */
+ * them is an event, in the transaction that records the failure (made
+ * again when it gave way to another: the burst's counts are read afresh,
+ * and the failure was counted once, by the reservation). */
 static int
 login_refused(vc_ctx *ctx, const struct user *u, int found, const char *key)
 {
+	struct refusal f = { u, found, key };
 	char msg[sizeof ctx->errmsg];
 
 	if (found) {
 		copy(ctx->who.user_id, sizeof ctx->who.user_id, u->id);
 		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u->tenant_id);
 	}
-	if (vc_tx_begin(ctx) != 0)
-		return vc_fail(ctx, VC_EAUTH, GENERIC_AUTH);
-	if (relock(ctx, key) != 0 || (found && login_burst(ctx, u) != 0) || vc_tx_commit(ctx) != 0) {
+	if (vc_tx_run(ctx, 0, refused_body, &f) != 0) {
 		/* The throttle matters more than the event: keep it alone. */
 		snprintf(msg, sizeof msg, "%s", ctx->errmsg);
-		vc_tx_rollback(ctx);
 		throttle_relock(ctx, key);
 		if (ctx->notice != NULL) {
 			char line[sizeof msg + 40];
@@ -1046,19 +1071,23 @@ again:
 	 * checked before anything tells that the password was right. */
 	if (u.totp_on && (rc = vc_twofa_check(ctx, u.tenant_id, u.id, login_code(args),
 	    &recovery)) != 0) {
+		if (rc != VC_EAUTH)
+			goto fail;      /* the code's step, written, gave way */
 		vc_tx_rollback(ctx);
 		sodium_memzero(newhash, sizeof newhash);
-		if (rc != VC_EAUTH)
-			return rc;
 		return login_refused(ctx, &u, found, key);
 	}
-	if ((rc = unverified(ctx, &u)) != 0) {
+	if ((rc = unverified(ctx, &u)) < 0) {
+		rc = ctx->err ? ctx->err : VC_EINTERNAL;
+		goto fail;
+	}
+	if (rc != 0) {
 		vc_tx_rollback(ctx);    /* the code, if any, stays unspent */
 		sodium_memzero(newhash, sizeof newhash);
 		copy(ctx->who.user_id, sizeof ctx->who.user_id, u.id);
 		copy(ctx->who.tenant_id, sizeof ctx->who.tenant_id, u.tenant_id);
 		vc_auth_forget_failures(ctx, name);
-		return rc < 0 ? ctx->err : VC_EPERM;
+		return VC_EPERM;
 	}
 	become(ctx, &u);
 	if (newhash[0] != '\0' && (rc = vc_sql_exec(ctx, "UPDATE users SET password_hash = ?1"

@@ -684,6 +684,19 @@ out:
 	return rc;
 }
 
+/* The lockout of strike: the caller's sessions ended, audited. */
+static int
+lockout_body(vc_ctx *ctx, void *arg)
+{
+	int rc;
+
+	(void)arg;
+	if ((rc = vc_auth_revoke_sessions(ctx, ctx->who.tenant_id, ctx->who.user_id)) != 0)
+		return rc;
+	return vc_audit(ctx, ctx->who.tenant_id, "auth.2fa.lockout", "user", ctx->who.user_id,
+	    "denied", "too many wrong codes: sessions ended", jv_invalid());
+}
+
 /*
  * A wrong code (or password) of verify or disable: counted per user, and
  * past VC_TOTP_MAX_WRONG in a row the caller's sessions end, so that a
@@ -697,13 +710,9 @@ strike(vc_ctx *ctx, const char *key)
 	if (vc_auth_throttle_failed(ctx, key) <= VC_TOTP_MAX_WRONG)
 		return;
 	snprintf(reason, sizeof reason, "%s", ctx->audit_reason);
-	if (vc_tx_begin(ctx) != 0)
-		return;
-	if (vc_auth_revoke_sessions(ctx, ctx->who.tenant_id, ctx->who.user_id) != 0 ||
-	    vc_audit(ctx, ctx->who.tenant_id, "auth.2fa.lockout", "user", ctx->who.user_id,
-	    "denied", "too many wrong codes: sessions ended", jv_invalid()) != 0 ||
-	    vc_tx_commit(ctx) != 0)
-		vc_tx_rollback(ctx);
+	/* Made again when it gave way to another: a lockout that did not
+	 * happen would let the session go on guessing. */
+	vc_tx_run(ctx, 0, lockout_body, NULL);
 	snprintf(ctx->audit_reason, sizeof ctx->audit_reason, "%s", reason);
 }
 
@@ -713,21 +722,49 @@ strike_key(vc_ctx *ctx, char *key, size_t n)
 	snprintf(key, n, "2fa:%s", ctx->who.user_id);
 }
 
-/* Commit a verify or disable: the counter of wrong codes forgotten, the
- * success audited in the same transaction. */
+/* The end of a verify's or a disable's transaction: the counter of
+ * wrong codes forgotten, the success audited in the same transaction. */
 static int
 finish(vc_ctx *ctx, const char *key, const char *action, const char *reason)
 {
 	int rc;
 
-	if ((rc = vc_auth_throttle_clear(ctx, key)) != 0 ||
-	    (rc = vc_audit(ctx, ctx->who.tenant_id, action, "user", ctx->who.user_id, "success",
-	    reason, jv_invalid())) != 0 || (rc = vc_tx_commit(ctx)) != 0) {
-		vc_tx_rollback(ctx);
+	if ((rc = vc_auth_throttle_clear(ctx, key)) != 0)
 		return rc;
+	return vc_audit(ctx, ctx->who.tenant_id, action, "user", ctx->who.user_id, "success",
+	    reason, jv_invalid());
+}
+
+/* What a verify's or a disable's transaction needs and tells. */
+struct code_tx {
+	jv args;                /* borrowed */
+	const char *key;        /* the counter of wrong codes */
+	int recovery;           /* the code was a recovery code */
+	int wrong;              /* the code was wrong or spent (VC_EAUTH) */
+};
+
+/*
+ * Run the transaction of a verify or a disable, again when it gave way
+ * to another (PostgreSQL): each attempt reads the state and spends the
+ * code afresh, a rolled-back attempt having spent nothing.  0 (audited),
+ * or a wrong or spent code counted once, by the attempt that found it
+ * (it is the last: a refusal is not run again), and refused saying
+ * what stays.
+ */
+static int
+code_tx(vc_ctx *ctx, int (*body)(vc_ctx *, void *), struct code_tx *c, const char *stays)
+{
+	int rc = vc_tx_run(ctx, 0, body, c);
+
+	if (rc == 0) {
+		ctx->audited = 1;
+		return 0;
 	}
-	ctx->audited = 1;
-	return 0;
+	if (rc == VC_EAUTH && c->wrong) {
+		strike(ctx, c->key);
+		return vc_fail(ctx, VC_EAUTH, "wrong or already used code: %s", stays);
+	}
+	return ctx->err ? ctx->err : rc;
 }
 
 /*
@@ -748,12 +785,33 @@ verify_state(vc_ctx *ctx, struct totp_state *st)
 	return rc;
 }
 
+static int
+verify_body(vc_ctx *ctx, void *arg)
+{
+	struct code_tx *c = arg;
+	const char *tid = ctx->who.tenant_id, *uid = ctx->who.user_id;
+	struct totp_state st;
+	int rc;
+
+	c->wrong = 0;
+	if ((rc = verify_state(ctx, &st)) == 0 &&    /* again, under the lock */
+	    (rc = accept_code(ctx, tid, uid, &st, vc_arg_str(c->args, "code"))) == VC_EAUTH)
+		c->wrong = 1;
+	state_release(&st);
+	if (rc != 0)
+		return rc;
+	if ((rc = vc_sql_exec(ctx, "UPDATE users SET totp_enabled_at = ?1, updated_at = ?1"
+	    " WHERE tenant_id = ?2 AND id = ?3", NULL, "iss", vc_now(ctx), tid, uid)) != 0)
+		return rc;
+	return finish(ctx, c->key, "auth.2fa.verify", "2FA turned on");
+}
+
 int
 vc_op_2fa_verify(vc_ctx *ctx, jv args, jv *out)
 {
-	const char *tid = ctx->who.tenant_id, *uid = ctx->who.user_id;
 	struct totp_state st = { 0 };
 	char key[VC_ID_LEN + 8];
+	struct code_tx c = { args, key, 0, 0 };
 	int rc;
 
 	if ((rc = need_session(ctx)) != 0)
@@ -764,29 +822,11 @@ vc_op_2fa_verify(vc_ctx *ctx, jv args, jv *out)
 	if (rc != 0)
 		return rc;
 	strike_key(ctx, key, sizeof key);
-	if ((rc = vc_auth_throttle(ctx, key, "wrong codes")) != 0 || (rc = vc_tx_begin(ctx)) != 0)
+	if ((rc = vc_auth_throttle(ctx, key, "wrong codes")) != 0 ||
+	    (rc = code_tx(ctx, verify_body, &c, "2FA stays off")) != 0)
 		return rc;
-	if ((rc = verify_state(ctx, &st)) != 0)     /* again, under the lock */
-		goto fail;
-	if ((rc = accept_code(ctx, tid, uid, &st, vc_arg_str(args, "code"))) != 0) {
-		vc_tx_rollback(ctx);
-		state_release(&st);
-		if (rc != VC_EAUTH)
-			return rc;
-		strike(ctx, key);
-		return vc_fail(ctx, VC_EAUTH, "wrong or already used code: 2FA stays off");
-	}
-	state_release(&st);
-	if ((rc = vc_sql_exec(ctx, "UPDATE users SET totp_enabled_at = ?1, updated_at = ?1"
-	    " WHERE tenant_id = ?2 AND id = ?3", NULL, "iss", vc_now(ctx), tid, uid)) != 0 ||
-	    (rc = finish(ctx, key, "auth.2fa.verify", "2FA turned on")) != 0)
-		goto fail;
 	*out = jv_object_set(jv_object(), jv_string("totp_enabled"), jv_true());
 	return 0;
-fail:
-	vc_tx_rollback(ctx);
-	state_release(&st);
-	return ctx->err ? ctx->err : rc;
 }
 
 /* disable's checks before the write lock: 2FA on, the tenant not requiring
@@ -816,37 +856,42 @@ disable_checks(vc_ctx *ctx, jv args, const char *key)
 	return rc;
 }
 
-/* Turn 2FA off: the password and a code (or a recovery code) both. */
-int
-vc_op_2fa_disable(vc_ctx *ctx, jv args, jv *out)
+static int
+disable_body(vc_ctx *ctx, void *arg)
 {
+	struct code_tx *c = arg;
 	const char *tid = ctx->who.tenant_id, *uid = ctx->who.user_id;
-	char key[VC_ID_LEN + 8];
-	int rc, recovery = 0;
+	int rc;
 
-	if ((rc = need_session(ctx)) != 0)
-		return rc;
-	strike_key(ctx, key, sizeof key);
-	if ((rc = disable_checks(ctx, args, key)) != 0 || (rc = vc_tx_begin(ctx)) != 0)
-		return rc;
-	if ((rc = vc_twofa_check(ctx, tid, uid, vc_arg_str(args, "code"), &recovery)) != 0) {
-		vc_tx_rollback(ctx);
-		if (rc == VC_EAUTH) {
-			strike(ctx, key);
-			return vc_fail(ctx, VC_EAUTH, "wrong or already used code: 2FA stays on");
-		}
+	c->wrong = 0;
+	if ((rc = vc_twofa_check(ctx, tid, uid, vc_arg_str(c->args, "code"), &c->recovery)) != 0) {
+		c->wrong = rc == VC_EAUTH;
 		return rc;
 	}
 	if ((rc = vc_sql_exec(ctx, "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL,"
 	    " totp_last_step = 0, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3", NULL, "iss",
 	    vc_now(ctx), tid, uid)) != 0 ||
 	    (rc = vc_sql_exec(ctx, "DELETE FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2",
-	    NULL, "ss", tid, uid)) != 0 ||
-	    (rc = finish(ctx, key, "auth.2fa.disable", recovery ? "2FA turned off with a recovery code" :
-	    "2FA turned off")) != 0) {
-		vc_tx_rollback(ctx);
-		return ctx->err ? ctx->err : rc;
-	}
+	    NULL, "ss", tid, uid)) != 0)
+		return rc;
+	return finish(ctx, c->key, "auth.2fa.disable", c->recovery ?
+	    "2FA turned off with a recovery code" : "2FA turned off");
+}
+
+/* Turn 2FA off: the password and a code (or a recovery code) both. */
+int
+vc_op_2fa_disable(vc_ctx *ctx, jv args, jv *out)
+{
+	char key[VC_ID_LEN + 8];
+	struct code_tx c = { args, key, 0, 0 };
+	int rc;
+
+	if ((rc = need_session(ctx)) != 0)
+		return rc;
+	strike_key(ctx, key, sizeof key);
+	if ((rc = disable_checks(ctx, args, key)) != 0 ||
+	    (rc = code_tx(ctx, disable_body, &c, "2FA stays on")) != 0)
+		return rc;
 	*out = jv_object_set(jv_object(), jv_string("totp_enabled"), jv_false());
 	return 0;
 }

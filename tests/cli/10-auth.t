@@ -280,6 +280,54 @@ run vc-auth tenant update acme --registration closed
 run_in "$PW" vc-auth register carol --tenant acme --password-stdin
 is "$rc" 77 "closed again: register refused"
 
+# ---- a transaction that gave way is run again (PostgreSQL) --------------
+# login and refresh open their own transactions, which the dispatcher
+# does not run again: they do.  flaky makes the next statements on the
+# table a transaction writes fail as a serialization failure would.
+if [ "$STORE_PG" = 1 ]; then
+	as root "$ROOT_PW"
+	run_in "$PW" vc-auth user create flo --role viewer --password-stdin
+	F="env XDG_CONFIG_HOME=$T/cfg-flo"
+	flo_rts() { sq "SELECT COUNT(*) FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE u.username = 'flo'"; }
+	flo_audits() { sq "SELECT COUNT(*) FROM audit_logs WHERE action = '$1' AND actor_name = 'flo'"; }
+	flaky refresh_tokens INSERT 50
+	run_in "$PW" $F vc-auth login flo --password-stdin
+	like "$rc:$err" '^75:vc-auth: store busy, try again' "a login that gives way more often than it is run: 75"
+	ok $([ "$(flaky_hits refresh_tokens)" -ge 2 ] && [ "$(flaky_hits refresh_tokens)" -lt 50 ]; echo $?) \
+		"... after a bounded number of attempts"
+	is "$(flo_rts):$(flo_audits auth.login):$(sq "SELECT COUNT(*) FROM users WHERE username = 'flo' AND last_login_at IS NOT NULL")" \
+		"0:0:0" "... nothing half-done: no token, no audit record, no last login"
+	flaky refresh_tokens INSERT 2
+	run_in "$PW" $F vc-auth login flo --password-stdin
+	is "$rc:$(jqr .username)" "0:flo" "a login whose transaction gave way twice: logged in"
+	ok $([ "$(flaky_hits refresh_tokens)" -ge 3 ]; echo $?) "... run again after the two failures"
+	flaky_off refresh_tokens
+	is "$(flo_rts):$(flo_audits auth.login)" "1:1" "... one refresh token issued, one audit record"
+	is "$(sq "SELECT COUNT(*) FROM auth_throttle WHERE name = 'flo'")" 0 "... the attempts it reserved forgotten"
+	flaky refresh_tokens "INSERT OR UPDATE" 2
+	run $F vc-auth refresh
+	is "$rc" 0 "a refresh whose transaction gave way twice"
+	ok $([ "$(flaky_hits refresh_tokens)" -ge 3 ]; echo $?) "... run again after the two failures"
+	flaky_off refresh_tokens
+	is "$(flo_rts):$(sq "SELECT COUNT(*) FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE u.username = 'flo' AND r.used_at IS NULL")" \
+		"2:1" "... the token rotated once"
+	is "$(flo_audits auth.refresh):$(flo_audits auth.refresh.reuse)" "1:0" "... one audit record, no reuse"
+	run $F vc-auth whoami
+	is "$(jqr .username)" flo "... and the new session works"
+	# A wrong password: the burst's count and the throttle's lock are
+	# written in one transaction, run again when it gave way.
+	flaky auth_fail_bursts INSERT 2
+	run_in "wrong $PW" $F vc-auth login flo --password-stdin
+	is "$rc:$err" "77:vc-auth: invalid credentials" "a refused login whose record gave way twice: refused as always"
+	ok $([ "$(flaky_hits auth_fail_bursts)" -ge 3 ]; echo $?) "... run again after the two failures"
+	flaky_off auth_fail_bursts
+	is "$(sq "SELECT failures FROM auth_fail_bursts WHERE scope = 'user' AND subject = (SELECT id FROM users WHERE username = 'flo')"):$(sq "SELECT failures FROM auth_throttle WHERE name = 'flo'")" \
+		"1:1" "... the failure counted once, in its burst and by the throttle"
+	is "$(sq "SELECT COUNT(*) FROM audit_logs WHERE action = 'auth.login' AND outcome = 'failure' AND target_id = (SELECT id FROM users WHERE username = 'flo')")" \
+		1 "... audited once"
+	sq "DELETE FROM auth_throttle WHERE name = 'flo'"
+fi
+
 # ---- no secrets anywhere (SEC-RT-01, SEC-AUD-03) ----------------------
 as root "$ROOT_PW"
 run vc-auth token create ci --role viewer
