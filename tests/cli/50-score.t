@@ -20,7 +20,6 @@ cid() { printf 'C.%016x' $((0x1000000000000000 + $1 * 7919)); }
 # ind FILTER: jq -r FILTER over the indicators of every row of $out.
 ind() { printf '%s\n' "$out" | jq -r ".vc_score.indicators[] | $1"; }
 jqc() { printf '%s\n' "$out" | jq -c "$1"; }
-MISSING=0b0e5a5e-0000-4000-8000-000000000000
 
 if [ -d "$RULES" ] && [ -s "$SIGMA/regression_index.jsonl" ] &&
     [ -s "$SIGMA/benign_events.jsonl" ]; then

@@ -11,7 +11,6 @@ RULES=$SIGMA/rules/windows/process_creation
 GEN=$TOP/bench/gen.py
 PW='sturdy tuna lantern'
 lines() { if [ -z "$out" ]; then echo 0; else printf '%s\n' "$out" | wc -l | tr -d ' '; fi; }
-cid() { printf 'C.%016x' $((0x1000000000000000 + $1 * 7919)); }
 # ind FILTER: jq -r FILTER over the indicators of every row of $out.
 ind() { printf '%s\n' "$out" | jq -r ".vc_score.indicators[] | $1"; }
 jqc() { printf '%s\n' "$out" | jq -c "$1"; }
