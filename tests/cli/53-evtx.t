@@ -47,14 +47,24 @@ like "$err" "empty: a directory without .evtx files" "... naming it"
 
 # ---- scoring -----------------------------------------------------------------------------
 mkdir -p "$T/win"
-jq -r '[.rule_id, .evtx] | @tsv' "$SIGMA/regression_index_windows.jsonl" > "$T/index"
-while IFS='	' read -r id evtx; do
+jq -r '[.rule_id, .evtx, (.min_expected_matches // .match_count // 1)] | @tsv' \
+	"$SIGMA/regression_index_windows.jsonl" > "$T/index"
+while IFS='	' read -r id evtx min; do
 	cp "$SIGMA/$evtx" "$T/win/$id.evtx"
 done < "$T/index"
 run vc-score "$T/win"
 is "$rc:$err" "0:" "vc-score DIR of the 47 other-log-source samples' .evtx: exit 0"
-printf '%s\n' "$out" | jq -r '.vc_score.indicators[] | select(.kind == "sigma") | .id' | sort -u > "$T/fired"
-is "$(cut -f 1 "$T/index" | sort -u | comm -23 - "$T/fired")" "" "every sample's rule fires on its events"
+# The walk reads the files in byte order of their paths: each file's
+# records are the next rows.  Expected: "rule min" a row of its file.
+LC_ALL=C sort "$T/index" | while IFS='	' read -r id evtx min; do
+	vc-case evtx "$T/win/$id.evtx" | sed "s|.*|$id $min|"
+done > "$T/expect"
+printf '%s\n' "$out" | jq -r '[.vc_score.indicators[] | select(.kind == "sigma") | .id] | join(" ")' > "$T/got"
+is "$(wc -l < "$T/got" | tr -d ' ')" "$(wc -l < "$T/expect" | tr -d ' ')" "... a row for each record"
+paste -d ' ' "$T/expect" "$T/got" | awk '
+	{ id = $1; need[id] = $2; for (i = 3; i <= NF; i++) if ($i == id) { got[id]++; break } }
+	END { for (id in need) if (got[id] + 0 < need[id]) print id " flagged " got[id] + 0 " < " need[id] }' > "$T/missed"
+is "$(cat "$T/missed")" "" "every sample's records flagged by its own rule, at least match_count times"
 
 # ---- import ------------------------------------------------------------------------------
 run vc-case artifact import "$one" --name Windows.EventLogs.Evtx -o jsonl
