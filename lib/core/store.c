@@ -671,7 +671,7 @@ tx_begin(vc_ctx *ctx, int claim)
 {
 	int rc;
 
-	if (ctx->store->in_tx)
+	if (ctx->store->in_tx || ctx->store->in_read)
 		return vc_fail(ctx, VC_EINTERNAL, "nested transaction");
 	if (ctx->store->pg != NULL)
 		rc = vc_pg_tx_begin(ctx, claim);
@@ -694,6 +694,32 @@ int
 vc_tx_begin_claim(vc_ctx *ctx)
 {
 	return tx_begin(ctx, 1);
+}
+
+int
+vc_read_begin(vc_ctx *ctx)
+{
+	struct vc_store *st = ctx->store;
+
+	if (st == NULL || st->db == NULL || st->in_tx || st->in_read ||
+	    sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return 0;
+	st->in_read = 1;
+	return 1;
+}
+
+void
+vc_read_end(vc_ctx *ctx, int began)
+{
+	struct vc_store *st = ctx->store;
+
+	if (!began || st == NULL || !st->in_read)
+		return;
+	/* A read transaction has nothing to keep: its end cannot fail to
+	 * keep anything, and a failed COMMIT (busy) still ends it here. */
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_read = 0;
 }
 
 int

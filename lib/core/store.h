@@ -73,6 +73,7 @@ struct vc_store {
 	int key_env;            /* the keyring came from $VC_MASTER_KEY */
 	struct stat key_stat;   /* the key file as it was when loaded */
 	int in_tx;
+	int in_read;            /* vc_read_begin's transaction (SQLite) */
 	/* vc_sql_cached's statements, keyed by the address of their SQL. */
 	struct { const char *sql; vc_stmt *st; } cache[VC_SQL_CACHE];
 	/* vc_sql_text's statements, keyed by their text, least recently
@@ -186,6 +187,18 @@ int vc_tx_begin(vc_ctx *ctx);
  * are taking instead of waiting for them or failing to serialize.  Only
  * for a claim and what needs no serializable view (no audit record). */
 int vc_tx_begin_claim(vc_ctx *ctx);
+/*
+ * A read that runs several statements (a list's plan probes, its count
+ * and its page) in one read transaction on SQLite: one snapshot for all
+ * of them, and the WAL's read lock taken once rather than once a
+ * statement (two system calls each).  1 when it began one, to be given
+ * to vc_read_end; 0 when there was nothing to begin (in a transaction
+ * already, PostgreSQL, or BEGIN failed: the statements then run on
+ * their own as before).  Only around work that waits on nothing: no
+ * peer, no reader of a stream.  Nothing may write inside it.
+ */
+int vc_read_begin(vc_ctx *ctx);
+void vc_read_end(vc_ctx *ctx, int began);
 int vc_tx_commit(vc_ctx *ctx);
 void vc_tx_rollback(vc_ctx *ctx);
 int vc_tx_retryable(vc_ctx *ctx);
