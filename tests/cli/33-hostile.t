@@ -149,7 +149,7 @@ env VC_TOKEN="$ANN" vc-case artifact import --name Test.Killed "$T/fifo" > /dev/
 KP=$!
 exec 3> "$T/fifo"
 /usr/bin/python3 -c 'import sys
-for i in range(25000): sys.stdout.write("{\"n\":%d}\n" % i)' >&3
+for i in range(45000): sys.stdout.write("{\"n\":%d}\n" % i)' >&3
 i=0
 while [ $i -lt 300 ]; do
 	n=$(sq "SELECT row_count FROM artifacts WHERE name = 'Test.Killed'")
@@ -161,12 +161,12 @@ kill -9 "$KP"
 wait "$KP" 2> /dev/null
 exec 3>&-
 run env VC_TOKEN="$VIC" vc-case artifact list --name Test.Killed -o jsonl
-is "$(jqr '"\(.state) \(.row_count)"')" "interrupted 20000" "killed after its first batch: interrupted, the batch's rows kept"
+is "$(jqr '"\(.state) \(.row_count)"')" "interrupted 40000" "killed after its first batch: interrupted, the batch's rows kept"
 KID=$(jqr .id)
 run env VC_TOKEN="$VIC" vc-case artifact show "$KID" -o jsonl
 is "$(jqr .state)" "interrupted" "... show says so too"
 run vc-auth audit list --action artifacts.import.begin -o jsonl
-is "$(printf '%s\n' "$out" | jq -r "select(.target_id == \"$KID\") | .details.rows")" 20000 \
+is "$(printf '%s\n' "$out" | jq -r "select(.target_id == \"$KID\") | .details.rows")" 40000 \
 	"... the audit log has its start, with the rows stored"
 run vc-case artifact delete "$KID"
 is "$rc" 0 "... and an admin can delete it"
