@@ -31,11 +31,11 @@
  * Each commit writes every index page the batch touched to the WAL, and
  * the typed columns' indexes take rows in random order: the fewer and
  * larger the batches, the fewer times a page is written (1,000,000 rows:
- * 0.85-1.0x jq -c . at 40,000 rows and 16 MiB, 1.07-1.22x at 20,000
- * and 8 MiB; peak 46 MiB against 26, bench/README.md "Scale").
+ * 0.82-0.94x jq -c . at 12 MiB, 1.07-1.22x at 20,000 rows and 8 MiB;
+ * peak 36 MiB against 26, bench/README.md "Scale").
  */
 #define ROW_BATCH 40000
-#define ROWS_CACHE_MIB 16
+#define ROWS_CACHE_MIB 12
 #define HOST_CACHE_MAX 100000   /* client ids remembered during one import */
 #define ROWS_HTTP_DEFAULT 10000 /* rows of one response when nothing streams */
 #define ROWS_HTTP_MAX 100000
@@ -392,7 +392,7 @@ finish(vc_ctx *ctx, struct importer *im, const char *state, long bad)
  * the end: no transaction is ever open while rows are awaited from a
  * client or from Velociraptor, so a slow sender holds nobody's lock.
  */
-#define BATCH_BYTES (16 * 1024 * 1024)
+#define BATCH_BYTES (12 * 1024 * 1024)
 
 struct pending {                /* a row of the batch: offsets into text */
 	size_t off, len;
