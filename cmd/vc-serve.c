@@ -133,7 +133,7 @@ sig_main(void *arg)
  * worker and in the event loop, so each request paid page faults, and
  * every worker the others' TLB shootdowns, for memory given back a
  * moment before: a third of vc-serve's CPU time under a 32-client
- * search (bench/README.md, "The pool").  A server keeps it instead: up
+ * search (bench/README.md, "Fifth sitting").  A server keeps it: up
  * to 16 MiB free at the top of each heap, and blocks up to 4 MiB taken
  * from the heaps rather than mapped and unmapped one by one.  The
  * peak does not move; memory freed stays with the process.  An

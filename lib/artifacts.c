@@ -31,8 +31,9 @@
  * Each commit writes every index page the batch touched to the WAL, and
  * the typed columns' indexes take rows in random order: the fewer and
  * larger the batches, the fewer times a page is written (1,000,000 rows:
- * 0.82-0.94x jq -c . at 12 MiB, 1.07-1.22x at 20,000 rows and 8 MiB;
- * peak 36 MiB against 26, bench/README.md "Scale").
+ * 0.65-0.91x the time of jq -c . at 12 MiB, 1.07-1.22x at 20,000 rows
+ * and 8 MiB; peak 36 MiB against 26; bench/README.md, "Scale, a third
+ * sitting").
  */
 #define ROW_BATCH 40000
 #define ROWS_CACHE_MIB 12
